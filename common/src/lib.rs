@@ -1,0 +1,23 @@
+//! The protocol both ClassChat sides agree on.
+//!
+//! Layout:
+//! - [`limits`]: every size, count and timing the protocol promises, defined once.
+//! - [`names`]: validated user and group names, and [`names::Conv`], the way a
+//!   conversation is written on the wire (`bob` or `#cs101`).
+//! - [`ids`]: message ids chosen by clients, and server timestamps.
+//! - [`error`]: the error codes a server may answer with.
+//! - [`protocol`]: [`ClientMessage`] and [`ServerMessage`], one JSON object per line.
+//! - [`codec`]: newline-delimited framing with a maximum frame size.
+
+pub mod codec;
+pub mod error;
+pub mod ids;
+pub mod limits;
+pub mod names;
+pub mod protocol;
+
+pub use codec::{FrameError, LineCodec};
+pub use error::ErrorCode;
+pub use ids::{MessageId, Timestamp};
+pub use names::{Conv, GroupName, NameError, Username};
+pub use protocol::{ClientMessage, DecodeError, ServerMessage};

@@ -1,0 +1,39 @@
+//! Sizes, counts and timings that client and server agree on.
+//!
+//! The server announces the ones a client needs in its `welcome` message, so a
+//! client never has to hard-code them; these are the defaults it announces.
+
+/// The protocol version this code speaks; `hello` must carry it.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The port the server listens on when none is given.
+pub const DEFAULT_PORT: u16 = 12345;
+
+/// The longest line, in bytes without the newline, either side accepts.
+/// A longer line is answered with `frame_too_long` and the connection is closed.
+pub const MAX_FRAME_BYTES: usize = 256 * 1024;
+
+/// The longest message body, in bytes of UTF-8.
+pub const MAX_BODY_BYTES: usize = 8 * 1024;
+
+/// User and group names: 1 to this many characters.
+pub const MAX_NAME_LEN: usize = 32;
+
+/// Passwords: 1 to this many bytes.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// The most messages one `history` reply carries.
+pub const HISTORY_PAGE_MAX: u32 = 200;
+
+/// How many messages a `history` request without `limit` returns.
+pub const HISTORY_PAGE_DEFAULT: u32 = 50;
+
+/// The most names one `who` reply lists (the reply also carries the total).
+pub const WHO_MAX: usize = 1000;
+
+/// Seconds a new connection has to send `hello` and log in.
+pub const LOGIN_TIMEOUT_SECS: u64 = 10;
+
+/// Seconds of silence after which the server pings a client; a client that stays
+/// silent for as long again is disconnected.
+pub const PING_SECS: u64 = 30;

@@ -1,0 +1,441 @@
+//! The messages of the ClassChat protocol, in both directions.
+//!
+//! Each message is one JSON object on one line, with a `type` field naming it.
+//! Fields marked optional may be left out; unknown fields are ignored, so either
+//! side may add fields in a later version without breaking the other.
+//! docs/PROTOCOL.md describes every message with an example; keep the two together.
+
+use std::fmt;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ErrorCode;
+use crate::ids::{MessageId, Timestamp};
+use crate::names::{Conv, Username};
+
+/// A request id chosen by the client. Replies and errors carry it back, so a
+/// client can match them to what it asked.
+pub type Req = u64;
+
+/// A password or token: shown as `***` by `Debug`, so it never lands in a log.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// What a client sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// First on every connection.
+    Hello {
+        version: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client: Option<String>,
+    },
+    /// Second: log in with a password (creating the account if the name is new),
+    /// or resume with a token from an earlier `logged_in`.
+    Login {
+        user: Username,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password: Option<Secret>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<Secret>,
+    },
+    /// Send a message. Answered with `stored`, or `error` carrying the same `id`.
+    Send { id: MessageId, to: Conv, body: String },
+    /// "I have received everything in `conv` up to `seq`." Cumulative; no reply.
+    Ack { conv: Conv, seq: u64 },
+    /// "I have read everything in `conv` up to `seq`" (without `seq`: up to what
+    /// this user's clients have received). Answered with `read_marked`.
+    Read {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        conv: Conv,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+    },
+    /// A page of a conversation: the newest messages, those before `before`, or
+    /// those after `after`. Answered with `history`.
+    History {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        conv: Conv,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
+    /// Who is online. Answered with `who`.
+    Who {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+    },
+    /// One user: online, or when last seen. Answered with `user`.
+    Whois {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        user: Username,
+    },
+    /// Who has received and read one of your messages. Answered with `read_by`.
+    ReadBy {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        id: MessageId,
+    },
+    Ping,
+    Pong,
+    /// Log out: the server answers `bye` and closes the connection.
+    Bye,
+}
+
+/// The limits a server announces in `welcome`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    pub max_frame: usize,
+    pub max_body: usize,
+    pub max_name: usize,
+    pub history_page: u32,
+    pub rate_per_sec: u32,
+    pub rate_burst: u32,
+    pub ping_secs: u64,
+}
+
+/// How far one of your messages has got: among the `of` members it was sent to,
+/// how many have received it and how many have read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub delivered: u32,
+    pub read: u32,
+    pub of: u32,
+}
+
+/// A message in a conversation, as delivered live and in `history`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// The conversation, as the receiver names it: the other user, or `#group`.
+    pub conv: Conv,
+    pub seq: u64,
+    pub id: MessageId,
+    pub from: Username,
+    pub ts: Timestamp,
+    pub body: String,
+    /// Only on your own messages in `history`: how far they have got.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counts: Option<Counts>,
+}
+
+/// One member's state for one message, in `read_by`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberState {
+    pub user: Username,
+    pub delivered: bool,
+    pub read: bool,
+}
+
+/// What a server sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// The answer to `hello`.
+    Welcome {
+        version: u32,
+        server: String,
+        limits: Limits,
+    },
+    /// The answer to a successful `login`. `token` resumes this login later.
+    LoggedIn {
+        user: Username,
+        created: bool,
+        token: Secret,
+        server_time: Timestamp,
+    },
+    /// Everything that waited for you while you were away has been sent.
+    Synced { messages: u64 },
+    /// Your message `id` is durably stored as `seq` in `conv`. Of the `of`
+    /// recipients, `online` are connected now; for a direct message to someone
+    /// offline, `last_seen` says when they were last connected.
+    Stored {
+        id: MessageId,
+        conv: Conv,
+        seq: u64,
+        ts: Timestamp,
+        of: u32,
+        online: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_seen: Option<Timestamp>,
+        /// Set when this `id` had been stored before: this is the original.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        duplicate: bool,
+    },
+    /// A message for you (or one you sent, echoed to your other sessions).
+    Message(ChatMessage),
+    /// Member `user` of `conv` has now received everything up to `delivered` and
+    /// read everything up to `read`. Counts for messages after `joined` only.
+    Receipt {
+        conv: Conv,
+        user: Username,
+        joined: u64,
+        delivered: u64,
+        read: u64,
+    },
+    /// A user you share a conversation with came online or went offline.
+    Presence {
+        user: Username,
+        online: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_seen: Option<Timestamp>,
+    },
+    /// A page of `conv`, oldest first. `more` says whether older messages exist
+    /// (for `before` and newest-first pages) or newer ones (for `after` pages).
+    History {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        conv: Conv,
+        messages: Vec<ChatMessage>,
+        more: bool,
+    },
+    /// Who is online: up to 1000 names, sorted, and how many there are in all.
+    Who {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        online: Vec<Username>,
+        total: usize,
+    },
+    /// One user.
+    User {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        user: Username,
+        online: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_seen: Option<Timestamp>,
+        since: Timestamp,
+    },
+    /// The state of one of your messages, member by member.
+    ReadBy {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        id: MessageId,
+        conv: Conv,
+        seq: u64,
+        counts: Counts,
+        members: Vec<MemberState>,
+    },
+    /// Your read marker in `conv` is now `seq`.
+    ReadMarked {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        conv: Conv,
+        seq: u64,
+    },
+    /// A request failed, or the connection is about to close. `req` or `id`
+    /// name the request it answers, when there is one.
+    Error {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<MessageId>,
+        code: ErrorCode,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
+    },
+    Ping,
+    Pong,
+    /// The answer to `bye`; the server closes the connection after it.
+    Bye,
+}
+
+impl ServerMessage {
+    /// An `error` that answers nothing in particular.
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+        ServerMessage::Error {
+            req: None,
+            id: None,
+            code,
+            message: message.into(),
+            retry_after_ms: None,
+        }
+    }
+
+    /// An `error` answering request `req`.
+    pub fn error_for(req: Option<Req>, code: ErrorCode, message: impl Into<String>) -> Self {
+        ServerMessage::Error {
+            req,
+            id: None,
+            code,
+            message: message.into(),
+            retry_after_ms: None,
+        }
+    }
+
+    /// This message as one line, newline included.
+    pub fn to_line(&self) -> Bytes {
+        encode_line(self)
+    }
+
+    /// Parses one line (without its newline).
+    pub fn decode(line: &[u8]) -> Result<Self, DecodeError> {
+        decode_line(line)
+    }
+}
+
+impl ClientMessage {
+    pub fn to_line(&self) -> Bytes {
+        encode_line(self)
+    }
+
+    /// Parses one line (without its newline), naming the problem if it is not a
+    /// valid client message.
+    pub fn decode(line: &[u8]) -> Result<Self, DecodeError> {
+        decode_line(line)
+    }
+
+    /// The request id this message carries, for matching errors to it.
+    pub fn req(&self) -> Option<Req> {
+        match self {
+            ClientMessage::Read { req, .. }
+            | ClientMessage::History { req, .. }
+            | ClientMessage::Who { req }
+            | ClientMessage::Whois { req, .. }
+            | ClientMessage::ReadBy { req, .. } => *req,
+            _ => None,
+        }
+    }
+}
+
+/// Why a line could not be decoded: the code to answer with and a sentence
+/// naming the problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code:?}: {message}")]
+pub struct DecodeError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+/// The longest error sentence built from a peer's input; serde quotes input back.
+const MAX_ERROR_MESSAGE: usize = 300;
+
+fn decode_line<T: for<'de> Deserialize<'de>>(line: &[u8]) -> Result<T, DecodeError> {
+    let text = std::str::from_utf8(line).map_err(|e| DecodeError {
+        code: ErrorCode::InvalidUtf8,
+        message: format!(
+            "the line is not valid UTF-8 (bad byte at offset {})",
+            e.valid_up_to()
+        ),
+    })?;
+    if !text.trim_start().starts_with('{') {
+        return Err(DecodeError {
+            code: ErrorCode::BadJson,
+            message: "expected a JSON object with a \"type\" field".into(),
+        });
+    }
+    serde_json::from_str(text).map_err(|e| {
+        use serde_json::error::Category;
+        let message = e.to_string();
+        let code = match e.classify() {
+            Category::Data if message.starts_with("unknown variant") => ErrorCode::UnknownType,
+            Category::Data if message.starts_with("invalid name") => ErrorCode::InvalidName,
+            Category::Data => ErrorCode::BadRequest,
+            Category::Syntax | Category::Eof | Category::Io => ErrorCode::BadJson,
+        };
+        let mut message: String = message.chars().take(MAX_ERROR_MESSAGE).collect();
+        if message.len() < e.to_string().len() {
+            message.push('…');
+        }
+        DecodeError { code, message }
+    })
+}
+
+fn encode_line<T: Serialize>(msg: &T) -> Bytes {
+    let mut buf = BytesMut::with_capacity(128).writer();
+    if serde_json::to_writer(&mut buf, msg).is_err() {
+        // Unreachable for these types (no maps with non-string keys, no floats);
+        // answer with a valid line rather than a broken one.
+        return Bytes::from_static(
+            b"{\"type\":\"error\",\"code\":\"internal\",\"message\":\"could not encode a message\"}\n",
+        );
+    }
+    let mut buf = buf.into_inner();
+    buf.put_u8(b'\n');
+    buf.freeze()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(s: &str) -> Result<ClientMessage, DecodeError> {
+        ClientMessage::decode(s.as_bytes())
+    }
+
+    #[test]
+    fn a_send_line_decodes_into_a_typed_message() {
+        let line = r##"{"type":"send","id":"01937a2e-8b7c-7d4f-9a3b-2c1d0e9f8a7b","to":"#cs101","body":"hi"}"##;
+        match decode(line).unwrap() {
+            ClientMessage::Send { to, body, .. } => {
+                assert_eq!(to.to_string(), "#cs101");
+                assert_eq!(body, "hi");
+            }
+            other => panic!("decoded {other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_kind_of_bad_line_gets_its_own_code() {
+        let cases = [
+            (&b"\xff\xfe"[..], ErrorCode::InvalidUtf8),
+            (b"not json", ErrorCode::BadJson),
+            (b"{\"type\":", ErrorCode::BadJson),
+            (b"{\"type\":\"fly\"}", ErrorCode::UnknownType),
+            (b"{\"type\":\"send\"}", ErrorCode::BadRequest),
+            (b"{\"body\":\"x\"}", ErrorCode::BadRequest),
+            (b"{\"type\":\"whois\",\"user\":\"a b\"}", ErrorCode::InvalidName),
+            (b"{\"type\":\"ack\",\"conv\":\"bob\",\"seq\":1e400}", ErrorCode::BadJson),
+            (b"{\"type\":\"ack\",\"conv\":\"bob\",\"seq\":-1}", ErrorCode::BadRequest),
+        ];
+        for (line, code) in cases {
+            let err = ClientMessage::decode(line).expect_err(&String::from_utf8_lossy(line));
+            assert_eq!(err.code, code, "{}: {}", String::from_utf8_lossy(line), err.message);
+            assert!(!err.message.is_empty());
+        }
+    }
+
+    #[test]
+    fn deeply_nested_json_is_refused_not_overflowed() {
+        let line = format!("{{\"type\":\"who\",\"x\":{}{}}}", "[".repeat(10_000), "]".repeat(10_000));
+        assert_eq!(decode(&line).unwrap_err().code, ErrorCode::BadJson);
+    }
+
+    #[test]
+    fn error_messages_quoting_input_stay_short() {
+        let line = format!("{{\"type\":\"{}\"}}", "x".repeat(100_000));
+        let err = decode(&line).unwrap_err();
+        assert_eq!(err.code, ErrorCode::UnknownType);
+        assert!(err.message.chars().count() <= MAX_ERROR_MESSAGE + 1);
+    }
+
+    #[test]
+    fn server_lines_end_in_one_newline_and_decode_back() {
+        let msg = ServerMessage::error(ErrorCode::RateLimited, "slow down");
+        let line = msg.to_line();
+        assert_eq!(line.iter().filter(|&&b| b == b'\n').count(), 1);
+        assert!(line.ends_with(b"\n"));
+        assert_eq!(ServerMessage::decode(&line[..line.len() - 1]).unwrap(), msg);
+    }
+
+    #[test]
+    fn secrets_are_not_printed_by_debug() {
+        let msg = decode(r#"{"type":"login","user":"alice","password":"hunter2"}"#).unwrap();
+        assert!(!format!("{msg:?}").contains("hunter2"));
+    }
+}

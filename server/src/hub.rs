@@ -1,0 +1,248 @@
+//! The hub: who is online, every conversation's members and cursors, and the
+//! routing of messages between connections.
+//!
+//! One thread owns all of it. Sessions send it [`Command`]s through a bounded
+//! channel (a full channel makes the sender wait: backpressure, not loss). The
+//! thread takes a batch of waiting commands, applies them to its in-memory state
+//! while writing through the [`Store`] in one transaction, commits, and only then
+//! releases what the batch produced: `stored` replies, deliveries, receipts,
+//! presence. So `stored` always means durable, messages reach every member in
+//! sequence order, and under load many messages share one commit.
+//!
+//! Lines for a connection go into its [`Outbound`] queue, which never blocks the
+//! hub; a connection that falls behind is dropped and catches up on reconnect.
+//!
+//! Layout: [`state`] (the in-memory model), [`worker`] (the batch loop), and the
+//! handlers: [`presence`] (attach, detach, presence events), [`messages`] (send,
+//! acknowledge, read, receipts), [`queries`] (who, whois, read-by, history access).
+
+mod messages;
+mod presence;
+mod queries;
+mod state;
+mod worker;
+
+use std::sync::Arc;
+
+use classchat_common::protocol::{Counts, Req};
+use classchat_common::{Conv, ErrorCode, MessageId, Username};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::outbound::Outbound;
+use crate::ratelimit::Rate;
+use crate::store::{ConvId, Reader, Store, StoreError, TokenHash, UserId};
+
+/// Identifies one connection inside the hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SessionId(u64);
+
+/// What the hub needs to know about an account to check its password.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: UserId,
+    pub name: Username,
+    pub password_hash: Arc<str>,
+}
+
+#[derive(Debug)]
+pub enum Created {
+    New(UserId, Username),
+    /// Someone created the account first; check the password against it.
+    Exists(Account),
+}
+
+/// A range of a conversation that a connection must be sent after login.
+#[derive(Debug, Clone)]
+pub struct CatchUp {
+    pub conv_id: ConvId,
+    pub conv: Conv,
+    pub after: u64,
+    pub upto: u64,
+}
+
+#[derive(Debug)]
+pub struct Attached {
+    pub session: SessionId,
+    pub user: UserId,
+    pub name: Username,
+    /// Everything that arrived while the user was away, conversation by conversation.
+    pub catch_up: Vec<CatchUp>,
+}
+
+/// One member's cursors, for counting receipts.
+#[derive(Debug, Clone)]
+pub struct MemberView {
+    pub user: UserId,
+    pub joined: u64,
+    pub delivered: u64,
+    pub read: u64,
+}
+
+/// How far message `seq`, sent by `sender`, has got among the members who were
+/// there when it was sent. `members` yields (user, joined, delivered, read).
+pub fn tally(members: impl Iterator<Item = (UserId, u64, u64, u64)>, sender: UserId, seq: u64) -> Counts {
+    let mut c = Counts {
+        delivered: 0,
+        read: 0,
+        of: 0,
+    };
+    for (user, joined, delivered, read) in members {
+        if user == sender || joined >= seq {
+            continue;
+        }
+        c.of += 1;
+        c.delivered += u32::from(delivered >= seq);
+        c.read += u32::from(read >= seq);
+    }
+    c
+}
+
+/// What a session needs to read a page of a conversation itself.
+#[derive(Debug, Clone)]
+pub struct HistoryView {
+    /// `None` when the conversation has no messages yet.
+    pub conv_id: Option<ConvId>,
+    /// The conversation as the requester names it.
+    pub conv: Conv,
+    pub last_seq: u64,
+    pub members: Vec<MemberView>,
+}
+
+impl HistoryView {
+    pub fn counts(&self, sender: UserId, seq: u64) -> Counts {
+        tally(
+            self.members.iter().map(|m| (m.user, m.joined, m.delivered, m.read)),
+            sender,
+            seq,
+        )
+    }
+}
+
+/// A refusal: the code and a sentence for the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl Refusal {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Requests of a logged-in session whose answers go out as lines on its queue.
+#[derive(Debug)]
+pub enum Request {
+    Send { id: MessageId, to: Conv, body: String },
+    Ack { conv: Conv, seq: u64 },
+    Read { req: Option<Req>, conv: Conv, seq: Option<u64> },
+    Who { req: Option<Req> },
+    Whois { req: Option<Req>, user: Username },
+    ReadBy { req: Option<Req>, id: MessageId },
+}
+
+#[derive(Debug)]
+pub enum Command {
+    FindAccount {
+        name: Username,
+        reply: oneshot::Sender<Option<Account>>,
+    },
+    CreateAccount {
+        name: Username,
+        password_hash: String,
+        reply: oneshot::Sender<Created>,
+    },
+    Resume {
+        name: Username,
+        token: TokenHash,
+        reply: oneshot::Sender<Option<UserId>>,
+    },
+    Attach {
+        user: UserId,
+        outbound: Outbound,
+        new_token: Option<TokenHash>,
+        reply: oneshot::Sender<Attached>,
+    },
+    Detach {
+        session: SessionId,
+    },
+    Request {
+        session: SessionId,
+        request: Request,
+    },
+    History {
+        session: SessionId,
+        conv: Conv,
+        reply: oneshot::Sender<Result<HistoryView, Refusal>>,
+    },
+}
+
+/// The hub stopped (the server is shutting down, or its storage failed).
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the server is shutting down")]
+pub struct HubGone;
+
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    pub rate: Rate,
+    /// Commands taken into one batch at most.
+    pub max_batch: usize,
+}
+
+/// A cheap handle to the hub, one per connection.
+#[derive(Debug, Clone)]
+pub struct Hub {
+    tx: mpsc::Sender<Command>,
+    reader: Arc<dyn Reader>,
+}
+
+/// The hub's thread; join it after every [`Hub`] handle is gone.
+#[derive(Debug)]
+pub struct HubThread(std::thread::JoinHandle<()>);
+
+impl HubThread {
+    pub async fn join(self) {
+        let joined = tokio::task::spawn_blocking(move || self.0.join()).await;
+        if !matches!(joined, Ok(Ok(()))) {
+            tracing::error!("the hub thread panicked");
+        }
+    }
+}
+
+impl Hub {
+    /// Loads the store's state and starts the hub's thread.
+    pub fn start(mut store: Box<dyn Store>, config: HubConfig) -> Result<(Hub, HubThread), StoreError> {
+        let snapshot = store.load()?;
+        let reader = store.reader();
+        let (tx, rx) = mpsc::channel(16 * 1024);
+        let worker = worker::Worker::new(store, snapshot, config);
+        let thread = std::thread::Builder::new()
+            .name("classchat-hub".into())
+            .spawn(move || worker.run(rx))
+            .map_err(|e| StoreError::Corrupt(format!("cannot start the hub thread: {e}")))?;
+        Ok((Hub { tx, reader }, HubThread(thread)))
+    }
+
+    pub fn reader(&self) -> &Arc<dyn Reader> {
+        &self.reader
+    }
+
+    pub async fn send(&self, command: Command) -> Result<(), HubGone> {
+        self.tx.send(command).await.map_err(|_| HubGone)
+    }
+
+    /// Sends a command built around a reply channel and waits for the reply.
+    pub async fn ask<T>(&self, command: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, HubGone> {
+        let (reply, answer) = oneshot::channel();
+        self.send(command(reply)).await?;
+        answer.await.map_err(|_| HubGone)
+    }
+
+    pub async fn request(&self, session: SessionId, request: Request) -> Result<(), HubGone> {
+        self.send(Command::Request { session, request }).await
+    }
+}

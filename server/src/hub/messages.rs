@@ -1,0 +1,338 @@
+//! Sending, acknowledging and reading messages, and the receipts that follow.
+//!
+//! Receipts are cursors, not per-message events: a member's "delivered up to N,
+//! read up to M" covers every earlier message, so a member catching up on a
+//! thousand messages causes one receipt, not a thousand. A receipt goes only to
+//! members who may have sent something the moved cursor now covers.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use classchat_common::limits::MAX_BODY_BYTES;
+use classchat_common::protocol::{ChatMessage, Req};
+use classchat_common::{Conv as ConvName, ErrorCode, MessageId, ServerMessage, Timestamp};
+
+use super::state::{Conv, direct_key};
+use super::worker::{Batch, Worker};
+use super::{Refusal, SessionId};
+use crate::store::{
+    Appended, ConvId, ConvKind, MemberRecord, MessageKind, MessageRef, NewMessage, UserId,
+};
+
+impl Worker {
+    pub(super) fn send(&mut self, b: &mut Batch, session: SessionId, id: MessageId, to: &ConvName, body: &str) {
+        let refuse = |b: &mut Batch, r: Refusal, retry_after_ms: Option<u64>| {
+            b.message(
+                session,
+                &ServerMessage::Error {
+                    req: None,
+                    id: Some(id),
+                    code: r.code,
+                    message: r.message,
+                    retry_after_ms,
+                },
+            );
+        };
+        let Some(user) = self.state.sessions.get(&session).map(|s| s.user) else {
+            return;
+        };
+        let Some(from) = self.state.name(user).cloned() else {
+            return;
+        };
+        if body.trim().is_empty() || body.len() > MAX_BODY_BYTES {
+            let why = if body.trim().is_empty() {
+                "a message cannot be empty".to_owned()
+            } else {
+                format!("a message can be at most {MAX_BODY_BYTES} bytes; this one is {}", body.len())
+            };
+            return refuse(b, Refusal::new(ErrorCode::BadBody, why), None);
+        }
+        if let Some(u) = self.state.users.get_mut(&user) {
+            if let Err(wait_ms) = u.bucket.take(self.config.rate, Instant::now()) {
+                let why = format!(
+                    "too many messages: at most {} a second; try again in {wait_ms} ms",
+                    self.config.rate.per_sec
+                );
+                return refuse(b, Refusal::new(ErrorCode::RateLimited, why), Some(wait_ms));
+            }
+        }
+        let conv_id = match self.conv_for_send(b, user, to) {
+            Ok(Some(id)) => id,
+            Ok(None) => return,
+            Err(r) => return refuse(b, r, None),
+        };
+        let Some(seq) = self.state.convs.get(&conv_id).map(|c| c.last_seq + 1) else {
+            return;
+        };
+        let ts = Timestamp::now();
+        let appended = self.store.append(&NewMessage {
+            conv: conv_id,
+            seq,
+            id,
+            sender: user,
+            ts,
+            kind: MessageKind::Text,
+            body,
+        });
+        match appended {
+            Err(e) => b.fail(e),
+            Ok(Appended::Duplicate(existing)) => self.reply_stored(b, session, user, id, existing, true),
+            Ok(Appended::New) => {
+                self.advance_after_send(b, conv_id, user, seq);
+                if let Some(conv) = self.state.convs.get(&conv_id) {
+                    let msg = ChatMessage {
+                        conv: to.clone(),
+                        seq,
+                        id,
+                        from,
+                        ts,
+                        body: body.to_owned(),
+                        counts: None,
+                    };
+                    self.fan_out(b, conv, Some(session), msg);
+                }
+                let stored = MessageRef { conv: conv_id, seq, ts };
+                self.reply_stored(b, session, user, id, stored, false);
+            }
+        }
+    }
+
+    /// The conversation a message to `to` goes into, creating a direct one on
+    /// first use. `Ok(None)`: storage failed and the batch is already marked.
+    fn conv_for_send(&mut self, b: &mut Batch, user: UserId, to: &ConvName) -> Result<Option<ConvId>, Refusal> {
+        if let Some(id) = self.state.find_conv(user, to)? {
+            return Ok(Some(id));
+        }
+        let ConvName::User(name) = to else {
+            return Err(Refusal::new(ErrorCode::UnknownGroup, format!("there is no group named {to}")));
+        };
+        let other = self.state.user_id(name)?;
+        if other == user {
+            return Err(Refusal::new(ErrorCode::BadRequest, "you cannot send a message to yourself"));
+        }
+        let (a, b_) = direct_key(user, other);
+        let now = Timestamp::now();
+        let kind = ConvKind::Direct { a, b: b_ };
+        let id = match self.store.create_conv(&kind, now) {
+            Ok(id) => id,
+            Err(e) => {
+                b.fail(e);
+                return Ok(None);
+            }
+        };
+        self.state.convs.insert(
+            id,
+            Conv {
+                id,
+                kind,
+                last_seq: 0,
+                members: Vec::new(),
+            },
+        );
+        self.state.directs.insert((a, b_), id);
+        for member in [a, b_] {
+            let record = MemberRecord {
+                conv: id,
+                user: member,
+                joined_seq: 0,
+                joined_at: now,
+                delivered: 0,
+                read: 0,
+            };
+            if let Err(e) = self.store.add_member(&record) {
+                b.fail(e);
+                return Ok(None);
+            }
+            self.state.add_member_in_memory(&record);
+        }
+        Ok(Some(id))
+    }
+
+    /// After `user` stored `seq`: the conversation moves on, and the sender's own
+    /// cursors follow if they were up to date (your own message is not unread).
+    fn advance_after_send(&mut self, b: &mut Batch, conv_id: ConvId, user: UserId, seq: u64) {
+        let Some(conv) = self.state.convs.get_mut(&conv_id) else {
+            return;
+        };
+        conv.last_seq = seq;
+        let Some(m) = conv.member_mut(user) else { return };
+        m.last_sent = seq;
+        let mut moved = false;
+        if m.delivered + 1 == seq {
+            m.delivered = seq;
+            moved = true;
+        }
+        if m.read + 1 == seq {
+            m.read = seq;
+            moved = true;
+        }
+        if moved && !m.dirty {
+            m.dirty = true;
+            b.dirty.push((conv_id, user));
+        }
+    }
+
+    /// Sends `msg` to every session of every member except `skip`, naming the
+    /// conversation as each member sees it. A group message is encoded once.
+    pub(super) fn fan_out(&self, b: &mut Batch, conv: &Conv, skip: Option<SessionId>, mut msg: ChatMessage) {
+        let mut cached: Option<(ConvName, Bytes)> = None;
+        for m in &conv.members {
+            let mut sessions = self.state.outbounds(m.user).filter(|(sid, _)| Some(*sid) != skip).peekable();
+            if sessions.peek().is_none() {
+                continue;
+            }
+            let Some(view) = self.state.conv_name(conv, m.user) else {
+                continue;
+            };
+            let line = match &cached {
+                Some((v, line)) if *v == view => line.clone(),
+                _ => {
+                    msg.conv = view.clone();
+                    let line = ServerMessage::Message(msg.clone()).to_line();
+                    cached = Some((view, line.clone()));
+                    line
+                }
+            };
+            for (sid, _) in sessions {
+                b.line(sid, line.clone());
+            }
+        }
+    }
+
+    fn reply_stored(&self, b: &mut Batch, session: SessionId, user: UserId, id: MessageId, at: MessageRef, duplicate: bool) {
+        let Some(conv) = self.state.convs.get(&at.conv) else {
+            return;
+        };
+        let Some(conv_name) = self.state.conv_name(conv, user) else {
+            return;
+        };
+        let audience = conv.members.iter().filter(|m| m.user != user && m.joined_seq < at.seq);
+        let (mut of, mut online, mut last_seen) = (0, 0, None);
+        for m in audience {
+            of += 1;
+            if let Some(u) = self.state.users.get(&m.user) {
+                if u.online() {
+                    online += 1;
+                } else if matches!(conv.kind, ConvKind::Direct { .. }) {
+                    last_seen = u.last_seen.or(Some(u.created));
+                }
+            }
+        }
+        b.message(
+            session,
+            &ServerMessage::Stored {
+                id,
+                conv: conv_name,
+                seq: at.seq,
+                ts: at.ts,
+                of,
+                online,
+                last_seen,
+                duplicate,
+            },
+        );
+    }
+
+    pub(super) fn ack(&mut self, b: &mut Batch, session: SessionId, conv: &ConvName, seq: u64) {
+        let Some(user) = self.state.sessions.get(&session).map(|s| s.user) else {
+            return;
+        };
+        let conv_id = match self.state.find_conv(user, conv) {
+            Ok(Some(id)) => id,
+            Ok(None) => return,
+            Err(r) => return b.message(session, &ServerMessage::error(r.code, r.message)),
+        };
+        let Some(c) = self.state.convs.get_mut(&conv_id) else {
+            return;
+        };
+        let last = c.last_seq;
+        let Some(m) = c.member_mut(user) else { return };
+        let new = seq.min(last);
+        if new <= m.delivered {
+            return;
+        }
+        let floor = m.delivered;
+        m.delivered = new;
+        if !m.dirty {
+            m.dirty = true;
+            b.dirty.push((conv_id, user));
+        }
+        self.send_receipts(b, conv_id, user, floor, Some(session));
+    }
+
+    pub(super) fn read(&mut self, b: &mut Batch, session: SessionId, req: Option<Req>, conv: &ConvName, seq: Option<u64>) {
+        let Some(user) = self.state.sessions.get(&session).map(|s| s.user) else {
+            return;
+        };
+        let conv_id = match self.state.find_conv(user, conv) {
+            Ok(Some(id)) => id,
+            Ok(None) => {
+                let done = ServerMessage::ReadMarked { req, conv: conv.clone(), seq: 0 };
+                return b.message(session, &done);
+            }
+            Err(r) => return b.message(session, &ServerMessage::error_for(req, r.code, r.message)),
+        };
+        let Some(c) = self.state.convs.get_mut(&conv_id) else {
+            return;
+        };
+        let last = c.last_seq;
+        let Some(m) = c.member_mut(user) else { return };
+        let new = seq.unwrap_or(m.delivered).min(last);
+        let floor = m.read;
+        let moved = new > m.read;
+        if moved {
+            m.read = new;
+            m.delivered = m.delivered.max(new);
+            if !m.dirty {
+                m.dirty = true;
+                b.dirty.push((conv_id, user));
+            }
+        }
+        let marked = m.read;
+        b.message(session, &ServerMessage::ReadMarked { req, conv: conv.clone(), seq: marked });
+        if moved {
+            self.send_receipts(b, conv_id, user, floor, Some(session));
+        }
+    }
+
+    /// Tells members who may have sent something after `floor` (and the reader's
+    /// other sessions) where `reader`'s cursors are now.
+    fn send_receipts(&self, b: &mut Batch, conv_id: ConvId, reader: UserId, floor: u64, skip: Option<SessionId>) {
+        let Some(conv) = self.state.convs.get(&conv_id) else {
+            return;
+        };
+        let (Some(me), Some(name)) = (conv.member(reader), self.state.name(reader)) else {
+            return;
+        };
+        let mut cached: Option<(ConvName, Bytes)> = None;
+        for m in &conv.members {
+            if m.user != reader && m.last_sent <= floor {
+                continue;
+            }
+            for (sid, _) in self.state.outbounds(m.user) {
+                if Some(sid) == skip {
+                    continue;
+                }
+                let Some(view) = self.state.conv_name(conv, m.user) else {
+                    continue;
+                };
+                let line = match &cached {
+                    Some((v, line)) if *v == view => line.clone(),
+                    _ => {
+                        let line = ServerMessage::Receipt {
+                            conv: view.clone(),
+                            user: name.clone(),
+                            joined: me.joined_seq,
+                            delivered: me.delivered,
+                            read: me.read,
+                        }
+                        .to_line();
+                        cached = Some((view, line.clone()));
+                        line
+                    }
+                };
+                b.line(sid, line);
+            }
+        }
+    }
+}

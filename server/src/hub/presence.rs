@@ -1,0 +1,211 @@
+//! Accounts, connections coming and going, and the presence events they cause.
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use classchat_common::{ServerMessage, Timestamp, Username};
+use tokio::sync::oneshot;
+
+use super::state::{Session, TOKENS_PER_USER, User};
+use super::worker::{Batch, Worker};
+use super::{Account, Attached, CatchUp, Created, SessionId};
+use crate::outbound::{Closed, Outbound};
+use crate::ratelimit::Bucket;
+use crate::store::{TokenHash, UserId};
+
+impl Worker {
+    pub(super) fn find_account(&mut self, b: &mut Batch, name: &Username, reply: oneshot::Sender<Option<Account>>) {
+        let account = self.account(name);
+        b.reply(reply, account);
+    }
+
+    fn account(&self, name: &Username) -> Option<Account> {
+        let id = self.state.by_name.get(name)?;
+        let u = self.state.users.get(id)?;
+        Some(Account {
+            id: u.id,
+            name: u.name.clone(),
+            password_hash: u.password_hash.clone(),
+        })
+    }
+
+    pub(super) fn create_account(
+        &mut self,
+        b: &mut Batch,
+        name: Username,
+        password_hash: String,
+        reply: oneshot::Sender<Created>,
+    ) {
+        if let Some(existing) = self.account(&name) {
+            b.reply(reply, Created::Exists(existing));
+            return;
+        }
+        let now = Timestamp::now();
+        let id = match self.store.create_user(&name, &password_hash, now) {
+            Ok(id) => id,
+            Err(e) => return b.fail(e),
+        };
+        tracing::info!(user = %name, "account created");
+        self.state.by_name.insert(name.clone(), id);
+        self.state.users.insert(
+            id,
+            User {
+                id,
+                name: name.clone(),
+                password_hash: password_hash.into(),
+                created: now,
+                last_seen: None,
+                convs: Vec::new(),
+                sessions: Vec::new(),
+                tokens: Default::default(),
+                bucket: Bucket::full(self.config.rate, Instant::now()),
+            },
+        );
+        b.reply(reply, Created::New(id, name));
+    }
+
+    pub(super) fn resume(
+        &mut self,
+        b: &mut Batch,
+        name: &Username,
+        token: &TokenHash,
+        reply: oneshot::Sender<Option<UserId>>,
+    ) {
+        let user = self
+            .state
+            .tokens
+            .get(token)
+            .copied()
+            .filter(|id| self.state.by_name.get(name) == Some(id));
+        b.reply(reply, user);
+    }
+
+    pub(super) fn attach(
+        &mut self,
+        b: &mut Batch,
+        user: UserId,
+        outbound: Outbound,
+        new_token: Option<TokenHash>,
+        reply: oneshot::Sender<Attached>,
+    ) {
+        if let Some(token) = new_token {
+            self.add_token(b, user, token);
+        }
+        let session = self.state.next_session_id();
+        let Some(u) = self.state.users.get_mut(&user) else {
+            outbound.close(Closed::Dropped);
+            return;
+        };
+        let first = u.sessions.is_empty();
+        u.sessions.push(session);
+        let name = u.name.clone();
+        let convs = u.convs.clone();
+        self.state.sessions.insert(session, Session { user, outbound });
+        if first {
+            self.state.online.insert(name.clone());
+        }
+
+        // Everything committed before this point goes out as catch-up; anything
+        // stored from here on is delivered live, so the two never overlap.
+        let mut catch_up = Vec::new();
+        for conv_id in convs {
+            let Some(conv) = self.state.convs.get(&conv_id) else {
+                continue;
+            };
+            let Some(m) = conv.member(user) else { continue };
+            if conv.last_seq > m.delivered {
+                if let Some(conv_name) = self.state.conv_name(conv, user) {
+                    catch_up.push(CatchUp {
+                        conv_id,
+                        conv: conv_name,
+                        after: m.delivered,
+                        upto: conv.last_seq,
+                    });
+                }
+            }
+        }
+        if first {
+            let msg = ServerMessage::Presence {
+                user: name.clone(),
+                online: true,
+                last_seen: None,
+            };
+            self.tell_contacts(b, user, &msg);
+        }
+        b.reply(
+            reply,
+            Attached {
+                session,
+                user,
+                name,
+                catch_up,
+            },
+        );
+    }
+
+    fn add_token(&mut self, b: &mut Batch, user: UserId, token: TokenHash) {
+        if let Err(e) = self.store.add_token(user, &token, Timestamp::now()) {
+            return b.fail(e);
+        }
+        let Some(u) = self.state.users.get_mut(&user) else {
+            return;
+        };
+        u.tokens.push_back(token);
+        self.state.tokens.insert(token, user);
+        while u.tokens.len() > TOKENS_PER_USER {
+            let Some(old) = u.tokens.pop_front() else { break };
+            self.state.tokens.remove(&old);
+            if let Err(e) = self.store.remove_token(&old) {
+                return b.fail(e);
+            }
+        }
+    }
+
+    pub(super) fn detach(&mut self, b: &mut Batch, session: SessionId) {
+        let Some(s) = self.state.sessions.remove(&session) else {
+            return;
+        };
+        s.outbound.close(Closed::Dropped);
+        let Some(u) = self.state.users.get_mut(&s.user) else {
+            return;
+        };
+        u.sessions.retain(|&id| id != session);
+        if !u.sessions.is_empty() {
+            return;
+        }
+        let now = Timestamp::now();
+        u.last_seen = Some(now);
+        let name = u.name.clone();
+        self.state.online.remove(&name);
+        if let Err(e) = self.store.set_last_seen(s.user, now) {
+            return b.fail(e);
+        }
+        let msg = ServerMessage::Presence {
+            user: name,
+            online: false,
+            last_seen: Some(now),
+        };
+        self.tell_contacts(b, s.user, &msg);
+    }
+
+    /// Sends `msg` once to every online session of everyone who shares a
+    /// conversation with `user`.
+    fn tell_contacts(&self, b: &mut Batch, user: UserId, msg: &ServerMessage) {
+        let Some(u) = self.state.users.get(&user) else {
+            return;
+        };
+        let mut seen = HashSet::new();
+        let mut line = None;
+        for conv in u.convs.iter().filter_map(|c| self.state.convs.get(c)) {
+            for m in &conv.members {
+                if m.user == user || !seen.insert(m.user) {
+                    continue;
+                }
+                for (sid, _) in self.state.outbounds(m.user) {
+                    let line = line.get_or_insert_with(|| msg.to_line());
+                    b.line(sid, line.clone());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Questions about the state: who is online, one user, who has read a message,
+//! and what a session may read of a conversation.
+
+use classchat_common::limits::WHO_MAX;
+use classchat_common::protocol::{Counts, MemberState, Req};
+use classchat_common::{Conv as ConvName, ErrorCode, MessageId, ServerMessage, Username};
+use tokio::sync::oneshot;
+
+use super::state::Conv;
+use super::worker::{Batch, Worker};
+use super::{HistoryView, MemberView, Refusal, SessionId};
+
+fn counts(conv: &Conv, sender: crate::store::UserId, seq: u64) -> Counts {
+    super::tally(
+        conv.members.iter().map(|m| (m.user, m.joined_seq, m.delivered, m.read)),
+        sender,
+        seq,
+    )
+}
+
+impl Worker {
+    pub(super) fn who(&self, b: &mut Batch, session: SessionId, req: Option<Req>) {
+        let online: Vec<Username> = self.state.online.iter().take(WHO_MAX).cloned().collect();
+        let total = self.state.online.len();
+        b.message(session, &ServerMessage::Who { req, online, total });
+    }
+
+    pub(super) fn whois(&self, b: &mut Batch, session: SessionId, req: Option<Req>, name: &Username) {
+        let reply = match self.state.user_id(name) {
+            Ok(id) => match self.state.users.get(&id) {
+                Some(u) => ServerMessage::User {
+                    req,
+                    user: u.name.clone(),
+                    online: u.online(),
+                    last_seen: if u.online() { None } else { u.last_seen },
+                    since: u.created,
+                },
+                None => return,
+            },
+            Err(r) => ServerMessage::error_for(req, r.code, r.message),
+        };
+        b.message(session, &reply);
+    }
+
+    pub(super) fn read_by(&mut self, b: &mut Batch, session: SessionId, req: Option<Req>, id: MessageId) {
+        let Some(user) = self.state.sessions.get(&session).map(|s| s.user) else {
+            return;
+        };
+        let unknown = || {
+            ServerMessage::error_for(
+                req,
+                ErrorCode::UnknownMessage,
+                format!("you have not sent a message with id {id}"),
+            )
+        };
+        let found = match self.store.find_message(user, id) {
+            Ok(found) => found,
+            Err(e) => return b.fail(e),
+        };
+        let Some(at) = found else {
+            return b.message(session, &unknown());
+        };
+        let Some(conv) = self.state.convs.get(&at.conv) else {
+            return b.message(session, &unknown());
+        };
+        let Some(conv_name) = self.state.conv_name(conv, user) else {
+            return;
+        };
+        if conv.member(user).is_none() {
+            let why = format!("you are no longer a member of {conv_name}");
+            return b.message(session, &ServerMessage::error_for(req, ErrorCode::NotMember, why));
+        }
+        let mut members: Vec<MemberState> = conv
+            .members
+            .iter()
+            .filter(|m| m.user != user && m.joined_seq < at.seq)
+            .filter_map(|m| {
+                Some(MemberState {
+                    user: self.state.name(m.user)?.clone(),
+                    delivered: m.delivered >= at.seq,
+                    read: m.read >= at.seq,
+                })
+            })
+            .collect();
+        members.sort_by(|a, b| a.user.cmp(&b.user));
+        let reply = ServerMessage::ReadBy {
+            req,
+            id,
+            conv: conv_name,
+            seq: at.seq,
+            counts: counts(conv, user, at.seq),
+            members,
+        };
+        b.message(session, &reply);
+    }
+
+    pub(super) fn history(
+        &self,
+        b: &mut Batch,
+        session: SessionId,
+        conv: &ConvName,
+        reply: oneshot::Sender<Result<HistoryView, Refusal>>,
+    ) {
+        let Some(user) = self.state.sessions.get(&session).map(|s| s.user) else {
+            return;
+        };
+        let view = self.state.find_conv(user, conv).map(|found| {
+            let Some(c) = found.and_then(|id| self.state.convs.get(&id)) else {
+                return HistoryView {
+                    conv_id: None,
+                    conv: conv.clone(),
+                    last_seq: 0,
+                    members: Vec::new(),
+                };
+            };
+            HistoryView {
+                conv_id: Some(c.id),
+                conv: self.state.conv_name(c, user).unwrap_or_else(|| conv.clone()),
+                last_seq: c.last_seq,
+                members: c
+                    .members
+                    .iter()
+                    .map(|m| MemberView {
+                        user: m.user,
+                        joined: m.joined_seq,
+                        delivered: m.delivered,
+                        read: m.read,
+                    })
+                    .collect(),
+            }
+        });
+        b.reply(reply, view);
+    }
+}

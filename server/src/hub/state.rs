@@ -1,0 +1,251 @@
+//! The hub's in-memory model: a cache of the store's state plus what only lives
+//! while the server runs (sessions, rate buckets). Only the hub thread touches it.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+use classchat_common::{Conv as ConvName, GroupName, Timestamp, Username};
+
+use super::{Refusal, SessionId};
+use crate::outbound::Outbound;
+use crate::ratelimit::{Bucket, Rate};
+use crate::store::{ConvId, ConvKind, MemberRecord, Snapshot, TokenHash, UserId};
+use classchat_common::ErrorCode;
+
+/// Resume tokens kept per user; logging in on an eleventh device retires the oldest.
+pub const TOKENS_PER_USER: usize = 10;
+
+#[derive(Debug)]
+pub struct User {
+    pub id: UserId,
+    pub name: Username,
+    pub password_hash: Arc<str>,
+    pub created: Timestamp,
+    pub last_seen: Option<Timestamp>,
+    pub convs: Vec<ConvId>,
+    pub sessions: Vec<SessionId>,
+    pub tokens: VecDeque<TokenHash>,
+    pub bucket: Bucket,
+}
+
+impl User {
+    pub fn online(&self) -> bool {
+        !self.sessions.is_empty()
+    }
+}
+
+#[derive(Debug)]
+pub struct Member {
+    pub user: UserId,
+    pub joined_seq: u64,
+    pub delivered: u64,
+    pub read: u64,
+    /// The newest message this member sent, as far as this run knows (after a
+    /// restart: the conversation's last, which errs toward sending a receipt).
+    pub last_sent: u64,
+    /// Cursors changed in this batch and not yet written.
+    pub dirty: bool,
+}
+
+#[derive(Debug)]
+pub struct Conv {
+    pub id: ConvId,
+    pub kind: ConvKind,
+    pub last_seq: u64,
+    pub members: Vec<Member>,
+}
+
+impl Conv {
+    pub fn member(&self, user: UserId) -> Option<&Member> {
+        self.members.iter().find(|m| m.user == user)
+    }
+
+    pub fn member_mut(&mut self, user: UserId) -> Option<&mut Member> {
+        self.members.iter_mut().find(|m| m.user == user)
+    }
+}
+
+#[derive(Debug)]
+pub struct Session {
+    pub user: UserId,
+    pub outbound: Outbound,
+}
+
+#[derive(Debug, Default)]
+pub struct State {
+    pub users: HashMap<UserId, User>,
+    pub by_name: HashMap<Username, UserId>,
+    pub tokens: HashMap<TokenHash, UserId>,
+    pub convs: HashMap<ConvId, Conv>,
+    pub directs: HashMap<(UserId, UserId), ConvId>,
+    pub groups: HashMap<GroupName, ConvId>,
+    pub sessions: HashMap<SessionId, Session>,
+    pub online: BTreeSet<Username>,
+    next_session: u64,
+}
+
+/// The two members of a direct conversation, in the order the store keys them.
+pub fn direct_key(a: UserId, b: UserId) -> (UserId, UserId) {
+    (a.min(b), a.max(b))
+}
+
+impl State {
+    pub fn from_snapshot(snap: Snapshot, rate: Rate) -> Self {
+        let mut state = State::default();
+        state.load(snap, rate);
+        state
+    }
+
+    /// Replaces everything persistent with `snap`, keeping the sessions of users
+    /// that still exist.
+    pub fn load(&mut self, snap: Snapshot, rate: Rate) {
+        let now = Instant::now();
+        let sessions = std::mem::take(&mut self.sessions);
+        self.users.clear();
+        self.by_name.clear();
+        self.tokens.clear();
+        self.convs.clear();
+        self.directs.clear();
+        self.groups.clear();
+        self.online.clear();
+        for u in snap.users {
+            self.by_name.insert(u.name.clone(), u.id);
+            self.users.insert(
+                u.id,
+                User {
+                    id: u.id,
+                    name: u.name,
+                    password_hash: u.password_hash.into(),
+                    created: u.created,
+                    last_seen: u.last_seen,
+                    convs: Vec::new(),
+                    sessions: Vec::new(),
+                    tokens: VecDeque::new(),
+                    bucket: Bucket::full(rate, now),
+                },
+            );
+        }
+        for (hash, user) in snap.tokens {
+            if let Some(u) = self.users.get_mut(&user) {
+                u.tokens.push_back(hash);
+                self.tokens.insert(hash, user);
+            }
+        }
+        for c in snap.convs {
+            match &c.kind {
+                ConvKind::Direct { a, b } => {
+                    self.directs.insert(direct_key(*a, *b), c.id);
+                }
+                ConvKind::Group { name, .. } => {
+                    self.groups.insert(name.clone(), c.id);
+                }
+            }
+            self.convs.insert(
+                c.id,
+                Conv {
+                    id: c.id,
+                    kind: c.kind,
+                    last_seq: c.last_seq,
+                    members: Vec::new(),
+                },
+            );
+        }
+        for m in snap.members {
+            self.add_member_in_memory(&m);
+        }
+        for (id, session) in sessions {
+            if let Some(u) = self.users.get_mut(&session.user) {
+                u.sessions.push(id);
+                self.online.insert(u.name.clone());
+                self.sessions.insert(id, session);
+            } else {
+                session.outbound.close(crate::outbound::Closed::Dropped);
+            }
+        }
+    }
+
+    pub fn add_member_in_memory(&mut self, m: &MemberRecord) {
+        let Some(conv) = self.convs.get_mut(&m.conv) else {
+            return;
+        };
+        conv.members.push(Member {
+            user: m.user,
+            joined_seq: m.joined_seq,
+            delivered: m.delivered,
+            read: m.read,
+            last_sent: conv.last_seq,
+            dirty: false,
+        });
+        if let Some(u) = self.users.get_mut(&m.user) {
+            u.convs.push(m.conv);
+        }
+    }
+
+    pub fn next_session_id(&mut self) -> SessionId {
+        self.next_session += 1;
+        SessionId(self.next_session)
+    }
+
+    pub fn user_id(&self, name: &Username) -> Result<UserId, Refusal> {
+        self.by_name.get(name).copied().ok_or_else(|| {
+            Refusal::new(
+                ErrorCode::UnknownUser,
+                format!("there is no user named {name}"),
+            )
+        })
+    }
+
+    pub fn name(&self, user: UserId) -> Option<&Username> {
+        self.users.get(&user).map(|u| &u.name)
+    }
+
+    /// How `viewer` names conversation `conv`: the other user, or `#group`.
+    pub fn conv_name(&self, conv: &Conv, viewer: UserId) -> Option<ConvName> {
+        match &conv.kind {
+            ConvKind::Direct { a, b } => {
+                let other = if *a == viewer { *b } else { *a };
+                self.name(other).cloned().map(ConvName::User)
+            }
+            ConvKind::Group { name, .. } => Some(ConvName::Group(name.clone())),
+        }
+    }
+
+    /// The conversation `viewer` means by `name`, if it exists and they belong to it.
+    pub fn find_conv(&self, viewer: UserId, name: &ConvName) -> Result<Option<ConvId>, Refusal> {
+        match name {
+            ConvName::User(other) => {
+                let other = self.user_id(other)?;
+                Ok(self.directs.get(&direct_key(viewer, other)).copied())
+            }
+            ConvName::Group(group) => {
+                let id = self.groups.get(group).copied().ok_or_else(|| {
+                    Refusal::new(
+                        ErrorCode::UnknownGroup,
+                        format!("there is no group named #{group}"),
+                    )
+                })?;
+                let is_member = self
+                    .convs
+                    .get(&id)
+                    .is_some_and(|c| c.member(viewer).is_some());
+                if !is_member {
+                    return Err(Refusal::new(
+                        ErrorCode::NotMember,
+                        format!("you are not a member of #{group}"),
+                    ));
+                }
+                Ok(Some(id))
+            }
+        }
+    }
+
+    /// The outbound queues of every session of `user`.
+    pub fn outbounds(&self, user: UserId) -> impl Iterator<Item = (SessionId, &Outbound)> {
+        self.users
+            .get(&user)
+            .into_iter()
+            .flat_map(|u| u.sessions.iter())
+            .filter_map(|sid| self.sessions.get(sid).map(|s| (*sid, &s.outbound)))
+    }
+}

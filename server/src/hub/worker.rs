@@ -1,0 +1,240 @@
+//! The hub's thread: take a batch of commands, apply it, commit, release its effects.
+
+use bytes::Bytes;
+use classchat_common::protocol::Req;
+use classchat_common::{ErrorCode, MessageId, ServerMessage};
+use tokio::sync::mpsc;
+
+use super::state::State;
+use super::{Command, HubConfig, Request, SessionId};
+use crate::outbound::Closed;
+use crate::store::{ConvId, Snapshot, Store, StoreError, UserId};
+
+/// Something a batch produced, released only once the batch is committed.
+pub enum Effect {
+    /// A line for one connection.
+    Line(SessionId, Bytes),
+    /// A reply to a waiting session (a oneshot send, boxed).
+    Reply(Box<dyn FnOnce() + Send>),
+}
+
+/// Who to tell when a batch they were part of could not be stored.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin {
+    pub session: SessionId,
+    pub req: Option<Req>,
+    pub id: Option<MessageId>,
+}
+
+#[derive(Default)]
+pub struct Batch {
+    pub effects: Vec<Effect>,
+    pub origins: Vec<Origin>,
+    /// Members whose cursors changed, written once just before the commit.
+    pub dirty: Vec<(ConvId, UserId)>,
+    pub failed: Option<StoreError>,
+}
+
+impl Batch {
+    pub fn line(&mut self, to: SessionId, line: Bytes) {
+        self.effects.push(Effect::Line(to, line));
+    }
+
+    pub fn message(&mut self, to: SessionId, msg: &ServerMessage) {
+        self.line(to, msg.to_line());
+    }
+
+    pub fn reply<T: Send + 'static>(&mut self, to: tokio::sync::oneshot::Sender<T>, value: T) {
+        self.effects.push(Effect::Reply(Box::new(move || {
+            // The session may have gone meanwhile; nothing to do then.
+            let _ = to.send(value);
+        })));
+    }
+
+    /// Records a storage failure; the whole batch will be rolled back.
+    pub fn fail(&mut self, e: StoreError) {
+        if self.failed.is_none() {
+            self.failed = Some(e);
+        }
+    }
+}
+
+pub struct Worker {
+    pub(super) state: State,
+    pub(super) store: Box<dyn Store>,
+    pub(super) config: HubConfig,
+    /// Sessions whose queue overflowed while effects were released; detached
+    /// before the next batch.
+    overflowed: Vec<SessionId>,
+}
+
+impl Worker {
+    pub fn new(store: Box<dyn Store>, snapshot: Snapshot, config: HubConfig) -> Self {
+        Self {
+            state: State::from_snapshot(snapshot, config.rate),
+            store,
+            config,
+            overflowed: Vec::new(),
+        }
+    }
+
+    pub fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        let mut commands = Vec::with_capacity(self.config.max_batch);
+        loop {
+            if self.overflowed.is_empty() {
+                match rx.blocking_recv() {
+                    Some(c) => commands.push(c),
+                    None => break,
+                }
+            }
+            while commands.len() < self.config.max_batch {
+                match rx.try_recv() {
+                    Ok(c) => commands.push(c),
+                    Err(_) => break,
+                }
+            }
+            let mut batch = Batch::default();
+            for session in std::mem::take(&mut self.overflowed) {
+                self.detach(&mut batch, session);
+            }
+            for command in commands.drain(..) {
+                self.apply(&mut batch, command);
+            }
+            if let Err(fatal) = self.finish(batch) {
+                tracing::error!("the hub is stopping: {fatal}");
+                break;
+            }
+        }
+        self.store.rollback();
+        for session in self.state.sessions.values() {
+            session.outbound.close(Closed::Dropped);
+        }
+        tracing::debug!("hub stopped");
+    }
+
+    fn apply(&mut self, b: &mut Batch, command: Command) {
+        match command {
+            Command::FindAccount { name, reply } => self.find_account(b, &name, reply),
+            Command::CreateAccount {
+                name,
+                password_hash,
+                reply,
+            } => self.create_account(b, name, password_hash, reply),
+            Command::Resume { name, token, reply } => self.resume(b, &name, &token, reply),
+            Command::Attach {
+                user,
+                outbound,
+                new_token,
+                reply,
+            } => self.attach(b, user, outbound, new_token, reply),
+            Command::Detach { session } => self.detach(b, session),
+            Command::History {
+                session,
+                conv,
+                reply,
+            } => self.history(b, session, &conv, reply),
+            Command::Request { session, request } => {
+                if !self.state.sessions.contains_key(&session) {
+                    return;
+                }
+                match request {
+                    Request::Send { id, to, body } => {
+                        b.origins.push(Origin {
+                            session,
+                            req: None,
+                            id: Some(id),
+                        });
+                        self.send(b, session, id, &to, &body);
+                    }
+                    Request::Ack { conv, seq } => self.ack(b, session, &conv, seq),
+                    Request::Read { req, conv, seq } => {
+                        b.origins.push(Origin { session, req, id: None });
+                        self.read(b, session, req, &conv, seq);
+                    }
+                    Request::Who { req } => self.who(b, session, req),
+                    Request::Whois { req, user } => self.whois(b, session, req, &user),
+                    Request::ReadBy { req, id } => self.read_by(b, session, req, id),
+                }
+            }
+        }
+    }
+
+    /// Commits the batch and releases its effects, or rolls it back, tells
+    /// everyone involved, and reloads the state from what was really stored.
+    fn finish(&mut self, mut b: Batch) -> Result<(), StoreError> {
+        if b.failed.is_none() {
+            self.write_cursors(&mut b);
+        }
+        let outcome = match b.failed.take() {
+            Some(e) => Err(e),
+            None => self.store.commit(),
+        };
+        match outcome {
+            Ok(()) => {
+                self.release(b.effects);
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!("could not store a batch of {} requests: {e}", b.origins.len());
+                self.store.rollback();
+                let snapshot = self.store.load()?;
+                self.state.load(snapshot, self.config.rate);
+                let lines = b
+                    .origins
+                    .iter()
+                    .map(|o| {
+                        let msg = ServerMessage::Error {
+                            req: o.req,
+                            id: o.id,
+                            code: ErrorCode::StorageFailed,
+                            message: "the server could not store this; nothing was saved, try again later"
+                                .into(),
+                            retry_after_ms: Some(1000),
+                        };
+                        Effect::Line(o.session, msg.to_line())
+                    })
+                    .collect();
+                // Replies are dropped unsent: their sessions see the hub refuse.
+                self.release(lines);
+                Ok(())
+            }
+        }
+    }
+
+    fn write_cursors(&mut self, b: &mut Batch) {
+        for (conv, user) in std::mem::take(&mut b.dirty) {
+            let Some(m) = self
+                .state
+                .convs
+                .get_mut(&conv)
+                .and_then(|c| c.member_mut(user))
+            else {
+                continue;
+            };
+            if !m.dirty {
+                continue;
+            }
+            m.dirty = false;
+            if let Err(e) = self.store.set_cursors(conv, user, m.delivered, m.read) {
+                b.fail(e);
+                return;
+            }
+        }
+    }
+
+    fn release(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Line(to, line) => {
+                    let Some(session) = self.state.sessions.get(&to) else {
+                        continue;
+                    };
+                    if session.outbound.push(line).is_err() && !self.overflowed.contains(&to) {
+                        self.overflowed.push(to);
+                    }
+                }
+                Effect::Reply(send) => send(),
+            }
+        }
+    }
+}

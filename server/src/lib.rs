@@ -1,0 +1,24 @@
+//! The ClassChat server.
+//!
+//! Layout, in the order a message travels:
+//! - [`server`]: binds nothing itself; takes bound listeners, accepts
+//!   connections, caps their number, and shuts everything down in order.
+//! - [`session`]: one connection: `hello`, login, catch-up, then lines ↔ requests.
+//! - [`outbound`]: each connection's bounded queue of lines to write.
+//! - [`hub`]: the single owner of state (accounts, conversations, cursors, who is
+//!   online); routes messages and commits them in batches.
+//! - [`store`]: the durable storage trait, with SQLite and in-memory stores.
+//! - [`auth`]: argon2id password hashing off the async threads, resume tokens.
+//! - [`ratelimit`], [`config`]: per-user token buckets; settings and defaults.
+
+pub mod auth;
+pub mod config;
+pub mod hub;
+pub mod outbound;
+pub mod ratelimit;
+pub mod server;
+pub mod session;
+pub mod store;
+
+pub use config::{Config, StoreKind};
+pub use server::{Server, ServerError};

@@ -1,0 +1,134 @@
+//! `classchat-server`: parses arguments, sets up logging, binds, runs.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Parser;
+use classchat_server::config::{Config, StoreKind, default_listen};
+use classchat_server::ratelimit::Rate;
+use classchat_server::server::{Server, bind};
+use classchat_server::store::sqlite::SyncLevel;
+
+/// The ClassChat server: direct messages, groups and offline delivery for a class or a team.
+#[derive(Debug, Parser)]
+#[command(name = "classchat-server", version)]
+struct Args {
+    /// Address to listen on; repeat for several. The default, [::]:12345,
+    /// accepts IPv6 and IPv4 clients alike.
+    #[arg(long = "listen", value_name = "ADDR")]
+    listen: Vec<SocketAddr>,
+
+    /// Where the database lives [default: the platform data directory,
+    /// e.g. ~/.local/share/classchat-server]
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+
+    /// Where messages are kept.
+    #[arg(long, value_enum, default_value_t = StoreKind::Sqlite)]
+    store: StoreKind,
+
+    /// SQLite durability: `normal` survives a crash of the server process,
+    /// `full` also survives power failure (one fsync per batch of messages).
+    #[arg(long, value_enum, default_value_t = SyncLevel::Normal)]
+    sync: SyncLevel,
+
+    /// Messages a user may send per second, sustained.
+    #[arg(long, default_value_t = 30, value_name = "N")]
+    rate: u32,
+
+    /// Messages a user may send in a burst above the sustained rate.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    burst: u32,
+
+    /// Connections served at once; more are told the server is busy.
+    #[arg(long, default_value_t = 20_000, value_name = "N")]
+    max_connections: usize,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    match tokio::runtime::Runtime::new()
+        .context("cannot start the async runtime")
+        .and_then(|rt| rt.block_on(serve(args)))
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("classchat-server: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: Args) -> anyhow::Result<()> {
+    let data_dir = match args.data_dir {
+        Some(dir) => dir,
+        None => directories::ProjectDirs::from("", "", "classchat-server")
+            .context("cannot find a home directory for the data; pass --data-dir")?
+            .data_dir()
+            .to_path_buf(),
+    };
+    let mut config = Config::new(data_dir);
+    config.store = args.store;
+    config.sync = args.sync;
+    config.rate = Rate {
+        per_sec: args.rate.max(1),
+        burst: args.burst.max(1),
+    };
+    config.max_connections = args.max_connections;
+
+    let addrs = if args.listen.is_empty() {
+        vec![default_listen()]
+    } else {
+        args.listen
+    };
+    let server = Server::open(config)?;
+    let mut listeners = Vec::new();
+    for &addr in &addrs {
+        // An IPv6 wildcard also takes IPv4, unless IPv4 has its own listener on that port.
+        let v6_only = addrs.iter().any(|a| a.is_ipv4() && a.port() == addr.port());
+        let listener = bind(addr, v6_only)?;
+        let local = listener.local_addr()?;
+        let dual = local.is_ipv6() && local.ip().is_unspecified() && !v6_only;
+        tracing::info!("listening on {local}{}", if dual { " (IPv6 and IPv4)" } else { "" });
+        listeners.push(listener);
+    }
+    server.run(listeners, shutdown_signal()).await;
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!("cannot listen for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,167 @@
+//! One connection's queue of lines waiting to be written.
+//!
+//! The hub pushes encoded lines (shared `Bytes`, so a group message is serialized
+//! once for all its members) without ever waiting; the connection's task drains
+//! them. The queue is bounded by lines and by bytes. When a push would exceed the
+//! bound, the queue closes itself as [`Closed::Overflow`]: the connection is
+//! dropped and its undelivered messages wait in storage for the next one, so a
+//! client that stops reading costs everyone else nothing.
+//!
+//! This is a small hand-made queue rather than a `tokio::sync::mpsc` channel
+//! because an idle connection must cost almost nothing: an empty `VecDeque` owns
+//! no allocation, and a drained queue gives its memory back.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use tokio::sync::Notify;
+
+/// Why a queue stopped accepting lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    /// The connection fell too far behind.
+    Overflow,
+    /// The hub let go of the connection (server shutting down, or it was removed).
+    Dropped,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    pub lines: usize,
+    pub bytes: usize,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    lines: VecDeque<Bytes>,
+    bytes: usize,
+    closed: Option<Closed>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    // Held only to push, swap out or close; never across an await or a write.
+    state: Mutex<State>,
+    notify: Notify,
+    bounds: Bounds,
+}
+
+/// A cheap handle; the hub keeps one, the connection's task another.
+#[derive(Debug, Clone)]
+pub struct Outbound(Arc<Shared>);
+
+impl Outbound {
+    pub fn new(bounds: Bounds) -> Self {
+        Self(Arc::new(Shared {
+            state: Mutex::new(State::default()),
+            notify: Notify::new(),
+            bounds,
+        }))
+    }
+
+    /// Queues a line. Fails if the queue is closed or the line would overflow it;
+    /// an overflow closes the queue.
+    pub fn push(&self, line: Bytes) -> Result<(), Closed> {
+        let Ok(mut s) = self.0.state.lock() else {
+            return Err(Closed::Dropped);
+        };
+        if let Some(closed) = s.closed {
+            return Err(closed);
+        }
+        if s.lines.len() >= self.0.bounds.lines || s.bytes + line.len() > self.0.bounds.bytes {
+            s.closed = Some(Closed::Overflow);
+            s.lines = VecDeque::new();
+            s.bytes = 0;
+            drop(s);
+            self.0.notify.notify_one();
+            return Err(Closed::Overflow);
+        }
+        let was_empty = s.lines.is_empty();
+        s.bytes += line.len();
+        s.lines.push_back(line);
+        drop(s);
+        if was_empty {
+            self.0.notify.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Closes the queue; lines already queued may still be taken.
+    pub fn close(&self, why: Closed) {
+        if let Ok(mut s) = self.0.state.lock() {
+            s.closed.get_or_insert(why);
+        }
+        self.0.notify.notify_one();
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.0.state.lock().map_or(true, |s| s.closed.is_some())
+    }
+
+    /// Takes every queued line at once, and whether the queue is closed.
+    pub fn take(&self) -> (VecDeque<Bytes>, Option<Closed>) {
+        match self.0.state.lock() {
+            Ok(mut s) => {
+                s.bytes = 0;
+                (std::mem::take(&mut s.lines), s.closed)
+            }
+            Err(_) => (VecDeque::new(), Some(Closed::Dropped)),
+        }
+    }
+
+    /// Resolves when lines were pushed or the queue was closed since the last take.
+    pub async fn ready(&self) {
+        self.0.notify.notified().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queue(lines: usize, bytes: usize) -> Outbound {
+        Outbound::new(Bounds { lines, bytes })
+    }
+
+    #[test]
+    fn lines_come_out_in_the_order_they_went_in() {
+        let q = queue(10, 1000);
+        for s in ["a", "b", "c"] {
+            q.push(Bytes::from(s)).unwrap();
+        }
+        let (lines, closed) = q.take();
+        assert_eq!(lines, ["a", "b", "c"]);
+        assert_eq!(closed, None);
+        assert!(q.take().0.is_empty());
+    }
+
+    #[test]
+    fn exceeding_either_bound_closes_the_queue_for_good() {
+        let q = queue(2, 1000);
+        q.push(Bytes::from("a")).unwrap();
+        q.push(Bytes::from("b")).unwrap();
+        assert_eq!(q.push(Bytes::from("c")), Err(Closed::Overflow));
+        assert_eq!(q.push(Bytes::from("d")), Err(Closed::Overflow));
+        assert_eq!(q.take().1, Some(Closed::Overflow));
+
+        let q = queue(100, 4);
+        q.push(Bytes::from("abc")).unwrap();
+        assert_eq!(q.push(Bytes::from("de")), Err(Closed::Overflow));
+    }
+
+    #[tokio::test]
+    async fn a_push_wakes_the_waiting_connection() {
+        let q = queue(10, 100);
+        let waiter = {
+            let q = q.clone();
+            tokio::spawn(async move {
+                q.ready().await;
+                q.take().0.len()
+            })
+        };
+        tokio::task::yield_now().await;
+        q.push(Bytes::from("x")).unwrap();
+        assert_eq!(waiter.await.unwrap(), 1);
+    }
+}

@@ -1,0 +1,157 @@
+//! Accepting connections and stopping cleanly.
+//!
+//! [`Server::open`] opens the store and starts the hub; [`Server::run`] takes
+//! listeners that are already bound (tests bind port 0) and a shutdown future.
+//! Shutdown stops accepting, tells every session to close with
+//! `server_shutdown`, waits for them, lets the hub commit its last batch, and
+//! returns.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use classchat_common::{ErrorCode, ServerMessage};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::auth::Hasher;
+use crate::config::{Config, StoreKind};
+use crate::hub::{Hub, HubConfig, HubThread};
+use crate::session::{self, Context};
+use crate::store::memory::MemoryStore;
+use crate::store::sqlite::SqliteStore;
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: io::Error },
+}
+
+/// A server with its store open and its hub running, ready to accept.
+#[derive(Debug)]
+pub struct Server {
+    ctx: Arc<Context>,
+    hub_thread: HubThread,
+}
+
+impl Server {
+    pub fn open(config: Config) -> Result<Self, ServerError> {
+        let store: Box<dyn Store> = match config.store {
+            StoreKind::Sqlite => {
+                let store = SqliteStore::open(&config.data_dir, config.sync)?;
+                tracing::info!(path = %store.path().display(), sync = ?config.sync, "opened the database");
+                Box::new(store)
+            }
+            StoreKind::Memory => {
+                tracing::warn!("using the memory store: nothing will survive a restart");
+                Box::new(MemoryStore::new())
+            }
+        };
+        let hub_config = HubConfig {
+            rate: config.rate,
+            max_batch: 1024,
+        };
+        let (hub, hub_thread) = Hub::start(store, hub_config)?;
+        let ctx = Arc::new(Context {
+            hub,
+            hasher: Hasher::new(config.hash_concurrency),
+            config,
+            shutdown: CancellationToken::new(),
+        });
+        Ok(Self { ctx, hub_thread })
+    }
+
+    /// Serves `listeners` until `shutdown` resolves, then stops in order.
+    pub async fn run(self, listeners: Vec<TcpListener>, shutdown: impl Future<Output = ()>) {
+        let tracker = TaskTracker::new();
+        let open = Arc::new(AtomicUsize::new(0));
+        for listener in listeners {
+            tracker.spawn(accept_loop(listener, self.ctx.clone(), tracker.clone(), open.clone()));
+        }
+        shutdown.await;
+        tracing::info!("shutting down");
+        self.ctx.shutdown.cancel();
+        tracker.close();
+        tracker.wait().await;
+        drop(self.ctx);
+        self.hub_thread.join().await;
+        tracing::info!("stopped");
+    }
+}
+
+/// Binds `addr` with a deep backlog. An IPv6 wildcard address also accepts IPv4
+/// (dual stack) unless `v6_only` is set.
+pub fn bind(addr: SocketAddr, v6_only: bool) -> Result<TcpListener, ServerError> {
+    let err = |source| ServerError::Bind { addr, source };
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )
+    .map_err(err)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(v6_only).map_err(err)?;
+    }
+    socket.set_reuse_address(true).map_err(err)?;
+    socket.set_nonblocking(true).map_err(err)?;
+    socket.bind(&addr.into()).map_err(err)?;
+    socket.listen(4096).map_err(err)?;
+    TcpListener::from_std(socket.into()).map_err(err)
+}
+
+/// Decrements the open-connection count when a connection ends.
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+async fn accept_loop(listener: TcpListener, ctx: Arc<Context>, tracker: TaskTracker, open: Arc<AtomicUsize>) {
+    let mut backoff = Duration::from_millis(5);
+    loop {
+        let accepted = tokio::select! {
+            () = ctx.shutdown.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(conn) => {
+                backoff = Duration::from_millis(5);
+                conn
+            }
+            Err(e) => {
+                // Out of file descriptors and similar: wait instead of spinning.
+                tracing::warn!("accept failed: {e}; pausing {backoff:?}");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+                continue;
+            }
+        };
+        if open.fetch_add(1, Ordering::Relaxed) >= ctx.config.max_connections {
+            open.fetch_sub(1, Ordering::Relaxed);
+            tracker.spawn(refuse_busy(stream));
+            continue;
+        }
+        let _ = stream.set_nodelay(true);
+        let slot = Slot(open.clone());
+        let ctx = ctx.clone();
+        tracker.spawn(async move {
+            session::run(stream, peer, ctx).await;
+            drop(slot);
+        });
+    }
+}
+
+async fn refuse_busy(mut stream: TcpStream) {
+    let line = ServerMessage::error(ErrorCode::ServerBusy, "the server is full; try again later").to_line();
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(&line)).await;
+}

@@ -1,0 +1,215 @@
+//! One connection, from `hello` to close.
+//!
+//! A session logs in ([`login`]), attaches to the hub, sends what waited while
+//! the user was away ([`catchup`]), then loops: lines from the client become hub
+//! requests, lines the hub queued for this connection are written out, and a
+//! silent client is pinged and eventually dropped. Everything that answers a
+//! request goes through the hub; only history pages are read here, off the hub
+//! thread ([`history`]).
+
+mod catchup;
+mod conn;
+mod history;
+mod login;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use classchat_common::{ClientMessage, ErrorCode, FrameError, ServerMessage, Timestamp};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::Hasher;
+use crate::config::Config;
+use crate::hub::{Attached, Command, Hub, HubGone, Request};
+use crate::outbound::{Closed, Outbound};
+use conn::Conn;
+use login::Ending;
+
+/// What every session shares.
+#[derive(Debug)]
+pub struct Context {
+    pub hub: Hub,
+    pub hasher: Hasher,
+    pub config: Config,
+    pub shutdown: CancellationToken,
+}
+
+/// Serves one connection until it closes.
+pub async fn run(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>) {
+    let mut conn = Conn::new(stream, ctx.config.write_timeout);
+    let handshake = tokio::select! {
+        biased;
+        () = ctx.shutdown.cancelled() => Err(Ending::Refused(shutdown_message())),
+        r = tokio::time::timeout(ctx.config.login_timeout, Box::pin(login::handshake(&mut conn, &ctx))) => {
+            r.unwrap_or_else(|_| Err(Ending::Refused(ServerMessage::error(
+                ErrorCode::LoginTimeout,
+                format!("no hello and login within {} seconds; closing", ctx.config.login_timeout.as_secs()),
+            ))))
+        }
+    };
+    let identity = match handshake {
+        Ok(identity) => identity,
+        Err(Ending::Refused(msg)) => return conn.close_with(&msg).await,
+        Err(Ending::Gone) => return,
+    };
+    let outbound = Outbound::new(ctx.config.queue);
+    let attached = ctx
+        .hub
+        .ask(|reply| Command::Attach {
+            user: identity.user,
+            outbound: outbound.clone(),
+            new_token: identity.new_token,
+            reply,
+        })
+        .await;
+    let Ok(attached) = attached else {
+        return conn.close_with(&shutdown_message()).await;
+    };
+    tracing::debug!(user = %attached.name, %peer, "logged in");
+    let session = attached.session;
+    let logged_in = ServerMessage::LoggedIn {
+        user: attached.name.clone(),
+        created: identity.created,
+        token: identity.token,
+        server_time: Timestamp::now(),
+    };
+    let end = match conn.send(&logged_in).await {
+        Ok(()) => serve(&mut conn, &ctx, &attached, &outbound).await,
+        Err(_) => End::Gone,
+    };
+    // Detach before the last line, so a reconnect never races the old session.
+    let _ = ctx.hub.send(Command::Detach { session }).await;
+    tracing::debug!(user = %attached.name, %peer, ?end, "disconnected");
+    match end {
+        End::Close(msg) => conn.close_with(&msg).await,
+        End::Gone => {}
+    }
+}
+
+/// How the request loop ended.
+#[derive(Debug)]
+enum End {
+    /// Send this and close.
+    Close(ServerMessage),
+    /// Nothing more to say (the client left, or cannot be written to).
+    Gone,
+}
+
+impl From<HubGone> for End {
+    fn from(_: HubGone) -> Self {
+        End::Close(shutdown_message())
+    }
+}
+
+fn shutdown_message() -> ServerMessage {
+    ServerMessage::error(ErrorCode::ServerShutdown, "the server is shutting down; reconnect in a moment")
+}
+
+async fn serve(conn: &mut Conn, ctx: &Context, me: &Attached, outbound: &Outbound) -> End {
+    match Box::pin(catchup::send(conn, ctx, me)).await {
+        Ok(()) => {}
+        Err(end) => return end,
+    }
+    let ping = ctx.config.ping_interval;
+    let mut last_heard = Instant::now();
+    let mut pinged = false;
+    let idle = tokio::time::sleep(ping);
+    tokio::pin!(idle);
+    loop {
+        tokio::select! {
+            biased;
+            () = ctx.shutdown.cancelled() => return End::Close(shutdown_message()),
+            () = outbound.ready() => {
+                let (mut lines, closed) = outbound.take();
+                if conn.write_lines(&mut lines).await.is_err() {
+                    return End::Gone;
+                }
+                match closed {
+                    Some(Closed::Overflow) => {
+                        return End::Close(ServerMessage::error(
+                            ErrorCode::SlowConsumer,
+                            "you fell too far behind reading; closing. Nothing is lost: reconnect to catch up",
+                        ));
+                    }
+                    Some(Closed::Dropped) => return End::Close(shutdown_message()),
+                    None => {}
+                }
+            }
+            line = conn.next_line() => {
+                let line = match line {
+                    Ok(Some(line)) => line,
+                    Ok(None) | Err(FrameError::Io(_)) => return End::Gone,
+                    Err(FrameError::TooLong { limit }) => return End::Close(login::too_long(limit)),
+                };
+                last_heard = Instant::now();
+                pinged = false;
+                if let Some(end) = handle(conn, ctx, me, &line).await {
+                    return end;
+                }
+            }
+            () = &mut idle => {
+                let silent = last_heard.elapsed();
+                if silent < ping {
+                    idle.as_mut().reset(last_heard + ping);
+                } else if !pinged {
+                    pinged = true;
+                    if conn.send(&ServerMessage::Ping).await.is_err() {
+                        return End::Gone;
+                    }
+                    idle.as_mut().reset(Instant::now() + ping);
+                } else {
+                    return End::Close(ServerMessage::error(
+                        ErrorCode::IdleTimeout,
+                        format!("nothing heard for {} seconds; closing", silent.as_secs()),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Handles one line from a logged-in client. `Some` ends the session.
+async fn handle(conn: &mut Conn, ctx: &Context, me: &Attached, line: &[u8]) -> Option<End> {
+    let session = me.session;
+    let msg = match ClientMessage::decode(line) {
+        Ok(msg) => msg,
+        Err(e) => {
+            return conn
+                .send(&ServerMessage::error(e.code, e.message))
+                .await
+                .err()
+                .map(|_| End::Gone);
+        }
+    };
+    let request = match msg {
+        ClientMessage::Send { id, to, body } => Request::Send { id, to, body },
+        ClientMessage::Ack { conv, seq } => Request::Ack { conv, seq },
+        ClientMessage::Read { req, conv, seq } => Request::Read { req, conv, seq },
+        ClientMessage::Who { req } => Request::Who { req },
+        ClientMessage::Whois { req, user } => Request::Whois { req, user },
+        ClientMessage::ReadBy { req, id } => Request::ReadBy { req, id },
+        ClientMessage::History {
+            req,
+            conv,
+            before,
+            after,
+            limit,
+        } => {
+            let page = history::Page { req, conv, before, after, limit };
+            return match Box::pin(history::answer(ctx, session, me.user, page)).await {
+                Ok(reply) => conn.write_line(reply).await.err().map(|_| End::Gone),
+                Err(gone) => Some(gone.into()),
+            };
+        }
+        ClientMessage::Ping => return conn.send(&ServerMessage::Pong).await.err().map(|_| End::Gone),
+        ClientMessage::Pong => return None,
+        ClientMessage::Bye => return Some(End::Close(ServerMessage::Bye)),
+        ClientMessage::Hello { .. } | ClientMessage::Login { .. } => {
+            let e = ServerMessage::error(ErrorCode::AlreadyLoggedIn, "this connection is already logged in");
+            return conn.send(&e).await.err().map(|_| End::Gone);
+        }
+    };
+    ctx.hub.request(session, request).await.err().map(End::from)
+}

@@ -1,0 +1,125 @@
+//! Bytes ↔ lines for one connection.
+//!
+//! Reading waits for the socket to become readable before it allocates a buffer,
+//! and gives the buffer back whenever it is empty, so ten thousand idle
+//! connections hold no read buffers at all. Writing takes whole batches of
+//! already-encoded lines and hands them to the kernel with vectored writes.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice};
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use classchat_common::{FrameError, LineCodec, ServerMessage};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio_util::codec::Decoder;
+
+/// How much room to make for each read.
+const READ_CHUNK: usize = 4096;
+
+/// Lines handed to one vectored write at most.
+const MAX_IOVECS: usize = 64;
+
+#[derive(Debug)]
+pub struct Conn {
+    stream: TcpStream,
+    buf: BytesMut,
+    codec: LineCodec,
+    eof: bool,
+    write_timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("the client stopped reading for {0:?}")]
+    Stalled(Duration),
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+impl Conn {
+    pub fn new(stream: TcpStream, write_timeout: Duration) -> Self {
+        Self {
+            stream,
+            buf: BytesMut::new(),
+            codec: LineCodec::default(),
+            eof: false,
+            write_timeout,
+        }
+    }
+
+    /// The next line from the client; `None` once it has closed its side.
+    /// Cancel-safe: bytes already read stay in the buffer for the next call.
+    pub async fn next_line(&mut self) -> Result<Option<Bytes>, FrameError> {
+        loop {
+            if let Some(line) = self.codec.decode(&mut self.buf)? {
+                return Ok(Some(line));
+            }
+            if self.eof {
+                return self.codec.decode_eof(&mut self.buf);
+            }
+            if self.buf.is_empty() {
+                // Idle: hold no memory while waiting.
+                self.buf = BytesMut::new();
+            }
+            self.stream.readable().await?;
+            self.buf.reserve(READ_CHUNK);
+            match self.stream.try_read_buf(&mut self.buf) {
+                Ok(0) => self.eof = true,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    pub async fn send(&mut self, msg: &ServerMessage) -> Result<(), WriteError> {
+        self.write_line(msg.to_line()).await
+    }
+
+    pub async fn write_line(&mut self, line: Bytes) -> Result<(), WriteError> {
+        self.write_lines(&mut VecDeque::from([line])).await
+    }
+
+    /// Writes every line, giving up if the client stops reading for too long.
+    pub async fn write_lines(&mut self, lines: &mut VecDeque<Bytes>) -> Result<(), WriteError> {
+        let limit = self.write_timeout;
+        tokio::time::timeout(limit, write_all_lines(&mut self.stream, lines))
+            .await
+            .map_err(|_| WriteError::Stalled(limit))?
+            .map_err(WriteError::Io)
+    }
+
+    /// Sends a last line (best effort, briefly) and closes the connection.
+    pub async fn close_with(mut self, msg: &ServerMessage) {
+        let line = msg.to_line();
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            self.stream.write_all(&line).await?;
+            self.stream.shutdown().await
+        })
+        .await;
+    }
+}
+
+async fn write_all_lines(stream: &mut TcpStream, lines: &mut VecDeque<Bytes>) -> io::Result<()> {
+    while !lines.is_empty() {
+        let slices: Vec<IoSlice<'_>> = lines.iter().take(MAX_IOVECS).map(|l| IoSlice::new(l)).collect();
+        let mut written = stream.write_vectored(&slices).await?;
+        drop(slices);
+        if written == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        while written > 0 {
+            let Some(front) = lines.front_mut() else { break };
+            if written >= front.len() {
+                written -= front.len();
+                lines.pop_front();
+            } else {
+                front.advance(written);
+                written = 0;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,100 @@
+//! Answering `history`: the hub says what the session may read, the page is read
+//! here, off the hub thread.
+
+use bytes::Bytes;
+use classchat_common::limits::{HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX, MAX_FRAME_BYTES};
+use classchat_common::protocol::{ChatMessage, Counts, Req};
+use classchat_common::{Conv, ErrorCode, ServerMessage};
+
+use super::Context;
+use crate::hub::{Command, HubGone, SessionId};
+use crate::store::{StoredMessage, UserId};
+
+#[derive(Debug)]
+pub struct Page {
+    pub req: Option<Req>,
+    pub conv: Conv,
+    pub before: Option<u64>,
+    pub after: Option<u64>,
+    pub limit: Option<u32>,
+}
+
+pub fn chat_message(conv: Conv, m: StoredMessage, counts: Option<Counts>) -> ChatMessage {
+    ChatMessage {
+        conv,
+        seq: m.seq,
+        id: m.id,
+        from: m.sender_name,
+        ts: m.ts,
+        body: m.body,
+        counts,
+    }
+}
+
+/// The encoded reply to one `history` request.
+pub async fn answer(ctx: &Context, session: SessionId, user: UserId, page: Page) -> Result<Bytes, HubGone> {
+    let Page { req, conv, before, after, limit } = page;
+    if before.is_some() && after.is_some() {
+        let e = "give \"before\" or \"after\", not both";
+        return Ok(ServerMessage::error_for(req, ErrorCode::BadRequest, e).to_line());
+    }
+    let view = ctx.hub.ask(|reply| Command::History { session, conv, reply }).await?;
+    let view = match view {
+        Ok(view) => view,
+        Err(r) => return Ok(ServerMessage::error_for(req, r.code, r.message).to_line()),
+    };
+    let Some(conv_id) = view.conv_id else {
+        let empty = ServerMessage::History { req, conv: view.conv, messages: Vec::new(), more: false };
+        return Ok(empty.to_line());
+    };
+    let limit = limit.unwrap_or(HISTORY_PAGE_DEFAULT).clamp(1, HISTORY_PAGE_MAX) as usize;
+    let reader = ctx.hub.reader().clone();
+    let rows = tokio::task::spawn_blocking(move || match after {
+        // One extra row tells whether there is more.
+        Some(after) => reader.range(conv_id, after, u64::MAX, limit + 1),
+        None => reader.before(conv_id, before.unwrap_or(u64::MAX), limit + 1),
+    })
+    .await;
+    let mut rows = match rows {
+        Ok(Ok(rows)) => rows,
+        Ok(Err(e)) => {
+            tracing::error!("history read failed: {e}");
+            let e = ServerMessage::error_for(req, ErrorCode::StorageFailed, "the server could not read that history");
+            return Ok(e.to_line());
+        }
+        Err(_) => return Err(HubGone),
+    };
+    let forward = after.is_some();
+    let mut more = rows.len() > limit;
+    if more {
+        let extra = rows.len() - limit;
+        trim_far_end(&mut rows, forward, extra);
+    }
+    loop {
+        let messages = rows
+            .iter()
+            .map(|m| {
+                let counts = (m.sender == user).then(|| view.counts(user, m.seq));
+                chat_message(view.conv.clone(), m.clone(), counts)
+            })
+            .collect();
+        let line = ServerMessage::History { req, conv: view.conv.clone(), messages, more }.to_line();
+        if line.len() <= MAX_FRAME_BYTES || rows.len() <= 1 {
+            return Ok(line);
+        }
+        // Too big for one frame: send fewer, and say there is more.
+        more = true;
+        let drop = rows.len().div_ceil(4);
+        trim_far_end(&mut rows, forward, drop);
+    }
+}
+
+/// Drops `n` rows from the end away from where the page starts: the oldest for
+/// backward pages, the newest for forward ones.
+fn trim_far_end(rows: &mut Vec<StoredMessage>, forward: bool, n: usize) {
+    if forward {
+        rows.truncate(rows.len() - n);
+    } else {
+        rows.drain(..n);
+    }
+}

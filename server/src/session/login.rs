@@ -1,0 +1,191 @@
+//! The start of a session: `hello`, then `login` with a password or a token.
+
+use classchat_common::limits::{MAX_PASSWORD_BYTES, PROTOCOL_VERSION};
+use classchat_common::protocol::Secret;
+use classchat_common::{ClientMessage, ErrorCode, FrameError, ServerMessage, Username};
+
+use super::Context;
+use super::conn::Conn;
+use crate::auth::{self, token_hash};
+use crate::hub::{Command, Created, HubGone};
+use crate::store::{TokenHash, UserId};
+
+/// Who logged in, and the token to give them.
+#[derive(Debug)]
+pub struct Identity {
+    pub user: UserId,
+    pub created: bool,
+    pub token: Secret,
+    /// Set when the token is new and the hub must remember it.
+    pub new_token: Option<TokenHash>,
+}
+
+/// Why the handshake ended without a login.
+#[derive(Debug)]
+pub enum Ending {
+    /// Close with this error.
+    Refused(ServerMessage),
+    /// The client went away, or the server is stopping.
+    Gone,
+}
+
+impl From<HubGone> for Ending {
+    fn from(_: HubGone) -> Self {
+        Ending::Refused(ServerMessage::error(
+            ErrorCode::ServerShutdown,
+            "the server is shutting down",
+        ))
+    }
+}
+
+/// Reads lines until `hello` and a successful `login`, answering everything
+/// else with the error that says what was expected.
+pub async fn handshake(conn: &mut Conn, ctx: &Context) -> Result<Identity, Ending> {
+    let mut said_hello = false;
+    loop {
+        let line = match conn.next_line().await {
+            Ok(Some(line)) => line,
+            Ok(None) => return Err(Ending::Gone),
+            Err(FrameError::TooLong { limit }) => return Err(Ending::Refused(too_long(limit))),
+            Err(FrameError::Io(_)) => return Err(Ending::Gone),
+        };
+        let msg = match ClientMessage::decode(&line) {
+            Ok(msg) => msg,
+            Err(e) => {
+                reply(conn, ServerMessage::error(e.code, e.message)).await?;
+                continue;
+            }
+        };
+        match msg {
+            ClientMessage::Hello { version, .. } if !said_hello => {
+                if version != PROTOCOL_VERSION {
+                    return Err(Ending::Refused(ServerMessage::error(
+                        ErrorCode::UnsupportedVersion,
+                        format!("this server speaks protocol version {PROTOCOL_VERSION}, not {version}"),
+                    )));
+                }
+                said_hello = true;
+                let welcome = ServerMessage::Welcome {
+                    version: PROTOCOL_VERSION,
+                    server: format!("classchat-server/{}", env!("CARGO_PKG_VERSION")),
+                    limits: ctx.config.limits(),
+                };
+                reply(conn, welcome).await?;
+            }
+            ClientMessage::Ping => reply(conn, ServerMessage::Pong).await?,
+            ClientMessage::Pong => {}
+            _ if !said_hello => {
+                let e = ServerMessage::error(
+                    ErrorCode::HelloRequired,
+                    format!("say hello first: {{\"type\":\"hello\",\"version\":{PROTOCOL_VERSION}}}"),
+                );
+                reply(conn, e).await?;
+            }
+            ClientMessage::Hello { .. } => {
+                let e = ServerMessage::error(ErrorCode::AlreadyLoggedIn, "hello was already said");
+                reply(conn, e).await?;
+            }
+            ClientMessage::Login { user, password, token } => match login(ctx, &user, password, token).await? {
+                Ok(identity) => return Ok(identity),
+                Err(refusal) => reply(conn, refusal).await?,
+            },
+            _ => {
+                let e = ServerMessage::error(
+                    ErrorCode::LoginRequired,
+                    "log in first: {\"type\":\"login\",\"user\":\"NAME\",\"password\":\"PASSWORD\"}",
+                );
+                reply(conn, e).await?;
+            }
+        }
+    }
+}
+
+pub fn too_long(limit: usize) -> ServerMessage {
+    ServerMessage::error(
+        ErrorCode::FrameTooLong,
+        format!("a line may be at most {limit} bytes; closing the connection"),
+    )
+}
+
+async fn reply(conn: &mut Conn, msg: ServerMessage) -> Result<(), Ending> {
+    conn.send(&msg).await.map_err(|_| Ending::Gone)
+}
+
+/// One login attempt: `Ok(Err(..))` is a refusal the client may answer by trying again.
+async fn login(
+    ctx: &Context,
+    name: &Username,
+    password: Option<Secret>,
+    token: Option<Secret>,
+) -> Result<Result<Identity, ServerMessage>, Ending> {
+    if let Some(token) = token {
+        let hash = token_hash(&token.0);
+        let name = name.clone();
+        return Ok(match ctx.hub.ask(|reply| Command::Resume { name, token: hash, reply }).await? {
+            Some(user) => Ok(Identity {
+                user,
+                created: false,
+                token,
+                new_token: None,
+            }),
+            None => Err(ServerMessage::error(
+                ErrorCode::BadToken,
+                "that resume token is not valid for this user; log in with the password",
+            )),
+        });
+    }
+    let Some(Secret(password)) = password else {
+        return Ok(Err(ServerMessage::error(
+            ErrorCode::BadRequest,
+            "login needs a \"password\" (or a \"token\" from an earlier login)",
+        )));
+    };
+    if password.is_empty() || password.len() > MAX_PASSWORD_BYTES {
+        return Ok(Err(ServerMessage::error(
+            ErrorCode::BadRequest,
+            format!("a password must be 1 to {MAX_PASSWORD_BYTES} bytes"),
+        )));
+    }
+    let hasher_failed = |e: auth::AuthError| {
+        tracing::error!("password hashing failed: {e}");
+        Ending::Refused(ServerMessage::error(ErrorCode::Internal, "the server could not check the password"))
+    };
+    let lookup = name.clone();
+    let existing = ctx.hub.ask(|reply| Command::FindAccount { name: lookup, reply }).await?;
+    let (user, created, hash) = match existing {
+        Some(account) => (account.id, false, account.password_hash),
+        None => {
+            let hash = ctx.hasher.hash(password.clone()).await.map_err(hasher_failed)?;
+            let name = name.clone();
+            match ctx
+                .hub
+                .ask(|reply| Command::CreateAccount { name, password_hash: hash, reply })
+                .await?
+            {
+                Created::New(user, _) => return Ok(Ok(fresh_identity(user, true)?)),
+                Created::Exists(account) => (account.id, false, account.password_hash),
+            }
+        }
+    };
+    if !ctx.hasher.verify(password, hash).await.map_err(hasher_failed)? {
+        tracing::info!(user = %name, "wrong password");
+        return Ok(Err(ServerMessage::error(
+            ErrorCode::BadPassword,
+            format!("wrong password for {name}"),
+        )));
+    }
+    Ok(Ok(fresh_identity(user, created)?))
+}
+
+fn fresh_identity(user: UserId, created: bool) -> Result<Identity, Ending> {
+    let (token, hash) = auth::new_token().map_err(|e| {
+        tracing::error!("cannot make a token: {e}");
+        Ending::Refused(ServerMessage::error(ErrorCode::Internal, "the server could not make a login token"))
+    })?;
+    Ok(Identity {
+        user,
+        created,
+        token: Secret(token),
+        new_token: Some(hash),
+    })
+}

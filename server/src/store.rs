@@ -1,0 +1,169 @@
+//! Durable storage behind one trait, so the hub does not care where data lives.
+//!
+//! The hub thread is the only writer: it calls the write methods of [`Store`] while
+//! it applies a batch of commands, then [`Store::commit`] once for the whole batch.
+//! Nothing the batch produced is shown to anyone until that commit returns, which
+//! is what makes `stored` mean durable. A failed commit rolls the batch back.
+//!
+//! Reads that are not needed for the hub's own decisions (history pages, catch-up
+//! after reconnect, finding a message by id) go through a [`Reader`], which
+//! sessions use from blocking threads so they never stall the hub.
+//!
+//! Two implementations: [`sqlite::SqliteStore`] (the default) and
+//! [`memory::MemoryStore`] (`--store memory`: nothing survives a restart).
+
+pub mod memory;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use classchat_common::{GroupName, MessageId, Timestamp, Username};
+
+/// A user's row id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserId(pub i64);
+
+/// A conversation's row id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConvId(pub i64);
+
+/// SHA-256 of a resume token; the token itself is never stored.
+pub type TokenHash = [u8; 32];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Corrupt(String),
+    #[error("cannot use the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub name: Username,
+    pub password_hash: String,
+    pub created: Timestamp,
+    pub last_seen: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConvKind {
+    /// A direct conversation; `a < b`.
+    Direct { a: UserId, b: UserId },
+    Group { name: GroupName, owner: UserId },
+}
+
+#[derive(Debug, Clone)]
+pub struct ConvRecord {
+    pub id: ConvId,
+    pub kind: ConvKind,
+    pub created: Timestamp,
+    /// The highest sequence number used in the conversation (0: none yet).
+    pub last_seq: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemberRecord {
+    pub conv: ConvId,
+    pub user: UserId,
+    /// The conversation's last sequence number when the member joined; receipts
+    /// count the member only for later messages.
+    pub joined_seq: u64,
+    pub joined_at: Timestamp,
+    pub delivered: u64,
+    pub read: u64,
+}
+
+/// Everything the hub keeps in memory, read once at start.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub users: Vec<UserRecord>,
+    pub tokens: Vec<(TokenHash, UserId)>,
+    pub convs: Vec<ConvRecord>,
+    pub members: Vec<MemberRecord>,
+}
+
+/// What distinguishes a group-membership event from a text message in storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    Text = 0,
+    Event = 1,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    pub conv: ConvId,
+    pub seq: u64,
+    pub id: MessageId,
+    pub sender: UserId,
+    pub ts: Timestamp,
+    pub kind: MessageKind,
+    pub body: &'a str,
+}
+
+/// Where an already-stored message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageRef {
+    pub conv: ConvId,
+    pub seq: u64,
+    pub ts: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    New,
+    /// The sender had already stored a message with this id: here it is.
+    Duplicate(MessageRef),
+}
+
+/// A stored message as readers return it.
+#[derive(Debug, Clone)]
+pub struct StoredMessage {
+    pub seq: u64,
+    pub id: MessageId,
+    pub sender: UserId,
+    pub sender_name: Username,
+    pub ts: Timestamp,
+    pub kind: MessageKind,
+    pub body: String,
+}
+
+/// The hub's view of storage. Write methods join the batch's transaction, which
+/// [`Store::commit`] makes durable or [`Store::rollback`] undoes.
+pub trait Store: Send + 'static {
+    fn load(&mut self) -> Result<Snapshot>;
+
+    fn create_user(&mut self, name: &Username, password_hash: &str, now: Timestamp) -> Result<UserId>;
+    fn set_last_seen(&mut self, user: UserId, at: Timestamp) -> Result<()>;
+    fn add_token(&mut self, user: UserId, token: &TokenHash, now: Timestamp) -> Result<()>;
+    fn remove_token(&mut self, token: &TokenHash) -> Result<()>;
+
+    fn create_conv(&mut self, kind: &ConvKind, now: Timestamp) -> Result<ConvId>;
+    fn add_member(&mut self, member: &MemberRecord) -> Result<()>;
+    fn set_cursors(&mut self, conv: ConvId, user: UserId, delivered: u64, read: u64) -> Result<()>;
+
+    /// Appends a message, unless its sender already stored one with the same id.
+    fn append(&mut self, msg: &NewMessage<'_>) -> Result<Appended>;
+    fn find_message(&mut self, sender: UserId, id: MessageId) -> Result<Option<MessageRef>>;
+
+    fn commit(&mut self) -> Result<()>;
+    fn rollback(&mut self);
+
+    fn reader(&self) -> Arc<dyn Reader>;
+}
+
+/// Reads of committed data, callable from any thread.
+pub trait Reader: Send + Sync + std::fmt::Debug {
+    /// Messages with `after < seq <= upto`, oldest first, at most `limit`.
+    fn range(&self, conv: ConvId, after: u64, upto: u64, limit: usize) -> Result<Vec<StoredMessage>>;
+    /// The newest messages with `seq < before`, at most `limit`, oldest first.
+    fn before(&self, conv: ConvId, before: u64, limit: usize) -> Result<Vec<StoredMessage>>;
+}

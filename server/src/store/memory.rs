@@ -1,0 +1,207 @@
+//! The in-memory store (`--store memory`): the same contract without a disk.
+//! Everything is gone when the server stops; meant for tests, demos and measuring
+//! the server without storage costs.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use classchat_common::{MessageId, Timestamp, Username};
+
+use super::{
+    Appended, ConvId, ConvKind, ConvRecord, MemberRecord, MessageRef, NewMessage, Reader, Result,
+    Snapshot, Store, StoreError, StoredMessage, TokenHash, UserId, UserRecord,
+};
+
+#[derive(Debug, Default)]
+struct Data {
+    users: Vec<UserRecord>,
+    tokens: HashMap<TokenHash, UserId>,
+    convs: Vec<ConvRecord>,
+    members: HashMap<(ConvId, UserId), MemberRecord>,
+    /// Each conversation's messages in sequence order (`seq` is index + 1).
+    messages: HashMap<ConvId, Vec<StoredMessage>>,
+    by_client_id: HashMap<(UserId, MessageId), MessageRef>,
+}
+
+impl Data {
+    fn user_name(&self, id: UserId) -> Option<&Username> {
+        usize::try_from(id.0 - 1)
+            .ok()
+            .and_then(|i| self.users.get(i))
+            .map(|u| &u.name)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    // Readers and the hub share the data; the lock is held for single map
+    // operations or one page copy, never across anything that waits.
+    data: Arc<RwLock<Data>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn write(&self) -> Result<std::sync::RwLockWriteGuard<'_, Data>> {
+        self.data
+            .write()
+            .map_err(|_| StoreError::Corrupt("memory store lock poisoned".into()))
+    }
+}
+
+impl Store for MemoryStore {
+    fn load(&mut self) -> Result<Snapshot> {
+        let d = self.write()?;
+        let convs = d
+            .convs
+            .iter()
+            .map(|c| ConvRecord {
+                last_seq: d.messages.get(&c.id).map_or(0, |m| m.len() as u64),
+                ..c.clone()
+            })
+            .collect();
+        Ok(Snapshot {
+            users: d.users.clone(),
+            tokens: d.tokens.iter().map(|(h, u)| (*h, *u)).collect(),
+            convs,
+            members: d.members.values().copied().collect(),
+        })
+    }
+
+    fn create_user(&mut self, name: &Username, password_hash: &str, now: Timestamp) -> Result<UserId> {
+        let mut d = self.write()?;
+        let id = UserId(d.users.len() as i64 + 1);
+        d.users.push(UserRecord {
+            id,
+            name: name.clone(),
+            password_hash: password_hash.to_owned(),
+            created: now,
+            last_seen: None,
+        });
+        Ok(id)
+    }
+
+    fn set_last_seen(&mut self, user: UserId, at: Timestamp) -> Result<()> {
+        let mut d = self.write()?;
+        if let Some(u) = d.users.iter_mut().find(|u| u.id == user) {
+            u.last_seen = Some(at);
+        }
+        Ok(())
+    }
+
+    fn add_token(&mut self, user: UserId, token: &TokenHash, _now: Timestamp) -> Result<()> {
+        self.write()?.tokens.insert(*token, user);
+        Ok(())
+    }
+
+    fn remove_token(&mut self, token: &TokenHash) -> Result<()> {
+        self.write()?.tokens.remove(token);
+        Ok(())
+    }
+
+    fn create_conv(&mut self, kind: &ConvKind, now: Timestamp) -> Result<ConvId> {
+        let mut d = self.write()?;
+        let id = ConvId(d.convs.len() as i64 + 1);
+        d.convs.push(ConvRecord {
+            id,
+            kind: kind.clone(),
+            created: now,
+            last_seq: 0,
+        });
+        Ok(id)
+    }
+
+    fn add_member(&mut self, m: &MemberRecord) -> Result<()> {
+        self.write()?.members.insert((m.conv, m.user), *m);
+        Ok(())
+    }
+
+    fn set_cursors(&mut self, conv: ConvId, user: UserId, delivered: u64, read: u64) -> Result<()> {
+        if let Some(m) = self.write()?.members.get_mut(&(conv, user)) {
+            m.delivered = delivered;
+            m.read = read;
+        }
+        Ok(())
+    }
+
+    fn append(&mut self, msg: &NewMessage<'_>) -> Result<Appended> {
+        let mut d = self.write()?;
+        if let Some(existing) = d.by_client_id.get(&(msg.sender, msg.id)) {
+            return Ok(Appended::Duplicate(*existing));
+        }
+        let sender_name = d
+            .user_name(msg.sender)
+            .cloned()
+            .ok_or_else(|| StoreError::Corrupt(format!("no user {}", msg.sender.0)))?;
+        let log = d.messages.entry(msg.conv).or_default();
+        if msg.seq != log.len() as u64 + 1 {
+            return Err(StoreError::Corrupt(format!(
+                "sequence number {} out of order in conversation {}",
+                msg.seq, msg.conv.0
+            )));
+        }
+        log.push(StoredMessage {
+            seq: msg.seq,
+            id: msg.id,
+            sender: msg.sender,
+            sender_name,
+            ts: msg.ts,
+            kind: msg.kind,
+            body: msg.body.to_owned(),
+        });
+        d.by_client_id.insert(
+            (msg.sender, msg.id),
+            MessageRef {
+                conv: msg.conv,
+                seq: msg.seq,
+                ts: msg.ts,
+            },
+        );
+        Ok(Appended::New)
+    }
+
+    fn find_message(&mut self, sender: UserId, id: MessageId) -> Result<Option<MessageRef>> {
+        Ok(self.write()?.by_client_id.get(&(sender, id)).copied())
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    fn rollback(&mut self) {}
+
+    fn reader(&self) -> Arc<dyn Reader> {
+        Arc::new(self.clone())
+    }
+}
+
+impl Reader for MemoryStore {
+    fn range(&self, conv: ConvId, after: u64, upto: u64, limit: usize) -> Result<Vec<StoredMessage>> {
+        let d = self
+            .data
+            .read()
+            .map_err(|_| StoreError::Corrupt("memory store lock poisoned".into()))?;
+        let Some(log) = d.messages.get(&conv) else {
+            return Ok(Vec::new());
+        };
+        let start = usize::try_from(after).unwrap_or(usize::MAX).min(log.len());
+        let end = usize::try_from(upto).unwrap_or(usize::MAX).min(log.len());
+        Ok(log[start..end.max(start)].iter().take(limit).cloned().collect())
+    }
+
+    fn before(&self, conv: ConvId, before: u64, limit: usize) -> Result<Vec<StoredMessage>> {
+        let d = self
+            .data
+            .read()
+            .map_err(|_| StoreError::Corrupt("memory store lock poisoned".into()))?;
+        let Some(log) = d.messages.get(&conv) else {
+            return Ok(Vec::new());
+        };
+        let end = usize::try_from(before.saturating_sub(1))
+            .unwrap_or(usize::MAX)
+            .min(log.len());
+        Ok(log[end.saturating_sub(limit)..end].to_vec())
+    }
+}

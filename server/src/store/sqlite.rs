@@ -1,0 +1,482 @@
+//! The SQLite store: one file in the data directory, WAL mode, one writer.
+//!
+//! Durability: the database runs in WAL mode. With `synchronous=NORMAL` (the
+//! default) a commit reaches the operating system before `stored` is sent, so a
+//! crash of the server process (`kill -9`) loses nothing that was acknowledged; a
+//! power failure may lose the transactions since the last checkpoint. With
+//! `--sync full` every commit is also fsynced, which survives power failure at the
+//! cost of one fsync per batch. docs/ARCHITECTURE.md explains the trade-off.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use classchat_common::{MessageId, Timestamp, Username};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
+
+use super::{
+    Appended, ConvId, ConvKind, ConvRecord, MemberRecord, MessageKind, MessageRef, NewMessage,
+    Reader, Result, Snapshot, Store, StoreError, StoredMessage, TokenHash, UserId, UserRecord,
+};
+
+/// The schema version this code writes, kept in `PRAGMA user_version`.
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE users (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    pw_hash     TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    last_seen   INTEGER
+);
+CREATE TABLE tokens (
+    hash        BLOB PRIMARY KEY,
+    user_id     INTEGER NOT NULL REFERENCES users(id),
+    created_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE convs (
+    id          INTEGER PRIMARY KEY,
+    dm_a        INTEGER REFERENCES users(id),
+    dm_b        INTEGER REFERENCES users(id),
+    group_name  TEXT UNIQUE COLLATE NOCASE,
+    owner_id    INTEGER REFERENCES users(id),
+    created_at  INTEGER NOT NULL,
+    UNIQUE (dm_a, dm_b)
+);
+CREATE TABLE members (
+    conv_id       INTEGER NOT NULL REFERENCES convs(id),
+    user_id       INTEGER NOT NULL REFERENCES users(id),
+    joined_seq    INTEGER NOT NULL,
+    joined_at     INTEGER NOT NULL,
+    delivered_seq INTEGER NOT NULL,
+    read_seq      INTEGER NOT NULL,
+    PRIMARY KEY (conv_id, user_id)
+) WITHOUT ROWID;
+CREATE TABLE messages (
+    conv_id     INTEGER NOT NULL,
+    seq         INTEGER NOT NULL,
+    client_id   BLOB NOT NULL,
+    sender_id   INTEGER NOT NULL,
+    ts          INTEGER NOT NULL,
+    kind        INTEGER NOT NULL,
+    body        TEXT NOT NULL,
+    PRIMARY KEY (conv_id, seq)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX messages_by_client_id ON messages (sender_id, client_id);
+";
+
+/// How hard a commit tries to reach the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SyncLevel {
+    /// Survives a crash of the server process; the default.
+    Normal,
+    /// Also survives power failure: every commit is fsynced.
+    Full,
+}
+
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Connection,
+    path: PathBuf,
+    in_txn: bool,
+    reader: Arc<SqliteReader>,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database in `dir`.
+    pub fn open(dir: &Path, sync: SyncLevel) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let path = dir.join("classchat.db");
+        let conn = Connection::open(&path)?;
+        let corrupt = |e: rusqlite::Error| match e.sqlite_error_code() {
+            Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => StoreError::Corrupt(format!(
+                "{} is not a ClassChat database or is damaged ({e}); \
+                 restore it from a backup, or move it away to start with an empty one",
+                path.display()
+            )),
+            _ => StoreError::Sqlite(e),
+        };
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(corrupt)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(corrupt)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Corrupt(format!(
+                "{} cannot be switched to WAL mode (got {mode})",
+                path.display()
+            )));
+        }
+        let sync = match sync {
+            SyncLevel::Normal => "NORMAL",
+            SyncLevel::Full => "FULL",
+        };
+        conn.execute_batch(&format!("PRAGMA synchronous={sync}; PRAGMA foreign_keys=OFF;"))?;
+        match version {
+            0 => {
+                conn.execute_batch(&format!(
+                    "BEGIN; {SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                ))
+                .map_err(corrupt)?;
+            }
+            SCHEMA_VERSION => {
+                conn.query_row("SELECT count(*) FROM users", [], |_| Ok(()))
+                    .map_err(corrupt)?;
+            }
+            newer => {
+                return Err(StoreError::Corrupt(format!(
+                    "{} has schema version {newer}, newer than this server understands \
+                     ({SCHEMA_VERSION}); run a newer classchat-server",
+                    path.display()
+                )));
+            }
+        }
+        let reader = Arc::new(SqliteReader {
+            path: path.clone(),
+            pool: Mutex::new(Vec::new()),
+        });
+        Ok(Self {
+            conn,
+            path,
+            in_txn: false,
+            reader,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn begin(&mut self) -> Result<()> {
+        if !self.in_txn {
+            self.conn.execute_batch("BEGIN")?;
+            self.in_txn = true;
+        }
+        Ok(())
+    }
+}
+
+fn ts(ms: i64) -> Timestamp {
+    Timestamp::from_millis(ms)
+}
+
+fn seq(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn sql_seq(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn name(s: String) -> rusqlite::Result<Username> {
+    Username::new(&s).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+}
+
+impl Store for SqliteStore {
+    fn load(&mut self) -> Result<Snapshot> {
+        let mut snap = Snapshot::default();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, name, pw_hash, created_at, last_seen FROM users")?;
+        snap.users = stmt
+            .query_map([], |r| {
+                Ok(UserRecord {
+                    id: UserId(r.get(0)?),
+                    name: name(r.get(1)?)?,
+                    password_hash: r.get(2)?,
+                    created: ts(r.get(3)?),
+                    last_seen: r.get::<_, Option<i64>>(4)?.map(ts),
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        drop(stmt);
+
+        let mut stmt = self.conn.prepare("SELECT hash, user_id FROM tokens ORDER BY created_at")?;
+        snap.tokens = stmt
+            .query_map([], |r| Ok((r.get::<_, [u8; 32]>(0)?, UserId(r.get(1)?))))?
+            .collect::<rusqlite::Result<_>>()?;
+        drop(stmt);
+
+        let mut last = self
+            .conn
+            .prepare("SELECT coalesce(max(seq), 0) FROM messages WHERE conv_id = ?1")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, dm_a, dm_b, group_name, owner_id, created_at FROM convs")?;
+        let rows = stmt
+            .query_map([], |r| {
+                let id: i64 = r.get(0)?;
+                let kind = match r.get::<_, Option<String>>(3)? {
+                    Some(group) => ConvKind::Group {
+                        name: classchat_common::GroupName::new(&group).map_err(|e| {
+                            rusqlite::Error::ToSqlConversionFailure(Box::new(e))
+                        })?,
+                        owner: UserId(r.get(4)?),
+                    },
+                    None => ConvKind::Direct {
+                        a: UserId(r.get(1)?),
+                        b: UserId(r.get(2)?),
+                    },
+                };
+                Ok((id, kind, ts(r.get(5)?)))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for (id, kind, created) in rows {
+            let last_seq = seq(last.query_row([id], |r| r.get(0))?);
+            snap.convs.push(ConvRecord {
+                id: ConvId(id),
+                kind,
+                created,
+                last_seq,
+            });
+        }
+        drop((stmt, last));
+
+        let mut stmt = self.conn.prepare(
+            "SELECT conv_id, user_id, joined_seq, joined_at, delivered_seq, read_seq FROM members",
+        )?;
+        snap.members = stmt
+            .query_map([], |r| {
+                Ok(MemberRecord {
+                    conv: ConvId(r.get(0)?),
+                    user: UserId(r.get(1)?),
+                    joined_seq: seq(r.get(2)?),
+                    joined_at: ts(r.get(3)?),
+                    delivered: seq(r.get(4)?),
+                    read: seq(r.get(5)?),
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(snap)
+    }
+
+    fn create_user(&mut self, name: &Username, password_hash: &str, now: Timestamp) -> Result<UserId> {
+        self.begin()?;
+        self.conn
+            .prepare_cached("INSERT INTO users (name, pw_hash, created_at) VALUES (?1, ?2, ?3)")?
+            .execute(params![name.as_str(), password_hash, now.as_millis()])?;
+        Ok(UserId(self.conn.last_insert_rowid()))
+    }
+
+    fn set_last_seen(&mut self, user: UserId, at: Timestamp) -> Result<()> {
+        self.begin()?;
+        self.conn
+            .prepare_cached("UPDATE users SET last_seen = ?2 WHERE id = ?1")?
+            .execute(params![user.0, at.as_millis()])?;
+        Ok(())
+    }
+
+    fn add_token(&mut self, user: UserId, token: &TokenHash, now: Timestamp) -> Result<()> {
+        self.begin()?;
+        self.conn
+            .prepare_cached("INSERT OR REPLACE INTO tokens (hash, user_id, created_at) VALUES (?1, ?2, ?3)")?
+            .execute(params![&token[..], user.0, now.as_millis()])?;
+        Ok(())
+    }
+
+    fn remove_token(&mut self, token: &TokenHash) -> Result<()> {
+        self.begin()?;
+        self.conn
+            .prepare_cached("DELETE FROM tokens WHERE hash = ?1")?
+            .execute([&token[..]])?;
+        Ok(())
+    }
+
+    fn create_conv(&mut self, kind: &ConvKind, now: Timestamp) -> Result<ConvId> {
+        self.begin()?;
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO convs (dm_a, dm_b, group_name, owner_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        match kind {
+            ConvKind::Direct { a, b } => {
+                stmt.execute(params![a.0, b.0, None::<&str>, None::<i64>, now.as_millis()])?
+            }
+            ConvKind::Group { name, owner } => stmt.execute(params![
+                None::<i64>,
+                None::<i64>,
+                name.as_str(),
+                owner.0,
+                now.as_millis()
+            ])?,
+        };
+        Ok(ConvId(self.conn.last_insert_rowid()))
+    }
+
+    fn add_member(&mut self, m: &MemberRecord) -> Result<()> {
+        self.begin()?;
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO members (conv_id, user_id, joined_seq, joined_at, delivered_seq, read_seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                m.conv.0,
+                m.user.0,
+                sql_seq(m.joined_seq),
+                m.joined_at.as_millis(),
+                sql_seq(m.delivered),
+                sql_seq(m.read)
+            ])?;
+        Ok(())
+    }
+
+    fn set_cursors(&mut self, conv: ConvId, user: UserId, delivered: u64, read: u64) -> Result<()> {
+        self.begin()?;
+        self.conn
+            .prepare_cached(
+                "UPDATE members SET delivered_seq = ?3, read_seq = ?4 WHERE conv_id = ?1 AND user_id = ?2",
+            )?
+            .execute(params![conv.0, user.0, sql_seq(delivered), sql_seq(read)])?;
+        Ok(())
+    }
+
+    fn append(&mut self, msg: &NewMessage<'_>) -> Result<Appended> {
+        self.begin()?;
+        let inserted = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO messages (conv_id, seq, client_id, sender_id, ts, kind, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![
+                msg.conv.0,
+                sql_seq(msg.seq),
+                &msg.id.as_bytes()[..],
+                msg.sender.0,
+                msg.ts.as_millis(),
+                msg.kind as i64,
+                msg.body
+            ])?;
+        if inserted == 1 {
+            return Ok(Appended::New);
+        }
+        match self.find_message(msg.sender, msg.id)? {
+            Some(existing) => Ok(Appended::Duplicate(existing)),
+            None => Err(StoreError::Corrupt(format!(
+                "sequence number {} is already used in conversation {}",
+                msg.seq, msg.conv.0
+            ))),
+        }
+    }
+
+    fn find_message(&mut self, sender: UserId, id: MessageId) -> Result<Option<MessageRef>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT conv_id, seq, ts FROM messages WHERE sender_id = ?1 AND client_id = ?2")?
+            .query_row(params![sender.0, &id.as_bytes()[..]], |r| {
+                Ok(MessageRef {
+                    conv: ConvId(r.get(0)?),
+                    seq: seq(r.get(1)?),
+                    ts: ts(r.get(2)?),
+                })
+            })
+            .optional()?)
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        if self.in_txn {
+            self.conn.execute_batch("COMMIT")?;
+            self.in_txn = false;
+        }
+        Ok(())
+    }
+
+    fn rollback(&mut self) {
+        if self.in_txn {
+            if let Err(e) = self.conn.execute_batch("ROLLBACK") {
+                tracing::error!("rollback failed: {e}");
+            }
+            self.in_txn = false;
+        }
+    }
+
+    fn reader(&self) -> Arc<dyn Reader> {
+        self.reader.clone()
+    }
+}
+
+/// Read-only connections, opened as needed and reused. WAL mode lets them read
+/// committed data while the hub writes.
+#[derive(Debug)]
+pub struct SqliteReader {
+    path: PathBuf,
+    pool: Mutex<Vec<Connection>>,
+}
+
+impl SqliteReader {
+    fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        // The lock only guards taking a connection out and putting it back, never a query.
+        let pooled = self.pool.lock().map(|mut p| p.pop()).unwrap_or(None);
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                c.busy_timeout(std::time::Duration::from_secs(5))?;
+                c
+            }
+        };
+        let result = f(&conn);
+        if let Ok(mut pool) = self.pool.lock() {
+            pool.push(conn);
+        }
+        result
+    }
+}
+
+fn stored_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMessage> {
+    let kind = if r.get::<_, i64>(5)? == MessageKind::Event as i64 {
+        MessageKind::Event
+    } else {
+        MessageKind::Text
+    };
+    Ok(StoredMessage {
+        seq: seq(r.get(0)?),
+        id: MessageId::from_bytes(r.get(1)?),
+        sender: UserId(r.get(2)?),
+        sender_name: name(r.get(3)?)?,
+        ts: ts(r.get(4)?),
+        kind,
+        body: r.get(6)?,
+    })
+}
+
+impl Reader for SqliteReader {
+    fn range(&self, conv: ConvId, after: u64, upto: u64, limit: usize) -> Result<Vec<StoredMessage>> {
+        self.with_conn(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT m.seq, m.client_id, m.sender_id, u.name, m.ts, m.kind, m.body
+                 FROM messages m JOIN users u ON u.id = m.sender_id
+                 WHERE m.conv_id = ?1 AND m.seq > ?2 AND m.seq <= ?3
+                 ORDER BY m.seq LIMIT ?4",
+            )?;
+            let rows = stmt.query_map(
+                params![conv.0, sql_seq(after), sql_seq(upto), limit as i64],
+                stored_message,
+            )?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn before(&self, conv: ConvId, before: u64, limit: usize) -> Result<Vec<StoredMessage>> {
+        self.with_conn(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT m.seq, m.client_id, m.sender_id, u.name, m.ts, m.kind, m.body
+                 FROM messages m JOIN users u ON u.id = m.sender_id
+                 WHERE m.conv_id = ?1 AND m.seq < ?2
+                 ORDER BY m.seq DESC LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![conv.0, sql_seq(before), limit as i64], stored_message)?;
+            let mut out: Vec<StoredMessage> = rows.collect::<rusqlite::Result<_>>()?;
+            out.reverse();
+            Ok(out)
+        })
+    }
+}
