@@ -287,6 +287,19 @@ impl ServerMessage {
     pub fn decode(line: &[u8]) -> Result<Self, DecodeError> {
         decode_line(line)
     }
+
+    /// The request this message answers, if it answers one.
+    pub fn req(&self) -> Option<Req> {
+        match self {
+            ServerMessage::History { req, .. }
+            | ServerMessage::Who { req, .. }
+            | ServerMessage::User { req, .. }
+            | ServerMessage::ReadBy { req, .. }
+            | ServerMessage::ReadMarked { req, .. }
+            | ServerMessage::Error { req, .. } => *req,
+            _ => None,
+        }
+    }
 }
 
 impl ClientMessage {

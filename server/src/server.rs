@@ -31,8 +31,8 @@ use crate::store::{Store, StoreError};
 pub enum ServerError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: io::Error },
+    #[error("cannot listen on {addr}: {cause}")]
+    Bind { addr: SocketAddr, cause: io::Error },
 }
 
 /// A server with its store open and its hub running, ready to accept.
@@ -90,7 +90,7 @@ impl Server {
 /// Binds `addr` with a deep backlog. An IPv6 wildcard address also accepts IPv4
 /// (dual stack) unless `v6_only` is set.
 pub fn bind(addr: SocketAddr, v6_only: bool) -> Result<TcpListener, ServerError> {
-    let err = |source| ServerError::Bind { addr, source };
+    let err = |cause| ServerError::Bind { addr, cause };
     let socket = socket2::Socket::new(
         socket2::Domain::for_address(addr),
         socket2::Type::STREAM,

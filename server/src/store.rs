@@ -36,10 +36,10 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("{0}")]
     Corrupt(String),
-    #[error("cannot use the data directory {path}: {source}")]
+    #[error("cannot use the data directory {path}: {cause}")]
     DataDir {
         path: String,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 

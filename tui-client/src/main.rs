@@ -1,1 +1,120 @@
-fn main() {}
+//! `classchat`: parses arguments, sets up logging to a file, starts a front end.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+use classchat_client::address::ServerAddr;
+use classchat_client::client::{Backoff, Client, ClientOptions};
+use classchat_client::config::{Logins, Paths, Settings};
+use classchat_client::pipe::{self, PipeOptions};
+use classchat_common::Username;
+use classchat_common::protocol::Secret;
+
+/// ClassChat: chat for a class or a team, in the terminal.
+#[derive(Debug, Parser)]
+#[command(name = "classchat", version)]
+struct Cli {
+    /// The server: host[:port], an IPv4 address, or [IPv6]:port
+    /// [default: from the config file, else localhost:12345]
+    #[arg(long, global = true, value_name = "ADDR")]
+    server: Option<String>,
+
+    /// Your user name [default: from the config file]
+    #[arg(long, global = true, value_name = "NAME")]
+    user: Option<String>,
+
+    /// Your password; the first login with a new name creates the account.
+    /// Without it, a login saved by an earlier run is used.
+    #[arg(long, global = true, env = "CLASSCHAT_PASSWORD", hide_env_values = true, value_name = "PW")]
+    password: Option<String>,
+
+    #[command(subcommand)]
+    mode: Option<Mode>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Mode {
+    /// No screen: run slash commands from stdin, print every event as a JSON line.
+    Pipe {
+        /// Seconds to keep printing events after every command was answered.
+        #[arg(long, default_value_t = 0.0, value_name = "SECS")]
+        wait: f64,
+    },
+}
+
+/// Exit codes: 1 cannot connect or log in (or lost the login), 3 answers never came.
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("classchat: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("classchat: {e:#}");
+            let code = match e.downcast_ref::<pipe::PipeError>() {
+                Some(pipe::PipeError::Unanswered { .. }) => 3,
+                _ => 1,
+            };
+            ExitCode::from(code)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let paths = Paths::platform()?;
+    init_logging(&paths);
+    let settings = Settings::load(&paths.config_file)?;
+    let server: ServerAddr = cli
+        .server
+        .or(settings.server)
+        .unwrap_or_else(|| "localhost".into())
+        .parse()?;
+    let Some(user) = cli.user.or(settings.user) else {
+        bail!("say who you are with --user NAME (or set user in {})", paths.config_file.display());
+    };
+    let user: Username = user.parse().context("--user")?;
+    let Some(Mode::Pipe { wait }) = cli.mode else {
+        bail!("the full-screen client is not part of this build yet; use `classchat pipe` (see README.md)");
+    };
+    let options = ClientOptions {
+        server: server.clone(),
+        user,
+        password: cli.password.map(Secret),
+        logins: Some(Logins::new(paths.logins_file())),
+        backoff: Backoff::default(),
+    };
+    let (client, events, session) = Client::start(options).await?;
+    let pipe_options = PipeOptions {
+        wait: Duration::from_secs_f64(wait.max(0.0)),
+        answer_timeout: Duration::from_secs(60),
+    };
+    let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    pipe::run(client, events, &session, &server.to_string(), stdin, tokio::io::stdout(), pipe_options).await?;
+    Ok(())
+}
+
+/// Logs go to `classchat.log` in the data directory, never to the terminal.
+/// `CLASSCHAT_LOG` sets the filter (default `info`).
+fn init_logging(paths: &Paths) {
+    let filter = std::env::var("CLASSCHAT_LOG").unwrap_or_else(|_| "info".into());
+    let file = std::fs::create_dir_all(&paths.data_dir).and_then(|()| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(paths.data_dir.join("classchat.log"))
+    });
+    if let Ok(file) = file {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::sync::Mutex::new(file))
+            .with_ansi(false)
+            .init();
+    }
+}

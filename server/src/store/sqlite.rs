@@ -85,9 +85,9 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (or creates) the database in `dir`.
     pub fn open(dir: &Path, sync: SyncLevel) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+        std::fs::create_dir_all(dir).map_err(|cause| StoreError::DataDir {
             path: dir.display().to_string(),
-            source,
+            cause,
         })?;
         let path = dir.join("classchat.db");
         let conn = Connection::open(&path)?;

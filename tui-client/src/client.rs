@@ -1,0 +1,175 @@
+//! The client core: one task that owns the connection, and a handle to talk to it.
+//!
+//! [`Client::start`] makes the first connection (so a wrong password or an
+//! unreachable server is reported at once), then hands it to a task that:
+//! - sends what the app asks, keeping unconfirmed messages in the [`Outbox`]
+//!   and resending them with the same ids after a reconnect;
+//! - acknowledges received messages (coalesced per conversation) and drops
+//!   duplicates that a reconnect may bring;
+//! - turns receipts into per-message [`Status`] updates with the [`Tracker`];
+//! - reconnects by itself with exponential backoff and jitter, preferring the
+//!   resume token over the password.
+//!
+//! The app never touches the network: it sends [`Action`]s and receives
+//! [`Event`]s, both through bounded channels.
+//!
+//! [`Outbox`]: crate::outbox::Outbox
+//! [`Tracker`]: crate::tracker::Tracker
+//! [`Status`]: crate::tracker::Status
+
+mod actor;
+mod backoff;
+
+use std::time::Duration;
+
+use classchat_common::protocol::{Limits, Secret};
+use classchat_common::{ClientMessage, Conv, ErrorCode, MessageId, ServerMessage, Username};
+use tokio::sync::{mpsc, oneshot};
+
+pub use backoff::Backoff;
+
+use crate::address::ServerAddr;
+use crate::config::Logins;
+use crate::connection::{self, ConnectError, Proof};
+use crate::tracker::Update;
+
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub server: ServerAddr,
+    pub user: Username,
+    pub password: Option<Secret>,
+    /// Where resume tokens are kept between runs; `None` keeps them in memory.
+    pub logins: Option<Logins>,
+    pub backoff: Backoff,
+}
+
+/// What the app asks of the client task.
+#[derive(Debug)]
+pub enum Action {
+    Send { id: MessageId, to: Conv, body: String },
+    /// Any request carrying a `req`; resent after a reconnect until answered.
+    Request(ClientMessage),
+    /// Flush acknowledgements, say `bye`, stop.
+    Quit(oneshot::Sender<()>),
+}
+
+/// The connection's state, for the status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Link {
+    Connected { user: Username },
+    /// Lost; `attempt` starts at 1, the next try is in `retry_in`.
+    Reconnecting { attempt: u32, retry_in: Duration, reason: String },
+}
+
+/// What the client task tells the app.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A message from the server (duplicates and pings already removed).
+    Server(ServerMessage),
+    /// One of your messages moved forward.
+    Status(Update),
+    /// The server asked for a message to be sent again later; the client will.
+    Retrying { id: MessageId, code: ErrorCode, retry_in_ms: u64 },
+    Link(Link),
+    /// The client cannot go on (for example the password was changed); it has stopped.
+    Fatal(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("no password for {user}: give --password, or set CLASSCHAT_PASSWORD")]
+    NoPassword { user: Username },
+    #[error("the saved login for {user} is no longer valid; log in again with --password")]
+    StaleToken { user: Username },
+    #[error("cannot log in as {user} at {server}: {cause}")]
+    Connect {
+        user: Username,
+        server: ServerAddr,
+        cause: ConnectError,
+    },
+}
+
+/// What the first login told us.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: Username,
+    pub created: bool,
+    pub limits: Limits,
+}
+
+/// A handle to the client task; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Client {
+    actions: mpsc::Sender<Action>,
+}
+
+/// The client task stopped.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the connection task has stopped")]
+pub struct Stopped;
+
+impl Client {
+    /// Connects and logs in, then starts the task that keeps the connection.
+    pub async fn start(options: ClientOptions) -> Result<(Client, mpsc::Receiver<Event>, Session), StartError> {
+        let server_key = options.server.to_string();
+        let saved = options
+            .logins
+            .as_ref()
+            .and_then(|l| l.token(options.user.as_str(), &server_key));
+        let proof = match (&options.password, saved) {
+            (Some(password), _) => Proof::Password(password.clone()),
+            (None, Some(token)) => Proof::Token(Secret(token)),
+            (None, None) => return Err(StartError::NoPassword { user: options.user.clone() }),
+        };
+        let established = match connection::connect(&options.server, &options.user, &proof).await {
+            Ok(established) => established,
+            Err(ConnectError::Refused { code: ErrorCode::BadToken, .. }) => {
+                if let Some(logins) = &options.logins {
+                    let _ = logins.forget(options.user.as_str(), &server_key);
+                }
+                return Err(StartError::StaleToken { user: options.user });
+            }
+            Err(cause) => {
+                return Err(StartError::Connect {
+                    user: options.user,
+                    server: options.server,
+                    cause,
+                });
+            }
+        };
+        let session = Session {
+            user: established.user.clone(),
+            created: established.created,
+            limits: established.limits.clone(),
+        };
+        let (actions_tx, actions_rx) = mpsc::channel(256);
+        let (events_tx, events_rx) = mpsc::channel(1024);
+        let actor = actor::Actor::new(options, actions_rx, events_tx, &established);
+        tokio::spawn(actor.run(established));
+        Ok((Client { actions: actions_tx }, events_rx, session))
+    }
+
+    /// Queues a message; returns the id it will carry (also on every retry).
+    pub async fn send(&self, to: Conv, body: String) -> Result<MessageId, Stopped> {
+        let id = MessageId::new();
+        self.act(Action::Send { id, to, body }).await?;
+        Ok(id)
+    }
+
+    /// Sends a request; its answer arrives as an [`Event::Server`] with the same `req`.
+    pub async fn request(&self, msg: ClientMessage) -> Result<(), Stopped> {
+        self.act(Action::Request(msg)).await
+    }
+
+    /// Acknowledges what arrived, logs out, and stops the task.
+    pub async fn quit(&self) {
+        let (done, finished) = oneshot::channel();
+        if self.act(Action::Quit(done)).await.is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), finished).await;
+        }
+    }
+
+    async fn act(&self, action: Action) -> Result<(), Stopped> {
+        self.actions.send(action).await.map_err(|_| Stopped)
+    }
+}

@@ -1,0 +1,369 @@
+//! The task behind [`Client`](super::Client): serve a connection, and when it is
+//! lost, reconnect and carry on where it stopped.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use classchat_common::protocol::{Req, Secret};
+use classchat_common::{ClientMessage, Conv, ErrorCode, FrameError, ServerMessage, Username};
+use futures::{SinkExt, StreamExt};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use super::{Action, ClientOptions, Event, Link};
+use crate::connection::{self, ConnectError, Established, Proof, Transport};
+use crate::outbox::{Outbox, Pace};
+use crate::tracker::Tracker;
+
+/// Messages sent and not yet confirmed, at most, on one connection.
+const WINDOW: usize = 256;
+
+/// Received messages after which acknowledgements go out even mid-burst.
+const ACK_EVERY: usize = 256;
+
+/// How a connection ended.
+enum Ended {
+    Quit(Option<oneshot::Sender<()>>),
+    Lost(String),
+}
+
+pub struct Actor {
+    options: ClientOptions,
+    /// The user name as the server spells it.
+    user: Username,
+    actions: mpsc::Receiver<Action>,
+    events: mpsc::Sender<Event>,
+    token: Secret,
+    outbox: Outbox,
+    tracker: Tracker,
+    /// Requests not yet answered, resent after a reconnect.
+    requests: BTreeMap<Req, ClientMessage>,
+    /// The highest sequence number received per conversation; anything at or
+    /// below it is a duplicate.
+    seen: HashMap<Conv, u64>,
+    /// Acknowledgements not yet sent, per conversation.
+    acks: HashMap<Conv, u64>,
+    unacked: usize,
+    /// Silence after which the server is presumed gone.
+    silence: Duration,
+}
+
+impl Actor {
+    pub fn new(
+        options: ClientOptions,
+        actions: mpsc::Receiver<Action>,
+        events: mpsc::Sender<Event>,
+        first: &Established,
+    ) -> Self {
+        Self {
+            user: first.user.clone(),
+            tracker: Tracker::new(first.user.clone()),
+            token: first.token.clone(),
+            options,
+            actions,
+            events,
+            outbox: Outbox::new(WINDOW),
+            requests: BTreeMap::new(),
+            seen: HashMap::new(),
+            acks: HashMap::new(),
+            unacked: 0,
+            silence: Duration::from_secs(30),
+        }
+    }
+
+    pub async fn run(mut self, first: Established) {
+        let mut next = Some(first);
+        loop {
+            let established = match next.take() {
+                Some(established) => established,
+                None => match self.reconnect().await {
+                    Some(established) => established,
+                    None => return,
+                },
+            };
+            self.adopt(&established);
+            match self.serve(established.transport).await {
+                Ended::Quit(done) => {
+                    if let Some(done) = done {
+                        let _ = done.send(());
+                    }
+                    return;
+                }
+                Ended::Lost(reason) => {
+                    tracing::info!("connection lost: {reason}");
+                    self.outbox.connection_lost();
+                    self.acks.clear();
+                    self.unacked = 0;
+                }
+            }
+        }
+    }
+
+    fn adopt(&mut self, established: &Established) {
+        self.token = established.token.clone();
+        self.user = established.user.clone();
+        if let Some(logins) = &self.options.logins {
+            let server = self.options.server.to_string();
+            if let Err(e) = logins.save(established.user.as_str(), &server, &established.token.0) {
+                tracing::warn!("cannot save the login token: {e}");
+            }
+        }
+        let limits = &established.limits;
+        self.outbox.set_pace(
+            Pace {
+                per_sec: limits.rate_per_sec,
+                burst: limits.rate_burst,
+            },
+            Instant::now(),
+        );
+        self.silence = Duration::from_secs(limits.ping_secs.saturating_mul(2).max(10) + 10);
+    }
+
+    async fn emit(&self, event: Event) {
+        // The app may have gone away; then there is nobody to tell.
+        let _ = self.events.send(event).await;
+    }
+
+    async fn serve(&mut self, mut transport: Transport) -> Ended {
+        self.emit(Event::Link(Link::Connected { user: self.user.clone() })).await;
+        let pending: Vec<ClientMessage> = self.requests.values().cloned().collect();
+        for request in pending {
+            if let Err(e) = transport.feed(request.to_line()).await {
+                return Ended::Lost(e.to_string());
+            }
+        }
+        if let Err(e) = self.pump(&mut transport).await {
+            return Ended::Lost(e);
+        }
+        let mut last_heard = Instant::now();
+        loop {
+            let wake = self.outbox.next_wakeup();
+            let quiet_until = last_heard + self.silence;
+            tokio::select! {
+                biased;
+                line = transport.next() => {
+                    let line = match line {
+                        Some(Ok(line)) => line,
+                        Some(Err(FrameError::TooLong { limit })) => {
+                            return Ended::Lost(format!("the server sent a line over {limit} bytes"));
+                        }
+                        Some(Err(FrameError::Io(e))) => return Ended::Lost(e.to_string()),
+                        None => return Ended::Lost("the server closed the connection".into()),
+                    };
+                    last_heard = Instant::now();
+                    match ServerMessage::decode(&line) {
+                        Ok(msg) => {
+                            if let Err(e) = self.on_server(&mut transport, msg).await {
+                                return Ended::Lost(e);
+                            }
+                        }
+                        Err(e) => tracing::warn!("ignoring a line from the server: {}", e.message),
+                    }
+                    if self.unacked >= ACK_EVERY {
+                        if let Err(e) = self.flush_acks(&mut transport).await {
+                            return Ended::Lost(e);
+                        }
+                    }
+                }
+                () = std::future::ready(()), if !self.acks.is_empty() => {
+                    // Nothing more to read right now: acknowledge what arrived.
+                    if let Err(e) = self.flush_acks(&mut transport).await {
+                        return Ended::Lost(e);
+                    }
+                }
+                action = self.actions.recv() => match action {
+                    Some(Action::Send { id, to, body }) => {
+                        self.outbox.push(id, to, body);
+                        if let Err(e) = self.pump(&mut transport).await {
+                            return Ended::Lost(e);
+                        }
+                    }
+                    Some(Action::Request(msg)) => {
+                        if let Some(req) = msg.req() {
+                            self.requests.insert(req, msg.clone());
+                        }
+                        if let Err(e) = transport.send(msg.to_line()).await {
+                            return Ended::Lost(e.to_string());
+                        }
+                    }
+                    Some(Action::Quit(done)) => {
+                        let _ = self.flush_acks(&mut transport).await;
+                        let _ = transport.send(ClientMessage::Bye.to_line()).await;
+                        return Ended::Quit(Some(done));
+                    }
+                    None => {
+                        let _ = self.flush_acks(&mut transport).await;
+                        return Ended::Quit(None);
+                    }
+                },
+                () = sleep_until(wake) => {
+                    if let Err(e) = self.pump(&mut transport).await {
+                        return Ended::Lost(e);
+                    }
+                }
+                () = tokio::time::sleep_until(quiet_until) => {
+                    return Ended::Lost(format!("nothing heard from the server for {:?}", self.silence));
+                }
+            }
+        }
+    }
+
+    /// Puts every message the outbox lets go on the wire.
+    async fn pump(&mut self, transport: &mut Transport) -> Result<(), String> {
+        let now = Instant::now();
+        let mut any = false;
+        while let Some(p) = self.outbox.next_to_send(now) {
+            let msg = ClientMessage::Send {
+                id: p.id,
+                to: p.to,
+                body: p.body,
+            };
+            transport.feed(msg.to_line()).await.map_err(|e| e.to_string())?;
+            any = true;
+        }
+        if any {
+            transport.flush().await.map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    async fn flush_acks(&mut self, transport: &mut Transport) -> Result<(), String> {
+        for (conv, seq) in self.acks.drain() {
+            transport
+                .feed(ClientMessage::Ack { conv, seq }.to_line())
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        self.unacked = 0;
+        transport.flush().await.map_err(|e| e.to_string())
+    }
+
+    async fn on_server(&mut self, transport: &mut Transport, msg: ServerMessage) -> Result<(), String> {
+        match &msg {
+            ServerMessage::Ping => {
+                return transport.send(ClientMessage::Pong.to_line()).await.map_err(|e| e.to_string());
+            }
+            ServerMessage::Pong => return Ok(()),
+            ServerMessage::Message(m) => {
+                // Acknowledge duplicates too: the server resends until it hears.
+                let ack = self.acks.entry(m.conv.clone()).or_default();
+                *ack = (*ack).max(m.seq);
+                self.unacked += 1;
+                let seen = self.seen.entry(m.conv.clone()).or_default();
+                if m.seq <= *seen {
+                    return Ok(());
+                }
+                *seen = m.seq;
+                self.emit(Event::Server(msg)).await;
+            }
+            ServerMessage::Stored { id, conv, seq, of, .. } => {
+                self.outbox.remove(*id);
+                let update = self.tracker.stored(*id, conv, *seq, *of);
+                self.emit(Event::Server(msg.clone())).await;
+                if let Some(update) = update {
+                    self.emit(Event::Status(update)).await;
+                }
+                self.pump(transport).await?;
+            }
+            ServerMessage::Receipt {
+                conv,
+                user,
+                joined,
+                delivered,
+                read,
+            } => {
+                let updates = self.tracker.receipt(conv, user, *joined, *delivered, *read);
+                self.emit(Event::Server(msg.clone())).await;
+                for update in updates {
+                    self.emit(Event::Status(update)).await;
+                }
+            }
+            ServerMessage::Error {
+                id: Some(id),
+                code,
+                retry_after_ms,
+                ..
+            } if code.is_transient() => {
+                let retry_in_ms = retry_after_ms.unwrap_or(1000);
+                self.outbox.retry_at(*id, Instant::now() + Duration::from_millis(retry_in_ms));
+                self.emit(Event::Retrying { id: *id, code: *code, retry_in_ms }).await;
+            }
+            ServerMessage::Error { id: Some(id), .. } => {
+                let update = self.outbox.remove(*id).and_then(|p| self.tracker.failed(*id, &p.to));
+                self.emit(Event::Server(msg.clone())).await;
+                if let Some(update) = update {
+                    self.emit(Event::Status(update)).await;
+                }
+                self.pump(transport).await?;
+            }
+            _ => {
+                if let Some(req) = msg.req() {
+                    self.requests.remove(&req);
+                }
+                self.emit(Event::Server(msg)).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits out the backoff and tries again until connected, the app quits, or
+    /// trying cannot help. Meanwhile the app's actions are queued.
+    async fn reconnect(&mut self) -> Option<Established> {
+        let mut attempt = 0u32;
+        let mut reason = String::from("the connection was lost");
+        let mut proof = Proof::Token(self.token.clone());
+        loop {
+            attempt += 1;
+            let retry_in = self.options.backoff.next(attempt);
+            self.emit(Event::Link(Link::Reconnecting {
+                attempt,
+                retry_in,
+                reason: reason.clone(),
+            }))
+            .await;
+            let deadline = Instant::now() + retry_in;
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep_until(deadline) => break,
+                    action = self.actions.recv() => match action {
+                        Some(Action::Send { id, to, body }) => self.outbox.push(id, to, body),
+                        Some(Action::Request(msg)) => {
+                            if let Some(req) = msg.req() {
+                                self.requests.insert(req, msg);
+                            }
+                        }
+                        Some(Action::Quit(done)) => {
+                            let _ = done.send(());
+                            return None;
+                        }
+                        None => return None,
+                    },
+                }
+            }
+            match connection::connect(&self.options.server, &self.options.user, &proof).await {
+                Ok(established) => return Some(established),
+                Err(ConnectError::Refused {
+                    code: ErrorCode::BadToken,
+                    ..
+                }) if matches!(proof, Proof::Token(_)) && self.options.password.is_some() => {
+                    if let Some(password) = &self.options.password {
+                        proof = Proof::Password(password.clone());
+                    }
+                    reason = "the saved login expired; logging in with the password".into();
+                }
+                Err(e) if e.is_permanent() => {
+                    self.emit(Event::Fatal(format!("cannot log in again: {e}"))).await;
+                    return None;
+                }
+                Err(e) => reason = e.to_string(),
+            }
+        }
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,190 @@
+//! Where the client keeps its settings and data, and what the settings are.
+//!
+//! Settings live in `config.toml` in the platform config directory
+//! (`$XDG_CONFIG_HOME/classchat/` on Linux), data (saved logins) in the platform
+//! data directory (`$XDG_DATA_HOME/classchat/`). Command-line options override
+//! the file. Passwords are never written anywhere; a resume token the server
+//! issued is kept, readable by the user alone, so the next start needs none.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot find a home directory for the configuration; set HOME or XDG_CONFIG_HOME")]
+    NoHome,
+    #[error("cannot read {path}: {cause}")]
+    Read { path: PathBuf, cause: io::Error },
+    #[error("{path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("cannot write {path}: {cause}")]
+    Write { path: PathBuf, cause: io::Error },
+}
+
+/// The client's directories.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub config_file: PathBuf,
+    pub data_dir: PathBuf,
+}
+
+impl Paths {
+    /// The platform's directories for ClassChat.
+    pub fn platform() -> Result<Self, ConfigError> {
+        let dirs = directories::ProjectDirs::from("", "", "classchat").ok_or(ConfigError::NoHome)?;
+        Ok(Self {
+            config_file: dirs.config_dir().join("config.toml"),
+            data_dir: dirs.data_dir().to_path_buf(),
+        })
+    }
+
+    pub fn logins_file(&self) -> PathBuf {
+        self.data_dir.join("logins.json")
+    }
+}
+
+/// The settings in `config.toml`. Every field is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// The server to connect to, e.g. `localhost:12345` or `[::1]:12345`.
+    pub server: Option<String>,
+    /// The user name to log in as.
+    pub user: Option<String>,
+}
+
+impl Settings {
+    /// Reads the file; a missing file means defaults.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(cause) => return Err(ConfigError::Read { path: path.into(), cause }),
+        };
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.into(),
+            message: e.to_string(),
+        })
+    }
+
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        let text = toml::to_string_pretty(self).map_err(|e| ConfigError::Parse {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
+        write_private(path, text.as_bytes())
+    }
+}
+
+/// Resume tokens by `user@server`, in the data directory.
+#[derive(Debug, Clone)]
+pub struct Logins {
+    path: PathBuf,
+}
+
+impl Logins {
+    pub fn new(path: PathBuf) -> Self {
+        Self { path }
+    }
+
+    fn key(user: &str, server: &str) -> String {
+        format!("{}@{server}", user.to_ascii_lowercase())
+    }
+
+    fn read(&self) -> BTreeMap<String, String> {
+        std::fs::read(&self.path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn token(&self, user: &str, server: &str) -> Option<String> {
+        self.read().remove(&Self::key(user, server))
+    }
+
+    pub fn save(&self, user: &str, server: &str, token: &str) -> Result<(), ConfigError> {
+        let mut all = self.read();
+        all.insert(Self::key(user, server), token.to_owned());
+        self.write(&all)
+    }
+
+    pub fn forget(&self, user: &str, server: &str) -> Result<(), ConfigError> {
+        let mut all = self.read();
+        if all.remove(&Self::key(user, server)).is_some() {
+            self.write(&all)?;
+        }
+        Ok(())
+    }
+
+    fn write(&self, all: &BTreeMap<String, String>) -> Result<(), ConfigError> {
+        let bytes = serde_json::to_vec_pretty(all).map_err(|e| ConfigError::Parse {
+            path: self.path.clone(),
+            message: e.to_string(),
+        })?;
+        write_private(&self.path, &bytes)
+    }
+}
+
+/// Writes a file readable by its owner alone, replacing it atomically.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
+    let err = |cause| ConfigError::Write { path: path.into(), cause };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    let tmp = path.with_extension("tmp");
+    {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&tmp).map_err(err)?;
+        io::Write::write_all(&mut file, bytes).map_err(err)?;
+    }
+    std::fs::rename(&tmp, path).map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_config_file_means_defaults_and_a_saved_one_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/config.toml");
+        assert_eq!(Settings::load(&path).unwrap(), Settings::default());
+        let s = Settings { server: Some("[::1]:4000".into()), user: Some("alice".into()) };
+        s.save(&path).unwrap();
+        assert_eq!(Settings::load(&path).unwrap(), s);
+    }
+
+    #[test]
+    fn an_unknown_setting_is_reported_with_the_file_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "sever = \"x\"\n").unwrap();
+        let err = Settings::load(&path).unwrap_err().to_string();
+        assert!(err.contains("config.toml") && err.contains("sever"), "{err}");
+    }
+
+    #[test]
+    fn tokens_are_kept_per_user_and_server_in_a_private_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let logins = Logins::new(dir.path().join("logins.json"));
+        logins.save("Alice", "h:1", "t1").unwrap();
+        logins.save("bob", "h:1", "t2").unwrap();
+        assert_eq!(logins.token("alice", "h:1").as_deref(), Some("t1"));
+        assert_eq!(logins.token("alice", "h:2"), None);
+        logins.forget("alice", "h:1").unwrap();
+        assert_eq!(logins.token("alice", "h:1"), None);
+        assert_eq!(logins.token("bob", "h:1").as_deref(), Some("t2"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("logins.json")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}

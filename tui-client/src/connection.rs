@@ -1,0 +1,147 @@
+//! Opening one connection: TCP, `hello`, `login`.
+
+use std::io;
+use std::time::Duration;
+
+use classchat_common::limits::PROTOCOL_VERSION;
+use classchat_common::protocol::{Limits, Secret};
+use classchat_common::{ClientMessage, ErrorCode, FrameError, LineCodec, ServerMessage, Username};
+use futures::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_util::codec::Framed;
+
+use crate::address::ServerAddr;
+
+/// A connection speaking lines of the protocol.
+pub type Transport = Framed<TcpStream, LineCodec>;
+
+/// How long connecting and logging in may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("cannot connect to {addr}: {cause}")]
+    Unreachable { addr: String, cause: io::Error },
+    #[error("{message}")]
+    Refused { code: ErrorCode, message: String },
+    #[error("the server closed the connection during login")]
+    Closed,
+    #[error("the server did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("the server said something unexpected: {0}")]
+    Protocol(String),
+}
+
+impl ConnectError {
+    /// Whether trying again unchanged cannot help (a wrong password, say).
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            ConnectError::Refused {
+                code: ErrorCode::BadPassword
+                    | ErrorCode::BadToken
+                    | ErrorCode::UnsupportedVersion
+                    | ErrorCode::InvalidName
+                    | ErrorCode::BadRequest,
+                ..
+            }
+        )
+    }
+}
+
+/// How to prove who we are.
+#[derive(Debug, Clone)]
+pub enum Proof {
+    Password(Secret),
+    Token(Secret),
+}
+
+/// A logged-in connection.
+#[derive(Debug)]
+pub struct Established {
+    pub transport: Transport,
+    pub limits: Limits,
+    /// The user name as the server spells it.
+    pub user: Username,
+    pub token: Secret,
+    pub created: bool,
+}
+
+pub async fn connect(addr: &ServerAddr, user: &Username, proof: &Proof) -> Result<Established, ConnectError> {
+    tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(addr, user, proof))
+        .await
+        .unwrap_or(Err(ConnectError::Timeout(HANDSHAKE_TIMEOUT)))
+}
+
+async fn handshake(addr: &ServerAddr, user: &Username, proof: &Proof) -> Result<Established, ConnectError> {
+    let stream = TcpStream::connect((addr.host.as_str(), addr.port))
+        .await
+        .map_err(|cause| ConnectError::Unreachable {
+            addr: addr.to_string(),
+            cause,
+        })?;
+    let _ = stream.set_nodelay(true);
+    let mut transport = Framed::new(stream, LineCodec::default());
+    let hello = ClientMessage::Hello {
+        version: PROTOCOL_VERSION,
+        client: Some(format!("classchat/{}", env!("CARGO_PKG_VERSION"))),
+    };
+    send(&mut transport, &hello).await?;
+    let limits = match next(&mut transport).await? {
+        ServerMessage::Welcome { limits, .. } => limits,
+        other => return Err(unexpected(other)),
+    };
+    let (password, token) = match proof {
+        Proof::Password(p) => (Some(p.clone()), None),
+        Proof::Token(t) => (None, Some(t.clone())),
+    };
+    let login = ClientMessage::Login {
+        user: user.clone(),
+        password,
+        token,
+    };
+    send(&mut transport, &login).await?;
+    match next(&mut transport).await? {
+        ServerMessage::LoggedIn {
+            user, token, created, ..
+        } => Ok(Established {
+            transport,
+            limits,
+            user,
+            token,
+            created,
+        }),
+        other => Err(unexpected(other)),
+    }
+}
+
+async fn send(transport: &mut Transport, msg: &ClientMessage) -> Result<(), ConnectError> {
+    transport.send(msg.to_line()).await.map_err(|e| match e {
+        FrameError::Io(e) => ConnectError::Protocol(e.to_string()),
+        FrameError::TooLong { .. } => ConnectError::Protocol(e.to_string()),
+    })
+}
+
+/// The next message that matters, answering pings on the way.
+async fn next(transport: &mut Transport) -> Result<ServerMessage, ConnectError> {
+    loop {
+        let line = match transport.next().await {
+            Some(Ok(line)) => line,
+            Some(Err(e)) => return Err(ConnectError::Protocol(e.to_string())),
+            None => return Err(ConnectError::Closed),
+        };
+        let msg = ServerMessage::decode(&line).map_err(|e| ConnectError::Protocol(e.message))?;
+        match msg {
+            ServerMessage::Ping => send(transport, &ClientMessage::Pong).await?,
+            ServerMessage::Pong => {}
+            msg => return Ok(msg),
+        }
+    }
+}
+
+fn unexpected(msg: ServerMessage) -> ConnectError {
+    match msg {
+        ServerMessage::Error { code, message, .. } => ConnectError::Refused { code, message },
+        other => ConnectError::Protocol(format!("{other:?}")),
+    }
+}

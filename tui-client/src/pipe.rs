@@ -1,0 +1,300 @@
+//! Pipe mode: slash commands in on stdin, one JSON object per event out on stdout.
+//!
+//! Each input line is one command, parsed exactly as the terminal UI parses it.
+//! Every event is printed as it arrives: server messages as the protocol spells
+//! them (docs/PROTOCOL.md), plus a few of the client's own, all with a `type`:
+//! `connected`, `connection`, `status`, `retrying`, `command_error`, `help`,
+//! `fatal`. After stdin ends (or `/quit`), pipe mode waits until every command
+//! has had its answer, then `--wait` seconds more, then acknowledges what it
+//! received, logs out and exits.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use classchat_common::protocol::Req;
+use classchat_common::{ClientMessage, ErrorCode, MessageId, ServerMessage};
+use serde::Serialize;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::client::{Client, Event, Link, Session};
+use crate::commands::{self, COMMANDS, Command};
+use crate::tracker::Update;
+
+#[derive(Debug, Clone, Copy)]
+pub struct PipeOptions {
+    /// How long to keep printing events once every command has been answered.
+    pub wait: Duration,
+    /// How long to wait for answers after input ends before giving up.
+    pub answer_timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipeError {
+    #[error("{0}")]
+    Fatal(String),
+    #[error("gave up after {waited:?}: {unanswered} command(s) still unanswered")]
+    Unanswered { unanswered: usize, waited: Duration },
+    #[error("cannot write the output: {0}")]
+    Output(std::io::Error),
+}
+
+/// The client's own lines, beside the server's.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Local<'a> {
+    Connected { user: &'a str, server: &'a str, created: bool },
+    Connection {
+        state: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        attempt: Option<u32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_in_ms: Option<u128>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<&'a str>,
+    },
+    Status(&'a Update),
+    Retrying { id: MessageId, code: ErrorCode, retry_in_ms: u64 },
+    CommandError { input: &'a str, message: String },
+    Help { commands: Vec<HelpEntry> },
+    Fatal { message: &'a str },
+}
+
+#[derive(Debug, Serialize)]
+struct HelpEntry {
+    usage: &'static str,
+    summary: &'static str,
+}
+
+/// What has been asked and not yet answered.
+#[derive(Debug, Default)]
+struct Unanswered {
+    sends: HashSet<MessageId>,
+    requests: HashSet<Req>,
+    next_req: Req,
+}
+
+impl Unanswered {
+    fn len(&self) -> usize {
+        self.sends.len() + self.requests.len()
+    }
+
+    fn next_req(&mut self) -> Req {
+        self.next_req += 1;
+        self.requests.insert(self.next_req);
+        self.next_req
+    }
+
+    fn settle(&mut self, msg: &ServerMessage) {
+        match msg {
+            ServerMessage::Stored { id, .. } | ServerMessage::Error { id: Some(id), .. } => {
+                self.sends.remove(id);
+            }
+            _ => {}
+        }
+        if let Some(req) = msg.req() {
+            self.requests.remove(&req);
+        }
+    }
+}
+
+struct Printer<W> {
+    out: W,
+}
+
+impl<W: AsyncWrite + Unpin> Printer<W> {
+    async fn line(&mut self, json: &[u8]) -> Result<(), PipeError> {
+        self.out.write_all(json).await.map_err(PipeError::Output)?;
+        self.out.flush().await.map_err(PipeError::Output)
+    }
+
+    async fn local(&mut self, local: &Local<'_>) -> Result<(), PipeError> {
+        let mut json = serde_json::to_vec(local).map_err(|e| PipeError::Output(e.into()))?;
+        json.push(b'\n');
+        self.line(&json).await
+    }
+}
+
+/// Runs pipe mode until input ends and everything is answered.
+pub async fn run<R, W>(
+    client: Client,
+    mut events: mpsc::Receiver<Event>,
+    session: &Session,
+    server: &str,
+    input: R,
+    output: W,
+    options: PipeOptions,
+) -> Result<(), PipeError>
+where
+    R: AsyncBufRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut out = Printer { out: output };
+    let connected = Local::Connected {
+        user: session.user.as_str(),
+        server,
+        created: session.created,
+    };
+    out.local(&connected).await?;
+    let mut lines = input.lines();
+    let mut input_open = true;
+    let mut waiting = Unanswered::default();
+    let mut input_ended_at: Option<Instant> = None;
+    let mut leave_at: Option<Instant> = None;
+    loop {
+        if !input_open && leave_at.is_none() && waiting.len() == 0 {
+            leave_at = Some(Instant::now() + options.wait);
+        }
+        let give_up_at = input_ended_at.map(|t| t + options.answer_timeout);
+        tokio::select! {
+            line = lines.next_line(), if input_open => match line {
+                Ok(Some(line)) => {
+                    if !execute(&client, &mut out, &mut waiting, &line).await? {
+                        input_open = false;
+                        input_ended_at = Some(Instant::now());
+                    }
+                }
+                Ok(None) | Err(_) => {
+                    input_open = false;
+                    input_ended_at = Some(Instant::now());
+                }
+            },
+            event = events.recv() => {
+                let Some(event) = event else {
+                    return Err(PipeError::Fatal("the connection task stopped".into()));
+                };
+                print_event(&mut out, &mut waiting, &event).await?;
+                if let Event::Fatal(message) = event {
+                    return Err(PipeError::Fatal(message));
+                }
+            }
+            () = sleep_until(leave_at) => break,
+            () = sleep_until(give_up_at), if leave_at.is_none() => {
+                return Err(PipeError::Unanswered { unanswered: waiting.len(), waited: options.answer_timeout });
+            }
+        }
+    }
+    client.quit().await;
+    Ok(())
+}
+
+/// Runs one input line; `false` means the input is over (`/quit`).
+async fn execute<W: AsyncWrite + Unpin>(
+    client: &Client,
+    out: &mut Printer<W>,
+    waiting: &mut Unanswered,
+    line: &str,
+) -> Result<bool, PipeError> {
+    if line.trim().is_empty() {
+        return Ok(true);
+    }
+    let command = match commands::parse(line) {
+        Ok(command) => command,
+        Err(e) => {
+            let local = Local::CommandError {
+                input: line,
+                message: e.to_string(),
+            };
+            out.local(&local).await?;
+            return Ok(true);
+        }
+    };
+    let stopped = |_| PipeError::Fatal("the connection task stopped".into());
+    let request = match command {
+        Command::Msg { to, body } => {
+            let id = client.send(to, body).await.map_err(stopped)?;
+            waiting.sends.insert(id);
+            return Ok(true);
+        }
+        Command::Help => {
+            let commands = COMMANDS
+                .iter()
+                .map(|s| HelpEntry {
+                    usage: s.usage,
+                    summary: s.summary,
+                })
+                .collect();
+            out.local(&Local::Help { commands }).await?;
+            return Ok(true);
+        }
+        Command::Quit => return Ok(false),
+        Command::Who => ClientMessage::Who {
+            req: Some(waiting.next_req()),
+        },
+        Command::Whois { user } => ClientMessage::Whois {
+            req: Some(waiting.next_req()),
+            user,
+        },
+        Command::History { conv, limit } => ClientMessage::History {
+            req: Some(waiting.next_req()),
+            conv,
+            before: None,
+            after: None,
+            limit,
+        },
+        Command::Read { conv } => ClientMessage::Read {
+            req: Some(waiting.next_req()),
+            conv,
+            seq: None,
+        },
+        Command::ReadBy { id } => ClientMessage::ReadBy {
+            req: Some(waiting.next_req()),
+            id,
+        },
+    };
+    client.request(request).await.map_err(stopped)?;
+    Ok(true)
+}
+
+async fn print_event<W: AsyncWrite + Unpin>(
+    out: &mut Printer<W>,
+    waiting: &mut Unanswered,
+    event: &Event,
+) -> Result<(), PipeError> {
+    match event {
+        Event::Server(msg) => {
+            waiting.settle(msg);
+            out.line(&msg.to_line()).await
+        }
+        Event::Status(update) => out.local(&Local::Status(update)).await,
+        Event::Retrying { id, code, retry_in_ms } => {
+            let local = Local::Retrying {
+                id: *id,
+                code: *code,
+                retry_in_ms: *retry_in_ms,
+            };
+            out.local(&local).await
+        }
+        Event::Link(Link::Connected { .. }) => {
+            let local = Local::Connection {
+                state: "connected",
+                attempt: None,
+                retry_in_ms: None,
+                reason: None,
+            };
+            out.local(&local).await
+        }
+        Event::Link(Link::Reconnecting {
+            attempt,
+            retry_in,
+            reason,
+        }) => {
+            let local = Local::Connection {
+                state: "reconnecting",
+                attempt: Some(*attempt),
+                retry_in_ms: Some(retry_in.as_millis()),
+                reason: Some(reason),
+            };
+            out.local(&local).await
+        }
+        Event::Fatal(message) => out.local(&Local::Fatal { message }).await,
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
