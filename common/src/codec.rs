@@ -133,10 +133,16 @@ mod tests {
     fn a_line_over_the_limit_is_an_error_even_before_its_newline_arrives() {
         let mut codec = LineCodec::new(8);
         let mut buf = BytesMut::from(&b"123456789"[..]);
-        assert!(matches!(codec.decode(&mut buf), Err(FrameError::TooLong { limit: 8 })));
+        assert!(matches!(
+            codec.decode(&mut buf),
+            Err(FrameError::TooLong { limit: 8 })
+        ));
         let mut codec = LineCodec::new(8);
         let mut buf = BytesMut::from(&b"123456789\nok\n"[..]);
-        assert!(matches!(codec.decode(&mut buf), Err(FrameError::TooLong { .. })));
+        assert!(matches!(
+            codec.decode(&mut buf),
+            Err(FrameError::TooLong { .. })
+        ));
     }
 
     #[test]

@@ -49,9 +49,16 @@ pub enum ClientMessage {
         token: Option<Secret>,
     },
     /// Send a message. Answered with `stored`, or `error` carrying the same `id`.
-    Send { id: MessageId, to: Conv, body: String },
+    Send {
+        id: MessageId,
+        to: Conv,
+        body: String,
+    },
     /// "I have received everything in `conv` up to `seq`." Cumulative; no reply.
-    Ack { conv: Conv, seq: u64 },
+    Ack {
+        conv: Conv,
+        seq: u64,
+    },
     /// "I have read everything in `conv` up to `seq`" (without `seq`: up to what
     /// this user's clients have received). Answered with `read_marked`.
     Read {
@@ -159,7 +166,9 @@ pub enum ServerMessage {
         server_time: Timestamp,
     },
     /// Everything that waited for you while you were away has been sent.
-    Synced { messages: u64 },
+    Synced {
+        messages: u64,
+    },
     /// Your message `id` is durably stored as `seq` in `conv`. Of the `of`
     /// recipients, `online` are connected now; for a direct message to someone
     /// offline, `last_seen` says when they were last connected.
@@ -412,20 +421,39 @@ mod tests {
             (b"{\"type\":\"fly\"}", ErrorCode::UnknownType),
             (b"{\"type\":\"send\"}", ErrorCode::BadRequest),
             (b"{\"body\":\"x\"}", ErrorCode::BadRequest),
-            (b"{\"type\":\"whois\",\"user\":\"a b\"}", ErrorCode::InvalidName),
-            (b"{\"type\":\"ack\",\"conv\":\"bob\",\"seq\":1e400}", ErrorCode::BadJson),
-            (b"{\"type\":\"ack\",\"conv\":\"bob\",\"seq\":-1}", ErrorCode::BadRequest),
+            (
+                b"{\"type\":\"whois\",\"user\":\"a b\"}",
+                ErrorCode::InvalidName,
+            ),
+            (
+                b"{\"type\":\"ack\",\"conv\":\"bob\",\"seq\":1e400}",
+                ErrorCode::BadJson,
+            ),
+            (
+                b"{\"type\":\"ack\",\"conv\":\"bob\",\"seq\":-1}",
+                ErrorCode::BadRequest,
+            ),
         ];
         for (line, code) in cases {
             let err = ClientMessage::decode(line).expect_err(&String::from_utf8_lossy(line));
-            assert_eq!(err.code, code, "{}: {}", String::from_utf8_lossy(line), err.message);
+            assert_eq!(
+                err.code,
+                code,
+                "{}: {}",
+                String::from_utf8_lossy(line),
+                err.message
+            );
             assert!(!err.message.is_empty());
         }
     }
 
     #[test]
     fn deeply_nested_json_is_refused_not_overflowed() {
-        let line = format!("{{\"type\":\"who\",\"x\":{}{}}}", "[".repeat(10_000), "]".repeat(10_000));
+        let line = format!(
+            "{{\"type\":\"who\",\"x\":{}{}}}",
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
         assert_eq!(decode(&line).unwrap_err().code, ErrorCode::BadJson);
     }
 

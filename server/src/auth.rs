@@ -100,7 +100,12 @@ mod tests {
         let hasher = Hasher::new(2);
         let hash: Arc<str> = hasher.hash("correct horse".into()).await.unwrap().into();
         assert!(hash.starts_with("$argon2id$"));
-        assert!(hasher.verify("correct horse".into(), hash.clone()).await.unwrap());
+        assert!(
+            hasher
+                .verify("correct horse".into(), hash.clone())
+                .await
+                .unwrap()
+        );
         assert!(!hasher.verify("wrong".into(), hash).await.unwrap());
     }
 

@@ -80,7 +80,11 @@ pub struct MemberView {
 
 /// How far message `seq`, sent by `sender`, has got among the members who were
 /// there when it was sent. `members` yields (user, joined, delivered, read).
-pub fn tally(members: impl Iterator<Item = (UserId, u64, u64, u64)>, sender: UserId, seq: u64) -> Counts {
+pub fn tally(
+    members: impl Iterator<Item = (UserId, u64, u64, u64)>,
+    sender: UserId,
+    seq: u64,
+) -> Counts {
     let mut c = Counts {
         delivered: 0,
         read: 0,
@@ -111,7 +115,9 @@ pub struct HistoryView {
 impl HistoryView {
     pub fn counts(&self, sender: UserId, seq: u64) -> Counts {
         tally(
-            self.members.iter().map(|m| (m.user, m.joined, m.delivered, m.read)),
+            self.members
+                .iter()
+                .map(|m| (m.user, m.joined, m.delivered, m.read)),
             sender,
             seq,
         )
@@ -137,12 +143,31 @@ impl Refusal {
 /// Requests of a logged-in session whose answers go out as lines on its queue.
 #[derive(Debug)]
 pub enum Request {
-    Send { id: MessageId, to: Conv, body: String },
-    Ack { conv: Conv, seq: u64 },
-    Read { req: Option<Req>, conv: Conv, seq: Option<u64> },
-    Who { req: Option<Req> },
-    Whois { req: Option<Req>, user: Username },
-    ReadBy { req: Option<Req>, id: MessageId },
+    Send {
+        id: MessageId,
+        to: Conv,
+        body: String,
+    },
+    Ack {
+        conv: Conv,
+        seq: u64,
+    },
+    Read {
+        req: Option<Req>,
+        conv: Conv,
+        seq: Option<u64>,
+    },
+    Who {
+        req: Option<Req>,
+    },
+    Whois {
+        req: Option<Req>,
+        user: Username,
+    },
+    ReadBy {
+        req: Option<Req>,
+        id: MessageId,
+    },
 }
 
 #[derive(Debug)]
@@ -215,7 +240,10 @@ impl HubThread {
 
 impl Hub {
     /// Loads the store's state and starts the hub's thread.
-    pub fn start(mut store: Box<dyn Store>, config: HubConfig) -> Result<(Hub, HubThread), StoreError> {
+    pub fn start(
+        mut store: Box<dyn Store>,
+        config: HubConfig,
+    ) -> Result<(Hub, HubThread), StoreError> {
         let snapshot = store.load()?;
         let reader = store.reader();
         let (tx, rx) = mpsc::channel(16 * 1024);
@@ -236,7 +264,10 @@ impl Hub {
     }
 
     /// Sends a command built around a reply channel and waits for the reply.
-    pub async fn ask<T>(&self, command: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, HubGone> {
+    pub async fn ask<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, HubGone> {
         let (reply, answer) = oneshot::channel();
         self.send(command(reply)).await?;
         answer.await.map_err(|_| HubGone)

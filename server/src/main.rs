@@ -98,7 +98,10 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         let listener = bind(addr, v6_only)?;
         let local = listener.local_addr()?;
         let dual = local.is_ipv6() && local.ip().is_unspecified() && !v6_only;
-        tracing::info!("listening on {local}{}", if dual { " (IPv6 and IPv4)" } else { "" });
+        tracing::info!(
+            "listening on {local}{}",
+            if dual { " (IPv6 and IPv4)" } else { "" }
+        );
         listeners.push(listener);
     }
     server.run(listeners, shutdown_signal()).await;

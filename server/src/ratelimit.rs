@@ -44,7 +44,10 @@ mod tests {
 
     #[test]
     fn a_burst_passes_then_the_rate_holds() {
-        let rate = Rate { per_sec: 10, burst: 3 };
+        let rate = Rate {
+            per_sec: 10,
+            burst: 3,
+        };
         let t0 = Instant::now();
         let mut b = Bucket::full(rate, t0);
         for _ in 0..3 {

@@ -74,7 +74,12 @@ impl Server {
         let tracker = TaskTracker::new();
         let open = Arc::new(AtomicUsize::new(0));
         for listener in listeners {
-            tracker.spawn(accept_loop(listener, self.ctx.clone(), tracker.clone(), open.clone()));
+            tracker.spawn(accept_loop(
+                listener,
+                self.ctx.clone(),
+                tracker.clone(),
+                open.clone(),
+            ));
         }
         shutdown.await;
         tracing::info!("shutting down");
@@ -116,7 +121,12 @@ impl Drop for Slot {
     }
 }
 
-async fn accept_loop(listener: TcpListener, ctx: Arc<Context>, tracker: TaskTracker, open: Arc<AtomicUsize>) {
+async fn accept_loop(
+    listener: TcpListener,
+    ctx: Arc<Context>,
+    tracker: TaskTracker,
+    open: Arc<AtomicUsize>,
+) {
     let mut backoff = Duration::from_millis(5);
     loop {
         let accepted = tokio::select! {
@@ -152,6 +162,7 @@ async fn accept_loop(listener: TcpListener, ctx: Arc<Context>, tracker: TaskTrac
 }
 
 async fn refuse_busy(mut stream: TcpStream) {
-    let line = ServerMessage::error(ErrorCode::ServerBusy, "the server is full; try again later").to_line();
+    let line = ServerMessage::error(ErrorCode::ServerBusy, "the server is full; try again later")
+        .to_line();
     let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(&line)).await;
 }

@@ -104,7 +104,10 @@ impl From<HubGone> for End {
 }
 
 fn shutdown_message() -> ServerMessage {
-    ServerMessage::error(ErrorCode::ServerShutdown, "the server is shutting down; reconnect in a moment")
+    ServerMessage::error(
+        ErrorCode::ServerShutdown,
+        "the server is shutting down; reconnect in a moment",
+    )
 }
 
 async fn serve(conn: &mut Conn, ctx: &Context, me: &Attached, outbound: &Outbound) -> End {
@@ -197,17 +200,32 @@ async fn handle(conn: &mut Conn, ctx: &Context, me: &Attached, line: &[u8]) -> O
             after,
             limit,
         } => {
-            let page = history::Page { req, conv, before, after, limit };
+            let page = history::Page {
+                req,
+                conv,
+                before,
+                after,
+                limit,
+            };
             return match Box::pin(history::answer(ctx, session, me.user, page)).await {
                 Ok(reply) => conn.write_line(reply).await.err().map(|_| End::Gone),
                 Err(gone) => Some(gone.into()),
             };
         }
-        ClientMessage::Ping => return conn.send(&ServerMessage::Pong).await.err().map(|_| End::Gone),
+        ClientMessage::Ping => {
+            return conn
+                .send(&ServerMessage::Pong)
+                .await
+                .err()
+                .map(|_| End::Gone);
+        }
         ClientMessage::Pong => return None,
         ClientMessage::Bye => return Some(End::Close(ServerMessage::Bye)),
         ClientMessage::Hello { .. } | ClientMessage::Login { .. } => {
-            let e = ServerMessage::error(ErrorCode::AlreadyLoggedIn, "this connection is already logged in");
+            let e = ServerMessage::error(
+                ErrorCode::AlreadyLoggedIn,
+                "this connection is already logged in",
+            );
             return conn.send(&e).await.err().map(|_| End::Gone);
         }
     };

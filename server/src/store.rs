@@ -37,10 +37,7 @@ pub enum StoreError {
     #[error("{0}")]
     Corrupt(String),
     #[error("cannot use the data directory {path}: {cause}")]
-    DataDir {
-        path: String,
-        cause: std::io::Error,
-    },
+    DataDir { path: String, cause: std::io::Error },
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -57,8 +54,14 @@ pub struct UserRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConvKind {
     /// A direct conversation; `a < b`.
-    Direct { a: UserId, b: UserId },
-    Group { name: GroupName, owner: UserId },
+    Direct {
+        a: UserId,
+        b: UserId,
+    },
+    Group {
+        name: GroupName,
+        owner: UserId,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -141,7 +144,12 @@ pub struct StoredMessage {
 pub trait Store: Send + 'static {
     fn load(&mut self) -> Result<Snapshot>;
 
-    fn create_user(&mut self, name: &Username, password_hash: &str, now: Timestamp) -> Result<UserId>;
+    fn create_user(
+        &mut self,
+        name: &Username,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<UserId>;
     fn set_last_seen(&mut self, user: UserId, at: Timestamp) -> Result<()>;
     fn add_token(&mut self, user: UserId, token: &TokenHash, now: Timestamp) -> Result<()>;
     fn remove_token(&mut self, token: &TokenHash) -> Result<()>;
@@ -163,7 +171,13 @@ pub trait Store: Send + 'static {
 /// Reads of committed data, callable from any thread.
 pub trait Reader: Send + Sync + std::fmt::Debug {
     /// Messages with `after < seq <= upto`, oldest first, at most `limit`.
-    fn range(&self, conv: ConvId, after: u64, upto: u64, limit: usize) -> Result<Vec<StoredMessage>>;
+    fn range(
+        &self,
+        conv: ConvId,
+        after: u64,
+        upto: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>>;
     /// The newest messages with `seq < before`, at most `limit`, oldest first.
     fn before(&self, conv: ConvId, before: u64, limit: usize) -> Result<Vec<StoredMessage>>;
 }

@@ -36,23 +36,34 @@ impl FromStr for ServerAddr {
                 "" => DEFAULT_PORT,
                 _ => port(tail.strip_prefix(':').ok_or_else(bad)?)?,
             };
-            return Ok(Self { host: host.to_owned(), port });
+            return Ok(Self {
+                host: host.to_owned(),
+                port,
+            });
         }
         // A bare IPv6 literal has more than one colon and no port.
         if s.matches(':').count() > 1 {
             s.parse::<std::net::Ipv6Addr>().map_err(|_| bad())?;
-            return Ok(Self { host: s.to_owned(), port: DEFAULT_PORT });
+            return Ok(Self {
+                host: s.to_owned(),
+                port: DEFAULT_PORT,
+            });
         }
         let (host, port) = match s.split_once(':') {
             Some((host, p)) => (host, port(p)?),
             None => (s, DEFAULT_PORT),
         };
         let valid_host = !host.is_empty()
-            && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
         if !valid_host {
             return Err(bad());
         }
-        Ok(Self { host: host.to_owned(), port })
+        Ok(Self {
+            host: host.to_owned(),
+            port,
+        })
     }
 }
 
@@ -78,7 +89,10 @@ mod tests {
     #[test]
     fn every_documented_form_parses() {
         assert_eq!(parse("localhost"), ("localhost".into(), DEFAULT_PORT));
-        assert_eq!(parse("chat.example.org:4000"), ("chat.example.org".into(), 4000));
+        assert_eq!(
+            parse("chat.example.org:4000"),
+            ("chat.example.org".into(), 4000)
+        );
         assert_eq!(parse("10.0.0.5"), ("10.0.0.5".into(), DEFAULT_PORT));
         assert_eq!(parse("10.0.0.5:1"), ("10.0.0.5".into(), 1));
         assert_eq!(parse("::1"), ("::1".into(), DEFAULT_PORT));
@@ -88,14 +102,28 @@ mod tests {
 
     #[test]
     fn nonsense_is_refused() {
-        for bad in ["", ":80", "host:", "host:0", "host:99999", "[::1", "[::1]x", "[nope]:1", "a b", "::g"] {
+        for bad in [
+            "",
+            ":80",
+            "host:",
+            "host:0",
+            "host:99999",
+            "[::1",
+            "[::1]x",
+            "[nope]:1",
+            "a b",
+            "::g",
+        ] {
             assert!(bad.parse::<ServerAddr>().is_err(), "{bad}");
         }
     }
 
     #[test]
     fn ipv6_is_displayed_in_brackets() {
-        assert_eq!("::1".parse::<ServerAddr>().unwrap().to_string(), "[::1]:12345");
+        assert_eq!(
+            "::1".parse::<ServerAddr>().unwrap().to_string(),
+            "[::1]:12345"
+        );
         assert_eq!("h:5".parse::<ServerAddr>().unwrap().to_string(), "h:5");
     }
 }

@@ -46,7 +46,11 @@ pub struct ClientOptions {
 /// What the app asks of the client task.
 #[derive(Debug)]
 pub enum Action {
-    Send { id: MessageId, to: Conv, body: String },
+    Send {
+        id: MessageId,
+        to: Conv,
+        body: String,
+    },
     /// Any request carrying a `req`; resent after a reconnect until answered.
     Request(ClientMessage),
     /// Flush acknowledgements, say `bye`, stop.
@@ -56,9 +60,15 @@ pub enum Action {
 /// The connection's state, for the status line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Link {
-    Connected { user: Username },
+    Connected {
+        user: Username,
+    },
     /// Lost; `attempt` starts at 1, the next try is in `retry_in`.
-    Reconnecting { attempt: u32, retry_in: Duration, reason: String },
+    Reconnecting {
+        attempt: u32,
+        retry_in: Duration,
+        reason: String,
+    },
 }
 
 /// What the client task tells the app.
@@ -69,7 +79,11 @@ pub enum Event {
     /// One of your messages moved forward.
     Status(Update),
     /// The server asked for a message to be sent again later; the client will.
-    Retrying { id: MessageId, code: ErrorCode, retry_in_ms: u64 },
+    Retrying {
+        id: MessageId,
+        code: ErrorCode,
+        retry_in_ms: u64,
+    },
     Link(Link),
     /// The client cannot go on (for example the password was changed); it has stopped.
     Fatal(String),
@@ -110,7 +124,9 @@ pub struct Stopped;
 
 impl Client {
     /// Connects and logs in, then starts the task that keeps the connection.
-    pub async fn start(options: ClientOptions) -> Result<(Client, mpsc::Receiver<Event>, Session), StartError> {
+    pub async fn start(
+        options: ClientOptions,
+    ) -> Result<(Client, mpsc::Receiver<Event>, Session), StartError> {
         let server_key = options.server.to_string();
         let saved = options
             .logins
@@ -119,11 +135,18 @@ impl Client {
         let proof = match (&options.password, saved) {
             (Some(password), _) => Proof::Password(password.clone()),
             (None, Some(token)) => Proof::Token(Secret(token)),
-            (None, None) => return Err(StartError::NoPassword { user: options.user.clone() }),
+            (None, None) => {
+                return Err(StartError::NoPassword {
+                    user: options.user.clone(),
+                });
+            }
         };
         let established = match connection::connect(&options.server, &options.user, &proof).await {
             Ok(established) => established,
-            Err(ConnectError::Refused { code: ErrorCode::BadToken, .. }) => {
+            Err(ConnectError::Refused {
+                code: ErrorCode::BadToken,
+                ..
+            }) => {
                 if let Some(logins) = &options.logins {
                     let _ = logins.forget(options.user.as_str(), &server_key);
                 }
@@ -146,7 +169,13 @@ impl Client {
         let (events_tx, events_rx) = mpsc::channel(1024);
         let actor = actor::Actor::new(options, actions_rx, events_tx, &established);
         tokio::spawn(actor.run(established));
-        Ok((Client { actions: actions_tx }, events_rx, session))
+        Ok((
+            Client {
+                actions: actions_tx,
+            },
+            events_rx,
+            session,
+        ))
     }
 
     /// Queues a message; returns the id it will carry (also on every retry).

@@ -94,7 +94,10 @@ pub enum CommandError {
     #[error("unknown command /{0}; try /help")]
     Unknown(String),
     #[error("{problem}; usage: {usage}")]
-    Usage { problem: String, usage: &'static str },
+    Usage {
+        problem: String,
+        usage: &'static str,
+    },
 }
 
 pub fn spec(name: &str) -> Option<&'static Spec> {
@@ -111,7 +114,10 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
     let (name, args) = split_word(rest);
     let name = name.to_ascii_lowercase();
     let spec = spec(&name).ok_or_else(|| CommandError::Unknown(name.clone()))?;
-    let usage = |problem: String| CommandError::Usage { problem, usage: spec.usage };
+    let usage = |problem: String| CommandError::Usage {
+        problem,
+        usage: spec.usage,
+    };
     let mut words = args.split_whitespace();
     let command = match spec.name {
         "msg" => {
@@ -123,7 +129,10 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
             if body.trim().is_empty() {
                 return Err(usage("the message is empty".into()));
             }
-            Command::Msg { to, body: body.to_owned() }
+            Command::Msg {
+                to,
+                body: body.to_owned(),
+            }
         }
         "who" => Command::Who,
         "whois" => Command::Whois {
@@ -145,9 +154,13 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
             conv: conv_arg(words.next(), &usage)?,
         },
         "readby" => {
-            let id = words.next().ok_or_else(|| usage("say which message".into()))?;
+            let id = words
+                .next()
+                .ok_or_else(|| usage("say which message".into()))?;
             Command::ReadBy {
-                id: id.parse().map_err(|_| usage(format!("{id:?} is not a message id")))?,
+                id: id
+                    .parse()
+                    .map_err(|_| usage(format!("{id:?} is not a message id")))?,
             }
         }
         "help" => Command::Help,
@@ -168,12 +181,18 @@ fn split_word(s: &str) -> (&str, &str) {
     }
 }
 
-fn conv_arg(word: Option<&str>, usage: &impl Fn(String) -> CommandError) -> Result<Conv, CommandError> {
+fn conv_arg(
+    word: Option<&str>,
+    usage: &impl Fn(String) -> CommandError,
+) -> Result<Conv, CommandError> {
     let word = word.ok_or_else(|| usage("say which conversation".into()))?;
     word.parse().map_err(|e| usage(format!("{e}")))
 }
 
-fn user_arg(word: Option<&str>, usage: &impl Fn(String) -> CommandError) -> Result<Username, CommandError> {
+fn user_arg(
+    word: Option<&str>,
+    usage: &impl Fn(String) -> CommandError,
+) -> Result<Username, CommandError> {
     let word = word.ok_or_else(|| usage("say which user".into()))?;
     word.strip_prefix('@')
         .unwrap_or(word)
@@ -188,9 +207,21 @@ mod tests {
     #[test]
     fn msg_keeps_the_text_exactly_as_typed() {
         let c = parse("/msg bob  hello   there ").unwrap();
-        assert_eq!(c, Command::Msg { to: "bob".parse().unwrap(), body: "hello   there ".into() });
+        assert_eq!(
+            c,
+            Command::Msg {
+                to: "bob".parse().unwrap(),
+                body: "hello   there ".into()
+            }
+        );
         let c = parse("/msg #cs101 hi").unwrap();
-        assert!(matches!(c, Command::Msg { to: Conv::Group(_), .. }));
+        assert!(matches!(
+            c,
+            Command::Msg {
+                to: Conv::Group(_),
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -198,10 +229,32 @@ mod tests {
         let id = MessageId::new();
         for (line, expected) in [
             ("/who".to_owned(), Command::Who),
-            ("/whois bob".into(), Command::Whois { user: "bob".parse().unwrap() }),
-            ("/history bob 20".into(), Command::History { conv: "bob".parse().unwrap(), limit: Some(20) }),
-            ("/history #g".into(), Command::History { conv: "#g".parse().unwrap(), limit: None }),
-            ("/read bob".into(), Command::Read { conv: "bob".parse().unwrap() }),
+            (
+                "/whois bob".into(),
+                Command::Whois {
+                    user: "bob".parse().unwrap(),
+                },
+            ),
+            (
+                "/history bob 20".into(),
+                Command::History {
+                    conv: "bob".parse().unwrap(),
+                    limit: Some(20),
+                },
+            ),
+            (
+                "/history #g".into(),
+                Command::History {
+                    conv: "#g".parse().unwrap(),
+                    limit: None,
+                },
+            ),
+            (
+                "/read bob".into(),
+                Command::Read {
+                    conv: "bob".parse().unwrap(),
+                },
+            ),
             (format!("/readby {id}"), Command::ReadBy { id }),
             ("/HELP".into(), Command::Help),
             ("/quit".into(), Command::Quit),
@@ -217,7 +270,15 @@ mod tests {
     fn mistakes_are_explained_with_the_usage() {
         assert_eq!(parse("hello"), Err(CommandError::NotACommand));
         assert_eq!(parse("/fly"), Err(CommandError::Unknown("fly".into())));
-        for bad in ["/msg", "/msg bob", "/msg b@d hi", "/whois", "/history bob x", "/readby 12", "/who me"] {
+        for bad in [
+            "/msg",
+            "/msg bob",
+            "/msg b@d hi",
+            "/whois",
+            "/history bob x",
+            "/readby 12",
+            "/who me",
+        ] {
             let err = parse(bad).unwrap_err().to_string();
             assert!(err.contains("usage: /"), "{bad}: {err}");
         }

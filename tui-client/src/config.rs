@@ -34,7 +34,8 @@ pub struct Paths {
 impl Paths {
     /// The platform's directories for ClassChat.
     pub fn platform() -> Result<Self, ConfigError> {
-        let dirs = directories::ProjectDirs::from("", "", "classchat").ok_or(ConfigError::NoHome)?;
+        let dirs =
+            directories::ProjectDirs::from("", "", "classchat").ok_or(ConfigError::NoHome)?;
         Ok(Self {
             config_file: dirs.config_dir().join("config.toml"),
             data_dir: dirs.data_dir().to_path_buf(),
@@ -62,7 +63,12 @@ impl Settings {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(cause) => return Err(ConfigError::Read { path: path.into(), cause }),
+            Err(cause) => {
+                return Err(ConfigError::Read {
+                    path: path.into(),
+                    cause,
+                });
+            }
         };
         toml::from_str(&text).map_err(|e| ConfigError::Parse {
             path: path.into(),
@@ -130,7 +136,10 @@ impl Logins {
 
 /// Writes a file readable by its owner alone, replacing it atomically.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
-    let err = |cause| ConfigError::Write { path: path.into(), cause };
+    let err = |cause| ConfigError::Write {
+        path: path.into(),
+        cause,
+    };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(err)?;
     }
@@ -155,7 +164,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/config.toml");
         assert_eq!(Settings::load(&path).unwrap(), Settings::default());
-        let s = Settings { server: Some("[::1]:4000".into()), user: Some("alice".into()) };
+        let s = Settings {
+            server: Some("[::1]:4000".into()),
+            user: Some("alice".into()),
+        };
         s.save(&path).unwrap();
         assert_eq!(Settings::load(&path).unwrap(), s);
     }
@@ -166,7 +178,10 @@ mod tests {
         let path = dir.path().join("config.toml");
         std::fs::write(&path, "sever = \"x\"\n").unwrap();
         let err = Settings::load(&path).unwrap_err().to_string();
-        assert!(err.contains("config.toml") && err.contains("sever"), "{err}");
+        assert!(
+            err.contains("config.toml") && err.contains("sever"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -183,7 +198,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join("logins.json")).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.path().join("logins.json"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }

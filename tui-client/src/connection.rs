@@ -67,13 +67,21 @@ pub struct Established {
     pub created: bool,
 }
 
-pub async fn connect(addr: &ServerAddr, user: &Username, proof: &Proof) -> Result<Established, ConnectError> {
+pub async fn connect(
+    addr: &ServerAddr,
+    user: &Username,
+    proof: &Proof,
+) -> Result<Established, ConnectError> {
     tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(addr, user, proof))
         .await
         .unwrap_or(Err(ConnectError::Timeout(HANDSHAKE_TIMEOUT)))
 }
 
-async fn handshake(addr: &ServerAddr, user: &Username, proof: &Proof) -> Result<Established, ConnectError> {
+async fn handshake(
+    addr: &ServerAddr,
+    user: &Username,
+    proof: &Proof,
+) -> Result<Established, ConnectError> {
     let stream = TcpStream::connect((addr.host.as_str(), addr.port))
         .await
         .map_err(|cause| ConnectError::Unreachable {
@@ -103,7 +111,10 @@ async fn handshake(addr: &ServerAddr, user: &Username, proof: &Proof) -> Result<
     send(&mut transport, &login).await?;
     match next(&mut transport).await? {
         ServerMessage::LoggedIn {
-            user, token, created, ..
+            user,
+            token,
+            created,
+            ..
         } => Ok(Established {
             transport,
             limits,

@@ -27,7 +27,13 @@ struct Cli {
 
     /// Your password; the first login with a new name creates the account.
     /// Without it, a login saved by an earlier run is used.
-    #[arg(long, global = true, env = "CLASSCHAT_PASSWORD", hide_env_values = true, value_name = "PW")]
+    #[arg(
+        long,
+        global = true,
+        env = "CLASSCHAT_PASSWORD",
+        hide_env_values = true,
+        value_name = "PW"
+    )]
     password: Option<String>,
 
     #[command(subcommand)]
@@ -77,11 +83,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .unwrap_or_else(|| "localhost".into())
         .parse()?;
     let Some(user) = cli.user.or(settings.user) else {
-        bail!("say who you are with --user NAME (or set user in {})", paths.config_file.display());
+        bail!(
+            "say who you are with --user NAME (or set user in {})",
+            paths.config_file.display()
+        );
     };
     let user: Username = user.parse().context("--user")?;
     let Some(Mode::Pipe { wait }) = cli.mode else {
-        bail!("the full-screen client is not part of this build yet; use `classchat pipe` (see README.md)");
+        bail!(
+            "the full-screen client is not part of this build yet; use `classchat pipe` (see README.md)"
+        );
     };
     let options = ClientOptions {
         server: server.clone(),
@@ -96,7 +107,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         answer_timeout: Duration::from_secs(60),
     };
     let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-    pipe::run(client, events, &session, &server.to_string(), stdin, tokio::io::stdout(), pipe_options).await?;
+    pipe::run(
+        client,
+        events,
+        &session,
+        &server.to_string(),
+        stdin,
+        tokio::io::stdout(),
+        pipe_options,
+    )
+    .await?;
     Ok(())
 }
 

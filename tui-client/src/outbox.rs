@@ -96,7 +96,8 @@ impl Outbox {
         }
         if let Some(pace) = self.pace {
             let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
-            self.tokens = (self.tokens + elapsed * f64::from(pace.per_sec)).min(f64::from(pace.burst));
+            self.tokens =
+                (self.tokens + elapsed * f64::from(pace.per_sec)).min(f64::from(pace.burst));
             self.refilled = now;
             if self.tokens < 1.0 {
                 return None;
@@ -170,7 +171,9 @@ mod tests {
     fn messages_go_out_in_order_and_leave_when_stored() {
         let (mut o, ids) = outbox_with(3);
         let now = Instant::now();
-        let sent: Vec<_> = std::iter::from_fn(|| o.next_to_send(now)).map(|p| p.id).collect();
+        let sent: Vec<_> = std::iter::from_fn(|| o.next_to_send(now))
+            .map(|p| p.id)
+            .collect();
         assert_eq!(sent, ids);
         assert!(o.remove(ids[1]).is_some());
         assert_eq!(o.len(), 2);
@@ -183,7 +186,9 @@ mod tests {
         while o.next_to_send(now).is_some() {}
         o.remove(ids[0]);
         o.connection_lost();
-        let resent: Vec<_> = std::iter::from_fn(|| o.next_to_send(now)).map(|p| p.id).collect();
+        let resent: Vec<_> = std::iter::from_fn(|| o.next_to_send(now))
+            .map(|p| p.id)
+            .collect();
         assert_eq!(resent, &ids[1..]);
     }
 
@@ -215,7 +220,13 @@ mod tests {
     fn sending_is_paced_below_the_servers_rate() {
         let (mut o, _) = outbox_with(50);
         let now = Instant::now();
-        o.set_pace(Pace { per_sec: 10, burst: 10 }, now);
+        o.set_pace(
+            Pace {
+                per_sec: 10,
+                burst: 10,
+            },
+            now,
+        );
         let burst = std::iter::from_fn(|| o.next_to_send(now)).count();
         assert_eq!(burst, 9);
         let wake = o.next_wakeup().unwrap();

@@ -44,7 +44,11 @@ pub enum PipeError {
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Local<'a> {
-    Connected { user: &'a str, server: &'a str, created: bool },
+    Connected {
+        user: &'a str,
+        server: &'a str,
+        created: bool,
+    },
     Connection {
         state: &'static str,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -55,10 +59,21 @@ enum Local<'a> {
         reason: Option<&'a str>,
     },
     Status(&'a Update),
-    Retrying { id: MessageId, code: ErrorCode, retry_in_ms: u64 },
-    CommandError { input: &'a str, message: String },
-    Help { commands: Vec<HelpEntry> },
-    Fatal { message: &'a str },
+    Retrying {
+        id: MessageId,
+        code: ErrorCode,
+        retry_in_ms: u64,
+    },
+    CommandError {
+        input: &'a str,
+        message: String,
+    },
+    Help {
+        commands: Vec<HelpEntry>,
+    },
+    Fatal {
+        message: &'a str,
+    },
 }
 
 #[derive(Debug, Serialize)]
@@ -258,7 +273,11 @@ async fn print_event<W: AsyncWrite + Unpin>(
             out.line(&msg.to_line()).await
         }
         Event::Status(update) => out.local(&Local::Status(update)).await,
-        Event::Retrying { id, code, retry_in_ms } => {
+        Event::Retrying {
+            id,
+            code,
+            retry_in_ms,
+        } => {
             let local = Local::Retrying {
                 id: *id,
                 code: *code,

@@ -61,7 +61,9 @@ impl Status {
     /// Moves toward `newer` without ever going back; true if anything changed.
     /// `Failed` is final, and nothing that was stored can fail afterwards.
     pub fn advance(&mut self, newer: Status) -> bool {
-        if self.stage == Stage::Failed || (newer.stage == Stage::Failed && self.stage > Stage::Sending) {
+        if self.stage == Stage::Failed
+            || (newer.stage == Stage::Failed && self.stage > Stage::Sending)
+        {
             return false;
         }
         let merged = Status {
@@ -157,7 +159,14 @@ impl Tracker {
     }
 
     /// A member's cursors moved; returns the messages of yours whose status changed.
-    pub fn receipt(&mut self, conv: &Conv, user: &Username, joined: u64, delivered: u64, read: u64) -> Vec<Update> {
+    pub fn receipt(
+        &mut self,
+        conv: &Conv,
+        user: &Username,
+        joined: u64,
+        delivered: u64,
+        read: u64,
+    ) -> Vec<Update> {
         if *user == self.me {
             return Vec::new();
         }
@@ -175,17 +184,20 @@ impl Tracker {
         let Some(ids) = self.by_seq.get(conv) else {
             return Vec::new();
         };
-        let touched: Vec<(u64, MessageId)> = ids.range(floor + 1..=top).map(|(s, id)| (*s, *id)).collect();
+        let touched: Vec<(u64, MessageId)> = ids
+            .range(floor + 1..=top)
+            .map(|(s, id)| (*s, *id))
+            .collect();
         let mut updates = Vec::new();
         for (seq, id) in touched {
             let Some(of) = self.mine.get(&id).map(|m| m.status.of) else {
                 continue;
             };
             let counted = self.count(conv, seq, of);
-            if let Some(mine) = self.mine.get_mut(&id) {
-                if mine.advance_to(counted) {
-                    updates.push(mine.update(id));
-                }
+            if let Some(mine) = self.mine.get_mut(&id)
+                && mine.advance_to(counted)
+            {
+                updates.push(mine.update(id));
             }
         }
         // Read by everyone is final: stop looking at those.
@@ -198,7 +210,11 @@ impl Tracker {
     }
 
     fn count(&self, conv: &Conv, seq: u64, of: u32) -> Status {
-        let mut c = Counts { delivered: 0, read: 0, of };
+        let mut c = Counts {
+            delivered: 0,
+            read: 0,
+            of,
+        };
         for cursor in self.cursors.get(conv).into_iter().flat_map(|m| m.values()) {
             if cursor.joined < seq {
                 c.delivered += u32::from(cursor.delivered >= seq);
@@ -243,7 +259,10 @@ mod tests {
         let mut t = Tracker::new(name("alice"));
         let id = MessageId::new();
         let bob = conv("bob");
-        assert_eq!(t.stored(id, &bob, 3, 1).unwrap().status.stage, Stage::Stored);
+        assert_eq!(
+            t.stored(id, &bob, 3, 1).unwrap().status.stage,
+            Stage::Stored
+        );
         let up = t.receipt(&bob, &name("bob"), 0, 3, 0);
         assert_eq!(up[0].status.stage, Stage::Delivered);
         let up = t.receipt(&bob, &name("bob"), 0, 3, 3);
@@ -255,14 +274,19 @@ mod tests {
     fn one_receipt_covers_every_earlier_message() {
         let mut t = Tracker::new(name("alice"));
         let bob = conv("bob");
-        let ids: Vec<_> = (1..=5).map(|s| {
-            let id = MessageId::new();
-            t.stored(id, &bob, s, 1);
-            id
-        }).collect();
+        let ids: Vec<_> = (1..=5)
+            .map(|s| {
+                let id = MessageId::new();
+                t.stored(id, &bob, s, 1);
+                id
+            })
+            .collect();
         let up = t.receipt(&bob, &name("bob"), 0, 5, 5);
         assert_eq!(up.len(), 5);
-        assert!(ids.iter().all(|id| t.status(*id).unwrap().stage == Stage::Read));
+        assert!(
+            ids.iter()
+                .all(|id| t.status(*id).unwrap().stage == Stage::Read)
+        );
     }
 
     #[test]
@@ -272,7 +296,10 @@ mod tests {
         let id = MessageId::new();
         t.stored(id, &g, 10, 2);
         let up = t.receipt(&g, &name("bob"), 1, 10, 0);
-        assert_eq!((up[0].status.stage, up[0].status.delivered, up[0].status.of), (Stage::Stored, 1, 2));
+        assert_eq!(
+            (up[0].status.stage, up[0].status.delivered, up[0].status.of),
+            (Stage::Stored, 1, 2)
+        );
         // dave joined after message 10: his cursor does not count for it.
         assert!(t.receipt(&g, &name("dave"), 12, 12, 12).is_empty());
         let up = t.receipt(&g, &name("carol"), 1, 10, 10);
@@ -285,9 +312,22 @@ mod tests {
     #[test]
     fn a_status_never_moves_backwards() {
         let mut s = Status::SENDING;
-        assert!(s.advance(Status { stage: Stage::Read, delivered: 1, read: 1, of: 1 }));
-        assert!(!s.advance(Status { stage: Stage::Stored, delivered: 0, read: 0, of: 1 }));
-        assert!(!s.advance(Status { stage: Stage::Failed, ..Status::SENDING }));
+        assert!(s.advance(Status {
+            stage: Stage::Read,
+            delivered: 1,
+            read: 1,
+            of: 1
+        }));
+        assert!(!s.advance(Status {
+            stage: Stage::Stored,
+            delivered: 0,
+            read: 0,
+            of: 1
+        }));
+        assert!(!s.advance(Status {
+            stage: Stage::Failed,
+            ..Status::SENDING
+        }));
         assert_eq!(s.stage, Stage::Read);
     }
 

@@ -20,7 +20,14 @@ use crate::store::{
 };
 
 impl Worker {
-    pub(super) fn send(&mut self, b: &mut Batch, session: SessionId, id: MessageId, to: &ConvName, body: &str) {
+    pub(super) fn send(
+        &mut self,
+        b: &mut Batch,
+        session: SessionId,
+        id: MessageId,
+        to: &ConvName,
+        body: &str,
+    ) {
         let refuse = |b: &mut Batch, r: Refusal, retry_after_ms: Option<u64>| {
             b.message(
                 session,
@@ -43,18 +50,24 @@ impl Worker {
             let why = if body.trim().is_empty() {
                 "a message cannot be empty".to_owned()
             } else {
-                format!("a message can be at most {MAX_BODY_BYTES} bytes; this one is {}", body.len())
+                format!(
+                    "a message can be at most {MAX_BODY_BYTES} bytes; this one is {}",
+                    body.len()
+                )
             };
             return refuse(b, Refusal::new(ErrorCode::BadBody, why), None);
         }
-        if let Some(u) = self.state.users.get_mut(&user) {
-            if let Err(wait_ms) = u.bucket.take(self.config.rate, Instant::now()) {
-                let why = format!(
-                    "too many messages: at most {} a second; try again in {wait_ms} ms",
-                    self.config.rate.per_sec
-                );
-                return refuse(b, Refusal::new(ErrorCode::RateLimited, why), Some(wait_ms));
-            }
+        let limited = self
+            .state
+            .users
+            .get_mut(&user)
+            .and_then(|u| u.bucket.take(self.config.rate, Instant::now()).err());
+        if let Some(wait_ms) = limited {
+            let why = format!(
+                "too many messages: at most {} a second; try again in {wait_ms} ms",
+                self.config.rate.per_sec
+            );
+            return refuse(b, Refusal::new(ErrorCode::RateLimited, why), Some(wait_ms));
         }
         let conv_id = match self.conv_for_send(b, user, to) {
             Ok(Some(id)) => id,
@@ -76,7 +89,9 @@ impl Worker {
         });
         match appended {
             Err(e) => b.fail(e),
-            Ok(Appended::Duplicate(existing)) => self.reply_stored(b, session, user, id, existing, true),
+            Ok(Appended::Duplicate(existing)) => {
+                self.reply_stored(b, session, user, id, existing, true);
+            }
             Ok(Appended::New) => {
                 self.advance_after_send(b, conv_id, user, seq);
                 if let Some(conv) = self.state.convs.get(&conv_id) {
@@ -91,7 +106,11 @@ impl Worker {
                     };
                     self.fan_out(b, conv, Some(session), msg);
                 }
-                let stored = MessageRef { conv: conv_id, seq, ts };
+                let stored = MessageRef {
+                    conv: conv_id,
+                    seq,
+                    ts,
+                };
                 self.reply_stored(b, session, user, id, stored, false);
             }
         }
@@ -99,16 +118,27 @@ impl Worker {
 
     /// The conversation a message to `to` goes into, creating a direct one on
     /// first use. `Ok(None)`: storage failed and the batch is already marked.
-    fn conv_for_send(&mut self, b: &mut Batch, user: UserId, to: &ConvName) -> Result<Option<ConvId>, Refusal> {
+    fn conv_for_send(
+        &mut self,
+        b: &mut Batch,
+        user: UserId,
+        to: &ConvName,
+    ) -> Result<Option<ConvId>, Refusal> {
         if let Some(id) = self.state.find_conv(user, to)? {
             return Ok(Some(id));
         }
         let ConvName::User(name) = to else {
-            return Err(Refusal::new(ErrorCode::UnknownGroup, format!("there is no group named {to}")));
+            return Err(Refusal::new(
+                ErrorCode::UnknownGroup,
+                format!("there is no group named {to}"),
+            ));
         };
         let other = self.state.user_id(name)?;
         if other == user {
-            return Err(Refusal::new(ErrorCode::BadRequest, "you cannot send a message to yourself"));
+            return Err(Refusal::new(
+                ErrorCode::BadRequest,
+                "you cannot send a message to yourself",
+            ));
         }
         let (a, b_) = direct_key(user, other);
         let now = Timestamp::now();
@@ -155,7 +185,9 @@ impl Worker {
             return;
         };
         conv.last_seq = seq;
-        let Some(m) = conv.member_mut(user) else { return };
+        let Some(m) = conv.member_mut(user) else {
+            return;
+        };
         m.last_sent = seq;
         let mut moved = false;
         if m.delivered + 1 == seq {
@@ -174,10 +206,20 @@ impl Worker {
 
     /// Sends `msg` to every session of every member except `skip`, naming the
     /// conversation as each member sees it. A group message is encoded once.
-    pub(super) fn fan_out(&self, b: &mut Batch, conv: &Conv, skip: Option<SessionId>, mut msg: ChatMessage) {
+    pub(super) fn fan_out(
+        &self,
+        b: &mut Batch,
+        conv: &Conv,
+        skip: Option<SessionId>,
+        mut msg: ChatMessage,
+    ) {
         let mut cached: Option<(ConvName, Bytes)> = None;
         for m in &conv.members {
-            let mut sessions = self.state.outbounds(m.user).filter(|(sid, _)| Some(*sid) != skip).peekable();
+            let mut sessions = self
+                .state
+                .outbounds(m.user)
+                .filter(|(sid, _)| Some(*sid) != skip)
+                .peekable();
             if sessions.peek().is_none() {
                 continue;
             }
@@ -199,14 +241,25 @@ impl Worker {
         }
     }
 
-    fn reply_stored(&self, b: &mut Batch, session: SessionId, user: UserId, id: MessageId, at: MessageRef, duplicate: bool) {
+    fn reply_stored(
+        &self,
+        b: &mut Batch,
+        session: SessionId,
+        user: UserId,
+        id: MessageId,
+        at: MessageRef,
+        duplicate: bool,
+    ) {
         let Some(conv) = self.state.convs.get(&at.conv) else {
             return;
         };
         let Some(conv_name) = self.state.conv_name(conv, user) else {
             return;
         };
-        let audience = conv.members.iter().filter(|m| m.user != user && m.joined_seq < at.seq);
+        let audience = conv
+            .members
+            .iter()
+            .filter(|m| m.user != user && m.joined_seq < at.seq);
         let (mut of, mut online, mut last_seen) = (0, 0, None);
         for m in audience {
             of += 1;
@@ -260,14 +313,25 @@ impl Worker {
         self.send_receipts(b, conv_id, user, floor, Some(session));
     }
 
-    pub(super) fn read(&mut self, b: &mut Batch, session: SessionId, req: Option<Req>, conv: &ConvName, seq: Option<u64>) {
+    pub(super) fn read(
+        &mut self,
+        b: &mut Batch,
+        session: SessionId,
+        req: Option<Req>,
+        conv: &ConvName,
+        seq: Option<u64>,
+    ) {
         let Some(user) = self.state.sessions.get(&session).map(|s| s.user) else {
             return;
         };
         let conv_id = match self.state.find_conv(user, conv) {
             Ok(Some(id)) => id,
             Ok(None) => {
-                let done = ServerMessage::ReadMarked { req, conv: conv.clone(), seq: 0 };
+                let done = ServerMessage::ReadMarked {
+                    req,
+                    conv: conv.clone(),
+                    seq: 0,
+                };
                 return b.message(session, &done);
             }
             Err(r) => return b.message(session, &ServerMessage::error_for(req, r.code, r.message)),
@@ -289,7 +353,14 @@ impl Worker {
             }
         }
         let marked = m.read;
-        b.message(session, &ServerMessage::ReadMarked { req, conv: conv.clone(), seq: marked });
+        b.message(
+            session,
+            &ServerMessage::ReadMarked {
+                req,
+                conv: conv.clone(),
+                seq: marked,
+            },
+        );
         if moved {
             self.send_receipts(b, conv_id, user, floor, Some(session));
         }
@@ -297,7 +368,14 @@ impl Worker {
 
     /// Tells members who may have sent something after `floor` (and the reader's
     /// other sessions) where `reader`'s cursors are now.
-    fn send_receipts(&self, b: &mut Batch, conv_id: ConvId, reader: UserId, floor: u64, skip: Option<SessionId>) {
+    fn send_receipts(
+        &self,
+        b: &mut Batch,
+        conv_id: ConvId,
+        reader: UserId,
+        floor: u64,
+        skip: Option<SessionId>,
+    ) {
         let Some(conv) = self.state.convs.get(&conv_id) else {
             return;
         };

@@ -14,7 +14,12 @@ use crate::ratelimit::Bucket;
 use crate::store::{TokenHash, UserId};
 
 impl Worker {
-    pub(super) fn find_account(&mut self, b: &mut Batch, name: &Username, reply: oneshot::Sender<Option<Account>>) {
+    pub(super) fn find_account(
+        &mut self,
+        b: &mut Batch,
+        name: &Username,
+        reply: oneshot::Sender<Option<Account>>,
+    ) {
         let account = self.account(name);
         b.reply(reply, account);
     }
@@ -100,7 +105,9 @@ impl Worker {
         u.sessions.push(session);
         let name = u.name.clone();
         let convs = u.convs.clone();
-        self.state.sessions.insert(session, Session { user, outbound });
+        self.state
+            .sessions
+            .insert(session, Session { user, outbound });
         if first {
             self.state.online.insert(name.clone());
         }
@@ -113,15 +120,16 @@ impl Worker {
                 continue;
             };
             let Some(m) = conv.member(user) else { continue };
-            if conv.last_seq > m.delivered {
-                if let Some(conv_name) = self.state.conv_name(conv, user) {
-                    catch_up.push(CatchUp {
-                        conv_id,
-                        conv: conv_name,
-                        after: m.delivered,
-                        upto: conv.last_seq,
-                    });
-                }
+            if conv.last_seq <= m.delivered {
+                continue;
+            }
+            if let Some(conv_name) = self.state.conv_name(conv, user) {
+                catch_up.push(CatchUp {
+                    conv_id,
+                    conv: conv_name,
+                    after: m.delivered,
+                    upto: conv.last_seq,
+                });
             }
         }
         if first {
@@ -153,7 +161,9 @@ impl Worker {
         u.tokens.push_back(token);
         self.state.tokens.insert(token, user);
         while u.tokens.len() > TOKENS_PER_USER {
-            let Some(old) = u.tokens.pop_front() else { break };
+            let Some(old) = u.tokens.pop_front() else {
+                break;
+            };
             self.state.tokens.remove(&old);
             if let Err(e) = self.store.remove_token(&old) {
                 return b.fail(e);

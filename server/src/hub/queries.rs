@@ -12,7 +12,9 @@ use super::{HistoryView, MemberView, Refusal, SessionId};
 
 fn counts(conv: &Conv, sender: crate::store::UserId, seq: u64) -> Counts {
     super::tally(
-        conv.members.iter().map(|m| (m.user, m.joined_seq, m.delivered, m.read)),
+        conv.members
+            .iter()
+            .map(|m| (m.user, m.joined_seq, m.delivered, m.read)),
         sender,
         seq,
     )
@@ -25,7 +27,13 @@ impl Worker {
         b.message(session, &ServerMessage::Who { req, online, total });
     }
 
-    pub(super) fn whois(&self, b: &mut Batch, session: SessionId, req: Option<Req>, name: &Username) {
+    pub(super) fn whois(
+        &self,
+        b: &mut Batch,
+        session: SessionId,
+        req: Option<Req>,
+        name: &Username,
+    ) {
         let reply = match self.state.user_id(name) {
             Ok(id) => match self.state.users.get(&id) {
                 Some(u) => ServerMessage::User {
@@ -42,7 +50,13 @@ impl Worker {
         b.message(session, &reply);
     }
 
-    pub(super) fn read_by(&mut self, b: &mut Batch, session: SessionId, req: Option<Req>, id: MessageId) {
+    pub(super) fn read_by(
+        &mut self,
+        b: &mut Batch,
+        session: SessionId,
+        req: Option<Req>,
+        id: MessageId,
+    ) {
         let Some(user) = self.state.sessions.get(&session).map(|s| s.user) else {
             return;
         };
@@ -68,7 +82,10 @@ impl Worker {
         };
         if conv.member(user).is_none() {
             let why = format!("you are no longer a member of {conv_name}");
-            return b.message(session, &ServerMessage::error_for(req, ErrorCode::NotMember, why));
+            return b.message(
+                session,
+                &ServerMessage::error_for(req, ErrorCode::NotMember, why),
+            );
         }
         let mut members: Vec<MemberState> = conv
             .members
@@ -115,7 +132,10 @@ impl Worker {
             };
             HistoryView {
                 conv_id: Some(c.id),
-                conv: self.state.conv_name(c, user).unwrap_or_else(|| conv.clone()),
+                conv: self
+                    .state
+                    .conv_name(c, user)
+                    .unwrap_or_else(|| conv.clone()),
                 last_seq: c.last_seq,
                 members: c
                     .members

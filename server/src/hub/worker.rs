@@ -148,7 +148,11 @@ impl Worker {
                     }
                     Request::Ack { conv, seq } => self.ack(b, session, &conv, seq),
                     Request::Read { req, conv, seq } => {
-                        b.origins.push(Origin { session, req, id: None });
+                        b.origins.push(Origin {
+                            session,
+                            req,
+                            id: None,
+                        });
                         self.read(b, session, req, &conv, seq);
                     }
                     Request::Who { req } => self.who(b, session, req),
@@ -175,7 +179,10 @@ impl Worker {
                 Ok(())
             }
             Err(e) => {
-                tracing::error!("could not store a batch of {} requests: {e}", b.origins.len());
+                tracing::error!(
+                    "could not store a batch of {} requests: {e}",
+                    b.origins.len()
+                );
                 self.store.rollback();
                 let snapshot = self.store.load()?;
                 self.state.load(snapshot, self.config.rate);

@@ -24,7 +24,8 @@ pub async fn send(conn: &mut Conn, ctx: &Context, me: &Attached) -> Result<(), E
         while after < range.upto {
             let reader = ctx.hub.reader().clone();
             let (conv, upto) = (range.conv_id, range.upto);
-            let page = tokio::task::spawn_blocking(move || reader.range(conv, after, upto, PAGE)).await;
+            let page =
+                tokio::task::spawn_blocking(move || reader.range(conv, after, upto, PAGE)).await;
             let page = match page {
                 Ok(Ok(page)) => page,
                 Ok(Err(e)) => {
@@ -38,7 +39,9 @@ pub async fn send(conn: &mut Conn, ctx: &Context, me: &Attached) -> Result<(), E
             let mut lines: VecDeque<_> = page
                 .into_iter()
                 .filter(|m| m.sender != me.user)
-                .map(|m| ServerMessage::Message(chat_message(range.conv.clone(), m, None)).to_line())
+                .map(|m| {
+                    ServerMessage::Message(chat_message(range.conv.clone(), m, None)).to_line()
+                })
                 .collect();
             sent += lines.len() as u64;
             conn.write_lines(&mut lines).await.map_err(|_| End::Gone)?;

@@ -104,14 +104,20 @@ impl Conn {
 
 async fn write_all_lines(stream: &mut TcpStream, lines: &mut VecDeque<Bytes>) -> io::Result<()> {
     while !lines.is_empty() {
-        let slices: Vec<IoSlice<'_>> = lines.iter().take(MAX_IOVECS).map(|l| IoSlice::new(l)).collect();
+        let slices: Vec<IoSlice<'_>> = lines
+            .iter()
+            .take(MAX_IOVECS)
+            .map(|l| IoSlice::new(l))
+            .collect();
         let mut written = stream.write_vectored(&slices).await?;
         drop(slices);
         if written == 0 {
             return Err(io::ErrorKind::WriteZero.into());
         }
         while written > 0 {
-            let Some(front) = lines.front_mut() else { break };
+            let Some(front) = lines.front_mut() else {
+                break;
+            };
             if written >= front.len() {
                 written -= front.len();
                 lines.pop_front();

@@ -32,22 +32,47 @@ pub fn chat_message(conv: Conv, m: StoredMessage, counts: Option<Counts>) -> Cha
 }
 
 /// The encoded reply to one `history` request.
-pub async fn answer(ctx: &Context, session: SessionId, user: UserId, page: Page) -> Result<Bytes, HubGone> {
-    let Page { req, conv, before, after, limit } = page;
+pub async fn answer(
+    ctx: &Context,
+    session: SessionId,
+    user: UserId,
+    page: Page,
+) -> Result<Bytes, HubGone> {
+    let Page {
+        req,
+        conv,
+        before,
+        after,
+        limit,
+    } = page;
     if before.is_some() && after.is_some() {
         let e = "give \"before\" or \"after\", not both";
         return Ok(ServerMessage::error_for(req, ErrorCode::BadRequest, e).to_line());
     }
-    let view = ctx.hub.ask(|reply| Command::History { session, conv, reply }).await?;
+    let view = ctx
+        .hub
+        .ask(|reply| Command::History {
+            session,
+            conv,
+            reply,
+        })
+        .await?;
     let view = match view {
         Ok(view) => view,
         Err(r) => return Ok(ServerMessage::error_for(req, r.code, r.message).to_line()),
     };
     let Some(conv_id) = view.conv_id else {
-        let empty = ServerMessage::History { req, conv: view.conv, messages: Vec::new(), more: false };
+        let empty = ServerMessage::History {
+            req,
+            conv: view.conv,
+            messages: Vec::new(),
+            more: false,
+        };
         return Ok(empty.to_line());
     };
-    let limit = limit.unwrap_or(HISTORY_PAGE_DEFAULT).clamp(1, HISTORY_PAGE_MAX) as usize;
+    let limit = limit
+        .unwrap_or(HISTORY_PAGE_DEFAULT)
+        .clamp(1, HISTORY_PAGE_MAX) as usize;
     let reader = ctx.hub.reader().clone();
     let rows = tokio::task::spawn_blocking(move || match after {
         // One extra row tells whether there is more.
@@ -59,7 +84,11 @@ pub async fn answer(ctx: &Context, session: SessionId, user: UserId, page: Page)
         Ok(Ok(rows)) => rows,
         Ok(Err(e)) => {
             tracing::error!("history read failed: {e}");
-            let e = ServerMessage::error_for(req, ErrorCode::StorageFailed, "the server could not read that history");
+            let e = ServerMessage::error_for(
+                req,
+                ErrorCode::StorageFailed,
+                "the server could not read that history",
+            );
             return Ok(e.to_line());
         }
         Err(_) => return Err(HubGone),
@@ -78,7 +107,13 @@ pub async fn answer(ctx: &Context, session: SessionId, user: UserId, page: Page)
                 chat_message(view.conv.clone(), m.clone(), counts)
             })
             .collect();
-        let line = ServerMessage::History { req, conv: view.conv.clone(), messages, more }.to_line();
+        let line = ServerMessage::History {
+            req,
+            conv: view.conv.clone(),
+            messages,
+            more,
+        }
+        .to_line();
         if line.len() <= MAX_FRAME_BYTES || rows.len() <= 1 {
             return Ok(line);
         }

@@ -61,7 +61,9 @@ pub async fn handshake(conn: &mut Conn, ctx: &Context) -> Result<Identity, Endin
                 if version != PROTOCOL_VERSION {
                     return Err(Ending::Refused(ServerMessage::error(
                         ErrorCode::UnsupportedVersion,
-                        format!("this server speaks protocol version {PROTOCOL_VERSION}, not {version}"),
+                        format!(
+                            "this server speaks protocol version {PROTOCOL_VERSION}, not {version}"
+                        ),
                     )));
                 }
                 said_hello = true;
@@ -77,7 +79,9 @@ pub async fn handshake(conn: &mut Conn, ctx: &Context) -> Result<Identity, Endin
             _ if !said_hello => {
                 let e = ServerMessage::error(
                     ErrorCode::HelloRequired,
-                    format!("say hello first: {{\"type\":\"hello\",\"version\":{PROTOCOL_VERSION}}}"),
+                    format!(
+                        "say hello first: {{\"type\":\"hello\",\"version\":{PROTOCOL_VERSION}}}"
+                    ),
                 );
                 reply(conn, e).await?;
             }
@@ -85,7 +89,11 @@ pub async fn handshake(conn: &mut Conn, ctx: &Context) -> Result<Identity, Endin
                 let e = ServerMessage::error(ErrorCode::AlreadyLoggedIn, "hello was already said");
                 reply(conn, e).await?;
             }
-            ClientMessage::Login { user, password, token } => match login(ctx, &user, password, token).await? {
+            ClientMessage::Login {
+                user,
+                password,
+                token,
+            } => match login(ctx, &user, password, token).await? {
                 Ok(identity) => return Ok(identity),
                 Err(refusal) => reply(conn, refusal).await?,
             },
@@ -121,18 +129,28 @@ async fn login(
     if let Some(token) = token {
         let hash = token_hash(&token.0);
         let name = name.clone();
-        return Ok(match ctx.hub.ask(|reply| Command::Resume { name, token: hash, reply }).await? {
-            Some(user) => Ok(Identity {
-                user,
-                created: false,
-                token,
-                new_token: None,
-            }),
-            None => Err(ServerMessage::error(
-                ErrorCode::BadToken,
-                "that resume token is not valid for this user; log in with the password",
-            )),
-        });
+        return Ok(
+            match ctx
+                .hub
+                .ask(|reply| Command::Resume {
+                    name,
+                    token: hash,
+                    reply,
+                })
+                .await?
+            {
+                Some(user) => Ok(Identity {
+                    user,
+                    created: false,
+                    token,
+                    new_token: None,
+                }),
+                None => Err(ServerMessage::error(
+                    ErrorCode::BadToken,
+                    "that resume token is not valid for this user; log in with the password",
+                )),
+            },
+        );
     }
     let Some(Secret(password)) = password else {
         return Ok(Err(ServerMessage::error(
@@ -148,18 +166,35 @@ async fn login(
     }
     let hasher_failed = |e: auth::AuthError| {
         tracing::error!("password hashing failed: {e}");
-        Ending::Refused(ServerMessage::error(ErrorCode::Internal, "the server could not check the password"))
+        Ending::Refused(ServerMessage::error(
+            ErrorCode::Internal,
+            "the server could not check the password",
+        ))
     };
     let lookup = name.clone();
-    let existing = ctx.hub.ask(|reply| Command::FindAccount { name: lookup, reply }).await?;
+    let existing = ctx
+        .hub
+        .ask(|reply| Command::FindAccount {
+            name: lookup,
+            reply,
+        })
+        .await?;
     let (user, created, hash) = match existing {
         Some(account) => (account.id, false, account.password_hash),
         None => {
-            let hash = ctx.hasher.hash(password.clone()).await.map_err(hasher_failed)?;
+            let hash = ctx
+                .hasher
+                .hash(password.clone())
+                .await
+                .map_err(hasher_failed)?;
             let name = name.clone();
             match ctx
                 .hub
-                .ask(|reply| Command::CreateAccount { name, password_hash: hash, reply })
+                .ask(|reply| Command::CreateAccount {
+                    name,
+                    password_hash: hash,
+                    reply,
+                })
                 .await?
             {
                 Created::New(user, _) => return Ok(Ok(fresh_identity(user, true)?)),
@@ -167,7 +202,12 @@ async fn login(
             }
         }
     };
-    if !ctx.hasher.verify(password, hash).await.map_err(hasher_failed)? {
+    if !ctx
+        .hasher
+        .verify(password, hash)
+        .await
+        .map_err(hasher_failed)?
+    {
         tracing::info!(user = %name, "wrong password");
         return Ok(Err(ServerMessage::error(
             ErrorCode::BadPassword,
@@ -180,7 +220,10 @@ async fn login(
 fn fresh_identity(user: UserId, created: bool) -> Result<Identity, Ending> {
     let (token, hash) = auth::new_token().map_err(|e| {
         tracing::error!("cannot make a token: {e}");
-        Ending::Refused(ServerMessage::error(ErrorCode::Internal, "the server could not make a login token"))
+        Ending::Refused(ServerMessage::error(
+            ErrorCode::Internal,
+            "the server could not make a login token",
+        ))
     })?;
     Ok(Identity {
         user,

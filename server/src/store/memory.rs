@@ -70,7 +70,12 @@ impl Store for MemoryStore {
         })
     }
 
-    fn create_user(&mut self, name: &Username, password_hash: &str, now: Timestamp) -> Result<UserId> {
+    fn create_user(
+        &mut self,
+        name: &Username,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<UserId> {
         let mut d = self.write()?;
         let id = UserId(d.users.len() as i64 + 1);
         d.users.push(UserRecord {
@@ -178,7 +183,13 @@ impl Store for MemoryStore {
 }
 
 impl Reader for MemoryStore {
-    fn range(&self, conv: ConvId, after: u64, upto: u64, limit: usize) -> Result<Vec<StoredMessage>> {
+    fn range(
+        &self,
+        conv: ConvId,
+        after: u64,
+        upto: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>> {
         let d = self
             .data
             .read()
@@ -188,7 +199,11 @@ impl Reader for MemoryStore {
         };
         let start = usize::try_from(after).unwrap_or(usize::MAX).min(log.len());
         let end = usize::try_from(upto).unwrap_or(usize::MAX).min(log.len());
-        Ok(log[start..end.max(start)].iter().take(limit).cloned().collect())
+        Ok(log[start..end.max(start)]
+            .iter()
+            .take(limit)
+            .cloned()
+            .collect())
     }
 
     fn before(&self, conv: ConvId, before: u64, limit: usize) -> Result<Vec<StoredMessage>> {

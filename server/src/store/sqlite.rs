@@ -92,11 +92,13 @@ impl SqliteStore {
         let path = dir.join("classchat.db");
         let conn = Connection::open(&path)?;
         let corrupt = |e: rusqlite::Error| match e.sqlite_error_code() {
-            Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => StoreError::Corrupt(format!(
-                "{} is not a ClassChat database or is damaged ({e}); \
+            Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
+                StoreError::Corrupt(format!(
+                    "{} is not a ClassChat database or is damaged ({e}); \
                  restore it from a backup, or move it away to start with an empty one",
-                path.display()
-            )),
+                    path.display()
+                ))
+            }
             _ => StoreError::Sqlite(e),
         };
         let version: i64 = conn
@@ -116,7 +118,9 @@ impl SqliteStore {
             SyncLevel::Normal => "NORMAL",
             SyncLevel::Full => "FULL",
         };
-        conn.execute_batch(&format!("PRAGMA synchronous={sync}; PRAGMA foreign_keys=OFF;"))?;
+        conn.execute_batch(&format!(
+            "PRAGMA synchronous={sync}; PRAGMA foreign_keys=OFF;"
+        ))?;
         match version {
             0 => {
                 conn.execute_batch(&format!(
@@ -173,8 +177,8 @@ fn sql_seq(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-fn name(s: String) -> rusqlite::Result<Username> {
-    Username::new(&s).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+fn name(s: &str) -> rusqlite::Result<Username> {
+    Username::new(s).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
 impl Store for SqliteStore {
@@ -187,7 +191,7 @@ impl Store for SqliteStore {
             .query_map([], |r| {
                 Ok(UserRecord {
                     id: UserId(r.get(0)?),
-                    name: name(r.get(1)?)?,
+                    name: name(&r.get::<_, String>(1)?)?,
                     password_hash: r.get(2)?,
                     created: ts(r.get(3)?),
                     last_seen: r.get::<_, Option<i64>>(4)?.map(ts),
@@ -196,7 +200,9 @@ impl Store for SqliteStore {
             .collect::<rusqlite::Result<_>>()?;
         drop(stmt);
 
-        let mut stmt = self.conn.prepare("SELECT hash, user_id FROM tokens ORDER BY created_at")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT hash, user_id FROM tokens ORDER BY created_at")?;
         snap.tokens = stmt
             .query_map([], |r| Ok((r.get::<_, [u8; 32]>(0)?, UserId(r.get(1)?))))?
             .collect::<rusqlite::Result<_>>()?;
@@ -213,9 +219,8 @@ impl Store for SqliteStore {
                 let id: i64 = r.get(0)?;
                 let kind = match r.get::<_, Option<String>>(3)? {
                     Some(group) => ConvKind::Group {
-                        name: classchat_common::GroupName::new(&group).map_err(|e| {
-                            rusqlite::Error::ToSqlConversionFailure(Box::new(e))
-                        })?,
+                        name: classchat_common::GroupName::new(&group)
+                            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
                         owner: UserId(r.get(4)?),
                     },
                     None => ConvKind::Direct {
@@ -255,7 +260,12 @@ impl Store for SqliteStore {
         Ok(snap)
     }
 
-    fn create_user(&mut self, name: &Username, password_hash: &str, now: Timestamp) -> Result<UserId> {
+    fn create_user(
+        &mut self,
+        name: &Username,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<UserId> {
         self.begin()?;
         self.conn
             .prepare_cached("INSERT INTO users (name, pw_hash, created_at) VALUES (?1, ?2, ?3)")?
@@ -274,7 +284,9 @@ impl Store for SqliteStore {
     fn add_token(&mut self, user: UserId, token: &TokenHash, now: Timestamp) -> Result<()> {
         self.begin()?;
         self.conn
-            .prepare_cached("INSERT OR REPLACE INTO tokens (hash, user_id, created_at) VALUES (?1, ?2, ?3)")?
+            .prepare_cached(
+                "INSERT OR REPLACE INTO tokens (hash, user_id, created_at) VALUES (?1, ?2, ?3)",
+            )?
             .execute(params![&token[..], user.0, now.as_millis()])?;
         Ok(())
     }
@@ -293,9 +305,13 @@ impl Store for SqliteStore {
             "INSERT INTO convs (dm_a, dm_b, group_name, owner_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
         match kind {
-            ConvKind::Direct { a, b } => {
-                stmt.execute(params![a.0, b.0, None::<&str>, None::<i64>, now.as_millis()])?
-            }
+            ConvKind::Direct { a, b } => stmt.execute(params![
+                a.0,
+                b.0,
+                None::<&str>,
+                None::<i64>,
+                now.as_millis()
+            ])?,
             ConvKind::Group { name, owner } => stmt.execute(params![
                 None::<i64>,
                 None::<i64>,
@@ -367,7 +383,9 @@ impl Store for SqliteStore {
     fn find_message(&mut self, sender: UserId, id: MessageId) -> Result<Option<MessageRef>> {
         Ok(self
             .conn
-            .prepare_cached("SELECT conv_id, seq, ts FROM messages WHERE sender_id = ?1 AND client_id = ?2")?
+            .prepare_cached(
+                "SELECT conv_id, seq, ts FROM messages WHERE sender_id = ?1 AND client_id = ?2",
+            )?
             .query_row(params![sender.0, &id.as_bytes()[..]], |r| {
                 Ok(MessageRef {
                     conv: ConvId(r.get(0)?),
@@ -441,7 +459,7 @@ fn stored_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMessage> {
         seq: seq(r.get(0)?),
         id: MessageId::from_bytes(r.get(1)?),
         sender: UserId(r.get(2)?),
-        sender_name: name(r.get(3)?)?,
+        sender_name: name(&r.get::<_, String>(3)?)?,
         ts: ts(r.get(4)?),
         kind,
         body: r.get(6)?,
@@ -449,7 +467,13 @@ fn stored_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMessage> {
 }
 
 impl Reader for SqliteReader {
-    fn range(&self, conv: ConvId, after: u64, upto: u64, limit: usize) -> Result<Vec<StoredMessage>> {
+    fn range(
+        &self,
+        conv: ConvId,
+        after: u64,
+        upto: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>> {
         self.with_conn(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT m.seq, m.client_id, m.sender_id, u.name, m.ts, m.kind, m.body
@@ -473,7 +497,10 @@ impl Reader for SqliteReader {
                  WHERE m.conv_id = ?1 AND m.seq < ?2
                  ORDER BY m.seq DESC LIMIT ?3",
             )?;
-            let rows = stmt.query_map(params![conv.0, sql_seq(before), limit as i64], stored_message)?;
+            let rows = stmt.query_map(
+                params![conv.0, sql_seq(before), limit as i64],
+                stored_message,
+            )?;
             let mut out: Vec<StoredMessage> = rows.collect::<rusqlite::Result<_>>()?;
             out.reverse();
             Ok(out)

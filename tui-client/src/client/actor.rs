@@ -125,7 +125,10 @@ impl Actor {
     }
 
     async fn serve(&mut self, mut transport: Transport) -> Ended {
-        self.emit(Event::Link(Link::Connected { user: self.user.clone() })).await;
+        self.emit(Event::Link(Link::Connected {
+            user: self.user.clone(),
+        }))
+        .await;
         let pending: Vec<ClientMessage> = self.requests.values().cloned().collect();
         for request in pending {
             if let Err(e) = transport.feed(request.to_line()).await {
@@ -159,10 +162,10 @@ impl Actor {
                         }
                         Err(e) => tracing::warn!("ignoring a line from the server: {}", e.message),
                     }
-                    if self.unacked >= ACK_EVERY {
-                        if let Err(e) = self.flush_acks(&mut transport).await {
-                            return Ended::Lost(e);
-                        }
+                    if self.unacked >= ACK_EVERY
+                        && let Err(e) = self.flush_acks(&mut transport).await
+                    {
+                        return Ended::Lost(e);
                     }
                 }
                 () = std::future::ready(()), if !self.acks.is_empty() => {
@@ -218,7 +221,10 @@ impl Actor {
                 to: p.to,
                 body: p.body,
             };
-            transport.feed(msg.to_line()).await.map_err(|e| e.to_string())?;
+            transport
+                .feed(msg.to_line())
+                .await
+                .map_err(|e| e.to_string())?;
             any = true;
         }
         if any {
@@ -238,10 +244,17 @@ impl Actor {
         transport.flush().await.map_err(|e| e.to_string())
     }
 
-    async fn on_server(&mut self, transport: &mut Transport, msg: ServerMessage) -> Result<(), String> {
+    async fn on_server(
+        &mut self,
+        transport: &mut Transport,
+        msg: ServerMessage,
+    ) -> Result<(), String> {
         match &msg {
             ServerMessage::Ping => {
-                return transport.send(ClientMessage::Pong.to_line()).await.map_err(|e| e.to_string());
+                return transport
+                    .send(ClientMessage::Pong.to_line())
+                    .await
+                    .map_err(|e| e.to_string());
             }
             ServerMessage::Pong => return Ok(()),
             ServerMessage::Message(m) => {
@@ -256,7 +269,9 @@ impl Actor {
                 *seen = m.seq;
                 self.emit(Event::Server(msg)).await;
             }
-            ServerMessage::Stored { id, conv, seq, of, .. } => {
+            ServerMessage::Stored {
+                id, conv, seq, of, ..
+            } => {
                 self.outbox.remove(*id);
                 let update = self.tracker.stored(*id, conv, *seq, *of);
                 self.emit(Event::Server(msg.clone())).await;
@@ -285,11 +300,20 @@ impl Actor {
                 ..
             } if code.is_transient() => {
                 let retry_in_ms = retry_after_ms.unwrap_or(1000);
-                self.outbox.retry_at(*id, Instant::now() + Duration::from_millis(retry_in_ms));
-                self.emit(Event::Retrying { id: *id, code: *code, retry_in_ms }).await;
+                self.outbox
+                    .retry_at(*id, Instant::now() + Duration::from_millis(retry_in_ms));
+                self.emit(Event::Retrying {
+                    id: *id,
+                    code: *code,
+                    retry_in_ms,
+                })
+                .await;
             }
             ServerMessage::Error { id: Some(id), .. } => {
-                let update = self.outbox.remove(*id).and_then(|p| self.tracker.failed(*id, &p.to));
+                let update = self
+                    .outbox
+                    .remove(*id)
+                    .and_then(|p| self.tracker.failed(*id, &p.to));
                 self.emit(Event::Server(msg.clone())).await;
                 if let Some(update) = update {
                     self.emit(Event::Status(update)).await;
@@ -352,7 +376,8 @@ impl Actor {
                     reason = "the saved login expired; logging in with the password".into();
                 }
                 Err(e) if e.is_permanent() => {
-                    self.emit(Event::Fatal(format!("cannot log in again: {e}"))).await;
+                    self.emit(Event::Fatal(format!("cannot log in again: {e}")))
+                        .await;
                     return None;
                 }
                 Err(e) => reason = e.to_string(),

@@ -22,7 +22,9 @@ impl Backoff {
     /// The wait before attempt `attempt` (1-based): between half and all of
     /// `base * 2^(attempt-1)`, never above `cap`. `unit` is a random number in [0, 1).
     pub fn delay(&self, attempt: u32, unit: f64) -> Duration {
-        let exp = self.base.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        let exp = self
+            .base
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
         let full = exp.min(self.cap);
         full.mul_f64(0.5 + 0.5 * unit.clamp(0.0, 1.0))
     }
@@ -40,7 +42,10 @@ mod tests {
 
     #[test]
     fn waits_double_up_to_the_cap_with_jitter_in_the_upper_half() {
-        let b = Backoff { base: Duration::from_millis(500), cap: Duration::from_secs(30) };
+        let b = Backoff {
+            base: Duration::from_millis(500),
+            cap: Duration::from_secs(30),
+        };
         assert_eq!(b.delay(1, 1.0), Duration::from_millis(500));
         assert_eq!(b.delay(1, 0.0), Duration::from_millis(250));
         assert_eq!(b.delay(3, 1.0), Duration::from_secs(2));

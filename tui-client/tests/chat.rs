@@ -1,0 +1,159 @@
+//! The client core against the real server: a conversation, statuses, reconnects.
+
+#![allow(clippy::unwrap_used, reason = "tests may panic on unexpected errors")]
+
+use classchat_client::client::{Event, Link};
+use classchat_client::tracker::Stage;
+use classchat_common::{ClientMessage, Conv, ServerMessage};
+
+mod support;
+use support::{TestServer, connect, expect};
+
+fn conv(s: &str) -> Conv {
+    s.parse().unwrap()
+}
+
+#[tokio::test]
+async fn two_users_chat_and_the_sender_sees_stored_delivered_then_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start("127.0.0.1:0", dir.path()).await;
+    let (alice, mut alice_events, _) = connect(&server, "alice").await;
+    let (bob, mut bob_events, _) = connect(&server, "bob").await;
+
+    let id = alice.send(conv("bob"), "hi bob".into()).await.unwrap();
+    let stored = expect(&mut alice_events, "stored", |e| match e {
+        Event::Status(u) if u.id == id => Some(u.status.stage),
+        _ => None,
+    })
+    .await;
+    assert_eq!(stored, Stage::Stored);
+
+    let received = expect(&mut bob_events, "the message", |e| match e {
+        Event::Server(ServerMessage::Message(m)) => Some(m.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        (received.body.as_str(), received.from.as_str(), received.id),
+        ("hi bob", "alice", id)
+    );
+    // Bob's client acknowledges by itself: alice sees it delivered, not read.
+    let delivered = expect(&mut alice_events, "delivered", |e| match e {
+        Event::Status(u) if u.id == id => Some(u.status.stage),
+        _ => None,
+    })
+    .await;
+    assert_eq!(delivered, Stage::Delivered);
+
+    bob.request(ClientMessage::Read {
+        req: Some(1),
+        conv: conv("alice"),
+        seq: None,
+    })
+    .await
+    .unwrap();
+    let read = expect(&mut alice_events, "read", |e| match e {
+        Event::Status(u) if u.id == id => Some(u.status),
+        _ => None,
+    })
+    .await;
+    assert_eq!((read.stage, read.read, read.of), (Stage::Read, 1, 1));
+
+    // And the other way round, full duplex.
+    bob.send(conv("alice"), "hi alice".into()).await.unwrap();
+    let back = expect(&mut alice_events, "the reply", |e| match e {
+        Event::Server(ServerMessage::Message(m)) => Some(m.body.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(back, "hi alice");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn messages_typed_while_the_server_is_down_go_out_in_order_after_it_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start("[::1]:0", dir.path()).await;
+    let addr = server.addr;
+    let (alice, mut alice_events, _) = connect(&server, "alice").await;
+    let (bob, mut bob_events, _) = connect(&server, "bob").await;
+    alice.send(conv("bob"), "before".into()).await.unwrap();
+    expect(&mut bob_events, "the first message", |e| match e {
+        Event::Server(ServerMessage::Message(m)) => Some(m.seq),
+        _ => None,
+    })
+    .await;
+
+    server.stop().await;
+    expect(&mut alice_events, "reconnecting", |e| {
+        matches!(e, Event::Link(Link::Reconnecting { .. })).then_some(())
+    })
+    .await;
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        ids.push(
+            alice
+                .send(conv("bob"), format!("while down {i}"))
+                .await
+                .unwrap(),
+        );
+    }
+
+    let mut server = TestServer::start(&addr.to_string(), dir.path()).await;
+    for id in &ids {
+        expect(&mut alice_events, "stored after the restart", |e| match e {
+            Event::Status(u) if u.id == *id && u.status.stage >= Stage::Stored => Some(()),
+            _ => None,
+        })
+        .await;
+    }
+    let mut bodies = Vec::new();
+    while bodies.len() < ids.len() {
+        let body = expect(&mut bob_events, "the queued messages", |e| match e {
+            Event::Server(ServerMessage::Message(m)) => Some(m.body.clone()),
+            _ => None,
+        })
+        .await;
+        bodies.push(body);
+    }
+    let expected: Vec<String> = (0..20).map(|i| format!("while down {i}")).collect();
+    assert_eq!(bodies, expected, "in order, none lost, none doubled");
+
+    // Nothing else arrives: no duplicates of what was already received.
+    bob.request(ClientMessage::Who { req: Some(7) })
+        .await
+        .unwrap();
+    let extra = expect(&mut bob_events, "the who reply", |e| match e {
+        Event::Server(ServerMessage::Message(m)) => Some(Some(m.body.clone())),
+        Event::Server(ServerMessage::Who { .. }) => Some(None),
+        _ => None,
+    })
+    .await;
+    assert_eq!(extra, None);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_message_to_a_missing_user_fails_and_is_not_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start("127.0.0.1:0", dir.path()).await;
+    let (alice, mut events, _) = connect(&server, "alice").await;
+    let id = alice.send(conv("nobody"), "hello?".into()).await.unwrap();
+    let code = expect(&mut events, "the refusal", |e| match e {
+        Event::Server(ServerMessage::Error {
+            id: Some(got),
+            code,
+            ..
+        }) if *got == id => Some(*code),
+        _ => None,
+    })
+    .await;
+    assert_eq!(code, classchat_common::ErrorCode::UnknownUser);
+    let stage = expect(&mut events, "failed", |e| match e {
+        Event::Status(u) if u.id == id => Some(u.status.stage),
+        _ => None,
+    })
+    .await;
+    assert_eq!(stage, Stage::Failed);
+    server.stop().await;
+}

@@ -1,0 +1,214 @@
+//! Pipe mode, in process and as the real `classchat` binary.
+
+#![allow(clippy::unwrap_used, reason = "tests may panic on unexpected errors")]
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use classchat_client::pipe::{self, PipeOptions};
+use serde_json::Value;
+use tokio::io::AsyncWriteExt;
+
+mod support;
+use support::{TestServer, connect};
+
+fn lines(out: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect()
+}
+
+fn of_type<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["type"] == kind).collect()
+}
+
+async fn run_pipe(server: &TestServer, user: &str, input: &str, wait: Duration) -> Vec<Value> {
+    let (client, events, session) = connect(server, user).await;
+    let mut out = Vec::new();
+    let options = PipeOptions {
+        wait,
+        answer_timeout: Duration::from_secs(10),
+    };
+    pipe::run(
+        client,
+        events,
+        &session,
+        "test",
+        input.as_bytes(),
+        &mut out,
+        options,
+    )
+    .await
+    .unwrap();
+    lines(&out)
+}
+
+#[tokio::test]
+async fn pipe_mode_answers_every_command_with_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start("127.0.0.1:0", dir.path()).await;
+    run_pipe(&server, "bob", "", Duration::ZERO).await;
+
+    let input =
+        "/msg bob one\n/msg bob two\n\n/who\n/whois bob\n/fly\nhello\n/history bob\n/help\n";
+    let out = run_pipe(&server, "alice", input, Duration::ZERO).await;
+    assert_eq!(out[0]["type"], "connected");
+    let stored = of_type(&out, "stored");
+    assert_eq!(stored.len(), 2);
+    assert!(
+        stored
+            .iter()
+            .all(|s| s["online"] == 0 && s["last_seen"].is_string())
+    );
+    assert_eq!(
+        of_type(&out, "who")[0]["online"],
+        serde_json::json!(["alice"])
+    );
+    assert_eq!(of_type(&out, "user")[0]["online"], false);
+    let errors = of_type(&out, "command_error");
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown command /fly")
+    );
+    let history = of_type(&out, "history");
+    let bodies: Vec<_> = history[0]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].clone())
+        .collect();
+    assert_eq!(bodies, ["one", "two"]);
+    assert!(
+        of_type(&out, "help")[0]["commands"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= 8
+    );
+
+    // Bob's next pipe prints both, in order, with sender and timestamp.
+    let out = run_pipe(&server, "bob", "", Duration::from_millis(300)).await;
+    let messages = of_type(&out, "message");
+    assert_eq!(messages.len(), 2);
+    for (m, body) in messages.iter().zip(["one", "two"]) {
+        assert_eq!(
+            (m["from"].as_str(), m["body"].as_str()),
+            (Some("alice"), Some(body))
+        );
+        assert!(m["ts"].as_str().unwrap().ends_with('Z'));
+    }
+    assert_eq!(of_type(&out, "synced")[0]["messages"], 2);
+    server.stop().await;
+}
+
+/// Runs the real binary with its own config and data directories.
+async fn classchat(
+    home: &std::path::Path,
+    args: &[&str],
+    env_password: Option<&str>,
+    input: &str,
+) -> (i32, Vec<Value>, String) {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_classchat"));
+    cmd.args(args)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env_remove("CLASSCHAT_PASSWORD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(pw) = env_password {
+        cmd.env("CLASSCHAT_PASSWORD", pw);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).await.unwrap();
+    drop(stdin);
+    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("classchat did not exit")
+        .unwrap();
+    let code = out.status.code().unwrap_or(-1);
+    (
+        code,
+        lines(&out.stdout),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_binary_logs_in_remembers_the_login_and_refuses_a_wrong_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start("127.0.0.1:0", &dir.path().join("server")).await;
+    let addr = server.addr.to_string();
+    let home = dir.path();
+
+    let (code, out, err) = classchat(
+        home,
+        &["--server", &addr, "--user", "alice", "pipe"],
+        Some("s3cret"),
+        "/who\n",
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(of_type(&out, "who").len(), 1);
+
+    // The token saved by the first run logs in without a password.
+    let (code, out, err) = classchat(
+        home,
+        &["--server", &addr, "--user", "alice", "pipe"],
+        None,
+        "/whois alice\n",
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(of_type(&out, "user")[0]["online"], true);
+
+    let (code, out, err) = classchat(
+        home,
+        &[
+            "--server",
+            &addr,
+            "--user",
+            "alice",
+            "--password",
+            "wrong",
+            "pipe",
+        ],
+        None,
+        "/who\n",
+    )
+    .await;
+    assert_eq!(code, 1);
+    assert!(out.is_empty());
+    assert!(err.contains("wrong password for alice"), "{err}");
+
+    server.stop().await;
+    let (code, _, err) = classchat(
+        home,
+        &["--server", &addr, "--user", "alice", "pipe"],
+        Some("s3cret"),
+        "/who\n",
+    )
+    .await;
+    assert_eq!(code, 1);
+    assert!(err.contains("cannot connect"), "{err}");
+}
+
+#[tokio::test]
+async fn a_user_who_never_logged_in_is_asked_for_a_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = classchat(
+        dir.path(),
+        &["--server", "127.0.0.1:9", "--user", "zed", "pipe"],
+        None,
+        "",
+    )
+    .await;
+    assert_eq!(code, 1);
+    assert!(err.contains("no password for zed"), "{err}");
+}

@@ -1,0 +1,96 @@
+//! Starting a real server on a loopback port, and clients against it.
+
+#![allow(dead_code, reason = "each test file uses a different part")]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use classchat_client::address::ServerAddr;
+use classchat_client::client::{Backoff, Client, ClientOptions, Event, Session};
+use classchat_common::protocol::Secret;
+use classchat_server::config::{Config, StoreKind};
+use classchat_server::server::{Server, bind};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// A server running in this process until stopped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// A SQLite server on `addr` (port 0 picks one) keeping its data in `data_dir`.
+    pub async fn start(addr: &str, data_dir: &Path) -> TestServer {
+        let listener = bind(addr.parse().unwrap(), false).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut config = Config::new(data_dir.to_path_buf());
+        config.store = StoreKind::Sqlite;
+        let server = Server::open(config).unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(server.run(vec![listener], async move {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            addr,
+            data_dir: data_dir.to_path_buf(),
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Stops it and waits until the store is closed.
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .unwrap()
+                .unwrap();
+        }
+    }
+
+    pub fn server_addr(&self) -> ServerAddr {
+        self.addr.to_string().parse().unwrap()
+    }
+}
+
+pub fn options(server: &TestServer, user: &str) -> ClientOptions {
+    ClientOptions {
+        server: server.server_addr(),
+        user: user.parse().unwrap(),
+        password: Some(Secret(format!("{user}-password"))),
+        logins: None,
+        backoff: Backoff {
+            base: Duration::from_millis(50),
+            cap: Duration::from_millis(400),
+        },
+    }
+}
+
+pub async fn connect(server: &TestServer, user: &str) -> (Client, mpsc::Receiver<Event>, Session) {
+    Client::start(options(server, user)).await.unwrap()
+}
+
+/// The next event that `pick` accepts, skipping others; panics after 10 s.
+pub async fn expect<T>(
+    events: &mut mpsc::Receiver<Event>,
+    what: &str,
+    mut pick: impl FnMut(&Event) -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let event = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+            .unwrap_or_else(|| panic!("the client stopped while waiting for {what}"));
+        if let Some(found) = pick(&event) {
+            return found;
+        }
+    }
+}
