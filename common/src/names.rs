@@ -50,7 +50,7 @@ fn truncated(s: &str) -> String {
 }
 
 macro_rules! name_type {
-    ($(#[$doc:meta])* $name:ident) => {
+    ($(#[$doc:meta])* $name:ident, $sigil:expr) => {
         $(#[$doc])*
         #[derive(Clone)]
         pub struct $name(Box<str>);
@@ -132,7 +132,9 @@ macro_rules! name_type {
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-                Self::new(&s).map_err(serde::de::Error::custom)
+                let sigil: Option<char> = $sigil;
+                let bare = sigil.and_then(|c| s.strip_prefix(c)).unwrap_or(&s);
+                Self::new(bare).map_err(serde::de::Error::custom)
             }
         }
     };
@@ -140,12 +142,23 @@ macro_rules! name_type {
 
 name_type!(
     /// A user's account name.
-    Username
+    Username,
+    None
 );
+
+impl Username {
+    /// Stands in for an account that cannot be found; never a real user's name
+    /// in practice, since the server only names users it knows.
+    pub fn ghost() -> Self {
+        Self(Box::from("ghost"))
+    }
+}
 
 name_type!(
     /// A group's name, written `#name` wherever it could be mistaken for a user.
-    GroupName
+    /// Where a field can only hold a group, the `#` may be given or left out.
+    GroupName,
+    Some('#')
 );
 
 /// A conversation as the wire names it: a user's name for a direct conversation

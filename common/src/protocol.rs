@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorCode;
 use crate::ids::{MessageId, Timestamp};
-use crate::names::{Conv, Username};
+use crate::names::{Conv, GroupName, Username};
 
 /// A request id chosen by the client. Replies and errors carry it back, so a
 /// client can match them to what it asked.
@@ -98,6 +98,69 @@ pub enum ClientMessage {
         req: Option<Req>,
         id: MessageId,
     },
+    /// Create a group; you become its owner and first member. Answered with `group`.
+    Create {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        group: GroupName,
+    },
+    /// Join a group. Answered with `group`.
+    Join {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        group: GroupName,
+    },
+    /// Leave a group. Answered with `group`.
+    Leave {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        group: GroupName,
+    },
+    /// Every group on the server. Answered with `groups`.
+    Groups {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+    },
+    /// A group's members. Answered with `members`.
+    Members {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        group: GroupName,
+    },
+    /// Owner only: give the group a new name. Answered with `group`.
+    Rename {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        group: GroupName,
+        to: GroupName,
+    },
+    /// Owner only: make a user a member. Answered with `group`.
+    Add {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        group: GroupName,
+        user: Username,
+    },
+    /// Owner only: remove a member. Answered with `group`.
+    Kick {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        group: GroupName,
+        user: Username,
+    },
+    /// Owner only: hand ownership to another member. Answered with `group`.
+    Owner {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        group: GroupName,
+        user: Username,
+    },
+    /// Owner only: delete the group and its history. Answered with `group_deleted`.
+    Delete {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        group: GroupName,
+    },
     Ping,
     Pong,
     /// Log out: the server answers `bye` and closes the connection.
@@ -135,9 +198,78 @@ pub struct ChatMessage {
     pub from: Username,
     pub ts: Timestamp,
     pub body: String,
+    /// Set on the messages a group's membership changes leave in its history;
+    /// `body` then describes the event for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<GroupEvent>,
     /// Only on your own messages in `history`: how far they have got.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counts: Option<Counts>,
+}
+
+/// A change to a group, recorded in its history. The message's `from` is who did it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum GroupEvent {
+    Created,
+    Joined,
+    Left,
+    Added {
+        user: Username,
+    },
+    Kicked {
+        user: Username,
+    },
+    Renamed {
+        old: GroupName,
+        new: GroupName,
+    },
+    /// `user` is the owner now (handed over, or inherited when the owner left).
+    Owner {
+        user: Username,
+    },
+    Deleted,
+}
+
+impl GroupEvent {
+    /// The sentence shown for this event, done by `actor` in `group`.
+    pub fn describe(&self, actor: &Username, group: &GroupName) -> String {
+        match self {
+            GroupEvent::Created => format!("{actor} created #{group}"),
+            GroupEvent::Joined => format!("{actor} joined #{group}"),
+            GroupEvent::Left => format!("{actor} left #{group}"),
+            GroupEvent::Added { user } => format!("{actor} added {user} to #{group}"),
+            GroupEvent::Kicked { user } => format!("{actor} removed {user} from #{group}"),
+            GroupEvent::Renamed { old, new } => format!("{actor} renamed #{old} to #{new}"),
+            GroupEvent::Owner { user } => format!("{user} is now the owner of #{group}"),
+            GroupEvent::Deleted => format!("{actor} deleted #{group}"),
+        }
+    }
+}
+
+/// A group as `group` and `groups` describe it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupInfo {
+    pub group: GroupName,
+    pub owner: Username,
+    /// How many members it has.
+    pub members: u32,
+    /// Whether you are one of them.
+    pub member: bool,
+    pub created: Timestamp,
+}
+
+/// One member, in `members`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberInfo {
+    pub user: Username,
+    pub owner: bool,
+    pub online: bool,
+    /// When they were last connected; absent while online.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<Timestamp>,
+    /// When they joined the group.
+    pub joined: Timestamp,
 }
 
 /// One member's state for one message, in `read_by`.
@@ -239,6 +371,33 @@ pub enum ServerMessage {
         counts: Counts,
         members: Vec<MemberState>,
     },
+    /// A group after your `create`, `join`, `leave`, `rename`, `add`, `kick` or `owner`.
+    Group {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        #[serde(flatten)]
+        info: GroupInfo,
+    },
+    /// The group is gone, with its history.
+    GroupDeleted {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        group: GroupName,
+    },
+    /// Every group, sorted by name.
+    Groups {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        groups: Vec<GroupInfo>,
+    },
+    /// A group's members, sorted by name.
+    Members {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        group: GroupName,
+        owner: Username,
+        members: Vec<MemberInfo>,
+    },
     /// Your read marker in `conv` is now `seq`.
     ReadMarked {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -305,6 +464,10 @@ impl ServerMessage {
             | ServerMessage::User { req, .. }
             | ServerMessage::ReadBy { req, .. }
             | ServerMessage::ReadMarked { req, .. }
+            | ServerMessage::Group { req, .. }
+            | ServerMessage::GroupDeleted { req, .. }
+            | ServerMessage::Groups { req, .. }
+            | ServerMessage::Members { req, .. }
             | ServerMessage::Error { req, .. } => *req,
             _ => None,
         }
@@ -329,7 +492,17 @@ impl ClientMessage {
             | ClientMessage::History { req, .. }
             | ClientMessage::Who { req }
             | ClientMessage::Whois { req, .. }
-            | ClientMessage::ReadBy { req, .. } => *req,
+            | ClientMessage::ReadBy { req, .. }
+            | ClientMessage::Create { req, .. }
+            | ClientMessage::Join { req, .. }
+            | ClientMessage::Leave { req, .. }
+            | ClientMessage::Groups { req }
+            | ClientMessage::Members { req, .. }
+            | ClientMessage::Rename { req, .. }
+            | ClientMessage::Add { req, .. }
+            | ClientMessage::Kick { req, .. }
+            | ClientMessage::Owner { req, .. }
+            | ClientMessage::Delete { req, .. } => *req,
             _ => None,
         }
     }

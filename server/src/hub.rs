@@ -14,8 +14,10 @@
 //!
 //! Layout: [`state`] (the in-memory model), [`worker`] (the batch loop), and the
 //! handlers: [`presence`] (attach, detach, presence events), [`messages`] (send,
-//! acknowledge, read, receipts), [`queries`] (who, whois, read-by, history access).
+//! acknowledge, read, receipts), [`groups`] (create, join, leave, manage, list),
+//! [`queries`] (who, whois, read-by, history access).
 
+mod groups;
 mod messages;
 mod presence;
 mod queries;
@@ -25,7 +27,7 @@ mod worker;
 use std::sync::Arc;
 
 use classchat_common::protocol::{Counts, Req};
-use classchat_common::{Conv, ErrorCode, MessageId, Username};
+use classchat_common::{Conv, ErrorCode, GroupName, MessageId, Username};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::outbound::Outbound;
@@ -168,6 +170,25 @@ pub enum Request {
         req: Option<Req>,
         id: MessageId,
     },
+    Group {
+        req: Option<Req>,
+        op: GroupOp,
+    },
+}
+
+/// Everything one can ask about or do to a group.
+#[derive(Debug)]
+pub enum GroupOp {
+    Create(GroupName),
+    Join(GroupName),
+    Leave(GroupName),
+    List,
+    Members(GroupName),
+    Rename { group: GroupName, to: GroupName },
+    Add { group: GroupName, user: Username },
+    Kick { group: GroupName, user: Username },
+    Owner { group: GroupName, user: Username },
+    Delete(GroupName),
 }
 
 #[derive(Debug)]

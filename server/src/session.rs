@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::Hasher;
 use crate::config::Config;
-use crate::hub::{Attached, Command, Hub, HubGone, Request};
+use crate::hub::{Attached, Command, GroupOp, Hub, HubGone, Request};
 use crate::outbound::{Closed, Outbound};
 use conn::Conn;
 use login::Ending;
@@ -41,9 +41,9 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>) {
     let mut conn = Conn::new(stream, ctx.config.write_timeout);
     let handshake = tokio::select! {
         biased;
-        () = ctx.shutdown.cancelled() => Err(Ending::Refused(shutdown_message())),
+        () = ctx.shutdown.cancelled() => Err(Ending::refused(shutdown_message())),
         r = tokio::time::timeout(ctx.config.login_timeout, Box::pin(login::handshake(&mut conn, &ctx))) => {
-            r.unwrap_or_else(|_| Err(Ending::Refused(ServerMessage::error(
+            r.unwrap_or_else(|_| Err(Ending::refused(ServerMessage::error(
                 ErrorCode::LoginTimeout,
                 format!("no hello and login within {} seconds; closing", ctx.config.login_timeout.as_secs()),
             ))))
@@ -193,6 +193,46 @@ async fn handle(conn: &mut Conn, ctx: &Context, me: &Attached, line: &[u8]) -> O
         ClientMessage::Who { req } => Request::Who { req },
         ClientMessage::Whois { req, user } => Request::Whois { req, user },
         ClientMessage::ReadBy { req, id } => Request::ReadBy { req, id },
+        ClientMessage::Create { req, group } => Request::Group {
+            req,
+            op: GroupOp::Create(group),
+        },
+        ClientMessage::Join { req, group } => Request::Group {
+            req,
+            op: GroupOp::Join(group),
+        },
+        ClientMessage::Leave { req, group } => Request::Group {
+            req,
+            op: GroupOp::Leave(group),
+        },
+        ClientMessage::Groups { req } => Request::Group {
+            req,
+            op: GroupOp::List,
+        },
+        ClientMessage::Members { req, group } => Request::Group {
+            req,
+            op: GroupOp::Members(group),
+        },
+        ClientMessage::Rename { req, group, to } => Request::Group {
+            req,
+            op: GroupOp::Rename { group, to },
+        },
+        ClientMessage::Add { req, group, user } => Request::Group {
+            req,
+            op: GroupOp::Add { group, user },
+        },
+        ClientMessage::Kick { req, group, user } => Request::Group {
+            req,
+            op: GroupOp::Kick { group, user },
+        },
+        ClientMessage::Owner { req, group, user } => Request::Group {
+            req,
+            op: GroupOp::Owner { group, user },
+        },
+        ClientMessage::Delete { req, group } => Request::Group {
+            req,
+            op: GroupOp::Delete(group),
+        },
         ClientMessage::History {
             req,
             conv,

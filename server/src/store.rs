@@ -156,6 +156,11 @@ pub trait Store: Send + 'static {
 
     fn create_conv(&mut self, kind: &ConvKind, now: Timestamp) -> Result<ConvId>;
     fn add_member(&mut self, member: &MemberRecord) -> Result<()>;
+    fn remove_member(&mut self, conv: ConvId, user: UserId) -> Result<()>;
+    /// Renames a group and/or gives it a new owner.
+    fn update_group(&mut self, conv: ConvId, name: &GroupName, owner: UserId) -> Result<()>;
+    /// Deletes a conversation with its members and messages.
+    fn delete_conv(&mut self, conv: ConvId) -> Result<()>;
     fn set_cursors(&mut self, conv: ConvId, user: UserId, delivered: u64, read: u64) -> Result<()>;
 
     /// Appends a message, unless its sender already stored one with the same id.

@@ -3,7 +3,8 @@
 //! [`COMMANDS`] is the single table of what exists: the parser, `/help` and Tab
 //! completion all read it.
 
-use classchat_common::{Conv, MessageId, Username};
+use classchat_common::protocol::Req;
+use classchat_common::{ClientMessage, Conv, GroupName, MessageId, Username};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -13,8 +14,70 @@ pub enum Command {
     History { conv: Conv, limit: Option<u32> },
     Read { conv: Conv },
     ReadBy { id: MessageId },
+    Create { group: GroupName },
+    Join { group: GroupName },
+    Leave { group: GroupName },
+    Groups,
+    Members { group: GroupName },
+    Rename { group: GroupName, to: GroupName },
+    Add { group: GroupName, user: Username },
+    Kick { group: GroupName, user: Username },
+    Owner { group: GroupName, user: Username },
+    Delete { group: GroupName },
     Help,
     Quit,
+}
+
+/// What carrying out a command means for a front end.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Intent {
+    /// Queue a message (through the outbox).
+    Send {
+        to: Conv,
+        body: String,
+    },
+    /// Send this request; its answer carries the same `req`.
+    Ask(ClientMessage),
+    Help,
+    Quit,
+}
+
+impl Command {
+    /// The intent of this command; requests get `req` as their id.
+    pub fn into_intent(self, req: Req) -> Intent {
+        let req = Some(req);
+        let ask = match self {
+            Command::Msg { to, body } => return Intent::Send { to, body },
+            Command::Help => return Intent::Help,
+            Command::Quit => return Intent::Quit,
+            Command::Who => ClientMessage::Who { req },
+            Command::Whois { user } => ClientMessage::Whois { req, user },
+            Command::History { conv, limit } => ClientMessage::History {
+                req,
+                conv,
+                before: None,
+                after: None,
+                limit,
+            },
+            Command::Read { conv } => ClientMessage::Read {
+                req,
+                conv,
+                seq: None,
+            },
+            Command::ReadBy { id } => ClientMessage::ReadBy { req, id },
+            Command::Create { group } => ClientMessage::Create { req, group },
+            Command::Join { group } => ClientMessage::Join { req, group },
+            Command::Leave { group } => ClientMessage::Leave { req, group },
+            Command::Groups => ClientMessage::Groups { req },
+            Command::Members { group } => ClientMessage::Members { req, group },
+            Command::Rename { group, to } => ClientMessage::Rename { req, group, to },
+            Command::Add { group, user } => ClientMessage::Add { req, group, user },
+            Command::Kick { group, user } => ClientMessage::Kick { req, group, user },
+            Command::Owner { group, user } => ClientMessage::Owner { req, group, user },
+            Command::Delete { group } => ClientMessage::Delete { req, group },
+        };
+        Intent::Ask(ask)
+    }
 }
 
 /// What an argument is, for completion.
@@ -23,6 +86,7 @@ pub enum Arg {
     /// A user or `#group`.
     Conv,
     User,
+    Group,
     Number,
     MessageId,
     Text,
@@ -72,6 +136,66 @@ pub const COMMANDS: &[Spec] = &[
         usage: "/readby <message-id>",
         summary: "show who has received and read one of your messages",
         args: &[Arg::MessageId],
+    },
+    Spec {
+        name: "create",
+        usage: "/create <group>",
+        summary: "create a group; you own it",
+        args: &[Arg::Group],
+    },
+    Spec {
+        name: "join",
+        usage: "/join <group>",
+        summary: "join a group",
+        args: &[Arg::Group],
+    },
+    Spec {
+        name: "leave",
+        usage: "/leave <group>",
+        summary: "leave a group (an owner's group passes to the longest-standing member)",
+        args: &[Arg::Group],
+    },
+    Spec {
+        name: "groups",
+        usage: "/groups",
+        summary: "list every group: owner, members, whether you are in it",
+        args: &[],
+    },
+    Spec {
+        name: "members",
+        usage: "/members <group>",
+        summary: "list a group's members, online or when last seen",
+        args: &[Arg::Group],
+    },
+    Spec {
+        name: "rename",
+        usage: "/rename <group> <new-name>",
+        summary: "owner: rename a group",
+        args: &[Arg::Group, Arg::Group],
+    },
+    Spec {
+        name: "add",
+        usage: "/add <group> <user>",
+        summary: "owner: add a member",
+        args: &[Arg::Group, Arg::User],
+    },
+    Spec {
+        name: "kick",
+        usage: "/kick <group> <user>",
+        summary: "owner: remove a member",
+        args: &[Arg::Group, Arg::User],
+    },
+    Spec {
+        name: "owner",
+        usage: "/owner <group> <user>",
+        summary: "owner: hand ownership to another member",
+        args: &[Arg::Group, Arg::User],
+    },
+    Spec {
+        name: "delete",
+        usage: "/delete <group>",
+        summary: "owner: delete a group and its history",
+        args: &[Arg::Group],
     },
     Spec {
         name: "help",
@@ -163,6 +287,35 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
                     .map_err(|_| usage(format!("{id:?} is not a message id")))?,
             }
         }
+        "create" => Command::Create {
+            group: group_arg(words.next(), &usage)?,
+        },
+        "join" => Command::Join {
+            group: group_arg(words.next(), &usage)?,
+        },
+        "leave" => Command::Leave {
+            group: group_arg(words.next(), &usage)?,
+        },
+        "groups" => Command::Groups,
+        "members" => Command::Members {
+            group: group_arg(words.next(), &usage)?,
+        },
+        "rename" => Command::Rename {
+            group: group_arg(words.next(), &usage)?,
+            to: group_arg(words.next(), &usage)?,
+        },
+        "add" | "kick" | "owner" => {
+            let group = group_arg(words.next(), &usage)?;
+            let user = user_arg(words.next(), &usage)?;
+            match spec.name {
+                "add" => Command::Add { group, user },
+                "kick" => Command::Kick { group, user },
+                _ => Command::Owner { group, user },
+            }
+        }
+        "delete" => Command::Delete {
+            group: group_arg(words.next(), &usage)?,
+        },
         "help" => Command::Help,
         "quit" => Command::Quit,
         _ => return Err(CommandError::Unknown(name)),
@@ -187,6 +340,18 @@ fn conv_arg(
 ) -> Result<Conv, CommandError> {
     let word = word.ok_or_else(|| usage("say which conversation".into()))?;
     word.parse().map_err(|e| usage(format!("{e}")))
+}
+
+/// A group's name, with or without its `#`.
+fn group_arg(
+    word: Option<&str>,
+    usage: &impl Fn(String) -> CommandError,
+) -> Result<GroupName, CommandError> {
+    let word = word.ok_or_else(|| usage("say which group".into()))?;
+    word.strip_prefix('#')
+        .unwrap_or(word)
+        .parse()
+        .map_err(|e| usage(format!("{e}")))
 }
 
 fn user_arg(
@@ -256,6 +421,65 @@ mod tests {
                 },
             ),
             (format!("/readby {id}"), Command::ReadBy { id }),
+            (
+                "/create cs101".into(),
+                Command::Create {
+                    group: "cs101".parse().unwrap(),
+                },
+            ),
+            (
+                "/join #cs101".into(),
+                Command::Join {
+                    group: "cs101".parse().unwrap(),
+                },
+            ),
+            (
+                "/leave cs101".into(),
+                Command::Leave {
+                    group: "cs101".parse().unwrap(),
+                },
+            ),
+            ("/groups".into(), Command::Groups),
+            (
+                "/members #cs101".into(),
+                Command::Members {
+                    group: "cs101".parse().unwrap(),
+                },
+            ),
+            (
+                "/rename cs101 cs102".into(),
+                Command::Rename {
+                    group: "cs101".parse().unwrap(),
+                    to: "cs102".parse().unwrap(),
+                },
+            ),
+            (
+                "/add cs101 bob".into(),
+                Command::Add {
+                    group: "cs101".parse().unwrap(),
+                    user: "bob".parse().unwrap(),
+                },
+            ),
+            (
+                "/kick #cs101 bob".into(),
+                Command::Kick {
+                    group: "cs101".parse().unwrap(),
+                    user: "bob".parse().unwrap(),
+                },
+            ),
+            (
+                "/owner cs101 bob".into(),
+                Command::Owner {
+                    group: "cs101".parse().unwrap(),
+                    user: "bob".parse().unwrap(),
+                },
+            ),
+            (
+                "/delete cs101".into(),
+                Command::Delete {
+                    group: "cs101".parse().unwrap(),
+                },
+            ),
             ("/HELP".into(), Command::Help),
             ("/quit".into(), Command::Quit),
         ] {

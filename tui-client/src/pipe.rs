@@ -12,14 +12,14 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use classchat_common::protocol::Req;
-use classchat_common::{ClientMessage, ErrorCode, MessageId, ServerMessage};
+use classchat_common::{ErrorCode, MessageId, ServerMessage};
 use serde::Serialize;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::client::{Client, Event, Link, Session};
-use crate::commands::{self, COMMANDS, Command};
+use crate::commands::{self, COMMANDS, Intent};
 use crate::tracker::Update;
 
 #[derive(Debug, Clone, Copy)]
@@ -97,7 +97,6 @@ impl Unanswered {
 
     fn next_req(&mut self) -> Req {
         self.next_req += 1;
-        self.requests.insert(self.next_req);
         self.next_req
     }
 
@@ -216,13 +215,17 @@ async fn execute<W: AsyncWrite + Unpin>(
         }
     };
     let stopped = |_| PipeError::Fatal("the connection task stopped".into());
-    let request = match command {
-        Command::Msg { to, body } => {
+    let req = waiting.next_req();
+    match command.into_intent(req) {
+        Intent::Send { to, body } => {
             let id = client.send(to, body).await.map_err(stopped)?;
             waiting.sends.insert(id);
-            return Ok(true);
         }
-        Command::Help => {
+        Intent::Ask(request) => {
+            waiting.requests.insert(req);
+            client.request(request).await.map_err(stopped)?;
+        }
+        Intent::Help => {
             let commands = COMMANDS
                 .iter()
                 .map(|s| HelpEntry {
@@ -231,34 +234,9 @@ async fn execute<W: AsyncWrite + Unpin>(
                 })
                 .collect();
             out.local(&Local::Help { commands }).await?;
-            return Ok(true);
         }
-        Command::Quit => return Ok(false),
-        Command::Who => ClientMessage::Who {
-            req: Some(waiting.next_req()),
-        },
-        Command::Whois { user } => ClientMessage::Whois {
-            req: Some(waiting.next_req()),
-            user,
-        },
-        Command::History { conv, limit } => ClientMessage::History {
-            req: Some(waiting.next_req()),
-            conv,
-            before: None,
-            after: None,
-            limit,
-        },
-        Command::Read { conv } => ClientMessage::Read {
-            req: Some(waiting.next_req()),
-            conv,
-            seq: None,
-        },
-        Command::ReadBy { id } => ClientMessage::ReadBy {
-            req: Some(waiting.next_req()),
-            id,
-        },
-    };
-    client.request(request).await.map_err(stopped)?;
+        Intent::Quit => return Ok(false),
+    }
     Ok(true)
 }
 

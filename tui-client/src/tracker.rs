@@ -209,6 +209,19 @@ impl Tracker {
         updates
     }
 
+    /// A group was renamed: its messages and cursors carry over to the new name.
+    pub fn rename(&mut self, old: &Conv, new: &Conv) {
+        if let Some(cursors) = self.cursors.remove(old) {
+            self.cursors.insert(new.clone(), cursors);
+        }
+        if let Some(ids) = self.by_seq.remove(old) {
+            self.by_seq.insert(new.clone(), ids);
+        }
+        for mine in self.mine.values_mut().filter(|m| m.conv == *old) {
+            mine.conv = new.clone();
+        }
+    }
+
     fn count(&self, conv: &Conv, seq: u64, of: u32) -> Status {
         let mut c = Counts {
             delivered: 0,
@@ -329,6 +342,19 @@ mod tests {
             ..Status::SENDING
         }));
         assert_eq!(s.stage, Stage::Read);
+    }
+
+    #[test]
+    fn a_renamed_group_keeps_its_statuses() {
+        let mut t = Tracker::new(name("alice"));
+        let id = MessageId::new();
+        t.stored(id, &conv("#old"), 4, 1);
+        t.rename(&conv("#old"), &conv("#new"));
+        let up = t.receipt(&conv("#new"), &name("bob"), 0, 4, 4);
+        assert_eq!(
+            (up[0].conv.to_string(), up[0].status.stage),
+            ("#new".into(), Stage::Read)
+        );
     }
 
     #[test]

@@ -102,6 +102,7 @@ impl Worker {
                         from,
                         ts,
                         body: body.to_owned(),
+                        event: None,
                         counts: None,
                     };
                     self.fan_out(b, conv, Some(session), msg);
@@ -155,6 +156,7 @@ impl Worker {
             Conv {
                 id,
                 kind,
+                created: now,
                 last_seq: 0,
                 members: Vec::new(),
             },
@@ -180,7 +182,13 @@ impl Worker {
 
     /// After `user` stored `seq`: the conversation moves on, and the sender's own
     /// cursors follow if they were up to date (your own message is not unread).
-    fn advance_after_send(&mut self, b: &mut Batch, conv_id: ConvId, user: UserId, seq: u64) {
+    pub(super) fn advance_after_send(
+        &mut self,
+        b: &mut Batch,
+        conv_id: ConvId,
+        user: UserId,
+        seq: u64,
+    ) {
         let Some(conv) = self.state.convs.get_mut(&conv_id) else {
             return;
         };

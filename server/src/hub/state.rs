@@ -39,6 +39,7 @@ impl User {
 pub struct Member {
     pub user: UserId,
     pub joined_seq: u64,
+    pub joined_at: Timestamp,
     pub delivered: u64,
     pub read: u64,
     /// The newest message this member sent, as far as this run knows (after a
@@ -52,6 +53,7 @@ pub struct Member {
 pub struct Conv {
     pub id: ConvId,
     pub kind: ConvKind,
+    pub created: Timestamp,
     pub last_seq: u64,
     pub members: Vec<Member>,
 }
@@ -146,6 +148,7 @@ impl State {
                 Conv {
                     id: c.id,
                     kind: c.kind,
+                    created: c.created,
                     last_seq: c.last_seq,
                     members: Vec::new(),
                 },
@@ -172,6 +175,7 @@ impl State {
         conv.members.push(Member {
             user: m.user,
             joined_seq: m.joined_seq,
+            joined_at: m.joined_at,
             delivered: m.delivered,
             read: m.read,
             last_sent: conv.last_seq,

@@ -158,6 +158,14 @@ impl Worker {
                     Request::Who { req } => self.who(b, session, req),
                     Request::Whois { req, user } => self.whois(b, session, req, &user),
                     Request::ReadBy { req, id } => self.read_by(b, session, req, id),
+                    Request::Group { req, op } => {
+                        b.origins.push(Origin {
+                            session,
+                            req,
+                            id: None,
+                        });
+                        self.group(b, session, req, op);
+                    }
                 }
             }
         }

@@ -3,12 +3,12 @@
 
 use bytes::Bytes;
 use classchat_common::limits::{HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX, MAX_FRAME_BYTES};
-use classchat_common::protocol::{ChatMessage, Counts, Req};
+use classchat_common::protocol::{ChatMessage, Counts, GroupEvent, Req};
 use classchat_common::{Conv, ErrorCode, ServerMessage};
 
 use super::Context;
 use crate::hub::{Command, HubGone, SessionId};
-use crate::store::{StoredMessage, UserId};
+use crate::store::{MessageKind, StoredMessage, UserId};
 
 #[derive(Debug)]
 pub struct Page {
@@ -19,14 +19,25 @@ pub struct Page {
     pub limit: Option<u32>,
 }
 
+/// A stored message as the protocol shows it; a stored group event gets its
+/// sentence back.
 pub fn chat_message(conv: Conv, m: StoredMessage, counts: Option<Counts>) -> ChatMessage {
+    let event = match (&conv, m.kind) {
+        (Conv::Group(_), MessageKind::Event) => serde_json::from_str::<GroupEvent>(&m.body).ok(),
+        _ => None,
+    };
+    let body = match (&event, &conv) {
+        (Some(event), Conv::Group(group)) => event.describe(&m.sender_name, group),
+        _ => m.body,
+    };
     ChatMessage {
         conv,
         seq: m.seq,
         id: m.id,
         from: m.sender_name,
         ts: m.ts,
-        body: m.body,
+        body,
+        event,
         counts,
     }
 }
@@ -103,7 +114,8 @@ pub async fn answer(
         let messages = rows
             .iter()
             .map(|m| {
-                let counts = (m.sender == user).then(|| view.counts(user, m.seq));
+                let counts = (m.sender == user && m.kind == MessageKind::Text)
+                    .then(|| view.counts(user, m.seq));
                 chat_message(view.conv.clone(), m.clone(), counts)
             })
             .collect();

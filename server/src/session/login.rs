@@ -24,14 +24,20 @@ pub struct Identity {
 #[derive(Debug)]
 pub enum Ending {
     /// Close with this error.
-    Refused(ServerMessage),
+    Refused(Box<ServerMessage>),
     /// The client went away, or the server is stopping.
     Gone,
 }
 
+impl Ending {
+    pub fn refused(msg: ServerMessage) -> Self {
+        Ending::Refused(Box::new(msg))
+    }
+}
+
 impl From<HubGone> for Ending {
     fn from(_: HubGone) -> Self {
-        Ending::Refused(ServerMessage::error(
+        Ending::refused(ServerMessage::error(
             ErrorCode::ServerShutdown,
             "the server is shutting down",
         ))
@@ -46,7 +52,7 @@ pub async fn handshake(conn: &mut Conn, ctx: &Context) -> Result<Identity, Endin
         let line = match conn.next_line().await {
             Ok(Some(line)) => line,
             Ok(None) => return Err(Ending::Gone),
-            Err(FrameError::TooLong { limit }) => return Err(Ending::Refused(too_long(limit))),
+            Err(FrameError::TooLong { limit }) => return Err(Ending::refused(too_long(limit))),
             Err(FrameError::Io(_)) => return Err(Ending::Gone),
         };
         let msg = match ClientMessage::decode(&line) {
@@ -59,7 +65,7 @@ pub async fn handshake(conn: &mut Conn, ctx: &Context) -> Result<Identity, Endin
         match msg {
             ClientMessage::Hello { version, .. } if !said_hello => {
                 if version != PROTOCOL_VERSION {
-                    return Err(Ending::Refused(ServerMessage::error(
+                    return Err(Ending::refused(ServerMessage::error(
                         ErrorCode::UnsupportedVersion,
                         format!(
                             "this server speaks protocol version {PROTOCOL_VERSION}, not {version}"
@@ -166,7 +172,7 @@ async fn login(
     }
     let hasher_failed = |e: auth::AuthError| {
         tracing::error!("password hashing failed: {e}");
-        Ending::Refused(ServerMessage::error(
+        Ending::refused(ServerMessage::error(
             ErrorCode::Internal,
             "the server could not check the password",
         ))
@@ -220,7 +226,7 @@ async fn login(
 fn fresh_identity(user: UserId, created: bool) -> Result<Identity, Ending> {
     let (token, hash) = auth::new_token().map_err(|e| {
         tracing::error!("cannot make a token: {e}");
-        Ending::Refused(ServerMessage::error(
+        Ending::refused(ServerMessage::error(
             ErrorCode::Internal,
             "the server could not make a login token",
         ))

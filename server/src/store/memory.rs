@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use classchat_common::{MessageId, Timestamp, Username};
+use classchat_common::{GroupName, MessageId, Timestamp, Username};
 
 use super::{
     Appended, ConvId, ConvKind, ConvRecord, MemberRecord, MessageRef, NewMessage, Reader, Result,
@@ -21,6 +21,8 @@ struct Data {
     /// Each conversation's messages in sequence order (`seq` is index + 1).
     messages: HashMap<ConvId, Vec<StoredMessage>>,
     by_client_id: HashMap<(UserId, MessageId), MessageRef>,
+    /// Deleted conversations leave holes, so ids come from a counter.
+    last_conv: i64,
 }
 
 impl Data {
@@ -108,7 +110,8 @@ impl Store for MemoryStore {
 
     fn create_conv(&mut self, kind: &ConvKind, now: Timestamp) -> Result<ConvId> {
         let mut d = self.write()?;
-        let id = ConvId(d.convs.len() as i64 + 1);
+        d.last_conv += 1;
+        let id = ConvId(d.last_conv);
         d.convs.push(ConvRecord {
             id,
             kind: kind.clone(),
@@ -120,6 +123,31 @@ impl Store for MemoryStore {
 
     fn add_member(&mut self, m: &MemberRecord) -> Result<()> {
         self.write()?.members.insert((m.conv, m.user), *m);
+        Ok(())
+    }
+
+    fn remove_member(&mut self, conv: ConvId, user: UserId) -> Result<()> {
+        self.write()?.members.remove(&(conv, user));
+        Ok(())
+    }
+
+    fn update_group(&mut self, conv: ConvId, name: &GroupName, owner: UserId) -> Result<()> {
+        let mut d = self.write()?;
+        if let Some(c) = d.convs.iter_mut().find(|c| c.id == conv) {
+            c.kind = ConvKind::Group {
+                name: name.clone(),
+                owner,
+            };
+        }
+        Ok(())
+    }
+
+    fn delete_conv(&mut self, conv: ConvId) -> Result<()> {
+        let mut d = self.write()?;
+        d.convs.retain(|c| c.id != conv);
+        d.members.retain(|(c, _), _| *c != conv);
+        d.messages.remove(&conv);
+        d.by_client_id.retain(|_, r| r.conv != conv);
         Ok(())
     }
 

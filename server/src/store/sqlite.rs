@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use classchat_common::{MessageId, Timestamp, Username};
+use classchat_common::{GroupName, MessageId, Timestamp, Username};
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
 
 use super::{
@@ -219,7 +219,7 @@ impl Store for SqliteStore {
                 let id: i64 = r.get(0)?;
                 let kind = match r.get::<_, Option<String>>(3)? {
                     Some(group) => ConvKind::Group {
-                        name: classchat_common::GroupName::new(&group)
+                        name: GroupName::new(&group)
                             .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
                         owner: UserId(r.get(4)?),
                     },
@@ -338,6 +338,34 @@ impl Store for SqliteStore {
                 sql_seq(m.delivered),
                 sql_seq(m.read)
             ])?;
+        Ok(())
+    }
+
+    fn remove_member(&mut self, conv: ConvId, user: UserId) -> Result<()> {
+        self.begin()?;
+        self.conn
+            .prepare_cached("DELETE FROM members WHERE conv_id = ?1 AND user_id = ?2")?
+            .execute(params![conv.0, user.0])?;
+        Ok(())
+    }
+
+    fn update_group(&mut self, conv: ConvId, name: &GroupName, owner: UserId) -> Result<()> {
+        self.begin()?;
+        self.conn
+            .prepare_cached("UPDATE convs SET group_name = ?2, owner_id = ?3 WHERE id = ?1")?
+            .execute(params![conv.0, name.as_str(), owner.0])?;
+        Ok(())
+    }
+
+    fn delete_conv(&mut self, conv: ConvId) -> Result<()> {
+        self.begin()?;
+        for sql in [
+            "DELETE FROM messages WHERE conv_id = ?1",
+            "DELETE FROM members WHERE conv_id = ?1",
+            "DELETE FROM convs WHERE id = ?1",
+        ] {
+            self.conn.prepare_cached(sql)?.execute([conv.0])?;
+        }
         Ok(())
     }
 

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use classchat_common::protocol::{Req, Secret};
+use classchat_common::protocol::{GroupEvent, Req, Secret};
 use classchat_common::{ClientMessage, Conv, ErrorCode, FrameError, ServerMessage, Username};
 use futures::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, oneshot};
@@ -258,6 +258,9 @@ impl Actor {
             }
             ServerMessage::Pong => return Ok(()),
             ServerMessage::Message(m) => {
+                if let Some(GroupEvent::Renamed { old, new }) = &m.event {
+                    self.renamed(&Conv::Group(old.clone()), &Conv::Group(new.clone()));
+                }
                 // Acknowledge duplicates too: the server resends until it hears.
                 let ack = self.acks.entry(m.conv.clone()).or_default();
                 *ack = (*ack).max(m.seq);
@@ -328,6 +331,19 @@ impl Actor {
             }
         }
         Ok(())
+    }
+
+    /// What was known under a group's old name now goes by its new one.
+    fn renamed(&mut self, old: &Conv, new: &Conv) {
+        if let Some(seen) = self.seen.remove(old) {
+            let now = self.seen.entry(new.clone()).or_default();
+            *now = (*now).max(seen);
+        }
+        if let Some(ack) = self.acks.remove(old) {
+            let now = self.acks.entry(new.clone()).or_default();
+            *now = (*now).max(ack);
+        }
+        self.tracker.rename(old, new);
     }
 
     /// Waits out the backoff and tries again until connected, the app quits, or

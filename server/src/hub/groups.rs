@@ -1,0 +1,553 @@
+//! Groups: creating, joining, leaving, and what only the owner may do.
+//!
+//! The rules:
+//! - Anyone may create a group (becoming its owner and first member), join any
+//!   group, list all groups and see any group's members.
+//! - Only the owner may rename it, add and remove members, hand ownership to
+//!   another member, and delete it. The server enforces this; everyone else is
+//!   refused with `not_owner`.
+//! - When the owner leaves, ownership passes to the longest-standing member (the
+//!   one who joined earliest). When the last member leaves, the group is kept,
+//!   with its history and its owner, until the owner deletes it.
+//! - Members read the whole history, including what was said before they joined
+//!   (a late student can read earlier announcements). Who leaves or is removed can
+//!   no longer read or send.
+//! - Every change is a message in the group's history with an `event`, seen by
+//!   every member (and by whoever was removed, if connected).
+
+use classchat_common::protocol::{ChatMessage, GroupEvent, GroupInfo, MemberInfo, Req};
+use classchat_common::{
+    Conv as ConvName, ErrorCode, GroupName, MessageId, ServerMessage, Timestamp, Username,
+};
+
+use super::state::{Conv, Member};
+use super::worker::{Batch, Worker};
+use super::{GroupOp, Refusal, SessionId};
+use crate::store::{
+    Appended, ConvId, ConvKind, MemberRecord, MessageKind, NewMessage, StoreError, UserId,
+};
+
+/// Why a group request did not go through.
+enum Failure {
+    Refused(Refusal),
+    Store(StoreError),
+}
+
+impl From<Refusal> for Failure {
+    fn from(r: Refusal) -> Self {
+        Failure::Refused(r)
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Failure::Store(e)
+    }
+}
+
+type Outcome = Result<ServerMessage, Failure>;
+
+impl Worker {
+    pub(super) fn group(
+        &mut self,
+        b: &mut Batch,
+        session: SessionId,
+        req: Option<Req>,
+        op: GroupOp,
+    ) {
+        let Some(user) = self.state.sessions.get(&session).map(|s| s.user) else {
+            return;
+        };
+        let outcome = match op {
+            GroupOp::Create(group) => self.create_group(b, user, req, group),
+            GroupOp::Join(group) => self.join_group(b, user, req, &group),
+            GroupOp::Leave(group) => self.leave_group(b, user, req, &group),
+            GroupOp::List => Ok(self.list_groups(user, req)),
+            GroupOp::Members(group) => self.list_members(req, &group),
+            GroupOp::Rename { group, to } => self.rename_group(b, user, req, &group, to),
+            GroupOp::Add {
+                group,
+                user: target,
+            } => self.add_to_group(b, user, req, &group, &target),
+            GroupOp::Kick {
+                group,
+                user: target,
+            } => self.kick_from_group(b, user, req, &group, &target),
+            GroupOp::Owner {
+                group,
+                user: target,
+            } => self.hand_over_group(b, user, req, &group, &target),
+            GroupOp::Delete(group) => self.delete_group(b, user, req, &group),
+        };
+        match outcome {
+            Ok(reply) => b.message(session, &reply),
+            Err(Failure::Refused(r)) => {
+                b.message(session, &ServerMessage::error_for(req, r.code, r.message));
+            }
+            Err(Failure::Store(e)) => b.fail(e),
+        }
+    }
+
+    fn create_group(
+        &mut self,
+        b: &mut Batch,
+        user: UserId,
+        req: Option<Req>,
+        group: GroupName,
+    ) -> Outcome {
+        if let Some(existing) = self
+            .state
+            .groups
+            .get(&group)
+            .and_then(|id| self.group_name(*id))
+        {
+            return Err(Refusal::new(
+                ErrorCode::GroupExists,
+                format!("a group named #{existing} already exists"),
+            )
+            .into());
+        }
+        let now = Timestamp::now();
+        let kind = ConvKind::Group {
+            name: group.clone(),
+            owner: user,
+        };
+        let id = self.store.create_conv(&kind, now)?;
+        self.state.convs.insert(
+            id,
+            Conv {
+                id,
+                kind,
+                created: now,
+                last_seq: 0,
+                members: Vec::new(),
+            },
+        );
+        self.state.groups.insert(group, id);
+        self.add_member(id, user, now)?;
+        self.record_event(b, id, user, GroupEvent::Created)?;
+        Ok(self.info_reply(id, user, req))
+    }
+
+    fn join_group(
+        &mut self,
+        b: &mut Batch,
+        user: UserId,
+        req: Option<Req>,
+        group: &GroupName,
+    ) -> Outcome {
+        let id = self.group_id(group)?;
+        if self.is_member(id, user) {
+            return Err(Refusal::new(
+                ErrorCode::AlreadyMember,
+                format!("you are already a member of #{group}"),
+            )
+            .into());
+        }
+        self.add_member(id, user, Timestamp::now())?;
+        self.record_event(b, id, user, GroupEvent::Joined)?;
+        Ok(self.info_reply(id, user, req))
+    }
+
+    fn leave_group(
+        &mut self,
+        b: &mut Batch,
+        user: UserId,
+        req: Option<Req>,
+        group: &GroupName,
+    ) -> Outcome {
+        let id = self.group_id(group)?;
+        if !self.is_member(id, user) {
+            return Err(not_member_self(group).into());
+        }
+        self.record_event(b, id, user, GroupEvent::Left)?;
+        self.remove_member(id, user)?;
+        if self.owner(id) == Some(user)
+            && let Some(heir) = self.longest_standing(id)
+        {
+            self.set_owner(id, heir)?;
+            let heir_name = self.user_name(heir);
+            self.record_event(b, id, user, GroupEvent::Owner { user: heir_name })?;
+        }
+        Ok(self.info_reply(id, user, req))
+    }
+
+    fn rename_group(
+        &mut self,
+        b: &mut Batch,
+        user: UserId,
+        req: Option<Req>,
+        group: &GroupName,
+        to: GroupName,
+    ) -> Outcome {
+        let id = self.owned_group(user, group, "rename it")?;
+        if self.state.groups.get(&to).is_some_and(|&other| other != id) {
+            let why = format!("a group named #{to} already exists");
+            return Err(Refusal::new(ErrorCode::GroupExists, why).into());
+        }
+        let old = self.group_name(id).unwrap_or_else(|| group.clone());
+        self.store.update_group(id, &to, user)?;
+        self.state.groups.remove(&old);
+        self.state.groups.insert(to.clone(), id);
+        if let Some(conv) = self.state.convs.get_mut(&id) {
+            conv.kind = ConvKind::Group {
+                name: to.clone(),
+                owner: user,
+            };
+        }
+        self.record_event(b, id, user, GroupEvent::Renamed { old, new: to })?;
+        Ok(self.info_reply(id, user, req))
+    }
+
+    fn add_to_group(
+        &mut self,
+        b: &mut Batch,
+        user: UserId,
+        req: Option<Req>,
+        group: &GroupName,
+        target: &Username,
+    ) -> Outcome {
+        let id = self.owned_group(user, group, "add members")?;
+        let target_id = self.state.user_id(target)?;
+        if self.is_member(id, target_id) {
+            let name = self.user_name(target_id);
+            return Err(Refusal::new(
+                ErrorCode::AlreadyMember,
+                format!("{name} is already a member of #{group}"),
+            )
+            .into());
+        }
+        self.add_member(id, target_id, Timestamp::now())?;
+        let name = self.user_name(target_id);
+        self.record_event(b, id, user, GroupEvent::Added { user: name })?;
+        Ok(self.info_reply(id, user, req))
+    }
+
+    fn kick_from_group(
+        &mut self,
+        b: &mut Batch,
+        user: UserId,
+        req: Option<Req>,
+        group: &GroupName,
+        target: &Username,
+    ) -> Outcome {
+        let id = self.owned_group(user, group, "remove members")?;
+        let target_id = self.state.user_id(target)?;
+        if target_id == user {
+            return Err(Refusal::new(
+                ErrorCode::BadRequest,
+                "you cannot remove yourself; use leave",
+            )
+            .into());
+        }
+        if !self.is_member(id, target_id) {
+            return Err(not_member_other(&self.user_name(target_id), group).into());
+        }
+        let name = self.user_name(target_id);
+        // Recorded while they are still a member, so their connections see it too.
+        self.record_event(b, id, user, GroupEvent::Kicked { user: name })?;
+        self.remove_member(id, target_id)?;
+        Ok(self.info_reply(id, user, req))
+    }
+
+    fn hand_over_group(
+        &mut self,
+        b: &mut Batch,
+        user: UserId,
+        req: Option<Req>,
+        group: &GroupName,
+        target: &Username,
+    ) -> Outcome {
+        let id = self.owned_group(user, group, "hand it over")?;
+        let target_id = self.state.user_id(target)?;
+        if target_id == user {
+            return Err(
+                Refusal::new(ErrorCode::BadRequest, format!("you already own #{group}")).into(),
+            );
+        }
+        if !self.is_member(id, target_id) {
+            return Err(not_member_other(&self.user_name(target_id), group).into());
+        }
+        self.set_owner(id, target_id)?;
+        let name = self.user_name(target_id);
+        self.record_event(b, id, user, GroupEvent::Owner { user: name })?;
+        Ok(self.info_reply(id, user, req))
+    }
+
+    fn delete_group(
+        &mut self,
+        b: &mut Batch,
+        user: UserId,
+        req: Option<Req>,
+        group: &GroupName,
+    ) -> Outcome {
+        let id = self.owned_group(user, group, "delete it")?;
+        let name = self.group_name(id).unwrap_or_else(|| group.clone());
+        // Told to every connected member, though nothing of the group is kept.
+        if let Some(conv) = self.state.convs.get(&id) {
+            let msg = ChatMessage {
+                conv: ConvName::Group(name.clone()),
+                seq: conv.last_seq + 1,
+                id: MessageId::new(),
+                from: self.user_name(user),
+                ts: Timestamp::now(),
+                body: GroupEvent::Deleted.describe(&self.user_name(user), &name),
+                event: Some(GroupEvent::Deleted),
+                counts: None,
+            };
+            self.fan_out(b, conv, None, msg);
+        }
+        self.store.delete_conv(id)?;
+        if let Some(conv) = self.state.convs.remove(&id) {
+            for m in conv.members {
+                if let Some(u) = self.state.users.get_mut(&m.user) {
+                    u.convs.retain(|c| *c != id);
+                }
+            }
+        }
+        self.state.groups.remove(&name);
+        Ok(ServerMessage::GroupDeleted { req, group: name })
+    }
+
+    fn list_groups(&self, user: UserId, req: Option<Req>) -> ServerMessage {
+        let mut groups: Vec<GroupInfo> = self
+            .state
+            .groups
+            .values()
+            .filter_map(|id| self.info(*id, user))
+            .collect();
+        groups.sort_by(|a, b| a.group.cmp(&b.group));
+        ServerMessage::Groups { req, groups }
+    }
+
+    fn list_members(&self, req: Option<Req>, group: &GroupName) -> Outcome {
+        let id = self.group_id(group)?;
+        let Some(conv) = self.state.convs.get(&id) else {
+            return Err(unknown_group(group).into());
+        };
+        let owner = self.owner(id);
+        let mut members: Vec<MemberInfo> = conv
+            .members
+            .iter()
+            .filter_map(|m| {
+                let u = self.state.users.get(&m.user)?;
+                Some(MemberInfo {
+                    user: u.name.clone(),
+                    owner: owner == Some(m.user),
+                    online: u.online(),
+                    last_seen: if u.online() {
+                        None
+                    } else {
+                        u.last_seen.or(Some(u.created))
+                    },
+                    joined: m.joined_at,
+                })
+            })
+            .collect();
+        members.sort_by(|a, b| a.user.cmp(&b.user));
+        Ok(ServerMessage::Members {
+            req,
+            group: self.group_name(id).unwrap_or_else(|| group.clone()),
+            owner: owner.map_or_else(Username::ghost, |o| self.user_name(o)),
+            members,
+        })
+    }
+
+    /// Stores a membership event in the group's history and sends it to every
+    /// connected member.
+    fn record_event(
+        &mut self,
+        b: &mut Batch,
+        id: ConvId,
+        actor: UserId,
+        event: GroupEvent,
+    ) -> Result<(), StoreError> {
+        let (Some(seq), Some(group)) = (
+            self.state.convs.get(&id).map(|c| c.last_seq + 1),
+            self.group_name(id),
+        ) else {
+            return Ok(());
+        };
+        let stored =
+            serde_json::to_string(&event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let msg = ChatMessage {
+            conv: ConvName::Group(group.clone()),
+            seq,
+            id: MessageId::new(),
+            from: self.user_name(actor),
+            ts: Timestamp::now(),
+            body: event.describe(&self.user_name(actor), &group),
+            event: Some(event),
+            counts: None,
+        };
+        let appended = self.store.append(&NewMessage {
+            conv: id,
+            seq,
+            id: msg.id,
+            sender: actor,
+            ts: msg.ts,
+            kind: MessageKind::Event,
+            body: &stored,
+        })?;
+        if appended != Appended::New {
+            return Err(StoreError::Corrupt(
+                "a fresh event id was already stored".into(),
+            ));
+        }
+        self.advance_after_send(b, id, actor, seq);
+        if let Some(conv) = self.state.convs.get(&id) {
+            self.fan_out(b, conv, None, msg);
+        }
+        Ok(())
+    }
+
+    fn add_member(&mut self, id: ConvId, user: UserId, now: Timestamp) -> Result<(), StoreError> {
+        let Some(last) = self.state.convs.get(&id).map(|c| c.last_seq) else {
+            return Ok(());
+        };
+        // A newcomer starts with nothing unread: earlier messages are history to
+        // page through, not a flood to deliver.
+        let record = MemberRecord {
+            conv: id,
+            user,
+            joined_seq: last,
+            joined_at: now,
+            delivered: last,
+            read: last,
+        };
+        self.store.add_member(&record)?;
+        self.state.add_member_in_memory(&record);
+        Ok(())
+    }
+
+    fn remove_member(&mut self, id: ConvId, user: UserId) -> Result<(), StoreError> {
+        self.store.remove_member(id, user)?;
+        if let Some(conv) = self.state.convs.get_mut(&id) {
+            conv.members.retain(|m| m.user != user);
+        }
+        if let Some(u) = self.state.users.get_mut(&user) {
+            u.convs.retain(|c| *c != id);
+        }
+        Ok(())
+    }
+
+    fn set_owner(&mut self, id: ConvId, owner: UserId) -> Result<(), StoreError> {
+        let Some(name) = self.group_name(id) else {
+            return Ok(());
+        };
+        self.store.update_group(id, &name, owner)?;
+        if let Some(conv) = self.state.convs.get_mut(&id) {
+            conv.kind = ConvKind::Group { name, owner };
+        }
+        Ok(())
+    }
+
+    /// The member who joined first (by join time, then by when they entered the
+    /// history), the heir when the owner leaves.
+    fn longest_standing(&self, id: ConvId) -> Option<UserId> {
+        self.state
+            .convs
+            .get(&id)?
+            .members
+            .iter()
+            .min_by_key(|m: &&Member| (m.joined_at, m.joined_seq, m.user))
+            .map(|m| m.user)
+    }
+
+    fn group_id(&self, group: &GroupName) -> Result<ConvId, Refusal> {
+        self.state
+            .groups
+            .get(group)
+            .copied()
+            .ok_or_else(|| unknown_group(group))
+    }
+
+    /// The group, if `user` owns it; otherwise the refusal naming the owner.
+    fn owned_group(&self, user: UserId, group: &GroupName, to_do: &str) -> Result<ConvId, Refusal> {
+        let id = self.group_id(group)?;
+        match self.owner(id) {
+            Some(owner) if owner == user => Ok(id),
+            owner => {
+                let owner = owner
+                    .map(|o| self.user_name(o).to_string())
+                    .unwrap_or_default();
+                Err(Refusal::new(
+                    ErrorCode::NotOwner,
+                    format!("only the owner of #{group} ({owner}) can {to_do}"),
+                ))
+            }
+        }
+    }
+
+    fn owner(&self, id: ConvId) -> Option<UserId> {
+        match &self.state.convs.get(&id)?.kind {
+            ConvKind::Group { owner, .. } => Some(*owner),
+            ConvKind::Direct { .. } => None,
+        }
+    }
+
+    fn group_name(&self, id: ConvId) -> Option<GroupName> {
+        match &self.state.convs.get(&id)?.kind {
+            ConvKind::Group { name, .. } => Some(name.clone()),
+            ConvKind::Direct { .. } => None,
+        }
+    }
+
+    fn is_member(&self, id: ConvId, user: UserId) -> bool {
+        self.state
+            .convs
+            .get(&id)
+            .is_some_and(|c| c.member(user).is_some())
+    }
+
+    /// A user's name; user ids in the hub always belong to a known account, so
+    /// the fallback never shows.
+    fn user_name(&self, user: UserId) -> Username {
+        self.state
+            .name(user)
+            .cloned()
+            .unwrap_or_else(Username::ghost)
+    }
+
+    fn info(&self, id: ConvId, viewer: UserId) -> Option<GroupInfo> {
+        let conv = self.state.convs.get(&id)?;
+        let ConvKind::Group { name, owner } = &conv.kind else {
+            return None;
+        };
+        Some(GroupInfo {
+            group: name.clone(),
+            owner: self.user_name(*owner),
+            members: conv.members.len() as u32,
+            member: conv.member(viewer).is_some(),
+            created: conv.created,
+        })
+    }
+
+    fn info_reply(&self, id: ConvId, viewer: UserId, req: Option<Req>) -> ServerMessage {
+        match self.info(id, viewer) {
+            Some(info) => ServerMessage::Group { req, info },
+            None => ServerMessage::error_for(req, ErrorCode::Internal, "the group vanished"),
+        }
+    }
+}
+
+fn unknown_group(group: &GroupName) -> Refusal {
+    Refusal::new(
+        ErrorCode::UnknownGroup,
+        format!("there is no group named #{group}"),
+    )
+}
+
+fn not_member_self(group: &GroupName) -> Refusal {
+    Refusal::new(
+        ErrorCode::NotMember,
+        format!("you are not a member of #{group}"),
+    )
+}
+
+fn not_member_other(user: &Username, group: &GroupName) -> Refusal {
+    Refusal::new(
+        ErrorCode::NotMember,
+        format!("{user} is not a member of #{group}"),
+    )
+}
