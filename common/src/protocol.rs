@@ -98,6 +98,11 @@ pub enum ClientMessage {
         req: Option<Req>,
         id: MessageId,
     },
+    /// Your conversations, with unread counts. Answered with `conversations`.
+    Conversations {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+    },
     /// Create a group; you become its owner and first member. Answered with `group`.
     Create {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -245,6 +250,31 @@ impl GroupEvent {
             GroupEvent::Deleted => format!("{actor} deleted #{group}"),
         }
     }
+}
+
+/// One of your conversations, in `conversations`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConvSummary {
+    pub conv: Conv,
+    /// The newest message's sequence number (0: none yet) and time.
+    pub last_seq: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_ts: Option<Timestamp>,
+    /// Your cursors: received up to, read up to.
+    pub delivered: u64,
+    pub read: u64,
+    /// Messages from others after your read cursor.
+    pub unread: u64,
+    /// Direct conversations: whether the other user is online, or when last seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<Timestamp>,
+    /// Groups: how many members, and who owns it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Username>,
 }
 
 /// A group as `group` and `groups` describe it.
@@ -398,6 +428,12 @@ pub enum ServerMessage {
         owner: Username,
         members: Vec<MemberInfo>,
     },
+    /// Your conversations, most recently active first.
+    Conversations {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        conversations: Vec<ConvSummary>,
+    },
     /// Your read marker in `conv` is now `seq`.
     ReadMarked {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -468,6 +504,7 @@ impl ServerMessage {
             | ServerMessage::GroupDeleted { req, .. }
             | ServerMessage::Groups { req, .. }
             | ServerMessage::Members { req, .. }
+            | ServerMessage::Conversations { req, .. }
             | ServerMessage::Error { req, .. } => *req,
             _ => None,
         }
@@ -493,6 +530,7 @@ impl ClientMessage {
             | ClientMessage::Who { req }
             | ClientMessage::Whois { req, .. }
             | ClientMessage::ReadBy { req, .. }
+            | ClientMessage::Conversations { req }
             | ClientMessage::Create { req, .. }
             | ClientMessage::Join { req, .. }
             | ClientMessage::Leave { req, .. }

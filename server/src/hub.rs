@@ -26,7 +26,7 @@ mod worker;
 
 use std::sync::Arc;
 
-use classchat_common::protocol::{Counts, Req};
+use classchat_common::protocol::{ConvSummary, Counts, Req};
 use classchat_common::{Conv, ErrorCode, GroupName, MessageId, Username};
 use tokio::sync::{mpsc, oneshot};
 
@@ -224,6 +224,12 @@ pub enum Command {
         session: SessionId,
         conv: Conv,
         reply: oneshot::Sender<Result<HistoryView, Refusal>>,
+    },
+    /// The session's user's conversations, without unread counts (which the
+    /// session counts from storage).
+    Conversations {
+        session: SessionId,
+        reply: oneshot::Sender<Vec<(ConvId, ConvSummary)>>,
     },
 }
 

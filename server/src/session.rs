@@ -252,6 +252,12 @@ async fn handle(conn: &mut Conn, ctx: &Context, me: &Attached, line: &[u8]) -> O
                 Err(gone) => Some(gone.into()),
             };
         }
+        ClientMessage::Conversations { req } => {
+            return match Box::pin(history::conversations(ctx, session, me.user, req)).await {
+                Ok(reply) => conn.write_line(reply).await.err().map(|_| End::Gone),
+                Err(gone) => Some(gone.into()),
+            };
+        }
         ClientMessage::Ping => {
             return conn
                 .send(&ServerMessage::Pong)

@@ -69,8 +69,10 @@ pub struct ConvRecord {
     pub id: ConvId,
     pub kind: ConvKind,
     pub created: Timestamp,
-    /// The highest sequence number used in the conversation (0: none yet).
+    /// The highest sequence number used in the conversation (0: none yet),
+    /// and when that message was stored.
     pub last_seq: u64,
+    pub last_ts: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,4 +187,6 @@ pub trait Reader: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<StoredMessage>>;
     /// The newest messages with `seq < before`, at most `limit`, oldest first.
     fn before(&self, conv: ConvId, before: u64, limit: usize) -> Result<Vec<StoredMessage>>;
+    /// How many text messages not sent by `user` come after `after`.
+    fn count_unread(&self, conv: ConvId, after: u64, user: UserId) -> Result<u64>;
 }

@@ -120,6 +120,7 @@ impl Worker {
                 kind,
                 created: now,
                 last_seq: 0,
+                last_ts: None,
                 members: Vec::new(),
             },
         );
@@ -394,7 +395,7 @@ impl Worker {
                 "a fresh event id was already stored".into(),
             ));
         }
-        self.advance_after_send(b, id, actor, seq);
+        self.advance_after_send(b, id, actor, seq, msg.ts);
         if let Some(conv) = self.state.convs.get(&id) {
             self.fan_out(b, conv, None, msg);
         }

@@ -93,7 +93,7 @@ impl Worker {
                 self.reply_stored(b, session, user, id, existing, true);
             }
             Ok(Appended::New) => {
-                self.advance_after_send(b, conv_id, user, seq);
+                self.advance_after_send(b, conv_id, user, seq, ts);
                 if let Some(conv) = self.state.convs.get(&conv_id) {
                     let msg = ChatMessage {
                         conv: to.clone(),
@@ -158,6 +158,7 @@ impl Worker {
                 kind,
                 created: now,
                 last_seq: 0,
+                last_ts: None,
                 members: Vec::new(),
             },
         );
@@ -188,11 +189,13 @@ impl Worker {
         conv_id: ConvId,
         user: UserId,
         seq: u64,
+        ts: Timestamp,
     ) {
         let Some(conv) = self.state.convs.get_mut(&conv_id) else {
             return;
         };
         conv.last_seq = seq;
+        conv.last_ts = Some(ts);
         let Some(m) = conv.member_mut(user) else {
             return;
         };

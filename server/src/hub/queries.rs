@@ -2,13 +2,14 @@
 //! and what a session may read of a conversation.
 
 use classchat_common::limits::WHO_MAX;
-use classchat_common::protocol::{Counts, MemberState, Req};
+use classchat_common::protocol::{ConvSummary, Counts, MemberState, Req};
 use classchat_common::{Conv as ConvName, ErrorCode, MessageId, ServerMessage, Username};
 use tokio::sync::oneshot;
 
 use super::state::Conv;
 use super::worker::{Batch, Worker};
 use super::{HistoryView, MemberView, Refusal, SessionId};
+use crate::store::{ConvId, ConvKind};
 
 fn counts(conv: &Conv, sender: crate::store::UserId, seq: u64) -> Counts {
     super::tally(
@@ -109,6 +110,60 @@ impl Worker {
             members,
         };
         b.message(session, &reply);
+    }
+
+    pub(super) fn conversations(
+        &self,
+        b: &mut Batch,
+        session: SessionId,
+        reply: oneshot::Sender<Vec<(ConvId, ConvSummary)>>,
+    ) {
+        let Some(user) = self.state.sessions.get(&session).map(|s| s.user) else {
+            return;
+        };
+        let Some(u) = self.state.users.get(&user) else {
+            return;
+        };
+        let mut list: Vec<(ConvId, ConvSummary)> = u
+            .convs
+            .iter()
+            .filter_map(|id| {
+                let conv = self.state.convs.get(id)?;
+                let me = conv.member(user)?;
+                let mut summary = ConvSummary {
+                    conv: self.state.conv_name(conv, user)?,
+                    last_seq: conv.last_seq,
+                    last_ts: conv.last_ts,
+                    delivered: me.delivered,
+                    read: me.read,
+                    unread: 0,
+                    online: None,
+                    last_seen: None,
+                    members: None,
+                    owner: None,
+                };
+                match &conv.kind {
+                    ConvKind::Direct { a, b } => {
+                        let other = self.state.users.get(if *a == user { b } else { a })?;
+                        summary.online = Some(other.online());
+                        if !other.online() {
+                            summary.last_seen = other.last_seen.or(Some(other.created));
+                        }
+                    }
+                    ConvKind::Group { owner, .. } => {
+                        summary.members = Some(conv.members.len() as u32);
+                        summary.owner = self.state.name(*owner).cloned();
+                    }
+                }
+                Some((*id, summary))
+            })
+            .collect();
+        list.sort_by(|a, b| {
+            b.1.last_ts
+                .cmp(&a.1.last_ts)
+                .then_with(|| a.1.conv.cmp(&b.1.conv))
+        });
+        b.reply(reply, list);
     }
 
     pub(super) fn history(

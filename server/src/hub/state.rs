@@ -55,6 +55,7 @@ pub struct Conv {
     pub kind: ConvKind,
     pub created: Timestamp,
     pub last_seq: u64,
+    pub last_ts: Option<Timestamp>,
     pub members: Vec<Member>,
 }
 
@@ -150,6 +151,7 @@ impl State {
                     kind: c.kind,
                     created: c.created,
                     last_seq: c.last_seq,
+                    last_ts: c.last_ts,
                     members: Vec::new(),
                 },
             );

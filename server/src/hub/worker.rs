@@ -133,6 +133,7 @@ impl Worker {
                 conv,
                 reply,
             } => self.history(b, session, &conv, reply),
+            Command::Conversations { session, reply } => self.conversations(b, session, reply),
             Command::Request { session, request } => {
                 if !self.state.sessions.contains_key(&session) {
                     return;

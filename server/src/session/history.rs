@@ -145,3 +145,42 @@ fn trim_far_end(rows: &mut Vec<StoredMessage>, forward: bool, n: usize) {
         rows.drain(..n);
     }
 }
+
+/// The encoded reply to `conversations`: the hub's list, with unread counts
+/// read from storage.
+pub async fn conversations(
+    ctx: &Context,
+    session: SessionId,
+    user: UserId,
+    req: Option<Req>,
+) -> Result<Bytes, HubGone> {
+    let list = ctx
+        .hub
+        .ask(|reply| Command::Conversations { session, reply })
+        .await?;
+    let reader = ctx.hub.reader().clone();
+    let counted = tokio::task::spawn_blocking(move || {
+        list.into_iter()
+            .map(|(id, mut summary)| {
+                if summary.last_seq > summary.read {
+                    summary.unread = reader.count_unread(id, summary.read, user)?;
+                }
+                Ok(summary)
+            })
+            .collect::<Result<Vec<_>, crate::store::StoreError>>()
+    })
+    .await;
+    Ok(match counted {
+        Ok(Ok(conversations)) => ServerMessage::Conversations { req, conversations }.to_line(),
+        Ok(Err(e)) => {
+            tracing::error!("counting unread messages failed: {e}");
+            ServerMessage::error_for(
+                req,
+                ErrorCode::StorageFailed,
+                "the server could not read your conversations",
+            )
+            .to_line()
+        }
+        Err(_) => return Err(HubGone),
+    })
+}

@@ -8,8 +8,8 @@ use std::sync::{Arc, RwLock};
 use classchat_common::{GroupName, MessageId, Timestamp, Username};
 
 use super::{
-    Appended, ConvId, ConvKind, ConvRecord, MemberRecord, MessageRef, NewMessage, Reader, Result,
-    Snapshot, Store, StoreError, StoredMessage, TokenHash, UserId, UserRecord,
+    Appended, ConvId, ConvKind, ConvRecord, MemberRecord, MessageKind, MessageRef, NewMessage,
+    Reader, Result, Snapshot, Store, StoreError, StoredMessage, TokenHash, UserId, UserRecord,
 };
 
 #[derive(Debug, Default)]
@@ -59,9 +59,13 @@ impl Store for MemoryStore {
         let convs = d
             .convs
             .iter()
-            .map(|c| ConvRecord {
-                last_seq: d.messages.get(&c.id).map_or(0, |m| m.len() as u64),
-                ..c.clone()
+            .map(|c| {
+                let log = d.messages.get(&c.id);
+                ConvRecord {
+                    last_seq: log.map_or(0, |m| m.len() as u64),
+                    last_ts: log.and_then(|m| m.last()).map(|m| m.ts),
+                    ..c.clone()
+                }
             })
             .collect();
         Ok(Snapshot {
@@ -117,6 +121,7 @@ impl Store for MemoryStore {
             kind: kind.clone(),
             created: now,
             last_seq: 0,
+            last_ts: None,
         });
         Ok(id)
     }
@@ -211,6 +216,20 @@ impl Store for MemoryStore {
 }
 
 impl Reader for MemoryStore {
+    fn count_unread(&self, conv: ConvId, after: u64, user: UserId) -> Result<u64> {
+        let d = self
+            .data
+            .read()
+            .map_err(|_| StoreError::Corrupt("memory store lock poisoned".into()))?;
+        let start = usize::try_from(after).unwrap_or(usize::MAX);
+        Ok(d.messages.get(&conv).map_or(0, |log| {
+            log.iter()
+                .skip(start)
+                .filter(|m| m.sender != user && m.kind == MessageKind::Text)
+                .count() as u64
+        }))
+    }
+
     fn range(
         &self,
         conv: ConvId,

@@ -210,7 +210,7 @@ impl Store for SqliteStore {
 
         let mut last = self
             .conn
-            .prepare("SELECT coalesce(max(seq), 0) FROM messages WHERE conv_id = ?1")?;
+            .prepare("SELECT seq, ts FROM messages WHERE conv_id = ?1 ORDER BY seq DESC LIMIT 1")?;
         let mut stmt = self
             .conn
             .prepare("SELECT id, dm_a, dm_b, group_name, owner_id, created_at FROM convs")?;
@@ -232,12 +232,15 @@ impl Store for SqliteStore {
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         for (id, kind, created) in rows {
-            let last_seq = seq(last.query_row([id], |r| r.get(0))?);
+            let newest = last
+                .query_row([id], |r| Ok((seq(r.get(0)?), ts(r.get(1)?))))
+                .optional()?;
             snap.convs.push(ConvRecord {
                 id: ConvId(id),
                 kind,
                 created,
-                last_seq,
+                last_seq: newest.map_or(0, |(s, _)| s),
+                last_ts: newest.map(|(_, t)| t),
             });
         }
         drop((stmt, last));
@@ -495,6 +498,21 @@ fn stored_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMessage> {
 }
 
 impl Reader for SqliteReader {
+    fn count_unread(&self, conv: ConvId, after: u64, user: UserId) -> Result<u64> {
+        self.with_conn(|c| {
+            let n: i64 = c
+                .prepare_cached(
+                    "SELECT count(*) FROM messages
+                     WHERE conv_id = ?1 AND seq > ?2 AND sender_id != ?3 AND kind = ?4",
+                )?
+                .query_row(
+                    params![conv.0, sql_seq(after), user.0, MessageKind::Text as i64],
+                    |r| r.get(0),
+                )?;
+            Ok(seq(n))
+        })
+    }
+
     fn range(
         &self,
         conv: ConvId,
