@@ -16,4 +16,5 @@ pub mod config;
 pub mod connection;
 pub mod outbox;
 pub mod pipe;
+pub mod text;
 pub mod tracker;
