@@ -80,7 +80,9 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// Whether the server closes the connection after sending this error.
+    /// Whether the server always closes the connection after sending this error.
+    /// (`internal` and `storage_failed` also close it when they happen during
+    /// login or while sending what waited for the user.)
     pub fn closes_connection(self) -> bool {
         matches!(
             self,

@@ -553,24 +553,67 @@ impl ClientMessage {
 pub struct DecodeError {
     pub code: ErrorCode,
     pub message: String,
+    /// The `req` and `id` of the line, when it is JSON that carries them, so the
+    /// error can name the request it answers.
+    pub req: Option<Req>,
+    pub id: Option<MessageId>,
+}
+
+impl DecodeError {
+    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            req: None,
+            id: None,
+        }
+    }
+
+    /// The `error` answering the line that could not be decoded.
+    pub fn to_message(&self) -> ServerMessage {
+        ServerMessage::Error {
+            req: self.req,
+            id: self.id,
+            code: self.code,
+            message: self.message.clone(),
+            retry_after_ms: None,
+        }
+    }
+}
+
+/// The `req` and `id` fields of a JSON object, if it has usable ones.
+fn correlation(text: &str) -> (Option<Req>, Option<MessageId>) {
+    #[derive(Deserialize)]
+    struct Fields {
+        #[serde(default)]
+        req: Option<serde_json::Value>,
+        #[serde(default)]
+        id: Option<serde_json::Value>,
+    }
+    let Ok(fields) = serde_json::from_str::<Fields>(text) else {
+        return (None, None);
+    };
+    let req = fields.req.and_then(|v| v.as_u64());
+    let id = fields
+        .id
+        .and_then(|v| v.as_str().and_then(|s| s.parse().ok()));
+    (req, id)
 }
 
 /// The longest error sentence built from a peer's input; serde quotes input back.
 const MAX_ERROR_MESSAGE: usize = 300;
 
 fn decode_line<T: for<'de> Deserialize<'de>>(line: &[u8]) -> Result<T, DecodeError> {
-    let text = std::str::from_utf8(line).map_err(|e| DecodeError {
-        code: ErrorCode::InvalidUtf8,
-        message: format!(
+    let text = std::str::from_utf8(line).map_err(|e| {
+        let why = format!(
             "the line is not valid UTF-8 (bad byte at offset {})",
             e.valid_up_to()
-        ),
+        );
+        DecodeError::new(ErrorCode::InvalidUtf8, why)
     })?;
     if !text.trim_start().starts_with('{') {
-        return Err(DecodeError {
-            code: ErrorCode::BadJson,
-            message: "expected a JSON object with a \"type\" field".into(),
-        });
+        let why = "expected a JSON object with a \"type\" field";
+        return Err(DecodeError::new(ErrorCode::BadJson, why));
     }
     serde_json::from_str(text).map_err(|e| {
         use serde_json::error::Category;
@@ -585,7 +628,17 @@ fn decode_line<T: for<'de> Deserialize<'de>>(line: &[u8]) -> Result<T, DecodeErr
         if message.len() < e.to_string().len() {
             message.push('…');
         }
-        DecodeError { code, message }
+        // Only a line that is valid JSON can be asked for its `req` and `id`.
+        let (req, id) = match e.classify() {
+            Category::Data => correlation(text),
+            _ => (None, None),
+        };
+        DecodeError {
+            code,
+            message,
+            req,
+            id,
+        }
     })
 }
 
@@ -656,6 +709,19 @@ mod tests {
             );
             assert!(!err.message.is_empty());
         }
+    }
+
+    #[test]
+    fn an_error_for_a_malformed_request_still_names_it() {
+        let err = decode(r#"{"type":"whois","req":7,"user":"a b"}"#).unwrap_err();
+        assert_eq!((err.code, err.req), (ErrorCode::InvalidName, Some(7)));
+        let id = MessageId::new();
+        let err = decode(&format!(
+            r##"{{"type":"send","id":"{id}","to":"#","body":"x"}}"##
+        ))
+        .unwrap_err();
+        assert_eq!((err.code, err.id), (ErrorCode::InvalidName, Some(id)));
+        assert_eq!(decode(r#"{"type":"send","req":"#).unwrap_err().req, None);
     }
 
     #[test]

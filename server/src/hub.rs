@@ -225,6 +225,11 @@ pub enum Command {
         conv: Conv,
         reply: oneshot::Sender<Result<HistoryView, Refusal>>,
     },
+    /// Answered once everything sent before it has been applied, committed and
+    /// queued: what a session waits for before its last line.
+    Flush {
+        reply: oneshot::Sender<()>,
+    },
     /// The session's user's conversations, without unread counts (which the
     /// session counts from storage).
     Conversations {

@@ -148,7 +148,7 @@ async fn serve(conn: &mut Conn, ctx: &Context, me: &Attached, outbound: &Outboun
                 };
                 last_heard = Instant::now();
                 pinged = false;
-                if let Some(end) = handle(conn, ctx, me, &line).await {
+                if let Some(end) = handle(conn, ctx, me, outbound, &line).await {
                     return end;
                 }
             }
@@ -174,16 +174,18 @@ async fn serve(conn: &mut Conn, ctx: &Context, me: &Attached, outbound: &Outboun
 }
 
 /// Handles one line from a logged-in client. `Some` ends the session.
-async fn handle(conn: &mut Conn, ctx: &Context, me: &Attached, line: &[u8]) -> Option<End> {
+async fn handle(
+    conn: &mut Conn,
+    ctx: &Context,
+    me: &Attached,
+    outbound: &Outbound,
+    line: &[u8],
+) -> Option<End> {
     let session = me.session;
     let msg = match ClientMessage::decode(line) {
         Ok(msg) => msg,
         Err(e) => {
-            return conn
-                .send(&ServerMessage::error(e.code, e.message))
-                .await
-                .err()
-                .map(|_| End::Gone);
+            return conn.send(&e.to_message()).await.err().map(|_| End::Gone);
         }
     };
     let request = match msg {
@@ -266,7 +268,17 @@ async fn handle(conn: &mut Conn, ctx: &Context, me: &Attached, line: &[u8]) -> O
                 .map(|_| End::Gone);
         }
         ClientMessage::Pong => return None,
-        ClientMessage::Bye => return Some(End::Close(ServerMessage::Bye)),
+        ClientMessage::Bye => {
+            // Answers to what came before `bye` go out first.
+            if let Err(gone) = ctx.hub.ask(|reply| Command::Flush { reply }).await {
+                return Some(gone.into());
+            }
+            let (mut lines, _) = outbound.take();
+            if conn.write_lines(&mut lines).await.is_err() {
+                return Some(End::Gone);
+            }
+            return Some(End::Close(ServerMessage::Bye));
+        }
         ClientMessage::Hello { .. } | ClientMessage::Login { .. } => {
             let e = ServerMessage::error(
                 ErrorCode::AlreadyLoggedIn,

@@ -29,7 +29,10 @@ fn is_invisible(c: char) -> bool {
 }
 
 fn needs_cleaning(c: char) -> bool {
-    (c.is_control() && c != '\n') || is_bidi_control(c) || is_invisible(c) || matches!(c, '\u{2028}' | '\u{2029}')
+    (c.is_control() && c != '\n')
+        || is_bidi_control(c)
+        || is_invisible(c)
+        || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
 /// `s` with every control, bidi and invisible character neutralised. Newlines
@@ -46,7 +49,9 @@ pub fn clean(s: &str) -> Cow<'_, str> {
             c if is_invisible(c) => {}
             c if is_bidi_control(c) => out.push('\u{FFFD}'),
             // C0 controls as their "control picture" (ESC → ␛), DEL as ␡.
-            c if (c as u32) < 0x20 => out.push(char::from_u32(0x2400 + c as u32).unwrap_or('\u{FFFD}')),
+            c if (c as u32) < 0x20 => {
+                out.push(char::from_u32(0x2400 + c as u32).unwrap_or('\u{FFFD}'))
+            }
             '\u{7F}' => out.push('\u{2421}'),
             c if c.is_control() => out.push('\u{FFFD}'),
             c => out.push(c),
@@ -157,7 +162,10 @@ mod tests {
     #[test]
     fn wrapping_breaks_at_spaces_and_respects_the_width() {
         let lines = wrap("the quick brown fox jumps over the lazy dog", 10);
-        assert_eq!(lines, ["the quick", "brown fox", "jumps over", "the lazy", "dog"]);
+        assert_eq!(
+            lines,
+            ["the quick", "brown fox", "jumps over", "the lazy", "dog"]
+        );
         assert!(lines.iter().all(|l| width(l) <= 10));
     }
 

@@ -209,6 +209,30 @@ impl Tracker {
         updates
     }
 
+    /// Conversations holding messages of yours that not everyone has read yet,
+    /// with the oldest such sequence number.
+    pub fn unsettled(&self) -> Vec<(Conv, u64)> {
+        self.by_seq
+            .iter()
+            .filter_map(|(conv, ids)| Some((conv.clone(), *ids.keys().next()?)))
+            .collect()
+    }
+
+    /// The server's counts for message `seq` of yours in `conv` (from `history`).
+    pub fn counts(&mut self, conv: &Conv, seq: u64, counts: Counts) -> Option<Update> {
+        let id = *self.by_seq.get(conv)?.get(&seq)?;
+        let mine = self.mine.get_mut(&id)?;
+        let update = mine
+            .advance_to(Status::from_counts(counts))
+            .then(|| mine.update(id));
+        if mine.status.stage == Stage::Read
+            && let Some(ids) = self.by_seq.get_mut(conv)
+        {
+            ids.remove(&seq);
+        }
+        update
+    }
+
     /// A group was renamed: its messages and cursors carry over to the new name.
     pub fn rename(&mut self, old: &Conv, new: &Conv) {
         if let Some(cursors) = self.cursors.remove(old) {
@@ -342,6 +366,27 @@ mod tests {
             ..Status::SENDING
         }));
         assert_eq!(s.stage, Stage::Read);
+    }
+
+    #[test]
+    fn counts_read_back_from_history_settle_what_was_missed_offline() {
+        let mut t = Tracker::new(name("alice"));
+        let id = MessageId::new();
+        t.stored(id, &conv("bob"), 7, 1);
+        assert_eq!(t.unsettled(), [(conv("bob"), 7)]);
+        let up = t
+            .counts(
+                &conv("bob"),
+                7,
+                Counts {
+                    delivered: 1,
+                    read: 1,
+                    of: 1,
+                },
+            )
+            .unwrap();
+        assert_eq!(up.status.stage, Stage::Read);
+        assert!(t.unsettled().is_empty());
     }
 
     #[test]

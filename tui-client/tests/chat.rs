@@ -157,3 +157,54 @@ async fn a_message_to_a_missing_user_fails_and_is_not_retried() {
     assert_eq!(stage, Stage::Failed);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_read_receipt_missed_while_disconnected_is_caught_up_after_reconnecting() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start("127.0.0.1:0", dir.path()).await;
+    let addr = server.addr;
+    connect(&server, "bob").await.0.quit().await;
+    let (alice, mut alice_events, _) = connect(&server, "alice").await;
+    let id = alice
+        .send(conv("bob"), "read me later".into())
+        .await
+        .unwrap();
+    expect(&mut alice_events, "stored", |e| match e {
+        Event::Status(u) if u.id == id => Some(()),
+        _ => None,
+    })
+    .await;
+    server.stop().await;
+
+    // While alice cannot reach the server on her port, bob reads on another.
+    let mut elsewhere = TestServer::start("127.0.0.1:0", dir.path()).await;
+    let (bob, mut bob_events, _) = connect(&elsewhere, "bob").await;
+    expect(&mut bob_events, "the message", |e| match e {
+        Event::Server(ServerMessage::Message(_)) => Some(()),
+        _ => None,
+    })
+    .await;
+    bob.request(ClientMessage::Read {
+        req: Some(1),
+        conv: conv("alice"),
+        seq: None,
+    })
+    .await
+    .unwrap();
+    expect(&mut bob_events, "read_marked", |e| match e {
+        Event::Server(ServerMessage::ReadMarked { seq, .. }) => (*seq == 1).then_some(()),
+        _ => None,
+    })
+    .await;
+    bob.quit().await;
+    elsewhere.stop().await;
+
+    let mut server = TestServer::start(&addr.to_string(), dir.path()).await;
+    let stage = expect(&mut alice_events, "read, after reconnecting", |e| match e {
+        Event::Status(u) if u.id == id && u.status.stage == Stage::Read => Some(u.status.stage),
+        _ => None,
+    })
+    .await;
+    assert_eq!(stage, Stage::Read);
+    server.stop().await;
+}

@@ -336,11 +336,7 @@ impl Worker {
                     user: u.name.clone(),
                     owner: owner == Some(m.user),
                     online: u.online(),
-                    last_seen: if u.online() {
-                        None
-                    } else {
-                        u.last_seen.or(Some(u.created))
-                    },
+                    last_seen: u.seen(),
                     joined: m.joined_at,
                 })
             })

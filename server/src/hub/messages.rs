@@ -278,7 +278,7 @@ impl Worker {
                 if u.online() {
                     online += 1;
                 } else if matches!(conv.kind, ConvKind::Direct { .. }) {
-                    last_seen = u.last_seen.or(Some(u.created));
+                    last_seen = u.seen();
                 }
             }
         }
@@ -340,7 +340,7 @@ impl Worker {
             Ok(None) => {
                 let done = ServerMessage::ReadMarked {
                     req,
-                    conv: conv.clone(),
+                    conv: self.state.canonical(conv),
                     seq: 0,
                 };
                 return b.message(session, &done);
@@ -368,7 +368,7 @@ impl Worker {
             session,
             &ServerMessage::ReadMarked {
                 req,
-                conv: conv.clone(),
+                conv: self.state.canonical(conv),
                 seq: marked,
             },
         );

@@ -105,12 +105,19 @@ impl Worker {
         u.sessions.push(session);
         let name = u.name.clone();
         let convs = u.convs.clone();
+        if first {
+            // Recorded at login too, so a crash while online still leaves a
+            // truthful "last seen".
+            let now = Timestamp::now();
+            u.last_seen = Some(now);
+            if let Err(e) = self.store.set_last_seen(user, now) {
+                b.fail(e);
+            }
+            self.state.online.insert(name.clone());
+        }
         self.state
             .sessions
             .insert(session, Session { user, outbound });
-        if first {
-            self.state.online.insert(name.clone());
-        }
 
         // Everything committed before this point goes out as catch-up; anything
         // stored from here on is delivered live, so the two never overlap.

@@ -41,7 +41,7 @@ impl Worker {
                     req,
                     user: u.name.clone(),
                     online: u.online(),
-                    last_seen: if u.online() { None } else { u.last_seen },
+                    last_seen: u.seen(),
                     since: u.created,
                 },
                 None => return,
@@ -146,9 +146,7 @@ impl Worker {
                     ConvKind::Direct { a, b } => {
                         let other = self.state.users.get(if *a == user { b } else { a })?;
                         summary.online = Some(other.online());
-                        if !other.online() {
-                            summary.last_seen = other.last_seen.or(Some(other.created));
-                        }
+                        summary.last_seen = other.seen();
                     }
                     ConvKind::Group { owner, .. } => {
                         summary.members = Some(conv.members.len() as u32);
@@ -180,7 +178,7 @@ impl Worker {
             let Some(c) = found.and_then(|id| self.state.convs.get(&id)) else {
                 return HistoryView {
                     conv_id: None,
-                    conv: conv.clone(),
+                    conv: self.state.canonical(conv),
                     last_seq: 0,
                     members: Vec::new(),
                 };

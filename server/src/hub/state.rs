@@ -33,6 +33,18 @@ impl User {
     pub fn online(&self) -> bool {
         !self.sessions.is_empty()
     }
+
+    /// When the user was last connected, for someone asking now: nothing while
+    /// they are online. Every user has logged in at least once (that is how
+    /// accounts are made), so the fallback is only for a database from before
+    /// logins were recorded.
+    pub fn seen(&self) -> Option<Timestamp> {
+        if self.online() {
+            None
+        } else {
+            self.last_seen.or(Some(self.created))
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -204,6 +216,26 @@ impl State {
 
     pub fn name(&self, user: UserId) -> Option<&Username> {
         self.users.get(&user).map(|u| &u.name)
+    }
+
+    /// `name` as its owner spelled it when it was created, if it exists.
+    pub fn canonical(&self, name: &ConvName) -> ConvName {
+        match name {
+            ConvName::User(user) => self
+                .by_name
+                .get(user)
+                .and_then(|id| self.name(*id))
+                .map_or_else(|| name.clone(), |n| ConvName::User(n.clone())),
+            ConvName::Group(group) => self
+                .groups
+                .get(group)
+                .and_then(|id| self.convs.get(id))
+                .and_then(|c| match &c.kind {
+                    ConvKind::Group { name, .. } => Some(ConvName::Group(name.clone())),
+                    ConvKind::Direct { .. } => None,
+                })
+                .unwrap_or_else(|| name.clone()),
+        }
     }
 
     /// How `viewer` names conversation `conv`: the other user, or `#group`.

@@ -134,6 +134,7 @@ impl Worker {
                 reply,
             } => self.history(b, session, &conv, reply),
             Command::Conversations { session, reply } => self.conversations(b, session, reply),
+            Command::Flush { reply } => b.reply(reply, ()),
             Command::Request { session, request } => {
                 if !self.state.sessions.contains_key(&session) {
                     return;

@@ -58,7 +58,7 @@ pub async fn handshake(conn: &mut Conn, ctx: &Context) -> Result<Identity, Endin
         let msg = match ClientMessage::decode(&line) {
             Ok(msg) => msg,
             Err(e) => {
-                reply(conn, ServerMessage::error(e.code, e.message)).await?;
+                reply(conn, e.to_message()).await?;
                 continue;
             }
         };
@@ -81,6 +81,7 @@ pub async fn handshake(conn: &mut Conn, ctx: &Context) -> Result<Identity, Endin
                 reply(conn, welcome).await?;
             }
             ClientMessage::Ping => reply(conn, ServerMessage::Pong).await?,
+            ClientMessage::Bye => return Err(Ending::refused(ServerMessage::Bye)),
             ClientMessage::Pong => {}
             _ if !said_hello => {
                 let e = ServerMessage::error(

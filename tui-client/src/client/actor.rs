@@ -1,7 +1,7 @@
 //! The task behind [`Client`](super::Client): serve a connection, and when it is
 //! lost, reconnect and carry on where it stopped.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use classchat_common::protocol::{GroupEvent, Req, Secret};
@@ -20,6 +20,9 @@ const WINDOW: usize = 256;
 
 /// Received messages after which acknowledgements go out even mid-burst.
 const ACK_EVERY: usize = 256;
+
+/// Request ids the task uses for itself, far above any an app would pick.
+const OWN_REQ_BASE: Req = 1 << 52;
 
 /// How a connection ended.
 enum Ended {
@@ -46,6 +49,11 @@ pub struct Actor {
     unacked: usize,
     /// Silence after which the server is presumed gone.
     silence: Duration,
+    /// Connections made so far; from the second on, statuses are refreshed.
+    connections: u32,
+    /// This task's own requests (history pages to refresh statuses).
+    own_requests: HashSet<Req>,
+    next_own_req: Req,
 }
 
 impl Actor {
@@ -68,6 +76,9 @@ impl Actor {
             acks: HashMap::new(),
             unacked: 0,
             silence: Duration::from_secs(30),
+            connections: 0,
+            own_requests: HashSet::new(),
+            next_own_req: OWN_REQ_BASE,
         }
     }
 
@@ -136,6 +147,12 @@ impl Actor {
             }
         }
         if let Err(e) = self.pump(&mut transport).await {
+            return Ended::Lost(e);
+        }
+        self.connections += 1;
+        if self.connections > 1
+            && let Err(e) = self.refresh_statuses(&mut transport).await
+        {
             return Ended::Lost(e);
         }
         let mut last_heard = Instant::now();
@@ -233,6 +250,38 @@ impl Actor {
         Ok(())
     }
 
+    /// Receipts that happened while disconnected were not sent to us: read the
+    /// counts of our unsettled messages back from history.
+    async fn refresh_statuses(&mut self, transport: &mut Transport) -> Result<(), String> {
+        self.own_requests.clear();
+        for (conv, oldest) in self.tracker.unsettled() {
+            self.ask_counts(transport, conv, oldest - 1).await?;
+        }
+        transport.flush().await.map_err(|e| e.to_string())
+    }
+
+    async fn ask_counts(
+        &mut self,
+        transport: &mut Transport,
+        conv: Conv,
+        after: u64,
+    ) -> Result<(), String> {
+        self.next_own_req += 1;
+        let req = self.next_own_req;
+        self.own_requests.insert(req);
+        let msg = ClientMessage::History {
+            req: Some(req),
+            conv,
+            before: None,
+            after: Some(after),
+            limit: Some(classchat_common::limits::HISTORY_PAGE_MAX),
+        };
+        transport
+            .feed(msg.to_line())
+            .await
+            .map_err(|e| e.to_string())
+    }
+
     async fn flush_acks(&mut self, transport: &mut Transport) -> Result<(), String> {
         for (conv, seq) in self.acks.drain() {
             transport
@@ -323,6 +372,24 @@ impl Actor {
                 }
                 self.pump(transport).await?;
             }
+            ServerMessage::History {
+                req: Some(req),
+                conv,
+                messages,
+                more,
+            } if self.own_requests.remove(req) => {
+                for m in messages {
+                    if let Some(update) = m.counts.and_then(|c| self.tracker.counts(conv, m.seq, c))
+                    {
+                        self.emit(Event::Status(update)).await;
+                    }
+                }
+                if let (true, Some(last)) = (*more, messages.last()) {
+                    self.ask_counts(transport, conv.clone(), last.seq).await?;
+                    transport.flush().await.map_err(|e| e.to_string())?;
+                }
+            }
+            ServerMessage::Error { req: Some(req), .. } if self.own_requests.remove(req) => {}
             _ => {
                 if let Some(req) = msg.req() {
                     self.requests.remove(&req);
