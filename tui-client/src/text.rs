@@ -50,7 +50,7 @@ pub fn clean(s: &str) -> Cow<'_, str> {
             c if is_bidi_control(c) => out.push('\u{FFFD}'),
             // C0 controls as their "control picture" (ESC → ␛), DEL as ␡.
             c if (c as u32) < 0x20 => {
-                out.push(char::from_u32(0x2400 + c as u32).unwrap_or('\u{FFFD}'))
+                out.push(char::from_u32(0x2400 + c as u32).unwrap_or('\u{FFFD}'));
             }
             '\u{7F}' => out.push('\u{2421}'),
             c if c.is_control() => out.push('\u{FFFD}'),
