@@ -198,6 +198,14 @@ impl Client {
         }
     }
 
+    /// Hands over an action without waiting; gives it back if the channel is
+    /// full (or the task has stopped), for the caller to try again later.
+    pub fn try_act(&self, action: Action) -> Result<(), Action> {
+        self.actions.try_send(action).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(a) | mpsc::error::TrySendError::Closed(a) => a,
+        })
+    }
+
     async fn act(&self, action: Action) -> Result<(), Stopped> {
         self.actions.send(action).await.map_err(|_| Stopped)
     }

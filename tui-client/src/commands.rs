@@ -24,6 +24,7 @@ pub enum Command {
     Kick { group: GroupName, user: Username },
     Owner { group: GroupName, user: Username },
     Delete { group: GroupName },
+    Mute,
     Help,
     Quit,
 }
@@ -38,6 +39,8 @@ pub enum Intent {
     },
     /// Send this request; its answer carries the same `req`.
     Ask(ClientMessage),
+    /// Turn the bell off or on for the open conversation (terminal UI only).
+    Mute,
     Help,
     Quit,
 }
@@ -49,6 +52,7 @@ impl Command {
         let ask = match self {
             Command::Msg { to, body } => return Intent::Send { to, body },
             Command::Help => return Intent::Help,
+            Command::Mute => return Intent::Mute,
             Command::Quit => return Intent::Quit,
             Command::Who => ClientMessage::Who { req },
             Command::Whois { user } => ClientMessage::Whois { req, user },
@@ -198,6 +202,12 @@ pub const COMMANDS: &[Spec] = &[
         args: &[Arg::Group],
     },
     Spec {
+        name: "mute",
+        usage: "/mute",
+        summary: "terminal UI: turn the bell off (or back on) for the open conversation",
+        args: &[],
+    },
+    Spec {
         name: "help",
         usage: "/help",
         summary: "list the commands",
@@ -316,6 +326,7 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
         "delete" => Command::Delete {
             group: group_arg(words.next(), &usage)?,
         },
+        "mute" => Command::Mute,
         "help" => Command::Help,
         "quit" => Command::Quit,
         _ => return Err(CommandError::Unknown(name)),

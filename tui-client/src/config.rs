@@ -55,6 +55,13 @@ pub struct Settings {
     pub server: Option<String>,
     /// The user name to log in as.
     pub user: Option<String>,
+    /// `"color"` (the default) or `"mono"`; `NO_COLOR` in the environment also
+    /// turns colour off.
+    pub theme: Option<String>,
+    /// Plain ASCII status markers (`[++]` instead of `✓✓`).
+    pub ascii: bool,
+    /// Key overrides: action name = key, e.g. `next_conversation = "ctrl-j"`.
+    pub keys: BTreeMap<String, String>,
 }
 
 impl Settings {
@@ -167,6 +174,9 @@ mod tests {
         let s = Settings {
             server: Some("[::1]:4000".into()),
             user: Some("alice".into()),
+            theme: Some("mono".into()),
+            ascii: true,
+            keys: BTreeMap::from([("quit".into(), "ctrl-q".into())]),
         };
         s.save(&path).unwrap();
         assert_eq!(Settings::load(&path).unwrap(), s);

@@ -8,13 +8,26 @@
 //!   unconfirmed messages and the [`tracker`] of their delivery status.
 //! - [`commands`]: the slash-command parser shared by every front end.
 //! - [`pipe`]: the scriptable front end (commands on stdin, JSON on stdout).
+//! - The terminal UI, in the Elm style: [`model`] (all state), [`message`]
+//!   (what happens, and the effects asked for), [`update`] (the only place state
+//!   changes), [`ui`] (draws, changes nothing), with [`keymap`], [`layout`]
+//!   (geometry both sides share), [`text`] (sanitising and wrapping) and
+//!   [`theme`]; [`app`] runs the loop and owns the terminal.
 
 pub mod address;
+pub mod app;
 pub mod client;
 pub mod commands;
 pub mod config;
 pub mod connection;
+pub mod keymap;
+pub mod layout;
+pub mod message;
+pub mod model;
 pub mod outbox;
 pub mod pipe;
 pub mod text;
+pub mod theme;
 pub mod tracker;
+pub mod ui;
+pub mod update;

@@ -6,8 +6,11 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use classchat_client::address::ServerAddr;
+use classchat_client::app::{self, AppOptions};
 use classchat_client::client::{Backoff, Client, ClientOptions};
 use classchat_client::config::{Logins, Paths, Settings};
+use classchat_client::keymap::Keymap;
+use classchat_client::model::Look;
 use classchat_client::pipe::{self, PipeOptions};
 use classchat_common::Username;
 use classchat_common::protocol::Secret;
@@ -36,6 +39,7 @@ struct Cli {
     )]
     password: Option<String>,
 
+    /// Without a mode, the full-screen terminal UI starts.
     #[command(subcommand)]
     mode: Option<Mode>,
 }
@@ -77,27 +81,60 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let paths = Paths::platform()?;
     init_logging(&paths);
     let settings = Settings::load(&paths.config_file)?;
-    let server: ServerAddr = cli
+    let server = cli
         .server
-        .or(settings.server)
-        .unwrap_or_else(|| "localhost".into())
-        .parse()?;
-    let Some(user) = cli.user.or(settings.user) else {
+        .clone()
+        .or_else(|| settings.server.clone())
+        .unwrap_or_else(|| "localhost".into());
+    let user = cli.user.clone().or_else(|| settings.user.clone());
+    let password = cli.password.clone().map(Secret);
+    match cli.mode {
+        Some(Mode::Pipe { wait }) => pipe_mode(&paths, &server, user, password, wait).await,
+        None => {
+            let user = user
+                .map(|u| u.parse::<Username>())
+                .transpose()
+                .context("--user")?;
+            let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && settings.theme.as_deref() != Some("mono");
+            let keymap = Keymap::with_overrides(&settings.keys)
+                .with_context(|| format!("in {}", paths.config_file.display()))?;
+            let options = AppOptions {
+                server,
+                user,
+                password,
+                look: Look {
+                    ascii: settings.ascii,
+                    color,
+                },
+                keymap,
+                settings,
+                paths,
+            };
+            app::run(options).await
+        }
+    }
+}
+
+async fn pipe_mode(
+    paths: &Paths,
+    server: &str,
+    user: Option<String>,
+    password: Option<Secret>,
+    wait: f64,
+) -> anyhow::Result<()> {
+    let server: ServerAddr = server.parse()?;
+    let Some(user) = user else {
         bail!(
             "say who you are with --user NAME (or set user in {})",
             paths.config_file.display()
         );
     };
     let user: Username = user.parse().context("--user")?;
-    let Some(Mode::Pipe { wait }) = cli.mode else {
-        bail!(
-            "the full-screen client is not part of this build yet; use `classchat pipe` (see README.md)"
-        );
-    };
     let options = ClientOptions {
         server: server.clone(),
         user,
-        password: cli.password.map(Secret),
+        password,
         logins: Some(Logins::new(paths.logins_file())),
         backoff: Backoff::default(),
     };

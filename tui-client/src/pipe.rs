@@ -236,6 +236,13 @@ async fn execute<W: AsyncWrite + Unpin>(
             out.local(&Local::Help { commands }).await?;
         }
         Intent::Quit => return Ok(false),
+        Intent::Mute => {
+            let local = Local::CommandError {
+                input: line,
+                message: "/mute only applies to the terminal UI".into(),
+            };
+            out.local(&local).await?;
+        }
     }
     Ok(true)
 }

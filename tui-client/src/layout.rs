@@ -1,0 +1,432 @@
+//! Where things are on screen, and how a conversation's messages become lines.
+//!
+//! Both `update` and the view use these functions: scrolling, mouse clicks and
+//! the read-marking rule need to know exactly which lines are on screen, so the
+//! geometry is computed in one place and never guessed twice.
+//!
+//! Rendering a conversation never looks at more messages than fit on screen:
+//! lines are built from the scroll anchor upward until the pane is full, so a
+//! conversation of a hundred thousand messages draws as fast as one of ten.
+
+use chrono::{Datelike, FixedOffset};
+use classchat_common::{Conv, Timestamp};
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+
+use crate::model::{Conversation, Entry, Look, Model, Scroll};
+use crate::text::{self, width};
+use crate::theme::Theme;
+use crate::tracker::{Stage, Status};
+
+/// Below this width the conversation list is hidden.
+pub const NARROW: u16 = 72;
+/// The conversation list's width when shown.
+pub const LIST_WIDTH: u16 = 24;
+/// The most lines the input grows to.
+const INPUT_MAX_LINES: u16 = 5;
+/// Columns taken by `HH:MM ` before every message.
+const TIME_WIDTH: usize = 6;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Areas {
+    /// The conversation list (with its border), unless the terminal is narrow.
+    pub list: Option<Rect>,
+    /// The open conversation (with its border).
+    pub messages: Rect,
+    pub input: Rect,
+    pub status: Rect,
+}
+
+impl Areas {
+    /// The inside of the message pane, where message lines go.
+    pub fn message_lines(&self) -> Rect {
+        inner(self.messages)
+    }
+}
+
+pub fn inner(r: Rect) -> Rect {
+    Rect {
+        x: r.x.saturating_add(1),
+        y: r.y.saturating_add(1),
+        width: r.width.saturating_sub(2),
+        height: r.height.saturating_sub(2),
+    }
+}
+
+/// The screen split for a terminal of `size`, with an input of `input_lines`.
+pub fn areas(size: (u16, u16), input_lines: u16) -> Areas {
+    let (w, h) = size;
+    let input_h = input_lines.clamp(1, INPUT_MAX_LINES) + 2;
+    let status = Rect::new(0, h.saturating_sub(1), w, 1.min(h));
+    let input = Rect::new(
+        0,
+        h.saturating_sub(1 + input_h),
+        w,
+        input_h.min(h.saturating_sub(1)),
+    );
+    let top_h = h.saturating_sub(1 + input_h);
+    let (list, messages) = if w >= NARROW {
+        (
+            Some(Rect::new(0, 0, LIST_WIDTH, top_h)),
+            Rect::new(LIST_WIDTH, 0, w - LIST_WIDTH, top_h),
+        )
+    } else {
+        (None, Rect::new(0, 0, w, top_h))
+    };
+    Areas {
+        list,
+        messages,
+        input,
+        status,
+    }
+}
+
+/// The areas for the model's current size and input.
+pub fn model_areas(model: &Model) -> Areas {
+    let lines = u16::try_from(model.input().lines().len()).unwrap_or(u16::MAX);
+    areas(model.size, lines)
+}
+
+/// The first conversation shown in a list of `rows` rows, so that the selected
+/// one is always visible.
+pub fn list_offset(selected: usize, rows: usize) -> usize {
+    selected.saturating_sub(rows.saturating_sub(1))
+}
+
+/// What is needed to turn entries into lines.
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx<'a> {
+    pub width: usize,
+    pub look: Look,
+    pub theme: &'a Theme,
+    pub tz: FixedOffset,
+    pub now: Timestamp,
+    pub group: bool,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(model: &Model, theme: &'a Theme, conv: &Conv, width: u16) -> Self {
+        Ctx {
+            width: usize::from(width),
+            look: model.look,
+            theme,
+            tz: model.tz,
+            now: model.now,
+            group: conv.is_group(),
+        }
+    }
+}
+
+/// The status marker for one of your messages. Each stage has its own symbol, so
+/// nothing depends on colour alone.
+pub fn marker(status: Status, group: bool, ascii: bool) -> String {
+    let counted = |symbol: &str, k: u32| {
+        if group && status.of > 0 {
+            format!("{symbol} {k}/{}", status.of)
+        } else {
+            symbol.to_owned()
+        }
+    };
+    match (status.stage, ascii) {
+        (Stage::Failed, false) => "✗ failed".into(),
+        (Stage::Failed, true) => "[failed]".into(),
+        (Stage::Sending, false) => "◌".into(),
+        (Stage::Sending, true) => "[..]".into(),
+        _ if status.read > 0 => counted(if ascii { "[read]" } else { "●" }, status.read),
+        _ if status.delivered > 0 => counted(if ascii { "[++]" } else { "✓✓" }, status.delivered),
+        (_, false) => "✓".into(),
+        (_, true) => "[+]".into(),
+    }
+}
+
+fn local_day(ts: Timestamp, tz: FixedOffset) -> chrono::NaiveDate {
+    ts.to_datetime().with_timezone(&tz).date_naive()
+}
+
+/// `HH:MM` in the display time zone.
+pub fn clock(ts: Timestamp, tz: FixedOffset) -> String {
+    ts.to_datetime()
+        .with_timezone(&tz)
+        .format("%H:%M")
+        .to_string()
+}
+
+/// "5m ago", "3h ago", "2d ago", or a date.
+pub fn ago(then: Timestamp, now: Timestamp) -> String {
+    let secs = (now.as_millis() - then.as_millis()).max(0) / 1000;
+    match secs {
+        0..60 => "just now".into(),
+        60..3600 => format!("{}m ago", secs / 60),
+        3600..86_400 => format!("{}h ago", secs / 3600),
+        86_400..2_592_000 => format!("{}d ago", secs / 86_400),
+        _ => then.to_datetime().format("%Y-%m-%d").to_string(),
+    }
+}
+
+fn day_label(ts: Timestamp, ctx: &Ctx<'_>) -> String {
+    let day = local_day(ts, ctx.tz);
+    let today = local_day(ctx.now, ctx.tz);
+    if day == today {
+        "Today".into()
+    } else if Some(day) == today.pred_opt() {
+        "Yesterday".into()
+    } else if day.year() == today.year() {
+        day.format("%A %-d %B").to_string()
+    } else {
+        day.format("%-d %B %Y").to_string()
+    }
+}
+
+fn rule(label: &str, width: usize, style: Style) -> Line<'static> {
+    let label = format!(" {label} ");
+    let side = width.saturating_sub(width_of(&label)) / 2;
+    let right = width.saturating_sub(side + width_of(&label));
+    Line::from(Span::styled(
+        format!("{}{label}{}", "─".repeat(side), "─".repeat(right)),
+        style,
+    ))
+}
+
+fn width_of(s: &str) -> usize {
+    width(s)
+}
+
+/// The lines entry `i` of `conv` takes, separators above it included.
+pub fn entry_lines(
+    conv: &Conversation,
+    i: usize,
+    ctx: &Ctx<'_>,
+    selected: bool,
+) -> Vec<Line<'static>> {
+    let Some(e) = conv.entries.get(i) else {
+        return Vec::new();
+    };
+    let prev = i.checked_sub(1).and_then(|p| conv.entries.get(p));
+    let mut lines = Vec::new();
+    if prev.is_none_or(|p| local_day(p.ts, ctx.tz) != local_day(e.ts, ctx.tz)) {
+        lines.push(rule(&day_label(e.ts, ctx), ctx.width, ctx.theme.separator));
+    }
+    if let Some((_, count)) = conv.new_marker
+        && conv.first_new() == Some(i)
+    {
+        lines.push(rule(
+            &format!("{count} new"),
+            ctx.width,
+            ctx.theme.new_marker,
+        ));
+    }
+    let time = clock(e.ts, ctx.tz);
+    if e.event.is_some() {
+        let body = text::wrap(
+            &format!("· {}", e.body),
+            ctx.width.saturating_sub(TIME_WIDTH).max(1),
+        );
+        for (n, part) in body.into_iter().enumerate() {
+            let lead = if n == 0 {
+                format!("{time} ")
+            } else {
+                " ".repeat(TIME_WIDTH)
+            };
+            lines.push(Line::from(vec![
+                Span::styled(lead, ctx.theme.time),
+                Span::styled(part, ctx.theme.event),
+            ]));
+        }
+        return highlight(lines, selected, ctx);
+    }
+    let name = text::clean_line(e.from.as_str()).into_owned();
+    let mark = e.status.map(|s| marker(s, ctx.group, ctx.look.ascii));
+    let mark_w = mark.as_deref().map_or(0, |m| width_of(m) + 1);
+    let room = ctx.width.saturating_sub(TIME_WIDTH + mark_w).max(1);
+    let wrapped = text::wrap(&format!("{name}: {}", e.body), room);
+    let name_style = if e.mine {
+        ctx.theme.me
+    } else {
+        ctx.theme.name(&name)
+    };
+    let body_style = if e.mentions_me {
+        ctx.theme.mention
+    } else {
+        ctx.theme.body
+    };
+    for (n, part) in wrapped.into_iter().enumerate() {
+        let mut spans = Vec::new();
+        if n == 0 {
+            spans.push(Span::styled(format!("{time} "), ctx.theme.time));
+            let split = part.len().min(name.len() + 1);
+            let (who, rest) = part.split_at(split.min(part.len()));
+            spans.push(Span::styled(
+                who.to_owned(),
+                name_style.add_modifier(Modifier::BOLD),
+            ));
+            spans.push(Span::styled(rest.to_owned(), body_style));
+            if let (Some(mark), Some(status)) = (&mark, e.status) {
+                let used = TIME_WIDTH + width_of(&part);
+                let pad = ctx.width.saturating_sub(used + width_of(mark));
+                spans.push(Span::raw(" ".repeat(pad)));
+                spans.push(Span::styled(mark.clone(), ctx.theme.marker(status.stage)));
+            }
+        } else {
+            spans.push(Span::raw(" ".repeat(TIME_WIDTH)));
+            spans.push(Span::styled(part, body_style));
+        }
+        lines.push(Line::from(spans));
+    }
+    highlight(lines, selected, ctx)
+}
+
+fn highlight(lines: Vec<Line<'static>>, selected: bool, ctx: &Ctx<'_>) -> Vec<Line<'static>> {
+    if !selected {
+        return lines;
+    }
+    lines
+        .into_iter()
+        .map(|l| l.patch_style(ctx.theme.selected))
+        .collect()
+}
+
+/// The lines on screen, top to bottom, and what they show.
+#[derive(Debug, Default)]
+pub struct Visible {
+    pub lines: Vec<Line<'static>>,
+    /// Index of the lowest entry on screen (partly or wholly).
+    pub bottom: Option<usize>,
+    /// Index of the highest entry on screen.
+    pub top: Option<usize>,
+    /// The first line of the first loaded entry is on screen.
+    pub reached_top: bool,
+}
+
+/// The anchor of `scroll` as (entry index, lines of it hidden below the edge).
+pub fn anchor(conv: &Conversation, scroll: Scroll) -> Option<(usize, usize)> {
+    let last = conv.entries.len().checked_sub(1)?;
+    match scroll {
+        Scroll::Bottom => Some((last, 0)),
+        Scroll::At { seq, skip } => match conv.search(seq) {
+            Ok(i) => Some((i, skip)),
+            Err(i) => Some((i.min(last), 0)),
+        },
+    }
+}
+
+/// Fills `height` lines from the scroll anchor upward.
+pub fn visible(
+    conv: &Conversation,
+    ctx: &Ctx<'_>,
+    height: usize,
+    selected: Option<usize>,
+) -> Visible {
+    visible_at(conv, conv.scroll, ctx, height, selected)
+}
+
+/// The same, as if scrolled to `scroll`.
+pub fn visible_at(
+    conv: &Conversation,
+    scroll: Scroll,
+    ctx: &Ctx<'_>,
+    height: usize,
+    selected: Option<usize>,
+) -> Visible {
+    let mut v = Visible::default();
+    let Some((start, skip)) = anchor(conv, scroll) else {
+        v.reached_top = true;
+        return v;
+    };
+    let mut stack: Vec<Vec<Line<'static>>> = Vec::new();
+    let mut filled = 0;
+    let mut i = start;
+    loop {
+        let mut lines = entry_lines(conv, i, ctx, selected == Some(i));
+        if i == start {
+            lines.truncate(lines.len().saturating_sub(skip));
+            v.bottom = Some(i);
+        }
+        filled += lines.len();
+        v.top = Some(i);
+        stack.push(lines);
+        if filled >= height {
+            break;
+        }
+        if i == 0 {
+            v.reached_top = true;
+            break;
+        }
+        i -= 1;
+    }
+    let mut all: Vec<Line<'static>> = stack.into_iter().rev().flatten().collect();
+    if all.len() > height {
+        all.drain(..all.len() - height);
+        v.reached_top = false;
+    }
+    v.lines = all;
+    v
+}
+
+/// The scroll position `lines` further up (older), stopping once the first
+/// loaded message is at the top of the pane.
+pub fn scroll_up(conv: &Conversation, ctx: &Ctx<'_>, height: usize, lines: usize) -> Scroll {
+    let Some((mut i, mut skip)) = anchor(conv, conv.scroll) else {
+        return Scroll::Bottom;
+    };
+    skip += lines;
+    loop {
+        let h = entry_lines(conv, i, ctx, false).len();
+        if skip < h || i == 0 {
+            skip = skip.min(h.saturating_sub(1));
+            break;
+        }
+        skip -= h;
+        i -= 1;
+    }
+    let scroll = at(conv, i, skip);
+    // Never leave empty rows above the first message.
+    let shown = visible_at(conv, scroll, ctx, height, None);
+    if shown.reached_top && shown.lines.len() < height {
+        return scroll_down_from(conv, scroll, ctx, height - shown.lines.len());
+    }
+    scroll
+}
+
+/// The scroll position `lines` further down (newer); back to following the
+/// newest message at the end.
+pub fn scroll_down(conv: &Conversation, ctx: &Ctx<'_>, lines: usize) -> Scroll {
+    scroll_down_from(conv, conv.scroll, ctx, lines)
+}
+
+fn scroll_down_from(conv: &Conversation, from: Scroll, ctx: &Ctx<'_>, lines: usize) -> Scroll {
+    let Some((mut i, skip)) = anchor(conv, from) else {
+        return Scroll::Bottom;
+    };
+    let last = conv.entries.len() - 1;
+    let mut skip = skip as isize - lines as isize;
+    while skip < 0 {
+        if i >= last {
+            return Scroll::Bottom;
+        }
+        i += 1;
+        skip += entry_lines(conv, i, ctx, false).len() as isize;
+    }
+    if i >= last && skip == 0 {
+        return Scroll::Bottom;
+    }
+    at(conv, i, skip as usize)
+}
+
+fn at(conv: &Conversation, i: usize, skip: usize) -> Scroll {
+    match conv.entries.get(i).and_then(|e| e.seq) {
+        Some(seq) if i + 1 < conv.entries.len() || skip > 0 => Scroll::At { seq, skip },
+        _ => Scroll::Bottom,
+    }
+}
+
+/// The newest stored message on screen, for the read-marking rule.
+pub fn newest_visible_seq(conv: &Conversation, ctx: &Ctx<'_>, height: usize) -> Option<u64> {
+    let v = visible(conv, ctx, height, None);
+    let bottom = v.bottom?;
+    let top = v.top.unwrap_or(bottom);
+    conv.entries[top..=bottom]
+        .iter()
+        .rev()
+        .find_map(|e: &Entry| e.seq)
+}

@@ -1,0 +1,295 @@
+//! Everything the terminal UI knows, in one place. Only `update` changes it;
+//! the view only reads it.
+//!
+//! Layout: [`conversation`] (one conversation: its messages, scroll position,
+//! draft, unread state) and [`popup`] (the state of each popup and the login
+//! form). This file holds the [`Model`] that ties them together.
+
+pub mod conversation;
+pub mod popup;
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+
+use chrono::FixedOffset;
+use classchat_common::protocol::Req;
+use classchat_common::{Conv, GroupName, Timestamp, Username};
+use ratatui_textarea::TextArea;
+
+pub use conversation::{Conversation, Entry, Scroll};
+pub use popup::{LoginForm, Popup};
+
+use crate::keymap::Keymap;
+
+/// Whether we are connected, for the status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkState {
+    Connecting,
+    Connected,
+    /// The next attempt is at `at` (wall-clock milliseconds).
+    Reconnecting {
+        attempt: u32,
+        at: Timestamp,
+        reason: String,
+    },
+    /// The client gave up (for example the password changed).
+    Failed(String),
+}
+
+/// How things look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Look {
+    /// Plain ASCII status markers instead of `✓✓`-style symbols.
+    pub ascii: bool,
+    /// Colours on (off with `NO_COLOR` or `theme = "mono"`).
+    pub color: bool,
+}
+
+/// A line for the status bar, shown until `until`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub text: String,
+    pub error: bool,
+    pub until: Timestamp,
+}
+
+/// Where the keyboard goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    /// Typing in the input bar.
+    Input,
+    /// Moving through the messages of the open conversation; the index is into
+    /// its entries.
+    Messages(usize),
+}
+
+/// What an outstanding request was for, so its answer lands in the right place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Asked {
+    /// An older page of a conversation.
+    Older(Conv),
+    /// The newest page, when a conversation is first opened.
+    Recent(Conv),
+    /// A slash command; its text comes back to the input if it fails.
+    Command(String),
+    /// Background bookkeeping (who is online, the conversation list).
+    Quiet,
+}
+
+#[derive(Debug)]
+pub struct Model {
+    /// Who we are, once logged in; `None` while the login form shows.
+    pub me: Option<Username>,
+    pub server: String,
+    pub login: Option<LoginForm>,
+    pub link: LinkState,
+    /// Between connecting and `synced`: what arrives now waited while we were away.
+    pub syncing: bool,
+    /// Groups first, then people, each in name order: stable, so `Alt+1..9`
+    /// always mean the same conversations.
+    pub convs: Vec<Conversation>,
+    /// Index into `convs`.
+    pub selected: Option<usize>,
+    pub focus: Focus,
+    pub popup: Option<Popup>,
+    pub notice: Option<Notice>,
+    /// Input for when no conversation is open (commands only).
+    pub lobby_input: TextArea<'static>,
+    /// Lines sent, newest last, for `Up` to recall.
+    pub sent: VecDeque<String>,
+    /// Position while recalling with `Up`/`Down`.
+    pub recall: Option<usize>,
+    /// Tab completion in progress: the candidates and which one is shown.
+    pub completion: Option<Completion>,
+    /// Whether the terminal window has focus (read marking and bells depend on it).
+    pub terminal_focused: bool,
+    pub muted: HashSet<Conv>,
+    /// Users known to be online, and everyone we have heard of (for completion).
+    pub online: BTreeSet<Username>,
+    pub online_total: usize,
+    pub known_users: BTreeSet<Username>,
+    pub known_groups: BTreeSet<GroupName>,
+    pub asked: HashMap<Req, Asked>,
+    pub next_req: Req,
+    pub size: (u16, u16),
+    /// The time as of the last tick; everything time-dependent reads this.
+    pub now: Timestamp,
+    /// The time zone timestamps are shown in.
+    pub tz: FixedOffset,
+    pub look: Look,
+    pub keymap: Keymap,
+    pub quit: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub candidates: Vec<String>,
+    pub index: usize,
+    /// Byte offset in the input line where the completed word starts.
+    pub start: usize,
+}
+
+/// A text area set up the way every input in the client is.
+pub fn input_area(placeholder: &str) -> TextArea<'static> {
+    let mut area = TextArea::default();
+    area.set_placeholder_text(placeholder);
+    area.set_cursor_line_style(ratatui::style::Style::default());
+    area.set_wrap_mode(ratatui_textarea::WrapMode::WordOrGlyph);
+    area
+}
+
+impl Model {
+    pub fn new(
+        server: String,
+        now: Timestamp,
+        tz: FixedOffset,
+        look: Look,
+        keymap: Keymap,
+    ) -> Self {
+        Self {
+            me: None,
+            server,
+            login: None,
+            link: LinkState::Connecting,
+            syncing: false,
+            convs: Vec::new(),
+            selected: None,
+            focus: Focus::Input,
+            popup: None,
+            notice: None,
+            lobby_input: input_area("Type /help for commands, or /msg <user> <text>"),
+            sent: VecDeque::new(),
+            recall: None,
+            completion: None,
+            terminal_focused: true,
+            muted: HashSet::new(),
+            online: BTreeSet::new(),
+            online_total: 0,
+            known_users: BTreeSet::new(),
+            known_groups: BTreeSet::new(),
+            asked: HashMap::new(),
+            next_req: 0,
+            size: (80, 24),
+            now,
+            tz,
+            look,
+            keymap,
+            quit: false,
+        }
+    }
+
+    pub fn current(&self) -> Option<&Conversation> {
+        self.selected.and_then(|i| self.convs.get(i))
+    }
+
+    pub fn current_mut(&mut self) -> Option<&mut Conversation> {
+        self.selected.and_then(|i| self.convs.get_mut(i))
+    }
+
+    pub fn find(&self, conv: &Conv) -> Option<usize> {
+        self.convs.iter().position(|c| c.conv == *conv)
+    }
+
+    /// The conversation `conv`, made (in its sorted place) if new.
+    pub fn conversation(&mut self, conv: &Conv) -> usize {
+        match self.find(conv) {
+            Some(i) => i,
+            None => self.place(Conversation::new(conv.clone())),
+        }
+    }
+
+    /// Inserts a conversation where the order puts it, keeping the selection on
+    /// the conversation it was on.
+    fn place(&mut self, conv: Conversation) -> usize {
+        let at = self
+            .convs
+            .iter()
+            .position(|c| sort_key(&c.conv) > sort_key(&conv.conv))
+            .unwrap_or(self.convs.len());
+        match &conv.conv {
+            Conv::User(u) => {
+                self.known_users.insert(u.clone());
+            }
+            Conv::Group(g) => {
+                self.known_groups.insert(g.clone());
+            }
+        }
+        self.convs.insert(at, conv);
+        if let Some(sel) = self.selected.as_mut()
+            && *sel >= at
+        {
+            *sel += 1;
+        }
+        at
+    }
+
+    /// A group got a new name: its conversation moves, messages, draft and all.
+    pub fn rename(&mut self, old: &Conv, new: &Conv) {
+        let Some(at) = self.find(old) else { return };
+        let was_selected = self.selected == Some(at);
+        let mut conv = self.convs.remove(at);
+        if let Some(sel) = self.selected.as_mut()
+            && *sel > at
+        {
+            *sel -= 1;
+        }
+        if let Conv::Group(g) = old {
+            self.known_groups.remove(g);
+        }
+        conv.conv = new.clone();
+        let placed = self.place(conv);
+        if was_selected {
+            self.selected = Some(placed);
+        }
+    }
+
+    /// Forgets a conversation (a group left, deleted, or one we were removed from).
+    pub fn remove(&mut self, conv: &Conv) {
+        let Some(at) = self.find(conv) else { return };
+        self.convs.remove(at);
+        self.selected = match self.selected {
+            Some(sel) if sel > at => Some(sel - 1),
+            Some(sel) if sel == at => {
+                (!self.convs.is_empty()).then(|| at.min(self.convs.len() - 1))
+            }
+            other => other,
+        };
+        self.focus = Focus::Input;
+    }
+
+    /// The input the keyboard types into now.
+    pub fn input(&self) -> &TextArea<'static> {
+        match self.current() {
+            Some(c) => &c.draft,
+            None => &self.lobby_input,
+        }
+    }
+
+    pub fn input_mut(&mut self) -> &mut TextArea<'static> {
+        match self.selected.and_then(|i| self.convs.get_mut(i)) {
+            Some(c) => &mut c.draft,
+            None => &mut self.lobby_input,
+        }
+    }
+
+    pub fn ask(&mut self, why: Asked) -> Req {
+        self.next_req += 1;
+        self.asked.insert(self.next_req, why);
+        self.next_req
+    }
+
+    pub fn notify(&mut self, text: impl Into<String>, error: bool) {
+        self.notice = Some(Notice {
+            text: text.into(),
+            error,
+            until: Timestamp::from_millis(self.now.as_millis() + 8_000),
+        });
+    }
+}
+
+/// Groups before people, then by name.
+fn sort_key(conv: &Conv) -> (bool, String) {
+    match conv {
+        Conv::Group(g) => (false, g.key()),
+        Conv::User(u) => (true, u.key()),
+    }
+}

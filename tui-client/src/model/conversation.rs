@@ -1,0 +1,421 @@
+//! One conversation as the UI holds it: its messages in sequence order, where it
+//! is scrolled to, what is unread, and the draft being typed into it.
+
+use classchat_common::protocol::{ChatMessage, GroupEvent, MemberInfo};
+use classchat_common::{Conv, MessageId, Timestamp, Username};
+use ratatui_textarea::TextArea;
+
+use crate::text;
+use crate::tracker::{Stage, Status};
+
+/// One line of the conversation: a message, or a group event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// `None` while the message is still being sent.
+    pub seq: Option<u64>,
+    pub id: MessageId,
+    pub from: Username,
+    pub ts: Timestamp,
+    /// Already cleaned of anything a terminal would interpret.
+    pub body: String,
+    pub event: Option<GroupEvent>,
+    pub mine: bool,
+    /// For your own messages: how far they have got.
+    pub status: Option<Status>,
+    pub mentions_me: bool,
+}
+
+impl Entry {
+    pub fn from_message(m: &ChatMessage, me: &Username) -> Self {
+        let mine = m.from == *me;
+        let body = text::clean(&m.body).into_owned();
+        let mentions_me = !mine && m.event.is_none() && mentions(&body, me);
+        Entry {
+            seq: Some(m.seq),
+            id: m.id,
+            from: m.from.clone(),
+            ts: m.ts,
+            body,
+            event: m.event.clone(),
+            mine,
+            status: mine.then(|| {
+                m.counts.map_or(
+                    Status {
+                        stage: Stage::Stored,
+                        ..Status::SENDING
+                    },
+                    Status::from_counts,
+                )
+            }),
+            mentions_me,
+        }
+    }
+
+    /// A message of yours that has not reached the server yet.
+    pub fn sending(id: MessageId, from: Username, body: &str, now: Timestamp) -> Self {
+        Entry {
+            seq: None,
+            id,
+            from,
+            ts: now,
+            body: text::clean(body).into_owned(),
+            event: None,
+            mine: true,
+            status: Some(Status::SENDING),
+            mentions_me: false,
+        }
+    }
+
+    /// Counts toward unread: someone else's text.
+    pub fn is_unread_kind(&self) -> bool {
+        !self.mine && self.event.is_none()
+    }
+}
+
+/// Whether `body` mentions `me`: `@name`, or the name as a whole word.
+pub fn mentions(body: &str, me: &Username) -> bool {
+    let name = me.as_str();
+    let lower = body.to_ascii_lowercase();
+    let target = name.to_ascii_lowercase();
+    lower.match_indices(&target).any(|(at, _)| {
+        let before = lower[..at].chars().next_back();
+        let after = lower[at + target.len()..].chars().next();
+        let boundary =
+            |c: Option<char>| c.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '-'));
+        boundary(before) && boundary(after)
+    })
+}
+
+/// Where the message list is scrolled to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scroll {
+    /// Following the newest message.
+    Bottom,
+    /// The entry with sequence number `seq` is the lowest on screen, with its
+    /// last `skip` lines hidden below the edge.
+    At { seq: u64, skip: usize },
+}
+
+#[derive(Debug)]
+pub struct Conversation {
+    pub conv: Conv,
+    /// Stored messages in sequence order, then messages still being sent.
+    pub entries: Vec<Entry>,
+    pub unread: u64,
+    pub mention: bool,
+    /// Your read cursor as last sent or heard.
+    pub read_upto: u64,
+    pub last_seq: u64,
+    pub last_ts: Option<Timestamp>,
+    /// `── N new ──` goes after this sequence number, while the conversation is open.
+    pub new_marker: Option<(u64, u64)>,
+    pub scroll: Scroll,
+    /// The newest page has been asked for.
+    pub opened: bool,
+    /// Whether older messages exist on the server, and whether a page is on its way.
+    pub more_older: bool,
+    pub loading: bool,
+    pub draft: TextArea<'static>,
+    /// Direct conversations: the other user's presence (`None`: not known yet,
+    /// and `presence_asked` says whether it was asked for).
+    pub online: Option<bool>,
+    pub presence_asked: bool,
+    pub last_seen: Option<Timestamp>,
+    /// Groups: member count and owner, and the members themselves once asked
+    /// for (kept current by presence and membership events).
+    pub members: Option<u32>,
+    pub owner: Option<Username>,
+    pub roster: Option<Vec<MemberInfo>>,
+}
+
+impl Conversation {
+    pub fn new(conv: Conv) -> Self {
+        let hint = match &conv {
+            Conv::User(u) => format!(
+                "Message {} — Enter sends, Alt+Enter new line",
+                text::clean_line(u.as_str())
+            ),
+            Conv::Group(g) => format!(
+                "Message #{} — Enter sends, Alt+Enter new line",
+                text::clean_line(g.as_str())
+            ),
+        };
+        Self {
+            conv,
+            entries: Vec::new(),
+            unread: 0,
+            mention: false,
+            read_upto: 0,
+            last_seq: 0,
+            last_ts: None,
+            new_marker: None,
+            scroll: Scroll::Bottom,
+            opened: false,
+            more_older: true,
+            loading: false,
+            draft: super::input_area(&hint),
+            online: None,
+            presence_asked: false,
+            last_seen: None,
+            members: None,
+            owner: None,
+            roster: None,
+        }
+    }
+
+    /// Follows a membership event into the roster, count and owner.
+    pub fn apply_event(
+        &mut self,
+        event: &GroupEvent,
+        actor: &Username,
+        online: bool,
+        at: Timestamp,
+    ) {
+        let joined = |user: &Username| MemberInfo {
+            user: user.clone(),
+            owner: false,
+            online,
+            last_seen: None,
+            joined: at,
+        };
+        match event {
+            GroupEvent::Joined => self.add_member(joined(actor)),
+            GroupEvent::Added { user } => self.add_member(joined(user)),
+            GroupEvent::Left => self.remove_member(actor),
+            GroupEvent::Kicked { user } => self.remove_member(user),
+            GroupEvent::Owner { user } => {
+                self.owner = Some(user.clone());
+                for m in self.roster.iter_mut().flatten() {
+                    m.owner = m.user == *user;
+                }
+            }
+            GroupEvent::Created | GroupEvent::Renamed { .. } | GroupEvent::Deleted => {}
+        }
+    }
+
+    fn add_member(&mut self, member: MemberInfo) {
+        if let Some(roster) = self.roster.as_mut() {
+            if roster.iter().any(|m| m.user == member.user) {
+                return;
+            }
+            roster.push(member);
+            roster.sort_by(|a, b| a.user.cmp(&b.user));
+        }
+        self.members = self.members.map(|n| n + 1);
+    }
+
+    fn remove_member(&mut self, user: &Username) {
+        if let Some(roster) = self.roster.as_mut() {
+            roster.retain(|m| m.user != *user);
+        }
+        self.members = self.members.map(|n| n.saturating_sub(1));
+    }
+
+    /// Online members out of all, once the roster is known.
+    pub fn online_members(&self) -> Option<(usize, usize)> {
+        let roster = self.roster.as_ref()?;
+        Some((roster.iter().filter(|m| m.online).count(), roster.len()))
+    }
+
+    /// How many entries are stored (the rest are still being sent).
+    pub fn stored_len(&self) -> usize {
+        self.entries.partition_point(|e| e.seq.is_some())
+    }
+
+    /// Where `seq` is, or would go, among the stored entries.
+    pub fn search(&self, seq: u64) -> Result<usize, usize> {
+        self.entries[..self.stored_len()].binary_search_by_key(&Some(seq), |e| e.seq)
+    }
+
+    pub fn oldest_seq(&self) -> Option<u64> {
+        self.entries.first().and_then(|e| e.seq)
+    }
+
+    pub fn newest_seq(&self) -> Option<u64> {
+        self.entries[..self.stored_len()].last().and_then(|e| e.seq)
+    }
+
+    /// Adds a stored message, once: a duplicate only refreshes what it knows, and
+    /// a message of ours that was still sending moves into its place. Returns
+    /// whether it was new.
+    pub fn insert(&mut self, entry: Entry) -> bool {
+        let Some(seq) = entry.seq else {
+            self.entries.push(entry);
+            return true;
+        };
+        self.last_seq = self.last_seq.max(seq);
+        if self.last_ts.is_none_or(|t| t < entry.ts) {
+            self.last_ts = Some(entry.ts);
+        }
+        match self.search(seq) {
+            Ok(at) => {
+                let existing = &mut self.entries[at];
+                if let (Some(old), Some(new)) = (existing.status.as_mut(), entry.status) {
+                    old.advance(new);
+                }
+                false
+            }
+            Err(at) => {
+                let pending = self.entries[self.stored_len()..]
+                    .iter()
+                    .position(|e| e.id == entry.id);
+                if let Some(p) = pending {
+                    let mut sent = self.entries.remove(self.stored_len() + p);
+                    sent.seq = Some(seq);
+                    sent.ts = entry.ts;
+                    if let (Some(old), Some(new)) = (sent.status.as_mut(), entry.status) {
+                        old.advance(new);
+                    }
+                    self.entries.insert(at, sent);
+                    return false;
+                }
+                self.entries.insert(at, entry);
+                true
+            }
+        }
+    }
+
+    /// Puts a page of older messages (oldest first) in front of what is loaded.
+    pub fn prepend(&mut self, older: Vec<Entry>) {
+        let fits_in_front = match (self.oldest_seq(), older.last().and_then(|e| e.seq)) {
+            (Some(first), Some(last_of_page)) => last_of_page < first,
+            _ => false,
+        };
+        if fits_in_front {
+            // One move of the whole list instead of one per message.
+            self.entries.splice(0..0, older);
+        } else {
+            for e in older {
+                self.insert(e);
+            }
+        }
+    }
+
+    /// Our message `id` was stored as `seq`.
+    pub fn stored(&mut self, id: MessageId, seq: u64, ts: Timestamp) {
+        let start = self.stored_len();
+        if let Some(p) = self.entries[start..].iter().position(|e| e.id == id) {
+            let mut entry = self.entries.remove(start + p);
+            entry.seq = Some(seq);
+            entry.ts = ts;
+            self.insert(entry);
+        }
+    }
+
+    /// The newest entry with this id (searched from the end, where ours usually are).
+    pub fn by_id_mut(&mut self, id: MessageId) -> Option<&mut Entry> {
+        self.entries.iter_mut().rev().find(|e| e.id == id)
+    }
+
+    /// The entry the `── N new ──` line goes above: the first message from
+    /// someone else after the marker.
+    pub fn first_new(&self) -> Option<usize> {
+        let (after, _) = self.new_marker?;
+        let from = match self.search(after) {
+            Ok(i) => i + 1,
+            Err(i) => i,
+        };
+        self.entries[from..self.stored_len()]
+            .iter()
+            .position(Entry::is_unread_kind)
+            .map(|p| from + p)
+    }
+
+    /// Messages from others after the read cursor, among those loaded.
+    pub fn count_unread(&self) -> u64 {
+        let from = match self.search(self.read_upto) {
+            Ok(i) => i + 1,
+            Err(i) => i,
+        };
+        self.entries[from..self.stored_len()]
+            .iter()
+            .filter(|e| e.is_unread_kind())
+            .count() as u64
+    }
+
+    /// Moves the read cursor; unread counts and mention marks follow.
+    pub fn mark_read(&mut self, seq: u64) {
+        if seq <= self.read_upto {
+            return;
+        }
+        self.read_upto = seq;
+        self.unread = self.count_unread();
+        if self.unread == 0 {
+            self.mention = false;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(seq: u64, from: &str, body: &str) -> Entry {
+        Entry {
+            seq: Some(seq),
+            id: MessageId::new(),
+            from: from.parse().unwrap(),
+            ts: Timestamp::from_millis(seq as i64 * 1000),
+            body: body.into(),
+            event: None,
+            mine: from == "me",
+            status: None,
+            mentions_me: false,
+        }
+    }
+
+    #[test]
+    fn entries_stay_in_sequence_order_without_duplicates() {
+        let mut c = Conversation::new("bob".parse().unwrap());
+        for seq in [3, 1, 2, 3, 1] {
+            c.insert(msg(seq, "bob", "x"));
+        }
+        let seqs: Vec<_> = c.entries.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [Some(1), Some(2), Some(3)]);
+    }
+
+    #[test]
+    fn a_sent_message_moves_from_sending_into_its_place() {
+        let mut c = Conversation::new("bob".parse().unwrap());
+        c.insert(msg(1, "bob", "hi"));
+        let id = MessageId::new();
+        c.insert(Entry::sending(
+            id,
+            "me".parse().unwrap(),
+            "hello",
+            Timestamp::from_millis(5),
+        ));
+        c.insert(msg(2, "bob", "still there?"));
+        assert_eq!(c.entries.last().unwrap().id, id, "sending stays at the end");
+        c.stored(id, 3, Timestamp::from_millis(9));
+        assert_eq!(
+            c.entries.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [Some(1), Some(2), Some(3)]
+        );
+        assert_eq!(c.entries[2].id, id);
+    }
+
+    #[test]
+    fn reading_clears_unread_and_mentions() {
+        let mut c = Conversation::new("#g".parse().unwrap());
+        for seq in 1..=4 {
+            c.insert(msg(seq, if seq == 2 { "me" } else { "bob" }, "x"));
+        }
+        c.unread = c.count_unread();
+        c.mention = true;
+        assert_eq!(c.unread, 3);
+        c.mark_read(3);
+        assert_eq!((c.unread, c.mention), (1, true));
+        c.mark_read(4);
+        assert_eq!((c.unread, c.mention), (0, false));
+    }
+
+    #[test]
+    fn mentions_need_the_name_as_a_word() {
+        let me: Username = "ann".parse().unwrap();
+        assert!(mentions("hey @ann, look", &me));
+        assert!(mentions("Ann: lunch?", &me));
+        assert!(!mentions("annual report", &me));
+        assert!(!mentions("joann said", &me));
+    }
+}

@@ -1,0 +1,155 @@
+//! Colours and text styles. Two themes: colour, and monochrome for `NO_COLOR`
+//! (or `theme = "mono"`), where only bold, dim, italic and reverse are used.
+//! Every state also has its own symbol or word, so none depends on colour.
+
+use ratatui::style::{Color, Modifier, Style};
+
+use crate::tracker::Stage;
+
+#[derive(Debug, Clone)]
+pub struct Theme {
+    pub color: bool,
+    pub time: Style,
+    pub body: Style,
+    pub me: Style,
+    pub mention: Style,
+    pub event: Style,
+    pub separator: Style,
+    pub new_marker: Style,
+    pub selected: Style,
+    pub border: Style,
+    pub border_focused: Style,
+    pub title: Style,
+    pub list_item: Style,
+    pub list_selected: Style,
+    pub unread: Style,
+    pub online: Style,
+    pub offline: Style,
+    pub status_bar: Style,
+    pub status_ok: Style,
+    pub status_warn: Style,
+    pub error: Style,
+    pub info: Style,
+    pub hint: Style,
+    pub popup: Style,
+}
+
+const NAME_COLORS: [Color; 6] = [
+    Color::Cyan,
+    Color::Magenta,
+    Color::Yellow,
+    Color::LightBlue,
+    Color::LightGreen,
+    Color::LightRed,
+];
+
+impl Theme {
+    pub fn new(color: bool) -> Self {
+        let plain = Style::default();
+        let bold = plain.add_modifier(Modifier::BOLD);
+        let dim = plain.add_modifier(Modifier::DIM);
+        let reverse = plain.add_modifier(Modifier::REVERSED);
+        if !color {
+            return Theme {
+                color,
+                time: dim,
+                body: plain,
+                me: bold,
+                mention: bold.add_modifier(Modifier::UNDERLINED),
+                event: dim.add_modifier(Modifier::ITALIC),
+                separator: dim,
+                new_marker: bold,
+                selected: reverse,
+                border: dim,
+                border_focused: plain,
+                title: bold,
+                list_item: plain,
+                list_selected: reverse,
+                unread: bold,
+                online: bold,
+                offline: dim,
+                status_bar: reverse,
+                status_ok: reverse,
+                status_warn: reverse.add_modifier(Modifier::BOLD),
+                error: bold,
+                info: plain,
+                hint: dim,
+                popup: plain,
+            };
+        }
+        Theme {
+            color,
+            time: Style::new().fg(Color::DarkGray),
+            body: plain,
+            me: Style::new().fg(Color::Green),
+            mention: Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            event: Style::new()
+                .fg(Color::DarkGray)
+                .add_modifier(Modifier::ITALIC),
+            separator: Style::new().fg(Color::DarkGray),
+            new_marker: Style::new()
+                .fg(Color::LightRed)
+                .add_modifier(Modifier::BOLD),
+            selected: Style::new().bg(Color::DarkGray),
+            border: Style::new().fg(Color::DarkGray),
+            border_focused: Style::new().fg(Color::Cyan),
+            title: bold,
+            list_item: plain,
+            list_selected: Style::new()
+                .bg(Color::Blue)
+                .fg(Color::White)
+                .add_modifier(Modifier::BOLD),
+            unread: Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            online: Style::new().fg(Color::Green),
+            offline: Style::new().fg(Color::DarkGray),
+            status_bar: Style::new().bg(Color::Blue).fg(Color::White),
+            status_ok: Style::new()
+                .bg(Color::Blue)
+                .fg(Color::LightGreen)
+                .add_modifier(Modifier::BOLD),
+            status_warn: Style::new()
+                .bg(Color::Blue)
+                .fg(Color::Yellow)
+                .add_modifier(Modifier::BOLD),
+            error: Style::new()
+                .fg(Color::LightRed)
+                .add_modifier(Modifier::BOLD),
+            info: Style::new().fg(Color::Cyan),
+            hint: Style::new().fg(Color::DarkGray),
+            popup: plain,
+        }
+    }
+
+    /// A stable colour per user name, so a conversation is easy to follow.
+    pub fn name(&self, name: &str) -> Style {
+        if !self.color {
+            return Style::default().add_modifier(Modifier::BOLD);
+        }
+        let hash = name.bytes().fold(0u32, |h, b| {
+            h.wrapping_mul(31)
+                .wrapping_add(u32::from(b.to_ascii_lowercase()))
+        });
+        Style::new().fg(NAME_COLORS[hash as usize % NAME_COLORS.len()])
+    }
+
+    pub fn marker(&self, stage: Stage) -> Style {
+        if !self.color {
+            return match stage {
+                Stage::Read => Style::default().add_modifier(Modifier::BOLD),
+                Stage::Failed => Style::default().add_modifier(Modifier::BOLD | Modifier::REVERSED),
+                _ => Style::default().add_modifier(Modifier::DIM),
+            };
+        }
+        match stage {
+            Stage::Sending => Style::new().fg(Color::DarkGray),
+            Stage::Stored => Style::new().fg(Color::Gray),
+            Stage::Delivered => Style::new().fg(Color::Gray),
+            Stage::Read => Style::new()
+                .fg(Color::LightBlue)
+                .add_modifier(Modifier::BOLD),
+            Stage::Failed => Style::new()
+                .fg(Color::LightRed)
+                .add_modifier(Modifier::BOLD),
+        }
+    }
+}

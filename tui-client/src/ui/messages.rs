@@ -1,0 +1,104 @@
+//! The open conversation: its title, and the lines the layout says are on screen.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use crate::layout::{self, Ctx, ago};
+use crate::model::{Focus, Model};
+use crate::text;
+use crate::theme::Theme;
+use classchat_common::Conv;
+
+pub fn render(model: &Model, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
+    let inner = layout::inner(area);
+    let Some(conv) = model.current() else {
+        let block = Block::bordered().border_style(theme.border);
+        frame.render_widget(block, area);
+        let welcome = vec![
+            Line::styled("No conversation is open.", theme.title),
+            Line::raw(""),
+            Line::raw("  /msg <user> <text>   start a conversation"),
+            Line::raw("  /groups              see the groups, Enter to join one"),
+            Line::raw("  /create <group>      make a group of your own"),
+            Line::raw("  Ctrl+K               find a person, group or command"),
+            Line::raw("  F1                   every key and command"),
+        ];
+        frame.render_widget(Paragraph::new(welcome), inner);
+        return;
+    };
+    let title = match &conv.conv {
+        Conv::Group(g) => {
+            let mut t = format!(" #{} ", text::clean_line(g.as_str()));
+            if let Some(n) = conv.members {
+                t.push_str(&format!("· {n} member{} ", if n == 1 { "" } else { "s" }));
+            }
+            if let Some(owner) = &conv.owner {
+                t.push_str(&format!("· owner {} ", text::clean_line(owner.as_str())));
+            }
+            t
+        }
+        Conv::User(u) => {
+            let presence = match (conv.online, conv.last_seen) {
+                (Some(true), _) => "online".to_owned(),
+                (_, Some(seen)) => format!("last seen {}", ago(seen, model.now)),
+                _ => String::new(),
+            };
+            let name = text::clean_line(u.as_str());
+            if presence.is_empty() {
+                format!(" {name} ")
+            } else {
+                format!(" {name} · {presence} ")
+            }
+        }
+    };
+    let muted = if model.muted.contains(&conv.conv) {
+        " muted "
+    } else {
+        ""
+    };
+    let focused = matches!(model.focus, Focus::Messages(_));
+    let block = Block::bordered()
+        .title(Span::styled(title, theme.title))
+        .title(Span::styled(muted, theme.hint))
+        .border_style(if focused {
+            theme.border_focused
+        } else {
+            theme.border
+        });
+    frame.render_widget(block, area);
+
+    let ctx = Ctx::new(model, theme, &conv.conv, inner.width);
+    let selected = match model.focus {
+        Focus::Messages(i) => Some(i),
+        Focus::Input => None,
+    };
+    let height = usize::from(inner.height);
+    let shown = layout::visible(conv, &ctx, height, selected);
+    let mut lines = shown.lines;
+    if conv.entries.is_empty() {
+        let note = if conv.loading {
+            "loading…"
+        } else {
+            "No messages yet. Say hello!"
+        };
+        lines = vec![Line::styled(note, theme.hint)];
+    } else if conv.loading && shown.reached_top {
+        // Older history is on its way: say so in place of the top line.
+        if lines.len() >= height && !lines.is_empty() {
+            lines.remove(0);
+        }
+        lines.insert(0, Line::styled("loading older messages…", theme.hint));
+    } else if !conv.more_older && shown.reached_top && lines.len() < height {
+        lines.insert(
+            0,
+            Line::styled("· beginning of the conversation ·", theme.hint),
+        );
+    }
+    // Short conversations sit at the bottom, next to the input, like any chat.
+    let pad = height.saturating_sub(lines.len());
+    let mut all = vec![Line::raw(""); pad];
+    all.extend(lines);
+    frame.render_widget(Paragraph::new(all), inner);
+}

@@ -1,0 +1,88 @@
+//! The bottom line: connection, who you are, where you are, who is online; or
+//! the latest notice (errors stay until replaced or Esc).
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::model::{LinkState, Model};
+use crate::text::{self, width};
+use crate::theme::Theme;
+
+pub fn render(model: &Model, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
+    let ascii = model.look.ascii;
+    let (link, link_style) = match &model.link {
+        LinkState::Connected => (
+            format!("{} connected", if ascii { "*" } else { "●" }),
+            theme.status_ok,
+        ),
+        LinkState::Connecting => (
+            format!("{} connecting", if ascii { "~" } else { "◌" }),
+            theme.status_warn,
+        ),
+        LinkState::Reconnecting { attempt, at, .. } => {
+            let secs = ((at.as_millis() - model.now.as_millis()).max(0) + 999) / 1000;
+            let when = if secs == 0 {
+                "now".to_owned()
+            } else {
+                format!("in {secs}s")
+            };
+            (
+                format!(
+                    "{} reconnecting {when} (attempt {attempt})",
+                    if ascii { "~" } else { "◌" }
+                ),
+                theme.status_warn,
+            )
+        }
+        LinkState::Failed(_) => (
+            format!("{} disconnected", if ascii { "x" } else { "✗" }),
+            theme.status_warn,
+        ),
+    };
+    let mut parts = vec![link];
+    if let Some(me) = &model.me {
+        parts.push(text::clean_line(me.as_str()).into_owned());
+    }
+    match model.current() {
+        Some(c) => {
+            parts.push(text::clean_line(&c.conv.to_string()).into_owned());
+            if let Some((online, all)) = c.online_members() {
+                parts.push(format!("{online}/{all} online"));
+            } else if model.online_total > 0 {
+                parts.push(format!("{} online", model.online_total));
+            }
+        }
+        None if model.online_total > 0 => parts.push(format!("{} online", model.online_total)),
+        None => {}
+    }
+    let left = format!(" {} ", parts.join(" · "));
+    let right = match &model.notice {
+        Some(n) => format!(" {} ", text::clean_line(&n.text)),
+        None => String::new(),
+    };
+    let right_style = match &model.notice {
+        Some(n) if n.error => theme.status_warn,
+        _ => theme.status_bar,
+    };
+    let total = usize::from(area.width);
+    let left = text::truncate(&left, total).into_owned();
+    let room = total.saturating_sub(width(&left));
+    let right = text::truncate(&right, room).into_owned();
+    let pad = total.saturating_sub(width(&left) + width(&right));
+    let link_len = parts_first_len(&left);
+    let (link_part, rest) = left.split_at(link_len.min(left.len()));
+    let line = Line::from(vec![
+        Span::styled(link_part.to_owned(), link_style),
+        Span::styled(rest.to_owned(), theme.status_bar),
+        Span::styled(" ".repeat(pad), theme.status_bar),
+        Span::styled(right, right_style),
+    ]);
+    frame.render_widget(Paragraph::new(line).style(theme.status_bar), area);
+}
+
+/// Byte length of the connection part at the start of the left text.
+fn parts_first_len(left: &str) -> usize {
+    left.find(" · ").map_or(left.len(), |i| i)
+}

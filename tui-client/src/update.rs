@@ -1,0 +1,176 @@
+//! The only place the model changes: `update(model, msg)` applies one message
+//! and returns the effects for the run loop to carry out.
+//!
+//! Layout: [`keys`] (keyboard, mouse, popups, the login form), [`input`] (what
+//! Enter, Tab and Up do in the input bar), [`net`] (what the server said). This
+//! file holds the rules that apply after every message: open the selected
+//! conversation, mark what is on screen as read, fetch older history when the
+//! top is reached.
+
+mod input;
+mod keys;
+mod net;
+
+use classchat_common::limits::HISTORY_PAGE_DEFAULT;
+use classchat_common::{ClientMessage, Timestamp};
+
+use crate::layout::{self, Ctx};
+use crate::message::{Effect, Msg};
+use crate::model::{Asked, Focus, Model, Scroll};
+use crate::theme::Theme;
+
+pub use input::replace_text;
+pub use keys::{Item, switcher_items};
+
+/// Refresh who is online this often.
+const WHO_EVERY_MS: i64 = 60_000;
+
+pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    match msg {
+        Msg::Key(key) => keys::on_key(model, key, &mut fx),
+        Msg::Mouse(mouse) => keys::on_mouse(model, mouse, &mut fx),
+        Msg::Paste(text) => keys::on_paste(model, &text),
+        Msg::Resize(w, h) => model.size = (w, h),
+        Msg::Focus(focused) => model.terminal_focused = focused,
+        Msg::Tick(now) => tick(model, now, &mut fx),
+        Msg::Net(event) => net::on_event(model, event, &mut fx),
+        Msg::LoggedIn { user, server } => {
+            model.login = None;
+            model.me = Some(user);
+            model.server = server;
+        }
+        Msg::LoginFailed(why) => {
+            if let Some(form) = model.login.as_mut() {
+                form.busy = false;
+                form.error = Some(why);
+            }
+        }
+    }
+    after(model, &mut fx);
+    fx
+}
+
+fn tick(model: &mut Model, now: Timestamp, fx: &mut Vec<Effect>) {
+    let minute_turned = now.as_millis() / WHO_EVERY_MS != model.now.as_millis() / WHO_EVERY_MS;
+    model.now = now;
+    if model.notice.as_ref().is_some_and(|n| n.until <= now) {
+        model.notice = None;
+    }
+    if minute_turned && model.me.is_some() && model.link == crate::model::LinkState::Connected {
+        let req = model.ask(Asked::Quiet);
+        fx.push(Effect::Ask(ClientMessage::Who { req: Some(req) }));
+    }
+}
+
+/// A direct conversation that appeared mid-session does not know whether the
+/// other user is online; ask once (presence events keep it current after that).
+fn ask_presence(model: &mut Model, fx: &mut Vec<Effect>) {
+    if model.link != crate::model::LinkState::Connected {
+        return;
+    }
+    let unknown: Vec<classchat_common::Username> = model
+        .convs
+        .iter_mut()
+        .filter(|c| c.online.is_none() && !c.presence_asked)
+        .filter_map(|c| {
+            c.presence_asked = true;
+            match &c.conv {
+                classchat_common::Conv::User(u) => Some(u.clone()),
+                classchat_common::Conv::Group(_) => None,
+            }
+        })
+        .collect();
+    for user in unknown {
+        let req = model.ask(Asked::Quiet);
+        fx.push(Effect::Ask(ClientMessage::Whois {
+            req: Some(req),
+            user,
+        }));
+    }
+}
+
+/// Opens `index` as the current conversation.
+pub fn select(model: &mut Model, index: usize) {
+    if index >= model.convs.len() {
+        return;
+    }
+    model.selected = Some(index);
+    model.focus = Focus::Input;
+    model.completion = None;
+    model.recall = None;
+    let conv = &mut model.convs[index];
+    conv.new_marker = (conv.unread > 0).then_some((conv.read_upto, conv.unread));
+    conv.scroll = Scroll::Bottom;
+}
+
+/// The rules that hold after every change.
+fn after(model: &mut Model, fx: &mut Vec<Effect>) {
+    if model.me.is_none() || model.login.is_some() {
+        return;
+    }
+    ask_presence(model, fx);
+    let Some(index) = model.selected else { return };
+    let theme = Theme::new(model.look.color);
+    let area = layout::model_areas(model).message_lines();
+    let height = usize::from(area.height);
+    let conv = &model.convs[index];
+    let ctx = Ctx::new(model, &theme, &conv.conv, area.width);
+
+    if !conv.opened {
+        let conv_name = conv.conv.clone();
+        if let classchat_common::Conv::Group(group) = &conv_name {
+            let req = model.ask(Asked::Quiet);
+            fx.push(Effect::Ask(ClientMessage::Members {
+                req: Some(req),
+                group: group.clone(),
+            }));
+        }
+        let req = model.ask(Asked::Recent(conv_name.clone()));
+        let conv = &mut model.convs[index];
+        conv.opened = true;
+        conv.loading = true;
+        fx.push(Effect::Ask(ClientMessage::History {
+            req: Some(req),
+            conv: conv_name,
+            before: None,
+            after: None,
+            limit: Some(HISTORY_PAGE_DEFAULT),
+        }));
+        return;
+    }
+
+    // A message counts as read only when it is on screen, in a focused terminal,
+    // with nothing covering it.
+    let on_screen = model.terminal_focused && model.popup.is_none();
+    let newest = if on_screen {
+        layout::newest_visible_seq(conv, &ctx, height)
+    } else {
+        None
+    };
+    let top_reached =
+        !conv.loading && conv.more_older && layout::visible(conv, &ctx, height, None).reached_top;
+    let oldest = conv.oldest_seq();
+    let conv_name = conv.conv.clone();
+
+    if let Some(seq) = newest.filter(|&s| s > model.convs[index].read_upto) {
+        model.convs[index].mark_read(seq);
+        let req = model.ask(Asked::Quiet);
+        fx.push(Effect::Ask(ClientMessage::Read {
+            req: Some(req),
+            conv: conv_name.clone(),
+            seq: Some(seq),
+        }));
+    }
+    if top_reached && let Some(before) = oldest {
+        let req = model.ask(Asked::Older(conv_name.clone()));
+        model.convs[index].loading = true;
+        fx.push(Effect::Ask(ClientMessage::History {
+            req: Some(req),
+            conv: conv_name,
+            before: Some(before),
+            after: None,
+            limit: Some(HISTORY_PAGE_DEFAULT),
+        }));
+    }
+}

@@ -1,0 +1,275 @@
+//! The input bar: Enter sends text or runs a command, Tab completes, Up and Down
+//! recall what was sent before.
+
+use classchat_common::MessageId;
+use ratatui_textarea::TextArea;
+
+use super::select;
+use crate::commands::{self, Arg, COMMANDS, Command, CommandError, Intent};
+use crate::message::Effect;
+use crate::model::{Asked, Completion, Entry, Model, Popup, Scroll, input_area};
+
+/// Sent lines kept for recall.
+const RECALL_MAX: usize = 200;
+
+/// Replaces what an input holds, keeping its placeholder.
+pub fn replace_text(area: &mut TextArea<'static>, text: &str) {
+    let placeholder = area.placeholder_text().to_owned();
+    let mask = area.mask_char();
+    let mut fresh = input_area(&placeholder);
+    if let Some(mask) = mask {
+        fresh.set_mask_char(mask);
+    }
+    fresh.insert_str(text);
+    *area = fresh;
+}
+
+fn remember(model: &mut Model, text: &str) {
+    if model.sent.back().map(String::as_str) != Some(text) {
+        model.sent.push_back(text.to_owned());
+        if model.sent.len() > RECALL_MAX {
+            model.sent.pop_front();
+        }
+    }
+    model.recall = None;
+}
+
+/// Enter: a slash command runs; anything else goes to the open conversation.
+/// A command that cannot be parsed leaves the text in place with the reason.
+pub fn submit(model: &mut Model, fx: &mut Vec<Effect>) {
+    model.completion = None;
+    let text = model.input().lines().join("\n");
+    if text.trim().is_empty() {
+        return;
+    }
+    // `//` sends a message that starts with `/`.
+    if let Some(rest) = text.strip_prefix("//") {
+        let body = format!("/{rest}");
+        return send_here(model, &text, body, fx);
+    }
+    if !text.starts_with('/') {
+        return send_here(model, &text, text.clone(), fx);
+    }
+    let command = match commands::parse(&text) {
+        Ok(command) => command,
+        Err(e) => {
+            let hint = match e {
+                CommandError::Unknown(_) => {
+                    format!("{e} (start with // to send a message beginning with /)")
+                }
+                _ => e.to_string(),
+            };
+            model.notify(hint, true);
+            return;
+        }
+    };
+    replace_text(model.input_mut(), "");
+    remember(model, &text);
+    run(model, command, text, fx);
+}
+
+fn run(model: &mut Model, command: Command, text: String, fx: &mut Vec<Effect>) {
+    match command {
+        Command::Msg { to, body } => {
+            let index = model.conversation(&to);
+            select(model, index);
+            send(model, index, body, fx);
+        }
+        Command::History { conv, .. } => {
+            // The conversation view is the history: open it and scroll back.
+            let index = model.conversation(&conv);
+            select(model, index);
+        }
+        Command::Mute => {
+            let Some(conv) = model.current().map(|c| c.conv.clone()) else {
+                return model.notify("open a conversation to mute it", true);
+            };
+            if model.muted.remove(&conv) {
+                model.notify(format!("{conv}: bell on"), false);
+            } else {
+                model.notify(format!("{conv}: muted (no bell)"), false);
+                model.muted.insert(conv);
+            }
+        }
+        other => {
+            let req = model.ask(Asked::Command(text));
+            match other.into_intent(req) {
+                Intent::Ask(request) => fx.push(Effect::Ask(request)),
+                Intent::Help => model.popup = Some(Popup::Help { scroll: 0 }),
+                Intent::Quit => {
+                    model.quit = true;
+                    fx.push(Effect::Quit);
+                }
+                Intent::Send { to, body } => {
+                    let index = model.conversation(&to);
+                    send(model, index, body, fx);
+                }
+                Intent::Mute => {}
+            }
+        }
+    }
+}
+
+fn send_here(model: &mut Model, typed: &str, body: String, fx: &mut Vec<Effect>) {
+    let Some(index) = model.selected else {
+        model.notify(
+            "no conversation is open: use /msg <user> <text>, or Ctrl+K to pick one",
+            true,
+        );
+        return;
+    };
+    replace_text(model.input_mut(), "");
+    remember(model, typed);
+    send(model, index, body, fx);
+}
+
+/// Shows the message as sending and asks for it to be sent.
+fn send(model: &mut Model, index: usize, body: String, fx: &mut Vec<Effect>) {
+    let Some(me) = model.me.clone() else { return };
+    let id = MessageId::new();
+    let conv = &mut model.convs[index];
+    conv.entries.push(Entry::sending(id, me, &body, model.now));
+    conv.scroll = Scroll::Bottom;
+    fx.push(Effect::Send {
+        id,
+        to: conv.conv.clone(),
+        body,
+    });
+}
+
+/// Up (`back`) and Down through what was sent before.
+pub fn recall(model: &mut Model, back: bool) {
+    let n = model.sent.len();
+    if n == 0 {
+        return;
+    }
+    let next = match (model.recall, back) {
+        (None, true) => Some(n - 1),
+        (None, false) => None,
+        (Some(i), true) => Some(i.saturating_sub(1)),
+        (Some(i), false) if i + 1 < n => Some(i + 1),
+        (Some(_), false) => None,
+    };
+    let text = next
+        .and_then(|i| model.sent.get(i))
+        .cloned()
+        .unwrap_or_default();
+    replace_text(model.input_mut(), &text);
+    model.recall = next;
+}
+
+/// Tab: completes the word before the cursor: a command, then user and group
+/// names as the command's arguments expect; in plain text, user names. Pressing
+/// Tab again cycles through the candidates.
+pub fn complete(model: &mut Model) {
+    let ratatui_textarea::DataCursor(row, col) = model.input().cursor();
+    let Some(line) = model.input().lines().get(row).cloned() else {
+        return;
+    };
+    let before: String = line.chars().take(col).collect();
+    let start = before.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+    let word = &before[start..];
+
+    if let Some(done) = model
+        .completion
+        .as_mut()
+        .filter(|c| c.start == start && c.candidates.get(c.index).is_some_and(|w| w == word))
+    {
+        done.index = (done.index + 1) % done.candidates.len();
+        let next = done.candidates[done.index].clone();
+        return put_word(model, word, &next);
+    }
+    let candidates = candidates(model, &before, start, word);
+    match candidates.len() {
+        0 => {
+            model.completion = None;
+        }
+        1 => {
+            let only = format!("{} ", candidates[0]);
+            model.completion = None;
+            put_word(model, word, &only);
+        }
+        _ => {
+            let first = candidates[0].clone();
+            model.completion = Some(Completion {
+                candidates,
+                index: 0,
+                start,
+            });
+            put_word(model, word, &first);
+        }
+    }
+}
+
+fn put_word(model: &mut Model, old: &str, new: &str) {
+    let area = model.input_mut();
+    for _ in 0..old.chars().count() {
+        area.delete_char();
+    }
+    area.insert_str(new);
+}
+
+fn candidates(model: &Model, before: &str, start: usize, word: &str) -> Vec<String> {
+    let lower = word.to_lowercase();
+    let matching = |names: Vec<String>| -> Vec<String> {
+        names
+            .into_iter()
+            .filter(|n| n.to_lowercase().starts_with(&lower) && n != word)
+            .collect()
+    };
+    let users = || -> Vec<String> {
+        model
+            .known_users
+            .iter()
+            .filter(|u| Some(*u) != model.me.as_ref())
+            .map(ToString::to_string)
+            .collect()
+    };
+    let groups = |hash: bool| -> Vec<String> {
+        model
+            .known_groups
+            .iter()
+            .map(|g| if hash { format!("#{g}") } else { g.to_string() })
+            .collect()
+    };
+    if !before.starts_with('/') {
+        let bare = word.strip_prefix('@').unwrap_or(word);
+        let at = if word.starts_with('@') { "@" } else { "" };
+        return users()
+            .into_iter()
+            .filter(|u| u.to_lowercase().starts_with(&bare.to_lowercase()) && !bare.is_empty())
+            .map(|u| format!("{at}{u}"))
+            .collect();
+    }
+    if start == 0 {
+        return matching(COMMANDS.iter().map(|s| format!("/{}", s.name)).collect());
+    }
+    let mut words = before[1..].split_whitespace();
+    let Some(spec) = words.next().and_then(commands::spec) else {
+        return Vec::new();
+    };
+    let arg_index = before[..start].split_whitespace().count() - 1;
+    match spec.args.get(arg_index) {
+        Some(Arg::Conv) => {
+            let mut all = groups(true);
+            all.extend(users());
+            matching(all)
+        }
+        Some(Arg::User) => matching(users()),
+        Some(Arg::Group) => {
+            let bare = word.strip_prefix('#').unwrap_or(word).to_lowercase();
+            groups(false)
+                .into_iter()
+                .filter(|g| g.to_lowercase().starts_with(&bare) && g != word)
+                .map(|g| {
+                    if word.starts_with('#') {
+                        format!("#{g}")
+                    } else {
+                        g
+                    }
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    }
+}
