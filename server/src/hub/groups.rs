@@ -182,8 +182,10 @@ impl Worker {
         to: GroupName,
     ) -> Outcome {
         let id = self.owned_group(user, group, "rename it")?;
-        if self.state.groups.get(&to).is_some_and(|&other| other != id) {
-            let why = format!("a group named #{to} already exists");
+        if let Some(&other) = self.state.groups.get(&to).filter(|&&other| other != id) {
+            // Named with its own spelling, as `create` names it.
+            let existing = self.group_name(other).unwrap_or_else(|| to.clone());
+            let why = format!("a group named #{existing} already exists");
             return Err(Refusal::new(ErrorCode::GroupExists, why).into());
         }
         let old = self.group_name(id).unwrap_or_else(|| group.clone());
