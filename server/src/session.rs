@@ -76,7 +76,15 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>) {
         server_time: Timestamp::now(),
     };
     let end = match conn.send(&logged_in).await {
-        Ok(()) => serve(&mut conn, &ctx, &attached, &outbound).await,
+        // The loop answers a shutdown itself between lines. This arm is for a
+        // session stuck writing to a client that stopped reading, which would
+        // otherwise hold up the whole server's stop for `write_timeout`; it
+        // may be mid-line, so nothing more is written to it.
+        Ok(()) => tokio::select! {
+            biased;
+            end = serve(&mut conn, &ctx, &attached, &outbound) => end,
+            () = ctx.shutdown.cancelled() => End::Gone,
+        },
         Err(_) => End::Gone,
     };
     // Detach before the last line, so a reconnect never races the old session.
@@ -143,7 +151,16 @@ async fn serve(conn: &mut Conn, ctx: &Context, me: &Attached, outbound: &Outboun
             line = conn.next_line() => {
                 let line = match line {
                     Ok(Some(line)) => line,
-                    Ok(None) | Err(FrameError::Io(_)) => return End::Gone,
+                    Ok(None) => {
+                        // The client closed only its sending side (`nc -N` does at the
+                        // end of its input) and may still read: answer what it sent.
+                        if ctx.hub.ask(|reply| Command::Flush { reply }).await.is_ok() {
+                            let (mut lines, _) = outbound.take();
+                            let _ = conn.write_lines(&mut lines).await;
+                        }
+                        return End::Gone;
+                    }
+                    Err(FrameError::Io(_)) => return End::Gone,
                     Err(FrameError::TooLong { limit }) => return End::Close(login::too_long(limit)),
                 };
                 last_heard = Instant::now();

@@ -1,0 +1,311 @@
+//! Saying hello, creating accounts, logging in with a password or a resume token.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+#[macro_use]
+mod support;
+
+use classchat_common::limits::{MAX_BODY_BYTES, MAX_FRAME_BYTES, PROTOCOL_VERSION};
+use classchat_common::protocol::Secret;
+use classchat_common::{ClientMessage, ErrorCode, ServerMessage};
+use support::{PASSWORD, ServerOptions, TestClient, TestServer, start_server, user};
+
+fn login_with_password(name: &str, password: &str) -> ClientMessage {
+    ClientMessage::Login {
+        user: user(name),
+        password: Some(Secret(password.into())),
+        token: None,
+    }
+}
+
+fn login_with_token(name: &str, token: &str) -> ClientMessage {
+    ClientMessage::Login {
+        user: user(name),
+        password: None,
+        token: Some(Secret(token.into())),
+    }
+}
+
+/// The whole account life cycle, on whichever address family `server` listens.
+async fn first_login_creates_the_account_and_later_ones_find_it(server: TestServer) {
+    let mut c = server.connect().await;
+    c.send(ClientMessage::Hello {
+        version: PROTOCOL_VERSION,
+        client: None,
+    })
+    .await;
+    let limits = expect!(c.recv().await, ServerMessage::Welcome { limits, .. } => limits);
+    assert_eq!(limits.max_frame, MAX_FRAME_BYTES);
+    assert_eq!(limits.max_body, MAX_BODY_BYTES);
+    c.send(login_with_password("alice", PASSWORD)).await;
+    c.finish_login().await;
+    assert!(c.created, "the first login creates the account");
+    assert_eq!(c.synced, 0);
+    assert!(!c.token().is_empty());
+    c.bye().await;
+
+    let again = server.login("alice").await;
+    assert!(!again.created, "the second login finds the account");
+    assert_eq!(again.name, Some(user("alice")));
+}
+
+#[tokio::test]
+async fn the_first_login_creates_an_account_and_the_second_finds_it_on_ipv4() {
+    let server = TestServer::start().await;
+    assert!(server.addr.is_ipv4());
+    first_login_creates_the_account_and_later_ones_find_it(server).await;
+}
+
+#[tokio::test]
+async fn the_first_login_creates_an_account_and_the_second_finds_it_on_ipv6() {
+    let server = start_server(ServerOptions::default().ipv6()).await;
+    assert!(server.addr.is_ipv6());
+    first_login_creates_the_account_and_later_ones_find_it(server).await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_refused_and_the_connection_may_try_again() {
+    let server = TestServer::start().await;
+    server.login("alice").await.bye().await;
+
+    let mut c = server.connect().await;
+    c.hello().await;
+    c.send(login_with_password("alice", "not the password"))
+        .await;
+    let refused = c.recv_within(support::LOGIN_WAIT).await;
+    expect!(refused, ServerMessage::Error { code: ErrorCode::BadPassword, .. } => ());
+    c.send(login_with_password("alice", PASSWORD)).await;
+    c.finish_login().await;
+    assert!(!c.created);
+}
+
+#[tokio::test]
+async fn the_token_from_logged_in_logs_in_again_and_a_bogus_one_is_refused() {
+    let server = TestServer::start().await;
+    let alice = server.login("alice").await;
+    let token = alice.token().to_owned();
+    alice.bye().await;
+
+    let resumed = TestClient::resume(server.addr, "alice", &token).await;
+    assert!(!resumed.created);
+    assert_eq!(resumed.token(), token, "a resumed login keeps its token");
+
+    let mut c = server.connect().await;
+    c.hello().await;
+    c.send(login_with_token(
+        "alice",
+        "bm90IGEgdG9rZW4gdGhlIHNlcnZlciBpc3N1ZWQ",
+    ))
+    .await;
+    c.recv_error(ErrorCode::BadToken).await;
+    // The refusal leaves the connection open for a proper login.
+    c.send(login_with_token("alice", &token)).await;
+    c.finish_login().await;
+}
+
+#[tokio::test]
+async fn one_users_token_does_not_log_in_as_another() {
+    let server = TestServer::start().await;
+    let bob = server.login("bob").await;
+    let bobs_token = bob.token().to_owned();
+    server.login("alice").await.bye().await;
+
+    let mut c = server.connect().await;
+    c.hello().await;
+    c.send(login_with_token("alice", &bobs_token)).await;
+    c.recv_error(ErrorCode::BadToken).await;
+}
+
+#[tokio::test]
+async fn login_before_hello_is_answered_hello_required_and_hello_still_works() {
+    let server = TestServer::start().await;
+    let mut c = server.connect().await;
+    c.send(login_with_password("alice", PASSWORD)).await;
+    c.recv_error(ErrorCode::HelloRequired).await;
+    c.send(ClientMessage::Who { req: None }).await;
+    c.recv_error(ErrorCode::HelloRequired).await;
+    c.hello().await;
+    c.send(login_with_password("alice", PASSWORD)).await;
+    c.finish_login().await;
+    assert!(c.created);
+}
+
+#[tokio::test]
+async fn requests_before_login_are_answered_login_required() {
+    let server = TestServer::start().await;
+    let mut c = server.connect().await;
+    c.hello().await;
+    let (_, send) = support::send_to("bob", "hi");
+    c.send(send).await;
+    c.recv_error(ErrorCode::LoginRequired).await;
+    c.send(ClientMessage::Who { req: Some(7) }).await;
+    c.recv_error(ErrorCode::LoginRequired).await;
+    // Ping works at any time.
+    c.send(ClientMessage::Ping).await;
+    expect!(c.recv().await, ServerMessage::Pong => ());
+}
+
+#[tokio::test]
+async fn an_unsupported_version_is_refused_and_the_connection_closed() {
+    let server = TestServer::start().await;
+    let mut c = server.connect().await;
+    c.send(ClientMessage::Hello {
+        version: PROTOCOL_VERSION + 1,
+        client: None,
+    })
+    .await;
+    let last = c.expect_closed().await;
+    assert!(
+        matches!(
+            last.as_slice(),
+            [ServerMessage::Error {
+                code: ErrorCode::UnsupportedVersion,
+                ..
+            }]
+        ),
+        "got {last:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_second_hello_is_answered_already_logged_in_before_and_after_login() {
+    let server = TestServer::start().await;
+    let mut c = server.connect().await;
+    c.hello().await;
+    c.send(ClientMessage::Hello {
+        version: PROTOCOL_VERSION,
+        client: None,
+    })
+    .await;
+    c.recv_error(ErrorCode::AlreadyLoggedIn).await;
+    c.send(login_with_password("alice", PASSWORD)).await;
+    c.finish_login().await;
+
+    c.send(ClientMessage::Hello {
+        version: PROTOCOL_VERSION,
+        client: None,
+    })
+    .await;
+    c.recv_error(ErrorCode::AlreadyLoggedIn).await;
+    c.send(login_with_password("alice", PASSWORD)).await;
+    c.recv_error(ErrorCode::AlreadyLoggedIn).await;
+    c.expect_nothing_pending().await;
+}
+
+#[tokio::test]
+async fn names_are_the_same_account_whatever_their_case_and_keep_their_first_spelling() {
+    let server = TestServer::start().await;
+    let alice = server.login("Alice").await;
+    assert!(alice.created);
+    alice.bye().await;
+
+    let lower = server.login("alice").await;
+    assert!(!lower.created, "alice is Alice");
+    assert_eq!(
+        lower.name.as_ref().map(ToString::to_string).as_deref(),
+        Some("Alice")
+    );
+
+    let mut c = server.connect().await;
+    c.hello().await;
+    c.send(login_with_password("ALICE", "another password"))
+        .await;
+    let refused = c.recv_within(support::LOGIN_WAIT).await;
+    expect!(refused, ServerMessage::Error { code: ErrorCode::BadPassword, .. } => ());
+}
+
+#[tokio::test]
+async fn a_login_without_password_or_with_an_invalid_name_is_refused_with_the_reason() {
+    let server = TestServer::start().await;
+    let mut c = server.connect().await;
+    c.hello().await;
+    c.send(ClientMessage::Login {
+        user: user("alice"),
+        password: None,
+        token: None,
+    })
+    .await;
+    c.recv_error(ErrorCode::BadRequest).await;
+    c.send(login_with_password("alice", "")).await;
+    c.recv_error(ErrorCode::BadRequest).await;
+    c.send_raw(b"{\"type\":\"login\",\"user\":\"al ice\",\"password\":\"x\"}\n")
+        .await;
+    c.recv_error(ErrorCode::InvalidName).await;
+    c.send_raw(
+        format!(
+            "{{\"type\":\"login\",\"user\":\"{}\",\"password\":\"x\"}}\n",
+            "a".repeat(33)
+        )
+        .as_bytes(),
+    )
+    .await;
+    c.recv_error(ErrorCode::InvalidName).await;
+    c.send(login_with_password("alice", PASSWORD)).await;
+    c.finish_login().await;
+}
+
+#[tokio::test]
+async fn bye_is_answered_and_the_connection_closed() {
+    let server = TestServer::start().await;
+    let alice = server.login("alice").await;
+    alice.bye().await;
+}
+
+#[tokio::test]
+async fn a_dual_stack_listener_takes_ipv4_and_ipv6_clients_alike() {
+    let server = start_server(ServerOptions::default().memory().dual_stack()).await;
+    let port = server.addr.port();
+    let mut v4 = TestClient::login(
+        format!("127.0.0.1:{port}").parse().unwrap(),
+        "alice",
+        PASSWORD,
+    )
+    .await;
+    let mut v6 = TestClient::login(format!("[::1]:{port}").parse().unwrap(), "bob", PASSWORD).await;
+    let (id, _) = v4.send_stored("bob", "from IPv4").await;
+    assert_eq!(v6.recv_message().await.id, id);
+    let (id, _) = v6.send_stored("alice", "from IPv6").await;
+    assert_eq!(v4.recv_message().await.id, id);
+}
+
+#[tokio::test]
+async fn two_first_logins_racing_for_one_name_create_one_account() {
+    let server = start_server(ServerOptions::default().memory()).await;
+    let attempt = |name: &'static str, password: &'static str| {
+        let addr = server.addr;
+        tokio::spawn(async move {
+            let mut c = TestClient::connect(addr).await;
+            c.hello().await;
+            c.send(login_with_password(name, password)).await;
+            c.recv_within(support::LOGIN_WAIT).await
+        })
+    };
+    // Same password: both get in, and exactly one of them created the account.
+    let (a, b) = (attempt("alice", PASSWORD), attempt("alice", PASSWORD));
+    let created: Vec<bool> = [a.await.unwrap(), b.await.unwrap()]
+        .into_iter()
+        .map(|reply| expect!(reply, ServerMessage::LoggedIn { created, .. } => created))
+        .collect();
+    assert_eq!(created.iter().filter(|c| **c).count(), 1, "{created:?}");
+
+    // Different passwords: one creates the account, the other is refused.
+    let (a, b) = (attempt("carol", "first"), attempt("carol", "second"));
+    let replies = [a.await.unwrap(), b.await.unwrap()];
+    let created = replies
+        .iter()
+        .filter(|r| matches!(r, ServerMessage::LoggedIn { created: true, .. }))
+        .count();
+    let refused = replies
+        .iter()
+        .filter(|r| {
+            matches!(
+                r,
+                ServerMessage::Error {
+                    code: ErrorCode::BadPassword,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!((created, refused), (1, 1), "{replies:?}");
+}
