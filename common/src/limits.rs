@@ -31,6 +31,13 @@ pub const HISTORY_PAGE_DEFAULT: u32 = 50;
 /// The most names one `who` reply lists (the reply also carries the total).
 pub const WHO_MAX: usize = 1000;
 
+/// The most entries a `groups` or `members` reply lists (each also carries the
+/// total), so that a reply always fits in one line.
+pub const LIST_MAX: usize = 1000;
+
+/// The most conversations a `conversations` reply lists, most recent first.
+pub const CONVERSATIONS_MAX: usize = 500;
+
 /// Seconds a new connection has to send `hello` and log in.
 pub const LOGIN_TIMEOUT_SECS: u64 = 10;
 

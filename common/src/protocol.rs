@@ -414,25 +414,29 @@ pub enum ServerMessage {
         req: Option<Req>,
         group: GroupName,
     },
-    /// Every group, sorted by name.
+    /// Every group, sorted by name: the first 1000, and how many there are.
     Groups {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req: Option<Req>,
         groups: Vec<GroupInfo>,
+        total: usize,
     },
-    /// A group's members, sorted by name.
+    /// A group's members, sorted by name: the first 1000, and how many there are.
     Members {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req: Option<Req>,
         group: GroupName,
         owner: Username,
         members: Vec<MemberInfo>,
+        total: usize,
     },
-    /// Your conversations, most recently active first.
+    /// Your conversations, most recently active first: the first 500, and how
+    /// many there are.
     Conversations {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req: Option<Req>,
         conversations: Vec<ConvSummary>,
+        total: usize,
     },
     /// Your read marker in `conv` is now `seq`.
     ReadMarked {

@@ -15,6 +15,7 @@ mod login;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use classchat_common::protocol::Req;
 use classchat_common::{ClientMessage, ErrorCode, FrameError, ServerMessage, Timestamp};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -34,6 +35,21 @@ pub struct Context {
     pub hasher: Hasher,
     pub config: Config,
     pub shutdown: CancellationToken,
+}
+
+impl Context {
+    /// What to say when the hub did not answer a request: either the server is
+    /// stopping, or the batch the request was in could not be stored.
+    pub fn unavailable(&self, req: Option<Req>) -> ServerMessage {
+        if self.shutdown.is_cancelled() {
+            return shutdown_message();
+        }
+        ServerMessage::error_for(
+            req,
+            ErrorCode::StorageFailed,
+            "the server could not complete that (its storage failed); try again in a moment",
+        )
+    }
 }
 
 /// Serves one connection until it closes.
@@ -65,7 +81,7 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>) {
         })
         .await;
     let Ok(attached) = attached else {
-        return conn.close_with(&shutdown_message()).await;
+        return conn.close_with(&ctx.unavailable(None)).await;
     };
     tracing::debug!(user = %attached.name, %peer, "logged in");
     let session = attached.session;
@@ -103,12 +119,6 @@ enum End {
     Close(ServerMessage),
     /// Nothing more to say (the client left, or cannot be written to).
     Gone,
-}
-
-impl From<HubGone> for End {
-    fn from(_: HubGone) -> Self {
-        End::Close(shutdown_message())
-    }
 }
 
 fn shutdown_message() -> ServerMessage {
@@ -266,16 +276,18 @@ async fn handle(
                 after,
                 limit,
             };
-            return match Box::pin(history::answer(ctx, session, me.user, page)).await {
-                Ok(reply) => conn.write_line(reply).await.err().map(|_| End::Gone),
-                Err(gone) => Some(gone.into()),
+            let reply = match Box::pin(history::answer(ctx, session, me.user, page)).await {
+                Ok(reply) => reply,
+                Err(HubGone) => ctx.unavailable(req).to_line(),
             };
+            return conn.write_line(reply).await.err().map(|_| End::Gone);
         }
         ClientMessage::Conversations { req } => {
-            return match Box::pin(history::conversations(ctx, session, me.user, req)).await {
-                Ok(reply) => conn.write_line(reply).await.err().map(|_| End::Gone),
-                Err(gone) => Some(gone.into()),
+            let reply = match Box::pin(history::conversations(ctx, session, me.user, req)).await {
+                Ok(reply) => reply,
+                Err(HubGone) => ctx.unavailable(req).to_line(),
             };
+            return conn.write_line(reply).await.err().map(|_| End::Gone);
         }
         ClientMessage::Ping => {
             return conn
@@ -287,8 +299,8 @@ async fn handle(
         ClientMessage::Pong => return None,
         ClientMessage::Bye => {
             // Answers to what came before `bye` go out first.
-            if let Err(gone) = ctx.hub.ask(|reply| Command::Flush { reply }).await {
-                return Some(gone.into());
+            if ctx.hub.ask(|reply| Command::Flush { reply }).await.is_err() {
+                return Some(End::Close(ctx.unavailable(None)));
             }
             let (mut lines, _) = outbound.take();
             if conn.write_lines(&mut lines).await.is_err() {
@@ -304,5 +316,9 @@ async fn handle(
             return conn.send(&e).await.err().map(|_| End::Gone);
         }
     };
-    ctx.hub.request(session, request).await.err().map(End::from)
+    ctx.hub
+        .request(session, request)
+        .await
+        .err()
+        .map(|HubGone| End::Close(ctx.unavailable(None)))
 }

@@ -103,6 +103,14 @@ pub enum MessageKind {
     Event = 1,
 }
 
+/// How a group event is kept in a message's body: the event, and the sentence
+/// written when it happened (a later rename must not rewrite history).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct StoredEvent {
+    pub event: classchat_common::protocol::GroupEvent,
+    pub text: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewMessage<'a> {
     pub conv: ConvId,

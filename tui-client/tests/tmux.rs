@@ -17,7 +17,10 @@ struct Tmux {
 
 impl Tmux {
     fn available() -> bool {
-        Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success())
+        Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success())
     }
 
     fn new() -> Self {
@@ -27,8 +30,17 @@ impl Tmux {
     }
 
     fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().unwrap();
-        assert!(out.status.success(), "tmux {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -41,7 +53,19 @@ impl Tmux {
             bin = env!("CARGO_BIN_EXE_classchat"),
         );
         if first {
-            self.run(&["new-session", "-d", "-s", "smoke", "-n", user, "-x", "100", "-y", "30", &command]);
+            self.run(&[
+                "new-session",
+                "-d",
+                "-s",
+                "smoke",
+                "-n",
+                user,
+                "-x",
+                "100",
+                "-y",
+                "30",
+                &command,
+            ]);
         } else {
             self.run(&["new-window", "-t", "smoke", "-n", user, &command]);
         }
@@ -67,13 +91,20 @@ impl Tmux {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("{user}'s screen never showed {text:?}; it shows:\n{}", self.screen(user));
+        panic!(
+            "{user}'s screen never showed {text:?}; it shows:\n{}",
+            self.screen(user)
+        );
     }
 }
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux").arg("-L").arg(&self.socket).arg("kill-server").output();
+        let _ = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
     }
 }
 
@@ -93,8 +124,13 @@ async fn a_message_typed_in_one_terminal_appears_on_the_other() {
     tmux.wait_for("bob", "● connected · bob").await;
 
     tmux.keys("alice", &["/msg bob hello from a real terminal", "Enter"]);
-    let bob = tmux.wait_for("bob", "alice: hello from a real terminal").await;
-    assert!(bob.contains("alice"), "bob's conversation list names alice:\n{bob}");
+    let bob = tmux
+        .wait_for("bob", "alice: hello from a real terminal")
+        .await;
+    assert!(
+        bob.contains("alice"),
+        "bob's conversation list names alice:\n{bob}"
+    );
 
     // Bob's screen shows it, so alice sees it read.
     let alice = tmux.wait_for("alice", "●│").await;

@@ -24,8 +24,10 @@ use super::state::{Conv, Member};
 use super::worker::{Batch, Worker};
 use super::{GroupOp, Refusal, SessionId};
 use crate::store::{
-    Appended, ConvId, ConvKind, MemberRecord, MessageKind, NewMessage, StoreError, UserId,
+    Appended, ConvId, ConvKind, MemberRecord, MessageKind, NewMessage, StoreError, StoredEvent,
+    UserId,
 };
+use classchat_common::limits::LIST_MAX;
 
 /// Why a group request did not go through.
 enum Failure {
@@ -320,7 +322,9 @@ impl Worker {
             .filter_map(|id| self.info(*id, user))
             .collect();
         groups.sort_by(|a, b| a.group.cmp(&b.group));
-        ServerMessage::Groups { req, groups }
+        let total = groups.len();
+        groups.truncate(LIST_MAX);
+        ServerMessage::Groups { req, groups, total }
     }
 
     fn list_members(&self, req: Option<Req>, group: &GroupName) -> Outcome {
@@ -344,11 +348,14 @@ impl Worker {
             })
             .collect();
         members.sort_by(|a, b| a.user.cmp(&b.user));
+        let total = members.len();
+        members.truncate(LIST_MAX);
         Ok(ServerMessage::Members {
             req,
             group: self.group_name(id).unwrap_or_else(|| group.clone()),
             owner: owner.map_or_else(Username::ghost, |o| self.user_name(o)),
             members,
+            total,
         })
     }
 
@@ -367,15 +374,20 @@ impl Worker {
         ) else {
             return Ok(());
         };
+        let text = event.describe(&self.user_name(actor), &group);
+        let stored = StoredEvent {
+            event: event.clone(),
+            text: text.clone(),
+        };
         let stored =
-            serde_json::to_string(&event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            serde_json::to_string(&stored).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let msg = ChatMessage {
             conv: ConvName::Group(group.clone()),
             seq,
             id: MessageId::new(),
             from: self.user_name(actor),
             ts: Timestamp::now(),
-            body: event.describe(&self.user_name(actor), &group),
+            body: text,
             event: Some(event),
             counts: None,
         };

@@ -72,7 +72,14 @@ impl Worker {
         let conv_id = match self.conv_for_send(b, user, to) {
             Ok(Some(id)) => id,
             Ok(None) => return,
-            Err(r) => return refuse(b, r, None),
+            Err(r) => {
+                // A resend of a message stored before (say, before its sender
+                // left the group) still gets its original `stored`.
+                return match self.store.find_message(user, id) {
+                    Ok(Some(existing)) => self.reply_stored(b, session, user, id, existing, true),
+                    _ => refuse(b, r, None),
+                };
+            }
         };
         let Some(seq) = self.state.convs.get(&conv_id).map(|c| c.last_seq + 1) else {
             return;
@@ -301,10 +308,10 @@ impl Worker {
         let Some(user) = self.state.sessions.get(&session).map(|s| s.user) else {
             return;
         };
-        let conv_id = match self.state.find_conv(user, conv) {
-            Ok(Some(id)) => id,
-            Ok(None) => return,
-            Err(r) => return b.message(session, &ServerMessage::error(r.code, r.message)),
+        // An acknowledgement for a conversation one has just left (its last
+        // message is one's own `left`) is not worth an error: nothing to move.
+        let Ok(Some(conv_id)) = self.state.find_conv(user, conv) else {
+            return;
         };
         let Some(c) = self.state.convs.get_mut(&conv_id) else {
             return;

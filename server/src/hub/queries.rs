@@ -68,9 +68,18 @@ impl Worker {
                 format!("you have not sent a message with id {id}"),
             )
         };
+        // A failed lookup answers this request only; it must not undo the
+        // batch's writes for everyone else.
         let found = match self.store.find_message(user, id) {
             Ok(found) => found,
-            Err(e) => return b.fail(e),
+            Err(e) => {
+                tracing::error!("read_by lookup failed: {e}");
+                let why = "the server could not look that message up; try again later";
+                return b.message(
+                    session,
+                    &ServerMessage::error_for(req, ErrorCode::StorageFailed, why),
+                );
+            }
         };
         let Some(at) = found else {
             return b.message(session, &unknown());

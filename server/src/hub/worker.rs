@@ -157,9 +157,30 @@ impl Worker {
                         });
                         self.read(b, session, req, &conv, seq);
                     }
-                    Request::Who { req } => self.who(b, session, req),
-                    Request::Whois { req, user } => self.whois(b, session, req, &user),
-                    Request::ReadBy { req, id } => self.read_by(b, session, req, id),
+                    Request::Who { req } => {
+                        b.origins.push(Origin {
+                            session,
+                            req,
+                            id: None,
+                        });
+                        self.who(b, session, req);
+                    }
+                    Request::Whois { req, user } => {
+                        b.origins.push(Origin {
+                            session,
+                            req,
+                            id: None,
+                        });
+                        self.whois(b, session, req, &user);
+                    }
+                    Request::ReadBy { req, id } => {
+                        b.origins.push(Origin {
+                            session,
+                            req,
+                            id: None,
+                        });
+                        self.read_by(b, session, req, id);
+                    }
                     Request::Group { req, op } => {
                         b.origins.push(Origin {
                             session,

@@ -2,13 +2,15 @@
 //! here, off the hub thread.
 
 use bytes::Bytes;
-use classchat_common::limits::{HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX, MAX_FRAME_BYTES};
-use classchat_common::protocol::{ChatMessage, Counts, GroupEvent, Req};
+use classchat_common::limits::{
+    CONVERSATIONS_MAX, HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX, MAX_FRAME_BYTES,
+};
+use classchat_common::protocol::{ChatMessage, Counts, Req};
 use classchat_common::{Conv, ErrorCode, ServerMessage};
 
 use super::Context;
 use crate::hub::{Command, HubGone, SessionId};
-use crate::store::{MessageKind, StoredMessage, UserId};
+use crate::store::{MessageKind, StoredEvent, StoredMessage, UserId};
 
 #[derive(Debug)]
 pub struct Page {
@@ -22,13 +24,12 @@ pub struct Page {
 /// A stored message as the protocol shows it; a stored group event gets its
 /// sentence back.
 pub fn chat_message(conv: Conv, m: StoredMessage, counts: Option<Counts>) -> ChatMessage {
-    let event = match (&conv, m.kind) {
-        (Conv::Group(_), MessageKind::Event) => serde_json::from_str::<GroupEvent>(&m.body).ok(),
-        _ => None,
-    };
-    let body = match (&event, &conv) {
-        (Some(event), Conv::Group(group)) => event.describe(&m.sender_name, group),
-        _ => m.body,
+    let (event, body) = match m.kind {
+        MessageKind::Event => match serde_json::from_str::<StoredEvent>(&m.body) {
+            Ok(stored) => (Some(stored.event), stored.text),
+            Err(_) => (None, m.body),
+        },
+        MessageKind::Text => (None, m.body),
     };
     ChatMessage {
         conv,
@@ -154,10 +155,13 @@ pub async fn conversations(
     user: UserId,
     req: Option<Req>,
 ) -> Result<Bytes, HubGone> {
-    let list = ctx
+    let mut list = ctx
         .hub
         .ask(|reply| Command::Conversations { session, reply })
         .await?;
+    // Most recent first: what does not fit in one reply is the oldest.
+    let total = list.len();
+    list.truncate(CONVERSATIONS_MAX);
     let reader = ctx.hub.reader().clone();
     let counted = tokio::task::spawn_blocking(move || {
         list.into_iter()
@@ -171,7 +175,12 @@ pub async fn conversations(
     })
     .await;
     Ok(match counted {
-        Ok(Ok(conversations)) => ServerMessage::Conversations { req, conversations }.to_line(),
+        Ok(Ok(conversations)) => ServerMessage::Conversations {
+            req,
+            conversations,
+            total,
+        }
+        .to_line(),
         Ok(Err(e)) => {
             tracing::error!("counting unread messages failed: {e}");
             ServerMessage::error_for(

@@ -35,15 +35,6 @@ impl Ending {
     }
 }
 
-impl From<HubGone> for Ending {
-    fn from(_: HubGone) -> Self {
-        Ending::refused(ServerMessage::error(
-            ErrorCode::ServerShutdown,
-            "the server is shutting down",
-        ))
-    }
-}
-
 /// Reads lines until `hello` and a successful `login`, answering everything
 /// else with the error that says what was expected.
 pub async fn handshake(conn: &mut Conn, ctx: &Context) -> Result<Identity, Ending> {
@@ -144,7 +135,8 @@ async fn login(
                     token: hash,
                     reply,
                 })
-                .await?
+                .await
+                .map_err(|HubGone| Ending::refused(ctx.unavailable(None)))?
             {
                 Some(user) => Ok(Identity {
                     user,
@@ -185,7 +177,8 @@ async fn login(
             name: lookup,
             reply,
         })
-        .await?;
+        .await
+        .map_err(|HubGone| Ending::refused(ctx.unavailable(None)))?;
     let (user, created, hash) = match existing {
         Some(account) => (account.id, false, account.password_hash),
         None => {
@@ -202,7 +195,8 @@ async fn login(
                     password_hash: hash,
                     reply,
                 })
-                .await?
+                .await
+                .map_err(|HubGone| Ending::refused(ctx.unavailable(None)))?
             {
                 Created::New(user, _) => return Ok(Ok(fresh_identity(user, true)?)),
                 Created::Exists(account) => (account.id, false, account.password_hash),
