@@ -345,11 +345,10 @@ pub fn visible_at(
         filled += lines.len();
         v.top = Some(i);
         stack.push(lines);
-        if filled >= height {
-            break;
-        }
-        if i == 0 {
-            v.reached_top = true;
+        if filled >= height || i == 0 {
+            // The first entry filling the pane exactly is the top too: scrolling
+            // up stops there, and older history must load from there.
+            v.reached_top = i == 0 && filled <= height;
             break;
         }
         i -= 1;

@@ -12,7 +12,9 @@
 //!   (what happens, and the effects asked for), [`update`] (the only place state
 //!   changes), [`ui`] (draws, changes nothing), with [`keymap`], [`layout`]
 //!   (geometry both sides share), [`text`] (sanitising and wrapping) and
-//!   [`theme`]; [`app`] runs the loop and owns the terminal.
+//!   [`theme`]; [`app`] runs the loop and owns the terminal. In tests,
+//!   `fixtures` builds the demo model (fixed clock, fixed people) that the
+//!   update tests and the screen snapshots start from.
 
 pub mod address;
 pub mod app;
@@ -20,6 +22,8 @@ pub mod client;
 pub mod commands;
 pub mod config;
 pub mod connection;
+#[cfg(test)]
+pub mod fixtures;
 pub mod keymap;
 pub mod layout;
 pub mod message;

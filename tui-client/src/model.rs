@@ -13,6 +13,7 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use chrono::FixedOffset;
 use classchat_common::protocol::Req;
 use classchat_common::{Conv, GroupName, Timestamp, Username};
+use ratatui::style::{Modifier, Style};
 use ratatui_textarea::TextArea;
 
 pub use conversation::{Conversation, Entry, Scroll};
@@ -44,7 +45,8 @@ pub struct Look {
     pub color: bool,
 }
 
-/// A line for the status bar, shown until `until`.
+/// A line for the status bar, shown until `until` (an error until it is
+/// replaced or put away with Esc).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
     pub text: String,
@@ -132,7 +134,11 @@ pub struct Completion {
 pub fn input_area(placeholder: &str) -> TextArea<'static> {
     let mut area = TextArea::default();
     area.set_placeholder_text(placeholder);
-    area.set_cursor_line_style(ratatui::style::Style::default());
+    // Modifiers instead of the widget's default colours (dark grey, light blue):
+    // the theme is not known here, and with NO_COLOR nothing may be coloured.
+    area.set_placeholder_style(Style::default().add_modifier(Modifier::DIM));
+    area.set_selection_style(Style::default().add_modifier(Modifier::REVERSED));
+    area.set_cursor_line_style(Style::default());
     area.set_wrap_mode(ratatui_textarea::WrapMode::WordOrGlyph);
     area
 }

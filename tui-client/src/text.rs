@@ -87,7 +87,7 @@ pub fn wrap(text: &str, max: usize) -> Vec<String> {
 fn wrap_paragraph(paragraph: &str, max: usize, out: &mut Vec<String>) {
     let mut line = String::new();
     let mut line_width = 0;
-    for word in paragraph.split_word_bounds() {
+    for word in words(paragraph) {
         let w = width(word);
         if line_width + w <= max {
             line.push_str(word);
@@ -118,6 +118,21 @@ fn wrap_paragraph(paragraph: &str, max: usize, out: &mut Vec<String>) {
         }
     }
     out.push(line);
+}
+
+/// Runs of non-space and of space characters. A word keeps its punctuation, so
+/// a line never starts with the full stop or hyphen of the word before it.
+fn words(paragraph: &str) -> impl Iterator<Item = &str> {
+    let mut rest = paragraph;
+    std::iter::from_fn(move || {
+        let space = rest.chars().next()?.is_whitespace();
+        let end = rest
+            .find(|c: char| c.is_whitespace() != space)
+            .unwrap_or(rest.len());
+        let (word, tail) = rest.split_at(end);
+        rest = tail;
+        Some(word)
+    })
 }
 
 /// `s` cut to at most `max` columns, with `…` when something was cut.
@@ -185,6 +200,15 @@ mod tests {
         assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
         assert_eq!(wrap("one\ntwo", 10), ["one", "two"]);
         assert_eq!(wrap("", 10), [""]);
+    }
+
+    #[test]
+    fn punctuation_stays_with_its_word() {
+        assert_eq!(wrap("in room B12.", 11), ["in room", "B12."]);
+        assert_eq!(
+            wrap("the three-way handshake", 10),
+            ["the", "three-way", "handshake"]
+        );
     }
 
     #[test]

@@ -11,6 +11,8 @@ mod login;
 mod messages;
 mod popup;
 mod status;
+#[cfg(test)]
+mod tests;
 
 use ratatui::Frame;
 

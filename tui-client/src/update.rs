@@ -10,6 +10,8 @@
 mod input;
 mod keys;
 mod net;
+#[cfg(test)]
+mod tests;
 
 use classchat_common::limits::HISTORY_PAGE_DEFAULT;
 use classchat_common::{ClientMessage, Timestamp};
@@ -54,7 +56,12 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
 fn tick(model: &mut Model, now: Timestamp, fx: &mut Vec<Effect>) {
     let minute_turned = now.as_millis() / WHO_EVERY_MS != model.now.as_millis() / WHO_EVERY_MS;
     model.now = now;
-    if model.notice.as_ref().is_some_and(|n| n.until <= now) {
+    // Errors stay until replaced or put away with Esc; other notices fade.
+    if model
+        .notice
+        .as_ref()
+        .is_some_and(|n| !n.error && n.until <= now)
+    {
         model.notice = None;
     }
     if minute_turned && model.me.is_some() && model.link == crate::model::LinkState::Connected {

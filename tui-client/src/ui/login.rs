@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::popup::centered;
 use crate::model::LoginForm;
@@ -45,9 +45,10 @@ pub fn render(form: &LoginForm, theme: &Theme, area: Rect, frame: &mut Frame<'_>
         )
     };
     let bottom = inner.y + inner.height.saturating_sub(3);
+    // Two lines, wrapped: the reason is at the end of a long error.
     frame.render_widget(
-        Paragraph::new(status),
-        Rect::new(inner.x + 1, bottom, inner.width.saturating_sub(2), 1),
+        Paragraph::new(status).wrap(Wrap { trim: true }),
+        Rect::new(inner.x + 1, bottom, inner.width.saturating_sub(2), 2),
     );
     let keys = Line::styled(
         "Enter next / log in · Tab next field · Esc quit",

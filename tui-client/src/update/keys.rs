@@ -243,7 +243,14 @@ fn popup_key(model: &mut Model, key: KeyEvent, action: Option<Action>, fx: &mut 
         },
         Popup::Switcher { query, selected } => match key.code {
             KeyCode::Up => *selected = selected.saturating_sub(1),
-            KeyCode::Down | KeyCode::Tab => *selected += 1,
+            KeyCode::Down | KeyCode::Tab => {
+                // Stop at the last item, so the one shown chosen is the one Enter opens.
+                let query = query.lines().join("");
+                let last = switcher_items(model, &query).len().saturating_sub(1);
+                if let Some(Popup::Switcher { selected, .. }) = model.popup.as_mut() {
+                    *selected = (*selected + 1).min(last);
+                }
+            }
             KeyCode::Enter => {
                 let query = query.lines().join("");
                 let pick = switcher_items(model, &query)

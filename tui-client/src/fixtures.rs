@@ -1,0 +1,505 @@
+//! Named constructors for the terminal UI's tests: a fixed clock, fixed people,
+//! and demo models built by feeding `update` what a server would send.
+//!
+//! The demo is alice's view of ClassChat on Saturday 21 November 2026 at 10:30
+//! UTC. Everything is built through the real `update` function wherever a
+//! server message or a key press can do it, so the fixtures exercise the same
+//! code the app runs; nothing reads the real clock or makes random ids that
+//! reach the screen.
+
+use chrono::FixedOffset;
+use classchat_common::protocol::{ChatMessage, ConvSummary, Counts, GroupEvent, MemberInfo, Req};
+use classchat_common::{
+    ClientMessage, Conv, ErrorCode, MessageId, ServerMessage, Timestamp, Username,
+};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use crate::client::{Event, Link};
+use crate::keymap::Keymap;
+use crate::message::{Effect, Msg};
+use crate::model::{LoginForm, Look, Model};
+use crate::tracker::{Stage, Status, Update};
+use crate::{text, ui, update};
+
+/// Midnight UTC at the start of Saturday 21 November 2026.
+const TODAY_MS: i64 = 1_795_219_200_000;
+const DAY_MS: i64 = 86_400_000;
+const HOUR_MS: i64 = 3_600_000;
+
+/// The demo's "now": 2026-11-21 10:30 UTC.
+pub fn now() -> Timestamp {
+    at(0, 10, 30)
+}
+
+/// `hh:mm` UTC, `days_ago` days before the demo's today.
+pub fn at(days_ago: i64, hh: i64, mm: i64) -> Timestamp {
+    Timestamp::from_millis(TODAY_MS - days_ago * DAY_MS + hh * HOUR_MS + mm * 60_000)
+}
+
+/// `hours` before the demo's now.
+pub fn hours_ago(hours: i64) -> Timestamp {
+    Timestamp::from_millis(now().as_millis() - hours * HOUR_MS)
+}
+
+pub fn utc() -> FixedOffset {
+    FixedOffset::east_opt(0).expect("UTC is a valid offset")
+}
+
+pub fn user(name: &str) -> Username {
+    name.parse().expect("a valid user name")
+}
+
+pub fn conv(name: &str) -> Conv {
+    name.parse().expect("a valid conversation name")
+}
+
+/// A message id made from the conversation and sequence number, so the same
+/// message always has the same id.
+pub fn id_for(conv_name: &str, seq: u64) -> MessageId {
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&seq.to_be_bytes());
+    for (b, c) in bytes[8..].iter_mut().zip(conv_name.bytes()) {
+        *b = c;
+    }
+    MessageId::from_bytes(bytes)
+}
+
+/// A text message as the server delivers it.
+pub fn chat(conv_name: &str, seq: u64, from: &str, ts: Timestamp, body: &str) -> ChatMessage {
+    ChatMessage {
+        conv: conv(conv_name),
+        seq,
+        id: id_for(conv_name, seq),
+        from: user(from),
+        ts,
+        body: body.into(),
+        event: None,
+        counts: None,
+    }
+}
+
+/// One of alice's own messages as `history` returns it, with its counts.
+pub fn mine(conv_name: &str, seq: u64, ts: Timestamp, body: &str, counts: Counts) -> ChatMessage {
+    ChatMessage {
+        counts: Some(counts),
+        ..chat(conv_name, seq, "alice", ts, body)
+    }
+}
+
+/// A group event, with the body the server writes for it.
+pub fn event(conv_name: &str, seq: u64, actor: &str, ts: Timestamp, ev: GroupEvent) -> ChatMessage {
+    let Conv::Group(group) = conv(conv_name) else {
+        panic!("events happen in groups, not in {conv_name}");
+    };
+    ChatMessage {
+        body: ev.describe(&user(actor), &group),
+        event: Some(ev),
+        ..chat(conv_name, seq, actor, ts, "")
+    }
+}
+
+pub fn counts(delivered: u32, read: u32, of: u32) -> Counts {
+    Counts {
+        delivered,
+        read,
+        of,
+    }
+}
+
+pub fn member(name: &str, owner: bool, last_seen: Option<Timestamp>) -> MemberInfo {
+    MemberInfo {
+        user: user(name),
+        owner,
+        online: last_seen.is_none(),
+        last_seen,
+        joined: at(1, 9, 0),
+    }
+}
+
+/// A line of the `conversations` reply.
+pub fn summary(conv_name: &str, last_seq: u64, read: u64, unread: u64) -> ConvSummary {
+    ConvSummary {
+        conv: conv(conv_name),
+        last_seq,
+        last_ts: (last_seq > 0).then(|| at(0, 8, 0)),
+        delivered: last_seq,
+        read,
+        unread,
+        online: None,
+        last_seen: None,
+        members: None,
+        owner: None,
+    }
+}
+
+// ---- feeding `update` -------------------------------------------------------
+
+pub fn key(code: KeyCode, modifiers: KeyModifiers) -> Msg {
+    Msg::Key(KeyEvent::new(code, modifiers))
+}
+
+pub fn plain(code: KeyCode) -> Msg {
+    key(code, KeyModifiers::NONE)
+}
+
+pub fn ctrl(c: char) -> Msg {
+    key(KeyCode::Char(c), KeyModifiers::CONTROL)
+}
+
+pub fn alt(code: KeyCode) -> Msg {
+    key(code, KeyModifiers::ALT)
+}
+
+pub fn press(model: &mut Model, msg: Msg) -> Vec<Effect> {
+    update::update(model, msg)
+}
+
+/// Types `text` one key at a time, as a person would.
+pub fn type_text(model: &mut Model, text: &str) -> Vec<Effect> {
+    text.chars()
+        .flat_map(|c| update::update(model, plain(KeyCode::Char(c))))
+        .collect()
+}
+
+pub fn server(model: &mut Model, msg: ServerMessage) -> Vec<Effect> {
+    update::update(model, Msg::Net(Event::Server(msg)))
+}
+
+pub fn status(
+    model: &mut Model,
+    conv_name: &str,
+    id: MessageId,
+    seq: u64,
+    s: Status,
+) -> Vec<Effect> {
+    update::update(
+        model,
+        Msg::Net(Event::Status(Update {
+            id,
+            conv: conv(conv_name),
+            seq,
+            status: s,
+        })),
+    )
+}
+
+pub fn stage(stage: Stage, c: Counts) -> Status {
+    Status {
+        stage,
+        delivered: c.delivered,
+        read: c.read,
+        of: c.of,
+    }
+}
+
+/// The `req` of the first request in `fx` that `pick` accepts.
+pub fn req_of(fx: &[Effect], pick: impl Fn(&ClientMessage) -> bool) -> Option<Req> {
+    fx.iter().find_map(|e| match e {
+        Effect::Ask(m) if pick(m) => m.req(),
+        _ => None,
+    })
+}
+
+/// The id of the message `fx` asks to send.
+pub fn sent_id(fx: &[Effect]) -> MessageId {
+    fx.iter()
+        .find_map(|e| match e {
+            Effect::Send { id, .. } => Some(*id),
+            _ => None,
+        })
+        .expect("a message was sent")
+}
+
+/// Answers the newest-page `history` request in `fx` with `messages`.
+pub fn answer_history(
+    model: &mut Model,
+    fx: &[Effect],
+    messages: Vec<ChatMessage>,
+    more: bool,
+) -> Vec<Effect> {
+    let (req, conv) = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::Ask(ClientMessage::History { req, conv, .. }) => Some((*req, conv.clone())),
+            _ => None,
+        })
+        .expect("a history request");
+    server(
+        model,
+        ServerMessage::History {
+            req,
+            conv,
+            messages,
+            more,
+        },
+    )
+}
+
+/// Types `text` into the open conversation and presses Enter.
+pub fn send_text(model: &mut Model, text: &str) -> MessageId {
+    type_text(model, text);
+    sent_id(&press(model, plain(KeyCode::Enter)))
+}
+
+// ---- models -----------------------------------------------------------------
+
+/// A model of the given size, before anyone logged in.
+pub fn blank_model(w: u16, h: u16) -> Model {
+    let mut model = Model::new(
+        "localhost:12345".into(),
+        now(),
+        utc(),
+        Look {
+            ascii: false,
+            color: true,
+        },
+        Keymap::default(),
+    );
+    model.size = (w, h);
+    model
+}
+
+/// The login form, as the client starts without a saved login.
+pub fn login_model(w: u16, h: u16) -> Model {
+    let mut model = blank_model(w, h);
+    model.login = Some(LoginForm::new("localhost:12345", ""));
+    model
+}
+
+/// alice logged in and connected, with no conversations yet.
+pub fn connected_model(w: u16, h: u16) -> Model {
+    let mut model = blank_model(w, h);
+    press(
+        &mut model,
+        Msg::LoggedIn {
+            user: user("alice"),
+            server: "localhost:12345".into(),
+        },
+    );
+    let fx = update::update(
+        &mut model,
+        Msg::Net(Event::Link(Link::Connected {
+            user: user("alice"),
+        })),
+    );
+    server(&mut model, ServerMessage::Synced { messages: 0 });
+    let req = req_of(&fx, |m| matches!(m, ClientMessage::Who { .. }));
+    server(
+        &mut model,
+        ServerMessage::Who {
+            req,
+            online: vec![user("alice"), user("bob"), user("frank")],
+            total: 3,
+        },
+    );
+    model
+}
+
+/// alice's screen in the middle of a morning: #cs101 open with a day separator,
+/// an event line, people talking (one long line of CJK and emoji), alice's own
+/// messages in every state and a `── 2 new ──` line; bob (online, 2 unread),
+/// carol (last seen 2h ago), dave (3 unread, one mentions alice) and erin (120
+/// unread) in the list.
+pub fn demo_model(w: u16, h: u16) -> Model {
+    let mut model = connected_model(w, h);
+    let fx = server(
+        &mut model,
+        ServerMessage::Conversations {
+            req: None,
+            conversations: vec![
+                ConvSummary {
+                    members: Some(3),
+                    owner: Some(user("carol")),
+                    ..summary("#cs101", 8, 6, 2)
+                },
+                ConvSummary {
+                    online: Some(true),
+                    ..summary("bob", 0, 0, 0)
+                },
+                ConvSummary {
+                    online: Some(false),
+                    last_seen: Some(hours_ago(2)),
+                    ..summary("carol", 2, 2, 0)
+                },
+                ConvSummary {
+                    online: Some(false),
+                    last_seen: Some(hours_ago(26)),
+                    ..summary("dave", 0, 0, 0)
+                },
+                ConvSummary {
+                    online: Some(false),
+                    last_seen: Some(hours_ago(72)),
+                    ..summary("erin", 120, 0, 120)
+                },
+            ],
+            total: 5,
+        },
+    );
+    answer_history(&mut model, &fx, cs101_history(), false);
+    let req = req_of(&fx, |m| matches!(m, ClientMessage::Members { .. }));
+    server(
+        &mut model,
+        ServerMessage::Members {
+            req,
+            group: "cs101".parse().expect("a valid group name"),
+            owner: user("carol"),
+            members: cs101_roster(),
+            total: 3,
+        },
+    );
+
+    // Elsewhere, while #cs101 is open.
+    for (seq, body) in [
+        (1, "did you finish the lab?"),
+        (2, "I'm stuck on question 3"),
+    ] {
+        server(
+            &mut model,
+            ServerMessage::Message(chat("bob", seq, "bob", at(0, 10, 24 + seq as i64), body)),
+        );
+    }
+    for (seq, body) in [
+        (1, "alice, are you coming to the study group?"),
+        (2, "we start at 11"),
+        (3, "room B12 again"),
+    ] {
+        server(
+            &mut model,
+            ServerMessage::Message(chat("dave", seq, "dave", at(0, 10, 25 + seq as i64), body)),
+        );
+    }
+
+    // alice answers in #cs101: one stored, one refused, one still on its way.
+    let stored = send_text(&mut model, "Sure, uploading them now");
+    server(
+        &mut model,
+        ServerMessage::Stored {
+            id: stored,
+            conv: conv("#cs101"),
+            seq: 9,
+            ts: now(),
+            of: 2,
+            online: 1,
+            last_seen: None,
+            duplicate: false,
+        },
+    );
+    status(
+        &mut model,
+        "#cs101",
+        stored,
+        9,
+        stage(Stage::Stored, counts(0, 0, 2)),
+    );
+    let refused = send_text(&mut model, "slides: file:///home/alice/week7.pdf");
+    server(
+        &mut model,
+        ServerMessage::Error {
+            req: None,
+            id: Some(refused),
+            code: ErrorCode::BadBody,
+            message: "links to local files are not allowed".into(),
+            retry_after_ms: None,
+        },
+    );
+    status(
+        &mut model,
+        "#cs101",
+        refused,
+        0,
+        stage(Stage::Failed, counts(0, 0, 0)),
+    );
+    send_text(&mut model, "one sec, the wifi is slow");
+    // Esc puts the refusal notice away.
+    press(&mut model, plain(KeyCode::Esc));
+    model
+}
+
+/// #cs101's newest page: yesterday's start of the group and today's talk.
+pub fn cs101_history() -> Vec<ChatMessage> {
+    let g = "#cs101";
+    vec![
+        event(g, 1, "carol", at(1, 9, 0), GroupEvent::Created),
+        event(g, 2, "alice", at(1, 9, 5), GroupEvent::Joined),
+        chat(
+            g,
+            3,
+            "carol",
+            at(1, 16, 40),
+            "Welcome to CS101! Labs are on Thursdays in room B12.",
+        ),
+        mine(
+            g,
+            4,
+            at(1, 16, 42),
+            "Thanks! Is it the same room as last term?",
+            counts(2, 2, 2),
+        ),
+        chat(
+            g,
+            5,
+            "bob",
+            at(0, 8, 10),
+            "Notes from the lecture: the TCP 三次握手 (three-way handshake) is SYN → SYN-ACK → ACK 🤝, and 漢字 or emoji 🎉 take two columns each, so wrapping has to count them right.",
+        ),
+        mine(g, 6, at(0, 8, 15), "Got it, thanks bob", counts(1, 0, 2)),
+        chat(
+            g,
+            7,
+            "carol",
+            at(0, 8, 20),
+            "Reminder: assignment 2 is due Friday at noon.",
+        ),
+        chat(
+            g,
+            8,
+            "bob",
+            at(0, 10, 12),
+            "@alice can you share the slides from Thursday?",
+        ),
+    ]
+}
+
+pub fn cs101_roster() -> Vec<MemberInfo> {
+    vec![
+        member("alice", false, None),
+        member("bob", false, None),
+        member("carol", true, Some(hours_ago(2))),
+    ]
+}
+
+/// Draws `model` into a test terminal of the model's size.
+pub fn draw(model: &Model) -> Terminal<TestBackend> {
+    let (w, h) = model.size;
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("a test terminal");
+    terminal
+        .draw(|frame| ui::view(model, frame))
+        .expect("drawing into memory cannot fail");
+    terminal
+}
+
+/// The screen as text, one line per row, for assertions. A wide character's
+/// second cell is left out, as the terminal would show it.
+pub fn screen(model: &Model) -> String {
+    let terminal = draw(model);
+    let buffer = terminal.backend().buffer();
+    let width = usize::from(buffer.area.width);
+    buffer
+        .content
+        .chunks(width)
+        .map(|row| {
+            let mut line = String::new();
+            let mut hidden = 0;
+            for cell in row {
+                if hidden == 0 {
+                    line.push_str(cell.symbol());
+                }
+                hidden = hidden.max(text::width(cell.symbol())).saturating_sub(1);
+            }
+            line
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -1,0 +1,76 @@
+//! The update function without a terminal: keys, server events and the rules
+//! `after` keeps, driven through `update` on the demo model.
+//!
+//! Layout: [`keys`] (the key table, the mouse, popups, the login form),
+//! [`reading`] (unread counts, marking read, loading older history), [`typing`]
+//! (drafts, sending, commands, completion), [`server`] (status markers, the
+//! connection, notices, the bell). This file holds the helpers they share.
+
+mod keys;
+mod reading;
+mod server;
+mod typing;
+
+use classchat_common::protocol::ChatMessage;
+use classchat_common::{ClientMessage, ServerMessage, Timestamp};
+
+use crate::fixtures::*;
+use crate::message::Effect;
+use crate::model::Model;
+
+fn draft(model: &Model) -> String {
+    model.input().lines().join("\n")
+}
+
+fn selected_name(model: &Model) -> String {
+    model
+        .current()
+        .map(|c| c.conv.to_string())
+        .unwrap_or_default()
+}
+
+fn conv_of<'a>(model: &'a Model, name: &str) -> &'a crate::model::Conversation {
+    let i = model.find(&conv(name)).expect("the conversation exists");
+    &model.convs[i]
+}
+
+/// The sequence numbers `fx` marks as read, by conversation.
+fn reads(fx: &[Effect]) -> Vec<(String, Option<u64>)> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Ask(ClientMessage::Read { conv, seq, .. }) => Some((conv.to_string(), *seq)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The `before` of every history request in `fx`.
+fn older_requests(fx: &[Effect]) -> Vec<Option<u64>> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Ask(ClientMessage::History { before, .. }) => Some(*before),
+            _ => None,
+        })
+        .collect()
+}
+
+fn arrives(model: &mut Model, m: ChatMessage) -> Vec<Effect> {
+    server(model, ServerMessage::Message(m))
+}
+
+fn later(secs: i64) -> Timestamp {
+    Timestamp::from_millis(now().as_millis() + secs * 1000)
+}
+
+/// The demo with 30 more messages in #cs101, all read: more than a screen.
+fn long_cs101(w: u16, h: u16) -> Model {
+    let mut model = demo_model(w, h);
+    for seq in 10..40 {
+        arrives(
+            &mut model,
+            chat("#cs101", seq, "bob", now(), &format!("line {seq}")),
+        );
+    }
+    assert_eq!(conv_of(&model, "#cs101").read_upto, 39);
+    model
+}

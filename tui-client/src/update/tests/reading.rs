@@ -1,0 +1,179 @@
+//! Unread counts, the read-marking rule, and older history as you scroll.
+
+use classchat_common::protocol::GroupEvent;
+use crossterm::event::KeyCode;
+
+use super::*;
+use crate::message::Msg;
+use crate::model::{Asked, Scroll};
+
+// ---- unread counts ----------------------------------------------------------
+
+#[test]
+fn messages_from_others_elsewhere_count_as_unread_but_yours_and_events_do_not() {
+    let mut model = demo_model(90, 30);
+    assert_eq!(conv_of(&model, "bob").unread, 2);
+    arrives(&mut model, chat("bob", 3, "bob", now(), "hello?"));
+    assert_eq!(conv_of(&model, "bob").unread, 3);
+    // Sent from alice's other device.
+    arrives(&mut model, chat("bob", 4, "alice", now(), "yes, here"));
+    // The same message again, as a reconnect may bring it.
+    arrives(&mut model, chat("bob", 3, "bob", now(), "hello?"));
+    assert_eq!(conv_of(&model, "bob").unread, 3);
+
+    arrives(
+        &mut model,
+        event("#lab-b", 1, "dave", now(), GroupEvent::Created),
+    );
+    arrives(
+        &mut model,
+        event(
+            "#lab-b",
+            2,
+            "dave",
+            now(),
+            GroupEvent::Added {
+                user: user("alice"),
+            },
+        ),
+    );
+    let lab = conv_of(&model, "#lab-b");
+    assert_eq!((lab.unread, lab.mention), (0, false));
+    assert_eq!(
+        selected_name(&model),
+        "#cs101",
+        "nothing moved the selection"
+    );
+}
+
+#[test]
+fn a_mention_marks_the_conversation_and_a_near_miss_does_not() {
+    let mut model = demo_model(90, 30);
+    arrives(
+        &mut model,
+        chat("#lab-b", 1, "dave", now(), "malice aforethought"),
+    );
+    assert!(!conv_of(&model, "#lab-b").mention);
+    arrives(
+        &mut model,
+        chat("#lab-b", 2, "dave", now(), "@alice welcome!"),
+    );
+    let lab = conv_of(&model, "#lab-b");
+    assert_eq!((lab.unread, lab.mention), (2, true));
+    assert!(
+        conv_of(&model, "dave").mention,
+        "the demo's dave mentions alice"
+    );
+    assert!(!conv_of(&model, "bob").mention);
+}
+
+#[test]
+fn messages_at_or_before_the_read_cursor_are_not_unread() {
+    let mut model = demo_model(90, 30);
+    arrives(
+        &mut model,
+        chat("carol", 2, "carol", at(1, 9, 0), "old news"),
+    );
+    assert_eq!(conv_of(&model, "carol").unread, 0);
+}
+
+// ---- marking read -----------------------------------------------------------
+
+#[test]
+fn a_message_in_the_open_conversation_on_screen_is_marked_read_at_once() {
+    let mut model = demo_model(90, 30);
+    let fx = arrives(&mut model, chat("#cs101", 10, "bob", now(), "thanks!"));
+    assert_eq!(reads(&fx), [("#cs101".to_owned(), Some(10))]);
+    assert_eq!(conv_of(&model, "#cs101").unread, 0);
+}
+
+#[test]
+fn a_message_elsewhere_is_not_marked_read() {
+    let mut model = demo_model(90, 30);
+    let fx = arrives(&mut model, chat("bob", 3, "bob", now(), "ping"));
+    assert_eq!(reads(&fx), []);
+}
+
+#[test]
+fn nothing_is_marked_read_while_the_terminal_is_unfocused_and_regaining_focus_marks_it() {
+    let mut model = demo_model(90, 30);
+    assert_eq!(reads(&press(&mut model, Msg::Focus(false))), []);
+    let fx = arrives(&mut model, chat("#cs101", 10, "bob", now(), "anyone?"));
+    assert_eq!(reads(&fx), []);
+    assert_eq!(conv_of(&model, "#cs101").unread, 1);
+    assert_eq!(reads(&press(&mut model, Msg::Tick(later(5)))), []);
+    let fx = press(&mut model, Msg::Focus(true));
+    assert_eq!(reads(&fx), [("#cs101".to_owned(), Some(10))]);
+    assert_eq!(conv_of(&model, "#cs101").unread, 0);
+}
+
+#[test]
+fn nothing_is_marked_read_under_a_popup_and_closing_it_marks_it() {
+    let mut model = demo_model(90, 30);
+    press(&mut model, plain(KeyCode::F(1)));
+    let fx = arrives(&mut model, chat("#cs101", 10, "bob", now(), "anyone?"));
+    assert_eq!(reads(&fx), []);
+    let fx = press(&mut model, plain(KeyCode::Esc));
+    assert_eq!(reads(&fx), [("#cs101".to_owned(), Some(10))]);
+}
+
+#[test]
+fn after_scrolling_up_messages_below_the_screen_are_not_marked_read_until_you_scroll_back() {
+    let mut model = long_cs101(90, 30);
+    let fx = press(&mut model, plain(KeyCode::PageUp));
+    assert_ne!(model.current().map(|c| c.scroll), Some(Scroll::Bottom));
+    assert_eq!(reads(&fx), []);
+    let fx = arrives(&mut model, chat("#cs101", 40, "carol", now(), "below"));
+    assert_eq!(reads(&fx), [], "the new message is below the screen");
+    assert_eq!(conv_of(&model, "#cs101").unread, 1);
+    assert!(!screen(&model).contains("below"));
+
+    let fx = press(&mut model, plain(KeyCode::PageDown));
+    assert_eq!(model.current().map(|c| c.scroll), Some(Scroll::Bottom));
+    assert_eq!(reads(&fx), [("#cs101".to_owned(), Some(40))]);
+}
+
+#[test]
+fn reaching_the_top_asks_for_older_history_once_until_it_arrives() {
+    let mut model = demo_model(90, 30);
+    let page = |from: u64, to: u64| -> Vec<ChatMessage> {
+        (from..=to)
+            .map(|seq| chat("erin", seq, "erin", at(0, 9, 0), &format!("note {seq}")))
+            .collect()
+    };
+    let fx = press(&mut model, alt(KeyCode::Char('5')));
+    answer_history(&mut model, &fx, page(71, 120), true);
+
+    let mut asked = Vec::new();
+    for _ in 0..6 {
+        asked.extend(older_requests(&press(&mut model, plain(KeyCode::PageUp))));
+    }
+    assert_eq!(
+        asked,
+        [Some(71)],
+        "one request, for what is before the oldest"
+    );
+    assert!(screen(&model).contains("loading older messages…"));
+
+    let req = model
+        .asked
+        .iter()
+        .find(|(_, why)| matches!(why, Asked::Older(_)))
+        .map(|(req, _)| *req);
+    server(
+        &mut model,
+        ServerMessage::History {
+            req,
+            conv: conv("erin"),
+            messages: page(21, 70),
+            more: true,
+        },
+    );
+    assert_eq!(conv_of(&model, "erin").oldest_seq(), Some(21));
+    assert!(!screen(&model).contains("loading older messages…"));
+    let mut asked = Vec::new();
+    for _ in 0..6 {
+        asked.extend(older_requests(&press(&mut model, plain(KeyCode::PageUp))));
+    }
+    assert_eq!(asked, [Some(21)]);
+}

@@ -1,0 +1,187 @@
+//! What the server and the connection change: markers, the link, notices, the bell.
+
+use std::time::Duration;
+
+use classchat_common::Conv;
+use crossterm::event::KeyCode;
+
+use super::*;
+use crate::client::{Event, Link};
+use crate::message::Msg;
+use crate::model::LinkState;
+use crate::tracker::Stage;
+
+// ---- status markers ---------------------------------------------------------
+
+#[test]
+fn a_message_marker_never_moves_backwards() {
+    let mut model = demo_model(90, 30);
+    let id = send_text(&mut model, "who has the lab key?");
+    let read = stage(Stage::Read, counts(2, 2, 2));
+    // The tracker's news can overtake the server's `stored`.
+    status(&mut model, "#cs101", id, 10, read);
+    server(
+        &mut model,
+        ServerMessage::Stored {
+            id,
+            conv: conv("#cs101"),
+            seq: 10,
+            ts: now(),
+            of: 2,
+            online: 2,
+            last_seen: None,
+            duplicate: false,
+        },
+    );
+    for late in [
+        stage(Stage::Stored, counts(0, 0, 2)),
+        stage(Stage::Delivered, counts(2, 0, 2)),
+        stage(Stage::Failed, counts(0, 0, 0)),
+    ] {
+        status(&mut model, "#cs101", id, 10, late);
+    }
+    // A history page fetched before the receipts came in.
+    server(
+        &mut model,
+        ServerMessage::History {
+            req: None,
+            conv: conv("#cs101"),
+            messages: vec![ChatMessage {
+                id,
+                ..mine("#cs101", 10, now(), "who has the lab key?", counts(0, 0, 2))
+            }],
+            more: false,
+        },
+    );
+    let entry = conv_of(&model, "#cs101")
+        .entries
+        .iter()
+        .find(|e| e.id == id)
+        .expect("the message is shown");
+    assert_eq!((entry.seq, entry.status), (Some(10), Some(read)));
+    let shown = screen(&model);
+    let line = shown
+        .lines()
+        .find(|l| l.contains("who has the lab key?"))
+        .expect("the message is on screen");
+    assert!(line.ends_with("● 2/2│"), "{line}");
+}
+
+// ---- the connection ---------------------------------------------------------
+
+#[test]
+fn reconnecting_shows_in_the_status_and_connecting_again_refreshes_the_lists() {
+    let mut model = demo_model(90, 30);
+    press(
+        &mut model,
+        Msg::Net(Event::Link(Link::Reconnecting {
+            attempt: 2,
+            retry_in: Duration::from_secs(4),
+            reason: "connection reset".into(),
+        })),
+    );
+    assert_eq!(
+        model.link,
+        LinkState::Reconnecting {
+            attempt: 2,
+            at: later(4),
+            reason: "connection reset".into()
+        }
+    );
+    assert!(screen(&model).contains("reconnecting in 4s (attempt 2)"));
+    model.notify("the connection was lost", true);
+
+    let fx = press(
+        &mut model,
+        Msg::Net(Event::Link(Link::Connected {
+            user: user("alice"),
+        })),
+    );
+    assert_eq!(model.link, LinkState::Connected);
+    assert!(model.notice.is_none(), "the old error is over");
+    assert!(req_of(&fx, |m| matches!(m, ClientMessage::Conversations { .. })).is_some());
+    assert!(req_of(&fx, |m| matches!(m, ClientMessage::Who { .. })).is_some());
+    assert!(screen(&model).contains("● connected"));
+}
+
+#[test]
+fn an_information_notice_fades_but_an_error_stays_until_esc() {
+    let mut model = demo_model(90, 30);
+    model.notify("bob is online", false);
+    press(&mut model, Msg::Tick(later(9)));
+    assert!(model.notice.is_none());
+
+    model.notify("no group #cs999", true);
+    press(&mut model, Msg::Tick(later(120)));
+    assert!(
+        model.notice.is_some(),
+        "an error is not missed by looking away"
+    );
+    press(&mut model, plain(KeyCode::Esc));
+    assert!(model.notice.is_none());
+}
+
+// ---- the bell ---------------------------------------------------------------
+
+fn bells(fx: &[Effect]) -> usize {
+    fx.iter().filter(|e| **e == Effect::Bell).count()
+}
+
+#[test]
+fn a_direct_message_or_a_mention_rings_the_bell_while_the_terminal_is_unfocused() {
+    let mut model = demo_model(90, 30);
+    assert_eq!(
+        bells(&arrives(&mut model, chat("bob", 3, "bob", now(), "hi"))),
+        0
+    );
+    press(&mut model, Msg::Focus(false));
+    assert_eq!(
+        bells(&arrives(&mut model, chat("bob", 4, "bob", now(), "hi?"))),
+        1
+    );
+    let plain_group = chat("#cs101", 10, "carol", now(), "class is cancelled");
+    assert_eq!(bells(&arrives(&mut model, plain_group)), 0);
+    let mention = chat("#cs101", 11, "carol", now(), "alice, can you tell bob?");
+    assert_eq!(bells(&arrives(&mut model, mention)), 1);
+}
+
+#[test]
+fn a_muted_conversation_never_rings() {
+    let mut model = demo_model(90, 30);
+    let fx = press(&mut model, alt(KeyCode::Char('2')));
+    answer_history(&mut model, &fx, Vec::new(), false);
+    type_text(&mut model, "/mute");
+    press(&mut model, plain(KeyCode::Enter));
+    assert!(model.muted.contains(&conv("bob")));
+    press(&mut model, Msg::Focus(false));
+    assert_eq!(
+        bells(&arrives(&mut model, chat("bob", 3, "bob", now(), "hi"))),
+        0
+    );
+    // /mute again turns the bell back on.
+    press(&mut model, Msg::Focus(true));
+    type_text(&mut model, "/mute");
+    press(&mut model, plain(KeyCode::Enter));
+    press(&mut model, Msg::Focus(false));
+    assert_eq!(
+        bells(&arrives(&mut model, chat("bob", 4, "bob", now(), "hi?"))),
+        1
+    );
+}
+
+#[test]
+fn unknown_conversation_names_in_events_make_a_conversation_in_its_sorted_place() {
+    let mut model = demo_model(90, 30);
+    arrives(&mut model, chat("#algebra", 1, "dave", now(), "hi all"));
+    let names: Vec<String> = model.convs.iter().map(|c| c.conv.to_string()).collect();
+    assert_eq!(
+        names,
+        ["#algebra", "#cs101", "bob", "carol", "dave", "erin"]
+    );
+    assert_eq!(
+        selected_name(&model),
+        "#cs101",
+        "the open conversation stays open"
+    );
+    assert!(matches!(model.convs[0].conv, Conv::Group(_)));
+}
