@@ -8,6 +8,14 @@ default:
 server *ARGS:
     cargo run --release -p classchat-server -- {{ARGS}}
 
+# Run the terminal client (default server localhost:12345); e.g. `just tui --user alice`
+tui *ARGS:
+    cargo run --release -p classchat -- {{ARGS}}
+
+# A local server and three clients (alice, bob, carol) side by side in tmux
+demo:
+    bash assets/demo.sh
+
 # Run the client without a screen: slash commands on stdin, JSON events on stdout
 pipe *ARGS:
     cargo run --release -p classchat -- {{ARGS}} pipe

@@ -20,6 +20,8 @@ use crate::layout;
 use crate::model::Model;
 use crate::theme::Theme;
 
+pub use popup::help_scroll_limit;
+
 pub fn view(model: &Model, frame: &mut Frame<'_>) {
     let theme = Theme::new(model.look.color);
     let area = frame.area();

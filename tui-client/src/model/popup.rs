@@ -67,7 +67,7 @@ impl LoginForm {
             area.insert_str(value);
             area
         };
-        let mut password = field("the first login with a new name creates the account", "");
+        let mut password = field("new name? this becomes its password", "");
         password.set_mask_char('•');
         Self {
             server: field("host:port, e.g. localhost:12345 or [::1]:12345", server),

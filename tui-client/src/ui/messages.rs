@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph};
+use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use crate::layout::{self, Ctx, ago};
 use crate::model::{Focus, Model};
@@ -25,7 +25,7 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
             Line::raw("  Ctrl+K               find a person, group or command"),
             Line::raw("  F1                   every key and command"),
         ];
-        frame.render_widget(Paragraph::new(welcome), inner);
+        frame.render_widget(Paragraph::new(welcome).wrap(Wrap { trim: false }), inner);
         return;
     };
     let title = match &conv.conv {

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 use crate::commands::COMMANDS;
-use crate::layout::ago;
+use crate::layout::{self, ago};
 use crate::model::{Model, Popup};
 use crate::text::{self, width};
 use crate::theme::Theme;
@@ -106,7 +106,21 @@ pub fn render(model: &Model, popup: &Popup, theme: &Theme, area: Rect, frame: &m
                 .min(22);
             let boxed = centered(area, 50, h);
             frame.render_widget(Clear, boxed);
-            let block = frame_box(&format!("Message {seq} in {conv}"), theme, " Esc close ");
+            // Name the message by its words, not its number.
+            let words = model
+                .find(conv)
+                .and_then(|i| {
+                    model.convs[i]
+                        .search(*seq)
+                        .ok()
+                        .map(|at| &model.convs[i].entries[at])
+                })
+                .map(|e| text::truncate(&text::clean_line(&e.body), 28).into_owned());
+            let title = match words {
+                Some(words) => format!("“{words}” in {conv}"),
+                None => format!("Message {seq} in {conv}"),
+            };
+            let block = frame_box(&title, theme, " Esc close ");
             let inner = block.inner(boxed);
             frame.render_widget(block, boxed);
             let ascii = model.look.ascii;
@@ -263,60 +277,99 @@ pub fn render(model: &Model, popup: &Popup, theme: &Theme, area: Rect, frame: &m
     }
 }
 
+/// The help popup's size at most.
+const HELP_SIZE: (u16, u16) = (90, 44);
+
+/// How far the help can scroll on a screen of `size`: until its last line shows.
+pub fn help_scroll_limit(model: &Model, size: (u16, u16)) -> u16 {
+    let area = Rect::new(0, 0, size.0, size.1);
+    let inner = layout::inner(centered(area, HELP_SIZE.0, HELP_SIZE.1));
+    let lines = help_lines(model, &Theme::new(false), usize::from(inner.width)).len();
+    u16::try_from(lines.saturating_sub(usize::from(inner.height))).unwrap_or(u16::MAX)
+}
+
 fn help(model: &Model, scroll: u16, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
-    let boxed = centered(area, 84, 40);
+    let boxed = centered(area, HELP_SIZE.0, HELP_SIZE.1);
     frame.render_widget(Clear, boxed);
-    let block = frame_box("Help", theme, " ↑↓ scroll · Esc close ");
+    let block = frame_box("Help", theme, " ↑↓ PgUp PgDn scroll · Esc close ");
     let inner = block.inner(boxed);
     frame.render_widget(block, boxed);
-    let key_width = model
-        .keymap
-        .help_rows()
+    let lines = help_lines(model, theme, usize::from(inner.width));
+    // Never scroll past the last line.
+    let most = lines.len().saturating_sub(usize::from(inner.height));
+    let scroll = usize::from(scroll).min(most) as u16;
+    frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), inner);
+}
+
+/// The help text, generated from the key table and the command table.
+pub fn help_lines(model: &Model, theme: &Theme, width_cols: usize) -> Vec<Line<'static>> {
+    let rows = model.keymap.help_rows();
+    let key_width = rows
         .iter()
         .map(|(k, _)| width(k))
         .max()
         .unwrap_or(10)
         .min(28);
     let mut lines = vec![Line::styled("Keys", theme.title)];
-    for (keys, what) in model.keymap.help_rows() {
-        lines.push(row(&keys, key_width, what, theme.info));
+    for (keys, what) in &rows {
+        lines.extend(row(keys, key_width, what, theme.info, width_cols));
     }
-    lines.push(row(
+    let selecting = "while selecting messages: move, who read it, retry, back";
+    lines.extend(row(
         "↑↓ i r Esc",
         key_width,
-        "while selecting messages: move, who read it, retry, back",
+        selecting,
         theme.info,
+        width_cols,
     ));
-    lines.push(row(
-        "mouse",
-        key_width,
-        "click a conversation to open it; the wheel scrolls",
-        theme.info,
-    ));
+    let mouse = "click a conversation to open it; the wheel scrolls";
+    lines.extend(row("mouse", key_width, mouse, theme.info, width_cols));
     lines.push(Line::raw(""));
     lines.push(Line::styled(
-        "Commands (Tab completes; start with // to send a line beginning with /)",
+        "Commands (Tab completes; // sends a line starting with /)",
         theme.title,
     ));
-    let usage_width = COMMANDS.iter().map(|s| width(s.usage)).max().unwrap_or(10);
+    let usage_width = COMMANDS
+        .iter()
+        .map(|s| width(s.usage))
+        .max()
+        .unwrap_or(10)
+        .min(28);
     for spec in COMMANDS {
-        lines.push(row(spec.usage, usage_width, spec.summary, theme.info));
+        lines.extend(row(
+            spec.usage,
+            usage_width,
+            spec.summary,
+            theme.info,
+            width_cols,
+        ));
     }
     lines.push(Line::raw(""));
-    let ascii = model.look.ascii;
-    let legend = if ascii {
-        "Your messages: [..] sending · [+] stored · [++] delivered · [read] read · [failed]"
+    let legend = if model.look.ascii {
+        "Your messages: [..] sending · [+] stored · [++] delivered · [read] read · [failed] (groups: [++ 2/3])"
     } else {
         "Your messages: ◌ sending · ✓ stored · ✓✓ delivered · ● read · ✗ failed (groups: ✓✓ 2/3)"
     };
-    lines.push(Line::styled(legend, theme.hint));
-    frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), inner);
+    for part in text::wrap(legend, width_cols.max(10)) {
+        lines.push(Line::styled(part, theme.hint));
+    }
+    lines
 }
 
-fn row(left: &str, w: usize, right: &str, style: Style) -> Line<'static> {
-    let pad = w.saturating_sub(width(left));
-    Line::from(vec![
-        Span::styled(format!("  {left}{}  ", " ".repeat(pad)), style),
-        Span::raw(right.to_owned()),
-    ])
+/// A two-column help row; the right column wraps under itself.
+fn row(left: &str, w: usize, right: &str, style: Style, total: usize) -> Vec<Line<'static>> {
+    let lead = w.max(width(left)) + 4;
+    let parts = text::wrap(right, total.saturating_sub(lead).max(10));
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(n, part)| {
+            let left_cell = if n == 0 {
+                format!("  {left}{}  ", " ".repeat(w.saturating_sub(width(left))))
+            } else {
+                " ".repeat(lead)
+            };
+            Line::from(vec![Span::styled(left_cell, style), Span::raw(part)])
+        })
+        .collect()
 }

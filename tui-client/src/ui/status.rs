@@ -36,8 +36,12 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
                 theme.status_warn,
             )
         }
-        LinkState::Failed(_) => (
-            format!("{} disconnected", if ascii { "x" } else { "✗" }),
+        LinkState::Failed(why) => (
+            format!(
+                "{} disconnected: {}",
+                if ascii { "x" } else { "✗" },
+                text::clean_line(why)
+            ),
             theme.status_warn,
         ),
     };
@@ -45,6 +49,15 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
     if let Some(me) = &model.me {
         parts.push(text::clean_line(me.as_str()).into_owned());
     }
+    // With the list hidden (narrow terminal), say what waits elsewhere.
+    let elsewhere: u64 = model
+        .convs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| Some(*i) != model.selected)
+        .map(|(_, c)| c.unread)
+        .sum();
+    let list_hidden = area.width < crate::layout::NARROW;
     match model.current() {
         Some(c) => {
             parts.push(text::clean_line(&c.conv.to_string()).into_owned());
@@ -56,6 +69,9 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
         }
         None if model.online_total > 0 => parts.push(format!("{} online", model.online_total)),
         None => {}
+    }
+    if list_hidden && elsewhere > 0 {
+        parts.push(format!("{elsewhere} unread (Alt+A)"));
     }
     let left = format!(" {} ", parts.join(" · "));
     let right = match &model.notice {

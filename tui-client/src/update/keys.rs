@@ -228,13 +228,18 @@ fn popup_key(model: &mut Model, key: KeyEvent, action: Option<Action>, fx: &mut 
         model.popup = None;
         return;
     }
+    let help_limit = match model.popup {
+        Some(Popup::Help { .. }) => crate::ui::help_scroll_limit(model, model.size),
+        _ => 0,
+    };
     let Some(popup) = model.popup.as_mut() else {
         return;
     };
     match popup {
         Popup::Help { scroll } => match key.code {
             KeyCode::Down | KeyCode::PageDown => {
-                *scroll = scroll.saturating_add(if key.code == KeyCode::Down { 1 } else { 10 });
+                let step = if key.code == KeyCode::Down { 1 } else { 10 };
+                *scroll = scroll.saturating_add(step).min(help_limit);
             }
             KeyCode::Up | KeyCode::PageUp => {
                 *scroll = scroll.saturating_sub(if key.code == KeyCode::Up { 1 } else { 10 });
