@@ -47,7 +47,11 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
     };
     let mut parts = vec![link];
     // Who you are is the first thing to go when room is short.
-    if let Some(me) = model.me.as_ref().filter(|_| area.width >= crate::layout::NARROW) {
+    if let Some(me) = model
+        .me
+        .as_ref()
+        .filter(|_| area.width >= crate::layout::NARROW)
+    {
         parts.push(text::clean_line(me.as_str()).into_owned());
     }
     // With the list hidden (narrow terminal), say what waits elsewhere.
