@@ -24,6 +24,10 @@ pipe *ARGS:
 test:
     cargo test --workspace
 
+# Benchmarks (release build): for now, the terminal frame with 100,000 messages
+bench:
+    cargo bench -p classchat --bench frame
+
 # What CI checks: formatting, lints (warnings are errors) and the tests
 check:
     cargo fmt --all -- --check

@@ -208,3 +208,135 @@ async fn a_read_receipt_missed_while_disconnected_is_caught_up_after_reconnectin
     assert_eq!(stage, Stage::Read);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn group_receipts_reach_the_sender_member_by_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start("127.0.0.1:0", dir.path()).await;
+    let (carol, mut carol_events, _) = connect(&server, "carol").await;
+    let (alice, mut alice_events, _) = connect(&server, "alice").await;
+    let (bob, mut bob_events, _) = connect(&server, "bob").await;
+    let group: classchat_common::GroupName = "cs101".parse().unwrap();
+    carol
+        .request(ClientMessage::Create {
+            req: Some(1),
+            group: group.clone(),
+        })
+        .await
+        .unwrap();
+    expect(&mut carol_events, "created", |e| {
+        matches!(e, Event::Server(ServerMessage::Group { .. })).then_some(())
+    })
+    .await;
+    for (client, events) in [(&alice, &mut alice_events), (&bob, &mut bob_events)] {
+        client
+            .request(ClientMessage::Join {
+                req: Some(1),
+                group: group.clone(),
+            })
+            .await
+            .unwrap();
+        expect(events, "joined", |e| {
+            matches!(e, Event::Server(ServerMessage::Group { .. })).then_some(())
+        })
+        .await;
+    }
+
+    let id = carol
+        .send(conv("#cs101"), "homework is out".into())
+        .await
+        .unwrap();
+    let delivered_to_both = expect(&mut carol_events, "delivered 2/2", |e| match e {
+        Event::Status(u) if u.id == id && u.status.delivered == 2 => Some(u.status),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        (delivered_to_both.stage, delivered_to_both.of),
+        (Stage::Delivered, 2)
+    );
+
+    alice
+        .request(ClientMessage::Read {
+            req: Some(2),
+            conv: conv("#cs101"),
+            seq: None,
+        })
+        .await
+        .unwrap();
+    let one = expect(&mut carol_events, "read 1/2", |e| match e {
+        Event::Status(u) if u.id == id && u.status.read == 1 => Some(u.status.stage),
+        _ => None,
+    })
+    .await;
+    assert_eq!(one, Stage::Delivered, "read by one of two is not read yet");
+    bob.request(ClientMessage::Read {
+        req: Some(2),
+        conv: conv("#cs101"),
+        seq: None,
+    })
+    .await
+    .unwrap();
+    let both = expect(&mut carol_events, "read 2/2", |e| match e {
+        Event::Status(u) if u.id == id && u.status.read == 2 => Some(u.status.stage),
+        _ => None,
+    })
+    .await;
+    assert_eq!(both, Stage::Read);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn history_pages_back_to_the_first_message_without_gaps() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start("127.0.0.1:0", dir.path()).await;
+    let (alice, mut alice_events, _) = connect(&server, "alice").await;
+    connect(&server, "bob").await.0.quit().await;
+    let mut last = None;
+    for i in 0..120 {
+        last = Some(
+            alice
+                .send(conv("bob"), format!("message {i}"))
+                .await
+                .unwrap(),
+        );
+    }
+    let last = last.unwrap();
+    expect(&mut alice_events, "the last one stored", |e| match e {
+        Event::Status(u) if u.id == last => Some(()),
+        _ => None,
+    })
+    .await;
+
+    let mut seqs = Vec::new();
+    let mut before = None;
+    for page in 0..10 {
+        alice
+            .request(ClientMessage::History {
+                req: Some(100 + page),
+                conv: conv("bob"),
+                before,
+                after: None,
+                limit: Some(50),
+            })
+            .await
+            .unwrap();
+        let (messages, more) = expect(&mut alice_events, "a page", |e| match e {
+            Event::Server(ServerMessage::History {
+                req,
+                messages,
+                more,
+                ..
+            }) if *req == Some(100 + page) => Some((messages.clone(), *more)),
+            _ => None,
+        })
+        .await;
+        before = messages.first().map(|m| m.seq);
+        seqs.splice(0..0, messages.iter().map(|m| m.seq));
+        if !more {
+            break;
+        }
+    }
+    assert_eq!(seqs, (1..=120).collect::<Vec<u64>>());
+    server.stop().await;
+}
