@@ -2,6 +2,11 @@
 //! ≤ 2 ms, BRIEF §5). Run with `cargo bench -p classchat --bench frame`; prints
 //! the median, p99 and worst of many frames, at the bottom and scrolled up.
 
+#![allow(
+    clippy::print_stdout,
+    reason = "a benchmark reports its figures on stdout"
+)]
+
 use std::time::{Duration, Instant};
 
 use chrono::FixedOffset;
