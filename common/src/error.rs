@@ -62,6 +62,24 @@ pub enum ErrorCode {
     /// No message of yours has that id.
     UnknownMessage,
 
+    // Files.
+    /// No offer with that id (or it expired, or was withdrawn).
+    UnknownOffer,
+    /// The offer is not addressed to you.
+    NotRecipient,
+    /// A `chunk` out of order, too long, or not base64.
+    BadChunk,
+    /// More bytes than the offer declared.
+    TooMuchData,
+    /// The bytes do not match the declared SHA-256; the upload was discarded.
+    ChecksumMismatch,
+    /// The file is larger than the server allows (`max_file`).
+    FileTooLarge,
+    /// The server has no room for more files until some are collected.
+    QuotaExceeded,
+    /// The offer is over: declined, received, withdrawn or expired.
+    FileGone,
+
     // The connection and the server.
     /// The client did not read what it was sent fast enough; closed. Nothing is
     /// lost: undelivered messages wait for the next connection.
@@ -101,6 +119,7 @@ impl ErrorCode {
         matches!(
             self,
             ErrorCode::RateLimited
+                | ErrorCode::QuotaExceeded
                 | ErrorCode::StorageFailed
                 | ErrorCode::ServerBusy
                 | ErrorCode::ServerShutdown

@@ -8,9 +8,11 @@
 //! - [`error`]: the error codes a server may answer with.
 //! - [`protocol`]: [`ClientMessage`] and [`ServerMessage`], one JSON object per line.
 //! - [`codec`]: newline-delimited framing with a maximum frame size.
+//! - [`files`]: safe file names, the same on both sides.
 
 pub mod codec;
 pub mod error;
+pub mod files;
 pub mod ids;
 pub mod limits;
 pub mod names;
@@ -18,6 +20,6 @@ pub mod protocol;
 
 pub use codec::{FrameError, LineCodec};
 pub use error::ErrorCode;
-pub use ids::{MessageId, Timestamp};
+pub use ids::{MessageId, OfferId, Timestamp};
 pub use names::{Conv, GroupName, NameError, Username};
 pub use protocol::{ClientMessage, DecodeError, ServerMessage};

@@ -44,3 +44,12 @@ pub const LOGIN_TIMEOUT_SECS: u64 = 10;
 /// Seconds of silence after which the server pings a client; a client that stays
 /// silent for as long again is disconnected.
 pub const PING_SECS: u64 = 30;
+
+/// The largest file a server accepts by default (it may announce another).
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// Bytes of a file in one `chunk` or `file_chunk` (before base64), at most.
+pub const FILE_CHUNK_BYTES: usize = 128 * 1024;
+
+/// Chunks in flight per transfer before waiting for an acknowledgement.
+pub const FILE_WINDOW: usize = 8;

@@ -11,7 +11,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorCode;
-use crate::ids::{MessageId, Timestamp};
+use crate::ids::{MessageId, OfferId, Timestamp};
 use crate::names::{Conv, GroupName, Username};
 
 /// A request id chosen by the client. Replies and errors carry it back, so a
@@ -166,6 +166,58 @@ pub enum ClientMessage {
         req: Option<Req>,
         group: GroupName,
     },
+    /// Offer a file to a user or group: name, size and SHA-256 (hex) first,
+    /// then its bytes in `chunk`s. Answered with `upload_ready`.
+    Offer {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        to: Conv,
+        name: String,
+        size: u64,
+        sha256: String,
+    },
+    /// Bytes of an offer being uploaded, in order: `offset` is how many came before.
+    Chunk {
+        offer: OfferId,
+        offset: u64,
+        /// Base64 (standard alphabet, padded).
+        data: String,
+    },
+    /// Take an offered file. Answered with `download`, then `file_chunk`s.
+    Accept {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        offer: OfferId,
+    },
+    /// "I have the first `received` bytes of this download": opens the window.
+    FileAck {
+        offer: OfferId,
+        received: u64,
+    },
+    /// The whole file arrived and its SHA-256 matched. Answered with `file_status`.
+    Received {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        offer: OfferId,
+    },
+    /// Refuse an offered file. Answered with `file_status`.
+    Decline {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        offer: OfferId,
+    },
+    /// Stop a transfer: the sender's upload (or the whole offer), or the
+    /// receiver's download (the offer stays open to accept later).
+    Cancel {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        offer: OfferId,
+    },
+    /// Offers to you and from you that are still open. Answered with `files`.
+    Files {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+    },
     Ping,
     Pong,
     /// Log out: the server answers `bye` and closes the connection.
@@ -182,6 +234,12 @@ pub struct Limits {
     pub rate_per_sec: u32,
     pub rate_burst: u32,
     pub ping_secs: u64,
+    /// The largest file one may offer, in bytes.
+    pub max_file: u64,
+    /// The most file bytes in one chunk, before base64.
+    pub file_chunk: usize,
+    /// Chunks in flight per transfer before an acknowledgement is needed.
+    pub file_window: usize,
 }
 
 /// How far one of your messages has got: among the `of` members it was sent to,
@@ -207,9 +265,74 @@ pub struct ChatMessage {
     /// `body` then describes the event for people.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<GroupEvent>,
+    /// Set on a file offer; `body` then describes it for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<FileInfo>,
     /// Only on your own messages in `history`: how far they have got.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counts: Option<Counts>,
+}
+
+/// What a file offer carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileInfo {
+    pub offer: OfferId,
+    /// Already made safe by the server; clients make it safe again before saving.
+    pub name: String,
+    pub size: u64,
+    /// SHA-256 of the content, lower-case hex.
+    pub sha256: String,
+    /// When the server forgets the offer.
+    pub expires: Timestamp,
+}
+
+/// Where a recipient stands with an offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileState {
+    /// Waiting for the recipient to decide.
+    Pending,
+    /// Accepted; the download has started (or was interrupted).
+    Accepted,
+    Declined,
+    /// Downloaded and verified.
+    Received,
+    /// The sender withdrew the offer.
+    Cancelled,
+    /// Nobody decided in time.
+    Expired,
+}
+
+/// How an offer stands across its recipients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct FileCounts {
+    pub accepted: u32,
+    pub declined: u32,
+    pub received: u32,
+    pub of: u32,
+}
+
+/// One recipient of an offer of yours, in `files`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recipient {
+    pub user: Username,
+    pub state: FileState,
+}
+
+/// An open offer, in `files`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferSummary {
+    #[serde(flatten)]
+    pub file: FileInfo,
+    /// The conversation, as you name it.
+    pub conv: Conv,
+    pub from: Username,
+    /// Offers to you: where you stand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<FileState>,
+    /// Offers from you: where each recipient stands.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recipients: Vec<Recipient>,
 }
 
 /// A change to a group, recorded in its history. The message's `from` is who did it.
@@ -438,6 +561,62 @@ pub enum ServerMessage {
         conversations: Vec<ConvSummary>,
         total: usize,
     },
+    /// Your offer is registered: send its bytes as `chunk`s of at most `chunk`
+    /// bytes, with at most `window` unacknowledged.
+    UploadReady {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        offer: OfferId,
+        /// The name as recipients will see it.
+        name: String,
+        chunk: usize,
+        window: usize,
+    },
+    /// The server has the first `received` bytes of your upload.
+    ChunkAck {
+        offer: OfferId,
+        received: u64,
+    },
+    /// Your upload is complete and verified; the offer is message `seq` in `conv`.
+    Uploaded {
+        offer: OfferId,
+        conv: Conv,
+        seq: u64,
+    },
+    /// The file you accepted follows in `file_chunk`s; acknowledge with `file_ack`.
+    Download {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        #[serde(flatten)]
+        file: FileInfo,
+        chunk: usize,
+        window: usize,
+    },
+    /// Bytes of a download: `offset` is how many came before; `data` is base64.
+    FileChunk {
+        offer: OfferId,
+        offset: u64,
+        data: String,
+    },
+    /// Where an offer stands: for its sender whenever a recipient decides, and
+    /// for a recipient in answer to `received`, `decline` or `cancel`.
+    FileStatus {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        offer: OfferId,
+        conv: Conv,
+        name: String,
+        user: Username,
+        state: FileState,
+        counts: FileCounts,
+    },
+    /// Open offers to you and from you.
+    Files {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        incoming: Vec<OfferSummary>,
+        outgoing: Vec<OfferSummary>,
+    },
     /// Your read marker in `conv` is now `seq`.
     ReadMarked {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -509,6 +688,10 @@ impl ServerMessage {
             | ServerMessage::Groups { req, .. }
             | ServerMessage::Members { req, .. }
             | ServerMessage::Conversations { req, .. }
+            | ServerMessage::UploadReady { req, .. }
+            | ServerMessage::Download { req, .. }
+            | ServerMessage::FileStatus { req, .. }
+            | ServerMessage::Files { req, .. }
             | ServerMessage::Error { req, .. } => *req,
             _ => None,
         }
@@ -544,7 +727,13 @@ impl ClientMessage {
             | ClientMessage::Add { req, .. }
             | ClientMessage::Kick { req, .. }
             | ClientMessage::Owner { req, .. }
-            | ClientMessage::Delete { req, .. } => *req,
+            | ClientMessage::Delete { req, .. }
+            | ClientMessage::Offer { req, .. }
+            | ClientMessage::Accept { req, .. }
+            | ClientMessage::Received { req, .. }
+            | ClientMessage::Decline { req, .. }
+            | ClientMessage::Cancel { req, .. }
+            | ClientMessage::Files { req } => *req,
             _ => None,
         }
     }

@@ -38,6 +38,11 @@ pub struct Config {
     pub max_connections: usize,
     /// Password hashes computed at once.
     pub hash_concurrency: usize,
+    /// The largest file one may offer, and all offered files together.
+    pub max_file: u64,
+    pub file_quota: u64,
+    /// How long an offer waits for its recipients.
+    pub file_ttl: Duration,
 }
 
 impl Config {
@@ -60,6 +65,9 @@ impl Config {
             },
             max_connections: 20_000,
             hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            max_file: limits::MAX_FILE_BYTES,
+            file_quota: 20 << 30,
+            file_ttl: Duration::from_secs(7 * 24 * 3600),
         }
     }
 
@@ -73,6 +81,9 @@ impl Config {
             rate_per_sec: self.rate.per_sec,
             rate_burst: self.rate.burst,
             ping_secs: self.ping_interval.as_secs(),
+            max_file: self.max_file,
+            file_chunk: limits::FILE_CHUNK_BYTES,
+            file_window: limits::FILE_WINDOW,
         }
     }
 }

@@ -15,8 +15,10 @@
 //! Layout: [`state`] (the in-memory model), [`worker`] (the batch loop), and the
 //! handlers: [`presence`] (attach, detach, presence events), [`messages`] (send,
 //! acknowledge, read, receipts), [`groups`] (create, join, leave, manage, list),
+//! [`files`] (offers, decisions, expiry; the bytes themselves never pass here),
 //! [`queries`] (who, whois, read-by, history access).
 
+mod files;
 mod groups;
 mod messages;
 mod presence;
@@ -26,13 +28,15 @@ mod worker;
 
 use std::sync::Arc;
 
-use classchat_common::protocol::{ConvSummary, Counts, Req};
-use classchat_common::{Conv, ErrorCode, GroupName, MessageId, Username};
+use classchat_common::protocol::{ConvSummary, Counts, FileInfo, Req};
+use classchat_common::{Conv, ErrorCode, GroupName, MessageId, OfferId, Username};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::outbound::Outbound;
 use crate::ratelimit::Rate;
 use crate::store::{ConvId, Reader, Store, StoreError, TokenHash, UserId};
+
+pub use files::Decision;
 
 /// Identifies one connection inside the hub.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -170,9 +174,18 @@ pub enum Request {
         req: Option<Req>,
         id: MessageId,
     },
+    Files {
+        req: Option<Req>,
+    },
     Group {
         req: Option<Req>,
         op: GroupOp,
+    },
+    /// A recipient's decision on an offer; the answer is a `file_status`.
+    FileDecision {
+        req: Option<Req>,
+        offer: OfferId,
+        decision: Decision,
     },
 }
 
@@ -225,6 +238,35 @@ pub enum Command {
         conv: Conv,
         reply: oneshot::Sender<Result<HistoryView, Refusal>>,
     },
+    /// Start an upload: checks the recipient, size and quota, and reserves room.
+    FileOffer {
+        session: SessionId,
+        offer: NewOffer,
+        reply: oneshot::Sender<Result<OfferId, Refusal>>,
+    },
+    /// The session has the whole file, verified, under its final name.
+    FileUploaded {
+        session: SessionId,
+        offer: OfferId,
+    },
+    /// The upload failed or was cancelled; the session removed its partial file.
+    FileAborted {
+        offer: OfferId,
+    },
+    /// A recipient accepts: on success the session streams the file.
+    FileAccept {
+        session: SessionId,
+        offer: OfferId,
+        reply: oneshot::Sender<Result<FileInfo, Refusal>>,
+    },
+    /// The sender withdraws an offer (a finished upload); answered with `file_status`.
+    FileWithdraw {
+        session: SessionId,
+        req: Option<Req>,
+        offer: OfferId,
+    },
+    /// Forget offers past their expiry; sent every minute.
+    Sweep,
     /// Answered once everything sent before it has been applied, committed and
     /// queued: what a session waits for before its last line.
     Flush {
@@ -238,6 +280,16 @@ pub enum Command {
     },
 }
 
+/// What an `offer` asks for.
+#[derive(Debug, Clone)]
+pub struct NewOffer {
+    pub to: Conv,
+    /// Already made safe.
+    pub name: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
 /// The hub stopped (the server is shutting down, or its storage failed).
 #[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error("the server is shutting down")]
@@ -248,6 +300,11 @@ pub struct HubConfig {
     pub rate: Rate,
     /// Commands taken into one batch at most.
     pub max_batch: usize,
+    pub max_file: u64,
+    pub file_quota: u64,
+    pub file_ttl: std::time::Duration,
+    /// Where uploaded files are kept, named by offer id.
+    pub files_dir: std::path::PathBuf,
 }
 
 /// A cheap handle to the hub, one per connection.
@@ -277,6 +334,7 @@ impl Hub {
         config: HubConfig,
     ) -> Result<(Hub, HubThread), StoreError> {
         let snapshot = store.load()?;
+        clean_files_dir(&config.files_dir, &snapshot);
         let reader = store.reader();
         let (tx, rx) = mpsc::channel(16 * 1024);
         let worker = worker::Worker::new(store, snapshot, config);
@@ -307,5 +365,23 @@ impl Hub {
 
     pub async fn request(&self, session: SessionId, request: Request) -> Result<(), HubGone> {
         self.send(Command::Request { session, request }).await
+    }
+}
+
+/// Deletes what the files folder holds that no open offer needs: uploads cut
+/// short by a stop, and files of offers that ended while the server was down.
+fn clean_files_dir(dir: &std::path::Path, snapshot: &crate::store::Snapshot) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let open: std::collections::HashSet<String> =
+        snapshot.files.iter().map(|f| f.id.to_string()).collect();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !open.contains(&name)
+            && let Err(e) = std::fs::remove_file(entry.path())
+        {
+            tracing::warn!("cannot remove {}: {e}", entry.path().display());
+        }
     }
 }

@@ -40,6 +40,8 @@ pub enum ServerError {
 pub struct Server {
     ctx: Arc<Context>,
     hub_thread: HubThread,
+    /// With the memory store, files live in a temporary folder, gone with the server.
+    _scratch: Option<tempfile::TempDir>,
 }
 
 impl Server {
@@ -55,18 +57,44 @@ impl Server {
                 Box::new(MemoryStore::new())
             }
         };
+        let (files_dir, scratch) = match config.store {
+            StoreKind::Sqlite => (config.data_dir.join("files"), None),
+            StoreKind::Memory => {
+                let scratch = tempfile::Builder::new()
+                    .prefix("classchat-files-")
+                    .tempdir()
+                    .map_err(|cause| StoreError::DataDir {
+                        path: std::env::temp_dir().display().to_string(),
+                        cause,
+                    })?;
+                (scratch.path().to_path_buf(), Some(scratch))
+            }
+        };
+        std::fs::create_dir_all(&files_dir).map_err(|cause| StoreError::DataDir {
+            path: files_dir.display().to_string(),
+            cause,
+        })?;
         let hub_config = HubConfig {
             rate: config.rate,
             max_batch: 1024,
+            max_file: config.max_file,
+            file_quota: config.file_quota,
+            file_ttl: config.file_ttl,
+            files_dir: files_dir.clone(),
         };
         let (hub, hub_thread) = Hub::start(store, hub_config)?;
         let ctx = Arc::new(Context {
             hub,
             hasher: Hasher::new(config.hash_concurrency),
             config,
+            files_dir,
             shutdown: CancellationToken::new(),
         });
-        Ok(Self { ctx, hub_thread })
+        Ok(Self {
+            ctx,
+            hub_thread,
+            _scratch: scratch,
+        })
     }
 
     /// Serves `listeners` until `shutdown` resolves, then stops in order.
@@ -81,6 +109,7 @@ impl Server {
                 open.clone(),
             ));
         }
+        tracker.spawn(sweep_offers(self.ctx.clone()));
         shutdown.await;
         tracing::info!("shutting down");
         self.ctx.shutdown.cancel();
@@ -158,6 +187,21 @@ async fn accept_loop(
             session::run(stream, peer, ctx).await;
             drop(slot);
         });
+    }
+}
+
+/// Asks the hub once a minute to end offers past their expiry.
+async fn sweep_offers(ctx: Arc<Context>) {
+    let mut every = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            () = ctx.shutdown.cancelled() => return,
+            _ = every.tick() => {
+                if ctx.hub.send(crate::hub::Command::Sweep).await.is_err() {
+                    return;
+                }
+            }
+        }
     }
 }
 

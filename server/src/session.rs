@@ -11,6 +11,7 @@ mod catchup;
 mod conn;
 mod history;
 mod login;
+mod transfer;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,10 +24,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::Hasher;
 use crate::config::Config;
-use crate::hub::{Attached, Command, GroupOp, Hub, HubGone, Request};
+use crate::hub::{Attached, Command, Decision, GroupOp, Hub, HubGone, Request};
 use crate::outbound::{Closed, Outbound};
 use conn::Conn;
 use login::Ending;
+use transfer::Transfers;
 
 /// What every session shares.
 #[derive(Debug)]
@@ -34,6 +36,8 @@ pub struct Context {
     pub hub: Hub,
     pub hasher: Hasher,
     pub config: Config,
+    /// Where uploaded files are kept while offered.
+    pub files_dir: std::path::PathBuf,
     pub shutdown: CancellationToken,
 }
 
@@ -91,6 +95,7 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>) {
         token: identity.token,
         server_time: Timestamp::now(),
     };
+    let mut transfers = Transfers::default();
     let end = match conn.send(&logged_in).await {
         // The loop answers a shutdown itself between lines. This arm is for a
         // session stuck writing to a client that stopped reading, which would
@@ -98,11 +103,13 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>) {
         // may be mid-line, so nothing more is written to it.
         Ok(()) => tokio::select! {
             biased;
-            end = serve(&mut conn, &ctx, &attached, &outbound) => end,
+            end = serve(&mut conn, &ctx, &attached, &outbound, &mut transfers) => end,
             () = ctx.shutdown.cancelled() => End::Gone,
         },
         Err(_) => End::Gone,
     };
+    // An upload cut short leaves no file behind and frees its room.
+    transfers.close(&ctx).await;
     // Detach before the last line, so a reconnect never races the old session.
     let _ = ctx.hub.send(Command::Detach { session }).await;
     tracing::debug!(user = %attached.name, %peer, ?end, "disconnected");
@@ -112,11 +119,17 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>) {
     }
 }
 
+impl End {
+    fn close(msg: ServerMessage) -> Self {
+        End::Close(Box::new(msg))
+    }
+}
+
 /// How the request loop ended.
 #[derive(Debug)]
 enum End {
     /// Send this and close.
-    Close(ServerMessage),
+    Close(Box<ServerMessage>),
     /// Nothing more to say (the client left, or cannot be written to).
     Gone,
 }
@@ -128,7 +141,13 @@ fn shutdown_message() -> ServerMessage {
     )
 }
 
-async fn serve(conn: &mut Conn, ctx: &Context, me: &Attached, outbound: &Outbound) -> End {
+async fn serve(
+    conn: &mut Conn,
+    ctx: &Context,
+    me: &Attached,
+    outbound: &Outbound,
+    transfers: &mut Transfers,
+) -> End {
     match Box::pin(catchup::send(conn, ctx, me)).await {
         Ok(()) => {}
         Err(end) => return end,
@@ -141,7 +160,7 @@ async fn serve(conn: &mut Conn, ctx: &Context, me: &Attached, outbound: &Outboun
     loop {
         tokio::select! {
             biased;
-            () = ctx.shutdown.cancelled() => return End::Close(shutdown_message()),
+            () = ctx.shutdown.cancelled() => return End::close(shutdown_message()),
             () = outbound.ready() => {
                 let (mut lines, closed) = outbound.take();
                 if conn.write_lines(&mut lines).await.is_err() {
@@ -149,12 +168,12 @@ async fn serve(conn: &mut Conn, ctx: &Context, me: &Attached, outbound: &Outboun
                 }
                 match closed {
                     Some(Closed::Overflow) => {
-                        return End::Close(ServerMessage::error(
+                        return End::close(ServerMessage::error(
                             ErrorCode::SlowConsumer,
                             "you fell too far behind reading; closing. Nothing is lost: reconnect to catch up",
                         ));
                     }
-                    Some(Closed::Dropped) => return End::Close(shutdown_message()),
+                    Some(Closed::Dropped) => return End::close(shutdown_message()),
                     None => {}
                 }
             }
@@ -171,12 +190,19 @@ async fn serve(conn: &mut Conn, ctx: &Context, me: &Attached, outbound: &Outboun
                         return End::Gone;
                     }
                     Err(FrameError::Io(_)) => return End::Gone,
-                    Err(FrameError::TooLong { limit }) => return End::Close(login::too_long(limit)),
+                    Err(FrameError::TooLong { limit }) => return End::close(login::too_long(limit)),
                 };
                 last_heard = Instant::now();
                 pinged = false;
-                if let Some(end) = handle(conn, ctx, me, outbound, &line).await {
+                if let Some(end) = handle(conn, ctx, me, outbound, transfers, &line).await {
                     return end;
+                }
+            }
+            chunk = transfers.next_chunk(), if transfers.can_send() => {
+                if let Some(line) = chunk
+                    && conn.write_line(line).await.is_err()
+                {
+                    return End::Gone;
                 }
             }
             () = &mut idle => {
@@ -190,7 +216,7 @@ async fn serve(conn: &mut Conn, ctx: &Context, me: &Attached, outbound: &Outboun
                     }
                     idle.as_mut().reset(Instant::now() + ping);
                 } else {
-                    return End::Close(ServerMessage::error(
+                    return End::close(ServerMessage::error(
                         ErrorCode::IdleTimeout,
                         format!("nothing heard for {} seconds; closing", silent.as_secs()),
                     ));
@@ -200,12 +226,26 @@ async fn serve(conn: &mut Conn, ctx: &Context, me: &Attached, outbound: &Outboun
     }
 }
 
+/// Writes a reply (nothing, if it is empty); a hub that did not answer ends the session.
+async fn answer(
+    conn: &mut Conn,
+    ctx: &Context,
+    reply: Result<bytes::Bytes, HubGone>,
+) -> Option<End> {
+    match reply {
+        Ok(line) if line.is_empty() => None,
+        Ok(line) => conn.write_line(line).await.err().map(|_| End::Gone),
+        Err(HubGone) => Some(End::close(ctx.unavailable(None))),
+    }
+}
+
 /// Handles one line from a logged-in client. `Some` ends the session.
 async fn handle(
     conn: &mut Conn,
     ctx: &Context,
     me: &Attached,
     outbound: &Outbound,
+    transfers: &mut Transfers,
     line: &[u8],
 ) -> Option<End> {
     let session = me.session;
@@ -282,6 +322,55 @@ async fn handle(
             };
             return conn.write_line(reply).await.err().map(|_| End::Gone);
         }
+        ClientMessage::Files { req } => Request::Files { req },
+        ClientMessage::Offer {
+            req,
+            to,
+            name,
+            size,
+            sha256,
+        } => {
+            let reply = Box::pin(transfers.offer(ctx, session, req, to, &name, size, sha256)).await;
+            return answer(conn, ctx, reply).await;
+        }
+        ClientMessage::Chunk {
+            offer,
+            offset,
+            data,
+        } => {
+            let reply = Box::pin(transfers.chunk(ctx, session, offer, offset, &data)).await;
+            return answer(conn, ctx, reply).await;
+        }
+        ClientMessage::Accept { req, offer } => {
+            let reply = Box::pin(transfers.accept(ctx, session, req, offer)).await;
+            return answer(conn, ctx, reply).await;
+        }
+        ClientMessage::FileAck { offer, received } => {
+            transfers.ack(offer, received);
+            return None;
+        }
+        ClientMessage::Received { req, offer } => {
+            let decided = transfers
+                .decide(ctx, session, req, offer, Decision::Received)
+                .await;
+            return decided
+                .err()
+                .map(|HubGone| End::close(ctx.unavailable(None)));
+        }
+        ClientMessage::Decline { req, offer } => {
+            let decided = transfers
+                .decide(ctx, session, req, offer, Decision::Declined)
+                .await;
+            return decided
+                .err()
+                .map(|HubGone| End::close(ctx.unavailable(None)));
+        }
+        ClientMessage::Cancel { req, offer } => {
+            let reply = Box::pin(transfers.cancel(ctx, session, &me.name, req, offer))
+                .await
+                .map(Option::unwrap_or_default);
+            return answer(conn, ctx, reply).await;
+        }
         ClientMessage::Conversations { req } => {
             let reply = match Box::pin(history::conversations(ctx, session, me.user, req)).await {
                 Ok(reply) => reply,
@@ -300,13 +389,13 @@ async fn handle(
         ClientMessage::Bye => {
             // Answers to what came before `bye` go out first.
             if ctx.hub.ask(|reply| Command::Flush { reply }).await.is_err() {
-                return Some(End::Close(ctx.unavailable(None)));
+                return Some(End::close(ctx.unavailable(None)));
             }
             let (mut lines, _) = outbound.take();
             if conn.write_lines(&mut lines).await.is_err() {
                 return Some(End::Gone);
             }
-            return Some(End::Close(ServerMessage::Bye));
+            return Some(End::close(ServerMessage::Bye));
         }
         ClientMessage::Hello { .. } | ClientMessage::Login { .. } => {
             let e = ServerMessage::error(
@@ -320,5 +409,5 @@ async fn handle(
         .request(session, request)
         .await
         .err()
-        .map(|HubGone| End::Close(ctx.unavailable(None)))
+        .map(|HubGone| End::close(ctx.unavailable(None)))
 }

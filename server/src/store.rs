@@ -17,7 +17,8 @@ pub mod sqlite;
 
 use std::sync::Arc;
 
-use classchat_common::{GroupName, MessageId, Timestamp, Username};
+use classchat_common::protocol::FileState;
+use classchat_common::{GroupName, MessageId, OfferId, Timestamp, Username};
 
 /// A user's row id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -87,6 +88,22 @@ pub struct MemberRecord {
     pub read: u64,
 }
 
+/// A file offer whose upload completed and that is still open.
+#[derive(Debug, Clone)]
+pub struct FileRecord {
+    pub id: OfferId,
+    pub conv: ConvId,
+    pub sender: UserId,
+    pub name: String,
+    pub size: u64,
+    pub sha256: String,
+    pub created: Timestamp,
+    pub expires: Timestamp,
+    /// The offer's message in the conversation.
+    pub seq: u64,
+    pub recipients: Vec<(UserId, FileState)>,
+}
+
 /// Everything the hub keeps in memory, read once at start.
 #[derive(Debug, Default)]
 pub struct Snapshot {
@@ -94,6 +111,8 @@ pub struct Snapshot {
     pub tokens: Vec<(TokenHash, UserId)>,
     pub convs: Vec<ConvRecord>,
     pub members: Vec<MemberRecord>,
+    /// Open file offers.
+    pub files: Vec<FileRecord>,
 }
 
 /// What distinguishes a group-membership event from a text message in storage.
@@ -101,6 +120,17 @@ pub struct Snapshot {
 pub enum MessageKind {
     Text = 0,
     Event = 1,
+    File = 2,
+}
+
+impl MessageKind {
+    pub fn from_i64(v: i64) -> Self {
+        match v {
+            1 => MessageKind::Event,
+            2 => MessageKind::File,
+            _ => MessageKind::Text,
+        }
+    }
 }
 
 /// How a group event is kept in a message's body: the event, and the sentence
@@ -108,6 +138,13 @@ pub enum MessageKind {
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct StoredEvent {
     pub event: classchat_common::protocol::GroupEvent,
+    pub text: String,
+}
+
+/// How a file offer is kept in its message's body.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct StoredFile {
+    pub file: classchat_common::protocol::FileInfo,
     pub text: String,
 }
 
@@ -175,6 +212,14 @@ pub trait Store: Send + 'static {
 
     /// Appends a message, unless its sender already stored one with the same id.
     fn append(&mut self, msg: &NewMessage<'_>) -> Result<Appended>;
+
+    /// Records a completed upload and its recipients.
+    fn add_file(&mut self, file: &FileRecord) -> Result<()>;
+    fn set_file_state(&mut self, offer: OfferId, user: UserId, state: FileState) -> Result<()>;
+    /// The offer is over; it stays known (as over) so late answers say so.
+    fn close_file(&mut self, offer: OfferId) -> Result<()>;
+    /// Whether `offer` existed and is over (as opposed to never having existed).
+    fn file_closed(&mut self, offer: OfferId) -> Result<bool>;
     fn find_message(&mut self, sender: UserId, id: MessageId) -> Result<Option<MessageRef>>;
 
     fn commit(&mut self) -> Result<()>;

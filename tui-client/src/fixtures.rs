@@ -76,6 +76,7 @@ pub fn chat(conv_name: &str, seq: u64, from: &str, ts: Timestamp, body: &str) ->
         ts,
         body: body.into(),
         event: None,
+        file: None,
         counts: None,
     }
 }

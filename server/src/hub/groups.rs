@@ -298,11 +298,13 @@ impl Worker {
                 ts: Timestamp::now(),
                 body: GroupEvent::Deleted.describe(&self.user_name(user), &name),
                 event: Some(GroupEvent::Deleted),
+                file: None,
                 counts: None,
             };
             self.fan_out(b, conv, None, msg);
         }
         self.store.delete_conv(id)?;
+        self.drop_conv_offers(b, id);
         if let Some(conv) = self.state.convs.remove(&id) {
             for m in conv.members {
                 if let Some(u) = self.state.users.get_mut(&m.user) {
@@ -389,6 +391,7 @@ impl Worker {
             ts: Timestamp::now(),
             body: text,
             event: Some(event),
+            file: None,
             counts: None,
         };
         let appended = self.store.append(&NewMessage {

@@ -110,6 +110,7 @@ impl Worker {
                         ts,
                         body: body.to_owned(),
                         event: None,
+                        file: None,
                         counts: None,
                     };
                     self.fan_out(b, conv, Some(session), msg);
@@ -126,7 +127,7 @@ impl Worker {
 
     /// The conversation a message to `to` goes into, creating a direct one on
     /// first use. `Ok(None)`: storage failed and the batch is already marked.
-    fn conv_for_send(
+    pub(super) fn conv_for_send(
         &mut self,
         b: &mut Batch,
         user: UserId,

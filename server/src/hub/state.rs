@@ -5,7 +5,8 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
-use classchat_common::{Conv as ConvName, GroupName, Timestamp, Username};
+use classchat_common::protocol::{FileCounts, FileState};
+use classchat_common::{Conv as ConvName, GroupName, OfferId, Timestamp, Username};
 
 use super::{Refusal, SessionId};
 use crate::outbound::Outbound;
@@ -97,7 +98,67 @@ pub struct State {
     pub groups: HashMap<GroupName, ConvId>,
     pub sessions: HashMap<SessionId, Session>,
     pub online: BTreeSet<Username>,
+    /// File offers still open (or being uploaded), and the bytes they hold.
+    pub offers: HashMap<OfferId, Offer>,
+    pub file_bytes: u64,
     next_session: u64,
+}
+
+/// A file offer as the hub tracks it.
+#[derive(Debug, Clone)]
+pub struct Offer {
+    pub id: OfferId,
+    pub conv: ConvId,
+    pub sender: UserId,
+    pub name: String,
+    pub size: u64,
+    pub sha256: String,
+    pub created: Timestamp,
+    pub expires: Timestamp,
+    /// Its message in the conversation; 0 while still uploading.
+    pub seq: u64,
+    pub recipients: Vec<(UserId, FileState)>,
+}
+
+impl Offer {
+    pub fn uploading(&self) -> bool {
+        self.seq == 0
+    }
+
+    pub fn state_of(&self, user: UserId) -> Option<FileState> {
+        self.recipients
+            .iter()
+            .find(|(u, _)| *u == user)
+            .map(|(_, s)| *s)
+    }
+
+    /// Over once nobody is still to decide or to download.
+    pub fn settled(&self) -> bool {
+        !self.uploading()
+            && self
+                .recipients
+                .iter()
+                .all(|(_, s)| !matches!(s, FileState::Pending | FileState::Accepted))
+    }
+
+    pub fn counts(&self) -> FileCounts {
+        let mut c = FileCounts {
+            of: self.recipients.len() as u32,
+            ..FileCounts::default()
+        };
+        for (_, state) in &self.recipients {
+            match state {
+                FileState::Accepted => c.accepted += 1,
+                FileState::Declined => c.declined += 1,
+                FileState::Received => {
+                    c.accepted += 1;
+                    c.received += 1;
+                }
+                _ => {}
+            }
+        }
+        c
+    }
 }
 
 /// The two members of a direct conversation, in the order the store keys them.
@@ -170,6 +231,35 @@ impl State {
         }
         for m in snap.members {
             self.add_member_in_memory(&m);
+        }
+        // Uploads in progress live only here; they survive a reload.
+        let uploading: Vec<Offer> = self
+            .offers
+            .drain()
+            .map(|(_, o)| o)
+            .filter(Offer::uploading)
+            .collect();
+        self.file_bytes = uploading.iter().map(|o| o.size).sum();
+        for o in uploading {
+            self.offers.insert(o.id, o);
+        }
+        for f in snap.files {
+            self.file_bytes += f.size;
+            self.offers.insert(
+                f.id,
+                Offer {
+                    id: f.id,
+                    conv: f.conv,
+                    sender: f.sender,
+                    name: f.name,
+                    size: f.size,
+                    sha256: f.sha256,
+                    created: f.created,
+                    expires: f.expires,
+                    seq: f.seq,
+                    recipients: f.recipients,
+                },
+            );
         }
         for (id, session) in sessions {
             if let Some(u) = self.users.get_mut(&session.user) {

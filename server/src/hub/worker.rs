@@ -16,6 +16,8 @@ pub enum Effect {
     Line(SessionId, Bytes),
     /// A reply to a waiting session (a oneshot send, boxed).
     Reply(Box<dyn FnOnce() + Send>),
+    /// A file to delete once the batch is committed (an offer that is over).
+    Remove(std::path::PathBuf),
 }
 
 /// Who to tell when a batch they were part of could not be stored.
@@ -135,6 +137,31 @@ impl Worker {
             } => self.history(b, session, &conv, reply),
             Command::Conversations { session, reply } => self.conversations(b, session, reply),
             Command::Flush { reply } => b.reply(reply, ()),
+            Command::FileOffer {
+                session,
+                offer,
+                reply,
+            } => self.file_offer(b, session, offer, reply),
+            Command::FileUploaded { session, offer } => self.file_uploaded(b, session, offer),
+            Command::FileAborted { offer } => self.file_aborted(offer),
+            Command::FileAccept {
+                session,
+                offer,
+                reply,
+            } => self.file_accept(b, session, offer, reply),
+            Command::FileWithdraw {
+                session,
+                req,
+                offer,
+            } => {
+                b.origins.push(Origin {
+                    session,
+                    req,
+                    id: None,
+                });
+                self.file_withdraw(b, session, req, offer);
+            }
+            Command::Sweep => self.sweep(b),
             Command::Request { session, request } => {
                 if !self.state.sessions.contains_key(&session) {
                     return;
@@ -181,6 +208,19 @@ impl Worker {
                         });
                         self.read_by(b, session, req, id);
                     }
+                    Request::FileDecision {
+                        req,
+                        offer,
+                        decision,
+                    } => {
+                        b.origins.push(Origin {
+                            session,
+                            req,
+                            id: None,
+                        });
+                        self.file_decision(b, session, req, offer, decision);
+                    }
+                    Request::Files { req } => self.files(b, session, req),
                     Request::Group { req, op } => {
                         b.origins.push(Origin {
                             session,
@@ -272,6 +312,11 @@ impl Worker {
                     }
                 }
                 Effect::Reply(send) => send(),
+                Effect::Remove(path) => match std::fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => tracing::warn!("cannot delete {}: {e}", path.display()),
+                },
             }
         }
     }

@@ -53,7 +53,7 @@ pub async fn send(conn: &mut Conn, ctx: &Context, me: &Attached) -> Result<(), E
 }
 
 fn unavailable() -> End {
-    End::Close(ServerMessage::error(
+    End::close(ServerMessage::error(
         ErrorCode::StorageFailed,
         "the server could not read your waiting messages; they are kept, reconnect later",
     ))

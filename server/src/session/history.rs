@@ -10,7 +10,7 @@ use classchat_common::{Conv, ErrorCode, ServerMessage};
 
 use super::Context;
 use crate::hub::{Command, HubGone, SessionId};
-use crate::store::{MessageKind, StoredEvent, StoredMessage, UserId};
+use crate::store::{MessageKind, StoredEvent, StoredFile, StoredMessage, UserId};
 
 #[derive(Debug)]
 pub struct Page {
@@ -24,12 +24,23 @@ pub struct Page {
 /// A stored message as the protocol shows it; a stored group event gets its
 /// sentence back.
 pub fn chat_message(conv: Conv, m: StoredMessage, counts: Option<Counts>) -> ChatMessage {
-    let (event, body) = match m.kind {
+    let (mut event, mut file) = (None, None);
+    let body = match m.kind {
         MessageKind::Event => match serde_json::from_str::<StoredEvent>(&m.body) {
-            Ok(stored) => (Some(stored.event), stored.text),
-            Err(_) => (None, m.body),
+            Ok(stored) => {
+                event = Some(stored.event);
+                stored.text
+            }
+            Err(_) => m.body,
         },
-        MessageKind::Text => (None, m.body),
+        MessageKind::File => match serde_json::from_str::<StoredFile>(&m.body) {
+            Ok(stored) => {
+                file = Some(stored.file);
+                stored.text
+            }
+            Err(_) => m.body,
+        },
+        MessageKind::Text => m.body,
     };
     ChatMessage {
         conv,
@@ -39,6 +50,7 @@ pub fn chat_message(conv: Conv, m: StoredMessage, counts: Option<Counts>) -> Cha
         ts: m.ts,
         body,
         event,
+        file,
         counts,
     }
 }

@@ -5,11 +5,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use classchat_common::{GroupName, MessageId, Timestamp, Username};
+use classchat_common::protocol::FileState;
+use classchat_common::{GroupName, MessageId, OfferId, Timestamp, Username};
 
 use super::{
-    Appended, ConvId, ConvKind, ConvRecord, MemberRecord, MessageKind, MessageRef, NewMessage,
-    Reader, Result, Snapshot, Store, StoreError, StoredMessage, TokenHash, UserId, UserRecord,
+    Appended, ConvId, ConvKind, ConvRecord, FileRecord, MemberRecord, MessageKind, MessageRef,
+    NewMessage, Reader, Result, Snapshot, Store, StoreError, StoredMessage, TokenHash, UserId,
+    UserRecord,
 };
 
 #[derive(Debug, Default)]
@@ -23,6 +25,8 @@ struct Data {
     by_client_id: HashMap<(UserId, MessageId), MessageRef>,
     /// Deleted conversations leave holes, so ids come from a counter.
     last_conv: i64,
+    /// File offers, and whether each is over.
+    files: HashMap<OfferId, (FileRecord, bool)>,
 }
 
 impl Data {
@@ -73,6 +77,12 @@ impl Store for MemoryStore {
             tokens: d.tokens.iter().map(|(h, u)| (*h, *u)).collect(),
             convs,
             members: d.members.values().copied().collect(),
+            files: d
+                .files
+                .values()
+                .filter(|(_, closed)| !closed)
+                .map(|(f, _)| f.clone())
+                .collect(),
         })
     }
 
@@ -153,6 +163,7 @@ impl Store for MemoryStore {
         d.members.retain(|(c, _), _| *c != conv);
         d.messages.remove(&conv);
         d.by_client_id.retain(|_, r| r.conv != conv);
+        d.files.retain(|_, (f, _)| f.conv != conv);
         Ok(())
     }
 
@@ -198,6 +209,36 @@ impl Store for MemoryStore {
             },
         );
         Ok(Appended::New)
+    }
+
+    fn add_file(&mut self, file: &FileRecord) -> Result<()> {
+        self.write()?.files.insert(file.id, (file.clone(), false));
+        Ok(())
+    }
+
+    fn set_file_state(&mut self, offer: OfferId, user: UserId, state: FileState) -> Result<()> {
+        if let Some((f, _)) = self.write()?.files.get_mut(&offer) {
+            match f.recipients.iter_mut().find(|(u, _)| *u == user) {
+                Some(entry) => entry.1 = state,
+                None => f.recipients.push((user, state)),
+            }
+        }
+        Ok(())
+    }
+
+    fn close_file(&mut self, offer: OfferId) -> Result<()> {
+        if let Some((_, closed)) = self.write()?.files.get_mut(&offer) {
+            *closed = true;
+        }
+        Ok(())
+    }
+
+    fn file_closed(&mut self, offer: OfferId) -> Result<bool> {
+        Ok(self
+            .write()?
+            .files
+            .get(&offer)
+            .is_some_and(|(_, closed)| *closed))
     }
 
     fn find_message(&mut self, sender: UserId, id: MessageId) -> Result<Option<MessageRef>> {

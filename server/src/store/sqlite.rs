@@ -10,16 +10,62 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use classchat_common::{GroupName, MessageId, Timestamp, Username};
+use classchat_common::protocol::FileState;
+use classchat_common::{GroupName, MessageId, OfferId, Timestamp, Username};
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
 
 use super::{
-    Appended, ConvId, ConvKind, ConvRecord, MemberRecord, MessageKind, MessageRef, NewMessage,
-    Reader, Result, Snapshot, Store, StoreError, StoredMessage, TokenHash, UserId, UserRecord,
+    Appended, ConvId, ConvKind, ConvRecord, FileRecord, MemberRecord, MessageKind, MessageRef,
+    NewMessage, Reader, Result, Snapshot, Store, StoreError, StoredMessage, TokenHash, UserId,
+    UserRecord,
 };
 
 /// The schema version this code writes, kept in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
+
+/// Version 2 added file offers.
+const FILES_SCHEMA: &str = "
+CREATE TABLE files (
+    id          BLOB PRIMARY KEY,
+    conv_id     INTEGER NOT NULL,
+    sender_id   INTEGER NOT NULL,
+    name        TEXT NOT NULL,
+    size        INTEGER NOT NULL,
+    sha256      TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    seq         INTEGER NOT NULL,
+    closed      INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE file_recipients (
+    file_id     BLOB NOT NULL,
+    user_id     INTEGER NOT NULL,
+    state       INTEGER NOT NULL,
+    PRIMARY KEY (file_id, user_id)
+) WITHOUT ROWID;
+";
+
+fn state_code(state: FileState) -> i64 {
+    match state {
+        FileState::Pending => 0,
+        FileState::Accepted => 1,
+        FileState::Declined => 2,
+        FileState::Received => 3,
+        FileState::Cancelled => 4,
+        FileState::Expired => 5,
+    }
+}
+
+fn state_of(code: i64) -> FileState {
+    match code {
+        1 => FileState::Accepted,
+        2 => FileState::Declined,
+        3 => FileState::Received,
+        4 => FileState::Cancelled,
+        5 => FileState::Expired,
+        _ => FileState::Pending,
+    }
+}
 
 const SCHEMA: &str = "
 CREATE TABLE users (
@@ -124,7 +170,13 @@ impl SqliteStore {
         match version {
             0 => {
                 conn.execute_batch(&format!(
-                    "BEGIN; {SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN; {SCHEMA} {FILES_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                ))
+                .map_err(corrupt)?;
+            }
+            1 => {
+                conn.execute_batch(&format!(
+                    "BEGIN; {FILES_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
                 ))
                 .map_err(corrupt)?;
             }
@@ -260,6 +312,40 @@ impl Store for SqliteStore {
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
+        drop(stmt);
+
+        let mut recipients = self
+            .conn
+            .prepare("SELECT user_id, state FROM file_recipients WHERE file_id = ?1")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT id, conv_id, sender_id, name, size, sha256, created_at, expires_at, seq
+             FROM files WHERE closed = 0",
+        )?;
+        let files = stmt
+            .query_map([], |r| {
+                Ok(FileRecord {
+                    id: OfferId::from_bytes(r.get(0)?),
+                    conv: ConvId(r.get(1)?),
+                    sender: UserId(r.get(2)?),
+                    name: r.get(3)?,
+                    size: seq(r.get(4)?),
+                    sha256: r.get(5)?,
+                    created: ts(r.get(6)?),
+                    expires: ts(r.get(7)?),
+                    seq: seq(r.get(8)?),
+                    recipients: Vec::new(),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for mut file in files {
+            file.recipients = recipients
+                .query_map([&file.id.as_bytes()[..]], |r| {
+                    Ok((UserId(r.get(0)?), state_of(r.get(1)?)))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            snap.files.push(file);
+        }
+        drop((stmt, recipients));
         Ok(snap)
     }
 
@@ -363,6 +449,8 @@ impl Store for SqliteStore {
     fn delete_conv(&mut self, conv: ConvId) -> Result<()> {
         self.begin()?;
         for sql in [
+            "DELETE FROM file_recipients WHERE file_id IN (SELECT id FROM files WHERE conv_id = ?1)",
+            "DELETE FROM files WHERE conv_id = ?1",
             "DELETE FROM messages WHERE conv_id = ?1",
             "DELETE FROM members WHERE conv_id = ?1",
             "DELETE FROM convs WHERE id = ?1",
@@ -409,6 +497,55 @@ impl Store for SqliteStore {
                 msg.seq, msg.conv.0
             ))),
         }
+    }
+
+    fn add_file(&mut self, f: &FileRecord) -> Result<()> {
+        self.begin()?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO files (id, conv_id, sender_id, name, size, sha256, created_at, expires_at, seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                &f.id.as_bytes()[..],
+                f.conv.0,
+                f.sender.0,
+                f.name,
+                sql_seq(f.size),
+                f.sha256,
+                f.created.as_millis(),
+                f.expires.as_millis(),
+                sql_seq(f.seq)
+            ])?;
+        for (user, state) in &f.recipients {
+            self.set_file_state(f.id, *user, *state)?;
+        }
+        Ok(())
+    }
+
+    fn set_file_state(&mut self, offer: OfferId, user: UserId, state: FileState) -> Result<()> {
+        self.begin()?;
+        self.conn
+            .prepare_cached("INSERT OR REPLACE INTO file_recipients (file_id, user_id, state) VALUES (?1, ?2, ?3)")?
+            .execute(params![&offer.as_bytes()[..], user.0, state_code(state)])?;
+        Ok(())
+    }
+
+    fn close_file(&mut self, offer: OfferId) -> Result<()> {
+        self.begin()?;
+        self.conn
+            .prepare_cached("UPDATE files SET closed = 1 WHERE id = ?1")?
+            .execute([&offer.as_bytes()[..]])?;
+        Ok(())
+    }
+
+    fn file_closed(&mut self, offer: OfferId) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT closed FROM files WHERE id = ?1")?
+            .query_row([&offer.as_bytes()[..]], |r| r.get::<_, i64>(0))
+            .optional()?
+            .is_some_and(|c| c != 0))
     }
 
     fn find_message(&mut self, sender: UserId, id: MessageId) -> Result<Option<MessageRef>> {
@@ -481,11 +618,7 @@ impl SqliteReader {
 }
 
 fn stored_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMessage> {
-    let kind = if r.get::<_, i64>(5)? == MessageKind::Event as i64 {
-        MessageKind::Event
-    } else {
-        MessageKind::Text
-    };
+    let kind = MessageKind::from_i64(r.get(5)?);
     Ok(StoredMessage {
         seq: seq(r.get(0)?),
         id: MessageId::from_bytes(r.get(1)?),

@@ -203,6 +203,7 @@ impl TestServer {
 
 /// What the next read of a connection gave.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant, reason = "short-lived values in tests")]
 pub enum Next {
     Line(ServerMessage),
     /// The server closed the connection (or reset it).

@@ -1,0 +1,121 @@
+//! File names that are safe to store and show, whatever the sender wrote.
+//!
+//! Both sides apply [`safe_name`]: the server before it announces an offer, the
+//! client again before it writes anything. The result has no directory parts, no
+//! `..`, no control, bidi or zero-width characters, no leading dot, and at most
+//! [`MAX_FILE_NAME_BYTES`] bytes with the extension kept.
+
+/// The longest file name, in bytes of UTF-8.
+pub const MAX_FILE_NAME_BYTES: usize = 200;
+
+fn unwanted(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}'
+                | '\u{FEFF}' | '\u{00AD}'
+        )
+        || matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*')
+}
+
+/// A name for `raw` that cannot leave the folder it is saved in.
+pub fn safe_name(raw: &str) -> String {
+    // Only the last path component counts, whichever separator was used.
+    let last = raw.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = last.chars().filter(|c| !unwanted(*c)).collect();
+    let trimmed = cleaned
+        .trim()
+        .trim_start_matches('.')
+        .trim_end_matches(['.', ' ']);
+    let name = if trimmed.is_empty() { "file" } else { trimmed };
+    shorten(name, MAX_FILE_NAME_BYTES)
+}
+
+/// Cuts `name` to `max` bytes on a character boundary, keeping a short extension.
+fn shorten(name: &str, max: usize) -> String {
+    if name.len() <= max {
+        return name.to_owned();
+    }
+    let ext = name
+        .rfind('.')
+        .map(|i| &name[i..])
+        .filter(|e| e.len() <= 16 && e.len() < max / 2)
+        .unwrap_or("");
+    let mut stem_end = max - ext.len();
+    while !name.is_char_boundary(stem_end) {
+        stem_end -= 1;
+    }
+    format!("{}{ext}", &name[..stem_end])
+}
+
+/// `name (n).ext`: the n-th alternative when `name` is taken.
+pub fn numbered(name: &str, n: u32) -> String {
+    match name.rfind('.').filter(|&i| i > 0) {
+        Some(i) => format!("{} ({n}){}", &name[..i], &name[i..]),
+        None => format!("{name} ({n})"),
+    }
+}
+
+/// "1.2 MB" and the like, for people.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_names_lose_their_teeth() {
+        let cases = [
+            ("notes.pdf", "notes.pdf"),
+            ("../../etc/passwd", "passwd"),
+            ("..", "file"),
+            ("/", "file"),
+            ("C:\\Windows\\system.ini", "system.ini"),
+            (".bashrc", "bashrc"),
+            ("a\0b\nc\x1b[31m.txt", "abc[31m.txt"),
+            ("evil\u{202E}fdp.exe", "evilfdp.exe"),
+            ("zero\u{200B}width.txt", "zerowidth.txt"),
+            ("  spaced .  ", "spaced"),
+            ("", "file"),
+        ];
+        for (raw, safe) in cases {
+            assert_eq!(safe_name(raw), safe, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn long_names_are_cut_keeping_the_extension_and_utf8() {
+        let long = format!("{}.tar.gz", "é".repeat(300));
+        let safe = safe_name(&long);
+        assert!(safe.len() <= MAX_FILE_NAME_BYTES);
+        assert!(safe.ends_with(".gz"));
+        assert!(safe.starts_with('é'));
+    }
+
+    #[test]
+    fn alternatives_are_numbered_before_the_extension() {
+        assert_eq!(numbered("notes.pdf", 1), "notes (1).pdf");
+        assert_eq!(numbered("README", 2), "README (2)");
+        assert_eq!(numbered(".x", 1), ".x (1)");
+    }
+
+    #[test]
+    fn sizes_read_like_people_say_them() {
+        assert_eq!(human_size(999), "999 B");
+        assert_eq!(human_size(1_234_567), "1.2 MB");
+        assert_eq!(human_size(200_000_000), "200.0 MB");
+    }
+}

@@ -1,0 +1,617 @@
+//! File offers: who may offer what to whom, each recipient's decision, and the
+//! sender told of each one. The bytes never pass through here: sessions stream
+//! them to and from the files folder, and ask the hub only at the turning points.
+//!
+//! An offer becomes a message in its conversation once its upload is complete
+//! and verified, so it reaches offline recipients, survives restarts and shows in
+//! history like any message. Its file is deleted once every recipient has
+//! received or declined it, when the sender withdraws it, or when it expires.
+
+use std::time::Instant;
+
+use classchat_common::files::human_size;
+use classchat_common::protocol::{ChatMessage, FileInfo, FileState, OfferSummary, Recipient, Req};
+use classchat_common::{Conv as ConvName, ErrorCode, MessageId, OfferId, ServerMessage, Timestamp};
+use tokio::sync::oneshot;
+
+use super::state::Offer;
+use super::worker::{Batch, Effect, Worker};
+use super::{NewOffer, Refusal, SessionId};
+use crate::store::{
+    Appended, ConvId, FileRecord, MessageKind, NewMessage, StoreError, StoredFile, UserId,
+};
+
+/// What a recipient tells the hub about an offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Downloaded and verified.
+    Received,
+    Declined,
+    /// Stopped a download; the offer stays open (the answer says where it stands).
+    Stopped,
+}
+
+impl Worker {
+    pub(super) fn file_offer(
+        &mut self,
+        b: &mut Batch,
+        session: SessionId,
+        new: NewOffer,
+        reply: oneshot::Sender<Result<OfferId, Refusal>>,
+    ) {
+        let Some(user) = self.state.sessions.get(&session).map(|s| s.user) else {
+            return;
+        };
+        let NewOffer {
+            to,
+            name,
+            size,
+            sha256,
+        } = new;
+        match self.check_offer(b, user, &to, size, &sha256) {
+            Ok(Some(conv)) => {
+                let offer = Offer {
+                    id: OfferId::new(),
+                    conv,
+                    sender: user,
+                    name,
+                    size,
+                    sha256: sha256.to_ascii_lowercase(),
+                    created: Timestamp::now(),
+                    expires: Timestamp::now(),
+                    seq: 0,
+                    recipients: Vec::new(),
+                };
+                let id = offer.id;
+                self.state.file_bytes += size;
+                self.state.offers.insert(id, offer);
+                b.reply(reply, Ok(id));
+            }
+            Ok(None) => {}
+            Err(refusal) => b.reply(reply, Err(refusal)),
+        }
+    }
+
+    /// The conversation an offer goes to, if it may be made. `Ok(None)`: storage
+    /// failed and the batch is already marked.
+    fn check_offer(
+        &mut self,
+        b: &mut Batch,
+        user: UserId,
+        to: &ConvName,
+        size: u64,
+        sha256: &str,
+    ) -> Result<Option<ConvId>, Refusal> {
+        if sha256.len() != 64 || !sha256.bytes().all(|c| c.is_ascii_hexdigit()) {
+            return Err(Refusal::new(
+                ErrorCode::BadRequest,
+                "sha256 must be 64 hexadecimal digits",
+            ));
+        }
+        let max = self.config.max_file;
+        if size > max {
+            let why = format!(
+                "the file is {}; this server takes files up to {}",
+                human_size(size),
+                human_size(max)
+            );
+            return Err(Refusal::new(ErrorCode::FileTooLarge, why));
+        }
+        if self.state.file_bytes + size > self.config.file_quota {
+            let why = "the server has no room for more files right now; try again once some offers are collected";
+            return Err(Refusal::new(ErrorCode::QuotaExceeded, why));
+        }
+        if let Some(u) = self.state.users.get_mut(&user)
+            && let Err(wait_ms) = u.bucket.take(self.config.rate, Instant::now())
+        {
+            let why = format!("too many messages and offers; try again in {wait_ms} ms");
+            return Err(Refusal::new(ErrorCode::RateLimited, why));
+        }
+        self.conv_for_send(b, user, to)
+    }
+
+    pub(super) fn file_uploaded(&mut self, b: &mut Batch, session: SessionId, offer: OfferId) {
+        let Some(user) = self.state.sessions.get(&session).map(|s| s.user) else {
+            return self.file_aborted(offer);
+        };
+        let Some(o) = self
+            .state
+            .offers
+            .get(&offer)
+            .filter(|o| o.uploading() && o.sender == user)
+            .cloned()
+        else {
+            return;
+        };
+        let Some(conv) = self.state.convs.get(&o.conv) else {
+            // The group went away while the file was on its way.
+            self.file_aborted(offer);
+            b.effects.push(Effect::Remove(
+                self.config.files_dir.join(offer.to_string()),
+            ));
+            let msg =
+                ServerMessage::error(ErrorCode::UnknownGroup, "the conversation no longer exists");
+            return b.message(session, &msg);
+        };
+        let seq = conv.last_seq + 1;
+        let recipients: Vec<(UserId, FileState)> = conv
+            .members
+            .iter()
+            .filter(|m| m.user != user)
+            .map(|m| (m.user, FileState::Pending))
+            .collect();
+        let now = Timestamp::now();
+        let ttl = i64::try_from(self.config.file_ttl.as_millis()).unwrap_or(i64::MAX);
+        let info = FileInfo {
+            offer,
+            name: o.name.clone(),
+            size: o.size,
+            sha256: o.sha256.clone(),
+            expires: Timestamp::from_millis(now.as_millis().saturating_add(ttl)),
+        };
+        let from = self.sender_name(user);
+        let text = format!("{from} offers {} ({})", o.name, human_size(o.size));
+        let record = FileRecord {
+            id: offer,
+            conv: o.conv,
+            sender: user,
+            name: o.name.clone(),
+            size: o.size,
+            sha256: o.sha256.clone(),
+            created: now,
+            expires: info.expires,
+            seq,
+            recipients: recipients.clone(),
+        };
+        if let Err(e) = self.store_offer(o.conv, seq, user, now, &info, &text, &record) {
+            return b.fail(e);
+        }
+        if let Some(stored) = self.state.offers.get_mut(&offer) {
+            stored.seq = seq;
+            stored.created = now;
+            stored.expires = info.expires;
+            stored.recipients = recipients;
+        }
+        self.advance_after_send(b, o.conv, user, seq, now);
+        let Some(conv) = self.state.convs.get(&o.conv) else {
+            return;
+        };
+        let Some(conv_name) = self.state.conv_name(conv, user) else {
+            return;
+        };
+        let msg = ChatMessage {
+            conv: conv_name.clone(),
+            seq,
+            id: MessageId::new(),
+            from,
+            ts: now,
+            body: text,
+            event: None,
+            file: Some(info),
+            counts: None,
+        };
+        self.fan_out(b, conv, None, msg);
+        b.message(
+            session,
+            &ServerMessage::Uploaded {
+                offer,
+                conv: conv_name,
+                seq,
+            },
+        );
+        if self.state.offers.get(&offer).is_some_and(Offer::settled) {
+            // Nobody to send it to (a group of one): nothing to keep.
+            self.close_offer(b, offer);
+        }
+    }
+
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one offer's facts, written together"
+    )]
+    fn store_offer(
+        &mut self,
+        conv: ConvId,
+        seq: u64,
+        sender: UserId,
+        now: Timestamp,
+        info: &FileInfo,
+        text: &str,
+        record: &FileRecord,
+    ) -> Result<(), StoreError> {
+        let body = StoredFile {
+            file: info.clone(),
+            text: text.to_owned(),
+        };
+        let body = serde_json::to_string(&body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let appended = self.store.append(&NewMessage {
+            conv,
+            seq,
+            id: MessageId::new(),
+            sender,
+            ts: now,
+            kind: MessageKind::File,
+            body: &body,
+        })?;
+        if appended != Appended::New {
+            return Err(StoreError::Corrupt(
+                "a fresh message id was already stored".into(),
+            ));
+        }
+        self.store.add_file(record)
+    }
+
+    pub(super) fn file_aborted(&mut self, offer: OfferId) {
+        if let Some(o) = self.state.offers.get(&offer).filter(|o| o.uploading()) {
+            self.state.file_bytes -= o.size;
+            self.state.offers.remove(&offer);
+        }
+    }
+
+    pub(super) fn file_accept(
+        &mut self,
+        b: &mut Batch,
+        session: SessionId,
+        offer: OfferId,
+        reply: oneshot::Sender<Result<FileInfo, Refusal>>,
+    ) {
+        let Some(user) = self.state.sessions.get(&session).map(|s| s.user) else {
+            return;
+        };
+        let state = match self.recipient_state(user, offer) {
+            Ok(state) => state,
+            Err(refusal) => return b.reply(reply, Err(refusal)),
+        };
+        let Some(o) = self.state.offers.get(&offer).cloned() else {
+            return;
+        };
+        match state {
+            FileState::Pending => {
+                if let Err(e) = self.set_state(b, offer, user, FileState::Accepted, None) {
+                    return b.fail(e);
+                }
+            }
+            FileState::Accepted | FileState::Received => {}
+            FileState::Declined | FileState::Cancelled | FileState::Expired => {
+                return b.reply(reply, Err(gone(state)));
+            }
+        }
+        let info = FileInfo {
+            offer,
+            name: o.name,
+            size: o.size,
+            sha256: o.sha256,
+            expires: o.expires,
+        };
+        b.reply(reply, Ok(info));
+    }
+
+    pub(super) fn file_decision(
+        &mut self,
+        b: &mut Batch,
+        session: SessionId,
+        req: Option<Req>,
+        offer: OfferId,
+        decision: Decision,
+    ) {
+        let Some(user) = self.state.sessions.get(&session).map(|s| s.user) else {
+            return;
+        };
+        let refuse = |b: &mut Batch, r: Refusal| {
+            b.message(session, &ServerMessage::error_for(req, r.code, r.message));
+        };
+        let state = match self.recipient_state(user, offer) {
+            Ok(state) => state,
+            Err(refusal) => return refuse(b, refusal),
+        };
+        let next = match (decision, state) {
+            (_, FileState::Cancelled | FileState::Expired) => return refuse(b, gone(state)),
+            (Decision::Received, FileState::Accepted | FileState::Received) => FileState::Received,
+            (Decision::Received, _) => {
+                let why = "accept the offer and download it before saying it was received";
+                return refuse(b, Refusal::new(ErrorCode::BadRequest, why));
+            }
+            (Decision::Declined, FileState::Pending | FileState::Accepted) => FileState::Declined,
+            (Decision::Declined, FileState::Received) => {
+                return refuse(
+                    b,
+                    Refusal::new(ErrorCode::BadRequest, "you already received that file"),
+                );
+            }
+            (_, current) => current,
+        };
+        if next != state
+            && let Err(e) = self.set_state(b, offer, user, next, None)
+        {
+            return b.fail(e);
+        }
+        self.status_to(b, session, req, offer, user, next);
+        if self.state.offers.get(&offer).is_some_and(Offer::settled) {
+            self.close_offer(b, offer);
+        }
+    }
+
+    pub(super) fn file_withdraw(
+        &mut self,
+        b: &mut Batch,
+        session: SessionId,
+        req: Option<Req>,
+        offer: OfferId,
+    ) {
+        let Some(user) = self.state.sessions.get(&session).map(|s| s.user) else {
+            return;
+        };
+        if self
+            .state
+            .offers
+            .get(&offer)
+            .is_some_and(|o| o.sender != user)
+        {
+            // A recipient cancelling: it only stops a download.
+            return self.file_decision(b, session, req, offer, Decision::Stopped);
+        }
+        let Some(o) = self
+            .state
+            .offers
+            .get(&offer)
+            .filter(|o| o.sender == user && !o.uploading())
+            .cloned()
+        else {
+            let why = format!("you have no open offer {offer}");
+            return b.message(
+                session,
+                &ServerMessage::error_for(req, ErrorCode::UnknownOffer, why),
+            );
+        };
+        for (recipient, state) in &o.recipients {
+            if matches!(state, FileState::Pending | FileState::Accepted)
+                && let Err(e) =
+                    self.set_state(b, offer, *recipient, FileState::Cancelled, Some(*recipient))
+            {
+                return b.fail(e);
+            }
+        }
+        self.status_to(b, session, req, offer, user, FileState::Cancelled);
+        self.close_offer(b, offer);
+    }
+
+    pub(super) fn files(&self, b: &mut Batch, session: SessionId, req: Option<Req>) {
+        let Some(user) = self.state.sessions.get(&session).map(|s| s.user) else {
+            return;
+        };
+        let (mut incoming, mut outgoing) = (Vec::new(), Vec::new());
+        for o in self.state.offers.values().filter(|o| !o.uploading()) {
+            let Some(conv) = self
+                .state
+                .convs
+                .get(&o.conv)
+                .and_then(|c| self.state.conv_name(c, user))
+            else {
+                continue;
+            };
+            let summary = |state, recipients| OfferSummary {
+                file: FileInfo {
+                    offer: o.id,
+                    name: o.name.clone(),
+                    size: o.size,
+                    sha256: o.sha256.clone(),
+                    expires: o.expires,
+                },
+                conv: conv.clone(),
+                from: self.sender_name(o.sender),
+                state,
+                recipients,
+            };
+            if o.sender == user {
+                let recipients = o
+                    .recipients
+                    .iter()
+                    .map(|(u, s)| Recipient {
+                        user: self.sender_name(*u),
+                        state: *s,
+                    })
+                    .collect();
+                outgoing.push(summary(None, recipients));
+            } else if let Some(state) = o
+                .state_of(user)
+                .filter(|s| matches!(s, FileState::Pending | FileState::Accepted))
+            {
+                incoming.push(summary(Some(state), Vec::new()));
+            }
+        }
+        incoming.sort_by_key(|s| s.file.expires);
+        outgoing.sort_by_key(|s| s.file.expires);
+        b.message(
+            session,
+            &ServerMessage::Files {
+                req,
+                incoming,
+                outgoing,
+            },
+        );
+    }
+
+    /// Offers past their expiry end: whoever had not decided is marked expired.
+    pub(super) fn sweep(&mut self, b: &mut Batch) {
+        let now = Timestamp::now();
+        let expired: Vec<OfferId> = self
+            .state
+            .offers
+            .values()
+            .filter(|o| !o.uploading() && o.expires <= now)
+            .map(|o| o.id)
+            .collect();
+        for offer in expired {
+            let Some(o) = self.state.offers.get(&offer).cloned() else {
+                continue;
+            };
+            for (recipient, state) in &o.recipients {
+                if matches!(state, FileState::Pending | FileState::Accepted)
+                    && let Err(e) =
+                        self.set_state(b, offer, *recipient, FileState::Expired, Some(*recipient))
+                {
+                    return b.fail(e);
+                }
+            }
+            tracing::info!(%offer, name = %o.name, "offer expired");
+            self.close_offer(b, offer);
+        }
+    }
+
+    /// Forgets offers of a conversation that is being deleted.
+    pub(super) fn drop_conv_offers(&mut self, b: &mut Batch, conv: ConvId) {
+        let gone: Vec<OfferId> = self
+            .state
+            .offers
+            .values()
+            .filter(|o| o.conv == conv)
+            .map(|o| o.id)
+            .collect();
+        for offer in gone {
+            if let Some(o) = self.state.offers.remove(&offer) {
+                self.state.file_bytes -= o.size;
+                if !o.uploading() {
+                    b.effects.push(Effect::Remove(
+                        self.config.files_dir.join(offer.to_string()),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Where `user` stands with `offer`, or why they cannot act on it.
+    fn recipient_state(&mut self, user: UserId, offer: OfferId) -> Result<FileState, Refusal> {
+        match self.state.offers.get(&offer) {
+            Some(o) if !o.uploading() => o.state_of(user).ok_or_else(|| {
+                Refusal::new(
+                    ErrorCode::NotRecipient,
+                    format!("offer {offer} is not addressed to you"),
+                )
+            }),
+            Some(_) => Err(Refusal::new(
+                ErrorCode::UnknownOffer,
+                format!("offer {offer} is still being uploaded"),
+            )),
+            None => {
+                let closed = self.store.file_closed(offer).unwrap_or(false);
+                Err(if closed {
+                    Refusal::new(ErrorCode::FileGone, format!("offer {offer} is over"))
+                } else {
+                    Refusal::new(
+                        ErrorCode::UnknownOffer,
+                        format!("there is no offer {offer}"),
+                    )
+                })
+            }
+        }
+    }
+
+    /// Records a recipient's state and tells the sender (and `also`, if given).
+    fn set_state(
+        &mut self,
+        b: &mut Batch,
+        offer: OfferId,
+        user: UserId,
+        state: FileState,
+        also: Option<UserId>,
+    ) -> Result<(), StoreError> {
+        self.store.set_file_state(offer, user, state)?;
+        let Some(o) = self.state.offers.get_mut(&offer) else {
+            return Ok(());
+        };
+        if let Some(entry) = o.recipients.iter_mut().find(|(u, _)| *u == user) {
+            entry.1 = state;
+        }
+        let o = o.clone();
+        let targets: Vec<UserId> = std::iter::once(o.sender).chain(also).collect();
+        for target in targets {
+            let Some(line) = self.status_line(&o, None, target, user, state) else {
+                continue;
+            };
+            let sessions: Vec<SessionId> =
+                self.state.outbounds(target).map(|(sid, _)| sid).collect();
+            for sid in sessions {
+                b.line(sid, line.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// A `file_status` for `session` (answering `req`).
+    fn status_to(
+        &self,
+        b: &mut Batch,
+        session: SessionId,
+        req: Option<Req>,
+        offer: OfferId,
+        about: UserId,
+        state: FileState,
+    ) {
+        let Some(viewer) = self.state.sessions.get(&session).map(|s| s.user) else {
+            return;
+        };
+        if let Some(line) = self
+            .state
+            .offers
+            .get(&offer)
+            .and_then(|o| self.status_line(o, req, viewer, about, state))
+        {
+            b.line(session, line);
+        }
+    }
+
+    fn status_line(
+        &self,
+        o: &Offer,
+        req: Option<Req>,
+        viewer: UserId,
+        about: UserId,
+        state: FileState,
+    ) -> Option<bytes::Bytes> {
+        let conv = self
+            .state
+            .convs
+            .get(&o.conv)
+            .and_then(|c| self.state.conv_name(c, viewer))?;
+        let msg = ServerMessage::FileStatus {
+            req,
+            offer: o.id,
+            conv,
+            name: o.name.clone(),
+            user: self.sender_name(about),
+            state,
+            counts: o.counts(),
+        };
+        Some(msg.to_line())
+    }
+
+    /// The offer is over: forget it and, once committed, delete its file.
+    fn close_offer(&mut self, b: &mut Batch, offer: OfferId) {
+        if let Err(e) = self.store.close_file(offer) {
+            return b.fail(e);
+        }
+        if let Some(o) = self.state.offers.remove(&offer) {
+            self.state.file_bytes -= o.size;
+        }
+        b.effects.push(Effect::Remove(
+            self.config.files_dir.join(offer.to_string()),
+        ));
+    }
+
+    fn sender_name(&self, user: UserId) -> classchat_common::Username {
+        self.state
+            .name(user)
+            .cloned()
+            .unwrap_or_else(classchat_common::Username::ghost)
+    }
+}
+
+fn gone(state: FileState) -> Refusal {
+    let why = match state {
+        FileState::Declined => "you declined that offer",
+        FileState::Cancelled => "the sender withdrew that offer",
+        FileState::Expired => "that offer expired",
+        _ => "that offer is over",
+    };
+    Refusal::new(ErrorCode::FileGone, why)
+}

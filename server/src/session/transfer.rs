@@ -1,0 +1,482 @@
+//! File bytes for one connection. Uploads arrive in `chunk`s, are written to the
+//! files folder under a temporary name and hashed as they come; only a complete
+//! file whose SHA-256 matches gets its final name and becomes an offer.
+//! Downloads are read from the folder and sent as `file_chunk`s, never more than
+//! a window ahead of the client's `file_ack`s, so a transfer holds at most a few
+//! chunks in memory whatever the file's size.
+
+use std::collections::HashMap;
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
+use classchat_common::files::safe_name;
+use classchat_common::limits::{FILE_CHUNK_BYTES, FILE_WINDOW};
+use classchat_common::protocol::{FileCounts, FileInfo, FileState, Req};
+use classchat_common::{Conv, ErrorCode, OfferId, ServerMessage, Username};
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use super::Context;
+use crate::hub::{Command, Decision, HubGone, NewOffer, Request, SessionId};
+
+struct Upload {
+    conv: Conv,
+    name: String,
+    part: PathBuf,
+    file: tokio::fs::File,
+    hasher: Sha256,
+    received: u64,
+    size: u64,
+    sha256: String,
+}
+
+struct Download {
+    offer: OfferId,
+    file: Arc<std::fs::File>,
+    sent: u64,
+    acked: u64,
+    size: u64,
+}
+
+/// The transfers of one connection; empty (and allocation-free) when idle.
+#[derive(Default)]
+pub struct Transfers {
+    uploads: HashMap<OfferId, Upload>,
+    downloads: Vec<Download>,
+    /// Which download goes next, so several share the connection fairly.
+    turn: usize,
+}
+
+impl std::fmt::Debug for Transfers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transfers")
+            .field("uploads", &self.uploads.len())
+            .field("downloads", &self.downloads.len())
+            .finish()
+    }
+}
+
+fn error(req: Option<Req>, code: ErrorCode, message: impl Into<String>) -> Bytes {
+    ServerMessage::error_for(req, code, message).to_line()
+}
+
+/// How far ahead of the client's acknowledgements a download may run.
+const WINDOW_BYTES: u64 = (FILE_CHUNK_BYTES * FILE_WINDOW) as u64;
+
+impl Transfers {
+    /// `offer`: registers the upload with the hub and opens its temporary file.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the fields of one `offer` message"
+    )]
+    pub async fn offer(
+        &mut self,
+        ctx: &Context,
+        session: SessionId,
+        req: Option<Req>,
+        to: Conv,
+        name: &str,
+        size: u64,
+        sha256: String,
+    ) -> Result<Bytes, HubGone> {
+        let name = safe_name(name);
+        let answer = ctx
+            .hub
+            .ask(|reply| Command::FileOffer {
+                session,
+                offer: NewOffer {
+                    to: to.clone(),
+                    name: name.clone(),
+                    size,
+                    sha256: sha256.clone(),
+                },
+                reply,
+            })
+            .await?;
+        let offer = match answer {
+            Ok(offer) => offer,
+            Err(r) => return Ok(error(req, r.code, r.message)),
+        };
+        let part = ctx.files_dir.join(format!("{offer}.part"));
+        let file = match tokio::fs::File::create(&part).await {
+            Ok(file) => file,
+            Err(e) => {
+                tracing::error!("cannot create {}: {e}", part.display());
+                let _ = ctx.hub.send(Command::FileAborted { offer }).await;
+                return Ok(error(
+                    req,
+                    ErrorCode::StorageFailed,
+                    "the server cannot store files right now",
+                ));
+            }
+        };
+        self.uploads.insert(
+            offer,
+            Upload {
+                conv: to,
+                name: name.clone(),
+                part,
+                file,
+                hasher: Sha256::new(),
+                received: 0,
+                size,
+                sha256: sha256.to_ascii_lowercase(),
+            },
+        );
+        let ready = ServerMessage::UploadReady {
+            req,
+            offer,
+            name,
+            chunk: FILE_CHUNK_BYTES,
+            window: FILE_WINDOW,
+        }
+        .to_line();
+        if size == 0 {
+            // Nothing to wait for: an empty file is complete already.
+            let done = self.finish(ctx, session, offer).await?;
+            return Ok(join(ready, &done));
+        }
+        Ok(ready)
+    }
+
+    /// `chunk`: the next bytes of an upload.
+    pub async fn chunk(
+        &mut self,
+        ctx: &Context,
+        session: SessionId,
+        offer: OfferId,
+        offset: u64,
+        data: &str,
+    ) -> Result<Bytes, HubGone> {
+        let Some(upload) = self.uploads.get_mut(&offer) else {
+            return Ok(error(
+                None,
+                ErrorCode::UnknownOffer,
+                format!("no upload {offer} on this connection"),
+            ));
+        };
+        if offset != upload.received {
+            let why = format!(
+                "chunk at {offset}, but {} bytes have arrived; the upload is discarded",
+                upload.received
+            );
+            return self.abort(ctx, offer, ErrorCode::BadChunk, why).await;
+        }
+        let bytes = match BASE64.decode(data) {
+            Ok(bytes) if bytes.len() <= FILE_CHUNK_BYTES => bytes,
+            Ok(bytes) => {
+                let why = format!(
+                    "a chunk may hold {FILE_CHUNK_BYTES} bytes, not {}; the upload is discarded",
+                    bytes.len()
+                );
+                return self.abort(ctx, offer, ErrorCode::BadChunk, why).await;
+            }
+            Err(e) => {
+                let why = format!("chunk data is not base64 ({e}); the upload is discarded");
+                return self.abort(ctx, offer, ErrorCode::BadChunk, why).await;
+            }
+        };
+        if upload.received + bytes.len() as u64 > upload.size {
+            let why = format!(
+                "more than the {} bytes offered; the upload is discarded",
+                upload.size
+            );
+            return self.abort(ctx, offer, ErrorCode::TooMuchData, why).await;
+        }
+        if let Err(e) = upload.file.write_all(&bytes).await {
+            tracing::error!("cannot write {}: {e}", upload.part.display());
+            let why = "the server could not store the file; the upload is discarded";
+            return self.abort(ctx, offer, ErrorCode::StorageFailed, why).await;
+        }
+        upload.hasher.update(&bytes);
+        upload.received += bytes.len() as u64;
+        let ack = ServerMessage::ChunkAck {
+            offer,
+            received: upload.received,
+        }
+        .to_line();
+        if upload.received == upload.size {
+            let done = self.finish(ctx, session, offer).await?;
+            return Ok(join(ack, &done));
+        }
+        Ok(ack)
+    }
+
+    /// The last byte arrived: check the checksum, then hand the file over.
+    async fn finish(
+        &mut self,
+        ctx: &Context,
+        session: SessionId,
+        offer: OfferId,
+    ) -> Result<Bytes, HubGone> {
+        let Some(mut upload) = self.uploads.remove(&offer) else {
+            return Ok(Bytes::new());
+        };
+        let digest = hex(&upload.hasher.finalize_reset());
+        if digest != upload.sha256 {
+            self.uploads.insert(offer, upload);
+            let why = "the bytes do not match the offered SHA-256; the upload is discarded";
+            return self
+                .abort(ctx, offer, ErrorCode::ChecksumMismatch, why)
+                .await;
+        }
+        let done = ctx.files_dir.join(offer.to_string());
+        let stored = match upload.file.sync_data().await {
+            Ok(()) => tokio::fs::rename(&upload.part, &done).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = stored {
+            tracing::error!("cannot keep {}: {e}", upload.part.display());
+            let _ = std::fs::remove_file(&upload.part);
+            ctx.hub.send(Command::FileAborted { offer }).await?;
+            return Ok(error(
+                None,
+                ErrorCode::StorageFailed,
+                "the server could not store the file",
+            ));
+        }
+        // The hub answers with `uploaded` once the offer is committed.
+        ctx.hub
+            .send(Command::FileUploaded { session, offer })
+            .await?;
+        Ok(Bytes::new())
+    }
+
+    async fn abort(
+        &mut self,
+        ctx: &Context,
+        offer: OfferId,
+        code: ErrorCode,
+        why: impl Into<String>,
+    ) -> Result<Bytes, HubGone> {
+        self.discard(ctx, offer).await?;
+        Ok(error(None, code, why))
+    }
+
+    /// Drops an upload and its temporary file, and frees its room on the server.
+    async fn discard(&mut self, ctx: &Context, offer: OfferId) -> Result<(), HubGone> {
+        if let Some(upload) = self.uploads.remove(&offer) {
+            drop(upload.file);
+            let _ = tokio::fs::remove_file(&upload.part).await;
+            ctx.hub.send(Command::FileAborted { offer }).await?;
+        }
+        Ok(())
+    }
+
+    /// `accept`: asks the hub, then starts sending the file.
+    pub async fn accept(
+        &mut self,
+        ctx: &Context,
+        session: SessionId,
+        req: Option<Req>,
+        offer: OfferId,
+    ) -> Result<Bytes, HubGone> {
+        let info = match ctx
+            .hub
+            .ask(|reply| Command::FileAccept {
+                session,
+                offer,
+                reply,
+            })
+            .await?
+        {
+            Ok(info) => info,
+            Err(r) => return Ok(error(req, r.code, r.message)),
+        };
+        let path = ctx.files_dir.join(offer.to_string());
+        let file = match std::fs::File::open(&path) {
+            Ok(file) => file,
+            Err(e) => {
+                tracing::error!("cannot open {}: {e}", path.display());
+                return Ok(error(
+                    req,
+                    ErrorCode::FileGone,
+                    "the server no longer has that file",
+                ));
+            }
+        };
+        // Accepting again restarts a download from the beginning.
+        self.downloads.retain(|d| d.offer != offer);
+        self.downloads.push(Download {
+            offer,
+            file: Arc::new(file),
+            sent: 0,
+            acked: 0,
+            size: info.size,
+        });
+        Ok(download_line(req, info))
+    }
+
+    /// `file_ack`: the client has this much; the window moves on.
+    pub fn ack(&mut self, offer: OfferId, received: u64) {
+        if let Some(d) = self.downloads.iter_mut().find(|d| d.offer == offer) {
+            d.acked = d.acked.max(received.min(d.sent));
+            if d.acked >= d.size {
+                self.downloads.retain(|d| d.offer != offer);
+            }
+        }
+    }
+
+    /// `received`, `decline` and `cancel`: the download (if any) ends here; the
+    /// hub records the decision and answers.
+    pub async fn decide(
+        &mut self,
+        ctx: &Context,
+        session: SessionId,
+        req: Option<Req>,
+        offer: OfferId,
+        decision: Decision,
+    ) -> Result<(), HubGone> {
+        self.downloads.retain(|d| d.offer != offer);
+        ctx.hub
+            .request(
+                session,
+                Request::FileDecision {
+                    req,
+                    offer,
+                    decision,
+                },
+            )
+            .await
+    }
+
+    /// `cancel`: an upload in progress here is dropped; anything else goes to the hub
+    /// (the sender withdrawing an offer, or a recipient stopping a download).
+    pub async fn cancel(
+        &mut self,
+        ctx: &Context,
+        session: SessionId,
+        me: &Username,
+        req: Option<Req>,
+        offer: OfferId,
+    ) -> Result<Option<Bytes>, HubGone> {
+        if let Some(upload) = self.uploads.get(&offer) {
+            let status = ServerMessage::FileStatus {
+                req,
+                offer,
+                conv: upload.conv.clone(),
+                name: upload.name.clone(),
+                user: me.clone(),
+                state: FileState::Cancelled,
+                counts: FileCounts::default(),
+            }
+            .to_line();
+            self.discard(ctx, offer).await?;
+            return Ok(Some(status));
+        }
+        if self.downloads.iter().any(|d| d.offer == offer) {
+            self.decide(ctx, session, req, offer, Decision::Stopped)
+                .await?;
+            return Ok(None);
+        }
+        ctx.hub
+            .send(Command::FileWithdraw {
+                session,
+                req,
+                offer,
+            })
+            .await?;
+        Ok(None)
+    }
+
+    /// Whether a download may send its next chunk now.
+    pub fn can_send(&self) -> bool {
+        self.downloads
+            .iter()
+            .any(|d| d.sent < d.size && d.sent - d.acked < WINDOW_BYTES)
+    }
+
+    /// The next chunk of some download, in turn. Reads at an explicit offset, so
+    /// a read abandoned half-way is simply made again.
+    pub async fn next_chunk(&mut self) -> Option<Bytes> {
+        let n = self.downloads.len();
+        let at = (0..n).map(|k| (self.turn + k) % n).find(|&i| {
+            self.downloads[i].sent < self.downloads[i].size
+                && self.downloads[i].sent - self.downloads[i].acked < WINDOW_BYTES
+        })?;
+        self.turn = at + 1;
+        let d = &self.downloads[at];
+        let (file, offset, len) = (
+            d.file.clone(),
+            d.sent,
+            (d.size - d.sent).min(FILE_CHUNK_BYTES as u64),
+        );
+        let read = tokio::task::spawn_blocking(move || read_at(&file, offset, len)).await;
+        let offer = self.downloads[at].offer;
+        match read {
+            Ok(Ok(bytes)) if !bytes.is_empty() => {
+                let d = &mut self.downloads[at];
+                d.sent += bytes.len() as u64;
+                let data = BASE64.encode(&bytes);
+                Some(
+                    ServerMessage::FileChunk {
+                        offer,
+                        offset,
+                        data,
+                    }
+                    .to_line(),
+                )
+            }
+            _ => {
+                self.downloads.remove(at);
+                Some(error(
+                    None,
+                    ErrorCode::FileGone,
+                    format!("the server could not read offer {offer}; accept it again"),
+                ))
+            }
+        }
+    }
+
+    /// The connection is closing: uploads cut short leave nothing behind.
+    pub async fn close(&mut self, ctx: &Context) {
+        let offers: Vec<OfferId> = self.uploads.keys().copied().collect();
+        for offer in offers {
+            let _ = self.discard(ctx, offer).await;
+        }
+    }
+}
+
+fn download_line(req: Option<Req>, file: FileInfo) -> Bytes {
+    ServerMessage::Download {
+        req,
+        file,
+        chunk: FILE_CHUNK_BYTES,
+        window: FILE_WINDOW,
+    }
+    .to_line()
+}
+
+#[cfg(unix)]
+fn read_at(file: &std::fs::File, offset: u64, len: u64) -> io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0; usize::try_from(len).unwrap_or(FILE_CHUNK_BYTES)];
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read_at(&mut buf[filled..], offset + filled as u64)? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    buf.truncate(filled);
+    Ok(buf)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Two lines, in order.
+fn join(a: Bytes, b: &[u8]) -> Bytes {
+    if b.is_empty() {
+        return a;
+    }
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    out.extend_from_slice(&a);
+    out.extend_from_slice(b);
+    Bytes::from(out)
+}
