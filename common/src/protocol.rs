@@ -631,6 +631,9 @@ pub enum ServerMessage {
         req: Option<Req>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<MessageId>,
+        /// The file offer the error is about, when there is one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        offer: Option<OfferId>,
         code: ErrorCode,
         message: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -648,6 +651,7 @@ impl ServerMessage {
         ServerMessage::Error {
             req: None,
             id: None,
+            offer: None,
             code,
             message: message.into(),
             retry_after_ms: None,
@@ -659,6 +663,24 @@ impl ServerMessage {
         ServerMessage::Error {
             req,
             id: None,
+            offer: None,
+            code,
+            message: message.into(),
+            retry_after_ms: None,
+        }
+    }
+
+    /// An `error` about file offer `offer` (answering `req`, if given).
+    pub fn offer_error(
+        req: Option<Req>,
+        offer: OfferId,
+        code: ErrorCode,
+        message: impl Into<String>,
+    ) -> Self {
+        ServerMessage::Error {
+            req,
+            id: None,
+            offer: Some(offer),
             code,
             message: message.into(),
             retry_after_ms: None,
@@ -767,6 +789,7 @@ impl DecodeError {
         ServerMessage::Error {
             req: self.req,
             id: self.id,
+            offer: None,
             code: self.code,
             message: self.message.clone(),
             retry_after_ms: None,

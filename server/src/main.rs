@@ -45,6 +45,18 @@ struct Args {
     /// Connections served at once; more are told the server is busy.
     #[arg(long, default_value_t = 20_000, value_name = "N")]
     max_connections: usize,
+
+    /// The largest file one may offer, in MiB.
+    #[arg(long, default_value_t = 1024, value_name = "MIB")]
+    max_file_mib: u64,
+
+    /// Room for offered files, all together, in MiB.
+    #[arg(long, default_value_t = 20 * 1024, value_name = "MIB")]
+    file_quota_mib: u64,
+
+    /// Days an offer waits for its recipients before it expires.
+    #[arg(long, default_value_t = 7, value_name = "DAYS")]
+    file_days: u64,
 }
 
 fn main() -> ExitCode {
@@ -84,6 +96,9 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         burst: args.burst.max(1),
     };
     config.max_connections = args.max_connections;
+    config.max_file = args.max_file_mib.saturating_mul(1 << 20);
+    config.file_quota = args.file_quota_mib.saturating_mul(1 << 20);
+    config.file_ttl = std::time::Duration::from_secs(args.file_days.max(1).saturating_mul(86_400));
 
     let addrs = if args.listen.is_empty() {
         vec![default_listen()]

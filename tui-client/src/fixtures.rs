@@ -400,6 +400,7 @@ pub fn demo_model(w: u16, h: u16) -> Model {
         ServerMessage::Error {
             req: None,
             id: Some(refused),
+            offer: None,
             code: ErrorCode::BadBody,
             message: "links to local files are not allowed".into(),
             retry_after_ms: None,

@@ -298,7 +298,10 @@ impl Worker {
             return;
         };
         let refuse = |b: &mut Batch, r: Refusal| {
-            b.message(session, &ServerMessage::error_for(req, r.code, r.message));
+            b.message(
+                session,
+                &ServerMessage::offer_error(req, offer, r.code, r.message),
+            );
         };
         let state = match self.recipient_state(user, offer) {
             Ok(state) => state,

@@ -34,6 +34,7 @@ impl Worker {
                 &ServerMessage::Error {
                     req: None,
                     id: Some(id),
+                    offer: None,
                     code: r.code,
                     message: r.message,
                     retry_after_ms,

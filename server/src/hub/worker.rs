@@ -264,6 +264,7 @@ impl Worker {
                         let msg = ServerMessage::Error {
                             req: o.req,
                             id: o.id,
+                            offer: None,
                             code: ErrorCode::StorageFailed,
                             message: "the server could not store this; nothing was saved, try again later"
                                 .into(),

@@ -64,6 +64,15 @@ fn error(req: Option<Req>, code: ErrorCode, message: impl Into<String>) -> Bytes
     ServerMessage::error_for(req, code, message).to_line()
 }
 
+fn offer_error(
+    req: Option<Req>,
+    offer: OfferId,
+    code: ErrorCode,
+    message: impl Into<String>,
+) -> Bytes {
+    ServerMessage::offer_error(req, offer, code, message).to_line()
+}
+
 /// How far ahead of the client's acknowledgements a download may run.
 const WINDOW_BYTES: u64 = (FILE_CHUNK_BYTES * FILE_WINDOW) as u64;
 
@@ -254,7 +263,7 @@ impl Transfers {
         why: impl Into<String>,
     ) -> Result<Bytes, HubGone> {
         self.discard(ctx, offer).await?;
-        Ok(error(None, code, why))
+        Ok(offer_error(None, offer, code, why))
     }
 
     /// Drops an upload and its temporary file, and frees its room on the server.
@@ -285,7 +294,7 @@ impl Transfers {
             .await?
         {
             Ok(info) => info,
-            Err(r) => return Ok(error(req, r.code, r.message)),
+            Err(r) => return Ok(offer_error(req, offer, r.code, r.message)),
         };
         let path = ctx.files_dir.join(offer.to_string());
         let file = match std::fs::File::open(&path) {

@@ -232,6 +232,7 @@ fn a_failed_command_shows_the_error_and_gives_the_text_back() {
         ServerMessage::Error {
             req,
             id: None,
+            offer: None,
             code: ErrorCode::UnknownGroup,
             message: "no group #cs999; /groups lists them".into(),
             retry_after_ms: None,
