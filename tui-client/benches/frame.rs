@@ -57,6 +57,7 @@ fn model(width: u16, height: u16) -> Model {
             ts: Timestamp::from_millis(now.as_millis() - ((MESSAGES - seq) as i64) * 30_000),
             body,
             event: None,
+            file: None,
             mine,
             status: None,
             mentions_me: false,

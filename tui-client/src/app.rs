@@ -33,6 +33,8 @@ pub struct AppOptions {
     pub server: String,
     pub user: Option<Username>,
     pub password: Option<Secret>,
+    /// Where accepted files go unless the user picks another folder.
+    pub download_dir: std::path::PathBuf,
     pub paths: Paths,
     pub settings: Settings,
     pub look: Look,
@@ -82,6 +84,7 @@ async fn run_loop(terminal: &mut DefaultTerminal, options: AppOptions) -> anyhow
     );
     let size = terminal.size()?;
     model.size = (size.width, size.height);
+    model.download_dir = options.download_dir.clone();
     let user = options
         .user
         .as_ref()
@@ -170,6 +173,20 @@ async fn run_loop(terminal: &mut DefaultTerminal, options: AppOptions) -> anyhow
                         logins.clone(),
                         login_tx.clone(),
                     );
+                }
+                Effect::SendFile { local, to, path } => {
+                    waiting.push_back(Action::SendFile { local, to, path });
+                }
+                Effect::AcceptFile { offer, conv, dir } => {
+                    let dir = dir.unwrap_or_else(|| model.download_dir.clone());
+                    waiting.push_back(Action::Accept {
+                        offer,
+                        conv: Some(conv),
+                        dir,
+                    });
+                }
+                Effect::CancelTransfer { local, offer } => {
+                    waiting.push_back(Action::CancelTransfer { local, offer });
                 }
                 Effect::Quit => model.quit = true,
             }

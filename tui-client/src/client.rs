@@ -19,11 +19,15 @@
 
 mod actor;
 mod backoff;
+pub mod transfers;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use classchat_common::protocol::{Limits, Secret};
-use classchat_common::{ClientMessage, Conv, ErrorCode, MessageId, ServerMessage, Username};
+use classchat_common::{
+    ClientMessage, Conv, ErrorCode, MessageId, OfferId, ServerMessage, Username,
+};
 use tokio::sync::{mpsc, oneshot};
 
 pub use backoff::Backoff;
@@ -32,6 +36,7 @@ use crate::address::ServerAddr;
 use crate::config::Logins;
 use crate::connection::{self, ConnectError, Proof};
 use crate::tracker::Update;
+pub use transfers::{Progress, TransferState};
 
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
@@ -53,6 +58,20 @@ pub enum Action {
     },
     /// Any request carrying a `req`; resent after a reconnect until answered.
     Request(ClientMessage),
+    /// Offer a file: it is hashed, offered, then sent. `local` names the
+    /// transfer in progress reports until the server names the offer.
+    SendFile { local: u64, to: Conv, path: PathBuf },
+    /// Take an offered file into `dir`.
+    Accept {
+        offer: OfferId,
+        conv: Option<Conv>,
+        dir: PathBuf,
+    },
+    /// Stop a transfer (an upload, a download, or withdraw an offer of yours).
+    CancelTransfer {
+        local: Option<u64>,
+        offer: Option<OfferId>,
+    },
     /// Flush acknowledgements, say `bye`, stop.
     Quit(oneshot::Sender<()>),
 }
@@ -85,6 +104,8 @@ pub enum Event {
         retry_in_ms: u64,
     },
     Link(Link),
+    /// A file transfer moved on.
+    Transfer(Progress),
     /// The client cannot go on (for example the password was changed); it has stopped.
     Fatal(String),
 }
@@ -109,6 +130,12 @@ pub struct Session {
     pub user: Username,
     pub created: bool,
     pub limits: Limits,
+}
+
+/// A fresh number for an upload, unique in this process.
+pub fn transfer_number() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// A handle to the client task; cheap to clone.
@@ -178,6 +205,13 @@ impl Client {
         ))
     }
 
+    /// Starts offering the file at `path`; returns its number in progress reports.
+    pub async fn send_file(&self, to: Conv, path: PathBuf) -> Result<u64, Stopped> {
+        let local = transfer_number();
+        self.act(Action::SendFile { local, to, path }).await?;
+        Ok(local)
+    }
+
     /// Queues a message; returns the id it will carry (also on every retry).
     pub async fn send(&self, to: Conv, body: String) -> Result<MessageId, Stopped> {
         let id = MessageId::new();
@@ -206,7 +240,8 @@ impl Client {
         })
     }
 
-    async fn act(&self, action: Action) -> Result<(), Stopped> {
+    /// Hands over an action, waiting for room in the channel.
+    pub async fn act(&self, action: Action) -> Result<(), Stopped> {
         self.actions.send(action).await.map_err(|_| Stopped)
     }
 }

@@ -4,26 +4,78 @@
 //! completion all read it.
 
 use classchat_common::protocol::Req;
-use classchat_common::{ClientMessage, Conv, GroupName, MessageId, Username};
+use std::path::PathBuf;
+
+use classchat_common::{ClientMessage, Conv, GroupName, MessageId, OfferId, Username};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    Msg { to: Conv, body: String },
+    Msg {
+        to: Conv,
+        body: String,
+    },
     Who,
-    Whois { user: Username },
-    History { conv: Conv, limit: Option<u32> },
-    Read { conv: Conv },
-    ReadBy { id: MessageId },
-    Create { group: GroupName },
-    Join { group: GroupName },
-    Leave { group: GroupName },
+    Whois {
+        user: Username,
+    },
+    History {
+        conv: Conv,
+        limit: Option<u32>,
+    },
+    Read {
+        conv: Conv,
+    },
+    ReadBy {
+        id: MessageId,
+    },
+    Create {
+        group: GroupName,
+    },
+    Join {
+        group: GroupName,
+    },
+    Leave {
+        group: GroupName,
+    },
     Groups,
-    Members { group: GroupName },
-    Rename { group: GroupName, to: GroupName },
-    Add { group: GroupName, user: Username },
-    Kick { group: GroupName, user: Username },
-    Owner { group: GroupName, user: Username },
-    Delete { group: GroupName },
+    Members {
+        group: GroupName,
+    },
+    Rename {
+        group: GroupName,
+        to: GroupName,
+    },
+    Add {
+        group: GroupName,
+        user: Username,
+    },
+    Kick {
+        group: GroupName,
+        user: Username,
+    },
+    Owner {
+        group: GroupName,
+        user: Username,
+    },
+    Delete {
+        group: GroupName,
+    },
+    /// Without a path, the terminal UI opens its file picker.
+    SendFile {
+        to: Conv,
+        path: Option<PathBuf>,
+    },
+    Files,
+    Accept {
+        offer: OfferId,
+        dir: Option<PathBuf>,
+    },
+    Decline {
+        offer: OfferId,
+    },
+    Cancel {
+        offer: OfferId,
+    },
     Mute,
     Help,
     Quit,
@@ -41,6 +93,20 @@ pub enum Intent {
     Ask(ClientMessage),
     /// Turn the bell off or on for the open conversation (terminal UI only).
     Mute,
+    /// Offer a file (a picker chooses it when there is no path).
+    SendFile {
+        to: Conv,
+        path: Option<PathBuf>,
+    },
+    /// Take an offered file (into `dir`, or the download folder).
+    Accept {
+        offer: OfferId,
+        dir: Option<PathBuf>,
+    },
+    /// Stop a transfer, or withdraw an offer of yours.
+    Cancel {
+        offer: OfferId,
+    },
     Help,
     Quit,
 }
@@ -53,6 +119,11 @@ impl Command {
             Command::Msg { to, body } => return Intent::Send { to, body },
             Command::Help => return Intent::Help,
             Command::Mute => return Intent::Mute,
+            Command::SendFile { to, path } => return Intent::SendFile { to, path },
+            Command::Accept { offer, dir } => return Intent::Accept { offer, dir },
+            Command::Cancel { offer } => return Intent::Cancel { offer },
+            Command::Files => ClientMessage::Files { req },
+            Command::Decline { offer } => ClientMessage::Decline { req, offer },
             Command::Quit => return Intent::Quit,
             Command::Who => ClientMessage::Who { req },
             Command::Whois { user } => ClientMessage::Whois { req, user },
@@ -94,6 +165,10 @@ pub enum Arg {
     Number,
     MessageId,
     Text,
+    /// A file or folder on this computer.
+    Path,
+    /// A file offer's id.
+    Offer,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -200,6 +275,36 @@ pub const COMMANDS: &[Spec] = &[
         usage: "/delete <group>",
         summary: "owner: delete a group and its history",
         args: &[Arg::Group],
+    },
+    Spec {
+        name: "sendfile",
+        usage: "/sendfile <user|#group> [path]",
+        summary: "offer a file (the terminal UI shows a picker without a path)",
+        args: &[Arg::Conv, Arg::Path],
+    },
+    Spec {
+        name: "files",
+        usage: "/files",
+        summary: "offers to you and from you that are still open",
+        args: &[],
+    },
+    Spec {
+        name: "accept",
+        usage: "/accept <offer-id> [folder]",
+        summary: "download an offered file (to the download folder, or the one given)",
+        args: &[Arg::Offer, Arg::Path],
+    },
+    Spec {
+        name: "decline",
+        usage: "/decline <offer-id>",
+        summary: "refuse an offered file",
+        args: &[Arg::Offer],
+    },
+    Spec {
+        name: "cancel",
+        usage: "/cancel <offer-id>",
+        summary: "stop a transfer, or withdraw a file you offered",
+        args: &[Arg::Offer],
     },
     Spec {
         name: "mute",
@@ -326,12 +431,40 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
         "delete" => Command::Delete {
             group: group_arg(words.next(), &usage)?,
         },
+        "sendfile" => {
+            let (to, path) = split_word(args);
+            if to.is_empty() {
+                return Err(usage("say who to send to".into()));
+            }
+            let to = to.parse().map_err(|e| usage(format!("{e}")))?;
+            let path = path.trim();
+            Command::SendFile {
+                to,
+                path: (!path.is_empty()).then(|| PathBuf::from(path)),
+            }
+        }
+        "files" => Command::Files,
+        "accept" => {
+            let (offer, dir) = split_word(args);
+            let dir = dir.trim();
+            Command::Accept {
+                offer: offer_arg(offer, &usage)?,
+                dir: (!dir.is_empty()).then(|| PathBuf::from(dir)),
+            }
+        }
+        "decline" => Command::Decline {
+            offer: offer_arg(words.next().unwrap_or(""), &usage)?,
+        },
+        "cancel" => Command::Cancel {
+            offer: offer_arg(words.next().unwrap_or(""), &usage)?,
+        },
         "mute" => Command::Mute,
         "help" => Command::Help,
         "quit" => Command::Quit,
         _ => return Err(CommandError::Unknown(name)),
     };
-    if spec.name != "msg" && words.next().is_some() {
+    let free_text = matches!(spec.name, "msg" | "sendfile" | "accept");
+    if !free_text && words.next().is_some() {
         return Err(usage("too many arguments".into()));
     }
     Ok(command)
@@ -351,6 +484,16 @@ fn conv_arg(
 ) -> Result<Conv, CommandError> {
     let word = word.ok_or_else(|| usage("say which conversation".into()))?;
     word.parse().map_err(|e| usage(format!("{e}")))
+}
+
+fn offer_arg(word: &str, usage: &impl Fn(String) -> CommandError) -> Result<OfferId, CommandError> {
+    if word.is_empty() {
+        return Err(usage(
+            "say which offer (its id is in the offer and in /files)".into(),
+        ));
+    }
+    word.parse()
+        .map_err(|_| usage(format!("{word:?} is not an offer id")))
 }
 
 /// A group's name, with or without its `#`.
@@ -403,6 +546,7 @@ mod tests {
     #[test]
     fn every_command_in_the_table_parses_with_sample_arguments() {
         let id = MessageId::new();
+        let offer = OfferId::new();
         for (line, expected) in [
             ("/who".to_owned(), Command::Who),
             (
@@ -491,6 +635,34 @@ mod tests {
                     group: "cs101".parse().unwrap(),
                 },
             ),
+            ("/files".into(), Command::Files),
+            (
+                "/sendfile bob /tmp/my notes.pdf".into(),
+                Command::SendFile {
+                    to: "bob".parse().unwrap(),
+                    path: Some("/tmp/my notes.pdf".into()),
+                },
+            ),
+            (
+                "/sendfile #g".into(),
+                Command::SendFile {
+                    to: "#g".parse().unwrap(),
+                    path: None,
+                },
+            ),
+            (
+                format!("/accept {offer}"),
+                Command::Accept { offer, dir: None },
+            ),
+            (
+                format!("/accept {offer} /tmp/in box"),
+                Command::Accept {
+                    offer,
+                    dir: Some("/tmp/in box".into()),
+                },
+            ),
+            (format!("/decline {offer}"), Command::Decline { offer }),
+            (format!("/cancel {offer}"), Command::Cancel { offer }),
             ("/HELP".into(), Command::Help),
             ("/quit".into(), Command::Quit),
         ] {

@@ -45,6 +45,14 @@ impl Paths {
     pub fn logins_file(&self) -> PathBuf {
         self.data_dir.join("logins.json")
     }
+
+    /// Where accepted files go by default: `ClassChat` in the user's download
+    /// folder, or `downloads` in the data directory where there is none.
+    pub fn default_download_dir(&self) -> PathBuf {
+        directories::UserDirs::new()
+            .and_then(|dirs| dirs.download_dir().map(|d| d.join("ClassChat")))
+            .unwrap_or_else(|| self.data_dir.join("downloads"))
+    }
 }
 
 /// The settings in `config.toml`. Every field is optional.
@@ -60,6 +68,8 @@ pub struct Settings {
     pub theme: Option<String>,
     /// Plain ASCII status markers (`[++]` instead of `✓✓`).
     pub ascii: bool,
+    /// Where accepted files go (default: `~/Downloads/ClassChat`).
+    pub download_dir: Option<PathBuf>,
     /// Key overrides: action name = key, e.g. `next_conversation = "ctrl-j"`.
     pub keys: BTreeMap<String, String>,
 }
@@ -176,6 +186,7 @@ mod tests {
             user: Some("alice".into()),
             theme: Some("mono".into()),
             ascii: true,
+            download_dir: Some("/tmp/in".into()),
             keys: BTreeMap::from([("quit".into(), "ctrl-q".into())]),
         };
         s.save(&path).unwrap();

@@ -39,6 +39,11 @@ struct Cli {
     )]
     password: Option<String>,
 
+    /// Where accepted files are saved [default: the config file's
+    /// download_dir, else ~/Downloads/ClassChat]
+    #[arg(long, global = true, value_name = "DIR")]
+    download_dir: Option<std::path::PathBuf>,
+
     /// Without a mode, the full-screen terminal UI starts.
     #[command(subcommand)]
     mode: Option<Mode>,
@@ -88,8 +93,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .unwrap_or_else(|| "localhost".into());
     let user = cli.user.clone().or_else(|| settings.user.clone());
     let password = cli.password.clone().map(Secret);
+    let download_dir = cli
+        .download_dir
+        .clone()
+        .or_else(|| settings.download_dir.clone())
+        .unwrap_or_else(|| paths.default_download_dir());
     match cli.mode {
-        Some(Mode::Pipe { wait }) => pipe_mode(&paths, &server, user, password, wait).await,
+        Some(Mode::Pipe { wait }) => {
+            pipe_mode(&paths, &server, user, password, download_dir, wait).await
+        }
         None => {
             let user = user
                 .map(|u| u.parse::<Username>())
@@ -103,6 +115,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 server,
                 user,
                 password,
+                download_dir,
                 look: Look {
                     ascii: settings.ascii,
                     color,
@@ -121,6 +134,7 @@ async fn pipe_mode(
     server: &str,
     user: Option<String>,
     password: Option<Secret>,
+    download_dir: std::path::PathBuf,
     wait: f64,
 ) -> anyhow::Result<()> {
     let server: ServerAddr = server.parse()?;
@@ -140,6 +154,7 @@ async fn pipe_mode(
     };
     let (client, events, session) = Client::start(options).await?;
     let pipe_options = PipeOptions {
+        download_dir,
         wait: Duration::from_secs_f64(wait.max(0.0)),
         answer_timeout: Duration::from_secs(60),
     };

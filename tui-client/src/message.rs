@@ -3,7 +3,9 @@
 //! the run loop carries out effects.
 
 use classchat_common::protocol::Secret;
-use classchat_common::{ClientMessage, Conv, MessageId, Timestamp, Username};
+use std::path::PathBuf;
+
+use classchat_common::{ClientMessage, Conv, MessageId, OfferId, Timestamp, Username};
 use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::client::Event;
@@ -38,6 +40,23 @@ pub enum Effect {
     },
     /// Send a request.
     Ask(ClientMessage),
+    /// Offer the file at `path`; `local` names the transfer until the server does.
+    SendFile {
+        local: u64,
+        to: Conv,
+        path: PathBuf,
+    },
+    /// Download an offered file into `dir` (the download folder when `None`).
+    AcceptFile {
+        offer: OfferId,
+        conv: Conv,
+        dir: Option<PathBuf>,
+    },
+    /// Stop a transfer, or withdraw an offer of ours.
+    CancelTransfer {
+        local: Option<u64>,
+        offer: Option<OfferId>,
+    },
     /// Ring the terminal bell.
     Bell,
     /// Try to log in with what the form says.

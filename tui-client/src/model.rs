@@ -9,6 +9,7 @@ pub mod conversation;
 pub mod popup;
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::path::PathBuf;
 
 use chrono::FixedOffset;
 use classchat_common::protocol::Req;
@@ -19,6 +20,7 @@ use ratatui_textarea::TextArea;
 pub use conversation::{Conversation, Entry, Scroll};
 pub use popup::{LoginForm, Popup};
 
+use crate::client::Progress;
 use crate::keymap::Keymap;
 
 /// Whether we are connected, for the status line.
@@ -119,7 +121,37 @@ pub struct Model {
     pub tz: FixedOffset,
     pub look: Look,
     pub keymap: Keymap,
+    /// File transfers of this run, newest last.
+    pub transfers: Vec<Transfer>,
+    /// Where accepted files go unless another folder is picked.
+    pub download_dir: PathBuf,
     pub quit: bool,
+}
+
+/// One upload or download, as last reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    pub progress: Progress,
+}
+
+impl Transfer {
+    /// Bytes per second so far.
+    pub fn rate(&self) -> u64 {
+        let ms = self.progress.elapsed_ms.max(1);
+        self.progress.bytes.saturating_mul(1000) / ms
+    }
+
+    /// Seconds left at the rate so far, if it can be told.
+    pub fn eta_secs(&self) -> Option<u64> {
+        let rate = self.rate();
+        (rate > 0).then(|| self.progress.size.saturating_sub(self.progress.bytes) / rate)
+    }
+
+    fn same(&self, p: &Progress) -> bool {
+        let a = &self.progress;
+        (a.upload == p.upload && a.offer.is_some() && a.offer == p.offer)
+            || (a.upload && p.upload && a.local.is_some() && a.local == p.local)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,7 +211,26 @@ impl Model {
             tz,
             look,
             keymap,
+            transfers: Vec::new(),
+            download_dir: PathBuf::from("."),
             quit: false,
+        }
+    }
+
+    /// Records a transfer's progress (a new one, or the next report of one).
+    pub fn track(&mut self, progress: Progress) {
+        match self.transfers.iter_mut().find(|t| t.same(&progress)) {
+            Some(t) => {
+                // A late progress report never undoes a final state.
+                if !t.progress.state.is_over() || progress.state.is_over() {
+                    let conv = t.progress.conv.clone();
+                    t.progress = progress;
+                    if t.progress.conv.is_none() {
+                        t.progress.conv = conv;
+                    }
+                }
+            }
+            None => self.transfers.push(Transfer { progress }),
         }
     }
 

@@ -3,8 +3,9 @@
 //! Each input line is one command, parsed exactly as the terminal UI parses it.
 //! Every event is printed as it arrives: server messages as the protocol spells
 //! them (docs/PROTOCOL.md), plus a few of the client's own, all with a `type`:
-//! `connected`, `connection`, `status`, `retrying`, `command_error`, `help`,
-//! `fatal`. After stdin ends (or `/quit`), pipe mode waits until every command
+//! `connected`, `connection`, `status`, `transfer`, `retrying`, `command_error`,
+//! `help`, `fatal`. A `/sendfile` or `/accept` counts as answered when its
+//! transfer ends (uploaded, saved, failed or cancelled). After stdin ends (or `/quit`), pipe mode waits until every command
 //! has had its answer, then `--wait` seconds more, then acknowledges what it
 //! received, logs out and exits.
 
@@ -12,18 +13,22 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use classchat_common::protocol::Req;
-use classchat_common::{ErrorCode, MessageId, ServerMessage};
+use classchat_common::{ErrorCode, MessageId, OfferId, ServerMessage};
 use serde::Serialize;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::client::{Client, Event, Link, Session};
+use std::path::{Path, PathBuf};
+
+use crate::client::{Action, Client, Event, Link, Progress, Session};
 use crate::commands::{self, COMMANDS, Intent};
 use crate::tracker::Update;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct PipeOptions {
+    /// Where accepted files go unless `/accept` names a folder.
+    pub download_dir: PathBuf,
     /// How long to keep printing events once every command has been answered.
     pub wait: Duration,
     /// How long to wait for answers after input ends before giving up.
@@ -59,6 +64,7 @@ enum Local<'a> {
         reason: Option<&'a str>,
     },
     Status(&'a Update),
+    Transfer(&'a Progress),
     Retrying {
         id: MessageId,
         code: ErrorCode,
@@ -87,12 +93,27 @@ struct HelpEntry {
 struct Unanswered {
     sends: HashSet<MessageId>,
     requests: HashSet<Req>,
+    /// Uploads by their local number, downloads by offer, until they end.
+    uploads: HashSet<u64>,
+    downloads: HashSet<OfferId>,
     next_req: Req,
 }
 
 impl Unanswered {
     fn len(&self) -> usize {
-        self.sends.len() + self.requests.len()
+        self.sends.len() + self.requests.len() + self.uploads.len() + self.downloads.len()
+    }
+
+    fn transfer(&mut self, progress: &Progress) {
+        if !progress.state.is_over() {
+            return;
+        }
+        if let Some(local) = progress.local {
+            self.uploads.remove(&local);
+        }
+        if let (Some(offer), false) = (progress.offer, progress.upload) {
+            self.downloads.remove(&offer);
+        }
     }
 
     fn next_req(&mut self) -> Req {
@@ -164,7 +185,7 @@ where
         tokio::select! {
             line = lines.next_line(), if input_open => match line {
                 Ok(Some(line)) => {
-                    if !execute(&client, &mut out, &mut waiting, &line).await? {
+                    if !execute(&client, &mut out, &mut waiting, &options.download_dir, &line).await? {
                         input_open = false;
                         input_ended_at = Some(Instant::now());
                     }
@@ -198,6 +219,7 @@ async fn execute<W: AsyncWrite + Unpin>(
     client: &Client,
     out: &mut Printer<W>,
     waiting: &mut Unanswered,
+    download_dir: &Path,
     line: &str,
 ) -> Result<bool, PipeError> {
     if line.trim().is_empty() {
@@ -236,6 +258,37 @@ async fn execute<W: AsyncWrite + Unpin>(
             out.local(&Local::Help { commands }).await?;
         }
         Intent::Quit => return Ok(false),
+        Intent::SendFile {
+            to,
+            path: Some(path),
+        } => {
+            let local = client.send_file(to, path).await.map_err(stopped)?;
+            waiting.uploads.insert(local);
+        }
+        Intent::SendFile { path: None, .. } => {
+            let local = Local::CommandError {
+                input: line,
+                message: "say which file: /sendfile <user|#group> <path>".into(),
+            };
+            out.local(&local).await?;
+        }
+        Intent::Accept { offer, dir } => {
+            let dir = dir.unwrap_or_else(|| download_dir.to_path_buf());
+            let accept = Action::Accept {
+                offer,
+                conv: None,
+                dir,
+            };
+            client.act(accept).await.map_err(stopped)?;
+            waiting.downloads.insert(offer);
+        }
+        Intent::Cancel { offer } => {
+            let cancel = Action::CancelTransfer {
+                local: None,
+                offer: Some(offer),
+            };
+            client.act(cancel).await.map_err(stopped)?;
+        }
         Intent::Mute => {
             let local = Local::CommandError {
                 input: line,
@@ -258,6 +311,10 @@ async fn print_event<W: AsyncWrite + Unpin>(
             out.line(&msg.to_line()).await
         }
         Event::Status(update) => out.local(&Local::Status(update)).await,
+        Event::Transfer(progress) => {
+            waiting.transfer(progress);
+            out.local(&Local::Transfer(progress)).await
+        }
         Event::Retrying {
             id,
             code,

@@ -27,6 +27,7 @@ async fn run_pipe(server: &TestServer, user: &str, input: &str, wait: Duration) 
     let (client, events, session) = connect(server, user).await;
     let mut out = Vec::new();
     let options = PipeOptions {
+        download_dir: server.data_dir.join("downloads"),
         wait,
         answer_timeout: Duration::from_secs(10),
     };

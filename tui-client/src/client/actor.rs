@@ -5,11 +5,14 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use classchat_common::protocol::{GroupEvent, Req, Secret};
-use classchat_common::{ClientMessage, Conv, ErrorCode, FrameError, ServerMessage, Username};
+use classchat_common::{
+    ClientMessage, Conv, ErrorCode, FrameError, OfferId, ServerMessage, Username,
+};
 use futures::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+use super::transfers::{Hashed, Progress, TransferState, Transfers};
 use super::{Action, ClientOptions, Event, Link};
 use crate::connection::{self, ConnectError, Established, Proof, Transport};
 use crate::outbox::{Outbox, Pace};
@@ -54,7 +57,23 @@ pub struct Actor {
     /// This task's own requests (history pages to refresh statuses).
     own_requests: HashSet<Req>,
     next_own_req: Req,
+    transfers: Transfers,
+    /// Files hashed on blocking threads, ready to offer.
+    hashed_tx: mpsc::Sender<Hashed>,
+    hashed_rx: mpsc::Receiver<Hashed>,
+    /// When each transfer last reported progress (reports are spaced out).
+    reported: HashMap<TransferKey, Instant>,
 }
+
+/// A transfer, before and after the server names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum TransferKey {
+    Local(u64),
+    Offer(OfferId),
+}
+
+/// Progress reports per transfer, at most this often (state changes always go).
+const REPORT_EVERY: Duration = Duration::from_millis(200);
 
 impl Actor {
     pub fn new(
@@ -63,6 +82,7 @@ impl Actor {
         events: mpsc::Sender<Event>,
         first: &Established,
     ) -> Self {
+        let (hashed_tx, hashed_rx) = mpsc::channel(16);
         Self {
             user: first.user.clone(),
             tracker: Tracker::new(first.user.clone()),
@@ -79,6 +99,10 @@ impl Actor {
             connections: 0,
             own_requests: HashSet::new(),
             next_own_req: OWN_REQ_BASE,
+            transfers: Transfers::default(),
+            hashed_tx,
+            hashed_rx,
+            reported: HashMap::new(),
         }
     }
 
@@ -105,6 +129,9 @@ impl Actor {
                     self.outbox.connection_lost();
                     self.acks.clear();
                     self.unacked = 0;
+                    for progress in self.transfers.connection_lost().await {
+                        self.report(progress, true).await;
+                    }
                 }
             }
         }
@@ -206,6 +233,27 @@ impl Actor {
                             return Ended::Lost(e.to_string());
                         }
                     }
+                    Some(Action::SendFile { local, to, path }) => {
+                        let progress = self.transfers.send_file(local, to, path, self.hashed_tx.clone());
+                        self.report(progress, true).await;
+                    }
+                    Some(Action::Accept { offer, conv, dir }) => {
+                        let accept = self.transfers.accept(offer, conv, dir);
+                        if let Err(e) = transport.send(accept.to_line()).await {
+                            return Ended::Lost(e.to_string());
+                        }
+                    }
+                    Some(Action::CancelTransfer { local, offer }) => {
+                        let (stop, progress) = self.transfers.cancel(local, offer).await;
+                        if let Some(progress) = progress {
+                            self.report(progress, true).await;
+                        }
+                        if let Some(stop) = stop
+                            && let Err(e) = transport.send(stop.to_line()).await
+                        {
+                            return Ended::Lost(e.to_string());
+                        }
+                    }
                     Some(Action::Quit(done)) => {
                         let _ = self.flush_acks(&mut transport).await;
                         let _ = transport.send(ClientMessage::Bye.to_line()).await;
@@ -215,6 +263,24 @@ impl Actor {
                         let _ = self.flush_acks(&mut transport).await;
                         return Ended::Quit(None);
                     }
+                },
+                Some(hashed) = self.hashed_rx.recv() => {
+                    let (offer, progress) = self.transfers.hashed(hashed);
+                    self.report(progress, true).await;
+                    if let Some(offer) = offer
+                        && let Err(e) = transport.send(offer.to_line()).await
+                    {
+                        return Ended::Lost(e.to_string());
+                    }
+                }
+                chunk = self.transfers.next_chunk(), if self.transfers.can_upload() => match chunk {
+                    Some(Ok(chunk)) => {
+                        if let Err(e) = transport.send(chunk.to_line()).await {
+                            return Ended::Lost(e.to_string());
+                        }
+                    }
+                    Some(Err(progress)) => self.report(progress, true).await,
+                    None => {}
                 },
                 () = sleep_until(wake) => {
                     if let Err(e) = self.pump(&mut transport).await {
@@ -226,6 +292,29 @@ impl Actor {
                 }
             }
         }
+    }
+
+    /// Tells the app about a transfer: every change of state, and progress at
+    /// most every `REPORT_EVERY`.
+    async fn report(&mut self, progress: Progress, always: bool) {
+        let key = match progress.offer {
+            Some(offer) => TransferKey::Offer(offer),
+            None => TransferKey::Local(progress.local.unwrap_or_default()),
+        };
+        let now = Instant::now();
+        let due = self
+            .reported
+            .get(&key)
+            .is_none_or(|t| now.duration_since(*t) >= REPORT_EVERY);
+        if !(always || due || progress.state.is_over()) {
+            return;
+        }
+        if progress.state.is_over() {
+            self.reported.remove(&key);
+        } else {
+            self.reported.insert(key, now);
+        }
+        self.emit(Event::Transfer(progress)).await;
     }
 
     /// Puts every message the outbox lets go on the wire.
@@ -345,6 +434,71 @@ impl Actor {
                     self.emit(Event::Status(update)).await;
                 }
             }
+            ServerMessage::UploadReady {
+                req: Some(req),
+                offer,
+                chunk,
+                window,
+                ..
+            } => {
+                if let Some(progress) = self.transfers.upload_ready(*req, *offer, *chunk, *window) {
+                    self.report(progress, true).await;
+                }
+            }
+            ServerMessage::ChunkAck { offer, received } => {
+                if let Some(progress) = self.transfers.chunk_ack(*offer, *received) {
+                    self.report(progress, false).await;
+                }
+            }
+            ServerMessage::Uploaded { offer, .. } => {
+                if let Some(progress) = self.transfers.uploaded(*offer) {
+                    self.report(progress, true).await;
+                }
+                self.emit(Event::Server(msg)).await;
+            }
+            ServerMessage::Download {
+                req: Some(req),
+                file,
+                ..
+            } => {
+                if let Some(progress) = self.transfers.download(*req, file).await {
+                    self.report(progress, true).await;
+                }
+            }
+            ServerMessage::FileChunk {
+                offer,
+                offset,
+                data,
+            } if self.transfers.downloading(*offer) => {
+                if let Some((replies, progress)) =
+                    self.transfers.file_chunk(*offer, *offset, data).await
+                {
+                    for reply in replies {
+                        transport
+                            .feed(reply.to_line())
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    }
+                    transport.flush().await.map_err(|e| e.to_string())?;
+                    self.report(progress, false).await;
+                }
+            }
+            ServerMessage::FileChunk { .. } => {}
+            ServerMessage::Error {
+                req,
+                offer,
+                message,
+                ..
+            } if offer.is_some()
+                || req.is_some_and(|r| r >= super::transfers::TRANSFER_REQ_BASE) =>
+            {
+                for progress in self.transfers.refused(*req, *offer, message).await {
+                    self.report(progress, true).await;
+                }
+                if req.is_none_or(|r| r < super::transfers::TRANSFER_REQ_BASE || offer.is_some()) {
+                    self.emit(Event::Server(msg)).await;
+                }
+            }
             ServerMessage::Error {
                 id: Some(id),
                 code,
@@ -437,6 +591,32 @@ impl Actor {
                         Some(Action::Request(msg)) => {
                             if let Some(req) = msg.req() {
                                 self.requests.insert(req, msg);
+                            }
+                        }
+                        Some(Action::SendFile { local, to, path }) => {
+                            // Hashing can start now; the offer goes once connected.
+                            let progress = self.transfers.send_file(local, to, path, self.hashed_tx.clone());
+                            self.report(progress, true).await;
+                        }
+                        Some(Action::Accept { offer, conv, .. }) => {
+                            let progress = Progress {
+                                local: None,
+                                offer: Some(offer),
+                                upload: false,
+                                name: String::new(),
+                                conv,
+                                bytes: 0,
+                                size: 0,
+                                elapsed_ms: 0,
+                                state: TransferState::Failed {
+                                    reason: "not connected; accept it again once reconnected".into(),
+                                },
+                            };
+                            self.report(progress, true).await;
+                        }
+                        Some(Action::CancelTransfer { local, offer }) => {
+                            if let (_, Some(progress)) = self.transfers.cancel(local, offer).await {
+                                self.report(progress, true).await;
                             }
                         }
                         Some(Action::Quit(done)) => {

@@ -1,7 +1,7 @@
 //! One conversation as the UI holds it: its messages in sequence order, where it
 //! is scrolled to, what is unread, and the draft being typed into it.
 
-use classchat_common::protocol::{ChatMessage, GroupEvent, MemberInfo};
+use classchat_common::protocol::{ChatMessage, FileInfo, GroupEvent, MemberInfo};
 use classchat_common::{Conv, MessageId, Timestamp, Username};
 use ratatui_textarea::TextArea;
 
@@ -20,6 +20,8 @@ pub struct Entry {
     pub body: String,
     pub event: Option<GroupEvent>,
     pub mine: bool,
+    /// Set on a file offer.
+    pub file: Option<FileInfo>,
     /// For your own messages: how far they have got.
     pub status: Option<Status>,
     pub mentions_me: bool,
@@ -37,6 +39,7 @@ impl Entry {
             ts: m.ts,
             body,
             event: m.event.clone(),
+            file: m.file.clone(),
             mine,
             status: mine.then(|| {
                 m.counts.map_or(
@@ -60,6 +63,7 @@ impl Entry {
             ts: now,
             body: text::clean(body).into_owned(),
             event: None,
+            file: None,
             mine: true,
             status: Some(Status::SENDING),
             mentions_me: false,
@@ -358,6 +362,7 @@ mod tests {
             ts: Timestamp::from_millis(seq as i64 * 1000),
             body: body.into(),
             event: None,
+            file: None,
             mine: from == "me",
             status: None,
             mentions_me: false,

@@ -105,6 +105,27 @@ fn run(model: &mut Model, command: Command, text: String, fx: &mut Vec<Effect>) 
                     send(model, index, body, fx);
                 }
                 Intent::Mute => {}
+                Intent::SendFile {
+                    to,
+                    path: Some(path),
+                } => {
+                    let local = crate::client::transfer_number();
+                    fx.push(Effect::SendFile { local, to, path });
+                }
+                Intent::SendFile { to, path: None } => {
+                    model.notify(format!("say which file: /sendfile {to} <path>"), true);
+                }
+                Intent::Accept { offer, dir } => {
+                    let conv = model.current().map(|c| c.conv.clone());
+                    match conv {
+                        Some(conv) => fx.push(Effect::AcceptFile { offer, conv, dir }),
+                        None => model.notify("open the conversation the offer is in", true),
+                    }
+                }
+                Intent::Cancel { offer } => fx.push(Effect::CancelTransfer {
+                    local: None,
+                    offer: Some(offer),
+                }),
             }
         }
     }

@@ -15,6 +15,7 @@ pub fn on_event(model: &mut Model, event: Event, fx: &mut Vec<Effect>) {
         Event::Server(msg) => on_server(model, msg, fx),
         Event::Status(update) => on_status(model, &update),
         Event::Retrying { .. } => {}
+        Event::Transfer(progress) => model.track(progress),
         Event::Link(Link::Connected { user }) => {
             model.link = LinkState::Connected;
             model.syncing = true;
