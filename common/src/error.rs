@@ -41,6 +41,9 @@ pub enum ErrorCode {
     BadPassword,
     /// The resume token is unknown, expired or belongs to someone else.
     BadToken,
+    /// Too many wrong passwords for this account or from this address; try
+    /// again after `retry_after_ms`.
+    LoginThrottled,
 
     // Messages and conversations.
     /// No account has that name.
@@ -119,6 +122,7 @@ impl ErrorCode {
         matches!(
             self,
             ErrorCode::RateLimited
+                | ErrorCode::LoginThrottled
                 | ErrorCode::QuotaExceeded
                 | ErrorCode::StorageFailed
                 | ErrorCode::ServerBusy

@@ -17,6 +17,7 @@ pub mod ids;
 pub mod limits;
 pub mod names;
 pub mod protocol;
+pub mod tls;
 
 pub use codec::{FrameError, LineCodec};
 pub use error::ErrorCode;

@@ -36,6 +36,10 @@ pub struct Config {
     pub queue: Bounds,
     /// Connections accepted at once; more are told `server_busy` and closed.
     pub max_connections: usize,
+    /// Connections from one address at once (IPv4-mapped IPv6 counts as IPv4).
+    pub max_per_address: usize,
+    /// TLS, when listeners for it are given.
+    pub tls: Option<crate::tls::TlsSource>,
     /// Password hashes computed at once.
     pub hash_concurrency: usize,
     /// The largest file one may offer, and all offered files together.
@@ -64,6 +68,8 @@ impl Config {
                 bytes: 8 << 20,
             },
             max_connections: 20_000,
+            max_per_address: 256,
+            tls: None,
             hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             max_file: limits::MAX_FILE_BYTES,
             file_quota: 20 << 30,

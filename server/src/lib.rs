@@ -13,12 +13,15 @@
 
 pub mod auth;
 pub mod config;
+pub mod gate;
 pub mod hub;
 pub mod outbound;
 pub mod ratelimit;
 pub mod server;
 pub mod session;
 pub mod store;
+pub mod throttle;
+pub mod tls;
 
 pub use config::{Config, StoreKind};
 pub use server::{Server, ServerError};

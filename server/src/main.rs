@@ -10,6 +10,7 @@ use classchat_server::config::{Config, StoreKind, default_listen};
 use classchat_server::ratelimit::Rate;
 use classchat_server::server::{Server, bind};
 use classchat_server::store::sqlite::SyncLevel;
+use classchat_server::tls::TlsSource;
 
 /// The ClassChat server: direct messages, groups and offline delivery for a class or a team.
 #[derive(Debug, Parser)]
@@ -45,6 +46,33 @@ struct Args {
     /// Connections served at once; more are told the server is busy.
     #[arg(long, default_value_t = 20_000, value_name = "N")]
     max_connections: usize,
+
+    /// Connections from one address at once (IPv4-mapped IPv6 counts as IPv4).
+    #[arg(long, default_value_t = 256, value_name = "N")]
+    max_per_address: usize,
+
+    /// Address to listen on with TLS; repeat for several [default, when a
+    /// certificate is configured: [::]:12346]
+    #[arg(long = "tls-listen", value_name = "ADDR")]
+    tls_listen: Vec<SocketAddr>,
+
+    /// TLS certificate chain (PEM); needs --tls-key.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_key",
+        conflicts_with = "tls_self_signed"
+    )]
+    tls_cert: Option<PathBuf>,
+
+    /// TLS private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+
+    /// Use a self-signed certificate, made in the data directory on first start
+    /// and reused after; its fingerprint is logged at start.
+    #[arg(long)]
+    tls_self_signed: bool,
 
     /// The largest file one may offer, in MiB.
     #[arg(long, default_value_t = 1024, value_name = "MIB")]
@@ -96,6 +124,12 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         burst: args.burst.max(1),
     };
     config.max_connections = args.max_connections;
+    config.max_per_address = args.max_per_address;
+    config.tls = match (args.tls_cert, args.tls_key, args.tls_self_signed) {
+        (Some(cert), Some(key), _) => Some(TlsSource::Files { cert, key }),
+        (_, _, true) => Some(TlsSource::SelfSigned),
+        _ => None,
+    };
     config.max_file = args.max_file_mib.saturating_mul(1 << 20);
     config.file_quota = args.file_quota_mib.saturating_mul(1 << 20);
     config.file_ttl = std::time::Duration::from_secs(args.file_days.max(1).saturating_mul(86_400));
@@ -105,6 +139,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     } else {
         args.listen
     };
+    let config_tls = config.tls.is_some();
     let server = Server::open(config)?;
     let mut listeners = Vec::new();
     for &addr in &addrs {
@@ -118,6 +153,28 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             if dual { " (IPv6 and IPv4)" } else { "" }
         );
         listeners.push(listener);
+    }
+    let mut server = server;
+    if config_tls {
+        let tls_addrs = if args.tls_listen.is_empty() {
+            vec![SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 12346))]
+        } else {
+            args.tls_listen
+        };
+        let mut tls_listeners = Vec::new();
+        for &addr in &tls_addrs {
+            let v6_only = tls_addrs
+                .iter()
+                .any(|a| a.is_ipv4() && a.port() == addr.port());
+            let listener = bind(addr, v6_only)?;
+            tracing::info!("listening with TLS on {}", listener.local_addr()?);
+            tls_listeners.push(listener);
+        }
+        server = server.with_tls_listeners(tls_listeners);
+    } else if !args.tls_listen.is_empty() {
+        anyhow::bail!(
+            "--tls-listen needs a certificate: --tls-cert and --tls-key, or --tls-self-signed"
+        );
     }
     server.run(listeners, shutdown_signal()).await;
     Ok(())

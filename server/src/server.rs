@@ -10,17 +10,18 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use classchat_common::{ErrorCode, ServerMessage};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::Hasher;
 use crate::config::{Config, StoreKind};
+use crate::gate::{Full, Gate};
 use crate::hub::{Hub, HubConfig, HubThread};
 use crate::session::{self, Context};
 use crate::store::memory::MemoryStore;
@@ -31,6 +32,8 @@ use crate::store::{Store, StoreError};
 pub enum ServerError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     #[error("cannot listen on {addr}: {cause}")]
     Bind { addr: SocketAddr, cause: io::Error },
 }
@@ -40,6 +43,8 @@ pub enum ServerError {
 pub struct Server {
     ctx: Arc<Context>,
     hub_thread: HubThread,
+    tls: Option<crate::tls::ServerTls>,
+    tls_listeners: Vec<TcpListener>,
     /// With the memory store, files live in a temporary folder, gone with the server.
     _scratch: Option<tempfile::TempDir>,
 }
@@ -82,31 +87,71 @@ impl Server {
             file_ttl: config.file_ttl,
             files_dir: files_dir.clone(),
         };
+        let tls = match &config.tls {
+            Some(source) => {
+                let tls = crate::tls::load(source, &config.data_dir)?;
+                tracing::info!(
+                    cert = %tls.cert_path.display(),
+                    "TLS certificate fingerprint (SHA-256) {}",
+                    tls.fingerprint
+                );
+                Some(tls)
+            }
+            None => None,
+        };
         let (hub, hub_thread) = Hub::start(store, hub_config)?;
         let ctx = Arc::new(Context {
             hub,
             hasher: Hasher::new(config.hash_concurrency),
             config,
             files_dir,
+            throttle: crate::throttle::Throttle::default(),
             shutdown: CancellationToken::new(),
         });
         Ok(Self {
             ctx,
             hub_thread,
+            tls,
+            tls_listeners: Vec::new(),
             _scratch: scratch,
         })
+    }
+
+    /// The TLS certificate's fingerprint, when TLS is configured.
+    pub fn tls_fingerprint(&self) -> Option<&str> {
+        self.tls.as_ref().map(|t| t.fingerprint.as_str())
+    }
+
+    /// Listeners that speak TLS (needs `config.tls`); served by `run` beside the plain ones.
+    pub fn with_tls_listeners(mut self, listeners: Vec<TcpListener>) -> Self {
+        self.tls_listeners = listeners;
+        self
     }
 
     /// Serves `listeners` until `shutdown` resolves, then stops in order.
     pub async fn run(self, listeners: Vec<TcpListener>, shutdown: impl Future<Output = ()>) {
         let tracker = TaskTracker::new();
-        let open = Arc::new(AtomicUsize::new(0));
+        let gate = Gate::new(
+            self.ctx.config.max_connections,
+            self.ctx.config.max_per_address,
+        );
         for listener in listeners {
             tracker.spawn(accept_loop(
                 listener,
                 self.ctx.clone(),
                 tracker.clone(),
-                open.clone(),
+                gate.clone(),
+                None,
+            ));
+        }
+        let acceptor = self.tls.as_ref().map(|t| t.acceptor.clone());
+        for listener in self.tls_listeners {
+            tracker.spawn(accept_loop(
+                listener,
+                self.ctx.clone(),
+                tracker.clone(),
+                gate.clone(),
+                acceptor.clone(),
             ));
         }
         tracker.spawn(sweep_offers(self.ctx.clone()));
@@ -141,20 +186,12 @@ pub fn bind(addr: SocketAddr, v6_only: bool) -> Result<TcpListener, ServerError>
     TcpListener::from_std(socket.into()).map_err(err)
 }
 
-/// Decrements the open-connection count when a connection ends.
-struct Slot(Arc<AtomicUsize>);
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 async fn accept_loop(
     listener: TcpListener,
     ctx: Arc<Context>,
     tracker: TaskTracker,
-    open: Arc<AtomicUsize>,
+    gate: Gate,
+    tls: Option<TlsAcceptor>,
 ) {
     let mut backoff = Duration::from_millis(5);
     loop {
@@ -175,17 +212,20 @@ async fn accept_loop(
                 continue;
             }
         };
-        if open.fetch_add(1, Ordering::Relaxed) >= ctx.config.max_connections {
-            open.fetch_sub(1, Ordering::Relaxed);
-            tracker.spawn(refuse_busy(stream));
-            continue;
-        }
+        let ticket = match gate.admit(peer.ip()) {
+            Ok(ticket) => ticket,
+            Err(full) => {
+                // Said in plain text: a TLS client sees a failed handshake instead.
+                tracker.spawn(refuse(stream, full));
+                continue;
+            }
+        };
         let _ = stream.set_nodelay(true);
-        let slot = Slot(open.clone());
         let ctx = ctx.clone();
+        let tls = tls.clone();
         tracker.spawn(async move {
-            session::run(stream, peer, ctx).await;
-            drop(slot);
+            session::run(stream, peer, ctx, tls).await;
+            drop(ticket);
         });
     }
 }
@@ -205,8 +245,11 @@ async fn sweep_offers(ctx: Arc<Context>) {
     }
 }
 
-async fn refuse_busy(mut stream: TcpStream) {
-    let line = ServerMessage::error(ErrorCode::ServerBusy, "the server is full; try again later")
-        .to_line();
+async fn refuse(mut stream: TcpStream, full: Full) {
+    let why = match full {
+        Full::Server => "the server is full; try again later",
+        Full::Address => "too many connections from your address; close some and try again",
+    };
+    let line = ServerMessage::error(ErrorCode::ServerBusy, why).to_line();
     let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(&line)).await;
 }

@@ -20,6 +20,7 @@ use classchat_common::protocol::Req;
 use classchat_common::{ClientMessage, ErrorCode, FrameError, ServerMessage, Timestamp};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::Hasher;
@@ -38,6 +39,8 @@ pub struct Context {
     pub config: Config,
     /// Where uploaded files are kept while offered.
     pub files_dir: std::path::PathBuf,
+    /// Wrong passwords per account and per address.
+    pub throttle: crate::throttle::Throttle,
     pub shutdown: CancellationToken,
 }
 
@@ -57,12 +60,26 @@ impl Context {
 }
 
 /// Serves one connection until it closes.
-pub async fn run(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>) {
-    let mut conn = Conn::new(stream, ctx.config.write_timeout);
+pub async fn run(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, tls: Option<TlsAcceptor>) {
+    let mut conn = match tls {
+        None => Conn::new(stream, ctx.config.write_timeout),
+        // The TLS handshake counts against the login time; a failed one has
+        // nobody to tell (the peer does not speak TLS, or gave up).
+        Some(acceptor) => {
+            match tokio::time::timeout(ctx.config.login_timeout, acceptor.accept(stream)).await {
+                Ok(Ok(stream)) => Conn::tls(stream, ctx.config.write_timeout),
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, "TLS handshake failed: {e}");
+                    return;
+                }
+                Err(_) => return,
+            }
+        }
+    };
     let handshake = tokio::select! {
         biased;
         () = ctx.shutdown.cancelled() => Err(Ending::refused(shutdown_message())),
-        r = tokio::time::timeout(ctx.config.login_timeout, Box::pin(login::handshake(&mut conn, &ctx))) => {
+        r = tokio::time::timeout(ctx.config.login_timeout, Box::pin(login::handshake(&mut conn, &ctx, peer.ip()))) => {
             r.unwrap_or_else(|_| Err(Ending::refused(ServerMessage::error(
                 ErrorCode::LoginTimeout,
                 format!("no hello and login within {} seconds; closing", ctx.config.login_timeout.as_secs()),

@@ -587,7 +587,13 @@ async fn connections_beyond_the_limit_are_told_the_server_is_busy() {
 
 #[tokio::test]
 async fn a_thousand_idle_connections_from_one_address_do_not_disturb_a_conversation() {
-    let server = start_server(ServerOptions::default().memory()).await;
+    // Above the per-address cap, which has a test of its own.
+    let server = start_server(
+        ServerOptions::default()
+            .memory()
+            .config(|c| c.max_per_address = 2000),
+    )
+    .await;
     let mut alice = server.login("alice").await;
     let mut bob = server.login("bob").await;
     let mut idle = Vec::new();
@@ -653,4 +659,45 @@ async fn a_refused_line_names_the_request_it_answers_when_it_can() {
         .await;
     let e = alice.recv_error(ErrorCode::InvalidName).await;
     expect!(e, ServerMessage::Error { req: Some(8), .. } => ());
+}
+
+#[tokio::test]
+async fn one_address_cannot_hold_more_connections_than_its_share() {
+    let server = start_server(
+        ServerOptions::default()
+            .memory()
+            .config(|c| c.max_per_address = 20),
+    )
+    .await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    let mut held = Vec::new();
+    for _ in 0..18 {
+        held.push(server.connect().await);
+    }
+    // The 21st connection from 127.0.0.1 is told why and closed.
+    let mut refused = server.connect().await;
+    match refused.recv().await {
+        ServerMessage::Error { code, message, .. } => {
+            assert_eq!(code, ErrorCode::ServerBusy);
+            assert!(message.contains("your address"), "{message}");
+        }
+        other => panic!("expected server_busy, got {other:?}"),
+    }
+    // Those already in keep chatting.
+    let (id, _) = alice.send_stored("bob", "still here").await;
+    assert_eq!(bob.recv_message().await.id, id);
+    // A place freed is a place taken.
+    drop(held.pop());
+    let mut again = None;
+    for _ in 0..50 {
+        let mut c = server.connect().await;
+        c.send(ClientMessage::Ping).await;
+        if matches!(c.recv().await, ServerMessage::Pong) {
+            again = Some(c);
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert!(again.is_some(), "a freed place was never given out again");
 }

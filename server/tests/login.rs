@@ -309,3 +309,61 @@ async fn two_first_logins_racing_for_one_name_create_one_account() {
         .count();
     assert_eq!((created, refused), (1, 1), "{replies:?}");
 }
+
+/// Sends a login with a password and returns the server's answer.
+async fn attempt(client: &mut TestClient, name: &str, password: &str) -> ServerMessage {
+    client
+        .send(ClientMessage::Login {
+            user: user(name),
+            password: Some(Secret(password.into())),
+            token: None,
+        })
+        .await;
+    client.recv().await
+}
+
+#[tokio::test]
+async fn password_guessing_is_slowed_per_account_and_per_address() {
+    let server = start_server(ServerOptions::default().memory()).await;
+    server.login("alice").await;
+    let mut guesser = server.connect().await;
+    guesser.hello().await;
+    for _ in 0..6 {
+        let answer = attempt(&mut guesser, "alice", "guess").await;
+        assert!(
+            matches!(
+                answer,
+                ServerMessage::Error {
+                    code: ErrorCode::BadPassword,
+                    ..
+                }
+            ),
+            "{answer:?}"
+        );
+    }
+    // Now even the right password must wait, and says for how long.
+    match attempt(&mut guesser, "alice", PASSWORD).await {
+        ServerMessage::Error {
+            code: ErrorCode::LoginThrottled,
+            retry_after_ms: Some(ms),
+            message,
+            ..
+        } => {
+            assert!(ms > 0 && ms <= 2_000, "{ms}");
+            assert!(message.contains("try again"), "{message}");
+        }
+        other => panic!("expected login_throttled, got {other:?}"),
+    }
+    // The address is slowed for other accounts as well.
+    let answer = attempt(&mut guesser, "bob", "whatever").await;
+    assert!(
+        matches!(
+            answer,
+            ServerMessage::Error {
+                code: ErrorCode::LoginThrottled,
+                ..
+            }
+        ),
+        "{answer:?}"
+    );
+}

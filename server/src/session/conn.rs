@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
 use classchat_common::{FrameError, LineCodec, ServerMessage};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::codec::Decoder;
 
@@ -21,9 +21,24 @@ const READ_CHUNK: usize = 4096;
 /// Lines handed to one vectored write at most.
 const MAX_IOVECS: usize = 64;
 
+/// The connection underneath: plain TCP, or TLS over it.
+enum Link {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+}
+
+impl std::fmt::Debug for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Link::Plain(_) => "Plain",
+            Link::Tls(_) => "Tls",
+        })
+    }
+}
+
 #[derive(Debug)]
 pub struct Conn {
-    stream: TcpStream,
+    link: Link,
     buf: BytesMut,
     codec: LineCodec,
     eof: bool,
@@ -40,8 +55,20 @@ pub enum WriteError {
 
 impl Conn {
     pub fn new(stream: TcpStream, write_timeout: Duration) -> Self {
+        Self::with_link(Link::Plain(stream), write_timeout)
+    }
+
+    /// A connection over TLS (the handshake already done).
+    pub fn tls(
+        stream: tokio_rustls::server::TlsStream<TcpStream>,
+        write_timeout: Duration,
+    ) -> Self {
+        Self::with_link(Link::Tls(Box::new(stream)), write_timeout)
+    }
+
+    fn with_link(link: Link, write_timeout: Duration) -> Self {
         Self {
-            stream,
+            link,
             buf: BytesMut::new(),
             codec: LineCodec::default(),
             eof: false,
@@ -59,17 +86,29 @@ impl Conn {
             if self.eof {
                 return self.codec.decode_eof(&mut self.buf);
             }
-            if self.buf.is_empty() {
-                // Idle: hold no memory while waiting.
-                self.buf = BytesMut::new();
-            }
-            self.stream.readable().await?;
-            self.buf.reserve(READ_CHUNK);
-            match self.stream.try_read_buf(&mut self.buf) {
-                Ok(0) => self.eof = true,
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e.into()),
+            match &mut self.link {
+                Link::Plain(stream) => {
+                    if self.buf.is_empty() {
+                        // Idle: hold no memory while waiting.
+                        self.buf = BytesMut::new();
+                    }
+                    stream.readable().await?;
+                    self.buf.reserve(READ_CHUNK);
+                    match stream.try_read_buf(&mut self.buf) {
+                        Ok(0) => self.eof = true,
+                        Ok(_) => {}
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                // TLS decrypts into its own buffers; reading is cancel-safe too,
+                // since unread plaintext stays there.
+                Link::Tls(stream) => {
+                    self.buf.reserve(READ_CHUNK);
+                    if stream.read_buf(&mut self.buf).await? == 0 {
+                        self.eof = true;
+                    }
+                }
             }
         }
     }
@@ -85,7 +124,16 @@ impl Conn {
     /// Writes every line, giving up if the client stops reading for too long.
     pub async fn write_lines(&mut self, lines: &mut VecDeque<Bytes>) -> Result<(), WriteError> {
         let limit = self.write_timeout;
-        tokio::time::timeout(limit, write_all_lines(&mut self.stream, lines))
+        let written = async {
+            match &mut self.link {
+                Link::Plain(stream) => write_all_lines(stream, lines).await,
+                Link::Tls(stream) => {
+                    write_all_lines(stream.as_mut(), lines).await?;
+                    stream.flush().await
+                }
+            }
+        };
+        tokio::time::timeout(limit, written)
             .await
             .map_err(|_| WriteError::Stalled(limit))?
             .map_err(WriteError::Io)
@@ -95,14 +143,25 @@ impl Conn {
     pub async fn close_with(mut self, msg: &ServerMessage) {
         let line = msg.to_line();
         let _ = tokio::time::timeout(Duration::from_secs(2), async {
-            self.stream.write_all(&line).await?;
-            self.stream.shutdown().await
+            match &mut self.link {
+                Link::Plain(stream) => {
+                    stream.write_all(&line).await?;
+                    stream.shutdown().await
+                }
+                Link::Tls(stream) => {
+                    stream.write_all(&line).await?;
+                    stream.shutdown().await
+                }
+            }
         })
         .await;
     }
 }
 
-async fn write_all_lines(stream: &mut TcpStream, lines: &mut VecDeque<Bytes>) -> io::Result<()> {
+async fn write_all_lines<W: AsyncWrite + Unpin>(
+    stream: &mut W,
+    lines: &mut VecDeque<Bytes>,
+) -> io::Result<()> {
     while !lines.is_empty() {
         let slices: Vec<IoSlice<'_>> = lines
             .iter()

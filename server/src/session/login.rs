@@ -1,5 +1,8 @@
 //! The start of a session: `hello`, then `login` with a password or a token.
 
+use std::net::IpAddr;
+use std::time::Instant;
+
 use classchat_common::limits::{MAX_PASSWORD_BYTES, PROTOCOL_VERSION};
 use classchat_common::protocol::Secret;
 use classchat_common::{ClientMessage, ErrorCode, FrameError, ServerMessage, Username};
@@ -37,7 +40,11 @@ impl Ending {
 
 /// Reads lines until `hello` and a successful `login`, answering everything
 /// else with the error that says what was expected.
-pub async fn handshake(conn: &mut Conn, ctx: &Context) -> Result<Identity, Ending> {
+pub async fn handshake(
+    conn: &mut Conn,
+    ctx: &Context,
+    address: IpAddr,
+) -> Result<Identity, Ending> {
     let mut said_hello = false;
     loop {
         let line = match conn.next_line().await {
@@ -91,7 +98,7 @@ pub async fn handshake(conn: &mut Conn, ctx: &Context) -> Result<Identity, Endin
                 user,
                 password,
                 token,
-            } => match login(ctx, &user, password, token).await? {
+            } => match login(ctx, address, &user, password, token).await? {
                 Ok(identity) => return Ok(identity),
                 Err(refusal) => reply(conn, refusal).await?,
             },
@@ -120,10 +127,26 @@ async fn reply(conn: &mut Conn, msg: ServerMessage) -> Result<(), Ending> {
 /// One login attempt: `Ok(Err(..))` is a refusal the client may answer by trying again.
 async fn login(
     ctx: &Context,
+    address: IpAddr,
     name: &Username,
     password: Option<Secret>,
     token: Option<Secret>,
 ) -> Result<Result<Identity, ServerMessage>, Ending> {
+    let account = name.key();
+    if let Some(wait) = ctx.throttle.wait(&account, address, Instant::now()) {
+        let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+        return Ok(Err(ServerMessage::Error {
+            req: None,
+            id: None,
+            offer: None,
+            code: ErrorCode::LoginThrottled,
+            message: format!(
+                "too many wrong passwords for {name} or from your address; try again in {} s",
+                wait.as_secs().max(1)
+            ),
+            retry_after_ms: Some(ms),
+        }));
+    }
     if let Some(token) = token {
         let hash = token_hash(&token.0);
         let name = name.clone();
@@ -144,10 +167,14 @@ async fn login(
                     token,
                     new_token: None,
                 }),
-                None => Err(ServerMessage::error(
-                    ErrorCode::BadToken,
-                    "that resume token is not valid for this user; log in with the password",
-                )),
+                None => {
+                    // Guessing tokens is guessing passwords.
+                    ctx.throttle.failed(&account, address, Instant::now());
+                    Err(ServerMessage::error(
+                        ErrorCode::BadToken,
+                        "that resume token is not valid for this user; log in with the password",
+                    ))
+                }
             },
         );
     }
@@ -209,12 +236,14 @@ async fn login(
         .await
         .map_err(hasher_failed)?
     {
-        tracing::info!(user = %name, "wrong password");
+        tracing::info!(user = %name, %address, "wrong password");
+        ctx.throttle.failed(&account, address, Instant::now());
         return Ok(Err(ServerMessage::error(
             ErrorCode::BadPassword,
             format!("wrong password for {name}"),
         )));
     }
+    ctx.throttle.succeeded(&account);
     Ok(Ok(fresh_identity(user, created)?))
 }
 
