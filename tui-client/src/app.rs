@@ -85,6 +85,12 @@ async fn run_loop(terminal: &mut DefaultTerminal, options: AppOptions) -> anyhow
     let size = terminal.size()?;
     model.size = (size.width, size.height);
     model.download_dir = options.download_dir.clone();
+    model.home = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf());
+    // The picker starts where the client was started, as a shell would.
+    model.picker_dir = std::env::current_dir()
+        .ok()
+        .or_else(|| model.home.clone())
+        .unwrap_or_else(|| ".".into());
     let user = options
         .user
         .as_ref()

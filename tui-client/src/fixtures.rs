@@ -7,6 +7,8 @@
 //! code the app runs; nothing reads the real clock or makes random ids that
 //! reach the screen.
 
+pub mod files;
+
 use chrono::FixedOffset;
 use classchat_common::protocol::{ChatMessage, ConvSummary, Counts, GroupEvent, MemberInfo, Req};
 use classchat_common::{

@@ -16,6 +16,10 @@ pub enum Action {
     PrevConversation,
     NextUnread,
     Switcher,
+    /// Open the oldest file offer that waits for an answer.
+    Offers,
+    /// The transfers view.
+    Transfers,
     /// `Alt+1..9`: the conversation with that number.
     Jump(u8),
     PageUp,
@@ -54,6 +58,12 @@ pub const ACTIONS: &[(Action, &str, &str)] = &[
         Action::Switcher,
         "switcher",
         "find a person, group or command",
+    ),
+    (Action::Offers, "offers", "answer file offers"),
+    (
+        Action::Transfers,
+        "transfers",
+        "file transfers: progress, cancel",
     ),
     (
         Action::PageUp,
@@ -238,6 +248,8 @@ impl Default for Keymap {
             (Combo::ctrl('p'), Action::PrevConversation),
             (Combo::alt(KeyCode::Char('a')), Action::NextUnread),
             (Combo::ctrl('k'), Action::Switcher),
+            (Combo::ctrl('o'), Action::Offers),
+            (Combo::ctrl('t'), Action::Transfers),
             (Combo::plain(KeyCode::PageUp), Action::PageUp),
             (Combo::plain(KeyCode::PageDown), Action::PageDown),
             (
@@ -358,6 +370,14 @@ mod tests {
             (
                 key(KeyCode::Char('k'), KeyModifiers::CONTROL),
                 Action::Switcher,
+            ),
+            (
+                key(KeyCode::Char('o'), KeyModifiers::CONTROL),
+                Action::Offers,
+            ),
+            (
+                key(KeyCode::Char('t'), KeyModifiers::CONTROL),
+                Action::Transfers,
             ),
             (key(KeyCode::F(1), KeyModifiers::NONE), Action::Help),
             (key(KeyCode::PageUp, KeyModifiers::NONE), Action::PageUp),

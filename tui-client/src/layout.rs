@@ -7,6 +7,13 @@
 //! Rendering a conversation never looks at more messages than fit on screen:
 //! lines are built from the scroll anchor upward until the pane is full, so a
 //! conversation of a hundred thousand messages draws as fast as one of ten.
+//!
+//! [`files`] words file messages and transfers for both the message list and
+//! the transfers view.
+
+pub mod files;
+
+use std::path::Path;
 
 use chrono::{Datelike, FixedOffset};
 use classchat_common::{Conv, Timestamp};
@@ -14,7 +21,8 @@ use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
-use crate::model::{Conversation, Entry, Look, Model, Scroll};
+use crate::keymap::{Action, Combo};
+use crate::model::{Conversation, Entry, Look, Model, Offers, Scroll, Transfer};
 use crate::text::{self, width};
 use crate::theme::Theme;
 use crate::tracker::{Stage, Status};
@@ -103,10 +111,16 @@ pub struct Ctx<'a> {
     pub tz: FixedOffset,
     pub now: Timestamp,
     pub group: bool,
+    /// What file messages say depends on the offers and this run's transfers.
+    pub offers: &'a Offers,
+    pub transfers: &'a [Transfer],
+    /// The key that answers offers, as bound.
+    pub answer_key: Option<Combo>,
+    pub home: Option<&'a Path>,
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(model: &Model, theme: &'a Theme, conv: &Conv, width: u16) -> Self {
+    pub fn new(model: &'a Model, theme: &'a Theme, conv: &Conv, width: u16) -> Self {
         Ctx {
             width: usize::from(width),
             look: model.look,
@@ -114,6 +128,10 @@ impl<'a> Ctx<'a> {
             tz: model.tz,
             now: model.now,
             group: conv.is_group(),
+            offers: &model.offers,
+            transfers: &model.transfers,
+            answer_key: model.keymap.keys(Action::Offers).first().copied(),
+            home: model.home.as_deref(),
         }
     }
 }
@@ -239,7 +257,11 @@ pub fn entry_lines(
     let mark = e.status.map(|s| marker(s, ctx.group, ctx.look.ascii));
     let mark_w = mark.as_deref().map_or(0, |m| width_of(m) + 1);
     let room = ctx.width.saturating_sub(TIME_WIDTH + mark_w).max(1);
-    let wrapped = text::wrap(&format!("{name}: {}", e.body), room);
+    let body = match &e.file {
+        Some(file) => files::label(file, ctx.look.ascii),
+        None => e.body.clone(),
+    };
+    let wrapped = text::wrap(&format!("{name}: {body}"), room);
     let name_style = if e.mine {
         ctx.theme.me
     } else {
@@ -272,6 +294,15 @@ pub fn entry_lines(
             spans.push(Span::styled(part, body_style));
         }
         lines.push(Line::from(spans));
+    }
+    if let Some(note) = files::note(e, ctx) {
+        let room = ctx.width.saturating_sub(TIME_WIDTH + 2).max(1);
+        for part in text::wrap(&note, room) {
+            lines.push(Line::from(vec![
+                Span::raw(" ".repeat(TIME_WIDTH + 2)),
+                Span::styled(part, ctx.theme.hint),
+            ]));
+        }
     }
     highlight(lines, selected, ctx)
 }

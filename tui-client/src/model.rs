@@ -2,10 +2,14 @@
 //! the view only reads it.
 //!
 //! Layout: [`conversation`] (one conversation: its messages, scroll position,
-//! draft, unread state) and [`popup`] (the state of each popup and the login
-//! form). This file holds the [`Model`] that ties them together.
+//! draft, unread state), [`popup`] (the state of each popup and the login
+//! form), [`offers`] (file offers to you and from you) and [`picker`] (the file
+//! picker's folder and filter). This file holds the [`Model`] that ties them
+//! together, with the file transfers of this run.
 
 pub mod conversation;
+pub mod offers;
+pub mod picker;
 pub mod popup;
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
@@ -18,9 +22,11 @@ use ratatui::style::{Modifier, Style};
 use ratatui_textarea::TextArea;
 
 pub use conversation::{Conversation, Entry, Scroll};
+pub use offers::{Incoming, Offers, Sent};
+pub use picker::Picker;
 pub use popup::{LoginForm, Popup};
 
-use crate::client::Progress;
+use crate::client::{Progress, TransferState};
 use crate::keymap::Keymap;
 
 /// Whether we are connected, for the status line.
@@ -125,6 +131,13 @@ pub struct Model {
     pub transfers: Vec<Transfer>,
     /// Where accepted files go unless another folder is picked.
     pub download_dir: PathBuf,
+    /// File offers to you and from you.
+    pub offers: Offers,
+    /// The user's home folder: shown as `~`, and `~/` in typed paths means it.
+    pub home: Option<PathBuf>,
+    /// Where the file picker opens: the folder last chosen from, at first the
+    /// folder the client was started in.
+    pub picker_dir: PathBuf,
     pub quit: bool,
 }
 
@@ -213,25 +226,57 @@ impl Model {
             keymap,
             transfers: Vec::new(),
             download_dir: PathBuf::from("."),
+            offers: Offers::default(),
+            home: None,
+            picker_dir: PathBuf::from("."),
             quit: false,
         }
     }
 
     /// Records a transfer's progress (a new one, or the next report of one).
-    pub fn track(&mut self, progress: Progress) {
-        match self.transfers.iter_mut().find(|t| t.same(&progress)) {
-            Some(t) => {
-                // A late progress report never undoes a final state.
-                if !t.progress.state.is_over() || progress.state.is_over() {
-                    let conv = t.progress.conv.clone();
-                    t.progress = progress;
-                    if t.progress.conv.is_none() {
-                        t.progress.conv = conv;
-                    }
-                }
-            }
-            None => self.transfers.push(Transfer { progress }),
+    /// A late report never undoes a final state nor moves the bytes back; a
+    /// download accepted again after it failed or was stopped starts afresh.
+    /// Returns where the transfer is in `transfers` if its state changed.
+    pub fn track(&mut self, progress: Progress) -> Option<usize> {
+        let Some(at) = self.transfers.iter().position(|t| t.same(&progress)) else {
+            self.transfers.push(Transfer { progress });
+            return Some(self.transfers.len() - 1);
+        };
+        let t = &mut self.transfers[at];
+        let old = &t.progress;
+        let restarted = matches!(
+            old.state,
+            TransferState::Failed { .. } | TransferState::Cancelled
+        ) && !progress.upload
+            && progress.state == TransferState::Downloading
+            && progress.bytes == 0;
+        if old.state.is_over() && !progress.state.is_over() && !restarted {
+            return None;
         }
+        let changed = old.state != progress.state;
+        let mut next = progress;
+        if !restarted && !next.state.is_over() && old.state == next.state {
+            next.bytes = next.bytes.max(old.bytes);
+            next.elapsed_ms = next.elapsed_ms.max(old.elapsed_ms);
+        }
+        // A refusal may know only the offer: keep what was known of the rest.
+        if next.name.is_empty() {
+            next.name.clone_from(&old.name);
+        }
+        if next.size == 0 {
+            next.size = old.size;
+        }
+        if next.conv.is_none() {
+            next.conv.clone_from(&old.conv);
+        }
+        if next.local.is_none() {
+            next.local = old.local;
+        }
+        if next.offer.is_none() {
+            next.offer = old.offer;
+        }
+        t.progress = next;
+        changed.then_some(at)
     }
 
     pub fn current(&self) -> Option<&Conversation> {

@@ -154,6 +154,21 @@ pub fn truncate(s: &str, max: usize) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Lower is better; `None` if the letters of `query` do not all appear in order.
+pub fn fuzzy_score(text: &str, query: &str) -> Option<usize> {
+    if let Some(at) = text.find(query) {
+        return Some(at);
+    }
+    let mut pos = 0;
+    let mut gaps = 0;
+    for q in query.chars() {
+        let found = text[pos..].find(q)?;
+        gaps += found;
+        pos += found + q.len_utf8();
+    }
+    Some(100 + gaps)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,17 +2,23 @@
 //!
 //! Layout: [`conversations`] (the list on the left), [`messages`] (the open
 //! conversation), [`input`] (the input bar), [`status`] (the bottom line),
-//! [`popup`] (help, switcher, read-by, groups, members), [`login`] (the form
-//! shown without a user name). Snapshots of every screen live in `ui/snapshots`.
+//! [`popup`] (help, switcher, read-by, groups, members), [`picker`], [`offer`]
+//! and [`transfers`] (the file popups), [`login`] (the form shown without a
+//! user name). Snapshots of every screen live in `ui/snapshots`.
 
 mod conversations;
 mod input;
 mod login;
 mod messages;
+mod offer;
+mod picker;
 mod popup;
 mod status;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_files;
+mod transfers;
 
 use ratatui::Frame;
 

@@ -2,11 +2,13 @@
 //! and returns the effects for the run loop to carry out.
 //!
 //! Layout: [`keys`] (keyboard, mouse, popups, the login form), [`input`] (what
-//! Enter, Tab and Up do in the input bar), [`net`] (what the server said). This
+//! Enter, Tab and Up do in the input bar), [`net`] (what the server said),
+//! [`files`] (the file picker, offers, transfers). This
 //! file holds the rules that apply after every message: open the selected
 //! conversation, mark what is on screen as read, fetch older history when the
 //! top is reached.
 
+mod files;
 mod input;
 mod keys;
 mod net;
@@ -116,6 +118,7 @@ fn after(model: &mut Model, fx: &mut Vec<Effect>) {
     if model.me.is_none() || model.login.is_some() {
         return;
     }
+    files::tidy(model);
     ask_presence(model, fx);
     let Some(index) = model.selected else { return };
     let theme = Theme::new(model.look.color);

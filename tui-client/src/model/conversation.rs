@@ -41,7 +41,8 @@ impl Entry {
             event: m.event.clone(),
             file: m.file.clone(),
             mine,
-            status: mine.then(|| {
+            // A file offer's line under it says how it stands instead.
+            status: (mine && m.file.is_none()).then(|| {
                 m.counts.map_or(
                     Status {
                         stage: Stage::Stored,

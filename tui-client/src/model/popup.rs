@@ -1,10 +1,12 @@
 //! The state of each popup, and of the login form.
 
+use std::path::Path;
+
 use classchat_common::protocol::{Counts, GroupInfo, MemberInfo, MemberState};
-use classchat_common::{Conv, GroupName, Username};
+use classchat_common::{Conv, GroupName, OfferId, Username};
 use ratatui_textarea::TextArea;
 
-use super::input_area;
+use super::{Picker, input_area};
 
 #[derive(Debug)]
 pub enum Popup {
@@ -34,6 +36,16 @@ pub enum Popup {
         members: Vec<MemberInfo>,
         selected: usize,
     },
+    /// `/sendfile` without a path: choose the file.
+    Picker(Box<Picker>),
+    /// A file offered to you: accept, save elsewhere, decline, or decide later.
+    Offer {
+        offer: OfferId,
+        /// "Save as": the folder being typed, prefilled with the download folder.
+        save_as: Option<Box<TextArea<'static>>>,
+    },
+    /// `Ctrl+T`: every upload and download of this run.
+    Transfers { selected: usize },
 }
 
 impl Popup {
@@ -44,6 +56,21 @@ impl Popup {
             query: Box::new(query),
             selected: 0,
         }
+    }
+
+    pub fn offer(offer: OfferId) -> Self {
+        Popup::Offer {
+            offer,
+            save_as: None,
+        }
+    }
+
+    /// The one-line folder input of "save as", holding `dir`.
+    pub fn folder_input(dir: &Path, home: Option<&Path>) -> TextArea<'static> {
+        let mut area = input_area("a folder; Enter saves the file there");
+        area.set_wrap_mode(ratatui_textarea::WrapMode::None);
+        area.insert_str(crate::layout::files::shown_path(dir, home));
+        area
     }
 }
 

@@ -1,4 +1,5 @@
-//! Popups: help, the switcher, who read a message, groups, members.
+//! Popups: help, the switcher, who read a message, groups, members; the file
+//! popups draw in their own files and are routed from here.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -14,7 +15,7 @@ use crate::theme::Theme;
 use crate::update::switcher_items;
 
 /// A `w`×`h` box in the middle of `area`, shrunk to fit.
-pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+pub(super) fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
     Rect::new(
@@ -25,7 +26,7 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     )
 }
 
-fn frame_box<'a>(title: &str, theme: &Theme, footer: &'a str) -> Block<'a> {
+pub(super) fn frame_box<'a>(title: &str, theme: &Theme, footer: &'a str) -> Block<'a> {
     Block::bordered()
         .title(Span::styled(format!(" {title} "), theme.title))
         .title_bottom(Span::styled(footer, theme.hint))
@@ -35,6 +36,13 @@ fn frame_box<'a>(title: &str, theme: &Theme, footer: &'a str) -> Block<'a> {
 
 pub fn render(model: &Model, popup: &Popup, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
     match popup {
+        Popup::Picker(p) => super::picker::render(model, p, theme, area, frame),
+        Popup::Offer { offer, save_as } => {
+            super::offer::render(model, *offer, save_as.as_deref(), theme, area, frame);
+        }
+        Popup::Transfers { selected } => {
+            super::transfers::render(model, *selected, theme, area, frame);
+        }
         Popup::Help { scroll } => help(model, *scroll, theme, area, frame),
         Popup::Switcher { query, selected } => {
             let boxed = centered(area, 56, 16);

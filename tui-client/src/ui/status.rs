@@ -75,6 +75,39 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
         None if model.online_total > 0 => parts.push(format!("{} online", model.online_total)),
         None => {}
     }
+    let running = |up: bool| {
+        model
+            .transfers
+            .iter()
+            .filter(|t| t.progress.upload == up && !t.progress.state.is_over())
+            .count()
+    };
+    let (up, down) = (running(true), running(false));
+    if up + down > 0 {
+        let (u, d) = if ascii {
+            ("up ", "down ")
+        } else {
+            ("↑", "↓")
+        };
+        let mut files = Vec::new();
+        if up > 0 {
+            files.push(format!("{u}{up}"));
+        }
+        if down > 0 {
+            files.push(format!("{d}{down}"));
+        }
+        parts.push(files.join(" "));
+    }
+    let offers = model.offers.waiting(&model.transfers, model.now).count();
+    if offers > 0 {
+        let key = model
+            .keymap
+            .keys(crate::keymap::Action::Offers)
+            .first()
+            .map_or_else(|| "/files".to_owned(), ToString::to_string);
+        let plural = if offers == 1 { "" } else { "s" };
+        parts.push(format!("{offers} file offer{plural} ({key})"));
+    }
     if list_hidden && elsewhere > 0 {
         parts.push(format!("{elsewhere} unread (Alt+A)"));
     }

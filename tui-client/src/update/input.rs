@@ -4,8 +4,9 @@
 use classchat_common::MessageId;
 use ratatui_textarea::TextArea;
 
-use super::select;
+use super::{files, select};
 use crate::commands::{self, Arg, COMMANDS, Command, CommandError, Intent};
+use crate::layout::files::typed_path;
 use crate::message::Effect;
 use crate::model::{Asked, Completion, Entry, Model, Popup, Scroll, input_area};
 
@@ -50,6 +51,15 @@ pub fn submit(model: &mut Model, fx: &mut Vec<Effect>) {
     if !text.starts_with('/') {
         return send_here(model, &text, text.clone(), fx);
     }
+    // `/sendfile` alone offers a file in the open conversation. The parser (and
+    // so pipe mode) still wants a recipient: a script has no open conversation.
+    if text.trim().eq_ignore_ascii_case("/sendfile")
+        && let Some(to) = model.current().map(|c| c.conv.clone())
+    {
+        replace_text(model.input_mut(), "");
+        remember(model, &text);
+        return files::open_picker(model, to);
+    }
     let command = match commands::parse(&text) {
         Ok(command) => command,
         Err(e) => {
@@ -91,9 +101,15 @@ fn run(model: &mut Model, command: Command, text: String, fx: &mut Vec<Effect>) 
                 model.muted.insert(conv);
             }
         }
+        Command::Decline { offer } => files::decline(model, offer, Some(text), fx),
         other => {
             let req = model.ask(Asked::Command(text));
-            match other.into_intent(req) {
+            let intent = other.into_intent(req);
+            if !matches!(intent, Intent::Ask(_)) {
+                // Nothing goes to the server under this number.
+                model.asked.remove(&req);
+            }
+            match intent {
                 Intent::Ask(request) => fx.push(Effect::Ask(request)),
                 Intent::Help => model.popup = Some(Popup::Help { scroll: 0 }),
                 Intent::Quit => {
@@ -109,18 +125,13 @@ fn run(model: &mut Model, command: Command, text: String, fx: &mut Vec<Effect>) 
                     to,
                     path: Some(path),
                 } => {
-                    let local = crate::client::transfer_number();
-                    fx.push(Effect::SendFile { local, to, path });
+                    let path = typed_path(&path.to_string_lossy(), model.home.as_deref());
+                    files::send(model, to, path, fx);
                 }
-                Intent::SendFile { to, path: None } => {
-                    model.notify(format!("say which file: /sendfile {to} <path>"), true);
-                }
+                Intent::SendFile { to, path: None } => files::open_picker(model, to),
                 Intent::Accept { offer, dir } => {
-                    let conv = model.current().map(|c| c.conv.clone());
-                    match conv {
-                        Some(conv) => fx.push(Effect::AcceptFile { offer, conv, dir }),
-                        None => model.notify("open the conversation the offer is in", true),
-                    }
+                    let dir = dir.map(|d| typed_path(&d.to_string_lossy(), model.home.as_deref()));
+                    files::accept(model, offer, dir, fx);
                 }
                 Intent::Cancel { offer } => fx.push(Effect::CancelTransfer {
                     local: None,
@@ -188,7 +199,8 @@ pub fn complete(model: &mut Model) {
         return;
     };
     let before: String = line.chars().take(col).collect();
-    let start = before.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+    let start = path_start(&before)
+        .unwrap_or_else(|| before.rfind(char::is_whitespace).map_or(0, |i| i + 1));
     let word = &before[start..];
 
     if let Some(done) = model
@@ -206,7 +218,12 @@ pub fn complete(model: &mut Model) {
             model.completion = None;
         }
         1 => {
-            let only = format!("{} ", candidates[0]);
+            // A folder is completed into, to go on typing the rest of the path.
+            let only = if candidates[0].ends_with('/') {
+                candidates[0].clone()
+            } else {
+                format!("{} ", candidates[0])
+            };
             model.completion = None;
             put_word(model, word, &only);
         }
@@ -220,6 +237,26 @@ pub fn complete(model: &mut Model) {
             put_word(model, word, &first);
         }
     }
+}
+
+/// Where a path argument starts in `before`, if the cursor is in one: a path
+/// is the rest of the line, spaces and all.
+fn path_start(before: &str) -> Option<usize> {
+    let rest = before.strip_prefix('/')?;
+    let name_end = rest.find(char::is_whitespace)?;
+    let spec = commands::spec(&rest[..name_end].to_ascii_lowercase())?;
+    let k = spec.args.iter().position(|a| *a == Arg::Path)?;
+    let spaces = |at: usize| {
+        let s = &before[at..];
+        s.len() - s.trim_start().len()
+    };
+    let mut at = 1 + name_end;
+    for _ in 0..k {
+        at += spaces(at);
+        at += before[at..].find(char::is_whitespace)?;
+    }
+    let gap = spaces(at);
+    (gap > 0).then_some(at + gap)
 }
 
 fn put_word(model: &mut Model, old: &str, new: &str) {
@@ -277,6 +314,10 @@ fn candidates(model: &Model, before: &str, start: usize, word: &str) -> Vec<Stri
             matching(all)
         }
         Some(Arg::User) => matching(users()),
+        Some(Arg::Path) => {
+            files::path_candidates(word, model.home.as_deref(), spec.name == "accept")
+        }
+        Some(Arg::Offer) => files::offer_candidates(model, word, spec.name),
         Some(Arg::Group) => {
             let bare = word.strip_prefix('#').unwrap_or(word).to_lowercase();
             groups(false)

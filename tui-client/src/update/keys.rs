@@ -7,12 +7,13 @@ use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 
-use super::{input, select};
+use super::{files, input, select};
 use crate::commands::COMMANDS;
 use crate::keymap::Action;
 use crate::layout::{self, Ctx};
 use crate::message::Effect;
 use crate::model::{Asked, Entry, Focus, LoginForm, Model, Popup, Scroll};
+use crate::text;
 use crate::theme::Theme;
 use crate::tracker::Stage;
 
@@ -47,6 +48,8 @@ pub fn on_key(model: &mut Model, key: KeyEvent, fx: &mut Vec<Effect>) {
         Some(Action::Jump(n)) => select(model, usize::from(n) - 1),
         Some(Action::NextUnread) => next_unread(model),
         Some(Action::Switcher) => model.popup = Some(Popup::switcher()),
+        Some(Action::Offers) => files::open_offers(model),
+        Some(Action::Transfers) => files::open_transfers(model),
         Some(Action::PageUp) => page(model, true),
         Some(Action::PageDown) => page(model, false),
         Some(Action::Bottom) => {
@@ -224,6 +227,12 @@ fn retry(model: &mut Model, index: usize, at: usize, fx: &mut Vec<Effect>) {
 }
 
 fn popup_key(model: &mut Model, key: KeyEvent, action: Option<Action>, fx: &mut Vec<Effect>) {
+    match model.popup {
+        Some(Popup::Picker(_)) => return files::picker_key(model, key, action, fx),
+        Some(Popup::Offer { .. }) => return files::offer_key(model, key, action, fx),
+        Some(Popup::Transfers { .. }) => return files::transfers_key(model, key, action, fx),
+        _ => {}
+    }
     if action == Some(Action::Close) {
         model.popup = None;
         return;
@@ -312,6 +321,7 @@ fn popup_key(model: &mut Model, key: KeyEvent, action: Option<Action>, fx: &mut 
             _ => {}
         },
         Popup::ReadBy { .. } => model.popup = None,
+        Popup::Picker(_) | Popup::Offer { .. } | Popup::Transfers { .. } => {}
     }
 }
 
@@ -360,26 +370,11 @@ pub fn switcher_items(model: &Model, query: &str) -> Vec<Item> {
         .into_iter()
         .enumerate()
         .filter_map(|(order, item)| {
-            fuzzy_score(&item.label().to_lowercase(), &query).map(|s| (s, order, item))
+            text::fuzzy_score(&item.label().to_lowercase(), &query).map(|s| (s, order, item))
         })
         .collect();
     scored.sort_by_key(|(score, order, _)| (*score, *order));
     scored.into_iter().map(|(_, _, item)| item).collect()
-}
-
-/// Lower is better; `None` if the letters of `query` do not all appear in order.
-fn fuzzy_score(text: &str, query: &str) -> Option<usize> {
-    if let Some(at) = text.find(query) {
-        return Some(at);
-    }
-    let mut pos = 0;
-    let mut gaps = 0;
-    for q in query.chars() {
-        let found = text[pos..].find(q)?;
-        gaps += found;
-        pos += found + q.len_utf8();
-    }
-    Some(100 + gaps)
 }
 
 fn open_item(model: &mut Model, item: Item, fx: &mut Vec<Effect>) {
@@ -459,9 +454,24 @@ pub fn on_paste(model: &mut Model, text: &str) {
             .insert_str(text.replace(['\n', '\r'], ""));
         return;
     }
-    if let Some(Popup::Switcher { query, .. }) = model.popup.as_mut() {
-        query.insert_str(text.replace(['\n', '\r'], " "));
-        return;
+    match model.popup.as_mut() {
+        Some(Popup::Switcher { query, .. }) => {
+            query.insert_str(text.replace(['\n', '\r'], " "));
+            return;
+        }
+        Some(Popup::Picker(p)) => {
+            p.filter.insert_str(text.replace(['\n', '\r'], ""));
+            p.selected = 0;
+            return;
+        }
+        Some(Popup::Offer {
+            save_as: Some(folder),
+            ..
+        }) => {
+            folder.insert_str(text.replace(['\n', '\r'], ""));
+            return;
+        }
+        _ => {}
     }
     model
         .input_mut()

@@ -3,6 +3,7 @@
 use classchat_common::protocol::{ChatMessage, ConvSummary, GroupEvent};
 use classchat_common::{ClientMessage, Conv, ServerMessage, Timestamp};
 
+use super::files;
 use super::{input::replace_text, select};
 use crate::client::{Event, Link};
 use crate::message::Effect;
@@ -15,7 +16,7 @@ pub fn on_event(model: &mut Model, event: Event, fx: &mut Vec<Effect>) {
         Event::Server(msg) => on_server(model, msg, fx),
         Event::Status(update) => on_status(model, &update),
         Event::Retrying { .. } => {}
-        Event::Transfer(progress) => model.track(progress),
+        Event::Transfer(progress) => files::on_progress(model, progress),
         Event::Link(Link::Connected { user }) => {
             model.link = LinkState::Connected;
             model.syncing = true;
@@ -29,6 +30,10 @@ pub fn on_event(model: &mut Model, event: Event, fx: &mut Vec<Effect>) {
             fx.push(Effect::Ask(ClientMessage::Conversations { req: Some(req) }));
             let req = model.ask(Asked::Quiet);
             fx.push(Effect::Ask(ClientMessage::Who { req: Some(req) }));
+            // Offers that waited for us (Ctrl+O answers them, also after a restart).
+            model.offers.listed = None;
+            let req = model.ask(Asked::Quiet);
+            fx.push(Effect::Ask(ClientMessage::Files { req: Some(req) }));
         }
         Event::Link(Link::Reconnecting {
             attempt,
@@ -267,6 +272,29 @@ fn on_server(model: &mut Model, msg: ServerMessage, fx: &mut Vec<Effect>) {
             }
             model.notify(text::clean_line(&message).into_owned(), true);
         }
+        ServerMessage::FileStatus {
+            offer,
+            name,
+            user,
+            state,
+            counts,
+            ..
+        } => files::on_status(
+            model,
+            &files::Status {
+                offer,
+                name,
+                user,
+                state,
+                counts,
+            },
+        ),
+        ServerMessage::Files {
+            incoming, outgoing, ..
+        } => files::on_files(model, incoming, &outgoing, asked.as_ref()),
+        ServerMessage::Uploaded { offer, .. } => {
+            model.offers.sent.entry(offer).or_default();
+        }
         ServerMessage::Synced { messages } => {
             model.syncing = false;
             if messages > 0 {
@@ -282,6 +310,13 @@ fn on_server(model: &mut Model, msg: ServerMessage, fx: &mut Vec<Effect>) {
 }
 
 fn on_message(model: &mut Model, m: &ChatMessage, fx: &mut Vec<Effect>) {
+    on_chat(model, m, fx);
+    if m.file.is_some() {
+        files::offer_arrived(model, m);
+    }
+}
+
+fn on_chat(model: &mut Model, m: &ChatMessage, fx: &mut Vec<Effect>) {
     let Some(me) = model.me.clone() else { return };
     match &m.event {
         Some(GroupEvent::Renamed { old, new }) => {
@@ -317,7 +352,13 @@ fn on_message(model: &mut Model, m: &ChatMessage, fx: &mut Vec<Effect>) {
     if let Some(event) = &m.event
         && model.convs[i].last_seq < m.seq
     {
-        let online = model.online.contains(&m.from) || m.from == me;
+        // Whether the member the event brings in is online: the one added, or
+        // the one who joined.
+        let member = match event {
+            GroupEvent::Added { user } => user,
+            _ => &m.from,
+        };
+        let online = model.online.contains(member) || *member == me;
         model.convs[i].apply_event(event, &m.from, online, m.ts);
     }
     let entry = Entry::from_message(m, &me);

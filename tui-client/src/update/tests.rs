@@ -4,8 +4,10 @@
 //! Layout: [`keys`] (the key table, the mouse, popups, the login form),
 //! [`reading`] (unread counts, marking read, loading older history), [`typing`]
 //! (drafts, sending, commands, completion), [`server`] (status markers, the
-//! connection, notices, the bell). This file holds the helpers they share.
+//! connection, notices, the bell), [`files`] (the picker, offers, transfers).
+//! This file holds the helpers they share.
 
+mod files;
 mod keys;
 mod reading;
 mod server;

@@ -185,3 +185,32 @@ fn unknown_conversation_names_in_events_make_a_conversation_in_its_sorted_place(
     );
     assert!(matches!(model.convs[0].conv, Conv::Group(_)));
 }
+
+#[test]
+fn someone_added_to_a_group_counts_as_online_only_if_they_are() {
+    let mut model = demo_model(90, 30);
+    // carol (offline) adds frank (online) and erin (offline).
+    for (seq, who) in [(10, "frank"), (11, "erin")] {
+        arrives(
+            &mut model,
+            event(
+                "#cs101",
+                seq,
+                "carol",
+                now(),
+                classchat_common::protocol::GroupEvent::Added { user: user(who) },
+            ),
+        );
+    }
+    let cs101 = conv_of(&model, "#cs101");
+    let online = |name: &str| {
+        cs101
+            .roster
+            .iter()
+            .flatten()
+            .find(|m| m.user.as_str() == name)
+            .map(|m| m.online)
+    };
+    assert_eq!((online("frank"), online("erin")), (Some(true), Some(false)));
+    assert_eq!(cs101.online_members(), Some((3, 5)));
+}

@@ -1,0 +1,236 @@
+//! The file screens, rendered from the demo model with a fixed clock: the
+//! picker, the offer popup and "save as", the transfers view, and file messages
+//! in every state, in symbols and in ASCII.
+
+use classchat_common::Timestamp;
+use classchat_common::protocol::FileState;
+use crossterm::event::KeyCode;
+
+use crate::client::TransferState;
+use crate::fixtures::files::*;
+use crate::fixtures::*;
+use crate::model::Model;
+
+macro_rules! snapshot {
+    ($model:expr) => {
+        insta::assert_snapshot!(draw(&$model).backend())
+    };
+}
+
+// ---- the picker -------------------------------------------------------------
+
+#[test]
+fn the_picker_lists_folders_first_then_files_with_their_sizes() {
+    let home = picker_home();
+    let mut model = picker_model(90, 30, home.path());
+    type_text(&mut model, "/sendfile bob");
+    press(&mut model, plain(KeyCode::Enter));
+    press(&mut model, plain(KeyCode::Down));
+    snapshot!(model);
+}
+
+#[test]
+fn the_picker_narrows_the_list_as_you_type() {
+    let home = picker_home();
+    let mut model = picker_model(90, 30, home.path());
+    type_text(&mut model, "/sendfile #cs101");
+    press(&mut model, plain(KeyCode::Enter));
+    type_text(&mut model, "PDF");
+    snapshot!(model);
+}
+
+#[test]
+fn the_picker_says_when_nothing_matches() {
+    let home = picker_home();
+    let mut model = picker_model(90, 30, home.path());
+    type_text(&mut model, "/sendfile bob");
+    press(&mut model, plain(KeyCode::Enter));
+    type_text(&mut model, "zzz");
+    let shown = screen(&model);
+    assert!(shown.contains("nothing matches “zzz”"), "{shown}");
+}
+
+// ---- offers -------------------------------------------------------------------
+
+/// bob's conversation open, and bob offering notes.pdf in it.
+fn offered(w: u16, h: u16) -> Model {
+    let mut model = files_model(w, h);
+    let fx = press(&mut model, alt(KeyCode::Char('2')));
+    answer_history(&mut model, &fx, Vec::new(), false);
+    arrives(&mut model, 3, "notes.pdf", 1_234_567);
+    model
+}
+
+/// Puts away whatever popup shows, as Esc does.
+fn dismiss(model: &mut Model) {
+    if model.popup.is_some() {
+        press(model, plain(KeyCode::Esc));
+    }
+}
+
+fn arrives(model: &mut Model, n: u8, name: &str, size: u64) {
+    dismiss(model);
+    server(
+        model,
+        classchat_common::ServerMessage::Message(file_offer(
+            "bob",
+            u64::from(n),
+            "bob",
+            // A little before the demo's now, later for later offers.
+            Timestamp::from_millis(now().as_millis() - (10 - i64::from(n)) * 20_000),
+            file_info(n, name, size),
+        )),
+    );
+}
+
+#[test]
+fn an_offer_shows_sender_name_size_checksum_expiry_and_where_it_would_go() {
+    snapshot!(offered(90, 30));
+}
+
+#[test]
+fn save_as_asks_for_a_folder_starting_from_the_download_folder() {
+    let mut model = offered(90, 30);
+    press(&mut model, plain(KeyCode::Char('s')));
+    type_text(&mut model, "/lab");
+    snapshot!(model);
+}
+
+// ---- the transfers view ----------------------------------------------------------
+
+/// An upload and a download running, one download saved and one failed.
+fn busy(model: &mut Model) {
+    arrives(model, 4, "lab3-solutions.zip", 20_000_000);
+    arrives(model, 5, "slides.pdf", 3_400_000);
+    arrives(model, 6, "broken.bin", 1_000_000);
+    dismiss(model);
+    transfer(
+        model,
+        upload(1, "report.pdf", "#cs101", 8_400_000, 20_000_000),
+    );
+    transfer(
+        model,
+        download(4, "lab3-solutions.zip", "bob", 8_400_000, 20_000_000),
+    );
+    transfer(model, download(5, "slides.pdf", "bob", 0, 3_400_000));
+    transfer(
+        model,
+        crate::client::Progress {
+            state: TransferState::Saved {
+                path: format!("{HOME}/Downloads/ClassChat/slides.pdf").into(),
+            },
+            ..download(5, "slides.pdf", "bob", 3_400_000, 3_400_000)
+        },
+    );
+    transfer(
+        model,
+        crate::client::Progress {
+            state: TransferState::Failed {
+                reason: "the file did not match its SHA-256 and was deleted; accept it again"
+                    .into(),
+            },
+            ..download(6, "broken.bin", "bob", 1_000_000, 1_000_000)
+        },
+    );
+}
+
+#[test]
+fn the_transfers_view_shows_bars_rates_and_time_left_for_every_transfer() {
+    let mut model = offered(100, 30);
+    busy(&mut model);
+    press(&mut model, ctrl('t'));
+    snapshot!(model);
+}
+
+#[test]
+fn the_transfers_view_with_nothing_yet_says_how_to_send_a_file() {
+    let mut model = files_model(90, 30);
+    press(&mut model, ctrl('t'));
+    let shown = screen(&model);
+    assert!(shown.contains("no transfers yet"), "{shown}");
+}
+
+// ---- file messages ------------------------------------------------------------------
+
+/// bob's offers in every state, and alice's own offers in #cs101 with answers.
+fn every_state(model: &mut Model) {
+    busy(model);
+    arrives(model, 7, "huge.iso", 4_700_000_000);
+    dismiss(model);
+    // The oldest waiting offer first; going back from it wraps round to the newest.
+    press(model, ctrl('o'));
+    press(
+        model,
+        key(KeyCode::BackTab, crossterm::event::KeyModifiers::SHIFT),
+    );
+    press(model, plain(KeyCode::Char('d')));
+    server(
+        model,
+        file_status(
+            7,
+            "huge.iso",
+            "bob",
+            "alice",
+            FileState::Declined,
+            file_counts(0, 1, 0, 1),
+        ),
+    );
+}
+
+#[test]
+fn file_messages_say_where_each_offer_stands_for_the_receiver() {
+    let mut model = offered(100, 30);
+    every_state(&mut model);
+    snapshot!(model);
+}
+
+#[test]
+fn your_own_offers_count_who_received_and_who_declined() {
+    let mut model = files_model(90, 30);
+    for (n, name) in [(8, "report.pdf"), (9, "draft.docx")] {
+        server(
+            &mut model,
+            classchat_common::ServerMessage::Message(file_offer(
+                "#cs101",
+                u64::from(n) + 2,
+                "alice",
+                now(),
+                file_info(n, name, 250_000),
+            )),
+        );
+    }
+    server(
+        &mut model,
+        file_status(
+            8,
+            "report.pdf",
+            "#cs101",
+            "bob",
+            FileState::Received,
+            file_counts(1, 0, 1, 2),
+        ),
+    );
+    server(
+        &mut model,
+        file_status(
+            8,
+            "report.pdf",
+            "#cs101",
+            "carol",
+            FileState::Declined,
+            file_counts(1, 1, 1, 2),
+        ),
+    );
+    snapshot!(model);
+}
+
+#[test]
+fn ascii_file_messages_and_transfers() {
+    let mut model = offered(100, 30);
+    model.look.ascii = true;
+    every_state(&mut model);
+    let messages = screen(&model);
+    assert!(messages.contains("[file] notes.pdf (1.2 MB)"), "{messages}");
+    press(&mut model, ctrl('t'));
+    snapshot!(model);
+}
