@@ -35,6 +35,8 @@ pub struct AppOptions {
     pub password: Option<Secret>,
     /// Where accepted files go unless the user picks another folder.
     pub download_dir: std::path::PathBuf,
+    /// TLS and how the server's certificate is trusted; `None` for plain TCP.
+    pub tls: Option<crate::tls::Trust>,
     pub paths: Paths,
     pub settings: Settings,
     pub look: Look,
@@ -109,6 +111,7 @@ async fn run_loop(terminal: &mut DefaultTerminal, options: AppOptions) -> anyhow
                 options.server.clone(),
                 user.to_string(),
                 options.password.clone(),
+                options.tls.clone(),
                 logins.clone(),
                 login_tx.clone(),
             );
@@ -176,6 +179,7 @@ async fn run_loop(terminal: &mut DefaultTerminal, options: AppOptions) -> anyhow
                         server,
                         user,
                         Some(password),
+                        options.tls.clone(),
                         logins.clone(),
                         login_tx.clone(),
                     );
@@ -246,6 +250,7 @@ fn spawn_login(
     server: String,
     user: String,
     password: Option<Secret>,
+    tls: Option<crate::tls::Trust>,
     logins: Logins,
     done: mpsc::Sender<LoginResult>,
 ) {
@@ -259,6 +264,7 @@ fn spawn_login(
                 password,
                 logins: Some(logins),
                 backoff: Backoff::default(),
+                tls,
             };
             let (client, events, session) =
                 Client::start(options).await.map_err(|e| e.to_string())?;

@@ -35,6 +35,7 @@ pub use backoff::Backoff;
 use crate::address::ServerAddr;
 use crate::config::Logins;
 use crate::connection::{self, ConnectError, Proof};
+use crate::tls::Trust;
 use crate::tracker::Update;
 pub use transfers::{Progress, TransferState};
 
@@ -46,6 +47,8 @@ pub struct ClientOptions {
     /// Where resume tokens are kept between runs; `None` keeps them in memory.
     pub logins: Option<Logins>,
     pub backoff: Backoff,
+    /// TLS, and how the server's certificate is trusted; `None` for plain TCP.
+    pub tls: Option<Trust>,
 }
 
 /// What the app asks of the client task.
@@ -168,25 +171,28 @@ impl Client {
                 });
             }
         };
-        let established = match connection::connect(&options.server, &options.user, &proof).await {
-            Ok(established) => established,
-            Err(ConnectError::Refused {
-                code: ErrorCode::BadToken,
-                ..
-            }) => {
-                if let Some(logins) = &options.logins {
-                    let _ = logins.forget(options.user.as_str(), &server_key);
+        let established =
+            match connection::connect(&options.server, &options.user, &proof, options.tls.as_ref())
+                .await
+            {
+                Ok(established) => established,
+                Err(ConnectError::Refused {
+                    code: ErrorCode::BadToken,
+                    ..
+                }) => {
+                    if let Some(logins) = &options.logins {
+                        let _ = logins.forget(options.user.as_str(), &server_key);
+                    }
+                    return Err(StartError::StaleToken { user: options.user });
                 }
-                return Err(StartError::StaleToken { user: options.user });
-            }
-            Err(cause) => {
-                return Err(StartError::Connect {
-                    user: options.user,
-                    server: options.server,
-                    cause,
-                });
-            }
-        };
+                Err(cause) => {
+                    return Err(StartError::Connect {
+                        user: options.user,
+                        server: options.server,
+                        cause,
+                    });
+                }
+            };
         let session = Session {
             user: established.user.clone(),
             created: established.created,

@@ -46,6 +46,11 @@ impl Paths {
         self.data_dir.join("logins.json")
     }
 
+    /// Pinned TLS certificate fingerprints, by server address.
+    pub fn known_servers_file(&self) -> PathBuf {
+        self.data_dir.join("known_servers.json")
+    }
+
     /// Where accepted files go by default: `ClassChat` in the user's download
     /// folder, or `downloads` in the data directory where there is none.
     pub fn default_download_dir(&self) -> PathBuf {
@@ -68,6 +73,8 @@ pub struct Settings {
     pub theme: Option<String>,
     /// Plain ASCII status markers (`[++]` instead of `✓✓`).
     pub ascii: bool,
+    /// Connect with TLS (the certificate is pinned on first use).
+    pub tls: bool,
     /// Where accepted files go (default: `~/Downloads/ClassChat`).
     pub download_dir: Option<PathBuf>,
     /// Key overrides: action name = key, e.g. `next_conversation = "ctrl-j"`.
@@ -186,6 +193,7 @@ mod tests {
             user: Some("alice".into()),
             theme: Some("mono".into()),
             ascii: true,
+            tls: true,
             download_dir: Some("/tmp/in".into()),
             keys: BTreeMap::from([("quit".into(), "ctrl-q".into())]),
         };

@@ -7,13 +7,19 @@ use classchat_common::limits::PROTOCOL_VERSION;
 use classchat_common::protocol::{Limits, Secret};
 use classchat_common::{ClientMessage, ErrorCode, FrameError, LineCodec, ServerMessage, Username};
 use futures::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
 use crate::address::ServerAddr;
+use crate::tls::Trust;
+
+/// A byte stream to the server: plain TCP, or TLS over it.
+pub trait Stream: AsyncRead + AsyncWrite + Send + Unpin + std::fmt::Debug {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + std::fmt::Debug> Stream for T {}
 
 /// A connection speaking lines of the protocol.
-pub type Transport = Framed<TcpStream, LineCodec>;
+pub type Transport = Framed<Box<dyn Stream>, LineCodec>;
 
 /// How long connecting and logging in may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
@@ -28,6 +34,19 @@ pub enum ConnectError {
     Closed,
     #[error("the server did not answer within {0:?}")]
     Timeout(Duration),
+    #[error(
+        "the TLS certificate of {server} has changed\n  pinned:    {pinned}\n  presented: {presented}\n\
+         If the server's administrator replaced it, accept the new one with --trust-new-certificate \
+         (or delete the server's line in {known}). Otherwise someone may be intercepting the connection."
+    )]
+    CertificateChanged {
+        server: String,
+        pinned: String,
+        presented: String,
+        known: String,
+    },
+    #[error("TLS with {server} failed: {cause}")]
+    Tls { server: String, cause: String },
     #[error("the server said something unexpected: {0}")]
     Protocol(String),
 }
@@ -35,17 +54,20 @@ pub enum ConnectError {
 impl ConnectError {
     /// Whether trying again unchanged cannot help (a wrong password, say).
     pub fn is_permanent(&self) -> bool {
-        matches!(
-            self,
-            ConnectError::Refused {
-                code: ErrorCode::BadPassword
-                    | ErrorCode::BadToken
-                    | ErrorCode::UnsupportedVersion
-                    | ErrorCode::InvalidName
-                    | ErrorCode::BadRequest,
-                ..
-            }
-        )
+        // A changed certificate needs the user; other TLS failures (a server
+        // restarting mid-handshake) may pass.
+        matches!(self, ConnectError::CertificateChanged { .. })
+            || matches!(
+                self,
+                ConnectError::Refused {
+                    code: ErrorCode::BadPassword
+                        | ErrorCode::BadToken
+                        | ErrorCode::UnsupportedVersion
+                        | ErrorCode::InvalidName
+                        | ErrorCode::BadRequest,
+                    ..
+                }
+            )
     }
 }
 
@@ -71,8 +93,9 @@ pub async fn connect(
     addr: &ServerAddr,
     user: &Username,
     proof: &Proof,
+    tls: Option<&Trust>,
 ) -> Result<Established, ConnectError> {
-    tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(addr, user, proof))
+    tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(addr, user, proof, tls))
         .await
         .unwrap_or(Err(ConnectError::Timeout(HANDSHAKE_TIMEOUT)))
 }
@@ -81,6 +104,7 @@ async fn handshake(
     addr: &ServerAddr,
     user: &Username,
     proof: &Proof,
+    tls: Option<&Trust>,
 ) -> Result<Established, ConnectError> {
     let stream = TcpStream::connect((addr.host.as_str(), addr.port))
         .await
@@ -89,6 +113,10 @@ async fn handshake(
             cause,
         })?;
     let _ = stream.set_nodelay(true);
+    let stream: Box<dyn Stream> = match tls {
+        None => Box::new(stream),
+        Some(trust) => Box::new(secure(stream, addr, trust).await?),
+    };
     let mut transport = Framed::new(stream, LineCodec::default());
     let hello = ClientMessage::Hello {
         version: PROTOCOL_VERSION,
@@ -123,6 +151,38 @@ async fn handshake(
             created,
         }),
         other => Err(unexpected(other)),
+    }
+}
+
+/// The TLS handshake, with the server's certificate checked as `trust` says.
+async fn secure(
+    stream: TcpStream,
+    addr: &ServerAddr,
+    trust: &Trust,
+) -> Result<tokio_rustls::client::TlsStream<TcpStream>, ConnectError> {
+    let server = addr.to_string();
+    let setup = crate::tls::client(addr, trust).map_err(|e| ConnectError::Tls {
+        server: server.clone(),
+        cause: e.to_string(),
+    })?;
+    let connector = tokio_rustls::TlsConnector::from(setup.config.clone());
+    match connector.connect(setup.name.clone(), stream).await {
+        Ok(stream) => {
+            setup.remember(addr);
+            Ok(stream)
+        }
+        Err(e) => Err(match (setup.changed(), &setup.known) {
+            (Some((pinned, presented)), Some(known)) => ConnectError::CertificateChanged {
+                server,
+                pinned,
+                presented,
+                known: known.display().to_string(),
+            },
+            _ => ConnectError::Tls {
+                server,
+                cause: e.to_string(),
+            },
+        }),
     }
 }
 

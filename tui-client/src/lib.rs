@@ -3,7 +3,7 @@
 //! Layout:
 //! - [`address`], [`config`]: where the server is; settings and saved logins in
 //!   the platform directories.
-//! - [`connection`]: one TCP connection through `hello` and `login`.
+//! - [`connection`]: one connection (TCP, or TLS with [`tls`]) through `hello` and `login`.
 //! - [`client`]: the task that keeps the connection, with the [`outbox`] of
 //!   unconfirmed messages and the [`tracker`] of their delivery status.
 //! - [`commands`]: the slash-command parser shared by every front end.
@@ -32,6 +32,7 @@ pub mod outbox;
 pub mod pipe;
 pub mod text;
 pub mod theme;
+pub mod tls;
 pub mod tracker;
 pub mod ui;
 pub mod update;

@@ -12,6 +12,7 @@ use classchat_client::config::{Logins, Paths, Settings};
 use classchat_client::keymap::Keymap;
 use classchat_client::model::Look;
 use classchat_client::pipe::{self, PipeOptions};
+use classchat_client::tls::Trust;
 use classchat_common::Username;
 use classchat_common::protocol::Secret;
 
@@ -43,6 +44,22 @@ struct Cli {
     /// download_dir, else ~/Downloads/ClassChat]
     #[arg(long, global = true, value_name = "DIR")]
     download_dir: Option<std::path::PathBuf>,
+
+    /// Connect with TLS. The server's certificate is pinned on first use
+    /// (kept in known_servers.json in the data directory); a changed one is
+    /// refused. TLS servers listen on port 12346 by default.
+    #[arg(long, global = true)]
+    tls: bool,
+
+    /// With --tls: trust certificates signed by the CA in this PEM file
+    /// instead of pinning.
+    #[arg(long, global = true, value_name = "FILE")]
+    tls_ca: Option<std::path::PathBuf>,
+
+    /// With --tls: accept (and pin) the certificate the server presents now,
+    /// replacing the one pinned before.
+    #[arg(long, global = true)]
+    trust_new_certificate: bool,
 
     /// Without a mode, the full-screen terminal UI starts.
     #[command(subcommand)]
@@ -93,6 +110,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .unwrap_or_else(|| "localhost".into());
     let user = cli.user.clone().or_else(|| settings.user.clone());
     let password = cli.password.clone().map(Secret);
+    let tls = (cli.tls || cli.tls_ca.is_some() || settings.tls).then(|| match cli.tls_ca.clone() {
+        Some(ca) => Trust::Ca(ca),
+        None => Trust::Pin {
+            known: paths.known_servers_file(),
+            replace: cli.trust_new_certificate,
+        },
+    });
     let download_dir = cli
         .download_dir
         .clone()
@@ -100,7 +124,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .unwrap_or_else(|| paths.default_download_dir());
     match cli.mode {
         Some(Mode::Pipe { wait }) => {
-            pipe_mode(&paths, &server, user, password, download_dir, wait).await
+            pipe_mode(&paths, &server, user, password, tls, download_dir, wait).await
         }
         None => {
             let user = user
@@ -116,6 +140,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 user,
                 password,
                 download_dir,
+                tls,
                 look: Look {
                     ascii: settings.ascii,
                     color,
@@ -134,6 +159,7 @@ async fn pipe_mode(
     server: &str,
     user: Option<String>,
     password: Option<Secret>,
+    tls: Option<Trust>,
     download_dir: std::path::PathBuf,
     wait: f64,
 ) -> anyhow::Result<()> {
@@ -151,6 +177,7 @@ async fn pipe_mode(
         password,
         logins: Some(Logins::new(paths.logins_file())),
         backoff: Backoff::default(),
+        tls,
     };
     let (client, events, session) = Client::start(options).await?;
     let pipe_options = PipeOptions {

@@ -461,7 +461,14 @@ impl Actor {
                 file,
                 ..
             } => {
-                if let Some(progress) = self.transfers.download(*req, file).await {
+                if let Some((replies, progress)) = self.transfers.download(*req, file).await {
+                    for reply in replies {
+                        transport
+                            .feed(reply.to_line())
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    }
+                    transport.flush().await.map_err(|e| e.to_string())?;
                     self.report(progress, true).await;
                 }
             }
@@ -627,7 +634,14 @@ impl Actor {
                     },
                 }
             }
-            match connection::connect(&self.options.server, &self.options.user, &proof).await {
+            match connection::connect(
+                &self.options.server,
+                &self.options.user,
+                &proof,
+                self.options.tls.as_ref(),
+            )
+            .await
+            {
                 Ok(established) => return Some(established),
                 Err(ConnectError::Refused {
                     code: ErrorCode::BadToken,

@@ -70,6 +70,7 @@ pub fn options(server: &TestServer, user: &str) -> ClientOptions {
             base: Duration::from_millis(50),
             cap: Duration::from_millis(400),
         },
+        tls: None,
     }
 }
 
