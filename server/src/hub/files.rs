@@ -163,7 +163,10 @@ impl Worker {
             seq,
             recipients: recipients.clone(),
         };
-        if let Err(e) = self.store_offer(o.conv, seq, user, now, &info, &text, &record) {
+        // One id for the stored message and the live one, so a client that gets
+        // both (live, then again in a catch-up) recognises the duplicate.
+        let id = MessageId::new();
+        if let Err(e) = self.store_offer(id, seq, user, now, &info, &text, &record) {
             return b.fail(e);
         }
         if let Some(stored) = self.state.offers.get_mut(&offer) {
@@ -182,7 +185,7 @@ impl Worker {
         let msg = ChatMessage {
             conv: conv_name.clone(),
             seq,
-            id: MessageId::new(),
+            id,
             from,
             ts: now,
             body: text,
@@ -211,7 +214,7 @@ impl Worker {
     )]
     fn store_offer(
         &mut self,
-        conv: ConvId,
+        id: MessageId,
         seq: u64,
         sender: UserId,
         now: Timestamp,
@@ -225,9 +228,9 @@ impl Worker {
         };
         let body = serde_json::to_string(&body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let appended = self.store.append(&NewMessage {
-            conv,
+            conv: record.conv,
             seq,
-            id: MessageId::new(),
+            id,
             sender,
             ts: now,
             kind: MessageKind::File,
@@ -363,7 +366,7 @@ impl Worker {
             let why = format!("you have no open offer {offer}");
             return b.message(
                 session,
-                &ServerMessage::error_for(req, ErrorCode::UnknownOffer, why),
+                &ServerMessage::offer_error(req, offer, ErrorCode::UnknownOffer, why),
             );
         };
         for (recipient, state) in &o.recipients {

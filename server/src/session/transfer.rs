@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use base64::Engine;
@@ -37,6 +37,8 @@ struct Upload {
 struct Download {
     offer: OfferId,
     file: Arc<std::fs::File>,
+    /// Where the file is kept while the offer is open.
+    path: Arc<Path>,
     sent: u64,
     acked: u64,
     size: u64,
@@ -162,8 +164,10 @@ impl Transfers {
         data: &str,
     ) -> Result<Bytes, HubGone> {
         let Some(upload) = self.uploads.get_mut(&offer) else {
-            return Ok(error(
+            // Named, so a client sending several files knows which one failed.
+            return Ok(offer_error(
                 None,
+                offer,
                 ErrorCode::UnknownOffer,
                 format!("no upload {offer} on this connection"),
             ));
@@ -242,8 +246,9 @@ impl Transfers {
             tracing::error!("cannot keep {}: {e}", upload.part.display());
             let _ = std::fs::remove_file(&upload.part);
             ctx.hub.send(Command::FileAborted { offer }).await?;
-            return Ok(error(
+            return Ok(offer_error(
                 None,
+                offer,
                 ErrorCode::StorageFailed,
                 "the server could not store the file",
             ));
@@ -301,8 +306,9 @@ impl Transfers {
             Ok(file) => file,
             Err(e) => {
                 tracing::error!("cannot open {}: {e}", path.display());
-                return Ok(error(
+                return Ok(offer_error(
                     req,
+                    offer,
                     ErrorCode::FileGone,
                     "the server no longer has that file",
                 ));
@@ -313,6 +319,7 @@ impl Transfers {
         self.downloads.push(Download {
             offer,
             file: Arc::new(file),
+            path: path.into(),
             sent: 0,
             acked: 0,
             size: info.size,
@@ -409,12 +416,21 @@ impl Transfers {
         })?;
         self.turn = at + 1;
         let d = &self.downloads[at];
-        let (file, offset, len) = (
+        let (file, path, offset, len) = (
             d.file.clone(),
+            d.path.clone(),
             d.sent,
             (d.size - d.sent).min(FILE_CHUNK_BYTES as u64),
         );
-        let read = tokio::task::spawn_blocking(move || read_at(&file, offset, len)).await;
+        let read = tokio::task::spawn_blocking(move || {
+            // The hub deletes an offer's file once the offer is over (withdrawn,
+            // expired); the open handle would go on reading it regardless.
+            if !path.exists() {
+                return Err(io::ErrorKind::NotFound.into());
+            }
+            read_at(&file, offset, len)
+        })
+        .await;
         let offer = self.downloads[at].offer;
         match read {
             Ok(Ok(bytes)) if !bytes.is_empty() => {
@@ -430,10 +446,21 @@ impl Transfers {
                     .to_line(),
                 )
             }
+            Ok(Err(e)) if e.kind() == io::ErrorKind::NotFound => {
+                self.downloads.remove(at);
+                Some(offer_error(
+                    None,
+                    offer,
+                    ErrorCode::FileGone,
+                    format!("offer {offer} is over: the sender withdrew it or it expired"),
+                ))
+            }
             _ => {
                 self.downloads.remove(at);
-                Some(error(
+                // Named, so the client ends that download instead of waiting for it.
+                Some(offer_error(
                     None,
+                    offer,
                     ErrorCode::FileGone,
                     format!("the server could not read offer {offer}; accept it again"),
                 ))

@@ -330,8 +330,14 @@ impl Transfers {
         }
     }
 
-    /// `download`: opens the temporary file the bytes go into.
-    pub async fn download(&mut self, req: Req, file: &FileInfo) -> Option<Progress> {
+    /// `download`: opens the temporary file the bytes go into. Like
+    /// [`file_chunk`](Self::file_chunk), it also gives what to send: an empty
+    /// file is complete at once.
+    pub async fn download(
+        &mut self,
+        req: Req,
+        file: &FileInfo,
+    ) -> Option<(Vec<ClientMessage>, Progress)> {
         let (conv, dir) = self.accepting.remove(&req)?;
         let name = safe_name(&file.name);
         let part = dir.join(format!(".{}.part", file.offer));
@@ -369,6 +375,14 @@ impl Transfers {
                         started,
                     },
                 );
+                if file.size == 0 {
+                    // No `file_chunk` ever comes for an empty file: verify and save it now.
+                    let ack = ClientMessage::FileAck {
+                        offer: file.offer,
+                        received: 0,
+                    };
+                    return Some(self.finish_download(file.offer, ack).await);
+                }
             }
             Err(e) => {
                 progress.state = TransferState::Failed {
@@ -376,7 +390,7 @@ impl Transfers {
                 };
             }
         }
-        Some(progress)
+        Some((Vec::new(), progress))
     }
 
     /// Whether a download for `offer` is waiting for bytes.
