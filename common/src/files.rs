@@ -23,10 +23,8 @@ pub fn safe_name(raw: &str) -> String {
     // Only the last path component counts, whichever separator was used.
     let last = raw.rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = last.chars().filter(|c| !unwanted(*c)).collect();
-    let trimmed = cleaned
-        .trim()
-        .trim_start_matches('.')
-        .trim_end_matches(['.', ' ']);
+    // Spaces and dots at either end go (a leading dot would hide the file).
+    let trimmed = cleaned.trim_matches(|c: char| c == '.' || c.is_whitespace());
     let name = if trimmed.is_empty() { "file" } else { trimmed };
     shorten(name, MAX_FILE_NAME_BYTES)
 }
@@ -89,6 +87,8 @@ mod tests {
             ("evil\u{202E}fdp.exe", "evilfdp.exe"),
             ("zero\u{200B}width.txt", "zerowidth.txt"),
             ("  spaced .  ", "spaced"),
+            (". x", "x"),
+            (" .hidden", "hidden"),
             ("", "file"),
         ];
         for (raw, safe) in cases {

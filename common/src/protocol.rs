@@ -610,12 +610,15 @@ pub enum ServerMessage {
         state: FileState,
         counts: FileCounts,
     },
-    /// Open offers to you and from you.
+    /// Open offers to you and from you, soonest to expire first (at most 400
+    /// each; `more` says some were left out).
     Files {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req: Option<Req>,
         incoming: Vec<OfferSummary>,
         outgoing: Vec<OfferSummary>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        more: bool,
     },
     /// Your read marker in `conv` is now `seq`.
     ReadMarked {

@@ -29,7 +29,7 @@ mod worker;
 use std::sync::Arc;
 
 use classchat_common::protocol::{ConvSummary, Counts, FileInfo, Req};
-use classchat_common::{Conv, ErrorCode, GroupName, MessageId, OfferId, Username};
+use classchat_common::{Conv, ErrorCode, GroupName, MessageId, OfferId, ServerMessage, Username};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::outbound::Outbound;
@@ -135,6 +135,7 @@ impl HistoryView {
 pub struct Refusal {
     pub code: ErrorCode,
     pub message: String,
+    pub retry_after_ms: Option<u64>,
 }
 
 impl Refusal {
@@ -142,6 +143,25 @@ impl Refusal {
         Self {
             code,
             message: message.into(),
+            retry_after_ms: None,
+        }
+    }
+
+    /// The same refusal, saying when trying again may succeed.
+    pub fn retry_after(mut self, ms: u64) -> Self {
+        self.retry_after_ms = Some(ms);
+        self
+    }
+
+    /// The `error` for this refusal, about `offer` when given.
+    pub fn to_message(&self, req: Option<Req>, offer: Option<OfferId>) -> ServerMessage {
+        ServerMessage::Error {
+            req,
+            id: None,
+            offer,
+            code: self.code,
+            message: self.message.clone(),
+            retry_after_ms: self.retry_after_ms,
         }
     }
 }
@@ -242,7 +262,8 @@ pub enum Command {
     FileOffer {
         session: SessionId,
         offer: NewOffer,
-        reply: oneshot::Sender<Result<OfferId, Refusal>>,
+        /// The offer's id, and its conversation as the sender names it.
+        reply: oneshot::Sender<Result<(OfferId, Conv), Refusal>>,
     },
     /// The session has the whole file, verified, under its final name.
     FileUploaded {

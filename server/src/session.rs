@@ -247,12 +247,19 @@ async fn serve(
 async fn answer(
     conn: &mut Conn,
     ctx: &Context,
+    req: Option<Req>,
     reply: Result<bytes::Bytes, HubGone>,
 ) -> Option<End> {
     match reply {
         Ok(line) if line.is_empty() => None,
         Ok(line) => conn.write_line(line).await.err().map(|_| End::Gone),
-        Err(HubGone) => Some(End::close(ctx.unavailable(None))),
+        Err(HubGone) if ctx.shutdown.is_cancelled() => Some(End::close(ctx.unavailable(None))),
+        // The request's batch could not be stored: say so, and carry on.
+        Err(HubGone) => conn
+            .send(&ctx.unavailable(req))
+            .await
+            .err()
+            .map(|_| End::Gone),
     }
 }
 
@@ -348,7 +355,7 @@ async fn handle(
             sha256,
         } => {
             let reply = Box::pin(transfers.offer(ctx, session, req, to, &name, size, sha256)).await;
-            return answer(conn, ctx, reply).await;
+            return answer(conn, ctx, req, reply).await;
         }
         ClientMessage::Chunk {
             offer,
@@ -356,37 +363,33 @@ async fn handle(
             data,
         } => {
             let reply = Box::pin(transfers.chunk(ctx, session, offer, offset, &data)).await;
-            return answer(conn, ctx, reply).await;
+            return answer(conn, ctx, None, reply).await;
         }
         ClientMessage::Accept { req, offer } => {
             let reply = Box::pin(transfers.accept(ctx, session, req, offer)).await;
-            return answer(conn, ctx, reply).await;
+            return answer(conn, ctx, req, reply).await;
         }
         ClientMessage::FileAck { offer, received } => {
             transfers.ack(offer, received);
             return None;
         }
         ClientMessage::Received { req, offer } => {
-            let decided = transfers
+            let reply = transfers
                 .decide(ctx, session, req, offer, Decision::Received)
                 .await;
-            return decided
-                .err()
-                .map(|HubGone| End::close(ctx.unavailable(None)));
+            return answer(conn, ctx, req, reply.map(Option::unwrap_or_default)).await;
         }
         ClientMessage::Decline { req, offer } => {
-            let decided = transfers
+            let reply = transfers
                 .decide(ctx, session, req, offer, Decision::Declined)
                 .await;
-            return decided
-                .err()
-                .map(|HubGone| End::close(ctx.unavailable(None)));
+            return answer(conn, ctx, req, reply.map(Option::unwrap_or_default)).await;
         }
         ClientMessage::Cancel { req, offer } => {
             let reply = Box::pin(transfers.cancel(ctx, session, &me.name, req, offer))
                 .await
                 .map(Option::unwrap_or_default);
-            return answer(conn, ctx, reply).await;
+            return answer(conn, ctx, req, reply).await;
         }
         ClientMessage::Conversations { req } => {
             let reply = match Box::pin(history::conversations(ctx, session, me.user, req)).await {

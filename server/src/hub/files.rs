@@ -21,6 +21,9 @@ use crate::store::{
     Appended, ConvId, FileRecord, MessageKind, NewMessage, StoreError, StoredFile, UserId,
 };
 
+/// Offers listed per direction in one `files` reply at most.
+const FILES_MAX: usize = 400;
+
 /// What a recipient tells the hub about an offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -37,7 +40,7 @@ impl Worker {
         b: &mut Batch,
         session: SessionId,
         new: NewOffer,
-        reply: oneshot::Sender<Result<OfferId, Refusal>>,
+        reply: oneshot::Sender<Result<(OfferId, ConvName), Refusal>>,
     ) {
         let Some(user) = self.state.sessions.get(&session).map(|s| s.user) else {
             return;
@@ -65,7 +68,12 @@ impl Worker {
                 let id = offer.id;
                 self.state.file_bytes += size;
                 self.state.offers.insert(id, offer);
-                b.reply(reply, Ok(id));
+                let name = self
+                    .state
+                    .convs
+                    .get(&conv)
+                    .and_then(|c| self.state.conv_name(c, user));
+                b.reply(reply, Ok((id, name.unwrap_or(to))));
             }
             Ok(None) => {}
             Err(refusal) => b.reply(reply, Err(refusal)),
@@ -99,13 +107,13 @@ impl Worker {
         }
         if self.state.file_bytes + size > self.config.file_quota {
             let why = "the server has no room for more files right now; try again once some offers are collected";
-            return Err(Refusal::new(ErrorCode::QuotaExceeded, why));
+            return Err(Refusal::new(ErrorCode::QuotaExceeded, why).retry_after(60_000));
         }
         if let Some(u) = self.state.users.get_mut(&user)
             && let Err(wait_ms) = u.bucket.take(self.config.rate, Instant::now())
         {
             let why = format!("too many messages and offers; try again in {wait_ms} ms");
-            return Err(Refusal::new(ErrorCode::RateLimited, why));
+            return Err(Refusal::new(ErrorCode::RateLimited, why).retry_after(wait_ms));
         }
         self.conv_for_send(b, user, to)
     }
@@ -114,25 +122,31 @@ impl Worker {
         let Some(user) = self.state.sessions.get(&session).map(|s| s.user) else {
             return self.file_aborted(offer);
         };
-        let Some(o) = self
-            .state
-            .offers
-            .get(&offer)
-            .filter(|o| o.uploading() && o.sender == user)
-            .cloned()
-        else {
+        let blob = self.config.files_dir.join(offer.to_string());
+        let gone = move |b: &mut Batch, code: ErrorCode, why: &str| {
+            b.effects.push(Effect::Remove(blob.clone()));
+            b.message(session, &ServerMessage::offer_error(None, offer, code, why));
+        };
+        let Some(o) = self.state.offers.get(&offer).cloned() else {
+            // Its conversation was deleted while the file was on its way.
+            let why = "the conversation this file was for no longer exists; it was not offered";
+            return gone(b, ErrorCode::UnknownOffer, why);
+        };
+        if !o.uploading() || o.sender != user {
+            // Not this session's upload to finish; its file is left alone.
             return;
-        };
+        }
         let Some(conv) = self.state.convs.get(&o.conv) else {
-            // The group went away while the file was on its way.
             self.file_aborted(offer);
-            b.effects.push(Effect::Remove(
-                self.config.files_dir.join(offer.to_string()),
-            ));
-            let msg =
-                ServerMessage::error(ErrorCode::UnknownGroup, "the conversation no longer exists");
-            return b.message(session, &msg);
+            let why = "the conversation this file was for no longer exists; it was not offered";
+            return gone(b, ErrorCode::UnknownOffer, why);
         };
+        if conv.member(user).is_none() {
+            // The sender left the group while uploading.
+            self.file_aborted(offer);
+            let why = "you are no longer in that conversation; the file was not offered";
+            return gone(b, ErrorCode::NotMember, why);
+        }
         let seq = conv.last_seq + 1;
         let recipients: Vec<(UserId, FileState)> = conv
             .members
@@ -347,6 +361,13 @@ impl Worker {
         let Some(user) = self.state.sessions.get(&session).map(|s| s.user) else {
             return;
         };
+        if !self.state.offers.contains_key(&offer) {
+            // Over (or never there): say which, as `decline` would.
+            if let Err(r) = self.recipient_state(user, offer) {
+                b.message(session, &r.to_message(req, Some(offer)));
+            }
+            return;
+        }
         if self
             .state
             .offers
@@ -427,12 +448,17 @@ impl Worker {
         }
         incoming.sort_by_key(|s| s.file.expires);
         outgoing.sort_by_key(|s| s.file.expires);
+        // Soonest to expire first; the rest would not fit in one line.
+        let more = incoming.len() > FILES_MAX || outgoing.len() > FILES_MAX;
+        incoming.truncate(FILES_MAX);
+        outgoing.truncate(FILES_MAX);
         b.message(
             session,
             &ServerMessage::Files {
                 req,
                 incoming,
                 outgoing,
+                more,
             },
         );
     }
@@ -464,6 +490,36 @@ impl Worker {
         }
     }
 
+    /// `user` left (or was removed from) conversation `conv`: offers there no
+    /// longer wait for them.
+    pub(super) fn drop_recipient(
+        &mut self,
+        b: &mut Batch,
+        conv: ConvId,
+        user: UserId,
+    ) -> Result<(), StoreError> {
+        let open: Vec<OfferId> = self
+            .state
+            .offers
+            .values()
+            .filter(|o| {
+                o.conv == conv
+                    && matches!(
+                        o.state_of(user),
+                        Some(FileState::Pending | FileState::Accepted)
+                    )
+            })
+            .map(|o| o.id)
+            .collect();
+        for offer in open {
+            self.set_state(b, offer, user, FileState::Cancelled, Some(user))?;
+            if self.state.offers.get(&offer).is_some_and(Offer::settled) {
+                self.close_offer(b, offer);
+            }
+        }
+        Ok(())
+    }
+
     /// Forgets offers of a conversation that is being deleted.
     pub(super) fn drop_conv_offers(&mut self, b: &mut Batch, conv: ConvId) {
         let gone: Vec<OfferId> = self
@@ -488,6 +544,29 @@ impl Worker {
     /// Where `user` stands with `offer`, or why they cannot act on it.
     fn recipient_state(&mut self, user: UserId, offer: OfferId) -> Result<FileState, Refusal> {
         match self.state.offers.get(&offer) {
+            // Expired offers end at the next sweep; until then they are already over.
+            Some(o)
+                if !o.uploading()
+                    && o.expires <= Timestamp::now()
+                    && o.state_of(user).is_some() =>
+            {
+                Err(gone(FileState::Expired))
+            }
+            // Withdrawn from them when they left (or were removed from) its group.
+            Some(o)
+                if !o.uploading()
+                    && o.state_of(user) == Some(FileState::Cancelled)
+                    && self
+                        .state
+                        .convs
+                        .get(&o.conv)
+                        .is_none_or(|c| c.member(user).is_none()) =>
+            {
+                Err(Refusal::new(
+                    ErrorCode::FileGone,
+                    "you are no longer in the conversation that offer was made in",
+                ))
+            }
             Some(o) if !o.uploading() => o.state_of(user).ok_or_else(|| {
                 Refusal::new(
                     ErrorCode::NotRecipient,

@@ -165,6 +165,7 @@ impl Worker {
         }
         self.record_event(b, id, user, GroupEvent::Left)?;
         self.remove_member(id, user)?;
+        self.drop_recipient(b, id, user)?;
         if self.owner(id) == Some(user)
             && let Some(heir) = self.longest_standing(id)
         {
@@ -252,6 +253,7 @@ impl Worker {
         // Recorded while they are still a member, so their connections see it too.
         self.record_event(b, id, user, GroupEvent::Kicked { user: name })?;
         self.remove_member(id, target_id)?;
+        self.drop_recipient(b, id, target_id)?;
         Ok(self.info_reply(id, user, req))
     }
 

@@ -51,6 +51,8 @@ pub struct Transfers {
     downloads: Vec<Download>,
     /// Which download goes next, so several share the connection fairly.
     turn: usize,
+    /// Downloads this connection sent completely and the client acknowledged.
+    completed: Vec<OfferId>,
 }
 
 impl std::fmt::Debug for Transfers {
@@ -108,9 +110,9 @@ impl Transfers {
                 reply,
             })
             .await?;
-        let offer = match answer {
-            Ok(offer) => offer,
-            Err(r) => return Ok(error(req, r.code, r.message)),
+        let (offer, to) = match answer {
+            Ok(named) => named,
+            Err(r) => return Ok(r.to_message(req, None).to_line()),
         };
         let part = ctx.files_dir.join(format!("{offer}.part"));
         let file = match tokio::fs::File::create(&part).await {
@@ -333,6 +335,7 @@ impl Transfers {
             d.acked = d.acked.max(received.min(d.sent));
             if d.acked >= d.size {
                 self.downloads.retain(|d| d.offer != offer);
+                self.completed.push(offer);
             }
         }
     }
@@ -346,8 +349,20 @@ impl Transfers {
         req: Option<Req>,
         offer: OfferId,
         decision: Decision,
-    ) -> Result<(), HubGone> {
+    ) -> Result<Option<Bytes>, HubGone> {
+        // `received` is believed only from a connection that sent the whole file
+        // (an empty file has nothing to send).
+        let sent_here = self.completed.contains(&offer);
+        let pending_here = self
+            .downloads
+            .iter()
+            .any(|d| d.offer == offer && d.size > 0);
+        if decision == Decision::Received && !sent_here && pending_here {
+            let why = "download the whole file before saying it was received";
+            return Ok(Some(offer_error(req, offer, ErrorCode::BadRequest, why)));
+        }
         self.downloads.retain(|d| d.offer != offer);
+        self.completed.retain(|o| *o != offer);
         ctx.hub
             .request(
                 session,
@@ -358,6 +373,7 @@ impl Transfers {
                 },
             )
             .await
+            .map(|()| None)
     }
 
     /// `cancel`: an upload in progress here is dropped; anything else goes to the hub
@@ -385,9 +401,9 @@ impl Transfers {
             return Ok(Some(status));
         }
         if self.downloads.iter().any(|d| d.offer == offer) {
-            self.decide(ctx, session, req, offer, Decision::Stopped)
-                .await?;
-            return Ok(None);
+            return self
+                .decide(ctx, session, req, offer, Decision::Stopped)
+                .await;
         }
         ctx.hub
             .send(Command::FileWithdraw {

@@ -11,6 +11,7 @@
 mod support;
 
 mod fixtures;
+mod membership;
 mod memory;
 mod refusals;
 
@@ -298,12 +299,13 @@ async fn a_sender_withdrawing_an_offer_tells_those_still_to_decide_and_deletes_t
     .await;
     assert_offer_error(&answer, ErrorCode::FileGone, up.offer);
     bob.expect_nothing_pending().await;
+    // Withdrawing it again: it is over, as `decline` would be told.
     let again = ask(&mut alice, |req| ClientMessage::Cancel {
         req,
         offer: up.offer,
     })
     .await;
-    assert_offer_error(&again, ErrorCode::UnknownOffer, up.offer);
+    assert_offer_error(&again, ErrorCode::FileGone, up.offer);
 }
 
 #[tokio::test]

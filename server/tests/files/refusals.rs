@@ -10,6 +10,7 @@ use classchat_common::limits::FILE_CHUNK_BYTES;
 use classchat_common::protocol::FileState;
 use classchat_common::{ClientMessage, ErrorCode, OfferId, ServerMessage};
 use classchat_server::Config;
+use classchat_server::ratelimit::Rate;
 
 use crate::fixtures::*;
 use crate::support::conv;
@@ -176,6 +177,8 @@ async fn offers_beyond_the_quota_are_refused_until_room_is_freed() {
     let refused = offer(&mut alice, "bob", "b.bin", b.size, &b.sha256).await;
     let why = assert_error(&refused, ErrorCode::QuotaExceeded);
     assert!(why.contains("try again"), "{why}");
+    let hint = expect!(&refused, ServerMessage::Error { retry_after_ms, .. } => *retry_after_ms);
+    assert!(hint.is_some_and(|ms| ms > 0), "a retry hint: {hint:?}");
     upload(&mut alice, &up, &a).await;
     // ...and while the offer waits for its recipient...
     let refused = offer(&mut alice, "bob", "b.bin", b.size, &b.sha256).await;
@@ -185,6 +188,30 @@ async fn offers_beyond_the_quota_are_refused_until_room_is_freed() {
     decline(&mut bob, up.offer).await;
     assert_eq!(status(&mut alice).await.1, FileState::Declined);
     ready(&mut alice, "bob", "b.bin", &b).await;
+}
+
+#[tokio::test]
+async fn offers_share_the_senders_rate_limit_and_say_when_to_try_again() {
+    fn slow(c: &mut Config) {
+        c.rate = Rate {
+            per_sec: 1,
+            burst: 2,
+        };
+    }
+    let (server, files_dir) = start(slow).await;
+    let mut alice = server.login("alice").await;
+    server.login("bob").await.bye().await;
+    let content = Content::new(15, 100);
+    alice.send_stored("bob", "here come two files").await;
+    ready(&mut alice, "bob", "one.txt", &content).await;
+    let refused = offer(&mut alice, "bob", "two.txt", content.size, &content.sha256).await;
+    assert_error(&refused, ErrorCode::RateLimited);
+    let hint = expect!(&refused, ServerMessage::Error { retry_after_ms, .. } => *retry_after_ms);
+    assert!(
+        hint.is_some_and(|ms| ms > 0 && ms <= 1000),
+        "a retry hint within a second: {hint:?}"
+    );
+    assert_eq!(stored_files(&files_dir).len(), 1, "only the first upload");
 }
 
 fn bidi_or_invisible(c: char) -> bool {

@@ -419,6 +419,7 @@ fn connecting_asks_for_open_offers_and_the_answer_is_kept_quietly_for_ctrl_o() {
             req,
             incoming: vec![waiting],
             outgoing: Vec::new(),
+            more: false,
         },
     );
     assert!(model.popup.is_none(), "no popup for the quiet answer");
@@ -444,6 +445,7 @@ fn an_offer_answered_elsewhere_is_not_asked_about_after_a_reconnect() {
             req,
             incoming: Vec::new(),
             outgoing: Vec::new(),
+            more: false,
         },
     );
     // The catch-up brings an offer the listing said was no longer open.
