@@ -3,16 +3,46 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::popup::centered;
 use crate::model::LoginForm;
+use crate::text;
 use crate::theme::Theme;
 
 const LABELS: [&str; 3] = ["Server", "Name", "Password"];
 
+/// The form's size without an error: three fields, the status and the keys.
+const WIDTH: u16 = 60;
+const HEIGHT: u16 = 11;
+/// How wide the form may grow to show a long error (a certificate's
+/// fingerprint is 95 columns, with its label 108).
+const MAX_WIDTH: u16 = 112;
+
 pub fn render(form: &LoginForm, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
-    let boxed = centered(area, 60, 13);
+    let (status, style) = if form.busy {
+        ("connecting…".into(), theme.info)
+    } else if let Some(e) = &form.error {
+        // Kept as the lines it was written in: a changed certificate's error
+        // puts each fingerprint on its own line.
+        (text::clean(e), theme.error)
+    } else {
+        (
+            "A new name creates an account with this password.".into(),
+            theme.hint,
+        )
+    };
+    let widest = status.lines().map(text::width).max().unwrap_or(0);
+    let width = u16::try_from(widest + 4)
+        .unwrap_or(u16::MAX)
+        .clamp(WIDTH, MAX_WIDTH)
+        .min(area.width);
+    let status: Vec<Line<'_>> = text::wrap(&status, usize::from(width.saturating_sub(4)))
+        .into_iter()
+        .map(|l| Line::styled(l, style))
+        .collect();
+    let status_height = u16::try_from(status.len().max(2)).unwrap_or(u16::MAX);
+    let boxed = centered(area, width, HEIGHT + status_height);
     frame.render_widget(Clear, boxed);
     let block = Block::bordered()
         .title(Span::styled(" ClassChat — log in ", theme.title))
@@ -34,21 +64,17 @@ pub fn render(form: &LoginForm, theme: &Theme, area: Rect, frame: &mut Frame<'_>
         let value = Rect::new(inner.x + 10, y, inner.width.saturating_sub(11), 1);
         frame.render_widget(field, value);
     }
-    let status = if form.busy {
-        Line::styled("connecting…", theme.info)
-    } else if let Some(e) = &form.error {
-        Line::styled(crate::text::clean_line(e).into_owned(), theme.error)
-    } else {
-        Line::styled(
-            "A new name creates an account with this password.",
-            theme.hint,
-        )
-    };
-    let bottom = inner.y + inner.height.saturating_sub(3);
-    // Two lines, wrapped: the reason is at the end of a long error.
+    // Below the fields, above the keys: as much of the status as fits.
+    let top = (inner.y + 8).min(inner.y + inner.height);
+    let keys_at = (inner.y + inner.height).saturating_sub(1).max(top);
     frame.render_widget(
-        Paragraph::new(status).wrap(Wrap { trim: true }),
-        Rect::new(inner.x + 1, bottom, inner.width.saturating_sub(2), 2),
+        Paragraph::new(status),
+        Rect::new(
+            inner.x + 1,
+            top,
+            inner.width.saturating_sub(2),
+            keys_at.saturating_sub(top),
+        ),
     );
     let keys = Line::styled(
         "Enter next / log in · Tab next field · Esc quit",
@@ -56,6 +82,6 @@ pub fn render(form: &LoginForm, theme: &Theme, area: Rect, frame: &mut Frame<'_>
     );
     frame.render_widget(
         Paragraph::new(keys),
-        Rect::new(inner.x + 1, bottom + 2, inner.width.saturating_sub(2), 1),
+        Rect::new(inner.x + 1, keys_at, inner.width.saturating_sub(2), 1),
     );
 }

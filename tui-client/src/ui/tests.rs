@@ -270,6 +270,45 @@ fn the_login_form_shows_why_the_last_attempt_failed() {
     snapshot!(model);
 }
 
+/// What the client says when a pinned server shows another certificate.
+fn changed_certificate() -> Msg {
+    let e = crate::connection::ConnectError::CertificateChanged {
+        server: "chat.example.org:12346".into(),
+        pinned: classchat_common::tls::fingerprint(b"the certificate pinned"),
+        presented: classchat_common::tls::fingerprint(b"another certificate"),
+        known: "/home/alice/.local/share/classchat/known_servers.json".into(),
+    };
+    Msg::LoginFailed(format!(
+        "cannot log in as alice at chat.example.org:12346: {e}"
+    ))
+}
+
+#[test]
+fn a_changed_certificate_shows_both_fingerprints_and_how_to_accept_it() {
+    let mut model = login_model(120, 30);
+    type_text(&mut model, "alice");
+    press(&mut model, plain(KeyCode::Enter));
+    press(&mut model, changed_certificate());
+    let shown = screen(&model);
+    for needle in [
+        classchat_common::tls::fingerprint(b"the certificate pinned"),
+        classchat_common::tls::fingerprint(b"another certificate"),
+        "--trust-new-certificate".to_owned(),
+    ] {
+        assert!(shown.contains(&needle), "{needle} is shown:\n{shown}");
+    }
+    snapshot!(model);
+}
+
+#[test]
+fn a_changed_certificate_still_shows_its_fingerprints_on_a_small_terminal() {
+    let mut model = login_model(80, 24);
+    type_text(&mut model, "alice");
+    press(&mut model, plain(KeyCode::Enter));
+    press(&mut model, changed_certificate());
+    snapshot!(model);
+}
+
 #[test]
 fn the_login_form_says_connecting_while_it_tries() {
     let mut model = login_model(80, 24);
