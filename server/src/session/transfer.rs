@@ -240,13 +240,20 @@ impl Transfers {
                 .await;
         }
         let done = ctx.files_dir.join(offer.to_string());
+        // The bytes, then their name, reach the disk before the offer is
+        // recorded, so a recorded offer always has its file, even after a
+        // power failure.
         let stored = match upload.file.sync_data().await {
-            Ok(()) => tokio::fs::rename(&upload.part, &done).await,
+            Ok(()) => match tokio::fs::rename(&upload.part, &done).await {
+                Ok(()) => sync_dir(ctx.files_dir.clone()).await,
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         if let Err(e) = stored {
             tracing::error!("cannot keep {}: {e}", upload.part.display());
             let _ = std::fs::remove_file(&upload.part);
+            let _ = std::fs::remove_file(&done);
             ctx.hub.send(Command::FileAborted { offer }).await?;
             return Ok(offer_error(
                 None,
@@ -491,6 +498,13 @@ impl Transfers {
             let _ = self.discard(ctx, offer).await;
         }
     }
+}
+
+/// Makes a rename in `dir` durable.
+async fn sync_dir(dir: PathBuf) -> io::Result<()> {
+    tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
+        .await
+        .map_err(io::Error::other)?
 }
 
 fn download_line(req: Option<Req>, file: FileInfo) -> Bytes {
