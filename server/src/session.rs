@@ -61,25 +61,25 @@ impl Context {
 
 /// Serves one connection until it closes.
 pub async fn run(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, tls: Option<TlsAcceptor>) {
+    // The TLS handshake, `hello` and `login` all fit in one login time.
+    let deadline = tokio::time::Instant::now() + ctx.config.login_timeout;
     let mut conn = match tls {
         None => Conn::new(stream, ctx.config.write_timeout),
-        // The TLS handshake counts against the login time; a failed one has
-        // nobody to tell (the peer does not speak TLS, or gave up).
-        Some(acceptor) => {
-            match tokio::time::timeout(ctx.config.login_timeout, acceptor.accept(stream)).await {
-                Ok(Ok(stream)) => Conn::tls(stream, ctx.config.write_timeout),
-                Ok(Err(e)) => {
-                    tracing::debug!(%peer, "TLS handshake failed: {e}");
-                    return;
-                }
-                Err(_) => return,
+        // A failed handshake has nobody to tell (the peer does not speak TLS,
+        // or gave up).
+        Some(acceptor) => match tokio::time::timeout_at(deadline, acceptor.accept(stream)).await {
+            Ok(Ok(stream)) => Conn::tls(stream, ctx.config.write_timeout),
+            Ok(Err(e)) => {
+                tracing::debug!(%peer, "TLS handshake failed: {e}");
+                return;
             }
-        }
+            Err(_) => return,
+        },
     };
     let handshake = tokio::select! {
         biased;
         () = ctx.shutdown.cancelled() => Err(Ending::refused(shutdown_message())),
-        r = tokio::time::timeout(ctx.config.login_timeout, Box::pin(login::handshake(&mut conn, &ctx, peer.ip()))) => {
+        r = tokio::time::timeout_at(deadline, Box::pin(login::handshake(&mut conn, &ctx, peer.ip()))) => {
             r.unwrap_or_else(|_| Err(Ending::refused(ServerMessage::error(
                 ErrorCode::LoginTimeout,
                 format!("no hello and login within {} seconds; closing", ctx.config.login_timeout.as_secs()),
