@@ -1,0 +1,400 @@
+//! "A connection that never finishes its `hello` (closed after a timeout), one
+//! that opens and sends nothing, thousands of connections from one address,
+//! message floods (per-user rate limit with an error), a reader that never reads."
+
+use std::time::Duration;
+
+use classchat_common::{ClientMessage, ErrorCode, MessageId, ServerMessage};
+use classchat_server::outbound::Bounds;
+use classchat_server::ratelimit::Rate;
+
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use crate::support::{
+    self, Next, ServerOptions, TestClient, WAIT, conv, send_to, start_server, user,
+};
+
+// The login timeout is tested on Tokio's paused clock: the server runs in the
+// test's runtime, and a connection that never speaks leaves that runtime idle,
+// so the clock jumps straight to the deadline. This works because nothing
+// before the deadline waits on the hub's thread or a password hash; a test that
+// logs in cannot use the paused clock, since the clock would jump ahead while
+// the runtime waits for the hub thread (see the idle test below).
+#[tokio::test(start_paused = true)]
+async fn a_connection_that_never_says_hello_is_closed_after_the_login_timeout() {
+    let server = start_server(ServerOptions::default().memory()).await;
+    let stream = TcpStream::connect(server.addr).await.unwrap();
+    let mut c = TestClient::from_stream(stream);
+    let start = Instant::now();
+    let e = c.recv_within(Duration::from_secs(3600)).await;
+    let waited = start.elapsed();
+    expect!(e, ServerMessage::Error { code: ErrorCode::LoginTimeout, .. } => ());
+    let limit = Duration::from_secs(classchat_common::limits::LOGIN_TIMEOUT_SECS);
+    assert!(
+        waited >= limit && waited < limit + Duration::from_secs(1),
+        "closed after {waited:?}"
+    );
+    assert!(matches!(
+        c.next_within(Duration::from_secs(3600)).await,
+        Next::Closed
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_connection_that_says_hello_but_never_logs_in_is_closed_after_the_login_timeout() {
+    let server = start_server(ServerOptions::default().memory()).await;
+    let stream = TcpStream::connect(server.addr).await.unwrap();
+    let mut c = TestClient::from_stream(stream);
+    let start = Instant::now();
+    c.hello().await;
+    // Pings keep nothing alive before login.
+    c.send(ClientMessage::Ping).await;
+    expect!(c.recv().await, ServerMessage::Pong => ());
+    let e = c.recv_within(Duration::from_secs(3600)).await;
+    expect!(e, ServerMessage::Error { code: ErrorCode::LoginTimeout, .. } => ());
+    let waited = start.elapsed();
+    let limit = Duration::from_secs(classchat_common::limits::LOGIN_TIMEOUT_SECS);
+    assert!(
+        waited >= limit && waited < limit + Duration::from_secs(1),
+        "closed after {waited:?}"
+    );
+    assert!(matches!(
+        c.next_within(Duration::from_secs(3600)).await,
+        Next::Closed
+    ));
+}
+
+// The idle timeout comes after a login, which waits on the hub's own thread and
+// on password hashing; Tokio's paused clock would jump ahead during those waits
+// (it only sees its own runtime idle), so this test uses a short real interval,
+// long enough that a busy machine still answers each ping in time.
+#[tokio::test]
+async fn a_silent_client_is_pinged_then_closed_and_one_that_answers_stays() {
+    let server = start_server(ServerOptions::default().memory().config(|c| {
+        c.ping_interval = Duration::from_secs(1);
+    }))
+    .await;
+    let mut silent = server.login("silent").await;
+    let mut lively = server.login("lively").await;
+
+    for _ in 0..2 {
+        expect!(lively.recv().await, ServerMessage::Ping => ());
+        lively.send(ClientMessage::Pong).await;
+    }
+    lively.expect_nothing_pending().await;
+
+    // Meanwhile the silent one was pinged once, then closed.
+    expect!(silent.recv().await, ServerMessage::Ping => ());
+    let last = silent.expect_closed().await;
+    assert!(
+        matches!(
+            last.as_slice(),
+            [ServerMessage::Error {
+                code: ErrorCode::IdleTimeout,
+                ..
+            }]
+        ),
+        "got {last:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_dropped_without_slowing_the_sender_and_loses_nothing() {
+    let server = start_server(ServerOptions::default().config(|c| {
+        c.queue = Bounds {
+            lines: 64,
+            bytes: 64 * 1024,
+        };
+        c.rate = Rate {
+            per_sec: 1_000_000,
+            burst: 1_000_000,
+        };
+    }))
+    .await;
+    let mut bob = TestClient::connect_with_small_buffer(server.addr).await;
+    bob.hello().await;
+    bob.send(ClientMessage::Login {
+        user: user("bob"),
+        password: Some(classchat_common::protocol::Secret(support::PASSWORD.into())),
+        token: None,
+    })
+    .await;
+    bob.finish_login().await;
+    let token = bob.token().to_owned();
+    let mut alice = server.login("alice").await;
+
+    // From here on bob reads nothing. Alice sends big messages in rounds until
+    // the server gives up on him; every one must be stored without delay.
+    let big = "z".repeat(8000);
+    let mut sent = Vec::new();
+    let mut dropped = false;
+    for _ in 0..100 {
+        let ids: Vec<MessageId> = (0..20)
+            .map(|_| {
+                let (id, _) = send_to("bob", &big);
+                id
+            })
+            .collect();
+        for id in &ids {
+            alice
+                .send(ClientMessage::Send {
+                    id: *id,
+                    to: conv("bob"),
+                    body: big.clone(),
+                })
+                .await;
+        }
+        for id in &ids {
+            let reply = alice
+                .recv_until(2, |m| !matches!(m, ServerMessage::Presence { .. }))
+                .await;
+            expect!(reply, ServerMessage::Stored { id: got, .. } if got == *id => ());
+        }
+        sent.extend(ids);
+        let req = alice.req();
+        alice
+            .send(ClientMessage::Whois {
+                req: Some(req),
+                user: user("bob"),
+            })
+            .await;
+        let reply = alice
+            .recv_until(2, |m| !matches!(m, ServerMessage::Presence { .. }))
+            .await;
+        if !expect!(reply, ServerMessage::User { online, .. } => online) {
+            dropped = true;
+            break;
+        }
+    }
+    assert!(dropped, "a client that reads nothing was never dropped");
+    // Alice carries on as before; bob is simply offline now.
+    for i in 0..20 {
+        let (id, stored) = alice
+            .send_stored("bob", &format!("after the drop {i}"))
+            .await;
+        expect!(stored, ServerMessage::Stored { online: 0, .. } => ());
+        sent.push(id);
+    }
+
+    // Bob's connection is closed once he looks: whatever was in flight, then the end.
+    let before_close = bob.expect_closed().await;
+    for msg in &before_close {
+        assert!(
+            matches!(
+                msg,
+                ServerMessage::Message(_)
+                    | ServerMessage::Error {
+                        code: ErrorCode::SlowConsumer,
+                        ..
+                    }
+            ),
+            "unexpected {msg:?}"
+        );
+    }
+    // Nothing was lost: everything comes on the next login, in order.
+    let bob = TestClient::resume(server.addr, "bob", &token).await;
+    let got: Vec<MessageId> = bob.caught_up.iter().map(|m| m.id).collect();
+    assert_eq!(got.len(), sent.len());
+    assert_eq!(got, sent);
+}
+
+#[tokio::test]
+async fn connections_beyond_the_limit_are_told_the_server_is_busy() {
+    let server = start_server(ServerOptions::default().memory().config(|c| {
+        c.max_connections = 3;
+    }))
+    .await;
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        let mut c = server.connect().await;
+        c.hello().await;
+        open.push(c);
+    }
+    let mut extra = server.connect().await;
+    let last = extra.expect_closed().await;
+    assert!(
+        matches!(
+            last.as_slice(),
+            [ServerMessage::Error {
+                code: ErrorCode::ServerBusy,
+                ..
+            }]
+        ),
+        "got {last:?}"
+    );
+    for c in &mut open {
+        c.send(ClientMessage::Ping).await;
+        expect!(c.recv().await, ServerMessage::Pong => ());
+    }
+
+    // A place frees up when a connection ends; the server notices the close
+    // on its own time, so try again a bounded number of times.
+    drop(open.pop());
+    for attempt in 0.. {
+        let mut c = server.connect().await;
+        c.send(ClientMessage::Hello {
+            version: 1,
+            client: None,
+        })
+        .await;
+        match c.next_within(WAIT).await {
+            Next::Line(ServerMessage::Welcome { .. }) => break,
+            Next::Line(ServerMessage::Error {
+                code: ErrorCode::ServerBusy,
+                ..
+            })
+            | Next::Closed
+                if attempt < 100 =>
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            other => panic!("attempt {attempt}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_thousand_idle_connections_from_one_address_do_not_disturb_a_conversation() {
+    // Above the per-address cap, which has a test of its own.
+    let server = start_server(
+        ServerOptions::default()
+            .memory()
+            .config(|c| c.max_per_address = 2000),
+    )
+    .await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    let mut idle = Vec::new();
+    for i in 0..1000 {
+        let mut c = server.connect().await;
+        if i % 2 == 0 {
+            c.send(ClientMessage::Hello {
+                version: 1,
+                client: None,
+            })
+            .await;
+        }
+        idle.push(c);
+    }
+    for i in 0..10 {
+        let (id, _) = alice
+            .send_stored("bob", &format!("over the noise {i}"))
+            .await;
+        assert_eq!(bob.recv_message().await.id, id);
+    }
+    // Every one of them was accepted and is being served.
+    for c in idle.iter_mut().step_by(97) {
+        c.send(ClientMessage::Ping).await;
+        let reply = c.recv_until(1, |m| matches!(m, ServerMessage::Pong)).await;
+        assert_eq!(reply, ServerMessage::Pong);
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_half_closes_still_gets_the_answers_to_what_it_sent() {
+    let server = start_server(ServerOptions::default().memory()).await;
+    server.login("bob").await;
+    let mut alice = server.login("alice").await;
+    let (id, send) = send_to("bob", "sent just before hanging up");
+    alice.send(send).await;
+    alice.send(ClientMessage::Who { req: Some(9) }).await;
+    alice.half_close().await;
+    let last = alice.expect_closed().await;
+    assert!(
+        matches!(
+            last.as_slice(),
+            [ServerMessage::Stored { id: got, .. }, ServerMessage::Who { req: Some(9), .. }] if *got == id
+        ),
+        "got {last:?}"
+    );
+}
+
+#[tokio::test]
+async fn one_address_cannot_hold_more_connections_than_its_share() {
+    let server = start_server(
+        ServerOptions::default()
+            .memory()
+            .config(|c| c.max_per_address = 20),
+    )
+    .await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    let mut held = Vec::new();
+    for _ in 0..18 {
+        held.push(server.connect().await);
+    }
+    // The 21st connection from 127.0.0.1 is told why and closed.
+    let mut refused = server.connect().await;
+    match refused.recv().await {
+        ServerMessage::Error { code, message, .. } => {
+            assert_eq!(code, ErrorCode::ServerBusy);
+            assert!(message.contains("your address"), "{message}");
+        }
+        other => panic!("expected server_busy, got {other:?}"),
+    }
+    // Those already in keep chatting.
+    let (id, _) = alice.send_stored("bob", "still here").await;
+    assert_eq!(bob.recv_message().await.id, id);
+    // A place freed is a place taken.
+    drop(held.pop());
+    let mut again = None;
+    for _ in 0..50 {
+        let mut c = server.connect().await;
+        c.send(ClientMessage::Ping).await;
+        if matches!(c.recv().await, ServerMessage::Pong) {
+            again = Some(c);
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert!(again.is_some(), "a freed place was never given out again");
+}
+#[tokio::test]
+async fn a_flood_is_refused_with_rate_limited_and_a_retry_time_and_others_are_unaffected() {
+    // One message a second after a burst of five: however slowly this machine
+    // runs, the sixth of six pipelined messages comes too soon.
+    let server = start_server(ServerOptions::default().memory().config(|c| {
+        c.rate = Rate {
+            per_sec: 1,
+            burst: 5,
+        };
+    }))
+    .await;
+    let mut alice = server.login("alice").await;
+    let mut carol = server.login("carol").await;
+    let mut bob = server.login("bob").await;
+
+    let sends: Vec<(MessageId, ClientMessage)> = (0..6)
+        .map(|i| send_to("bob", &format!("flood {i}")))
+        .collect();
+    for (_, send) in &sends {
+        alice.send(send.clone()).await;
+    }
+    for (i, (id, _)) in sends.iter().enumerate().take(5) {
+        let seq = i as u64 + 1;
+        expect!(alice.recv().await, ServerMessage::Stored { id: got, seq: s, .. } if got == *id && s == seq => ());
+    }
+    let (limited_id, limited) = &sends[5];
+    let wait = expect!(alice.recv().await, ServerMessage::Error {
+        id: Some(got), code: ErrorCode::RateLimited, retry_after_ms: Some(ms), ..
+    } if got == *limited_id => ms);
+    assert!((1..=1000).contains(&wait), "retry after {wait} ms");
+
+    // Carol has her own allowance.
+    let (carols, _) = carol.send_stored("bob", "not part of the flood").await;
+    let mut got = Vec::new();
+    for _ in 0..6 {
+        got.push(bob.recv_message().await.id);
+    }
+    let mut expected: Vec<MessageId> = sends[..5].iter().map(|(id, _)| *id).collect();
+    expected.push(carols);
+    assert_eq!(got, expected, "the refused message was not delivered");
+    bob.expect_nothing_pending().await;
+
+    // The rate limiter runs on the real clock, so waiting as told is real time.
+    tokio::time::sleep(Duration::from_millis(wait)).await;
+    alice.send(limited.clone()).await;
+    expect!(alice.recv().await, ServerMessage::Stored { id: got, seq: 6, duplicate: false, .. } if got == *limited_id => ());
+    assert_eq!(bob.recv_message().await.id, *limited_id);
+}
