@@ -62,7 +62,7 @@ impl Context {
 /// Serves one connection until it closes.
 pub async fn run(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, tls: Option<TlsAcceptor>) {
     // The TLS handshake, `hello` and `login` all fit in one login time.
-    let deadline = tokio::time::Instant::now() + ctx.config.login_timeout;
+    let deadline = Instant::now() + ctx.config.login_timeout;
     let mut conn = match tls {
         None => Conn::new(stream, ctx.config.write_timeout),
         // A failed handshake has nobody to tell (the peer does not speak TLS,

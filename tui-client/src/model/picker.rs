@@ -122,6 +122,9 @@ impl Picker {
     /// when the filter starts with `.`; `..` only while there is no filter.
     pub fn visible(&self) -> Vec<&Item> {
         let query = self.query().to_lowercase();
+        if self.typed(None).is_some() {
+            return Vec::new();
+        }
         if query.is_empty() {
             return self.items.iter().filter(|i| !i.hidden()).collect();
         }
@@ -142,6 +145,17 @@ impl Picker {
 
     pub fn chosen(&self) -> Option<&Item> {
         self.visible().get(self.selected).copied()
+    }
+
+    /// The filter read as a path, when it looks like one (`/…`, `~…`, `./…`,
+    /// `../…`): Enter then goes there, or sends the file it names.
+    pub fn typed(&self, home: Option<&Path>) -> Option<PathBuf> {
+        let query = self.query();
+        let query = query.trim();
+        let path_like = ["/", "~", "./", "../"]
+            .iter()
+            .any(|start| query.starts_with(start));
+        path_like.then(|| self.dir.join(crate::layout::files::typed_path(query, home)))
     }
 }
 

@@ -18,7 +18,7 @@ pub fn render(model: &Model, p: &Picker, theme: &Theme, area: Rect, frame: &mut 
     frame.render_widget(Clear, boxed);
     let title = format!("Send a file to {}", text::clean_line(&p.to.to_string()));
     let footer = if boxed.width >= 64 {
-        " ↑↓ choose · Enter open or send · Backspace up · Esc cancel "
+        " ↑↓ choose · Enter open or send · / or ~ types a path · Esc "
     } else {
         " ↑↓ · Enter open or send · Esc cancel "
     };
@@ -71,6 +71,18 @@ pub fn render(model: &Model, p: &Picker, theme: &Theme, area: Rect, frame: &mut 
             Line::styled("Backspace goes up a folder", theme.hint),
         ];
         frame.render_widget(Paragraph::new(lines), list);
+        return;
+    }
+    if let Some(path) = p.typed(model.home.as_deref()) {
+        let shown = shown_path(&path, model.home.as_deref());
+        let (note, style) = if path.is_dir() {
+            (format!("Enter opens {shown}"), theme.hint)
+        } else if path.is_file() {
+            (format!("Enter sends {shown}"), theme.hint)
+        } else {
+            (format!("no file or folder at {shown}"), theme.error)
+        };
+        frame.render_widget(Paragraph::new(Line::styled(note, style)), list);
         return;
     }
     let items = p.visible();

@@ -72,6 +72,22 @@ pub fn picker_key(model: &mut Model, key: KeyEvent, action: Option<Action>, fx: 
                 p.go(up);
             }
         }
+        KeyCode::Enter if p.typed(model.home.as_deref()).is_some() => {
+            let Some(path) = p.typed(model.home.as_deref()) else {
+                return;
+            };
+            if path.is_dir() {
+                p.go(path);
+            } else if path.is_file() {
+                let to = p.to.clone();
+                model.popup = None;
+                if let Some(dir) = path.parent() {
+                    model.picker_dir = dir.to_path_buf();
+                }
+                send(model, to, path, fx);
+            }
+            // Anything else: the picker already says nothing is there.
+        }
         KeyCode::Enter => {
             let Some(item) = p.chosen().cloned() else {
                 return;

@@ -127,6 +127,48 @@ fn the_picker_walks_folders_and_choosing_a_file_offers_it() {
 }
 
 #[test]
+fn a_path_typed_in_the_picker_opens_its_folder_or_sends_its_file() {
+    let home = picker_home();
+    let docs = home.path().join("Documents");
+    let mut model = picker_model(90, 30, home.path());
+    model.home = Some(home.path().to_path_buf());
+    type_text(&mut model, "/sendfile bob");
+    press(&mut model, plain(KeyCode::Enter));
+
+    // `~/` is the home folder; a folder opens...
+    type_text(&mut model, "~/Documents/Lectures");
+    let shown = screen(&model);
+    assert!(
+        shown.contains("Enter opens ~/Documents/Lectures"),
+        "{shown}"
+    );
+    press(&mut model, plain(KeyCode::Enter));
+    assert_eq!(picker_dir(&model), Some(docs.join("Lectures")));
+
+    // ...nothing happens where nothing is...
+    type_text(&mut model, "../nowhere");
+    assert!(screen(&model).contains("no file or folder at"));
+    let fx = press(&mut model, plain(KeyCode::Enter));
+    assert!(send_files(&fx).is_empty());
+    assert_eq!(picker_dir(&model), Some(docs.join("Lectures")));
+
+    // ...and a file, relative to the folder shown, is sent.
+    for _ in 0.."../nowhere".len() {
+        press(&mut model, plain(KeyCode::Backspace));
+    }
+    type_text(&mut model, "../week7-slides.pdf");
+    let fx = press(&mut model, plain(KeyCode::Enter));
+    assert_eq!(
+        send_files(&fx),
+        [(
+            "bob".to_owned(),
+            docs.join("Lectures").join("../week7-slides.pdf")
+        )]
+    );
+    assert!(model.popup.is_none());
+}
+
+#[test]
 fn each_pick_gets_a_fresh_transfer_number() {
     let home = picker_home();
     let mut model = picker_model(90, 30, home.path());
