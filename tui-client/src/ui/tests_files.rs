@@ -143,6 +143,16 @@ fn the_transfers_view_shows_bars_rates_and_time_left_for_every_transfer() {
 }
 
 #[test]
+fn a_narrow_transfers_view_shortens_the_bar_to_keep_the_time_left() {
+    let mut model = offered(80, 24);
+    busy(&mut model);
+    press(&mut model, ctrl('t'));
+    let shown = screen(&model);
+    assert!(shown.contains(" left"), "{shown}");
+    snapshot!(model);
+}
+
+#[test]
 fn the_transfers_view_with_nothing_yet_says_how_to_send_a_file() {
     let mut model = files_model(90, 30);
     press(&mut model, ctrl('t'));
@@ -233,4 +243,77 @@ fn ascii_file_messages_and_transfers() {
     assert!(messages.contains("[file] notes.pdf (1.2 MB)"), "{messages}");
     press(&mut model, ctrl('t'));
     snapshot!(model);
+}
+
+// ---- hostile names ------------------------------------------------------------------
+// BRIEF §6: a file name is text from someone else like any other. The server
+// cleans the names it passes on; these come from a server that does not.
+
+#[test]
+fn a_hostile_file_name_is_shown_inert_in_the_offer_the_message_and_the_transfers() {
+    let mut model = offered(100, 30);
+    dismiss(&mut model);
+    arrives(&mut model, 4, &format!("{HOSTILE}.pdf"), 2_000);
+    assert!(model.popup.is_some(), "the offer popup is up");
+    assert_eq!(live_cells(&model), Vec::<String>::new(), "offer popup");
+    snapshot!(model);
+
+    // A file name is shown as the name it would be saved under: controls and
+    // bidi characters taken out, where other text shows them as symbols.
+    let name = "pwn[2J]0;owned]52;c;Y3VybCBldmlsLnNo 31m gnp.exe!.pdf";
+    assert!(screen(&model).contains(name), "the offer popup");
+    dismiss(&mut model);
+    let shown = screen(&model);
+    assert!(
+        shown.contains("📎 pwn[2J]0;owned]52;c;"),
+        "the file message: {shown}"
+    );
+    assert_eq!(live_cells(&model), Vec::<String>::new(), "file message");
+
+    transfer(
+        &mut model,
+        download(4, &format!("{HOSTILE}.pdf"), "bob", 1_000, 2_000),
+    );
+    transfer(
+        &mut model,
+        crate::client::Progress {
+            state: TransferState::Failed {
+                reason: format!("cannot save: {HOSTILE}"),
+            },
+            ..upload(2, &format!("{HOSTILE}.txt"), "bob", 10, 2_000)
+        },
+    );
+    press(&mut model, ctrl('t'));
+    assert_eq!(live_cells(&model), Vec::<String>::new(), "transfers view");
+    let shown = screen(&model);
+    assert!(shown.contains("pwn[2J]0;"), "the names: {shown}");
+    assert!(
+        shown.contains("cannot save: pwn␛[2J"),
+        "the reason: {shown}"
+    );
+}
+
+#[test]
+fn hostile_names_of_local_files_are_shown_inert_in_the_picker() {
+    let home = picker_home();
+    let docs = home.path().join("Documents");
+    // Linux allows any byte in a name but `/` and NUL.
+    for name in [
+        "evil\x1b]0;title\x07.pdf",
+        "clear\x1b[2J.txt",
+        "line\nbreak\r.txt",
+        "invoice\u{202E}fdp.exe",
+        "zero\u{200B}width.txt",
+        "c1\u{9b}31m.txt",
+    ] {
+        std::fs::write(docs.join(name), b"x").expect("a file");
+    }
+    std::fs::create_dir(docs.join("dir\x1b[31m")).expect("a folder");
+    let mut model = picker_model(100, 30, home.path());
+    type_text(&mut model, "/sendfile bob");
+    press(&mut model, plain(KeyCode::Enter));
+    assert_eq!(live_cells(&model), Vec::<String>::new());
+    let shown = screen(&model);
+    assert!(shown.contains("evil␛]0;title␇.pdf"), "{shown}");
+    assert!(shown.contains("line␊break␍.txt"), "{shown}");
 }

@@ -118,9 +118,11 @@ fn rows(model: &Model, t: &Transfer, chosen: bool, w: usize, theme: &Theme) -> [
             figures.push_str(&format!("  {} left", duration(eta)));
         }
     }
+    // A narrow view gives up bar before figures: the time left matters more.
+    let bar_width = w.saturating_sub(5 + width(&figures)).clamp(8, BAR);
     let second = Line::from(vec![
         Span::raw("    "),
-        Span::styled(bar(p, BAR, ascii), theme.online),
+        Span::styled(bar(p, bar_width, ascii), theme.online),
         Span::styled(format!(" {figures}"), theme.list_item),
     ]);
     [first, second]
