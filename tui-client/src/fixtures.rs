@@ -507,3 +507,35 @@ pub fn screen(model: &Model) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// What a hostile peer or server might send, to show inert: ANSI CSI (clear
+/// screen), OSC title and OSC 52 clipboard writes, C0 controls (CR, BS, BEL),
+/// DEL and a C1 CSI, a bidi override and a zero-width space.
+pub const HOSTILE: &str = "pwn\x1b[2J\x1b]0;owned\x07\x1b]52;c;Y3VybCBldmlsLnNo\x07 \r\x08\x7f\u{9b}31m \u{202E}gnp.exe\u{200B}!";
+
+/// Whether a terminal would act on `c` or hide it: a control character, a
+/// bidirectional control, or a zero-width character.
+pub fn live(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{FEFF}'
+        )
+}
+
+/// The cells of the drawn screen holding anything [`live`]; none, on a safe screen.
+pub fn live_cells(model: &Model) -> Vec<String> {
+    draw(model)
+        .backend()
+        .buffer()
+        .content
+        .iter()
+        .map(|c| c.symbol())
+        .filter(|s| s.chars().any(live))
+        .map(|s| format!("{s:?}"))
+        .collect()
+}

@@ -615,16 +615,27 @@ fn with_colour_off_no_cell_anywhere_is_coloured() {
 }
 
 // ---- hostile text -----------------------------------------------------------
-
-/// ANSI CSI, OSC title and clipboard, C0 and C1 controls, a bidi override and a
-/// zero-width space.
-const HOSTILE: &str = "pwn\x1b[2J\x1b]0;owned\x07\x1b]52;c;Y3VybCBldmlsLnNo\x07 \r\x08\x7f\u{9b}31m \u{202E}gnp.exe\u{200B}!";
+// BRIEF §6: escape sequences, C0/C1 controls, bidi and zero-width characters in
+// any text the client displays are made visible or dropped, never interpreted.
+// File names are in `tests_files.rs`.
 
 #[test]
 fn hostile_text_is_shown_inert() {
-    // Names are validated where they enter, so none can carry any of this.
+    // Names are validated where they enter, so none can carry any of this:
+    // a server line naming such a sender does not even decode.
     assert!("x\x1b[2J".parse::<GroupName>().is_err());
     assert!("x\u{202E}".parse::<GroupName>().is_err());
+    assert!(
+        "x\x1b]0;t\x07"
+            .parse::<classchat_common::Username>()
+            .is_err()
+    );
+    let line = ServerMessage::Message(chat("bob", 1, "bob", now(), "hi")).to_line();
+    let line = String::from_utf8(line.to_vec()).unwrap();
+    assert!(ServerMessage::decode(line.as_bytes()).is_ok());
+    let forged = line.replace(r#""from":"bob""#, r#""from":"b\u001b[2Jb""#);
+    assert_ne!(forged, line);
+    assert!(ServerMessage::decode(forged.as_bytes()).is_err());
 
     let mut model = demo_model(90, 30);
     server(
@@ -646,20 +657,7 @@ fn hostile_text_is_shown_inert() {
     );
     press(&mut model, Msg::Paste(format!("pasted {HOSTILE}")));
 
-    let terminal = draw(&model);
-    let bad: Vec<String> = terminal
-        .backend()
-        .buffer()
-        .content
-        .iter()
-        .map(|c| c.symbol())
-        .filter(|s| {
-            s.chars()
-                .any(|c| c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{200B}'))
-        })
-        .map(|s| format!("{s:?}"))
-        .collect();
-    assert_eq!(bad, Vec::<String>::new());
+    assert_eq!(live_cells(&model), Vec::<String>::new());
     let shown = screen(&model);
     assert!(shown.contains("␛[2J␛]0;owned␇"), "{shown}");
     snapshot!(model);
@@ -669,11 +667,29 @@ fn hostile_text_is_shown_inert() {
 fn hostile_text_in_the_login_error_is_shown_inert() {
     let mut model = login_model(80, 24);
     press(&mut model, Msg::LoginFailed(format!("refused: {HOSTILE}")));
-    let terminal = draw(&model);
-    assert!(terminal.backend().buffer().content.iter().all(|c| {
-        !c.symbol()
-            .chars()
-            .any(|c| c.is_control() || c == '\u{202E}')
-    }),);
+    assert_eq!(live_cells(&model), Vec::<String>::new());
     assert!(screen(&model).contains("refused: pwn␛[2J"));
+}
+
+#[test]
+fn hostile_text_in_connection_notices_is_shown_inert() {
+    // Why the connection was lost (an error from the network or TLS, which
+    // may quote what the other end sent), then why the client gave up.
+    let mut model = demo_model(90, 30);
+    press(
+        &mut model,
+        Msg::Net(Event::Link(Link::Reconnecting {
+            attempt: 2,
+            retry_in: Duration::from_secs(4),
+            reason: format!("reset: {HOSTILE}"),
+        })),
+    );
+    assert_eq!(live_cells(&model), Vec::<String>::new());
+    press(
+        &mut model,
+        Msg::Net(Event::Fatal(format!("gave up: {HOSTILE}"))),
+    );
+    assert_eq!(live_cells(&model), Vec::<String>::new());
+    let shown = screen(&model);
+    assert!(shown.contains("gave up: pwn␛[2J"), "{shown}");
 }
