@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use classchat_common::protocol::Req;
-use classchat_common::{ErrorCode, MessageId, ServerMessage};
+use classchat_common::{ErrorCode, MessageId, OfferId, ServerMessage};
 use tokio::sync::mpsc;
 
 use super::state::State;
@@ -34,6 +34,9 @@ pub struct Batch {
     pub origins: Vec<Origin>,
     /// Members whose cursors changed, written once just before the commit.
     pub dirty: Vec<(ConvId, UserId)>,
+    /// Completed uploads this batch turns into offers: if it cannot be
+    /// stored, their senders are told and their files deleted.
+    pub uploads: Vec<(SessionId, OfferId)>,
     pub failed: Option<StoreError>,
 }
 
@@ -142,7 +145,10 @@ impl Worker {
                 offer,
                 reply,
             } => self.file_offer(b, session, offer, reply),
-            Command::FileUploaded { session, offer } => self.file_uploaded(b, session, offer),
+            Command::FileUploaded { session, offer } => {
+                b.uploads.push((session, offer));
+                self.file_uploaded(b, session, offer);
+            }
             Command::FileAborted { offer } => self.file_aborted(offer),
             Command::FileAccept {
                 session,
@@ -257,7 +263,7 @@ impl Worker {
                 self.store.rollback();
                 let snapshot = self.store.load()?;
                 self.state.load(snapshot, self.config.rate);
-                let lines = b
+                let mut lines: Vec<Effect> = b
                     .origins
                     .iter()
                     .map(|o| {
@@ -273,6 +279,19 @@ impl Worker {
                         Effect::Line(o.session, msg.to_line())
                     })
                     .collect();
+                for (session, offer) in b.uploads {
+                    // Still uploading: the batch did not get as far as this one.
+                    if self.state.offers.contains_key(&offer) {
+                        continue;
+                    }
+                    let why = "the server could not store the file; it was not offered";
+                    let msg =
+                        ServerMessage::offer_error(None, offer, ErrorCode::StorageFailed, why);
+                    lines.push(Effect::Line(session, msg.to_line()));
+                    lines.push(Effect::Remove(
+                        self.config.files_dir.join(offer.to_string()),
+                    ));
+                }
                 // Replies are dropped unsent: their sessions see the hub refuse.
                 self.release(lines);
                 Ok(())

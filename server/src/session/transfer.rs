@@ -243,7 +243,13 @@ impl Transfers {
         // The bytes, then their name, reach the disk before the offer is
         // recorded, so a recorded offer always has its file, even after a
         // power failure.
-        let stored = match upload.file.sync_data().await {
+        // Flushed first: tokio's `sync_data` does not report a write that
+        // failed while in flight (a full disk), and would keep a short file.
+        let written = match upload.file.flush().await {
+            Ok(()) => upload.file.sync_data().await,
+            Err(e) => Err(e),
+        };
+        let stored = match written {
             Ok(()) => match tokio::fs::rename(&upload.part, &done).await {
                 Ok(()) => sync_dir(ctx.files_dir.clone()).await,
                 Err(e) => Err(e),
