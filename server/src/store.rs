@@ -37,6 +37,9 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("{0}")]
     Corrupt(String),
+    /// The database file is gone but the data directory still holds what it described.
+    #[error("{0}")]
+    Missing(String),
     #[error("cannot use the data directory {path}: {cause}")]
     DataDir { path: String, cause: std::io::Error },
 }

@@ -136,15 +136,13 @@ impl SqliteStore {
             cause,
         })?;
         let path = dir.join("classchat.db");
+        let fresh = !path.exists();
+        if fresh {
+            refuse_to_start_empty(dir, &path)?;
+        }
         let conn = Connection::open(&path)?;
         let corrupt = |e: rusqlite::Error| match e.sqlite_error_code() {
-            Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
-                StoreError::Corrupt(format!(
-                    "{} is not a ClassChat database or is damaged ({e}); \
-                 restore it from a backup, or move it away to start with an empty one",
-                    path.display()
-                ))
-            }
+            Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => damaged(&path, &e),
             _ => StoreError::Sqlite(e),
         };
         let version: i64 = conn
@@ -173,6 +171,9 @@ impl SqliteStore {
                     "BEGIN; {SCHEMA} {FILES_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
                 ))
                 .map_err(corrupt)?;
+                if fresh {
+                    tracing::info!(path = %path.display(), "no database yet: made a new, empty database");
+                }
             }
             1 => {
                 conn.execute_batch(&format!(
@@ -181,8 +182,15 @@ impl SqliteStore {
                 .map_err(corrupt)?;
             }
             SCHEMA_VERSION => {
-                conn.query_row("SELECT count(*) FROM users", [], |_| Ok(()))
+                // Every page read once (about 0.4 s per million messages), so
+                // damage anywhere stops the start with a clear error, not a
+                // reader months later when someone pages back to it.
+                let verdict: String = conn
+                    .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
                     .map_err(corrupt)?;
+                if verdict != "ok" {
+                    return Err(damaged(&path, &verdict));
+                }
             }
             newer => {
                 return Err(StoreError::Corrupt(format!(
@@ -215,6 +223,41 @@ impl SqliteStore {
         }
         Ok(())
     }
+}
+
+/// What to say about a database SQLite cannot read.
+fn damaged(path: &Path, why: &dyn std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!(
+        "{} is not a ClassChat database or is damaged ({why}); restore it from a backup, \
+         or move it and the files folder beside it away to start with an empty one",
+        path.display()
+    ))
+}
+
+/// A data directory whose database is gone but that still holds what the
+/// database described (offered files, or the write-ahead log with the newest
+/// commits) is not a first start: starting empty would forget every account
+/// and message, and the files folder would be emptied to match.
+fn refuse_to_start_empty(dir: &Path, path: &Path) -> Result<()> {
+    let wal = dir.join("classchat.db-wal");
+    let files = dir.join("files");
+    let (left, what) = if wal.metadata().is_ok_and(|m| m.len() > 0) {
+        (
+            "its write-ahead log (the newest changes) is still there",
+            wal,
+        )
+    } else {
+        match std::fs::read_dir(&files).map(Iterator::count) {
+            Ok(n) if n > 0 => ("the files it offered are still there", files),
+            _ => return Ok(()),
+        }
+    };
+    Err(StoreError::Missing(format!(
+        "the database {} is missing, but {left}; restore the database from a backup, \
+         or move {} away too to start with an empty one",
+        path.display(),
+        what.display()
+    )))
 }
 
 fn ts(ms: i64) -> Timestamp {
