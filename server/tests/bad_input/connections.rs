@@ -2,17 +2,21 @@
 //! that opens and sends nothing, thousands of connections from one address,
 //! message floods (per-user rate limit with an error), a reader that never reads."
 
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use classchat_common::{ClientMessage, ErrorCode, MessageId, ServerMessage};
 use classchat_server::outbound::Bounds;
 use classchat_server::ratelimit::Rate;
 
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::support::{
-    self, Next, ServerOptions, TestClient, WAIT, conv, send_to, start_server, user,
+    self, Next, ServerOptions, TestClient, TestServer, WAIT, conv, send_to, start_server, user,
 };
 
 // The login timeout is tested on Tokio's paused clock: the server runs in the
@@ -63,6 +67,143 @@ async fn a_connection_that_says_hello_but_never_logs_in_is_closed_after_the_logi
         c.next_within(Duration::from_secs(3600)).await,
         Next::Closed
     ));
+}
+
+/// Opens a connection from `source`, one of the many loopback addresses Linux
+/// answers on (all of 127.0.0.0/8), so the server sees several clients.
+async fn connect_from(source: IpAddr, to: SocketAddr) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::new(source, 0)).unwrap();
+    tokio::time::timeout(WAIT, socket.connect(to))
+        .await
+        .expect("connect within 5 s")
+        .expect("connect to the test server")
+}
+
+// Five hundred connections on each side, in this one process: about a
+// thousand file descriptors, and other tests run beside this one.
+const SILENT: usize = 500;
+
+// The flood needs a real clock: logins wait on the hub's thread, so a paused
+// clock would jump past the short timeout while alice and bob log in. The
+// timeout is short instead, and the test still takes only a few seconds.
+const SHORT_LOGIN_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[tokio::test]
+async fn five_hundred_connections_that_never_say_hello_are_all_closed_on_time_while_others_chat() {
+    support::need_open_files(4 * SILENT as u64);
+    // Accounts made with the usual timeout: a password hash on a busy machine
+    // may take longer than the short one. Afterwards they resume with tokens.
+    let server = TestServer::start().await;
+    let mut tokens = Vec::new();
+    for name in ["alice", "bob", "carol"] {
+        tokens.push(server.login(name).await.token().to_owned());
+    }
+    let dir = server.stop().await;
+    let server = start_server(
+        ServerOptions::default()
+            .in_dir(dir)
+            .config(|c| c.login_timeout = SHORT_LOGIN_TIMEOUT),
+    )
+    .await;
+    let mut alice = TestClient::resume(server.addr, "alice", &tokens[0]).await;
+    let mut bob = TestClient::resume(server.addr, "bob", &tokens[1]).await;
+
+    // Half of them send nothing, half start a hello and never finish the line.
+    // They come from two addresses, 250 each: under the per-address cap.
+    let sources: [IpAddr; 2] = [[127, 0, 0, 2].into(), [127, 0, 0, 3].into()];
+    let closed = Arc::new(AtomicUsize::new(0));
+    let mut silent = JoinSet::new();
+    for i in 0..SILENT {
+        let stream = connect_from(sources[i % 2], server.addr).await;
+        let opened = Instant::now();
+        let mut c = TestClient::from_stream(stream);
+        if i % 4 >= 2 {
+            c.send_raw(br#"{"type":"hello","version":1"#).await;
+        }
+        let closed = closed.clone();
+        silent.spawn(async move {
+            let mut seen = Vec::new();
+            let deadline = opened + SHORT_LOGIN_TIMEOUT + WAIT;
+            for _ in 0..10 {
+                match c.next_within(deadline - Instant::now()).await {
+                    Next::Line(msg) => seen.push(msg),
+                    Next::Closed => break,
+                    Next::Silent => panic!(
+                        "connection {i} still open after {:?}: {seen:?}",
+                        opened.elapsed()
+                    ),
+                }
+            }
+            closed.fetch_add(1, Ordering::Relaxed);
+            (i, opened.elapsed(), seen)
+        });
+    }
+
+    // Meanwhile alice and bob chat, every 20 ms, until the last one is closed.
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let mut slowest = Duration::ZERO;
+    let mut exchanged = 0;
+    let give_up = Instant::now() + SHORT_LOGIN_TIMEOUT + WAIT;
+    while closed.load(Ordering::Relaxed) < SILENT {
+        assert!(
+            Instant::now() < give_up,
+            "the silent connections were not closed in time"
+        );
+        tick.tick().await;
+        let (from, to) = if exchanged % 2 == 0 {
+            (&mut alice, &mut bob)
+        } else {
+            (&mut bob, &mut alice)
+        };
+        let sent = Instant::now();
+        let to_name = to.name.clone().unwrap().to_string();
+        let (id, _) = from
+            .send_stored(&to_name, &format!("through the noise {exchanged}"))
+            .await;
+        assert_eq!(to.recv_message().await.id, id);
+        slowest = slowest.max(sent.elapsed());
+        exchanged += 1;
+    }
+    eprintln!("{exchanged} messages while {SILENT} connections timed out; slowest {slowest:?}");
+    assert!(exchanged >= 10, "only {exchanged} messages in the meantime");
+    assert!(
+        slowest < Duration::from_secs(1),
+        "a message took {slowest:?}"
+    );
+
+    // Each was told why, then closed, on time.
+    while let Some(done) = silent.join_next().await {
+        let (i, after, seen) = done.unwrap();
+        assert!(
+            matches!(
+                seen.as_slice(),
+                [ServerMessage::Error {
+                    code: ErrorCode::LoginTimeout,
+                    ..
+                }]
+            ),
+            "connection {i}: {seen:?}"
+        );
+        assert!(
+            after + Duration::from_millis(100) >= SHORT_LOGIN_TIMEOUT
+                && after < SHORT_LOGIN_TIMEOUT + Duration::from_secs(2),
+            "connection {i} closed after {after:?}"
+        );
+    }
+
+    // Their places are free again: 127.0.0.2 held 250 of its 256, and takes
+    // ten more now. And logging in works as before.
+    let mut again = Vec::new();
+    for _ in 0..10 {
+        let mut c = TestClient::from_stream(connect_from(sources[0], server.addr).await);
+        c.send(ClientMessage::Ping).await;
+        expect!(c.recv().await, ServerMessage::Pong => ());
+        again.push(c);
+    }
+    let mut carol = TestClient::resume(server.addr, "carol", &tokens[2]).await;
+    let (id, _) = carol.send_stored("alice", "made it in").await;
+    assert_eq!(alice.recv_message().await.id, id);
 }
 
 // The idle timeout comes after a login, which waits on the hub's own thread and
@@ -200,6 +341,126 @@ async fn a_client_that_stops_reading_is_dropped_without_slowing_the_sender_and_l
 }
 
 #[tokio::test]
+async fn a_group_member_who_never_reads_is_dropped_without_holding_up_the_others() {
+    let server = start_server(ServerOptions::default().config(|c| {
+        // Room for a whole round (20 lines of 8 kB), so carol, who reads,
+        // never overflows while bob, who does not, does.
+        c.queue = Bounds {
+            lines: 256,
+            bytes: 256 * 1024,
+        };
+        c.rate = Rate {
+            per_sec: 1_000_000,
+            burst: 1_000_000,
+        };
+    }))
+    .await;
+    let mut bob = TestClient::connect_with_small_buffer(server.addr).await;
+    bob.hello().await;
+    bob.send(ClientMessage::Login {
+        user: user("bob"),
+        password: Some(classchat_common::protocol::Secret(support::PASSWORD.into())),
+        token: None,
+    })
+    .await;
+    bob.finish_login().await;
+    let token = bob.token().to_owned();
+    let mut alice = server.login("alice").await;
+    let mut carol = server.login("carol").await;
+    let g: classchat_common::GroupName = "lab".parse().unwrap();
+    alice
+        .send(ClientMessage::Create {
+            req: Some(1),
+            group: g.clone(),
+        })
+        .await;
+    alice
+        .recv_until(1, |m| matches!(m, ServerMessage::Group { .. }))
+        .await;
+    for (req, who) in [(2, "bob"), (3, "carol")] {
+        alice
+            .send(ClientMessage::Add {
+                req: Some(req),
+                group: g.clone(),
+                user: user(who),
+            })
+            .await;
+        alice
+            .recv_until(
+                3,
+                |m| matches!(m, ServerMessage::Group { req: Some(r), .. } if *r == req),
+            )
+            .await;
+    }
+    carol.recv_message().await;
+
+    // From here on bob reads nothing, while alice writes to the group in
+    // rounds and carol reads: each round reaches her at once, all the way
+    // through bob falling behind and being dropped.
+    let big = "z".repeat(8000);
+    let mut sent = Vec::new();
+    let mut dropped = false;
+    let mut slowest = Duration::ZERO;
+    for _ in 0..100 {
+        let started = Instant::now();
+        let ids: Vec<MessageId> = (0..20).map(|_| MessageId::new()).collect();
+        for id in &ids {
+            alice
+                .send(ClientMessage::Send {
+                    id: *id,
+                    to: conv("#lab"),
+                    body: big.clone(),
+                })
+                .await;
+        }
+        for id in &ids {
+            let reply = alice
+                .recv_until(2, |m| {
+                    !matches!(
+                        m,
+                        ServerMessage::Presence { .. } | ServerMessage::Receipt { .. }
+                    )
+                })
+                .await;
+            expect!(reply, ServerMessage::Stored { id: got, .. } if got == *id => ());
+            assert_eq!(carol.recv_message().await.id, *id);
+        }
+        slowest = slowest.max(started.elapsed());
+        sent.extend(ids);
+        let req = alice.req();
+        alice
+            .send(ClientMessage::Whois {
+                req: Some(req),
+                user: user("bob"),
+            })
+            .await;
+        let reply = alice
+            .recv_until(2, |m| matches!(m, ServerMessage::User { .. }))
+            .await;
+        if !expect!(reply, ServerMessage::User { online, .. } => online) {
+            dropped = true;
+            break;
+        }
+    }
+    assert!(dropped, "a member who reads nothing was never dropped");
+    assert!(
+        slowest < Duration::from_secs(2),
+        "a round of 20 messages took {slowest:?} to reach carol"
+    );
+
+    // Nothing was lost for bob either: it all comes on his next login, in order.
+    drop(bob);
+    let bob = TestClient::resume(server.addr, "bob", &token).await;
+    let got: Vec<MessageId> = bob
+        .caught_up
+        .iter()
+        .filter(|m| m.event.is_none())
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(got, sent);
+}
+
+#[tokio::test]
 async fn connections_beyond_the_limit_are_told_the_server_is_busy() {
     let server = start_server(ServerOptions::default().memory().config(|c| {
         c.max_connections = 3;
@@ -256,6 +517,7 @@ async fn connections_beyond_the_limit_are_told_the_server_is_busy() {
 
 #[tokio::test]
 async fn a_thousand_idle_connections_from_one_address_do_not_disturb_a_conversation() {
+    support::need_open_files(4000);
     // Above the per-address cap, which has a test of its own.
     let server = start_server(
         ServerOptions::default()

@@ -93,7 +93,9 @@ async fn a_line_split_into_single_bytes_is_decoded_like_any_other() {
         client: None,
     }
     .to_line();
-    let (id, send) = send_to("bob", "one byte at a time");
+    // Characters of two, three and four bytes are cut inside too.
+    let body = "one byte at a time: déjà vu, 漢字, 👍";
+    let (id, send) = send_to("bob", body);
     let login = ClientMessage::Login {
         user: user("alice"),
         password: Some(classchat_common::protocol::Secret(support::PASSWORD.into())),
@@ -111,7 +113,7 @@ async fn a_line_split_into_single_bytes_is_decoded_like_any_other() {
         c.send_raw(&[b]).await;
     }
     expect!(c.recv().await, ServerMessage::Stored { id: got, .. } if got == id => ());
-    assert_eq!(bob.recv_message().await.body, "one byte at a time");
+    assert_eq!(bob.recv_message().await.body, body);
 
     // And the other way round: several lines in one write, with CRLF and blank lines.
     c.send_raw(b"{\"type\":\"who\",\"req\":1}\r\n\n\r\n{\"type\":\"who\",\"req\":2}\n")
@@ -136,6 +138,58 @@ async fn each_bad_line_gets_its_error(c: &mut TestClient, cases: &[(&[u8], Error
             message.len()
         );
     }
+}
+
+#[tokio::test]
+async fn bad_lines_between_good_ones_in_one_write_lose_none_of_the_good_ones() {
+    let server = start_server(ServerOptions::default().memory()).await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    let good: Vec<(MessageId, ClientMessage)> = (1..=4)
+        .map(|i| send_to("bob", &format!("good {i}")))
+        .collect();
+    let nested = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let bad: [(&[u8], ErrorCode); 5] = [
+        (b"\xc3\x28 not utf-8", ErrorCode::InvalidUtf8),
+        (b"{\"type\":\"send\",", ErrorCode::BadJson),
+        (b"{\"type\":\"shout\"}", ErrorCode::UnknownType),
+        (b"{\"type\":\"send\",\"to\":\"bob\"}", ErrorCode::BadRequest),
+        (nested.as_bytes(), ErrorCode::BadJson),
+    ];
+    let mut write = Vec::new();
+    for (i, (_, send)) in good.iter().enumerate() {
+        write.extend_from_slice(&send.to_line());
+        if let Some((line, _)) = bad.get(i) {
+            write.extend_from_slice(line);
+            write.push(b'\n');
+        }
+    }
+    write.extend_from_slice(bad[4].0);
+    write.push(b'\n');
+    alice.send_raw(&write).await;
+
+    // Errors are answered at once and `stored` after the commit, so the two
+    // kinds interleave as they will; within each kind the order is kept.
+    let (mut stored, mut errors) = (Vec::new(), Vec::new());
+    for _ in 0..good.len() + bad.len() {
+        match alice.recv().await {
+            ServerMessage::Stored { id, seq, .. } => stored.push((id, seq)),
+            ServerMessage::Error { code, .. } => errors.push(code),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let expected: Vec<(MessageId, u64)> = good
+        .iter()
+        .zip(1..)
+        .map(|((id, _), seq)| (*id, seq))
+        .collect();
+    assert_eq!(stored, expected);
+    assert_eq!(errors, bad.map(|(_, code)| code));
+    for (id, _) in &good {
+        assert_eq!(bob.recv_message().await.id, *id);
+    }
+    alice.expect_nothing_pending().await;
+    bob.expect_nothing_pending().await;
 }
 
 #[tokio::test]

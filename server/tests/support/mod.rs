@@ -39,6 +39,46 @@ pub const LOGIN_WAIT: Duration = Duration::from_secs(30);
 /// The password every fixture user has.
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// This process's soft and hard limits on open files, from /proc (Linux).
+fn open_files_limits() -> Option<(u64, u64)> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    let mut numbers = line.split_whitespace().skip(3).map(str::parse);
+    Some((numbers.next()?.ok()?, numbers.next()?.ok()?))
+}
+
+/// Lifts this process's soft limit on open files to its hard limit, once, and
+/// returns the limit in force. Tests that hold a thousand connections have
+/// both ends of each in this process, and many systems start processes at
+/// 1024; `prlimit` (util-linux) raises it without unsafe code or a new crate.
+pub fn raise_open_files_limit() -> Option<u64> {
+    static RAISED: std::sync::Once = std::sync::Once::new();
+    RAISED.call_once(|| {
+        if let Some((soft, hard)) = open_files_limits()
+            && soft < hard
+        {
+            let _ = std::process::Command::new("prlimit")
+                .arg(format!("--pid={}", std::process::id()))
+                .arg(format!("--nofile={hard}:{hard}"))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+    });
+    open_files_limits().map(|(soft, _)| soft)
+}
+
+/// Fails, saying why, unless `n` files may be open at once.
+pub fn need_open_files(n: u64) {
+    if let Some(limit) = raise_open_files_limit() {
+        assert!(
+            limit >= n,
+            "this test needs about {n} open files, and `ulimit -n` is {limit} (the hard limit \
+             too, or `prlimit` is missing): raise it to run the tests"
+        );
+    }
+}
+
 /// Unwraps one variant of a message, or fails naming what came instead.
 macro_rules! expect {
     ($value:expr, $pat:pat $(if $guard:expr)? => $out:expr) => {
