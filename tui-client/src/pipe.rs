@@ -4,12 +4,17 @@
 //! Every event is printed as it arrives: server messages as the protocol spells
 //! them (docs/PROTOCOL.md), plus a few of the client's own, all with a `type`:
 //! `connected`, `connection`, `status`, `transfer`, `retrying`, `command_error`,
-//! `help`, `fatal`. A `/sendfile` or `/accept` counts as answered when its
-//! transfer ends (uploaded, saved, failed or cancelled). After stdin ends (or `/quit`), pipe mode waits until every command
-//! has had its answer, then `--wait` seconds more, then acknowledges what it
-//! received, logs out and exits.
+//! `help`, `fatal`. Characters a terminal would act on or hide (DEL, C1
+//! controls, bidi and zero-width characters) are written as `\u` escapes, so
+//! the output is inert on a screen and the same JSON to a program. A
+//! `/sendfile` or `/accept` counts as answered when its transfer ends
+//! (uploaded, saved, failed or cancelled). After stdin ends (or `/quit`), pipe
+//! mode waits until every command has had its answer, then `--wait` seconds
+//! more, then acknowledges what it received, logs out and exits.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use classchat_common::protocol::Req;
@@ -134,13 +139,40 @@ impl Unanswered {
     }
 }
 
+/// `json` with every character a terminal might act on or hide inside its
+/// strings written as a `\u` escape: the same JSON to a program, inert on a
+/// screen. serde_json escapes C0 controls itself, but not DEL, C1 controls,
+/// bidi or zero-width characters; outside strings JSON is plain ASCII, and the
+/// line's own newline is kept.
+fn inert_json(json: &[u8]) -> Cow<'_, [u8]> {
+    let escape =
+        |c: char| c != '\n' && (crate::text::is_live(c) || matches!(c, '\u{2028}' | '\u{2029}'));
+    let Ok(text) = std::str::from_utf8(json) else {
+        return Cow::Borrowed(json);
+    };
+    if !text.chars().any(escape) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(text.len() + 32);
+    for c in text.chars() {
+        if escape(c) {
+            // Every such character is in the Basic Multilingual Plane.
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out.into_bytes())
+}
+
 struct Printer<W> {
     out: W,
 }
 
 impl<W: AsyncWrite + Unpin> Printer<W> {
     async fn line(&mut self, json: &[u8]) -> Result<(), PipeError> {
-        self.out.write_all(json).await.map_err(PipeError::Output)?;
+        let json = inert_json(json);
+        self.out.write_all(&json).await.map_err(PipeError::Output)?;
         self.out.flush().await.map_err(PipeError::Output)
     }
 

@@ -29,10 +29,13 @@ fn is_invisible(c: char) -> bool {
 }
 
 fn needs_cleaning(c: char) -> bool {
-    (c.is_control() && c != '\n')
-        || is_bidi_control(c)
-        || is_invisible(c)
-        || matches!(c, '\u{2028}' | '\u{2029}')
+    (is_live(c) && c != '\n') || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// Whether a terminal might act on `c` or hide it: a control character (C0,
+/// DEL, C1), a bidirectional control, or a zero-width character.
+pub fn is_live(c: char) -> bool {
+    c.is_control() || is_bidi_control(c) || is_invisible(c)
 }
 
 /// `s` with every control, bidi and invisible character neutralised. Newlines

@@ -24,6 +24,11 @@ fn of_type<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
 }
 
 async fn run_pipe(server: &TestServer, user: &str, input: &str, wait: Duration) -> Vec<Value> {
+    lines(&run_pipe_raw(server, user, input, wait).await)
+}
+
+/// What pipe mode wrote, byte for byte.
+async fn run_pipe_raw(server: &TestServer, user: &str, input: &str, wait: Duration) -> Vec<u8> {
     let (client, events, session) = connect(server, user).await;
     let mut out = Vec::new();
     let options = PipeOptions {
@@ -42,7 +47,42 @@ async fn run_pipe(server: &TestServer, user: &str, input: &str, wait: Duration) 
     )
     .await
     .unwrap();
-    lines(&out)
+    out
+}
+
+#[tokio::test]
+async fn hostile_text_reaches_a_script_intact_and_a_terminal_inert() {
+    // ANSI CSI and OSC (title, clipboard), BEL, BS, DEL, a C1 CSI, a bidi
+    // override and a zero-width space: nothing a terminal may act on or hide.
+    let hostile = "pwn\x1b[2J\x1b]0;owned\x07\x1b]52;c;Y3VybA==\x07\x08\x7f\u{9b}31m \u{202E}gnp.exe\u{200B}!";
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start("127.0.0.1:0", dir.path()).await;
+    run_pipe(&server, "bob", "", Duration::ZERO).await;
+    let sent = run_pipe(
+        &server,
+        "alice",
+        &format!("/msg bob {hostile}\n"),
+        Duration::ZERO,
+    )
+    .await;
+    assert_eq!(of_type(&sent, "stored").len(), 1, "{sent:?}");
+
+    // History is a command with a reply, so pipe mode waits for it.
+    let out = run_pipe_raw(&server, "bob", "/history alice\n", Duration::ZERO).await;
+    let text = String::from_utf8(out.clone()).unwrap();
+    let live: Vec<char> = text
+        .chars()
+        .filter(|&c| c != '\n' && classchat_client::text::is_live(c))
+        .collect();
+    assert!(live.is_empty(), "written raw: {live:?}");
+    let events = lines(&out);
+    let history = of_type(&events, "history");
+    assert_eq!(history.len(), 1, "{events:?}");
+    assert_eq!(
+        history[0]["messages"][0]["body"], hostile,
+        "the same text once decoded"
+    );
+    server.stop().await;
 }
 
 #[tokio::test]
