@@ -91,7 +91,7 @@ const SHORT_LOGIN_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[tokio::test]
 async fn five_hundred_connections_that_never_say_hello_are_all_closed_on_time_while_others_chat() {
-    support::need_open_files(4 * SILENT as u64);
+    support::need_open_files(2 * SILENT as u64 + 200);
     // Accounts made with the usual timeout: a password hash on a busy machine
     // may take longer than the short one. Afterwards they resume with tokens.
     let server = TestServer::start().await;
@@ -517,7 +517,7 @@ async fn connections_beyond_the_limit_are_told_the_server_is_busy() {
 
 #[tokio::test]
 async fn a_thousand_idle_connections_from_one_address_do_not_disturb_a_conversation() {
-    support::need_open_files(4000);
+    support::need_open_files(2200);
     // Above the per-address cap, which has a test of its own.
     let server = start_server(
         ServerOptions::default()
