@@ -24,9 +24,16 @@ pipe *ARGS:
 test:
     cargo test --workspace
 
-# Benchmarks (release build): for now, the terminal frame with 100,000 messages
-bench:
-    cargo bench -p classchat --bench frame
+# Measure BRIEF §5 on a release build and write docs/BENCHMARKS.md; `just bench quick`: small sizes, writes nothing
+bench MODE="full":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    case "{{MODE}}" in full) runs=3 ;; quick) runs=1 ;; *) echo "just bench [full|quick]" >&2; exit 2 ;; esac
+    ulimit -n "$(ulimit -Hn)"
+    frames="$(mktemp)"
+    trap 'rm -f "$frames"' EXIT
+    for _ in $(seq "$runs"); do cargo bench -p classchat --bench frame | tee -a "$frames"; done
+    cargo bench -p classchat-server --bench load -- "{{MODE}}" --frame "$frames"
 
 # What CI checks: formatting, lints (warnings are errors) and the tests
 check:

@@ -1,0 +1,257 @@
+//! `file_relay_mb_s` and `file_relay_server_rss_mib`: one file uploaded, relayed and downloaded, SHA-256 checked at the end.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context as _, bail, ensure};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use classchat_common::{ClientMessage, OfferId};
+use sha2::{Digest, Sha256};
+use tempfile::TempDir;
+
+use crate::client::{Conn, Peek};
+use crate::seed;
+use crate::server::{Profile, ServerProcess, StoreKind};
+use crate::traffic;
+
+/// Bytes per chunk the sender uploads (the server's `chunk`, checked against
+/// `upload_ready`).
+const CHUNK: usize = classchat_common::limits::FILE_CHUNK_BYTES;
+
+/// Distinct chunk contents the file cycles through, so its bytes need not be
+/// made (or base64-encoded) during the transfer.
+const PATTERNS: usize = 16;
+
+/// A file of `size` pseudo-random bytes, chunk `i` being pattern `i % 16`.
+struct Content {
+    size: u64,
+    raw: Vec<Vec<u8>>,
+    encoded: Vec<String>,
+    sha256: String,
+}
+
+impl Content {
+    fn new(size: u64) -> Self {
+        let raw: Vec<Vec<u8>> = (0..PATTERNS as u64)
+            .map(|p| {
+                (0..CHUNK as u64 / 8)
+                    .flat_map(|w| splitmix(p << 32 | w).to_le_bytes())
+                    .collect()
+            })
+            .collect();
+        let encoded = raw.iter().map(|r| BASE64.encode(r)).collect();
+        let mut content = Self {
+            size,
+            raw,
+            encoded,
+            sha256: String::new(),
+        };
+        let mut hasher = Sha256::new();
+        for i in 0..content.chunks() {
+            hasher.update(content.bytes(i));
+        }
+        content.sha256 = hex(&hasher.finalize());
+        content
+    }
+
+    fn chunks(&self) -> u64 {
+        self.size.div_ceil(CHUNK as u64)
+    }
+
+    fn bytes(&self, i: u64) -> &[u8] {
+        let len = (self.size - i * CHUNK as u64).min(CHUNK as u64) as usize;
+        &self.raw[(i % PATTERNS as u64) as usize][..len]
+    }
+
+    /// Chunk `i` in base64; made on the spot only for a short last chunk.
+    fn encoded(&self, i: u64) -> std::borrow::Cow<'_, str> {
+        let bytes = self.bytes(i);
+        if bytes.len() == CHUNK {
+            self.encoded[(i % PATTERNS as u64) as usize].as_str().into()
+        } else {
+            BASE64.encode(bytes).into()
+        }
+    }
+}
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Per run: MB/s from offer to the answer to `received`, and the server's
+/// memory growth in MiB.
+pub async fn run(
+    size: u64,
+    runs: usize,
+    perf: Option<(&Path, &str)>,
+) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
+    let content = Content::new(size);
+    let dir = TempDir::new()?;
+    let names = seed::names("f", 2);
+    let accounts = seed::seed(dir.path(), &names).await?;
+    let mut server = ServerProcess::start(dir.path(), "127.0.0.1:0", StoreKind::Sqlite).await?;
+    let mut conns = traffic::login_all(server.addr, &accounts).await?;
+    let (Some(mut bob), Some(mut alice)) = (conns.pop(), conns.pop()) else {
+        bail!("two connections expected");
+    };
+
+    let (mut rates, mut growth) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
+    for run in 0..runs {
+        server.reset_peak()?;
+        let before = server.status_kib("VmRSS")?;
+        let profile = match perf {
+            Some((dir, name)) if run == 0 => Some(Profile::start(dir, name, server.pid)?),
+            _ => None,
+        };
+        let start = Instant::now();
+        let offer = upload(&mut alice, &names[1], &content, run).await?;
+        let uploaded = start.elapsed();
+        download(&mut bob, offer, &content).await?;
+        let took = start.elapsed();
+        if let Some(p) = profile {
+            p.stop().await?;
+        }
+        let peak = server.status_kib("VmHWM")?;
+        server.check_alive()?;
+        alice.settle().await?;
+        let rate = size as f64 / 1e6 / took.as_secs_f64();
+        let mib = peak.saturating_sub(before) as f64 / 1024.0;
+        eprintln!(
+            "  run {}: {size} bytes in {:.2} s (upload {:.2} s): {rate:.0} MB/s; server RSS {before} KiB, peak {peak} KiB: +{mib:.1} MiB",
+            run + 1,
+            took.as_secs_f64(),
+            uploaded.as_secs_f64()
+        );
+        rates.push(rate);
+        growth.push(mib);
+    }
+    drop((alice, bob));
+    server.stop().await?;
+    Ok((rates, growth))
+}
+
+/// Offers the file to `to` and uploads it within the server's window; returns
+/// the offer once the server says it is `uploaded`.
+async fn upload(
+    conn: &mut Conn,
+    to: &str,
+    content: &Content,
+    run: usize,
+) -> anyhow::Result<OfferId> {
+    let to: classchat_common::Conv = to.parse().context("a user name")?;
+    let ready = conn
+        .ask(|req| ClientMessage::Offer {
+            req,
+            to,
+            name: format!("bench-{run}.bin"),
+            size: content.size,
+            sha256: content.sha256.clone(),
+        })
+        .await?;
+    let ready = Peek::of(&ready)?;
+    ensure!(
+        ready.kind == "upload_ready",
+        "expected upload_ready, got {}",
+        ready.kind
+    );
+    ensure!(
+        ready.chunk == Some(CHUNK as u64),
+        "the server's chunk is {:?}",
+        ready.chunk
+    );
+    let window = ready.window.context("upload_ready without window")?;
+    let offer: OfferId = ready
+        .offer
+        .as_deref()
+        .context("upload_ready without offer")?
+        .parse()
+        .context("an offer id")?;
+    let prefix = format!(r#"{{"type":"chunk","offer":"{offer}","offset":"#);
+    let (mut next, mut acked) = (0u64, 0u64);
+    let mut line = Vec::with_capacity(CHUNK * 4 / 3 + 256);
+    loop {
+        // Keep the window full.
+        while next < content.chunks() && next - acked < window {
+            line.clear();
+            line.extend_from_slice(prefix.as_bytes());
+            line.extend_from_slice((next * CHUNK as u64).to_string().as_bytes());
+            line.extend_from_slice(br#","data":""#);
+            line.extend_from_slice(content.encoded(next).as_bytes());
+            line.extend_from_slice(b"\"}\n");
+            conn.send(&line).await?;
+            next += 1;
+        }
+        let reply = conn.line().await?;
+        let peek = Peek::of(&reply)?.check()?;
+        match &*peek.kind {
+            "chunk_ack" => {
+                let received = peek.received.context("chunk_ack without received")?;
+                acked = received.div_ceil(CHUNK as u64);
+            }
+            "uploaded" => return Ok(offer),
+            _ => {}
+        }
+    }
+}
+
+/// Waits for the offer, accepts it, downloads and checks it, says `received`.
+async fn download(conn: &mut Conn, offer: OfferId, content: &Content) -> anyhow::Result<()> {
+    let id = offer.to_string();
+    loop {
+        let line = conn.line().await?;
+        let peek = Peek::of(&line)?.check()?;
+        if peek.kind == "message" && peek.file.is_some_and(|f| f.offer == id) {
+            break;
+        }
+    }
+    let answer = conn.ask(|req| ClientMessage::Accept { req, offer }).await?;
+    ensure!(
+        Peek::of(&answer)?.kind == "download",
+        "accept was not answered with download"
+    );
+    let mut hasher = Sha256::new();
+    let mut bytes = Vec::with_capacity(CHUNK);
+    let mut received = 0u64;
+    while received < content.size {
+        let line = conn.line().await?;
+        let peek = Peek::of(&line)?.check()?;
+        if peek.kind != "file_chunk" {
+            continue;
+        }
+        ensure!(peek.offset == Some(received), "a chunk out of order");
+        bytes.clear();
+        BASE64
+            .decode_vec(
+                peek.data.as_deref().context("file_chunk without data")?,
+                &mut bytes,
+            )
+            .context("file_chunk data is not base64")?;
+        hasher.update(&bytes);
+        received += bytes.len() as u64;
+        conn.send(&ClientMessage::FileAck { offer, received }.to_line())
+            .await?;
+    }
+    let sha256 = hex(&hasher.finalize());
+    ensure!(
+        sha256 == content.sha256,
+        "the downloaded file's SHA-256 differs"
+    );
+    let status = conn
+        .ask(|req| ClientMessage::Received { req, offer })
+        .await?;
+    let status = Peek::of(&status)?;
+    ensure!(
+        status.kind == "file_status" && status.state.as_deref() == Some("received"),
+        "received was answered with {}",
+        status.kind
+    );
+    Ok(())
+}

@@ -1,0 +1,323 @@
+//! `just bench`: measures every figure of BRIEF §5 against the release `classchat-server` binary, prints one line per figure, and writes docs/BENCHMARKS.md.
+//!
+//! Layout:
+//! - [`server`]: the server as a child process; its CPU time and memory from /proc.
+//! - [`client`]: a lean protocol client; [`seed`]: accounts written into a data directory.
+//! - [`traffic`]: message load with pre-serialized frames and reference-client acks.
+//! - the scenarios: [`idle`] (idle memory, reconnect storm), [`dm`], [`fanout`],
+//!   [`latency`], [`drain`], [`files`].
+//! - [`report`]: the figures, their targets, the printed lines and the Markdown.
+//!
+//! Usage (after `cargo bench -p classchat-server --bench load --`):
+//! `[full|quick] [--frame FILE] [--only SCENARIO,…] [--runs N] [--perf DIR]`.
+//! `full` (the default) writes docs/BENCHMARKS.md; `quick` (small sizes, one
+//! run) and `--only` write nothing. MISS never fails the run; errors do.
+
+#![allow(
+    clippy::print_stdout,
+    reason = "a benchmark reports its figures on stdout"
+)]
+
+mod client;
+mod dm;
+mod drain;
+mod fanout;
+mod files;
+mod idle;
+mod latency;
+mod report;
+mod seed;
+mod server;
+mod traffic;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context as _, bail};
+
+use report::{Results, SPECS};
+use server::StoreKind;
+
+/// How big each scenario is.
+#[derive(Debug, Clone)]
+struct Plan {
+    quick: bool,
+    runs: usize,
+    /// Runs of the slow scenarios (idle and reconnect, the file relay).
+    slow_runs: usize,
+    idle_conns: usize,
+    dm: dm::DmPlan,
+    fanout: fanout::FanoutPlan,
+    latency_samples: usize,
+    drain: usize,
+    file_bytes: u64,
+}
+
+impl Plan {
+    fn full() -> Self {
+        Self {
+            quick: false,
+            runs: 5,
+            slow_runs: 3,
+            idle_conns: 10_000,
+            dm: dm::DmPlan {
+                pairs: 50,
+                per_sender: 4_000,
+            },
+            fanout: fanout::FanoutPlan {
+                members: 100,
+                senders: 4,
+                per_sender: 2_500,
+            },
+            latency_samples: 2_000,
+            drain: 10_000,
+            file_bytes: 1 << 30,
+        }
+    }
+
+    fn quick() -> Self {
+        Self {
+            quick: true,
+            runs: 1,
+            slow_runs: 1,
+            idle_conns: 500,
+            dm: dm::DmPlan {
+                pairs: 10,
+                per_sender: 2_000,
+            },
+            fanout: fanout::FanoutPlan {
+                members: 50,
+                senders: 2,
+                per_sender: 1_000,
+            },
+            latency_samples: 200,
+            drain: 1_000,
+            file_bytes: 16 << 20,
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} idle connections; {} pairs × {} direct messages; a {}-member group with {} senders × {}; \
+             {} latency samples per run; {} queued messages; a {} MiB file",
+            self.idle_conns,
+            self.dm.pairs,
+            self.dm.per_sender,
+            self.fanout.members,
+            self.fanout.senders,
+            self.fanout.per_sender,
+            self.latency_samples,
+            self.drain,
+            self.file_bytes >> 20
+        )
+    }
+}
+
+#[derive(Debug)]
+struct Options {
+    plan: Plan,
+    frame: Option<PathBuf>,
+    only: Option<Vec<String>>,
+    perf: Option<PathBuf>,
+}
+
+const SCENARIOS: &[&str] = &[
+    "idle",
+    "dm",
+    "dm_memory",
+    "fanout",
+    "latency",
+    "drain",
+    "files",
+];
+
+fn options() -> anyhow::Result<Options> {
+    let mut plan = Plan::full();
+    let (mut frame, mut only, mut perf, mut runs) = (None, None, None, None);
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            // `cargo bench` passes `--bench` to every benchmark.
+            "--bench" => {}
+            "full" => plan = Plan::full(),
+            "quick" => plan = Plan::quick(),
+            "--frame" => frame = Some(PathBuf::from(value()?)),
+            "--perf" => perf = Some(PathBuf::from(value()?)),
+            "--runs" => runs = Some(value()?.parse::<usize>().context("--runs takes a number")?),
+            "--only" => {
+                let names: Vec<String> = value()?.split(',').map(str::to_owned).collect();
+                if let Some(bad) = names.iter().find(|n| !SCENARIOS.contains(&n.as_str())) {
+                    bail!("no scenario {bad}; there are {}", SCENARIOS.join(", "));
+                }
+                only = Some(names);
+            }
+            other => bail!(
+                "unknown argument {other}; usage: [full|quick] [--frame FILE] [--only {}] [--runs N] [--perf DIR]",
+                SCENARIOS.join(",")
+            ),
+        }
+    }
+    if let Some(n) = runs {
+        plan.runs = n.max(1);
+        plan.slow_runs = n.max(1);
+    }
+    Ok(Options {
+        plan,
+        frame,
+        only,
+        perf,
+    })
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match bench().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("benchmark failed: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn bench() -> anyhow::Result<()> {
+    let opts = options()?;
+    let plan = &opts.plan;
+    let wanted = |s: &str| opts.only.as_ref().is_none_or(|o| o.iter().any(|n| n == s));
+    if let Some(dir) = &opts.perf {
+        std::fs::create_dir_all(dir)?;
+    }
+    let perf = |name: &'static str| opts.perf.as_deref().map(|d| (d, name));
+    let mut results = Results::default();
+    eprintln!(
+        "{} mode: {}",
+        if plan.quick { "quick" } else { "full" },
+        plan.describe()
+    );
+    let started = Instant::now();
+    let load_before = load_average();
+
+    if wanted("idle") {
+        eprintln!("idle connections and reconnect, {} runs", plan.slow_runs);
+        let (idle, reconnect) = idle::run(plan.idle_conns, plan.slow_runs).await?;
+        idle.into_iter()
+            .for_each(|v| results.add("idle_kib_per_conn", v));
+        reconnect
+            .into_iter()
+            .for_each(|v| results.add("reconnect_10k_s", v));
+    }
+    if wanted("dm") {
+        eprintln!("direct messages, SQLite, {} runs", plan.runs);
+        for v in dm::run(plan.dm, StoreKind::Sqlite, plan.runs, perf("dm")).await? {
+            results.add("dm_cpu_us", v);
+        }
+    }
+    if wanted("dm_memory") {
+        eprintln!("direct messages, memory store, {} runs", plan.runs);
+        for v in dm::run(plan.dm, StoreKind::Memory, plan.runs, perf("dm_memory")).await? {
+            results.add("dm_cpu_us_memory_store", v);
+        }
+    }
+    if wanted("fanout") {
+        eprintln!("group fan-out, {} runs", plan.runs);
+        for v in fanout::run(plan.fanout, plan.runs, perf("fanout")).await? {
+            results.add("fanout_cpu_us", v);
+        }
+    }
+    if wanted("latency") {
+        for (listen, name) in [
+            ("127.0.0.1:0", "latency_p99_us_v4"),
+            ("[::1]:0", "latency_p99_us_v6"),
+        ] {
+            eprintln!("latency on {listen}, {} runs", plan.runs);
+            for v in latency::run(listen, plan.latency_samples, plan.runs).await? {
+                results.add(name, v);
+            }
+        }
+    }
+    if wanted("drain") {
+        eprintln!("draining queued messages, {} runs", plan.runs);
+        for v in drain::run(plan.drain, plan.runs).await? {
+            results.add("drain_10k_ms", v);
+        }
+    }
+    if wanted("files") {
+        eprintln!("file relay, {} runs", plan.slow_runs);
+        let (rates, growth) = files::run(plan.file_bytes, plan.slow_runs, perf("files")).await?;
+        rates
+            .into_iter()
+            .for_each(|v| results.add("file_relay_mb_s", v));
+        growth
+            .into_iter()
+            .for_each(|v| results.add("file_relay_server_rss_mib", v));
+    }
+    if let Some(path) = &opts.frame {
+        for v in frame_medians(path)? {
+            results.add("tui_frame_ms_100k", v);
+        }
+    }
+    eprintln!("done in {:.0} s", started.elapsed().as_secs_f64());
+
+    if plan.quick {
+        println!(
+            "(quick mode: small sizes, one run; the figures are not comparable with the targets)"
+        );
+    }
+    for spec in SPECS {
+        if let Some(v) = results.median(spec.name) {
+            println!("{}", spec.line(v));
+        }
+    }
+    if !plan.quick && opts.only.is_none() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/BENCHMARKS.md");
+        let ctx = report::Context {
+            sizes: plan.describe(),
+            runs: format!(
+                "{} runs ({} for idle/reconnect and the file relay)",
+                plan.runs, plan.slow_runs
+            ),
+            commands: commands(),
+            load: format!("{load_before} before, {} after", load_average()),
+        };
+        report::write_markdown(&path, &results, &ctx)?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// The `tui_frame_ms_100k … target` lines the frame benchmark printed, one per run.
+fn frame_medians(path: &Path) -> anyhow::Result<Vec<f64>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the frame results {}", path.display()))?;
+    let values: Vec<f64> = text
+        .lines()
+        .filter(|l| l.contains(" target "))
+        .filter_map(|l| l.strip_prefix("tui_frame_ms_100k "))
+        .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
+        .collect();
+    if values.is_empty() {
+        bail!("no tui_frame_ms_100k figure in {}", path.display());
+    }
+    Ok(values)
+}
+
+/// The 1-, 5- and 15-minute load averages: other work on the machine skews
+/// latency most of all.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// What `just bench` runs, for the report.
+fn commands() -> Vec<String> {
+    vec![
+        "just bench   # which runs, with the open-file limit raised to the hard limit:".into(),
+        "ulimit -n \"$(ulimit -Hn)\"".into(),
+        "cargo bench -p classchat --bench frame   # 3 times, lines kept in a temporary file".into(),
+        "cargo bench -p classchat-server --bench load -- full --frame <that file>".into(),
+    ]
+}

@@ -1,0 +1,363 @@
+//! The figures: their targets, one `<figure> <value> <unit> target <target> <PASS|MISS>` line each, and the generated part of docs/BENCHMARKS.md.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::Context as _;
+
+/// Whether smaller or larger values are better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Goal {
+    AtMost,
+    AtLeast,
+}
+
+/// What a figure is, what it must reach and how it is measured.
+#[derive(Debug)]
+pub struct Spec {
+    pub name: &'static str,
+    pub what: &'static str,
+    pub unit: &'static str,
+    pub target: f64,
+    pub goal: Goal,
+    pub how: &'static str,
+}
+
+/// Every figure of BRIEF §5, in the order they are printed.
+pub const SPECS: &[Spec] = &[
+    Spec {
+        name: "idle_kib_per_conn",
+        what: "memory per idle logged-in connection (at the full count)",
+        unit: "KiB",
+        target: 4.0,
+        goal: Goal::AtMost,
+        how: "The server starts on a database seeded with the accounts (each with a resume \
+              token) and settles; its VmRSS is read. Every client connects, says hello, logs in \
+              with its token and reads up to `synced`; after all are in and a second of quiet, \
+              VmRSS is read again. The figure is the growth divided by the number of \
+              connections: everything a logged-in idle connection costs the server process \
+              (kernel socket buffers are not in RSS).",
+    },
+    Spec {
+        name: "dm_cpu_us",
+        what: "server CPU per direct message delivered, 64-byte text, SQLite",
+        unit: "µs",
+        target: 2.0,
+        goal: Goal::AtMost,
+        how: "Pairs of users, each sender sending its own receiver 64-byte messages with up to \
+              256 unconfirmed (the reference client's window); receivers acknowledge as the \
+              reference client does (when nothing more is waiting to be read, or every 256 \
+              messages), so the load includes `stored`, delivery, `ack` and the `receipt` it \
+              causes. Frames are serialized before the clock starts. The figure is the server's \
+              utime+stime (/proc/<pid>/stat) over the round, until every connection has read \
+              all its lines, divided by the messages delivered. A warm-up round (which also \
+              creates the conversations) is not counted.",
+    },
+    Spec {
+        name: "dm_cpu_us_memory_store",
+        what: "the same with `--store memory`",
+        unit: "µs",
+        target: 0.6,
+        goal: Goal::AtMost,
+        how: "As `dm_cpu_us`, with the server started with `--store memory` (users log in \
+              with a password, since nothing can be seeded into memory).",
+    },
+    Spec {
+        name: "fanout_cpu_us",
+        what: "server CPU per delivery in a 100-member group",
+        unit: "µs",
+        target: 0.3,
+        goal: Goal::AtMost,
+        how: "100 members join one group (SQLite store); a few of them send 64-byte messages to \
+              it (window 256 each) while all 100 read and acknowledge as the reference client \
+              does. The figure is the server's CPU over the round divided by the deliveries \
+              (messages × 99 other members).",
+    },
+    Spec {
+        name: "latency_p99_us_v4",
+        what: "one-way latency, idle, p99, 127.0.0.1",
+        unit: "µs",
+        target: 200.0,
+        goal: Goal::AtMost,
+        how: "Two users on an otherwise idle server (SQLite store, so each message is \
+              committed before it is delivered). One message at a time: the time from writing \
+              the `send` to reading the `message` at the receiver, both clocks the same \
+              (one process). After each, the receiver acknowledges, the sender reads `stored` \
+              and the receipt, and the line rests ~1 ms. p99 of each run's samples \
+              (hdrhistogram), median over runs.",
+    },
+    Spec {
+        name: "latency_p99_us_v6",
+        what: "the same on [::1]",
+        unit: "µs",
+        target: 200.0,
+        goal: Goal::AtMost,
+        how: "As `latency_p99_us_v4`, the server listening on `[::1]:0`.",
+    },
+    Spec {
+        name: "drain_10k_ms",
+        what: "reconnect with 10,000 queued messages: all delivered",
+        unit: "ms",
+        target: 1000.0,
+        goal: Goal::AtMost,
+        how: "A user offline; another sends it 10,000 messages (all `stored`). The figure is the \
+              time from the user's TCP connect, through hello, token login and the catch-up, \
+              to `synced` with every message read by the client.",
+    },
+    Spec {
+        name: "reconnect_10k_s",
+        what: "10,000 clients log back in after a server restart",
+        unit: "s",
+        target: 5.0,
+        goal: Goal::AtMost,
+        how: "Right after the idle measurement the server is stopped (SIGTERM) and started \
+              again on the same data. The clock starts when the new process is spawned (so its \
+              start-up counts) and stops when the last client has read `synced`; each client \
+              reconnects with its resume token, up to 512 logins in flight at once (clients \
+              back off with jitter; the listen backlog is 4096).",
+    },
+    Spec {
+        name: "file_relay_mb_s",
+        what: "file relay sender → server → receiver, SHA-256 verified",
+        unit: "MB/s",
+        target: 500.0,
+        goal: Goal::AtLeast,
+        how: "One user offers another a file (1 GiB in full mode; pseudo-random bytes), uploads \
+              it in 128 KiB base64 `chunk`s within the server's window of 8, the receiver \
+              accepts, downloads the `file_chunk`s (acknowledging each), decodes them and \
+              checks the SHA-256 (in memory, not written to disk), then says `received`. \
+              The figure is the file size (10^6 bytes per MB) over the time from `offer` to the \
+              answer to `received`. The sender's own hashing before the offer is not counted. \
+              The server's upload lands in its data directory on disk and is fsynced before \
+              it is offered.",
+    },
+    Spec {
+        name: "file_relay_server_rss_mib",
+        what: "server memory growth during that transfer",
+        unit: "MiB",
+        target: 2.0,
+        goal: Goal::AtMost,
+        how: "The server's peak RSS is reset (/proc/<pid>/clear_refs 5) after the logins; \
+              the figure is VmHWM after the transfer minus VmRSS before it.",
+    },
+    Spec {
+        name: "tui_frame_ms_100k",
+        what: "TUI frame with a 100,000-message conversation",
+        unit: "ms",
+        target: 2.0,
+        goal: Goal::AtMost,
+        how: "`cargo bench -p classchat --bench frame` (tui-client/benches/frame.rs) draws 500 \
+              frames into ratatui's TestBackend (120×40) at the bottom and scrolled to the \
+              middle, and prints the worse median; the recipe runs it several times and this \
+              is the median of those.",
+    },
+];
+
+/// The values each run produced, by figure.
+#[derive(Debug, Default)]
+pub struct Results {
+    runs: BTreeMap<&'static str, Vec<f64>>,
+}
+
+impl Results {
+    pub fn add(&mut self, name: &'static str, value: f64) {
+        self.runs.entry(name).or_default().push(value);
+    }
+
+    pub fn median(&self, name: &str) -> Option<f64> {
+        let mut v = self.runs.get(name)?.clone();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        let mid = v.len() / 2;
+        Some(if v.len() % 2 == 1 {
+            v[mid]
+        } else {
+            (v[mid - 1] + v[mid]) / 2.0
+        })
+    }
+
+    pub fn runs(&self, name: &str) -> &[f64] {
+        self.runs.get(name).map_or(&[], Vec::as_slice)
+    }
+}
+
+impl Spec {
+    pub fn pass(&self, value: f64) -> bool {
+        match self.goal {
+            Goal::AtMost => value <= self.target,
+            Goal::AtLeast => value >= self.target,
+        }
+    }
+
+    pub fn verdict(&self, value: f64) -> &'static str {
+        if self.pass(value) { "PASS" } else { "MISS" }
+    }
+
+    /// The line the benchmark prints for this figure.
+    pub fn line(&self, value: f64) -> String {
+        format!(
+            "{} {} {} target {} {} {}",
+            self.name,
+            number(value),
+            self.unit,
+            number(self.target),
+            self.unit,
+            self.verdict(value)
+        )
+    }
+
+    fn target_text(&self) -> String {
+        let sign = match self.goal {
+            Goal::AtMost => "≤",
+            Goal::AtLeast => "≥",
+        };
+        format!("{sign} {} {}", number(self.target), self.unit)
+    }
+}
+
+/// Three significant digits, without a trailing `.0`.
+pub fn number(v: f64) -> String {
+    let digits = if v.abs() >= 100.0 {
+        0
+    } else if v.abs() >= 10.0 {
+        1
+    } else if v.abs() >= 1.0 {
+        2
+    } else {
+        3
+    };
+    let s = format!("{v:.digits$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        s
+    }
+}
+
+/// Where the generated part of docs/BENCHMARKS.md starts and ends; text
+/// outside the markers (the analysis) is kept.
+const BEGIN: &str = "<!-- bench:begin: written by `just bench`; edit outside these markers -->";
+const END: &str = "<!-- bench:end -->";
+
+/// Facts about the run that go into the report.
+#[derive(Debug)]
+pub struct Context {
+    pub sizes: String,
+    pub runs: String,
+    pub commands: Vec<String>,
+    /// The machine's load averages around the run.
+    pub load: String,
+}
+
+/// Writes the generated section into `path`, keeping everything around it.
+pub fn write_markdown(path: &Path, results: &Results, ctx: &Context) -> anyhow::Result<()> {
+    let section = markdown(results, ctx);
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    let new = match (old.find(BEGIN), old.find(END)) {
+        (Some(b), Some(e)) if b < e => {
+            format!("{}{section}{}", &old[..b], &old[e + END.len()..])
+        }
+        _ => format!(
+            "# ClassChat benchmarks\n\nThe figures of BRIEF §5, measured by `just bench` \
+             (server/benches/load, tui-client/benches/frame.rs).\n\n{section}\n"
+        ),
+    };
+    std::fs::write(path, new).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn markdown(results: &Results, ctx: &Context) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "{BEGIN}");
+    let _ = writeln!(s, "## Results\n");
+    let _ = writeln!(
+        s,
+        "Measured {} with {}. Each value is the median of {}; every run's value is listed.\n",
+        today(),
+        ctx.sizes,
+        ctx.runs
+    );
+    let _ = writeln!(s, "| figure | what | median | runs | target | |");
+    let _ = writeln!(s, "|---|---|---|---|---|---|");
+    for spec in SPECS {
+        let (value, verdict) = match results.median(spec.name) {
+            Some(v) => (format!("{} {}", number(v), spec.unit), spec.verdict(v)),
+            None => ("not measured".to_owned(), "—"),
+        };
+        let runs: Vec<String> = results.runs(spec.name).iter().map(|&v| number(v)).collect();
+        let _ = writeln!(
+            s,
+            "| `{}` | {} | {value} | {} | {} | **{verdict}** |",
+            spec.name,
+            spec.what,
+            runs.join(", "),
+            spec.target_text()
+        );
+    }
+    let _ = writeln!(s, "\n### Machine\n");
+    for line in machine() {
+        let _ = writeln!(s, "- {line}");
+    }
+    let _ = writeln!(s, "- load average (1, 5, 15 min): {}", ctx.load);
+    let _ = writeln!(s, "\n### Commands\n\n```sh");
+    for c in &ctx.commands {
+        let _ = writeln!(s, "{c}");
+    }
+    let _ = writeln!(s, "```\n\n### How each figure is measured\n");
+    let _ = writeln!(
+        s,
+        "The server is the release `classchat-server` binary, started by the harness as a child \
+         process on loopback with a temporary `--data-dir`, `--rate 1000000 --burst 1000000` (the \
+         per-user rate limit would otherwise be what is measured) and the connection caps raised. \
+         The load generator (server/benches/load) is Tokio, in the same 2-core machine; CPU and \
+         memory figures are the server process's own, read from /proc.\n"
+    );
+    for spec in SPECS {
+        let _ = writeln!(s, "- **`{}`**: {}", spec.name, spec.how);
+    }
+    let _ = writeln!(s, "{END}");
+    s
+}
+
+fn today() -> String {
+    let now = classchat_common::Timestamp::now().to_string();
+    // "2026-05-01T10:15:00.123Z" → "2026-05-01 10:15 UTC"
+    match (now.get(..10), now.get(11..16)) {
+        (Some(d), Some(t)) => format!("{d} {t} UTC"),
+        _ => now,
+    }
+}
+
+/// The machine, as /proc and the toolchain describe it.
+fn machine() -> Vec<String> {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map_or("unknown".to_owned(), |(_, m)| m.trim().to_owned());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let mem_kib: u64 = meminfo
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let rustc = std::process::Command::new("rustc")
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .unwrap_or_default();
+    vec![
+        format!("CPU: {model}, {cores} cores (`nproc`)"),
+        format!("memory: {:.1} GiB", mem_kib as f64 / (1 << 20) as f64),
+        format!("kernel: Linux {}", kernel.trim()),
+        format!("toolchain: {}", rustc.trim()),
+        "loopback TCP; server and load generator share the cores".to_owned(),
+    ]
+}
