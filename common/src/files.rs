@@ -12,7 +12,7 @@ fn unwanted(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
-            '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}'
+            '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}'
                 | '\u{FEFF}' | '\u{00AD}'
         )
         || matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*')
@@ -43,7 +43,9 @@ fn shorten(name: &str, max: usize) -> String {
     while !name.is_char_boundary(stem_end) {
         stem_end -= 1;
     }
-    format!("{}{ext}", &name[..stem_end])
+    // The cut may leave a space or dot at the end, which `safe_name` trims.
+    let stem = name[..stem_end].trim_end_matches(|c: char| c == '.' || c.is_whitespace());
+    format!("{stem}{ext}")
 }
 
 /// `name (n).ext`: the n-th alternative when `name` is taken.
@@ -86,6 +88,7 @@ mod tests {
             ("a\0b\nc\x1b[31m.txt", "abc[31m.txt"),
             ("evil\u{202E}fdp.exe", "evilfdp.exe"),
             ("zero\u{200B}width.txt", "zerowidth.txt"),
+            ("mongolian\u{180E}vowel.txt", "mongolianvowel.txt"),
             ("  spaced .  ", "spaced"),
             (". x", "x"),
             (" .hidden", "hidden"),
@@ -103,6 +106,14 @@ mod tests {
         assert!(safe.len() <= MAX_FILE_NAME_BYTES);
         assert!(safe.ends_with(".gz"));
         assert!(safe.starts_with('é'));
+    }
+
+    #[test]
+    fn a_cut_never_leaves_a_space_or_dot_at_the_end() {
+        let long = format!("{} {}", "a".repeat(199), "b".repeat(30));
+        assert_eq!(safe_name(&long), "a".repeat(199));
+        let long = format!("{}. tail.pdf", "a".repeat(195));
+        assert_eq!(safe_name(&long), format!("{}.pdf", "a".repeat(195)));
     }
 
     #[test]
