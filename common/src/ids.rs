@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 
@@ -166,9 +166,17 @@ impl Serialize for Timestamp {
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        DateTime::parse_from_rfc3339(&s)
-            .map(|t| Self(t.timestamp_millis()))
-            .map_err(|_| serde::de::Error::custom("invalid timestamp: expected RFC 3339"))
+        let t = DateTime::parse_from_rfc3339(&s)
+            .map_err(|_| serde::de::Error::custom("invalid timestamp: expected RFC 3339"))?
+            .to_utc();
+        // An offset can put the instant outside years 0000-9999 in UTC, which
+        // RFC 3339 cannot write back: refuse it rather than pass on a time
+        // that nobody could read again.
+        if !(0..=9999).contains(&t.year()) {
+            let why = "invalid timestamp: outside the years 0000 to 9999 in UTC";
+            return Err(serde::de::Error::custom(why));
+        }
+        Ok(Self(t.timestamp_millis()))
     }
 }
 
@@ -182,6 +190,19 @@ mod tests {
         let json = serde_json::to_string(&t).unwrap();
         assert_eq!(json, "\"2025-11-21T10:15:00.123Z\"");
         assert_eq!(serde_json::from_str::<Timestamp>(&json).unwrap(), t);
+    }
+
+    #[test]
+    fn a_time_that_rfc3339_cannot_write_back_in_utc_is_refused() {
+        for edge in ["9999-12-31T23:59:59-01:00", "0000-01-01T00:00:00+01:00"] {
+            let json = format!("\"{edge}\"");
+            assert!(serde_json::from_str::<Timestamp>(&json).is_err(), "{edge}");
+        }
+        for ok in ["9999-12-31T23:59:59+01:00", "0000-01-01T00:00:00-01:00"] {
+            let t: Timestamp = serde_json::from_str(&format!("\"{ok}\"")).unwrap();
+            let again = serde_json::to_string(&t).unwrap();
+            assert_eq!(serde_json::from_str::<Timestamp>(&again).unwrap(), t);
+        }
     }
 
     #[test]
