@@ -181,6 +181,11 @@ impl Tracker {
         cursor.delivered = cursor.delivered.max(delivered).max(read);
         cursor.read = cursor.read.max(read);
         let top = cursor.delivered;
+        // Nothing moved (a repeated or stale receipt): an empty range, which
+        // `BTreeMap::range` would panic on.
+        if top <= floor {
+            return Vec::new();
+        }
         let Some(ids) = self.by_seq.get(conv) else {
             return Vec::new();
         };
@@ -278,6 +283,9 @@ impl Mine {
         }
     }
 }
+
+#[cfg(test)]
+mod proptests;
 
 #[cfg(test)]
 mod tests {
@@ -400,6 +408,18 @@ mod tests {
             (up[0].conv.to_string(), up[0].status.stage),
             ("#new".into(), Stage::Read)
         );
+    }
+
+    #[test]
+    fn a_repeated_or_stale_receipt_changes_nothing() {
+        let mut t = Tracker::new(name("alice"));
+        let id = MessageId::new();
+        let bob = conv("bob");
+        t.stored(id, &bob, 1, 1);
+        assert_eq!(t.receipt(&bob, &name("bob"), 0, 5, 5).len(), 1);
+        assert!(t.receipt(&bob, &name("bob"), 0, 5, 5).is_empty());
+        assert!(t.receipt(&bob, &name("bob"), 0, 0, 0).is_empty());
+        assert_eq!(t.status(id).unwrap().stage, Stage::Read);
     }
 
     #[test]
