@@ -9,6 +9,8 @@
 //! - [`protocol`]: [`ClientMessage`] and [`ServerMessage`], one JSON object per line.
 //! - [`codec`]: newline-delimited framing with a maximum frame size.
 //! - [`files`]: safe file names, the same on both sides.
+//! - `proptests` (tests only): property tests across the modules, with
+//!   strategies that generate every message.
 
 pub mod codec;
 pub mod error;
@@ -16,6 +18,8 @@ pub mod files;
 pub mod ids;
 pub mod limits;
 pub mod names;
+#[cfg(test)]
+mod proptests;
 pub mod protocol;
 pub mod tls;
 
