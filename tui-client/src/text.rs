@@ -173,6 +173,9 @@ pub fn fuzzy_score(text: &str, query: &str) -> Option<usize> {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -3,13 +3,15 @@
 use std::time::Duration;
 
 use classchat_common::Conv;
+use classchat_common::protocol::Counts;
 use crossterm::event::KeyCode;
+use proptest::prelude::*;
 
 use super::*;
 use crate::client::{Event, Link};
 use crate::message::Msg;
 use crate::model::LinkState;
-use crate::tracker::Stage;
+use crate::tracker::{Stage, Status};
 
 // ---- status markers ---------------------------------------------------------
 
@@ -65,6 +67,108 @@ fn a_message_marker_never_moves_backwards() {
         .find(|l| l.contains("who has the lab key?"))
         .expect("the message is on screen");
     assert!(line.ends_with("● 2/2│"), "{line}");
+}
+
+/// What can happen to one of your messages after it was sent, in any order.
+#[derive(Debug, Clone)]
+enum News {
+    /// The tracker's news (which may say `failed`).
+    Status(Status),
+    /// The server's `stored`, possibly repeated.
+    Stored,
+    /// A history page with the message and the server's counts.
+    History(Counts),
+    /// The message itself, echoed to this session.
+    Echo,
+}
+
+fn news() -> impl Strategy<Value = News> {
+    let stages = vec![
+        Stage::Sending,
+        Stage::Stored,
+        Stage::Delivered,
+        Stage::Read,
+        Stage::Failed,
+    ];
+    let counts = (0..3u32, 0..3u32, 0..3u32).prop_map(|(d, r, of)| counts(d, r, of));
+    prop_oneof![
+        (prop::sample::select(stages), counts.clone()).prop_map(|(s, c)| News::Status(stage(s, c))),
+        Just(News::Stored),
+        counts.prop_map(News::History),
+        Just(News::Echo),
+    ]
+}
+
+/// `now` is `before` or further along.
+fn moved_forward(before: Status, now: Status) -> bool {
+    if before.stage == Stage::Failed {
+        return now == before;
+    }
+    now.stage >= before.stage
+        && (now.stage != Stage::Failed || before.stage == Stage::Sending)
+        && now.delivered >= before.delivered
+        && now.read >= before.read
+        && now.of >= before.of
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::default())]
+
+    #[test]
+    fn a_message_marker_never_moves_backwards_whatever_the_order_of_news(
+        all_news in prop::collection::vec(news(), 1..12),
+    ) {
+        let mut model = demo_model(90, 30);
+        let text = "who has the lab key?";
+        let id = send_text(&mut model, text);
+        let shown = |model: &Model| {
+            let entries: Vec<_> = conv_of(model, "#cs101")
+                .entries
+                .iter()
+                .filter(|e| e.id == id)
+                .cloned()
+                .collect();
+            (entries.len(), entries.last().and_then(|e| e.status))
+        };
+        let mut before = Status::SENDING;
+        for n in &all_news {
+            match n {
+                News::Status(s) => {
+                    status(&mut model, "#cs101", id, 10, *s);
+                }
+                News::Stored => {
+                    let stored = ServerMessage::Stored {
+                        id,
+                        conv: conv("#cs101"),
+                        seq: 10,
+                        ts: now(),
+                        of: 2,
+                        online: 2,
+                        last_seen: None,
+                        duplicate: false,
+                    };
+                    server(&mut model, stored);
+                }
+                News::History(c) => {
+                    let page = ServerMessage::History {
+                        req: None,
+                        conv: conv("#cs101"),
+                        messages: vec![ChatMessage { id, ..mine("#cs101", 10, now(), text, *c) }],
+                        more: false,
+                    };
+                    server(&mut model, page);
+                }
+                News::Echo => {
+                    arrives(&mut model, ChatMessage { id, ..chat("#cs101", 10, "alice", now(), text) });
+                }
+            }
+            let (copies, now) = shown(&model);
+            prop_assert_eq!(copies, 1, "the message is shown once, after {:?}", n);
+            let now = now.expect("your message has a marker");
+            prop_assert!(moved_forward(before, now), "{:?} → {:?} after {:?}", before, now, n);
+            before = now;
+        }
+    }
 }
 
 // ---- the connection ---------------------------------------------------------
