@@ -35,6 +35,10 @@ bench MODE="full":
     for _ in $(seq "$runs"); do cargo bench -p classchat --bench frame | tee -a "$frames"; done
     cargo bench -p classchat-server --bench load -- "{{MODE}}" --frame "$frames"
 
+# Fuzz each cargo-fuzz target for SECS seconds (nightly), else run the property tests with many cases; e.g. `just fuzz 600 codec`
+fuzz SECS="60" *TARGETS:
+    bash assets/fuzz.sh {{SECS}} {{TARGETS}}
+
 # What CI checks: formatting, lints (warnings are errors) and the tests
 check:
     cargo fmt --all -- --check
