@@ -10,11 +10,13 @@
 //! - [`store`]: the durable storage trait, with SQLite and in-memory stores.
 //! - [`auth`]: argon2id password hashing off the async threads, resume tokens.
 //! - [`ratelimit`], [`config`]: per-user token buckets; settings and defaults.
+//! - [`idmap`]: cheap hash maps for the ids the server assigns.
 
 pub mod auth;
 pub mod config;
 pub mod gate;
 pub mod hub;
+pub mod idmap;
 pub mod outbound;
 pub mod ratelimit;
 pub mod server;

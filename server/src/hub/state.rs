@@ -9,6 +9,7 @@ use classchat_common::protocol::{FileCounts, FileState};
 use classchat_common::{Conv as ConvName, GroupName, OfferId, Timestamp, Username};
 
 use super::{Refusal, SessionId};
+use crate::idmap::IdMap;
 use crate::outbound::Outbound;
 use crate::ratelimit::{Bucket, Rate};
 use crate::store::{ConvId, ConvKind, MemberRecord, Snapshot, TokenHash, UserId};
@@ -90,13 +91,14 @@ pub struct Session {
 
 #[derive(Debug, Default)]
 pub struct State {
-    pub users: HashMap<UserId, User>,
+    // Keyed by server-assigned ids: see `idmap` for why these hash cheaply.
+    pub users: IdMap<UserId, User>,
     pub by_name: HashMap<Username, UserId>,
     pub tokens: HashMap<TokenHash, UserId>,
-    pub convs: HashMap<ConvId, Conv>,
-    pub directs: HashMap<(UserId, UserId), ConvId>,
+    pub convs: IdMap<ConvId, Conv>,
+    pub directs: IdMap<(UserId, UserId), ConvId>,
     pub groups: HashMap<GroupName, ConvId>,
-    pub sessions: HashMap<SessionId, Session>,
+    pub sessions: IdMap<SessionId, Session>,
     pub online: BTreeSet<Username>,
     /// File offers still open (or being uploaded), and the bytes they hold.
     pub offers: HashMap<OfferId, Offer>,

@@ -8,6 +8,8 @@ use std::sync::{Arc, RwLock};
 use classchat_common::protocol::FileState;
 use classchat_common::{GroupName, MessageId, OfferId, Timestamp, Username};
 
+use crate::idmap::IdMap;
+
 use super::{
     Appended, ConvId, ConvKind, ConvRecord, FileRecord, MemberRecord, MessageKind, MessageRef,
     NewMessage, Reader, Result, Snapshot, Store, StoreError, StoredMessage, TokenHash, UserId,
@@ -19,9 +21,9 @@ struct Data {
     users: Vec<UserRecord>,
     tokens: HashMap<TokenHash, UserId>,
     convs: Vec<ConvRecord>,
-    members: HashMap<(ConvId, UserId), MemberRecord>,
+    members: IdMap<(ConvId, UserId), MemberRecord>,
     /// Each conversation's messages in sequence order (`seq` is index + 1).
-    messages: HashMap<ConvId, Vec<StoredMessage>>,
+    messages: IdMap<ConvId, Vec<StoredMessage>>,
     by_client_id: HashMap<(UserId, MessageId), MessageRef>,
     /// Deleted conversations leave holes, so ids come from a counter.
     last_conv: i64,
