@@ -231,8 +231,12 @@ impl Worker {
         b: &mut Batch,
         conv: &Conv,
         skip: Option<SessionId>,
-        mut msg: ChatMessage,
+        msg: ChatMessage,
     ) {
+        // Every member names a group alike; the two sides of a direct
+        // conversation name it after each other.
+        let group = matches!(conv.kind, ConvKind::Group { .. });
+        let mut wrapped = ServerMessage::Message(msg);
         let mut cached: Option<(ConvName, Bytes)> = None;
         for m in &conv.members {
             let mut sessions = self
@@ -243,14 +247,19 @@ impl Worker {
             if sessions.peek().is_none() {
                 continue;
             }
-            let Some(view) = self.state.conv_name(conv, m.user) else {
-                continue;
-            };
             let line = match &cached {
-                Some((v, line)) if *v == view => line.clone(),
+                Some((_, line)) if group => line.clone(),
+                Some((v, line)) if self.state.conv_name(conv, m.user).as_ref() == Some(v) => {
+                    line.clone()
+                }
                 _ => {
-                    msg.conv = view.clone();
-                    let line = ServerMessage::Message(msg.clone()).to_line();
+                    let Some(view) = self.state.conv_name(conv, m.user) else {
+                        continue;
+                    };
+                    if let ServerMessage::Message(inner) = &mut wrapped {
+                        inner.conv = view.clone();
+                    }
+                    let line = wrapped.to_line();
                     cached = Some((view, line.clone()));
                     line
                 }
