@@ -18,8 +18,8 @@ use tokio_util::codec::Decoder;
 /// How much room to make for each read.
 const READ_CHUNK: usize = 4096;
 
-/// Lines handed to one vectored write at most.
-const MAX_IOVECS: usize = 64;
+/// Lines handed to one vectored write at most (the kernel takes up to 1024).
+const MAX_IOVECS: usize = 256;
 
 /// The connection underneath: plain TCP, or TLS over it.
 enum Link {
@@ -123,6 +123,14 @@ impl Conn {
 
     /// Writes every line, giving up if the client stops reading for too long.
     pub async fn write_lines(&mut self, lines: &mut VecDeque<Bytes>) -> Result<(), WriteError> {
+        if let Link::Plain(stream) = &self.link {
+            // Nearly always the socket takes everything at once: try that
+            // before arming the stall timer.
+            try_write_lines(stream, lines)?;
+            if lines.is_empty() {
+                return Ok(());
+            }
+        }
         let limit = self.write_timeout;
         let written = async {
             match &mut self.link {
@@ -158,6 +166,25 @@ impl Conn {
     }
 }
 
+/// Writes what the socket takes without waiting; the rest stays in `lines`.
+fn try_write_lines(stream: &TcpStream, lines: &mut VecDeque<Bytes>) -> io::Result<()> {
+    while !lines.is_empty() {
+        let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+        let mut n = 0;
+        for (slot, line) in slices.iter_mut().zip(lines.iter()) {
+            *slot = IoSlice::new(line);
+            n += 1;
+        }
+        match stream.try_write_vectored(&slices[..n]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(written) => consume(lines, written),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 async fn write_all_lines<W: AsyncWrite + Unpin>(
     stream: &mut W,
     lines: &mut VecDeque<Bytes>,
@@ -168,23 +195,28 @@ async fn write_all_lines<W: AsyncWrite + Unpin>(
             .take(MAX_IOVECS)
             .map(|l| IoSlice::new(l))
             .collect();
-        let mut written = stream.write_vectored(&slices).await?;
+        let written = stream.write_vectored(&slices).await?;
         drop(slices);
         if written == 0 {
             return Err(io::ErrorKind::WriteZero.into());
         }
-        while written > 0 {
-            let Some(front) = lines.front_mut() else {
-                break;
-            };
-            if written >= front.len() {
-                written -= front.len();
-                lines.pop_front();
-            } else {
-                front.advance(written);
-                written = 0;
-            }
-        }
+        consume(lines, written);
     }
     Ok(())
+}
+
+/// Drops the first `written` bytes of `lines`.
+fn consume(lines: &mut VecDeque<Bytes>, mut written: usize) {
+    while written > 0 {
+        let Some(front) = lines.front_mut() else {
+            break;
+        };
+        if written >= front.len() {
+            written -= front.len();
+            lines.pop_front();
+        } else {
+            front.advance(written);
+            written = 0;
+        }
+    }
 }
