@@ -465,15 +465,7 @@ impl Transfers {
             Ok(Ok(bytes)) if !bytes.is_empty() => {
                 let d = &mut self.downloads[at];
                 d.sent += bytes.len() as u64;
-                let data = BASE64.encode(&bytes);
-                Some(
-                    ServerMessage::FileChunk {
-                        offer,
-                        offset,
-                        data,
-                    }
-                    .to_line(),
-                )
+                Some(file_chunk_line(offer, offset, &bytes))
             }
             Ok(Err(e)) if e.kind() == io::ErrorKind::NotFound => {
                 self.downloads.remove(at);
@@ -538,6 +530,44 @@ fn read_at(file: &std::fs::File, offset: u64, len: u64) -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// The `file_chunk` line for `bytes`, base64-encoded straight into a buffer
+/// of the line's final size: the biggest lines the server writes are built
+/// once, not through a `String` and a growing buffer.
+fn file_chunk_line(offer: OfferId, offset: u64, bytes: &[u8]) -> Bytes {
+    let head = format!(r#"{{"type":"file_chunk","offer":"{offer}","offset":{offset},"data":""#);
+    let tail = b"\"}\n";
+    let encoded = base64::encoded_len(bytes.len(), true).unwrap_or(usize::MAX);
+    let mut line = Vec::new();
+    if line
+        .try_reserve_exact(
+            head.len()
+                .saturating_add(encoded)
+                .saturating_add(tail.len()),
+        )
+        .is_err()
+    {
+        return file_chunk_message(offer, offset, bytes);
+    }
+    line.extend_from_slice(head.as_bytes());
+    line.resize(head.len() + encoded, 0);
+    match BASE64.encode_slice(bytes, &mut line[head.len()..]) {
+        Ok(n) if n == encoded => {}
+        _ => return file_chunk_message(offer, offset, bytes),
+    }
+    line.extend_from_slice(tail);
+    Bytes::from(line)
+}
+
+/// The same line through the protocol's encoder.
+fn file_chunk_message(offer: OfferId, offset: u64, bytes: &[u8]) -> Bytes {
+    ServerMessage::FileChunk {
+        offer,
+        offset,
+        data: BASE64.encode(bytes),
+    }
+    .to_line()
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -551,4 +581,23 @@ fn join(a: Bytes, b: &[u8]) -> Bytes {
     out.extend_from_slice(&a);
     out.extend_from_slice(b);
     Bytes::from(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_chunk_line_is_exactly_what_the_protocol_encoder_writes() {
+        let offer = OfferId::new();
+        for len in [0, 1, 2, 3, 1000, FILE_CHUNK_BYTES] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 7 % 256) as u8).collect();
+            let offset = len as u64 * 3;
+            assert_eq!(
+                file_chunk_line(offer, offset, &bytes),
+                file_chunk_message(offer, offset, &bytes),
+                "{len} bytes"
+            );
+        }
+    }
 }
