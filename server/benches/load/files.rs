@@ -97,25 +97,30 @@ pub async fn run(
     let dir = TempDir::new()?;
     let names = seed::names("f", 2);
     let accounts = seed::seed(dir.path(), &names).await?;
-    let mut server = ServerProcess::start(dir.path(), "127.0.0.1:0", StoreKind::Sqlite).await?;
-    let mut conns = traffic::login_all(server.addr, &accounts).await?;
-    let (Some(mut bob), Some(mut alice)) = (conns.pop(), conns.pop()) else {
-        bail!("two connections expected");
-    };
 
     let (mut rates, mut growth) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
     for run in 0..runs {
+        // A fresh process each run: memory an allocator kept from an earlier
+        // transfer would hide what a transfer costs.
+        let mut server = ServerProcess::start(dir.path(), "127.0.0.1:0", StoreKind::Sqlite).await?;
+        let mut conns = traffic::login_all(server.addr, &accounts).await?;
+        let (Some(mut bob), Some(mut alice)) = (conns.pop(), conns.pop()) else {
+            bail!("two connections expected");
+        };
+        // The logins' argon2 hashes are not the transfer's.
         server.reset_peak()?;
         let before = server.status_kib("VmRSS")?;
         let profile = match perf {
             Some((dir, name)) if run == 0 => Some(Profile::start(dir, name, server.pid)?),
             _ => None,
         };
-        let start = Instant::now();
-        let offer = upload(&mut alice, &names[1], &content, run).await?;
+        let (cpu0, start) = (server.cpu()?, Instant::now());
+        let (offer, tail) = upload(&mut alice, &names[1], &content, run).await?;
         let uploaded = start.elapsed();
+        let peak_up = server.status_kib("VmHWM")?;
         download(&mut bob, offer, &content).await?;
         let took = start.elapsed();
+        let cpu = server.cpu()? - cpu0;
         if let Some(p) = profile {
             p.stop().await?;
         }
@@ -125,27 +130,35 @@ pub async fn run(
         let rate = size as f64 / 1e6 / took.as_secs_f64();
         let mib = peak.saturating_sub(before) as f64 / 1024.0;
         eprintln!(
-            "  run {}: {size} bytes in {:.2} s (upload {:.2} s): {rate:.0} MB/s; server RSS {before} KiB, peak {peak} KiB: +{mib:.1} MiB",
+            "  run {}: {size} bytes in {:.2} s: {rate:.0} MB/s (upload {:.2} s, of which {:.2} s \
+             from the last chunk sent to uploaded; download {:.2} s); server CPU {:.2} s; \
+             server RSS {before} KiB, peak {peak_up} KiB after the upload, {peak} KiB after \
+             the download: +{mib:.1} MiB",
             run + 1,
             took.as_secs_f64(),
-            uploaded.as_secs_f64()
+            uploaded.as_secs_f64(),
+            tail.as_secs_f64(),
+            (took - uploaded).as_secs_f64(),
+            cpu.as_secs_f64()
         );
         rates.push(rate);
         growth.push(mib);
+        drop((alice, bob));
+        server.stop().await?;
     }
-    drop((alice, bob));
-    server.stop().await?;
     Ok((rates, growth))
 }
 
 /// Offers the file to `to` and uploads it within the server's window; returns
-/// the offer once the server says it is `uploaded`.
+/// the offer once the server says it is `uploaded`, and how long that took
+/// after the last chunk was sent (the server writes the window's last chunks,
+/// checks, syncs and records the file).
 async fn upload(
     conn: &mut Conn,
     to: &str,
     content: &Content,
     run: usize,
-) -> anyhow::Result<OfferId> {
+) -> anyhow::Result<(OfferId, std::time::Duration)> {
     let to: classchat_common::Conv = to.parse().context("a user name")?;
     let ready = conn
         .ask(|req| ClientMessage::Offer {
@@ -176,6 +189,7 @@ async fn upload(
         .context("an offer id")?;
     let prefix = format!(r#"{{"type":"chunk","offer":"{offer}","offset":"#);
     let (mut next, mut acked) = (0u64, 0u64);
+    let mut last_sent = Instant::now();
     let mut line = Vec::with_capacity(CHUNK * 4 / 3 + 256);
     loop {
         // Keep the window full.
@@ -188,6 +202,7 @@ async fn upload(
             line.extend_from_slice(b"\"}\n");
             conn.send(&line).await?;
             next += 1;
+            last_sent = Instant::now();
         }
         let reply = conn.line().await?;
         let peek = Peek::of(&reply)?.check()?;
@@ -196,7 +211,7 @@ async fn upload(
                 let received = peek.received.context("chunk_ack without received")?;
                 acked = received.div_ceil(CHUNK as u64);
             }
-            "uploaded" => return Ok(offer),
+            "uploaded" => return Ok((offer, last_sent.elapsed())),
             _ => {}
         }
     }

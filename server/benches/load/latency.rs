@@ -55,9 +55,41 @@ pub async fn run(listen: &str, samples: usize, runs: usize) -> anyhow::Result<Ve
         );
         values.push(p99);
     }
+    ping_floor(&mut a, samples).await?;
     drop((a, b));
     server.stop().await?;
     Ok(values)
+}
+
+/// For comparison, printed only: `ping` → `pong` round trips, which the
+/// connection's own task answers without the hub or the store.
+async fn ping_floor(a: &mut Conn, samples: usize) -> anyhow::Result<()> {
+    let ping = ClientMessage::Ping.to_line();
+    let mut hist =
+        Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).context("a latency histogram")?;
+    for _ in 0..samples {
+        let start = Instant::now();
+        a.send(&ping).await?;
+        loop {
+            let line = a.line().await?;
+            if Peek::of(&line)?.check()?.kind == "pong" {
+                break;
+            }
+        }
+        hist.record(
+            u64::try_from(start.elapsed().as_nanos())
+                .unwrap_or(u64::MAX)
+                .max(1),
+        )
+        .context("a latency out of the histogram's range")?;
+        tokio::time::sleep(REST).await;
+    }
+    eprintln!(
+        "  for comparison, ping→pong round trips (no hub, no store): p50 {:.0} µs, p99 {:.0} µs",
+        hist.value_at_quantile(0.5) as f64 / 1e3,
+        hist.value_at_quantile(0.99) as f64 / 1e3
+    );
+    Ok(())
 }
 
 /// One message from `a` to `b`: the time from writing it to reading it. Then

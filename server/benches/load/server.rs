@@ -227,7 +227,7 @@ impl Profile {
                 "-e",
                 "cpu-clock",
                 "-F",
-                "1000",
+                "4000",
                 "--call-graph",
                 "dwarf,8192",
             ])
