@@ -93,8 +93,22 @@ impl Conn {
                         self.buf = BytesMut::new();
                     }
                     stream.readable().await?;
-                    self.buf.reserve(READ_CHUNK);
-                    match stream.try_read_buf(&mut self.buf) {
+                    let read = if self.buf.is_empty() {
+                        // A fresh read mostly holds a line or two: read onto the
+                        // stack and keep only what came, so ten thousand clients
+                        // logging in at once do not each take (and leave the heap
+                        // fragmented by) a whole read chunk.
+                        let mut chunk = [0u8; READ_CHUNK];
+                        let read = stream.try_read(&mut chunk);
+                        if let Ok(n) = read {
+                            self.buf.extend_from_slice(&chunk[..n]);
+                        }
+                        read
+                    } else {
+                        self.buf.reserve(READ_CHUNK);
+                        stream.try_read_buf(&mut self.buf)
+                    };
+                    match read {
                         Ok(0) => self.eof = true,
                         Ok(_) => {}
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
