@@ -371,7 +371,16 @@ impl Hub {
     }
 
     pub async fn send(&self, command: Command) -> Result<(), HubGone> {
-        self.tx.send(command).await.map_err(|_| HubGone)
+        // The channel nearly always has room. Waiting for room takes a future
+        // of half a kilobyte, which would sit in every connection's state even
+        // while idle, so only that rare wait is boxed.
+        match self.tx.try_send(command) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(command)) => {
+                Box::pin(self.tx.send(command)).await.map_err(|_| HubGone)
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(HubGone),
+        }
     }
 
     /// Sends a command built around a reply channel and waits for the reply.
