@@ -125,8 +125,9 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, tls: Op
         },
         Err(_) => End::Gone,
     };
-    // An upload cut short leaves no file behind and frees its room.
-    transfers.close(&ctx).await;
+    // An upload cut short leaves no file behind and frees its room. (Boxed:
+    // its future is large and would otherwise sit in every idle session.)
+    Box::pin(transfers.close(&ctx)).await;
     // Detach before the last line, so a reconnect never races the old session.
     let _ = ctx.hub.send(Command::Detach { session }).await;
     tracing::debug!(user = %attached.name, %peer, ?end, "disconnected");
@@ -211,7 +212,10 @@ async fn serve(
                 };
                 last_heard = Instant::now();
                 pinged = false;
-                if let Some(end) = handle(conn, ctx, me, outbound, transfers, &line).await {
+                // Boxed: handling a line takes a future of about a kilobyte,
+                // which would otherwise be part of every idle session's state.
+                let handled = Box::pin(handle(conn, ctx, me, outbound, transfers, &line));
+                if let Some(end) = handled.await {
                     return end;
                 }
             }
