@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use classchat_client::client::{Action, Client, Event, Progress, TransferState};
+use classchat_client::client::{Action, Client, Event, Link, Progress, TransferState};
 use classchat_common::limits::PROTOCOL_VERSION;
 use classchat_common::protocol::{ChatMessage, FileCounts, FileState, Secret};
 use classchat_common::{ClientMessage, Conv, LineCodec, OfferId, ServerMessage};
@@ -320,6 +320,17 @@ async fn a_file_for_an_offline_user_is_accepted_after_a_server_restart() {
 
     server.stop().await;
     let mut server = TestServer::start(&addr, &data).await;
+    // Alice's client reconnects by itself; status changes are pushed only to
+    // those online (a client asks `files` after a reconnect for the rest), so
+    // wait for her to be back before bob decides.
+    expect_within(&mut alice_events, WAIT, "alice to notice", |e| {
+        matches!(e, Event::Link(Link::Reconnecting { .. })).then_some(())
+    })
+    .await;
+    expect_within(&mut alice_events, WAIT, "alice to reconnect", |e| {
+        matches!(e, Event::Link(Link::Connected { .. })).then_some(())
+    })
+    .await;
     let (bob, mut bob_events, _) = connect(&server, "bob").await;
     let m = offer_message(&mut bob_events).await;
     assert_eq!(
@@ -331,7 +342,7 @@ async fn a_file_for_an_offline_user_is_accepted_after_a_server_restart() {
     let saved = save(&bob, &mut bob_events, offer, &downloads).await;
     assert_eq!(sha256_file(&saved), sha256_file(&source));
 
-    // Alice's client reconnected by itself and hears that bob has it.
+    // Alice hears that bob has it.
     let (who, state, _) = expect_within(&mut alice_events, WAIT, "received", |e| match e {
         Event::Server(ServerMessage::FileStatus {
             user,
