@@ -49,7 +49,7 @@ impl Decoder for LineCodec {
 
     fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
         loop {
-            let Some(offset) = buf[self.scanned..].iter().position(|&b| b == b'\n') else {
+            let Some(offset) = memchr::memchr(b'\n', &buf[self.scanned..]) else {
                 self.scanned = buf.len();
                 if buf.len() > self.max {
                     return Err(FrameError::TooLong { limit: self.max });

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorCode;
@@ -861,18 +861,31 @@ fn decode_line<T: for<'de> Deserialize<'de>>(line: &[u8]) -> Result<T, DecodeErr
     })
 }
 
+/// Lines are written into a buffer kept per thread and copied out at their
+/// exact size: one allocation per line instead of growing a fresh buffer
+/// (128 → 256 → … bytes) for each. A line too big to be worth keeping the
+/// room for (a file chunk) takes the buffer with it instead of being copied.
 fn encode_line<T: Serialize>(msg: &T) -> Bytes {
-    let mut buf = BytesMut::with_capacity(128).writer();
-    if serde_json::to_writer(&mut buf, msg).is_err() {
-        // Unreachable for these types (no maps with non-string keys, no floats);
-        // answer with a valid line rather than a broken one.
-        return Bytes::from_static(
-            b"{\"type\":\"error\",\"code\":\"internal\",\"message\":\"could not encode a message\"}\n",
-        );
+    const KEEP: usize = 16 * 1024;
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    let mut buf = buf.into_inner();
-    buf.put_u8(b'\n');
-    buf.freeze()
+    SCRATCH.with_borrow_mut(|buf| {
+        buf.clear();
+        if serde_json::to_writer(&mut *buf, msg).is_err() {
+            // Unreachable for these types (no maps with non-string keys, no floats);
+            // answer with a valid line rather than a broken one.
+            return Bytes::from_static(
+                b"{\"type\":\"error\",\"code\":\"internal\",\"message\":\"could not encode a message\"}\n",
+            );
+        }
+        buf.push(b'\n');
+        if buf.capacity() > KEEP {
+            Bytes::from(std::mem::take(buf))
+        } else {
+            Bytes::copy_from_slice(buf)
+        }
+    })
 }
 
 #[cfg(test)]
