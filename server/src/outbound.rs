@@ -87,6 +87,43 @@ impl Outbound {
         Ok(())
     }
 
+    /// Queues several lines under one lock and with at most one wake-up: the
+    /// hub gathers what a batch sends each session and pushes it at once.
+    /// Fails, and closes the queue, as [`Outbound::push`] would for any of them.
+    pub fn push_all(&self, lines: Vec<Bytes>) -> Result<(), Closed> {
+        let Ok(mut s) = self.0.state.lock() else {
+            return Err(Closed::Dropped);
+        };
+        if let Some(closed) = s.closed {
+            return Err(closed);
+        }
+        let bytes: usize = lines.iter().map(Bytes::len).sum();
+        if s.lines.len() + lines.len() > self.0.bounds.lines
+            || s.bytes + bytes > self.0.bounds.bytes
+        {
+            s.closed = Some(Closed::Overflow);
+            s.lines = VecDeque::new();
+            s.bytes = 0;
+            drop(s);
+            self.0.notify.notify_one();
+            return Err(Closed::Overflow);
+        }
+        let was_empty = s.lines.is_empty();
+        s.bytes += bytes;
+        if was_empty {
+            // Reuses the vector's allocation; nothing is copied.
+            s.lines = VecDeque::from(lines);
+        } else {
+            s.lines.extend(lines);
+        }
+        let wake = was_empty && !s.lines.is_empty();
+        drop(s);
+        if wake {
+            self.0.notify.notify_one();
+        }
+        Ok(())
+    }
+
     /// Closes the queue; lines already queued may still be taken.
     pub fn close(&self, why: Closed) {
         if let Ok(mut s) = self.0.state.lock() {
@@ -148,6 +185,29 @@ mod tests {
         let q = queue(100, 4);
         q.push(Bytes::from("abc")).unwrap();
         assert_eq!(q.push(Bytes::from("de")), Err(Closed::Overflow));
+    }
+
+    #[test]
+    fn pushing_several_at_once_keeps_order_and_the_same_bounds() {
+        let q = queue(4, 1000);
+        q.push(Bytes::from("a")).unwrap();
+        q.push_all(vec![Bytes::from("b"), Bytes::from("c")])
+            .unwrap();
+        q.push_all(Vec::new()).unwrap();
+        assert_eq!(q.take().0, ["a", "b", "c"]);
+        q.push_all(vec![Bytes::from("d"), Bytes::from("e")])
+            .unwrap();
+        assert_eq!(q.take().0, ["d", "e"]);
+
+        let q = queue(3, 1000);
+        q.push(Bytes::from("a")).unwrap();
+        let three = vec![Bytes::from("b"), Bytes::from("c"), Bytes::from("d")];
+        assert_eq!(q.push_all(three), Err(Closed::Overflow));
+        assert_eq!(q.push(Bytes::from("e")), Err(Closed::Overflow));
+
+        let q = queue(100, 4);
+        let five_bytes = vec![Bytes::from("abc"), Bytes::from("de")];
+        assert_eq!(q.push_all(five_bytes), Err(Closed::Overflow));
     }
 
     #[tokio::test]

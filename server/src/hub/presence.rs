@@ -115,9 +115,14 @@ impl Worker {
             }
             self.state.online.insert(name.clone());
         }
-        self.state
-            .sessions
-            .insert(session, Session { user, outbound });
+        self.state.sessions.insert(
+            session,
+            Session {
+                user,
+                outbound,
+                staged: Vec::new(),
+            },
+        );
 
         // Everything committed before this point goes out as catch-up; anything
         // stored from here on is delivered live, so the two never overlap.

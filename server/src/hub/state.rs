@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::Bytes;
 use classchat_common::protocol::{FileCounts, FileState};
 use classchat_common::{Conv as ConvName, GroupName, OfferId, Timestamp, Username};
 
@@ -87,6 +88,8 @@ impl Conv {
 pub struct Session {
     pub user: UserId,
     pub outbound: Outbound,
+    /// Lines a batch is releasing to this session, pushed to `outbound` at once.
+    pub staged: Vec<Bytes>,
 }
 
 #[derive(Debug, Default)]

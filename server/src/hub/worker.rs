@@ -320,23 +320,46 @@ impl Worker {
         }
     }
 
+    /// Hands the batch's lines to the connections and runs its replies. Lines
+    /// are gathered per session and pushed with one lock and one wake-up each
+    /// (a group message makes a line for every member, and a busy batch several
+    /// for each); a reply first pushes everything gathered before it, so a
+    /// session still sees lines and replies in the order they were made.
     fn release(&mut self, effects: Vec<Effect>) {
+        let mut staged = Vec::new();
         for effect in effects {
             match effect {
                 Effect::Line(to, line) => {
-                    let Some(session) = self.state.sessions.get(&to) else {
+                    let Some(session) = self.state.sessions.get_mut(&to) else {
                         continue;
                     };
-                    if session.outbound.push(line).is_err() && !self.overflowed.contains(&to) {
-                        self.overflowed.push(to);
+                    if session.staged.is_empty() {
+                        staged.push(to);
                     }
+                    session.staged.push(line);
                 }
-                Effect::Reply(send) => send(),
+                Effect::Reply(send) => {
+                    self.push_staged(&mut staged);
+                    send();
+                }
                 Effect::Remove(path) => match std::fs::remove_file(&path) {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => tracing::warn!("cannot delete {}: {e}", path.display()),
                 },
+            }
+        }
+        self.push_staged(&mut staged);
+    }
+
+    fn push_staged(&mut self, staged: &mut Vec<SessionId>) {
+        for to in staged.drain(..) {
+            let Some(session) = self.state.sessions.get_mut(&to) else {
+                continue;
+            };
+            let lines = std::mem::take(&mut session.staged);
+            if session.outbound.push_all(lines).is_err() && !self.overflowed.contains(&to) {
+                self.overflowed.push(to);
             }
         }
     }
