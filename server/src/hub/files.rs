@@ -287,6 +287,7 @@ impl Worker {
                 if let Err(e) = self.set_state(b, offer, user, FileState::Accepted, None) {
                     return b.fail(e);
                 }
+                self.status_to_others(b, session, offer, user, FileState::Accepted);
             }
             FileState::Accepted | FileState::Received => {}
             FileState::Declined | FileState::Cancelled | FileState::Expired => {
@@ -346,6 +347,9 @@ impl Worker {
             return b.fail(e);
         }
         self.status_to(b, session, req, offer, user, next);
+        if next != state {
+            self.status_to_others(b, session, offer, user, next);
+        }
         if self.state.offers.get(&offer).is_some_and(Offer::settled) {
             self.close_offer(b, offer);
         }
@@ -642,6 +646,36 @@ impl Worker {
             .and_then(|o| self.status_line(o, req, viewer, about, state))
         {
             b.line(session, line);
+        }
+    }
+
+    /// Tells `user`'s other connections of a decision made on `session`, so
+    /// a second client stops asking about an offer the first one answered.
+    fn status_to_others(
+        &self,
+        b: &mut Batch,
+        session: SessionId,
+        offer: OfferId,
+        user: UserId,
+        state: FileState,
+    ) {
+        let Some(o) = self.state.offers.get(&offer) else {
+            return;
+        };
+        let mut others = self
+            .state
+            .outbounds(user)
+            .map(|(sid, _)| sid)
+            .filter(|sid| *sid != session)
+            .peekable();
+        if others.peek().is_none() {
+            return;
+        }
+        let Some(line) = self.status_line(o, None, user, user, state) else {
+            return;
+        };
+        for sid in others {
+            b.line(sid, line.clone());
         }
     }
 

@@ -171,6 +171,48 @@ async fn a_declined_offer_cannot_be_accepted_afterwards() {
 }
 
 #[tokio::test]
+async fn a_recipients_other_connections_hear_what_it_decided() {
+    let (server, _files_dir) = start(defaults).await;
+    let mut alice = server.login("alice").await;
+    let mut laptop = server.login("bob").await;
+    let mut phone = server.login("bob").await;
+    let content = Content::new(5, 3000);
+    for (name, seed) in [("a.txt", 5), ("b.txt", 6)] {
+        let content = Content::new(seed, 3000);
+        let up = ready(&mut alice, "bob", name, &content).await;
+        upload(&mut alice, &up, &content).await;
+    }
+    let first = offer_message(&mut laptop).await.file.unwrap().offer;
+    let second = offer_message(&mut laptop).await.file.unwrap().offer;
+    for _ in 0..2 {
+        offer_message(&mut phone).await;
+    }
+
+    // The laptop takes the first; the phone hears it was accepted, then received.
+    assert_eq!(
+        download(&mut laptop, first, &content).await,
+        (FileState::Received, counts(1, 0, 1, 1))
+    );
+    for want in [FileState::Accepted, FileState::Received] {
+        let msg = next(&mut phone).await;
+        let (offer, who, state, req) = expect!(msg, ServerMessage::FileStatus { offer, user, state, req, .. } => (offer, user, state, req));
+        assert_eq!(
+            (offer, who.as_str(), state, req),
+            (first, "bob", want, None)
+        );
+    }
+
+    // The phone declines the second; the laptop hears it, once.
+    decline(&mut phone, second).await;
+    let msg = next(&mut laptop).await;
+    let (offer, state) =
+        expect!(msg, ServerMessage::FileStatus { offer, state, .. } => (offer, state));
+    assert_eq!((offer, state), (second, FileState::Declined));
+    settled(&mut laptop).await;
+    settled(&mut phone).await;
+}
+
+#[tokio::test]
 async fn a_sender_cancelling_mid_upload_leaves_nothing_behind_and_frees_the_quota() {
     fn one_mib_quota(c: &mut Config) {
         c.file_quota = 1 << 20;
