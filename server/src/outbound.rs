@@ -63,33 +63,14 @@ impl Outbound {
     /// Queues a line. Fails if the queue is closed or the line would overflow it;
     /// an overflow closes the queue.
     pub fn push(&self, line: Bytes) -> Result<(), Closed> {
-        let Ok(mut s) = self.0.state.lock() else {
-            return Err(Closed::Dropped);
-        };
-        if let Some(closed) = s.closed {
-            return Err(closed);
-        }
-        if s.lines.len() >= self.0.bounds.lines || s.bytes + line.len() > self.0.bounds.bytes {
-            s.closed = Some(Closed::Overflow);
-            s.lines = VecDeque::new();
-            s.bytes = 0;
-            drop(s);
-            self.0.notify.notify_one();
-            return Err(Closed::Overflow);
-        }
-        let was_empty = s.lines.is_empty();
-        s.bytes += line.len();
-        s.lines.push_back(line);
-        drop(s);
-        if was_empty {
-            self.0.notify.notify_one();
-        }
-        Ok(())
+        self.push_all(vec![line])
     }
 
     /// Queues several lines under one lock and with at most one wake-up: the
     /// hub gathers what a batch sends each session and pushes it at once.
-    /// Fails, and closes the queue, as [`Outbound::push`] would for any of them.
+    /// Fails if the queue is closed or the lines would overflow it; an
+    /// overflow closes the queue (and drops what it held: the connection is
+    /// going, and its messages wait in storage).
     pub fn push_all(&self, lines: Vec<Bytes>) -> Result<(), Closed> {
         let Ok(mut s) = self.0.state.lock() else {
             return Err(Closed::Dropped);
