@@ -335,35 +335,33 @@ pub struct Hub {
     reader: Arc<dyn Reader>,
 }
 
-/// The hub's thread; join it after every [`Hub`] handle is gone.
+/// The hub's task; join it after every [`Hub`] handle is gone.
 #[derive(Debug)]
-pub struct HubThread(std::thread::JoinHandle<()>);
+pub struct HubTask(tokio::task::JoinHandle<()>);
 
-impl HubThread {
+impl HubTask {
     pub async fn join(self) {
-        let joined = tokio::task::spawn_blocking(move || self.0.join()).await;
-        if !matches!(joined, Ok(Ok(()))) {
-            tracing::error!("the hub thread panicked");
+        let joined = self.0.await;
+        if joined.is_err() {
+            tracing::error!("the hub task panicked");
         }
     }
 }
 
 impl Hub {
-    /// Loads the store's state and starts the hub's thread.
+    /// Loads the store's state and starts the hub's task (on the current
+    /// Tokio runtime, so this must be called within one).
     pub fn start(
         mut store: Box<dyn Store>,
         config: HubConfig,
-    ) -> Result<(Hub, HubThread), StoreError> {
+    ) -> Result<(Hub, HubTask), StoreError> {
         let snapshot = store.load()?;
         clean_files_dir(&config.files_dir, &snapshot);
         let reader = store.reader();
         let (tx, rx) = mpsc::channel(16 * 1024);
         let worker = worker::Worker::new(store, snapshot, config);
-        let thread = std::thread::Builder::new()
-            .name("classchat-hub".into())
-            .spawn(move || worker.run(rx))
-            .map_err(|e| StoreError::Corrupt(format!("cannot start the hub thread: {e}")))?;
-        Ok((Hub { tx, reader }, HubThread(thread)))
+        let task = tokio::spawn(worker.run(rx));
+        Ok((Hub { tx, reader }, HubTask(task)))
     }
 
     pub fn reader(&self) -> &Arc<dyn Reader> {

@@ -22,7 +22,7 @@ use tokio_util::task::TaskTracker;
 use crate::auth::Hasher;
 use crate::config::{Config, StoreKind};
 use crate::gate::{Full, Gate};
-use crate::hub::{Hub, HubConfig, HubThread};
+use crate::hub::{Hub, HubConfig, HubTask};
 use crate::session::{self, Context};
 use crate::store::memory::MemoryStore;
 use crate::store::sqlite::SqliteStore;
@@ -42,7 +42,7 @@ pub enum ServerError {
 #[derive(Debug)]
 pub struct Server {
     ctx: Arc<Context>,
-    hub_thread: HubThread,
+    hub_task: HubTask,
     tls: Option<crate::tls::ServerTls>,
     tls_listeners: Vec<TcpListener>,
     /// With the memory store, files live in a temporary folder, gone with the server.
@@ -99,7 +99,7 @@ impl Server {
             }
             None => None,
         };
-        let (hub, hub_thread) = Hub::start(store, hub_config)?;
+        let (hub, hub_task) = Hub::start(store, hub_config)?;
         let ctx = Arc::new(Context {
             hub,
             hasher: Hasher::new(config.hash_concurrency),
@@ -110,7 +110,7 @@ impl Server {
         });
         Ok(Self {
             ctx,
-            hub_thread,
+            hub_task,
             tls,
             tls_listeners: Vec::new(),
             _scratch: scratch,
@@ -161,7 +161,7 @@ impl Server {
         tracker.close();
         tracker.wait().await;
         drop(self.ctx);
-        self.hub_thread.join().await;
+        self.hub_task.join().await;
         tracing::info!("stopped");
     }
 }

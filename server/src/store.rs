@@ -1,6 +1,6 @@
 //! Durable storage behind one trait, so the hub does not care where data lives.
 //!
-//! The hub thread is the only writer: it calls the write methods of [`Store`] while
+//! The hub's task is the only writer: it calls the write methods of [`Store`] while
 //! it applies a batch of commands, then [`Store::commit`] once for the whole batch.
 //! Nothing the batch produced is shown to anyone until that commit returns, which
 //! is what makes `stored` mean durable. A failed commit rolls the batch back.
@@ -226,6 +226,11 @@ pub trait Store: Send + 'static {
     fn find_message(&mut self, sender: UserId, id: MessageId) -> Result<Option<MessageRef>>;
 
     fn commit(&mut self) -> Result<()>;
+    /// Whether every `commit` waits for the disk (an fsync), long enough that
+    /// the hub hands its runtime worker to other tasks while it waits.
+    fn commit_waits_for_disk(&self) -> bool {
+        false
+    }
     fn rollback(&mut self);
 
     fn reader(&self) -> Arc<dyn Reader>;

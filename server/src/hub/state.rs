@@ -1,5 +1,5 @@
 //! The hub's in-memory model: a cache of the store's state plus what only lives
-//! while the server runs (sessions, rate buckets). Only the hub thread touches it.
+//! while the server runs (sessions, rate buckets). Only the hub's task touches it.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;

@@ -1,4 +1,11 @@
-//! The hub's thread: take a batch of commands, apply it, commit, release its effects.
+//! The hub's task: take a batch of commands, apply it, commit, release its effects.
+//!
+//! The hub is one Tokio task, not a thread of its own: a session that sends it
+//! a command wakes it on the same runtime worker, so an idle server carries a
+//! message from one socket to another without handing it between threads. Its
+//! storage calls block that worker briefly (a WAL commit without fsync takes
+//! tens of microseconds); with `--sync full`, where each commit waits for the
+//! disk, the commit runs in `block_in_place` so the worker's other tasks move on.
 
 use bytes::Bytes;
 use classchat_common::protocol::Req;
@@ -71,11 +78,17 @@ pub struct Worker {
     /// Sessions whose queue overflowed while effects were released; detached
     /// before the next batch.
     overflowed: Vec<SessionId>,
+    /// Commits wait for the disk and the runtime can run other tasks
+    /// elsewhere meanwhile (a multi-threaded one).
+    commit_aside: bool,
 }
 
 impl Worker {
     pub fn new(store: Box<dyn Store>, snapshot: Snapshot, config: HubConfig) -> Self {
+        let multi_threaded = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
         Self {
+            commit_aside: store.commit_waits_for_disk() && multi_threaded,
             state: State::from_snapshot(snapshot, config.rate),
             store,
             config,
@@ -83,15 +96,19 @@ impl Worker {
         }
     }
 
-    pub fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+    pub async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
         let mut commands = Vec::with_capacity(self.config.max_batch);
         loop {
             if self.overflowed.is_empty() {
-                match rx.blocking_recv() {
+                match rx.recv().await {
                     Some(c) => commands.push(c),
                     None => break,
                 }
             }
+            // Let the sessions this worker has already woken run first: what
+            // they send joins this batch, so one commit covers it (under load,
+            // a batch per command would cost a commit per command).
+            tokio::task::yield_now().await;
             while commands.len() < self.config.max_batch {
                 match rx.try_recv() {
                     Ok(c) => commands.push(c),
@@ -248,6 +265,7 @@ impl Worker {
         }
         let outcome = match b.failed.take() {
             Some(e) => Err(e),
+            None if self.commit_aside => tokio::task::block_in_place(|| self.store.commit()),
             None => self.store.commit(),
         };
         match outcome {

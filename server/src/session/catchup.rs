@@ -3,7 +3,7 @@
 //! The hub hands over, per conversation, the range between what the user's
 //! clients last acknowledged and what was stored before this session attached;
 //! anything stored later reaches the session live, so nothing is sent twice and
-//! nothing falls in between. Pages are read off the hub thread.
+//! nothing falls in between. Pages are read on Tokio's blocking pool, not in the hub.
 
 use std::collections::VecDeque;
 

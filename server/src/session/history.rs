@@ -1,5 +1,5 @@
 //! Answering `history`: the hub says what the session may read, the page is read
-//! here, off the hub thread.
+//! here, on Tokio's blocking pool rather than in the hub.
 
 use bytes::Bytes;
 use classchat_common::limits::{

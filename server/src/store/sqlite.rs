@@ -125,6 +125,8 @@ pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
     in_txn: bool,
+    /// `--sync full`: every commit waits for an fsync.
+    fsync_per_commit: bool,
     reader: Arc<SqliteReader>,
 }
 
@@ -158,12 +160,12 @@ impl SqliteStore {
                 path.display()
             )));
         }
-        let sync = match sync {
+        let level = match sync {
             SyncLevel::Normal => "NORMAL",
             SyncLevel::Full => "FULL",
         };
         conn.execute_batch(&format!(
-            "PRAGMA synchronous={sync}; PRAGMA foreign_keys=OFF;"
+            "PRAGMA synchronous={level}; PRAGMA foreign_keys=OFF;"
         ))?;
         match version {
             0 => {
@@ -208,6 +210,7 @@ impl SqliteStore {
             conn,
             path,
             in_txn: false,
+            fsync_per_commit: sync == SyncLevel::Full,
             reader,
         })
     }
@@ -613,6 +616,10 @@ impl Store for SqliteStore {
             self.in_txn = false;
         }
         Ok(())
+    }
+
+    fn commit_waits_for_disk(&self) -> bool {
+        self.fsync_per_commit
     }
 
     fn rollback(&mut self) {

@@ -555,8 +555,9 @@ async fn files_lists_offers_to_you_and_from_you_with_each_recipients_state() {
 }
 
 // Expiry is swept by a background task once a minute, starting the moment the
-// server starts. Tokio's paused clock cannot drive it here: a login waits on the
-// hub's own thread, and the paused clock would jump ahead meanwhile. So the
+// server starts. Tokio's paused clock cannot drive it here: a login waits on
+// password hashing in Tokio's blocking pool, and the paused clock would jump
+// ahead meanwhile. So the
 // test gives offers a 1 ms lifetime and restarts the server: the sweep at start
 // ends the offer. It runs before any login can reach the hub: in the test's
 // single-threaded runtime the sweep task is spawned, and sends its command,
