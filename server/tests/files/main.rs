@@ -555,13 +555,11 @@ async fn files_lists_offers_to_you_and_from_you_with_each_recipients_state() {
 }
 
 // Expiry is swept by a background task once a minute, starting the moment the
-// server starts. Tokio's paused clock cannot drive it here: a login waits on
-// password hashing in Tokio's blocking pool, and the paused clock would jump
-// ahead meanwhile. So the
-// test gives offers a 1 ms lifetime and restarts the server: the sweep at start
-// ends the offer. It runs before any login can reach the hub: in the test's
-// single-threaded runtime the sweep task is spawned, and sends its command,
-// before a connection could even say `hello`, and the hub takes commands in order.
+// server starts. Rather than wait a minute, the test gives offers a 1 ms
+// lifetime and restarts the server: the sweep at start ends the offer. It runs
+// before any login can reach the hub: in the test's single-threaded runtime the
+// sweep task is spawned, and sends its command, before a connection could even
+// say `hello`, and the hub takes commands in order.
 #[tokio::test]
 async fn an_offer_nobody_decides_on_in_time_expires() {
     fn brief(c: &mut Config) {
