@@ -204,9 +204,10 @@ async fn five_hundred_connections_that_never_say_hello_are_all_closed_on_time_wh
 }
 
 // This test uses a short real interval, long enough that a busy machine still
-// answers each ping in time. (On Tokio's paused clock a `who` sent right after
-// a `pong` was answered only after the next ping; that is not understood yet,
-// so the test does not depend on it.)
+// answers each ping in time, not Tokio's paused clock: when the runtime parks,
+// the paused clock jumps to the next timer even if the park finds a socket
+// ready. A `who` written just after a `pong`, once the server had read the
+// pong alone, was then answered after the next ping instead of before it.
 #[tokio::test]
 async fn a_silent_client_is_pinged_then_closed_and_one_that_answers_stays() {
     let server = start_server(ServerOptions::default().memory().config(|c| {
