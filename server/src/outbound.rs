@@ -15,6 +15,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use classchat_common::OfferId;
 use tokio::sync::Notify;
 
 /// Why a queue stopped accepting lines.
@@ -37,6 +38,9 @@ struct State {
     lines: VecDeque<Bytes>,
     bytes: usize,
     closed: Option<Closed>,
+    /// Downloads this connection must stop: its user is no longer a
+    /// recipient of these offers (they left or were removed from the group).
+    stops: Vec<OfferId>,
 }
 
 #[derive(Debug)]
@@ -105,6 +109,23 @@ impl Outbound {
         Ok(())
     }
 
+    /// Tells the connection to stop sending `offer`'s file, if it is.
+    pub fn stop_download(&self, offer: OfferId) {
+        if let Ok(mut s) = self.0.state.lock() {
+            s.stops.push(offer);
+        }
+        self.0.notify.notify_one();
+    }
+
+    /// The downloads to stop since the last call.
+    pub fn take_stops(&self) -> Vec<OfferId> {
+        self.0
+            .state
+            .lock()
+            .map(|mut s| std::mem::take(&mut s.stops))
+            .unwrap_or_default()
+    }
+
     /// Closes the queue; lines already queued may still be taken.
     pub fn close(&self, why: Closed) {
         if let Ok(mut s) = self.0.state.lock() {
@@ -128,7 +149,8 @@ impl Outbound {
         }
     }
 
-    /// Resolves when lines were pushed or the queue was closed since the last take.
+    /// Resolves when lines were pushed, a download was stopped or the queue
+    /// was closed since the last take.
     pub async fn ready(&self) {
         self.0.notify.notified().await;
     }
@@ -189,6 +211,24 @@ mod tests {
         let q = queue(100, 4);
         let five_bytes = vec![Bytes::from("abc"), Bytes::from("de")];
         assert_eq!(q.push_all(five_bytes), Err(Closed::Overflow));
+    }
+
+    #[tokio::test]
+    async fn a_stopped_download_wakes_the_connection_and_is_taken_once() {
+        let q = queue(10, 100);
+        let offer = OfferId::new();
+        let waiter = {
+            let q = q.clone();
+            tokio::spawn(async move {
+                q.ready().await;
+                q.take_stops()
+            })
+        };
+        tokio::task::yield_now().await;
+        q.stop_download(offer);
+        assert_eq!(waiter.await.unwrap(), [offer]);
+        assert!(q.take_stops().is_empty());
+        assert!(q.take().0.is_empty(), "no line came with it");
     }
 
     #[tokio::test]

@@ -181,6 +181,9 @@ async fn serve(
             () = ctx.shutdown.cancelled() => return End::close(shutdown_message()),
             () = outbound.ready() => {
                 let (mut lines, closed) = outbound.take();
+                for offer in outbound.take_stops() {
+                    lines.extend(transfers.stop_download(offer));
+                }
                 if conn.write_lines(&mut lines).await.is_err() {
                     return End::Gone;
                 }

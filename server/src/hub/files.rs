@@ -502,20 +502,24 @@ impl Worker {
         conv: ConvId,
         user: UserId,
     ) -> Result<(), StoreError> {
-        let open: Vec<OfferId> = self
+        let open: Vec<(OfferId, bool)> = self
             .state
             .offers
             .values()
-            .filter(|o| {
-                o.conv == conv
-                    && matches!(
-                        o.state_of(user),
-                        Some(FileState::Pending | FileState::Accepted)
-                    )
+            .filter(|o| o.conv == conv)
+            .filter_map(|o| match o.state_of(user) {
+                Some(FileState::Pending) => Some((o.id, false)),
+                Some(FileState::Accepted) => Some((o.id, true)),
+                _ => None,
             })
-            .map(|o| o.id)
             .collect();
-        for offer in open {
+        for (offer, accepted) in open {
+            if accepted {
+                // Whatever their connections are still downloading stops there.
+                for (session, _) in self.state.outbounds(user) {
+                    b.effects.push(Effect::StopDownload(session, offer));
+                }
+            }
             self.set_state(b, offer, user, FileState::Cancelled, Some(user))?;
             if self.state.offers.get(&offer).is_some_and(Offer::settled) {
                 self.close_offer(b, offer);

@@ -25,6 +25,9 @@ pub enum Effect {
     Reply(Box<dyn FnOnce() + Send>),
     /// A file to delete once the batch is committed (an offer that is over).
     Remove(std::path::PathBuf),
+    /// A connection must stop sending an offer's file to its user, who is no
+    /// longer a recipient.
+    StopDownload(SessionId, OfferId),
 }
 
 /// Who to tell when a batch they were part of could not be stored.
@@ -359,6 +362,11 @@ impl Worker {
                 Effect::Reply(send) => {
                     self.push_staged(&mut staged);
                     send();
+                }
+                Effect::StopDownload(to, offer) => {
+                    if let Some(session) = self.state.sessions.get(&to) {
+                        session.outbound.stop_download(offer);
+                    }
                 }
                 Effect::Remove(path) => match std::fs::remove_file(&path) {
                     Ok(()) => {}

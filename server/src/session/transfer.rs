@@ -389,6 +389,21 @@ impl Transfers {
             .map(|()| None)
     }
 
+    /// The hub says this connection's user is no longer a recipient of
+    /// `offer` (they left or were removed from its group): a download of it
+    /// here stops, and the client is told why, naming the offer so that it
+    /// ends the download too.
+    pub fn stop_download(&mut self, offer: OfferId) -> Option<Bytes> {
+        let at = self.downloads.iter().position(|d| d.offer == offer)?;
+        self.downloads.remove(at);
+        Some(offer_error(
+            None,
+            offer,
+            ErrorCode::NotMember,
+            format!("you are no longer in the conversation of offer {offer}; its download stopped"),
+        ))
+    }
+
     /// `cancel`: an upload in progress here is dropped; anything else goes to the hub
     /// (the sender withdrawing an offer, or a recipient stopping a download).
     pub async fn cancel(

@@ -186,6 +186,96 @@ async fn members_who_leave_or_are_removed_no_longer_hold_an_offer_open() {
 }
 
 #[tokio::test]
+async fn a_member_removed_mid_download_gets_no_more_of_the_file_and_the_others_still_can() {
+    let (server, files_dir) = start(defaults).await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    let mut carol = server.login("carol").await;
+    make_group(&mut alice, "team", &["bob", "carol"]).await;
+    let content = Content::new(35, 2 * (FILE_CHUNK_BYTES * FILE_WINDOW) as u64);
+    let up = ready(&mut alice, "#team", "exam-answers.pdf", &content).await;
+    upload(&mut alice, &up, &content).await;
+    offer_message(&mut bob).await;
+    offer_message(&mut carol).await;
+    accept(&mut bob, up.offer, &content).await;
+    let mut hasher = sha2::Sha256::new();
+    let got = read_chunks(
+        &mut bob,
+        up.offer,
+        &content,
+        0,
+        FILE_WINDOW,
+        false,
+        &mut hasher,
+    )
+    .await;
+
+    // Bob has half the file when alice removes him: he is told the offer is
+    // over for him, and his download ends with an error naming the offer (so
+    // a client drops its partial copy). Not one more chunk comes.
+    alice
+        .send(ClientMessage::Kick {
+            req: None,
+            group: group("team"),
+            user: crate::support::user("bob"),
+        })
+        .await;
+    let (mut told, mut stopped) = (false, false);
+    while !(told && stopped) {
+        match next(&mut bob).await {
+            ServerMessage::FileStatus { offer, state, .. } if offer == up.offer => {
+                assert_eq!(state, FileState::Cancelled);
+                told = true;
+            }
+            e @ ServerMessage::Error { .. } => {
+                let why = assert_offer_error(&e, ErrorCode::NotMember, up.offer);
+                assert!(why.contains("no longer in"), "{why}");
+                stopped = true;
+            }
+            ServerMessage::Message(m) if m.event.is_some() => {}
+            ServerMessage::Group { .. } => {}
+            other => panic!("being removed mid-download, got {other:?}"),
+        }
+    }
+    // His acknowledgement would have opened the window again.
+    bob.send(ClientMessage::FileAck {
+        offer: up.offer,
+        received: got,
+    })
+    .await;
+    bob.expect_nothing_pending().await;
+
+    // Carol, still a member, downloads the whole file, which is then deleted.
+    let (state, _) = download(&mut carol, up.offer, &content).await;
+    assert_eq!(state, FileState::Received);
+    let mut heard = Vec::new();
+    for _ in 0..20 {
+        match next(&mut alice).await {
+            ServerMessage::FileStatus { user, state, .. } => {
+                heard.push((user.as_str().to_owned(), state));
+                if state == FileState::Received {
+                    break;
+                }
+            }
+            ServerMessage::Message(m) if m.event.is_some() => {}
+            ServerMessage::Group { .. } => {}
+            other => panic!("alice, got {other:?}"),
+        }
+    }
+    assert_eq!(
+        heard,
+        [
+            ("bob".to_owned(), FileState::Accepted),
+            ("bob".to_owned(), FileState::Cancelled),
+            ("carol".to_owned(), FileState::Accepted),
+            ("carol".to_owned(), FileState::Received),
+        ]
+    );
+    settled(&mut alice).await;
+    assert!(stored_files(&files_dir).is_empty());
+}
+
+#[tokio::test]
 async fn received_is_refused_while_the_download_is_still_under_way() {
     let (server, _) = start(defaults).await;
     let mut alice = server.login("alice").await;
