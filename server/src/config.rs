@@ -42,9 +42,11 @@ pub struct Config {
     pub tls: Option<crate::tls::TlsSource>,
     /// Password hashes computed at once.
     pub hash_concurrency: usize,
-    /// The largest file one may offer, and all offered files together.
+    /// The largest file one may offer, all offered files together, and what
+    /// one user's open offers may hold.
     pub max_file: u64,
     pub file_quota: u64,
+    pub user_file_quota: u64,
     /// How long an offer waits for its recipients.
     pub file_ttl: Duration,
 }
@@ -73,6 +75,7 @@ impl Config {
             hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             max_file: limits::MAX_FILE_BYTES,
             file_quota: 20 << 30,
+            user_file_quota: 4 << 30,
             file_ttl: Duration::from_secs(7 * 24 * 3600),
         }
     }

@@ -323,6 +323,8 @@ pub struct HubConfig {
     pub max_batch: usize,
     pub max_file: u64,
     pub file_quota: u64,
+    /// What one user's open offers may hold together.
+    pub user_file_quota: u64,
     pub file_ttl: std::time::Duration,
     /// Where uploaded files are kept, named by offer id.
     pub files_dir: std::path::PathBuf,

@@ -82,6 +82,10 @@ struct Args {
     #[arg(long, default_value_t = 20 * 1024, value_name = "MIB")]
     file_quota_mib: u64,
 
+    /// Room for one user's open offers (uploading, or waiting for recipients), in MiB.
+    #[arg(long, default_value_t = 4 * 1024, value_name = "MIB")]
+    user_file_quota_mib: u64,
+
     /// Days an offer waits for its recipients before it expires.
     #[arg(long, default_value_t = 7, value_name = "DAYS")]
     file_days: u64,
@@ -134,6 +138,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     };
     config.max_file = args.max_file_mib.saturating_mul(1 << 20);
     config.file_quota = args.file_quota_mib.saturating_mul(1 << 20);
+    config.user_file_quota = args.user_file_quota_mib.saturating_mul(1 << 20);
     config.file_ttl = std::time::Duration::from_secs(args.file_days.max(1).saturating_mul(86_400));
 
     let addrs = if args.listen.is_empty() {

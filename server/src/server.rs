@@ -84,6 +84,7 @@ impl Server {
             max_batch: 1024,
             max_file: config.max_file,
             file_quota: config.file_quota,
+            user_file_quota: config.user_file_quota,
             file_ttl: config.file_ttl,
             files_dir: files_dir.clone(),
         };

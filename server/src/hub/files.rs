@@ -105,6 +105,21 @@ impl Worker {
             );
             return Err(Refusal::new(ErrorCode::FileTooLarge, why));
         }
+        let held: u64 = self
+            .state
+            .offers
+            .values()
+            .filter(|o| o.sender == user)
+            .map(|o| o.size)
+            .sum();
+        if held + size > self.config.user_file_quota {
+            let why = format!(
+                "your open offers hold {} of the {} one user may have; withdraw one or wait until they are collected",
+                human_size(held),
+                human_size(self.config.user_file_quota)
+            );
+            return Err(Refusal::new(ErrorCode::QuotaExceeded, why).retry_after(60_000));
+        }
         if self.state.file_bytes + size > self.config.file_quota {
             let why = "the server has no room for more files right now; try again once some offers are collected";
             return Err(Refusal::new(ErrorCode::QuotaExceeded, why).retry_after(60_000));

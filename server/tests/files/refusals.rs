@@ -191,6 +191,35 @@ async fn offers_beyond_the_quota_are_refused_until_room_is_freed() {
 }
 
 #[tokio::test]
+async fn one_user_cannot_hold_more_than_their_share_while_others_still_can_offer() {
+    fn small_share(c: &mut Config) {
+        c.user_file_quota = 1000;
+    }
+    let (server, _) = start(small_share).await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    let a = Content::new(13, 600);
+    let b = Content::new(14, 600);
+    let up = ready(&mut alice, "bob", "a.bin", &a).await;
+    // Her upload in progress counts against her share...
+    let refused = offer(&mut alice, "bob", "b.bin", b.size, &b.sha256).await;
+    let why = assert_error(&refused, ErrorCode::QuotaExceeded);
+    assert!(why.contains("your open offers hold 600"), "{why}");
+    let hint = expect!(&refused, ServerMessage::Error { retry_after_ms, .. } => *retry_after_ms);
+    assert!(hint.is_some_and(|ms| ms > 0), "a retry hint: {hint:?}");
+    // ...not against anyone else's.
+    ready(&mut bob, "alice", "b.bin", &b).await;
+    upload(&mut alice, &up, &a).await;
+    let refused = offer(&mut alice, "bob", "b.bin", b.size, &b.sha256).await;
+    assert_error(&refused, ErrorCode::QuotaExceeded);
+    // Once her offer is over, her share is free again.
+    offer_message(&mut bob).await;
+    decline(&mut bob, up.offer).await;
+    assert_eq!(status(&mut alice).await.1, FileState::Declined);
+    ready(&mut alice, "bob", "b.bin", &b).await;
+}
+
+#[tokio::test]
 async fn offers_share_the_senders_rate_limit_and_say_when_to_try_again() {
     fn slow(c: &mut Config) {
         c.rate = Rate {
