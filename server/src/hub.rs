@@ -357,12 +357,16 @@ impl Hub {
         mut store: Box<dyn Store>,
         config: HubConfig,
     ) -> Result<(Hub, HubTask), StoreError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|e| {
+            StoreError::Corrupt(format!("the hub must start within a Tokio runtime: {e}"))
+        })?;
+        let multi_threaded = runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread;
         let snapshot = store.load()?;
         clean_files_dir(&config.files_dir, &snapshot);
         let reader = store.reader();
         let (tx, rx) = mpsc::channel(16 * 1024);
-        let worker = worker::Worker::new(store, snapshot, config);
-        let task = tokio::spawn(worker.run(rx));
+        let worker = worker::Worker::new(store, snapshot, config, multi_threaded);
+        let task = runtime.spawn(worker.run(rx));
         Ok((Hub { tx, reader }, HubTask(task)))
     }
 

@@ -87,9 +87,14 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn new(store: Box<dyn Store>, snapshot: Snapshot, config: HubConfig) -> Self {
-        let multi_threaded = tokio::runtime::Handle::try_current()
-            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    /// `multi_threaded`: the runtime the hub runs on has other workers, which
+    /// can take over while a commit waits for the disk.
+    pub fn new(
+        store: Box<dyn Store>,
+        snapshot: Snapshot,
+        config: HubConfig,
+        multi_threaded: bool,
+    ) -> Self {
         Self {
             commit_aside: store.commit_waits_for_disk() && multi_threaded,
             state: State::from_snapshot(snapshot, config.rate),
