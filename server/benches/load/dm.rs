@@ -2,12 +2,11 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
 
 use tempfile::TempDir;
 
 use crate::seed::{self, Account};
-use crate::server::{Profile, ServerProcess, StoreKind};
+use crate::server::{ServerProcess, StoreKind};
 use crate::traffic::{self, Frames, Part};
 
 #[derive(Debug, Clone, Copy)]
@@ -56,25 +55,17 @@ pub async fn run(
     let mut values = Vec::with_capacity(runs);
     for run in 0..runs {
         let parts = parts(plan.per_sender)?;
-        let profile = match perf {
-            Some((dir, name)) if run == 0 => Some(Profile::start(dir, name, server.pid)?),
-            _ => None,
-        };
-        let (cpu0, t0) = (server.cpu()?, Instant::now());
-        conns = traffic::round(conns, &parts).await?;
-        let (cpu1, wall) = (server.cpu()?, t0.elapsed());
-        if let Some(p) = profile {
-            p.stop().await?;
-        }
-        server.check_alive()?;
+        let m =
+            traffic::measured_round(&mut server, conns, &parts, perf.filter(|_| run == 0)).await?;
+        conns = m.conns;
         let messages = (plan.pairs * plan.per_sender) as f64;
-        let per = (cpu1 - cpu0).as_secs_f64() * 1e6 / messages;
+        let per = m.cpu.as_secs_f64() * 1e6 / messages;
         eprintln!(
             "  run {}: {messages} messages in {:.2} s ({:.0}/s), server CPU {:.2} s: {per:.3} µs each",
             run + 1,
-            wall.as_secs_f64(),
-            messages / wall.as_secs_f64(),
-            (cpu1 - cpu0).as_secs_f64()
+            m.wall.as_secs_f64(),
+            messages / m.wall.as_secs_f64(),
+            m.cpu.as_secs_f64()
         );
         values.push(per);
     }

@@ -2,14 +2,13 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
 
 use anyhow::Context as _;
 use classchat_common::{ClientMessage, GroupName};
 use tempfile::TempDir;
 
 use crate::seed;
-use crate::server::{Profile, ServerProcess, StoreKind};
+use crate::server::{ServerProcess, StoreKind};
 use crate::traffic::{self, Frames, Part};
 
 #[derive(Debug, Clone, Copy)]
@@ -76,26 +75,18 @@ pub async fn run(
     let mut values = Vec::with_capacity(runs);
     for run in 0..runs {
         let parts = parts(plan.per_sender)?;
-        let profile = match perf {
-            Some((dir, name)) if run == 0 => Some(Profile::start(dir, name, server.pid)?),
-            _ => None,
-        };
-        let (cpu0, t0) = (server.cpu()?, Instant::now());
-        conns = traffic::round(conns, &parts).await?;
-        let (cpu1, wall) = (server.cpu()?, t0.elapsed());
-        if let Some(p) = profile {
-            p.stop().await?;
-        }
-        server.check_alive()?;
+        let m =
+            traffic::measured_round(&mut server, conns, &parts, perf.filter(|_| run == 0)).await?;
+        conns = m.conns;
         let messages = plan.senders * plan.per_sender;
         let deliveries = (messages * (plan.members - 1)) as f64;
-        let per = (cpu1 - cpu0).as_secs_f64() * 1e6 / deliveries;
+        let per = m.cpu.as_secs_f64() * 1e6 / deliveries;
         eprintln!(
             "  run {}: {messages} messages, {deliveries} deliveries in {:.2} s ({:.0}/s), server CPU {:.2} s: {per:.3} µs each",
             run + 1,
-            wall.as_secs_f64(),
-            deliveries / wall.as_secs_f64(),
-            (cpu1 - cpu0).as_secs_f64()
+            m.wall.as_secs_f64(),
+            deliveries / m.wall.as_secs_f64(),
+            m.cpu.as_secs_f64()
         );
         values.push(per);
     }

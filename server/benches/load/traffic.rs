@@ -167,6 +167,40 @@ pub async fn round(conns: Vec<Conn>, parts: &[Part]) -> anyhow::Result<Vec<Conn>
     Ok(back)
 }
 
+/// A round whose cost to the server is measured: the connections back, the
+/// server's CPU time (utime + stime) over the round, and the wall time.
+pub struct Measured {
+    pub conns: Vec<Conn>,
+    pub cpu: std::time::Duration,
+    pub wall: std::time::Duration,
+}
+
+/// Plays a round and measures it; with `perf`, the server is profiled
+/// during it (into `<dir>/<name>.perf.data`). Fails if the server died.
+pub async fn measured_round(
+    server: &mut crate::server::ServerProcess,
+    conns: Vec<Conn>,
+    parts: &[Part],
+    perf: Option<(&std::path::Path, &str)>,
+) -> anyhow::Result<Measured> {
+    let profile = match perf {
+        Some((dir, name)) => Some(crate::server::Profile::start(dir, name, server.pid)?),
+        None => None,
+    };
+    let (cpu0, t0) = (server.cpu()?, std::time::Instant::now());
+    let conns = round(conns, parts).await?;
+    let (cpu1, wall) = (server.cpu()?, t0.elapsed());
+    if let Some(p) = profile {
+        p.stop().await?;
+    }
+    server.check_alive()?;
+    Ok(Measured {
+        conns,
+        cpu: cpu1 - cpu0,
+        wall,
+    })
+}
+
 /// Logs every account in at once and returns the connections in order.
 pub async fn login_all(
     addr: std::net::SocketAddr,
