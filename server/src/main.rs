@@ -146,45 +146,37 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     } else {
         args.listen
     };
-    let config_tls = config.tls.is_some();
+    let tls_addrs = match (config.tls.is_some(), args.tls_listen.is_empty()) {
+        (true, true) => vec![SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 12346))],
+        (true, false) => args.tls_listen,
+        (false, true) => Vec::new(),
+        (false, false) => anyhow::bail!(
+            "--tls-listen needs a certificate: --tls-cert and --tls-key, or --tls-self-signed"
+        ),
+    };
     let server = Server::open(config)?;
-    let mut listeners = Vec::new();
-    for &addr in &addrs {
-        // An IPv6 wildcard also takes IPv4, unless IPv4 has its own listener on that port.
+    let listeners = bind_all(&addrs, "")?;
+    let server = server.with_tls_listeners(bind_all(&tls_addrs, " with TLS")?);
+    server.run(listeners, shutdown_signal()).await;
+    Ok(())
+}
+
+/// Binds every address, logging each (`how`: e.g. " with TLS"). An IPv6
+/// wildcard also takes IPv4, unless IPv4 has its own address on that port.
+fn bind_all(addrs: &[SocketAddr], how: &str) -> anyhow::Result<Vec<tokio::net::TcpListener>> {
+    let mut listeners = Vec::with_capacity(addrs.len());
+    for &addr in addrs {
         let v6_only = addrs.iter().any(|a| a.is_ipv4() && a.port() == addr.port());
         let listener = bind(addr, v6_only)?;
         let local = listener.local_addr()?;
         let dual = local.is_ipv6() && local.ip().is_unspecified() && !v6_only;
         tracing::info!(
-            "listening on {local}{}",
+            "listening{how} on {local}{}",
             if dual { " (IPv6 and IPv4)" } else { "" }
         );
         listeners.push(listener);
     }
-    let mut server = server;
-    if config_tls {
-        let tls_addrs = if args.tls_listen.is_empty() {
-            vec![SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 12346))]
-        } else {
-            args.tls_listen
-        };
-        let mut tls_listeners = Vec::new();
-        for &addr in &tls_addrs {
-            let v6_only = tls_addrs
-                .iter()
-                .any(|a| a.is_ipv4() && a.port() == addr.port());
-            let listener = bind(addr, v6_only)?;
-            tracing::info!("listening with TLS on {}", listener.local_addr()?);
-            tls_listeners.push(listener);
-        }
-        server = server.with_tls_listeners(tls_listeners);
-    } else if !args.tls_listen.is_empty() {
-        anyhow::bail!(
-            "--tls-listen needs a certificate: --tls-cert and --tls-key, or --tls-self-signed"
-        );
-    }
-    server.run(listeners, shutdown_signal()).await;
-    Ok(())
+    Ok(listeners)
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -164,16 +164,14 @@ impl Conn {
     /// Sends a last line (best effort, briefly) and closes the connection.
     pub async fn close_with(mut self, msg: &ServerMessage) {
         let line = msg.to_line();
+        async fn last<W: AsyncWrite + Unpin>(stream: &mut W, line: &[u8]) -> io::Result<()> {
+            stream.write_all(line).await?;
+            stream.shutdown().await
+        }
         let _ = tokio::time::timeout(Duration::from_secs(2), async {
             match &mut self.link {
-                Link::Plain(stream) => {
-                    stream.write_all(&line).await?;
-                    stream.shutdown().await
-                }
-                Link::Tls(stream) => {
-                    stream.write_all(&line).await?;
-                    stream.shutdown().await
-                }
+                Link::Plain(stream) => last(stream, &line).await,
+                Link::Tls(stream) => last(stream.as_mut(), &line).await,
             }
         })
         .await;
