@@ -10,7 +10,7 @@ use classchat_common::{ClientMessage, ErrorCode, FrameError, ServerMessage, User
 use super::Context;
 use super::conn::Conn;
 use crate::auth::{self, token_hash};
-use crate::hub::{Command, Created, HubGone};
+use crate::hub::{Command, Created, HubGone, Refusal};
 use crate::store::{TokenHash, UserId};
 
 /// Who logged in, and the token to give them.
@@ -135,17 +135,12 @@ async fn login(
     let account = name.key();
     if let Some(wait) = ctx.throttle.wait(&account, address, Instant::now()) {
         let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
-        return Ok(Err(ServerMessage::Error {
-            req: None,
-            id: None,
-            offer: None,
-            code: ErrorCode::LoginThrottled,
-            message: format!(
-                "too many wrong passwords for {name} or from your address; try again in {} s",
-                wait.as_secs().max(1)
-            ),
-            retry_after_ms: Some(ms),
-        }));
+        let why = format!(
+            "too many wrong passwords for {name} or from your address; try again in {} s",
+            wait.as_secs().max(1)
+        );
+        let refusal = Refusal::new(ErrorCode::LoginThrottled, why).retry_after(ms);
+        return Ok(Err(refusal.to_message(None, None)));
     }
     if let Some(token) = token {
         let hash = token_hash(&token.0);
