@@ -98,6 +98,13 @@ impl Picker {
     }
 
     /// Shows `dir`, with the filter cleared.
+    /// Into the parent folder, if there is one.
+    pub fn go_up(&mut self) {
+        if let Some(up) = self.dir.parent().map(Path::to_path_buf) {
+            self.go(up);
+        }
+    }
+
     pub fn go(&mut self, dir: PathBuf) {
         match load(&dir) {
             Ok(items) => {

@@ -67,11 +67,7 @@ pub fn picker_key(model: &mut Model, key: KeyEvent, action: Option<Action>, fx: 
         KeyCode::Down => p.selected = (p.selected + 1).min(rows.saturating_sub(1)),
         KeyCode::PageUp => p.selected = p.selected.saturating_sub(10),
         KeyCode::PageDown => p.selected = (p.selected + 10).min(rows.saturating_sub(1)),
-        KeyCode::Backspace if p.query().is_empty() => {
-            if let Some(up) = p.dir.parent().map(Path::to_path_buf) {
-                p.go(up);
-            }
-        }
+        KeyCode::Backspace if p.query().is_empty() => p.go_up(),
         KeyCode::Enter if p.typed(model.home.as_deref()).is_some() => {
             let Some(path) = p.typed(model.home.as_deref()) else {
                 return;
@@ -80,11 +76,7 @@ pub fn picker_key(model: &mut Model, key: KeyEvent, action: Option<Action>, fx: 
                 p.go(path);
             } else if path.is_file() {
                 let to = p.to.clone();
-                model.popup = None;
-                if let Some(dir) = path.parent() {
-                    model.picker_dir = dir.to_path_buf();
-                }
-                send(model, to, path, fx);
+                picked(model, to, path, fx);
             }
             // Anything else: the picker already says nothing is there.
         }
@@ -93,21 +85,14 @@ pub fn picker_key(model: &mut Model, key: KeyEvent, action: Option<Action>, fx: 
                 return;
             };
             match item.kind {
-                Kind::Up => {
-                    if let Some(up) = p.dir.parent().map(Path::to_path_buf) {
-                        p.go(up);
-                    }
-                }
+                Kind::Up => p.go_up(),
                 Kind::Folder => {
                     let into = p.dir.join(&item.name);
                     p.go(into);
                 }
                 Kind::File => {
-                    let (to, dir) = (p.to.clone(), p.dir.clone());
-                    model.popup = None;
-                    let path = dir.join(&item.name);
-                    model.picker_dir = dir;
-                    send(model, to, path, fx);
+                    let (to, path) = (p.to.clone(), p.dir.join(&item.name));
+                    picked(model, to, path, fx);
                 }
             }
         }
@@ -117,6 +102,15 @@ pub fn picker_key(model: &mut Model, key: KeyEvent, action: Option<Action>, fx: 
         }
         _ => {}
     }
+}
+
+/// A file was chosen in the picker: close it, start there next time, send.
+fn picked(model: &mut Model, to: Conv, path: PathBuf, fx: &mut Vec<Effect>) {
+    model.popup = None;
+    if let Some(dir) = path.parent() {
+        model.picker_dir = dir.to_path_buf();
+    }
+    send(model, to, path, fx);
 }
 
 /// Whether a key edits a one-line input (never a new line, never a bound action).
