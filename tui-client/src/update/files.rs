@@ -330,8 +330,19 @@ pub fn on_status(model: &mut Model, s: &Status) {
     if model.me.as_ref() == Some(&s.user) {
         if let Some(o) = model.offers.get_mut(s.offer) {
             o.state = s.state;
+            let conv = o.conv.clone();
             match s.state {
                 FileState::Declined => model.notify(format!("declined {name}"), false),
+                // Cancelled for you alone: you left its group, or were removed.
+                FileState::Cancelled if model.find(&conv).is_none() => {
+                    let conv = text::clean_line(&conv.to_string()).into_owned();
+                    model.notify(
+                        format!(
+                            "{name} is no longer offered to you: you are not in {conv} any more"
+                        ),
+                        false,
+                    );
+                }
                 FileState::Cancelled => {
                     model.notify(format!("{name} was withdrawn by its sender"), false);
                 }

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use classchat_common::protocol::{FileState, OfferSummary};
+use classchat_common::protocol::{FileState, GroupEvent, OfferSummary};
 use classchat_common::{OfferId, ServerMessage};
 use crossterm::event::KeyCode;
 
@@ -521,6 +521,60 @@ fn the_sender_hears_each_answer() {
         Some("bob received report.pdf (1/2)".into())
     );
     assert!(screen(&model).contains("offered — 1/2 received"));
+}
+
+#[test]
+fn an_offer_ended_for_you_says_whether_it_was_withdrawn_or_you_left_its_group() {
+    let mut model = files_model(90, 30);
+    bob_offers(&mut model, 3, "draft.txt");
+    model.popup = None;
+    server(
+        &mut model,
+        file_status(
+            3,
+            "draft.txt",
+            "bob",
+            "alice",
+            FileState::Cancelled,
+            file_counts(0, 0, 0, 1),
+        ),
+    );
+    assert_eq!(
+        model.notice.clone().map(|n| n.text),
+        Some("draft.txt was withdrawn by its sender".into())
+    );
+
+    arrives(
+        &mut model,
+        file_offer("#cs101", 10, "carol", now(), file_info(4, "slides.pdf", 10)),
+    );
+    arrives(
+        &mut model,
+        event(
+            "#cs101",
+            11,
+            "carol",
+            now(),
+            GroupEvent::Kicked {
+                user: user("alice"),
+            },
+        ),
+    );
+    server(
+        &mut model,
+        file_status(
+            4,
+            "slides.pdf",
+            "#cs101",
+            "alice",
+            FileState::Cancelled,
+            file_counts(0, 0, 0, 2),
+        ),
+    );
+    assert_eq!(
+        model.notice.clone().map(|n| n.text),
+        Some("slides.pdf is no longer offered to you: you are not in #cs101 any more".into())
+    );
 }
 
 // ---- the transfers view -----------------------------------------------------------
