@@ -39,15 +39,20 @@ pub async fn run(listen: &str, samples: usize, runs: usize) -> anyhow::Result<Ve
         let frames = Frames::new(&names[1], samples)?;
         let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)
             .context("a latency histogram")?;
+        let cpu_before = server.cpu()?;
         for i in 0..samples {
             let took = sample(&mut a, &mut b, &to_a, frames.line(i)).await?;
             hist.record(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX).max(1))
                 .context("a latency out of the histogram's range")?;
         }
         server.check_alive()?;
+        // Printed only: what one message (with its ack and receipt) costs the
+        // server when every thread was asleep before it.
+        let cpu = (server.cpu()? - cpu_before).as_secs_f64() * 1e6 / samples as f64;
         let p99 = hist.value_at_quantile(0.99) as f64 / 1e3;
         eprintln!(
-            "  run {}: {samples} messages on {}: p50 {:.0} µs, p99 {p99:.0} µs, max {:.0} µs",
+            "  run {}: {samples} messages on {}: p50 {:.0} µs, p99 {p99:.0} µs, max {:.0} µs; \
+             server CPU {cpu:.0} µs per message",
             run + 1,
             server.addr,
             hist.value_at_quantile(0.5) as f64 / 1e3,
