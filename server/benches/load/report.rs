@@ -258,6 +258,8 @@ pub fn write_markdown(path: &Path, results: &Results, ctx: &Context) -> anyhow::
     let old = std::fs::read_to_string(path).unwrap_or_default();
     let new = match (old.find(BEGIN), old.find(END)) {
         (Some(b), Some(e)) if b < e => {
+            // What followed the old end marker, its newline included, stays.
+            let section = section.trim_end_matches('\n');
             format!("{}{section}{}", &old[..b], &old[e + END.len()..])
         }
         _ => format!(
