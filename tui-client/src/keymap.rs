@@ -32,6 +32,9 @@ pub enum Action {
     Complete,
     RecallPrevious,
     RecallNext,
+    /// Delete from the cursor back to the start of the line, as a shell does.
+    DeleteToStart,
+    Undo,
     Close,
 }
 
@@ -90,6 +93,16 @@ pub const ACTIONS: &[(Action, &str, &str)] = &[
         "previous sent line (in an empty input)",
     ),
     (Action::RecallNext, "recall_next", "next sent line"),
+    (
+        Action::DeleteToStart,
+        "delete_to_start",
+        "delete to the start of the line (Ctrl+Y puts it back)",
+    ),
+    (
+        Action::Undo,
+        "undo",
+        "undo the last edit (Ctrl+R redoes it)",
+    ),
     (
         Action::Close,
         "close",
@@ -266,6 +279,8 @@ impl Default for Keymap {
             (Combo::plain(KeyCode::Tab), Action::Complete),
             (Combo::plain(KeyCode::Up), Action::RecallPrevious),
             (Combo::plain(KeyCode::Down), Action::RecallNext),
+            (Combo::ctrl('u'), Action::DeleteToStart),
+            (Combo::ctrl('z'), Action::Undo),
             (Combo::plain(KeyCode::Esc), Action::Close),
         ];
         for n in 1..=9u8 {

@@ -322,6 +322,15 @@ pub fn help_lines(model: &Model, theme: &Theme, width_cols: usize) -> Vec<Line<'
     for (keys, what) in &rows {
         lines.extend(row(keys, key_width, what, theme.info, width_cols));
     }
+    // The text field's own keys, which the table above does not rebind.
+    let editing = "delete the word before the cursor; start, end of the line";
+    lines.extend(row(
+        "Ctrl+W, Ctrl+A/E",
+        key_width,
+        editing,
+        theme.info,
+        width_cols,
+    ));
     let selecting = "while selecting messages: move, who read it, retry, back";
     lines.extend(row(
         "↑↓ i r Esc",

@@ -67,6 +67,12 @@ pub fn on_key(model: &mut Model, key: KeyEvent, fx: &mut Vec<Effect>) {
             input::recall(model, true);
         }
         Some(Action::RecallNext) if model.recall.is_some() => input::recall(model, false),
+        Some(Action::DeleteToStart) => edit(model, |input| {
+            input.delete_line_by_head();
+        }),
+        Some(Action::Undo) => edit(model, |input| {
+            input.undo();
+        }),
         Some(Action::Close) => {
             // Esc never touches the draft.
             model.notice = None;
@@ -80,12 +86,17 @@ pub fn on_key(model: &mut Model, key: KeyEvent, fx: &mut Vec<Effect>) {
         {
             model.popup = Some(Popup::Help { scroll: 0 });
         }
-        _ => {
-            model.input_mut().input(key);
-            model.completion = None;
-            model.recall = None;
-        }
+        _ => edit(model, |input| {
+            input.input(key);
+        }),
     }
+}
+
+/// A change to the draft: whatever was being completed or recalled is over.
+fn edit(model: &mut Model, change: impl FnOnce(&mut ratatui_textarea::TextArea<'static>)) {
+    change(model.input_mut());
+    model.completion = None;
+    model.recall = None;
 }
 
 fn step(model: &mut Model, by: isize) {

@@ -112,6 +112,36 @@ fn esc_closes_popups_and_leaves_selection_but_never_clears_the_draft() {
 }
 
 #[test]
+fn ctrl_u_deletes_back_to_the_start_of_the_line_ctrl_y_puts_it_back_and_ctrl_z_undoes() {
+    let mut model = demo_model(90, 30);
+    type_text(&mut model, "/create #lab bob");
+    press(&mut model, ctrl('u'));
+    assert_eq!(draft(&model), "", "a refused command is cleared in one key");
+    press(&mut model, ctrl('y'));
+    assert_eq!(draft(&model), "/create #lab bob", "and can be put back");
+
+    press(&mut model, ctrl('w'));
+    assert_eq!(draft(&model), "/create #lab ");
+    press(&mut model, ctrl('z'));
+    assert_eq!(
+        draft(&model),
+        "/create #lab bob",
+        "Ctrl+Z undoes the last edit"
+    );
+
+    // Only what is before the cursor goes, and only on the cursor's line.
+    let mut model = demo_model(90, 30);
+    type_text(&mut model, "first line");
+    press(&mut model, alt(KeyCode::Enter));
+    type_text(&mut model, "second half");
+    for _ in 0.."half".len() {
+        press(&mut model, plain(KeyCode::Left));
+    }
+    press(&mut model, ctrl('u'));
+    assert_eq!(draft(&model), "first line\nhalf");
+}
+
+#[test]
 fn ctrl_c_quits_from_the_main_screen_a_popup_and_the_login_form() {
     let mut model = demo_model(90, 30);
     assert_eq!(press(&mut model, ctrl('c')), [Effect::Quit]);
