@@ -366,6 +366,12 @@ impl Model {
         }
     }
 
+    /// Who is online is known only while connected: what the client heard
+    /// before the link dropped may no longer be true, so it is not shown.
+    pub fn presence_is_live(&self) -> bool {
+        matches!(self.link, LinkState::Connected)
+    }
+
     pub fn input_mut(&mut self) -> &mut TextArea<'static> {
         match self.selected.and_then(|i| self.convs.get_mut(i)) {
             Some(c) => &mut c.draft,

@@ -53,7 +53,8 @@ fn row<'a>(
     } else {
         "  ".into()
     };
-    let (dot, dot_style) = match (&c.conv, c.online) {
+    let online = c.online.filter(|_| model.presence_is_live());
+    let (dot, dot_style) = match (&c.conv, online) {
         (Conv::Group(_), _) => ("#", theme.list_item),
         (Conv::User(_), Some(true)) => (if model.look.ascii { "+" } else { "●" }, theme.online),
         (Conv::User(_), _) => (if model.look.ascii { "-" } else { "○" }, theme.offline),

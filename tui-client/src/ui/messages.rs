@@ -41,7 +41,8 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
         }
         Conv::User(u) => {
             let presence = match (conv.online, conv.last_seen) {
-                (Some(true), _) => "online".to_owned(),
+                (Some(true), _) if model.presence_is_live() => "online".to_owned(),
+                (Some(true), _) => String::new(),
                 (_, Some(seen)) => format!("last seen {}", ago(seen, model.now)),
                 _ => String::new(),
             };

@@ -63,17 +63,18 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
         .map(|(_, c)| c.unread)
         .sum();
     let list_hidden = area.width < crate::layout::NARROW;
+    // Counts of who is online are left out while the link is down.
+    let live = model.presence_is_live();
+    let total = (live && model.online_total > 0).then(|| format!("{} online", model.online_total));
     match model.current() {
         Some(c) => {
             parts.push(text::clean_line(&c.conv.to_string()).into_owned());
-            if let Some((online, all)) = c.online_members() {
-                parts.push(format!("{online}/{all} online"));
-            } else if model.online_total > 0 {
-                parts.push(format!("{} online", model.online_total));
+            match c.online_members().filter(|_| live) {
+                Some((online, all)) => parts.push(format!("{online}/{all} online")),
+                None => parts.extend(total),
             }
         }
-        None if model.online_total > 0 => parts.push(format!("{} online", model.online_total)),
-        None => {}
+        None => parts.extend(total),
     }
     let running = |up: bool| {
         model
