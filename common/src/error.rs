@@ -44,6 +44,9 @@ pub enum ErrorCode {
     /// Too many wrong passwords for this account or from this address; try
     /// again after `retry_after_ms`.
     LoginThrottled,
+    /// No account has that name, and this server lets only the names on its
+    /// roster create one.
+    SignUpClosed,
 
     // Messages and conversations.
     /// No account has that name.

@@ -49,6 +49,8 @@ pub struct Config {
     pub user_file_quota: u64,
     /// How long an offer waits for its recipients.
     pub file_ttl: Duration,
+    /// When set, only the names in this file may create accounts.
+    pub roster: Option<PathBuf>,
 }
 
 impl Config {
@@ -77,6 +79,7 @@ impl Config {
             file_quota: 20 << 30,
             user_file_quota: 4 << 30,
             file_ttl: Duration::from_secs(7 * 24 * 3600),
+            roster: None,
         }
     }
 

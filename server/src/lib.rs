@@ -10,6 +10,7 @@
 //! - [`store`]: the durable storage trait, with SQLite and in-memory stores.
 //! - [`auth`]: argon2id password hashing off the async threads, resume tokens.
 //! - [`ratelimit`], [`config`]: per-user token buckets; settings and defaults.
+//! - [`roster`]: who may create an account, when sign-up is limited to a list.
 //! - [`idmap`]: cheap hash maps for the ids the server assigns.
 
 pub mod auth;
@@ -19,6 +20,7 @@ pub mod hub;
 pub mod idmap;
 pub mod outbound;
 pub mod ratelimit;
+pub mod roster;
 pub mod server;
 pub mod session;
 pub mod store;

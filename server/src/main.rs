@@ -89,6 +89,12 @@ struct Args {
     /// Days an offer waits for its recipients before it expires.
     #[arg(long, default_value_t = 7, value_name = "DAYS")]
     file_days: u64,
+
+    /// Only the names in FILE (one per line; `#` starts a comment) may create
+    /// accounts; it is read again at every sign-up. Without it, the first
+    /// login with a new name creates the account.
+    #[arg(long, value_name = "FILE")]
+    roster: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -140,6 +146,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     config.file_quota = args.file_quota_mib.saturating_mul(1 << 20);
     config.user_file_quota = args.user_file_quota_mib.saturating_mul(1 << 20);
     config.file_ttl = std::time::Duration::from_secs(args.file_days.max(1).saturating_mul(86_400));
+    config.roster = args.roster;
 
     let addrs = if args.listen.is_empty() {
         vec![default_listen()]

@@ -23,6 +23,7 @@ use crate::auth::Hasher;
 use crate::config::{Config, StoreKind};
 use crate::gate::{Full, Gate};
 use crate::hub::{Hub, HubConfig, HubTask};
+use crate::roster::Roster;
 use crate::session::{self, Context};
 use crate::store::memory::MemoryStore;
 use crate::store::sqlite::SqliteStore;
@@ -34,6 +35,8 @@ pub enum ServerError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    #[error(transparent)]
+    Roster(#[from] crate::roster::RosterError),
     #[error("cannot listen on {addr}: {cause}")]
     Bind { addr: SocketAddr, cause: io::Error },
 }
@@ -51,6 +54,15 @@ pub struct Server {
 
 impl Server {
     pub fn open(config: Config) -> Result<Self, ServerError> {
+        // Checked first: a bad roster should stop the start before anything is opened.
+        let roster = match &config.roster {
+            Some(path) => {
+                let (roster, names) = Roster::open(path.clone())?;
+                tracing::info!(roster = %path.display(), names, "only the names on the roster may create accounts");
+                Some(roster)
+            }
+            None => None,
+        };
         let store: Box<dyn Store> = match config.store {
             StoreKind::Sqlite => {
                 let store = SqliteStore::open(&config.data_dir, config.sync)?;
@@ -107,6 +119,7 @@ impl Server {
             config,
             files_dir,
             throttle: crate::throttle::Throttle::default(),
+            roster,
             shutdown: CancellationToken::new(),
         });
         Ok(Self {

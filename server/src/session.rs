@@ -41,6 +41,8 @@ pub struct Context {
     pub files_dir: std::path::PathBuf,
     /// Wrong passwords per account and per address.
     pub throttle: crate::throttle::Throttle,
+    /// Who may create an account, when sign-up is limited.
+    pub roster: Option<crate::roster::Roster>,
     pub shutdown: CancellationToken,
 }
 

@@ -367,3 +367,75 @@ async fn password_guessing_is_slowed_per_account_and_per_address() {
         "{answer:?}"
     );
 }
+
+// ---- sign-up limited to a roster ---------------------------------------------
+
+/// A server whose roster is the file `roster.txt` in `dir`, holding `names`.
+fn with_roster(dir: &tempfile::TempDir, names: &str) -> ServerOptions {
+    let path = dir.path().join("roster.txt");
+    std::fs::write(&path, names).unwrap();
+    ServerOptions::default().config(move |c| c.roster = Some(path))
+}
+
+#[tokio::test]
+async fn with_a_roster_only_its_names_can_sign_up_and_a_name_added_counts_at_once() {
+    let files = tempfile::TempDir::new().unwrap();
+    let server = start_server(with_roster(&files, "# CS 101\nalice\nBob\n")).await;
+    assert!(server.login("alice").await.created);
+    assert!(
+        server.login("bob").await.created,
+        "names compare ignoring case"
+    );
+
+    let mut c = server.connect().await;
+    c.hello().await;
+    c.send(login_with_password("mallory", PASSWORD)).await;
+    let why = expect!(
+        c.recv_within(support::LOGIN_WAIT).await,
+        ServerMessage::Error { code: ErrorCode::SignUpClosed, message, .. } => message
+    );
+    assert!(why.contains("roster"), "{why}");
+
+    // The instructor adds her; the same connection tries again and gets in.
+    std::fs::write(files.path().join("roster.txt"), "alice\nbob\nmallory\n").unwrap();
+    c.send(login_with_password("mallory", PASSWORD)).await;
+    c.finish_login().await;
+    assert!(c.created);
+}
+
+#[tokio::test]
+async fn a_roster_decides_who_may_join_not_who_may_log_in() {
+    let server = TestServer::start().await;
+    let carol = server.login("carol").await;
+    let token = carol.token().to_owned();
+    carol.bye().await;
+    let dir = server.stop().await;
+
+    // Restarted with a roster that does not list carol: her account stays hers.
+    let files = tempfile::TempDir::new().unwrap();
+    let server = start_server(with_roster(&files, "alice\n").in_dir(dir)).await;
+    assert!(!server.login("carol").await.created);
+    assert!(
+        !TestClient::resume(server.addr, "carol", &token)
+            .await
+            .created
+    );
+
+    let mut c = server.connect().await;
+    c.hello().await;
+    c.send(login_with_password("dave", PASSWORD)).await;
+    c.recv_error(ErrorCode::SignUpClosed).await;
+}
+
+#[tokio::test]
+async fn a_roster_with_a_name_that_breaks_the_rules_stops_the_server_at_start() {
+    let files = tempfile::TempDir::new().unwrap();
+    let path = files.path().join("roster.txt");
+    std::fs::write(&path, "alice\nbob smith\n").unwrap();
+    let mut config = classchat_server::Config::new(files.path().join("data"));
+    config.roster = Some(path);
+    let err = classchat_server::Server::open(config)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("line 2") && err.contains("bob smith"), "{err}");
+}

@@ -62,6 +62,7 @@ impl ConnectError {
                 ConnectError::Refused {
                     code: ErrorCode::BadPassword
                         | ErrorCode::BadToken
+                        | ErrorCode::SignUpClosed
                         | ErrorCode::UnsupportedVersion
                         | ErrorCode::InvalidName
                         | ErrorCode::BadRequest,

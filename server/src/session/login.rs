@@ -204,6 +204,10 @@ async fn login(
     let (user, created, hash) = match existing {
         Some(account) => (account.id, false, account.password_hash),
         None => {
+            // Before the password is hashed: a refused sign-up costs nothing.
+            if let Some(refusal) = sign_up_refusal(ctx, name).await {
+                return Ok(Err(refusal));
+            }
             let hash = ctx
                 .hasher
                 .hash(password.clone())
@@ -240,6 +244,25 @@ async fn login(
     }
     ctx.throttle.succeeded(&account);
     Ok(Ok(fresh_identity(user, created)?))
+}
+
+/// Why `name`, which has no account, may not create one; `None` if it may.
+async fn sign_up_refusal(ctx: &Context, name: &Username) -> Option<ServerMessage> {
+    let roster = ctx.roster.as_ref()?;
+    let why = match roster.admits(name).await {
+        Ok(true) => return None,
+        Ok(false) => format!(
+            "there is no account {name}, and only the names on this server's roster can create one; \
+             check the spelling, or ask whoever runs the server to add you"
+        ),
+        Err(e) => {
+            tracing::error!("refusing a sign-up: {e}");
+            "the server cannot read its roster, so it cannot create accounts now; tell whoever runs it"
+                .to_owned()
+        }
+    };
+    tracing::info!(user = %name, "sign-up refused: not on the roster");
+    Some(ServerMessage::error(ErrorCode::SignUpClosed, why))
 }
 
 fn fresh_identity(user: UserId, created: bool) -> Result<Identity, Ending> {
