@@ -29,6 +29,7 @@ pub const ERROR_CODES: &[ErrorCode] = &[
     ErrorCode::BadPassword,
     ErrorCode::BadToken,
     ErrorCode::LoginThrottled,
+    ErrorCode::SignUpClosed,
     ErrorCode::UnknownUser,
     ErrorCode::UnknownGroup,
     ErrorCode::NotMember,
