@@ -42,6 +42,9 @@ pub enum StoreError {
     Missing(String),
     #[error("cannot use the data directory {path}: {cause}")]
     DataDir { path: String, cause: std::io::Error },
+    /// Another server has the data directory.
+    #[error("{0}")]
+    InUse(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

@@ -124,6 +124,8 @@ pub enum SyncLevel {
 pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
+    /// Held while the store is open; released when it is dropped.
+    _lock: DirLock,
     in_txn: bool,
     /// `--sync full`: every commit waits for an fsync.
     fsync_per_commit: bool,
@@ -137,6 +139,7 @@ impl SqliteStore {
             path: dir.display().to_string(),
             cause,
         })?;
+        let lock = DirLock::take(dir)?;
         let path = dir.join("classchat.db");
         let fresh = !path.exists();
         if fresh {
@@ -209,6 +212,7 @@ impl SqliteStore {
         Ok(Self {
             conn,
             path,
+            _lock: lock,
             in_txn: false,
             fsync_per_commit: sync == SyncLevel::Full,
             reader,
@@ -241,6 +245,63 @@ fn damaged(path: &Path, why: &dyn std::fmt::Display) -> StoreError {
 /// database described (offered files, or the write-ahead log with the newest
 /// commits) is not a first start: starting empty would forget every account
 /// and message, and the files folder would be emptied to match.
+/// An exclusive lock on `classchat.lock` in the data directory. A second
+/// server on the same directory would keep its own idea of the data, store
+/// conflicting rows, and at its start delete the uploads the first one is
+/// receiving; it stops instead, saying which process holds the directory.
+#[derive(Debug)]
+struct DirLock {
+    /// The lock lasts as long as this handle is open.
+    _file: std::fs::File,
+}
+
+impl DirLock {
+    fn take(dir: &Path) -> Result<Self> {
+        use std::io::{Read as _, Write as _};
+
+        let path = dir.join("classchat.lock");
+        let unusable = |cause| StoreError::DataDir {
+            path: path.display().to_string(),
+            cause,
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(unusable)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut pid = String::new();
+                let _ = file.read_to_string(&mut pid);
+                let holder = match pid.trim() {
+                    "" => String::new(),
+                    pid => format!(" (process {pid})"),
+                };
+                return Err(StoreError::InUse(format!(
+                    "another classchat-server{holder} is using the data directory {}; \
+                     stop it first, or give this one its own --data-dir",
+                    dir.display()
+                )));
+            }
+            Err(std::fs::TryLockError::Error(e)) if e.kind() == std::io::ErrorKind::Unsupported => {
+                tracing::warn!(
+                    "the file system of {} cannot lock files; make sure only one server uses it",
+                    dir.display()
+                );
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(unusable(e)),
+        }
+        // Who holds it, for the message above; the lock works without it.
+        let _ = file
+            .set_len(0)
+            .and_then(|()| writeln!(file, "{}", std::process::id()));
+        Ok(Self { _file: file })
+    }
+}
+
 fn refuse_to_start_empty(dir: &Path, path: &Path) -> Result<()> {
     let wal = dir.join("classchat.db-wal");
     let files = dir.join("files");

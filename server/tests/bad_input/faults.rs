@@ -4,6 +4,8 @@
 //! These run the real `classchat-server` binary, so what is checked is what an
 //! operator sees: its exit status, its log, and what is left in its data
 //! directory. `kill -9` under load has its own file, `server/tests/durability.rs`.
+//! Also here, beyond the brief's list: a second server started on a data
+//! directory that one is already using.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -175,7 +177,9 @@ async fn used_data_dir() -> TempDir {
     server.stop().await
 }
 
-/// Every file under `dir` with its bytes, to show nothing was touched.
+/// Every file under `dir` with its bytes, to show nothing was touched. The
+/// lock a server takes on the directory (`classchat.lock`, holding its process
+/// id) is bookkeeping, not data, and is left out.
 fn contents(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     let mut todo = vec![dir.to_path_buf()];
@@ -184,6 +188,8 @@ fn contents(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 todo.push(path);
+            } else if path.file_name().is_some_and(|n| n == "classchat.lock") {
+                continue;
             } else {
                 let bytes = std::fs::read(&path).unwrap();
                 out.push((path, bytes));
@@ -533,4 +539,36 @@ async fn a_full_disk_refuses_what_it_cannot_store_loses_nothing_stored_and_recov
     let seqs: Vec<u64> = messages.iter().map(|m| m.seq).collect();
     assert_eq!(seqs, (1..=stored.len() as u64 + 1).collect::<Vec<_>>());
     drop(child);
+}
+
+#[tokio::test]
+async fn a_second_server_on_the_same_data_directory_stops_at_start_and_leaves_the_first_alone() {
+    let dir = used_data_dir().await;
+    let (mut first, addr, _log) = launch(server_command(dir.path())).await.listening();
+    let first_pid = first.id().unwrap();
+    let before = contents(dir.path());
+
+    let log = launch(server_command(dir.path())).await.refused();
+    assert!(
+        log.contains("another classchat-server")
+            && log.contains(&format!("process {first_pid}"))
+            && log.contains(&dir.path().display().to_string()),
+        "the error says who holds which directory:\n{log}"
+    );
+    assert_eq!(
+        contents(dir.path()),
+        before,
+        "the offer waiting for bob is still there"
+    );
+
+    // The first goes on serving, and bob still gets his messages and file.
+    let bob = TestClient::login(addr, "bob", PASSWORD).await;
+    assert_eq!(bob.caught_up.len(), 21, "20 messages and the file offer");
+    bob.bye().await;
+
+    // Once it has stopped, the directory is free again.
+    first.start_kill().unwrap();
+    first.wait().await.unwrap();
+    let (mut next, _, _) = launch(server_command(dir.path())).await.listening();
+    next.start_kill().unwrap();
 }
