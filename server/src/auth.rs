@@ -43,13 +43,7 @@ impl Hasher {
 
     /// A PHC string (`$argon2id$v=19$...`) for a new account.
     pub async fn hash(&self, password: String) -> Result<String, AuthError> {
-        self.run(move || {
-            Argon2::default()
-                .hash_password(password.as_bytes())
-                .map(|h| h.to_string())
-                .map_err(|e| AuthError::Hasher(e.to_string()))
-        })
-        .await
+        self.run(move || hash_password(&password)).await
     }
 
     /// Whether `password` matches the stored PHC string.
@@ -79,6 +73,40 @@ impl Hasher {
 }
 
 /// A fresh token for the client, and the hash the server keeps.
+/// The argon2id hash of `password`, in PHC form. Slow on purpose: call it off
+/// the async threads (as [`Hasher`] does).
+pub fn hash_password(password: &str) -> Result<String, AuthError> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| AuthError::Hasher(e.to_string()))
+}
+
+/// A random password to read out or copy: four groups of four letters and
+/// digits, without the ones that look alike (`0`/`o`, `1`/`l`/`i`), ≈ 79 bits.
+pub fn new_password() -> Result<String, AuthError> {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    // Bytes at or above this would favour the first letters.
+    let fair = u8::try_from(256 - 256 % ALPHABET.len()).unwrap_or(u8::MAX);
+    let mut out = String::with_capacity(19);
+    let mut taken = 0;
+    while taken < 16 {
+        let mut raw = [0u8; 32];
+        getrandom::fill(&mut raw).map_err(|e| AuthError::Random(e.to_string()))?;
+        for b in raw.into_iter().filter(|&b| b < fair) {
+            if taken == 16 {
+                break;
+            }
+            if taken > 0 && taken % 4 == 0 {
+                out.push('-');
+            }
+            out.push(char::from(ALPHABET[usize::from(b) % ALPHABET.len()]));
+            taken += 1;
+        }
+    }
+    Ok(out)
+}
+
 pub fn new_token() -> Result<(String, TokenHash), AuthError> {
     let mut raw = [0u8; 32];
     getrandom::fill(&mut raw).map_err(|e| AuthError::Random(e.to_string()))?;
@@ -107,6 +135,21 @@ mod tests {
                 .unwrap()
         );
         assert!(!hasher.verify("wrong".into(), hash).await.unwrap());
+    }
+
+    #[test]
+    fn new_passwords_are_four_groups_of_four_unambiguous_characters() {
+        let a = new_password().unwrap();
+        let b = new_password().unwrap();
+        assert_ne!(a, b);
+        let groups: Vec<&str> = a.split('-').collect();
+        assert_eq!(groups.len(), 4, "{a}");
+        assert!(groups.iter().all(|g| g.len() == 4), "{a}");
+        assert!(
+            a.chars()
+                .all(|c| c == '-' || "abcdefghjkmnpqrstuvwxyz23456789".contains(c)),
+            "{a}"
+        );
     }
 
     #[test]

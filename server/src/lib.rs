@@ -9,10 +9,12 @@
 //!   online); routes messages and commits them in batches.
 //! - [`store`]: the durable storage trait, with SQLite and in-memory stores.
 //! - [`auth`]: argon2id password hashing off the async threads, resume tokens.
+//! - [`admin`]: what an operator does to a stopped server's data (a new password).
 //! - [`ratelimit`], [`config`]: per-user token buckets; settings and defaults.
 //! - [`roster`]: who may create an account, when sign-up is limited to a list.
 //! - [`idmap`]: cheap hash maps for the ids the server assigns.
 
+pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod gate;

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
+use classchat_common::Username;
+use classchat_server::admin;
 use classchat_server::config::{Config, StoreKind, default_listen};
 use classchat_server::ratelimit::Rate;
 use classchat_server::server::{Server, bind};
@@ -16,6 +18,10 @@ use classchat_server::tls::TlsSource;
 #[derive(Debug, Parser)]
 #[command(name = "classchat-server", version)]
 struct Args {
+    /// Without a command, serve.
+    #[command(subcommand)]
+    command: Option<Admin>,
+
     /// Address to listen on; repeat for several. The default, [::]:12345,
     /// accepts IPv6 and IPv4 clients alike.
     #[arg(long = "listen", value_name = "ADDR")]
@@ -23,7 +29,7 @@ struct Args {
 
     /// Where the database lives [default: the platform data directory,
     /// e.g. ~/.local/share/classchat-server]
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", global = true)]
     data_dir: Option<PathBuf>,
 
     /// Where messages are kept.
@@ -97,6 +103,17 @@ struct Args {
     roster: Option<PathBuf>,
 }
 
+/// What an operator does to the data while the server is stopped.
+#[derive(Debug, clap::Subcommand)]
+enum Admin {
+    /// Give an account a new random password, printed here, and retire its
+    /// saved logins. Stop the server first; start it again after.
+    ResetPassword {
+        /// The account's name (any case).
+        user: Username,
+    },
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -107,7 +124,16 @@ fn main() -> ExitCode {
         // Colours only for a person watching; a log file gets plain text.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let args = Args::parse();
+    let mut args = Args::parse();
+    if let Some(admin) = args.command.take() {
+        return match run_admin(admin, args.data_dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("classchat-server: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match tokio::runtime::Runtime::new()
         .context("cannot start the async runtime")
         .and_then(|rt| rt.block_on(serve(args)))
@@ -120,15 +146,37 @@ fn main() -> ExitCode {
     }
 }
 
-async fn serve(args: Args) -> anyhow::Result<()> {
-    let data_dir = match args.data_dir {
-        Some(dir) => dir,
-        None => directories::ProjectDirs::from("", "", "classchat-server")
+/// `--data-dir`, or the platform's place for it.
+fn data_dir(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    match given {
+        Some(dir) => Ok(dir),
+        None => Ok(directories::ProjectDirs::from("", "", "classchat-server")
             .context("cannot find a home directory for the data; pass --data-dir")?
             .data_dir()
-            .to_path_buf(),
-    };
-    let mut config = Config::new(data_dir);
+            .to_path_buf()),
+    }
+}
+
+#[allow(
+    clippy::print_stdout,
+    reason = "the new password is the command's output"
+)]
+fn run_admin(admin: Admin, dir: Option<PathBuf>) -> anyhow::Result<()> {
+    let dir = data_dir(dir)?;
+    match admin {
+        Admin::ResetPassword { user } => {
+            let (user, password) = admin::reset_password(&dir, &user)?;
+            println!("new password for {user}: {password}");
+            println!(
+                "{user}'s saved logins no longer work: each of {user}'s clients asks for this password."
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn serve(args: Args) -> anyhow::Result<()> {
+    let mut config = Config::new(data_dir(args.data_dir)?);
     config.store = args.store;
     config.sync = args.sync;
     config.rate = Rate {

@@ -223,6 +223,33 @@ impl SqliteStore {
         &self.path
     }
 
+    /// Gives `name`'s account a new password hash and retires its resume
+    /// tokens, in one transaction. Answers the name as the account spells it,
+    /// or `None` if there is no such account.
+    pub fn reset_password(&mut self, name: &Username, hash: &str) -> Result<Option<Username>> {
+        let txn = self.conn.transaction()?;
+        let found: Option<(i64, String)> = txn
+            .query_row(
+                "SELECT id, name FROM users WHERE name = ?1",
+                params![name.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((id, spelled)) = found else {
+            return Ok(None);
+        };
+        txn.execute(
+            "UPDATE users SET pw_hash = ?1 WHERE id = ?2",
+            params![hash, id],
+        )?;
+        txn.execute("DELETE FROM tokens WHERE user_id = ?1", params![id])?;
+        txn.commit()?;
+        let spelled = spelled
+            .parse()
+            .map_err(|e| StoreError::Corrupt(format!("a stored user name is invalid: {e}")))?;
+        Ok(Some(spelled))
+    }
+
     fn begin(&mut self) -> Result<()> {
         if !self.in_txn {
             self.conn.execute_batch("BEGIN")?;

@@ -235,6 +235,15 @@ impl TestServer {
         TestClient::connect(self.addr).await
     }
 
+    /// The data directory the server is using.
+    pub fn data_path(&self) -> std::path::PathBuf {
+        self.data_dir
+            .as_ref()
+            .expect("the data directory")
+            .path()
+            .to_path_buf()
+    }
+
     /// A client logged in as `name` (created on first use) with [`PASSWORD`].
     pub async fn login(&self, name: &str) -> TestClient {
         TestClient::login(self.addr, name, PASSWORD).await

@@ -1,0 +1,106 @@
+//! `classchat-server reset-password`, run as an operator would: the real
+//! binary on a stopped server's data directory.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+#[macro_use]
+mod support;
+
+use std::path::Path;
+use std::process::Output;
+
+use classchat_common::protocol::Secret;
+use classchat_common::{ClientMessage, ErrorCode};
+use support::{PASSWORD, ServerOptions, TestClient, TestServer, start_server, user};
+
+fn reset_password(data_dir: &Path, name: &str) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_classchat-server"))
+        .args(["reset-password", name, "--data-dir"])
+        .arg(data_dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run classchat-server reset-password")
+}
+
+async fn refused_login(server: &TestServer, name: &str, password: &str) {
+    let mut c = server.connect().await;
+    c.hello().await;
+    c.send(ClientMessage::Login {
+        user: user(name),
+        password: Some(Secret(password.into())),
+        token: None,
+    })
+    .await;
+    c.recv_error(ErrorCode::BadPassword).await;
+}
+
+#[tokio::test]
+async fn a_reset_password_replaces_the_old_one_and_retires_saved_logins() {
+    let server = TestServer::start().await;
+    let alice = server.login("Alice").await;
+    let token = alice.token().to_owned();
+    alice.bye().await;
+    let dir = server.stop().await;
+
+    let out = reset_password(dir.path(), "ALICE");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let password = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("new password for Alice: "))
+        .expect("the new password, under the account's own spelling")
+        .to_owned();
+    assert_eq!(password.len(), 19, "{password}");
+
+    let server = start_server(ServerOptions::default().in_dir(dir)).await;
+    refused_login(&server, "alice", PASSWORD).await;
+    let again = TestClient::login(server.addr, "alice", &password).await;
+    assert!(!again.created, "the same account, with its history");
+    again.bye().await;
+
+    let mut c = server.connect().await;
+    c.hello().await;
+    c.send(ClientMessage::Login {
+        user: user("alice"),
+        password: None,
+        token: Some(Secret(token)),
+    })
+    .await;
+    c.recv_error(ErrorCode::BadToken).await;
+}
+
+#[tokio::test]
+async fn a_reset_is_refused_while_a_server_runs_for_a_name_without_account_and_in_an_empty_folder()
+{
+    let server = TestServer::start().await;
+    server.login("bob").await.bye().await;
+    let dir = server.stop().await;
+
+    let running = start_server(ServerOptions::default().in_dir(dir)).await;
+    let out = reset_password(&running.data_path(), "bob");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("another classchat-server"), "{stderr}");
+    let stays = TestClient::login(running.addr, "bob", PASSWORD).await;
+    stays.bye().await;
+    let dir = running.stop().await;
+
+    let out = reset_password(dir.path(), "zed");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("there is no account zed"), "{stderr}");
+
+    let empty = tempfile::TempDir::new().unwrap();
+    let out = reset_password(empty.path(), "bob");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("there is no database in"), "{stderr}");
+    assert!(
+        !empty.path().join("classchat.db").exists(),
+        "no database is made where there was none"
+    );
+}
