@@ -184,6 +184,7 @@ async fn run_loop(terminal: &mut DefaultTerminal, options: AppOptions) -> anyhow
                         login_tx.clone(),
                     );
                 }
+                Effect::Password(password) => waiting.push_back(Action::Password(password)),
                 Effect::SendFile { local, to, path } => {
                     waiting.push_back(Action::SendFile { local, to, path });
                 }

@@ -75,6 +75,9 @@ pub enum Action {
         local: Option<u64>,
         offer: Option<OfferId>,
     },
+    /// The password to log in with from now on: the answer to
+    /// [`Link::NeedsPassword`].
+    Password(Secret),
     /// Flush acknowledgements, say `bye`, stop.
     Quit(oneshot::Sender<()>),
 }
@@ -89,6 +92,12 @@ pub enum Link {
     Reconnecting {
         attempt: u32,
         retry_in: Duration,
+        reason: String,
+    },
+    /// The server refused the password (it was reset, say) or the saved login,
+    /// so trying again unchanged cannot help. Nothing is lost: the client waits,
+    /// keeping what is queued, until [`Action::Password`] gives a new one.
+    NeedsPassword {
         reason: String,
     },
 }
@@ -117,7 +126,7 @@ pub enum Event {
 pub enum StartError {
     #[error("no password for {user}: give --password, or set CLASSCHAT_PASSWORD")]
     NoPassword { user: Username },
-    #[error("the saved login for {user} is no longer valid; log in again with --password")]
+    #[error("the saved login for {user} is no longer valid; log in with the password")]
     StaleToken { user: Username },
     #[error("cannot log in as {user} at {server}: {cause}")]
     Connect {

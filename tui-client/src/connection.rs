@@ -52,6 +52,18 @@ pub enum ConnectError {
 }
 
 impl ConnectError {
+    /// Whether only another password can help: the server refused the one
+    /// given, or a saved login, or will not make an account of this name.
+    pub fn needs_password(&self) -> bool {
+        matches!(
+            self,
+            ConnectError::Refused {
+                code: ErrorCode::BadPassword | ErrorCode::BadToken | ErrorCode::SignUpClosed,
+                ..
+            }
+        )
+    }
+
     /// Whether trying again unchanged cannot help (a wrong password, say).
     pub fn is_permanent(&self) -> bool {
         // A changed certificate needs the user; other TLS failures (a server

@@ -65,5 +65,7 @@ pub enum Effect {
         user: String,
         password: Secret,
     },
+    /// Give the running client the password the user typed again.
+    Password(Secret),
     Quit,
 }

@@ -40,8 +40,11 @@ pub enum LinkState {
         at: Timestamp,
         reason: String,
     },
-    /// The client gave up (for example the password changed).
+    /// The client gave up (for example the certificate changed).
     Failed(String),
+    /// The server refused the password or saved login; the client waits for
+    /// the user to type the password again (the login form is open).
+    LoggedOut(String),
 }
 
 /// How things look.

@@ -232,8 +232,13 @@ where
                     return Err(PipeError::Fatal("the connection task stopped".into()));
                 };
                 print_event(&mut out, &mut waiting, &event).await?;
-                if let Event::Fatal(message) = event {
-                    return Err(PipeError::Fatal(message));
+                match event {
+                    Event::Fatal(message) => return Err(PipeError::Fatal(message)),
+                    // Nobody here can type another password.
+                    Event::Link(Link::NeedsPassword { reason }) => {
+                        return Err(PipeError::Fatal(format!("cannot log in again: {reason}")));
+                    }
+                    _ => {}
                 }
             }
             () = sleep_until(leave_at) => break,
@@ -382,6 +387,10 @@ async fn print_event<W: AsyncWrite + Unpin>(
             out.local(&local).await
         }
         Event::Fatal(message) => out.local(&Local::Fatal { message }).await,
+        Event::Link(Link::NeedsPassword { reason }) => {
+            let message = format!("cannot log in again: {reason}");
+            out.local(&Local::Fatal { message: &message }).await
+        }
     }
 }
 

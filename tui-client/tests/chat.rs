@@ -2,8 +2,9 @@
 
 #![allow(clippy::unwrap_used, reason = "tests may panic on unexpected errors")]
 
-use classchat_client::client::{Event, Link};
+use classchat_client::client::{Action, Event, Link};
 use classchat_client::tracker::Stage;
+use classchat_common::protocol::Secret;
 use classchat_common::{ClientMessage, Conv, ServerMessage};
 
 mod support;
@@ -338,5 +339,72 @@ async fn history_pages_back_to_the_first_message_without_gaps() {
         }
     }
     assert_eq!(seqs, (1..=120).collect::<Vec<u64>>());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn after_a_password_reset_the_client_waits_for_the_new_password_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start("127.0.0.1:0", dir.path()).await;
+    let addr = server.addr;
+    let (alice, mut alice_events, _) = connect(&server, "alice").await;
+    let (_bob, mut bob_events, _) = connect(&server, "bob").await;
+
+    server.stop().await;
+    expect(&mut alice_events, "reconnecting", |e| {
+        matches!(e, Event::Link(Link::Reconnecting { .. })).then_some(())
+    })
+    .await;
+    let id = alice
+        .send(conv("bob"), "typed while the server was down".into())
+        .await
+        .unwrap();
+    // The operator resets alice's password while the server is stopped.
+    let (_, password) =
+        classchat_server::admin::reset_password(dir.path(), &"alice".parse().unwrap()).unwrap();
+    let mut server = TestServer::start(&addr.to_string(), dir.path()).await;
+
+    // Her saved login and her old password are refused: the client asks.
+    let reason = expect(
+        &mut alice_events,
+        "a request for the password",
+        |e| match e {
+            Event::Link(Link::NeedsPassword { reason }) => Some(reason.clone()),
+            Event::Link(Link::Connected { .. }) => panic!("connected with the old password"),
+            _ => None,
+        },
+    )
+    .await;
+    assert!(reason.contains("wrong password for alice"), "{reason}");
+
+    alice
+        .act(Action::Password(Secret("not it either".into())))
+        .await
+        .unwrap();
+    expect(&mut alice_events, "asked again after a wrong one", |e| {
+        matches!(e, Event::Link(Link::NeedsPassword { .. })).then_some(())
+    })
+    .await;
+
+    alice.act(Action::Password(Secret(password))).await.unwrap();
+    expect(&mut alice_events, "connected with the new password", |e| {
+        matches!(e, Event::Link(Link::Connected { .. })).then_some(())
+    })
+    .await;
+    expect(
+        &mut alice_events,
+        "what she typed meanwhile is stored",
+        |e| match e {
+            Event::Status(u) if u.id == id && u.status.stage >= Stage::Stored => Some(()),
+            _ => None,
+        },
+    )
+    .await;
+    let body = expect(&mut bob_events, "and delivered", |e| match e {
+        Event::Server(ServerMessage::Message(m)) => Some(m.body.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(body, "typed while the server was down");
     server.stop().await;
 }

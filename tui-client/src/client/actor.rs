@@ -254,6 +254,7 @@ impl Actor {
                             return Ended::Lost(e.to_string());
                         }
                     }
+                    Some(Action::Password(password)) => self.options.password = Some(password),
                     Some(Action::Quit(done)) => {
                         let _ = self.flush_acks(&mut transport).await;
                         let _ = transport.send(ClientMessage::Bye.to_line()).await;
@@ -575,24 +576,30 @@ impl Actor {
     }
 
     /// Waits out the backoff and tries again until connected, the app quits, or
-    /// trying cannot help. Meanwhile the app's actions are queued.
+    /// trying cannot help. Meanwhile the app's actions are queued. A refused
+    /// password waits, without retrying, for the app to give another.
     async fn reconnect(&mut self) -> Option<Established> {
         let mut attempt = 0u32;
         let mut reason = String::from("the connection was lost");
         let mut proof = Proof::Token(self.token.clone());
+        let mut needs_password = false;
         loop {
-            attempt += 1;
-            let retry_in = self.options.backoff.next(attempt);
-            self.emit(Event::Link(Link::Reconnecting {
-                attempt,
-                retry_in,
-                reason: reason.clone(),
-            }))
-            .await;
-            let deadline = Instant::now() + retry_in;
+            let deadline = if needs_password {
+                None
+            } else {
+                attempt += 1;
+                let retry_in = self.options.backoff.next(attempt);
+                self.emit(Event::Link(Link::Reconnecting {
+                    attempt,
+                    retry_in,
+                    reason: reason.clone(),
+                }))
+                .await;
+                Some(Instant::now() + retry_in)
+            };
             loop {
                 tokio::select! {
-                    () = tokio::time::sleep_until(deadline) => break,
+                    () = sleep_until(deadline) => break,
                     action = self.actions.recv() => match action {
                         Some(Action::Send { id, to, body }) => self.outbox.push(id, to, body),
                         Some(Action::Request(msg)) => {
@@ -626,6 +633,14 @@ impl Actor {
                                 self.report(progress, true).await;
                             }
                         }
+                        Some(Action::Password(password)) => {
+                            self.options.password = Some(password.clone());
+                            proof = Proof::Password(password);
+                            if needs_password {
+                                needs_password = false;
+                                break;
+                            }
+                        }
                         Some(Action::Quit(done)) => {
                             let _ = done.send(());
                             return None;
@@ -651,6 +666,13 @@ impl Actor {
                         proof = Proof::Password(password.clone());
                     }
                     reason = "the saved login expired; logging in with the password".into();
+                }
+                Err(e) if e.needs_password() => {
+                    needs_password = true;
+                    self.emit(Event::Link(Link::NeedsPassword {
+                        reason: e.to_string(),
+                    }))
+                    .await;
                 }
                 Err(e) if e.is_permanent() => {
                     self.emit(Event::Fatal(format!("cannot log in again: {e}")))

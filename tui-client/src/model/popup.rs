@@ -74,6 +74,13 @@ impl Popup {
     }
 }
 
+fn password_field(placeholder: &str) -> TextArea<'static> {
+    let mut area = input_area(placeholder);
+    area.set_wrap_mode(ratatui_textarea::WrapMode::None);
+    area.set_mask_char('•');
+    area
+}
+
 /// The form shown when the client starts without a user name or password.
 #[derive(Debug)]
 pub struct LoginForm {
@@ -84,6 +91,9 @@ pub struct LoginForm {
     pub field: usize,
     pub error: Option<String>,
     pub busy: bool,
+    /// Logging in again after the server refused the password: only the
+    /// password can change, and the running client takes it.
+    pub again: bool,
 }
 
 impl LoginForm {
@@ -94,16 +104,31 @@ impl LoginForm {
             area.insert_str(value);
             area
         };
-        let mut password = field("new name? this becomes its password", "");
-        password.set_mask_char('•');
         Self {
             server: field("host:port, e.g. localhost:12345 or [::1]:12345", server),
             field: if user.is_empty() { 1 } else { 2 },
             user: field("your user name", user),
-            password,
+            password: password_field("new name? this becomes its password"),
             error: None,
             busy: false,
+            again: false,
         }
+    }
+
+    /// The form for logging in again as `user` on `server`, saying why.
+    pub fn again(server: &str, user: &str, why: String) -> Self {
+        let mut form = Self::new(server, user);
+        form.refused(why);
+        form.field = 2;
+        form.again = true;
+        form
+    }
+
+    /// The password was refused: say why, and let it be typed afresh.
+    pub fn refused(&mut self, why: String) {
+        self.busy = false;
+        self.error = Some(why);
+        self.password = password_field("your password");
     }
 
     pub fn fields(&self) -> [&TextArea<'static>; 3] {

@@ -44,8 +44,13 @@ pub fn render(form: &LoginForm, theme: &Theme, area: Rect, frame: &mut Frame<'_>
     let status_height = u16::try_from(status.len().max(2)).unwrap_or(u16::MAX);
     let boxed = centered(area, width, HEIGHT + status_height);
     frame.render_widget(Clear, boxed);
+    let title = if form.again {
+        " ClassChat — log in again "
+    } else {
+        " ClassChat — log in "
+    };
     let block = Block::bordered()
-        .title(Span::styled(" ClassChat — log in ", theme.title))
+        .title(Span::styled(title, theme.title))
         .border_style(theme.border_focused);
     let inner = block.inner(boxed);
     frame.render_widget(block, boxed);
@@ -76,10 +81,12 @@ pub fn render(form: &LoginForm, theme: &Theme, area: Rect, frame: &mut Frame<'_>
             keys_at.saturating_sub(top),
         ),
     );
-    let keys = Line::styled(
-        "Enter next / log in · Tab next field · Esc quit",
-        theme.hint,
-    );
+    let keys = if form.again {
+        "Enter log in · Esc quit"
+    } else {
+        "Enter next / log in · Tab next field · Esc quit"
+    };
+    let keys = Line::styled(keys, theme.hint);
     frame.render_widget(
         Paragraph::new(keys),
         Rect::new(inner.x + 1, keys_at, inner.width.saturating_sub(2), 1),

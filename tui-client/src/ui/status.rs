@@ -36,6 +36,14 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
                 theme.status_warn,
             )
         }
+        LinkState::LoggedOut(why) => (
+            format!(
+                "{} logged out: {}",
+                if ascii { "x" } else { "✗" },
+                text::clean_line(why)
+            ),
+            theme.status_warn,
+        ),
         LinkState::Failed(why) => (
             format!(
                 "{} disconnected: {}",

@@ -270,6 +270,18 @@ fn the_login_form_shows_why_the_last_attempt_failed() {
     snapshot!(model);
 }
 
+#[test]
+fn after_a_password_reset_the_form_asks_for_the_password_again() {
+    let mut model = demo_model(90, 30);
+    press(
+        &mut model,
+        Msg::Net(Event::Link(Link::NeedsPassword {
+            reason: "wrong password for alice".into(),
+        })),
+    );
+    snapshot!(model);
+}
+
 /// What the client says when a pinned server shows another certificate.
 fn changed_certificate() -> Msg {
     let e = crate::connection::ConnectError::CertificateChanged {

@@ -421,6 +421,8 @@ fn login_key(model: &mut Model, key: KeyEvent, fx: &mut Vec<Effect>) {
         return;
     }
     match key.code {
+        // Logging in again: the server and the name are not to change.
+        KeyCode::Tab | KeyCode::Down | KeyCode::BackTab | KeyCode::Up if form.again => {}
         KeyCode::Tab | KeyCode::Down => form.field = (form.field + 1) % 3,
         KeyCode::BackTab | KeyCode::Up => form.field = (form.field + 2) % 3,
         KeyCode::Enter if form.field < 2 => form.field += 1,
@@ -443,11 +445,15 @@ fn login_key(model: &mut Model, key: KeyEvent, fx: &mut Vec<Effect>) {
             }
             form.busy = true;
             form.error = None;
-            fx.push(Effect::Login {
-                server,
-                user,
-                password: Secret(password),
-            });
+            if form.again {
+                fx.push(Effect::Password(Secret(password)));
+            } else {
+                fx.push(Effect::Login {
+                    server,
+                    user,
+                    password: Secret(password),
+                });
+            }
         }
         KeyCode::Esc => {
             model.quit = true;

@@ -19,6 +19,10 @@ pub fn on_event(model: &mut Model, event: Event, fx: &mut Vec<Effect>) {
         Event::Transfer(progress) => files::on_progress(model, progress),
         Event::Link(Link::Connected { user }) => {
             model.link = LinkState::Connected;
+            // Logged in again with the password typed in the form.
+            if model.login.as_ref().is_some_and(|f| f.again) {
+                model.login = None;
+            }
             model.syncing = true;
             // Whatever went wrong with the old connection is over.
             if model.notice.as_ref().is_some_and(|n| n.error) {
@@ -46,6 +50,22 @@ pub fn on_event(model: &mut Model, event: Event, fx: &mut Vec<Effect>) {
                 at,
                 reason,
             };
+        }
+        Event::Link(Link::NeedsPassword { reason }) => {
+            model.link = LinkState::LoggedOut(reason.clone());
+            match model.login.as_mut() {
+                // The password typed again was refused too.
+                Some(form) if form.again => form.refused(reason),
+                _ => {
+                    let user = model
+                        .me
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default();
+                    model.login =
+                        Some(crate::model::LoginForm::again(&model.server, &user, reason));
+                }
+            }
         }
         Event::Fatal(why) => {
             model.notify(why.clone(), true);

@@ -173,6 +173,53 @@ proptest! {
 
 // ---- the connection ---------------------------------------------------------
 
+fn needs_password(reason: &str) -> Msg {
+    Msg::Net(Event::Link(Link::NeedsPassword {
+        reason: reason.into(),
+    }))
+}
+
+#[test]
+fn a_refused_password_opens_the_form_again_and_what_is_typed_goes_to_the_running_client() {
+    let mut model = demo_model(90, 30);
+    type_text(&mut model, "a draft");
+    press(&mut model, needs_password("wrong password for alice"));
+    assert_eq!(
+        model.link,
+        LinkState::LoggedOut("wrong password for alice".into())
+    );
+    let form = model.login.as_ref().expect("the form, open again");
+    assert!(form.again && form.field == 2, "on the password");
+    assert_eq!(crate::model::LoginForm::value(&form.user), "alice");
+
+    // Only the password can change.
+    press(&mut model, plain(KeyCode::Tab));
+    press(&mut model, plain(KeyCode::Up));
+    type_text(&mut model, "wrong");
+    let fx = press(&mut model, plain(KeyCode::Enter));
+    assert!(
+        matches!(fx.as_slice(), [Effect::Password(p)] if p.0 == "wrong"),
+        "the password goes to the client already running: {fx:?}"
+    );
+    assert!(model.login.as_ref().is_some_and(|f| f.busy));
+
+    press(&mut model, needs_password("wrong password for alice"));
+    let form = model.login.as_ref().expect("still the form");
+    assert!(!form.busy && form.password.is_empty(), "to be typed afresh");
+
+    type_text(&mut model, "k7rm-2vqe-hxna-9dtp");
+    press(&mut model, plain(KeyCode::Enter));
+    press(
+        &mut model,
+        Msg::Net(Event::Link(Link::Connected {
+            user: user("alice"),
+        })),
+    );
+    assert!(model.login.is_none(), "closed once logged in");
+    assert_eq!(model.link, LinkState::Connected);
+    assert_eq!(draft(&model), "a draft", "nothing typed before was lost");
+}
+
 #[test]
 fn reconnecting_shows_in_the_status_and_connecting_again_refreshes_the_lists() {
     let mut model = demo_model(90, 30);
