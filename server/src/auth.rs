@@ -72,7 +72,6 @@ impl Hasher {
     }
 }
 
-/// A fresh token for the client, and the hash the server keeps.
 /// The argon2id hash of `password`, in PHC form. Slow on purpose: call it off
 /// the async threads (as [`Hasher`] does).
 pub fn hash_password(password: &str) -> Result<String, AuthError> {
@@ -107,6 +106,7 @@ pub fn new_password() -> Result<String, AuthError> {
     Ok(out)
 }
 
+/// A fresh token for the client, and the hash the server keeps.
 pub fn new_token() -> Result<(String, TokenHash), AuthError> {
     let mut raw = [0u8; 32];
     getrandom::fill(&mut raw).map_err(|e| AuthError::Random(e.to_string()))?;

@@ -268,10 +268,6 @@ fn damaged(path: &Path, why: &dyn std::fmt::Display) -> StoreError {
     ))
 }
 
-/// A data directory whose database is gone but that still holds what the
-/// database described (offered files, or the write-ahead log with the newest
-/// commits) is not a first start: starting empty would forget every account
-/// and message, and the files folder would be emptied to match.
 /// An exclusive lock on `classchat.lock` in the data directory. A second
 /// server on the same directory would keep its own idea of the data, store
 /// conflicting rows, and at its start delete the uploads the first one is
@@ -329,6 +325,10 @@ impl DirLock {
     }
 }
 
+/// A data directory whose database is gone but that still holds what the
+/// database described (offered files, or the write-ahead log with the newest
+/// commits) is not a first start: starting empty would forget every account
+/// and message, and the files folder would be emptied to match.
 fn refuse_to_start_empty(dir: &Path, path: &Path) -> Result<()> {
     let wal = dir.join("classchat.db-wal");
     let files = dir.join("files");
