@@ -35,6 +35,9 @@ pub const WHO_MAX: usize = 1000;
 /// total), so that a reply always fits in one line.
 pub const LIST_MAX: usize = 1000;
 
+/// The most members a `create` may add with the group.
+pub const CREATE_MEMBERS_MAX: usize = 256;
+
 /// The most conversations a `conversations` reply lists, most recent first.
 pub const CONVERSATIONS_MAX: usize = 500;
 

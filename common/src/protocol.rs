@@ -103,11 +103,15 @@ pub enum ClientMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req: Option<Req>,
     },
-    /// Create a group; you become its owner and first member. Answered with `group`.
+    /// Create a group; you become its owner and first member, and the users in
+    /// `members` (at most [`CREATE_MEMBERS_MAX`](crate::limits::CREATE_MEMBERS_MAX))
+    /// join it at once. Answered with `group`.
     Create {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req: Option<Req>,
         group: GroupName,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        members: Vec<Username>,
     },
     /// Join a group. Answered with `group`.
     Join {

@@ -212,15 +212,31 @@ pub enum Request {
 /// Everything one can ask about or do to a group.
 #[derive(Debug)]
 pub enum GroupOp {
-    Create(GroupName),
+    /// A new group, with these users in it besides its creator.
+    Create {
+        group: GroupName,
+        members: Vec<Username>,
+    },
     Join(GroupName),
     Leave(GroupName),
     List,
     Members(GroupName),
-    Rename { group: GroupName, to: GroupName },
-    Add { group: GroupName, user: Username },
-    Kick { group: GroupName, user: Username },
-    Owner { group: GroupName, user: Username },
+    Rename {
+        group: GroupName,
+        to: GroupName,
+    },
+    Add {
+        group: GroupName,
+        user: Username,
+    },
+    Kick {
+        group: GroupName,
+        user: Username,
+    },
+    Owner {
+        group: GroupName,
+        user: Username,
+    },
     Delete(GroupName),
 }
 

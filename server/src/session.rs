@@ -295,9 +295,13 @@ async fn handle(
         ClientMessage::Who { req } => Request::Who { req },
         ClientMessage::Whois { req, user } => Request::Whois { req, user },
         ClientMessage::ReadBy { req, id } => Request::ReadBy { req, id },
-        ClientMessage::Create { req, group } => Request::Group {
+        ClientMessage::Create {
             req,
-            op: GroupOp::Create(group),
+            group,
+            members,
+        } => Request::Group {
+            req,
+            op: GroupOp::Create { group, members },
         },
         ClientMessage::Join { req, group } => Request::Group {
             req,

@@ -21,7 +21,21 @@ type Request = Box<dyn FnOnce(Option<Req>) -> ClientMessage + Send>;
 
 fn create(g: &str) -> Request {
     let group = group(g);
-    Box::new(move |req| ClientMessage::Create { req, group })
+    Box::new(move |req| ClientMessage::Create {
+        req,
+        group,
+        members: Vec::new(),
+    })
+}
+
+fn create_with(g: &str, names: &[&str]) -> Request {
+    let group = group(g);
+    let members = names.iter().map(|n| user(n)).collect();
+    Box::new(move |req| ClientMessage::Create {
+        req,
+        group,
+        members,
+    })
 }
 
 fn join(g: &str) -> Request {
@@ -511,6 +525,59 @@ async fn renaming_a_group_changes_its_name_everywhere_and_retires_the_old_one() 
     );
     assert!(past.iter().all(|m| m.conv.to_string() == "#New"));
     ok(&mut bob, create("old")).await;
+}
+
+#[tokio::test]
+async fn a_group_created_with_members_has_them_at_once_or_is_not_created_at_all() {
+    let server = TestServer::start().await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    server.login("carol").await.bye().await;
+
+    // One unknown name: no group, not half of one.
+    let why = refused(
+        &mut alice,
+        create_with("lab", &["bob", "nobody"]),
+        ErrorCode::UnknownUser,
+    )
+    .await;
+    assert!(why.contains("nobody"), "{why}");
+    refused(&mut alice, members("lab"), ErrorCode::UnknownGroup).await;
+
+    // The creator and repeats are taken once.
+    let (info, events) = ok(
+        &mut alice,
+        create_with("lab", &["Bob", "carol", "alice", "bob"]),
+    )
+    .await;
+    assert_eq!(info.members, 3);
+    assert_event(&events[0], "lab", "alice", &GroupEvent::Created);
+    let added = |n: &str| GroupEvent::Added { user: user(n) };
+    assert_event(&events[1], "lab", "alice", &added("bob"));
+    assert_event(&events[2], "lab", "alice", &added("carol"));
+    assert_eq!(events.len(), 3);
+    assert_event(&next_event(&mut bob).await, "lab", "alice", &added("bob"));
+    let (id, _) = bob.send_stored("#lab", "here from the start").await;
+    assert_eq!(alice.recv_message().await.id, id);
+
+    // carol, away, finds the group and what was said in it; after a restart too.
+    let server = server.restart().await;
+    let carol = server.login("carol").await;
+    assert_eq!(carol.caught_up.len(), 2, "{:?}", carol.caught_up);
+    assert_event(&carol.caught_up[0], "lab", "alice", &added("carol"));
+    assert_eq!(carol.caught_up[1].id, id);
+
+    let many: Vec<String> = (0..=classchat_common::limits::CREATE_MEMBERS_MAX)
+        .map(|i| format!("u{i}"))
+        .collect();
+    let names: Vec<&str> = many.iter().map(String::as_str).collect();
+    let mut alice = server.login("alice").await;
+    refused(
+        &mut alice,
+        create_with("big", &names),
+        ErrorCode::BadRequest,
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -30,6 +30,8 @@ pub enum Command {
     },
     Create {
         group: GroupName,
+        /// Users who join it at once.
+        members: Vec<Username>,
     },
     Join {
         group: GroupName,
@@ -140,7 +142,11 @@ impl Command {
                 seq: None,
             },
             Command::ReadBy { id } => ClientMessage::ReadBy { req, id },
-            Command::Create { group } => ClientMessage::Create { req, group },
+            Command::Create { group, members } => ClientMessage::Create {
+                req,
+                group,
+                members,
+            },
             Command::Join { group } => ClientMessage::Join { req, group },
             Command::Leave { group } => ClientMessage::Leave { req, group },
             Command::Groups => ClientMessage::Groups { req },
@@ -161,6 +167,8 @@ pub enum Arg {
     /// A user or `#group`.
     Conv,
     User,
+    /// Users, as many as are typed (only last in a command).
+    Users,
     Group,
     Number,
     MessageId,
@@ -218,9 +226,9 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "create",
-        usage: "/create <group>",
-        summary: "create a group; you own it",
-        args: &[Arg::Group],
+        usage: "/create <group> [user…]",
+        summary: "create a group; you own it (the users named join it at once)",
+        args: &[Arg::Group, Arg::Users],
     },
     Spec {
         name: "join",
@@ -404,6 +412,10 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
         }
         "create" => Command::Create {
             group: group_arg(words.next(), &usage)?,
+            members: words
+                .by_ref()
+                .map(|w| user_arg(Some(w), &usage))
+                .collect::<Result<_, _>>()?,
         },
         "join" => Command::Join {
             group: group_arg(words.next(), &usage)?,
@@ -580,6 +592,14 @@ mod tests {
                 "/create cs101".into(),
                 Command::Create {
                     group: "cs101".parse().unwrap(),
+                    members: Vec::new(),
+                },
+            ),
+            (
+                "/create #cs101 bob @carol".into(),
+                Command::Create {
+                    group: "cs101".parse().unwrap(),
+                    members: vec!["bob".parse().unwrap(), "carol".parse().unwrap()],
                 },
             ),
             (

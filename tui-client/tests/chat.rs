@@ -222,6 +222,7 @@ async fn group_receipts_reach_the_sender_member_by_member() {
         .request(ClientMessage::Create {
             req: Some(1),
             group: group.clone(),
+            members: Vec::new(),
         })
         .await
         .unwrap();

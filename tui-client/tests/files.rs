@@ -369,6 +369,7 @@ async fn in_a_group_one_member_saves_the_file_another_declines_and_the_sender_se
         .request(ClientMessage::Create {
             req: Some(1),
             group: team.clone(),
+            members: Vec::new(),
         })
         .await
         .unwrap();

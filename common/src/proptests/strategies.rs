@@ -358,7 +358,11 @@ pub fn client_message() -> impl Strategy<Value = ClientMessage> {
         (req(), username()).prop_map(|(req, user)| C::Whois { req, user }),
         (req(), message_id()).prop_map(|(req, id)| C::ReadBy { req, id }),
         req().prop_map(|req| C::Conversations { req }),
-        (req(), group_name()).prop_map(|(req, group)| C::Create { req, group }),
+        (req(), group_name(), vec(username(), 0..4)).prop_map(|(req, group, members)| C::Create {
+            req,
+            group,
+            members
+        }),
         (req(), group_name()).prop_map(|(req, group)| C::Join { req, group }),
         (req(), group_name()).prop_map(|(req, group)| C::Leave { req, group }),
         req().prop_map(|req| C::Groups { req }),

@@ -38,6 +38,7 @@ pub async fn run(
         .ask(|req| ClientMessage::Create {
             req,
             group: group.clone(),
+            members: Vec::new(),
         })
         .await?;
     for member in others.iter_mut() {

@@ -27,7 +27,7 @@ use crate::store::{
     Appended, ConvId, ConvKind, MemberRecord, MessageKind, NewMessage, StoreError, StoredEvent,
     UserId,
 };
-use classchat_common::limits::LIST_MAX;
+use classchat_common::limits::{CREATE_MEMBERS_MAX, LIST_MAX};
 
 /// Why a group request did not go through.
 enum Failure {
@@ -61,7 +61,7 @@ impl Worker {
             return;
         };
         let outcome = match op {
-            GroupOp::Create(group) => self.create_group(b, user, req, group),
+            GroupOp::Create { group, members } => self.create_group(b, user, req, group, &members),
             GroupOp::Join(group) => self.join_group(b, user, req, &group),
             GroupOp::Leave(group) => self.leave_group(b, user, req, &group),
             GroupOp::List => Ok(self.list_groups(user, req)),
@@ -96,7 +96,26 @@ impl Worker {
         user: UserId,
         req: Option<Req>,
         group: GroupName,
+        members: &[Username],
     ) -> Outcome {
+        if members.len() > CREATE_MEMBERS_MAX {
+            return Err(Refusal::new(
+                ErrorCode::BadRequest,
+                format!(
+                    "a group can be created with at most {CREATE_MEMBERS_MAX} members; add the rest after"
+                ),
+            )
+            .into());
+        }
+        // Every name is checked before anything is made: one unknown name and
+        // there is no group, rather than half of one.
+        let mut joining: Vec<UserId> = Vec::with_capacity(members.len());
+        for name in members {
+            let id = self.state.user_id(name)?;
+            if id != user && !joining.contains(&id) {
+                joining.push(id);
+            }
+        }
         if let Some(existing) = self
             .state
             .groups
@@ -129,6 +148,11 @@ impl Worker {
         self.state.groups.insert(group, id);
         self.add_member(id, user, now)?;
         self.record_event(b, id, user, GroupEvent::Created)?;
+        for member in joining {
+            self.add_member(id, member, now)?;
+            let name = self.user_name(member);
+            self.record_event(b, id, user, GroupEvent::Added { user: name })?;
+        }
         Ok(self.info_reply(id, user, req))
     }
 

@@ -43,6 +43,7 @@ async fn make_group(owner: &mut TestClient, g: &str, members: &mut [&mut TestCli
     let created = ask(owner, |req| ClientMessage::Create {
         req,
         group: group(g),
+        members: Vec::new(),
     })
     .await;
     expect!(created, ServerMessage::Group { .. } => ());

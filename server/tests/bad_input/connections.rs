@@ -370,6 +370,7 @@ async fn a_group_member_who_never_reads_is_dropped_without_holding_up_the_others
         .send(ClientMessage::Create {
             req: Some(1),
             group: g.clone(),
+            members: Vec::new(),
         })
         .await;
     alice

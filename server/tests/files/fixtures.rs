@@ -167,6 +167,7 @@ pub async fn make_group(owner: &mut TestClient, g: &str, members: &[&str]) {
     let created = ask(owner, |req| ClientMessage::Create {
         req,
         group: group(g),
+        members: Vec::new(),
     })
     .await;
     expect!(created, ServerMessage::Group { .. } => ());

@@ -307,13 +307,18 @@ fn candidates(model: &Model, before: &str, start: usize, word: &str) -> Vec<Stri
         return Vec::new();
     };
     let arg_index = before[..start].split_whitespace().count() - 1;
-    match spec.args.get(arg_index) {
+    // A list of users goes on as long as the line does.
+    let arg = spec
+        .args
+        .get(arg_index)
+        .or_else(|| spec.args.last().filter(|a| **a == Arg::Users));
+    match arg {
         Some(Arg::Conv) => {
             let mut all = groups(true);
             all.extend(users());
             matching(all)
         }
-        Some(Arg::User) => matching(users()),
+        Some(Arg::User | Arg::Users) => matching(users()),
         Some(Arg::Path) => {
             files::path_candidates(word, model.home.as_deref(), spec.name == "accept")
         }
