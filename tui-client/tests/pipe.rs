@@ -253,3 +253,73 @@ async fn a_user_who_never_logged_in_is_asked_for_a_password() {
     assert_eq!(code, 1);
     assert!(err.contains("no password for zed"), "{err}");
 }
+
+#[tokio::test]
+async fn the_binary_says_why_a_name_off_the_roster_cannot_sign_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let roster = dir.path().join("class.txt");
+    std::fs::write(&roster, "alice\n").unwrap();
+    let mut server = TestServer::start_with("127.0.0.1:0", &dir.path().join("server"), |c| {
+        c.roster = Some(roster);
+    })
+    .await;
+    let addr = server.addr.to_string();
+
+    let alice = ["--server", &addr, "--user", "alice", "pipe"];
+    let (code, _, err) = classchat(dir.path(), &alice, Some("pw"), "").await;
+    assert_eq!(code, 0, "{err}");
+    let mallory = ["--server", &addr, "--user", "mallory", "pipe"];
+    let (code, out, err) = classchat(dir.path(), &mallory, Some("pw"), "/who\n").await;
+    assert_eq!(code, 1);
+    assert!(out.is_empty());
+    assert!(
+        err.contains("only the names on this server's roster"),
+        "{err}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_running_pipe_whose_password_was_reset_exits_saying_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    let mut server = TestServer::start("127.0.0.1:0", &data).await;
+    let addr = server.addr.to_string();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_classchat"))
+        .args(["--server", &addr, "--user", "alice", "pipe", "--wait", "60"])
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .env("XDG_DATA_HOME", dir.path().join("data"))
+        .env("CLASSCHAT_PASSWORD", "before")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio::io::AsyncBufReadExt::read_line(&mut stdout, &mut first),
+    )
+    .await
+    .expect("the pipe logs in")
+    .unwrap();
+    assert!(first.contains("\"connected\""), "{first}");
+
+    server.stop().await;
+    classchat_server::admin::reset_password(&data, &"alice".parse().unwrap()).unwrap();
+    let mut server = TestServer::start(&addr, &data).await;
+
+    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("the pipe exits instead of waiting for a password nobody can type")
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("cannot log in again: wrong password for alice"),
+        "{err}"
+    );
+    server.stop().await;
+}

@@ -25,10 +25,20 @@ pub struct TestServer {
 impl TestServer {
     /// A SQLite server on `addr` (port 0 picks one) keeping its data in `data_dir`.
     pub async fn start(addr: &str, data_dir: &Path) -> TestServer {
+        Self::start_with(addr, data_dir, |_| {}).await
+    }
+
+    /// As [`TestServer::start`], with settings changed by `configure`.
+    pub async fn start_with(
+        addr: &str,
+        data_dir: &Path,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestServer {
         let listener = bind(addr.parse().unwrap(), false).unwrap();
         let addr = listener.local_addr().unwrap();
         let mut config = Config::new(data_dir.to_path_buf());
         config.store = StoreKind::Sqlite;
+        configure(&mut config);
         let server = Server::open(config).unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.run(vec![listener], async move {
