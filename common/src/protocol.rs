@@ -48,6 +48,14 @@ pub enum ClientMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token: Option<Secret>,
     },
+    /// Change your own password. Answered with `password_changed`; your other
+    /// logins' tokens stop working, this connection's goes on.
+    Password {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        old: Secret,
+        new: Secret,
+    },
     /// Send a message. Answered with `stored`, or `error` carrying the same `id`.
     Send {
         id: MessageId,
@@ -454,6 +462,11 @@ pub enum ServerMessage {
         token: Secret,
         server_time: Timestamp,
     },
+    /// Your password is now the new one.
+    PasswordChanged {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+    },
     /// Everything that waited for you while you were away has been sent.
     Synced {
         messages: u64,
@@ -721,6 +734,7 @@ impl ServerMessage {
             | ServerMessage::Download { req, .. }
             | ServerMessage::FileStatus { req, .. }
             | ServerMessage::Files { req, .. }
+            | ServerMessage::PasswordChanged { req }
             | ServerMessage::Error { req, .. } => *req,
             _ => None,
         }
@@ -762,6 +776,7 @@ impl ClientMessage {
             | ClientMessage::Received { req, .. }
             | ClientMessage::Decline { req, .. }
             | ClientMessage::Cancel { req, .. }
+            | ClientMessage::Password { req, .. }
             | ClientMessage::Files { req } => *req,
             _ => None,
         }

@@ -256,6 +256,13 @@ pub enum Command {
         token: TokenHash,
         reply: oneshot::Sender<Option<UserId>>,
     },
+    /// A user's new password: every other token of theirs is retired.
+    SetPassword {
+        user: UserId,
+        password_hash: String,
+        keep: TokenHash,
+        reply: oneshot::Sender<()>,
+    },
     Attach {
         user: UserId,
         outbound: Outbound,

@@ -11,6 +11,7 @@ mod catchup;
 mod conn;
 mod history;
 mod login;
+mod password;
 mod transfer;
 
 use std::net::SocketAddr;
@@ -108,6 +109,10 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, tls: Op
     };
     tracing::debug!(user = %attached.name, %peer, "logged in");
     let session = attached.session;
+    let login = password::Login {
+        token: crate::auth::token_hash(&identity.token.0),
+        address: peer.ip(),
+    };
     let logged_in = ServerMessage::LoggedIn {
         user: attached.name.clone(),
         created: identity.created,
@@ -122,7 +127,7 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, tls: Op
         // may be mid-line, so nothing more is written to it.
         Ok(()) => tokio::select! {
             biased;
-            end = serve(&mut conn, &ctx, &attached, &outbound, &mut transfers) => end,
+            end = serve(&mut conn, &ctx, &attached, &login, &outbound, &mut transfers) => end,
             () = ctx.shutdown.cancelled() => End::Gone,
         },
         Err(_) => End::Gone,
@@ -165,6 +170,7 @@ async fn serve(
     conn: &mut Conn,
     ctx: &Context,
     me: &Attached,
+    login: &password::Login,
     outbound: &Outbound,
     transfers: &mut Transfers,
 ) -> End {
@@ -219,7 +225,7 @@ async fn serve(
                 pinged = false;
                 // Boxed: handling a line takes a future of about a kilobyte,
                 // which would otherwise be part of every idle session's state.
-                let handled = Box::pin(handle(conn, ctx, me, outbound, transfers, &line));
+                let handled = Box::pin(handle(conn, ctx, me, login, outbound, transfers, &line));
                 if let Some(end) = handled.await {
                     return end;
                 }
@@ -277,6 +283,7 @@ async fn handle(
     conn: &mut Conn,
     ctx: &Context,
     me: &Attached,
+    login: &password::Login,
     outbound: &Outbound,
     transfers: &mut Transfers,
     line: &[u8],
@@ -429,6 +436,10 @@ async fn handle(
                 return Some(End::Gone);
             }
             return Some(End::close(ServerMessage::Bye));
+        }
+        ClientMessage::Password { req, old, new } => {
+            let reply = Box::pin(password::change(ctx, me, login, req, old, new)).await;
+            return conn.send(&reply).await.err().map(|_| End::Gone);
         }
         ClientMessage::Hello { .. } | ClientMessage::Login { .. } => {
             let e = ServerMessage::error(

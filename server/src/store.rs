@@ -204,6 +204,7 @@ pub trait Store: Send + 'static {
         now: Timestamp,
     ) -> Result<UserId>;
     fn set_last_seen(&mut self, user: UserId, at: Timestamp) -> Result<()>;
+    fn set_password(&mut self, user: UserId, password_hash: &str) -> Result<()>;
     fn add_token(&mut self, user: UserId, token: &TokenHash, now: Timestamp) -> Result<()>;
     fn remove_token(&mut self, token: &TokenHash) -> Result<()>;
 

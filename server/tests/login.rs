@@ -439,3 +439,79 @@ async fn a_roster_with_a_name_that_breaks_the_rules_stops_the_server_at_start() 
         .to_string();
     assert!(err.contains("line 2") && err.contains("bob smith"), "{err}");
 }
+
+// ---- changing one's own password ----------------------------------------------
+
+fn change_password(req: u64, old: &str, new: &str) -> ClientMessage {
+    ClientMessage::Password {
+        req: Some(req),
+        old: Secret(old.into()),
+        new: Secret(new.into()),
+    }
+}
+
+#[tokio::test]
+async fn a_user_changes_their_password_and_only_this_login_keeps_its_token() {
+    let server = TestServer::start().await;
+    let mut laptop = server.login("alice").await;
+    let phone = server.login("alice").await;
+    let (laptop_token, phone_token) = (laptop.token().to_owned(), phone.token().to_owned());
+    phone.bye().await;
+
+    laptop.send(change_password(1, "not it", "new pw")).await;
+    let refused = laptop.recv_error(ErrorCode::BadPassword).await;
+    assert_eq!(refused.req(), Some(1));
+    laptop.send(change_password(2, PASSWORD, "")).await;
+    laptop.recv_error(ErrorCode::BadRequest).await;
+
+    laptop.send(change_password(3, PASSWORD, "new pw")).await;
+    expect!(laptop.recv().await, ServerMessage::PasswordChanged { req: Some(3) } => ());
+    // Sent again (say the answer was lost to a reconnect): it is done already.
+    laptop.send(change_password(4, PASSWORD, "new pw")).await;
+    expect!(laptop.recv().await, ServerMessage::PasswordChanged { req: Some(4) } => ());
+    laptop.bye().await;
+
+    // Kept across a restart: the old password and the phone's login are gone,
+    // the laptop's login and the new password work.
+    let server = server.restart().await;
+    let mut c = server.connect().await;
+    c.hello().await;
+    c.send(login_with_password("alice", PASSWORD)).await;
+    c.recv_error(ErrorCode::BadPassword).await;
+    c.send(login_with_token("alice", &phone_token)).await;
+    c.recv_error(ErrorCode::BadToken).await;
+    c.send(login_with_token("alice", &laptop_token)).await;
+    c.finish_login().await;
+    TestClient::login(server.addr, "alice", "new pw")
+        .await
+        .bye()
+        .await;
+}
+
+#[tokio::test]
+async fn guessing_the_current_password_from_an_open_session_is_throttled() {
+    let server = start_server(ServerOptions::default().memory()).await;
+    let mut alice = server.login("alice").await;
+    let mut throttled = None;
+    for req in 1..=8 {
+        alice
+            .send(change_password(req, "a guess", "mine now"))
+            .await;
+        match alice.recv().await {
+            ServerMessage::Error {
+                code: ErrorCode::BadPassword,
+                ..
+            } => {}
+            ServerMessage::Error {
+                code: ErrorCode::LoginThrottled,
+                retry_after_ms,
+                ..
+            } => {
+                throttled = retry_after_ms;
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(throttled.is_some_and(|ms| ms > 0), "{throttled:?}");
+}

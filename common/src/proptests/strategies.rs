@@ -337,6 +337,7 @@ pub fn client_message() -> impl Strategy<Value = ClientMessage> {
             password,
             token
         }),
+        (req(), secret(), secret()).prop_map(|(req, old, new)| C::Password { req, old, new }),
         (message_id(), conv(), text()).prop_map(|(id, to, body)| C::Send { id, to, body }),
         (conv(), any::<u64>()).prop_map(|(conv, seq)| C::Ack { conv, seq }),
         (req(), conv(), of(any::<u64>())).prop_map(|(req, conv, seq)| C::Read { req, conv, seq }),
@@ -430,6 +431,7 @@ pub fn server_message() -> impl Strategy<Value = ServerMessage> {
                 server_time
             }
         ),
+        req().prop_map(|req| S::PasswordChanged { req }),
         any::<u64>().prop_map(|messages| S::Synced { messages }),
         (
             message_id(),

@@ -163,6 +163,33 @@ impl Worker {
         );
     }
 
+    pub(super) fn set_password(
+        &mut self,
+        b: &mut Batch,
+        user: UserId,
+        password_hash: String,
+        keep: TokenHash,
+        reply: oneshot::Sender<()>,
+    ) {
+        if let Err(e) = self.store.set_password(user, &password_hash) {
+            return b.fail(e);
+        }
+        let Some(u) = self.state.users.get_mut(&user) else {
+            return;
+        };
+        u.password_hash = password_hash.into();
+        let retired: Vec<TokenHash> = u.tokens.iter().filter(|t| **t != keep).copied().collect();
+        u.tokens.retain(|t| *t == keep);
+        tracing::info!(user = %u.name, "password changed");
+        for token in retired {
+            self.state.tokens.remove(&token);
+            if let Err(e) = self.store.remove_token(&token) {
+                return b.fail(e);
+            }
+        }
+        b.reply(reply, ());
+    }
+
     fn add_token(&mut self, b: &mut Batch, user: UserId, token: TokenHash) {
         if let Err(e) = self.store.add_token(user, &token, Timestamp::now()) {
             return b.fail(e);

@@ -151,6 +151,12 @@ impl Worker {
                 reply,
             } => self.create_account(b, name, password_hash, reply),
             Command::Resume { name, token, reply } => self.resume(b, &name, &token, reply),
+            Command::SetPassword {
+                user,
+                password_hash,
+                keep,
+                reply,
+            } => self.set_password(b, user, password_hash, keep, reply),
             Command::Attach {
                 user,
                 outbound,

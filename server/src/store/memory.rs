@@ -114,6 +114,14 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    fn set_password(&mut self, user: UserId, password_hash: &str) -> Result<()> {
+        let mut d = self.write()?;
+        if let Some(u) = d.users.iter_mut().find(|u| u.id == user) {
+            u.password_hash = password_hash.to_owned();
+        }
+        Ok(())
+    }
+
     fn add_token(&mut self, user: UserId, token: &TokenHash, _now: Timestamp) -> Result<()> {
         self.write()?.tokens.insert(*token, user);
         Ok(())

@@ -504,6 +504,14 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn set_password(&mut self, user: UserId, password_hash: &str) -> Result<()> {
+        self.begin()?;
+        self.conn
+            .prepare_cached("UPDATE users SET pw_hash = ?2 WHERE id = ?1")?
+            .execute(params![user.0, password_hash])?;
+        Ok(())
+    }
+
     fn add_token(&mut self, user: UserId, token: &TokenHash, now: Timestamp) -> Result<()> {
         self.begin()?;
         self.conn

@@ -1,0 +1,110 @@
+//! `password`: a logged-in user changes their own password.
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use classchat_common::limits::MAX_PASSWORD_BYTES;
+use classchat_common::protocol::{Req, Secret};
+use classchat_common::{ErrorCode, ServerMessage};
+
+use super::Context;
+use crate::hub::{Attached, Command, Refusal};
+use crate::store::TokenHash;
+
+/// How this connection logged in: what a password change keeps and throttles.
+#[derive(Debug)]
+pub struct Login {
+    /// The token this connection's client holds; the change leaves it valid.
+    pub token: TokenHash,
+    pub address: IpAddr,
+}
+
+/// The answer to `password`. A wrong current password counts against the
+/// account and the address as at login, so a session left open is no easier
+/// a place to guess from.
+pub async fn change(
+    ctx: &Context,
+    me: &Attached,
+    login: &Login,
+    req: Option<Req>,
+    old: Secret,
+    new: Secret,
+) -> ServerMessage {
+    let account = me.name.key();
+    if let Some(wait) = ctx.throttle.wait(&account, login.address, Instant::now()) {
+        let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+        let why = format!(
+            "too many wrong passwords for {}; try again in {} s",
+            me.name,
+            wait.as_secs().max(1)
+        );
+        return Refusal::new(ErrorCode::LoginThrottled, why)
+            .retry_after(ms)
+            .to_message(req, None);
+    }
+    if new.0.is_empty() || new.0.len() > MAX_PASSWORD_BYTES {
+        return ServerMessage::error_for(
+            req,
+            ErrorCode::BadRequest,
+            format!("a password must be 1 to {MAX_PASSWORD_BYTES} bytes"),
+        );
+    }
+    let name = me.name.clone();
+    let Ok(Some(current)) = ctx
+        .hub
+        .ask(|reply| Command::FindAccount { name, reply })
+        .await
+    else {
+        return ctx.unavailable(req);
+    };
+    let hasher_failed = |e: crate::auth::AuthError| {
+        tracing::error!("password hashing failed: {e}");
+        ServerMessage::error_for(
+            req,
+            ErrorCode::Internal,
+            "the server could not check the password",
+        )
+    };
+    let old_ok = match ctx
+        .hasher
+        .verify(old.0, current.password_hash.clone())
+        .await
+    {
+        Ok(ok) => ok,
+        Err(e) => return hasher_failed(e),
+    };
+    if !old_ok {
+        // Sent again after a reconnect lost the answer: it is done already.
+        match ctx.hasher.verify(new.0, current.password_hash).await {
+            Ok(true) => return ServerMessage::PasswordChanged { req },
+            Ok(false) => {}
+            Err(e) => return hasher_failed(e),
+        }
+        ctx.throttle.failed(&account, login.address, Instant::now());
+        return ServerMessage::error_for(
+            req,
+            ErrorCode::BadPassword,
+            "that is not your current password",
+        );
+    }
+    ctx.throttle.succeeded(&account);
+    let password_hash = match ctx.hasher.hash(new.0).await {
+        Ok(hash) => hash,
+        Err(e) => return hasher_failed(e),
+    };
+    let user = me.user;
+    let keep = login.token;
+    match ctx
+        .hub
+        .ask(|reply| Command::SetPassword {
+            user,
+            password_hash,
+            keep,
+            reply,
+        })
+        .await
+    {
+        Ok(()) => ServerMessage::PasswordChanged { req },
+        Err(_) => ctx.unavailable(req),
+    }
+}
