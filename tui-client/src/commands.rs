@@ -3,7 +3,7 @@
 //! [`COMMANDS`] is the single table of what exists: the parser, `/help` and Tab
 //! completion all read it.
 
-use classchat_common::protocol::Req;
+use classchat_common::protocol::{Req, Secret};
 use std::path::PathBuf;
 
 use classchat_common::{ClientMessage, Conv, GroupName, MessageId, OfferId, Username};
@@ -32,6 +32,11 @@ pub enum Command {
         group: GroupName,
         /// Users who join it at once.
         members: Vec<Username>,
+    },
+    /// Change your password: the current and the new one (pipe mode), or a
+    /// form that asks for them (the terminal UI).
+    Passwd {
+        change: Option<(Secret, Secret)>,
     },
     Join {
         group: GroupName,
@@ -109,6 +114,9 @@ pub enum Intent {
     Cancel {
         offer: OfferId,
     },
+    /// Ask for the current and the new password without showing them
+    /// (terminal UI only).
+    PasswordForm,
     Help,
     Quit,
 }
@@ -124,6 +132,10 @@ impl Command {
             Command::SendFile { to, path } => return Intent::SendFile { to, path },
             Command::Accept { offer, dir } => return Intent::Accept { offer, dir },
             Command::Cancel { offer } => return Intent::Cancel { offer },
+            Command::Passwd { change: None } => return Intent::PasswordForm,
+            Command::Passwd {
+                change: Some((old, new)),
+            } => ClientMessage::Password { req, old, new },
             Command::Files => ClientMessage::Files { req },
             Command::Decline { offer } => ClientMessage::Decline { req, offer },
             Command::Quit => return Intent::Quit,
@@ -315,6 +327,12 @@ pub const COMMANDS: &[Spec] = &[
         args: &[Arg::Offer],
     },
     Spec {
+        name: "passwd",
+        usage: "/passwd [old new]",
+        summary: "change your password (the terminal UI asks for it; pipe mode takes both)",
+        args: &[],
+    },
+    Spec {
         name: "mute",
         usage: "/mute",
         summary: "terminal UI: turn the bell off (or back on) for the open conversation",
@@ -416,6 +434,18 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
                 .by_ref()
                 .map(|w| user_arg(Some(w), &usage))
                 .collect::<Result<_, _>>()?,
+        },
+        "passwd" => Command::Passwd {
+            change: match (words.next(), words.next()) {
+                (None, _) => None,
+                (Some(old), Some(new)) => Some((Secret(old.to_owned()), Secret(new.to_owned()))),
+                (Some(_), None) => {
+                    return Err(usage(
+                        "give the current password and the new one (or nothing, in the terminal UI)"
+                            .into(),
+                    ));
+                }
+            },
         },
         "join" => Command::Join {
             group: group_arg(words.next(), &usage)?,
@@ -685,6 +715,13 @@ mod tests {
             (format!("/cancel {offer}"), Command::Cancel { offer }),
             ("/HELP".into(), Command::Help),
             ("/quit".into(), Command::Quit),
+            ("/passwd".into(), Command::Passwd { change: None }),
+            (
+                "/passwd old new".into(),
+                Command::Passwd {
+                    change: Some((Secret("old".into()), Secret("new".into()))),
+                },
+            ),
         ] {
             assert_eq!(parse(&line).unwrap(), expected, "{line}");
         }

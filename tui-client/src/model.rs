@@ -24,7 +24,7 @@ use ratatui_textarea::TextArea;
 pub use conversation::{Conversation, Entry, Scroll};
 pub use offers::{Incoming, Offers, Sent};
 pub use picker::Picker;
-pub use popup::{LoginForm, Popup};
+pub use popup::{LoginForm, PasswordChange, Popup};
 
 use crate::client::{Progress, TransferState};
 use crate::keymap::Keymap;
@@ -86,6 +86,8 @@ pub enum Asked {
     Command(String),
     /// Background bookkeeping (who is online, the conversation list).
     Quiet,
+    /// A password change from the `/passwd` form.
+    Password,
 }
 
 #[derive(Debug)]

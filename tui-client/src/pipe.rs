@@ -251,6 +251,16 @@ where
     Ok(())
 }
 
+/// A refused line as it is printed back: never the passwords of a `/passwd`.
+fn shown_input(line: &str) -> &str {
+    let command = line.split_whitespace().next().unwrap_or("");
+    if command.eq_ignore_ascii_case("/passwd") {
+        "/passwd ***"
+    } else {
+        line
+    }
+}
+
 /// Runs one input line; `false` means the input is over (`/quit`).
 async fn execute<W: AsyncWrite + Unpin>(
     client: &Client,
@@ -266,7 +276,7 @@ async fn execute<W: AsyncWrite + Unpin>(
         Ok(command) => command,
         Err(e) => {
             let local = Local::CommandError {
-                input: line,
+                input: shown_input(line),
                 message: e.to_string(),
             };
             out.local(&local).await?;
@@ -330,6 +340,13 @@ async fn execute<W: AsyncWrite + Unpin>(
             let local = Local::CommandError {
                 input: line,
                 message: "/mute only applies to the terminal UI".into(),
+            };
+            out.local(&local).await?;
+        }
+        Intent::PasswordForm => {
+            let local = Local::CommandError {
+                input: line,
+                message: "say the current password and the new one: /passwd <old> <new>".into(),
             };
             out.local(&local).await?;
         }

@@ -11,6 +11,7 @@ mod input;
 mod login;
 mod messages;
 mod offer;
+mod password;
 mod picker;
 mod popup;
 mod status;

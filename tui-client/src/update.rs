@@ -12,6 +12,7 @@ mod files;
 mod input;
 mod keys;
 mod net;
+mod password;
 #[cfg(test)]
 mod tests;
 

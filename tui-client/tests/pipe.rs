@@ -323,3 +323,31 @@ async fn a_running_pipe_whose_password_was_reset_exits_saying_so() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn pipe_mode_changes_the_password_and_never_prints_one_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start("127.0.0.1:0", dir.path()).await;
+    let input = "/passwd only-one\n/passwd\n/passwd wrong better\n/passwd alice-password better\n";
+    let raw = run_pipe_raw(&server, "alice", input, Duration::from_millis(300)).await;
+    let text = String::from_utf8_lossy(&raw);
+    for secret in ["only-one", "wrong", "better", "alice-password"] {
+        assert!(!text.contains(secret), "{secret} printed:\n{text}");
+    }
+    let out = lines(&raw);
+    let refused = of_type(&out, "command_error");
+    assert_eq!(refused.len(), 2, "{out:?}");
+    assert_eq!(refused[0]["input"], "/passwd ***");
+    let errors = of_type(&out, "error");
+    assert_eq!(errors.len(), 1, "{out:?}");
+    assert_eq!(errors[0]["code"], "bad_password");
+    assert_eq!(of_type(&out, "password_changed").len(), 1, "{out:?}");
+
+    // The next login needs the new one.
+    let mut options = support::options(&server, "alice");
+    options.password = Some(classchat_common::protocol::Secret("better".into()));
+    classchat_client::client::Client::start(options)
+        .await
+        .unwrap();
+    server.stop().await;
+}

@@ -46,6 +46,47 @@ pub enum Popup {
     },
     /// `Ctrl+T`: every upload and download of this run.
     Transfers { selected: usize },
+    /// `/passwd`: change your password.
+    Password(Box<PasswordChange>),
+}
+
+/// The current password, the new one and the new one again; none is shown.
+#[derive(Debug)]
+pub struct PasswordChange {
+    pub fields: [TextArea<'static>; 3],
+    /// 0 current, 1 new, 2 new again.
+    pub field: usize,
+    pub error: Option<String>,
+    /// Sent; waiting for the server's answer.
+    pub busy: bool,
+}
+
+impl PasswordChange {
+    pub fn new() -> Self {
+        Self {
+            fields: [
+                password_field("your password now"),
+                password_field("the new one"),
+                password_field("the new one again"),
+            ],
+            field: 0,
+            error: None,
+            busy: false,
+        }
+    }
+
+    pub fn value(&self, field: usize) -> String {
+        self.fields
+            .get(field)
+            .map(|f| f.lines().join(""))
+            .unwrap_or_default()
+    }
+}
+
+impl Default for PasswordChange {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Popup {

@@ -44,6 +44,7 @@ pub fn render(model: &Model, popup: &Popup, theme: &Theme, area: Rect, frame: &m
             super::transfers::render(model, *selected, theme, area, frame);
         }
         Popup::Help { scroll } => help(model, *scroll, theme, area, frame),
+        Popup::Password(form) => super::password::render(form, theme, area, frame),
         Popup::Switcher { query, selected } => {
             let boxed = centered(area, 56, 16);
             frame.render_widget(Clear, boxed);

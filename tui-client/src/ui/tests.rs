@@ -282,6 +282,25 @@ fn after_a_password_reset_the_form_asks_for_the_password_again() {
     snapshot!(model);
 }
 
+#[test]
+fn the_password_form_shows_three_masked_fields_and_why_a_try_failed() {
+    let mut model = demo_model(90, 30);
+    type_text(&mut model, "/passwd");
+    press(&mut model, plain(KeyCode::Enter));
+    type_text(&mut model, "secret");
+    press(&mut model, plain(KeyCode::Enter));
+    type_text(&mut model, "longer secret");
+    press(&mut model, plain(KeyCode::Enter));
+    type_text(&mut model, "longer secrte");
+    press(&mut model, plain(KeyCode::Enter));
+    let shown = screen(&model);
+    assert!(
+        !shown.contains("secret"),
+        "nothing typed is shown:\n{shown}"
+    );
+    snapshot!(model);
+}
+
 /// What the client says when a pinned server shows another certificate.
 fn changed_certificate() -> Msg {
     let e = crate::connection::ConnectError::CertificateChanged {

@@ -61,6 +61,16 @@ pub fn submit(model: &mut Model, fx: &mut Vec<Effect>) {
         return files::open_picker(model, to);
     }
     let command = match commands::parse(&text) {
+        // Passwords typed in the input would show, and stay in what Up recalls.
+        Ok(Command::Passwd { change: Some(_) }) | Err(CommandError::Usage { .. })
+            if is_passwd(&text) =>
+        {
+            replace_text(model.input_mut(), "");
+            return model.notify(
+                "type /passwd alone: a form asks for the passwords without showing them",
+                true,
+            );
+        }
         Ok(command) => command,
         Err(e) => {
             let hint = match e {
@@ -76,6 +86,12 @@ pub fn submit(model: &mut Model, fx: &mut Vec<Effect>) {
     replace_text(model.input_mut(), "");
     remember(model, &text);
     run(model, command, text, fx);
+}
+
+fn is_passwd(text: &str) -> bool {
+    text.split_whitespace()
+        .next()
+        .is_some_and(|c| c.eq_ignore_ascii_case("/passwd"))
 }
 
 fn run(model: &mut Model, command: Command, text: String, fx: &mut Vec<Effect>) {
@@ -121,6 +137,7 @@ fn run(model: &mut Model, command: Command, text: String, fx: &mut Vec<Effect>) 
                     send(model, index, body, fx);
                 }
                 Intent::Mute => {}
+                Intent::PasswordForm => super::password::open(model),
                 Intent::SendFile {
                     to,
                     path: Some(path),

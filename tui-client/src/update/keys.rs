@@ -242,6 +242,7 @@ fn popup_key(model: &mut Model, key: KeyEvent, action: Option<Action>, fx: &mut 
         Some(Popup::Picker(_)) => return files::picker_key(model, key, action, fx),
         Some(Popup::Offer { .. }) => return files::offer_key(model, key, action, fx),
         Some(Popup::Transfers { .. }) => return files::transfers_key(model, key, action, fx),
+        Some(Popup::Password(_)) => return super::password::key(model, key, action, fx),
         _ => {}
     }
     if action == Some(Action::Close) {
@@ -332,7 +333,7 @@ fn popup_key(model: &mut Model, key: KeyEvent, action: Option<Action>, fx: &mut 
             _ => {}
         },
         Popup::ReadBy { .. } => model.popup = None,
-        Popup::Picker(_) | Popup::Offer { .. } | Popup::Transfers { .. } => {}
+        Popup::Picker(_) | Popup::Offer { .. } | Popup::Transfers { .. } | Popup::Password(_) => {}
     }
 }
 
@@ -488,6 +489,7 @@ pub fn on_paste(model: &mut Model, text: &str) {
             folder.insert_str(text.replace(['\n', '\r'], ""));
             return;
         }
+        Some(Popup::Password(form)) => return super::password::paste(form, text),
         _ => {}
     }
     model

@@ -92,6 +92,10 @@ fn on_server(model: &mut Model, msg: ServerMessage, fx: &mut Vec<Effect>) {
     let asked = msg.req().and_then(|req| model.asked.remove(&req));
     match msg {
         ServerMessage::Message(m) => on_message(model, &m, fx),
+        ServerMessage::PasswordChanged { .. } => super::password::changed(model, fx),
+        ServerMessage::Error { message, .. }
+            if asked == Some(Asked::Password)
+                && super::password::refused(model, &text::clean_line(&message)) => {}
         ServerMessage::Stored {
             id, conv, seq, ts, ..
         } => {

@@ -155,3 +155,112 @@ fn tab_completes_group_names_with_or_without_the_hash() {
     press(&mut model, plain(KeyCode::Tab));
     assert_eq!(draft(&model), "/msg #cs101 ");
 }
+
+// ---- /passwd ------------------------------------------------------------------
+
+fn password_form(model: &Model) -> &crate::model::PasswordChange {
+    match &model.popup {
+        Some(crate::model::Popup::Password(form)) => form,
+        other => panic!("the password form, not {other:?}"),
+    }
+}
+
+#[test]
+fn passwd_asks_in_a_form_checks_the_repeat_and_sends_once() {
+    let mut model = demo_model(90, 30);
+    type_text(&mut model, "/passwd");
+    press(&mut model, plain(KeyCode::Enter));
+    assert_eq!(password_form(&model).field, 0);
+
+    type_text(&mut model, "old one");
+    press(&mut model, plain(KeyCode::Enter));
+    type_text(&mut model, "new one");
+    press(&mut model, plain(KeyCode::Tab));
+    type_text(&mut model, "new on");
+    let fx = press(&mut model, plain(KeyCode::Enter));
+    assert_eq!(fx, [], "a repeat that differs is not sent");
+    let form = password_form(&model);
+    assert_eq!(form.field, 2);
+    assert!(form.error.as_deref().is_some_and(|e| e.contains("differ")));
+
+    type_text(&mut model, "e");
+    let fx = press(&mut model, plain(KeyCode::Enter));
+    let [
+        Effect::Ask(ClientMessage::Password {
+            req: Some(req),
+            old,
+            new,
+        }),
+    ] = fx.as_slice()
+    else {
+        panic!("one password request: {fx:?}");
+    };
+    assert_eq!((old.0.as_str(), new.0.as_str()), ("old one", "new one"));
+    assert!(password_form(&model).busy);
+    assert_eq!(press(&mut model, plain(KeyCode::Enter)), [], "busy");
+
+    // Refused: the form says why and asks for the current one again.
+    server(
+        &mut model,
+        ServerMessage::error_for(
+            Some(*req),
+            ErrorCode::BadPassword,
+            "that is not your current password",
+        ),
+    );
+    let form = password_form(&model);
+    assert!(!form.busy && form.field == 0 && form.value(0).is_empty());
+    assert_eq!(form.value(1), "new one", "the new one is kept");
+    assert_eq!(
+        form.error.as_deref(),
+        Some("that is not your current password")
+    );
+
+    type_text(&mut model, "the right one");
+    press(&mut model, plain(KeyCode::Tab));
+    press(&mut model, plain(KeyCode::Tab));
+    let fx = press(&mut model, plain(KeyCode::Enter));
+    let [Effect::Ask(ClientMessage::Password { req: Some(req), .. })] = fx.as_slice() else {
+        panic!("sent again: {fx:?}");
+    };
+    let fx = server(
+        &mut model,
+        ServerMessage::PasswordChanged { req: Some(*req) },
+    );
+    assert!(model.popup.is_none(), "closed once changed");
+    assert!(
+        matches!(fx.as_slice(), [Effect::Password(p)] if p.0 == "new one"),
+        "the client logs in with the new one from now on: {fx:?}"
+    );
+    assert!(
+        model
+            .notice
+            .as_ref()
+            .is_some_and(|n| n.text.contains("password changed"))
+    );
+}
+
+#[test]
+fn passwords_typed_after_passwd_in_the_input_are_neither_sent_nor_kept() {
+    let mut model = demo_model(90, 30);
+    for line in ["/passwd hunter2 hunter3", "/passwd hunter2"] {
+        type_text(&mut model, line);
+        let fx = press(&mut model, plain(KeyCode::Enter));
+        assert_eq!(fx, [], "{line}");
+        assert_eq!(draft(&model), "", "cleared: {line}");
+        assert!(model.popup.is_none());
+        assert!(
+            model
+                .notice
+                .as_ref()
+                .is_some_and(|n| n.text.contains("/passwd alone")),
+            "{line}"
+        );
+    }
+    press(&mut model, plain(KeyCode::Up));
+    assert!(
+        !draft(&model).contains("hunter"),
+        "not recalled: {}",
+        draft(&model)
+    );
+}
