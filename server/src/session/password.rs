@@ -74,12 +74,8 @@ pub async fn change(
         Err(e) => return hasher_failed(e),
     };
     if !old_ok {
-        // Sent again after a reconnect lost the answer: it is done already.
-        match ctx.hasher.verify(new.0, current.password_hash).await {
-            Ok(true) => return ServerMessage::PasswordChanged { req },
-            Ok(false) => {}
-            Err(e) => return hasher_failed(e),
-        }
+        // Not "is `new` already the password?" either: that would let one
+        // request test two guesses.
         ctx.throttle.failed(&account, login.address, Instant::now());
         return ServerMessage::error_for(
             req,
