@@ -61,17 +61,24 @@ pub struct PasswordChange {
     pub busy: bool,
 }
 
+const PASSWORD_CHANGE_HINTS: [&str; 3] = ["your password now", "the new one", "the new one again"];
+
 impl PasswordChange {
     pub fn new() -> Self {
         Self {
-            fields: [
-                password_field("your password now"),
-                password_field("the new one"),
-                password_field("the new one again"),
-            ],
+            fields: PASSWORD_CHANGE_HINTS.map(password_field),
             field: 0,
             error: None,
             busy: false,
+        }
+    }
+
+    /// Empties `field`, to be typed afresh.
+    pub fn clear(&mut self, field: usize) {
+        if let (Some(area), Some(hint)) =
+            (self.fields.get_mut(field), PASSWORD_CHANGE_HINTS.get(field))
+        {
+            *area = password_field(hint);
         }
     }
 

@@ -91,7 +91,7 @@ pub fn refused(model: &mut Model, why: &str) -> bool {
     };
     form.busy = false;
     form.error = Some(why.to_owned());
-    form.fields[0] = PasswordChange::new().fields[0].clone();
+    form.clear(0);
     form.field = 0;
     true
 }
