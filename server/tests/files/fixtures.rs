@@ -320,6 +320,14 @@ pub async fn accept(c: &mut TestClient, offer: OfferId, content: &Content) -> us
     chunk
 }
 
+/// The first window of a download just accepted, unacknowledged: how many
+/// bytes arrived, and the hash of them so far.
+pub async fn first_window(c: &mut TestClient, offer: OfferId, content: &Content) -> (u64, Sha256) {
+    let mut hasher = Sha256::new();
+    let got = read_chunks(c, offer, content, 0, FILE_WINDOW, false, &mut hasher).await;
+    (got, hasher)
+}
+
 /// Reads `count` chunks of a download from `offset` on, checking every byte
 /// against `content`, acknowledging each one if `ack`. Returns the new offset.
 pub async fn read_chunks(
@@ -409,6 +417,12 @@ pub fn assert_offer_error(msg: &ServerMessage, code: ErrorCode, offer: OfferId) 
 }
 
 #[track_caller]
+/// The `retry_after_ms` of an error, asserting there is one.
+pub fn retry_hint(msg: &ServerMessage) -> u64 {
+    let hint = expect!(msg, ServerMessage::Error { retry_after_ms, .. } => *retry_after_ms);
+    hint.unwrap_or_else(|| panic!("a retry hint in {msg:?}"))
+}
+
 pub fn assert_error(msg: &ServerMessage, code: ErrorCode) -> String {
     let (got, message) =
         expect!(msg, ServerMessage::Error { code, message, .. } => (*code, message.clone()));

@@ -360,17 +360,7 @@ async fn a_withdrawn_offer_stops_a_download_in_progress() {
     upload(&mut alice, &up, &content).await;
     offer_message(&mut bob).await;
     accept(&mut bob, up.offer, &content).await;
-    let mut hasher = Sha256::new();
-    let got = read_chunks(
-        &mut bob,
-        up.offer,
-        &content,
-        0,
-        FILE_WINDOW,
-        false,
-        &mut hasher,
-    )
-    .await;
+    let (got, _) = first_window(&mut bob, up.offer, &content).await;
     assert_eq!(status(&mut alice).await.1, FileState::Accepted);
 
     let req = alice.req();
@@ -414,17 +404,7 @@ async fn a_receiver_cancelling_mid_download_stops_the_bytes_and_may_accept_again
 
     accept(&mut bob, up.offer, &content).await;
     // Unacknowledged, the server sends one window and waits.
-    let mut hasher = Sha256::new();
-    let got = read_chunks(
-        &mut bob,
-        up.offer,
-        &content,
-        0,
-        FILE_WINDOW,
-        false,
-        &mut hasher,
-    )
-    .await;
+    let (got, _) = first_window(&mut bob, up.offer, &content).await;
     assert_eq!(got, (FILE_CHUNK_BYTES * FILE_WINDOW) as u64);
     let answer = ask(&mut bob, |req| ClientMessage::Cancel {
         req,

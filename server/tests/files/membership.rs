@@ -5,7 +5,6 @@
 use classchat_common::limits::{FILE_CHUNK_BYTES, FILE_WINDOW};
 use classchat_common::protocol::{FileState, GroupEvent};
 use classchat_common::{ClientMessage, ErrorCode, ServerMessage};
-use sha2::Digest;
 
 use crate::fixtures::*;
 
@@ -198,17 +197,7 @@ async fn a_member_removed_mid_download_gets_no_more_of_the_file_and_the_others_s
     offer_message(&mut bob).await;
     offer_message(&mut carol).await;
     accept(&mut bob, up.offer, &content).await;
-    let mut hasher = sha2::Sha256::new();
-    let got = read_chunks(
-        &mut bob,
-        up.offer,
-        &content,
-        0,
-        FILE_WINDOW,
-        false,
-        &mut hasher,
-    )
-    .await;
+    let (got, _) = first_window(&mut bob, up.offer, &content).await;
 
     // Bob has half the file when alice removes him: he is told the offer is
     // over for him, and his download ends with an error naming the offer (so
@@ -285,17 +274,7 @@ async fn received_is_refused_while_the_download_is_still_under_way() {
     upload(&mut alice, &up, &content).await;
     offer_message(&mut bob).await;
     accept(&mut bob, up.offer, &content).await;
-    let mut hasher = sha2::Sha256::new();
-    let got = read_chunks(
-        &mut bob,
-        up.offer,
-        &content,
-        0,
-        FILE_WINDOW,
-        false,
-        &mut hasher,
-    )
-    .await;
+    let (got, mut hasher) = first_window(&mut bob, up.offer, &content).await;
 
     let answer = ask(&mut bob, |req| ClientMessage::Received {
         req,
