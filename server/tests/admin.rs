@@ -9,9 +9,11 @@ mod support;
 use std::path::Path;
 use std::process::Output;
 
-use classchat_common::protocol::Secret;
-use classchat_common::{ClientMessage, ErrorCode};
-use support::{PASSWORD, ServerOptions, TestClient, TestServer, start_server, user};
+use classchat_common::ErrorCode;
+use support::{
+    PASSWORD, ServerOptions, TestClient, TestServer, login_with_password, login_with_token,
+    start_server,
+};
 
 fn reset_password(data_dir: &Path, name: &str) -> Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_classchat-server"))
@@ -25,12 +27,7 @@ fn reset_password(data_dir: &Path, name: &str) -> Output {
 async fn refused_login(server: &TestServer, name: &str, password: &str) {
     let mut c = server.connect().await;
     c.hello().await;
-    c.send(ClientMessage::Login {
-        user: user(name),
-        password: Some(Secret(password.into())),
-        token: None,
-    })
-    .await;
+    c.send(login_with_password(name, password)).await;
     c.recv_error(ErrorCode::BadPassword).await;
 }
 
@@ -64,12 +61,7 @@ async fn a_reset_password_replaces_the_old_one_and_retires_saved_logins() {
 
     let mut c = server.connect().await;
     c.hello().await;
-    c.send(ClientMessage::Login {
-        user: user("alice"),
-        password: None,
-        token: Some(Secret(token)),
-    })
-    .await;
+    c.send(login_with_token("alice", &token)).await;
     c.recv_error(ErrorCode::BadToken).await;
 }
 

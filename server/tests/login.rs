@@ -8,23 +8,10 @@ mod support;
 use classchat_common::limits::{MAX_BODY_BYTES, MAX_FRAME_BYTES, PROTOCOL_VERSION};
 use classchat_common::protocol::Secret;
 use classchat_common::{ClientMessage, ErrorCode, ServerMessage};
-use support::{PASSWORD, ServerOptions, TestClient, TestServer, start_server, user};
-
-fn login_with_password(name: &str, password: &str) -> ClientMessage {
-    ClientMessage::Login {
-        user: user(name),
-        password: Some(Secret(password.into())),
-        token: None,
-    }
-}
-
-fn login_with_token(name: &str, token: &str) -> ClientMessage {
-    ClientMessage::Login {
-        user: user(name),
-        password: None,
-        token: Some(Secret(token.into())),
-    }
-}
+use support::{
+    PASSWORD, ServerOptions, TestClient, TestServer, login_with_password, login_with_token,
+    start_server, user,
+};
 
 /// The whole account life cycle, on whichever address family `server` listens.
 async fn first_login_creates_the_account_and_later_ones_find_it(server: TestServer) {

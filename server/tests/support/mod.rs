@@ -89,6 +89,24 @@ macro_rules! expect {
     };
 }
 
+/// `login` with a password.
+pub fn login_with_password(name: &str, password: &str) -> ClientMessage {
+    ClientMessage::Login {
+        user: user(name),
+        password: Some(Secret(password.into())),
+        token: None,
+    }
+}
+
+/// `login` with a resume token.
+pub fn login_with_token(name: &str, token: &str) -> ClientMessage {
+    ClientMessage::Login {
+        user: user(name),
+        password: None,
+        token: Some(Secret(token.into())),
+    }
+}
+
 pub fn user(name: &str) -> Username {
     Username::new(name).expect("a valid user name")
 }
@@ -322,12 +340,7 @@ impl TestClient {
     pub async fn login(addr: SocketAddr, name: &str, password: &str) -> Self {
         let mut c = Self::connect(addr).await;
         c.hello().await;
-        c.send(ClientMessage::Login {
-            user: user(name),
-            password: Some(Secret(password.to_owned())),
-            token: None,
-        })
-        .await;
+        c.send(login_with_password(name, password)).await;
         c.finish_login().await;
         c
     }
@@ -336,12 +349,7 @@ impl TestClient {
     pub async fn resume(addr: SocketAddr, name: &str, token: &str) -> Self {
         let mut c = Self::connect(addr).await;
         c.hello().await;
-        c.send(ClientMessage::Login {
-            user: user(name),
-            password: None,
-            token: Some(Secret(token.to_owned())),
-        })
-        .await;
+        c.send(login_with_token(name, token)).await;
         c.finish_login().await;
         c
     }
