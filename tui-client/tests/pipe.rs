@@ -147,12 +147,13 @@ async fn pipe_mode_answers_every_command_with_json_lines() {
 }
 
 /// Runs the real binary with its own config and data directories.
-async fn classchat(
+/// The real `classchat` with `args`, its settings and data under `home`, and
+/// `CLASSCHAT_PASSWORD` set only if `env_password` is given; output piped.
+fn classchat_command(
     home: &std::path::Path,
     args: &[&str],
     env_password: Option<&str>,
-    input: &str,
-) -> (i32, Vec<Value>, String) {
+) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_classchat"));
     cmd.args(args)
         .env("XDG_CONFIG_HOME", home.join("config"))
@@ -165,7 +166,16 @@ async fn classchat(
     if let Some(pw) = env_password {
         cmd.env("CLASSCHAT_PASSWORD", pw);
     }
-    let mut child = cmd.spawn().unwrap();
+    cmd
+}
+
+async fn classchat(
+    home: &std::path::Path,
+    args: &[&str],
+    env_password: Option<&str>,
+    input: &str,
+) -> (i32, Vec<Value>, String) {
+    let mut child = classchat_command(home, args, env_password).spawn().unwrap();
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(input.as_bytes()).await.unwrap();
     drop(stdin);
@@ -285,15 +295,9 @@ async fn a_running_pipe_whose_password_was_reset_exits_saying_so() {
     let data = dir.path().join("server");
     let mut server = TestServer::start("127.0.0.1:0", &data).await;
     let addr = server.addr.to_string();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_classchat"))
-        .args(["--server", &addr, "--user", "alice", "pipe", "--wait", "60"])
-        .env("XDG_CONFIG_HOME", dir.path().join("config"))
-        .env("XDG_DATA_HOME", dir.path().join("data"))
-        .env("CLASSCHAT_PASSWORD", "before")
+    let args = ["--server", &addr, "--user", "alice", "pipe", "--wait", "60"];
+    let mut child = classchat_command(dir.path(), &args, Some("before"))
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .unwrap();
     let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap());
