@@ -155,6 +155,13 @@ pub fn alt(code: KeyCode) -> Msg {
     key(code, KeyModifiers::ALT)
 }
 
+/// The connection task asking for the password again, saying why.
+pub fn needs_password(reason: &str) -> Msg {
+    Msg::Net(Event::Link(Link::NeedsPassword {
+        reason: reason.into(),
+    }))
+}
+
 pub fn press(model: &mut Model, msg: Msg) -> Vec<Effect> {
     update::update(model, msg)
 }

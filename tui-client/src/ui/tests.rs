@@ -273,12 +273,7 @@ fn the_login_form_shows_why_the_last_attempt_failed() {
 #[test]
 fn after_a_password_reset_the_form_asks_for_the_password_again() {
     let mut model = demo_model(90, 30);
-    press(
-        &mut model,
-        Msg::Net(Event::Link(Link::NeedsPassword {
-            reason: "wrong password for alice".into(),
-        })),
-    );
+    press(&mut model, needs_password("wrong password for alice"));
     snapshot!(model);
 }
 

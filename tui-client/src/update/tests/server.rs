@@ -173,12 +173,6 @@ proptest! {
 
 // ---- the connection ---------------------------------------------------------
 
-fn needs_password(reason: &str) -> Msg {
-    Msg::Net(Event::Link(Link::NeedsPassword {
-        reason: reason.into(),
-    }))
-}
-
 #[test]
 fn a_refused_password_opens_the_form_again_and_what_is_typed_goes_to_the_running_client() {
     let mut model = demo_model(90, 30);
