@@ -36,22 +36,21 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
                 theme.status_warn,
             )
         }
-        LinkState::LoggedOut(why) => (
-            format!(
-                "{} logged out: {}",
-                if ascii { "x" } else { "✗" },
-                text::clean_line(why)
-            ),
-            theme.status_warn,
-        ),
-        LinkState::Failed(why) => (
-            format!(
-                "{} disconnected: {}",
-                if ascii { "x" } else { "✗" },
-                text::clean_line(why)
-            ),
-            theme.status_warn,
-        ),
+        LinkState::LoggedOut(why) | LinkState::Failed(why) => {
+            let what = if matches!(model.link, LinkState::LoggedOut(_)) {
+                "logged out"
+            } else {
+                "disconnected"
+            };
+            (
+                format!(
+                    "{} {what}: {}",
+                    if ascii { "x" } else { "✗" },
+                    text::clean_line(why)
+                ),
+                theme.status_warn,
+            )
+        }
     };
     let mut parts = vec![link];
     // Who you are is the first thing to go when room is short.
