@@ -62,8 +62,10 @@ pub fn on_event(model: &mut Model, event: Event, fx: &mut Vec<Effect>) {
                         .as_ref()
                         .map(ToString::to_string)
                         .unwrap_or_default();
-                    model.login =
-                        Some(crate::model::LoginForm::again(&model.server, &user, reason));
+                    // Nothing was typed yet: the login this client kept stopped
+                    // working (the password was changed or reset, say).
+                    let why = format!("the server no longer takes your saved login: {reason}");
+                    model.login = Some(crate::model::LoginForm::again(&model.server, &user, why));
                 }
             }
         }
