@@ -574,7 +574,8 @@ async fn presence_goes_to_those_who_share_a_conversation_and_no_one_else() {
 }
 
 #[tokio::test]
-async fn a_users_other_connections_see_what_one_sent_and_stay_online_until_the_last_leaves() {
+async fn a_users_other_connections_see_what_one_sent_with_its_counts_and_stay_online_until_the_last_leaves()
+ {
     let server = start_server(ServerOptions::default().memory()).await;
     let mut laptop = server.login("alice").await;
     let mut phone = TestClient::resume(server.addr, "alice", laptop.token()).await;
@@ -586,7 +587,17 @@ async fn a_users_other_connections_see_what_one_sent_and_stay_online_until_the_l
         (echo.id, echo.conv, echo.from),
         (id, conv("bob"), user("alice"))
     );
-    bob.recv_message().await;
+    // As in `history`: how far it has got, so the phone can follow its receipts.
+    assert_eq!(
+        echo.counts,
+        Some(Counts {
+            delivered: 0,
+            read: 0,
+            of: 1
+        })
+    );
+    let to_bob = bob.recv_message().await;
+    assert_eq!(to_bob.counts, None, "counts are only on your own messages");
 
     bob.send(ClientMessage::Ack {
         conv: conv("alice"),

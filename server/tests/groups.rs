@@ -1194,6 +1194,26 @@ async fn group_receipts_count_members_online_and_offline() {
 }
 
 #[tokio::test]
+async fn your_other_connection_gets_your_group_message_with_its_counts_and_the_members_without() {
+    let server = start_server(ServerOptions::default().memory()).await;
+    let mut laptop = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    let mut carol = server.login("carol").await;
+    form_group("g", &mut laptop, &mut [&mut bob, &mut carol]).await;
+    let mut phone = TestClient::resume(server.addr, "alice", laptop.token()).await;
+    ack(&mut bob, "#g", 3).await;
+
+    let (id, _) = laptop.send_stored("#g", "slides are up").await;
+    let echo = phone.recv_message().await;
+    assert_eq!((echo.id, echo.seq), (id, 4));
+    assert_eq!(echo.counts, Some(counts(0, 0, 2)));
+    for member in [&mut bob, &mut carol] {
+        let m = member.recv_message().await;
+        assert_eq!((m.id, m.counts), (id, None));
+    }
+}
+
+#[tokio::test]
 async fn one_read_marker_covering_fifty_messages_causes_one_receipt_not_fifty() {
     let server = start_server(ServerOptions::default().memory()).await;
     let mut alice = server.login("alice").await;

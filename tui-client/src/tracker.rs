@@ -223,13 +223,40 @@ impl Tracker {
             .collect()
     }
 
-    /// The server's counts for message `seq` of yours in `conv` (from `history`).
-    pub fn counts(&mut self, conv: &Conv, seq: u64, counts: Counts) -> Option<Update> {
-        let id = *self.by_seq.get(conv)?.get(&seq)?;
-        let mine = self.mine.get_mut(&id)?;
-        let update = mine
-            .advance_to(Status::from_counts(counts))
-            .then(|| mine.update(id));
+    /// The server's counts for message `id` (`seq` in `conv`) of yours, from
+    /// `history` or from its copy sent to this connection when another of your
+    /// connections sent it. One this tracker did not know (sent before a
+    /// restart, or elsewhere) is followed from here on like one sent here,
+    /// unless everyone has read it already.
+    pub fn counts(
+        &mut self,
+        id: MessageId,
+        conv: &Conv,
+        seq: u64,
+        counts: Counts,
+    ) -> Option<Update> {
+        let mut status = Status::from_counts(counts);
+        // Receipts heard since the server counted.
+        status.advance(self.count(conv, seq, counts.of));
+        let adopted = !self.mine.contains_key(&id);
+        let mine = match self.mine.get_mut(&id) {
+            Some(mine) if mine.seq == seq => mine,
+            Some(_) => return None,
+            None if status.stage == Stage::Read => return None,
+            None => {
+                self.by_seq.entry(conv.clone()).or_default().insert(seq, id);
+                self.mine.entry(id).or_insert(Mine {
+                    conv: conv.clone(),
+                    seq,
+                    status: Status {
+                        stage: Stage::Stored,
+                        of: counts.of,
+                        ..Status::SENDING
+                    },
+                })
+            }
+        };
+        let update = (mine.advance_to(status) || adopted).then(|| mine.update(id));
         if mine.status.stage == Stage::Read
             && let Some(ids) = self.by_seq.get_mut(conv)
         {
@@ -384,6 +411,7 @@ mod tests {
         assert_eq!(t.unsettled(), [(conv("bob"), 7)]);
         let up = t
             .counts(
+                id,
                 &conv("bob"),
                 7,
                 Counts {
@@ -395,6 +423,47 @@ mod tests {
             .unwrap();
         assert_eq!(up.status.stage, Stage::Read);
         assert!(t.unsettled().is_empty());
+    }
+
+    #[test]
+    fn a_message_sent_elsewhere_is_followed_from_its_counts_on() {
+        // Sent before a restart, or by another of alice's connections: this
+        // tracker never saw it stored, only its counts.
+        let mut t = Tracker::new(name("alice"));
+        let id = MessageId::new();
+        let g = conv("#lab");
+        let none_yet = Counts {
+            delivered: 0,
+            read: 0,
+            of: 2,
+        };
+        let up = t.counts(id, &g, 9, none_yet).unwrap();
+        assert_eq!((up.status.stage, up.status.of), (Stage::Stored, 2));
+        assert_eq!(t.unsettled(), [(g.clone(), 9)]);
+        let up = t.receipt(&g, &name("bob"), 1, 9, 0);
+        assert_eq!((up[0].id, up[0].status.delivered), (id, 1));
+        assert_eq!(up[0].status.stage, Stage::Stored, "carol has not got it");
+        let up = t.receipt(&g, &name("carol"), 1, 9, 9);
+        assert_eq!(
+            (up[0].status.stage, up[0].status.delivered),
+            (Stage::Delivered, 2)
+        );
+        let up = t.receipt(&g, &name("bob"), 1, 9, 9);
+        assert_eq!(up[0].status.stage, Stage::Read);
+        assert!(t.unsettled().is_empty());
+    }
+
+    #[test]
+    fn a_message_everyone_has_read_is_not_followed() {
+        let mut t = Tracker::new(name("alice"));
+        let read = Counts {
+            delivered: 1,
+            read: 1,
+            of: 1,
+        };
+        assert_eq!(t.counts(MessageId::new(), &conv("bob"), 3, read), None);
+        assert!(t.unsettled().is_empty());
+        assert!(t.receipt(&conv("bob"), &name("bob"), 0, 5, 5).is_empty());
     }
 
     #[test]

@@ -211,6 +211,91 @@ async fn a_read_receipt_missed_while_disconnected_is_caught_up_after_reconnectin
 }
 
 #[tokio::test]
+async fn a_message_sent_before_the_client_started_moves_on_when_it_is_delivered_and_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start("127.0.0.1:0", dir.path()).await;
+    connect(&server, "bob").await.0.quit().await;
+    let (alice, mut alice_events, _) = connect(&server, "alice").await;
+    let id = alice
+        .send(conv("bob"), "are you around".into())
+        .await
+        .unwrap();
+    expect(&mut alice_events, "stored", |e| match e {
+        Event::Status(u) if u.id == id => Some(()),
+        _ => None,
+    })
+    .await;
+    alice.quit().await;
+
+    // A new start of alice's client knows the message only from history.
+    let (alice, mut alice_events, _) = connect(&server, "alice").await;
+    alice
+        .request(ClientMessage::History {
+            req: Some(1),
+            conv: conv("bob"),
+            before: None,
+            after: None,
+            limit: None,
+        })
+        .await
+        .unwrap();
+    expect(&mut alice_events, "the page", |e| match e {
+        Event::Server(ServerMessage::History { messages, .. }) => {
+            messages.iter().any(|m| m.id == id).then_some(())
+        }
+        _ => None,
+    })
+    .await;
+    let (bob, _bob_events, _) = connect(&server, "bob").await;
+    let delivered = expect(&mut alice_events, "delivered", |e| match e {
+        Event::Status(u) if u.id == id && u.status.stage > Stage::Stored => Some(u.status.stage),
+        _ => None,
+    })
+    .await;
+    assert_eq!(delivered, Stage::Delivered);
+    bob.request(ClientMessage::Read {
+        req: Some(1),
+        conv: conv("alice"),
+        seq: None,
+    })
+    .await
+    .unwrap();
+    let read = expect(&mut alice_events, "read", |e| match e {
+        Event::Status(u) if u.id == id && u.status.stage > Stage::Stored => Some(u.status.stage),
+        _ => None,
+    })
+    .await;
+    assert_eq!(read, Stage::Read);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_message_sent_from_another_connection_moves_on_here_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start("127.0.0.1:0", dir.path()).await;
+    connect(&server, "bob").await.0.quit().await;
+    let (laptop, _laptop_events, _) = connect(&server, "alice").await;
+    let (_phone, mut phone_events, _) = connect(&server, "alice").await;
+    let id = laptop
+        .send(conv("bob"), "from the laptop".into())
+        .await
+        .unwrap();
+    expect(&mut phone_events, "the laptop's message", |e| match e {
+        Event::Server(ServerMessage::Message(m)) => (m.id == id).then_some(()),
+        _ => None,
+    })
+    .await;
+    let (_bob, _bob_events, _) = connect(&server, "bob").await;
+    let delivered = expect(&mut phone_events, "delivered, on the phone", |e| match e {
+        Event::Status(u) if u.id == id && u.status.stage > Stage::Stored => Some(u.status.stage),
+        _ => None,
+    })
+    .await;
+    assert_eq!(delivered, Stage::Delivered);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn group_receipts_reach_the_sender_member_by_member() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = TestServer::start("127.0.0.1:0", dir.path()).await;

@@ -114,7 +114,8 @@ impl Worker {
                         file: None,
                         counts: None,
                     };
-                    self.fan_out(b, conv, Some(session), msg);
+                    self.echo_to_own_sessions(b, conv, user, session, &msg);
+                    self.fan_out(b, conv, Some(user), msg);
                 }
                 let stored = MessageRef {
                     conv: conv_id,
@@ -226,11 +227,14 @@ impl Worker {
 
     /// Sends `msg` to every session of every member except `skip`, naming the
     /// conversation as each member sees it. A group message is encoded once.
+    /// Sends `msg` to every member's sessions but those of `sender` (who
+    /// gets their copy from [`Self::echo_to_own_sessions`]), encoding it once
+    /// per way of naming the conversation.
     pub(super) fn fan_out(
         &self,
         b: &mut Batch,
         conv: &Conv,
-        skip: Option<SessionId>,
+        sender: Option<UserId>,
         msg: ChatMessage,
     ) {
         // Every member names a group alike; the two sides of a direct
@@ -238,12 +242,8 @@ impl Worker {
         let group = matches!(conv.kind, ConvKind::Group { .. });
         let mut wrapped = ServerMessage::Message(msg);
         let mut cached: Option<(ConvName, Bytes)> = None;
-        for m in &conv.members {
-            let mut sessions = self
-                .state
-                .outbounds(m.user)
-                .filter(|(sid, _)| Some(*sid) != skip)
-                .peekable();
+        for m in conv.members.iter().filter(|m| Some(m.user) != sender) {
+            let mut sessions = self.state.outbounds(m.user).peekable();
             if sessions.peek().is_none() {
                 continue;
             }
@@ -267,6 +267,43 @@ impl Worker {
             for (sid, _) in sessions {
                 b.line(sid, line.clone());
             }
+        }
+    }
+
+    /// A message its sender's other sessions (another device, a script)
+    /// see too, with `counts` as in `history`: how far it has got, so they can
+    /// follow its receipts like the session that sent it.
+    fn echo_to_own_sessions(
+        &self,
+        b: &mut Batch,
+        conv: &Conv,
+        user: UserId,
+        session: SessionId,
+        msg: &ChatMessage,
+    ) {
+        let mut others = self
+            .state
+            .outbounds(user)
+            .filter(|(sid, _)| *sid != session)
+            .peekable();
+        if others.peek().is_none() {
+            return;
+        }
+        let Some(view) = self.state.conv_name(conv, user) else {
+            return;
+        };
+        let members = conv
+            .members
+            .iter()
+            .map(|m| (m.user, m.joined_seq, m.delivered, m.read));
+        let echo = ServerMessage::Message(ChatMessage {
+            conv: view,
+            counts: Some(super::tally(members, user, msg.seq)),
+            ..msg.clone()
+        });
+        let line = echo.to_line();
+        for (sid, _) in others {
+            b.line(sid, line.clone());
         }
     }
 

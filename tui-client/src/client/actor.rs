@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
-use classchat_common::protocol::{GroupEvent, Req, Secret};
+use classchat_common::protocol::{ChatMessage, GroupEvent, Req, Secret};
 use classchat_common::{
     ClientMessage, Conv, ErrorCode, FrameError, OfferId, ServerMessage, Username,
 };
@@ -16,7 +16,7 @@ use super::transfers::{Hashed, Progress, TransferState, Transfers};
 use super::{Action, ClientOptions, Event, Link};
 use crate::connection::{self, ConnectError, Established, Proof, Transport};
 use crate::outbox::{Outbox, Pace};
-use crate::tracker::Tracker;
+use crate::tracker::{Tracker, Update};
 
 /// Messages sent and not yet confirmed, at most, on one connection.
 const WINDOW: usize = 256;
@@ -409,7 +409,14 @@ impl Actor {
                     return Ok(());
                 }
                 *seen = m.seq;
+                // Sent by another of our connections: follow it as if sent here.
+                let update = m
+                    .counts
+                    .and_then(|c| self.tracker.counts(m.id, &m.conv, m.seq, c));
                 self.emit(Event::Server(msg)).await;
+                if let Some(update) = update {
+                    self.emit(Event::Status(update)).await;
+                }
             }
             ServerMessage::Stored {
                 id, conv, seq, of, ..
@@ -540,11 +547,8 @@ impl Actor {
                 messages,
                 more,
             } if self.own_requests.remove(req) => {
-                for m in messages {
-                    if let Some(update) = m.counts.and_then(|c| self.tracker.counts(conv, m.seq, c))
-                    {
-                        self.emit(Event::Status(update)).await;
-                    }
+                for update in self.follow(conv, messages) {
+                    self.emit(Event::Status(update)).await;
                 }
                 if let (true, Some(last)) = (*more, messages.last()) {
                     self.ask_counts(transport, conv.clone(), last.seq).await?;
@@ -552,6 +556,18 @@ impl Actor {
                 }
             }
             ServerMessage::Error { req: Some(req), .. } if self.own_requests.remove(req) => {}
+            ServerMessage::History { conv, messages, .. } => {
+                // Our messages from before this client started, or sent
+                // elsewhere: their receipts move their markers from now on.
+                let updates = self.follow(conv, messages);
+                if let Some(req) = msg.req() {
+                    self.requests.remove(&req);
+                }
+                self.emit(Event::Server(msg)).await;
+                for update in updates {
+                    self.emit(Event::Status(update)).await;
+                }
+            }
             _ => {
                 if let Some(req) = msg.req() {
                     self.requests.remove(&req);
@@ -560,6 +576,17 @@ impl Actor {
             }
         }
         Ok(())
+    }
+
+    /// Hands the tracker the counts a page of history gives our own messages.
+    fn follow(&mut self, conv: &Conv, messages: &[ChatMessage]) -> Vec<Update> {
+        messages
+            .iter()
+            .filter_map(|m| {
+                let counts = m.counts?;
+                self.tracker.counts(m.id, conv, m.seq, counts)
+            })
+            .collect()
     }
 
     /// What was known under a group's old name now goes by its new one.

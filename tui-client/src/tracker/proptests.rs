@@ -123,7 +123,7 @@ fn apply(t: &mut Tracker, sent: &[Sent], names: &[Conv], event: &Event) -> Vec<U
         } => t.receipt(&names[*conv], &user_at(*user), *joined, *delivered, *read),
         Event::Counts(m, counts) => {
             let s = &sent[*m];
-            t.counts(&names[s.conv], s.seq, *counts)
+            t.counts(s.id, &names[s.conv], s.seq, *counts)
                 .into_iter()
                 .collect()
         }
