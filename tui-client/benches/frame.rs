@@ -60,6 +60,7 @@ fn model(width: u16, height: u16) -> Model {
             file: None,
             mine,
             status: None,
+            failure: None,
             mentions_me: false,
         });
     }

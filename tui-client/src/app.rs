@@ -2,7 +2,9 @@
 //! focus and resize events, the client task's events and a once-a-second tick
 //! into [`Msg`]s for `update`; draws; and carries out the [`Effect`]s `update`
 //! returns. Nothing here waits on the network: actions go to the client task
-//! through its channel, and a login attempt runs in a task of its own.
+//! through its channel, and a login attempt runs in a task of its own. The
+//! terminal is read on a thread of its own, so that everything it has already
+//! delivered is taken in before the next frame is drawn.
 
 use std::collections::VecDeque;
 use std::io::Write;
@@ -13,9 +15,9 @@ use classchat_common::protocol::Secret;
 use classchat_common::{Timestamp, Username};
 use crossterm::event::{
     DisableBracketedPaste, DisableFocusChange, DisableMouseCapture, EnableBracketedPaste,
-    EnableFocusChange, EnableMouseCapture, Event as TermEvent, EventStream,
+    EnableFocusChange, EnableMouseCapture, Event as TermEvent, KeyCode, KeyEvent, KeyEventKind,
+    KeyModifiers,
 };
-use futures::StreamExt;
 use ratatui::DefaultTerminal;
 use tokio::sync::mpsc;
 
@@ -44,6 +46,15 @@ pub struct AppOptions {
 }
 
 type LoginResult = Result<(Client, mpsc::Receiver<Event>, Session, String), String>;
+
+/// Terminal events read and not yet taken, at most; when full, the reader
+/// waits and the terminal keeps the rest.
+const TERMINAL_QUEUE: usize = 4096;
+/// Terminal events taken in one turn, at most, so that a long burst of keys
+/// still shows progress.
+const TURN_EVENTS_MAX: usize = 4096;
+/// How often the terminal reader looks whether the run loop is still there.
+const READER_CHECK: Duration = Duration::from_millis(200);
 
 pub async fn run(options: AppOptions) -> anyhow::Result<()> {
     let mut terminal = ratatui::init();
@@ -122,21 +133,22 @@ async fn run_loop(terminal: &mut DefaultTerminal, options: AppOptions) -> anyhow
     let mut client: Option<Client> = None;
     let mut net: Option<mpsc::Receiver<Event>> = None;
     let mut waiting: VecDeque<Action> = VecDeque::new();
-    let mut terminal_events = EventStream::new();
+    let (terminal_tx, mut terminal_events) = mpsc::channel(TERMINAL_QUEUE);
+    read_terminal(terminal_tx);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         terminal.draw(|frame| ui::view(&model, frame))?;
+        let mut arrived: Vec<TermEvent> = Vec::new();
         let msg = tokio::select! {
-            event = terminal_events.next() => match event {
-                Some(Ok(event)) => match from_terminal(event) {
-                    Some(msg) => msg,
-                    None => continue,
-                },
-                Some(Err(e)) => return Err(e.into()),
+            event = terminal_events.recv() => match event {
+                Some(event) => {
+                    arrived.push(event?);
+                    None
+                }
                 None => break,
             },
             event = next_net(&mut net) => match event {
-                Some(event) => Msg::Net(event),
+                Some(event) => Some(Msg::Net(event)),
                 None => {
                     net = None;
                     continue;
@@ -147,14 +159,25 @@ async fn run_loop(terminal: &mut DefaultTerminal, options: AppOptions) -> anyhow
                     save_settings(&options.paths, &server, &session.user);
                     client = Some(c);
                     net = Some(events);
-                    Msg::LoggedIn { user: session.user, server }
+                    Some(Msg::LoggedIn { user: session.user, server })
                 }
-                Some(Err(why)) => Msg::LoginFailed(why),
+                Some(Err(why)) => Some(Msg::LoginFailed(why)),
                 None => continue,
             },
-            _ = tick.tick() => Msg::Tick(Timestamp::now()),
+            _ = tick.tick() => Some(Msg::Tick(Timestamp::now())),
         };
-        let mut effects = update::update(&mut model, msg);
+        // Whatever else the terminal has already delivered goes in before the
+        // next frame: text typed or pasted key by key costs a frame per burst,
+        // not one per key.
+        while arrived.len() < TURN_EVENTS_MAX
+            && let Ok(event) = terminal_events.try_recv()
+        {
+            arrived.push(event?);
+        }
+        let mut effects = Vec::new();
+        for msg in msg.into_iter().chain(messages(arrived)) {
+            effects.extend(update::update(&mut model, msg));
+        }
         // Take whatever else the network has already delivered before drawing again.
         if let Some(rx) = net.as_mut() {
             for _ in 0..256 {
@@ -222,6 +245,28 @@ async fn run_loop(terminal: &mut DefaultTerminal, options: AppOptions) -> anyhow
     Ok(())
 }
 
+/// Reads the terminal on a thread of its own (crossterm's reads block) until
+/// the run loop is gone.
+fn read_terminal(events: mpsc::Sender<std::io::Result<TermEvent>>) {
+    std::thread::spawn(move || {
+        while !events.is_closed() {
+            match crossterm::event::poll(READER_CHECK) {
+                Ok(false) => continue,
+                Ok(true) => {}
+                Err(e) => {
+                    let _ = events.blocking_send(Err(e));
+                    return;
+                }
+            }
+            let event = crossterm::event::read();
+            let failed = event.is_err();
+            if events.blocking_send(event).is_err() || failed {
+                return;
+            }
+        }
+    });
+}
+
 async fn next_net(net: &mut Option<mpsc::Receiver<Event>>) -> Option<Event> {
     match net {
         Some(rx) => rx.recv().await,
@@ -229,15 +274,49 @@ async fn next_net(net: &mut Option<mpsc::Receiver<Event>>) -> Option<Event> {
     }
 }
 
-fn from_terminal(event: TermEvent) -> Option<Msg> {
-    Some(match event {
+/// The terminal's events as messages, in order, each run of typed characters
+/// in one [`Msg::Typed`]: a terminal without bracketed paste (or `tmux
+/// send-keys`) delivers pasted text one key at a time.
+fn messages(events: Vec<TermEvent>) -> Vec<Msg> {
+    let mut msgs = Vec::new();
+    let mut run: Vec<KeyEvent> = Vec::new();
+    for event in events {
+        match event {
+            TermEvent::Key(key) if is_typing(&key) => run.push(key),
+            other => {
+                end_run(&mut run, &mut msgs);
+                msgs.push(from_terminal(other));
+            }
+        }
+    }
+    end_run(&mut run, &mut msgs);
+    msgs
+}
+
+fn end_run(run: &mut Vec<KeyEvent>, msgs: &mut Vec<Msg>) {
+    match run.len() {
+        0 => {}
+        1 => msgs.extend(run.drain(..).map(Msg::Key)),
+        _ => msgs.push(Msg::Typed(std::mem::take(run))),
+    }
+}
+
+/// A key that types a character, if anything (the keymap decides in `update`).
+fn is_typing(key: &KeyEvent) -> bool {
+    matches!(key.code, KeyCode::Char(_))
+        && key.kind != KeyEventKind::Release
+        && key.modifiers.difference(KeyModifiers::SHIFT).is_empty()
+}
+
+fn from_terminal(event: TermEvent) -> Msg {
+    match event {
         TermEvent::Key(key) => Msg::Key(key),
         TermEvent::Mouse(mouse) => Msg::Mouse(mouse),
         TermEvent::Paste(text) => Msg::Paste(text),
         TermEvent::Resize(w, h) => Msg::Resize(w, h),
         TermEvent::FocusGained => Msg::Focus(true),
         TermEvent::FocusLost => Msg::Focus(false),
-    })
+    }
 }
 
 /// The server address as the saved logins key it.
@@ -263,6 +342,7 @@ fn spawn_login(
                 server: addr.clone(),
                 user,
                 password,
+                unsent: Some(logins.unsent()),
                 logins: Some(logins),
                 backoff: Backoff::default(),
                 tls,
@@ -287,5 +367,51 @@ fn save_settings(paths: &Paths, server: &str, user: &Username) {
     settings.user = Some(user.to_string());
     if let Err(e) = settings.save(&paths.config_file) {
         tracing::warn!("cannot save the settings: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode, modifiers: KeyModifiers) -> TermEvent {
+        TermEvent::Key(KeyEvent::new(code, modifiers))
+    }
+
+    fn shape(msgs: &[Msg]) -> Vec<String> {
+        msgs.iter()
+            .map(|m| match m {
+                Msg::Typed(keys) => format!("typed {}", keys.len()),
+                Msg::Key(k) => format!("key {:?}", k.code),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_burst_of_typed_keys_becomes_one_message_and_other_events_keep_their_place() {
+        let mut events: Vec<TermEvent> = "Hi there"
+            .chars()
+            .map(|c| key(KeyCode::Char(c), KeyModifiers::SHIFT))
+            .collect();
+        events.push(key(KeyCode::Enter, KeyModifiers::NONE));
+        events.push(key(KeyCode::Char('k'), KeyModifiers::CONTROL));
+        events.push(key(KeyCode::Char('x'), KeyModifiers::NONE));
+        events.push(TermEvent::FocusLost);
+        events.extend(
+            "ok".chars()
+                .map(|c| key(KeyCode::Char(c), KeyModifiers::NONE)),
+        );
+        assert_eq!(
+            shape(&messages(events)),
+            [
+                "typed 8",
+                "key Enter",
+                "key Char('k')",
+                "key Char('x')",
+                "Focus(false)",
+                "typed 2"
+            ]
+        );
     }
 }

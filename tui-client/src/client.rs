@@ -33,7 +33,7 @@ use tokio::sync::{mpsc, oneshot};
 pub use backoff::Backoff;
 
 use crate::address::ServerAddr;
-use crate::config::Logins;
+use crate::config::{Logins, Unsent, UnsentMessage};
 use crate::connection::{self, ConnectError, Proof};
 use crate::tls::Trust;
 use crate::tracker::Update;
@@ -46,6 +46,9 @@ pub struct ClientOptions {
     pub password: Option<Secret>,
     /// Where resume tokens are kept between runs; `None` keeps them in memory.
     pub logins: Option<Logins>,
+    /// Where messages not yet stored are kept when the client stops, to be
+    /// sent by its next start; `None` (pipe mode) keeps them in memory only.
+    pub unsent: Option<Unsent>,
     pub backoff: Backoff,
     /// TLS, and how the server's certificate is trusted; `None` for plain TCP.
     pub tls: Option<Trust>,
@@ -118,6 +121,9 @@ pub enum Event {
     Link(Link),
     /// A file transfer moved on.
     Transfer(Progress),
+    /// A message typed before the client last stopped that the server had not
+    /// stored: it is in the outbox again and goes out with its old id.
+    Unsent(UnsentMessage),
     /// The client cannot go on (for example the password was changed); it has stopped.
     Fatal(String),
 }

@@ -209,7 +209,7 @@ pub const COMMANDS: &[Spec] = &[
     Spec {
         name: "who",
         usage: "/who",
-        summary: "list who is online",
+        summary: "list who is online (the terminal UI: a popup; Enter messages one)",
         args: &[],
     },
     Spec {

@@ -4,12 +4,14 @@
 //! (`$XDG_CONFIG_HOME/classchat/` on Linux), data (saved logins) in the platform
 //! data directory (`$XDG_DATA_HOME/classchat/`). Command-line options override
 //! the file. Passwords are never written anywhere; a resume token the server
-//! issued is kept, readable by the user alone, so the next start needs none.
+//! issued is kept, readable by the user alone, so the next start needs none,
+//! and so are messages typed that the server had not stored yet.
 
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use classchat_common::{Conv, MessageId};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
@@ -141,6 +143,11 @@ impl Logins {
         self.write(&all)
     }
 
+    /// Where the messages not yet stored are kept, beside the logins.
+    pub fn unsent(&self) -> Unsent {
+        Unsent::new(self.path.with_file_name("unsent.json"))
+    }
+
     pub fn forget(&self, user: &str, server: &str) -> Result<(), ConfigError> {
         let mut all = self.read();
         if all.remove(&Self::key(user, server)).is_some() {
@@ -151,6 +158,66 @@ impl Logins {
 
     fn write(&self, all: &BTreeMap<String, String>) -> Result<(), ConfigError> {
         let bytes = serde_json::to_vec_pretty(all).map_err(|e| ConfigError::Parse {
+            path: self.path.clone(),
+            message: e.to_string(),
+        })?;
+        write_private(&self.path, &bytes)
+    }
+}
+
+/// A message typed that the server has not confirmed yet, kept on disk so
+/// that quitting (or a crash of the client) does not lose it: the next start
+/// sends it with the same id, which the server stores at most once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnsentMessage {
+    pub id: MessageId,
+    pub to: Conv,
+    pub body: String,
+}
+
+/// Unsent messages by `user@server`, in the data directory, oldest first.
+#[derive(Debug, Clone)]
+pub struct Unsent {
+    path: PathBuf,
+}
+
+impl Unsent {
+    pub fn new(path: PathBuf) -> Self {
+        Self { path }
+    }
+
+    fn read(&self) -> BTreeMap<String, Vec<UnsentMessage>> {
+        std::fs::read(&self.path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn load(&self, user: &str, server: &str) -> Vec<UnsentMessage> {
+        self.read()
+            .remove(&Logins::key(user, server))
+            .unwrap_or_default()
+    }
+
+    /// Replaces what is kept for `user@server` (nothing, if `messages` is empty).
+    pub fn save(
+        &self,
+        user: &str,
+        server: &str,
+        messages: Vec<UnsentMessage>,
+    ) -> Result<(), ConfigError> {
+        let mut all = self.read();
+        let key = Logins::key(user, server);
+        let had = all.contains_key(&key);
+        if messages.is_empty() {
+            all.remove(&key);
+        } else {
+            all.insert(key, messages);
+        }
+        if !had && all.is_empty() {
+            return Ok(());
+        }
+        let bytes = serde_json::to_vec_pretty(&all).map_err(|e| ConfigError::Parse {
             path: self.path.clone(),
             message: e.to_string(),
         })?;
@@ -211,6 +278,26 @@ mod tests {
             err.contains("config.toml") && err.contains("sever"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn unsent_messages_are_kept_per_user_and_server_in_order_until_cleared() {
+        let dir = tempfile::tempdir().unwrap();
+        let unsent = Unsent::new(dir.path().join("unsent.json"));
+        assert!(unsent.load("alice", "h:1").is_empty());
+        let typed = |body: &str| UnsentMessage {
+            id: MessageId::new(),
+            to: "bob".parse().unwrap(),
+            body: body.into(),
+        };
+        let two = vec![typed("first"), typed("second")];
+        unsent.save("Alice", "h:1", two.clone()).unwrap();
+        unsent.save("bob", "h:1", vec![typed("other")]).unwrap();
+        assert_eq!(unsent.load("alice", "h:1"), two);
+        assert!(unsent.load("alice", "h:2").is_empty());
+        unsent.save("alice", "h:1", Vec::new()).unwrap();
+        assert!(unsent.load("alice", "h:1").is_empty());
+        assert_eq!(unsent.load("bob", "h:1").len(), 1);
     }
 
     #[test]

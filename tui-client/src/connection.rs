@@ -192,11 +192,26 @@ async fn secure(
                 known: known.display().to_string(),
             },
             _ => ConnectError::Tls {
+                cause: if answered_in_plain_text(&e) {
+                    format!(
+                        "{e}: {server} answered in plain text, so this looks like a plain \
+                         port; connect without --tls, or to the server's --tls-listen port"
+                    )
+                } else {
+                    e.to_string()
+                },
                 server,
-                cause: e.to_string(),
             },
         }),
     }
+}
+
+/// Whether the TLS handshake failed because the other side does not speak
+/// TLS at all (a plain ClassChat port answers the hello with a line of JSON).
+fn answered_in_plain_text(e: &io::Error) -> bool {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .is_some_and(|e| matches!(e, rustls::Error::InvalidMessage(_)))
 }
 
 async fn send(transport: &mut Transport, msg: &ClientMessage) -> Result<(), ConnectError> {

@@ -173,6 +173,15 @@ pub fn type_text(model: &mut Model, text: &str) -> Vec<Effect> {
         .collect()
 }
 
+/// `text` as a terminal without bracketed paste delivers it: one burst of keys.
+pub fn burst(text: &str) -> Msg {
+    Msg::Typed(
+        text.chars()
+            .map(|c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+            .collect(),
+    )
+}
+
 pub fn server(model: &mut Model, msg: ServerMessage) -> Vec<Effect> {
     update::update(model, Msg::Net(Event::Server(msg)))
 }

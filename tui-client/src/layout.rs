@@ -272,7 +272,11 @@ pub fn entry_lines(
     } else {
         ctx.theme.body
     };
+    // The marker ends the message, so that the newest one's shows at the
+    // bottom of the pane even when the message is taller than the pane.
+    let last = wrapped.len().saturating_sub(1);
     for (n, part) in wrapped.into_iter().enumerate() {
+        let used = TIME_WIDTH + width_of(&part);
         let mut spans = Vec::new();
         if n == 0 {
             spans.push(Span::styled(format!("{time} "), ctx.theme.time));
@@ -283,15 +287,16 @@ pub fn entry_lines(
                 name_style.add_modifier(Modifier::BOLD),
             ));
             spans.push(Span::styled(rest.to_owned(), body_style));
-            if let (Some(mark), Some(status)) = (&mark, e.status) {
-                let used = TIME_WIDTH + width_of(&part);
-                let pad = ctx.width.saturating_sub(used + width_of(mark));
-                spans.push(Span::raw(" ".repeat(pad)));
-                spans.push(Span::styled(mark.clone(), ctx.theme.marker(status.stage)));
-            }
         } else {
             spans.push(Span::raw(" ".repeat(TIME_WIDTH)));
             spans.push(Span::styled(part, body_style));
+        }
+        if n == last
+            && let (Some(mark), Some(status)) = (&mark, e.status)
+        {
+            let pad = ctx.width.saturating_sub(used + width_of(mark));
+            spans.push(Span::raw(" ".repeat(pad)));
+            spans.push(Span::styled(mark.clone(), ctx.theme.marker(status.stage)));
         }
         lines.push(Line::from(spans));
     }
@@ -337,6 +342,12 @@ pub fn anchor(conv: &Conversation, scroll: Scroll) -> Option<(usize, usize)> {
         Scroll::At { seq, skip } => match conv.search(seq) {
             Ok(i) => Some((i, skip)),
             Err(i) => Some((i.min(last), 0)),
+        },
+        // Unsent messages are at the end, where the search starts; one stored
+        // since has moved into its place, usually near the end too.
+        Scroll::Unsent { id, skip } => match conv.entries.iter().rposition(|e| e.id == id) {
+            Some(i) => Some((i, skip)),
+            None => Some((last, 0)),
         },
     }
 }
@@ -424,6 +435,32 @@ pub fn scroll_down(conv: &Conversation, ctx: &Ctx<'_>, lines: usize) -> Scroll {
     scroll_down_from(conv, conv.scroll, ctx, lines)
 }
 
+/// A page further down, `lines` long; or the bottom, once no more than a pane
+/// (`height`) is left below: the page that reaches the end shows it and
+/// follows the newest message again, even when a message that came in
+/// meanwhile made the way down longer than the way up was.
+pub fn page_down(conv: &Conversation, ctx: &Ctx<'_>, height: usize, lines: usize) -> Scroll {
+    if hidden_below(conv, ctx, height) <= height {
+        return Scroll::Bottom;
+    }
+    scroll_down(conv, ctx, lines)
+}
+
+/// The lines below the pane, counted only until there are more than `limit`.
+fn hidden_below(conv: &Conversation, ctx: &Ctx<'_>, limit: usize) -> usize {
+    let Some((i, skip)) = anchor(conv, conv.scroll) else {
+        return 0;
+    };
+    let mut below = skip;
+    for j in i + 1..conv.entries.len() {
+        if below > limit {
+            break;
+        }
+        below += entry_lines(conv, j, ctx, false).len();
+    }
+    below
+}
+
 fn scroll_down_from(conv: &Conversation, from: Scroll, ctx: &Ctx<'_>, lines: usize) -> Scroll {
     let Some((mut i, skip)) = anchor(conv, from) else {
         return Scroll::Bottom;
@@ -444,9 +481,15 @@ fn scroll_down_from(conv: &Conversation, from: Scroll, ctx: &Ctx<'_>, lines: usi
 }
 
 fn at(conv: &Conversation, i: usize, skip: usize) -> Scroll {
-    match conv.entries.get(i).and_then(|e| e.seq) {
-        Some(seq) if i + 1 < conv.entries.len() || skip > 0 => Scroll::At { seq, skip },
-        _ => Scroll::Bottom,
+    let Some(e) = conv.entries.get(i) else {
+        return Scroll::Bottom;
+    };
+    if i + 1 == conv.entries.len() && skip == 0 {
+        return Scroll::Bottom;
+    }
+    match e.seq {
+        Some(seq) => Scroll::At { seq, skip },
+        None => Scroll::Unsent { id: e.id, skip },
     }
 }
 

@@ -176,6 +176,8 @@ async fn pipe_mode(
         user,
         password,
         logins: Some(Logins::new(paths.logins_file())),
+        // A script's unsent lines are its own business, not the next run's.
+        unsent: None,
         backoff: Backoff::default(),
         tls,
     };

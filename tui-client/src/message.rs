@@ -13,6 +13,10 @@ use crate::client::Event;
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
+    /// Keys that type characters, come in one burst (text pasted into a
+    /// terminal without bracketed paste arrives so): each does what it would
+    /// alone.
+    Typed(Vec<KeyEvent>),
     Mouse(MouseEvent),
     Paste(String),
     Resize(u16, u16),

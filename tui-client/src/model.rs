@@ -56,13 +56,36 @@ pub struct Look {
     pub color: bool,
 }
 
-/// A line for the status bar, shown until `until` (an error until it is
-/// replaced or put away with Esc).
+/// How long news stays in the status bar.
+const NOTICE_MS: i64 = 8_000;
+/// How long an error stays (Esc puts it away sooner).
+const ERROR_MS: i64 = 20_000;
+/// An error stays at least this long, whatever else happens: other news waits
+/// behind it, and a reconnect does not sweep it away.
+const ERROR_READ_MS: i64 = 5_000;
+
+/// A line for the status bar, shown from `since` until `until`. Newer news
+/// about the same thing replaces it at once; other news waits while it is an
+/// error too young to have been read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
     pub text: String,
     pub error: bool,
+    /// The conversation it is about, if any.
+    pub about: Option<Conv>,
+    pub since: Timestamp,
     pub until: Timestamp,
+}
+
+impl Notice {
+    /// Whether it has been up long enough to be read (only errors need it).
+    pub fn read_by(&self, now: Timestamp) -> bool {
+        !self.error || now.as_millis() - self.since.as_millis() >= ERROR_READ_MS
+    }
+
+    fn same_subject(&self, other: &Notice) -> bool {
+        self.about.is_some() && self.about == other.about
+    }
 }
 
 /// Where the keyboard goes.
@@ -104,9 +127,14 @@ pub struct Model {
     pub convs: Vec<Conversation>,
     /// Index into `convs`.
     pub selected: Option<usize>,
+    /// The conversation open before the selected one, to go back to if the
+    /// selected one turns out never to have existed (`/msg nobody`).
+    pub previous: Option<Conv>,
     pub focus: Focus,
     pub popup: Option<Popup>,
     pub notice: Option<Notice>,
+    /// News that came while an unread error was shown; it follows the error.
+    pub notice_next: Option<Notice>,
     /// Input for when no conversation is open (commands only).
     pub lobby_input: TextArea<'static>,
     /// Lines sent, newest last, for `Up` to recall.
@@ -209,9 +237,11 @@ impl Model {
             syncing: false,
             convs: Vec::new(),
             selected: None,
+            previous: None,
             focus: Focus::Input,
             popup: None,
             notice: None,
+            notice_next: None,
             lobby_input: input_area("Type /help for commands, or /msg <user> <text>"),
             sent: VecDeque::new(),
             recall: None,
@@ -391,11 +421,80 @@ impl Model {
     }
 
     pub fn notify(&mut self, text: impl Into<String>, error: bool) {
-        self.notice = Some(Notice {
-            text: text.into(),
+        self.post(None, text.into(), error);
+    }
+
+    /// A notice about `conv`: it replaces older news about the same conversation
+    /// (say "removed you from #g" by "added you to #g").
+    pub fn notify_about(&mut self, conv: &Conv, text: impl Into<String>, error: bool) {
+        self.post(Some(conv.clone()), text.into(), error);
+    }
+
+    fn post(&mut self, about: Option<Conv>, text: String, error: bool) {
+        let notice = self.stamped(Notice {
+            text,
             error,
-            until: Timestamp::from_millis(self.now.as_millis() + 8_000),
+            about,
+            since: self.now,
+            until: self.now,
         });
+        if let Some(shown) = self.notice.as_mut() {
+            // Nothing new (a second request failing for the same reason): the
+            // notice that says it, and perhaps more, stays.
+            if shown.error == notice.error && shown.text.contains(&notice.text) {
+                shown.until = shown.until.max(notice.until);
+                return;
+            }
+            if !notice.error && !shown.same_subject(&notice) && !shown.read_by(self.now) {
+                self.notice_next = Some(notice);
+                return;
+            }
+        }
+        if self
+            .notice_next
+            .as_ref()
+            .is_some_and(|next| next.same_subject(&notice))
+        {
+            self.notice_next = None;
+        }
+        self.notice = Some(notice);
+    }
+
+    /// `notice` shown from now on, for as long as its kind stays.
+    fn stamped(&self, notice: Notice) -> Notice {
+        let stay = if notice.error { ERROR_MS } else { NOTICE_MS };
+        Notice {
+            since: self.now,
+            until: Timestamp::from_millis(self.now.as_millis() + stay),
+            ..notice
+        }
+    }
+
+    /// After the clock moved: a notice whose time is up goes, and news that
+    /// waited behind an error takes its place once the error has been read.
+    pub fn age_notices(&mut self) {
+        let now = self.now;
+        if self.notice.as_ref().is_some_and(|n| n.until <= now) {
+            self.notice = None;
+        }
+        if self.notice.as_ref().is_none_or(|n| n.read_by(now))
+            && let Some(next) = self.notice_next.take()
+        {
+            self.notice = Some(self.stamped(next));
+        }
+    }
+
+    /// The connection is back: errors already read are over (what went wrong
+    /// with the old connection is no longer true); one just shown stays to be read.
+    pub fn forget_read_errors(&mut self) {
+        if self
+            .notice
+            .as_ref()
+            .is_some_and(|n| n.error && n.read_by(self.now))
+        {
+            self.notice = None;
+            self.age_notices();
+        }
     }
 }
 

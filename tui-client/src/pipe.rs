@@ -365,6 +365,8 @@ async fn print_event<W: AsyncWrite + Unpin>(
             out.line(&msg.to_line()).await
         }
         Event::Status(update) => out.local(&Local::Status(update)).await,
+        // Pipe mode keeps nothing between runs.
+        Event::Unsent(_) => Ok(()),
         Event::Transfer(progress) => {
             waiting.transfer(progress);
             out.local(&Local::Transfer(progress)).await

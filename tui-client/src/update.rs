@@ -34,6 +34,7 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
     let mut fx = Vec::new();
     match msg {
         Msg::Key(key) => keys::on_key(model, key, &mut fx),
+        Msg::Typed(keys) => keys::on_typed(model, &keys, &mut fx),
         Msg::Mouse(mouse) => keys::on_mouse(model, mouse, &mut fx),
         Msg::Paste(text) => keys::on_paste(model, &text),
         Msg::Resize(w, h) => model.size = (w, h),
@@ -59,14 +60,7 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
 fn tick(model: &mut Model, now: Timestamp, fx: &mut Vec<Effect>) {
     let minute_turned = now.as_millis() / WHO_EVERY_MS != model.now.as_millis() / WHO_EVERY_MS;
     model.now = now;
-    // Errors stay until replaced or put away with Esc; other notices fade.
-    if model
-        .notice
-        .as_ref()
-        .is_some_and(|n| !n.error && n.until <= now)
-    {
-        model.notice = None;
-    }
+    model.age_notices();
     if minute_turned && model.me.is_some() && model.link == crate::model::LinkState::Connected {
         let req = model.ask(Asked::Quiet);
         fx.push(Effect::Ask(ClientMessage::Who { req: Some(req) }));
@@ -104,6 +98,9 @@ fn ask_presence(model: &mut Model, fx: &mut Vec<Effect>) {
 pub fn select(model: &mut Model, index: usize) {
     if index >= model.convs.len() {
         return;
+    }
+    if model.selected != Some(index) {
+        model.previous = model.current().map(|c| c.conv.clone());
     }
     model.selected = Some(index);
     model.focus = Focus::Input;

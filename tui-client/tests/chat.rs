@@ -2,13 +2,14 @@
 
 #![allow(clippy::unwrap_used, reason = "tests may panic on unexpected errors")]
 
-use classchat_client::client::{Action, Event, Link};
+use classchat_client::client::{Action, Client, ClientOptions, Event, Link};
+use classchat_client::config::Unsent;
 use classchat_client::tracker::Stage;
 use classchat_common::protocol::Secret;
 use classchat_common::{ClientMessage, Conv, ServerMessage};
 
 mod support;
-use support::{TestServer, connect, expect};
+use support::{TestServer, connect, expect, options};
 
 fn conv(s: &str) -> Conv {
     s.parse().unwrap()
@@ -131,6 +132,68 @@ async fn messages_typed_while_the_server_is_down_go_out_in_order_after_it_return
     })
     .await;
     assert_eq!(extra, None);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn messages_typed_while_the_server_is_down_survive_quitting_and_go_out_at_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let unsent = Unsent::new(dir.path().join("client/unsent.json"));
+    let mut server = TestServer::start("127.0.0.1:0", dir.path()).await;
+    let addr = server.addr;
+    connect(&server, "bob").await.0.quit().await;
+    let with_unsent = |server: &TestServer| ClientOptions {
+        unsent: Some(unsent.clone()),
+        ..options(server, "alice")
+    };
+    let (alice, mut alice_events, _) = Client::start(with_unsent(&server)).await.unwrap();
+    server.stop().await;
+    expect(&mut alice_events, "reconnecting", |e| {
+        matches!(e, Event::Link(Link::Reconnecting { .. })).then_some(())
+    })
+    .await;
+    let mut ids = Vec::new();
+    for body in ["pending one", "pending two"] {
+        ids.push(alice.send(conv("bob"), body.into()).await.unwrap());
+    }
+    alice.quit().await;
+    let key = options(&server, "alice").server.to_string();
+    assert_eq!(unsent.load("alice", &key).len(), 2, "kept on disk");
+
+    // The next start, once the server is back, shows them as sending and sends them.
+    let mut server = TestServer::start(&addr.to_string(), dir.path()).await;
+    let (_alice, mut alice_events, _) = Client::start(with_unsent(&server)).await.unwrap();
+    for id in &ids {
+        let shown = expect(&mut alice_events, "the unsent message", |e| match e {
+            Event::Unsent(m) => Some(m.id),
+            _ => None,
+        })
+        .await;
+        assert_eq!(shown, *id, "in the order typed");
+    }
+    for id in &ids {
+        expect(&mut alice_events, "stored at last", |e| match e {
+            Event::Status(u) if u.id == *id && u.status.stage >= Stage::Stored => Some(()),
+            _ => None,
+        })
+        .await;
+    }
+    assert!(
+        unsent.load("alice", &key).is_empty(),
+        "and forgotten once stored"
+    );
+    let (_bob, mut bob_events, _) = connect(&server, "bob").await;
+    let mut bodies = Vec::new();
+    while bodies.len() < 2 {
+        bodies.push(
+            expect(&mut bob_events, "alice's messages", |e| match e {
+                Event::Server(ServerMessage::Message(m)) => Some(m.body.clone()),
+                _ => None,
+            })
+            .await,
+        );
+    }
+    assert_eq!(bodies, ["pending one", "pending two"]);
     server.stop().await;
 }
 

@@ -49,6 +49,7 @@ fn options(addr: std::net::SocketAddr, user: &str, trust: Trust) -> ClientOption
         user: user.parse().unwrap(),
         password: Some(Secret("pw".into())),
         logins: None,
+        unsent: None,
         backoff: Backoff::default(),
         tls: Some(trust),
     }
@@ -141,6 +142,35 @@ async fn a_tls_client_can_trust_a_ca_file_instead() {
     // Under a name the certificate does not carry, verification fails.
     let wrong = options(addr, "bob", Trust::Ca(ca));
     assert!(Client::start(wrong).await.is_err());
+    stop.send(()).unwrap();
+    task.await.unwrap();
+}
+
+#[tokio::test]
+async fn tls_to_a_plain_port_says_that_the_port_is_plain() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = bind("127.0.0.1:0".parse().unwrap(), false).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut config = Config::new(dir.path().join("server"));
+    config.store = StoreKind::Memory;
+    let server = Server::open(config).unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(server.run(vec![listener], async move {
+        let _ = stopped.await;
+    }));
+
+    let pin = Trust::Pin {
+        known: dir.path().join("known_servers.json"),
+        replace: false,
+    };
+    let message = match Client::start(options(addr, "alice", pin)).await {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("TLS to a plain port worked"),
+    };
+    assert!(
+        message.contains("plain port") && message.contains("without --tls"),
+        "{message}"
+    );
     stop.send(()).unwrap();
     task.await.unwrap();
 }

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use super::transfers::{Hashed, Progress, TransferState, Transfers};
 use super::{Action, ClientOptions, Event, Link};
+use crate::config::UnsentMessage;
 use crate::connection::{self, ConnectError, Established, Proof, Transport};
 use crate::outbox::{Outbox, Pace};
 use crate::tracker::{Tracker, Update};
@@ -41,6 +42,8 @@ pub struct Actor {
     events: mpsc::Sender<Event>,
     token: Secret,
     outbox: Outbox,
+    /// Whether the unsent-messages file holds something of ours.
+    unsent_kept: bool,
     tracker: Tracker,
     /// Requests not yet answered, resent after a reconnect.
     requests: BTreeMap<Req, ClientMessage>,
@@ -91,6 +94,7 @@ impl Actor {
             actions,
             events,
             outbox: Outbox::new(WINDOW),
+            unsent_kept: false,
             requests: BTreeMap::new(),
             seen: HashMap::new(),
             acks: HashMap::new(),
@@ -119,6 +123,7 @@ impl Actor {
             self.adopt(&established);
             match self.serve(established.transport).await {
                 Ended::Quit(done) => {
+                    self.keep_unsent();
                     if let Some(done) = done {
                         let _ = done.send(());
                     }
@@ -127,6 +132,7 @@ impl Actor {
                 Ended::Lost(reason) => {
                     tracing::info!("connection lost: {reason}");
                     self.outbox.connection_lost();
+                    self.keep_unsent();
                     self.acks.clear();
                     self.unacked = 0;
                     for progress in self.transfers.connection_lost().await {
@@ -157,6 +163,54 @@ impl Actor {
         self.silence = Duration::from_secs(limits.ping_secs.saturating_mul(2).max(10) + 10);
     }
 
+    /// Puts back in the outbox what the last run could not get stored, and
+    /// shows it as sending.
+    async fn restore_unsent(&mut self) {
+        let Some(unsent) = &self.options.unsent else {
+            return;
+        };
+        let restored = unsent.load(self.user.as_str(), &self.options.server.to_string());
+        self.unsent_kept = !restored.is_empty();
+        for m in restored {
+            if self.outbox.iter().any(|p| p.id == m.id) {
+                continue;
+            }
+            self.outbox.push(m.id, m.to.clone(), m.body.clone());
+            self.emit(Event::Unsent(m)).await;
+        }
+    }
+
+    /// Writes down what the server has not stored yet, so that quitting or
+    /// losing the connection (and then quitting) does not lose it.
+    fn keep_unsent(&mut self) {
+        let Some(unsent) = &self.options.unsent else {
+            return;
+        };
+        if self.outbox.is_empty() && !self.unsent_kept {
+            return;
+        }
+        let messages: Vec<UnsentMessage> = self
+            .outbox
+            .iter()
+            .map(|p| UnsentMessage {
+                id: p.id,
+                to: p.to.clone(),
+                body: p.body.clone(),
+            })
+            .collect();
+        let server = self.options.server.to_string();
+        match unsent.save(self.user.as_str(), &server, messages) {
+            Ok(()) => self.unsent_kept = !self.outbox.is_empty(),
+            Err(e) => tracing::warn!("cannot keep the unsent messages: {e}"),
+        }
+    }
+
+    fn forget_unsent_when_all_stored(&mut self) {
+        if self.unsent_kept && self.outbox.is_empty() {
+            self.keep_unsent();
+        }
+    }
+
     async fn emit(&self, event: Event) {
         // The app may have gone away; then there is nobody to tell.
         let _ = self.events.send(event).await;
@@ -167,6 +221,9 @@ impl Actor {
             user: self.user.clone(),
         }))
         .await;
+        if self.connections == 0 {
+            self.restore_unsent().await;
+        }
         let pending: Vec<ClientMessage> = self.requests.values().cloned().collect();
         for request in pending {
             if let Err(e) = transport.feed(request.to_line()).await {
@@ -422,6 +479,7 @@ impl Actor {
                 id, conv, seq, of, ..
             } => {
                 self.outbox.remove(*id);
+                self.forget_unsent_when_all_stored();
                 let update = self.tracker.stored(*id, conv, *seq, *of);
                 self.emit(Event::Server(msg.clone())).await;
                 if let Some(update) = update {
@@ -535,6 +593,7 @@ impl Actor {
                     .outbox
                     .remove(*id)
                     .and_then(|p| self.tracker.failed(*id, &p.to));
+                self.forget_unsent_when_all_stored();
                 self.emit(Event::Server(msg.clone())).await;
                 if let Some(update) = update {
                     self.emit(Event::Status(update)).await;
@@ -628,7 +687,10 @@ impl Actor {
                 tokio::select! {
                     () = sleep_until(deadline) => break,
                     action = self.actions.recv() => match action {
-                        Some(Action::Send { id, to, body }) => self.outbox.push(id, to, body),
+                        Some(Action::Send { id, to, body }) => {
+                            self.outbox.push(id, to, body);
+                            self.keep_unsent();
+                        }
                         Some(Action::Request(msg)) => {
                             if let Some(req) = msg.req() {
                                 self.requests.insert(req, msg);
@@ -669,6 +731,7 @@ impl Actor {
                             }
                         }
                         Some(Action::Quit(done)) => {
+                            self.keep_unsent();
                             let _ = done.send(());
                             return None;
                         }

@@ -121,9 +121,13 @@ pub fn answers(sent: &Sent) -> String {
     parts.join(", ")
 }
 
-/// The line under a file message: where the offer stands, for its sender or
-/// for you. `None` when nothing is known about it.
+/// The line under a message: why the server refused it, or, under a file
+/// message, where the offer stands, for its sender or for you. `None` when
+/// there is nothing to say.
 pub fn note(e: &Entry, ctx: &Ctx<'_>) -> Option<String> {
+    if let Some(why) = &e.failure {
+        return Some(format!("not sent: {why}"));
+    }
     let file = e.file.as_ref()?;
     if e.mine {
         let sent = ctx.offers.sent.get(&file.offer)?;

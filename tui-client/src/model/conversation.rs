@@ -24,6 +24,8 @@ pub struct Entry {
     pub file: Option<FileInfo>,
     /// For your own messages: how far they have got.
     pub status: Option<Status>,
+    /// Why the server refused this message of yours, shown under it.
+    pub failure: Option<String>,
     pub mentions_me: bool,
 }
 
@@ -51,6 +53,7 @@ impl Entry {
                     Status::from_counts,
                 )
             }),
+            failure: None,
             mentions_me,
         }
     }
@@ -67,6 +70,7 @@ impl Entry {
             file: None,
             mine: true,
             status: Some(Status::SENDING),
+            failure: None,
             mentions_me: false,
         }
     }
@@ -99,6 +103,9 @@ pub enum Scroll {
     /// The entry with sequence number `seq` is the lowest on screen, with its
     /// last `skip` lines hidden below the edge.
     At { seq: u64, skip: usize },
+    /// The same for a message of yours that has no sequence number: still
+    /// being sent, or refused.
+    Unsent { id: MessageId, skip: usize },
 }
 
 #[derive(Debug)]
@@ -366,6 +373,7 @@ mod tests {
             file: None,
             mine: from == "me",
             status: None,
+            failure: None,
             mentions_me: false,
         }
     }

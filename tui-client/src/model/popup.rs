@@ -29,6 +29,13 @@ pub enum Popup {
         groups: Vec<GroupInfo>,
         selected: usize,
     },
+    /// Who is online (`/who`): the names the server listed, sorted, and how
+    /// many are online in all; Enter opens a conversation with the chosen one.
+    Who {
+        online: Vec<Username>,
+        total: usize,
+        selected: usize,
+    },
     /// A group's members (`/members`).
     Members {
         group: GroupName,
@@ -102,6 +109,18 @@ impl Popup {
         query.set_wrap_mode(ratatui_textarea::WrapMode::None);
         Popup::Switcher {
             query: Box::new(query),
+            selected: 0,
+        }
+    }
+
+    /// The `/who` list: `online` sorted, and `total` online in all (the
+    /// server lists at most a page of them).
+    pub fn who(mut online: Vec<Username>, total: usize) -> Self {
+        online.sort();
+        online.dedup();
+        Popup::Who {
+            total: total.max(online.len()),
+            online,
             selected: 0,
         }
     }

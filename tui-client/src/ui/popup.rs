@@ -1,5 +1,5 @@
-//! Popups: help, the switcher, who read a message, groups, members; the file
-//! popups draw in their own files and are routed from here.
+//! Popups: help, the switcher, who read a message, groups, who is online,
+//! members; the file popups draw in their own files and are routed from here.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -44,6 +44,11 @@ pub fn render(model: &Model, popup: &Popup, theme: &Theme, area: Rect, frame: &m
             super::transfers::render(model, *selected, theme, area, frame);
         }
         Popup::Help { scroll } => help(model, *scroll, theme, area, frame),
+        Popup::Who {
+            online,
+            total,
+            selected,
+        } => who(model, online, *total, *selected, theme, area, frame),
         Popup::Password(form) => super::password::render(form, theme, area, frame),
         Popup::Switcher { query, selected } => {
             let boxed = centered(area, 56, 16);
@@ -284,6 +289,89 @@ pub fn render(model: &Model, popup: &Popup, theme: &Theme, area: Rect, frame: &m
             frame.render_widget(Paragraph::new(lines), inner);
         }
     }
+}
+
+/// The who popup's size at most.
+const WHO_SIZE: (u16, u16) = (48, 24);
+
+/// The who popup on a screen of `area`, for `names` names and, if `more`, a
+/// line saying how many more are online than listed.
+fn who_box(area: Rect, names: usize, more: bool) -> Rect {
+    let lines = names.max(1) + usize::from(more);
+    let h = u16::try_from(lines)
+        .unwrap_or(u16::MAX)
+        .saturating_add(2)
+        .min(WHO_SIZE.1);
+    centered(area, WHO_SIZE.0, h)
+}
+
+/// How many names the who popup shows at once on a screen of `size`: what
+/// PgUp and PgDn move by.
+pub fn who_page(size: (u16, u16), names: usize, more: bool) -> usize {
+    let inner = layout::inner(who_box(Rect::new(0, 0, size.0, size.1), names, more));
+    usize::from(inner.height)
+        .saturating_sub(usize::from(more))
+        .max(1)
+}
+
+fn who(
+    model: &Model,
+    online: &[classchat_common::Username],
+    total: usize,
+    selected: usize,
+    theme: &Theme,
+    area: Rect,
+    frame: &mut Frame<'_>,
+) {
+    let more = total.saturating_sub(online.len());
+    let boxed = who_box(area, online.len(), more > 0);
+    frame.render_widget(Clear, boxed);
+    // The close key as bound, from the same table the key handler reads.
+    let close = model
+        .keymap
+        .keys(crate::keymap::Action::Close)
+        .first()
+        .map_or_else(|| "Esc".to_owned(), ToString::to_string);
+    let footer = format!(" ↑↓ PgUp/PgDn · Enter message · {close} close ");
+    let block = frame_box(&format!("{total} online"), theme, &footer);
+    let inner = block.inner(boxed);
+    frame.render_widget(block, boxed);
+    if online.is_empty() {
+        let none = Line::styled("nobody is online", theme.hint);
+        frame.render_widget(Paragraph::new(none), inner);
+        return;
+    }
+    let rows = who_page((area.width, area.height), online.len(), more > 0);
+    let first = selected.saturating_sub(rows.saturating_sub(1));
+    let dot = if model.look.ascii { "+" } else { "●" };
+    let mut lines: Vec<Line<'_>> = online
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(rows)
+        .map(|(i, user)| {
+            let style = if i == selected {
+                theme.list_selected
+            } else {
+                theme.list_item
+            };
+            let you = if model.me.as_ref() == Some(user) {
+                " (you)"
+            } else {
+                ""
+            };
+            Line::from(vec![
+                Span::styled(format!("{dot} "), theme.online),
+                Span::styled(text::clean_line(user.as_str()).into_owned(), style),
+                Span::styled(you, theme.hint),
+            ])
+        })
+        .collect();
+    if more > 0 {
+        lines.resize(rows, Line::raw(""));
+        lines.push(Line::styled(format!("and {more} more"), theme.hint));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
 }
 
 /// The help popup's size at most.

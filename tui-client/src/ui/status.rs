@@ -1,5 +1,6 @@
-//! The bottom line: connection, who you are, where you are, who is online; or
-//! the latest notice (errors stay until replaced or Esc).
+//! The bottom line: connection, who you are, where you are, who is online; and
+//! the latest notice. An error that does not fit there gets lines of its own
+//! above the input ([`error_lines`]), so its reason is never cut off.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -10,17 +11,79 @@ use crate::model::{LinkState, Model};
 use crate::text::{self, width};
 use crate::theme::Theme;
 
-pub fn render(model: &Model, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
+/// The most lines an error takes above the input.
+const ERROR_LINES_MAX: usize = 3;
+
+/// The current error, wrapped to `wrap_cols`, when it does not fit in a status
+/// line `status_cols` wide beside what is always shown there; `None` when it
+/// fits (or there is none).
+pub fn error_lines(model: &Model, status_cols: u16, wrap_cols: u16) -> Option<Vec<String>> {
+    let notice = model.notice.as_ref().filter(|n| n.error)?;
+    let text = text::clean_line(&notice.text);
+    let (parts, _) = parts(model, status_cols);
+    let left = format!(" {} ", parts.join(" · "));
+    // Fits, or the link part says it already ("disconnected: why").
+    if width(&left) + width(&text) + 2 <= usize::from(status_cols) || left.contains(&*text) {
+        return None;
+    }
+    // A space on either side, as in the status line.
+    let room = usize::from(wrap_cols).saturating_sub(2).max(1);
+    let mut lines = text::wrap(&text, room);
+    if lines.len() > ERROR_LINES_MAX {
+        lines.truncate(ERROR_LINES_MAX);
+        if let Some(last) = lines.last_mut() {
+            *last = text::truncate(&format!("{last} …"), room).into_owned();
+        }
+    }
+    Some(lines)
+}
+
+/// The status line; `error_above` says the current error has lines of its own
+/// above the input, so it is not repeated here.
+pub fn render(model: &Model, theme: &Theme, area: Rect, error_above: bool, frame: &mut Frame<'_>) {
+    let (mut parts, hint) = parts(model, area.width);
+    let link_style = if matches!(model.link, LinkState::Connected) {
+        theme.status_ok
+    } else {
+        theme.status_warn
+    };
+    let notice = model.notice.as_ref().filter(|n| !(n.error && error_above));
+    // An error shown here goes before the unread hint: its reason matters now.
+    if let Some(hint) = hint.filter(|_| notice.is_none_or(|n| !n.error)) {
+        parts.push(hint);
+    }
+    let left = format!(" {} ", parts.join(" · "));
+    let right = match notice {
+        Some(n) => format!(" {} ", text::clean_line(&n.text)),
+        None => String::new(),
+    };
+    let right_style = match notice {
+        Some(n) if n.error => theme.status_warn,
+        _ => theme.status_bar,
+    };
+    let total = usize::from(area.width);
+    let left = text::truncate(&left, total).into_owned();
+    let room = total.saturating_sub(width(&left));
+    let right = text::truncate(&right, room).into_owned();
+    let pad = total.saturating_sub(width(&left) + width(&right));
+    let link_len = parts_first_len(&left);
+    let (link_part, rest) = left.split_at(link_len.min(left.len()));
+    let line = Line::from(vec![
+        Span::styled(link_part.to_owned(), link_style),
+        Span::styled(rest.to_owned(), theme.status_bar),
+        Span::styled(" ".repeat(pad), theme.status_bar),
+        Span::styled(right, right_style),
+    ]);
+    frame.render_widget(Paragraph::new(line).style(theme.status_bar), area);
+}
+
+/// What the left of the status line says, part by part, for a line
+/// `width_cols` wide; and apart, the unread hint shown when the list is hidden.
+fn parts(model: &Model, width_cols: u16) -> (Vec<String>, Option<String>) {
     let ascii = model.look.ascii;
-    let (link, link_style) = match &model.link {
-        LinkState::Connected => (
-            format!("{} connected", if ascii { "*" } else { "●" }),
-            theme.status_ok,
-        ),
-        LinkState::Connecting => (
-            format!("{} connecting", if ascii { "~" } else { "◌" }),
-            theme.status_warn,
-        ),
+    let link = match &model.link {
+        LinkState::Connected => format!("{} connected", if ascii { "*" } else { "●" }),
+        LinkState::Connecting => format!("{} connecting", if ascii { "~" } else { "◌" }),
         LinkState::Reconnecting { attempt, at, .. } => {
             let secs = ((at.as_millis() - model.now.as_millis()).max(0) + 999) / 1000;
             let when = if secs == 0 {
@@ -28,12 +91,9 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
             } else {
                 format!("in {secs}s")
             };
-            (
-                format!(
-                    "{} reconnecting {when} (attempt {attempt})",
-                    if ascii { "~" } else { "◌" }
-                ),
-                theme.status_warn,
+            format!(
+                "{} reconnecting {when} (attempt {attempt})",
+                if ascii { "~" } else { "◌" }
             )
         }
         LinkState::LoggedOut(why) | LinkState::Failed(why) => {
@@ -42,13 +102,10 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
             } else {
                 "disconnected"
             };
-            (
-                format!(
-                    "{} {what}: {}",
-                    if ascii { "x" } else { "✗" },
-                    text::clean_line(why)
-                ),
-                theme.status_warn,
+            format!(
+                "{} {what}: {}",
+                if ascii { "x" } else { "✗" },
+                text::clean_line(why)
             )
         }
     };
@@ -57,7 +114,7 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
     if let Some(me) = model
         .me
         .as_ref()
-        .filter(|_| area.width >= crate::layout::NARROW)
+        .filter(|_| width_cols >= crate::layout::NARROW)
     {
         parts.push(text::clean_line(me.as_str()).into_owned());
     }
@@ -69,7 +126,7 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
         .filter(|(i, _)| Some(*i) != model.selected)
         .map(|(_, c)| c.unread)
         .sum();
-    let list_hidden = area.width < crate::layout::NARROW;
+    let list_hidden = width_cols < crate::layout::NARROW;
     // Counts of who is online are left out while the link is down.
     let live = model.presence_is_live();
     let total = (live && model.online_total > 0).then(|| format!("{} online", model.online_total));
@@ -116,32 +173,8 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
         let plural = if offers == 1 { "" } else { "s" };
         parts.push(format!("{offers} file offer{plural} ({key})"));
     }
-    if list_hidden && elsewhere > 0 {
-        parts.push(format!("{elsewhere} unread (Alt+A)"));
-    }
-    let left = format!(" {} ", parts.join(" · "));
-    let right = match &model.notice {
-        Some(n) => format!(" {} ", text::clean_line(&n.text)),
-        None => String::new(),
-    };
-    let right_style = match &model.notice {
-        Some(n) if n.error => theme.status_warn,
-        _ => theme.status_bar,
-    };
-    let total = usize::from(area.width);
-    let left = text::truncate(&left, total).into_owned();
-    let room = total.saturating_sub(width(&left));
-    let right = text::truncate(&right, room).into_owned();
-    let pad = total.saturating_sub(width(&left) + width(&right));
-    let link_len = parts_first_len(&left);
-    let (link_part, rest) = left.split_at(link_len.min(left.len()));
-    let line = Line::from(vec![
-        Span::styled(link_part.to_owned(), link_style),
-        Span::styled(rest.to_owned(), theme.status_bar),
-        Span::styled(" ".repeat(pad), theme.status_bar),
-        Span::styled(right, right_style),
-    ]);
-    frame.render_widget(Paragraph::new(line).style(theme.status_bar), area);
+    let hint = (list_hidden && elsewhere > 0).then(|| format!("{elsewhere} unread (Alt+A)"));
+    (parts, hint)
 }
 
 /// Byte length of the connection part at the start of the left text.

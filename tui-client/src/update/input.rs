@@ -2,6 +2,7 @@
 //! recall what was sent before.
 
 use classchat_common::MessageId;
+use classchat_common::limits::MAX_BODY_BYTES;
 use ratatui_textarea::TextArea;
 
 use super::{files, select};
@@ -36,7 +37,8 @@ fn remember(model: &mut Model, text: &str) {
 }
 
 /// Enter: a slash command runs; anything else goes to the open conversation.
-/// A command that cannot be parsed leaves the text in place with the reason.
+/// A command that cannot be parsed, or a message too long to send, leaves the
+/// text in place with the reason.
 pub fn submit(model: &mut Model, fx: &mut Vec<Effect>) {
     model.completion = None;
     let text = model.input().lines().join("\n");
@@ -70,6 +72,9 @@ pub fn submit(model: &mut Model, fx: &mut Vec<Effect>) {
                 "type /passwd alone: a form asks for the passwords without showing them",
                 true,
             );
+        }
+        Ok(Command::Msg { body, .. }) if body.len() > MAX_BODY_BYTES => {
+            return refuse_too_long(model, &body);
         }
         Ok(command) => command,
         Err(e) => {
@@ -167,9 +172,25 @@ fn send_here(model: &mut Model, typed: &str, body: String, fx: &mut Vec<Effect>)
         );
         return;
     };
+    if body.len() > MAX_BODY_BYTES {
+        return refuse_too_long(model, &body);
+    }
     replace_text(model.input_mut(), "");
     remember(model, typed);
     send(model, index, body, fx);
+}
+
+/// A body the server would refuse is not sent at all: the text stays in the
+/// input to be shortened, and the notice says by how much.
+fn refuse_too_long(model: &mut Model, body: &str) {
+    let len = body.len();
+    model.notify(
+        format!(
+            "this message is {len} bytes and the limit is {MAX_BODY_BYTES}: shorten it by {}",
+            len - MAX_BODY_BYTES
+        ),
+        true,
+    );
 }
 
 /// Shows the message as sending and asks for it to be sent.

@@ -92,6 +92,47 @@ pub fn on_key(model: &mut Model, key: KeyEvent, fx: &mut Vec<Effect>) {
     }
 }
 
+/// A burst of keys, each doing what it would alone; but characters that would
+/// only be typed into the draft go in as one edit, so a long burst costs one
+/// pass over the draft rather than one per character.
+pub fn on_typed(model: &mut Model, keys: &[KeyEvent], fx: &mut Vec<Effect>) {
+    let mut text = String::new();
+    for key in keys {
+        match key.code {
+            KeyCode::Char(c) if types_into_draft(model, key, text.is_empty()) => text.push(c),
+            _ => {
+                type_into_draft(model, &mut text);
+                on_key(model, *key, fx);
+            }
+        }
+    }
+    type_into_draft(model, &mut text);
+}
+
+/// Whether `on_key` would only type `key`'s character into the draft;
+/// `nothing_held` says no character of the burst is waiting to go in first.
+fn types_into_draft(model: &Model, key: &KeyEvent, nothing_held: bool) -> bool {
+    let KeyCode::Char(c) = key.code else {
+        return false;
+    };
+    key.kind != KeyEventKind::Release
+        && key.modifiers.difference(KeyModifiers::SHIFT).is_empty()
+        && model.login.is_none()
+        && model.popup.is_none()
+        && model.focus == Focus::Input
+        && model.keymap.action(key).is_none()
+        && !(c == '?' && nothing_held && model.input().is_empty())
+}
+
+fn type_into_draft(model: &mut Model, text: &mut String) {
+    if !text.is_empty() {
+        edit(model, |input| {
+            input.insert_str(&*text);
+        });
+        text.clear();
+    }
+}
+
 /// A change to the draft: whatever was being completed or recalled is over.
 fn edit(model: &mut Model, change: impl FnOnce(&mut ratatui_textarea::TextArea<'static>)) {
     change(model.input_mut());
@@ -125,8 +166,14 @@ fn page(model: &mut Model, up: bool) {
     let theme = Theme::new(model.look.color);
     let area = layout::model_areas(model).message_lines();
     // A page keeps two lines of the previous one, to read on from.
-    let lines = usize::from(area.height).saturating_sub(2).max(1) as isize;
-    scroll_by(model, &theme, area, if up { -lines } else { lines });
+    let lines = usize::from(area.height).saturating_sub(2).max(1);
+    if up {
+        return scroll_by(model, &theme, area, -(lines as isize));
+    }
+    let Some(i) = model.selected else { return };
+    let ctx = Ctx::new(model, &theme, &model.convs[i].conv, area.width);
+    let scroll = layout::page_down(&model.convs[i], &ctx, usize::from(area.height), lines);
+    model.convs[i].scroll = scroll;
 }
 
 fn scroll_by(model: &mut Model, theme: &Theme, area: ratatui::layout::Rect, lines: isize) {
@@ -332,6 +379,30 @@ fn popup_key(model: &mut Model, key: KeyEvent, action: Option<Action>, fx: &mut 
             }
             _ => {}
         },
+        Popup::Who {
+            online,
+            total,
+            selected,
+        } => {
+            let page = crate::ui::who_page(model.size, online.len(), *total > online.len());
+            let last = online.len().saturating_sub(1);
+            match key.code {
+                KeyCode::Up => *selected = selected.saturating_sub(1),
+                KeyCode::Down => *selected = (*selected + 1).min(last),
+                KeyCode::PageUp => *selected = selected.saturating_sub(page),
+                KeyCode::PageDown => *selected = (*selected + page).min(last),
+                KeyCode::Enter => {
+                    // As `/msg name` without text: open (or start) the conversation.
+                    let pick = online.get(*selected).cloned();
+                    model.popup = None;
+                    if let Some(user) = pick.filter(|u| Some(u) != model.me.as_ref()) {
+                        let i = model.conversation(&Conv::User(user));
+                        select(model, i);
+                    }
+                }
+                _ => {}
+            }
+        }
         Popup::ReadBy { .. } => model.popup = None,
         Popup::Picker(_) | Popup::Offer { .. } | Popup::Transfers { .. } | Popup::Password(_) => {}
     }

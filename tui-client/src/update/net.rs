@@ -1,11 +1,14 @@
 //! What the client task reports: messages, receipts, replies, the connection.
 
 use classchat_common::protocol::{ChatMessage, ConvSummary, GroupEvent};
-use classchat_common::{ClientMessage, Conv, ServerMessage, Timestamp};
+use classchat_common::{
+    ClientMessage, Conv, ErrorCode, MessageId, ServerMessage, Timestamp, Username,
+};
 
 use super::files;
 use super::{input::replace_text, select};
 use crate::client::{Event, Link};
+use crate::config::UnsentMessage;
 use crate::message::Effect;
 use crate::model::{Asked, Entry, LinkState, Model, Popup};
 use crate::text;
@@ -17,6 +20,7 @@ pub fn on_event(model: &mut Model, event: Event, fx: &mut Vec<Effect>) {
         Event::Status(update) => on_status(model, &update),
         Event::Retrying { .. } => {}
         Event::Transfer(progress) => files::on_progress(model, progress),
+        Event::Unsent(m) => unsent(model, &m),
         Event::Link(Link::Connected { user }) => {
             model.link = LinkState::Connected;
             // Logged in again with the password typed in the form.
@@ -25,9 +29,7 @@ pub fn on_event(model: &mut Model, event: Event, fx: &mut Vec<Effect>) {
             }
             model.syncing = true;
             // Whatever went wrong with the old connection is over.
-            if model.notice.as_ref().is_some_and(|n| n.error) {
-                model.notice = None;
-            }
+            model.forget_read_errors();
             model.me.get_or_insert(user);
             // Refresh the list (unread counts, presence) on every (re)connect.
             let req = model.ask(Asked::Quiet);
@@ -73,6 +75,18 @@ pub fn on_event(model: &mut Model, event: Event, fx: &mut Vec<Effect>) {
             model.notify(why.clone(), true);
             model.link = LinkState::Failed(why);
         }
+    }
+}
+
+/// A message typed before the client last stopped, going out again: shown as
+/// sending at the end of its conversation, as when it was typed.
+fn unsent(model: &mut Model, m: &UnsentMessage) {
+    let Some(me) = model.me.clone() else { return };
+    let i = model.conversation(&m.to);
+    let conv = &mut model.convs[i];
+    if conv.by_id_mut(m.id).is_none() {
+        conv.entries
+            .push(Entry::sending(m.id, me, &m.body, model.now));
     }
 }
 
@@ -169,8 +183,12 @@ fn on_server(model: &mut Model, msg: ServerMessage, fx: &mut Vec<Effect>) {
         }
         ServerMessage::Who { online, total, .. } => {
             model.known_users.extend(online.iter().cloned());
-            model.online = online.into_iter().collect();
+            model.online = online.iter().cloned().collect();
             model.online_total = total;
+            // Typed `/who`, rather than the client's own refresh: show the list.
+            if matches!(asked, Some(Asked::Command(_))) {
+                model.popup = Some(Popup::who(online, total));
+            }
         }
         ServerMessage::User {
             user,
@@ -236,7 +254,8 @@ fn on_server(model: &mut Model, msg: ServerMessage, fx: &mut Vec<Effect>) {
                     .unwrap_or("/")
                     .trim_start_matches('/')
                     .to_owned();
-                model.notify(
+                model.notify_about(
+                    &conv,
                     format!(
                         "{done}: #{} · owner {owner} · {} members",
                         info.group, info.members
@@ -246,9 +265,10 @@ fn on_server(model: &mut Model, msg: ServerMessage, fx: &mut Vec<Effect>) {
             }
         }
         ServerMessage::GroupDeleted { group, .. } => {
-            model.remove(&Conv::Group(group.clone()));
+            let conv = Conv::Group(group.clone());
+            model.remove(&conv);
             model.known_groups.remove(&group);
-            model.notify(format!("#{group} was deleted"), false);
+            model.notify_about(&conv, format!("#{group} was deleted"), false);
         }
         ServerMessage::Groups { groups, .. } => {
             model
@@ -283,20 +303,31 @@ fn on_server(model: &mut Model, msg: ServerMessage, fx: &mut Vec<Effect>) {
                 });
             }
         }
-        ServerMessage::Error { message, id, .. } => {
-            if id.is_none()
-                && let Some(Asked::Command(text)) = &asked
+        ServerMessage::Error {
+            message, id, code, ..
+        } => {
+            let message = text::clean_line(&message).into_owned();
+            if let Some(id) = id {
+                return refused(model, id, code, message);
+            }
+            if let Some(Asked::Command(text)) = &asked
                 && model.input().is_empty()
             {
                 // The command failed: give the typed text back to fix it.
                 replace_text(model.input_mut(), text);
             }
-            if let Some(Asked::Older(conv) | Asked::Recent(conv)) = &asked
-                && let Some(i) = model.find(conv)
-            {
-                model.convs[i].loading = false;
+            if let Some(Asked::Older(conv) | Asked::Recent(conv)) = &asked {
+                if let Some(i) = model.find(conv) {
+                    model.convs[i].loading = false;
+                }
+                // `/history nobody`, say: the conversation only ever existed here.
+                if names_nobody(code, conv)
+                    && let Some(back) = forget_unknown(model, conv)
+                {
+                    return model.notify_about(conv, format!("{message}{back}"), true);
+                }
             }
-            model.notify(text::clean_line(&message).into_owned(), true);
+            model.notify(message, true);
         }
         ServerMessage::FileStatus {
             offer,
@@ -350,7 +381,8 @@ fn on_chat(model: &mut Model, m: &ChatMessage, fx: &mut Vec<Effect>) {
         }
         Some(GroupEvent::Kicked { user }) if *user == me => {
             model.remove(&m.conv);
-            model.notify(
+            model.notify_about(
+                &m.conv,
                 format!(
                     "{} removed you from {}",
                     text::clean_line(m.from.as_str()),
@@ -362,7 +394,7 @@ fn on_chat(model: &mut Model, m: &ChatMessage, fx: &mut Vec<Effect>) {
         }
         Some(GroupEvent::Deleted) => {
             model.remove(&m.conv);
-            model.notify(text::clean_line(&m.body).into_owned(), false);
+            model.notify_about(&m.conv, text::clean_line(&m.body).into_owned(), false);
             return;
         }
         _ => {}
@@ -386,6 +418,9 @@ fn on_chat(model: &mut Model, m: &ChatMessage, fx: &mut Vec<Effect>) {
         };
         let online = model.online.contains(member) || *member == me;
         model.convs[i].apply_event(event, &m.from, online, m.ts);
+        if let Some(news) = news_for_me(event, &m.from, &me, &m.conv) {
+            model.notify_about(&m.conv, news, false);
+        }
     }
     let entry = Entry::from_message(m, &me);
     let (unread_kind, mentions_me) = (entry.is_unread_kind(), entry.mentions_me);
@@ -441,4 +476,102 @@ fn on_conversations(model: &mut Model, list: Vec<ConvSummary>) {
     {
         select(model, i);
     }
+}
+
+/// What a group event says to you, when it is about you and someone else did it.
+fn news_for_me(event: &GroupEvent, actor: &Username, me: &Username, conv: &Conv) -> Option<String> {
+    if actor == me {
+        return None;
+    }
+    match event {
+        GroupEvent::Added { user } if user == me => Some(format!(
+            "{} added you to {conv}",
+            text::clean_line(actor.as_str())
+        )),
+        // Handed over, or inherited when the owner left: either way it is yours.
+        GroupEvent::Owner { user } if user == me => {
+            Some(format!("you are now the owner of {conv}"))
+        }
+        _ => None,
+    }
+}
+
+/// The server refused message `id` for good. A message to someone who does not
+/// exist takes its conversation with it (when nothing else was ever in it) and
+/// comes back to the input; any other refusal stays in the history as failed,
+/// with its reason under it.
+fn refused(model: &mut Model, id: MessageId, code: ErrorCode, message: String) {
+    let Some(i) = model
+        .convs
+        .iter()
+        .position(|c| c.entries.iter().any(|e| e.id == id))
+    else {
+        return model.notify(message, true);
+    };
+    let conv = model.convs[i].conv.clone();
+    if names_nobody(code, &conv)
+        && let Some(back) = forget_unknown(model, &conv)
+    {
+        return model.notify_about(&conv, format!("{message}{back}"), true);
+    }
+    if let Some(entry) = model.convs[i].by_id_mut(id) {
+        entry.failure = Some(message.clone());
+    }
+    model.notify_about(&conv, message, true);
+}
+
+/// Whether `code` says that `conv`'s user or group does not exist.
+fn names_nobody(code: ErrorCode, conv: &Conv) -> bool {
+    matches!(
+        (code, conv),
+        (ErrorCode::UnknownUser, Conv::User(_)) | (ErrorCode::UnknownGroup, Conv::Group(_))
+    )
+}
+
+/// `conv` names nobody on the server. If it holds nothing the server sent, it
+/// was only ever made here (by `/msg nobody hi`): it goes, and what was being
+/// sent to it comes back to the input as a `/msg` to correct. Returns what the
+/// notice should add, or `None` when the conversation stays.
+fn forget_unknown(model: &mut Model, conv: &Conv) -> Option<String> {
+    let c = &model.convs[model.find(conv)?];
+    if c.stored_len() > 0 || c.last_seq > 0 {
+        return None;
+    }
+    let unsent: Vec<&str> = c
+        .entries
+        .iter()
+        .filter(|e| e.mine && e.seq.is_none())
+        .map(|e| e.body.as_str())
+        .collect();
+    let line = (!unsent.is_empty()).then(|| format!("/msg {conv} {}", unsent.join("\n")));
+    let was_open = model.current().is_some_and(|c| c.conv == *conv);
+    model.remove(conv);
+    if was_open {
+        // Back to where the user was, not to whichever conversation was next
+        // to this one (opening it would mark it read).
+        model.selected = None;
+        if let Some(i) = model.previous.clone().and_then(|p| model.find(&p)) {
+            select(model, i);
+        }
+    }
+    match conv {
+        Conv::User(u) => {
+            model.known_users.remove(u);
+        }
+        Conv::Group(g) => {
+            model.known_groups.remove(g);
+        }
+    }
+    let Some(line) = line else {
+        return Some(String::new());
+    };
+    if model.input().is_empty() {
+        replace_text(model.input_mut(), &line);
+        return Some(" — your message is back in the input to correct".into());
+    }
+    // Never over a draft: Up in an empty input brings it back instead.
+    if model.sent.back() != Some(&line) {
+        model.sent.push_back(line);
+    }
+    Some(" — Up (in an empty input) brings your message back".into())
 }

@@ -4,14 +4,21 @@
 //! Layout: [`keys`] (the key table, the mouse, popups, the login form),
 //! [`reading`] (unread counts, marking read, loading older history), [`typing`]
 //! (drafts, sending, commands, completion), [`server`] (status markers, the
-//! connection, notices, the bell), [`files`] (the picker, offers, transfers).
-//! This file holds the helpers they share.
+//! connection, notices, the bell), [`files`] (the picker, offers, transfers),
+//! [`who`] (the `/who` list), [`notices`] (news about you, how long notices
+//! stay), [`refused`] (messages the server refuses), [`long`] (a message over
+//! the limit or taller than the pane, bursts of typed keys). This file holds
+//! the helpers they share.
 
 mod files;
 mod keys;
+mod long;
+mod notices;
 mod reading;
+mod refused;
 mod server;
 mod typing;
+mod who;
 
 use classchat_common::protocol::ChatMessage;
 use classchat_common::{ClientMessage, ServerMessage, Timestamp};

@@ -76,6 +76,7 @@ pub fn options(server: &TestServer, user: &str) -> ClientOptions {
         user: user.parse().unwrap(),
         password: Some(Secret(format!("{user}-password"))),
         logins: None,
+        unsent: None,
         backoff: Backoff {
             base: Duration::from_millis(50),
             cap: Duration::from_millis(400),

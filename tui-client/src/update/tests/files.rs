@@ -571,6 +571,8 @@ fn an_offer_ended_for_you_says_whether_it_was_withdrawn_or_you_left_its_group() 
             file_counts(0, 0, 0, 2),
         ),
     );
+    // "carol removed you from #cs101" first has its moment to be read.
+    press(&mut model, Msg::Tick(later(6)));
     assert_eq!(
         model.notice.clone().map(|n| n.text),
         Some("slides.pdf is no longer offered to you: you are not in #cs101 any more".into())

@@ -16,6 +16,27 @@ use crate::tracker::{Stage, Status};
 // ---- status markers ---------------------------------------------------------
 
 #[test]
+fn a_message_left_unsent_by_the_last_run_shows_as_sending_in_its_conversation_once() {
+    let mut model = demo_model(90, 30);
+    let m = crate::config::UnsentMessage {
+        id: classchat_common::MessageId::new(),
+        to: conv("dave"),
+        body: "typed while the server was down".into(),
+    };
+    for _ in 0..2 {
+        crate::update::update(&mut model, Msg::Net(Event::Unsent(m.clone())));
+    }
+    let entries: Vec<_> = conv_of(&model, "dave")
+        .entries
+        .iter()
+        .filter(|e| e.id == m.id)
+        .collect();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].body, m.body);
+    assert_eq!(entries[0].status.map(|s| s.stage), Some(Stage::Sending));
+}
+
+#[test]
 fn a_message_marker_never_moves_backwards() {
     let mut model = demo_model(90, 30);
     let id = send_text(&mut model, "who has the lab key?");
@@ -235,6 +256,8 @@ fn reconnecting_shows_in_the_status_and_connecting_again_refreshes_the_lists() {
     );
     assert!(screen(&model).contains("reconnecting in 4s (attempt 2)"));
     model.notify("the connection was lost", true);
+    // The attempt is due; the error has been up long enough to be read.
+    press(&mut model, Msg::Tick(later(6)));
 
     let fx = press(
         &mut model,
@@ -250,18 +273,22 @@ fn reconnecting_shows_in_the_status_and_connecting_again_refreshes_the_lists() {
 }
 
 #[test]
-fn an_information_notice_fades_but_an_error_stays_until_esc() {
+fn an_information_notice_fades_an_error_stays_longer_and_esc_puts_either_away() {
     let mut model = demo_model(90, 30);
     model.notify("bob is online", false);
     press(&mut model, Msg::Tick(later(9)));
     assert!(model.notice.is_none());
 
     model.notify("no group #cs999", true);
-    press(&mut model, Msg::Tick(later(120)));
+    press(&mut model, Msg::Tick(later(20)));
     assert!(
         model.notice.is_some(),
-        "an error is not missed by looking away"
+        "an error is not missed by looking away for a moment"
     );
+    press(&mut model, Msg::Tick(later(40)));
+    assert!(model.notice.is_none(), "nor left on screen for ever");
+
+    model.notify("no group #cs999", true);
     press(&mut model, plain(KeyCode::Esc));
     assert!(model.notice.is_none());
 }

@@ -1,0 +1,272 @@
+//! Notices: group news about you, newer news replacing older about the same
+//! group, errors that stay long enough to read and then fade, and a reconnect
+//! that sweeps away only what was read.
+
+use classchat_common::protocol::GroupEvent;
+use classchat_common::{ErrorCode, ServerMessage};
+use crossterm::event::KeyCode;
+
+use super::*;
+use crate::client::{Event, Link};
+use crate::message::Msg;
+
+fn notice(model: &Model) -> Option<(String, bool)> {
+    model.notice.as_ref().map(|n| (n.text.clone(), n.error))
+}
+
+fn shown(text: &str, error: bool) -> Option<(String, bool)> {
+    Some((text.to_owned(), error))
+}
+
+/// Moves the clock to `secs` after the demo's now, as the run loop's ticks do.
+fn tick(model: &mut Model, secs: i64) {
+    press(model, Msg::Tick(later(secs)));
+}
+
+/// The server refusing the command just typed, as it answers a non-owner.
+fn refuse(model: &mut Model, fx: &[Effect], message: &str) {
+    let req = fx.iter().find_map(|e| match e {
+        Effect::Ask(m) => m.req(),
+        _ => None,
+    });
+    server(
+        model,
+        ServerMessage::Error {
+            req,
+            id: None,
+            offer: None,
+            code: ErrorCode::NotOwner,
+            message: message.into(),
+            retry_after_ms: None,
+        },
+    );
+}
+
+fn run(model: &mut Model, line: &str) -> Vec<Effect> {
+    type_text(model, line);
+    press(model, plain(KeyCode::Enter))
+}
+
+fn studygroup(seq: u64, ev: GroupEvent) -> ChatMessage {
+    event("#studygroup", seq, "carol", now(), ev)
+}
+
+#[test]
+fn being_removed_added_back_and_made_owner_each_say_so_and_replace_the_last() {
+    let mut model = demo_model(90, 30);
+    arrives(
+        &mut model,
+        studygroup(
+            5,
+            GroupEvent::Added {
+                user: user("alice"),
+            },
+        ),
+    );
+    assert_eq!(
+        notice(&model),
+        shown("carol added you to #studygroup", false)
+    );
+    assert!(model.find(&conv("#studygroup")).is_some());
+
+    arrives(
+        &mut model,
+        studygroup(
+            6,
+            GroupEvent::Kicked {
+                user: user("alice"),
+            },
+        ),
+    );
+    assert_eq!(
+        notice(&model),
+        shown("carol removed you from #studygroup", true)
+    );
+    assert!(model.find(&conv("#studygroup")).is_none());
+
+    // Moments later: the error is not read yet, but this is news about the
+    // same group, and it makes the error untrue.
+    arrives(
+        &mut model,
+        studygroup(
+            7,
+            GroupEvent::Added {
+                user: user("alice"),
+            },
+        ),
+    );
+    assert_eq!(
+        notice(&model),
+        shown("carol added you to #studygroup", false)
+    );
+    arrives(
+        &mut model,
+        studygroup(
+            8,
+            GroupEvent::Owner {
+                user: user("alice"),
+            },
+        ),
+    );
+    assert_eq!(
+        notice(&model),
+        shown("you are now the owner of #studygroup", false)
+    );
+    let group = conv_of(&model, "#studygroup");
+    assert_eq!(group.owner, Some(user("alice")));
+}
+
+#[test]
+fn group_news_about_others_or_done_by_you_makes_no_notice() {
+    let mut model = demo_model(90, 30);
+    arrives(
+        &mut model,
+        event(
+            "#cs101",
+            10,
+            "carol",
+            now(),
+            GroupEvent::Added { user: user("dave") },
+        ),
+    );
+    arrives(
+        &mut model,
+        event(
+            "#cs101",
+            11,
+            "carol",
+            now(),
+            GroupEvent::Owner { user: user("bob") },
+        ),
+    );
+    assert_eq!(notice(&model), None);
+}
+
+#[test]
+fn an_old_copy_of_group_news_says_nothing_again() {
+    let mut model = demo_model(90, 30);
+    let added = studygroup(
+        5,
+        GroupEvent::Added {
+            user: user("alice"),
+        },
+    );
+    arrives(&mut model, added.clone());
+    press(&mut model, plain(KeyCode::Esc));
+    arrives(&mut model, added);
+    assert_eq!(notice(&model), None);
+}
+
+#[test]
+fn an_error_fades_after_a_while_without_esc() {
+    let mut model = demo_model(90, 30);
+    let fx = run(&mut model, "/delete cs101");
+    refuse(
+        &mut model,
+        &fx,
+        "only the owner of #cs101 (carol) can delete it",
+    );
+    tick(&mut model, 10);
+    assert!(
+        notice(&model).is_some_and(|(_, error)| error),
+        "still there while it may not have been read"
+    );
+    tick(&mut model, 60);
+    assert_eq!(notice(&model), None, "gone once it had its time");
+
+    model.notify("bob is online", false);
+    tick(&mut model, 69);
+    assert_eq!(notice(&model), None, "news fades sooner");
+}
+
+#[test]
+fn news_waits_behind_an_error_until_it_could_be_read() {
+    let mut model = demo_model(90, 30);
+    let fx = run(&mut model, "/kick cs101 bob");
+    refuse(
+        &mut model,
+        &fx,
+        "only the owner of #cs101 (carol) can remove members",
+    );
+    tick(&mut model, 1);
+    model.notify("bob is online", false);
+    assert_eq!(
+        notice(&model),
+        shown("only the owner of #cs101 (carol) can remove members", true),
+        "a second after it came, the error stays"
+    );
+    tick(&mut model, 6);
+    assert_eq!(notice(&model), shown("bob is online", false));
+    tick(&mut model, 13);
+    assert_eq!(notice(&model), shown("bob is online", false));
+    tick(&mut model, 15);
+    assert_eq!(notice(&model), None);
+}
+
+#[test]
+fn a_newer_error_replaces_an_older_one_at_once() {
+    let mut model = demo_model(90, 30);
+    let fx = run(&mut model, "/delete cs101");
+    refuse(
+        &mut model,
+        &fx,
+        "only the owner of #cs101 (carol) can delete it",
+    );
+    // The refused command came back to the input; clear it to type the next.
+    press(&mut model, ctrl('u'));
+    let fx = run(&mut model, "/rename cs101 cs102");
+    refuse(
+        &mut model,
+        &fx,
+        "only the owner of #cs101 (carol) can rename it",
+    );
+    assert_eq!(
+        notice(&model),
+        shown("only the owner of #cs101 (carol) can rename it", true)
+    );
+}
+
+#[test]
+fn a_reconnect_sweeps_away_an_error_already_read_but_not_one_just_shown() {
+    let mut model = demo_model(90, 30);
+    let connected = || {
+        Msg::Net(Event::Link(Link::Connected {
+            user: user("alice"),
+        }))
+    };
+    let fx = run(&mut model, "/delete cs101");
+    refuse(
+        &mut model,
+        &fx,
+        "only the owner of #cs101 (carol) can delete it",
+    );
+    tick(&mut model, 8);
+    press(&mut model, connected());
+    assert_eq!(notice(&model), None, "read, and from before the reconnect");
+
+    model.notify("there is no user named nobody", true);
+    tick(&mut model, 9);
+    press(&mut model, connected());
+    assert_eq!(
+        notice(&model),
+        shown("there is no user named nobody", true),
+        "a second old: not read yet"
+    );
+}
+
+#[test]
+fn the_same_error_twice_keeps_the_notice_that_says_more() {
+    let mut model = demo_model(90, 30);
+    model.notify_about(
+        &conv("nobody"),
+        "there is no user named nobody — your message is back in the input to correct",
+        true,
+    );
+    // The history and presence requests for the same name fail the same way.
+    model.notify("there is no user named nobody", true);
+    assert!(
+        notice(&model).is_some_and(|(text, _)| text.contains("back in the input")),
+        "{:?}",
+        model.notice
+    );
+}
