@@ -429,6 +429,20 @@ pub fn scroll_up(conv: &Conversation, ctx: &Ctx<'_>, height: usize, lines: usize
     scroll
 }
 
+/// The scroll position that shows entry `first` at the top of the pane (with
+/// the lines drawn above it, such as `── N new ──`), or the bottom if
+/// everything from it on fits.
+pub fn from_the_top(conv: &Conversation, ctx: &Ctx<'_>, height: usize, first: usize) -> Scroll {
+    let mut filled = 0;
+    for i in first..conv.entries.len() {
+        filled += entry_lines(conv, i, ctx, false).len();
+        if filled >= height {
+            return at(conv, i, filled - height);
+        }
+    }
+    Scroll::Bottom
+}
+
 /// The scroll position `lines` further down (newer); back to following the
 /// newest message at the end.
 pub fn scroll_down(conv: &Conversation, ctx: &Ctx<'_>, lines: usize) -> Scroll {

@@ -108,6 +108,7 @@ pub fn select(model: &mut Model, index: usize) {
     model.recall = None;
     let conv = &mut model.convs[index];
     conv.new_marker = (conv.unread > 0).then_some((conv.read_upto, conv.unread));
+    conv.open_at_new = conv.new_marker.is_some();
     conv.scroll = Scroll::Bottom;
 }
 
@@ -146,6 +147,20 @@ fn after(model: &mut Model, fx: &mut Vec<Effect>) {
             limit: Some(HISTORY_PAGE_DEFAULT),
         }));
         return;
+    }
+
+    // Opened with more unread than fit: start at the first of them, so none
+    // is marked read without having been on screen.
+    if conv.open_at_new && !conv.loading {
+        let scroll = conv.first_new().map_or(Scroll::Bottom, |first| {
+            layout::from_the_top(conv, &ctx, height, first)
+        });
+        let conv = &mut model.convs[index];
+        conv.open_at_new = false;
+        if conv.scroll == Scroll::Bottom {
+            conv.scroll = scroll;
+        }
+        return after(model, fx);
     }
 
     // A message counts as read only when it is on screen, in a focused terminal,

@@ -121,6 +121,9 @@ pub struct Conversation {
     pub last_ts: Option<Timestamp>,
     /// `── N new ──` goes after this sequence number, while the conversation is open.
     pub new_marker: Option<(u64, u64)>,
+    /// Opened with unread messages: once they are loaded, scroll so the
+    /// first of them is at the top, not the newest at the bottom.
+    pub open_at_new: bool,
     pub scroll: Scroll,
     /// The newest page has been asked for.
     pub opened: bool,
@@ -161,6 +164,7 @@ impl Conversation {
             last_seq: 0,
             last_ts: None,
             new_marker: None,
+            open_at_new: false,
             scroll: Scroll::Bottom,
             opened: false,
             more_older: true,

@@ -142,9 +142,9 @@ fn reaching_the_top_asks_for_older_history_once_until_it_arrives() {
             .collect()
     };
     let fx = press(&mut model, alt(KeyCode::Char('5')));
-    answer_history(&mut model, &fx, page(71, 120), true);
-
-    let mut asked = Vec::new();
+    // Erin's 99+ unread start before this page: it opens at its top, which
+    // already asks for what is before it.
+    let mut asked = older_requests(&answer_history(&mut model, &fx, page(71, 120), true));
     for _ in 0..6 {
         asked.extend(older_requests(&press(&mut model, plain(KeyCode::PageUp))));
     }
@@ -176,4 +176,49 @@ fn reaching_the_top_asks_for_older_history_once_until_it_arrives() {
         asked.extend(older_requests(&press(&mut model, plain(KeyCode::PageUp))));
     }
     assert_eq!(asked, [Some(21)]);
+}
+
+#[test]
+fn a_conversation_opened_with_more_unread_than_fit_starts_at_the_first_of_them() {
+    let mut model = demo_model(90, 30);
+    // Bob has sent two messages already, unread too; 60 more come.
+    let lines: Vec<ChatMessage> = (3..=62)
+        .map(|seq| chat("bob", seq, "bob", now(), &format!("unread {seq}")))
+        .collect();
+    for m in &lines {
+        arrives(&mut model, m.clone());
+    }
+    assert_eq!(
+        conv_of(&model, "bob").unread,
+        62,
+        "with the two from before"
+    );
+
+    let fx = press(&mut model, alt(KeyCode::Char('a')));
+    assert_eq!(selected_name(&model), "bob");
+    let fx = answer_history(&mut model, &fx, lines, false);
+    let shown = screen(&model);
+    assert!(shown.contains("62 new"), "{shown}");
+    assert!(shown.contains("bob: unread 3 "), "{shown}");
+    assert!(!shown.contains("unread 62"), "{shown}");
+    // Only what is on screen counts as read.
+    let read = reads(&fx);
+    assert_eq!(read.len(), 1, "{read:?}");
+    let (_, Some(upto)) = read[0].clone() else {
+        panic!("a read marker with a seq: {read:?}");
+    };
+    assert!((10..62).contains(&upto), "read up to {upto}");
+
+    // Paging down reads the rest, and ends following the newest again.
+    let mut last = upto;
+    for _ in 0..10 {
+        if model.current().map(|c| c.scroll) == Some(Scroll::Bottom) {
+            break;
+        }
+        for (_, seq) in reads(&press(&mut model, plain(KeyCode::PageDown))) {
+            last = seq.unwrap_or(last);
+        }
+    }
+    assert_eq!(model.current().map(|c| c.scroll), Some(Scroll::Bottom));
+    assert_eq!(last, 62);
 }
