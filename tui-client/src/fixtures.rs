@@ -256,10 +256,113 @@ pub fn answer_history(
     )
 }
 
+/// Types `line` and presses Enter, as a person would; what Enter asked for.
+pub fn submit(model: &mut Model, line: &str) -> Vec<Effect> {
+    type_text(model, line);
+    press(model, plain(KeyCode::Enter))
+}
+
 /// Types `text` into the open conversation and presses Enter.
 pub fn send_text(model: &mut Model, text: &str) -> MessageId {
-    type_text(model, text);
-    sent_id(&press(model, plain(KeyCode::Enter)))
+    sent_id(&submit(model, text))
+}
+
+/// The server refusing the request in `fx` that `pick` accepts.
+pub fn refuse_request(
+    model: &mut Model,
+    fx: &[Effect],
+    pick: impl Fn(&ClientMessage) -> bool,
+    code: ErrorCode,
+    message: &str,
+) {
+    let req = req_of(fx, pick);
+    assert!(req.is_some(), "the request was made: {fx:?}");
+    server(model, ServerMessage::error_for(req, code, message));
+}
+
+/// Types the command `line`, presses Enter, and has the server refuse the
+/// request it made.
+pub fn command_refused(model: &mut Model, line: &str, code: ErrorCode, message: &str) {
+    let fx = submit(model, line);
+    refuse_request(model, &fx, |_| true, code, message);
+}
+
+/// The server refusing message `id` to `conv_name`, then the tracker marking
+/// it failed, in the order the client task reports them.
+pub fn refuse_message(
+    model: &mut Model,
+    conv_name: &str,
+    id: MessageId,
+    code: ErrorCode,
+    message: &str,
+) {
+    server(
+        model,
+        ServerMessage::Error {
+            req: None,
+            id: Some(id),
+            offer: None,
+            code,
+            message: message.into(),
+            retry_after_ms: None,
+        },
+    );
+    status(
+        model,
+        conv_name,
+        id,
+        0,
+        stage(Stage::Failed, counts(0, 0, 0)),
+    );
+}
+
+/// Sends `text` to `conv_name` (the open conversation, or the one a `/msg`
+/// in `text` opens) and has the server refuse it; the message's id.
+pub fn send_refused(
+    model: &mut Model,
+    conv_name: &str,
+    text: &str,
+    code: ErrorCode,
+    message: &str,
+) -> MessageId {
+    let id = send_text(model, text);
+    refuse_message(model, conv_name, id, code, message);
+    id
+}
+
+/// Answers the `who` request in `fx` with `online` (in the order given) out
+/// of `total`.
+pub fn answer_who(
+    model: &mut Model,
+    fx: &[Effect],
+    online: &[impl AsRef<str>],
+    total: usize,
+) -> Vec<Effect> {
+    let req = req_of(fx, |m| matches!(m, ClientMessage::Who { .. }));
+    assert!(req.is_some(), "who is online was asked: {fx:?}");
+    server(
+        model,
+        ServerMessage::Who {
+            req,
+            online: online.iter().map(|n| user(n.as_ref())).collect(),
+            total,
+        },
+    )
+}
+
+/// Who is online in a big class: 40 students (`student01` … `student40`),
+/// then alice; more than a 20-row terminal shows.
+pub fn crowd() -> Vec<String> {
+    let mut online: Vec<String> = (1..=40).map(|n| format!("student{n:02}")).collect();
+    online.push("alice".into());
+    online
+}
+
+/// Opens the who-is-online list: types `/who`, presses Enter, and answers
+/// with `online` out of `total`.
+pub fn open_who(model: &mut Model, online: &[impl AsRef<str>], total: usize) {
+    let fx = submit(model, "/who");
+    answer_who(model, &fx, online, total);
 }
 
 // ---- models -----------------------------------------------------------------
@@ -304,15 +407,7 @@ pub fn connected_model(w: u16, h: u16) -> Model {
         })),
     );
     server(&mut model, ServerMessage::Synced { messages: 0 });
-    let req = req_of(&fx, |m| matches!(m, ClientMessage::Who { .. }));
-    server(
-        &mut model,
-        ServerMessage::Who {
-            req,
-            online: vec![user("alice"), user("bob"), user("frank")],
-            total: 3,
-        },
-    );
+    answer_who(&mut model, &fx, &["alice", "bob", "frank"], 3);
     model
 }
 
@@ -412,24 +507,12 @@ pub fn demo_model(w: u16, h: u16) -> Model {
         9,
         stage(Stage::Stored, counts(0, 0, 2)),
     );
-    let refused = send_text(&mut model, "slides: file:///home/alice/week7.pdf");
-    server(
-        &mut model,
-        ServerMessage::Error {
-            req: None,
-            id: Some(refused),
-            offer: None,
-            code: ErrorCode::BadBody,
-            message: "links to local files are not allowed".into(),
-            retry_after_ms: None,
-        },
-    );
-    status(
+    send_refused(
         &mut model,
         "#cs101",
-        refused,
-        0,
-        stage(Stage::Failed, counts(0, 0, 0)),
+        "slides: file:///home/alice/week7.pdf",
+        ErrorCode::BadBody,
+        "links to local files are not allowed",
     );
     send_text(&mut model, "one sec, the wifi is slow");
     // Esc puts the refusal notice away.

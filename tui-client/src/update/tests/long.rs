@@ -2,13 +2,12 @@
 //! pane, and long bursts of typed keys.
 
 use classchat_common::limits::MAX_BODY_BYTES;
-use crossterm::event::{KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyCode, KeyModifiers, MouseEvent, MouseEventKind};
 
 use super::*;
 use crate::keymap::Keymap;
 use crate::message::Msg;
 use crate::model::Scroll;
-use crossterm::event::KeyCode;
 
 /// Numbered words (`w0001 w0002 …`), as many as fit in `bytes` bytes, so that
 /// a screen shows which part of the text it holds.
@@ -62,7 +61,10 @@ fn scroll(model: &Model) -> Option<Scroll> {
     model.current().map(|c| c.scroll)
 }
 
-fn wheel(model: &mut Model, kind: MouseEventKind) -> Vec<Effect> {
+/// Turns the wheel once over the message pane; how many rows its text moved,
+/// as [`moved`] counts them.
+fn wheel_moves(model: &mut Model, kind: MouseEventKind) -> Option<isize> {
+    let before = pane_rows(model);
     press(
         model,
         Msg::Mouse(MouseEvent {
@@ -71,7 +73,8 @@ fn wheel(model: &mut Model, kind: MouseEventKind) -> Vec<Effect> {
             row: 10,
             modifiers: KeyModifiers::NONE,
         }),
-    )
+    );
+    moved(&before, &pane_rows(model))
 }
 
 // ---- over the limit -----------------------------------------------------------
@@ -163,6 +166,20 @@ fn press_until(
     None
 }
 
+/// Pages up until the message above the tall one (`line 39`) shows.
+fn page_up_to_line_39(model: &mut Model) -> Option<usize> {
+    press_until(model, KeyCode::PageUp, 40, |m| {
+        screen(m).contains("line 39")
+    })
+}
+
+/// Pages down until the pane is back at the bottom.
+fn page_down_to_the_bottom(model: &mut Model) -> Option<usize> {
+    press_until(model, KeyCode::PageDown, 40, |m| {
+        scroll(m) == Some(Scroll::Bottom)
+    })
+}
+
 #[test]
 fn page_up_goes_through_a_message_taller_than_the_pane_to_the_ones_above() {
     let mut model = tall_from_bob();
@@ -170,9 +187,7 @@ fn page_up_goes_through_a_message_taller_than_the_pane_to_the_ones_above() {
     assert!(shown.contains("w1333"), "the end shows first:\n{shown}");
 
     let mut seen = vec![screen(&model)];
-    let pages = press_until(&mut model, KeyCode::PageUp, 40, |m| {
-        screen(m).contains("line 39")
-    });
+    let pages = page_up_to_line_39(&mut model);
     assert!(
         pages.is_some(),
         "never reached the message above:\n{}",
@@ -186,9 +201,7 @@ fn page_up_goes_through_a_message_taller_than_the_pane_to_the_ones_above() {
     seen.dedup();
     assert_eq!(seen.len(), 4);
 
-    let pages_back = press_until(&mut model, KeyCode::PageDown, 40, |m| {
-        scroll(m) == Some(Scroll::Bottom)
-    });
+    let pages_back = page_down_to_the_bottom(&mut model);
     assert!(pages_back.is_some(), "never came back down");
     assert!(screen(&model).contains("w1333"));
 }
@@ -216,15 +229,13 @@ fn every_row_of_a_tall_message_is_shown_on_the_way_up() {
 #[test]
 fn the_wheel_moves_through_a_tall_message_three_rows_at_a_time() {
     let mut model = tall_from_bob();
-    for _ in 0..4 {
-        let before = pane_rows(&model);
-        wheel(&mut model, MouseEventKind::ScrollUp);
-        assert_eq!(moved(&before, &pane_rows(&model)), Some(3));
-    }
-    for _ in 0..4 {
-        let before = pane_rows(&model);
-        wheel(&mut model, MouseEventKind::ScrollDown);
-        assert_eq!(moved(&before, &pane_rows(&model)), Some(-3));
+    for (kind, rows) in [
+        (MouseEventKind::ScrollUp, 3),
+        (MouseEventKind::ScrollDown, -3),
+    ] {
+        for _ in 0..4 {
+            assert_eq!(wheel_moves(&mut model, kind), Some(rows), "{kind:?}");
+        }
     }
     assert_eq!(scroll(&model), Some(Scroll::Bottom));
 }
@@ -238,21 +249,14 @@ fn a_tall_message_of_yours_still_sending_shows_its_marker_and_scrolls_like_any_o
     let shown = screen(&model);
     assert!(shown.contains("◌"), "the marker ends the message:\n{shown}");
 
-    let pages = press_until(&mut model, KeyCode::PageUp, 40, |m| {
-        screen(m).contains("line 39")
-    });
+    let pages = page_up_to_line_39(&mut model);
     assert!(pages.is_some(), "pinned:\n{}", screen(&model));
-    let before = pane_rows(&model);
-    wheel(&mut model, MouseEventKind::ScrollDown);
     assert_eq!(
-        moved(&before, &pane_rows(&model)),
+        wheel_moves(&mut model, MouseEventKind::ScrollDown),
         Some(-3),
         "the wheel goes back down"
     );
-    let back = press_until(&mut model, KeyCode::PageDown, 40, |m| {
-        scroll(m) == Some(Scroll::Bottom)
-    });
-    assert!(back.is_some());
+    assert!(page_down_to_the_bottom(&mut model).is_some());
     assert!(screen(&model).contains("◌"));
 }
 
@@ -329,10 +333,6 @@ fn a_burst_of_keys_does_what_the_keys_one_by_one_would() {
 fn a_burst_of_nine_thousand_keys_keeps_every_character() {
     let mut model = demo_model(90, 30);
     let text = numbered(9000);
-    let keys: Vec<KeyEvent> = text
-        .chars()
-        .map(|c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
-        .collect();
-    press(&mut model, Msg::Typed(keys));
+    press(&mut model, burst(&text));
     assert_eq!(draft(&model), text);
 }

@@ -3,12 +3,14 @@
 //! that sweeps away only what was read.
 
 use classchat_common::protocol::GroupEvent;
-use classchat_common::{ErrorCode, ServerMessage};
+use classchat_common::{ErrorCode, Username};
 use crossterm::event::KeyCode;
 
 use super::*;
 use crate::client::{Event, Link};
 use crate::message::Msg;
+
+const CANNOT_DELETE: &str = "only the owner of #cs101 (carol) can delete it";
 
 fn notice(model: &Model) -> Option<(String, bool)> {
     model.notice.as_ref().map(|n| (n.text.clone(), n.error))
@@ -23,61 +25,33 @@ fn tick(model: &mut Model, secs: i64) {
     press(model, Msg::Tick(later(secs)));
 }
 
-/// The server refusing the command just typed, as it answers a non-owner.
-fn refuse(model: &mut Model, fx: &[Effect], message: &str) {
-    let req = fx.iter().find_map(|e| match e {
-        Effect::Ask(m) => m.req(),
-        _ => None,
-    });
-    server(
-        model,
-        ServerMessage::Error {
-            req,
-            id: None,
-            offer: None,
-            code: ErrorCode::NotOwner,
-            message: message.into(),
-            retry_after_ms: None,
-        },
-    );
+/// alice typing `line`, a command only an owner may give, and the server
+/// refusing it, as it answers a non-owner.
+fn not_owner(model: &mut Model, line: &str, message: &str) {
+    command_refused(model, line, ErrorCode::NotOwner, message);
 }
 
-fn run(model: &mut Model, line: &str) -> Vec<Effect> {
-    type_text(model, line);
-    press(model, plain(KeyCode::Enter))
+/// carol's group event `ev` in `conv_name`, happening now.
+fn by_carol(conv_name: &str, seq: u64, ev: GroupEvent) -> ChatMessage {
+    event(conv_name, seq, "carol", now(), ev)
 }
 
-fn studygroup(seq: u64, ev: GroupEvent) -> ChatMessage {
-    event("#studygroup", seq, "carol", now(), ev)
+/// carol doing `what` to alice in #studygroup.
+fn to_alice(seq: u64, what: impl FnOnce(Username) -> GroupEvent) -> ChatMessage {
+    by_carol("#studygroup", seq, what(user("alice")))
 }
 
 #[test]
 fn being_removed_added_back_and_made_owner_each_say_so_and_replace_the_last() {
     let mut model = demo_model(90, 30);
-    arrives(
-        &mut model,
-        studygroup(
-            5,
-            GroupEvent::Added {
-                user: user("alice"),
-            },
-        ),
-    );
+    arrives(&mut model, to_alice(5, |user| GroupEvent::Added { user }));
     assert_eq!(
         notice(&model),
         shown("carol added you to #studygroup", false)
     );
     assert!(model.find(&conv("#studygroup")).is_some());
 
-    arrives(
-        &mut model,
-        studygroup(
-            6,
-            GroupEvent::Kicked {
-                user: user("alice"),
-            },
-        ),
-    );
+    arrives(&mut model, to_alice(6, |user| GroupEvent::Kicked { user }));
     assert_eq!(
         notice(&model),
         shown("carol removed you from #studygroup", true)
@@ -86,28 +60,12 @@ fn being_removed_added_back_and_made_owner_each_say_so_and_replace_the_last() {
 
     // Moments later: the error is not read yet, but this is news about the
     // same group, and it makes the error untrue.
-    arrives(
-        &mut model,
-        studygroup(
-            7,
-            GroupEvent::Added {
-                user: user("alice"),
-            },
-        ),
-    );
+    arrives(&mut model, to_alice(7, |user| GroupEvent::Added { user }));
     assert_eq!(
         notice(&model),
         shown("carol added you to #studygroup", false)
     );
-    arrives(
-        &mut model,
-        studygroup(
-            8,
-            GroupEvent::Owner {
-                user: user("alice"),
-            },
-        ),
-    );
+    arrives(&mut model, to_alice(8, |user| GroupEvent::Owner { user }));
     assert_eq!(
         notice(&model),
         shown("you are now the owner of #studygroup", false)
@@ -119,38 +77,17 @@ fn being_removed_added_back_and_made_owner_each_say_so_and_replace_the_last() {
 #[test]
 fn group_news_about_others_or_done_by_you_makes_no_notice() {
     let mut model = demo_model(90, 30);
-    arrives(
-        &mut model,
-        event(
-            "#cs101",
-            10,
-            "carol",
-            now(),
-            GroupEvent::Added { user: user("dave") },
-        ),
-    );
-    arrives(
-        &mut model,
-        event(
-            "#cs101",
-            11,
-            "carol",
-            now(),
-            GroupEvent::Owner { user: user("bob") },
-        ),
-    );
+    let dave_added = GroupEvent::Added { user: user("dave") };
+    arrives(&mut model, by_carol("#cs101", 10, dave_added));
+    let bob_made_owner = GroupEvent::Owner { user: user("bob") };
+    arrives(&mut model, by_carol("#cs101", 11, bob_made_owner));
     assert_eq!(notice(&model), None);
 }
 
 #[test]
 fn an_old_copy_of_group_news_says_nothing_again() {
     let mut model = demo_model(90, 30);
-    let added = studygroup(
-        5,
-        GroupEvent::Added {
-            user: user("alice"),
-        },
-    );
+    let added = to_alice(5, |user| GroupEvent::Added { user });
     arrives(&mut model, added.clone());
     press(&mut model, plain(KeyCode::Esc));
     arrives(&mut model, added);
@@ -160,12 +97,7 @@ fn an_old_copy_of_group_news_says_nothing_again() {
 #[test]
 fn an_error_fades_after_a_while_without_esc() {
     let mut model = demo_model(90, 30);
-    let fx = run(&mut model, "/delete cs101");
-    refuse(
-        &mut model,
-        &fx,
-        "only the owner of #cs101 (carol) can delete it",
-    );
+    not_owner(&mut model, "/delete cs101", CANNOT_DELETE);
     tick(&mut model, 10);
     assert!(
         notice(&model).is_some_and(|(_, error)| error),
@@ -182,10 +114,9 @@ fn an_error_fades_after_a_while_without_esc() {
 #[test]
 fn news_waits_behind_an_error_until_it_could_be_read() {
     let mut model = demo_model(90, 30);
-    let fx = run(&mut model, "/kick cs101 bob");
-    refuse(
+    not_owner(
         &mut model,
-        &fx,
+        "/kick cs101 bob",
         "only the owner of #cs101 (carol) can remove members",
     );
     tick(&mut model, 1);
@@ -206,18 +137,12 @@ fn news_waits_behind_an_error_until_it_could_be_read() {
 #[test]
 fn a_newer_error_replaces_an_older_one_at_once() {
     let mut model = demo_model(90, 30);
-    let fx = run(&mut model, "/delete cs101");
-    refuse(
-        &mut model,
-        &fx,
-        "only the owner of #cs101 (carol) can delete it",
-    );
+    not_owner(&mut model, "/delete cs101", CANNOT_DELETE);
     // The refused command came back to the input; clear it to type the next.
     press(&mut model, ctrl('u'));
-    let fx = run(&mut model, "/rename cs101 cs102");
-    refuse(
+    not_owner(
         &mut model,
-        &fx,
+        "/rename cs101 cs102",
         "only the owner of #cs101 (carol) can rename it",
     );
     assert_eq!(
@@ -234,12 +159,7 @@ fn a_reconnect_sweeps_away_an_error_already_read_but_not_one_just_shown() {
             user: user("alice"),
         }))
     };
-    let fx = run(&mut model, "/delete cs101");
-    refuse(
-        &mut model,
-        &fx,
-        "only the owner of #cs101 (carol) can delete it",
-    );
+    not_owner(&mut model, "/delete cs101", CANNOT_DELETE);
     tick(&mut model, 8);
     press(&mut model, connected());
     assert_eq!(notice(&model), None, "read, and from before the reconnect");

@@ -1,48 +1,24 @@
 //! Messages the server refuses: one to nobody takes its made-up conversation
 //! with it and comes back to the input; any other stays, failed, with why.
 
-use classchat_common::{ErrorCode, MessageId, ServerMessage};
+use classchat_common::{ErrorCode, MessageId};
 use crossterm::event::KeyCode;
 
 use super::*;
+use crate::model::Entry;
 use crate::tracker::Stage;
 
 const NOBODY: &str = "there is no user named nobody";
+const NOT_A_MEMBER: &str = "you are no longer a member of #cs101";
 
-/// The server refusing message `id` with `code`, then the tracker marking it
-/// failed, in the order the client task reports them.
-fn refuse(model: &mut Model, conv_name: &str, id: MessageId, code: ErrorCode, message: &str) {
-    server(
-        model,
-        ServerMessage::Error {
-            req: None,
-            id: Some(id),
-            offer: None,
-            code,
-            message: message.into(),
-            retry_after_ms: None,
-        },
-    );
-    status(
-        model,
-        conv_name,
-        id,
-        0,
-        stage(Stage::Failed, counts(0, 0, 0)),
-    );
+/// The server refusing message `id` to `nobody`: there is no such user.
+fn nobody_is_unknown(model: &mut Model, id: MessageId) {
+    refuse_message(model, "nobody", id, ErrorCode::UnknownUser, NOBODY);
 }
 
-/// The request of `fx` that `pick` accepts failing with `code`.
-fn refuse_request(
-    model: &mut Model,
-    fx: &[Effect],
-    pick: impl Fn(&ClientMessage) -> bool,
-    code: ErrorCode,
-    message: &str,
-) {
-    let req = req_of(fx, pick);
-    assert!(req.is_some(), "the request was made: {fx:?}");
-    server(model, ServerMessage::error_for(req, code, message));
+/// The request of `fx` that `pick` accepts failing because nobody is unknown.
+fn nobody_is_unknown_to(model: &mut Model, fx: &[Effect], pick: fn(&ClientMessage) -> bool) {
+    refuse_request(model, fx, pick, ErrorCode::UnknownUser, NOBODY);
 }
 
 fn is_history(m: &ClientMessage) -> bool {
@@ -53,15 +29,27 @@ fn is_whois(m: &ClientMessage) -> bool {
     matches!(m, ClientMessage::Whois { .. })
 }
 
+/// Whether the notice shown says `part`.
+fn notice_says(model: &Model, part: &str) -> bool {
+    model.notice.as_ref().is_some_and(|n| n.text.contains(part))
+}
+
+/// Message `id` in `conv_name`, as the conversation holds it.
+fn entry<'a>(model: &'a Model, conv_name: &str, id: MessageId) -> &'a Entry {
+    conv_of(model, conv_name)
+        .entries
+        .iter()
+        .find(|e| e.id == id)
+        .expect("the message is in its conversation")
+}
+
 #[test]
 fn a_message_to_nobody_takes_its_conversation_away_and_comes_back_to_the_input() {
     let mut model = demo_model(90, 30);
-    type_text(&mut model, "/msg nobody hi");
-    let fx = press(&mut model, plain(KeyCode::Enter));
+    let fx = submit(&mut model, "/msg nobody hi");
     assert_eq!(selected_name(&model), "nobody");
-    let id = sent_id(&fx);
 
-    refuse(&mut model, "nobody", id, ErrorCode::UnknownUser, NOBODY);
+    nobody_is_unknown(&mut model, sent_id(&fx));
     assert!(model.find(&conv("nobody")).is_none(), "no lasting `nobody`");
     assert!(
         !model.known_users.contains(&user("nobody")),
@@ -78,8 +66,8 @@ fn a_message_to_nobody_takes_its_conversation_away_and_comes_back_to_the_input()
 
     // Opening the conversation asked for its history and the user's presence:
     // they fail for the same reason, and say nothing the notice does not.
-    refuse_request(&mut model, &fx, is_history, ErrorCode::UnknownUser, NOBODY);
-    refuse_request(&mut model, &fx, is_whois, ErrorCode::UnknownUser, NOBODY);
+    nobody_is_unknown_to(&mut model, &fx, is_history);
+    nobody_is_unknown_to(&mut model, &fx, is_whois);
     assert_eq!(model.notice, Some(notice));
     assert!(model.find(&conv("nobody")).is_none());
 }
@@ -87,21 +75,16 @@ fn a_message_to_nobody_takes_its_conversation_away_and_comes_back_to_the_input()
 #[test]
 fn a_message_to_nobody_comes_back_even_when_its_history_fails_first() {
     let mut model = demo_model(90, 30);
-    type_text(&mut model, "/msg nobody are you there?");
-    let fx = press(&mut model, plain(KeyCode::Enter));
-    let id = sent_id(&fx);
+    let fx = submit(&mut model, "/msg nobody are you there?");
 
-    refuse_request(&mut model, &fx, is_history, ErrorCode::UnknownUser, NOBODY);
+    nobody_is_unknown_to(&mut model, &fx, is_history);
     assert!(model.find(&conv("nobody")).is_none());
     assert_eq!(draft(&model), "/msg nobody are you there?");
 
-    refuse(&mut model, "nobody", id, ErrorCode::UnknownUser, NOBODY);
+    nobody_is_unknown(&mut model, sent_id(&fx));
     assert!(model.find(&conv("nobody")).is_none(), "not made again");
     assert!(
-        model
-            .notice
-            .as_ref()
-            .is_some_and(|n| n.text.contains("back in the input")),
+        notice_says(&model, "back in the input"),
         "{:?}",
         model.notice
     );
@@ -110,21 +93,16 @@ fn a_message_to_nobody_comes_back_even_when_its_history_fails_first() {
 #[test]
 fn a_message_to_nobody_never_overwrites_a_draft_and_up_brings_it_back() {
     let mut model = demo_model(90, 30);
-    type_text(&mut model, "/msg nobody hi");
-    let fx = press(&mut model, plain(KeyCode::Enter));
-    let id = sent_id(&fx);
+    let id = send_text(&mut model, "/msg nobody hi");
     // Back in #cs101, typing something else before the refusal comes.
     press(&mut model, alt(KeyCode::Char('1')));
     type_text(&mut model, "half a thought");
 
-    refuse(&mut model, "nobody", id, ErrorCode::UnknownUser, NOBODY);
+    nobody_is_unknown(&mut model, id);
     assert!(model.find(&conv("nobody")).is_none());
     assert_eq!(draft(&model), "half a thought");
     assert!(
-        model
-            .notice
-            .as_ref()
-            .is_some_and(|n| n.text.contains("Up (in an empty input)")),
+        notice_says(&model, "Up (in an empty input)"),
         "{:?}",
         model.notice
     );
@@ -136,13 +114,10 @@ fn a_message_to_nobody_never_overwrites_a_draft_and_up_brings_it_back() {
 #[test]
 fn a_message_to_a_group_that_does_not_exist_goes_the_same_way() {
     let mut model = demo_model(90, 30);
-    type_text(&mut model, "/msg #cs999 hello?");
-    let fx = press(&mut model, plain(KeyCode::Enter));
-    let id = sent_id(&fx);
-    refuse(
+    send_refused(
         &mut model,
         "#cs999",
-        id,
+        "/msg #cs999 hello?",
         ErrorCode::UnknownGroup,
         "no group #cs999",
     );
@@ -154,10 +129,9 @@ fn a_message_to_a_group_that_does_not_exist_goes_the_same_way() {
 #[test]
 fn history_of_nobody_leaves_no_conversation_behind() {
     let mut model = demo_model(90, 30);
-    type_text(&mut model, "/history nobody");
-    let fx = press(&mut model, plain(KeyCode::Enter));
+    let fx = submit(&mut model, "/history nobody");
     assert_eq!(selected_name(&model), "nobody");
-    refuse_request(&mut model, &fx, is_history, ErrorCode::UnknownUser, NOBODY);
+    nobody_is_unknown_to(&mut model, &fx, is_history);
     assert!(model.find(&conv("nobody")).is_none());
     assert_eq!(model.notice.as_ref().map(|n| n.text.as_str()), Some(NOBODY));
 }
@@ -168,52 +142,39 @@ fn a_conversation_with_history_stays_when_its_user_is_unknown() {
     // conversation holding what the server sent is never thrown away.
     let mut model = demo_model(90, 30);
     press(&mut model, alt(KeyCode::Char('3')));
-    let id = send_text(&mut model, "still there?");
-    refuse(
+    let id = send_refused(
         &mut model,
         "carol",
-        id,
+        "still there?",
         ErrorCode::UnknownUser,
         "there is no user named carol",
     );
     assert!(model.find(&conv("carol")).is_some());
-    let entry = conv_of(&model, "carol")
-        .entries
-        .iter()
-        .find(|e| e.id == id)
-        .expect("the failed message stays");
     assert_eq!(
-        entry.failure.as_deref(),
-        Some("there is no user named carol")
+        entry(&model, "carol", id).failure.as_deref(),
+        Some("there is no user named carol"),
+        "the failed message stays"
     );
 }
 
 #[test]
 fn any_other_refusal_keeps_the_failed_message_with_the_reason_under_it() {
     let mut model = demo_model(90, 30);
-    let id = send_text(&mut model, "see you all at the lab");
-    refuse(
+    let id = send_refused(
         &mut model,
         "#cs101",
-        id,
+        "see you all at the lab",
         ErrorCode::NotMember,
-        "you are no longer a member of #cs101",
+        NOT_A_MEMBER,
     );
-    let entry = conv_of(&model, "#cs101")
-        .entries
-        .iter()
-        .find(|e| e.id == id)
-        .expect("the failed message stays");
+    let entry = entry(&model, "#cs101", id);
     assert_eq!(entry.status.map(|s| s.stage), Some(Stage::Failed));
-    assert_eq!(
-        entry.failure.as_deref(),
-        Some("you are no longer a member of #cs101")
-    );
+    assert_eq!(entry.failure.as_deref(), Some(NOT_A_MEMBER));
     // Put the notice away: the reason still shows, under the message.
     press(&mut model, plain(KeyCode::Esc));
     assert!(model.notice.is_none());
     assert!(
-        screen(&model).contains("not sent: you are no longer a member of #cs101"),
+        screen(&model).contains(&format!("not sent: {NOT_A_MEMBER}")),
         "{}",
         screen(&model)
     );
@@ -222,11 +183,10 @@ fn any_other_refusal_keeps_the_failed_message_with_the_reason_under_it() {
 #[test]
 fn retrying_a_failed_message_drops_its_old_reason() {
     let mut model = demo_model(90, 30);
-    let id = send_text(&mut model, "see you all at the lab");
-    refuse(
+    let id = send_refused(
         &mut model,
         "#cs101",
-        id,
+        "see you all at the lab",
         ErrorCode::BadBody,
         "links to local files are not allowed",
     );
@@ -234,13 +194,7 @@ fn retrying_a_failed_message_drops_its_old_reason() {
     press(&mut model, alt(KeyCode::Up));
     let last = conv_of(&model, "#cs101").entries.len() - 1;
     assert_eq!(model.focus, crate::model::Focus::Messages(last));
-    let fx = press(&mut model, plain(KeyCode::Char('r')));
-    let again = sent_id(&fx);
-    let entry = conv_of(&model, "#cs101")
-        .entries
-        .iter()
-        .find(|e| e.id == again)
-        .expect("sent again");
-    assert_eq!(entry.failure, None);
+    let again = sent_id(&press(&mut model, plain(KeyCode::Char('r'))));
+    assert_eq!(entry(&model, "#cs101", again).failure, None, "sent again");
     assert!(conv_of(&model, "#cs101").entries.iter().all(|e| e.id != id));
 }

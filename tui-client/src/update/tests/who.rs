@@ -1,29 +1,12 @@
 //! `/who`: the list of who is online, its keys, and the client's own quiet
 //! refresh that shows nothing.
 
-use classchat_common::Username;
+use classchat_common::{ErrorCode, Username};
 use crossterm::event::KeyCode;
 
 use super::*;
 use crate::message::Msg;
 use crate::model::Popup;
-
-/// Types `/who`, presses Enter and answers with `online` (in the order
-/// given) out of `total`.
-fn who(model: &mut Model, online: &[&str], total: usize) {
-    type_text(model, "/who");
-    let fx = press(model, plain(KeyCode::Enter));
-    let req = req_of(&fx, |m| matches!(m, ClientMessage::Who { .. }));
-    assert!(req.is_some(), "/who asks the server");
-    server(
-        model,
-        ServerMessage::Who {
-            req,
-            online: online.iter().map(|n| user(n)).collect(),
-            total,
-        },
-    );
-}
 
 fn listed(model: &Model) -> (Vec<String>, usize, usize) {
     match &model.popup {
@@ -40,15 +23,10 @@ fn listed(model: &Model) -> (Vec<String>, usize, usize) {
     }
 }
 
-/// 40 people online besides alice: more than a 20-row terminal shows.
-fn crowd() -> Vec<String> {
-    (1..=40).map(|n| format!("student{n:02}")).collect()
-}
-
 #[test]
 fn typing_who_shows_who_is_online_sorted_with_how_many_in_all() {
     let mut model = demo_model(90, 30);
-    who(&mut model, &["frank", "Bob", "alice"], 5);
+    open_who(&mut model, &["frank", "Bob", "alice"], 5);
     let (names, total, selected) = listed(&model);
     assert_eq!(names, ["alice", "Bob", "frank"]);
     assert_eq!((total, selected), (5, 0));
@@ -65,14 +43,7 @@ fn the_clients_own_refresh_of_who_is_online_opens_nothing() {
         req.is_some(),
         "a minute turned: the client refreshes quietly"
     );
-    server(
-        &mut model,
-        ServerMessage::Who {
-            req,
-            online: vec![user("alice"), user("grace")],
-            total: 2,
-        },
-    );
+    answer_who(&mut model, &fx, &["alice", "grace"], 2);
     assert!(model.popup.is_none());
     assert!(model.online.contains(&user("grace")));
 }
@@ -80,7 +51,7 @@ fn the_clients_own_refresh_of_who_is_online_opens_nothing() {
 #[test]
 fn enter_on_a_name_opens_the_conversation_with_them() {
     let mut model = demo_model(90, 30);
-    who(&mut model, &["alice", "bob", "frank"], 3);
+    open_who(&mut model, &["alice", "bob", "frank"], 3);
     press(&mut model, plain(KeyCode::Down));
     press(&mut model, plain(KeyCode::Enter));
     assert!(model.popup.is_none());
@@ -91,7 +62,7 @@ fn enter_on_a_name_opens_the_conversation_with_them() {
 #[test]
 fn enter_on_someone_you_never_talked_to_starts_the_conversation() {
     let mut model = demo_model(90, 30);
-    who(&mut model, &["alice", "bob", "frank"], 3);
+    open_who(&mut model, &["alice", "bob", "frank"], 3);
     press(&mut model, plain(KeyCode::Down));
     press(&mut model, plain(KeyCode::Down));
     let fx = press(&mut model, plain(KeyCode::Enter));
@@ -106,7 +77,7 @@ fn enter_on_someone_you_never_talked_to_starts_the_conversation() {
 #[test]
 fn enter_on_yourself_closes_the_list_and_opens_nothing() {
     let mut model = demo_model(90, 30);
-    who(&mut model, &["alice", "bob"], 2);
+    open_who(&mut model, &["alice", "bob"], 2);
     press(&mut model, plain(KeyCode::Enter));
     assert!(model.popup.is_none());
     assert_eq!(selected_name(&model), "#cs101", "still where alice was");
@@ -116,10 +87,7 @@ fn enter_on_yourself_closes_the_list_and_opens_nothing() {
 #[test]
 fn arrows_and_page_keys_move_through_a_long_list_and_esc_closes_it() {
     let mut model = demo_model(50, 20);
-    let mut online = crowd();
-    online.push("alice".into());
-    let names: Vec<&str> = online.iter().map(String::as_str).collect();
-    who(&mut model, &names, 60);
+    open_who(&mut model, &crowd(), 60);
     let page = crate::ui::who_page(model.size, 41, true);
     assert!(page > 1 && page < 41, "a page is part of the list: {page}");
 
@@ -148,19 +116,13 @@ fn arrows_and_page_keys_move_through_a_long_list_and_esc_closes_it() {
 #[test]
 fn a_failed_who_gives_the_command_back_and_opens_nothing() {
     let mut model = demo_model(90, 30);
-    type_text(&mut model, "/who");
-    let fx = press(&mut model, plain(KeyCode::Enter));
-    let req = req_of(&fx, |m| matches!(m, ClientMessage::Who { .. }));
-    server(
+    let fx = submit(&mut model, "/who");
+    refuse_request(
         &mut model,
-        ServerMessage::Error {
-            req,
-            id: None,
-            offer: None,
-            code: classchat_common::ErrorCode::Internal,
-            message: "the server could not list who is online".into(),
-            retry_after_ms: None,
-        },
+        &fx,
+        |m| matches!(m, ClientMessage::Who { .. }),
+        ErrorCode::Internal,
+        "the server could not list who is online",
     );
     assert!(model.popup.is_none());
     assert_eq!(draft(&model), "/who");
