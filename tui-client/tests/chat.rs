@@ -9,7 +9,7 @@ use classchat_common::protocol::Secret;
 use classchat_common::{ClientMessage, Conv, ServerMessage};
 
 mod support;
-use support::{TestServer, connect, expect, options};
+use support::{TestServer, connect, expect, next_chat, options, status_of};
 
 fn conv(s: &str) -> Conv {
     s.parse().unwrap()
@@ -172,9 +172,8 @@ async fn messages_typed_while_the_server_is_down_survive_quitting_and_go_out_at_
         assert_eq!(shown, *id, "in the order typed");
     }
     for id in &ids {
-        expect(&mut alice_events, "stored at last", |e| match e {
-            Event::Status(u) if u.id == *id && u.status.stage >= Stage::Stored => Some(()),
-            _ => None,
+        status_of(&mut alice_events, "stored at last", *id, |s| {
+            s.stage >= Stage::Stored
         })
         .await;
     }
@@ -185,13 +184,7 @@ async fn messages_typed_while_the_server_is_down_survive_quitting_and_go_out_at_
     let (_bob, mut bob_events, _) = connect(&server, "bob").await;
     let mut bodies = Vec::new();
     while bodies.len() < 2 {
-        bodies.push(
-            expect(&mut bob_events, "alice's messages", |e| match e {
-                Event::Server(ServerMessage::Message(m)) => Some(m.body.clone()),
-                _ => None,
-            })
-            .await,
-        );
+        bodies.push(next_chat(&mut bob_events, "alice's messages").await.body);
     }
     assert_eq!(bodies, ["pending one", "pending two"]);
     server.stop().await;
@@ -283,11 +276,7 @@ async fn a_message_sent_before_the_client_started_moves_on_when_it_is_delivered_
         .send(conv("bob"), "are you around".into())
         .await
         .unwrap();
-    expect(&mut alice_events, "stored", |e| match e {
-        Event::Status(u) if u.id == id => Some(()),
-        _ => None,
-    })
-    .await;
+    status_of(&mut alice_events, "stored", id, |_| true).await;
     alice.quit().await;
 
     // A new start of alice's client knows the message only from history.
@@ -310,11 +299,11 @@ async fn a_message_sent_before_the_client_started_moves_on_when_it_is_delivered_
     })
     .await;
     let (bob, _bob_events, _) = connect(&server, "bob").await;
-    let delivered = expect(&mut alice_events, "delivered", |e| match e {
-        Event::Status(u) if u.id == id && u.status.stage > Stage::Stored => Some(u.status.stage),
-        _ => None,
+    let delivered = status_of(&mut alice_events, "delivered", id, |s| {
+        s.stage > Stage::Stored
     })
-    .await;
+    .await
+    .stage;
     assert_eq!(delivered, Stage::Delivered);
     bob.request(ClientMessage::Read {
         req: Some(1),
@@ -323,11 +312,9 @@ async fn a_message_sent_before_the_client_started_moves_on_when_it_is_delivered_
     })
     .await
     .unwrap();
-    let read = expect(&mut alice_events, "read", |e| match e {
-        Event::Status(u) if u.id == id && u.status.stage > Stage::Stored => Some(u.status.stage),
-        _ => None,
-    })
-    .await;
+    let read = status_of(&mut alice_events, "read", id, |s| s.stage > Stage::Stored)
+        .await
+        .stage;
     assert_eq!(read, Stage::Read);
     server.stop().await;
 }
@@ -343,17 +330,14 @@ async fn a_message_sent_from_another_connection_moves_on_here_too() {
         .send(conv("bob"), "from the laptop".into())
         .await
         .unwrap();
-    expect(&mut phone_events, "the laptop's message", |e| match e {
-        Event::Server(ServerMessage::Message(m)) => (m.id == id).then_some(()),
-        _ => None,
-    })
-    .await;
+    let echo = next_chat(&mut phone_events, "the laptop's message").await;
+    assert_eq!(echo.id, id);
     let (_bob, _bob_events, _) = connect(&server, "bob").await;
-    let delivered = expect(&mut phone_events, "delivered, on the phone", |e| match e {
-        Event::Status(u) if u.id == id && u.status.stage > Stage::Stored => Some(u.status.stage),
-        _ => None,
+    let delivered = status_of(&mut phone_events, "delivered, on the phone", id, |s| {
+        s.stage > Stage::Stored
     })
-    .await;
+    .await
+    .stage;
     assert_eq!(delivered, Stage::Delivered);
     server.stop().await;
 }

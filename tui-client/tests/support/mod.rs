@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use classchat_client::address::ServerAddr;
 use classchat_client::client::{Backoff, Client, ClientOptions, Event, Session};
-use classchat_common::protocol::Secret;
+use classchat_client::tracker::Status;
+use classchat_common::protocol::{ChatMessage, Secret};
+use classchat_common::{MessageId, ServerMessage};
 use classchat_server::config::{Config, StoreKind};
 use classchat_server::server::{Server, bind};
 use tokio::sync::{mpsc, oneshot};
@@ -105,4 +107,27 @@ pub async fn expect<T>(
             return found;
         }
     }
+}
+
+/// The next status of message `id` that `pick` accepts, skipping other events.
+pub async fn status_of(
+    events: &mut mpsc::Receiver<Event>,
+    what: &str,
+    id: MessageId,
+    pick: impl Fn(&Status) -> bool,
+) -> Status {
+    expect(events, what, |e| match e {
+        Event::Status(u) if u.id == id && pick(&u.status) => Some(u.status),
+        _ => None,
+    })
+    .await
+}
+
+/// The next chat message to arrive, skipping other events.
+pub async fn next_chat(events: &mut mpsc::Receiver<Event>, what: &str) -> ChatMessage {
+    expect(events, what, |e| match e {
+        Event::Server(ServerMessage::Message(m)) => Some(m.clone()),
+        _ => None,
+    })
+    .await
 }
