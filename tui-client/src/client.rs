@@ -88,9 +88,9 @@ pub enum Action {
 /// The connection's state, for the status line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Link {
-    Connected {
-        user: Username,
-    },
+    /// Logged in; `limits` are what the server announced on this connection
+    /// (a server restarted meanwhile may announce others).
+    Connected { user: Username, limits: Limits },
     /// Lost; `attempt` starts at 1, the next try is in `retry_in`.
     Reconnecting {
         attempt: u32,
@@ -100,9 +100,7 @@ pub enum Link {
     /// The server refused the password (it was reset, say) or the saved login,
     /// so trying again unchanged cannot help. Nothing is lost: the client waits,
     /// keeping what is queued, until [`Action::Password`] gives a new one.
-    NeedsPassword {
-        reason: String,
-    },
+    NeedsPassword { reason: String },
 }
 
 /// What the client task tells the app.

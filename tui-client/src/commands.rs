@@ -365,6 +365,30 @@ pub enum CommandError {
     },
 }
 
+/// A message body longer than the server takes (its `welcome` says how long
+/// that is). The terminal UI and pipe mode both refuse it before sending, with
+/// this as the reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "this message is {len} bytes and the limit is {limit}: shorten it by {}",
+    .len - .limit
+)]
+pub struct TooLong {
+    len: usize,
+    limit: usize,
+}
+
+impl TooLong {
+    /// Whether `body` fits in `limit` bytes.
+    pub fn check(body: &str, limit: usize) -> Result<(), TooLong> {
+        let len = body.len();
+        if len > limit {
+            return Err(TooLong { len, limit });
+        }
+        Ok(())
+    }
+}
+
 pub fn spec(name: &str) -> Option<&'static Spec> {
     COMMANDS.iter().find(|s| s.name == name)
 }

@@ -10,7 +10,10 @@
 pub mod files;
 
 use chrono::FixedOffset;
-use classchat_common::protocol::{ChatMessage, ConvSummary, Counts, GroupEvent, MemberInfo, Req};
+use classchat_common::limits;
+use classchat_common::protocol::{
+    ChatMessage, ConvSummary, Counts, GroupEvent, GroupInfo, Limits, MemberInfo, Req,
+};
 use classchat_common::{
     ClientMessage, Conv, ErrorCode, MessageId, ServerMessage, Timestamp, Username,
 };
@@ -358,11 +361,83 @@ pub fn crowd() -> Vec<String> {
     online
 }
 
+/// What the demo's server announces: the protocol's defaults.
+pub fn default_limits() -> Limits {
+    Limits {
+        max_frame: limits::MAX_FRAME_BYTES,
+        max_body: limits::MAX_BODY_BYTES,
+        max_name: limits::MAX_NAME_LEN,
+        history_page: limits::HISTORY_PAGE_MAX,
+        rate_per_sec: 30,
+        rate_burst: 100,
+        ping_secs: limits::PING_SECS,
+        max_file: limits::MAX_FILE_BYTES,
+        file_chunk: limits::FILE_CHUNK_BYTES,
+        file_window: limits::FILE_WINDOW,
+    }
+}
+
+/// The client task's word that alice is connected (again), to a server that
+/// announced `limits`.
+pub fn connected(limits: Limits) -> Msg {
+    Msg::Net(Event::Link(Link::Connected {
+        user: user("alice"),
+        limits,
+    }))
+}
+
 /// Opens the who-is-online list: types `/who`, presses Enter, and answers
 /// with `online` out of `total`.
 pub fn open_who(model: &mut Model, online: &[impl AsRef<str>], total: usize) {
     let fx = submit(model, "/who");
     answer_who(model, &fx, online, total);
+}
+
+/// Numbered words (`w0001 w0002 …`), as many as fit in `bytes` bytes, so that
+/// a screen shows which part of the text it holds.
+pub fn numbered(bytes: usize) -> String {
+    let mut text = String::new();
+    for n in 1.. {
+        let word = format!("w{n:04}");
+        if text.len() + 1 + word.len() > bytes {
+            break;
+        }
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(&word);
+    }
+    text
+}
+
+/// A line of the `/groups` reply, for a group made twenty days ago.
+pub fn group_info(name: &str, owner: &str, members: u32, member: bool) -> GroupInfo {
+    GroupInfo {
+        group: name.parse().expect("a valid group name"),
+        owner: user(owner),
+        members,
+        member,
+        created: at(20, 12, 0),
+    }
+}
+
+/// Three groups: #cs101 (alice is in it), #lab-b, and one with a long name.
+pub fn three_groups() -> Vec<GroupInfo> {
+    vec![
+        group_info("cs101", "carol", 3, true),
+        group_info("lab-b", "dave", 1, false),
+        group_info("networking-study-group", "erin", 12, false),
+    ]
+}
+
+/// Opens the groups popup: types `/groups`, presses Enter, and answers with
+/// `groups`.
+pub fn open_groups(model: &mut Model, groups: Vec<GroupInfo>) {
+    let fx = submit(model, "/groups");
+    let req = req_of(&fx, |m| matches!(m, ClientMessage::Groups { .. }));
+    assert!(req.is_some(), "the groups were asked for: {fx:?}");
+    let total = groups.len();
+    server(model, ServerMessage::Groups { req, groups, total });
 }
 
 // ---- models -----------------------------------------------------------------
@@ -400,12 +475,7 @@ pub fn connected_model(w: u16, h: u16) -> Model {
             server: "localhost:12345".into(),
         },
     );
-    let fx = update::update(
-        &mut model,
-        Msg::Net(Event::Link(Link::Connected {
-            user: user("alice"),
-        })),
-    );
+    let fx = update::update(&mut model, connected(default_limits()));
     server(&mut model, ServerMessage::Synced { messages: 0 });
     answer_who(&mut model, &fx, &["alice", "bob", "frank"], 3);
     model

@@ -9,9 +9,12 @@
 //! conversation of a hundred thousand messages draws as fast as one of ten.
 //!
 //! [`files`] words file messages and transfers for both the message list and
-//! the transfers view.
+//! the transfers view; [`status`] words the status line and an error too long
+//! for it; [`input`] counts the rows the draft wraps into.
 
 pub mod files;
+pub mod input;
+pub mod status;
 
 use std::path::Path;
 
@@ -31,8 +34,10 @@ use crate::tracker::{Stage, Status};
 pub const NARROW: u16 = 72;
 /// The conversation list's width when shown.
 pub const LIST_WIDTH: u16 = 24;
-/// The most lines the input grows to.
-const INPUT_MAX_LINES: u16 = 5;
+/// The most rows the input grows to; a longer draft scrolls inside it.
+pub const INPUT_MAX_LINES: u16 = 5;
+/// Rows of the message pane (borders included) an error above the input leaves.
+const MESSAGE_ROWS_MIN: u16 = 5;
 /// Columns taken by `HH:MM ` before every message.
 const TIME_WIDTH: usize = 6;
 
@@ -42,6 +47,9 @@ pub struct Areas {
     pub list: Option<Rect>,
     /// The open conversation (with its border).
     pub messages: Rect,
+    /// Rows under the message pane, above the input, for an error too long
+    /// for the status line.
+    pub error: Option<Rect>,
     pub input: Rect,
     pub status: Rect,
 }
@@ -62,10 +70,10 @@ pub fn inner(r: Rect) -> Rect {
     }
 }
 
-/// The screen split for a terminal of `size`, with an input of `input_lines`.
-pub fn areas(size: (u16, u16), input_lines: u16) -> Areas {
+/// The screen split for a terminal of `size`, with an input of `input_rows`.
+fn split(size: (u16, u16), input_rows: u16) -> Areas {
     let (w, h) = size;
-    let input_h = input_lines.clamp(1, INPUT_MAX_LINES) + 2;
+    let input_h = input_rows.clamp(1, INPUT_MAX_LINES) + 2;
     let status = Rect::new(0, h.saturating_sub(1), w, 1.min(h));
     let input = Rect::new(
         0,
@@ -85,15 +93,57 @@ pub fn areas(size: (u16, u16), input_lines: u16) -> Areas {
     Areas {
         list,
         messages,
+        error: None,
         input,
         status,
     }
 }
 
-/// The areas for the model's current size and input.
+/// The columns the draft wraps at in a terminal `terminal_width` wide: the
+/// input bar's inside.
+pub fn input_width(terminal_width: u16) -> u16 {
+    terminal_width.saturating_sub(2)
+}
+
+/// The most rows the input bar shows inside on a terminal of `size`: fewer
+/// than [`INPUT_MAX_LINES`] on a terminal too short for them.
+pub fn input_rows_most(size: (u16, u16)) -> u16 {
+    inner(split(size, INPUT_MAX_LINES).input).height
+}
+
+/// Where everything goes for `model` on a terminal of `size`: the input as tall
+/// as its draft's wrapped rows (at most [`INPUT_MAX_LINES`]), and an error too
+/// long for the status line on rows taken from the bottom of the message pane,
+/// while a few rows of messages remain. The view draws into these areas and
+/// `update` pages, marks read and loads older history by them, so both count
+/// the same rows.
+pub fn screen_areas(model: &Model, size: (u16, u16)) -> Areas {
+    let rows = input::rows(
+        model.input(),
+        input_width(size.0),
+        usize::from(INPUT_MAX_LINES),
+    );
+    let mut areas = split(size, u16::try_from(rows).unwrap_or(INPUT_MAX_LINES));
+    let Some(error) = status::error_lines(model, size.0, areas.messages.width) else {
+        return areas;
+    };
+    let rows = u16::try_from(error.len())
+        .unwrap_or(u16::MAX)
+        .min(areas.messages.height.saturating_sub(MESSAGE_ROWS_MIN));
+    if rows > 0 {
+        areas.messages.height -= rows;
+        areas.error = Some(Rect {
+            y: areas.messages.y + areas.messages.height,
+            height: rows,
+            ..areas.messages
+        });
+    }
+    areas
+}
+
+/// The areas for the model's current size, input and error.
 pub fn model_areas(model: &Model) -> Areas {
-    let lines = u16::try_from(model.input().lines().len()).unwrap_or(u16::MAX);
-    areas(model.size, lines)
+    screen_areas(model, model.size)
 }
 
 /// The first conversation shown in a list of `rows` rows, so that the selected

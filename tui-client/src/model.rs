@@ -16,6 +16,7 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 
 use chrono::FixedOffset;
+use classchat_common::limits::MAX_BODY_BYTES;
 use classchat_common::protocol::Req;
 use classchat_common::{Conv, GroupName, Timestamp, Username};
 use ratatui::style::{Modifier, Style};
@@ -122,6 +123,9 @@ pub struct Model {
     pub link: LinkState,
     /// Between connecting and `synced`: what arrives now waited while we were away.
     pub syncing: bool,
+    /// The longest message body the server takes, in bytes, as it announced
+    /// when the connection was made; the protocol's default until then.
+    pub max_body: usize,
     /// Groups first, then people, each in name order: stable, so `Alt+1..9`
     /// always mean the same conversations.
     pub convs: Vec<Conversation>,
@@ -235,6 +239,7 @@ impl Model {
             login: None,
             link: LinkState::Connecting,
             syncing: false,
+            max_body: MAX_BODY_BYTES,
             convs: Vec::new(),
             selected: None,
             previous: None,

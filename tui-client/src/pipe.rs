@@ -6,8 +6,9 @@
 //! `connected`, `connection`, `status`, `transfer`, `retrying`, `command_error`,
 //! `help`, `fatal`. Characters a terminal would act on or hide (DEL, C1
 //! controls, bidi and zero-width characters) are written as `\u` escapes, so
-//! the output is inert on a screen and the same JSON to a program. A
-//! `/sendfile` or `/accept` counts as answered when its transfer ends
+//! the output is inert on a screen and the same JSON to a program. A `/msg`
+//! longer than the server announced it takes gets a `command_error` and is not
+//! sent. A `/sendfile` or `/accept` counts as answered when its transfer ends
 //! (uploaded, saved, failed or cancelled). After stdin ends (or `/quit`), pipe
 //! mode waits until every command has had its answer, then `--wait` seconds
 //! more, then acknowledges what it received, logs out and exits.
@@ -27,7 +28,7 @@ use tokio::time::Instant;
 use std::path::{Path, PathBuf};
 
 use crate::client::{Action, Client, Event, Link, Progress, Session};
-use crate::commands::{self, COMMANDS, Intent};
+use crate::commands::{self, COMMANDS, Intent, TooLong};
 use crate::tracker::Update;
 
 #[derive(Debug, Clone)]
@@ -205,6 +206,8 @@ where
     };
     out.local(&connected).await?;
     let mut lines = input.lines();
+    // As the server announced it at login, and again on every reconnect.
+    let mut max_body = session.limits.max_body;
     let mut input_open = true;
     let mut waiting = Unanswered::default();
     let mut input_ended_at: Option<Instant> = None;
@@ -217,7 +220,8 @@ where
         tokio::select! {
             line = lines.next_line(), if input_open => match line {
                 Ok(Some(line)) => {
-                    if !execute(&client, &mut out, &mut waiting, &options.download_dir, &line).await? {
+                    let context = Context { download_dir: &options.download_dir, max_body };
+                    if !execute(&client, &mut out, &mut waiting, &context, &line).await? {
                         input_open = false;
                         input_ended_at = Some(Instant::now());
                     }
@@ -233,6 +237,7 @@ where
                 };
                 print_event(&mut out, &mut waiting, &event).await?;
                 match event {
+                    Event::Link(Link::Connected { limits, .. }) => max_body = limits.max_body,
                     Event::Fatal(message) => return Err(PipeError::Fatal(message)),
                     // Nobody here can type another password.
                     Event::Link(Link::NeedsPassword { reason }) => {
@@ -261,12 +266,20 @@ fn shown_input(line: &str) -> &str {
     }
 }
 
+/// What a command line is run with, beside the client.
+struct Context<'a> {
+    /// Where accepted files go unless `/accept` names a folder.
+    download_dir: &'a Path,
+    /// The longest message body the server takes.
+    max_body: usize,
+}
+
 /// Runs one input line; `false` means the input is over (`/quit`).
 async fn execute<W: AsyncWrite + Unpin>(
     client: &Client,
     out: &mut Printer<W>,
     waiting: &mut Unanswered,
-    download_dir: &Path,
+    context: &Context<'_>,
     line: &str,
 ) -> Result<bool, PipeError> {
     if line.trim().is_empty() {
@@ -286,6 +299,15 @@ async fn execute<W: AsyncWrite + Unpin>(
     let stopped = |_| PipeError::Fatal("the connection task stopped".into());
     let req = waiting.next_req();
     match command.into_intent(req) {
+        Intent::Send { body, .. }
+            if let Err(too_long) = TooLong::check(&body, context.max_body) =>
+        {
+            let local = Local::CommandError {
+                input: line,
+                message: too_long.to_string(),
+            };
+            out.local(&local).await?;
+        }
         Intent::Send { to, body } => {
             let id = client.send(to, body).await.map_err(stopped)?;
             waiting.sends.insert(id);
@@ -320,7 +342,7 @@ async fn execute<W: AsyncWrite + Unpin>(
             out.local(&local).await?;
         }
         Intent::Accept { offer, dir } => {
-            let dir = dir.unwrap_or_else(|| download_dir.to_path_buf());
+            let dir = dir.unwrap_or_else(|| context.download_dir.to_path_buf());
             let accept = Action::Accept {
                 offer,
                 conv: None,

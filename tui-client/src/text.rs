@@ -157,6 +157,29 @@ pub fn truncate(s: &str, max: usize) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Where a hint or a sentence of clauses may be cut short: after a clause,
+/// before the next one's separator.
+const CLAUSE_SEPARATORS: [&str; 3] = [" · ", " — ", ", "];
+
+/// `s` cut to at most `max` columns at the end of a clause ([`CLAUSE_SEPARATORS`]),
+/// so that what is shown are whole items (`Enter sends, Alt+Enter new line`
+/// loses `Alt+Enter new line`, not its last letters); cut with `…` only when not
+/// even the first clause fits.
+pub fn fit_clauses(s: &str, max: usize) -> Cow<'_, str> {
+    if width(s) <= max {
+        return Cow::Borrowed(s);
+    }
+    let mut ends: Vec<usize> = CLAUSE_SEPARATORS
+        .iter()
+        .flat_map(|sep| s.match_indices(sep).map(|(at, _)| at))
+        .collect();
+    ends.sort_unstable();
+    match ends.iter().rev().find(|&&end| width(&s[..end]) <= max) {
+        Some(&end) => Cow::Borrowed(&s[..end]),
+        None => truncate(s, max),
+    }
+}
+
 /// Lower is better; `None` if the letters of `query` do not all appear in order.
 pub fn fuzzy_score(text: &str, query: &str) -> Option<usize> {
     if let Some(at) = text.find(query) {
@@ -230,6 +253,16 @@ mod tests {
             wrap("the three-way handshake", 10),
             ["the", "three-way", "handshake"]
         );
+    }
+
+    #[test]
+    fn fitting_drops_whole_clauses() {
+        let hint = "Message #cs101 — Enter sends, Alt+Enter new line";
+        assert_eq!(fit_clauses(hint, 47), "Message #cs101 — Enter sends");
+        assert_eq!(fit_clauses(hint, 27), "Message #cs101");
+        assert_eq!(fit_clauses(hint, 48), hint);
+        assert_eq!(fit_clauses(hint, 8), "Message…");
+        assert_eq!(fit_clauses("a · bb · c", 7), "a · bb");
     }
 
     #[test]

@@ -4,9 +4,9 @@
 //! Layout: [`keys`] (keyboard, mouse, popups, the login form), [`input`] (what
 //! Enter, Tab and Up do in the input bar), [`net`] (what the server said),
 //! [`files`] (the file picker, offers, transfers). This
-//! file holds the rules that apply after every message: open the selected
-//! conversation, mark what is on screen as read, fetch older history when the
-//! top is reached.
+//! file holds the rules that apply after every message: keep the input bar
+//! full of the draft, open the selected conversation, mark what is on screen
+//! as read, fetch older history when the top is reached.
 
 mod files;
 mod input;
@@ -94,6 +94,28 @@ fn ask_presence(model: &mut Model, fx: &mut Vec<Effect>) {
     }
 }
 
+/// The input bar shows as much of the draft as it can: no empty rows under
+/// the draft while rows of it are hidden above.
+fn fill_input(model: &mut Model) {
+    let width = layout::input_width(model.size.0);
+    let most = layout::input_rows_most(model.size);
+    let up = layout::input::rows_to_pull_down(model.input(), width, most);
+    let up = i16::try_from(up).unwrap_or(i16::MAX);
+    if up == 0 {
+        return;
+    }
+    let input = model.input_mut();
+    let cursor = input.cursor();
+    input.scroll((-up, 0));
+    // Scrolling moves the cursor into the rows the text area showed last; the
+    // cursor was in view already, so it goes back where it was.
+    if input.cursor() != cursor
+        && let (Ok(row), Ok(col)) = (u16::try_from(cursor.0), u16::try_from(cursor.1))
+    {
+        input.move_cursor(ratatui_textarea::CursorMove::Jump(row, col));
+    }
+}
+
 /// Opens `index` as the current conversation.
 pub fn select(model: &mut Model, index: usize) {
     if index >= model.convs.len() {
@@ -114,7 +136,11 @@ pub fn select(model: &mut Model, index: usize) {
 
 /// The rules that hold after every change.
 fn after(model: &mut Model, fx: &mut Vec<Effect>) {
-    if model.me.is_none() || model.login.is_some() {
+    if model.login.is_some() {
+        return;
+    }
+    fill_input(model);
+    if model.me.is_none() {
         return;
     }
     files::tidy(model);

@@ -146,6 +146,46 @@ async fn pipe_mode_answers_every_command_with_json_lines() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn a_msg_over_the_announced_limit_is_a_command_error_and_is_not_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start("127.0.0.1:0", dir.path()).await;
+    run_pipe(&server, "bob", "", Duration::ZERO).await;
+    let (_, _, session) = connect(&server, "alice").await;
+    let limit = session.limits.max_body;
+
+    let over = format!("/msg bob {}", "x".repeat(limit + 1));
+    let fits = format!("/msg bob {}", "y".repeat(limit));
+    let input = format!("{over}\n{fits}\n/msg bob after\n");
+    let out = run_pipe(&server, "alice", &input, Duration::ZERO).await;
+    let refused = of_type(&out, "command_error");
+    assert_eq!(refused.len(), 1, "{out:?}");
+    assert_eq!(refused[0]["input"], over.as_str());
+    let why = refused[0]["message"].as_str().unwrap();
+    assert!(
+        why.contains(&format!("{} bytes", limit + 1)) && why.contains(&format!("limit is {limit}")),
+        "{why}"
+    );
+    assert_eq!(
+        of_type(&out, "error"),
+        Vec::<&Value>::new(),
+        "nothing refused by the server"
+    );
+    assert_eq!(
+        of_type(&out, "stored").len(),
+        2,
+        "the lines after it still go"
+    );
+
+    let out = run_pipe(&server, "bob", "", Duration::from_millis(300)).await;
+    let lengths: Vec<usize> = of_type(&out, "message")
+        .iter()
+        .map(|m| m["body"].as_str().unwrap().len())
+        .collect();
+    assert_eq!(lengths, [limit, "after".len()]);
+    server.stop().await;
+}
+
 /// Runs the real binary with its own config and data directories.
 /// The real `classchat` with `args`, its settings and data under `home`, and
 /// `CLASSCHAT_PASSWORD` set only if `env_password` is given; output piped.

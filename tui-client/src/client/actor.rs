@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
-use classchat_common::protocol::{ChatMessage, GroupEvent, Req, Secret};
+use classchat_common::protocol::{ChatMessage, GroupEvent, Limits, Req, Secret};
 use classchat_common::{
     ClientMessage, Conv, ErrorCode, FrameError, OfferId, ServerMessage, Username,
 };
@@ -53,6 +53,8 @@ pub struct Actor {
     /// Acknowledgements not yet sent, per conversation.
     acks: HashMap<Conv, u64>,
     unacked: usize,
+    /// What the server announced on the current connection.
+    limits: Limits,
     /// Silence after which the server is presumed gone.
     silence: Duration,
     /// Connections made so far; from the second on, statuses are refreshed.
@@ -90,6 +92,7 @@ impl Actor {
             user: first.user.clone(),
             tracker: Tracker::new(first.user.clone()),
             token: first.token.clone(),
+            limits: first.limits.clone(),
             options,
             actions,
             events,
@@ -152,6 +155,7 @@ impl Actor {
                 tracing::warn!("cannot save the login token: {e}");
             }
         }
+        self.limits = established.limits.clone();
         let limits = &established.limits;
         self.outbox.set_pace(
             Pace {
@@ -219,6 +223,7 @@ impl Actor {
     async fn serve(&mut self, mut transport: Transport) -> Ended {
         self.emit(Event::Link(Link::Connected {
             user: self.user.clone(),
+            limits: self.limits.clone(),
         }))
         .await;
         if self.connections == 0 {

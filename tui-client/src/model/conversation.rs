@@ -349,6 +349,19 @@ impl Conversation {
             .count() as u64
     }
 
+    /// Messages from others after entry `index` still unread: those below the
+    /// screen when `index` is the lowest entry on it. Only the unread, at the
+    /// end, are looked at.
+    pub fn unread_after(&self, index: usize) -> u64 {
+        self.entries[..self.stored_len()]
+            .iter()
+            .enumerate()
+            .rev()
+            .take_while(|(i, e)| *i > index && e.seq.is_some_and(|seq| seq > self.read_upto))
+            .filter(|(_, e)| e.is_unread_kind())
+            .count() as u64
+    }
+
     /// Moves the read cursor; unread counts and mention marks follow.
     pub fn mark_read(&mut self, seq: u64) {
         if seq <= self.read_upto {
@@ -426,6 +439,28 @@ mod tests {
         assert_eq!((c.unread, c.mention), (1, true));
         c.mark_read(4);
         assert_eq!((c.unread, c.mention), (0, false));
+    }
+
+    #[test]
+    fn unread_after_counts_only_the_unread_from_others_past_the_entry() {
+        let mut c = Conversation::new("#g".parse().unwrap());
+        for seq in 1..=6 {
+            c.insert(msg(seq, if seq == 5 { "me" } else { "bob" }, "x"));
+        }
+        c.insert(Entry::sending(
+            MessageId::new(),
+            "me".parse().unwrap(),
+            "on its way",
+            Timestamp::from_millis(9),
+        ));
+        c.read_upto = 2;
+        // Entries 3, 4 and 6 are unread; 5 is mine.
+        assert_eq!(c.unread_after(0), 3);
+        assert_eq!(c.unread_after(2), 2, "seq 3 is the entry itself");
+        assert_eq!(c.unread_after(3), 1);
+        assert_eq!(c.unread_after(5), 0);
+        c.mark_read(4);
+        assert_eq!(c.unread_after(0), 1);
     }
 
     #[test]

@@ -1,12 +1,14 @@
-//! The open conversation: its title, and the lines the layout says are on screen.
+//! The open conversation: its title, the lines the layout says are on screen,
+//! and on its bottom edge how many new messages wait below them.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
+use crate::keymap::Action;
 use crate::layout::{self, Ctx, ago};
-use crate::model::{Focus, Model};
+use crate::model::{Conversation, Focus, Model, Scroll};
 use crate::text;
 use crate::theme::Theme;
 use classchat_common::Conv;
@@ -60,7 +62,7 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
         ""
     };
     let focused = matches!(model.focus, Focus::Messages(_));
-    let block = Block::bordered()
+    let mut block = Block::bordered()
         .title(Span::styled(title, theme.title))
         .title(Span::styled(muted, theme.hint))
         .border_style(if focused {
@@ -68,6 +70,9 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
         } else {
             theme.border
         });
+    if let Some(below) = new_below(model, conv, theme) {
+        block = block.title_bottom(below);
+    }
     frame.render_widget(block, area);
 
     let ctx = Ctx::new(model, theme, &conv.conv, inner.width);
@@ -102,4 +107,33 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
     let mut all = vec![Line::raw(""); pad];
     all.extend(lines);
     frame.render_widget(Paragraph::new(all), inner);
+}
+
+/// `↓ 3 new below (PgDn)`, right on the pane's bottom edge, while the pane is
+/// scrolled up and messages from others wait unread below the screen. It sits
+/// on the border, not on a line of the pane, so what is on screen (and so
+/// what counts as read) stays exactly what the layout says.
+fn new_below(model: &Model, conv: &Conversation, theme: &Theme) -> Option<Line<'static>> {
+    if conv.scroll == Scroll::Bottom {
+        return None;
+    }
+    let (lowest, _) = layout::anchor(conv, conv.scroll)?;
+    let count = conv.unread_after(lowest);
+    if count == 0 {
+        return None;
+    }
+    let arrow = if model.look.ascii { "v" } else { "↓" };
+    let key = model
+        .keymap
+        .keys(Action::PageDown)
+        .first()
+        .map(|k| format!(" ({k})"))
+        .unwrap_or_default();
+    Some(
+        Line::styled(
+            format!(" {arrow} {count} new below{key} "),
+            theme.new_marker,
+        )
+        .right_aligned(),
+    )
 }

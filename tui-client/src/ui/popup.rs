@@ -1,5 +1,5 @@
-//! Popups: help, the switcher, who read a message, groups, who is online,
-//! members; the file popups draw in their own files and are routed from here.
+//! Popups: help, the switcher, who read a message, who is online, members;
+//! groups and the file popups draw in their own files and are routed from here.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -177,56 +177,7 @@ pub fn render(model: &Model, popup: &Popup, theme: &Theme, area: Rect, frame: &m
             frame.render_widget(Paragraph::new(lines), inner);
         }
         Popup::Groups { groups, selected } => {
-            let h = u16::try_from(groups.len())
-                .unwrap_or(u16::MAX)
-                .saturating_add(4)
-                .min(24);
-            let boxed = centered(area, 64, h.max(6));
-            frame.render_widget(Clear, boxed);
-            let block = frame_box(
-                &format!("Groups ({})", groups.len()),
-                theme,
-                " Enter open or join · Esc close ",
-            );
-            let inner = block.inner(boxed);
-            frame.render_widget(block, boxed);
-            if groups.is_empty() {
-                let none = Line::styled("no groups yet — /create <name> makes one", theme.hint);
-                frame.render_widget(Paragraph::new(none), inner);
-                return;
-            }
-            let rows = usize::from(inner.height);
-            let first = selected.saturating_sub(rows.saturating_sub(1));
-            let lines: Vec<Line<'_>> = groups
-                .iter()
-                .enumerate()
-                .skip(first)
-                .take(rows)
-                .map(|(i, g)| {
-                    let style = if i == *selected {
-                        theme.list_selected
-                    } else {
-                        theme.list_item
-                    };
-                    let name = text::truncate(&text::clean_line(g.group.as_str()), 20).into_owned();
-                    let members = format!(
-                        "{} member{}",
-                        g.members,
-                        if g.members == 1 { "" } else { "s" }
-                    );
-                    let member = if g.member { "joined" } else { "" };
-                    Line::from(vec![
-                        Span::styled(format!("#{name:<20} "), style),
-                        Span::styled(
-                            format!("owner {:<14} ", text::clean_line(g.owner.as_str())),
-                            theme.hint,
-                        ),
-                        Span::styled(format!("{members:<11} "), theme.list_item),
-                        Span::styled(member, theme.online),
-                    ])
-                })
-                .collect();
-            frame.render_widget(Paragraph::new(lines), inner);
+            super::groups::render(groups, *selected, theme, area, frame);
         }
         Popup::Members {
             group,

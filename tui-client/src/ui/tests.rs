@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use classchat_common::protocol::{ChatMessage, GroupEvent, GroupInfo, MemberState};
+use classchat_common::protocol::{ChatMessage, GroupEvent, MemberState};
 use classchat_common::{ClientMessage, ErrorCode, GroupName, ServerMessage, Timestamp};
 use crossterm::event::{KeyCode, KeyModifiers};
 use ratatui::style::Color;
@@ -453,32 +453,10 @@ fn the_read_by_popup_shows_who_has_received_and_read_a_message() {
     snapshot!(model);
 }
 
-fn groups_reply(model: &mut Model, groups: Vec<GroupInfo>) {
-    type_text(model, "/groups");
-    let fx = press(model, plain(KeyCode::Enter));
-    let req = req_of(&fx, |m| matches!(m, ClientMessage::Groups { .. }));
-    let total = groups.len();
-    server(model, ServerMessage::Groups { req, groups, total });
-}
-
 #[test]
 fn the_groups_popup_lists_every_group_with_its_owner_and_whether_you_are_in_it() {
     let mut model = demo_model(90, 30);
-    let info = |name: &str, owner: &str, members: u32, member: bool| GroupInfo {
-        group: group(name),
-        owner: user(owner),
-        members,
-        member,
-        created: at(20, 12, 0),
-    };
-    groups_reply(
-        &mut model,
-        vec![
-            info("cs101", "carol", 3, true),
-            info("lab-b", "dave", 1, false),
-            info("networking-study-group", "erin", 12, false),
-        ],
-    );
+    open_groups(&mut model, three_groups());
     press(&mut model, plain(KeyCode::Down));
     snapshot!(model);
 }
@@ -486,7 +464,7 @@ fn the_groups_popup_lists_every_group_with_its_owner_and_whether_you_are_in_it()
 #[test]
 fn the_groups_popup_with_no_groups_says_how_to_make_one() {
     let mut model = connected_model(90, 30);
-    groups_reply(&mut model, Vec::new());
+    open_groups(&mut model, Vec::new());
     snapshot!(model);
 }
 

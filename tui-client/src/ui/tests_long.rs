@@ -1,7 +1,9 @@
-//! A message taller than the pane, on screen: where it ends, its marker, and
-//! paging through it to what is above.
+//! A pane scrolled away from the newest message: a message taller than the
+//! pane (where it ends, its marker, paging through it to what is above), and
+//! the count on the pane's edge of new messages arriving below the screen.
 
 use classchat_common::ServerMessage;
+use classchat_common::protocol::GroupEvent;
 use crossterm::event::KeyCode;
 
 use crate::fixtures::*;
@@ -61,5 +63,44 @@ fn paging_up_through_a_tall_message_reaches_the_messages_above_it() {
         pages > 2,
         "the message was paged through, not jumped: {pages}"
     );
+    insta::assert_snapshot!(draw(&model).backend());
+}
+
+/// #cs101 two screens long and paged up once; then carol writes, alice writes
+/// from her phone, dave joins and bob writes, all below the screen.
+fn scrolled_up_as_messages_arrive(w: u16, h: u16, ascii: bool) -> Model {
+    let mut model = demo_model(w, h);
+    model.look.ascii = ascii;
+    for seq in 10..40 {
+        let m = chat("#cs101", seq, "bob", at(0, 10, 1), &format!("line {seq}"));
+        server(&mut model, ServerMessage::Message(m));
+    }
+    press(&mut model, plain(KeyCode::PageUp));
+    let arriving = [
+        chat("#cs101", 40, "carol", now(), "slides are up"),
+        chat("#cs101", 41, "alice", now(), "thanks!"),
+        event("#cs101", 42, "dave", now(), GroupEvent::Joined),
+        chat("#cs101", 43, "bob", now(), "see you at 11"),
+    ];
+    for m in arriving {
+        server(&mut model, ServerMessage::Message(m));
+    }
+    model
+}
+
+#[test]
+fn messages_from_others_arriving_below_a_scrolled_up_pane_are_counted_on_its_bottom_edge() {
+    let model = scrolled_up_as_messages_arrive(90, 30, false);
+    let shown = screen(&model);
+    assert!(
+        !shown.contains("slides are up"),
+        "below the screen:\n{shown}"
+    );
+    insta::assert_snapshot!(draw(&model).backend());
+}
+
+#[test]
+fn ascii_the_count_of_new_messages_below_on_a_narrow_terminal() {
+    let model = scrolled_up_as_messages_arrive(60, 20, true);
     insta::assert_snapshot!(draw(&model).backend());
 }

@@ -1,6 +1,6 @@
-//! The who-is-online popup, errors at narrow widths, and refused messages,
-//! rendered from the demo model driven through `update` and compared with the
-//! snapshots in `snapshots/`.
+//! The who-is-online popup, errors at narrow widths, refused messages, and a
+//! message over the limit the server announced, rendered from the demo model
+//! driven through `update` and compared with the snapshots in `snapshots/`.
 
 use classchat_common::ErrorCode;
 use crossterm::event::KeyCode;
@@ -116,5 +116,23 @@ fn a_refused_message_shows_why_under_it_at_fifty_columns() {
         "you are no longer a member of #cs101",
     );
     press(&mut model, plain(KeyCode::Esc));
+    snapshot!(model);
+}
+
+// ---- the server's own limit -----------------------------------------------
+
+#[test]
+fn a_message_over_the_limit_the_server_announced_stays_in_the_input_with_the_limit() {
+    let mut model = demo_model(90, 30);
+    press(
+        &mut model,
+        connected(classchat_common::protocol::Limits {
+            max_body: 40,
+            ..default_limits()
+        }),
+    );
+    type_text(&mut model, "this line is a little over forty bytes long");
+    let fx = press(&mut model, plain(KeyCode::Enter));
+    assert_eq!(fx, [], "nothing is sent");
     snapshot!(model);
 }

@@ -2,11 +2,10 @@
 //! recall what was sent before.
 
 use classchat_common::MessageId;
-use classchat_common::limits::MAX_BODY_BYTES;
 use ratatui_textarea::TextArea;
 
 use super::{files, select};
-use crate::commands::{self, Arg, COMMANDS, Command, CommandError, Intent};
+use crate::commands::{self, Arg, COMMANDS, Command, CommandError, Intent, TooLong};
 use crate::layout::files::typed_path;
 use crate::message::Effect;
 use crate::model::{Asked, Completion, Entry, Model, Popup, Scroll, input_area};
@@ -73,9 +72,6 @@ pub fn submit(model: &mut Model, fx: &mut Vec<Effect>) {
                 true,
             );
         }
-        Ok(Command::Msg { body, .. }) if body.len() > MAX_BODY_BYTES => {
-            return refuse_too_long(model, &body);
-        }
         Ok(command) => command,
         Err(e) => {
             let hint = match e {
@@ -88,6 +84,11 @@ pub fn submit(model: &mut Model, fx: &mut Vec<Effect>) {
             return;
         }
     };
+    if let Command::Msg { body, .. } = &command
+        && refuse_too_long(model, body)
+    {
+        return;
+    }
     replace_text(model.input_mut(), "");
     remember(model, &text);
     run(model, command, text, fx);
@@ -172,25 +173,23 @@ fn send_here(model: &mut Model, typed: &str, body: String, fx: &mut Vec<Effect>)
         );
         return;
     };
-    if body.len() > MAX_BODY_BYTES {
-        return refuse_too_long(model, &body);
+    if refuse_too_long(model, &body) {
+        return;
     }
     replace_text(model.input_mut(), "");
     remember(model, typed);
     send(model, index, body, fx);
 }
 
-/// A body the server would refuse is not sent at all: the text stays in the
-/// input to be shortened, and the notice says by how much.
-fn refuse_too_long(model: &mut Model, body: &str) {
-    let len = body.len();
-    model.notify(
-        format!(
-            "this message is {len} bytes and the limit is {MAX_BODY_BYTES}: shorten it by {}",
-            len - MAX_BODY_BYTES
-        ),
-        true,
-    );
+/// A body over the limit the server announced would be refused, so it is not
+/// sent at all: the text stays in the input to be shortened, and the notice
+/// says by how much. Returns whether it was refused.
+fn refuse_too_long(model: &mut Model, body: &str) -> bool {
+    let Err(too_long) = TooLong::check(body, model.max_body) else {
+        return false;
+    };
+    model.notify(too_long.to_string(), true);
+    true
 }
 
 /// Shows the message as sending and asks for it to be sent.

@@ -21,8 +21,9 @@ pub fn on_event(model: &mut Model, event: Event, fx: &mut Vec<Effect>) {
         Event::Retrying { .. } => {}
         Event::Transfer(progress) => files::on_progress(model, progress),
         Event::Unsent(m) => unsent(model, &m),
-        Event::Link(Link::Connected { user }) => {
+        Event::Link(Link::Connected { user, limits }) => {
             model.link = LinkState::Connected;
+            model.max_body = limits.max_body;
             // Logged in again with the password typed in the form.
             if model.login.as_ref().is_some_and(|f| f.again) {
                 model.login = None;

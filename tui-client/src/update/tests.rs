@@ -7,9 +7,10 @@
 //! connection, notices, the bell), [`files`] (the picker, offers, transfers),
 //! [`who`] (the `/who` list), [`notices`] (news about you, how long notices
 //! stay), [`refused`] (messages the server refuses), [`long`] (a message over
-//! the limit or taller than the pane, bursts of typed keys). This file holds
-//! the helpers they share.
+//! the limit or taller than the pane, bursts of typed keys), [`areas`] (update
+//! and the view counting the same rows). This file holds the helpers they share.
 
+mod areas;
 mod files;
 mod keys;
 mod long;

@@ -8,7 +8,7 @@ use classchat_common::{OfferId, ServerMessage};
 use crossterm::event::KeyCode;
 
 use super::*;
-use crate::client::{Event, Link, Progress, TransferState};
+use crate::client::{Progress, TransferState};
 use crate::fixtures::files::*;
 use crate::message::Msg;
 use crate::model::Popup;
@@ -440,12 +440,7 @@ fn a_saved_download_shows_its_path_in_the_conversation() {
 #[test]
 fn connecting_asks_for_open_offers_and_the_answer_is_kept_quietly_for_ctrl_o() {
     let mut model = files_model(90, 30);
-    let fx = press(
-        &mut model,
-        Msg::Net(Event::Link(Link::Connected {
-            user: user("alice"),
-        })),
-    );
+    let fx = press(&mut model, connected(default_limits()));
     let req = req_of(&fx, |m| matches!(m, ClientMessage::Files { .. }));
     assert!(req.is_some(), "{fx:?}");
     let waiting = OfferSummary {
@@ -474,12 +469,7 @@ fn connecting_asks_for_open_offers_and_the_answer_is_kept_quietly_for_ctrl_o() {
 #[test]
 fn an_offer_answered_elsewhere_is_not_asked_about_after_a_reconnect() {
     let mut model = files_model(90, 30);
-    let fx = press(
-        &mut model,
-        Msg::Net(Event::Link(Link::Connected {
-            user: user("alice"),
-        })),
-    );
+    let fx = press(&mut model, connected(default_limits()));
     let req = req_of(&fx, |m| matches!(m, ClientMessage::Files { .. }));
     server(
         &mut model,

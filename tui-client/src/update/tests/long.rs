@@ -1,30 +1,15 @@
-//! Long text: a message over the protocol's limit, a message taller than the
-//! pane, and long bursts of typed keys.
+//! Long text: a message over the limit (the one the server announced, the
+//! protocol's until then), a message taller than the pane, and long bursts of
+//! typed keys.
 
 use classchat_common::limits::MAX_BODY_BYTES;
+use classchat_common::protocol::Limits;
 use crossterm::event::{KeyCode, KeyModifiers, MouseEvent, MouseEventKind};
 
 use super::*;
 use crate::keymap::Keymap;
 use crate::message::Msg;
 use crate::model::Scroll;
-
-/// Numbered words (`w0001 w0002 …`), as many as fit in `bytes` bytes, so that
-/// a screen shows which part of the text it holds.
-fn numbered(bytes: usize) -> String {
-    let mut text = String::new();
-    for n in 1.. {
-        let word = format!("w{n:04}");
-        if text.len() + 1 + word.len() > bytes {
-            break;
-        }
-        if !text.is_empty() {
-            text.push(' ');
-        }
-        text.push_str(&word);
-    }
-    text
-}
 
 /// The message pane's rows, as shown.
 fn pane_rows(model: &Model) -> Vec<String> {
@@ -135,6 +120,89 @@ fn msg_with_a_body_over_the_limit_is_refused_the_same_way() {
     assert_eq!(draft(&model), typed);
     assert_eq!(selected_name(&model), "#cs101", "nothing was opened");
     assert!(model.notice.as_ref().is_some_and(|n| n.error));
+}
+
+/// The demo, reconnected to a server that announces `max_body`.
+fn announcing(max_body: usize) -> Model {
+    let mut model = demo_model(90, 30);
+    press(
+        &mut model,
+        connected(Limits {
+            max_body,
+            ..default_limits()
+        }),
+    );
+    model
+}
+
+#[test]
+fn a_server_announcing_a_lower_limit_is_held_to_it_in_text_and_in_msg() {
+    let mut model = announcing(100);
+    let before = entries(&model, "#cs101");
+    let text = "z".repeat(101);
+    press(&mut model, burst(&text));
+    assert_eq!(
+        press(&mut model, plain(KeyCode::Enter)),
+        [],
+        "nothing is sent"
+    );
+    assert_eq!(draft(&model), text);
+    let notice = model.notice.as_ref().expect("a notice");
+    assert!(notice.error, "{notice:?}");
+    assert!(
+        notice.text.contains("101 bytes") && notice.text.contains("limit is 100"),
+        "the server's limit, not the built-in one: {}",
+        notice.text
+    );
+
+    press(&mut model, plain(KeyCode::Backspace));
+    let fx = press(&mut model, plain(KeyCode::Enter));
+    assert!(
+        matches!(fx.as_slice(), [Effect::Send { body, .. }] if body.len() == 100),
+        "{fx:?}"
+    );
+    assert_eq!(entries(&model, "#cs101"), before + 1);
+
+    let typed = format!("/msg bob {}", "y".repeat(101));
+    press(&mut model, burst(&typed));
+    assert_eq!(press(&mut model, plain(KeyCode::Enter)), []);
+    assert_eq!(draft(&model), typed);
+    assert_eq!(selected_name(&model), "#cs101", "nothing was opened");
+}
+
+#[test]
+fn a_server_announcing_a_higher_limit_takes_longer_messages() {
+    let mut model = announcing(2 * MAX_BODY_BYTES);
+    let text = "x".repeat(MAX_BODY_BYTES + 1);
+    press(&mut model, burst(&text));
+    let fx = press(&mut model, plain(KeyCode::Enter));
+    assert!(
+        matches!(fx.as_slice(), [Effect::Send { body, .. }] if *body == text),
+        "{} effects",
+        fx.len()
+    );
+}
+
+#[test]
+fn before_the_server_has_announced_anything_the_built_in_limit_applies() {
+    let mut model = blank_model(90, 30);
+    press(
+        &mut model,
+        Msg::LoggedIn {
+            user: user("alice"),
+            server: "localhost:12345".into(),
+        },
+    );
+    assert_eq!(model.max_body, MAX_BODY_BYTES);
+    let typed = format!("/msg bob {}", "y".repeat(MAX_BODY_BYTES + 1));
+    press(&mut model, burst(&typed));
+    assert_eq!(press(&mut model, plain(KeyCode::Enter)), []);
+    let notice = model.notice.as_ref().expect("a notice");
+    assert!(
+        notice.text.contains(&format!("limit is {MAX_BODY_BYTES}")),
+        "{}",
+        notice.text
+    );
 }
 
 // ---- taller than the pane -------------------------------------------------------

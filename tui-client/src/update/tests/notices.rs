@@ -7,7 +7,6 @@ use classchat_common::{ErrorCode, Username};
 use crossterm::event::KeyCode;
 
 use super::*;
-use crate::client::{Event, Link};
 use crate::message::Msg;
 
 const CANNOT_DELETE: &str = "only the owner of #cs101 (carol) can delete it";
@@ -154,19 +153,14 @@ fn a_newer_error_replaces_an_older_one_at_once() {
 #[test]
 fn a_reconnect_sweeps_away_an_error_already_read_but_not_one_just_shown() {
     let mut model = demo_model(90, 30);
-    let connected = || {
-        Msg::Net(Event::Link(Link::Connected {
-            user: user("alice"),
-        }))
-    };
     not_owner(&mut model, "/delete cs101", CANNOT_DELETE);
     tick(&mut model, 8);
-    press(&mut model, connected());
+    press(&mut model, connected(default_limits()));
     assert_eq!(notice(&model), None, "read, and from before the reconnect");
 
     model.notify("there is no user named nobody", true);
     tick(&mut model, 9);
-    press(&mut model, connected());
+    press(&mut model, connected(default_limits()));
     assert_eq!(
         notice(&model),
         shown("there is no user named nobody", true),

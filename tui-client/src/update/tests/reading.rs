@@ -4,6 +4,7 @@ use classchat_common::protocol::GroupEvent;
 use crossterm::event::KeyCode;
 
 use super::*;
+use crate::keymap::Keymap;
 use crate::message::Msg;
 use crate::model::{Asked, Scroll};
 
@@ -123,14 +124,136 @@ fn after_scrolling_up_messages_below_the_screen_are_not_marked_read_until_you_sc
     let fx = press(&mut model, plain(KeyCode::PageUp));
     assert_ne!(model.current().map(|c| c.scroll), Some(Scroll::Bottom));
     assert_eq!(reads(&fx), []);
-    let fx = arrives(&mut model, chat("#cs101", 40, "carol", now(), "below"));
+    let fx = arrives(
+        &mut model,
+        chat("#cs101", 40, "carol", now(), "out of sight"),
+    );
     assert_eq!(reads(&fx), [], "the new message is below the screen");
     assert_eq!(conv_of(&model, "#cs101").unread, 1);
-    assert!(!screen(&model).contains("below"));
+    assert!(!screen(&model).contains("out of sight"));
 
     let fx = press(&mut model, plain(KeyCode::PageDown));
     assert_eq!(model.current().map(|c| c.scroll), Some(Scroll::Bottom));
     assert_eq!(reads(&fx), [("#cs101".to_owned(), Some(40))]);
+}
+
+// ---- new messages below a scrolled-up pane -----------------------------------
+
+/// What the message pane's bottom edge says about new messages below, if anything.
+fn new_below(model: &Model) -> Option<String> {
+    let shown = screen(model);
+    let edge = shown.lines().find(|l| l.contains(" new below"))?;
+    let from = edge.find(['↓', 'v'])?;
+    let to = edge[from..].find(" ┘").map_or(edge.len(), |end| from + end);
+    Some(edge[from..to].trim_end().to_owned())
+}
+
+fn is_bottom(model: &Model) -> bool {
+    model.current().map(|c| c.scroll) == Some(Scroll::Bottom)
+}
+
+#[test]
+fn messages_from_others_arriving_below_a_scrolled_up_pane_are_counted_on_its_edge() {
+    let mut model = long_cs101(90, 30);
+    press(&mut model, plain(KeyCode::PageUp));
+    assert_eq!(new_below(&model), None, "everything below was read");
+
+    let mut fx = arrives(&mut model, chat("#cs101", 40, "carol", now(), "first"));
+    // Neither yours (from another device) nor a group event counts.
+    fx.extend(arrives(
+        &mut model,
+        chat("#cs101", 41, "alice", now(), "mine"),
+    ));
+    fx.extend(arrives(
+        &mut model,
+        event("#cs101", 42, "dave", now(), GroupEvent::Joined),
+    ));
+    fx.extend(arrives(
+        &mut model,
+        chat("#cs101", 43, "bob", now(), "second"),
+    ));
+    assert_eq!(new_below(&model).as_deref(), Some("↓ 2 new below (PgDn)"));
+    assert_eq!(reads(&fx), [], "none of them has been on screen");
+    assert_eq!(conv_of(&model, "#cs101").unread, 2);
+
+    // Reaching the bottom shows them, reads them, and the count goes.
+    let mut read = Vec::new();
+    for _ in 0..5 {
+        if is_bottom(&model) {
+            break;
+        }
+        read.extend(reads(&press(&mut model, plain(KeyCode::PageDown))));
+    }
+    assert!(is_bottom(&model));
+    assert_eq!(read.last(), Some(&("#cs101".to_owned(), Some(43))));
+    assert_eq!(new_below(&model), None);
+
+    // Scrolled up again, what was read is not new.
+    press(&mut model, plain(KeyCode::PageUp));
+    assert!(!is_bottom(&model));
+    assert_eq!(new_below(&model), None);
+}
+
+#[test]
+fn the_count_of_new_below_drops_as_paging_shows_them_and_goes_when_read_elsewhere() {
+    let mut model = long_cs101(90, 30);
+    press(&mut model, plain(KeyCode::PageUp));
+    press(&mut model, plain(KeyCode::PageUp));
+    for seq in 40..70 {
+        arrives(
+            &mut model,
+            chat("#cs101", seq, "carol", now(), &format!("news {seq}")),
+        );
+    }
+    assert_eq!(new_below(&model).as_deref(), Some("↓ 30 new below (PgDn)"));
+
+    // Each page marks what it shows as read; the rest is still counted.
+    let mut counts = Vec::new();
+    while let Some(hint) = new_below(&model) {
+        assert!(counts.len() < 10, "never reached the bottom");
+        let count: u64 = hint
+            .split_whitespace()
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .expect("a count");
+        assert_eq!(count, conv_of(&model, "#cs101").unread, "{hint}");
+        counts.push(count);
+        press(&mut model, plain(KeyCode::PageDown));
+    }
+    assert!(counts.windows(2).all(|w| w[0] >= w[1]), "{counts:?}");
+    assert!(
+        counts.iter().any(|&n| 0 < n && n < 30),
+        "a page showed some of them: {counts:?}"
+    );
+    assert!(is_bottom(&model));
+
+    // Scrolled up before the last page was read; read on alice's phone.
+    let mut model = long_cs101(90, 30);
+    press(&mut model, plain(KeyCode::PageUp));
+    arrives(&mut model, chat("#cs101", 40, "carol", now(), "news"));
+    assert!(new_below(&model).is_some());
+    server(
+        &mut model,
+        ServerMessage::Receipt {
+            conv: conv("#cs101"),
+            user: user("alice"),
+            joined: 0,
+            delivered: 40,
+            read: 40,
+        },
+    );
+    assert_eq!(new_below(&model), None);
+}
+
+#[test]
+fn the_new_below_hint_names_the_key_that_pages_down_and_has_an_ascii_form() {
+    let mut model = long_cs101(90, 30);
+    let overrides = [("page_down".to_owned(), "ctrl-j".to_owned())].into();
+    model.keymap = Keymap::with_overrides(&overrides).expect("a valid override");
+    model.look.ascii = true;
+    press(&mut model, plain(KeyCode::PageUp));
+    arrives(&mut model, chat("#cs101", 40, "carol", now(), "news"));
+    assert_eq!(new_below(&model).as_deref(), Some("v 1 new below (Ctrl+J)"));
 }
 
 #[test]
@@ -208,6 +331,11 @@ fn a_conversation_opened_with_more_unread_than_fit_starts_at_the_first_of_them()
         panic!("a read marker with a seq: {read:?}");
     };
     assert!((10..62).contains(&upto), "read up to {upto}");
+    // The rest wait below the screen, and its bottom edge says how many.
+    assert_eq!(
+        new_below(&model),
+        Some(format!("↓ {} new below (PgDn)", 62 - upto))
+    );
 
     // Paging down reads the rest, and ends following the newest again.
     let mut last = upto;

@@ -224,12 +224,7 @@ fn a_refused_password_opens_the_form_again_and_what_is_typed_goes_to_the_running
 
     type_text(&mut model, "k7rm-2vqe-hxna-9dtp");
     press(&mut model, plain(KeyCode::Enter));
-    press(
-        &mut model,
-        Msg::Net(Event::Link(Link::Connected {
-            user: user("alice"),
-        })),
-    );
+    press(&mut model, connected(default_limits()));
     assert!(model.login.is_none(), "closed once logged in");
     assert_eq!(model.link, LinkState::Connected);
     assert_eq!(draft(&model), "a draft", "nothing typed before was lost");
@@ -259,12 +254,7 @@ fn reconnecting_shows_in_the_status_and_connecting_again_refreshes_the_lists() {
     // The attempt is due; the error has been up long enough to be read.
     press(&mut model, Msg::Tick(later(6)));
 
-    let fx = press(
-        &mut model,
-        Msg::Net(Event::Link(Link::Connected {
-            user: user("alice"),
-        })),
-    );
+    let fx = press(&mut model, connected(default_limits()));
     assert_eq!(model.link, LinkState::Connected);
     assert!(model.notice.is_none(), "the old error is over");
     assert!(req_of(&fx, |m| matches!(m, ClientMessage::Conversations { .. })).is_some());
