@@ -284,6 +284,17 @@ pub fn refuse_request(
 }
 
 /// Types the command `line`, presses Enter, and has the server refuse the
+/// Alice's `/kick cs101 alice` refused: carol owns #cs101. An error too long
+/// for a 50-column status line.
+pub fn kick_refused(model: &mut Model) {
+    command_refused(
+        model,
+        "/kick cs101 alice",
+        ErrorCode::NotOwner,
+        "only the owner of #cs101 (carol) can remove members",
+    );
+}
+
 /// request it made.
 pub fn command_refused(model: &mut Model, line: &str, code: ErrorCode, message: &str) {
     let fx = submit(model, line);

@@ -18,6 +18,16 @@ mod password;
 mod picker;
 mod popup;
 mod status;
+
+/// Renders a test's model at its size and compares it with the test's
+/// snapshot in `ui/snapshots` (for every `tests*` module below).
+#[cfg(test)]
+macro_rules! snapshot {
+    ($model:expr) => {
+        insta::assert_snapshot!(crate::fixtures::draw(&$model).backend())
+    };
+}
+
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

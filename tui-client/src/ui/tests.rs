@@ -15,13 +15,6 @@ use crate::keymap::Keymap;
 use crate::message::{Effect, Msg};
 use crate::model::Model;
 
-/// Renders the model at its size and compares it with the test's snapshot.
-macro_rules! snapshot {
-    ($model:expr) => {
-        insta::assert_snapshot!(draw(&$model).backend())
-    };
-}
-
 fn group(name: &str) -> GroupName {
     name.parse().expect("a valid group name")
 }

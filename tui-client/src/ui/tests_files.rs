@@ -11,12 +11,6 @@ use crate::fixtures::files::*;
 use crate::fixtures::*;
 use crate::model::Model;
 
-macro_rules! snapshot {
-    ($model:expr) => {
-        insta::assert_snapshot!(draw(&$model).backend())
-    };
-}
-
 // ---- the picker -------------------------------------------------------------
 
 #[test]

@@ -2,20 +2,12 @@
 //! its cursor, and the rows an error takes above the input; drawn from the demo
 //! model driven through `update`.
 
-use classchat_common::ErrorCode;
 use crossterm::event::KeyCode;
 use ratatui::style::Modifier;
 
 use crate::fixtures::*;
 use crate::layout;
 use crate::model::Model;
-
-/// Renders the model at its size and compares it with the test's snapshot.
-macro_rules! snapshot {
-    ($model:expr) => {
-        insta::assert_snapshot!(draw(&$model).backend())
-    };
-}
 
 /// The input bar's rows between its borders, as drawn.
 fn input_rows(model: &Model) -> Vec<String> {
@@ -128,12 +120,7 @@ fn a_key_on_a_nine_thousand_character_draft_goes_through_update_and_view_once() 
 #[test]
 fn page_up_with_an_error_above_the_input_keeps_two_rows_of_the_page_drawn_before() {
     let mut model = demo_model(50, 20);
-    command_refused(
-        &mut model,
-        "/kick cs101 alice",
-        ErrorCode::NotOwner,
-        "only the owner of #cs101 (carol) can remove members",
-    );
+    kick_refused(&mut model);
     press(&mut model, plain(KeyCode::PageUp));
     snapshot!(model);
 }

@@ -40,14 +40,14 @@ fn tall_message_sending() -> Model {
 
 #[test]
 fn a_message_taller_than_the_pane_shows_its_end_and_its_marker_at_the_bottom() {
-    insta::assert_snapshot!(draw(&tall_message_sending()).backend());
+    snapshot!(tall_message_sending());
 }
 
 #[test]
 fn page_up_shows_the_rows_above_in_a_tall_message() {
     let mut model = tall_message_sending();
     press(&mut model, plain(KeyCode::PageUp));
-    insta::assert_snapshot!(draw(&model).backend());
+    snapshot!(model);
 }
 
 #[test]
@@ -63,7 +63,7 @@ fn paging_up_through_a_tall_message_reaches_the_messages_above_it() {
         pages > 2,
         "the message was paged through, not jumped: {pages}"
     );
-    insta::assert_snapshot!(draw(&model).backend());
+    snapshot!(model);
 }
 
 /// #cs101 two screens long and paged up once; then carol writes, alice writes
@@ -96,11 +96,11 @@ fn messages_from_others_arriving_below_a_scrolled_up_pane_are_counted_on_its_bot
         !shown.contains("slides are up"),
         "below the screen:\n{shown}"
     );
-    insta::assert_snapshot!(draw(&model).backend());
+    snapshot!(model);
 }
 
 #[test]
 fn ascii_the_count_of_new_messages_below_on_a_narrow_terminal() {
     let model = scrolled_up_as_messages_arrive(60, 20, true);
-    insta::assert_snapshot!(draw(&model).backend());
+    snapshot!(model);
 }

@@ -5,13 +5,6 @@ use crossterm::event::KeyCode;
 
 use crate::fixtures::*;
 
-/// Renders the model at its size and compares it with the test's snapshot.
-macro_rules! snapshot {
-    ($model:expr) => {
-        insta::assert_snapshot!(draw(&$model).backend())
-    };
-}
-
 #[test]
 fn at_fifty_columns_the_groups_popup_drops_the_owner_and_keeps_whether_you_are_in_each() {
     let mut model = demo_model(50, 20);

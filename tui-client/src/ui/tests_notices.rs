@@ -7,13 +7,6 @@ use crossterm::event::KeyCode;
 
 use crate::fixtures::*;
 
-/// Renders the model at its size and compares it with the test's snapshot.
-macro_rules! snapshot {
-    ($model:expr) => {
-        insta::assert_snapshot!(draw(&$model).backend())
-    };
-}
-
 // ---- who is online ----------------------------------------------------------
 
 #[test]
@@ -55,12 +48,7 @@ fn at_fifty_columns_an_error_too_long_for_the_status_line_gets_a_line_above_the_
 #[test]
 fn at_fifty_columns_a_long_error_wraps_and_the_unread_hint_keeps_the_status_line() {
     let mut model = demo_model(50, 20);
-    command_refused(
-        &mut model,
-        "/kick cs101 alice",
-        ErrorCode::NotOwner,
-        "only the owner of #cs101 (carol) can remove members",
-    );
+    kick_refused(&mut model);
     let screen = screen(&model);
     assert!(
         screen.contains("only the owner of #cs101 (carol) can remove"),

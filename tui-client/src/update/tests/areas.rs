@@ -3,7 +3,6 @@
 //! be on screen (for paging, read-marking and loading older history) is what
 //! is drawn.
 
-use classchat_common::ErrorCode;
 use crossterm::event::KeyCode;
 
 use super::*;
@@ -47,12 +46,7 @@ fn rows_drawn(model: &Model) -> Vec<String> {
 /// status line: it takes two rows above the input.
 fn long_cs101_with_an_error() -> Model {
     let mut model = long_cs101(50, 20);
-    command_refused(
-        &mut model,
-        "/kick cs101 alice",
-        ErrorCode::NotOwner,
-        "only the owner of #cs101 (carol) can remove members",
-    );
+    kick_refused(&mut model);
     let shown = screen(&model);
     assert!(
         shown.contains(" only the owner of #cs101 (carol) can remove"),
@@ -96,12 +90,7 @@ fn with_a_draft_wrapped_over_three_rows_update_sees_the_lines_that_are_drawn() {
 fn an_error_with_no_room_above_the_input_stays_in_the_status_line() {
     // Five rows of the message pane must remain: nine rows leave no room.
     let mut model = demo_model(50, 9);
-    command_refused(
-        &mut model,
-        "/kick cs101 alice",
-        ErrorCode::NotOwner,
-        "only the owner of #cs101 (carol) can remove members",
-    );
+    kick_refused(&mut model);
     assert_eq!(layout::model_areas(&model).error, None);
     assert_eq!(lines_update_sees(&model), rows_drawn(&model));
 }
