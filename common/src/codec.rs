@@ -146,6 +146,16 @@ mod tests {
     }
 
     #[test]
+    fn a_carriage_return_counts_toward_the_limit() {
+        let mut codec = LineCodec::new(8);
+        let lines = decode_all(&mut codec, &[b"1234567\r\n"]).unwrap();
+        assert_eq!(lines, [Bytes::from_static(b"1234567")]);
+        let mut codec = LineCodec::new(8);
+        let err = decode_all(&mut codec, &[b"12345678\r\n"]).unwrap_err();
+        assert!(matches!(err, FrameError::TooLong { limit: 8 }));
+    }
+
+    #[test]
     fn a_line_of_exactly_the_limit_is_accepted() {
         let mut codec = LineCodec::new(8);
         let lines = decode_all(&mut codec, &[b"12345678\n"]).unwrap();

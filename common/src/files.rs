@@ -2,20 +2,17 @@
 //!
 //! Both sides apply [`safe_name`]: the server before it announces an offer, the
 //! client again before it writes anything. The result has no directory parts, no
-//! `..`, no control, bidi or zero-width characters, no leading dot, and at most
-//! [`MAX_FILE_NAME_BYTES`] bytes with the extension kept.
+//! `..`, no control, bidi, invisible or blank characters ([`crate::text`]), no
+//! leading dot, and at most [`MAX_FILE_NAME_BYTES`] bytes with the extension kept.
+
+use crate::text::{self, Class};
 
 /// The longest file name, in bytes of UTF-8.
 pub const MAX_FILE_NAME_BYTES: usize = 200;
 
 fn unwanted(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}'
-                | '\u{FEFF}' | '\u{00AD}'
-        )
-        || matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*')
+    // A blank takes room but would let a name look like spaces, or like nothing.
+    text::class(c) != Class::Shown || matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*')
 }
 
 /// A name for `raw` that cannot leave the folder it is saved in.
@@ -56,20 +53,21 @@ pub fn numbered(name: &str, n: u32) -> String {
     }
 }
 
-/// "1.2 MB" and the like, for people.
+/// "1.2 MB" and the like, for people: bytes below 1000, otherwise powers of
+/// 1000 with one decimal, rounded to the nearest tenth. The unit is chosen
+/// after rounding, so 999,950 bytes read "1.0 MB", never "1000.0 KB".
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit + 1 < UNITS.len() {
+    if bytes < 1000 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1000.0;
+    let mut unit = 1;
+    while (value * 10.0).round() >= 10_000.0 && unit + 1 < UNITS.len() {
         value /= 1000.0;
         unit += 1;
     }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
+    format!("{value:.1} {}", UNITS[unit])
 }
 
 #[cfg(test)]
@@ -89,6 +87,12 @@ mod tests {
             ("evil\u{202E}fdp.exe", "evilfdp.exe"),
             ("zero\u{200B}width.txt", "zerowidth.txt"),
             ("mongolian\u{180E}vowel.txt", "mongolianvowel.txt"),
+            ("cgj\u{34F}\u{115F}\u{3164}\u{2800}.txt", "cgj.txt"),
+            (
+                "report.pdf\u{E0001}\u{E002E}\u{E0065}\u{E0078}\u{E0065}",
+                "report.pdf",
+            ),
+            ("\u{3164}\u{2800}\u{FEFF}", "file"),
             ("  spaced .  ", "spaced"),
             (". x", "x"),
             (" .hidden", "hidden"),
@@ -128,5 +132,9 @@ mod tests {
         assert_eq!(human_size(999), "999 B");
         assert_eq!(human_size(1_234_567), "1.2 MB");
         assert_eq!(human_size(200_000_000), "200.0 MB");
+        assert_eq!(human_size(1000), "1.0 KB");
+        assert_eq!(human_size(999_949), "999.9 KB");
+        assert_eq!(human_size(999_950), "1.0 MB");
+        assert_eq!(human_size(u64::MAX), "18446744.1 TB");
     }
 }

@@ -8,6 +8,8 @@
 //! - [`error`]: the error codes a server may answer with.
 //! - [`protocol`]: [`ClientMessage`] and [`ServerMessage`], one JSON object per line.
 //! - [`codec`]: newline-delimited framing with a maximum frame size.
+//! - [`text`]: which characters a screen acts on, reorders or hides, and
+//!   what text counts as blank.
 //! - [`files`]: safe file names, the same on both sides.
 //! - `proptests` (tests only): property tests across the modules, with
 //!   strategies that generate every message.
@@ -21,6 +23,7 @@ pub mod names;
 #[cfg(test)]
 mod proptests;
 pub mod protocol;
+pub mod text;
 pub mod tls;
 
 pub use codec::{FrameError, LineCodec};

@@ -21,6 +21,7 @@ use crate::files::{MAX_FILE_NAME_BYTES, safe_name};
 use crate::limits::MAX_NAME_LEN;
 use crate::names::{Conv, GroupName, Username};
 use crate::protocol::{ClientMessage, DecodeError, ServerMessage};
+use crate::text::is_blank;
 use strategies::*;
 
 /// `default` cases, unless `PROPTEST_CASES` says otherwise. (`Config::with_cases`
@@ -211,19 +212,16 @@ fn follows_the_naming_rules(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
 }
 
-/// Bidirectional controls and zero-width characters, as the client's text
-/// sanitiser knows them.
+/// Controls, bidi controls, invisible and blank characters: what `text` says
+/// cannot be seen as itself (its own tests hold it to the Unicode tables).
 fn hides_or_reorders(c: char) -> bool {
-    matches!(
-        c,
-        '\u{061C}'
-            | '\u{00AD}'
-            | '\u{180E}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{2069}'
-            | '\u{FEFF}'
-    )
+    crate::text::class(c) != crate::text::Class::Shown
+}
+
+/// Runs of what draws nothing: Unicode spaces, controls, bidi controls, tag
+/// characters, fillers, joiners, variation selectors, blanks.
+fn nothing_visible() -> impl Strategy<Value = String> {
+    "[ \t\n\r\\x00\\x1b\\x7f\u{85}\u{a0}\u{2003}\u{2028}\u{3000}\u{202e}\u{2066}\u{200b}-\u{200d}\u{2060}\u{feff}\u{ad}\u{34f}\u{115f}\u{3164}\u{ffa0}\u{fe0f}\u{e0100}\u{e0001}\u{e0020}-\u{e007f}\u{2800}]{0,6}"
 }
 
 /// Strings near the naming rules and file names that try to escape.
@@ -231,7 +229,7 @@ fn hostile_text() -> impl Strategy<Value = String> {
     prop_oneof![
         text(),
         "[A-Za-z0-9_.#-]{0,40}",
-        "[a-z./\\\\ \\x00\\x1b\u{202e}\u{200b}\u{180e}é]{0,40}",
+        "[a-z./\\\\ \\x00\\x1b\u{202e}\u{200b}\u{180e}\u{34f}\u{115f}\u{3164}\u{2800}\u{fe0f}\u{e0020}-\u{e007f}é]{0,40}",
         (".{0,8}", "[a-zé .]{150,300}", "(\\.[a-z]{1,20})?").prop_map(|(a, b, c)| a + &b + &c),
     ]
 }
@@ -300,6 +298,22 @@ proptest! {
         prop_assert!(!safe.starts_with('.'), "{:?}", safe);
         prop_assert!(!safe.ends_with(['.', ' ']), "{:?}", safe);
         prop_assert_eq!(safe_name(&safe), safe.clone(), "safe names stay as they are");
+    }
+
+    #[test]
+    fn what_draws_nothing_never_changes_whether_a_text_is_blank(
+        raw in text(),
+        fillers in prop::collection::vec(nothing_visible(), 1..8),
+    ) {
+        // The fillers go between the characters of `raw`, round and round.
+        let mut sprinkled = String::new();
+        for (i, c) in raw.chars().enumerate() {
+            sprinkled.push_str(&fillers[i % fillers.len()]);
+            sprinkled.push(c);
+        }
+        sprinkled.push_str(&fillers[0]);
+        prop_assert_eq!(is_blank(&sprinkled), is_blank(&raw), "{:?}", sprinkled);
+        prop_assert!(is_blank(&fillers.concat()));
     }
 }
 

@@ -296,6 +296,25 @@ pub struct FileInfo {
     pub sha256: String,
     /// When the server forgets the offer.
     pub expires: Timestamp,
+    /// Where the offer stands: only on offers in `history`, so that whoever
+    /// was away when recipients decided still learns how it went.
+    /// Boxed: a file offer travels inside every chat message, and this is
+    /// rarely there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Box<FileOutcome>>,
+}
+
+/// Where an offer stands, as `history` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileOutcome {
+    /// Across its recipients.
+    pub counts: FileCounts,
+    /// Where you stand with it, if you are one of its recipients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<FileState>,
+    /// Nobody is left to decide or download: every recipient received or
+    /// declined it, or it was withdrawn, or it expired.
+    pub over: bool,
 }
 
 /// Where a recipient stands with an offer.
@@ -318,10 +337,31 @@ pub enum FileState {
 /// How an offer stands across its recipients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct FileCounts {
+    /// Accepted, including those who then received it.
     pub accepted: u32,
     pub declined: u32,
     pub received: u32,
     pub of: u32,
+}
+
+impl FileCounts {
+    /// The counts of an offer whose recipients stand at `states`.
+    pub fn tally(states: impl IntoIterator<Item = FileState>) -> Self {
+        let mut c = Self::default();
+        for state in states {
+            c.of += 1;
+            match state {
+                FileState::Accepted => c.accepted += 1,
+                FileState::Declined => c.declined += 1,
+                FileState::Received => {
+                    c.accepted += 1;
+                    c.received += 1;
+                }
+                FileState::Pending | FileState::Cancelled | FileState::Expired => {}
+            }
+        }
+        c
+    }
 }
 
 /// One recipient of an offer of yours, in `files`.
@@ -717,7 +757,8 @@ impl ServerMessage {
         decode_line(line)
     }
 
-    /// The request this message answers, if it answers one.
+    /// The request this message answers, if it answers one. Exhaustive, so a
+    /// new message must say whether it answers a request.
     pub fn req(&self) -> Option<Req> {
         match self {
             ServerMessage::History { req, .. }
@@ -736,7 +777,19 @@ impl ServerMessage {
             | ServerMessage::Files { req, .. }
             | ServerMessage::PasswordChanged { req }
             | ServerMessage::Error { req, .. } => *req,
-            _ => None,
+            ServerMessage::Welcome { .. }
+            | ServerMessage::LoggedIn { .. }
+            | ServerMessage::Synced { .. }
+            | ServerMessage::Stored { .. }
+            | ServerMessage::Message(_)
+            | ServerMessage::Receipt { .. }
+            | ServerMessage::Presence { .. }
+            | ServerMessage::ChunkAck { .. }
+            | ServerMessage::Uploaded { .. }
+            | ServerMessage::FileChunk { .. }
+            | ServerMessage::Ping
+            | ServerMessage::Pong
+            | ServerMessage::Bye => None,
         }
     }
 }
@@ -753,6 +806,7 @@ impl ClientMessage {
     }
 
     /// The request id this message carries, for matching errors to it.
+    /// Exhaustive, so a new message must say whether it carries one.
     pub fn req(&self) -> Option<Req> {
         match self {
             ClientMessage::Read { req, .. }
@@ -778,7 +832,25 @@ impl ClientMessage {
             | ClientMessage::Cancel { req, .. }
             | ClientMessage::Password { req, .. }
             | ClientMessage::Files { req } => *req,
-            _ => None,
+            ClientMessage::Hello { .. }
+            | ClientMessage::Login { .. }
+            | ClientMessage::Send { .. }
+            | ClientMessage::Ack { .. }
+            | ClientMessage::Chunk { .. }
+            | ClientMessage::FileAck { .. }
+            | ClientMessage::Ping
+            | ClientMessage::Pong
+            | ClientMessage::Bye => None,
+        }
+    }
+
+    /// The message id of a `send`, which its answers and errors carry instead
+    /// of a `req`.
+    pub fn message_id(&self) -> Option<MessageId> {
+        if let ClientMessage::Send { id, .. } = self {
+            Some(*id)
+        } else {
+            None
         }
     }
 }
@@ -959,6 +1031,63 @@ mod tests {
                 err.message
             );
             assert!(!err.message.is_empty());
+        }
+    }
+
+    /// The edges PROTOCOL.md §1 and §7 settle, pinned here so the two agree.
+    #[test]
+    fn the_documented_edges_of_decoding_hold() {
+        let nested = |levels: usize| {
+            let arrays = levels - 1;
+            format!(
+                "{{\"type\":\"who\",\"x\":{}{}}}",
+                "[".repeat(arrays),
+                "]".repeat(arrays)
+            )
+        };
+        let cases: [(String, Result<(), ErrorCode>); 13] = [
+            // A byte-order mark is not the `{` a line must start with.
+            ("\u{feff}{\"type\":\"who\"}".into(), Err(ErrorCode::BadJson)),
+            // Whitespace after the object is fine; anything else is not.
+            ("{\"type\":\"who\"} \t ".into(), Ok(())),
+            ("{\"type\":\"who\"} x".into(), Err(ErrorCode::BadJson)),
+            // A field given twice, `type` included.
+            (
+                "{\"type\":\"who\",\"type\":\"who\"}".into(),
+                Err(ErrorCode::BadRequest),
+            ),
+            (
+                "{\"type\":\"whois\",\"user\":\"a\",\"user\":\"b\"}".into(),
+                Err(ErrorCode::BadRequest),
+            ),
+            // No `type`, or one that is not a string.
+            ("{}".into(), Err(ErrorCode::BadRequest)),
+            ("{\"type\":5}".into(), Err(ErrorCode::BadRequest)),
+            // Numbers: a JSON number that is not a u64 is `bad_request`; one
+            // beyond what a double holds does not parse at all.
+            (
+                "{\"type\":\"ack\",\"conv\":\"b\",\"seq\":18446744073709551616}".into(),
+                Err(ErrorCode::BadRequest),
+            ),
+            (
+                "{\"type\":\"ack\",\"conv\":\"b\",\"seq\":18446744073709551615}".into(),
+                Ok(()),
+            ),
+            (
+                "{\"type\":\"ack\",\"conv\":\"b\",\"seq\":1e3}".into(),
+                Err(ErrorCode::BadRequest),
+            ),
+            (
+                "{\"type\":\"ack\",\"conv\":\"b\",\"seq\":1e400}".into(),
+                Err(ErrorCode::BadJson),
+            ),
+            // 127 levels of nesting, the object itself counted, and no more.
+            (nested(127), Ok(())),
+            (nested(128), Err(ErrorCode::BadJson)),
+        ];
+        for (line, expected) in cases {
+            let got = decode(&line).map(|_| ()).map_err(|e| e.code);
+            assert_eq!(got, expected, "{line:.80}");
         }
     }
 

@@ -1,23 +1,32 @@
-//! Password hashing and resume tokens.
+//! Password hashing, sign-up allowances and resume tokens.
 //!
 //! Passwords are hashed with argon2id (the crate's default parameters: 19 MiB,
-//! 2 passes). Hashing is deliberately slow, so it runs on Tokio's blocking
-//! threads, never on the workers that move messages, and a semaphore bounds how
-//! many run at once: a burst of logins queues instead of eating every core.
+//! 2 passes). Hashing is deliberately slow and memory-hungry, so it runs on a
+//! small fixed pool of threads ([`pool`]), never on the workers that move
+//! messages, each thread reusing one buffer ([`argon`]): what hashing holds is
+//! threads × 19 MiB, however many log in. Jobs are taken fairly across client
+//! addresses, so one address flooding sign-ups delays another user's login by
+//! about one hash, not by the whole flood; and each address may create only so
+//! many accounts ([`signups`]).
 //!
 //! A resume token is 32 random bytes given to the client after a login; the
 //! server keeps only its SHA-256. Presenting it later logs in without a password
 //! hash, so a whole class reconnecting after a restart costs next to nothing.
 
-use std::sync::Arc;
+mod argon;
+mod pool;
+mod signups;
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
+use crate::ratelimit::Rate;
 use crate::store::TokenHash;
 
 #[derive(Debug, thiserror::Error)]
@@ -26,59 +35,94 @@ pub enum AuthError {
     Hasher(String),
     #[error("the random number generator failed: {0}")]
     Random(String),
+    #[error(
+        "a stored password hash cannot be read ({0}); give the account a new password with `classchat-server reset-password`"
+    )]
+    StoredHash(String),
+    #[error(
+        "a stored password hash needs {kib} KiB to check, more than the {limit_kib} KiB a hashing thread holds; \
+         give the account a new password with `classchat-server reset-password`"
+    )]
+    TooMuchMemory { kib: u32, limit_kib: usize },
 }
 
-/// Runs argon2 off the async workers, a bounded number at a time.
+/// The hashing threads and each address's sign-up allowance: a cheap handle.
 #[derive(Debug, Clone)]
 pub struct Hasher {
-    permits: Arc<Semaphore>,
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    pool: pool::Pool,
+    sign_ups: signups::SignUps,
 }
 
 impl Hasher {
-    pub fn new(concurrency: usize) -> Self {
-        Self {
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
-        }
+    /// Starts `threads` hashing threads (at least one). Dropping the last
+    /// handle ends them, and waits for the hash each may have in hand.
+    pub fn new(threads: usize, sign_ups: Rate) -> Result<Self, AuthError> {
+        Ok(Self {
+            inner: Arc::new(Inner {
+                pool: pool::Pool::start(threads)?,
+                sign_ups: signups::SignUps::new(sign_ups),
+            }),
+        })
     }
 
-    /// A PHC string (`$argon2id$v=19$...`) for a new account.
-    pub async fn hash(&self, password: String) -> Result<String, AuthError> {
-        self.run(move || hash_password(&password)).await
-    }
-
-    /// Whether `password` matches the stored PHC string.
-    pub async fn verify(&self, password: String, hash: Arc<str>) -> Result<bool, AuthError> {
-        self.run(move || {
-            let parsed = PasswordHash::new(&hash).map_err(|e| AuthError::Hasher(e.to_string()))?;
-            Ok(Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok())
+    /// A PHC string (`$argon2id$v=19$...`) for a new password, hashed in
+    /// `address`'s turn.
+    pub async fn hash(&self, address: IpAddr, password: String) -> Result<String, AuthError> {
+        self.run(address, move |memory| {
+            argon::hash(password.as_bytes(), memory)
         })
         .await
     }
 
+    /// Whether `password` matches the stored PHC string, checked in `address`'s turn.
+    pub async fn verify(
+        &self,
+        address: IpAddr,
+        password: String,
+        hash: Arc<str>,
+    ) -> Result<bool, AuthError> {
+        self.run(address, move |memory| {
+            argon::verify(password.as_bytes(), &hash, memory)
+        })
+        .await
+    }
+
+    /// Takes one account creation from `address`'s allowance, or says how long
+    /// until there is one. Asked before the password is hashed.
+    pub fn sign_up(&self, address: IpAddr, now: Instant) -> Result<(), Duration> {
+        self.inner.sign_ups.take(address, now)
+    }
+
     async fn run<T: Send + 'static>(
         &self,
-        f: impl FnOnce() -> Result<T, AuthError> + Send + 'static,
+        address: IpAddr,
+        f: impl FnOnce(&mut argon::Memory) -> Result<T, AuthError> + Send + 'static,
     ) -> Result<T, AuthError> {
-        let _permit = self
-            .permits
-            .acquire()
+        let (reply, answer) = oneshot::channel();
+        let work: pool::Work = Box::new(move |memory| {
+            // Whoever asked gave up (the login timed out, the client left):
+            // the hash would be thrown away, so it is not computed.
+            if !reply.is_closed() {
+                let _ = reply.send(f(memory));
+            }
+        });
+        self.inner.pool.run(address, work).await?;
+        answer
             .await
-            .map_err(|e| AuthError::Hasher(e.to_string()))?;
-        tokio::task::spawn_blocking(f)
-            .await
-            .map_err(|e| AuthError::Hasher(e.to_string()))?
+            .map_err(|_| AuthError::Hasher("a hashing thread failed".into()))?
     }
 }
 
-/// The argon2id hash of `password`, in PHC form. Slow on purpose: call it off
-/// the async threads (as [`Hasher`] does).
+/// The argon2id hash of `password`, in PHC form, for a one-off outside the
+/// server (`reset-password`, benchmark seeding). Slow and allocates its own
+/// 19 MiB: never call it on the async threads or per login.
 pub fn hash_password(password: &str) -> Result<String, AuthError> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| AuthError::Hasher(e.to_string()))
+    argon::hash(password.as_bytes(), &mut argon::Memory::default())
 }
 
 /// A random password to read out or copy: four groups of four letters and
@@ -123,18 +167,52 @@ pub fn token_hash(token: &str) -> TokenHash {
 mod tests {
     use super::*;
 
+    const RATE: Rate = Rate::per_hour(1, 1);
+
+    fn here() -> IpAddr {
+        IpAddr::from([127, 0, 0, 1])
+    }
+
     #[tokio::test]
     async fn a_hash_verifies_its_own_password_only() {
-        let hasher = Hasher::new(2);
-        let hash: Arc<str> = hasher.hash("correct horse".into()).await.unwrap().into();
+        let hasher = Hasher::new(2, RATE).unwrap();
+        let hash: Arc<str> = hasher
+            .hash(here(), "correct horse".into())
+            .await
+            .unwrap()
+            .into();
         assert!(hash.starts_with("$argon2id$"));
         assert!(
             hasher
-                .verify("correct horse".into(), hash.clone())
+                .verify(here(), "correct horse".into(), hash.clone())
                 .await
                 .unwrap()
         );
-        assert!(!hasher.verify("wrong".into(), hash).await.unwrap());
+        assert!(!hasher.verify(here(), "wrong".into(), hash).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn the_one_off_hash_and_the_pool_agree() {
+        let hasher = Hasher::new(1, RATE).unwrap();
+        let hash: Arc<str> = hash_password("correct horse").unwrap().into();
+        assert!(
+            hasher
+                .verify(here(), "correct horse".into(), hash)
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_damaged_stored_hash_is_an_error_the_caller_sees() {
+        let hasher = Hasher::new(1, RATE).unwrap();
+        let result = hasher
+            .verify(here(), "pw".into(), "not a hash".into())
+            .await;
+        assert!(
+            matches!(result, Err(AuthError::StoredHash(_))),
+            "{result:?}"
+        );
     }
 
     #[test]

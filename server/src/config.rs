@@ -1,4 +1,6 @@
-//! The server's settings, with the defaults the command line starts from.
+//! The server's settings, with the defaults the command line starts from:
+//! each default is written once, in [`defaults`], and read by both
+//! [`Config::new`] and the command line's options and help.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,7 +10,7 @@ use classchat_common::limits;
 use classchat_common::protocol::Limits;
 
 use crate::outbound::Bounds;
-use crate::ratelimit::Rate;
+use crate::ratelimit::{DEFAULT_RATES, Rate, Rates};
 use crate::store::sqlite::SyncLevel;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -24,8 +26,16 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub store: StoreKind,
     pub sync: SyncLevel,
-    /// Messages per second per user, and the burst allowed above it.
-    pub rate: Rate,
+    /// What each user may ask for how often: messages, group changes, queries…
+    pub rates: Rates,
+    /// Groups one user may own at once.
+    pub max_owned_groups: usize,
+    /// Groups one user may be a member of at once, however they got in
+    /// (joining, or being added by others).
+    pub max_memberships: usize,
+    /// Open file offers (and uploads) one user may have at once, whatever
+    /// their size.
+    pub max_open_offers: usize,
     /// Time a new connection has to say `hello` and log in.
     pub login_timeout: Duration,
     /// Silence after which a connection is pinged; as long again and it is closed.
@@ -40,8 +50,11 @@ pub struct Config {
     pub max_per_address: usize,
     /// TLS, when listeners for it are given.
     pub tls: Option<crate::tls::TlsSource>,
-    /// Password hashes computed at once.
+    /// Threads that hash passwords, each holding one 19 MiB argon2 buffer for
+    /// good: password hashing never holds more than this many buffers.
     pub hash_concurrency: usize,
+    /// Accounts one address may create at once, and after that.
+    pub sign_ups: Rate,
     /// The largest file one may offer, all offered files together, and what
     /// one user's open offers may hold.
     pub max_file: u64,
@@ -60,10 +73,10 @@ impl Config {
             data_dir,
             store: StoreKind::Sqlite,
             sync: SyncLevel::Normal,
-            rate: Rate {
-                per_sec: 30,
-                burst: 100,
-            },
+            rates: DEFAULT_RATES,
+            max_owned_groups: defaults::MAX_OWNED_GROUPS,
+            max_memberships: defaults::MAX_MEMBERSHIPS,
+            max_open_offers: defaults::MAX_OPEN_OFFERS,
             login_timeout: Duration::from_secs(limits::LOGIN_TIMEOUT_SECS),
             ping_interval: Duration::from_secs(limits::PING_SECS),
             write_timeout: Duration::from_secs(20),
@@ -71,14 +84,15 @@ impl Config {
                 lines: 8192,
                 bytes: 8 << 20,
             },
-            max_connections: 20_000,
-            max_per_address: 256,
+            max_connections: defaults::MAX_CONNECTIONS,
+            max_per_address: defaults::MAX_PER_ADDRESS,
             tls: None,
-            hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            max_file: limits::MAX_FILE_BYTES,
-            file_quota: 20 << 30,
-            user_file_quota: 4 << 30,
-            file_ttl: Duration::from_secs(7 * 24 * 3600),
+            hash_concurrency: defaults::hash_threads(),
+            sign_ups: defaults::SIGN_UPS,
+            max_file: defaults::MAX_FILE_MIB << 20,
+            file_quota: defaults::FILE_QUOTA_MIB << 20,
+            user_file_quota: defaults::USER_FILE_QUOTA_MIB << 20,
+            file_ttl: Duration::from_secs(defaults::FILE_DAYS * 24 * 3600),
             roster: None,
         }
     }
@@ -90,13 +104,41 @@ impl Config {
             max_body: limits::MAX_BODY_BYTES,
             max_name: limits::MAX_NAME_LEN,
             history_page: limits::HISTORY_PAGE_MAX,
-            rate_per_sec: self.rate.per_sec,
-            rate_burst: self.rate.burst,
+            // Announced whole: a client pacing itself rounds down.
+            rate_per_sec: self.rates.messages.per_sec as u32,
+            rate_burst: self.rates.messages.burst,
             ping_secs: self.ping_interval.as_secs(),
             max_file: self.max_file,
             file_chunk: limits::FILE_CHUNK_BYTES,
             file_window: limits::FILE_WINDOW,
         }
+    }
+}
+
+/// Every default that an option can change, written once.
+pub mod defaults {
+    use crate::ratelimit::Rate;
+
+    pub const MAX_CONNECTIONS: usize = 20_000;
+    pub const MAX_PER_ADDRESS: usize = 256;
+    /// Enough for an instructor's sections and teams.
+    pub const MAX_OWNED_GROUPS: usize = 200;
+    /// Far more than a student is ever in; a bound on what others can do to them.
+    pub const MAX_MEMBERSHIPS: usize = 500;
+    pub const MAX_OPEN_OFFERS: usize = 100;
+    /// A class behind one NAT address signs up together at the start of term.
+    pub const SIGN_UPS: Rate = Rate::per_hour(100, 100);
+    /// 1 GiB, as `common` announces by default.
+    pub const MAX_FILE_MIB: u64 = classchat_common::limits::MAX_FILE_BYTES >> 20;
+    pub const FILE_QUOTA_MIB: u64 = 20 * 1024;
+    pub const USER_FILE_QUOTA_MIB: u64 = 4 * 1024;
+    pub const FILE_DAYS: u64 = 7;
+    pub const TLS_PORT: u16 = 12346;
+
+    /// Threads that hash passwords: two keep logins quick; more would only
+    /// add 19 MiB each, and take cores the message workers need.
+    pub fn hash_threads() -> usize {
+        std::thread::available_parallelism().map_or(2, |n| n.get().min(2))
     }
 }
 

@@ -16,11 +16,18 @@
 //! handlers: [`presence`] (attach, detach, presence events), [`messages`] (send,
 //! acknowledge, read, receipts), [`groups`] (create, join, leave, manage, list),
 //! [`files`] (offers, decisions, expiry; the bytes themselves never pass here),
-//! [`queries`] (who, whois, read-by, history access).
+//! [`queries`] (who, whois, read-by, history access), [`notices`] (what took a
+//! user out of a group, kept until they acknowledge it).
+//!
+//! To add a request: a variant of [`Request`] (or a [`Command`], for one a
+//! session answers itself), its arms in [`Request::answers`] and
+//! [`Request::cost`], its handler in the module it belongs to, and its arm in
+//! the worker's dispatch; the compiler points at each.
 
 mod files;
 mod groups;
 mod messages;
+mod notices;
 mod presence;
 mod queries;
 mod state;
@@ -33,7 +40,7 @@ use classchat_common::{Conv, ErrorCode, GroupName, MessageId, OfferId, ServerMes
 use tokio::sync::{mpsc, oneshot};
 
 use crate::outbound::Outbound;
-use crate::ratelimit::Rate;
+use crate::ratelimit::{Class, Rates};
 use crate::store::{ConvId, Reader, Store, StoreError, TokenHash, UserId};
 
 pub use files::Decision;
@@ -73,6 +80,8 @@ pub struct Attached {
     pub name: Username,
     /// Everything that arrived while the user was away, conversation by conversation.
     pub catch_up: Vec<CatchUp>,
+    /// Lines about groups the user is no longer in, sent before the catch-up.
+    pub notices: Vec<bytes::Bytes>,
 }
 
 /// One member's cursors, for counting receipts.
@@ -153,6 +162,24 @@ impl Refusal {
         self
     }
 
+    /// The `error` refusing the request named by `req` or `id`, about `offer`
+    /// when given.
+    pub fn answer(
+        &self,
+        req: Option<Req>,
+        id: Option<MessageId>,
+        offer: Option<OfferId>,
+    ) -> ServerMessage {
+        ServerMessage::Error {
+            req,
+            id,
+            offer,
+            code: self.code,
+            message: self.message.clone(),
+            retry_after_ms: self.retry_after_ms,
+        }
+    }
+
     /// The `error` for this refusal, about `offer` when given.
     pub fn to_message(&self, req: Option<Req>, offer: Option<OfferId>) -> ServerMessage {
         ServerMessage::Error {
@@ -166,7 +193,8 @@ impl Refusal {
     }
 }
 
-/// Requests of a logged-in session whose answers go out as lines on its queue.
+/// Requests of a logged-in session whose answers go out as lines on its queue,
+/// in the order the requests came.
 #[derive(Debug)]
 pub enum Request {
     Send {
@@ -197,9 +225,50 @@ pub enum Request {
     Files {
         req: Option<Req>,
     },
-    Group {
+    /// A new group, with these users in it besides its creator.
+    Create {
         req: Option<Req>,
-        op: GroupOp,
+        group: GroupName,
+        members: Vec<Username>,
+    },
+    Join {
+        req: Option<Req>,
+        group: GroupName,
+    },
+    Leave {
+        req: Option<Req>,
+        group: GroupName,
+    },
+    Groups {
+        req: Option<Req>,
+    },
+    Members {
+        req: Option<Req>,
+        group: GroupName,
+    },
+    Rename {
+        req: Option<Req>,
+        group: GroupName,
+        to: GroupName,
+    },
+    Add {
+        req: Option<Req>,
+        group: GroupName,
+        user: Username,
+    },
+    Kick {
+        req: Option<Req>,
+        group: GroupName,
+        user: Username,
+    },
+    Owner {
+        req: Option<Req>,
+        group: GroupName,
+        user: Username,
+    },
+    Delete {
+        req: Option<Req>,
+        group: GroupName,
     },
     /// A recipient's decision on an offer; the answer is a `file_status`.
     FileDecision {
@@ -209,35 +278,60 @@ pub enum Request {
     },
 }
 
-/// Everything one can ask about or do to a group.
-#[derive(Debug)]
-pub enum GroupOp {
-    /// A new group, with these users in it besides its creator.
-    Create {
-        group: GroupName,
-        members: Vec<Username>,
-    },
-    Join(GroupName),
-    Leave(GroupName),
-    List,
-    Members(GroupName),
-    Rename {
-        group: GroupName,
-        to: GroupName,
-    },
-    Add {
-        group: GroupName,
-        user: Username,
-    },
-    Kick {
-        group: GroupName,
-        user: Username,
-    },
-    Owner {
-        group: GroupName,
-        user: Username,
-    },
-    Delete(GroupName),
+impl Request {
+    /// What the answer (or the refusal) carries to name this request: `None`
+    /// for an `ack`, which is never answered.
+    pub fn answers(&self) -> Option<(Option<Req>, Option<MessageId>)> {
+        match self {
+            Request::Ack { .. } => None,
+            Request::Send { id, .. } => Some((None, Some(*id))),
+            Request::Read { req, .. }
+            | Request::Who { req }
+            | Request::Whois { req, .. }
+            | Request::ReadBy { req, .. }
+            | Request::Files { req }
+            | Request::Create { req, .. }
+            | Request::Join { req, .. }
+            | Request::Leave { req, .. }
+            | Request::Groups { req }
+            | Request::Members { req, .. }
+            | Request::Rename { req, .. }
+            | Request::Add { req, .. }
+            | Request::Kick { req, .. }
+            | Request::Owner { req, .. }
+            | Request::Delete { req, .. }
+            | Request::FileDecision { req, .. } => Some((*req, None)),
+        }
+    }
+
+    /// Which allowance the request takes from, and how much of it. `send` is
+    /// counted by its handler, after its body is checked (PROTOCOL.md §4.3).
+    pub fn cost(&self) -> Option<(Class, u32)> {
+        match self {
+            Request::Send { .. } | Request::Ack { .. } | Request::Read { .. } => None,
+            Request::Who { .. }
+            | Request::Whois { .. }
+            | Request::ReadBy { .. }
+            | Request::Files { .. }
+            | Request::Groups { .. }
+            | Request::Members { .. } => Some((Class::Queries, 1)),
+            // Each member added is an event of its own.
+            Request::Create { members, .. } => Some((
+                Class::Changes,
+                u32::try_from(members.len())
+                    .unwrap_or(u32::MAX)
+                    .saturating_add(1),
+            )),
+            Request::Join { .. }
+            | Request::Leave { .. }
+            | Request::Rename { .. }
+            | Request::Add { .. }
+            | Request::Kick { .. }
+            | Request::Owner { .. }
+            | Request::Delete { .. } => Some((Class::Changes, 1)),
+            Request::FileDecision { .. } => Some((Class::Files, 1)),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -320,7 +414,14 @@ pub enum Command {
     /// session counts from storage).
     Conversations {
         session: SessionId,
-        reply: oneshot::Sender<Vec<(ConvId, ConvSummary)>>,
+        reply: oneshot::Sender<Result<Vec<(ConvId, ConvSummary)>, Refusal>>,
+    },
+    /// Takes one request of `class` from the session's user's allowance, for
+    /// a request the session answers itself (a password change).
+    Take {
+        session: SessionId,
+        class: Class,
+        reply: oneshot::Sender<Result<(), Refusal>>,
     },
 }
 
@@ -341,7 +442,12 @@ pub struct HubGone;
 
 #[derive(Debug, Clone)]
 pub struct HubConfig {
-    pub rate: Rate,
+    pub rates: Rates,
+    /// Groups one user may own, and be a member of, at once.
+    pub max_owned_groups: usize,
+    pub max_memberships: usize,
+    /// Open offers one user may have at once.
+    pub max_open_offers: usize,
     /// Commands taken into one batch at most.
     pub max_batch: usize,
     pub max_file: u64,

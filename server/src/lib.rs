@@ -10,9 +10,14 @@
 //! - [`store`]: the durable storage trait, with SQLite and in-memory stores.
 //! - [`auth`]: argon2id password hashing off the async threads, resume tokens.
 //! - [`admin`]: what an operator does to a stopped server's data (a new password).
-//! - [`ratelimit`], [`config`]: per-user token buckets; settings and defaults.
+//! - [`ratelimit`]: token buckets per user and kind of request (messages, group
+//!   changes, history, queries, answers to offers, password changes).
+//! - [`config`]: settings, and the defaults the command line shows.
+//! - [`gate`], [`throttle`]: connections per address; slowed password guessing.
 //! - [`roster`]: who may create an account, when sign-up is limited to a list.
 //! - [`idmap`]: cheap hash maps for the ids the server assigns.
+//! - [`owner_only`]: folders and files only the server's user may open, and the
+//!   warning when the data directory is open to others.
 
 pub mod admin;
 pub mod auth;
@@ -21,6 +26,7 @@ pub mod gate;
 pub mod hub;
 pub mod idmap;
 pub mod outbound;
+pub mod owner_only;
 pub mod ratelimit;
 pub mod roster;
 pub mod server;

@@ -8,8 +8,8 @@ use anyhow::Context as _;
 use clap::Parser;
 use classchat_common::Username;
 use classchat_server::admin;
-use classchat_server::config::{Config, StoreKind, default_listen};
-use classchat_server::ratelimit::Rate;
+use classchat_server::config::{Config, StoreKind, default_listen, defaults};
+use classchat_server::ratelimit::{Class, DEFAULT_RATES, Rate};
 use classchat_server::server::{Server, bind};
 use classchat_server::store::sqlite::SyncLevel;
 use classchat_server::tls::TlsSource;
@@ -36,25 +36,47 @@ struct Args {
     #[arg(long, value_enum, default_value_t = StoreKind::Sqlite)]
     store: StoreKind,
 
-    /// SQLite durability: `normal` survives a crash of the server process,
-    /// `full` also survives power failure (one fsync per batch of messages).
+    /// SQLite durability. `normal` survives a crash of the server process,
+    /// but after a power failure, or a file system that turns read-only
+    /// (ext4 errors=remount-ro), it can lose the messages acknowledged since
+    /// the last checkpoint. `full` loses none, at one fsync per batch.
     #[arg(long, value_enum, default_value_t = SyncLevel::Normal)]
     sync: SyncLevel,
 
-    /// Messages a user may send per second, sustained.
-    #[arg(long, default_value_t = 30, value_name = "N")]
+    /// Messages (and file offers) a user may send per second, sustained;
+    /// announced to clients.
+    #[arg(long, default_value_t = DEFAULT_RATES.messages.per_sec as u32, value_name = "N")]
     rate: u32,
 
     /// Messages a user may send in a burst above the sustained rate.
-    #[arg(long, default_value_t = 100, value_name = "N")]
+    #[arg(long, default_value_t = DEFAULT_RATES.messages.burst, value_name = "N")]
     burst: u32,
 
+    /// How often one user may make each kind of request, as KIND=N/UNIT,BURST
+    /// (UNIT s, m or h); repeat for several kinds.
+    #[arg(long = "rate-limit", value_name = "KIND=RATE", long_help = rate_limit_help())]
+    rate_limit: Vec<RateLimit>,
+
+    /// Groups one user may own at once (also those they have left).
+    #[arg(long, default_value_t = defaults::MAX_OWNED_GROUPS, value_name = "N")]
+    max_owned_groups: usize,
+
+    /// Groups one user may be in at once, whether they joined or others added
+    /// them.
+    #[arg(long, default_value_t = defaults::MAX_MEMBERSHIPS, value_name = "N")]
+    max_memberships: usize,
+
+    /// Open file offers (uploads included) one user may have at once,
+    /// whatever their size.
+    #[arg(long, default_value_t = defaults::MAX_OPEN_OFFERS, value_name = "N")]
+    max_open_offers: usize,
+
     /// Connections served at once; more are told the server is busy.
-    #[arg(long, default_value_t = 20_000, value_name = "N")]
+    #[arg(long, default_value_t = defaults::MAX_CONNECTIONS, value_name = "N")]
     max_connections: usize,
 
     /// Connections from one address at once (IPv4-mapped IPv6 counts as IPv4).
-    #[arg(long, default_value_t = 256, value_name = "N")]
+    #[arg(long, default_value_t = defaults::MAX_PER_ADDRESS, value_name = "N")]
     max_per_address: usize,
 
     /// Address to listen on with TLS; repeat for several [default, when a
@@ -81,19 +103,19 @@ struct Args {
     tls_self_signed: bool,
 
     /// The largest file one may offer, in MiB.
-    #[arg(long, default_value_t = 1024, value_name = "MIB")]
+    #[arg(long, default_value_t = defaults::MAX_FILE_MIB, value_name = "MIB")]
     max_file_mib: u64,
 
     /// Room for offered files, all together, in MiB.
-    #[arg(long, default_value_t = 20 * 1024, value_name = "MIB")]
+    #[arg(long, default_value_t = defaults::FILE_QUOTA_MIB, value_name = "MIB")]
     file_quota_mib: u64,
 
     /// Room for one user's open offers (uploading, or waiting for recipients), in MiB.
-    #[arg(long, default_value_t = 4 * 1024, value_name = "MIB")]
+    #[arg(long, default_value_t = defaults::USER_FILE_QUOTA_MIB, value_name = "MIB")]
     user_file_quota_mib: u64,
 
     /// Days an offer waits for its recipients before it expires.
-    #[arg(long, default_value_t = 7, value_name = "DAYS")]
+    #[arg(long, default_value_t = defaults::FILE_DAYS, value_name = "DAYS")]
     file_days: u64,
 
     /// Only the names in FILE (one per line; `#` starts a comment) may create
@@ -101,6 +123,74 @@ struct Args {
     /// login with a new name creates the account.
     #[arg(long, value_name = "FILE")]
     roster: Option<PathBuf>,
+
+    /// Threads that hash passwords; each holds 19 MiB for good [default: the
+    /// number of cores, at most 2]
+    #[arg(long, value_name = "N")]
+    hash_threads: Option<usize>,
+}
+
+/// One `--rate-limit`: a kind of request and how often it may come.
+#[derive(Debug, Clone)]
+struct RateLimit {
+    kind: Kind,
+    rate: Rate,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// Per user, all their connections together.
+    User(Class),
+    /// Accounts created, per address.
+    SignUps,
+}
+
+impl std::str::FromStr for RateLimit {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (name, rate) = text
+            .split_once('=')
+            .ok_or_else(|| format!("{text:?}: write KIND=N/UNIT,BURST, e.g. changes=2/s,100"))?;
+        let kind = match name.trim() {
+            "sign-ups" => Kind::SignUps,
+            name => Kind::User(
+                Class::ALL
+                    .into_iter()
+                    .find(|c| c.name() == name)
+                    .ok_or_else(|| format!("no kind of request {name:?}; see --help"))?,
+            ),
+        };
+        Ok(Self {
+            kind,
+            rate: rate.parse()?,
+        })
+    }
+}
+
+/// `--rate-limit`'s help, with every kind and its default.
+fn rate_limit_help() -> String {
+    let mut help = String::from(
+        "How often one user (all their connections together) may make each kind of \
+         request, as KIND=N/UNIT,BURST: N a second (s), minute (m) or hour (h) sustained, \
+         BURST at once. Repeat for several kinds. Above it a request is refused \
+         `rate_limited`, saying when to retry. The kinds and their defaults:\n",
+    );
+    for class in Class::ALL {
+        help.push_str(&format!(
+            "\n  {:<10} {} ({})",
+            class.name(),
+            DEFAULT_RATES.of(class).describe(),
+            class.describe()
+        ));
+    }
+    help.push_str(&format!(
+        "\n  {:<10} {} (accounts created, per address)",
+        "sign-ups",
+        defaults::SIGN_UPS.describe()
+    ));
+    help.push_str("\n\n`messages` is also set by --rate and --burst.");
+    help
 }
 
 /// What an operator does to the data while the server is stopped.
@@ -115,6 +205,12 @@ enum Admin {
 }
 
 fn main() -> ExitCode {
+    // A second line of defence: what the server makes on purpose is
+    // owner-only by its own mode (`owner_only`); this covers whatever it makes
+    // without one (SQLite's other journals, a file added later). It costs
+    // nothing, as the server makes nothing meant for other users.
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -179,10 +275,16 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let mut config = Config::new(data_dir(args.data_dir)?);
     config.store = args.store;
     config.sync = args.sync;
-    config.rate = Rate {
-        per_sec: args.rate.max(1),
-        burst: args.burst.max(1),
-    };
+    config.rates.messages = Rate::per_second(args.rate.max(1), args.burst.max(1));
+    for RateLimit { kind, rate } in args.rate_limit {
+        match kind {
+            Kind::User(class) => config.rates.set(class, rate),
+            Kind::SignUps => config.sign_ups = rate,
+        }
+    }
+    config.max_owned_groups = args.max_owned_groups;
+    config.max_memberships = args.max_memberships;
+    config.max_open_offers = args.max_open_offers;
     config.max_connections = args.max_connections;
     config.max_per_address = args.max_per_address;
     config.tls = match (args.tls_cert, args.tls_key, args.tls_self_signed) {
@@ -195,6 +297,9 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     config.user_file_quota = args.user_file_quota_mib.saturating_mul(1 << 20);
     config.file_ttl = std::time::Duration::from_secs(args.file_days.max(1).saturating_mul(86_400));
     config.roster = args.roster;
+    if let Some(threads) = args.hash_threads {
+        config.hash_concurrency = threads.max(1);
+    }
 
     let addrs = if args.listen.is_empty() {
         vec![default_listen()]
@@ -202,7 +307,10 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         args.listen
     };
     let tls_addrs = match (config.tls.is_some(), args.tls_listen.is_empty()) {
-        (true, true) => vec![SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 12346))],
+        (true, true) => vec![SocketAddr::from((
+            std::net::Ipv6Addr::UNSPECIFIED,
+            defaults::TLS_PORT,
+        ))],
         (true, false) => args.tls_listen,
         (false, true) => Vec::new(),
         (false, false) => anyhow::bail!(

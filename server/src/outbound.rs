@@ -12,6 +12,7 @@
 //! no allocation, and a drained queue gives its memory back.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -49,6 +50,9 @@ struct Shared {
     state: Mutex<State>,
     notify: Notify,
     bounds: Bounds,
+    /// Milliseconds the connection is to stop reading its client's lines
+    /// (0: none): set by the hub when it refuses a request for its rate.
+    hold: AtomicU64,
 }
 
 /// A cheap handle; the hub keeps one, the connection's task another.
@@ -61,6 +65,7 @@ impl Outbound {
             state: Mutex::new(State::default()),
             notify: Notify::new(),
             bounds,
+            hold: AtomicU64::new(0),
         }))
     }
 
@@ -107,6 +112,22 @@ impl Outbound {
             self.0.notify.notify_one();
         }
         Ok(())
+    }
+
+    /// Asks the connection to read nothing from its client for `ms`
+    /// milliseconds (the longest asked for since it last looked).
+    pub fn hold_reading(&self, ms: u64) {
+        self.0.hold.fetch_max(ms, Ordering::Relaxed);
+    }
+
+    /// How long to stop reading, if the hub asked since the last call.
+    pub fn take_hold(&self) -> Option<u64> {
+        // A plain load first: nearly always there is nothing, and then the
+        // cache line is not written.
+        if self.0.hold.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        Some(self.0.hold.swap(0, Ordering::Relaxed)).filter(|&ms| ms > 0)
     }
 
     /// Tells the connection to stop sending `offer`'s file, if it is.

@@ -37,6 +37,8 @@ pub enum ServerError {
     Tls(#[from] crate::tls::TlsError),
     #[error(transparent)]
     Roster(#[from] crate::roster::RosterError),
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
     #[error("cannot listen on {addr}: {cause}")]
     Bind { addr: SocketAddr, cause: io::Error },
 }
@@ -87,12 +89,16 @@ impl Server {
                 (scratch.path().to_path_buf(), Some(scratch))
             }
         };
-        std::fs::create_dir_all(&files_dir).map_err(|cause| StoreError::DataDir {
+        crate::owner_only::create_dir(&files_dir).map_err(|cause| StoreError::DataDir {
             path: files_dir.display().to_string(),
             cause,
         })?;
+        crate::owner_only::warn_if_open(&[&files_dir]);
         let hub_config = HubConfig {
-            rate: config.rate,
+            rates: config.rates,
+            max_owned_groups: config.max_owned_groups,
+            max_memberships: config.max_memberships,
+            max_open_offers: config.max_open_offers,
             max_batch: 1024,
             max_file: config.max_file,
             file_quota: config.file_quota,
@@ -112,10 +118,11 @@ impl Server {
             }
             None => None,
         };
+        let hasher = Hasher::new(config.hash_concurrency, config.sign_ups)?;
         let (hub, hub_task) = Hub::start(store, hub_config)?;
         let ctx = Arc::new(Context {
             hub,
-            hasher: Hasher::new(config.hash_concurrency),
+            hasher,
             config,
             files_dir,
             throttle: crate::throttle::Throttle::default(),
@@ -235,6 +242,7 @@ async fn accept_loop(
             }
         };
         let _ = stream.set_nodelay(true);
+        keep_little_unsent(&stream);
         let ctx = ctx.clone();
         let tls = tls.clone();
         tracker.spawn(async move {
@@ -242,6 +250,25 @@ async fn accept_loop(
             drop(ticket);
         });
     }
+}
+
+/// Bytes the kernel may hold for a connection beyond what is in flight.
+const NOTSENT_LOWAT: u32 = 128 * 1024;
+
+/// Keeps the kernel from taking more than [`NOTSENT_LOWAT`] unsent bytes for a
+/// connection (Linux: `TCP_NOTSENT_LOWAT`). Otherwise a send buffer grown to
+/// megabytes takes a whole catch-up at once and wakes the writer again only
+/// when a third of it has drained: a client reading slowly would look
+/// stalled for longer than the write timeout while it reads steadily. With
+/// it, every write makes visible progress as the client reads, the kernel
+/// holds little for each slow reader, and what is in flight is not limited.
+fn keep_little_unsent(stream: &TcpStream) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Err(e) = socket2::SockRef::from(stream).set_tcp_notsent_lowat(NOTSENT_LOWAT) {
+        tracing::debug!("cannot set TCP_NOTSENT_LOWAT: {e}");
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = (stream, NOTSENT_LOWAT);
 }
 
 /// Asks the hub once a minute to end offers past their expiry.

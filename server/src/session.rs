@@ -15,7 +15,11 @@ mod password;
 mod transfer;
 
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
 
 use classchat_common::protocol::Req;
 use classchat_common::{ClientMessage, ErrorCode, FrameError, ServerMessage, Timestamp};
@@ -26,8 +30,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::Hasher;
 use crate::config::Config;
-use crate::hub::{Attached, Command, Decision, GroupOp, Hub, HubGone, Request};
+use crate::hub::{Attached, Command, Decision, Hub, HubGone, Request};
 use crate::outbound::{Closed, Outbound};
+use catchup::CatchUp;
 use conn::Conn;
 use login::Ending;
 use transfer::Transfers;
@@ -174,45 +179,58 @@ async fn serve(
     outbound: &Outbound,
     transfers: &mut Transfers,
 ) -> End {
-    match Box::pin(catchup::send(conn, ctx, me)).await {
-        Ok(()) => {}
-        Err(end) => return end,
-    }
+    // Boxed, and gone once `synced` is written: an idle session holds none of it.
+    let mut catch_up = Some(Box::new(CatchUp::new(me)));
     let ping = ctx.config.ping_interval;
     let mut last_heard = Instant::now();
     let mut pinged = false;
     let idle = tokio::time::sleep(ping);
     tokio::pin!(idle);
+    // Set while the client is made to wait after a refusal for its rate:
+    // nothing is read until it ends (boxed: rarely there).
+    let mut hold: Option<Pin<Box<tokio::time::Sleep>>> = None;
     loop {
+        if let Some(ms) = outbound.take_hold() {
+            hold = Some(Box::pin(tokio::time::sleep(Duration::from_millis(ms))));
+        }
+        if let Some(c) = catch_up.as_mut().filter(|c| !c.has_lines()) {
+            match Box::pin(c.refill(ctx, me)).await {
+                Ok(None) => {}
+                Ok(Some(synced)) => {
+                    let held = std::mem::take(&mut c.held);
+                    catch_up = None;
+                    if conn.write_line(synced).await.is_err() {
+                        return End::Gone;
+                    }
+                    for line in held {
+                        let handled =
+                            Box::pin(handle(conn, ctx, me, login, outbound, transfers, &line));
+                        if let Some(end) = handled.await {
+                            return end;
+                        }
+                    }
+                }
+                Err(end) => return end,
+            }
+        }
+        let catching_up = catch_up.is_some();
+        let can_read = hold.is_none() && catch_up.as_ref().is_none_or(|c| !c.holding_enough());
+        let catch_up_lines = catch_up.as_ref().is_some_and(|c| c.has_lines());
         tokio::select! {
             biased;
             () = ctx.shutdown.cancelled() => return End::close(shutdown_message()),
-            () = outbound.ready() => {
-                let (mut lines, closed) = outbound.take();
-                for offer in outbound.take_stops() {
-                    lines.extend(transfers.stop_download(offer));
-                }
-                if conn.write_lines(&mut lines).await.is_err() {
-                    return End::Gone;
-                }
-                match closed {
-                    Some(Closed::Overflow) => {
-                        return End::close(ServerMessage::error(
-                            ErrorCode::SlowConsumer,
-                            "you fell too far behind reading; closing. Nothing is lost: reconnect to catch up",
-                        ));
-                    }
-                    Some(Closed::Dropped) => return End::close(shutdown_message()),
-                    None => {}
+            () = outbound.ready(), if !catching_up => {
+                if let Some(end) = write_queued(conn, outbound, transfers).await {
+                    return end;
                 }
             }
-            line = conn.next_line() => {
+            line = conn.next_line(), if can_read => {
                 let line = match line {
                     Ok(Some(line)) => line,
                     Ok(None) => {
                         // The client closed only its sending side (`nc -N` does at the
                         // end of its input) and may still read: answer what it sent.
-                        if ctx.hub.ask(|reply| Command::Flush { reply }).await.is_ok() {
+                        if !catching_up && ctx.hub.ask(|reply| Command::Flush { reply }).await.is_ok() {
                             let (mut lines, _) = outbound.take();
                             let _ = conn.write_lines(&mut lines).await;
                         }
@@ -223,12 +241,35 @@ async fn serve(
                 };
                 last_heard = Instant::now();
                 pinged = false;
+                if let Some(c) = catch_up.as_mut() {
+                    if let Some(ack) = during_catch_up(&line) {
+                        if ctx.hub.request(me.session, ack).await.is_err() {
+                            return End::close(ctx.unavailable(None));
+                        }
+                    } else {
+                        c.held_bytes += line.len();
+                        c.held.push_back(line);
+                    }
+                    continue;
+                }
                 // Boxed: handling a line takes a future of about a kilobyte,
                 // which would otherwise be part of every idle session's state.
                 let handled = Box::pin(handle(conn, ctx, me, login, outbound, transfers, &line));
                 if let Some(end) = handled.await {
                     return end;
                 }
+            }
+            () = async { if let Some(h) = hold.as_mut() { h.as_mut().await } }, if hold.is_some() => {
+                hold = None;
+            }
+            () = std::future::ready(()), if catch_up_lines => {
+                let mut lines = catch_up.as_mut().map(|c| c.slice()).unwrap_or_default();
+                if conn.write_lines(&mut lines).await.is_err() {
+                    return End::Gone;
+                }
+                // A client that takes what is written is there, even if it
+                // says nothing while it reads a long catch-up.
+                last_heard = Instant::now();
             }
             chunk = transfers.next_chunk(), if transfers.can_send() => {
                 if let Some(line) = chunk
@@ -258,12 +299,45 @@ async fn serve(
     }
 }
 
+/// What a line read during the catch-up is handled as at once: an `ack`
+/// moves the cursor now, so a link that drops halfway keeps what it
+/// acknowledged. `pong` needs nothing. Everything else waits for `synced`.
+fn during_catch_up(line: &[u8]) -> Option<Request> {
+    match ClientMessage::decode(line) {
+        Ok(ClientMessage::Ack { conv, seq }) => Some(Request::Ack { conv, seq }),
+        _ => None,
+    }
+}
+
+/// Writes what the hub queued for this connection; `Some` ends the session.
+async fn write_queued(
+    conn: &mut Conn,
+    outbound: &Outbound,
+    transfers: &mut Transfers,
+) -> Option<End> {
+    let (mut lines, closed) = outbound.take();
+    for offer in outbound.take_stops() {
+        lines.extend(transfers.stop_download(offer));
+    }
+    if conn.write_lines(&mut lines).await.is_err() {
+        return Some(End::Gone);
+    }
+    match closed {
+        Some(Closed::Overflow) => Some(End::close(ServerMessage::error(
+            ErrorCode::SlowConsumer,
+            "you fell too far behind reading; closing. Nothing is lost: reconnect to catch up",
+        ))),
+        Some(Closed::Dropped) => Some(End::close(shutdown_message())),
+        None => None,
+    }
+}
+
 /// Writes a reply (nothing, if it is empty); a hub that did not answer ends the session.
 async fn answer(
     conn: &mut Conn,
     ctx: &Context,
     req: Option<Req>,
-    reply: Result<bytes::Bytes, HubGone>,
+    reply: Result<Bytes, HubGone>,
 ) -> Option<End> {
     match reply {
         Ok(line) if line.is_empty() => None,
@@ -295,57 +369,36 @@ async fn handle(
             return conn.send(&e.to_message()).await.err().map(|_| End::Gone);
         }
     };
+    // Exhaustive, like the hub's own dispatch: a new `ClientMessage` does not
+    // compile until it is given a place here.
     let request = match msg {
+        // Answered by the hub, in the order they came.
         ClientMessage::Send { id, to, body } => Request::Send { id, to, body },
         ClientMessage::Ack { conv, seq } => Request::Ack { conv, seq },
         ClientMessage::Read { req, conv, seq } => Request::Read { req, conv, seq },
         ClientMessage::Who { req } => Request::Who { req },
         ClientMessage::Whois { req, user } => Request::Whois { req, user },
         ClientMessage::ReadBy { req, id } => Request::ReadBy { req, id },
+        ClientMessage::Files { req } => Request::Files { req },
         ClientMessage::Create {
             req,
             group,
             members,
-        } => Request::Group {
+        } => Request::Create {
             req,
-            op: GroupOp::Create { group, members },
+            group,
+            members,
         },
-        ClientMessage::Join { req, group } => Request::Group {
-            req,
-            op: GroupOp::Join(group),
-        },
-        ClientMessage::Leave { req, group } => Request::Group {
-            req,
-            op: GroupOp::Leave(group),
-        },
-        ClientMessage::Groups { req } => Request::Group {
-            req,
-            op: GroupOp::List,
-        },
-        ClientMessage::Members { req, group } => Request::Group {
-            req,
-            op: GroupOp::Members(group),
-        },
-        ClientMessage::Rename { req, group, to } => Request::Group {
-            req,
-            op: GroupOp::Rename { group, to },
-        },
-        ClientMessage::Add { req, group, user } => Request::Group {
-            req,
-            op: GroupOp::Add { group, user },
-        },
-        ClientMessage::Kick { req, group, user } => Request::Group {
-            req,
-            op: GroupOp::Kick { group, user },
-        },
-        ClientMessage::Owner { req, group, user } => Request::Group {
-            req,
-            op: GroupOp::Owner { group, user },
-        },
-        ClientMessage::Delete { req, group } => Request::Group {
-            req,
-            op: GroupOp::Delete(group),
-        },
+        ClientMessage::Join { req, group } => Request::Join { req, group },
+        ClientMessage::Leave { req, group } => Request::Leave { req, group },
+        ClientMessage::Groups { req } => Request::Groups { req },
+        ClientMessage::Members { req, group } => Request::Members { req, group },
+        ClientMessage::Rename { req, group, to } => Request::Rename { req, group, to },
+        ClientMessage::Add { req, group, user } => Request::Add { req, group, user },
+        ClientMessage::Kick { req, group, user } => Request::Kick { req, group, user },
+        ClientMessage::Owner { req, group, user } => Request::Owner { req, group, user },
+        ClientMessage::Delete { req, group } => Request::Delete { req, group },
+        // Answered by the session itself.
         ClientMessage::History {
             req,
             conv,
@@ -366,7 +419,6 @@ async fn handle(
             };
             return conn.write_line(reply).await.err().map(|_| End::Gone);
         }
-        ClientMessage::Files { req } => Request::Files { req },
         ClientMessage::Offer {
             req,
             to,

@@ -119,6 +119,22 @@ pub struct Snapshot {
     pub members: Vec<MemberRecord>,
     /// Open file offers.
     pub files: Vec<FileRecord>,
+    /// What users are still to be told, oldest first.
+    pub notices: Vec<NoticeRecord>,
+}
+
+/// A line a user is to be sent at each login until they acknowledge it: the
+/// event that took them out of a group (removed, or the group deleted), which
+/// they no longer receive as a member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeRecord {
+    pub id: i64,
+    pub user: UserId,
+    /// The group, as the line names it; an `ack` of it at `seq` or later ends it.
+    pub group: GroupName,
+    pub seq: u64,
+    /// The `message` line, as sent live.
+    pub line: String,
 }
 
 /// What distinguishes a group-membership event from a text message in storage.
@@ -140,7 +156,8 @@ impl MessageKind {
 }
 
 /// How a group event is kept in a message's body: the event, and the sentence
-/// written when it happened (a later rename must not rewrite history).
+/// written when it happened. Readers make the sentence again with the group's
+/// current name; `text` is what a reader falls back on.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct StoredEvent {
     pub event: classchat_common::protocol::GroupEvent,
@@ -216,6 +233,9 @@ pub trait Store: Send + 'static {
     /// Deletes a conversation with its members and messages.
     fn delete_conv(&mut self, conv: ConvId) -> Result<()>;
     fn set_cursors(&mut self, conv: ConvId, user: UserId, delivered: u64, read: u64) -> Result<()>;
+    /// Records a notice for `user`; returns its id.
+    fn add_notice(&mut self, user: UserId, group: &GroupName, seq: u64, line: &str) -> Result<i64>;
+    fn remove_notice(&mut self, id: i64) -> Result<()>;
 
     /// Appends a message, unless its sender already stored one with the same id.
     fn append(&mut self, msg: &NewMessage<'_>) -> Result<Appended>;
@@ -254,4 +274,14 @@ pub trait Reader: Send + Sync + std::fmt::Debug {
     fn before(&self, conv: ConvId, before: u64, limit: usize) -> Result<Vec<StoredMessage>>;
     /// How many text messages not sent by `user` come after `after`.
     fn count_unread(&self, conv: ConvId, after: u64, user: UserId) -> Result<u64>;
+    /// Where a recorded offer stands: whether it is over, and each recipient's
+    /// state. `None` for an offer never recorded.
+    fn offer_outcome(&self, offer: OfferId) -> Result<Option<OfferOutcome>>;
+}
+
+/// A recorded offer as it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferOutcome {
+    pub over: bool,
+    pub recipients: Vec<(UserId, FileState)>,
 }

@@ -100,7 +100,7 @@ fn self_signed(dir: &Path) -> Result<(PathBuf, PathBuf), TlsError> {
         let path = path.display().to_string();
         move |cause| TlsError::Write { path, cause }
     };
-    std::fs::create_dir_all(dir).map_err(write_err(dir))?;
+    crate::owner_only::create_dir(dir).map_err(write_err(dir))?;
     write_private(&key, made.signing_key.serialize_pem().as_bytes()).map_err(write_err(&key))?;
     std::fs::write(&cert, made.cert.pem()).map_err(write_err(&cert))?;
     tracing::info!(path = %cert.display(), "made a self-signed TLS certificate");
@@ -109,10 +109,8 @@ fn self_signed(dir: &Path) -> Result<(PathBuf, PathBuf), TlsError> {
 
 /// Writes a file only its owner can read (the private key).
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
+    let mut options = crate::owner_only::file_options();
     options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     std::io::Write::write_all(&mut options.open(path)?, bytes)
 }
 

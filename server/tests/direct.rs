@@ -401,6 +401,70 @@ async fn a_retry_with_the_same_id_is_stored_once(server: TestServer) {
 }
 
 #[tokio::test]
+async fn a_resent_id_is_checked_against_its_destination_before_it_counts_as_a_duplicate() {
+    let server = start_server(ServerOptions::default().memory()).await;
+    let mut alice = server.login("alice").await;
+    server.login("bob").await;
+    server.login("carol").await;
+    let (id, _) = alice.send_stored("bob", "first").await;
+    let resend = |to: &str| ClientMessage::Send {
+        id,
+        to: conv(to),
+        body: "first".into(),
+    };
+    // PROTOCOL.md §2.3 and §6.5: where a message may not go, a resend may not
+    // go either, whatever was stored under its id before.
+    for (to, code) in [
+        ("nobody", ErrorCode::UnknownUser),
+        ("alice", ErrorCode::BadRequest),
+        ("#nosuch", ErrorCode::UnknownGroup),
+    ] {
+        alice.send(resend(to)).await;
+        let refused = alice.recv_error(code).await;
+        expect!(refused, ServerMessage::Error { id: Some(got), .. } if got == id => ());
+    }
+    alice
+        .send(ClientMessage::Create {
+            req: Some(1),
+            group: "lab".parse().unwrap(),
+            members: Vec::new(),
+        })
+        .await;
+    alice
+        .recv_until(5, |m| matches!(m, ServerMessage::Group { .. }))
+        .await;
+    let (in_lab, _) = alice.send_stored("#lab", "in the lab").await;
+    alice
+        .send(ClientMessage::Leave {
+            req: Some(2),
+            group: "lab".parse().unwrap(),
+        })
+        .await;
+    alice
+        .recv_until(5, |m| matches!(m, ServerMessage::Group { .. }))
+        .await;
+    alice
+        .send(ClientMessage::Send {
+            id: in_lab,
+            to: conv("#lab"),
+            body: "in the lab".into(),
+        })
+        .await;
+    expect!(alice.recv_error(ErrorCode::NotMember).await, ServerMessage::Error { id: Some(got), .. } if got == in_lab => ());
+
+    // To someone it may go to, the resend is the original, and opens no
+    // empty conversation with carol.
+    alice.send(resend("carol")).await;
+    expect!(alice.recv().await, ServerMessage::Stored { id: got, duplicate: true, conv: c, .. } if got == id && c == conv("bob") => ());
+    alice
+        .send(ClientMessage::Conversations { req: Some(3) })
+        .await;
+    let listed = expect!(alice.recv().await, ServerMessage::Conversations { conversations, .. } => conversations);
+    let names: Vec<String> = listed.iter().map(|c| c.conv.to_string()).collect();
+    assert_eq!(names, ["bob"]);
+}
+
+#[tokio::test]
 async fn a_retry_with_the_same_id_is_stored_once_with_sqlite() {
     a_retry_with_the_same_id_is_stored_once(TestServer::start().await).await;
 }

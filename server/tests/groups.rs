@@ -528,6 +528,95 @@ async fn renaming_a_group_changes_its_name_everywhere_and_retires_the_old_one() 
 }
 
 #[tokio::test]
+async fn after_a_rename_earlier_events_in_history_and_catch_up_name_the_group_as_it_is_now() {
+    let server = start_server(ServerOptions::default().memory()).await;
+    let mut alice = server.login("alice").await;
+    let dave = server.login("dave").await;
+    let dave_token = dave.token().to_owned();
+    dave.bye().await;
+    ok(&mut alice, create("cs101")).await;
+    ok(&mut alice, add("cs101", "dave")).await;
+    ok(&mut alice, rename("cs101", "CS-101")).await;
+    // PROTOCOL.md §10.13: a body is made with the group's current name; only
+    // the `renamed` event names the old one, as what it was.
+    let expected = [
+        "alice created #CS-101",
+        "alice added dave to #CS-101",
+        "alice renamed #cs101 to #CS-101",
+    ];
+    let past = history_of(ask(&mut alice, history("#cs-101")).await.reply);
+    let bodies: Vec<&str> = past.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(bodies, expected);
+    let dave = TestClient::resume(server.addr, "dave", &dave_token).await;
+    let bodies: Vec<&str> = dave.caught_up.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(bodies, expected[1..]);
+}
+
+#[tokio::test]
+async fn a_member_removed_while_away_is_told_at_every_login_until_they_acknowledge_it() {
+    let server = TestServer::start().await;
+    let mut alice = server.login("alice").await;
+    let mut carol = server.login("carol").await;
+    form_group("lab", &mut alice, &mut [&mut carol]).await;
+    let carol_token = carol.token().to_owned();
+    carol.bye().await;
+    let (_, events) = ok(&mut alice, kick("lab", "carol")).await;
+    let kicked = GroupEvent::Kicked {
+        user: user("carol"),
+    };
+    assert_event(&events[0], "lab", "alice", &kicked);
+
+    // Told at the next login, and again after a restart while unacknowledged.
+    let carol = TestClient::resume(server.addr, "carol", &carol_token).await;
+    assert_eq!(carol.caught_up, events);
+    assert_eq!(carol.synced, 1);
+    drop(carol);
+    let server = server.restart().await;
+    let mut carol = TestClient::resume(server.addr, "carol", &carol_token).await;
+    assert_eq!(carol.caught_up, events);
+    // Acknowledged like any message: then never again.
+    ack(&mut carol, "#lab", events[0].seq).await;
+    drop(carol);
+    let carol = TestClient::resume(server.addr, "carol", &carol_token).await;
+    assert!(carol.caught_up.is_empty(), "{:?}", carol.caught_up);
+}
+
+#[tokio::test]
+async fn a_group_deleted_while_a_member_was_away_is_told_to_them_and_rejoining_forgets_old_news() {
+    let server = start_server(ServerOptions::default().memory()).await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    form_group("g", &mut alice, &mut [&mut bob]).await;
+    let bob_token = bob.token().to_owned();
+    bob.bye().await;
+    let a = ask(&mut alice, delete("g")).await;
+    assert_event(&a.before[0], "g", "alice", &GroupEvent::Deleted);
+    let bob = TestClient::resume(server.addr, "bob", &bob_token).await;
+    assert_eq!(bob.caught_up.len(), 1, "{:?}", bob.caught_up);
+    assert_event(&bob.caught_up[0], "g", "alice", &GroupEvent::Deleted);
+    // The owner who deleted it is not told what they did.
+    let alice_again = TestClient::resume(server.addr, "alice", alice.token()).await;
+    assert!(
+        alice_again.caught_up.is_empty(),
+        "{:?}",
+        alice_again.caught_up
+    );
+    drop(bob);
+
+    // A new #g that bob is added to: the old news is dropped, the new told.
+    ok(&mut alice, create("g")).await;
+    ok(&mut alice, add("g", "bob")).await;
+    let bob = TestClient::resume(server.addr, "bob", &bob_token).await;
+    assert_eq!(bob.caught_up.len(), 1, "{:?}", bob.caught_up);
+    assert_event(
+        &bob.caught_up[0],
+        "g",
+        "alice",
+        &GroupEvent::Added { user: user("bob") },
+    );
+}
+
+#[tokio::test]
 async fn a_group_created_with_members_has_them_at_once_or_is_not_created_at_all() {
     let server = TestServer::start().await;
     let mut alice = server.login("alice").await;
@@ -711,6 +800,8 @@ async fn deleting_a_group_tells_its_members_and_takes_its_history_with_it() {
     assert_eq!(a.before[0].body, "alice deleted #g");
     let seen = next_event(&mut bob).await;
     assert_event(&seen, "g", "alice", &GroupEvent::Deleted);
+    // As a client does: what bob acknowledges is not sent to him again.
+    ack(&mut bob, "#g", seen.seq).await;
     carol.expect_nothing_pending().await;
 
     assert!(groups_of(ask(&mut carol, list_groups()).await.reply).is_empty());

@@ -8,6 +8,7 @@ mod support;
 use classchat_common::limits::{MAX_BODY_BYTES, MAX_FRAME_BYTES, PROTOCOL_VERSION};
 use classchat_common::protocol::Secret;
 use classchat_common::{ClientMessage, ErrorCode, ServerMessage};
+use classchat_server::ratelimit::Rate;
 use support::{
     PASSWORD, ServerOptions, TestClient, TestServer, login_with_password, login_with_token,
     start_server, user,
@@ -111,6 +112,12 @@ async fn login_before_hello_is_answered_hello_required_and_hello_still_works() {
     c.recv_error(ErrorCode::HelloRequired).await;
     c.send(ClientMessage::Who { req: None }).await;
     c.recv_error(ErrorCode::HelloRequired).await;
+    // The refusal names the request it refuses, as every refusal does.
+    c.send(ClientMessage::Who { req: Some(5) }).await;
+    expect!(c.recv_error(ErrorCode::HelloRequired).await, ServerMessage::Error { req: Some(5), id: None, .. } => ());
+    let (id, send) = support::send_to("bob", "hi");
+    c.send(send).await;
+    expect!(c.recv_error(ErrorCode::HelloRequired).await, ServerMessage::Error { req: None, id: Some(got), .. } if got == id => ());
     c.hello().await;
     c.send(login_with_password("alice", PASSWORD)).await;
     c.finish_login().await;
@@ -122,11 +129,11 @@ async fn requests_before_login_are_answered_login_required() {
     let server = TestServer::start().await;
     let mut c = server.connect().await;
     c.hello().await;
-    let (_, send) = support::send_to("bob", "hi");
+    let (id, send) = support::send_to("bob", "hi");
     c.send(send).await;
-    c.recv_error(ErrorCode::LoginRequired).await;
+    expect!(c.recv_error(ErrorCode::LoginRequired).await, ServerMessage::Error { req: None, id: Some(got), .. } if got == id => ());
     c.send(ClientMessage::Who { req: Some(7) }).await;
-    c.recv_error(ErrorCode::LoginRequired).await;
+    expect!(c.recv_error(ErrorCode::LoginRequired).await, ServerMessage::Error { req: Some(7), id: None, .. } => ());
     // Ping works at any time.
     c.send(ClientMessage::Ping).await;
     expect!(c.recv().await, ServerMessage::Pong => ());
@@ -355,6 +362,40 @@ async fn password_guessing_is_slowed_per_account_and_per_address() {
     );
 }
 
+// ---- sign-ups per address ----------------------------------------------------
+
+#[tokio::test]
+async fn an_address_past_its_sign_up_allowance_is_told_when_to_retry_and_may_still_log_in() {
+    let server = start_server(ServerOptions::default().memory().config(|c| {
+        c.sign_ups = Rate::per_hour(1, 2);
+    }))
+    .await;
+    assert!(server.login("alice").await.created);
+    assert!(server.login("bob").await.created);
+
+    let mut c = server.connect().await;
+    c.hello().await;
+    c.send(login_with_password("carol", PASSWORD)).await;
+    match c.recv_within(support::LOGIN_WAIT).await {
+        ServerMessage::Error {
+            code: ErrorCode::RateLimited,
+            retry_after_ms: Some(ms),
+            message,
+            ..
+        } => {
+            // One an hour: the next sign-up comes within the hour.
+            assert!(ms > 60_000 && ms <= 3_600_000, "{ms}");
+            assert!(message.contains("try again in"), "{message}");
+            assert!(message.contains("account you already have"), "{message}");
+        }
+        other => panic!("expected rate_limited, got {other:?}"),
+    }
+    // The connection stays open, and an account that exists logs in on it.
+    c.send(login_with_password("alice", PASSWORD)).await;
+    c.finish_login().await;
+    assert!(!c.created);
+}
+
 // ---- sign-up limited to a roster ---------------------------------------------
 
 /// A server whose roster is the file `roster.txt` in `dir`, holding `names`.
@@ -477,7 +518,11 @@ async fn a_user_changes_their_password_and_only_this_login_keeps_its_token() {
 
 #[tokio::test]
 async fn guessing_the_current_password_from_an_open_session_is_throttled() {
-    let server = start_server(ServerOptions::default().memory()).await;
+    // Password changes have their own rate limit; here it stays out of the way.
+    let options = ServerOptions::default()
+        .memory()
+        .config(|c| c.rates.password = Rate::per_second(100, 100));
+    let server = start_server(options).await;
     let mut alice = server.login("alice").await;
     let mut throttled = None;
     for req in 1..=8 {

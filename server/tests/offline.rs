@@ -10,6 +10,7 @@ mod support;
 use std::time::Duration;
 
 use classchat_common::{ClientMessage, MessageId, ServerMessage};
+use classchat_server::ratelimit::Rate;
 use support::{ServerOptions, TestClient, TestServer, conv, send_to, start_server, user};
 
 /// Sends `n` numbered messages to `to` and returns their ids, in order.
@@ -163,8 +164,7 @@ async fn waiting_messages_and_acknowledgements_survive_a_server_restart() {
 #[tokio::test]
 async fn messages_sent_during_a_catch_up_arrive_once_and_in_order() {
     let server = start_server(ServerOptions::default().config(|c| {
-        c.rate.per_sec = 100_000;
-        c.rate.burst = 100_000;
+        c.rates.messages = Rate::per_second(100_000, 100_000);
     }))
     .await;
     let bob = server.login("bob").await;

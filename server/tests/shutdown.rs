@@ -63,10 +63,7 @@ async fn stopping_the_server_tells_every_connection_whatever_its_state() {
 #[tokio::test]
 async fn a_client_that_stopped_reading_does_not_hold_up_a_shutdown() {
     let server = start_server(ServerOptions::default().memory().config(|c| {
-        c.rate = Rate {
-            per_sec: 1_000_000,
-            burst: 1_000_000,
-        };
+        c.rates.messages = Rate::per_second(1_000_000, 1_000_000);
         // Far longer than a shutdown may take.
         c.write_timeout = Duration::from_secs(60);
     }))

@@ -693,18 +693,11 @@ pub fn screen(model: &Model) -> String {
 /// DEL and a C1 CSI, a bidi override and a zero-width space.
 pub const HOSTILE: &str = "pwn\x1b[2J\x1b]0;owned\x07\x1b]52;c;Y3VybCBldmlsLnNo\x07 \r\x08\x7f\u{9b}31m \u{202E}gnp.exe\u{200B}!";
 
-/// Whether a terminal would act on `c` or hide it: a control character, a
-/// bidirectional control, or a zero-width character.
+/// Whether a terminal would act on `c` or it may hide or reorder text: a
+/// control, bidi control or invisible character (`classchat_common::text`),
+/// but for the presentation selectors `text::clean` keeps after an emoji.
 pub fn live(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{061C}'
-                | '\u{200B}'..='\u{200F}'
-                | '\u{202A}'..='\u{202E}'
-                | '\u{2060}'..='\u{2069}'
-                | '\u{FEFF}'
-        )
+    classchat_common::text::is_live(c) && !matches!(c, '\u{FE0E}' | '\u{FE0F}')
 }
 
 /// The cells of the drawn screen holding anything [`live`]; none, on a safe screen.

@@ -4,14 +4,16 @@
 //! Every event is printed as it arrives: server messages as the protocol spells
 //! them (docs/PROTOCOL.md), plus a few of the client's own, all with a `type`:
 //! `connected`, `connection`, `status`, `transfer`, `retrying`, `command_error`,
-//! `help`, `fatal`. Characters a terminal would act on or hide (DEL, C1
-//! controls, bidi and zero-width characters) are written as `\u` escapes, so
-//! the output is inert on a screen and the same JSON to a program. A `/msg`
-//! longer than the server announced it takes gets a `command_error` and is not
-//! sent. A `/sendfile` or `/accept` counts as answered when its transfer ends
-//! (uploaded, saved, failed or cancelled). After stdin ends (or `/quit`), pipe
-//! mode waits until every command has had its answer, then `--wait` seconds
-//! more, then acknowledges what it received, logs out and exits.
+//! `help`, `fatal`. Characters a terminal would act on or that hide or reorder
+//! text (every control, bidi or invisible character as `classchat_common::text`
+//! classifies them: DEL, C1 controls, zero-width and tag characters, fillers…)
+//! are written as `\u` escapes, so the output is inert on a screen and the same
+//! JSON to a program. A `/msg` longer than the server announced it takes gets a
+//! `command_error` and is not sent. A `/sendfile` or `/accept` counts as
+//! answered when its transfer ends (uploaded, saved, failed or cancelled). After
+//! stdin ends (or `/quit`), pipe mode waits until every command has had its
+//! answer, then `--wait` seconds more, then acknowledges what it received, logs
+//! out and exits.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -19,6 +21,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use classchat_common::protocol::Req;
+use classchat_common::text::is_live;
 use classchat_common::{ErrorCode, MessageId, OfferId, ServerMessage};
 use serde::Serialize;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
@@ -143,11 +146,11 @@ impl Unanswered {
 /// `json` with every character a terminal might act on or hide inside its
 /// strings written as a `\u` escape: the same JSON to a program, inert on a
 /// screen. serde_json escapes C0 controls itself, but not DEL, C1 controls,
-/// bidi or zero-width characters; outside strings JSON is plain ASCII, and the
-/// line's own newline is kept.
+/// bidi or invisible characters; outside strings JSON is plain ASCII, and the
+/// line's own newline is kept. U+2028 and U+2029 are escaped too: JavaScript
+/// before ES2019 does not take them raw in a string.
 fn inert_json(json: &[u8]) -> Cow<'_, [u8]> {
-    let escape =
-        |c: char| c != '\n' && (crate::text::is_live(c) || matches!(c, '\u{2028}' | '\u{2029}'));
+    let escape = |c: char| c != '\n' && (is_live(c) || matches!(c, '\u{2028}' | '\u{2029}'));
     let Ok(text) = std::str::from_utf8(json) else {
         return Cow::Borrowed(json);
     };
@@ -157,8 +160,11 @@ fn inert_json(json: &[u8]) -> Cow<'_, [u8]> {
     let mut out = String::with_capacity(text.len() + 32);
     for c in text.chars() {
         if escape(c) {
-            // Every such character is in the Basic Multilingual Plane.
-            let _ = write!(out, "\\u{:04x}", u32::from(c));
+            // JSON escapes UTF-16 code units: one beyond the Basic Multilingual
+            // Plane (a tag character) is a surrogate pair.
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                let _ = write!(out, "\\u{unit:04x}");
+            }
         } else {
             out.push(c);
         }

@@ -1,10 +1,23 @@
 //! Text from other people, made safe to draw and cut to the screen's width.
 //!
 //! [`clean`] runs on everything that came over the network before it is drawn:
-//! message bodies, names, group names. Nothing in it may move the cursor, change
-//! colours, set the window title, talk to the clipboard, reorder the text around
-//! it or hide characters. Control characters become visible symbols (`␛` for ESC),
-//! bidirectional overrides become `�`, and zero-width characters are dropped.
+//! message bodies, names, group names, file names. Nothing in it may move the
+//! cursor, change colours, set the window title, talk to the clipboard, reorder
+//! the text around it or hide characters. Which characters do that is said once,
+//! in `classchat_common::text`; here is what the client does with each kind:
+//! control characters become visible symbols (`␛` for ESC), bidirectional
+//! controls become `�`, and invisible characters (zero-width, tag characters,
+//! fillers, variation selectors…) are dropped, so "meet at 5" followed by tag
+//! characters shows as "meet at 5". Blanks such as U+2800 are kept: they take a
+//! column like a space, so they hide nothing, and braille text needs them.
+//!
+//! One exception for emoji: a single U+FE0F (or U+FE0E) right after a visible
+//! character is kept, because it asks for the emoji (or text) presentation of
+//! that character and the width the view counts depends on it (`❤️` is two
+//! columns, `❤` one). A second one, or one after nothing visible, carries
+//! nothing anyone sees and is dropped. The zero-width joiner is dropped even
+//! inside an emoji sequence: terminals disagree on how wide a joined sequence
+//! is, and its emoji drawn side by side are two columns each everywhere.
 //!
 //! [`wrap`] breaks text into lines of at most a given display width, at spaces
 //! where it can, counting wide (CJK, emoji) characters as two columns and never
@@ -12,30 +25,23 @@
 
 use std::borrow::Cow;
 
+use classchat_common::text::{Class, class};
 use unicode_segmentation::UnicodeSegmentation;
 use unicode_width::UnicodeWidthStr;
 
-/// Characters that reorder text (bidirectional controls).
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
-/// Characters that take no room and can hide things.
-fn is_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}'
-    )
-}
+/// Whether a terminal might act on `c` or it may hide or reorder text: a
+/// control, bidi control or invisible character (`classchat_common::text`).
+pub use classchat_common::text::is_live;
 
 fn needs_cleaning(c: char) -> bool {
     (is_live(c) && c != '\n') || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
-/// Whether a terminal might act on `c` or hide it: a control character (C0,
-/// DEL, C1), a bidirectional control, or a zero-width character.
-pub fn is_live(c: char) -> bool {
-    c.is_control() || is_bidi_control(c) || is_invisible(c)
+/// A presentation selector (text or emoji style) that follows `before`, a
+/// visible character it can apply to.
+fn is_kept_selector(before: Option<char>, c: char) -> bool {
+    matches!(c, '\u{FE0E}' | '\u{FE0F}')
+        && before.is_some_and(|b| class(b) == Class::Shown && !b.is_whitespace())
 }
 
 /// `s` with every control, bidi and invisible character neutralised. Newlines
@@ -45,22 +51,43 @@ pub fn clean(s: &str) -> Cow<'_, str> {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
+    let mut before = None;
     for c in s.chars() {
         match c {
             '\t' => out.push_str("    "),
+            '\n' => out.push('\n'),
             '\u{2028}' | '\u{2029}' => out.push('\n'),
-            c if is_invisible(c) => {}
-            c if is_bidi_control(c) => out.push('\u{FFFD}'),
-            // C0 controls as their "control picture" (ESC → ␛), DEL as ␡.
+            // C0 controls as their "control picture" (ESC → ␛), DEL as ␡, C1 as �.
             c if (c as u32) < 0x20 => {
                 out.push(char::from_u32(0x2400 + c as u32).unwrap_or('\u{FFFD}'));
             }
             '\u{7F}' => out.push('\u{2421}'),
-            c if c.is_control() => out.push('\u{FFFD}'),
-            c => out.push(c),
+            c => match class(c) {
+                Class::Shown | Class::Blank => out.push(c),
+                Class::Invisible if is_kept_selector(before, c) => out.push(c),
+                Class::Invisible => {}
+                Class::Bidi | Class::Control => out.push('\u{FFFD}'),
+            },
         }
+        before = Some(c);
     }
     Cow::Owned(out)
+}
+
+/// `s` without its invisible characters (but for the presentation selectors
+/// [`clean`] keeps), all else as it is: for text about to be sent, such as a
+/// paste into the draft, which the text area draws without [`clean`].
+pub fn without_invisible(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(|c| class(c) == Class::Invisible) {
+        return Cow::Borrowed(s);
+    }
+    let mut before = None;
+    let kept = s.chars().filter(|&c| {
+        let keep = class(c) != Class::Invisible || is_kept_selector(before, c);
+        before = Some(c);
+        keep
+    });
+    Cow::Owned(kept.collect())
 }
 
 /// The same, for a single line (a name, a title): newlines become spaces.
@@ -211,11 +238,63 @@ mod tests {
     }
 
     #[test]
-    fn bidi_overrides_are_shown_and_zero_width_characters_dropped() {
+    fn bidi_overrides_are_shown_and_invisible_characters_dropped() {
         assert_eq!(clean("abc\u{202E}fed"), "abc\u{FFFD}fed");
         assert_eq!(clean("pay\u{200B}pal\u{FEFF}"), "paypal");
         assert_eq!(clean("plain text"), Cow::Borrowed("plain text"));
         assert_eq!(clean_line("two\nlines"), "two lines");
+        assert_eq!(
+            clean("a\u{34F}b\u{115F}\u{1160}c\u{3164}d\u{FFA0}e\u{AD}f\u{2060}g\u{E0100}"),
+            "abcdefg"
+        );
+    }
+
+    #[test]
+    fn text_hidden_in_tag_characters_is_dropped() {
+        let hidden: String = " NO, AT 6 IN ROOM 9"
+            .chars()
+            .filter_map(|c| char::from_u32(0xE0000 + u32::from(c)))
+            .collect();
+        let body = format!("meet at 5\u{E0001}{hidden}\u{E007F}");
+        assert_eq!(clean(&body), "meet at 5");
+        assert_eq!(clean_line(&format!("notes{hidden}.pdf")), "notes.pdf");
+    }
+
+    #[test]
+    fn one_presentation_selector_after_a_visible_character_is_kept_and_no_other() {
+        assert_eq!(clean("\u{2764}\u{FE0F} ok"), "\u{2764}\u{FE0F} ok");
+        // Why it stays: the view counts the emoji as wide only with it.
+        assert_eq!((width("\u{2764}\u{FE0F}"), width("\u{2764}")), (2, 1));
+        assert_eq!(clean("\u{263A}\u{FE0E}"), "\u{263A}\u{FE0E}");
+        // Variation selectors after an emoji are how bytes are smuggled in one.
+        assert_eq!(
+            clean("\u{1F600}\u{FE0F}\u{FE01}\u{E0100}\u{FE0F}"),
+            "\u{1F600}\u{FE0F}"
+        );
+        assert_eq!(clean("\u{FE0F} \u{FE0F}\u{200B}\u{FE0F}"), " ");
+        assert_eq!(clean("👨\u{200D}👩\u{200D}👧"), "👨👩👧");
+    }
+
+    #[test]
+    fn text_to_send_loses_only_what_cannot_be_seen() {
+        let pasted = "meet\u{E0020}\u{E004E}\u{E004F} at 5\u{3164}\u{200B} \u{2764}\u{FE0F}\u{FE0F}\x1b\u{202E}";
+        assert_eq!(
+            without_invisible(pasted),
+            "meet at 5 \u{2764}\u{FE0F}\x1b\u{202E}"
+        );
+        assert_eq!(without_invisible("plain"), Cow::Borrowed("plain"));
+    }
+
+    #[test]
+    fn newlines_are_kept_whatever_else_needs_cleaning() {
+        let body = "one\u{200B}\ntwo \u{2764}\u{FE0F}\nthree\x1b";
+        assert_eq!(clean(body), "one\ntwo \u{2764}\u{FE0F}\nthree\u{241B}");
+        assert_eq!(clean_line(body), "one two \u{2764}\u{FE0F} three\u{241B}");
+    }
+
+    #[test]
+    fn blanks_take_their_column_like_spaces() {
+        assert_eq!(clean("⠓⠊\u{2800}⠞⠓⠑⠗⠑\u{200B}"), "⠓⠊\u{2800}⠞⠓⠑⠗⠑");
     }
 
     #[test]

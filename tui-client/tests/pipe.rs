@@ -53,8 +53,16 @@ async fn run_pipe_raw(server: &TestServer, user: &str, input: &str, wait: Durati
 #[tokio::test]
 async fn hostile_text_reaches_a_script_intact_and_a_terminal_inert() {
     // ANSI CSI and OSC (title, clipboard), BEL, BS, DEL, a C1 CSI, a bidi
-    // override and a zero-width space: nothing a terminal may act on or hide.
-    let hostile = "pwn\x1b[2J\x1b]0;owned\x07\x1b]52;c;Y3VybA==\x07\x08\x7f\u{9b}31m \u{202E}gnp.exe\u{200B}!";
+    // override, a zero-width space, fillers, and " NO, AT 6" in tag
+    // characters: nothing a terminal may act on or hide.
+    let hidden: String = " NO, AT 6"
+        .chars()
+        .filter_map(|c| char::from_u32(0xE0000 + u32::from(c)))
+        .collect();
+    let hostile = format!(
+        "pwn\x1b[2J\x1b]0;owned\x07\x1b]52;c;Y3VybA==\x07\x08\x7f\u{9b}31m \u{202E}gnp.exe\u{200B}! \
+         meet\u{34F}\u{3164}\u{115F} at 5{hidden}"
+    );
     let dir = tempfile::tempdir().unwrap();
     let mut server = TestServer::start("127.0.0.1:0", dir.path()).await;
     run_pipe(&server, "bob", "", Duration::ZERO).await;
@@ -75,6 +83,11 @@ async fn hostile_text_reaches_a_script_intact_and_a_terminal_inert() {
         .filter(|&c| c != '\n' && classchat_client::text::is_live(c))
         .collect();
     assert!(live.is_empty(), "written raw: {live:?}");
+    // A tag character is beyond U+FFFF: JSON spells it as a surrogate pair.
+    assert!(
+        text.contains(r"at 5\udb40\udc20\udb40\udc4e\udb40\udc4f"),
+        "{text}"
+    );
     let events = lines(&out);
     let history = of_type(&events, "history");
     assert_eq!(history.len(), 1, "{events:?}");

@@ -9,8 +9,9 @@ use crate::ids::{MessageId, OfferId, Timestamp};
 use crate::limits::MAX_NAME_LEN;
 use crate::names::{Conv, GroupName, Username};
 use crate::protocol::{
-    ChatMessage, ClientMessage, ConvSummary, Counts, FileCounts, FileInfo, FileState, GroupEvent,
-    GroupInfo, Limits, MemberInfo, MemberState, OfferSummary, Recipient, Secret, ServerMessage,
+    ChatMessage, ClientMessage, ConvSummary, Counts, FileCounts, FileInfo, FileOutcome, FileState,
+    GroupEvent, GroupInfo, Limits, MemberInfo, MemberState, OfferSummary, Recipient, Secret,
+    ServerMessage,
 };
 
 /// Every error code; a test checks this against the ones serde knows.
@@ -138,16 +139,31 @@ fn file_counts() -> impl Strategy<Value = FileCounts> {
     })
 }
 
+fn file_outcome() -> impl Strategy<Value = FileOutcome> {
+    (file_counts(), of(file_state()), any::<bool>()).prop_map(|(counts, state, over)| FileOutcome {
+        counts,
+        state,
+        over,
+    })
+}
+
 fn file_info() -> impl Strategy<Value = FileInfo> {
-    (offer_id(), text(), any::<u64>(), text(), timestamp()).prop_map(
-        |(offer, name, size, sha256, expires)| FileInfo {
+    (
+        offer_id(),
+        text(),
+        any::<u64>(),
+        text(),
+        timestamp(),
+        of(file_outcome()),
+    )
+        .prop_map(|(offer, name, size, sha256, expires, outcome)| FileInfo {
             offer,
             name,
             size,
             sha256,
             expires,
-        },
-    )
+            outcome: outcome.map(Box::new),
+        })
 }
 
 fn group_event() -> impl Strategy<Value = GroupEvent> {

@@ -1,7 +1,7 @@
 //! A lean protocol client for the load generator: pre-serialized lines out, lines in with only the fields a scenario needs peeked at.
 
 use std::borrow::Cow;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use anyhow::{Context as _, bail};
 use bytes::{Bytes, BytesMut};
@@ -10,7 +10,7 @@ use classchat_common::protocol::{Req, Secret};
 use classchat_common::{ClientMessage, Username};
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 
 /// Room made for each read.
 const READ_CHUNK: usize = 64 * 1024;
@@ -131,6 +131,10 @@ impl Conn {
         let stream = TcpStream::connect(addr)
             .await
             .with_context(|| format!("cannot connect to {addr}"))?;
+        Self::over(stream)
+    }
+
+    fn over(stream: TcpStream) -> anyhow::Result<Self> {
         stream.set_nodelay(true)?;
         Ok(Self {
             stream,
@@ -140,9 +144,37 @@ impl Conn {
         })
     }
 
+    /// Connects from `local` (e.g. 127.0.0.2, to be another address on loopback).
+    pub async fn connect_from(addr: SocketAddr, local: IpAddr) -> anyhow::Result<Self> {
+        let socket = match local {
+            IpAddr::V4(_) => TcpSocket::new_v4(),
+            IpAddr::V6(_) => TcpSocket::new_v6(),
+        }?;
+        socket
+            .bind(SocketAddr::new(local, 0))
+            .with_context(|| format!("cannot bind a client socket to {local}"))?;
+        let stream = socket
+            .connect(addr)
+            .await
+            .with_context(|| format!("cannot connect to {addr} from {local}"))?;
+        Self::over(stream)
+    }
+
     /// Connects, says hello, logs in, and reads until `synced`.
     pub async fn login(addr: SocketAddr, lines: &[u8]) -> anyhow::Result<(Self, Synced)> {
         let mut conn = Self::connect(addr).await?;
+        conn.send(lines).await?;
+        let synced = conn.until_synced().await?;
+        Ok((conn, synced))
+    }
+
+    /// As [`Conn::login`], from the address `local`.
+    pub async fn login_from(
+        addr: SocketAddr,
+        local: IpAddr,
+        lines: &[u8],
+    ) -> anyhow::Result<(Self, Synced)> {
+        let mut conn = Self::connect_from(addr, local).await?;
         conn.send(lines).await?;
         let synced = conn.until_synced().await?;
         Ok((conn, synced))

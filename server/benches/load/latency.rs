@@ -99,7 +99,12 @@ async fn ping_floor(a: &mut Conn, samples: usize) -> anyhow::Result<()> {
 
 /// One message from `a` to `b`: the time from writing it to reading it. Then
 /// `b` acknowledges and `a` reads `stored` and the receipt, and both rest.
-async fn sample(a: &mut Conn, b: &mut Conn, to_a: &Conv, line: &[u8]) -> anyhow::Result<Duration> {
+pub async fn sample(
+    a: &mut Conn,
+    b: &mut Conn,
+    to_a: &Conv,
+    line: &[u8],
+) -> anyhow::Result<Duration> {
     let start = Instant::now();
     a.send(line).await?;
     let seq = loop {

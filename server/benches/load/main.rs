@@ -5,7 +5,8 @@
 //! - [`client`]: a lean protocol client; [`seed`]: accounts written into a data directory.
 //! - [`traffic`]: message load with pre-serialized frames and reference-client acks.
 //! - the scenarios: [`idle`] (idle memory, reconnect storm), [`dm`], [`fanout`],
-//!   [`latency`], [`drain`], [`files`].
+//!   [`latency`], [`drain`], [`files`], [`logins`] (password hashing: memory, fairness),
+//!   [`floods`] (one user flooding requests: others' latency, the server's memory).
 //! - [`report`]: the figures, their targets, the printed lines and the Markdown.
 //!
 //! Usage (after `cargo bench -p classchat-server --bench load --`):
@@ -23,8 +24,10 @@ mod dm;
 mod drain;
 mod fanout;
 mod files;
+mod floods;
 mod idle;
 mod latency;
+mod logins;
 mod report;
 mod seed;
 mod server;
@@ -44,7 +47,7 @@ use server::StoreKind;
 struct Plan {
     quick: bool,
     runs: usize,
-    /// Runs of the slow scenarios (idle and reconnect, the file relay).
+    /// Runs of the slow scenarios (idle and reconnect, the file relay, logins).
     slow_runs: usize,
     idle_conns: usize,
     dm: dm::DmPlan,
@@ -52,6 +55,8 @@ struct Plan {
     latency_samples: usize,
     drain: usize,
     file_bytes: u64,
+    logins: logins::LoginPlan,
+    floods: floods::FloodPlan,
 }
 
 impl Plan {
@@ -73,6 +78,16 @@ impl Plan {
             latency_samples: 2_000,
             drain: 10_000,
             file_bytes: 1 << 30,
+            logins: logins::LoginPlan {
+                logins: 300,
+                parallel: 4,
+                flood_conns: 250,
+                samples: 20,
+            },
+            floods: floods::FloodPlan {
+                samples: 1_000,
+                create_secs: 40,
+            },
         }
     }
 
@@ -94,13 +109,25 @@ impl Plan {
             latency_samples: 200,
             drain: 1_000,
             file_bytes: 16 << 20,
+            logins: logins::LoginPlan {
+                logins: 60,
+                parallel: 4,
+                flood_conns: 50,
+                samples: 5,
+            },
+            floods: floods::FloodPlan {
+                samples: 200,
+                create_secs: 5,
+            },
         }
     }
 
     fn describe(&self) -> String {
         format!(
             "{} idle connections; {} pairs × {} direct messages; a {}-member group with {} senders × {}; \
-             {} latency samples per run; {} queued messages; a {} MiB file",
+             {} latency samples per run; {} queued messages; a {} MiB file; {} sign-ups {} at a time; \
+             {} logins during a sign-up flood on {} connections; {} latency samples idle and \
+             during a request flood, then {} s of `create` flood",
             self.idle_conns,
             self.dm.pairs,
             self.dm.per_sender,
@@ -109,7 +136,13 @@ impl Plan {
             self.fanout.per_sender,
             self.latency_samples,
             self.drain,
-            self.file_bytes >> 20
+            self.file_bytes >> 20,
+            self.logins.logins,
+            self.logins.parallel,
+            self.logins.samples,
+            self.logins.flood_conns,
+            self.floods.samples,
+            self.floods.create_secs
         )
     }
 }
@@ -130,6 +163,8 @@ const SCENARIOS: &[&str] = &[
     "latency",
     "drain",
     "files",
+    "logins",
+    "floods",
 ];
 
 fn options() -> anyhow::Result<Options> {
@@ -260,6 +295,26 @@ async fn bench() -> anyhow::Result<()> {
             .into_iter()
             .for_each(|v| results.add("file_relay_server_rss_mib", v));
     }
+    if wanted("logins") {
+        eprintln!("memory after password logins, {} runs", plan.slow_runs);
+        for v in logins::memory(plan.logins, plan.slow_runs).await? {
+            results.add("login_rss_mib", v);
+        }
+        eprintln!("logins during a sign-up flood, {} runs", plan.slow_runs);
+        for v in logins::flood(plan.logins, plan.slow_runs).await? {
+            results.add("login_ms_during_sign_up_flood", v);
+        }
+    }
+    if wanted("floods") {
+        eprintln!("one user flooding requests, {} runs", plan.slow_runs);
+        let (ratios, growths) = floods::run(plan.floods, plan.slow_runs).await?;
+        ratios
+            .into_iter()
+            .for_each(|v| results.add("flood_latency_ratio", v));
+        growths
+            .into_iter()
+            .for_each(|v| results.add("create_flood_rss_mib", v));
+    }
     if let Some(path) = &opts.frame {
         for v in frame_medians(path)? {
             results.add("tui_frame_ms_100k", v);
@@ -282,7 +337,7 @@ async fn bench() -> anyhow::Result<()> {
         let ctx = report::Context {
             sizes: plan.describe(),
             runs: format!(
-                "{} runs ({} for idle/reconnect and the file relay)",
+                "{} runs ({} for idle/reconnect, the file relay and the login figures)",
                 plan.runs, plan.slow_runs
             ),
             commands: commands(),

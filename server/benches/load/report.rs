@@ -142,6 +142,55 @@ pub const SPECS: &[Spec] = &[
               the figure is VmHWM after the transfer minus VmRSS before it.",
     },
     Spec {
+        name: "login_rss_mib",
+        what: "server memory after 300 password logins, 4 at a time",
+        unit: "MiB",
+        target: 64.0,
+        goal: Goal::AtMost,
+        how: "A fresh server (SQLite store) settles for half a second; then 300 password logins \
+              with new names (each a sign-up, so one argon2id hash each), 4 in flight at once, \
+              each on its own connection, closed after `synced`. The figure is the server's \
+              VmRSS a second after the last: memory the hashing keeps, not only its peak.",
+    },
+    Spec {
+        name: "login_ms_during_sign_up_flood",
+        what: "another address's password login while one address floods sign-ups on 250 connections",
+        unit: "ms",
+        target: 1000.0,
+        goal: Goal::AtMost,
+        how: "A fresh server (SQLite store, the sign-up limit raised with the other limits). \
+              From 127.0.0.1, 250 connections each sign up a new name, reconnect and sign up \
+              again, without pause. A second after all 250 have asked, a user at 127.0.0.2 \
+              (its own address on loopback) logs in with a password 20 times, one after \
+              another, 50 ms apart, each on a new connection; the time is from connect to \
+              `synced`. The figure is the slowest of the 20.",
+    },
+    Spec {
+        name: "flood_latency_ratio",
+        what: "another pair's latency p99 while one user floods requests, over its idle p99",
+        unit: "×",
+        target: 2.0,
+        goal: Goal::AtMost,
+        how: "A fresh server (SQLite store, default limits for everything but messages). Two \
+              users measure one-way latency as `latency_p99_us_v4` does, idle, then again while \
+              a third user writes batches of 240 requests as fast as the server reads them \
+              (`join` and `leave` of a group with a fourth user in it, `create` with that user \
+              in `members`, `who`, `groups`, `history`), reading every answer. The figure is \
+              the p99 during the flood divided by the p99 idle, both from the same run.",
+    },
+    Spec {
+        name: "create_flood_rss_mib",
+        what: "server memory growth while one user floods `create` with a victim in `members`",
+        unit: "MiB",
+        target: 16.0,
+        goal: Goal::AtMost,
+        how: "Right after the previous figure, on the same server: the third user writes \
+              nothing but `create` (a new name each time, the fourth user in `members`) in \
+              batches of 240, as fast as the server answers, for 40 s (5 s in quick mode). \
+              The figure is the server's VmRSS after it minus before: what the caps and rate \
+              limits let one user make the server keep.",
+    },
+    Spec {
         name: "tui_frame_ms_100k",
         what: "TUI frame with a 100,000-message conversation",
         unit: "ms",
@@ -312,7 +361,8 @@ fn markdown(results: &Results, ctx: &Context) -> String {
         s,
         "The server is the release `classchat-server` binary, started by the harness as a child \
          process on loopback with a temporary `--data-dir`, `--rate 1000000 --burst 1000000` (the \
-         per-user rate limit would otherwise be what is measured) and the connection caps raised. \
+         per-user rate limit would otherwise be what is measured), the connection caps and the \
+         per-address sign-up allowance raised. \
          The load generator (server/benches/load) is Tokio, in the same 2-core machine; CPU and \
          memory figures are the server process's own, read from /proc.\n"
     );

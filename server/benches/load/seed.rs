@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use classchat_common::{Timestamp, Username};
-use classchat_server::auth::{Hasher, new_token};
+use classchat_server::auth::{hash_password, new_token};
 use classchat_server::store::Store;
 use classchat_server::store::sqlite::{SqliteStore, SyncLevel};
 
@@ -28,13 +28,10 @@ pub fn names(prefix: &str, count: usize) -> Vec<String> {
 /// Creates the accounts in the database in `dir` (made if missing), all with
 /// the same real argon2id hash of [`PASSWORD`], and a resume token each.
 pub async fn seed(dir: &Path, names: &[String]) -> anyhow::Result<Vec<Account>> {
-    let hash = Hasher::new(1)
-        .hash(PASSWORD.to_owned())
-        .await
-        .context("cannot hash the benchmark password")?;
     let dir = dir.to_path_buf();
     let names = names.to_vec();
     tokio::task::spawn_blocking(move || {
+        let hash = hash_password(PASSWORD).context("cannot hash the benchmark password")?;
         let mut store = SqliteStore::open(&dir, SyncLevel::Normal)
             .with_context(|| format!("cannot open a database in {}", dir.display()))?;
         let now = Timestamp::now();

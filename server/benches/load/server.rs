@@ -34,8 +34,8 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     /// Starts the server on `listen` (port 0 for any) with `data_dir`, limits
-    /// raised so that the load generator, not a rate limit or a per-address
-    /// cap, decides how much arrives.
+    /// raised so that the load generator, not a rate limit, a per-address cap
+    /// or the sign-up allowance, decides how much arrives.
     pub async fn start(data_dir: &Path, listen: &str, store: StoreKind) -> anyhow::Result<Self> {
         let store = match store {
             StoreKind::Sqlite => "sqlite",
@@ -45,6 +45,7 @@ impl ServerProcess {
             .args(["--listen", listen, "--store", store])
             .args(["--rate", "1000000", "--burst", "1000000"])
             .args(["--max-connections", "100000", "--max-per-address", "100000"])
+            .args(["--rate-limit", "sign-ups=1000000/s,1000000"])
             .arg("--data-dir")
             .arg(data_dir)
             .env("RUST_LOG", "info")

@@ -7,8 +7,6 @@
 //! history like any message. Its file is deleted once every recipient has
 //! received or declined it, when the sender withdraws it, or when it expires.
 
-use std::time::Instant;
-
 use classchat_common::files::human_size;
 use classchat_common::protocol::{ChatMessage, FileInfo, FileState, OfferSummary, Recipient, Req};
 use classchat_common::{Conv as ConvName, ErrorCode, MessageId, OfferId, ServerMessage, Timestamp};
@@ -17,6 +15,7 @@ use tokio::sync::oneshot;
 use super::state::Offer;
 use super::worker::{Batch, Effect, Worker};
 use super::{NewOffer, Refusal, SessionId};
+use crate::ratelimit::Class;
 use crate::store::{
     Appended, ConvId, FileRecord, MessageKind, NewMessage, StoreError, StoredFile, UserId,
 };
@@ -51,7 +50,7 @@ impl Worker {
             size,
             sha256,
         } = new;
-        match self.check_offer(b, user, &to, size, &sha256) {
+        match self.check_offer(b, session, user, &to, size, &sha256) {
             Ok(Some(conv)) => {
                 let offer = Offer {
                     id: OfferId::new(),
@@ -85,6 +84,7 @@ impl Worker {
     fn check_offer(
         &mut self,
         b: &mut Batch,
+        session: SessionId,
         user: UserId,
         to: &ConvName,
         size: u64,
@@ -105,13 +105,17 @@ impl Worker {
             );
             return Err(Refusal::new(ErrorCode::FileTooLarge, why));
         }
-        let held: u64 = self
-            .state
-            .offers
-            .values()
-            .filter(|o| o.sender == user)
-            .map(|o| o.size)
-            .sum();
+        let (mut held, mut open) = (0u64, 0usize);
+        for o in self.state.offers.values().filter(|o| o.sender == user) {
+            held += o.size;
+            open += 1;
+        }
+        if open >= self.config.max_open_offers {
+            let why = format!(
+                "you have {open} open offers, the most one user may have; withdraw one or wait until they are collected"
+            );
+            return Err(Refusal::new(ErrorCode::QuotaExceeded, why).retry_after(60_000));
+        }
         if held + size > self.config.user_file_quota {
             let why = format!(
                 "your open offers hold {} of the {} one user may have; withdraw one or wait until they are collected",
@@ -124,9 +128,8 @@ impl Worker {
             let why = "the server has no room for more files right now; try again once some offers are collected";
             return Err(Refusal::new(ErrorCode::QuotaExceeded, why).retry_after(60_000));
         }
-        if let Some(u) = self.state.users.get_mut(&user)
-            && let Err(wait_ms) = u.bucket.take(self.config.rate, Instant::now())
-        {
+        if let Err(limited) = self.take(session, Class::Messages, 1) {
+            let wait_ms = limited.retry_after_ms.unwrap_or(1000);
             let why = format!("too many messages and offers; try again in {wait_ms} ms");
             return Err(Refusal::new(ErrorCode::RateLimited, why).retry_after(wait_ms));
         }
@@ -177,6 +180,7 @@ impl Worker {
             size: o.size,
             sha256: o.sha256.clone(),
             expires: Timestamp::from_millis(now.as_millis().saturating_add(ttl)),
+            outcome: None,
         };
         let from = self.sender_name(user);
         let text = format!("{from} offers {} ({})", o.name, human_size(o.size));
@@ -315,6 +319,7 @@ impl Worker {
             size: o.size,
             sha256: o.sha256,
             expires: o.expires,
+            outcome: None,
         };
         b.reply(reply, Ok(info));
     }
@@ -442,6 +447,7 @@ impl Worker {
                     size: o.size,
                     sha256: o.sha256.clone(),
                     expires: o.expires,
+                    outcome: None,
                 },
                 conv: conv.clone(),
                 from: self.sender_name(o.sender),

@@ -22,7 +22,7 @@ use classchat_common::{
 
 use super::state::{Conv, Member};
 use super::worker::{Batch, Worker};
-use super::{GroupOp, Refusal, SessionId};
+use super::{Refusal, SessionId};
 use crate::store::{
     Appended, ConvId, ConvKind, MemberRecord, MessageKind, NewMessage, StoreError, StoredEvent,
     UserId,
@@ -30,7 +30,7 @@ use crate::store::{
 use classchat_common::limits::{CREATE_MEMBERS_MAX, LIST_MAX};
 
 /// Why a group request did not go through.
-enum Failure {
+pub(super) enum Failure {
     Refused(Refusal),
     Store(StoreError),
 }
@@ -47,40 +47,18 @@ impl From<StoreError> for Failure {
     }
 }
 
-type Outcome = Result<ServerMessage, Failure>;
+pub(super) type Outcome = Result<ServerMessage, Failure>;
 
 impl Worker {
-    pub(super) fn group(
+    /// Sends a group request's answer, or its refusal; a storage failure
+    /// fails the whole batch.
+    pub(super) fn answer_group(
         &mut self,
         b: &mut Batch,
         session: SessionId,
         req: Option<Req>,
-        op: GroupOp,
+        outcome: Outcome,
     ) {
-        let Some(user) = self.state.sessions.get(&session).map(|s| s.user) else {
-            return;
-        };
-        let outcome = match op {
-            GroupOp::Create { group, members } => self.create_group(b, user, req, group, &members),
-            GroupOp::Join(group) => self.join_group(b, user, req, &group),
-            GroupOp::Leave(group) => self.leave_group(b, user, req, &group),
-            GroupOp::List => Ok(self.list_groups(user, req)),
-            GroupOp::Members(group) => self.list_members(req, &group),
-            GroupOp::Rename { group, to } => self.rename_group(b, user, req, &group, to),
-            GroupOp::Add {
-                group,
-                user: target,
-            } => self.add_to_group(b, user, req, &group, &target),
-            GroupOp::Kick {
-                group,
-                user: target,
-            } => self.kick_from_group(b, user, req, &group, &target),
-            GroupOp::Owner {
-                group,
-                user: target,
-            } => self.hand_over_group(b, user, req, &group, &target),
-            GroupOp::Delete(group) => self.delete_group(b, user, req, &group),
-        };
         match outcome {
             Ok(reply) => b.message(session, &reply),
             Err(Failure::Refused(r)) => {
@@ -90,7 +68,7 @@ impl Worker {
         }
     }
 
-    fn create_group(
+    pub(super) fn create_group(
         &mut self,
         b: &mut Batch,
         user: UserId,
@@ -128,6 +106,17 @@ impl Worker {
             )
             .into());
         }
+        let owned = self.owned_groups(user);
+        if owned >= self.config.max_owned_groups {
+            let why = format!(
+                "you own {owned} groups, the most one user may; delete one (or hand it over) first"
+            );
+            return Err(Refusal::new(ErrorCode::QuotaExceeded, why).into());
+        }
+        self.room_for_membership(user, user)?;
+        for &member in &joining {
+            self.room_for_membership(user, member)?;
+        }
         let now = Timestamp::now();
         let kind = ConvKind::Group {
             name: group.clone(),
@@ -146,17 +135,17 @@ impl Worker {
             },
         );
         self.state.groups.insert(group, id);
-        self.add_member(id, user, now)?;
+        self.add_member(b, id, user, now)?;
         self.record_event(b, id, user, GroupEvent::Created)?;
         for member in joining {
-            self.add_member(id, member, now)?;
+            self.add_member(b, id, member, now)?;
             let name = self.user_name(member);
             self.record_event(b, id, user, GroupEvent::Added { user: name })?;
         }
         Ok(self.info_reply(id, user, req))
     }
 
-    fn join_group(
+    pub(super) fn join_group(
         &mut self,
         b: &mut Batch,
         user: UserId,
@@ -171,12 +160,13 @@ impl Worker {
             )
             .into());
         }
-        self.add_member(id, user, Timestamp::now())?;
+        self.room_for_membership(user, user)?;
+        self.add_member(b, id, user, Timestamp::now())?;
         self.record_event(b, id, user, GroupEvent::Joined)?;
         Ok(self.info_reply(id, user, req))
     }
 
-    fn leave_group(
+    pub(super) fn leave_group(
         &mut self,
         b: &mut Batch,
         user: UserId,
@@ -200,7 +190,7 @@ impl Worker {
         Ok(self.info_reply(id, user, req))
     }
 
-    fn rename_group(
+    pub(super) fn rename_group(
         &mut self,
         b: &mut Batch,
         user: UserId,
@@ -229,7 +219,7 @@ impl Worker {
         Ok(self.info_reply(id, user, req))
     }
 
-    fn add_to_group(
+    pub(super) fn add_to_group(
         &mut self,
         b: &mut Batch,
         user: UserId,
@@ -247,13 +237,14 @@ impl Worker {
             )
             .into());
         }
-        self.add_member(id, target_id, Timestamp::now())?;
+        self.room_for_membership(user, target_id)?;
+        self.add_member(b, id, target_id, Timestamp::now())?;
         let name = self.user_name(target_id);
         self.record_event(b, id, user, GroupEvent::Added { user: name })?;
         Ok(self.info_reply(id, user, req))
     }
 
-    fn kick_from_group(
+    pub(super) fn kick_from_group(
         &mut self,
         b: &mut Batch,
         user: UserId,
@@ -274,14 +265,17 @@ impl Worker {
             return Err(not_member_other(&self.user_name(target_id), group).into());
         }
         let name = self.user_name(target_id);
-        // Recorded while they are still a member, so their connections see it too.
-        self.record_event(b, id, user, GroupEvent::Kicked { user: name })?;
+        // Recorded while they are still a member, so their connections see it
+        // too; kept for them until acknowledged, since no catch-up will hold it.
+        if let Some(kicked) = self.record_event(b, id, user, GroupEvent::Kicked { user: name })? {
+            self.notify(target_id, &kicked)?;
+        }
         self.remove_member(id, target_id)?;
         self.drop_recipient(b, id, target_id)?;
         Ok(self.info_reply(id, user, req))
     }
 
-    fn hand_over_group(
+    pub(super) fn hand_over_group(
         &mut self,
         b: &mut Batch,
         user: UserId,
@@ -305,7 +299,7 @@ impl Worker {
         Ok(self.info_reply(id, user, req))
     }
 
-    fn delete_group(
+    pub(super) fn delete_group(
         &mut self,
         b: &mut Batch,
         user: UserId,
@@ -314,7 +308,8 @@ impl Worker {
     ) -> Outcome {
         let id = self.owned_group(user, group, "delete it")?;
         let name = self.group_name(id).unwrap_or_else(|| group.clone());
-        // Told to every connected member, though nothing of the group is kept.
+        // Told to every connected member, though nothing of the group is kept;
+        // kept for each member but the owner until acknowledged.
         if let Some(conv) = self.state.convs.get(&id) {
             let msg = ChatMessage {
                 conv: ConvName::Group(name.clone()),
@@ -327,7 +322,16 @@ impl Worker {
                 file: None,
                 counts: None,
             };
-            self.fan_out(b, conv, None, msg);
+            let others: Vec<UserId> = conv
+                .members
+                .iter()
+                .map(|m| m.user)
+                .filter(|&m| m != user)
+                .collect();
+            self.fan_out(b, conv, None, msg.clone());
+            for member in others {
+                self.notify(member, &msg)?;
+            }
         }
         self.store.delete_conv(id)?;
         self.drop_conv_offers(b, id);
@@ -342,7 +346,7 @@ impl Worker {
         Ok(ServerMessage::GroupDeleted { req, group: name })
     }
 
-    fn list_groups(&self, user: UserId, req: Option<Req>) -> ServerMessage {
+    pub(super) fn list_groups(&self, user: UserId, req: Option<Req>) -> ServerMessage {
         let mut groups: Vec<GroupInfo> = self
             .state
             .groups
@@ -355,7 +359,7 @@ impl Worker {
         ServerMessage::Groups { req, groups, total }
     }
 
-    fn list_members(&self, req: Option<Req>, group: &GroupName) -> Outcome {
+    pub(super) fn list_members(&self, req: Option<Req>, group: &GroupName) -> Outcome {
         let id = self.group_id(group)?;
         let Some(conv) = self.state.convs.get(&id) else {
             return Err(unknown_group(group).into());
@@ -395,12 +399,12 @@ impl Worker {
         id: ConvId,
         actor: UserId,
         event: GroupEvent,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<ChatMessage>, StoreError> {
         let (Some(seq), Some(group)) = (
             self.state.convs.get(&id).map(|c| c.last_seq + 1),
             self.group_name(id),
         ) else {
-            return Ok(());
+            return Ok(None);
         };
         let text = event.describe(&self.user_name(actor), &group);
         let stored = StoredEvent {
@@ -436,12 +440,18 @@ impl Worker {
         }
         self.advance_after_send(b, id, actor, seq, msg.ts);
         if let Some(conv) = self.state.convs.get(&id) {
-            self.fan_out(b, conv, None, msg);
+            self.fan_out(b, conv, None, msg.clone());
         }
-        Ok(())
+        Ok(Some(msg))
     }
 
-    fn add_member(&mut self, id: ConvId, user: UserId, now: Timestamp) -> Result<(), StoreError> {
+    fn add_member(
+        &mut self,
+        b: &mut Batch,
+        id: ConvId,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         let Some(last) = self.state.convs.get(&id).map(|c| c.last_seq) else {
             return Ok(());
         };
@@ -457,6 +467,10 @@ impl Worker {
         };
         self.store.add_member(&record)?;
         self.state.add_member_in_memory(&record);
+        // In again: what took them out before is old news.
+        if let Some(group) = self.group_name(id) {
+            self.clear_notices(b, user, &group, None);
+        }
         Ok(())
     }
 
@@ -517,6 +531,42 @@ impl Worker {
                 ))
             }
         }
+    }
+
+    /// How many groups `user` owns, whether or not they are still in them.
+    /// A scan of every group: creating one is rate-limited, and rare.
+    fn owned_groups(&self, user: UserId) -> usize {
+        self.state
+            .groups
+            .values()
+            .filter(|id| self.owner(**id) == Some(user))
+            .count()
+    }
+
+    /// Whether `member` may be in one more group, joining or added by `actor`.
+    fn room_for_membership(&self, actor: UserId, member: UserId) -> Result<(), Refusal> {
+        let Some(u) = self.state.users.get(&member) else {
+            return Ok(());
+        };
+        let groups = u
+            .convs
+            .iter()
+            .filter_map(|c| self.state.convs.get(c))
+            .filter(|c| matches!(c.kind, ConvKind::Group { .. }))
+            .count();
+        let max = self.config.max_memberships;
+        if groups < max {
+            return Ok(());
+        }
+        let why = if actor == member {
+            format!("you are in {groups} groups, the most one user may be in; leave one first")
+        } else {
+            format!(
+                "{} is in {groups} groups, the most one user may be in",
+                u.name
+            )
+        };
+        Err(Refusal::new(ErrorCode::QuotaExceeded, why))
     }
 
     fn owner(&self, id: ConvId) -> Option<UserId> {

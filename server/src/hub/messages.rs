@@ -5,19 +5,27 @@
 //! thousand messages causes one receipt, not a thousand. A receipt goes only to
 //! members who may have sent something the moved cursor now covers.
 
-use std::time::Instant;
-
 use bytes::Bytes;
 use classchat_common::limits::MAX_BODY_BYTES;
 use classchat_common::protocol::{ChatMessage, Req};
+use classchat_common::text::is_blank;
 use classchat_common::{Conv as ConvName, ErrorCode, MessageId, ServerMessage, Timestamp};
 
 use super::state::{Conv, direct_key};
 use super::worker::{Batch, Worker};
 use super::{Refusal, SessionId};
+use crate::ratelimit::Class;
 use crate::store::{
     Appended, ConvId, ConvKind, MemberRecord, MessageKind, MessageRef, NewMessage, UserId,
 };
+
+/// Where a message goes.
+pub(super) enum Destination {
+    /// An existing conversation of the sender's.
+    Conv(ConvId),
+    /// A direct conversation with this user, not opened yet.
+    NewDirect(UserId),
+}
 
 impl Worker {
     pub(super) fn send(
@@ -47,9 +55,11 @@ impl Worker {
         let Some(from) = self.state.name(user).cloned() else {
             return;
         };
-        if body.trim().is_empty() || body.len() > MAX_BODY_BYTES {
-            let why = if body.trim().is_empty() {
-                "a message cannot be empty".to_owned()
+        if is_blank(body) || body.len() > MAX_BODY_BYTES {
+            let why = if is_blank(body) {
+                "a message needs something visible; this one is empty or only spaces, \
+                 line breaks and invisible characters"
+                    .to_owned()
             } else {
                 format!(
                     "a message can be at most {MAX_BODY_BYTES} bytes; this one is {}",
@@ -58,29 +68,34 @@ impl Worker {
             };
             return refuse(b, Refusal::new(ErrorCode::BadBody, why), None);
         }
-        let limited = self
-            .state
-            .users
-            .get_mut(&user)
-            .and_then(|u| u.bucket.take(self.config.rate, Instant::now()).err());
-        if let Some(wait_ms) = limited {
+        if let Err(limited) = self.take(session, Class::Messages, 1) {
+            let wait_ms = limited.retry_after_ms.unwrap_or(1000);
             let why = format!(
                 "too many messages: at most {} a second; try again in {wait_ms} ms",
-                self.config.rate.per_sec
+                self.config.rates.messages.per_sec
             );
             return refuse(b, Refusal::new(ErrorCode::RateLimited, why), Some(wait_ms));
         }
-        let conv_id = match self.conv_for_send(b, user, to) {
-            Ok(Some(id)) => id,
-            Ok(None) => return,
-            Err(r) => {
-                // A resend of a message stored before (say, before its sender
-                // left the group) still gets its original `stored`.
-                return match self.store.find_message(user, id) {
-                    Ok(Some(existing)) => self.reply_stored(b, session, user, id, existing, true),
-                    _ => refuse(b, r, None),
-                };
+        // The destination is checked before the duplicate (PROTOCOL.md §6.5):
+        // a resend to a group one has left is refused like a first attempt.
+        let conv_id = match self.destination(user, to) {
+            Ok(Destination::Conv(id)) => id,
+            Ok(Destination::NewDirect(other)) => {
+                // The id may be that of a message stored elsewhere; then no
+                // empty conversation is opened for the resend.
+                match self.store.find_message(user, id) {
+                    Ok(Some(existing)) => {
+                        return self.reply_stored(b, session, user, id, existing, true);
+                    }
+                    Ok(None) => {}
+                    Err(e) => return b.fail(e),
+                }
+                match self.open_direct(b, user, other) {
+                    Some(id) => id,
+                    None => return,
+                }
             }
+            Err(r) => return refuse(b, r, None),
         };
         let Some(seq) = self.state.convs.get(&conv_id).map(|c| c.last_seq + 1) else {
             return;
@@ -127,16 +142,10 @@ impl Worker {
         }
     }
 
-    /// The conversation a message to `to` goes into, creating a direct one on
-    /// first use. `Ok(None)`: storage failed and the batch is already marked.
-    pub(super) fn conv_for_send(
-        &mut self,
-        b: &mut Batch,
-        user: UserId,
-        to: &ConvName,
-    ) -> Result<Option<ConvId>, Refusal> {
+    /// Where a message from `user` to `to` goes, or why it may not.
+    pub(super) fn destination(&self, user: UserId, to: &ConvName) -> Result<Destination, Refusal> {
         if let Some(id) = self.state.find_conv(user, to)? {
-            return Ok(Some(id));
+            return Ok(Destination::Conv(id));
         }
         let ConvName::User(name) = to else {
             return Err(Refusal::new(
@@ -151,6 +160,26 @@ impl Worker {
                 "you cannot send a message to yourself",
             ));
         }
+        Ok(Destination::NewDirect(other))
+    }
+
+    /// The conversation a message to `to` goes into, creating a direct one on
+    /// first use. `Ok(None)`: storage failed and the batch is already marked.
+    pub(super) fn conv_for_send(
+        &mut self,
+        b: &mut Batch,
+        user: UserId,
+        to: &ConvName,
+    ) -> Result<Option<ConvId>, Refusal> {
+        Ok(match self.destination(user, to)? {
+            Destination::Conv(id) => Some(id),
+            Destination::NewDirect(other) => self.open_direct(b, user, other),
+        })
+    }
+
+    /// Opens the direct conversation of `user` and `other`; `None` if storage
+    /// failed (the batch is marked).
+    fn open_direct(&mut self, b: &mut Batch, user: UserId, other: UserId) -> Option<ConvId> {
         let (a, b_) = direct_key(user, other);
         let now = Timestamp::now();
         let kind = ConvKind::Direct { a, b: b_ };
@@ -158,7 +187,7 @@ impl Worker {
             Ok(id) => id,
             Err(e) => {
                 b.fail(e);
-                return Ok(None);
+                return None;
             }
         };
         self.state.convs.insert(
@@ -184,11 +213,11 @@ impl Worker {
             };
             if let Err(e) = self.store.add_member(&record) {
                 b.fail(e);
-                return Ok(None);
+                return None;
             }
             self.state.add_member_in_memory(&record);
         }
-        Ok(Some(id))
+        Some(id)
     }
 
     /// After `user` stored `seq`: the conversation moves on, and the sender's own
@@ -356,6 +385,9 @@ impl Worker {
         let Some(user) = self.state.sessions.get(&session).map(|s| s.user) else {
             return;
         };
+        if let ConvName::Group(group) = conv {
+            self.clear_notices(b, user, group, Some(seq));
+        }
         // An acknowledgement for a conversation one has just left (its last
         // message is one's own `left`) is not worth an error: nothing to move.
         let Ok(Some(conv_id)) = self.state.find_conv(user, conv) else {

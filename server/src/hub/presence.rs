@@ -10,7 +10,7 @@ use super::state::{Session, TOKENS_PER_USER, User};
 use super::worker::{Batch, Worker};
 use super::{Account, Attached, CatchUp, Created, SessionId};
 use crate::outbound::{Closed, Outbound};
-use crate::ratelimit::Bucket;
+use crate::ratelimit::Buckets;
 use crate::store::{TokenHash, UserId};
 
 impl Worker {
@@ -63,7 +63,8 @@ impl Worker {
                 convs: Vec::new(),
                 sessions: Vec::new(),
                 tokens: Default::default(),
-                bucket: Bucket::full(self.config.rate, Instant::now()),
+                limits: Buckets::full(&self.config.rates, Instant::now()),
+                notices: Vec::new(),
             },
         );
         b.reply(reply, Created::New(id, name));
@@ -152,6 +153,7 @@ impl Worker {
             };
             self.tell_contacts(b, user, &msg);
         }
+        let notices = self.notices_of(user);
         b.reply(
             reply,
             Attached {
@@ -159,6 +161,7 @@ impl Worker {
                 user,
                 name,
                 catch_up,
+                notices,
             },
         );
     }

@@ -125,7 +125,7 @@ impl Worker {
         &self,
         b: &mut Batch,
         session: SessionId,
-        reply: oneshot::Sender<Vec<(ConvId, ConvSummary)>>,
+        reply: oneshot::Sender<Result<Vec<(ConvId, ConvSummary)>, Refusal>>,
     ) {
         let Some(user) = self.state.sessions.get(&session).map(|s| s.user) else {
             return;
@@ -170,7 +170,7 @@ impl Worker {
                 .cmp(&a.1.last_ts)
                 .then_with(|| a.1.conv.cmp(&b.1.conv))
         });
-        b.reply(reply, list);
+        b.reply(reply, Ok(list));
     }
 
     pub(super) fn history(

@@ -12,7 +12,7 @@ use classchat_common::{Conv as ConvName, GroupName, OfferId, Timestamp, Username
 use super::{Refusal, SessionId};
 use crate::idmap::IdMap;
 use crate::outbound::Outbound;
-use crate::ratelimit::{Bucket, Rate};
+use crate::ratelimit::{Buckets, Rates};
 use crate::store::{ConvId, ConvKind, MemberRecord, Snapshot, TokenHash, UserId};
 use classchat_common::ErrorCode;
 
@@ -29,7 +29,10 @@ pub struct User {
     pub convs: Vec<ConvId>,
     pub sessions: Vec<SessionId>,
     pub tokens: VecDeque<TokenHash>,
-    pub bucket: Bucket,
+    /// What the user may still ask for, class by class.
+    pub limits: Buckets,
+    /// Lines to send at each login until acknowledged, oldest first.
+    pub notices: Vec<Notice>,
 }
 
 impl User {
@@ -48,6 +51,18 @@ impl User {
             self.last_seen.or(Some(self.created))
         }
     }
+}
+
+/// Notices kept per user; a hundred-and-first retires the oldest.
+pub const NOTICES_PER_USER: usize = 100;
+
+/// What a user must still be told about a group they are no longer in.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub id: i64,
+    pub group: GroupName,
+    pub seq: u64,
+    pub line: Bytes,
 }
 
 #[derive(Debug)]
@@ -147,22 +162,7 @@ impl Offer {
     }
 
     pub fn counts(&self) -> FileCounts {
-        let mut c = FileCounts {
-            of: self.recipients.len() as u32,
-            ..FileCounts::default()
-        };
-        for (_, state) in &self.recipients {
-            match state {
-                FileState::Accepted => c.accepted += 1,
-                FileState::Declined => c.declined += 1,
-                FileState::Received => {
-                    c.accepted += 1;
-                    c.received += 1;
-                }
-                _ => {}
-            }
-        }
-        c
+        FileCounts::tally(self.recipients.iter().map(|(_, state)| *state))
     }
 }
 
@@ -172,15 +172,15 @@ pub fn direct_key(a: UserId, b: UserId) -> (UserId, UserId) {
 }
 
 impl State {
-    pub fn from_snapshot(snap: Snapshot, rate: Rate) -> Self {
+    pub fn from_snapshot(snap: Snapshot, rates: &Rates) -> Self {
         let mut state = State::default();
-        state.load(snap, rate);
+        state.load(snap, rates);
         state
     }
 
     /// Replaces everything persistent with `snap`, keeping the sessions of users
     /// that still exist.
-    pub fn load(&mut self, snap: Snapshot, rate: Rate) {
+    pub fn load(&mut self, snap: Snapshot, rates: &Rates) {
         let now = Instant::now();
         let sessions = std::mem::take(&mut self.sessions);
         self.users.clear();
@@ -203,7 +203,8 @@ impl State {
                     convs: Vec::new(),
                     sessions: Vec::new(),
                     tokens: VecDeque::new(),
-                    bucket: Bucket::full(rate, now),
+                    limits: Buckets::full(rates, now),
+                    notices: Vec::new(),
                 },
             );
         }
@@ -236,6 +237,17 @@ impl State {
         }
         for m in snap.members {
             self.add_member_in_memory(&m);
+        }
+        for n in snap.notices {
+            if let Some(u) = self.users.get_mut(&n.user) {
+                u.notices.push(Notice {
+                    id: n.id,
+                    group: n.group,
+                    seq: n.seq,
+                    // Stored as the JSON object; a line ends in a newline.
+                    line: Bytes::from(n.line + "\n"),
+                });
+            }
         }
         // Uploads in progress live only here; they survive a reload.
         let uploading: Vec<Offer> = self

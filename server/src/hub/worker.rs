@@ -13,9 +13,16 @@ use classchat_common::{ErrorCode, MessageId, OfferId, ServerMessage};
 use tokio::sync::mpsc;
 
 use super::state::State;
-use super::{Command, HubConfig, Request, SessionId};
+use super::{Command, HubConfig, Refusal, Request, SessionId};
 use crate::outbound::Closed;
+use crate::ratelimit::Class;
 use crate::store::{ConvId, Snapshot, Store, StoreError, UserId};
+use std::time::Instant;
+
+/// The longest a session stops reading after a refusal for its rate: long
+/// enough that a flood costs little, short enough that a client that only
+/// overshot its burst carries on at once.
+const MAX_HOLD_MS: u64 = 1000;
 
 /// Something a batch produced, released only once the batch is committed.
 pub enum Effect {
@@ -97,7 +104,7 @@ impl Worker {
     ) -> Self {
         Self {
             commit_aside: store.commit_waits_for_disk() && multi_threaded,
-            state: State::from_snapshot(snapshot, config.rate),
+            state: State::from_snapshot(snapshot, &config.rates),
             store,
             config,
             overflowed: Vec::new(),
@@ -168,8 +175,24 @@ impl Worker {
                 session,
                 conv,
                 reply,
-            } => self.history(b, session, &conv, reply),
-            Command::Conversations { session, reply } => self.conversations(b, session, reply),
+            } => match self.take(session, Class::History, 1) {
+                Ok(()) => self.history(b, session, &conv, reply),
+                Err(refusal) => b.reply(reply, Err(refusal)),
+            },
+            Command::Conversations { session, reply } => {
+                match self.take(session, Class::Queries, 1) {
+                    Ok(()) => self.conversations(b, session, reply),
+                    Err(refusal) => b.reply(reply, Err(refusal)),
+                }
+            }
+            Command::Take {
+                session,
+                class,
+                reply,
+            } => {
+                let taken = self.take(session, class, 1);
+                b.reply(reply, taken);
+            }
             Command::Flush { reply } => b.reply(reply, ()),
             Command::FileOffer {
                 session,
@@ -185,7 +208,10 @@ impl Worker {
                 session,
                 offer,
                 reply,
-            } => self.file_accept(b, session, offer, reply),
+            } => match self.take(session, Class::Files, 1) {
+                Ok(()) => self.file_accept(b, session, offer, reply),
+                Err(refusal) => b.reply(reply, Err(refusal)),
+            },
             Command::FileWithdraw {
                 session,
                 req,
@@ -196,79 +222,139 @@ impl Worker {
                     req,
                     id: None,
                 });
-                self.file_withdraw(b, session, req, offer);
+                match self.take(session, Class::Files, 1) {
+                    Ok(()) => self.file_withdraw(b, session, req, offer),
+                    Err(refusal) => b.message(session, &refusal.answer(req, None, Some(offer))),
+                }
             }
             Command::Sweep => self.sweep(b),
-            Command::Request { session, request } => {
-                if !self.state.sessions.contains_key(&session) {
-                    return;
-                }
-                match request {
-                    Request::Send { id, to, body } => {
-                        b.origins.push(Origin {
-                            session,
-                            req: None,
-                            id: Some(id),
-                        });
-                        self.send(b, session, id, &to, &body);
-                    }
-                    Request::Ack { conv, seq } => self.ack(b, session, &conv, seq),
-                    Request::Read { req, conv, seq } => {
-                        b.origins.push(Origin {
-                            session,
-                            req,
-                            id: None,
-                        });
-                        self.read(b, session, req, &conv, seq);
-                    }
-                    Request::Who { req } => {
-                        b.origins.push(Origin {
-                            session,
-                            req,
-                            id: None,
-                        });
-                        self.who(b, session, req);
-                    }
-                    Request::Whois { req, user } => {
-                        b.origins.push(Origin {
-                            session,
-                            req,
-                            id: None,
-                        });
-                        self.whois(b, session, req, &user);
-                    }
-                    Request::ReadBy { req, id } => {
-                        b.origins.push(Origin {
-                            session,
-                            req,
-                            id: None,
-                        });
-                        self.read_by(b, session, req, id);
-                    }
-                    Request::FileDecision {
-                        req,
-                        offer,
-                        decision,
-                    } => {
-                        b.origins.push(Origin {
-                            session,
-                            req,
-                            id: None,
-                        });
-                        self.file_decision(b, session, req, offer, decision);
-                    }
-                    Request::Files { req } => self.files(b, session, req),
-                    Request::Group { req, op } => {
-                        b.origins.push(Origin {
-                            session,
-                            req,
-                            id: None,
-                        });
-                        self.group(b, session, req, op);
-                    }
-                }
+            Command::Request { session, request } => self.request(b, session, request),
+        }
+    }
+
+    /// One request of a logged-in session: counted against its user's
+    /// allowance, then handled. Exhaustive on purpose, like
+    /// [`Request::answers`] and [`Request::cost`]: a new request does not
+    /// compile until it has a handler and a place in the rate limits.
+    fn request(&mut self, b: &mut Batch, session: SessionId, request: Request) {
+        let Some(user) = self.state.sessions.get(&session).map(|s| s.user) else {
+            return;
+        };
+        let answers = request.answers();
+        if let Some((req, id)) = answers {
+            b.origins.push(Origin { session, req, id });
+        }
+        if let Some((class, cost)) = request.cost()
+            && let Err(refusal) = self.take(session, class, cost)
+        {
+            let (req, id) = answers.unwrap_or_default();
+            let offer = match &request {
+                Request::FileDecision { offer, .. } => Some(*offer),
+                _ => None,
+            };
+            return b.message(session, &refusal.answer(req, id, offer));
+        }
+        match request {
+            Request::Send { id, to, body } => self.send(b, session, id, &to, &body),
+            Request::Ack { conv, seq } => self.ack(b, session, &conv, seq),
+            Request::Read { req, conv, seq } => self.read(b, session, req, &conv, seq),
+            Request::Who { req } => self.who(b, session, req),
+            Request::Whois { req, user } => self.whois(b, session, req, &user),
+            Request::ReadBy { req, id } => self.read_by(b, session, req, id),
+            Request::Files { req } => self.files(b, session, req),
+            Request::FileDecision {
+                req,
+                offer,
+                decision,
+            } => self.file_decision(b, session, req, offer, decision),
+            Request::Create {
+                req,
+                group,
+                members,
+            } => {
+                let outcome = self.create_group(b, user, req, group, &members);
+                self.answer_group(b, session, req, outcome);
+            }
+            Request::Join { req, group } => {
+                let outcome = self.join_group(b, user, req, &group);
+                self.answer_group(b, session, req, outcome);
+            }
+            Request::Leave { req, group } => {
+                let outcome = self.leave_group(b, user, req, &group);
+                self.answer_group(b, session, req, outcome);
+            }
+            Request::Groups { req } => {
+                let outcome = Ok(self.list_groups(user, req));
+                self.answer_group(b, session, req, outcome);
+            }
+            Request::Members { req, group } => {
+                let outcome = self.list_members(req, &group);
+                self.answer_group(b, session, req, outcome);
+            }
+            Request::Rename { req, group, to } => {
+                let outcome = self.rename_group(b, user, req, &group, to);
+                self.answer_group(b, session, req, outcome);
+            }
+            Request::Add {
+                req,
+                group,
+                user: target,
+            } => {
+                let outcome = self.add_to_group(b, user, req, &group, &target);
+                self.answer_group(b, session, req, outcome);
+            }
+            Request::Kick {
+                req,
+                group,
+                user: target,
+            } => {
+                let outcome = self.kick_from_group(b, user, req, &group, &target);
+                self.answer_group(b, session, req, outcome);
+            }
+            Request::Owner {
+                req,
+                group,
+                user: target,
+            } => {
+                let outcome = self.hand_over_group(b, user, req, &group, &target);
+                self.answer_group(b, session, req, outcome);
+            }
+            Request::Delete { req, group } => {
+                let outcome = self.delete_group(b, user, req, &group);
+                self.answer_group(b, session, req, outcome);
             }
         }
+    }
+
+    /// Takes `cost` from the allowance for `class` of the user of `session`,
+    /// or says how long to wait. A refused session also stops reading its
+    /// client's lines for that long (at most [`MAX_HOLD_MS`]): a flood meets
+    /// backpressure, instead of costing the server a refusal per line.
+    pub(super) fn take(
+        &mut self,
+        session: SessionId,
+        class: Class,
+        cost: u32,
+    ) -> Result<(), Refusal> {
+        let Some(s) = self.state.sessions.get(&session) else {
+            return Ok(());
+        };
+        let Some(u) = self.state.users.get_mut(&s.user) else {
+            return Ok(());
+        };
+        let rates = &self.config.rates;
+        let taken = u.limits.take(rates, class, cost, Instant::now());
+        if let Err(wait_ms) = taken {
+            s.outbound.hold_reading(wait_ms.min(MAX_HOLD_MS));
+        }
+        taken.map_err(|wait_ms| {
+            let why = format!(
+                "too many {} (at most {}); try again in {wait_ms} ms",
+                class.describe(),
+                rates.of(class).describe()
+            );
+            Refusal::new(ErrorCode::RateLimited, why).retry_after(wait_ms)
+        })
     }
 
     /// Commits the batch and releases its effects, or rolls it back, tells
@@ -294,7 +380,7 @@ impl Worker {
                 );
                 self.store.rollback();
                 let snapshot = self.store.load()?;
-                self.state.load(snapshot, self.config.rate);
+                self.state.load(snapshot, &self.config.rates);
                 let mut lines: Vec<Effect> = b
                     .origins
                     .iter()

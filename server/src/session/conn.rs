@@ -135,7 +135,9 @@ impl Conn {
         self.write_lines(&mut VecDeque::from([line])).await
     }
 
-    /// Writes every line, giving up if the client stops reading for too long.
+    /// Writes every line, giving up if the client stops reading: when one
+    /// write makes no progress for the write timeout. A slow reader that keeps
+    /// reading is never cut off, however long the whole takes.
     pub async fn write_lines(&mut self, lines: &mut VecDeque<Bytes>) -> Result<(), WriteError> {
         if let Link::Plain(stream) = &self.link {
             // Nearly always the socket takes everything at once: try that
@@ -146,19 +148,16 @@ impl Conn {
             }
         }
         let limit = self.write_timeout;
-        let written = async {
-            match &mut self.link {
-                Link::Plain(stream) => write_all_lines(stream, lines).await,
-                Link::Tls(stream) => {
-                    write_all_lines(stream.as_mut(), lines).await?;
-                    stream.flush().await
-                }
+        match &mut self.link {
+            Link::Plain(stream) => write_all_lines(stream, lines, limit).await,
+            Link::Tls(stream) => {
+                write_all_lines(stream.as_mut(), lines, limit).await?;
+                tokio::time::timeout(limit, stream.flush())
+                    .await
+                    .map_err(|_| WriteError::Stalled(limit))?
+                    .map_err(WriteError::Io)
             }
-        };
-        tokio::time::timeout(limit, written)
-            .await
-            .map_err(|_| WriteError::Stalled(limit))?
-            .map_err(WriteError::Io)
+        }
     }
 
     /// Sends a last line (best effort, briefly) and closes the connection.
@@ -197,20 +196,24 @@ fn try_write_lines(stream: &TcpStream, lines: &mut VecDeque<Bytes>) -> io::Resul
     Ok(())
 }
 
+/// Writes every line; each write must make progress within `limit`.
 async fn write_all_lines<W: AsyncWrite + Unpin>(
     stream: &mut W,
     lines: &mut VecDeque<Bytes>,
-) -> io::Result<()> {
+    limit: Duration,
+) -> Result<(), WriteError> {
     while !lines.is_empty() {
         let slices: Vec<IoSlice<'_>> = lines
             .iter()
             .take(MAX_IOVECS)
             .map(|l| IoSlice::new(l))
             .collect();
-        let written = stream.write_vectored(&slices).await?;
+        let written = tokio::time::timeout(limit, stream.write_vectored(&slices))
+            .await
+            .map_err(|_| WriteError::Stalled(limit))??;
         drop(slices);
         if written == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
+            return Err(io::Error::from(io::ErrorKind::WriteZero).into());
         }
         consume(lines, written);
     }

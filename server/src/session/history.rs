@@ -5,12 +5,16 @@ use bytes::Bytes;
 use classchat_common::limits::{
     CONVERSATIONS_MAX, HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX, MAX_FRAME_BYTES,
 };
-use classchat_common::protocol::{ChatMessage, Counts, Req};
-use classchat_common::{Conv, ErrorCode, ServerMessage};
+use classchat_common::protocol::{ChatMessage, Counts, FileCounts, FileOutcome, Req};
+use classchat_common::{Conv, ErrorCode, OfferId, ServerMessage};
 
 use super::Context;
 use crate::hub::{Command, HubGone, SessionId};
-use crate::store::{MessageKind, StoredEvent, StoredFile, StoredMessage, UserId};
+use std::collections::HashMap;
+
+use crate::store::{
+    MessageKind, OfferOutcome, Reader, StoreError, StoredEvent, StoredFile, StoredMessage, UserId,
+};
 
 #[derive(Debug)]
 pub struct Page {
@@ -21,15 +25,20 @@ pub struct Page {
     pub limit: Option<u32>,
 }
 
-/// A stored message as the protocol shows it; a stored group event gets its
-/// sentence back.
+/// A stored message as the protocol shows it. A group event's sentence is
+/// made again with the group's current name (PROTOCOL.md §10.13), so events
+/// from before a rename do not name a group that no longer exists.
 pub fn chat_message(conv: Conv, m: StoredMessage, counts: Option<Counts>) -> ChatMessage {
     let (mut event, mut file) = (None, None);
     let body = match m.kind {
         MessageKind::Event => match serde_json::from_str::<StoredEvent>(&m.body) {
             Ok(stored) => {
+                let text = match &conv {
+                    Conv::Group(group) => stored.event.describe(&m.sender_name, group),
+                    Conv::User(_) => stored.text,
+                };
                 event = Some(stored.event);
-                stored.text
+                text
             }
             Err(_) => m.body,
         },
@@ -83,7 +92,7 @@ pub async fn answer(
         .await?;
     let view = match view {
         Ok(view) => view,
-        Err(r) => return Ok(ServerMessage::error_for(req, r.code, r.message).to_line()),
+        Err(r) => return Ok(r.answer(req, None, None).to_line()),
     };
     let Some(conv_id) = view.conv_id else {
         let empty = ServerMessage::History {
@@ -98,13 +107,17 @@ pub async fn answer(
         .unwrap_or(HISTORY_PAGE_DEFAULT)
         .clamp(1, HISTORY_PAGE_MAX) as usize;
     let reader = ctx.hub.reader().clone();
-    let rows = tokio::task::spawn_blocking(move || match after {
-        // One extra row tells whether there is more.
-        Some(after) => reader.range(conv_id, after, u64::MAX, limit + 1),
-        None => reader.before(conv_id, before.unwrap_or(u64::MAX), limit + 1),
+    let rows = tokio::task::spawn_blocking(move || {
+        let rows = match after {
+            // One extra row tells whether there is more.
+            Some(after) => reader.range(conv_id, after, u64::MAX, limit + 1),
+            None => reader.before(conv_id, before.unwrap_or(u64::MAX), limit + 1),
+        }?;
+        let outcomes = offer_outcomes(reader.as_ref(), &rows)?;
+        Ok::<_, StoreError>((rows, outcomes))
     })
     .await;
-    let mut rows = match rows {
+    let (mut rows, outcomes) = match rows {
         Ok(Ok(rows)) => rows,
         Ok(Err(e)) => {
             tracing::error!("history read failed: {e}");
@@ -129,7 +142,21 @@ pub async fn answer(
             .map(|m| {
                 let counts = (m.sender == user && m.kind == MessageKind::Text)
                     .then(|| view.counts(user, m.seq));
-                chat_message(view.conv.clone(), m.clone(), counts)
+                let mut msg = chat_message(view.conv.clone(), m.clone(), counts);
+                if let Some(file) = msg.file.as_mut()
+                    && let Some(o) = outcomes.get(&file.offer)
+                {
+                    file.outcome = Some(Box::new(FileOutcome {
+                        counts: FileCounts::tally(o.recipients.iter().map(|(_, s)| *s)),
+                        state: o
+                            .recipients
+                            .iter()
+                            .find(|(u, _)| *u == user)
+                            .map(|(_, s)| *s),
+                        over: o.over,
+                    }));
+                }
+                msg
             })
             .collect();
         let line = ServerMessage::History {
@@ -147,6 +174,23 @@ pub async fn answer(
         let drop = rows.len().div_ceil(4);
         trim_far_end(&mut rows, forward, drop);
     }
+}
+
+/// Where each offer among `rows` stands now.
+fn offer_outcomes(
+    reader: &dyn Reader,
+    rows: &[StoredMessage],
+) -> Result<HashMap<OfferId, OfferOutcome>, StoreError> {
+    let mut outcomes = HashMap::new();
+    for m in rows.iter().filter(|m| m.kind == MessageKind::File) {
+        let Ok(stored) = serde_json::from_str::<StoredFile>(&m.body) else {
+            continue;
+        };
+        if let Some(outcome) = reader.offer_outcome(stored.file.offer)? {
+            outcomes.insert(stored.file.offer, outcome);
+        }
+    }
+    Ok(outcomes)
 }
 
 /// Drops `n` rows from the end away from where the page starts: the oldest for
@@ -167,10 +211,14 @@ pub async fn conversations(
     user: UserId,
     req: Option<Req>,
 ) -> Result<Bytes, HubGone> {
-    let mut list = ctx
+    let mut list = match ctx
         .hub
         .ask(|reply| Command::Conversations { session, reply })
-        .await?;
+        .await?
+    {
+        Ok(list) => list,
+        Err(r) => return Ok(r.answer(req, None, None).to_line()),
+    };
     // Most recent first: what does not fit in one reply is the oldest.
     let total = list.len();
     list.truncate(CONVERSATIONS_MAX);
@@ -183,7 +231,7 @@ pub async fn conversations(
                 }
                 Ok(summary)
             })
-            .collect::<Result<Vec<_>, crate::store::StoreError>>()
+            .collect::<Result<Vec<_>, StoreError>>()
     })
     .await;
     Ok(match counted {

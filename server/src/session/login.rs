@@ -1,7 +1,7 @@
 //! The start of a session: `hello`, then `login` with a password or a token.
 
 use std::net::IpAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use classchat_common::limits::{MAX_PASSWORD_BYTES, PROTOCOL_VERSION};
 use classchat_common::protocol::Secret;
@@ -60,6 +60,15 @@ pub async fn handshake(
                 continue;
             }
         };
+        // A refusal names the request it refuses, as every refusal does.
+        let refusal = |code: ErrorCode, why: String| ServerMessage::Error {
+            req: msg.req(),
+            id: msg.message_id(),
+            offer: None,
+            code,
+            message: why,
+            retry_after_ms: None,
+        };
         match msg {
             ClientMessage::Hello { version, .. } if !said_hello => {
                 if version != PROTOCOL_VERSION {
@@ -82,7 +91,7 @@ pub async fn handshake(
             ClientMessage::Bye => return Err(Ending::refused(ServerMessage::Bye)),
             ClientMessage::Pong => {}
             _ if !said_hello => {
-                let e = ServerMessage::error(
+                let e = refusal(
                     ErrorCode::HelloRequired,
                     format!(
                         "say hello first: {{\"type\":\"hello\",\"version\":{PROTOCOL_VERSION}}}"
@@ -103,9 +112,10 @@ pub async fn handshake(
                 Err(refusal) => reply(conn, refusal).await?,
             },
             _ => {
-                let e = ServerMessage::error(
+                let e = refusal(
                     ErrorCode::LoginRequired,
-                    "log in first: {\"type\":\"login\",\"user\":\"NAME\",\"password\":\"PASSWORD\"}",
+                    "log in first: {\"type\":\"login\",\"user\":\"NAME\",\"password\":\"PASSWORD\"}"
+                        .to_owned(),
                 );
                 reply(conn, e).await?;
             }
@@ -186,7 +196,7 @@ async fn login(
         )));
     }
     let hasher_failed = |e: auth::AuthError| {
-        tracing::error!("password hashing failed: {e}");
+        tracing::error!(user = %name, "password hashing failed: {e}");
         Ending::refused(ServerMessage::error(
             ErrorCode::Internal,
             "the server could not check the password",
@@ -205,12 +215,16 @@ async fn login(
         Some(account) => (account.id, false, account.password_hash),
         None => {
             // Before the password is hashed: a refused sign-up costs nothing.
+            if let Err(wait) = ctx.hasher.sign_up(address, Instant::now()) {
+                tracing::info!(user = %name, %address, "sign-up refused: too many from this address");
+                return Ok(Err(too_many_sign_ups(ctx, wait)));
+            }
             if let Some(refusal) = sign_up_refusal(ctx, name).await {
                 return Ok(Err(refusal));
             }
             let hash = ctx
                 .hasher
-                .hash(password.clone())
+                .hash(address, password.clone())
                 .await
                 .map_err(hasher_failed)?;
             let name = name.clone();
@@ -231,7 +245,7 @@ async fn login(
     };
     if !ctx
         .hasher
-        .verify(password, hash)
+        .verify(address, password, hash)
         .await
         .map_err(hasher_failed)?
     {
@@ -244,6 +258,26 @@ async fn login(
     }
     ctx.throttle.succeeded(&account);
     Ok(Ok(fresh_identity(user, created)?))
+}
+
+/// The refusal of a sign-up over the address's allowance, `wait` before the next.
+fn too_many_sign_ups(ctx: &Context, wait: Duration) -> ServerMessage {
+    let rate = ctx.config.sign_ups;
+    let secs = wait.as_secs().max(1);
+    let when = if secs < 120 {
+        format!("{secs} s")
+    } else {
+        format!("{} min", secs.div_ceil(60))
+    };
+    let why = format!(
+        "too many new accounts from your address (at most {}); \
+         log in to an account you already have, or try again in {when}",
+        rate.describe()
+    );
+    let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
+    Refusal::new(ErrorCode::RateLimited, why)
+        .retry_after(ms)
+        .to_message(None, None)
 }
 
 /// Why `name`, which has no account, may not create one; `None` if it may.

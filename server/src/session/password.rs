@@ -30,6 +30,20 @@ pub async fn change(
     old: Secret,
     new: Secret,
 ) -> ServerMessage {
+    // Each change hashes twice; counted before anything is hashed.
+    match ctx
+        .hub
+        .ask(|reply| Command::Take {
+            session: me.session,
+            class: crate::ratelimit::Class::Password,
+            reply,
+        })
+        .await
+    {
+        Ok(Ok(())) => {}
+        Ok(Err(refusal)) => return refusal.to_message(req, None),
+        Err(_) => return ctx.unavailable(req),
+    }
     let account = me.name.key();
     if let Some(wait) = ctx.throttle.wait(&account, login.address, Instant::now()) {
         let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
@@ -58,7 +72,7 @@ pub async fn change(
         return ctx.unavailable(req);
     };
     let hasher_failed = |e: crate::auth::AuthError| {
-        tracing::error!("password hashing failed: {e}");
+        tracing::error!(user = %me.name, "password hashing failed: {e}");
         ServerMessage::error_for(
             req,
             ErrorCode::Internal,
@@ -67,7 +81,7 @@ pub async fn change(
     };
     let old_ok = match ctx
         .hasher
-        .verify(old.0, current.password_hash.clone())
+        .verify(login.address, old.0, current.password_hash.clone())
         .await
     {
         Ok(ok) => ok,
@@ -84,7 +98,7 @@ pub async fn change(
         );
     }
     ctx.throttle.succeeded(&account);
-    let password_hash = match ctx.hasher.hash(new.0).await {
+    let password_hash = match ctx.hasher.hash(login.address, new.0).await {
         Ok(hash) => hash,
         Err(e) => return hasher_failed(e),
     };

@@ -115,7 +115,10 @@ impl Transfers {
             Err(r) => return Ok(r.to_message(req, None).to_line()),
         };
         let part = ctx.files_dir.join(format!("{offer}.part"));
-        let file = match tokio::fs::File::create(&part).await {
+        // Owner-only from the start: the rename into place keeps the mode.
+        let mut options = tokio::fs::OpenOptions::from(crate::owner_only::file_options());
+        options.write(true).create(true).truncate(true);
+        let file = match options.open(&part).await {
             Ok(file) => file,
             Err(e) => {
                 tracing::error!("cannot create {}: {e}", part.display());
@@ -314,7 +317,7 @@ impl Transfers {
             .await?
         {
             Ok(info) => info,
-            Err(r) => return Ok(offer_error(req, offer, r.code, r.message)),
+            Err(r) => return Ok(r.to_message(req, Some(offer)).to_line()),
         };
         let path = ctx.files_dir.join(offer.to_string());
         let file = match std::fs::File::open(&path) {

@@ -12,8 +12,8 @@ use crate::idmap::IdMap;
 
 use super::{
     Appended, ConvId, ConvKind, ConvRecord, FileRecord, MemberRecord, MessageKind, MessageRef,
-    NewMessage, Reader, Result, Snapshot, Store, StoreError, StoredMessage, TokenHash, UserId,
-    UserRecord,
+    NewMessage, NoticeRecord, OfferOutcome, Reader, Result, Snapshot, Store, StoreError,
+    StoredMessage, TokenHash, UserId, UserRecord,
 };
 
 #[derive(Debug, Default)]
@@ -29,6 +29,9 @@ struct Data {
     last_conv: i64,
     /// File offers, and whether each is over.
     files: HashMap<OfferId, (FileRecord, bool)>,
+    /// Notices by id, which counts up.
+    notices: std::collections::BTreeMap<i64, NoticeRecord>,
+    last_notice: i64,
 }
 
 impl Data {
@@ -85,6 +88,7 @@ impl Store for MemoryStore {
                 .filter(|(_, closed)| !closed)
                 .map(|(f, _)| f.clone())
                 .collect(),
+            notices: d.notices.values().cloned().collect(),
         })
     }
 
@@ -174,6 +178,28 @@ impl Store for MemoryStore {
         d.messages.remove(&conv);
         d.by_client_id.retain(|_, r| r.conv != conv);
         d.files.retain(|_, (f, _)| f.conv != conv);
+        Ok(())
+    }
+
+    fn add_notice(&mut self, user: UserId, group: &GroupName, seq: u64, line: &str) -> Result<i64> {
+        let mut d = self.write()?;
+        d.last_notice += 1;
+        let id = d.last_notice;
+        d.notices.insert(
+            id,
+            NoticeRecord {
+                id,
+                user,
+                group: group.clone(),
+                seq,
+                line: line.to_owned(),
+            },
+        );
+        Ok(id)
+    }
+
+    fn remove_notice(&mut self, id: i64) -> Result<()> {
+        self.write()?.notices.remove(&id);
         Ok(())
     }
 
@@ -267,6 +293,17 @@ impl Store for MemoryStore {
 }
 
 impl Reader for MemoryStore {
+    fn offer_outcome(&self, offer: OfferId) -> Result<Option<OfferOutcome>> {
+        let d = self
+            .data
+            .read()
+            .map_err(|_| StoreError::Corrupt("memory store lock poisoned".into()))?;
+        Ok(d.files.get(&offer).map(|(f, closed)| OfferOutcome {
+            over: *closed,
+            recipients: f.recipients.clone(),
+        }))
+    }
+
     fn count_unread(&self, conv: ConvId, after: u64, user: UserId) -> Result<u64> {
         let d = self
             .data

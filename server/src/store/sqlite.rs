@@ -3,9 +3,10 @@
 //! Durability: the database runs in WAL mode. With `synchronous=NORMAL` (the
 //! default) a commit reaches the operating system before `stored` is sent, so a
 //! crash of the server process (`kill -9`) loses nothing that was acknowledged; a
-//! power failure may lose the transactions since the last checkpoint. With
-//! `--sync full` every commit is also fsynced, which survives power failure at the
-//! cost of one fsync per batch. docs/ARCHITECTURE.md explains the trade-off.
+//! power failure, or the file system turning read-only, may lose the
+//! transactions since the last checkpoint. With `--sync full` every commit is
+//! also fsynced, which survives both at the cost of one fsync per batch.
+//! docs/ARCHITECTURE.md explains the trade-off.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -16,12 +17,26 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
 
 use super::{
     Appended, ConvId, ConvKind, ConvRecord, FileRecord, MemberRecord, MessageKind, MessageRef,
-    NewMessage, Reader, Result, Snapshot, Store, StoreError, StoredMessage, TokenHash, UserId,
-    UserRecord,
+    NewMessage, NoticeRecord, OfferOutcome, Reader, Result, Snapshot, Store, StoreError,
+    StoredMessage, TokenHash, UserId, UserRecord,
 };
+use crate::owner_only;
 
 /// The schema version this code writes, kept in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
+
+/// Version 3 added notices: what a user must be told at their next login
+/// about a group they are no longer in.
+const NOTICES_SCHEMA: &str = "
+CREATE TABLE notices (
+    id          INTEGER PRIMARY KEY,
+    user_id     INTEGER NOT NULL,
+    group_name  TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    line        TEXT NOT NULL
+);
+CREATE INDEX notices_by_user ON notices (user_id);
+";
 
 /// Version 2 added file offers.
 const FILES_SCHEMA: &str = "
@@ -116,7 +131,8 @@ CREATE UNIQUE INDEX messages_by_client_id ON messages (sender_id, client_id);
 pub enum SyncLevel {
     /// Survives a crash of the server process; the default.
     Normal,
-    /// Also survives power failure: every commit is fsynced.
+    /// Also survives power failure and a file system turning read-only: every
+    /// commit is fsynced before it is acknowledged.
     Full,
 }
 
@@ -135,7 +151,7 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (or creates) the database in `dir`.
     pub fn open(dir: &Path, sync: SyncLevel) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|cause| StoreError::DataDir {
+        owner_only::create_dir(dir).map_err(|cause| StoreError::DataDir {
             path: dir.display().to_string(),
             cause,
         })?;
@@ -144,6 +160,18 @@ impl SqliteStore {
         let fresh = !path.exists();
         if fresh {
             refuse_to_start_empty(dir, &path)?;
+            // Made here, owner-only, because SQLite would make it with 0644
+            // less the umask, and it gives the WAL and shared-memory files the
+            // database's mode.
+            owner_only::file_options()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(|cause| StoreError::DataDir {
+                    path: path.display().to_string(),
+                    cause,
+                })?;
         }
         let conn = Connection::open(&path)?;
         let corrupt = |e: rusqlite::Error| match e.sqlite_error_code() {
@@ -173,7 +201,7 @@ impl SqliteStore {
         match version {
             0 => {
                 conn.execute_batch(&format!(
-                    "BEGIN; {SCHEMA} {FILES_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN; {SCHEMA} {FILES_SCHEMA} {NOTICES_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
                 ))
                 .map_err(corrupt)?;
                 if fresh {
@@ -182,7 +210,13 @@ impl SqliteStore {
             }
             1 => {
                 conn.execute_batch(&format!(
-                    "BEGIN; {FILES_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN; {FILES_SCHEMA} {NOTICES_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                ))
+                .map_err(corrupt)?;
+            }
+            2 => {
+                conn.execute_batch(&format!(
+                    "BEGIN; {NOTICES_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
                 ))
                 .map_err(corrupt)?;
             }
@@ -205,6 +239,12 @@ impl SqliteStore {
                 )));
             }
         }
+        owner_only::warn_if_open(&[
+            dir,
+            &path,
+            &dir.join("classchat.db-wal"),
+            &dir.join("classchat.db-shm"),
+        ]);
         let reader = Arc::new(SqliteReader {
             path: path.clone(),
             pool: Mutex::new(Vec::new()),
@@ -287,7 +327,7 @@ impl DirLock {
             path: path.display().to_string(),
             cause,
         };
-        let mut file = std::fs::OpenOptions::new()
+        let mut file = owner_only::file_options()
             .read(true)
             .write(true)
             .create(true)
@@ -480,6 +520,34 @@ impl Store for SqliteStore {
             snap.files.push(file);
         }
         drop((stmt, recipients));
+
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, user_id, group_name, seq, line FROM notices ORDER BY id")?;
+        let notices = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    UserId(r.get(1)?),
+                    r.get::<_, String>(2)?,
+                    seq(r.get(3)?),
+                    r.get::<_, String>(4)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for (id, user, group, seq, line) in notices {
+            let group = GroupName::new(&group).map_err(|e| {
+                StoreError::Corrupt(format!("a notice names the group {group:?}: {e}"))
+            })?;
+            snap.notices.push(NoticeRecord {
+                id,
+                user,
+                group,
+                seq,
+                line,
+            });
+        }
+        drop(stmt);
         Ok(snap)
     }
 
@@ -599,6 +667,24 @@ impl Store for SqliteStore {
         ] {
             self.conn.prepare_cached(sql)?.execute([conv.0])?;
         }
+        Ok(())
+    }
+
+    fn add_notice(&mut self, user: UserId, group: &GroupName, seq: u64, line: &str) -> Result<i64> {
+        self.begin()?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO notices (user_id, group_name, seq, line) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![user.0, group.as_str(), sql_seq(seq), line])?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn remove_notice(&mut self, id: i64) -> Result<()> {
+        self.begin()?;
+        self.conn
+            .prepare_cached("DELETE FROM notices WHERE id = ?1")?
+            .execute([id])?;
         Ok(())
     }
 
@@ -777,6 +863,27 @@ fn stored_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMessage> {
 }
 
 impl Reader for SqliteReader {
+    fn offer_outcome(&self, offer: OfferId) -> Result<Option<OfferOutcome>> {
+        self.with_conn(|c| {
+            let id = &offer.as_bytes()[..];
+            let Some(closed) = c
+                .prepare_cached("SELECT closed FROM files WHERE id = ?1")?
+                .query_row([id], |r| r.get::<_, i64>(0))
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            let recipients = c
+                .prepare_cached("SELECT user_id, state FROM file_recipients WHERE file_id = ?1")?
+                .query_map([id], |r| Ok((UserId(r.get(0)?), state_of(r.get(1)?))))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(Some(OfferOutcome {
+                over: closed != 0,
+                recipients,
+            }))
+        })
+    }
+
     fn count_unread(&self, conv: ConvId, after: u64, user: UserId) -> Result<u64> {
         self.with_conn(|c| {
             let n: i64 = c

@@ -245,10 +245,7 @@ async fn a_client_that_stops_reading_is_dropped_without_slowing_the_sender_and_l
             lines: 64,
             bytes: 64 * 1024,
         };
-        c.rate = Rate {
-            per_sec: 1_000_000,
-            burst: 1_000_000,
-        };
+        c.rates.messages = Rate::per_second(1_000_000, 1_000_000);
     }))
     .await;
     let mut bob = TestClient::connect_with_small_buffer(server.addr).await;
@@ -347,10 +344,7 @@ async fn a_group_member_who_never_reads_is_dropped_without_holding_up_the_others
             lines: 256,
             bytes: 256 * 1024,
         };
-        c.rate = Rate {
-            per_sec: 1_000_000,
-            burst: 1_000_000,
-        };
+        c.rates.messages = Rate::per_second(1_000_000, 1_000_000);
     }))
     .await;
     let mut bob = TestClient::connect_with_small_buffer(server.addr).await;
@@ -616,10 +610,7 @@ async fn a_flood_is_refused_with_rate_limited_and_a_retry_time_and_others_are_un
     // One message a second after a burst of five: however slowly this machine
     // runs, the sixth of six pipelined messages comes too soon.
     let server = start_server(ServerOptions::default().memory().config(|c| {
-        c.rate = Rate {
-            per_sec: 1,
-            burst: 5,
-        };
+        c.rates.messages = Rate::per_second(1, 5);
     }))
     .await;
     let mut alice = server.login("alice").await;

@@ -7,131 +7,17 @@
 //! Also here, beyond the brief's list: a second server started on a data
 //! directory that one is already using.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use classchat_common::{ClientMessage, ErrorCode, MessageId, OfferId, ServerMessage};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
+use crate::support::binary::{Started, launch, server_args, server_command};
 use crate::support::{PASSWORD, TestClient, TestServer, conv, send_to};
-
-/// How a start of the real binary ended.
-#[allow(clippy::large_enum_variant, reason = "one short-lived value per start")]
-enum Started {
-    Listening {
-        child: Child,
-        addr: SocketAddr,
-        /// Its log so far, and as it goes on.
-        log: Arc<Mutex<String>>,
-    },
-    Exited {
-        status: ExitStatus,
-        log: String,
-    },
-}
-
-impl Started {
-    fn listening(self) -> (Child, SocketAddr, Arc<Mutex<String>>) {
-        match self {
-            Started::Listening { child, addr, log } => (child, addr, log),
-            Started::Exited { status, log } => {
-                panic!("classchat-server exited ({status}) instead of listening:\n{log}")
-            }
-        }
-    }
-
-    fn refused(self) -> String {
-        match self {
-            Started::Exited { status, log } => {
-                assert!(!status.success(), "it exits with a failure status:\n{log}");
-                log
-            }
-            Started::Listening { log, .. } => {
-                panic!(
-                    "classchat-server started instead of refusing to:\n{}",
-                    log.lock().unwrap()
-                )
-            }
-        }
-    }
-}
-
-fn server_command(data_dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_classchat-server"));
-    command.args(server_args(data_dir));
-    command
-}
-
-fn server_args(data_dir: &Path) -> Vec<String> {
-    vec![
-        "--listen".into(),
-        "127.0.0.1:0".into(),
-        "--data-dir".into(),
-        data_dir.display().to_string(),
-    ]
-}
-
-/// Runs `command` until the server it starts listens (its address is read
-/// from its log) or exits.
-async fn launch(mut command: Command) -> Started {
-    let mut child = command
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start classchat-server");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut log = String::new();
-    let addr = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            log.push_str(&line);
-            log.push('\n');
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                let addr: String = rest
-                    .chars()
-                    .take_while(|c| c.is_ascii_hexdigit() || matches!(c, '.' | ':' | '[' | ']'))
-                    .collect();
-                return Some(addr.parse::<SocketAddr>().unwrap());
-            }
-        }
-        None
-    })
-    .await
-    .expect("classchat-server listens or exits within 30 s");
-    match addr {
-        Some(addr) => {
-            let log = Arc::new(Mutex::new(log));
-            let more = log.clone();
-            // Keep reading, so the server never blocks on a full pipe.
-            tokio::spawn(async move {
-                while let Ok(Some(line)) = lines.next_line().await {
-                    let mut log = more.lock().unwrap();
-                    log.push_str(&line);
-                    log.push('\n');
-                }
-            });
-            Started::Listening { child, addr, log }
-        }
-        None => {
-            let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
-                .await
-                .expect("classchat-server exits after closing its log")
-                .unwrap();
-            Started::Exited { status, log }
-        }
-    }
-}
 
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)

@@ -74,7 +74,15 @@
 //!   `tui-client/src/ui/tests_files.rs::hostile_names_of_local_files_are_shown_inert_in_the_picker`
 //! - pipe mode's output: `tui-client/tests/pipe.rs::hostile_text_reaches_a_script_intact_and_a_terminal_inert`
 //! - the cleaning itself: `tui-client/src/text.rs::tests::escape_sequences_and_controls_become_visible_and_inert`,
-//!   `tui-client/src/text.rs::tests::bidi_overrides_are_shown_and_zero_width_characters_dropped`
+//!   `tui-client/src/text.rs::tests::bidi_overrides_are_shown_and_invisible_characters_dropped`;
+//!   which characters those are, once for both sides: `common/src/text.rs::tests`
+//! - text hidden in invisible characters (tag characters, fillers, zero-width
+//!   and blank characters) — [`invisible`]: a body with nothing visible is
+//!   refused, `invisible::a_body_of_only_invisible_characters_spaces_and_newlines_is_refused_with_bad_body`;
+//!   one with text hidden after visible text is stored as sent,
+//!   `invisible::visible_text_with_tag_characters_after_it_is_stored_and_delivered_as_sent`,
+//!   and shown without it, `tui-client/src/ui/tests.rs::hostile_text_is_shown_inert`
+//!   and `tui-client/tests/pipe.rs::hostile_text_reaches_a_script_intact_and_a_terminal_inert`
 //!
 //! **`kill -9` of the server during load; a full disk; a corrupt or missing
 //! database file** — [`faults`], through the real binary
@@ -92,4 +100,7 @@ mod support;
 mod authority;
 mod connections;
 mod faults;
+mod floods;
 mod framing;
+mod invisible;
+mod slow_link;

@@ -18,13 +18,14 @@ mod refusals;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use classchat_common::OfferId;
 use classchat_common::limits::{FILE_CHUNK_BYTES, FILE_WINDOW};
-use classchat_common::protocol::{FileInfo, FileState};
+use classchat_common::protocol::{FileInfo, FileOutcome, FileState};
 use classchat_common::{ClientMessage, ErrorCode, ServerMessage};
 use classchat_server::Config;
 use fixtures::*;
 use sha2::{Digest, Sha256};
-use support::{ServerOptions, conv};
+use support::{ServerOptions, TestClient, conv};
 use tempfile::TempDir;
 
 #[tokio::test]
@@ -667,8 +668,77 @@ async fn the_offer_message_has_the_same_id_live_and_in_history() {
     let messages = expect!(history, ServerMessage::History { messages, .. } => messages);
     let stored = messages.iter().find(|m| m.seq == seq).unwrap();
     assert_eq!(stored.id, live.id, "a client drops duplicates by id");
-    assert_eq!(stored.file, live.file);
+    let without_outcome = stored.file.clone().map(|f| FileInfo { outcome: None, ..f });
+    assert_eq!(without_outcome, live.file);
     assert_eq!(stored.body, live.body);
+}
+
+/// The offer `offer` as `c` finds it in the history of `conv_name`.
+async fn offer_in_history(c: &mut TestClient, conv_name: &str, offer: OfferId) -> FileInfo {
+    let history = ask(c, |req| ClientMessage::History {
+        req,
+        conv: conv(conv_name),
+        before: None,
+        after: None,
+        limit: None,
+    })
+    .await;
+    let messages = expect!(history, ServerMessage::History { messages, .. } => messages);
+    messages
+        .into_iter()
+        .filter_map(|m| m.file)
+        .find(|f| f.offer == offer)
+        .expect("the offer is in the history")
+}
+
+#[tokio::test]
+async fn history_tells_how_an_offer_went_to_whoever_was_away_when_it_was_decided() {
+    let (server, _) = start(defaults).await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    let mut carol = server.login("carol").await;
+    make_group(&mut alice, "team", &["bob", "carol"]).await;
+    let content = Content::new(23, 1000);
+    let up = ready(&mut alice, "#team", "notes.pdf", &content).await;
+    upload(&mut alice, &up, &content).await;
+    let alice_token = alice.token().to_owned();
+    alice.bye().await;
+    for c in [&mut bob, &mut carol] {
+        offer_message(c).await;
+    }
+
+    download(&mut bob, up.offer, &content).await;
+    let pending = offer_in_history(&mut carol, "#team", up.offer).await;
+    let expected = FileOutcome {
+        counts: counts(1, 0, 1, 2),
+        state: Some(FileState::Pending),
+        over: false,
+    };
+    assert_eq!(pending.outcome.as_deref(), Some(&expected));
+    decline(&mut carol, up.offer).await;
+
+    // alice was away for both decisions: history says how it went.
+    let mut alice = TestClient::resume(server.addr, "alice", &alice_token).await;
+    let seen = offer_in_history(&mut alice, "#team", up.offer).await;
+    let over = FileOutcome {
+        counts: counts(1, 1, 1, 2),
+        state: None,
+        over: true,
+    };
+    assert_eq!(seen.outcome.as_deref(), Some(&over));
+    // Each recipient sees where they stand too, after a restart as before.
+    let server = restart(server, defaults).await;
+    for (name, state) in [("bob", FileState::Received), ("carol", FileState::Declined)] {
+        let mut c = server.login(name).await;
+        let seen = offer_in_history(&mut c, "#team", up.offer).await;
+        assert_eq!(
+            seen.outcome.as_deref(),
+            Some(&FileOutcome {
+                state: Some(state),
+                ..over
+            })
+        );
+    }
 }
 
 #[tokio::test]

@@ -1,59 +1,15 @@
 //! The real server binary relaying 50 MB, its memory read from /proc.
 
-use std::net::SocketAddr;
-use std::path::Path;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use classchat_common::protocol::FileState;
 use tempfile::TempDir;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::fixtures::{
     Content, counts, download, offer_message, ready, settled, status, stored_files, upload,
 };
+use crate::support::binary::{launch, server_command};
 use crate::support::{self, TestClient};
-
-/// The real `classchat-server` process.
-struct Binary {
-    child: tokio::process::Child,
-    addr: SocketAddr,
-    pid: u32,
-}
-
-/// Starts the binary on a port the kernel picks, and reads that port from its log.
-async fn start_binary(data_dir: &Path) -> Binary {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_classchat-server"))
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start classchat-server");
-    let pid = child.id().unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                let addr: String = rest
-                    .chars()
-                    .take_while(|c| c.is_ascii_hexdigit() || matches!(c, '.' | ':' | '[' | ']'))
-                    .collect();
-                return addr.parse::<SocketAddr>().unwrap();
-            }
-        }
-        panic!("classchat-server exited before listening");
-    })
-    .await
-    .expect("classchat-server listens within 30 s");
-    // Keep reading its log, so it never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Binary { child, addr, pid }
-}
 
 /// A `VmRSS`/`VmHWM`-style figure of a process, in KiB.
 fn proc_kib(pid: u32, field: &str) -> u64 {
@@ -80,14 +36,15 @@ async fn a_50_mb_file_reaches_its_recipient_intact_while_the_real_server_stays_w
     const SIZE: u64 = 50 << 20;
     const BOUND_KIB: u64 = 16 << 10;
     let data = TempDir::new().unwrap();
-    let server = start_binary(data.path()).await;
-    let mut alice = TestClient::login(server.addr, "alice", support::PASSWORD).await;
-    let mut bob = TestClient::login(server.addr, "bob", support::PASSWORD).await;
+    let (child, addr, _log) = launch(server_command(data.path())).await.listening();
+    let pid = child.id().unwrap();
+    let mut alice = TestClient::login(addr, "alice", support::PASSWORD).await;
+    let mut bob = TestClient::login(addr, "bob", support::PASSWORD).await;
     let content = Content::new(50, SIZE);
 
-    let reset = std::fs::write(format!("/proc/{}/clear_refs", server.pid), "5").is_ok();
-    let rss_before = proc_kib(server.pid, "VmRSS:");
-    let hwm_before = proc_kib(server.pid, "VmHWM:");
+    let reset = std::fs::write(format!("/proc/{}/clear_refs", pid), "5").is_ok();
+    let rss_before = proc_kib(pid, "VmRSS:");
+    let hwm_before = proc_kib(pid, "VmHWM:");
     let start = Instant::now();
 
     let up = ready(&mut alice, "bob", "big.bin", &content).await;
@@ -108,7 +65,7 @@ async fn a_50_mb_file_reaches_its_recipient_intact_while_the_real_server_stays_w
     assert_eq!((state, c), (FileState::Received, counts(1, 0, 1, 1)));
     let took = start.elapsed();
 
-    let hwm_after = proc_kib(server.pid, "VmHWM:");
+    let hwm_after = proc_kib(pid, "VmHWM:");
     let base = if reset { rss_before } else { hwm_before };
     let growth = hwm_after.saturating_sub(base);
     eprintln!(
@@ -134,5 +91,5 @@ async fn a_50_mb_file_reaches_its_recipient_intact_while_the_real_server_stays_w
     );
     settled(&mut alice).await;
     assert!(stored_files(&data.path().join("files")).is_empty());
-    drop(server.child);
+    drop(child);
 }

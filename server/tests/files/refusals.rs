@@ -220,10 +220,7 @@ async fn one_user_cannot_hold_more_than_their_share_while_others_still_can_offer
 #[tokio::test]
 async fn offers_share_the_senders_rate_limit_and_say_when_to_try_again() {
     fn slow(c: &mut Config) {
-        c.rate = Rate {
-            per_sec: 1,
-            burst: 2,
-        };
+        c.rates.messages = Rate::per_second(1, 2);
     }
     let (server, files_dir) = start(slow).await;
     let mut alice = server.login("alice").await;

@@ -9,6 +9,8 @@
     reason = "each test file uses a different part of the fixtures"
 )]
 
+pub mod binary;
+
 use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;

@@ -6,8 +6,9 @@ use unicode_segmentation::UnicodeSegmentation;
 
 use super::*;
 
-/// Escape sequences, C0 and C1 controls, bidi and zero-width characters, wide
-/// and combining characters, among ordinary words.
+/// Escape sequences, C0 and C1 controls, bidi and zero-width characters, tag
+/// characters, fillers, variation selectors and blanks, wide and combining
+/// characters, among ordinary words.
 fn hostile() -> impl Strategy<Value = String> {
     let piece = prop_oneof![
         "[a-z]{1,8}",
@@ -16,15 +17,22 @@ fn hostile() -> impl Strategy<Value = String> {
         Just("\x1b]52;c;ZXZpbA==\x07".to_owned()),
         "[\\x00-\\x1f\\x7f\u{80}-\u{9f}]",
         "[\u{61c}\u{200b}-\u{200f}\u{202a}-\u{202e}\u{2060}-\u{2069}\u{feff}\u{ad}\u{180e}\u{2028}\u{2029}]",
+        "[\u{34f}\u{115f}\u{1160}\u{3164}\u{ffa0}\u{2800}\u{fe00}-\u{fe0f}\u{e0001}\u{e0020}-\u{e007f}\u{e0100}]{1,4}",
         "[漢字👍\u{301}\u{fe0f}\u{200d}]{1,3}",
         any::<char>().prop_map(String::from),
     ];
     prop::collection::vec(piece, 0..24).prop_map(|p| p.concat())
 }
 
+/// Nothing live is left, newlines aside when `newlines`; the only invisible
+/// characters are presentation selectors, one right after a visible character.
 fn inert(s: &str, newlines: bool) -> bool {
-    !s.chars().any(|c| {
-        (c.is_control() && !(newlines && c == '\n')) || is_bidi_control(c) || is_invisible(c)
+    let mut before = None;
+    s.chars().all(|c| {
+        let selector = matches!(c, '\u{FE0E}' | '\u{FE0F}')
+            && before.is_some_and(|b: char| !is_live(b) && !b.is_whitespace());
+        before = Some(c);
+        !is_live(c) || (newlines && c == '\n') || selector
     })
 }
 

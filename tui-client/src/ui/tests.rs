@@ -647,16 +647,43 @@ fn hostile_text_is_shown_inert() {
             ..event("#cs101", 11, "bob", at(0, 10, 29), GroupEvent::Joined)
         }),
     );
-    // A server error shown in the status line, and a paste into the draft.
+    // Text hidden after visible text, in tag characters and fillers.
+    let hidden: String = " NO, AT 6 IN ROOM 9"
+        .chars()
+        .filter_map(|c| char::from_u32(0xE0000 + u32::from(c)))
+        .collect();
+    server(
+        &mut model,
+        ServerMessage::Message(chat(
+            "#cs101",
+            12,
+            "bob",
+            at(0, 10, 29),
+            &format!("meet\u{34F} at\u{3164} 5\u{115F}\u{E0001}{hidden}\u{E007F}"),
+        )),
+    );
+    // A server error shown in the status line, and a paste into the draft
+    // (which the text area draws as it is, so nothing invisible goes in).
     server(
         &mut model,
         ServerMessage::error(ErrorCode::BadRequest, format!("bad: {HOSTILE}")),
     );
-    press(&mut model, Msg::Paste(format!("pasted {HOSTILE}")));
+    press(&mut model, Msg::Paste(format!("pasted {HOSTILE}{hidden}")));
+    let draft = model.input().lines().join("\n");
+    assert!(
+        draft.ends_with("gnp.exe!"),
+        "nothing unseen is sent: {draft:?}"
+    );
 
     assert_eq!(live_cells(&model), Vec::<String>::new());
     let shown = screen(&model);
     assert!(shown.contains("␛[2J␛]0;owned␇"), "{shown}");
+    let meet = shown.lines().find_map(|l| l.split_once("bob: meet at 5"));
+    assert_eq!(
+        meet.map(|(_, after)| after.trim_end_matches(['│', ' '])),
+        Some(""),
+        "{shown}"
+    );
     snapshot!(model);
 }
 

@@ -309,5 +309,5 @@ fn hostile_names_of_local_files_are_shown_inert_in_the_picker() {
     assert_eq!(live_cells(&model), Vec::<String>::new());
     let shown = screen(&model);
     assert!(shown.contains("evil␛]0;title␇.pdf"), "{shown}");
-    assert!(shown.contains("line␊break␍.txt"), "{shown}");
+    assert!(shown.contains("line break␍.txt"), "{shown}");
 }

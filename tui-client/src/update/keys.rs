@@ -563,6 +563,8 @@ pub fn on_paste(model: &mut Model, text: &str) {
         Some(Popup::Password(form)) => return super::password::paste(form, text),
         _ => {}
     }
+    // What the draft cannot show (tag characters, fillers…) is not sent unseen.
+    let text = text::without_invisible(text);
     model
         .input_mut()
         .insert_str(text.replace("\r\n", "\n").replace('\r', "\n"));
