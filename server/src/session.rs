@@ -193,25 +193,19 @@ async fn serve(
         if let Some(ms) = outbound.take_hold() {
             hold = Some(Box::pin(tokio::time::sleep(Duration::from_millis(ms))));
         }
-        if let Some(c) = catch_up.as_mut().filter(|c| !c.has_lines()) {
-            match Box::pin(c.refill(ctx, me)).await {
-                Ok(None) => {}
-                Ok(Some(synced)) => {
-                    let held = std::mem::take(&mut c.held);
-                    catch_up = None;
-                    if conn.write_line(synced).await.is_err() {
-                        return End::Gone;
-                    }
-                    for line in held {
-                        let handled =
-                            Box::pin(handle(conn, ctx, me, login, outbound, transfers, &line));
-                        if let Some(end) = handled.await {
-                            return end;
-                        }
-                    }
-                }
-                Err(end) => return end,
-            }
+        if catch_up.as_ref().is_some_and(|c| !c.has_lines())
+            && let Some(end) = Box::pin(next_page(
+                conn,
+                ctx,
+                me,
+                login,
+                outbound,
+                transfers,
+                &mut catch_up,
+            ))
+            .await
+        {
+            return end;
         }
         let catching_up = catch_up.is_some();
         let can_read = hold.is_none() && catch_up.as_ref().is_none_or(|c| !c.holding_enough());
@@ -352,6 +346,54 @@ async fn answer(
     }
 }
 
+/// Reads the catch-up's next page; once there is none, writes `synced`,
+/// answers the lines that came meanwhile, and ends the catch-up.
+async fn next_page(
+    conn: &mut Conn,
+    ctx: &Context,
+    me: &Attached,
+    login: &password::Login,
+    outbound: &Outbound,
+    transfers: &mut Transfers,
+    catch_up: &mut Option<Box<CatchUp>>,
+) -> Option<End> {
+    let c = catch_up.as_mut()?;
+    let synced = match c.refill(ctx, me).await {
+        Ok(None) => return None,
+        Ok(Some(synced)) => synced,
+        Err(end) => return Some(end),
+    };
+    let held = std::mem::take(&mut c.held);
+    *catch_up = None;
+    if conn.write_line(synced).await.is_err() {
+        return Some(End::Gone);
+    }
+    for line in held {
+        let handled = Box::pin(handle(conn, ctx, me, login, outbound, transfers, &line));
+        if let Some(end) = handled.await {
+            return Some(end);
+        }
+    }
+    None
+}
+
+/// Writes one message; a client that cannot be written to ends the session.
+async fn send(conn: &mut Conn, msg: &ServerMessage) -> Option<End> {
+    conn.send(msg).await.err().map(|_| End::Gone)
+}
+
+/// `bye`: the answers to what came before it go out first, then `bye`.
+async fn bye(conn: &mut Conn, ctx: &Context, outbound: &Outbound) -> Option<End> {
+    if ctx.hub.ask(|reply| Command::Flush { reply }).await.is_err() {
+        return Some(End::close(ctx.unavailable(None)));
+    }
+    let (mut lines, _) = outbound.take();
+    if conn.write_lines(&mut lines).await.is_err() {
+        return Some(End::Gone);
+    }
+    Some(End::close(ServerMessage::Bye))
+}
+
 /// Handles one line from a logged-in client. `Some` ends the session.
 async fn handle(
     conn: &mut Conn,
@@ -365,9 +407,7 @@ async fn handle(
     let session = me.session;
     let msg = match ClientMessage::decode(line) {
         Ok(msg) => msg,
-        Err(e) => {
-            return conn.send(&e.to_message()).await.err().map(|_| End::Gone);
-        }
+        Err(e) => return send(conn, &e.to_message()).await,
     };
     // Exhaustive, like the hub's own dispatch: a new `ClientMessage` does not
     // compile until it is given a place here.
@@ -413,11 +453,8 @@ async fn handle(
                 after,
                 limit,
             };
-            let reply = match Box::pin(history::answer(ctx, session, me.user, page)).await {
-                Ok(reply) => reply,
-                Err(HubGone) => ctx.unavailable(req).to_line(),
-            };
-            return conn.write_line(reply).await.err().map(|_| End::Gone);
+            let reply = Box::pin(history::answer(ctx, session, me.user, page)).await;
+            return answer(conn, ctx, req, reply).await;
         }
         ClientMessage::Offer {
             req,
@@ -446,16 +483,12 @@ async fn handle(
             return None;
         }
         ClientMessage::Received { req, offer } => {
-            let reply = transfers
-                .decide(ctx, session, req, offer, Decision::Received)
-                .await;
-            return answer(conn, ctx, req, reply.map(Option::unwrap_or_default)).await;
+            let reply = transfers.decide(ctx, session, req, offer, Decision::Received);
+            return answer(conn, ctx, req, reply.await.map(Option::unwrap_or_default)).await;
         }
         ClientMessage::Decline { req, offer } => {
-            let reply = transfers
-                .decide(ctx, session, req, offer, Decision::Declined)
-                .await;
-            return answer(conn, ctx, req, reply.map(Option::unwrap_or_default)).await;
+            let reply = transfers.decide(ctx, session, req, offer, Decision::Declined);
+            return answer(conn, ctx, req, reply.await.map(Option::unwrap_or_default)).await;
         }
         ClientMessage::Cancel { req, offer } => {
             let reply = Box::pin(transfers.cancel(ctx, session, &me.name, req, offer))
@@ -464,41 +497,19 @@ async fn handle(
             return answer(conn, ctx, req, reply).await;
         }
         ClientMessage::Conversations { req } => {
-            let reply = match Box::pin(history::conversations(ctx, session, me.user, req)).await {
-                Ok(reply) => reply,
-                Err(HubGone) => ctx.unavailable(req).to_line(),
-            };
-            return conn.write_line(reply).await.err().map(|_| End::Gone);
+            let reply = Box::pin(history::conversations(ctx, session, me.user, req)).await;
+            return answer(conn, ctx, req, reply).await;
         }
-        ClientMessage::Ping => {
-            return conn
-                .send(&ServerMessage::Pong)
-                .await
-                .err()
-                .map(|_| End::Gone);
-        }
+        ClientMessage::Ping => return send(conn, &ServerMessage::Pong).await,
         ClientMessage::Pong => return None,
-        ClientMessage::Bye => {
-            // Answers to what came before `bye` go out first.
-            if ctx.hub.ask(|reply| Command::Flush { reply }).await.is_err() {
-                return Some(End::close(ctx.unavailable(None)));
-            }
-            let (mut lines, _) = outbound.take();
-            if conn.write_lines(&mut lines).await.is_err() {
-                return Some(End::Gone);
-            }
-            return Some(End::close(ServerMessage::Bye));
-        }
+        ClientMessage::Bye => return bye(conn, ctx, outbound).await,
         ClientMessage::Password { req, old, new } => {
             let reply = Box::pin(password::change(ctx, me, login, req, old, new)).await;
-            return conn.send(&reply).await.err().map(|_| End::Gone);
+            return send(conn, &reply).await;
         }
         ClientMessage::Hello { .. } | ClientMessage::Login { .. } => {
-            let e = ServerMessage::error(
-                ErrorCode::AlreadyLoggedIn,
-                "this connection is already logged in",
-            );
-            return conn.send(&e).await.err().map(|_| End::Gone);
+            let e = "this connection is already logged in";
+            return send(conn, &ServerMessage::error(ErrorCode::AlreadyLoggedIn, e)).await;
         }
     };
     ctx.hub
