@@ -22,6 +22,10 @@ pub const MAX_NAME_LEN: usize = 32;
 /// Passwords: 1 to this many bytes.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
+/// The shortest password a new account (or a password change) may have, in
+/// characters, unless the server is told otherwise; announced in `welcome`.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
 /// The most messages one `history` reply carries.
 pub const HISTORY_PAGE_MAX: u32 = 200;
 

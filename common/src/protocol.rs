@@ -47,6 +47,11 @@ pub enum ClientMessage {
         password: Option<Secret>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token: Option<Secret>,
+        /// Whether a name without an account creates one (the default). With
+        /// `false`, such a name is refused `unknown_user`, so a client can
+        /// tell its user that continuing creates an account.
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        create: bool,
     },
     /// Change your own password. Answered with `password_changed`; your other
     /// logins' tokens stop working, this connection's goes on.
@@ -236,12 +241,24 @@ pub enum ClientMessage {
     Bye,
 }
 
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
 /// The limits a server announces in `welcome`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
     pub max_frame: usize,
     pub max_body: usize,
     pub max_name: usize,
+    /// The shortest password a new account or a password change may have, in
+    /// characters (0 from a server that does not say).
+    #[serde(default)]
+    pub min_password: usize,
     pub history_page: u32,
     pub rate_per_sec: u32,
     pub rate_burst: u32,

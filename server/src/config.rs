@@ -64,6 +64,9 @@ pub struct Config {
     pub file_ttl: Duration,
     /// When set, only the names in this file may create accounts.
     pub roster: Option<PathBuf>,
+    /// The shortest password a new account or a password change may have,
+    /// in characters; announced in `welcome`.
+    pub min_password: usize,
 }
 
 impl Config {
@@ -94,6 +97,7 @@ impl Config {
             user_file_quota: defaults::USER_FILE_QUOTA_MIB << 20,
             file_ttl: Duration::from_secs(defaults::FILE_DAYS * 24 * 3600),
             roster: None,
+            min_password: limits::MIN_PASSWORD_CHARS,
         }
     }
 
@@ -103,6 +107,7 @@ impl Config {
             max_frame: limits::MAX_FRAME_BYTES,
             max_body: limits::MAX_BODY_BYTES,
             max_name: limits::MAX_NAME_LEN,
+            min_password: self.min_password,
             history_page: limits::HISTORY_PAGE_MAX,
             // Announced whole: a client pacing itself rounds down.
             rate_per_sec: self.rates.messages.per_sec as u32,

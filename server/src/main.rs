@@ -124,6 +124,12 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     roster: Option<PathBuf>,
 
+    /// The shortest password a new account, or a password change, may have,
+    /// in characters; announced to clients, which say so before the server
+    /// refuses. Existing passwords keep working.
+    #[arg(long, default_value_t = classchat_common::limits::MIN_PASSWORD_CHARS, value_name = "N")]
+    min_password: usize,
+
     /// Threads that hash passwords; each holds 19 MiB for good [default: the
     /// number of cores, at most 2]
     #[arg(long, value_name = "N")]
@@ -297,6 +303,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     config.user_file_quota = args.user_file_quota_mib.saturating_mul(1 << 20);
     config.file_ttl = std::time::Duration::from_secs(args.file_days.max(1).saturating_mul(86_400));
     config.roster = args.roster;
+    config.min_password = args.min_password;
     if let Some(threads) = args.hash_threads {
         config.hash_concurrency = threads.max(1);
     }

@@ -217,6 +217,7 @@ async fn a_login_without_password_or_with_an_invalid_name_is_refused_with_the_re
         user: user("alice"),
         password: None,
         token: None,
+        create: true,
     })
     .await;
     c.recv_error(ErrorCode::BadRequest).await;
@@ -283,7 +284,10 @@ async fn two_first_logins_racing_for_one_name_create_one_account() {
     assert_eq!(created.iter().filter(|c| **c).count(), 1, "{created:?}");
 
     // Different passwords: one creates the account, the other is refused.
-    let (a, b) = (attempt("carol", "first"), attempt("carol", "second"));
+    let (a, b) = (
+        attempt("carol", "first password"),
+        attempt("carol", "second password"),
+    );
     let replies = [a.await.unwrap(), b.await.unwrap()];
     let created = replies
         .iter()
@@ -311,6 +315,7 @@ async fn attempt(client: &mut TestClient, name: &str, password: &str) -> ServerM
             user: user(name),
             password: Some(Secret(password.into())),
             token: None,
+            create: true,
         })
         .await;
     client.recv().await
@@ -486,16 +491,22 @@ async fn a_user_changes_their_password_and_only_this_login_keeps_its_token() {
     let (laptop_token, phone_token) = (laptop.token().to_owned(), phone.token().to_owned());
     phone.bye().await;
 
-    laptop.send(change_password(1, "not it", "new pw")).await;
+    laptop
+        .send(change_password(1, "not it", "new password"))
+        .await;
     let refused = laptop.recv_error(ErrorCode::BadPassword).await;
     assert_eq!(refused.req(), Some(1));
     laptop.send(change_password(2, PASSWORD, "")).await;
     laptop.recv_error(ErrorCode::BadRequest).await;
 
-    laptop.send(change_password(3, PASSWORD, "new pw")).await;
+    laptop
+        .send(change_password(3, PASSWORD, "new password"))
+        .await;
     expect!(laptop.recv().await, ServerMessage::PasswordChanged { req: Some(3) } => ());
     // The old one is not the current one any more, here either.
-    laptop.send(change_password(4, PASSWORD, "newer")).await;
+    laptop
+        .send(change_password(4, PASSWORD, "newer password"))
+        .await;
     laptop.recv_error(ErrorCode::BadPassword).await;
     laptop.bye().await;
 
@@ -510,7 +521,7 @@ async fn a_user_changes_their_password_and_only_this_login_keeps_its_token() {
     c.recv_error(ErrorCode::BadToken).await;
     c.send(login_with_token("alice", &laptop_token)).await;
     c.finish_login().await;
-    TestClient::login(server.addr, "alice", "new pw")
+    TestClient::login(server.addr, "alice", "new password")
         .await
         .bye()
         .await;
@@ -527,7 +538,7 @@ async fn guessing_the_current_password_from_an_open_session_is_throttled() {
     let mut throttled = None;
     for req in 1..=8 {
         alice
-            .send(change_password(req, "a guess", "mine now"))
+            .send(change_password(req, "a guess", "mine from now on"))
             .await;
         match alice.recv().await {
             ServerMessage::Error {
@@ -546,4 +557,82 @@ async fn guessing_the_current_password_from_an_open_session_is_throttled() {
         }
     }
     assert!(throttled.is_some_and(|ms| ms > 0), "{throttled:?}");
+}
+
+// ---- telling a new name from a misspelt one, and password length ------------
+
+fn login_without_creating(name: &str, password: &str) -> ClientMessage {
+    ClientMessage::Login {
+        user: user(name),
+        password: Some(Secret(password.into())),
+        token: None,
+        create: false,
+    }
+}
+
+#[tokio::test]
+async fn a_login_that_may_not_create_says_the_name_has_no_account_and_may_try_again() {
+    let server = start_server(ServerOptions::default().memory()).await;
+    server.login("alice").await.bye().await;
+
+    let mut c = server.connect().await;
+    c.hello().await;
+    // A misspelt name is not made into a second account.
+    c.send(login_without_creating("alcie", PASSWORD)).await;
+    let refused = c.recv_error(ErrorCode::UnknownUser).await;
+    let message = expect!(refused, ServerMessage::Error { message, .. } => message);
+    assert!(message.contains("no account alcie"), "{message}");
+    // An existing name logs in as ever.
+    c.send(login_without_creating("ALICE", PASSWORD)).await;
+    c.finish_login().await;
+    assert!(!c.created);
+    c.bye().await;
+
+    // Confirmed, the new name is created.
+    let mut c = server.connect().await;
+    c.hello().await;
+    c.send(login_without_creating("alcie", PASSWORD)).await;
+    c.recv_error(ErrorCode::UnknownUser).await;
+    c.send(login_with_password("alcie", PASSWORD)).await;
+    c.finish_login().await;
+    assert!(c.created);
+}
+
+#[tokio::test]
+async fn new_passwords_have_the_announced_minimum_length_and_old_ones_keep_working() {
+    let server = start_server(ServerOptions::default().config(|c| c.min_password = 3)).await;
+    let mut c = server.connect().await;
+    c.send(ClientMessage::Hello {
+        version: PROTOCOL_VERSION,
+        client: None,
+    })
+    .await;
+    let limits = expect!(c.recv().await, ServerMessage::Welcome { limits, .. } => limits);
+    assert_eq!(limits.min_password, 3);
+    c.send(login_with_password("old", "abc")).await;
+    c.finish_login().await;
+    c.bye().await;
+
+    // The server now asks for the default, eight characters, of new ones.
+    let dir = server.stop().await;
+    let server = start_server(ServerOptions::default().in_dir(dir)).await;
+    let mut c = server.connect().await;
+    c.hello().await;
+    c.send(login_with_password("newcomer", "seven77")).await;
+    let refused = c.recv_error(ErrorCode::BadRequest).await;
+    let message = expect!(refused, ServerMessage::Error { message, .. } => message);
+    assert!(message.contains("at least 8 characters"), "{message}");
+    // Characters, not bytes: eight accented letters are sixteen bytes, and enough.
+    c.send(login_with_password("newcomer", "éééééééé")).await;
+    c.finish_login().await;
+    assert!(c.created);
+
+    let mut old = TestClient::login(server.addr, "old", "abc").await;
+    old.send(ClientMessage::Password {
+        req: Some(1),
+        old: Secret("abc".into()),
+        new: Secret("short".into()),
+    })
+    .await;
+    old.recv_error(ErrorCode::BadRequest).await;
 }

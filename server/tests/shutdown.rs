@@ -74,6 +74,7 @@ async fn a_client_that_stopped_reading_does_not_hold_up_a_shutdown() {
         user: user("bob"),
         password: Some(Secret(PASSWORD.into())),
         token: None,
+        create: true,
     })
     .await;
     bob.finish_login().await;

@@ -148,6 +148,7 @@ async fn handshake(
         user: user.clone(),
         password,
         token,
+        create: true,
     };
     send(&mut transport, &login).await?;
     match next(&mut transport).await? {

@@ -378,6 +378,7 @@ pub fn default_limits() -> Limits {
         max_frame: limits::MAX_FRAME_BYTES,
         max_body: limits::MAX_BODY_BYTES,
         max_name: limits::MAX_NAME_LEN,
+        min_password: limits::MIN_PASSWORD_CHARS,
         history_page: limits::HISTORY_PAGE_MAX,
         rate_per_sec: 30,
         rate_burst: 100,

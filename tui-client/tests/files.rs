@@ -535,6 +535,7 @@ impl RawClient {
             user: user.parse().unwrap(),
             password: Some(Secret(format!("{user}-password"))),
             token: None,
+            create: true,
         })
         .await;
         c.until(|m| matches!(m, ServerMessage::Synced { .. })).await;

@@ -254,7 +254,7 @@ async fn the_binary_logs_in_remembers_the_login_and_refuses_a_wrong_password() {
     let (code, out, err) = classchat(
         home,
         &["--server", &addr, "--user", "alice", "pipe"],
-        Some("s3cret"),
+        Some("s3cret-password"),
         "/who\n",
     )
     .await;
@@ -295,7 +295,7 @@ async fn the_binary_logs_in_remembers_the_login_and_refuses_a_wrong_password() {
     let (code, _, err) = classchat(
         home,
         &["--server", &addr, "--user", "alice", "pipe"],
-        Some("s3cret"),
+        Some("s3cret-password"),
         "/who\n",
     )
     .await;
@@ -329,10 +329,10 @@ async fn the_binary_says_why_a_name_off_the_roster_cannot_sign_up() {
     let addr = server.addr.to_string();
 
     let alice = ["--server", &addr, "--user", "alice", "pipe"];
-    let (code, _, err) = classchat(dir.path(), &alice, Some("pw"), "").await;
+    let (code, _, err) = classchat(dir.path(), &alice, Some("roster-password"), "").await;
     assert_eq!(code, 0, "{err}");
     let mallory = ["--server", &addr, "--user", "mallory", "pipe"];
-    let (code, out, err) = classchat(dir.path(), &mallory, Some("pw"), "/who\n").await;
+    let (code, out, err) = classchat(dir.path(), &mallory, Some("roster-password"), "/who\n").await;
     assert_eq!(code, 1);
     assert!(out.is_empty());
     assert!(
@@ -349,7 +349,7 @@ async fn a_running_pipe_whose_password_was_reset_exits_saying_so() {
     let mut server = TestServer::start("127.0.0.1:0", &data).await;
     let addr = server.addr.to_string();
     let args = ["--server", &addr, "--user", "alice", "pipe", "--wait", "60"];
-    let mut child = classchat_command(dir.path(), &args, Some("before"))
+    let mut child = classchat_command(dir.path(), &args, Some("before-the-reset"))
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
@@ -385,10 +385,10 @@ async fn a_running_pipe_whose_password_was_reset_exits_saying_so() {
 async fn pipe_mode_changes_the_password_and_never_prints_one_back() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = TestServer::start("127.0.0.1:0", dir.path()).await;
-    let input = "/passwd only-one\n/passwd\n/passwd wrong better\n/passwd alice-password better\n";
+    let input = "/passwd only-one\n/passwd\n/passwd wrong much-better\n/passwd alice-password much-better\n";
     let raw = run_pipe_raw(&server, "alice", input, Duration::from_millis(300)).await;
     let text = String::from_utf8_lossy(&raw);
-    for secret in ["only-one", "wrong", "better", "alice-password"] {
+    for secret in ["only-one", "wrong", "much-better", "alice-password"] {
         assert!(!text.contains(secret), "{secret} printed:\n{text}");
     }
     let out = lines(&raw);
@@ -402,7 +402,7 @@ async fn pipe_mode_changes_the_password_and_never_prints_one_back() {
 
     // The next login needs the new one.
     let mut options = support::options(&server, "alice");
-    options.password = Some(classchat_common::protocol::Secret("better".into()));
+    options.password = Some(classchat_common::protocol::Secret("much-better".into()));
     classchat_client::client::Client::start(options)
         .await
         .unwrap();

@@ -47,7 +47,7 @@ fn options(addr: std::net::SocketAddr, user: &str, trust: Trust) -> ClientOption
     ClientOptions {
         server: addr.to_string().parse().unwrap(),
         user: user.parse().unwrap(),
-        password: Some(Secret("pw".into())),
+        password: Some(Secret("tls-password".into())),
         logins: None,
         unsent: None,
         backoff: Backoff::default(),

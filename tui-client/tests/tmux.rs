@@ -47,7 +47,7 @@ impl Tmux {
     /// Starts `classchat` as `user` in a window of its own.
     fn client(&self, first: bool, user: &str, server: &str, home: &Path) {
         let command = format!(
-            "env XDG_CONFIG_HOME={cfg} XDG_DATA_HOME={data} TERM=xterm-256color {bin} --server {server} --user {user} --password {user}-pw",
+            "env XDG_CONFIG_HOME={cfg} XDG_DATA_HOME={data} TERM=xterm-256color {bin} --server {server} --user {user} --password {user}-password",
             cfg = home.join(user).join("config").display(),
             data = home.join(user).join("data").display(),
             bin = env!("CARGO_BIN_EXE_classchat"),

@@ -211,6 +211,7 @@ fn limits() -> impl Strategy<Value = Limits> {
         any::<usize>(),
         any::<usize>(),
         any::<usize>(),
+        any::<usize>(),
         any::<u32>(),
         any::<u32>(),
         any::<u32>(),
@@ -224,6 +225,7 @@ fn limits() -> impl Strategy<Value = Limits> {
                 max_frame,
                 max_body,
                 max_name,
+                min_password,
                 history_page,
                 rate_per_sec,
                 rate_burst,
@@ -235,6 +237,7 @@ fn limits() -> impl Strategy<Value = Limits> {
                 max_frame,
                 max_body,
                 max_name,
+                min_password,
                 history_page,
                 rate_per_sec,
                 rate_burst,
@@ -348,11 +351,14 @@ pub fn client_message() -> impl Strategy<Value = ClientMessage> {
     use ClientMessage as C;
     prop_oneof![
         (any::<u32>(), of(text())).prop_map(|(version, client)| C::Hello { version, client }),
-        (username(), of(secret()), of(secret())).prop_map(|(user, password, token)| C::Login {
-            user,
-            password,
-            token
-        }),
+        (username(), of(secret()), of(secret()), any::<bool>()).prop_map(
+            |(user, password, token, create)| C::Login {
+                user,
+                password,
+                token,
+                create,
+            }
+        ),
         (req(), secret(), secret()).prop_map(|(req, old, new)| C::Password { req, old, new }),
         (message_id(), conv(), text()).prop_map(|(id, to, body)| C::Send { id, to, body }),
         (conv(), any::<u64>()).prop_map(|(conv, seq)| C::Ack { conv, seq }),

@@ -99,6 +99,7 @@ pub fn login_lines(user: &str, proof: &Proof) -> anyhow::Result<Bytes> {
         user,
         password,
         token,
+        create: true,
     }
     .to_line();
     let mut both = BytesMut::with_capacity(hello.len() + login.len());

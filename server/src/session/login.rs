@@ -107,7 +107,8 @@ pub async fn handshake(
                 user,
                 password,
                 token,
-            } => match login(ctx, address, &user, password, token).await? {
+                create,
+            } => match login(ctx, address, &user, password, token, create).await? {
                 Ok(identity) => return Ok(identity),
                 Err(refusal) => reply(conn, refusal).await?,
             },
@@ -141,6 +142,7 @@ async fn login(
     name: &Username,
     password: Option<Secret>,
     token: Option<Secret>,
+    create: bool,
 ) -> Result<Result<Identity, ServerMessage>, Ending> {
     let account = name.key();
     if let Some(wait) = ctx.throttle.wait(&account, address, Instant::now()) {
@@ -215,6 +217,22 @@ async fn login(
         Some(account) => (account.id, false, account.password_hash),
         None => {
             // Before the password is hashed: a refused sign-up costs nothing.
+            if !create {
+                return Ok(Err(ServerMessage::error(
+                    ErrorCode::UnknownUser,
+                    format!(
+                        "there is no account {name} yet; log in with \"create\":true to make it \
+                         with this password"
+                    ),
+                )));
+            }
+            let min = ctx.config.min_password;
+            if password.chars().count() < min {
+                return Ok(Err(ServerMessage::error(
+                    ErrorCode::BadRequest,
+                    format!("a new account's password must be at least {min} characters"),
+                )));
+            }
             if let Err(wait) = ctx.hasher.sign_up(address, Instant::now()) {
                 tracing::info!(user = %name, %address, "sign-up refused: too many from this address");
                 return Ok(Err(too_many_sign_ups(ctx, wait)));

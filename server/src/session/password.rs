@@ -56,11 +56,15 @@ pub async fn change(
             .retry_after(ms)
             .to_message(req, None);
     }
-    if new.0.is_empty() || new.0.len() > MAX_PASSWORD_BYTES {
+    let min = ctx.config.min_password;
+    if new.0.chars().count() < min.max(1) || new.0.len() > MAX_PASSWORD_BYTES {
         return ServerMessage::error_for(
             req,
             ErrorCode::BadRequest,
-            format!("a password must be 1 to {MAX_PASSWORD_BYTES} bytes"),
+            format!(
+                "a new password must be at least {} characters and at most {MAX_PASSWORD_BYTES} bytes",
+                min.max(1)
+            ),
         );
     }
     let name = me.name.clone();

@@ -108,6 +108,7 @@ async fn posing_as_another_user_is_refused_and_the_real_one_chats_on_untouched()
             user: user("alice"),
             password: Some(Secret(support::PASSWORD.into())),
             token: None,
+            create: true,
         })
         .await;
     mallory.recv_error(ErrorCode::AlreadyLoggedIn).await;
@@ -128,6 +129,7 @@ async fn posing_as_another_user_is_refused_and_the_real_one_chats_on_untouched()
             user: user("alice"),
             password: Some(Secret("password123".into())),
             token: None,
+            create: true,
         })
         .await;
     impostor.recv_error(ErrorCode::BadPassword).await;
@@ -137,6 +139,7 @@ async fn posing_as_another_user_is_refused_and_the_real_one_chats_on_untouched()
             user: user("alice"),
             password: None,
             token: Some(Secret(stolen)),
+            create: true,
         })
         .await;
     impostor.recv_error(ErrorCode::BadToken).await;

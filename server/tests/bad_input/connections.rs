@@ -254,6 +254,7 @@ async fn a_client_that_stops_reading_is_dropped_without_slowing_the_sender_and_l
         user: user("bob"),
         password: Some(classchat_common::protocol::Secret(support::PASSWORD.into())),
         token: None,
+        create: true,
     })
     .await;
     bob.finish_login().await;
@@ -353,6 +354,7 @@ async fn a_group_member_who_never_reads_is_dropped_without_holding_up_the_others
         user: user("bob"),
         password: Some(classchat_common::protocol::Secret(support::PASSWORD.into())),
         token: None,
+        create: true,
     })
     .await;
     bob.finish_login().await;

@@ -373,6 +373,7 @@ async fn a_full_disk_refuses_what_it_cannot_store_loses_nothing_stored_and_recov
         user: crate::support::user("carol"),
         password: None,
         token: Some(classchat_common::protocol::Secret(carol_token.clone())),
+        create: true,
     })
     .await;
     let last = late.expect_closed().await;

@@ -100,6 +100,7 @@ async fn a_line_split_into_single_bytes_is_decoded_like_any_other() {
         user: user("alice"),
         password: Some(classchat_common::protocol::Secret(support::PASSWORD.into())),
         token: None,
+        create: true,
     };
     for &b in hello.iter() {
         c.send_raw(&[b]).await;
@@ -245,6 +246,7 @@ async fn malformed_lines_get_an_error_naming_the_problem_and_the_connection_stay
         user: user("alice"),
         password: Some(classchat_common::protocol::Secret(support::PASSWORD.into())),
         token: None,
+        create: true,
     })
     .await;
     c.finish_login().await;

@@ -97,6 +97,7 @@ pub fn login_with_password(name: &str, password: &str) -> ClientMessage {
         user: user(name),
         password: Some(Secret(password.into())),
         token: None,
+        create: true,
     }
 }
 
@@ -106,6 +107,7 @@ pub fn login_with_token(name: &str, token: &str) -> ClientMessage {
         user: user(name),
         password: None,
         token: Some(Secret(token.into())),
+        create: true,
     }
 }
 
