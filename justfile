@@ -1,30 +1,44 @@
 # ClassChat tasks. `just` alone lists them.
 
+# Arguments reach the programs as they were quoted: `just tui --server "[::1]:12345"`.
+set positional-arguments
+
+# Where `build` puts the programs.
+bin := env("CARGO_TARGET_DIR", "target") / "release"
+
 # List the recipes
 default:
     @just --list
 
+# Build the server and the client (release); every recipe that runs one builds both this one way
+build:
+    cargo build --release --workspace --bins
+
+# Every recipe that runs a program depends on `build` and starts the binary it
+# made. `cargo run -p` would resolve each package's dependency features on its
+# own, so `just server` and then `just tui` would build much of the tree twice.
+
 # Run the server on [::]:12345 (IPv6 and IPv4); extra arguments go to classchat-server
-server *ARGS:
-    cargo run --release -p classchat-server -- {{ARGS}}
+server *ARGS: build
+    @exec "{{bin}}/classchat-server" "$@"
 
 # Run the terminal client (default server localhost:12345); e.g. `just tui --user alice`
-tui *ARGS:
-    cargo run --release -p classchat -- {{ARGS}}
+tui *ARGS: build
+    @exec "{{bin}}/classchat" "$@"
 
 # A local server and three clients (alice, bob, carol) side by side in tmux
 demo:
     bash assets/demo.sh
 
 # Run the client without a screen: slash commands on stdin, JSON events on stdout
-pipe *ARGS:
-    cargo run --release -p classchat -- {{ARGS}} pipe
+pipe *ARGS: build
+    @exec "{{bin}}/classchat" pipe "$@"
 
 # Run every test in the workspace
 test:
     cargo test --workspace
 
-# Measure BRIEF §5 on a release build and write docs/BENCHMARKS.md; `just bench quick`: small sizes, writes nothing
+# Measure the performance targets on a release build and write the figures to docs/BENCHMARKS.md; `just bench quick`: small sizes, writes nothing
 bench MODE="full":
     #!/usr/bin/env bash
     set -euo pipefail

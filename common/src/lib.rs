@@ -11,6 +11,7 @@
 //! - [`text`]: which characters a screen acts on, reorders or hides, and
 //!   what text counts as blank.
 //! - [`files`]: safe file names, the same on both sides.
+//! - `manual` (feature `manual`): a program's man page from its clap definitions.
 //! - `proptests` (tests only): property tests across the modules, with
 //!   strategies that generate every message.
 
@@ -19,6 +20,8 @@ pub mod error;
 pub mod files;
 pub mod ids;
 pub mod limits;
+#[cfg(feature = "manual")]
+pub mod manual;
 pub mod names;
 #[cfg(test)]
 mod proptests;

@@ -578,6 +578,11 @@ pub enum ServerMessage {
         online: Vec<Username>,
         total: usize,
     },
+    /// How many users are online in all, as `who` counts them: sent to every
+    /// connection when the number changed, at most about once a second.
+    Online {
+        total: usize,
+    },
     /// One user.
     User {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -801,6 +806,7 @@ impl ServerMessage {
             | ServerMessage::Message(_)
             | ServerMessage::Receipt { .. }
             | ServerMessage::Presence { .. }
+            | ServerMessage::Online { .. }
             | ServerMessage::ChunkAck { .. }
             | ServerMessage::Uploaded { .. }
             | ServerMessage::FileChunk { .. }

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use clap::Parser;
+use clap::{CommandFactory as _, Parser};
+use clap_complete::Shell;
 use classchat_common::Username;
 use classchat_server::admin;
 use classchat_server::config::{Config, StoreKind, default_listen, defaults};
@@ -15,12 +16,16 @@ use classchat_server::store::sqlite::SyncLevel;
 use classchat_server::tls::TlsSource;
 
 /// The ClassChat server: direct messages, groups and offline delivery for a class or a team.
+///
+/// Without a command, it serves until Ctrl-C or SIGTERM, which shut it down
+/// cleanly. Accounts, messages and offered files live in the data directory,
+/// which one server at a time may use. Logs go to stderr (RUST_LOG=debug for more).
 #[derive(Debug, Parser)]
 #[command(name = "classchat-server", version)]
 struct Args {
     /// Without a command, serve.
     #[command(subcommand)]
-    command: Option<Admin>,
+    command: Option<Command>,
 
     /// Address to listen on; repeat for several. The default, [::]:12345,
     /// accepts IPv6 and IPv4 clients alike.
@@ -199,15 +204,22 @@ fn rate_limit_help() -> String {
     help
 }
 
-/// What an operator does to the data while the server is stopped.
+/// What runs instead of the server: an operator's work on the data while the
+/// server is stopped, and the program's own documentation.
 #[derive(Debug, clap::Subcommand)]
-enum Admin {
+enum Command {
     /// Give an account a new random password, printed here, and retire its
     /// saved logins. Stop the server first; start it again after.
     ResetPassword {
         /// The account's name (any case).
         user: Username,
     },
+    /// Print a completion script for your shell, e.g. `classchat-server
+    /// completions bash > ~/.local/share/bash-completion/completions/classchat-server`.
+    Completions { shell: Shell },
+    /// Print the man page: this help as roff, e.g. `classchat-server man >
+    /// ~/.local/share/man/man1/classchat-server.1`.
+    Man,
 }
 
 fn main() -> ExitCode {
@@ -227,8 +239,8 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let mut args = Args::parse();
-    if let Some(admin) = args.command.take() {
-        return match run_admin(admin, args.data_dir) {
+    if let Some(command) = args.command.take() {
+        return match run_command(command, args.data_dir) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("classchat-server: {e:#}");
@@ -263,15 +275,24 @@ fn data_dir(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     clippy::print_stdout,
     reason = "the new password is the command's output"
 )]
-fn run_admin(admin: Admin, dir: Option<PathBuf>) -> anyhow::Result<()> {
-    let dir = data_dir(dir)?;
-    match admin {
-        Admin::ResetPassword { user } => {
-            let (user, password) = admin::reset_password(&dir, &user)?;
+fn run_command(command: Command, dir: Option<PathBuf>) -> anyhow::Result<()> {
+    match command {
+        Command::ResetPassword { user } => {
+            let (user, password) = admin::reset_password(&data_dir(dir)?, &user)?;
             println!("new password for {user}: {password}");
             println!(
                 "{user}'s saved logins no longer work: each of {user}'s clients asks for this password."
             );
+        }
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Args::command(), "classchat-server", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout(), &script)?;
+        }
+        Command::Man => {
+            let page = classchat_common::manual::man_page(&Args::command())
+                .context("cannot make the man page")?;
+            std::io::Write::write_all(&mut std::io::stdout(), &page)?;
         }
     }
     Ok(())

@@ -637,6 +637,32 @@ async fn presence_goes_to_those_who_share_a_conversation_and_no_one_else() {
     alice.expect_nothing_pending().await;
 }
 
+/// The next `online` count `c` is told.
+async fn online_count(c: &mut TestClient) -> usize {
+    c.online_counts = true;
+    let total = expect!(c.recv_until(20, |m| matches!(m, ServerMessage::Online { .. })).await,
+        ServerMessage::Online { total } => total);
+    c.online_counts = false;
+    total
+}
+
+#[tokio::test]
+async fn everyone_is_told_how_many_are_online_also_when_strangers_come_and_go() {
+    let server = start_server(ServerOptions::default().memory()).await;
+    let mut alice = server.login("alice").await;
+    assert_eq!(online_count(&mut alice).await, 1);
+
+    // Carol shares nothing with alice: no presence, but the count moves, as
+    // `who` would say.
+    let carol = server.login("carol").await;
+    assert_eq!(online_count(&mut alice).await, 2);
+    alice.send(ClientMessage::Who { req: Some(1) }).await;
+    expect!(alice.recv().await, ServerMessage::Who { total: 2, .. } => ());
+    carol.bye().await;
+    assert_eq!(online_count(&mut alice).await, 1);
+    alice.expect_nothing_pending().await;
+}
+
 #[tokio::test]
 async fn a_users_other_connections_see_what_one_sent_with_its_counts_and_stay_online_until_the_last_leaves()
  {

@@ -1,5 +1,5 @@
 //! How long one frame takes with a 100,000-message conversation open (target:
-//! ≤ 2 ms, BRIEF §5). Run with `cargo bench -p classchat --bench frame`; prints
+//! ≤ 2 ms, docs/BENCHMARKS.md). Run with `cargo bench -p classchat --bench frame`; prints
 //! the median, p99 and worst of many frames, at the bottom and scrolled up.
 
 #![allow(

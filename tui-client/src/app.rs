@@ -20,10 +20,12 @@ use crossterm::event::{
 };
 use ratatui::DefaultTerminal;
 use tokio::sync::mpsc;
+use tokio::time::Interval;
 
 use crate::address::ServerAddr;
-use crate::client::{Action, Backoff, Client, ClientOptions, Event, Session};
+use crate::client::{Action, Backoff, Client, ClientOptions, Event, Session, StartError};
 use crate::config::{Logins, Paths, Settings};
+use crate::connection::ConnectError;
 use crate::keymap::Keymap;
 use crate::message::{Effect, Msg};
 use crate::model::{LoginForm, Look, Model};
@@ -45,7 +47,9 @@ pub struct AppOptions {
     pub keymap: Keymap,
 }
 
-type LoginResult = Result<(Client, mpsc::Receiver<Event>, Session, String), String>;
+/// A login attempt's outcome: the client task with its events, what the login
+/// said and the server's address; or the message that tells `update` why not.
+pub type LoginResult = Result<(Client, mpsc::Receiver<Event>, Session, String), Msg>;
 
 /// Terminal events read and not yet taken, at most; when full, the reader
 /// waits and the terminal keeps the rest.
@@ -53,8 +57,22 @@ const TERMINAL_QUEUE: usize = 4096;
 /// Terminal events taken in one turn, at most, so that a long burst of keys
 /// still shows progress.
 const TURN_EVENTS_MAX: usize = 4096;
+/// Network events taken in one turn besides the one that woke the loop, at
+/// most, so that a flood of them still lets the screen be drawn.
+const TURN_NET_MAX: usize = 256;
 /// How often the terminal reader looks whether the run loop is still there.
 const READER_CHECK: Duration = Duration::from_millis(200);
+/// Actions waiting for room in the client task's channel. Once this many
+/// wait and a client task is there to make room, the loop reads no more of
+/// the terminal until it has: keys wait in the reader's queue, then in the
+/// terminal, and none is lost; only what the turn that filled it had already
+/// taken in goes past it. The network is still read, so that the client task
+/// is never left waiting on the loop while the loop waits on it, and the few
+/// actions an event asks for still go in. With no client task (before the
+/// first login, or once it has stopped) nothing would make room, so the
+/// keyboard stays live, to log in or to quit, and a new action is dropped
+/// instead, with a warning in the log.
+const WAITING_MAX: usize = 1024;
 
 pub async fn run(options: AppOptions) -> anyhow::Result<()> {
     let mut terminal = ratatui::init();
@@ -87,6 +105,37 @@ pub async fn run(options: AppOptions) -> anyhow::Result<()> {
 }
 
 async fn run_loop(terminal: &mut DefaultTerminal, options: AppOptions) -> anyhow::Result<()> {
+    let size = terminal.size()?;
+    let mut model = first_model(&options, (size.width, size.height));
+    let mut wiring = Wiring::new(options);
+    model.login = Some(wiring.first_login());
+    let (terminal_tx, mut terminal_events) = mpsc::channel(TERMINAL_QUEUE);
+    read_terminal(terminal_tx);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        terminal.draw(|frame| ui::view(&model, frame))?;
+        let Some(msgs) = wiring.next(&mut terminal_events, &mut tick).await? else {
+            break;
+        };
+        let mut effects = Vec::new();
+        for msg in msgs {
+            effects.extend(update::update(&mut model, msg));
+        }
+        wiring.take_net(&mut model, &mut effects);
+        for effect in effects {
+            wiring.carry_out(effect, &mut model);
+        }
+        wiring.hand_over();
+        if model.quit {
+            break;
+        }
+    }
+    wiring.quit().await;
+    Ok(())
+}
+
+/// The model before anything has happened: the terminal's size and the folders.
+fn first_model(options: &AppOptions, size: (u16, u16)) -> Model {
     let tz = chrono::Local::now().offset().fix();
     let mut model = Model::new(
         options.server.clone(),
@@ -95,8 +144,7 @@ async fn run_loop(terminal: &mut DefaultTerminal, options: AppOptions) -> anyhow
         options.look,
         options.keymap.clone(),
     );
-    let size = terminal.size()?;
-    model.size = (size.width, size.height);
+    model.size = size;
     model.download_dir = options.download_dir.clone();
     model.home = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf());
     // The picker starts where the client was started, as a shell would.
@@ -104,145 +152,201 @@ async fn run_loop(terminal: &mut DefaultTerminal, options: AppOptions) -> anyhow
         .ok()
         .or_else(|| model.home.clone())
         .unwrap_or_else(|| ".".into());
-    let user = options
-        .user
-        .as_ref()
-        .map(ToString::to_string)
-        .unwrap_or_default();
-    let mut form = LoginForm::new(&options.server, &user);
-    let (login_tx, mut login_rx) = mpsc::channel::<LoginResult>(2);
-    let logins = Logins::new(options.paths.logins_file());
-    // With a name and a password (or a saved login), connect at once; the form
-    // only shows if that fails.
-    if let Some(user) = &options.user {
-        let saved = logins.token(user.as_str(), &normalized(&options.server));
-        if options.password.is_some() || saved.is_some() {
-            form.busy = true;
-            spawn_login(
-                options.server.clone(),
-                user.to_string(),
-                options.password.clone(),
-                options.tls.clone(),
-                logins.clone(),
-                login_tx.clone(),
-            );
+    model
+}
+
+/// What the run loop keeps besides the model and the terminal: the client
+/// task once logged in, the actions waiting for room in its channel, and the
+/// login attempts under way.
+struct Wiring {
+    options: AppOptions,
+    logins: Logins,
+    login_tx: mpsc::Sender<LoginResult>,
+    login_rx: mpsc::Receiver<LoginResult>,
+    client: Option<Client>,
+    net: Option<mpsc::Receiver<Event>>,
+    /// At most [`WAITING_MAX`], as the constant says.
+    waiting: VecDeque<Action>,
+}
+
+impl Wiring {
+    fn new(options: AppOptions) -> Self {
+        let (login_tx, login_rx) = mpsc::channel(2);
+        Wiring {
+            logins: Logins::new(options.paths.logins_file()),
+            options,
+            login_tx,
+            login_rx,
+            client: None,
+            net: None,
+            waiting: VecDeque::new(),
         }
     }
-    model.login = Some(form);
 
-    let mut client: Option<Client> = None;
-    let mut net: Option<mpsc::Receiver<Event>> = None;
-    let mut waiting: VecDeque<Action> = VecDeque::new();
-    let (terminal_tx, mut terminal_events) = mpsc::channel(TERMINAL_QUEUE);
-    read_terminal(terminal_tx);
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        terminal.draw(|frame| ui::view(&model, frame))?;
+    /// The login form, already trying when the command line gives a name and
+    /// a password (or there is a saved login for the name): it only shows if
+    /// that fails. A password given on the command line or in the environment
+    /// is a script's: a new name gets an account at once, as it always has.
+    /// One typed in the form asks first.
+    fn first_login(&self) -> LoginForm {
+        let options = &self.options;
+        let name = options.user.as_ref().map(ToString::to_string);
+        let mut form = LoginForm::new(&options.server, name.as_deref().unwrap_or_default());
+        if let Some(user) = name {
+            let saved = self.logins.token(&user, &normalized(&options.server));
+            if options.password.is_some() || saved.is_some() {
+                form.busy = true;
+                self.log_in(options.server.clone(), user, options.password.clone(), true);
+            }
+        }
+        form
+    }
+
+    fn log_in(&self, server: String, user: String, password: Option<Secret>, create: bool) {
+        spawn_login(
+            server,
+            user,
+            password,
+            create,
+            self.options.tls.clone(),
+            self.logins.clone(),
+            self.login_tx.clone(),
+        );
+    }
+
+    /// Whether a client task is there to take the waiting actions.
+    fn client_alive(&self) -> bool {
+        self.client.is_some() && self.net.is_some()
+    }
+
+    /// Whether the loop takes in the terminal's events ([`WAITING_MAX`]).
+    fn reads_terminal(&self) -> bool {
+        self.waiting.len() < WAITING_MAX || !self.client_alive()
+    }
+
+    /// Waits until something happens, and says it as messages, with whatever
+    /// else the terminal has already delivered; `None` once the terminal is gone.
+    async fn next(
+        &mut self,
+        terminal: &mut mpsc::Receiver<std::io::Result<TermEvent>>,
+        tick: &mut Interval,
+    ) -> anyhow::Result<Option<Vec<Msg>>> {
+        let reading = self.reads_terminal();
         let mut arrived: Vec<TermEvent> = Vec::new();
-        let msg = tokio::select! {
-            event = terminal_events.recv() => match event {
+        let woke = tokio::select! {
+            event = terminal.recv(), if reading => match event {
                 Some(event) => {
                     arrived.push(event?);
                     None
                 }
-                None => break,
+                None => return Ok(None),
             },
-            event = next_net(&mut net) => match event {
+            event = next_net(&mut self.net) => match event {
                 Some(event) => Some(Msg::Net(event)),
                 None => {
-                    net = None;
-                    continue;
+                    self.net = None;
+                    None
                 }
             },
-            result = login_rx.recv() => match result {
-                Some(Ok((c, events, session, server))) => {
-                    save_settings(&options.paths, &server, &session.user);
-                    client = Some(c);
-                    net = Some(events);
-                    Some(Msg::LoggedIn { user: session.user, server })
-                }
-                Some(Err(why)) => Some(Msg::LoginFailed(why)),
-                None => continue,
-            },
+            result = self.login_rx.recv() => self.logged_in(result),
             _ = tick.tick() => Some(Msg::Tick(Timestamp::now())),
         };
         // Whatever else the terminal has already delivered goes in before the
         // next frame: text typed or pasted key by key costs a frame per burst,
         // not one per key.
-        while arrived.len() < TURN_EVENTS_MAX
-            && let Ok(event) = terminal_events.try_recv()
+        while reading
+            && arrived.len() < TURN_EVENTS_MAX
+            && let Ok(event) = terminal.try_recv()
         {
             arrived.push(event?);
         }
-        let mut effects = Vec::new();
-        for msg in msg.into_iter().chain(messages(arrived)) {
-            effects.extend(update::update(&mut model, msg));
-        }
-        // Take whatever else the network has already delivered before drawing again.
-        if let Some(rx) = net.as_mut() {
-            for _ in 0..256 {
-                let Ok(event) = rx.try_recv() else { break };
-                effects.extend(update::update(&mut model, Msg::Net(event)));
-            }
-        }
-        for effect in effects {
-            match effect {
-                Effect::Send { id, to, body } => waiting.push_back(Action::Send { id, to, body }),
-                Effect::Ask(request) => waiting.push_back(Action::Request(request)),
-                Effect::Bell => {
-                    let mut out = std::io::stdout();
-                    let _ = out.write_all(b"\x07").and_then(|()| out.flush());
-                }
-                Effect::Login {
+        Ok(Some(woke.into_iter().chain(messages(arrived)).collect()))
+    }
+
+    fn logged_in(&mut self, result: Option<LoginResult>) -> Option<Msg> {
+        match result? {
+            Ok((client, events, session, server)) => {
+                save_settings(&self.options.paths, &server, &session.user);
+                self.client = Some(client);
+                self.net = Some(events);
+                Some(Msg::LoggedIn {
+                    user: session.user,
                     server,
-                    user,
-                    password,
-                } => {
-                    spawn_login(
-                        server,
-                        user,
-                        Some(password),
-                        options.tls.clone(),
-                        logins.clone(),
-                        login_tx.clone(),
-                    );
-                }
-                Effect::Password(password) => waiting.push_back(Action::Password(password)),
-                Effect::SendFile { local, to, path } => {
-                    waiting.push_back(Action::SendFile { local, to, path });
-                }
-                Effect::AcceptFile { offer, conv, dir } => {
-                    let dir = dir.unwrap_or_else(|| model.download_dir.clone());
-                    waiting.push_back(Action::Accept {
-                        offer,
-                        conv: Some(conv),
-                        dir,
-                    });
-                }
-                Effect::CancelTransfer { local, offer } => {
-                    waiting.push_back(Action::CancelTransfer { local, offer });
-                }
-                Effect::Quit => model.quit = true,
+                })
             }
-        }
-        if let Some(c) = &client {
-            // A full channel means the client task is busy; what does not fit
-            // waits here, in order, for the next turn.
-            while let Some(action) = waiting.pop_front() {
-                if let Err(action) = c.try_act(action) {
-                    waiting.push_front(action);
-                    break;
-                }
-            }
-        }
-        if model.quit {
-            break;
+            Err(failed) => Some(failed),
         }
     }
-    if let Some(c) = client {
-        c.quit().await;
+
+    /// Takes what else the network has already delivered (a turn's worth at
+    /// most) through `update` before drawing again.
+    fn take_net(&mut self, model: &mut Model, effects: &mut Vec<Effect>) {
+        let Some(rx) = self.net.as_mut() else {
+            return;
+        };
+        for _ in 0..TURN_NET_MAX {
+            let Ok(event) = rx.try_recv() else { break };
+            effects.extend(update::update(model, Msg::Net(event)));
+        }
     }
-    Ok(())
+
+    fn carry_out(&mut self, effect: Effect, model: &mut Model) {
+        let action = match effect {
+            Effect::Send { id, to, body } => Action::Send { id, to, body },
+            Effect::Ask(request) => Action::Request(request),
+            Effect::Password(password) => Action::Password(password),
+            Effect::SendFile { local, to, path } => Action::SendFile { local, to, path },
+            Effect::AcceptFile { offer, conv, dir } => Action::Accept {
+                offer,
+                conv: Some(conv),
+                dir: dir.unwrap_or_else(|| model.download_dir.clone()),
+            },
+            Effect::CancelTransfer { local, offer } => Action::CancelTransfer { local, offer },
+            Effect::Bell => {
+                let mut out = std::io::stdout();
+                let _ = out.write_all(b"\x07").and_then(|()| out.flush());
+                return;
+            }
+            Effect::Login {
+                server,
+                user,
+                password,
+                create,
+            } => return self.log_in(server, user, Some(password), create),
+            Effect::Quit => {
+                model.quit = true;
+                return;
+            }
+        };
+        if self.waiting.len() >= WAITING_MAX && !self.client_alive() {
+            tracing::warn!(
+                "an action was dropped: {WAITING_MAX} wait already, and no client task takes them"
+            );
+            return;
+        }
+        self.waiting.push_back(action);
+    }
+
+    /// Hands the waiting actions to the client task, in order, while its
+    /// channel has room; a full channel means the task is busy, and the rest
+    /// wait for the next turn.
+    fn hand_over(&mut self) {
+        let Some(client) = &self.client else {
+            return;
+        };
+        while let Some(action) = self.waiting.pop_front() {
+            if let Err(action) = client.try_act(action) {
+                self.waiting.push_front(action);
+                break;
+            }
+        }
+    }
+
+    async fn quit(self) {
+        if let Some(client) = self.client {
+            client.quit().await;
+        }
+    }
 }
 
 /// Reads the terminal on a thread of its own (crossterm's reads block) until
@@ -330,30 +434,54 @@ fn spawn_login(
     server: String,
     user: String,
     password: Option<Secret>,
+    create: bool,
     tls: Option<crate::tls::Trust>,
     logins: Logins,
     done: mpsc::Sender<LoginResult>,
 ) {
     tokio::spawn(async move {
-        let result = async {
-            let addr: ServerAddr = server.parse().map_err(|e| format!("{e}"))?;
-            let user: Username = user.parse().map_err(|e| format!("{e}"))?;
-            let options = ClientOptions {
-                server: addr.clone(),
-                user,
-                password,
-                unsent: Some(logins.unsent()),
-                logins: Some(logins),
-                backoff: Backoff::default(),
-                tls,
-            };
-            let (client, events, session) =
-                Client::start(options).await.map_err(|e| e.to_string())?;
-            Ok((client, events, session, addr.to_string()))
-        }
-        .await;
+        let result = try_login(server, user, password, create, tls, logins).await;
         let _ = done.send(result).await;
     });
+}
+
+/// One login attempt, as the form (or the command line) asks for it: with
+/// `create`, a name without an account gets one.
+pub async fn try_login(
+    server: String,
+    user: String,
+    password: Option<Secret>,
+    create: bool,
+    tls: Option<crate::tls::Trust>,
+    logins: Logins,
+) -> LoginResult {
+    let addr: ServerAddr = server
+        .parse()
+        .map_err(|e| Msg::LoginFailed(format!("{e}")))?;
+    let user: Username = user.parse().map_err(|e| Msg::LoginFailed(format!("{e}")))?;
+    let options = ClientOptions {
+        server: addr.clone(),
+        user,
+        password,
+        create,
+        unsent: Some(logins.unsent()),
+        logins: Some(logins),
+        backoff: Backoff::default(),
+        tls,
+    };
+    let (client, events, session) = Client::start(options).await.map_err(failed)?;
+    Ok((client, events, session, addr.to_string()))
+}
+
+/// What `update` hears of a login that failed.
+fn failed(e: StartError) -> Msg {
+    match e {
+        StartError::Connect {
+            cause: ConnectError::NoAccount { min_password, .. },
+            ..
+        } => Msg::NoAccount { min_password },
+        e => Msg::LoginFailed(e.to_string()),
+    }
 }
 
 /// Remembers the server and name for next time; never the password.
@@ -372,7 +500,84 @@ fn save_settings(paths: &Paths, server: &str, user: &Username) {
 
 #[cfg(test)]
 mod tests {
+    use classchat_common::ClientMessage;
+
     use super::*;
+    use crate::fixtures::blank_model;
+
+    fn options(dir: &std::path::Path) -> AppOptions {
+        AppOptions {
+            server: "localhost:12345".into(),
+            user: None,
+            password: None,
+            download_dir: dir.join("downloads"),
+            tls: None,
+            paths: Paths {
+                config_file: dir.join("config.toml"),
+                data_dir: dir.join("data"),
+            },
+            settings: Settings::default(),
+            look: Look {
+                ascii: false,
+                color: true,
+            },
+            keymap: Keymap::default(),
+        }
+    }
+
+    fn ask(n: u64) -> Effect {
+        Effect::Ask(ClientMessage::Who { req: Some(n) })
+    }
+
+    fn asked(action: &Action) -> Option<u64> {
+        match action {
+            Action::Request(ClientMessage::Who { req }) => *req,
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_busy_client_task_pauses_the_keyboard_once_the_waiting_queue_is_full_and_loses_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut model = blank_model(90, 30);
+        let mut wiring = Wiring::new(options(dir.path()));
+        let (actions, mut taken) = mpsc::channel(1);
+        let (_events_tx, events) = mpsc::channel(1);
+        wiring.client = Some(Client::over(actions));
+        wiring.net = Some(events);
+        let sent = WAITING_MAX as u64 + 1;
+        for n in 0..sent {
+            wiring.carry_out(ask(n), &mut model);
+            wiring.hand_over();
+        }
+        // One in the channel, the rest waiting: the queue is full.
+        assert_eq!(wiring.waiting.len(), WAITING_MAX);
+        assert!(!wiring.reads_terminal());
+        // The client task takes one; the next goes over, in order.
+        assert_eq!(taken.try_recv().ok().as_ref().and_then(asked), Some(0));
+        wiring.hand_over();
+        assert!(wiring.reads_terminal());
+        let mut order = Vec::new();
+        while let Ok(action) = taken.try_recv() {
+            order.extend(asked(&action));
+            wiring.hand_over();
+        }
+        assert_eq!(order, (1..sent).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn with_no_client_task_the_keyboard_stays_live_and_the_queue_stays_within_its_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut model = blank_model(90, 30);
+        let mut wiring = Wiring::new(options(dir.path()));
+        for n in 0..WAITING_MAX as u64 + 10 {
+            wiring.carry_out(ask(n), &mut model);
+            wiring.hand_over();
+        }
+        assert_eq!(wiring.waiting.len(), WAITING_MAX);
+        assert!(wiring.reads_terminal());
+        assert_eq!(wiring.waiting.pop_front().as_ref().and_then(asked), Some(0));
+    }
 
     fn key(code: KeyCode, modifiers: KeyModifiers) -> TermEvent {
         TermEvent::Key(KeyEvent::new(code, modifiers))

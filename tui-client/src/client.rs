@@ -8,7 +8,8 @@
 //!   duplicates that a reconnect may bring;
 //! - turns receipts into per-message [`Status`] updates with the [`Tracker`];
 //! - reconnects by itself with exponential backoff and jitter, preferring the
-//!   resume token over the password.
+//!   resume token over the password, and then reads back from history what
+//!   moved meanwhile (`refresh`: statuses, offers, what other devices sent).
 //!
 //! The app never touches the network: it sends [`Action`]s and receives
 //! [`Event`]s, both through bounded channels.
@@ -19,12 +20,13 @@
 
 mod actor;
 mod backoff;
+mod refresh;
 pub mod transfers;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use classchat_common::protocol::{Limits, Secret};
+use classchat_common::protocol::{ChatMessage, Limits, Secret};
 use classchat_common::{
     ClientMessage, Conv, ErrorCode, MessageId, OfferId, ServerMessage, Username,
 };
@@ -44,6 +46,9 @@ pub struct ClientOptions {
     pub server: ServerAddr,
     pub user: Username,
     pub password: Option<Secret>,
+    /// Whether the first login, with the password, may create the account if
+    /// the name has none. Reconnects never do: the account was there.
+    pub create: bool,
     /// Where resume tokens are kept between runs; `None` keeps them in memory.
     pub logins: Option<Logins>,
     /// Where messages not yet stored are kept when the client stops, to be
@@ -110,6 +115,13 @@ pub enum Event {
     Server(ServerMessage),
     /// One of your messages moved forward.
     Status(Update),
+    /// A page of `conv` read back after a reconnect, asked by nobody: messages
+    /// this client missed (another of your devices sent or acknowledged them)
+    /// and file offers, each with how it stands now (`file.outcome`).
+    Refreshed {
+        conv: Conv,
+        messages: Vec<ChatMessage>,
+    },
     /// The server asked for a message to be sent again later; the client will.
     Retrying {
         id: MessageId,
@@ -160,6 +172,14 @@ pub struct Client {
     actions: mpsc::Sender<Action>,
 }
 
+#[cfg(test)]
+impl Client {
+    /// A client whose actions go to `actions`, for tests of what hands them over.
+    pub fn over(actions: mpsc::Sender<Action>) -> Self {
+        Client { actions }
+    }
+}
+
 /// The client task stopped.
 #[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error("the connection task has stopped")]
@@ -184,28 +204,33 @@ impl Client {
                 });
             }
         };
-        let established =
-            match connection::connect(&options.server, &options.user, &proof, options.tls.as_ref())
-                .await
-            {
-                Ok(established) => established,
-                Err(ConnectError::Refused {
-                    code: ErrorCode::BadToken,
-                    ..
-                }) => {
-                    if let Some(logins) = &options.logins {
-                        let _ = logins.forget(options.user.as_str(), &server_key);
-                    }
-                    return Err(StartError::StaleToken { user: options.user });
+        let established = match connection::connect(
+            &options.server,
+            &options.user,
+            &proof,
+            options.create,
+            options.tls.as_ref(),
+        )
+        .await
+        {
+            Ok(established) => established,
+            Err(ConnectError::Refused {
+                code: ErrorCode::BadToken,
+                ..
+            }) => {
+                if let Some(logins) = &options.logins {
+                    let _ = logins.forget(options.user.as_str(), &server_key);
                 }
-                Err(cause) => {
-                    return Err(StartError::Connect {
-                        user: options.user,
-                        server: options.server,
-                        cause,
-                    });
-                }
-            };
+                return Err(StartError::StaleToken { user: options.user });
+            }
+            Err(cause) => {
+                return Err(StartError::Connect {
+                    user: options.user,
+                    server: options.server,
+                    cause,
+                });
+            }
+        };
         let session = Session {
             user: established.user.clone(),
             created: established.created,

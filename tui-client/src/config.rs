@@ -56,10 +56,23 @@ impl Paths {
     /// Where accepted files go by default: `ClassChat` in the user's download
     /// folder, or `downloads` in the data directory where there is none.
     pub fn default_download_dir(&self) -> PathBuf {
-        directories::UserDirs::new()
-            .and_then(|dirs| dirs.download_dir().map(|d| d.join("ClassChat")))
-            .unwrap_or_else(|| self.data_dir.join("downloads"))
+        let dirs = directories::UserDirs::new();
+        download_dir_in(
+            dirs.as_ref().and_then(directories::UserDirs::download_dir),
+            dirs.as_ref().map(directories::UserDirs::home_dir),
+            &self.data_dir,
+        )
     }
+}
+
+/// The download folder the desktop names (on Linux, `XDG_DOWNLOAD_DIR` in
+/// `user-dirs.dirs`), else `~/Downloads` where it exists without being named,
+/// as on a machine with no desktop; else the data directory.
+fn download_dir_in(named: Option<&Path>, home: Option<&Path>, data_dir: &Path) -> PathBuf {
+    named
+        .map(Path::to_path_buf)
+        .or_else(|| home.map(|h| h.join("Downloads")).filter(|d| d.is_dir()))
+        .map_or_else(|| data_dir.join("downloads"), |d| d.join("ClassChat"))
 }
 
 /// The settings in `config.toml`. Every field is optional.
@@ -266,6 +279,27 @@ mod tests {
         };
         s.save(&path).unwrap();
         assert_eq!(Settings::load(&path).unwrap(), s);
+    }
+
+    #[test]
+    fn files_go_to_the_named_download_folder_else_an_existing_home_downloads_else_the_data_dir() {
+        let home = tempfile::tempdir().unwrap();
+        let data = home.path().join("data");
+        let named = home.path().join("Téléchargements");
+        assert_eq!(
+            download_dir_in(Some(&named), Some(home.path()), &data),
+            named.join("ClassChat")
+        );
+        assert_eq!(
+            download_dir_in(None, Some(home.path()), &data),
+            data.join("downloads")
+        );
+        std::fs::create_dir(home.path().join("Downloads")).unwrap();
+        assert_eq!(
+            download_dir_in(None, Some(home.path()), &data),
+            home.path().join("Downloads/ClassChat")
+        );
+        assert_eq!(download_dir_in(None, None, &data), data.join("downloads"));
     }
 
     #[test]

@@ -30,6 +30,14 @@ pub enum ConnectError {
     Unreachable { addr: String, cause: io::Error },
     #[error("{message}")]
     Refused { code: ErrorCode, message: String },
+    /// Logging in without `create`, to a name that has no account.
+    #[error("there is no account named {user} on this server")]
+    NoAccount {
+        user: Username,
+        /// The shortest password the server takes for a new account (its
+        /// `welcome` said), for the form that asks whether to create it.
+        min_password: usize,
+    },
     #[error("the server closed the connection during login")]
     Closed,
     #[error("the server did not answer within {0:?}")]
@@ -67,20 +75,22 @@ impl ConnectError {
     /// Whether trying again unchanged cannot help (a wrong password, say).
     pub fn is_permanent(&self) -> bool {
         // A changed certificate needs the user; other TLS failures (a server
-        // restarting mid-handshake) may pass.
-        matches!(self, ConnectError::CertificateChanged { .. })
-            || matches!(
-                self,
-                ConnectError::Refused {
-                    code: ErrorCode::BadPassword
-                        | ErrorCode::BadToken
-                        | ErrorCode::SignUpClosed
-                        | ErrorCode::UnsupportedVersion
-                        | ErrorCode::InvalidName
-                        | ErrorCode::BadRequest,
-                    ..
-                }
-            )
+        // restarting mid-handshake) may pass. An account gone stays gone.
+        matches!(
+            self,
+            ConnectError::CertificateChanged { .. } | ConnectError::NoAccount { .. }
+        ) || matches!(
+            self,
+            ConnectError::Refused {
+                code: ErrorCode::BadPassword
+                    | ErrorCode::BadToken
+                    | ErrorCode::SignUpClosed
+                    | ErrorCode::UnsupportedVersion
+                    | ErrorCode::InvalidName
+                    | ErrorCode::BadRequest,
+                ..
+            }
+        )
     }
 }
 
@@ -102,13 +112,16 @@ pub struct Established {
     pub created: bool,
 }
 
+/// Connects and logs in as `user`. With `create`, a name without an account
+/// gets one (with the password); without, it is [`ConnectError::NoAccount`].
 pub async fn connect(
     addr: &ServerAddr,
     user: &Username,
     proof: &Proof,
+    create: bool,
     tls: Option<&Trust>,
 ) -> Result<Established, ConnectError> {
-    tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(addr, user, proof, tls))
+    tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(addr, user, proof, create, tls))
         .await
         .unwrap_or(Err(ConnectError::Timeout(HANDSHAKE_TIMEOUT)))
 }
@@ -117,6 +130,7 @@ async fn handshake(
     addr: &ServerAddr,
     user: &Username,
     proof: &Proof,
+    create: bool,
     tls: Option<&Trust>,
 ) -> Result<Established, ConnectError> {
     let stream = TcpStream::connect((addr.host.as_str(), addr.port))
@@ -148,10 +162,17 @@ async fn handshake(
         user: user.clone(),
         password,
         token,
-        create: true,
+        create,
     };
     send(&mut transport, &login).await?;
     match next(&mut transport).await? {
+        ServerMessage::Error {
+            code: ErrorCode::UnknownUser,
+            ..
+        } if !create => Err(ConnectError::NoAccount {
+            user: user.clone(),
+            min_password: limits.min_password,
+        }),
         ServerMessage::LoggedIn {
             user,
             token,

@@ -8,6 +8,7 @@
 //! reach the screen.
 
 pub mod files;
+pub mod terminal;
 
 use chrono::FixedOffset;
 use classchat_common::limits;
@@ -655,6 +656,44 @@ pub fn cs101_roster() -> Vec<MemberInfo> {
     ]
 }
 
+/// #lab's twelve members: alice (its owner) and eleven students.
+pub fn lab_roster() -> Vec<MemberInfo> {
+    let mut roster = vec![member("alice", true, None)];
+    roster.extend((1..=11).map(|n| member(&format!("student{n:02}"), false, None)));
+    roster
+}
+
+/// The demo with #lab too, which alice owns, and its member list open
+/// (`/members lab` answered).
+pub fn lab_members_open(w: u16, h: u16) -> Model {
+    let mut model = demo_model(w, h);
+    server(
+        &mut model,
+        ServerMessage::Conversations {
+            req: None,
+            conversations: vec![ConvSummary {
+                members: Some(12),
+                owner: Some(user("alice")),
+                ..summary("#lab", 0, 0, 0)
+            }],
+            total: 6,
+        },
+    );
+    let fx = submit(&mut model, "/members lab");
+    let req = req_of(&fx, |m| matches!(m, ClientMessage::Members { .. }));
+    server(
+        &mut model,
+        ServerMessage::Members {
+            req,
+            group: "lab".parse().expect("a valid group name"),
+            owner: user("alice"),
+            members: lab_roster(),
+            total: 12,
+        },
+    );
+    model
+}
+
 /// Draws `model` into a test terminal of the model's size.
 pub fn draw(model: &Model) -> Terminal<TestBackend> {
     let (w, h) = model.size;
@@ -695,10 +734,9 @@ pub fn screen(model: &Model) -> String {
 pub const HOSTILE: &str = "pwn\x1b[2J\x1b]0;owned\x07\x1b]52;c;Y3VybCBldmlsLnNo\x07 \r\x08\x7f\u{9b}31m \u{202E}gnp.exe\u{200B}!";
 
 /// Whether a terminal would act on `c` or it may hide or reorder text: a
-/// control, bidi control or invisible character (`classchat_common::text`),
-/// but for the presentation selectors `text::clean` keeps after an emoji.
+/// control, bidi control or invisible character (`classchat_common::text`).
 pub fn live(c: char) -> bool {
-    classchat_common::text::is_live(c) && !matches!(c, '\u{FE0E}' | '\u{FE0F}')
+    classchat_common::text::is_live(c)
 }
 
 /// The cells of the drawn screen holding anything [`live`]; none, on a safe screen.

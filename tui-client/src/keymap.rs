@@ -38,6 +38,25 @@ pub enum Action {
     Close,
 }
 
+impl Action {
+    /// Whether it edits text: these work in every text field alike
+    /// (`model/field.rs`), and the help lists them apart, once.
+    pub fn edits_text(self) -> bool {
+        matches!(self, Action::DeleteToStart | Action::Undo)
+    }
+}
+
+/// The editing keys that come with the text area (`ratatui-textarea`) and
+/// cannot be rebound, for the help beside the rebindable ones.
+pub const FIXED_EDITING_KEYS: &[(&str, &str)] = &[
+    ("Ctrl+W", "delete the word before the cursor"),
+    (
+        "Ctrl+A / Ctrl+E",
+        "start / end of the line (also Home / End)",
+    ),
+    ("Ctrl+← / Ctrl+→", "a word back / on"),
+];
+
 /// Rebindable actions: the name used in `[keys]`, and what the help says.
 pub const ACTIONS: &[(Action, &str, &str)] = &[
     (Action::Quit, "quit", "quit"),
@@ -327,10 +346,12 @@ impl Keymap {
             .collect()
     }
 
-    /// Help rows: keys as text and what they do, in the order of [`ACTIONS`].
+    /// Help rows: keys as text and what they do, in the order of
+    /// [`ACTIONS`]; the editing keys are in [`Keymap::editing_rows`].
     pub fn help_rows(&self) -> Vec<(String, &'static str)> {
         let mut rows: Vec<(String, &'static str)> = ACTIONS
             .iter()
+            .filter(|(action, _, _)| !action.edits_text())
             .map(|(action, _, help)| {
                 let keys: Vec<String> =
                     self.keys(*action).iter().map(ToString::to_string).collect();
@@ -346,6 +367,23 @@ impl Keymap {
             rows.insert(5, ("Alt+1..9".into(), "open conversation 1 to 9"));
         }
         rows
+    }
+
+    /// Help rows of the keys that edit text, the same in every text field:
+    /// the rebindable ones, then [`FIXED_EDITING_KEYS`].
+    pub fn editing_rows(&self) -> Vec<(String, &'static str)> {
+        let rebindable = ACTIONS
+            .iter()
+            .filter(|(action, _, _)| action.edits_text())
+            .map(|(action, _, help)| {
+                let keys: Vec<String> =
+                    self.keys(*action).iter().map(ToString::to_string).collect();
+                (keys.join(", "), *help)
+            });
+        let fixed = FIXED_EDITING_KEYS
+            .iter()
+            .map(|(keys, help)| ((*keys).to_owned(), *help));
+        rebindable.chain(fixed).collect()
     }
 }
 
@@ -439,6 +477,23 @@ mod tests {
             Keymap::with_overrides(&bad_key),
             Err(KeyError::Key(_))
         ));
+    }
+
+    #[test]
+    fn the_editing_keys_are_listed_once_apart_from_the_others() {
+        let map = Keymap::default();
+        let keys = |rows: Vec<(String, &str)>| -> Vec<String> {
+            rows.into_iter().map(|(k, _)| k).collect()
+        };
+        let editing = keys(map.editing_rows());
+        let others = keys(map.help_rows());
+        for key in ["Ctrl+U", "Ctrl+Z", "Ctrl+W"] {
+            assert!(editing.iter().any(|k| k == key), "{key} in {editing:?}");
+            assert!(
+                !others.iter().any(|k| k.contains(key)),
+                "{key} in {others:?}"
+            );
+        }
     }
 
     #[test]

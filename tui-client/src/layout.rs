@@ -10,10 +10,14 @@
 //!
 //! [`files`] words file messages and transfers for both the message list and
 //! the transfers view; [`status`] words the status line and an error too long
-//! for it; [`input`] counts the rows the draft wraps into.
+//! for it; [`input`] counts the rows the draft wraps into; [`popup`] places
+//! popups and sizes the who list's pages; [`help`] makes the help text and
+//! says how far it scrolls.
 
 pub mod files;
+pub mod help;
 pub mod input;
+pub mod popup;
 pub mod status;
 
 use std::path::Path;
@@ -362,13 +366,26 @@ pub fn entry_lines(
     highlight(lines, selected, ctx)
 }
 
+/// Lays the highlight over every span, not only the line: a span's own colour
+/// would otherwise stay, on a background it may not be readable on. Each line
+/// is padded to the pane's width, so that the highlight is a whole band.
 fn highlight(lines: Vec<Line<'static>>, selected: bool, ctx: &Ctx<'_>) -> Vec<Line<'static>> {
     if !selected {
         return lines;
     }
+    let style = ctx.theme.selected;
     lines
         .into_iter()
-        .map(|l| l.patch_style(ctx.theme.selected))
+        .map(|mut line| {
+            let rest = ctx.width.saturating_sub(width(&line.to_string()));
+            if rest > 0 {
+                line.spans.push(Span::raw(" ".repeat(rest)));
+            }
+            for span in &mut line.spans {
+                span.style = span.style.patch(style);
+            }
+            line.patch_style(style)
+        })
         .collect()
 }
 

@@ -4,7 +4,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
+use clap_complete::Shell;
 use classchat_client::address::ServerAddr;
 use classchat_client::app::{self, AppOptions};
 use classchat_client::client::{Backoff, Client, ClientOptions};
@@ -17,6 +18,17 @@ use classchat_common::Username;
 use classchat_common::protocol::Secret;
 
 /// ClassChat: chat for a class or a team, in the terminal.
+///
+/// Without a command, the full-screen terminal client starts; `pipe` runs the
+/// same slash commands from stdin instead and prints every event as a JSON line.
+///
+/// Settings are read from config.toml in the config directory
+/// (~/.config/classchat/ on Linux); the options here win over it. The client
+/// writes that file too: after each login in the terminal UI it saves the server
+/// and the user name there, never the password. Saved logins, messages not yet
+/// stored, pinned certificates and the log (classchat.log; CLASSCHAT_LOG=debug
+/// for more) are in the data directory (~/.local/share/classchat/). The
+/// password may also come from CLASSCHAT_PASSWORD; NO_COLOR turns colour off.
 #[derive(Debug, Parser)]
 #[command(name = "classchat", version)]
 struct Cli {
@@ -41,7 +53,8 @@ struct Cli {
     password: Option<String>,
 
     /// Where accepted files are saved [default: the config file's
-    /// download_dir, else ~/Downloads/ClassChat]
+    /// download_dir, else ~/Downloads/ClassChat, or downloads in the data
+    /// directory where there is no ~/Downloads]
     #[arg(long, global = true, value_name = "DIR")]
     download_dir: Option<std::path::PathBuf>,
 
@@ -74,19 +87,37 @@ enum Mode {
         #[arg(long, default_value_t = 0.0, value_name = "SECS")]
         wait: f64,
     },
+    /// Print a completion script for your shell, e.g. `classchat completions
+    /// bash > ~/.local/share/bash-completion/completions/classchat`.
+    Completions { shell: Shell },
+    /// Print the man page: this help as roff, e.g. `classchat man >
+    /// ~/.local/share/man/man1/classchat.1`.
+    Man,
 }
 
 /// Exit codes: 1 cannot connect or log in (or lost the login), 3 answers never came.
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    let pipe_wait = match cli.mode.take() {
+        Some(Mode::Completions { shell }) => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "classchat", &mut script);
+            return to_stdout(&script);
+        }
+        Some(Mode::Man) => {
+            return match classchat_common::manual::man_page(&Cli::command()) {
+                Ok(page) => to_stdout(&page),
+                Err(e) => fail(&format!("cannot make the man page: {e}")),
+            };
+        }
+        Some(Mode::Pipe { wait }) => Some(wait),
+        None => None,
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("classchat: cannot start: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return fail(&format!("cannot start: {e}")),
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, pipe_wait)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("classchat: {e:#}");
@@ -99,7 +130,21 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+/// `completions` and `man`: what clap made from [`Cli`], on stdout.
+fn to_stdout(text: &[u8]) -> ExitCode {
+    match std::io::Write::write_all(&mut std::io::stdout(), text) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&format!("cannot write the output: {e}")),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("classchat: {message}");
+    ExitCode::FAILURE
+}
+
+/// The terminal UI, or pipe mode when `pipe_wait` is given.
+async fn run(cli: Cli, pipe_wait: Option<f64>) -> anyhow::Result<()> {
     let paths = Paths::platform()?;
     init_logging(&paths);
     let settings = Settings::load(&paths.config_file)?;
@@ -122,10 +167,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .clone()
         .or_else(|| settings.download_dir.clone())
         .unwrap_or_else(|| paths.default_download_dir());
-    match cli.mode {
-        Some(Mode::Pipe { wait }) => {
-            pipe_mode(&paths, &server, user, password, tls, download_dir, wait).await
-        }
+    match pipe_wait {
+        Some(wait) => pipe_mode(&paths, &server, user, password, tls, download_dir, wait).await,
         None => {
             let user = user
                 .map(|u| u.parse::<Username>())
@@ -175,6 +218,8 @@ async fn pipe_mode(
         server: server.clone(),
         user,
         password,
+        // A script logs in as before: a new name gets an account.
+        create: true,
         logins: Some(Logins::new(paths.logins_file())),
         // A script's unsent lines are its own business, not the next run's.
         unsent: None,

@@ -32,6 +32,11 @@ pub enum Msg {
     },
     /// The login form's attempt failed; the reason is shown in the form.
     LoginFailed(String),
+    /// The login form's name has no account on the server, which takes
+    /// passwords of at least `min_password` characters (0: it did not say).
+    NoAccount {
+        min_password: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -63,11 +68,13 @@ pub enum Effect {
     },
     /// Ring the terminal bell.
     Bell,
-    /// Try to log in with what the form says.
+    /// Try to log in with what the form says; `create` makes the account if
+    /// the name has none.
     Login {
         server: String,
         user: String,
         password: Secret,
+        create: bool,
     },
     /// Give the running client the password the user typed again.
     Password(Secret),

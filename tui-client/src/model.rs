@@ -3,14 +3,20 @@
 //!
 //! Layout: [`conversation`] (one conversation: its messages, scroll position,
 //! draft, unread state), [`popup`] (the state of each popup and the login
-//! form), [`offers`] (file offers to you and from you) and [`picker`] (the file
-//! picker's folder and filter). This file holds the [`Model`] that ties them
-//! together, with the file transfers of this run.
+//! form), [`field`] (text fields: the keys that edit them, the one-line
+//! field), [`offers`] (file offers to you and from you), [`picker`] (the file
+//! picker's folder and filter), [`switcher`] (what `Ctrl+K` lists) and
+//! [`confirm`] (questions before destructive actions, and the unfinished work
+//! a quit would stop). This file holds the [`Model`] that ties them together,
+//! with the file transfers of this run.
 
+pub mod confirm;
 pub mod conversation;
+pub mod field;
 pub mod offers;
 pub mod picker;
 pub mod popup;
+pub mod switcher;
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
@@ -22,7 +28,9 @@ use classchat_common::{Conv, GroupName, Timestamp, Username};
 use ratatui::style::{Modifier, Style};
 use ratatui_textarea::TextArea;
 
-pub use conversation::{Conversation, Entry, Scroll};
+pub use confirm::{Confirm, Unfinished};
+pub use conversation::{Conversation, Entry, Facts, Scroll};
+pub use field::Field;
 pub use offers::{Incoming, Offers, Sent};
 pub use picker::Picker;
 pub use popup::{LoginForm, PasswordChange, Popup};
@@ -74,6 +82,10 @@ pub struct Notice {
     pub error: bool,
     /// The conversation it is about, if any.
     pub about: Option<Conv>,
+    /// What the text says of how `about` stands (a group's size and owner,
+    /// whether someone is online), as it stood when the notice was posted:
+    /// once that changes the text is no longer true, and the notice goes.
+    pub describes: Option<Facts>,
     pub since: Timestamp,
     pub until: Timestamp,
 }
@@ -126,6 +138,9 @@ pub struct Model {
     /// The longest message body the server takes, in bytes, as it announced
     /// when the connection was made; the protocol's default until then.
     pub max_body: usize,
+    /// The shortest new password the server takes, in characters, as it
+    /// announced when the connection was made (0: it did not say).
+    pub min_password: usize,
     /// Groups first, then people, each in name order: stable, so `Alt+1..9`
     /// always mean the same conversations.
     pub convs: Vec<Conversation>,
@@ -152,6 +167,8 @@ pub struct Model {
     pub muted: HashSet<Conv>,
     /// Users known to be online, and everyone we have heard of (for completion).
     pub online: BTreeSet<Username>,
+    /// How many are online in all, as the server last counted them (`who`,
+    /// `online`): the only source of the status line's "N online".
     pub online_total: usize,
     pub known_users: BTreeSet<Username>,
     pub known_groups: BTreeSet<GroupName>,
@@ -240,6 +257,7 @@ impl Model {
             link: LinkState::Connecting,
             syncing: false,
             max_body: MAX_BODY_BYTES,
+            min_password: 0,
             convs: Vec::new(),
             selected: None,
             previous: None,
@@ -377,7 +395,9 @@ impl Model {
         if let Conv::Group(g) = old {
             self.known_groups.remove(g);
         }
-        conv.conv = new.clone();
+        // Notices that describe it under its old name go with the old name
+        // (`forget_untrue_notices` no longer finds it).
+        conv.retitle(new.clone());
         let placed = self.place(conv);
         if was_selected {
             self.selected = Some(placed);
@@ -426,20 +446,49 @@ impl Model {
     }
 
     pub fn notify(&mut self, text: impl Into<String>, error: bool) {
-        self.post(None, text.into(), error);
+        self.post(None, None, text.into(), error);
     }
 
     /// A notice about `conv`: it replaces older news about the same conversation
     /// (say "removed you from #g" by "added you to #g").
     pub fn notify_about(&mut self, conv: &Conv, text: impl Into<String>, error: bool) {
-        self.post(Some(conv.clone()), text.into(), error);
+        self.post(Some(conv.clone()), None, text.into(), error);
     }
 
-    fn post(&mut self, about: Option<Conv>, text: String, error: bool) {
+    /// A notice saying how `conv` stands now ("kick: #lab · owner alice · 2
+    /// members", "bob is offline"): it goes as soon as that is no longer so.
+    pub fn notify_state(&mut self, conv: &Conv, text: impl Into<String>) {
+        let describes = self.find(conv).map(|i| self.convs[i].facts());
+        self.post(Some(conv.clone()), describes, text.into(), false);
+    }
+
+    /// Notices whose conversation no longer stands as they say go (the next
+    /// one waiting takes the place of the one shown).
+    pub fn forget_untrue_notices(&mut self) {
+        let untrue = |n: &Option<Notice>| {
+            n.as_ref().is_some_and(|n| {
+                n.describes.as_ref().is_some_and(|said| {
+                    let now = n.about.as_ref().and_then(|c| self.find(c));
+                    now.map(|i| self.convs[i].facts()).as_ref() != Some(said)
+                })
+            })
+        };
+        let (next_untrue, shown_untrue) = (untrue(&self.notice_next), untrue(&self.notice));
+        if next_untrue {
+            self.notice_next = None;
+        }
+        if shown_untrue {
+            self.notice = None;
+            self.age_notices();
+        }
+    }
+
+    fn post(&mut self, about: Option<Conv>, describes: Option<Facts>, text: String, error: bool) {
         let notice = self.stamped(Notice {
             text,
             error,
             about,
+            describes,
             since: self.now,
             until: self.now,
         });

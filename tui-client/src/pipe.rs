@@ -393,8 +393,9 @@ async fn print_event<W: AsyncWrite + Unpin>(
             out.line(&msg.to_line()).await
         }
         Event::Status(update) => out.local(&Local::Status(update)).await,
-        // Pipe mode keeps nothing between runs.
-        Event::Unsent(_) => Ok(()),
+        // Pipe mode keeps nothing between runs, and shows no conversation
+        // to fill in: `/history` reads it.
+        Event::Unsent(_) | Event::Refreshed { .. } => Ok(()),
         Event::Transfer(progress) => {
             waiting.transfer(progress);
             out.local(&Local::Transfer(progress)).await

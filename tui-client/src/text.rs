@@ -11,13 +11,31 @@
 //! characters shows as "meet at 5". Blanks such as U+2800 are kept: they take a
 //! column like a space, so they hide nothing, and braille text needs them.
 //!
-//! One exception for emoji: a single U+FE0F (or U+FE0E) right after a visible
-//! character is kept, because it asks for the emoji (or text) presentation of
-//! that character and the width the view counts depends on it (`❤️` is two
-//! columns, `❤` one). A second one, or one after nothing visible, carries
-//! nothing anyone sees and is dropped. The zero-width joiner is dropped even
-//! inside an emoji sequence: terminals disagree on how wide a joined sequence
-//! is, and its emoji drawn side by side are two columns each everywhere.
+//! It also leaves only text whose width terminals agree on. A cell the view
+//! counts narrower than the terminal draws it leaves glyphs behind when the
+//! screen changes (in tmux 3.3a the second half of each flag of `🇺🇸 flag 🇺🇸🇺🇸`
+//! stayed on every row drawn below it), so what terminals draw at different
+//! widths is rewritten into a form every terminal draws alike:
+//! - a flag (a pair of regional indicators) becomes its two letters in
+//!   brackets, `🇺🇸` → `[US]`, and a lone regional indicator its letter, `[U]`:
+//!   terminals draw a pair as one flag two columns wide, as two letters one
+//!   column each, or two columns each;
+//! - presentation selectors (U+FE0E, U+FE0F) are dropped, so `❤️` is drawn as
+//!   `❤`, one column wherever it is drawn (with the selector, unicode-width
+//!   and some terminals count two, tmux 3.3a and others one);
+//! - a skin-tone modifier after a character is dropped (`👍🏽` → `👍`): it
+//!   joins the character before it, counted two columns by unicode-width and
+//!   drawn four by terminals that draw each emoji of the pair;
+//! - the zero-width joiner is dropped (with the invisible characters), so an
+//!   emoji sequence is drawn as its emoji side by side, two columns each;
+//! - the halfwidth sound marks U+FF9E and U+FF9F become their spacing forms
+//!   U+309B and U+309C: ratatui counts the halfwidth ones a column wider than
+//!   terminals draw them.
+//!
+//! What is left is text whose every grapheme cluster is as wide as its
+//! characters added up, which [`width`] counts as ratatui's buffer does; the
+//! view puts each character of a cluster in a cell of its own, where a
+//! terminal puts it (`ui::cells`).
 //!
 //! [`wrap`] breaks text into lines of at most a given display width, at spaces
 //! where it can, counting wide (CJK, emoji) characters as two columns and never
@@ -26,19 +44,41 @@
 use std::borrow::Cow;
 
 use classchat_common::text::{Class, class};
+use ratatui::buffer::CellWidth;
 use unicode_segmentation::UnicodeSegmentation;
-use unicode_width::UnicodeWidthStr;
 
 /// Whether a terminal might act on `c` or it may hide or reorder text: a
 /// control, bidi control or invisible character (`classchat_common::text`).
 pub use classchat_common::text::is_live;
 
+const REGIONAL_INDICATORS: std::ops::RangeInclusive<char> = '\u{1F1E6}'..='\u{1F1FF}';
+const SKIN_TONES: std::ops::RangeInclusive<char> = '\u{1F3FB}'..='\u{1F3FF}';
+
 fn needs_cleaning(c: char) -> bool {
-    (is_live(c) && c != '\n') || matches!(c, '\u{2028}' | '\u{2029}')
+    (is_live(c) && c != '\n')
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{FF9E}' | '\u{FF9F}')
+        || REGIONAL_INDICATORS.contains(&c)
+        || SKIN_TONES.contains(&c)
+}
+
+/// The letter a regional indicator stands for.
+fn indicator_letter(c: char) -> char {
+    char::from_u32(u32::from('A') + (u32::from(c) - u32::from('\u{1F1E6}'))).unwrap_or('?')
+}
+
+/// The spacing form of a halfwidth sound mark, which ratatui counts two
+/// columns and terminals draw in one; any other character as it is.
+pub fn spacing_sound_mark(c: char) -> char {
+    match c {
+        '\u{FF9E}' => '\u{309B}',
+        '\u{FF9F}' => '\u{309C}',
+        c => c,
+    }
 }
 
 /// A presentation selector (text or emoji style) that follows `before`, a
-/// visible character it can apply to.
+/// visible character it can apply to: kept in text to send, since it says how
+/// the sender wants the emoji drawn.
 fn is_kept_selector(before: Option<char>, c: char) -> bool {
     matches!(c, '\u{FE0E}' | '\u{FE0F}')
         && before.is_some_and(|b| class(b) == Class::Shown && !b.is_whitespace())
@@ -51,8 +91,8 @@ pub fn clean(s: &str) -> Cow<'_, str> {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
-    let mut before = None;
-    for c in s.chars() {
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
             '\t' => out.push_str("    "),
             '\n' => out.push('\n'),
@@ -62,21 +102,35 @@ pub fn clean(s: &str) -> Cow<'_, str> {
                 out.push(char::from_u32(0x2400 + c as u32).unwrap_or('\u{FFFD}'));
             }
             '\u{7F}' => out.push('\u{2421}'),
+            // Indicators pair up from the left, as Unicode pairs them into flags.
+            c if REGIONAL_INDICATORS.contains(&c) => {
+                out.push('[');
+                out.push(indicator_letter(c));
+                if let Some(second) = chars.next_if(|n| REGIONAL_INDICATORS.contains(n)) {
+                    out.push(indicator_letter(second));
+                }
+                out.push(']');
+            }
+            // Alone at the start of a line it is a swatch of its own, as wide
+            // as it is drawn; after anything it would join that.
+            c if SKIN_TONES.contains(&c) => {
+                if out.chars().next_back().is_none_or(|b| b == '\n') {
+                    out.push(c);
+                }
+            }
             c => match class(c) {
-                Class::Shown | Class::Blank => out.push(c),
-                Class::Invisible if is_kept_selector(before, c) => out.push(c),
+                Class::Shown | Class::Blank => out.push(spacing_sound_mark(c)),
                 Class::Invisible => {}
                 Class::Bidi | Class::Control => out.push('\u{FFFD}'),
             },
         }
-        before = Some(c);
     }
     Cow::Owned(out)
 }
 
-/// `s` without its invisible characters (but for the presentation selectors
-/// [`clean`] keeps), all else as it is: for text about to be sent, such as a
-/// paste into the draft, which the text area draws without [`clean`].
+/// `s` without its invisible characters (but for a presentation selector right
+/// after a visible character), all else as it is: for text about to be sent,
+/// such as a paste into the draft, which the text area draws without [`clean`].
 pub fn without_invisible(s: &str) -> Cow<'_, str> {
     if !s.chars().any(|c| class(c) == Class::Invisible) {
         return Cow::Borrowed(s);
@@ -98,9 +152,18 @@ pub fn clean_line(s: &str) -> Cow<'_, str> {
     }
 }
 
-/// Display width in terminal columns.
+/// Display width in terminal columns, counted as ratatui's buffer counts the
+/// cells it fills: cluster by cluster, leaving out those with a control
+/// character (it draws none of them). On [`clean`]ed text terminals count the
+/// same.
 pub fn width(s: &str) -> usize {
-    UnicodeWidthStr::width(s)
+    if s.is_ascii() {
+        return s.bytes().filter(|b| !b.is_ascii_control()).count();
+    }
+    s.graphemes(true)
+        .filter(|g| !g.contains(char::is_control))
+        .map(|g| usize::from(g.cell_width()))
+        .sum()
 }
 
 /// Breaks `text` (already cleaned) into lines no wider than `max` columns.
@@ -261,18 +324,74 @@ mod tests {
     }
 
     #[test]
-    fn one_presentation_selector_after_a_visible_character_is_kept_and_no_other() {
-        assert_eq!(clean("\u{2764}\u{FE0F} ok"), "\u{2764}\u{FE0F} ok");
-        // Why it stays: the view counts the emoji as wide only with it.
-        assert_eq!((width("\u{2764}\u{FE0F}"), width("\u{2764}")), (2, 1));
-        assert_eq!(clean("\u{263A}\u{FE0E}"), "\u{263A}\u{FE0E}");
+    fn presentation_selectors_are_dropped_so_an_emoji_is_as_wide_as_terminals_draw_it() {
+        // With U+FE0F unicode-width counts two columns and tmux 3.3a draws one.
+        assert_eq!(width("\u{2764}\u{FE0F}"), 2);
+        assert_eq!(clean("\u{2764}\u{FE0F} ok"), "\u{2764} ok");
+        assert_eq!(width(&clean("\u{2764}\u{FE0F}")), 1);
+        assert_eq!(clean("\u{263A}\u{FE0E}"), "\u{263A}");
+        // A keycap is its digit and the enclosing mark, one column.
+        assert_eq!(clean("1\u{FE0F}\u{20E3}"), "1\u{20E3}");
+        assert_eq!(width(&clean("1\u{FE0F}\u{20E3}")), 1);
         // Variation selectors after an emoji are how bytes are smuggled in one.
         assert_eq!(
             clean("\u{1F600}\u{FE0F}\u{FE01}\u{E0100}\u{FE0F}"),
-            "\u{1F600}\u{FE0F}"
+            "\u{1F600}"
         );
         assert_eq!(clean("\u{FE0F} \u{FE0F}\u{200B}\u{FE0F}"), " ");
         assert_eq!(clean("👨\u{200D}👩\u{200D}👧"), "👨👩👧");
+    }
+
+    #[test]
+    fn a_flag_becomes_its_letters_in_brackets() {
+        assert_eq!(clean("🇺🇸 flag 🇺🇸🇺🇸"), "[US] flag [US][US]");
+        // Pairs are made from the left; one left over stands alone.
+        assert_eq!(clean("🇺🇸🇫"), "[US][F]");
+        assert_eq!(clean_line("🇫🇷\n🇩🇪"), "[FR] [DE]");
+        assert_eq!(width(&clean("🇺🇸 flag 🇺🇸🇺🇸")), 18);
+    }
+
+    #[test]
+    fn a_skin_tone_is_dropped_from_the_emoji_it_would_join() {
+        // unicode-width counts the pair two columns; a terminal drawing both
+        // emoji draws four.
+        assert_eq!(width("👍\u{1F3FD}"), 2);
+        assert_eq!(clean("ok 👍\u{1F3FD}!"), "ok 👍!");
+        assert_eq!(clean("a\u{1F3FB}b"), "ab");
+        // Alone at the start of a line it joins nothing, and stays.
+        assert_eq!(clean("\u{1F3FD}\n\u{1F3FE}"), "\u{1F3FD}\n\u{1F3FE}");
+    }
+
+    #[test]
+    fn halfwidth_sound_marks_become_the_spacing_marks_ratatui_counts_right() {
+        // ratatui counts U+FF9E two columns (a terminal draws it in one).
+        assert_eq!(width("\u{FF76}\u{FF9E}"), 3);
+        let shown = clean("\u{FF76}\u{FF9E}\u{FF8A}\u{FF9F}");
+        assert_eq!(shown, "\u{FF76}\u{309B}\u{FF8A}\u{309C}");
+        assert_eq!(width(&shown), 6);
+    }
+
+    #[test]
+    fn width_counts_as_ratatui_fills_cells() {
+        assert_eq!(width("plain"), 5);
+        assert_eq!(width("漢字"), 4);
+        assert_eq!(width("e\u{301}"), 1);
+        // Lam and alef are two cells, though unicode-width counts the pair as
+        // one ligature.
+        assert_eq!(width("\u{644}\u{627}"), 2);
+        assert_eq!(width("a\nb\r\n"), 2);
+        assert_eq!(width("कि"), 2);
+    }
+
+    #[test]
+    fn every_cluster_of_cleaned_text_is_as_wide_as_its_characters() {
+        use unicode_width::UnicodeWidthChar;
+        let risky = "🇺🇸 flag 🇺🇸🇺🇸 \u{2764}\u{FE0F} 👍\u{1F3FD} 👨\u{200D}👩 1\u{FE0F}\u{20E3} \u{FF76}\u{FF9E} \u{1F600}\u{FE0E} कि น้ำ";
+        let shown = clean(risky);
+        for g in shown.graphemes(true) {
+            let added: usize = g.chars().map(|c| c.width().unwrap_or(0)).sum();
+            assert_eq!(width(g), added, "{g:?}");
+        }
     }
 
     #[test]
@@ -288,8 +407,8 @@ mod tests {
     #[test]
     fn newlines_are_kept_whatever_else_needs_cleaning() {
         let body = "one\u{200B}\ntwo \u{2764}\u{FE0F}\nthree\x1b";
-        assert_eq!(clean(body), "one\ntwo \u{2764}\u{FE0F}\nthree\u{241B}");
-        assert_eq!(clean_line(body), "one two \u{2764}\u{FE0F} three\u{241B}");
+        assert_eq!(clean(body), "one\ntwo \u{2764}\nthree\u{241B}");
+        assert_eq!(clean_line(body), "one two \u{2764} three\u{241B}");
     }
 
     #[test]

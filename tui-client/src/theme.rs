@@ -1,6 +1,11 @@
 //! Colours and text styles. Two themes: colour, and monochrome for `NO_COLOR`
 //! (or `theme = "mono"`), where only bold, dim, italic and reverse are used.
 //! Every state also has its own symbol or word, so none depends on colour.
+//!
+//! A highlight ([`Theme::selected`]) is laid over every span of a line, so it
+//! sets the text's colour as well as the background's: the grey of a timestamp
+//! on a grey highlight could not be read. In monochrome it is reverse video
+//! without dim, since dim text reversed is a dim background behind the text.
 
 use ratatui::style::{Color, Modifier, Style};
 
@@ -59,7 +64,7 @@ impl Theme {
                 event: dim.add_modifier(Modifier::ITALIC),
                 separator: dim,
                 new_marker: bold,
-                selected: reverse,
+                selected: reverse.remove_modifier(Modifier::DIM),
                 border: dim,
                 border_focused: plain,
                 title: bold,
@@ -90,7 +95,7 @@ impl Theme {
             new_marker: Style::new()
                 .fg(Color::LightRed)
                 .add_modifier(Modifier::BOLD),
-            selected: Style::new().bg(Color::DarkGray),
+            selected: Style::new().bg(Color::Blue).fg(Color::White),
             border: Style::new().fg(Color::DarkGray),
             border_focused: Style::new().fg(Color::Cyan),
             title: bold,

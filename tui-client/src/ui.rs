@@ -3,21 +3,30 @@
 //! Layout: [`conversations`] (the list on the left), [`messages`] (the open
 //! conversation), [`input`] (the input bar), [`status`] (the bottom line, and
 //! an error too long for it, on lines of its own above the input),
-//! [`popup`] (help, switcher, read-by, who is online, members), [`groups`],
-//! [`picker`], [`offer`] and [`transfers`] (the file popups), [`login`] (the
-//! form shown without a user name). Snapshots of every screen live in
+//! [`popup`] (which popup draws, and their frame), one file per popup:
+//! [`help`], [`switcher`], [`read_by`], [`who`], [`members`], [`groups`],
+//! [`confirm`] (the question before a destructive action or a quit), the file
+//! popups [`picker`], [`offer`] and [`transfers`], and [`password`]; [`login`]
+//! (the form shown without a user name); [`cells`] last, so that each cell
+//! holds what a terminal draws there. Snapshots of every screen live in
 //! `ui/snapshots`.
 
+mod cells;
+mod confirm;
 mod conversations;
 mod groups;
+mod help;
 mod input;
 mod login;
+mod members;
 mod messages;
 mod offer;
 mod password;
 mod picker;
 mod popup;
+mod read_by;
 mod status;
+mod switcher;
 
 /// Renders a test's model at its size and compares it with the test's
 /// snapshot in `ui/snapshots` (for every `tests*` module below).
@@ -31,6 +40,10 @@ macro_rules! snapshot {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_cells;
+#[cfg(test)]
+mod tests_confirm;
+#[cfg(test)]
 mod tests_files;
 #[cfg(test)]
 mod tests_input;
@@ -40,7 +53,12 @@ mod tests_long;
 mod tests_narrow;
 #[cfg(test)]
 mod tests_notices;
+#[cfg(test)]
+mod tests_signup;
+#[cfg(test)]
+mod tests_theme;
 mod transfers;
+mod who;
 
 use ratatui::Frame;
 use ratatui::text::Line;
@@ -50,9 +68,13 @@ use crate::layout;
 use crate::model::Model;
 use crate::theme::Theme;
 
-pub use popup::{help_scroll_limit, who_page};
-
 pub fn view(model: &Model, frame: &mut Frame<'_>) {
+    draw(model, frame);
+    // Last, so that whatever drew a cell, the terminal shows what ratatui counts.
+    cells::spread(frame.buffer_mut());
+}
+
+fn draw(model: &Model, frame: &mut Frame<'_>) {
     let theme = Theme::new(model.look.color);
     let area = frame.area();
     if let Some(form) = &model.login {

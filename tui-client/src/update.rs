@@ -1,18 +1,24 @@
 //! The only place the model changes: `update(model, msg)` applies one message
 //! and returns the effects for the run loop to carry out.
 //!
-//! Layout: [`keys`] (keyboard, mouse, popups, the login form), [`input`] (what
-//! Enter, Tab and Up do in the input bar), [`net`] (what the server said),
-//! [`files`] (the file picker, offers, transfers). This
+//! Layout: [`keys`] (keyboard, mouse, the login form's keys), [`login`] (what
+//! the login form sends, and the answers), [`popup`] (keys over a popup),
+//! [`confirm`] (the actions that ask first: `/delete`, declining an offer,
+//! quitting with work unfinished), [`input`] (what Enter, Tab and Up do in the
+//! input bar), [`net`] (what the server said), [`files`] (the file
+//! picker, offers, transfers), [`password`] (the `/passwd` form). This
 //! file holds the rules that apply after every message: keep the input bar
 //! full of the draft, open the selected conversation, mark what is on screen
 //! as read, fetch older history when the top is reached.
 
+mod confirm;
 mod files;
 mod input;
 mod keys;
+mod login;
 mod net;
 mod password;
+mod popup;
 #[cfg(test)]
 mod tests;
 
@@ -25,7 +31,6 @@ use crate::model::{Asked, Focus, Model, Scroll};
 use crate::theme::Theme;
 
 pub use input::replace_text;
-pub use keys::{Item, switcher_items};
 
 /// Refresh who is online this often.
 const WHO_EVERY_MS: i64 = 60_000;
@@ -46,12 +51,8 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             model.me = Some(user);
             model.server = server;
         }
-        Msg::LoginFailed(why) => {
-            if let Some(form) = model.login.as_mut() {
-                form.busy = false;
-                form.error = Some(why);
-            }
-        }
+        Msg::LoginFailed(why) => login::failed(model, why),
+        Msg::NoAccount { min_password } => login::no_account(model, min_password),
     }
     after(model, &mut fx);
     fx
@@ -143,6 +144,7 @@ fn after(model: &mut Model, fx: &mut Vec<Effect>) {
     if model.me.is_none() {
         return;
     }
+    model.forget_untrue_notices();
     files::tidy(model);
     ask_presence(model, fx);
     let Some(index) = model.selected else { return };

@@ -9,7 +9,7 @@ use classchat_common::protocol::Secret;
 use classchat_common::{ClientMessage, Conv, ServerMessage};
 
 mod support;
-use support::{TestServer, connect, expect, next_chat, options, status_of};
+use support::{TestServer, Ui, connect, expect, next_chat, options, shown, status_of};
 
 fn conv(s: &str) -> Conv {
     s.parse().unwrap()
@@ -320,6 +320,57 @@ async fn a_message_sent_before_the_client_started_moves_on_when_it_is_delivered_
 }
 
 #[tokio::test]
+async fn what_another_device_sent_while_this_one_was_away_is_filled_in_after_reconnecting() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start("127.0.0.1:0", dir.path()).await;
+    let addr = server.addr;
+    let (laptop, mut laptop_events, _) = connect(&server, "alice").await;
+    let mut ui = Ui::new();
+    let (bob, _bob_events, _) = connect(&server, "bob").await;
+    bob.send(conv("alice"), "before".into()).await.unwrap();
+    shown(&mut laptop_events, &mut ui, "bob's message", |e| match e {
+        Event::Server(ServerMessage::Message(m)) => Some(m.seq),
+        _ => None,
+    })
+    .await;
+    bob.quit().await;
+    server.stop().await;
+
+    // The laptop cannot reach the server on its port; the phone can, on another.
+    let mut elsewhere = TestServer::start("127.0.0.1:0", dir.path()).await;
+    let (phone, _phone_events, _) = connect(&elsewhere, "alice").await;
+    phone
+        .send(conv("bob"), "from the phone".into())
+        .await
+        .unwrap();
+    phone.quit().await;
+    elsewhere.stop().await;
+
+    // No catch-up brings the phone's own message: the laptop reads it back.
+    let mut server = TestServer::start(&addr.to_string(), dir.path()).await;
+    let bodies = shown(
+        &mut laptop_events,
+        &mut ui,
+        "the phone's message",
+        |e| match e {
+            Event::Refreshed { messages, .. } => {
+                Some(messages.iter().map(|m| m.body.clone()).collect::<Vec<_>>())
+            }
+            _ => None,
+        },
+    )
+    .await;
+    assert_eq!(bodies, ["from the phone"]);
+    let screen = ui.screen();
+    assert!(
+        screen.contains("bob: before") && screen.contains("alice: from the phone"),
+        "{screen}"
+    );
+    laptop.quit().await;
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn a_message_sent_from_another_connection_moves_on_here_too() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = TestServer::start("127.0.0.1:0", dir.path()).await;
@@ -540,4 +591,117 @@ async fn after_a_password_reset_the_client_waits_for_the_new_password_and_loses_
     .await;
     assert_eq!(body, "typed while the server was down");
     server.stop().await;
+}
+
+#[tokio::test]
+async fn alices_status_line_counts_everyone_who_logs_in_after_her_as_who_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start("127.0.0.1:0", dir.path()).await;
+    let (alice, mut alice_events, _) = connect(&server, "alice").await;
+    let mut ui = Ui::new();
+    shown(&mut alice_events, &mut ui, "alice alone", |e| match e {
+        Event::Server(ServerMessage::Online { total: 1 }) => Some(()),
+        _ => None,
+    })
+    .await;
+    assert!(
+        ui.status_line().contains("· 1 online"),
+        "{}",
+        ui.status_line()
+    );
+
+    // bob and carol share no conversation with her: no presence reaches her.
+    let (bob, _bob_events, _) = connect(&server, "bob").await;
+    let (carol, _carol_events, _) = connect(&server, "carol").await;
+    shown(&mut alice_events, &mut ui, "three online", |e| match e {
+        Event::Server(ServerMessage::Online { total: 3 }) => Some(()),
+        _ => None,
+    })
+    .await;
+    assert!(
+        ui.status_line().contains("· 3 online"),
+        "{}",
+        ui.status_line()
+    );
+    alice
+        .request(ClientMessage::Who { req: Some(1) })
+        .await
+        .unwrap();
+    let total = expect(&mut alice_events, "who", |e| match e {
+        Event::Server(ServerMessage::Who { total, .. }) => Some(*total),
+        _ => None,
+    })
+    .await;
+    assert_eq!(total, 3);
+
+    carol.quit().await;
+    shown(&mut alice_events, &mut ui, "two online", |e| match e {
+        Event::Server(ServerMessage::Online { total: 2 }) => Some(()),
+        _ => None,
+    })
+    .await;
+    assert!(
+        ui.status_line().contains("· 2 online"),
+        "{}",
+        ui.status_line()
+    );
+    bob.quit().await;
+    alice.quit().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_group_made_again_under_a_deleted_ones_name_is_heard_from_its_first_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start("127.0.0.1:0", dir.path()).await;
+    let (alice, mut alice_events, _) = connect(&server, "alice").await;
+    let (bob, mut bob_events, _) = connect(&server, "bob").await;
+    let lab: classchat_common::GroupName = "lab".parse().unwrap();
+    let create = |req| ClientMessage::Create {
+        req: Some(req),
+        group: lab.clone(),
+        members: vec!["alice".parse().unwrap()],
+    };
+    let answered = |req| {
+        move |e: &Event| match e {
+            Event::Server(ServerMessage::Group { req: Some(r), .. })
+            | Event::Server(ServerMessage::GroupDeleted { req: Some(r), .. }) => {
+                (*r == req).then_some(())
+            }
+            _ => None,
+        }
+    };
+    bob.request(create(1)).await.unwrap();
+    expect(&mut bob_events, "created", answered(1)).await;
+    for body in ["one", "two", "three"] {
+        bob.send(conv("#lab"), body.into()).await.unwrap();
+        assert_eq!(said(&mut alice_events, body).await, body);
+    }
+    bob.request(ClientMessage::Delete {
+        req: Some(2),
+        group: lab.clone(),
+    })
+    .await
+    .unwrap();
+    expect(&mut bob_events, "deleted", answered(2)).await;
+    bob.request(create(3)).await.unwrap();
+    expect(&mut bob_events, "created again", answered(3)).await;
+    bob.send(conv("#lab"), "fresh start".into()).await.unwrap();
+    // Its seq 1 is no duplicate of the old group's 1.
+    assert_eq!(
+        said(&mut alice_events, "the new group's message").await,
+        "fresh start"
+    );
+    alice.quit().await;
+    bob.quit().await;
+    server.stop().await;
+}
+
+/// The body of the next text message (not a group event) to arrive.
+async fn said(events: &mut tokio::sync::mpsc::Receiver<Event>, what: &str) -> String {
+    expect(events, what, |e| match e {
+        Event::Server(ServerMessage::Message(m)) if m.event.is_none() => Some(m.body.clone()),
+        _ => None,
+    })
+    .await
 }

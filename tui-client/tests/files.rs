@@ -26,7 +26,7 @@ use tokio::sync::mpsc;
 use tokio_util::codec::Framed;
 
 mod support;
-use support::{TestServer, connect};
+use support::{TestServer, Ui, connect, shown};
 
 /// How long one event of a 50 MB transfer may take in a debug build on a busy machine.
 const SLOW: Duration = Duration::from_secs(60);
@@ -354,6 +354,82 @@ async fn a_file_for_an_offline_user_is_accepted_after_a_server_restart() {
     })
     .await;
     assert_eq!((who.as_str(), state), ("bob", FileState::Received));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_offer_declined_while_the_sender_was_disconnected_shows_declined_once_she_is_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    let mut server = TestServer::start("127.0.0.1:0", &data).await;
+    let addr = server.addr.to_string();
+    connect(&server, "bob").await.0.quit().await;
+    let (alice, mut alice_events, _) = connect(&server, "alice").await;
+    let mut ui = Ui::new();
+    let source = dir.path().join("notes.pdf");
+    write_random(&source, 5, 20_000);
+    alice.send_file(conv("bob"), source.clone()).await.unwrap();
+    let offer = shown(&mut alice_events, &mut ui, "her offer", |e| match e {
+        Event::Server(ServerMessage::Message(m)) => m.file.as_ref().map(|f| f.offer),
+        _ => None,
+    })
+    .await;
+    shown(&mut alice_events, &mut ui, "uploaded", |e| {
+        matches!(e, Event::Server(ServerMessage::Uploaded { .. })).then_some(())
+    })
+    .await;
+    assert!(
+        ui.screen().contains("offered — waiting for answers"),
+        "{}",
+        ui.screen()
+    );
+    server.stop().await;
+
+    // While alice cannot reach the server on her port, bob declines on another.
+    let mut elsewhere = TestServer::start("127.0.0.1:0", &data).await;
+    let (bob, mut bob_events, _) = connect(&elsewhere, "bob").await;
+    assert_eq!(
+        offer_message(&mut bob_events).await.file.unwrap().offer,
+        offer
+    );
+    bob.request(ClientMessage::Decline {
+        req: Some(1),
+        offer,
+    })
+    .await
+    .unwrap();
+    expect_within(&mut bob_events, WAIT, "declined", |e| match e {
+        Event::Server(ServerMessage::FileStatus {
+            req: Some(1),
+            state,
+            ..
+        }) => Some(*state),
+        _ => None,
+    })
+    .await;
+    bob.quit().await;
+    elsewhere.stop().await;
+
+    let mut server = TestServer::start(&addr, &data).await;
+    shown(
+        &mut alice_events,
+        &mut ui,
+        "the offer read back",
+        |e| match e {
+            Event::Refreshed { messages, .. } => messages
+                .iter()
+                .any(|m| m.file.as_ref().is_some_and(|f| f.offer == offer))
+                .then_some(()),
+            _ => None,
+        },
+    )
+    .await;
+    assert!(
+        ui.screen().contains("offered — declined"),
+        "{}",
+        ui.screen()
+    );
+    alice.quit().await;
     server.stop().await;
 }
 

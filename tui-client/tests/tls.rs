@@ -48,6 +48,7 @@ fn options(addr: std::net::SocketAddr, user: &str, trust: Trust) -> ClientOption
         server: addr.to_string().parse().unwrap(),
         user: user.parse().unwrap(),
         password: Some(Secret("tls-password".into())),
+        create: true,
         logins: None,
         unsent: None,
         backoff: Backoff::default(),

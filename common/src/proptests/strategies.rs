@@ -506,6 +506,7 @@ pub fn server_message() -> impl Strategy<Value = ServerMessage> {
             online,
             total
         }),
+        any::<usize>().prop_map(|total| S::Online { total }),
         (
             req(),
             username(),

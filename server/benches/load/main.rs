@@ -1,4 +1,4 @@
-//! `just bench`: measures every figure of BRIEF §5 against the release `classchat-server` binary, prints one line per figure, and writes docs/BENCHMARKS.md.
+//! `just bench`: measures every performance figure against its target with the release `classchat-server` binary, prints one line per figure, and writes docs/BENCHMARKS.md.
 //!
 //! Layout:
 //! - [`server`]: the server as a child process; its CPU time and memory from /proc.

@@ -24,7 +24,7 @@ pub struct Spec {
     pub how: &'static str,
 }
 
-/// Every figure of BRIEF §5, in the order they are printed.
+/// Every figure with its target, in the order they are printed.
 pub const SPECS: &[Spec] = &[
     Spec {
         name: "idle_kib_per_conn",
@@ -312,8 +312,9 @@ pub fn write_markdown(path: &Path, results: &Results, ctx: &Context) -> anyhow::
             format!("{}{section}{}", &old[..b], &old[e + END.len()..])
         }
         _ => format!(
-            "# ClassChat benchmarks\n\nThe figures of BRIEF §5, measured by `just bench` \
-             (server/benches/load, tui-client/benches/frame.rs).\n\n{section}\n"
+            "# ClassChat benchmarks\n\nClassChat's performance targets and the figures \
+             measured against them by `just bench` (server/benches/load, \
+             tui-client/benches/frame.rs).\n\n{section}\n"
         ),
     };
     std::fs::write(path, new).with_context(|| format!("cannot write {}", path.display()))

@@ -1,4 +1,6 @@
-//! Accounts, connections coming and going, and the presence events they cause.
+//! Accounts, connections coming and going, and the presence events they cause:
+//! `presence` to the people who share a conversation with them, and to
+//! everyone the count of who is online (`online`).
 
 use std::collections::HashSet;
 use std::time::Instant;
@@ -7,13 +9,51 @@ use classchat_common::{ServerMessage, Timestamp, Username};
 use tokio::sync::oneshot;
 
 use super::state::{Session, TOKENS_PER_USER, User};
-use super::worker::{Batch, Worker};
+use super::worker::{Batch, Effect, Worker};
 use super::{Account, Attached, CatchUp, Created, SessionId};
 use crate::outbound::{Closed, Outbound};
 use crate::ratelimit::Buckets;
 use crate::store::{TokenHash, UserId};
 
+/// Every connection is told the count of who is online at most this often: a
+/// class logging in at once (or 10,000 clients after a restart) costs each
+/// connection a line a second, not a line per login.
+const ONLINE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl Worker {
+    /// When every connection is next to be told how many are online: `None`
+    /// while the count they were told is still true.
+    pub(super) fn online_due(&self) -> Option<tokio::time::Instant> {
+        let (told, at) = self.online_told;
+        if self.state.online.len() == told {
+            return None;
+        }
+        Some(at.map_or_else(tokio::time::Instant::now, |at| at + ONLINE_EVERY))
+    }
+
+    /// Tells every connection how many are online, if that changed and it is
+    /// time. `presence` goes only to people who share a conversation; without
+    /// this a client could not count the others who came or went.
+    pub(super) fn tell_online(&mut self) {
+        let Some(due) = self.online_due() else {
+            return;
+        };
+        let now = tokio::time::Instant::now();
+        if due > now {
+            return;
+        }
+        let total = self.state.online.len();
+        self.online_told = (total, Some(now));
+        let line = ServerMessage::Online { total }.to_line();
+        let effects = self
+            .state
+            .sessions
+            .keys()
+            .map(|&s| Effect::Line(s, line.clone()))
+            .collect();
+        self.release(effects);
+    }
+
     pub(super) fn find_account(
         &mut self,
         b: &mut Batch,

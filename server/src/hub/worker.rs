@@ -91,6 +91,8 @@ pub struct Worker {
     /// Commits wait for the disk and the runtime can run other tasks
     /// elsewhere meanwhile (a multi-threaded one).
     commit_aside: bool,
+    /// How many were online when every connection was last told, and when.
+    pub(super) online_told: (usize, Option<tokio::time::Instant>),
 }
 
 impl Worker {
@@ -108,6 +110,7 @@ impl Worker {
             store,
             config,
             overflowed: Vec::new(),
+            online_told: (0, None),
         }
     }
 
@@ -115,9 +118,13 @@ impl Worker {
         let mut commands = Vec::with_capacity(self.config.max_batch);
         loop {
             if self.overflowed.is_empty() {
-                match rx.recv().await {
-                    Some(c) => commands.push(c),
-                    None => break,
+                tokio::select! {
+                    c = rx.recv() => match c {
+                        Some(c) => commands.push(c),
+                        None => break,
+                    },
+                    // Nothing came, but the count of who is online is due.
+                    () = sleep_until(self.online_due()) => {}
                 }
             }
             // Let the sessions this worker has already woken run first: what
@@ -141,6 +148,7 @@ impl Worker {
                 tracing::error!("the hub is stopping: {fatal}");
                 break;
             }
+            self.tell_online();
         }
         self.store.rollback();
         for session in self.state.sessions.values() {
@@ -443,7 +451,7 @@ impl Worker {
     /// (a group message makes a line for every member, and a busy batch several
     /// for each); a reply first pushes everything gathered before it, so a
     /// session still sees lines and replies in the order they were made.
-    fn release(&mut self, effects: Vec<Effect>) {
+    pub(super) fn release(&mut self, effects: Vec<Effect>) {
         let mut staged = Vec::new();
         for effect in effects {
             match effect {
@@ -485,5 +493,12 @@ impl Worker {
                 self.overflowed.push(to);
             }
         }
+    }
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }

@@ -297,6 +297,9 @@ pub struct TestClient {
     pub caught_up: Vec<ChatMessage>,
     /// The count `synced` announced.
     pub synced: u64,
+    /// Whether `online` counts are handed out; by default they are skipped,
+    /// since they come whenever anyone logs in or out.
+    pub online_counts: bool,
     next_req: u64,
 }
 
@@ -331,6 +334,7 @@ impl TestClient {
         Self {
             framed: Framed::new(stream, LineCodec::default()),
             backlog: VecDeque::new(),
+            online_counts: false,
             name: None,
             token: None,
             created: false,
@@ -452,12 +456,23 @@ impl TestClient {
             .expect("shut down the write half");
     }
 
-    /// The next line, however long it takes up to `wait`, or the end of the connection.
+    /// The next line, however long it takes up to `wait`, or the end of the
+    /// connection; `online` counts only if [`online_counts`](Self::online_counts).
     pub async fn next_within(&mut self, wait: Duration) -> Next {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let next = self.next_line_until(deadline).await;
+            if self.online_counts || !matches!(next, Next::Line(ServerMessage::Online { .. })) {
+                return next;
+            }
+        }
+    }
+
+    async fn next_line_until(&mut self, deadline: tokio::time::Instant) -> Next {
         if let Some(msg) = self.backlog.pop_front() {
             return Next::Line(msg);
         }
-        match tokio::time::timeout(wait, self.framed.next()).await {
+        match tokio::time::timeout_at(deadline, self.framed.next()).await {
             Err(_) => Next::Silent,
             Ok(None) => Next::Closed,
             Ok(Some(Err(e))) => match e {

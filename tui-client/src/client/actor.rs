@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use classchat_common::protocol::{ChatMessage, GroupEvent, Limits, Req, Secret};
 use classchat_common::{
-    ClientMessage, Conv, ErrorCode, FrameError, OfferId, ServerMessage, Username,
+    ClientMessage, Conv, ErrorCode, FrameError, MessageId, OfferId, ServerMessage, Username,
 };
 use futures::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+use super::refresh::Held;
 use super::transfers::{Hashed, Progress, TransferState, Transfers};
 use super::{Action, ClientOptions, Event, Link};
 use crate::config::UnsentMessage;
@@ -57,9 +58,13 @@ pub struct Actor {
     limits: Limits,
     /// Silence after which the server is presumed gone.
     silence: Duration,
-    /// Connections made so far; from the second on, statuses are refreshed.
+    /// Connections made so far; from the second on, what may have moved
+    /// meanwhile is read back.
     connections: u32,
-    /// This task's own requests (history pages to refresh statuses).
+    /// What this client holds, to know what to read back after a reconnect.
+    held: Held,
+    /// This task's own requests (the conversation list and the history pages
+    /// it reads back).
     own_requests: HashSet<Req>,
     next_own_req: Req,
     transfers: Transfers,
@@ -104,6 +109,7 @@ impl Actor {
             unacked: 0,
             silence: Duration::from_secs(30),
             connections: 0,
+            held: Held::default(),
             own_requests: HashSet::new(),
             next_own_req: OWN_REQ_BASE,
             transfers: Transfers::default(),
@@ -240,7 +246,7 @@ impl Actor {
         }
         self.connections += 1;
         if self.connections > 1
-            && let Err(e) = self.refresh_statuses(&mut transport).await
+            && let Err(e) = self.refresh(&mut transport).await
         {
             return Ended::Lost(e);
         }
@@ -402,27 +408,48 @@ impl Actor {
         Ok(())
     }
 
-    /// Receipts that happened while disconnected were not sent to us: read the
-    /// counts of our unsettled messages back from history.
-    async fn refresh_statuses(&mut self, transport: &mut Transport) -> Result<(), String> {
+    /// Receipts, decisions on offers and messages sent or acknowledged by your
+    /// other devices while disconnected were not sent to us: ask for the
+    /// conversation list, and read back from history what it shows has moved
+    /// (`read_back`, once it comes).
+    async fn refresh(&mut self, transport: &mut Transport) -> Result<(), String> {
         self.own_requests.clear();
-        for (conv, oldest) in self.tracker.unsettled() {
-            self.ask_counts(transport, conv, oldest - 1).await?;
+        let req = self.own_req();
+        transport
+            .send(ClientMessage::Conversations { req: Some(req) }.to_line())
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// The conversation list after a reconnect (`listed`: each one's newest
+    /// `seq`): ask for what to read back in each.
+    async fn read_back(
+        &mut self,
+        transport: &mut Transport,
+        listed: &[(Conv, u64)],
+    ) -> Result<(), String> {
+        for (conv, after) in self.held.plan(listed, &self.tracker.unsettled()) {
+            self.read_page(transport, conv, after).await?;
         }
         transport.flush().await.map_err(|e| e.to_string())
     }
 
-    async fn ask_counts(
+    fn own_req(&mut self) -> Req {
+        self.next_own_req += 1;
+        self.own_requests.insert(self.next_own_req);
+        self.next_own_req
+    }
+
+    /// Asks for the page of `conv` after `after` (the first of several, when
+    /// much has happened).
+    async fn read_page(
         &mut self,
         transport: &mut Transport,
         conv: Conv,
         after: u64,
     ) -> Result<(), String> {
-        self.next_own_req += 1;
-        let req = self.next_own_req;
-        self.own_requests.insert(req);
         let msg = ClientMessage::History {
-            req: Some(req),
+            req: Some(self.own_req()),
             conv,
             before: None,
             after: Some(after),
@@ -432,6 +459,28 @@ impl Actor {
             .feed(msg.to_line())
             .await
             .map_err(|e| e.to_string())
+    }
+
+    /// A page this task read back: statuses move, offers show how they went,
+    /// the app fills in what it missed, and the next page is asked for.
+    async fn page_read_back(
+        &mut self,
+        transport: &mut Transport,
+        conv: Conv,
+        messages: Vec<ChatMessage>,
+        more: bool,
+    ) -> Result<(), String> {
+        for update in self.follow(&conv, &messages) {
+            self.emit(Event::Status(update)).await;
+        }
+        if let (true, Some(last)) = (more, messages.last()) {
+            self.read_page(transport, conv.clone(), last.seq).await?;
+            transport.flush().await.map_err(|e| e.to_string())?;
+        }
+        if !messages.is_empty() {
+            self.emit(Event::Refreshed { conv, messages }).await;
+        }
+        Ok(())
     }
 
     async fn flush_acks(&mut self, transport: &mut Transport) -> Result<(), String> {
@@ -445,65 +494,37 @@ impl Actor {
         transport.flush().await.map_err(|e| e.to_string())
     }
 
+    /// One arm per kind of server message, and no catch-all: a new kind does
+    /// not compile until it is given a place here.
     async fn on_server(
         &mut self,
         transport: &mut Transport,
         msg: ServerMessage,
     ) -> Result<(), String> {
-        match &msg {
-            ServerMessage::Ping => {
-                return transport
-                    .send(ClientMessage::Pong.to_line())
-                    .await
-                    .map_err(|e| e.to_string());
-            }
-            ServerMessage::Pong => return Ok(()),
-            ServerMessage::Message(m) => {
-                if let Some(GroupEvent::Renamed { old, new }) = &m.event {
-                    self.renamed(&Conv::Group(old.clone()), &Conv::Group(new.clone()));
-                }
-                // Acknowledge duplicates too: the server resends until it hears.
-                let ack = self.acks.entry(m.conv.clone()).or_default();
-                *ack = (*ack).max(m.seq);
-                self.unacked += 1;
-                let seen = self.seen.entry(m.conv.clone()).or_default();
-                if m.seq <= *seen {
-                    return Ok(());
-                }
-                *seen = m.seq;
-                // Sent by another of our connections: follow it as if sent here.
-                let update = m
-                    .counts
-                    .and_then(|c| self.tracker.counts(m.id, &m.conv, m.seq, c));
-                self.emit(Event::Server(msg)).await;
-                if let Some(update) = update {
-                    self.emit(Event::Status(update)).await;
-                }
-            }
+        match msg {
+            ServerMessage::Ping => return send(transport, &ClientMessage::Pong).await,
+            ServerMessage::Pong => {}
+            ServerMessage::Message(m) => self.on_message(m).await,
             ServerMessage::Stored {
-                id, conv, seq, of, ..
+                id,
+                ref conv,
+                seq,
+                of,
+                ..
             } => {
-                self.outbox.remove(*id);
-                self.forget_unsent_when_all_stored();
-                let update = self.tracker.stored(*id, conv, *seq, *of);
-                self.emit(Event::Server(msg.clone())).await;
-                if let Some(update) = update {
-                    self.emit(Event::Status(update)).await;
-                }
-                self.pump(transport).await?;
+                let update = self.stored(id, conv, seq, of);
+                self.emit_with(msg, update).await;
+                return self.pump(transport).await;
             }
             ServerMessage::Receipt {
-                conv,
-                user,
+                ref conv,
+                ref user,
                 joined,
                 delivered,
                 read,
             } => {
-                let updates = self.tracker.receipt(conv, user, *joined, *delivered, *read);
-                self.emit(Event::Server(msg.clone())).await;
-                for update in updates {
-                    self.emit(Event::Status(update)).await;
-                }
+                let updates = self.tracker.receipt(conv, user, joined, delivered, read);
+                self.emit_with(msg, updates).await;
             }
             ServerMessage::UploadReady {
                 req: Some(req),
@@ -512,68 +533,48 @@ impl Actor {
                 window,
                 ..
             } => {
-                if let Some(progress) = self.transfers.upload_ready(*req, *offer, *chunk, *window) {
-                    self.report(progress, true).await;
-                }
+                let progress = self.transfers.upload_ready(req, offer, chunk, window);
+                self.report_any(progress, true).await;
             }
             ServerMessage::ChunkAck { offer, received } => {
-                if let Some(progress) = self.transfers.chunk_ack(*offer, *received) {
-                    self.report(progress, false).await;
-                }
+                let progress = self.transfers.chunk_ack(offer, received);
+                self.report_any(progress, false).await;
             }
             ServerMessage::Uploaded { offer, .. } => {
-                if let Some(progress) = self.transfers.uploaded(*offer) {
-                    self.report(progress, true).await;
-                }
+                let progress = self.transfers.uploaded(offer);
+                self.report_any(progress, true).await;
                 self.emit(Event::Server(msg)).await;
             }
             ServerMessage::Download {
                 req: Some(req),
-                file,
+                ref file,
                 ..
             } => {
-                if let Some((replies, progress)) = self.transfers.download(*req, file).await {
-                    for reply in replies {
-                        transport
-                            .feed(reply.to_line())
-                            .await
-                            .map_err(|e| e.to_string())?;
-                    }
-                    transport.flush().await.map_err(|e| e.to_string())?;
-                    self.report(progress, true).await;
-                }
+                let answer = self.transfers.download(req, file).await;
+                return self.downloading(transport, answer, true).await;
             }
             ServerMessage::FileChunk {
                 offer,
                 offset,
-                data,
-            } if self.transfers.downloading(*offer) => {
-                if let Some((replies, progress)) =
-                    self.transfers.file_chunk(*offer, *offset, data).await
-                {
-                    for reply in replies {
-                        transport
-                            .feed(reply.to_line())
-                            .await
-                            .map_err(|e| e.to_string())?;
-                    }
-                    transport.flush().await.map_err(|e| e.to_string())?;
-                    self.report(progress, false).await;
+                ref data,
+            } => {
+                // Chunks of a download stopped meanwhile are dropped.
+                if self.transfers.downloading(offer) {
+                    let answer = self.transfers.file_chunk(offer, offset, data).await;
+                    return self.downloading(transport, answer, false).await;
                 }
             }
-            ServerMessage::FileChunk { .. } => {}
             ServerMessage::Error {
                 req,
                 offer,
-                message,
+                ref message,
                 ..
-            } if offer.is_some()
-                || req.is_some_and(|r| r >= super::transfers::TRANSFER_REQ_BASE) =>
-            {
-                for progress in self.transfers.refused(*req, *offer, message).await {
+            } if offer.is_some() || req.is_some_and(transfer_req) => {
+                for progress in self.transfers.refused(req, offer, message).await {
                     self.report(progress, true).await;
                 }
-                if req.is_none_or(|r| r < super::transfers::TRANSFER_REQ_BASE || offer.is_some()) {
+                // The app asked for none of the transfer task's own requests.
+                if offer.is_some() || req.is_none_or(|r| !transfer_req(r)) {
                     self.emit(Event::Server(msg)).await;
                 }
             }
@@ -582,63 +583,177 @@ impl Actor {
                 code,
                 retry_after_ms,
                 ..
-            } if code.is_transient() => {
-                let retry_in_ms = retry_after_ms.unwrap_or(1000);
-                self.outbox
-                    .retry_at(*id, Instant::now() + Duration::from_millis(retry_in_ms));
-                self.emit(Event::Retrying {
-                    id: *id,
-                    code: *code,
-                    retry_in_ms,
-                })
-                .await;
-            }
+            } if code.is_transient() => self.retry(id, code, retry_after_ms).await,
             ServerMessage::Error { id: Some(id), .. } => {
-                let update = self
-                    .outbox
-                    .remove(*id)
-                    .and_then(|p| self.tracker.failed(*id, &p.to));
-                self.forget_unsent_when_all_stored();
-                self.emit(Event::Server(msg.clone())).await;
-                if let Some(update) = update {
-                    self.emit(Event::Status(update)).await;
-                }
-                self.pump(transport).await?;
+                let update = self.failed(id);
+                self.emit_with(msg, update).await;
+                return self.pump(transport).await;
             }
+            ServerMessage::Error { req: Some(req), .. } if self.own_requests.remove(&req) => {}
             ServerMessage::History {
                 req: Some(req),
                 conv,
                 messages,
                 more,
-            } if self.own_requests.remove(req) => {
-                for update in self.follow(conv, messages) {
-                    self.emit(Event::Status(update)).await;
-                }
-                if let (true, Some(last)) = (*more, messages.last()) {
-                    self.ask_counts(transport, conv.clone(), last.seq).await?;
-                    transport.flush().await.map_err(|e| e.to_string())?;
-                }
+            } if self.own_requests.remove(&req) => {
+                return self.page_read_back(transport, conv, messages, more).await;
             }
-            ServerMessage::Error { req: Some(req), .. } if self.own_requests.remove(req) => {}
-            ServerMessage::History { conv, messages, .. } => {
-                // Our messages from before this client started, or sent
-                // elsewhere: their receipts move their markers from now on.
-                let updates = self.follow(conv, messages);
-                if let Some(req) = msg.req() {
-                    self.requests.remove(&req);
-                }
-                self.emit(Event::Server(msg)).await;
-                for update in updates {
-                    self.emit(Event::Status(update)).await;
-                }
+            ServerMessage::History {
+                ref conv,
+                ref messages,
+                ..
+            } => {
+                let updates = self.page_seen(conv, messages);
+                self.pass_with(msg, updates).await;
             }
-            _ => {
-                if let Some(req) = msg.req() {
-                    self.requests.remove(&req);
-                }
-                self.emit(Event::Server(msg)).await;
+            ServerMessage::Conversations {
+                req: Some(req),
+                ref conversations,
+                ..
+            } if self.own_requests.remove(&req) => {
+                let listed: Vec<(Conv, u64)> = conversations
+                    .iter()
+                    .map(|s| (s.conv.clone(), s.last_seq))
+                    .collect();
+                return self.read_back(transport, &listed).await;
             }
+            // Replies and news for the app alone.
+            ServerMessage::Welcome { .. }
+            | ServerMessage::LoggedIn { .. }
+            | ServerMessage::PasswordChanged { .. }
+            | ServerMessage::Synced { .. }
+            | ServerMessage::Presence { .. }
+            | ServerMessage::Online { .. }
+            | ServerMessage::Who { .. }
+            | ServerMessage::User { .. }
+            | ServerMessage::ReadBy { .. }
+            | ServerMessage::Group { .. }
+            | ServerMessage::GroupDeleted { .. }
+            | ServerMessage::Groups { .. }
+            | ServerMessage::Members { .. }
+            | ServerMessage::Conversations { .. }
+            | ServerMessage::UploadReady { .. }
+            | ServerMessage::Download { .. }
+            | ServerMessage::FileStatus { .. }
+            | ServerMessage::Files { .. }
+            | ServerMessage::ReadMarked { .. }
+            | ServerMessage::Error { .. }
+            | ServerMessage::Bye => self.pass_with(msg, None).await,
         }
+        Ok(())
+    }
+
+    /// Your message `id` is stored as `seq` in `conv`, for `of` recipients.
+    fn stored(&mut self, id: MessageId, conv: &Conv, seq: u64, of: u32) -> Option<Update> {
+        self.outbox.remove(id);
+        self.forget_unsent_when_all_stored();
+        self.held.holds(conv, seq);
+        self.tracker.stored(id, conv, seq, of)
+    }
+
+    /// Your message `id` was refused for good: it leaves the outbox.
+    fn failed(&mut self, id: MessageId) -> Option<Update> {
+        let update = self
+            .outbox
+            .remove(id)
+            .and_then(|p| self.tracker.failed(id, &p.to));
+        self.forget_unsent_when_all_stored();
+        update
+    }
+
+    /// The server asked for message `id` again later (rate limited, busy).
+    async fn retry(&mut self, id: MessageId, code: ErrorCode, retry_after_ms: Option<u64>) {
+        let retry_in_ms = retry_after_ms.unwrap_or(1000);
+        self.outbox
+            .retry_at(id, Instant::now() + Duration::from_millis(retry_in_ms));
+        let retrying = Event::Retrying {
+            id,
+            code,
+            retry_in_ms,
+        };
+        self.emit(retrying).await;
+    }
+
+    /// A page the app asked for: the tracker follows our messages in it (from
+    /// before this client started, or sent elsewhere), and what it holds is noted.
+    fn page_seen(&mut self, conv: &Conv, messages: &[ChatMessage]) -> Vec<Update> {
+        for m in messages {
+            self.held.saw(conv, m);
+        }
+        self.follow(conv, messages)
+    }
+
+    /// Tells the app `msg`, which answers its request if it has a `req`, then
+    /// the status changes it brought.
+    async fn pass_with(&mut self, msg: ServerMessage, updates: impl IntoIterator<Item = Update>) {
+        if let Some(req) = msg.req() {
+            self.requests.remove(&req);
+        }
+        self.emit_with(msg, updates).await;
+    }
+
+    async fn report_any(&mut self, progress: Option<Progress>, always: bool) {
+        if let Some(progress) = progress {
+            self.report(progress, always).await;
+        }
+    }
+
+    /// A message: acknowledged (duplicates too: the server resends until it
+    /// hears), and unless it is a duplicate, handed to the app.
+    async fn on_message(&mut self, m: ChatMessage) {
+        if let Some(GroupEvent::Renamed { old, new }) = &m.event {
+            self.renamed(&Conv::Group(old.clone()), &Conv::Group(new.clone()));
+        }
+        let ack = self.acks.entry(m.conv.clone()).or_default();
+        *ack = (*ack).max(m.seq);
+        self.unacked += 1;
+        let seen = self.seen.entry(m.conv.clone()).or_default();
+        if m.seq <= *seen {
+            return;
+        }
+        *seen = m.seq;
+        self.held.saw(&m.conv, &m);
+        // Sent by another of our connections: follow it as if sent here.
+        let update = m
+            .counts
+            .and_then(|c| self.tracker.counts(m.id, &m.conv, m.seq, c));
+        let deleted = matches!(m.event, Some(GroupEvent::Deleted)).then(|| m.conv.clone());
+        self.emit_with(ServerMessage::Message(m), update).await;
+        // A group of the same name made later numbers its messages from 1:
+        // they are not duplicates of these. (Its acknowledgement still goes.)
+        if let Some(conv) = deleted {
+            self.seen.remove(&conv);
+            self.held.forget(&conv);
+        }
+    }
+
+    /// Tells the app `msg`, then the status changes it brought.
+    async fn emit_with(&self, msg: ServerMessage, updates: impl IntoIterator<Item = Update>) {
+        self.emit(Event::Server(msg)).await;
+        for update in updates {
+            self.emit(Event::Status(update)).await;
+        }
+    }
+
+    /// Sends what a download step answers (acknowledgements, `received`) and
+    /// reports its progress.
+    async fn downloading(
+        &mut self,
+        transport: &mut Transport,
+        answer: Option<(Vec<ClientMessage>, Progress)>,
+        always: bool,
+    ) -> Result<(), String> {
+        let Some((replies, progress)) = answer else {
+            return Ok(());
+        };
+        for reply in replies {
+            transport
+                .feed(reply.to_line())
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        transport.flush().await.map_err(|e| e.to_string())?;
+        self.report(progress, always).await;
         Ok(())
     }
 
@@ -663,6 +778,7 @@ impl Actor {
             let now = self.acks.entry(new.clone()).or_default();
             *now = (*now).max(ack);
         }
+        self.held.rename(old, new);
         self.tracker.rename(old, new);
     }
 
@@ -748,6 +864,8 @@ impl Actor {
                 &self.options.server,
                 &self.options.user,
                 &proof,
+                // The account was there when the first login made or found it.
+                false,
                 self.options.tls.as_ref(),
             )
             .await
@@ -785,4 +903,16 @@ async fn sleep_until(at: Option<Instant>) {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
+}
+
+async fn send(transport: &mut Transport, msg: &ClientMessage) -> Result<(), String> {
+    transport
+        .send(msg.to_line())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Whether `req` is one the transfer machinery made (`accept`, `offer`).
+fn transfer_req(req: Req) -> bool {
+    req >= super::transfers::TRANSFER_REQ_BASE
 }

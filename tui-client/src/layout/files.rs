@@ -101,7 +101,11 @@ pub fn answers(sent: &Sent) -> String {
         return "withdrawn".into();
     }
     let Some(c) = sent.counts.filter(|c| c.accepted + c.declined > 0) else {
-        return "waiting for answers".into();
+        return if sent.expired {
+            "expired".into()
+        } else {
+            "waiting for answers".into()
+        };
     };
     let downloading = c.accepted.saturating_sub(c.received);
     if c.of == 1 {
@@ -117,6 +121,10 @@ pub fn answers(sent: &Sent) -> String {
     }
     if c.declined > 0 {
         parts.push(format!("{} declined", c.declined));
+    }
+    let silent = c.of.saturating_sub(c.accepted + c.declined);
+    if sent.expired && silent > 0 {
+        parts.push(format!("{silent} did not answer in time"));
     }
     parts.join(", ")
 }

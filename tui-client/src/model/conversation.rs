@@ -136,6 +136,9 @@ pub struct Conversation {
     pub online: Option<bool>,
     pub presence_asked: bool,
     pub last_seen: Option<Timestamp>,
+    /// Direct conversations: you were told the other user is offline, and
+    /// are not told again until they have been back.
+    pub told_offline: bool,
     /// Groups: member count and owner, and the members themselves once asked
     /// for (kept current by presence and membership events).
     pub members: Option<u32>,
@@ -143,18 +146,27 @@ pub struct Conversation {
     pub roster: Option<Vec<MemberInfo>>,
 }
 
+/// How a conversation stands, as notices describe it: a group's size and
+/// owner, or whether the other person is online and since when they are not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts {
+    pub members: Option<u32>,
+    pub owner: Option<Username>,
+    pub online: Option<bool>,
+    pub last_seen: Option<Timestamp>,
+}
+
+/// What an empty draft says: where Enter sends it.
+fn hint(conv: &Conv) -> String {
+    format!(
+        "Message {} — Enter sends, Alt+Enter new line",
+        text::clean_line(&conv.to_string())
+    )
+}
+
 impl Conversation {
     pub fn new(conv: Conv) -> Self {
-        let hint = match &conv {
-            Conv::User(u) => format!(
-                "Message {} — Enter sends, Alt+Enter new line",
-                text::clean_line(u.as_str())
-            ),
-            Conv::Group(g) => format!(
-                "Message #{} — Enter sends, Alt+Enter new line",
-                text::clean_line(g.as_str())
-            ),
-        };
+        let hint = hint(&conv);
         Self {
             conv,
             entries: Vec::new(),
@@ -173,9 +185,26 @@ impl Conversation {
             online: None,
             presence_asked: false,
             last_seen: None,
+            told_offline: false,
             members: None,
             owner: None,
             roster: None,
+        }
+    }
+
+    /// The conversation goes by a new name (a group renamed): so does the
+    /// empty draft's hint.
+    pub fn retitle(&mut self, conv: Conv) {
+        self.draft.set_placeholder_text(hint(&conv));
+        self.conv = conv;
+    }
+
+    pub fn facts(&self) -> Facts {
+        Facts {
+            members: self.members,
+            owner: self.owner.clone(),
+            online: self.online,
+            last_seen: self.last_seen,
         }
     }
 

@@ -25,8 +25,10 @@ pub struct Incoming {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Sent {
     pub counts: Option<FileCounts>,
-    /// You withdrew it.
+    /// You withdrew it (here, or elsewhere while this client was away).
     pub withdrawn: bool,
+    /// It ran out before everyone answered.
+    pub expired: bool,
 }
 
 #[derive(Debug, Default)]
@@ -63,6 +65,25 @@ impl Offers {
             asked: false,
         });
         true
+    }
+
+    /// Where you stand with an offer to you, as `history` says it stands now:
+    /// also for one this client never heard of (it came while it was away,
+    /// and another of your devices answered it).
+    pub fn outcome(&mut self, file: &FileInfo, conv: &Conv, from: &Username, state: FileState) {
+        match self.get_mut(file.offer) {
+            Some(known) => known.state = state,
+            None => self.incoming.push(Incoming {
+                file: FileInfo {
+                    outcome: None,
+                    ..file.clone()
+                },
+                conv: conv.clone(),
+                from: from.clone(),
+                state,
+                asked: false,
+            }),
+        }
     }
 
     /// Takes in a `files` reply: it is the truth about which offers are open.

@@ -5,11 +5,9 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use classchat_common::Conv;
-use ratatui_textarea::TextArea;
-
-use super::input_area;
+use super::Field;
 use crate::text::fuzzy_score;
+use classchat_common::Conv;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kind {
@@ -77,7 +75,7 @@ pub struct Picker {
     pub items: Vec<Item>,
     /// Why `dir` could not be read, if it could not.
     pub error: Option<String>,
-    pub filter: TextArea<'static>,
+    pub filter: Field,
     /// Index into what is visible.
     pub selected: usize,
 }
@@ -122,7 +120,7 @@ impl Picker {
     }
 
     pub fn query(&self) -> String {
-        self.filter.lines().join("")
+        self.filter.text()
     }
 
     /// The rows the filter lets through, best first. Hidden entries show only
@@ -166,10 +164,8 @@ impl Picker {
     }
 }
 
-fn filter_area() -> TextArea<'static> {
-    let mut filter = input_area("type to filter");
-    filter.set_wrap_mode(ratatui_textarea::WrapMode::None);
-    filter
+fn filter_area() -> Field {
+    Field::new("type to filter")
 }
 
 #[cfg(test)]
@@ -177,8 +173,7 @@ mod tests {
     use super::*;
 
     fn set(p: &mut Picker, text: &str) {
-        p.filter = filter_area();
-        p.filter.insert_str(text);
+        p.filter = filter_area().holding(text);
     }
 
     fn names(p: &Picker) -> Vec<String> {

@@ -1,22 +1,22 @@
 //! The state of each popup, and of the login form.
+//!
+//! No popup opens by itself over what the user is typing: one that takes
+//! single-letter keys as actions (an offer, a list) opens only on a key or
+//! command the user gave for it, and a character that is not one of its own
+//! keys closes it and goes to the input (`update/popup.rs`).
 
 use std::path::Path;
 
+use super::{Confirm, Field, Picker};
 use classchat_common::protocol::{Counts, GroupInfo, MemberInfo, MemberState};
 use classchat_common::{Conv, GroupName, OfferId, Username};
-use ratatui_textarea::TextArea;
-
-use super::{Picker, input_area};
 
 #[derive(Debug)]
 pub enum Popup {
     /// Every key and command, from the same tables the handlers use.
     Help { scroll: u16 },
     /// `Ctrl+K`: jump to a person, a group or a command by typing part of it.
-    Switcher {
-        query: Box<TextArea<'static>>,
-        selected: usize,
-    },
+    Switcher { query: Box<Field>, selected: usize },
     /// Who has received and read one of your messages.
     ReadBy {
         conv: Conv,
@@ -49,20 +49,27 @@ pub enum Popup {
     Offer {
         offer: OfferId,
         /// "Save as": the folder being typed, prefilled with the download folder.
-        save_as: Option<Box<TextArea<'static>>>,
+        save_as: Option<Box<Field>>,
     },
     /// `Ctrl+T`: every upload and download of this run.
     Transfers { selected: usize },
     /// `/passwd`: change your password.
     Password(Box<PasswordChange>),
+    /// A question before a destructive action (`/delete`, declining an offer)
+    /// or before quitting with work unfinished: `y` goes ahead, `n` or Esc
+    /// do nothing.
+    Confirm(Confirm),
 }
 
 /// The current password, the new one and the new one again; none is shown.
 #[derive(Debug)]
 pub struct PasswordChange {
-    pub fields: [TextArea<'static>; 3],
+    pub fields: [Field; 3],
     /// 0 current, 1 new, 2 new again.
     pub field: usize,
+    /// The shortest new password the server takes (0: it did not say), shown
+    /// before anything is sent.
+    pub min_password: usize,
     pub error: Option<String>,
     /// Sent; waiting for the server's answer.
     pub busy: bool,
@@ -71,10 +78,11 @@ pub struct PasswordChange {
 const PASSWORD_CHANGE_HINTS: [&str; 3] = ["your password now", "the new one", "the new one again"];
 
 impl PasswordChange {
-    pub fn new() -> Self {
+    pub fn new(min_password: usize) -> Self {
         Self {
-            fields: PASSWORD_CHANGE_HINTS.map(password_field),
+            fields: PASSWORD_CHANGE_HINTS.map(Field::masked),
             field: 0,
+            min_password,
             error: None,
             busy: false,
         }
@@ -82,33 +90,20 @@ impl PasswordChange {
 
     /// Empties `field`, to be typed afresh.
     pub fn clear(&mut self, field: usize) {
-        if let (Some(area), Some(hint)) =
-            (self.fields.get_mut(field), PASSWORD_CHANGE_HINTS.get(field))
-        {
-            *area = password_field(hint);
+        if let Some(area) = self.fields.get_mut(field) {
+            area.clear();
         }
     }
 
     pub fn value(&self, field: usize) -> String {
-        self.fields
-            .get(field)
-            .map(|f| f.lines().join(""))
-            .unwrap_or_default()
-    }
-}
-
-impl Default for PasswordChange {
-    fn default() -> Self {
-        Self::new()
+        self.fields.get(field).map(Field::text).unwrap_or_default()
     }
 }
 
 impl Popup {
     pub fn switcher() -> Self {
-        let mut query = input_area("type to find a person, group or command");
-        query.set_wrap_mode(ratatui_textarea::WrapMode::None);
         Popup::Switcher {
-            query: Box::new(query),
+            query: Box::new(Field::new("type to find a person, group or command")),
             selected: 0,
         }
     }
@@ -132,29 +127,34 @@ impl Popup {
         }
     }
 
-    /// The one-line folder input of "save as", holding `dir`.
-    pub fn folder_input(dir: &Path, home: Option<&Path>) -> TextArea<'static> {
-        let mut area = input_area("a folder; Enter saves the file there");
-        area.set_wrap_mode(ratatui_textarea::WrapMode::None);
-        area.insert_str(crate::layout::files::shown_path(dir, home));
-        area
+    /// The folder field of "save as", holding `dir`.
+    pub fn folder_input(dir: &Path, home: Option<&Path>) -> Field {
+        Field::new("a folder; Enter saves the file there")
+            .holding(&crate::layout::files::shown_path(dir, home))
     }
 }
 
-fn password_field(placeholder: &str) -> TextArea<'static> {
-    let mut area = input_area(placeholder);
-    area.set_wrap_mode(ratatui_textarea::WrapMode::None);
-    area.set_mask_char('•');
-    area
-}
-
 /// The form shown when the client starts without a user name or password.
+///
+/// Signing up takes two steps, so a misspelt name does not quietly become a
+/// second account: the first try logs in only to an account that exists. If
+/// the server has none of that name, the form says so, with the shortest
+/// password the server takes, and asks for the password again ([`repeat`]);
+/// only a matching, long enough repeat logs in creating the account.
+///
+/// [`repeat`]: LoginForm::repeat
 #[derive(Debug)]
 pub struct LoginForm {
-    pub server: TextArea<'static>,
-    pub user: TextArea<'static>,
-    pub password: TextArea<'static>,
-    /// 0 server, 1 user, 2 password.
+    pub server: Field,
+    pub user: Field,
+    pub password: Field,
+    /// The password again: there once the server said the name has no
+    /// account, gone as soon as the server or the name is changed.
+    pub repeat: Option<Field>,
+    /// The shortest password the server takes for a new account, as it
+    /// announced (0: it did not say).
+    pub min_password: usize,
+    /// 0 server, 1 user, 2 password, 3 the password again.
     pub field: usize,
     pub error: Option<String>,
     pub busy: bool,
@@ -165,17 +165,13 @@ pub struct LoginForm {
 
 impl LoginForm {
     pub fn new(server: &str, user: &str) -> Self {
-        let field = |placeholder: &str, value: &str| {
-            let mut area = input_area(placeholder);
-            area.set_wrap_mode(ratatui_textarea::WrapMode::None);
-            area.insert_str(value);
-            area
-        };
         Self {
-            server: field("host:port, e.g. localhost:12345 or [::1]:12345", server),
+            server: Field::new("host:port, e.g. localhost:12345 or [::1]:12345").holding(server),
             field: if user.is_empty() { 1 } else { 2 },
-            user: field("your user name", user),
-            password: password_field("new name? this becomes its password"),
+            user: Field::new("your user name").holding(user),
+            password: Field::masked("your password"),
+            repeat: None,
+            min_password: 0,
             error: None,
             busy: false,
             again: false,
@@ -195,22 +191,36 @@ impl LoginForm {
     pub fn refused(&mut self, why: String) {
         self.busy = false;
         self.error = Some(why);
-        self.password = password_field("your password");
+        self.password.clear();
     }
 
-    pub fn fields(&self) -> [&TextArea<'static>; 3] {
-        [&self.server, &self.user, &self.password]
+    /// The server has no account of this name: ask for the password again,
+    /// to create it.
+    pub fn no_account(&mut self, min_password: usize) {
+        self.busy = false;
+        self.error = None;
+        self.min_password = min_password;
+        self.repeat = Some(Field::masked("the same password again"));
+        self.field = 3;
     }
 
-    pub fn current_mut(&mut self) -> &mut TextArea<'static> {
-        match self.field {
-            0 => &mut self.server,
-            1 => &mut self.user,
+    /// The name as typed, without the spaces around it.
+    pub fn name(&self) -> String {
+        self.user.text().trim().to_owned()
+    }
+
+    pub fn fields(&self) -> Vec<&Field> {
+        let mut fields = vec![&self.server, &self.user, &self.password];
+        fields.extend(self.repeat.as_ref());
+        fields
+    }
+
+    pub fn current_mut(&mut self) -> &mut Field {
+        match (self.field, self.repeat.as_mut()) {
+            (0, _) => &mut self.server,
+            (1, _) => &mut self.user,
+            (3, Some(repeat)) => repeat,
             _ => &mut self.password,
         }
-    }
-
-    pub fn value(area: &TextArea<'_>) -> String {
-        area.lines().join("").trim().to_owned()
     }
 }

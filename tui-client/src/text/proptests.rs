@@ -19,20 +19,26 @@ fn hostile() -> impl Strategy<Value = String> {
         "[\u{61c}\u{200b}-\u{200f}\u{202a}-\u{202e}\u{2060}-\u{2069}\u{feff}\u{ad}\u{180e}\u{2028}\u{2029}]",
         "[\u{34f}\u{115f}\u{1160}\u{3164}\u{ffa0}\u{2800}\u{fe00}-\u{fe0f}\u{e0001}\u{e0020}-\u{e007f}\u{e0100}]{1,4}",
         "[漢字👍\u{301}\u{fe0f}\u{200d}]{1,3}",
+        // What terminals draw at other widths than unicode-width counts:
+        // flags, skin tones, keycaps, halfwidth sound marks, spacing marks.
+        "[\u{1f1e6}-\u{1f1ff}\u{1f3fb}-\u{1f3ff}\u{2764}\u{20e3}\u{ff76}\u{ff9e}\u{ff9f}\u{915}\u{93f}\u{e33}]{1,4}",
         any::<char>().prop_map(String::from),
     ];
     prop::collection::vec(piece, 0..24).prop_map(|p| p.concat())
 }
 
-/// Nothing live is left, newlines aside when `newlines`; the only invisible
-/// characters are presentation selectors, one right after a visible character.
+/// Nothing live is left, newlines aside when `newlines`.
 fn inert(s: &str, newlines: bool) -> bool {
-    let mut before = None;
-    s.chars().all(|c| {
-        let selector = matches!(c, '\u{FE0E}' | '\u{FE0F}')
-            && before.is_some_and(|b: char| !is_live(b) && !b.is_whitespace());
-        before = Some(c);
-        !is_live(c) || (newlines && c == '\n') || selector
+    s.chars().all(|c| !is_live(c) || (newlines && c == '\n'))
+}
+
+/// Every cluster is as wide as its characters added up, so a terminal that
+/// draws them one by one fills the cells the view counts.
+fn certain_width(s: &str) -> bool {
+    use unicode_width::UnicodeWidthChar;
+    s.graphemes(true).all(|g| {
+        g.contains(char::is_control)
+            || width(g) == g.chars().map(|c| c.width().unwrap_or(0)).sum::<usize>()
     })
 }
 
@@ -45,6 +51,8 @@ proptest! {
         prop_assert!(inert(&clean, true), "{:?}", clean);
         prop_assert_eq!(super::clean(&clean), clean.clone(), "cleaning twice changes nothing");
         prop_assert!(inert(&clean_line(&raw), false));
+        prop_assert!(certain_width(&clean), "{:?}", clean);
+        prop_assert!(certain_width(&clean_line(&raw)));
     }
 
     #[test]

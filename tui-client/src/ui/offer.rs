@@ -8,12 +8,11 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
-use ratatui_textarea::TextArea;
 
 use super::popup::{centered, frame_box};
 use crate::layout::files::shown_path;
 use crate::layout::{Ctx, files};
-use crate::model::Model;
+use crate::model::{Field, Model};
 use crate::text;
 use crate::theme::Theme;
 
@@ -23,7 +22,7 @@ const LABEL: usize = 12;
 pub fn render(
     model: &Model,
     offer: OfferId,
-    save_as: Option<&TextArea<'static>>,
+    save_as: Option<&Field>,
     theme: &Theme,
     area: Rect,
     frame: &mut Frame<'_>,

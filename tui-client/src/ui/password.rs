@@ -1,4 +1,5 @@
-//! The `/passwd` form: three masked fields, what went wrong, the keys.
+//! The `/passwd` form: three masked fields, the shortest password the server
+//! takes, what went wrong, the keys.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -44,6 +45,13 @@ pub fn render(form: &PasswordChange, theme: &Theme, area: Rect, frame: &mut Fram
     let (status, style) = match (&form.error, form.busy) {
         (_, true) => ("changing…".to_owned(), theme.info),
         (Some(e), false) => (text::clean_line(e).into_owned(), theme.error),
+        (None, false) if form.min_password > 0 => (
+            format!(
+                "At least {} characters. Your other logins will ask for the new one.",
+                form.min_password
+            ),
+            theme.hint,
+        ),
         (None, false) => (
             "Your other logins will ask for the new one.".to_owned(),
             theme.hint,

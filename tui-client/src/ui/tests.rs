@@ -162,8 +162,9 @@ fn selecting_a_message_highlights_it_and_the_input_hint_says_what_keys_do() {
     // The highlight is a style, which the snapshot does not show.
     let terminal = draw(&model);
     let buffer = terminal.backend().buffer();
-    let highlighted: Vec<u16> = (0..buffer.area.height)
-        .filter(|&y| buffer[(40, y)].bg == Color::DarkGray)
+    let pane = crate::layout::model_areas(&model).message_lines();
+    let highlighted: Vec<u16> = (pane.top()..pane.bottom())
+        .filter(|&y| buffer[(40, y)].bg == Color::Blue)
         .collect();
     let row = screen(&model)
         .lines()

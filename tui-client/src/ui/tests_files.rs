@@ -46,12 +46,14 @@ fn the_picker_says_when_nothing_matches() {
 
 // ---- offers -------------------------------------------------------------------
 
-/// bob's conversation open, and bob offering notes.pdf in it.
+/// bob's conversation open, bob offering notes.pdf in it, and alice opening
+/// the offer with Ctrl+O (it never opens by itself).
 fn offered(w: u16, h: u16) -> Model {
     let mut model = files_model(w, h);
     let fx = press(&mut model, alt(KeyCode::Char('2')));
     answer_history(&mut model, &fx, Vec::new(), false);
     arrives(&mut model, 3, "notes.pdf", 1_234_567);
+    press(&mut model, ctrl('o'));
     model
 }
 
@@ -168,6 +170,7 @@ fn every_state(model: &mut Model) {
         key(KeyCode::BackTab, crossterm::event::KeyModifiers::SHIFT),
     );
     press(model, plain(KeyCode::Char('d')));
+    press(model, plain(KeyCode::Char('y')));
     server(
         model,
         file_status(
@@ -248,6 +251,9 @@ fn a_hostile_file_name_is_shown_inert_in_the_offer_the_message_and_the_transfers
     let mut model = offered(100, 30);
     dismiss(&mut model);
     arrives(&mut model, 4, &format!("{HOSTILE}.pdf"), 2_000);
+    // Ctrl+O opens the oldest offer (notes.pdf); Tab goes on to this one.
+    press(&mut model, ctrl('o'));
+    press(&mut model, plain(KeyCode::Tab));
     assert!(model.popup.is_some(), "the offer popup is up");
     assert_eq!(live_cells(&model), Vec::<String>::new(), "offer popup");
     snapshot!(model);

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use classchat_common::files::{human_size, safe_name};
 use classchat_common::protocol::{ChatMessage, FileCounts, FileState, OfferSummary};
 use classchat_common::{ClientMessage, Conv, OfferId, Username};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 
 use crate::client::{Progress, TransferState};
 use crate::keymap::Action;
@@ -96,11 +96,11 @@ pub fn picker_key(model: &mut Model, key: KeyEvent, action: Option<Action>, fx: 
                 }
             }
         }
-        _ if typing(&key, action) => {
-            p.filter.input(key);
-            p.selected = 0;
+        _ => {
+            if p.filter.key(key, action) {
+                p.selected = 0;
+            }
         }
-        _ => {}
     }
 }
 
@@ -113,21 +113,13 @@ fn picked(model: &mut Model, to: Conv, path: PathBuf, fx: &mut Vec<Effect>) {
     send(model, to, path, fx);
 }
 
-/// Whether a key edits a one-line input (never a new line, never a bound action).
-fn typing(key: &KeyEvent, action: Option<Action>) -> bool {
-    let newline = key.modifiers.contains(KeyModifiers::CONTROL)
-        && matches!(key.code, KeyCode::Char('m' | 'j'));
-    action.is_none() && !newline && key.code != KeyCode::Enter
-        || matches!(
-            key.code,
-            KeyCode::Left | KeyCode::Right | KeyCode::Home | KeyCode::End
-        )
-}
-
 // ---- offers to you ---------------------------------------------------------------
 
-/// A file offer came in a live `message`: remember it, and ask about it now if
-/// that interrupts nothing (its conversation open, no popup, nothing typed).
+/// A file offer came in a live `message`: remember it and announce it. It
+/// never opens the offer popup by itself: whatever the user is typing at that
+/// moment would land in the popup, where single letters accept or decline.
+/// The notice, the status line's count and the line under the offer all say
+/// which key answers it (`Ctrl+O`), and nothing is asked until it is pressed.
 pub fn offer_arrived(model: &mut Model, m: &ChatMessage) {
     let (Some(me), Some(file)) = (model.me.clone(), m.file.as_ref()) else {
         return;
@@ -148,11 +140,6 @@ pub fn offer_arrived(model: &mut Model, m: &ChatMessage) {
         return;
     }
     if !model.offers.arrived(file, &m.conv, &m.from) || file.expires <= model.now {
-        return;
-    }
-    let here = model.current().is_some_and(|c| c.conv == m.conv);
-    if here && model.popup.is_none() && model.input().is_empty() && !model.syncing {
-        model.popup = Some(Popup::offer(file.offer));
         return;
     }
     let key = key_for(model, Action::Offers, "/files");
@@ -223,7 +210,7 @@ pub fn offer_key(model: &mut Model, key: KeyEvent, action: Option<Action>, fx: &
                 }
             }
             KeyCode::Enter => {
-                let typed = folder.lines().join("");
+                let typed = folder.text();
                 let dir = if typed.trim().is_empty() {
                     model.download_dir.clone()
                 } else {
@@ -232,10 +219,9 @@ pub fn offer_key(model: &mut Model, key: KeyEvent, action: Option<Action>, fx: &
                 model.popup = None;
                 accept(model, offer, Some(dir), fx);
             }
-            _ if typing(&key, action) => {
-                folder.input(key);
+            _ => {
+                folder.key(key, action);
             }
-            _ => {}
         }
         return;
     }
@@ -250,10 +236,8 @@ pub fn offer_key(model: &mut Model, key: KeyEvent, action: Option<Action>, fx: &
                 *save_as = Some(Box::new(input));
             }
         }
-        KeyCode::Char('d') => {
-            model.popup = None;
-            decline(model, offer, None, fx);
-        }
+        // Declining is for good: it asks first.
+        KeyCode::Char('d') => super::confirm::decline(model, offer),
         KeyCode::Char('l') => model.popup = None,
         _ if action == Some(Action::Close) => model.popup = None,
         KeyCode::Tab | KeyCode::Down | KeyCode::Char('n') => {
@@ -386,8 +370,15 @@ pub fn on_files(
         .waiting(&model.transfers, model.now)
         .next()
         .map(|o| o.file.offer);
+    // Asked for, so it opens; but not over what was typed or opened since the
+    // command went, where the next letters would answer the offer.
     if let Some(offer) = first {
-        model.popup = Some(Popup::offer(offer));
+        if model.popup.is_none() && model.input().is_empty() {
+            model.popup = Some(Popup::offer(offer));
+        } else {
+            let key = key_for(model, Action::Offers, "/files");
+            model.notify(format!("file offers wait for you — {key} to answer"), false);
+        }
         return;
     }
     let yours = match outgoing.len() {
@@ -396,6 +387,37 @@ pub fn on_files(
         n => format!("; {n} offers of yours are open"),
     };
     model.notify(format!("no file offers wait for you{yours}"), false);
+}
+
+/// Offers in a page of `history`, each with how it stands now (`outcome`): the
+/// lines under them follow, also for offers answered while this client was
+/// away or on another of your devices.
+pub fn outcomes(model: &mut Model, messages: &[ChatMessage]) {
+    let Some(me) = model.me.clone() else { return };
+    for m in messages {
+        let Some(file) = &m.file else { continue };
+        let Some(outcome) = file.outcome.as_deref() else {
+            continue;
+        };
+        if m.from != me {
+            if let Some(state) = outcome.state {
+                model.offers.outcome(file, &m.conv, &m.from, state);
+            }
+            continue;
+        }
+        let c = outcome.counts;
+        let sent = model.offers.sent.entry(file.offer).or_default();
+        sent.counts = Some(c);
+        // Over with answers missing: it ran out, or you withdrew it (perhaps
+        // on another device), which only the clock tells apart.
+        if outcome.over && c.accepted + c.declined < c.of && !sent.withdrawn {
+            if file.expires <= model.now {
+                sent.expired = true;
+            } else {
+                sent.withdrawn = true;
+            }
+        }
+    }
 }
 
 /// A transfer moved on: record it, and say so when one ends.

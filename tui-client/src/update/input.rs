@@ -124,6 +124,7 @@ fn run(model: &mut Model, command: Command, text: String, fx: &mut Vec<Effect>) 
             }
         }
         Command::Decline { offer } => files::decline(model, offer, Some(text), fx),
+        Command::Delete { group } => super::confirm::delete(model, group, text),
         other => {
             let req = model.ask(Asked::Command(text));
             let intent = other.into_intent(req);
@@ -134,10 +135,7 @@ fn run(model: &mut Model, command: Command, text: String, fx: &mut Vec<Effect>) 
             match intent {
                 Intent::Ask(request) => fx.push(Effect::Ask(request)),
                 Intent::Help => model.popup = Some(Popup::Help { scroll: 0 }),
-                Intent::Quit => {
-                    model.quit = true;
-                    fx.push(Effect::Quit);
-                }
+                Intent::Quit => super::confirm::quit(model, fx),
                 Intent::Send { to, body } => {
                     let index = model.conversation(&to);
                     send(model, index, body, fx);

@@ -1,18 +1,16 @@
-//! Keys and the mouse: the key table first, then popups, message selection, the
-//! login form, and typing.
+//! Keys and the mouse: the key table first, then message selection, the login
+//! form, and typing; keys over a popup go to `popup.rs`.
 
-use classchat_common::protocol::Secret;
-use classchat_common::{ClientMessage, Conv, MessageId};
+use classchat_common::{ClientMessage, MessageId};
 use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 
 use super::{files, input, select};
-use crate::commands::COMMANDS;
 use crate::keymap::Action;
 use crate::layout::{self, Ctx};
 use crate::message::Effect;
-use crate::model::{Asked, Entry, Focus, LoginForm, Model, Popup, Scroll};
+use crate::model::{Asked, Entry, Focus, Model, Popup, Scroll, field};
 use crate::text;
 use crate::theme::Theme;
 use crate::tracker::Stage;
@@ -26,15 +24,13 @@ pub fn on_key(model: &mut Model, key: KeyEvent, fx: &mut Vec<Effect>) {
     }
     let action = model.keymap.action(&key);
     if action == Some(Action::Quit) {
-        model.quit = true;
-        fx.push(Effect::Quit);
-        return;
+        return super::confirm::quit(model, fx);
     }
     if model.login.is_some() {
-        return login_key(model, key, fx);
+        return login_key(model, key, action, fx);
     }
     if model.popup.is_some() {
-        return popup_key(model, key, action, fx);
+        return super::popup::key(model, key, action, fx);
     }
     if let Focus::Messages(i) = model.focus
         && selection_key(model, key, action, i, fx)
@@ -67,12 +63,6 @@ pub fn on_key(model: &mut Model, key: KeyEvent, fx: &mut Vec<Effect>) {
             input::recall(model, true);
         }
         Some(Action::RecallNext) if model.recall.is_some() => input::recall(model, false),
-        Some(Action::DeleteToStart) => edit(model, |input| {
-            input.delete_line_by_head();
-        }),
-        Some(Action::Undo) => edit(model, |input| {
-            input.undo();
-        }),
         Some(Action::Close) => {
             // Esc never touches the draft.
             model.notice = None;
@@ -87,7 +77,7 @@ pub fn on_key(model: &mut Model, key: KeyEvent, fx: &mut Vec<Effect>) {
             model.popup = Some(Popup::Help { scroll: 0 });
         }
         _ => edit(model, |input| {
-            input.input(key);
+            field::edit(input, key, action);
         }),
     }
 }
@@ -284,272 +274,50 @@ fn retry(model: &mut Model, index: usize, at: usize, fx: &mut Vec<Effect>) {
     });
 }
 
-fn popup_key(model: &mut Model, key: KeyEvent, action: Option<Action>, fx: &mut Vec<Effect>) {
-    match model.popup {
-        Some(Popup::Picker(_)) => return files::picker_key(model, key, action, fx),
-        Some(Popup::Offer { .. }) => return files::offer_key(model, key, action, fx),
-        Some(Popup::Transfers { .. }) => return files::transfers_key(model, key, action, fx),
-        Some(Popup::Password(_)) => return super::password::key(model, key, action, fx),
-        _ => {}
-    }
-    if action == Some(Action::Close) {
-        model.popup = None;
-        return;
-    }
-    let help_limit = match model.popup {
-        Some(Popup::Help { .. }) => crate::ui::help_scroll_limit(model, model.size),
-        _ => 0,
-    };
-    let Some(popup) = model.popup.as_mut() else {
-        return;
-    };
-    match popup {
-        Popup::Help { scroll } => match key.code {
-            KeyCode::Down | KeyCode::PageDown => {
-                let step = if key.code == KeyCode::Down { 1 } else { 10 };
-                *scroll = scroll.saturating_add(step).min(help_limit);
-            }
-            KeyCode::Up | KeyCode::PageUp => {
-                *scroll = scroll.saturating_sub(if key.code == KeyCode::Up { 1 } else { 10 });
-            }
-            _ => model.popup = None,
-        },
-        Popup::Switcher { query, selected } => match key.code {
-            KeyCode::Up => *selected = selected.saturating_sub(1),
-            KeyCode::Down | KeyCode::Tab => {
-                // Stop at the last item, so the one shown chosen is the one Enter opens.
-                let query = query.lines().join("");
-                let last = switcher_items(model, &query).len().saturating_sub(1);
-                if let Some(Popup::Switcher { selected, .. }) = model.popup.as_mut() {
-                    *selected = (*selected + 1).min(last);
-                }
-            }
-            KeyCode::Enter => {
-                let query = query.lines().join("");
-                let pick = switcher_items(model, &query)
-                    .into_iter()
-                    .nth(match &model.popup {
-                        Some(Popup::Switcher { selected, .. }) => *selected,
-                        _ => 0,
-                    });
-                model.popup = None;
-                if let Some(item) = pick {
-                    open_item(model, item, fx);
-                }
-            }
-            _ => {
-                query.input(key);
-                *selected = 0;
-            }
-        },
-        Popup::Groups { groups, selected } => match key.code {
-            KeyCode::Up => *selected = selected.saturating_sub(1),
-            KeyCode::Down => *selected = (*selected + 1).min(groups.len().saturating_sub(1)),
-            KeyCode::Enter => {
-                let pick = groups.get(*selected).cloned();
-                model.popup = None;
-                if let Some(g) = pick {
-                    if g.member {
-                        let i = model.conversation(&Conv::Group(g.group));
-                        select(model, i);
-                    } else {
-                        let text = format!("/join {}", g.group);
-                        let req = model.ask(Asked::Command(text));
-                        fx.push(Effect::Ask(ClientMessage::Join {
-                            req: Some(req),
-                            group: g.group,
-                        }));
-                    }
-                }
-            }
-            _ => {}
-        },
-        Popup::Members {
-            members, selected, ..
-        } => match key.code {
-            KeyCode::Up => *selected = selected.saturating_sub(1),
-            KeyCode::Down => *selected = (*selected + 1).min(members.len().saturating_sub(1)),
-            KeyCode::Enter => {
-                let pick = members.get(*selected).map(|m| m.user.clone());
-                model.popup = None;
-                if let Some(user) = pick.filter(|u| Some(u) != model.me.as_ref()) {
-                    let i = model.conversation(&Conv::User(user));
-                    select(model, i);
-                }
-            }
-            _ => {}
-        },
-        Popup::Who {
-            online,
-            total,
-            selected,
-        } => {
-            let page = crate::ui::who_page(model.size, online.len(), *total > online.len());
-            let last = online.len().saturating_sub(1);
-            match key.code {
-                KeyCode::Up => *selected = selected.saturating_sub(1),
-                KeyCode::Down => *selected = (*selected + 1).min(last),
-                KeyCode::PageUp => *selected = selected.saturating_sub(page),
-                KeyCode::PageDown => *selected = (*selected + page).min(last),
-                KeyCode::Enter => {
-                    // As `/msg name` without text: open (or start) the conversation.
-                    let pick = online.get(*selected).cloned();
-                    model.popup = None;
-                    if let Some(user) = pick.filter(|u| Some(u) != model.me.as_ref()) {
-                        let i = model.conversation(&Conv::User(user));
-                        select(model, i);
-                    }
-                }
-                _ => {}
-            }
-        }
-        Popup::ReadBy { .. } => model.popup = None,
-        Popup::Picker(_) | Popup::Offer { .. } | Popup::Transfers { .. } | Popup::Password(_) => {}
-    }
-}
-
-/// Something the switcher can jump to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Item {
-    Conv(Conv),
-    Command(&'static str),
-}
-
-impl Item {
-    pub fn label(&self) -> String {
-        match self {
-            Item::Conv(c) => c.to_string(),
-            Item::Command(name) => format!("/{name}"),
-        }
-    }
-}
-
-/// What the switcher offers for `query`, best match first: conversations, then
-/// everyone and every group heard of, then commands.
-pub fn switcher_items(model: &Model, query: &str) -> Vec<Item> {
-    let mut items: Vec<Item> = model
-        .convs
-        .iter()
-        .map(|c| Item::Conv(c.conv.clone()))
-        .collect();
-    for user in &model.known_users {
-        let conv = Conv::User(user.clone());
-        if Some(user) != model.me.as_ref() && !items.contains(&Item::Conv(conv.clone())) {
-            items.push(Item::Conv(conv));
-        }
-    }
-    for group in &model.known_groups {
-        let conv = Conv::Group(group.clone());
-        if !items.contains(&Item::Conv(conv.clone())) {
-            items.push(Item::Conv(conv));
-        }
-    }
-    items.extend(COMMANDS.iter().map(|s| Item::Command(s.name)));
-    let query = query.trim().to_lowercase();
-    if query.is_empty() {
-        return items;
-    }
-    let mut scored: Vec<(usize, usize, Item)> = items
-        .into_iter()
-        .enumerate()
-        .filter_map(|(order, item)| {
-            text::fuzzy_score(&item.label().to_lowercase(), &query).map(|s| (s, order, item))
-        })
-        .collect();
-    scored.sort_by_key(|(score, order, _)| (*score, *order));
-    scored.into_iter().map(|(_, _, item)| item).collect()
-}
-
-fn open_item(model: &mut Model, item: Item, fx: &mut Vec<Effect>) {
-    match item {
-        Item::Conv(conv) => {
-            if let Conv::Group(g) = &conv
-                && model.find(&conv).is_none()
-            {
-                // A group heard of but not joined: ask to join it.
-                let text = format!("/join {g}");
-                let req = model.ask(Asked::Command(text));
-                fx.push(Effect::Ask(ClientMessage::Join {
-                    req: Some(req),
-                    group: g.clone(),
-                }));
-                return;
-            }
-            let i = model.conversation(&conv);
-            select(model, i);
-        }
-        Item::Command(name) => {
-            let text = format!("/{name} ");
-            input::replace_text(model.input_mut(), &text);
-        }
-    }
-}
-
-fn login_key(model: &mut Model, key: KeyEvent, fx: &mut Vec<Effect>) {
+fn login_key(model: &mut Model, key: KeyEvent, action: Option<Action>, fx: &mut Vec<Effect>) {
     let Some(form) = model.login.as_mut() else {
         return;
     };
     if form.busy {
         return;
     }
+    let fields = form.fields().len();
     match key.code {
         // Logging in again: the server and the name are not to change.
         KeyCode::Tab | KeyCode::Down | KeyCode::BackTab | KeyCode::Up if form.again => {}
-        KeyCode::Tab | KeyCode::Down => form.field = (form.field + 1) % 3,
-        KeyCode::BackTab | KeyCode::Up => form.field = (form.field + 2) % 3,
-        KeyCode::Enter if form.field < 2 => form.field += 1,
-        KeyCode::Enter => {
-            let server = LoginForm::value(&form.server);
-            let user = LoginForm::value(&form.user);
-            let password = form.password.lines().join("");
-            let problem = if server.is_empty() {
-                Some("say which server (host:port)")
-            } else if user.is_empty() {
-                Some("say who you are")
-            } else if password.is_empty() {
-                Some("type your password (a new name gets an account with it)")
-            } else {
-                None
-            };
-            if let Some(problem) = problem {
-                form.error = Some(problem.into());
-                return;
-            }
-            form.busy = true;
-            form.error = None;
-            if form.again {
-                fx.push(Effect::Password(Secret(password)));
-            } else {
-                fx.push(Effect::Login {
-                    server,
-                    user,
-                    password: Secret(password),
-                });
-            }
-        }
+        KeyCode::Tab | KeyCode::Down => form.field = (form.field + 1) % fields,
+        KeyCode::BackTab | KeyCode::Up => form.field = (form.field + fields - 1) % fields,
+        KeyCode::Enter if form.field + 1 < fields => form.field += 1,
+        KeyCode::Enter => super::login::submit(model, fx),
         KeyCode::Esc => {
             model.quit = true;
             fx.push(Effect::Quit);
         }
         _ => {
-            form.current_mut().input(key);
+            let changed = form.current_mut().key(key, action);
+            // Another server or name: whether it has an account is not known.
+            if changed && form.field < 2 {
+                form.repeat = None;
+            }
         }
     }
 }
 
 pub fn on_paste(model: &mut Model, text: &str) {
     if let Some(form) = model.login.as_mut() {
-        form.current_mut()
-            .insert_str(text.replace(['\n', '\r'], ""));
+        if form.current_mut().paste(text) && form.field < 2 {
+            form.repeat = None;
+        }
         return;
     }
     match model.popup.as_mut() {
-        Some(Popup::Switcher { query, .. }) => {
-            query.insert_str(text.replace(['\n', '\r'], " "));
+        Some(Popup::Switcher { query, selected }) => {
+            query.paste(text);
+            *selected = 0;
             return;
         }
         Some(Popup::Picker(p)) => {
-            p.filter.insert_str(text.replace(['\n', '\r'], ""));
+            p.filter.paste(text);
             p.selected = 0;
             return;
         }
@@ -557,7 +325,7 @@ pub fn on_paste(model: &mut Model, text: &str) {
             save_as: Some(folder),
             ..
         }) => {
-            folder.insert_str(text.replace(['\n', '\r'], ""));
+            folder.paste(text);
             return;
         }
         Some(Popup::Password(form)) => return super::password::paste(form, text),

@@ -1,9 +1,15 @@
 //! What the client task reports: messages, receipts, replies, the connection.
+//!
+//! Layout: [`groups`] (group replies and what membership events say to you),
+//! [`presence`] (who is online, and telling you when what you send waits for
+//! someone offline). This file holds the dispatch of every server message,
+//! messages and history, and refusals.
+
+mod groups;
+mod presence;
 
 use classchat_common::protocol::{ChatMessage, ConvSummary, GroupEvent};
-use classchat_common::{
-    ClientMessage, Conv, ErrorCode, MessageId, ServerMessage, Timestamp, Username,
-};
+use classchat_common::{ClientMessage, Conv, ErrorCode, MessageId, ServerMessage, Timestamp};
 
 use super::files;
 use super::{input::replace_text, select};
@@ -18,12 +24,14 @@ pub fn on_event(model: &mut Model, event: Event, fx: &mut Vec<Effect>) {
     match event {
         Event::Server(msg) => on_server(model, msg, fx),
         Event::Status(update) => on_status(model, &update),
+        Event::Refreshed { conv, messages } => refreshed(model, &conv, &messages),
         Event::Retrying { .. } => {}
         Event::Transfer(progress) => files::on_progress(model, progress),
         Event::Unsent(m) => unsent(model, &m),
         Event::Link(Link::Connected { user, limits }) => {
             model.link = LinkState::Connected;
             model.max_body = limits.max_body;
+            model.min_password = limits.min_password;
             // Logged in again with the password typed in the form.
             if model.login.as_ref().is_some_and(|f| f.again) {
                 model.login = None;
@@ -105,20 +113,25 @@ fn on_status(model: &mut Model, update: &Update) {
     }
 }
 
+/// One arm per kind of server message, and no catch-all: a new kind does not
+/// compile until it is given a place here.
 fn on_server(model: &mut Model, msg: ServerMessage, fx: &mut Vec<Effect>) {
     let asked = msg.req().and_then(|req| model.asked.remove(&req));
     match msg {
         ServerMessage::Message(m) => on_message(model, &m, fx),
-        ServerMessage::PasswordChanged { .. } => super::password::changed(model, fx),
-        ServerMessage::Error { message, .. }
-            if asked == Some(Asked::Password)
-                && super::password::refused(model, &text::clean_line(&message)) => {}
         ServerMessage::Stored {
-            id, conv, seq, ts, ..
+            id,
+            conv,
+            seq,
+            ts,
+            online,
+            last_seen,
+            ..
         } => {
             if let Some(i) = model.find(&conv) {
                 model.convs[i].stored(id, seq, ts);
             }
+            presence::stored(model, &conv, online, last_seen);
         }
         ServerMessage::Receipt {
             conv, user, read, ..
@@ -130,91 +143,35 @@ fn on_server(model: &mut Model, msg: ServerMessage, fx: &mut Vec<Effect>) {
                 model.convs[i].mark_read(read);
             }
         }
-        ServerMessage::Presence {
-            user,
-            online,
-            last_seen,
-        } => {
-            // Keep the count in step between `who` refreshes.
-            if online && model.online.insert(user.clone()) {
-                model.online_total += 1;
-            } else if !online && model.online.remove(&user) {
-                model.online_total = model.online_total.saturating_sub(1);
+        ServerMessage::ReadMarked { conv, seq, .. } => {
+            if let Some(i) = model.find(&conv) {
+                model.convs[i].mark_read(seq);
             }
-            for c in &mut model.convs {
-                if c.conv == Conv::User(user.clone()) {
-                    c.online = Some(online);
-                    c.last_seen = last_seen;
-                }
-                for m in c.roster.iter_mut().flatten().filter(|m| m.user == user) {
-                    m.online = online;
-                    m.last_seen = last_seen;
-                }
-            }
-        }
-        ServerMessage::Conversations { conversations, .. } => {
-            on_conversations(model, conversations);
         }
         ServerMessage::History {
             conv,
             messages,
             more,
             ..
-        } => {
-            let Some(me) = model.me.clone() else { return };
-            let Some(i) = model.find(&conv) else { return };
-            let entries: Vec<Entry> = messages
-                .iter()
-                .map(|m| Entry::from_message(m, &me))
-                .collect();
-            let c = &mut model.convs[i];
-            c.loading = false;
-            c.more_older = more;
-            match asked {
-                Some(Asked::Older(_)) => c.prepend(entries),
-                _ => {
-                    for e in entries {
-                        c.insert(e);
-                    }
-                }
-            }
-            if c.unread > 0 {
-                c.unread = c.unread.max(c.count_unread());
-            }
+        } => history(model, &conv, &messages, more, asked.as_ref()),
+        ServerMessage::Conversations { conversations, .. } => {
+            on_conversations(model, conversations);
         }
+        ServerMessage::Presence {
+            user,
+            online,
+            last_seen,
+        } => presence::changed(model, &user, online, last_seen),
+        ServerMessage::Online { total } => presence::total(model, total),
         ServerMessage::Who { online, total, .. } => {
-            model.known_users.extend(online.iter().cloned());
-            model.online = online.iter().cloned().collect();
-            model.online_total = total;
-            // Typed `/who`, rather than the client's own refresh: show the list.
-            if matches!(asked, Some(Asked::Command(_))) {
-                model.popup = Some(Popup::who(online, total));
-            }
+            presence::who(model, online, total, asked.as_ref());
         }
         ServerMessage::User {
             user,
             online,
             last_seen,
             ..
-        } => {
-            model.known_users.insert(user.clone());
-            if let Some(i) = model.find(&Conv::User(user.clone())) {
-                model.convs[i].online = Some(online);
-                model.convs[i].last_seen = last_seen;
-            }
-            if asked == Some(Asked::Quiet) {
-                return;
-            }
-            let name = text::clean_line(user.as_str()).into_owned();
-            let text = match (online, last_seen) {
-                (true, _) => format!("{name} is online"),
-                (false, Some(t)) => {
-                    format!("{name} was last seen {}", crate::layout::ago(t, model.now))
-                }
-                (false, None) => format!("{name} is offline"),
-            };
-            model.notify(text, false);
-        }
+        } => presence::user(model, &user, online, last_seen, asked.as_ref()),
         ServerMessage::ReadBy {
             conv,
             seq,
@@ -229,107 +186,20 @@ fn on_server(model: &mut Model, msg: ServerMessage, fx: &mut Vec<Effect>) {
                 members,
             });
         }
-        ServerMessage::ReadMarked { conv, seq, .. } => {
-            if let Some(i) = model.find(&conv) {
-                model.convs[i].mark_read(seq);
-            }
-        }
-        ServerMessage::Group { info, .. } => {
-            model.known_groups.insert(info.group.clone());
-            let conv = Conv::Group(info.group.clone());
-            if info.member {
-                let i = model.conversation(&conv);
-                model.convs[i].members = Some(info.members);
-                model.convs[i].owner = Some(info.owner.clone());
-                if matches!(asked, Some(Asked::Command(_))) {
-                    select(model, i);
-                }
-            } else {
-                model.remove(&conv);
-            }
-            if let Some(Asked::Command(text)) = asked {
-                let owner = text::clean_line(info.owner.as_str()).into_owned();
-                let done = text
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or("/")
-                    .trim_start_matches('/')
-                    .to_owned();
-                model.notify_about(
-                    &conv,
-                    format!(
-                        "{done}: #{} · owner {owner} · {} members",
-                        info.group, info.members
-                    ),
-                    false,
-                );
-            }
-        }
-        ServerMessage::GroupDeleted { group, .. } => {
-            let conv = Conv::Group(group.clone());
-            model.remove(&conv);
-            model.known_groups.remove(&group);
-            model.notify_about(&conv, format!("#{group} was deleted"), false);
-        }
-        ServerMessage::Groups { groups, .. } => {
-            model
-                .known_groups
-                .extend(groups.iter().map(|g| g.group.clone()));
-            model.popup = Some(Popup::Groups {
-                groups,
-                selected: 0,
-            });
-        }
+        ServerMessage::Group { info, .. } => groups::reply(model, &info, asked),
+        ServerMessage::GroupDeleted { group, .. } => groups::deleted(model, &group),
+        ServerMessage::Groups { groups, .. } => groups::listed(model, groups),
         ServerMessage::Members {
             group,
             owner,
             members,
+            total,
             ..
-        } => {
-            model
-                .known_users
-                .extend(members.iter().map(|m| m.user.clone()));
-            if let Some(i) = model.find(&Conv::Group(group.clone())) {
-                let c = &mut model.convs[i];
-                c.members = Some(members.len() as u32);
-                c.owner = Some(owner.clone());
-                c.roster = Some(members.clone());
-            }
-            if asked != Some(Asked::Quiet) {
-                model.popup = Some(Popup::Members {
-                    group,
-                    owner,
-                    members,
-                    selected: 0,
-                });
-            }
-        }
+        } => groups::members(model, group, owner, members, total, asked.as_ref()),
         ServerMessage::Error {
             message, id, code, ..
-        } => {
-            let message = text::clean_line(&message).into_owned();
-            if let Some(id) = id {
-                return refused(model, id, code, message);
-            }
-            if let Some(Asked::Command(text)) = &asked
-                && model.input().is_empty()
-            {
-                // The command failed: give the typed text back to fix it.
-                replace_text(model.input_mut(), text);
-            }
-            if let Some(Asked::Older(conv) | Asked::Recent(conv)) = &asked {
-                if let Some(i) = model.find(conv) {
-                    model.convs[i].loading = false;
-                }
-                // `/history nobody`, say: the conversation only ever existed here.
-                if names_nobody(code, conv)
-                    && let Some(back) = forget_unknown(model, conv)
-                {
-                    return model.notify_about(conv, format!("{message}{back}"), true);
-                }
-            }
-            model.notify(message, true);
-        }
+        } => error(model, &message, id, code, asked.as_ref()),
+        ServerMessage::PasswordChanged { .. } => super::password::changed(model, fx),
         ServerMessage::FileStatus {
             offer,
             name,
@@ -350,21 +220,124 @@ fn on_server(model: &mut Model, msg: ServerMessage, fx: &mut Vec<Effect>) {
         ServerMessage::Files {
             incoming, outgoing, ..
         } => files::on_files(model, incoming, &outgoing, asked.as_ref()),
-        ServerMessage::Uploaded { offer, .. } => {
+        ServerMessage::Uploaded { offer, conv, .. } => {
             model.offers.sent.entry(offer).or_default();
+            presence::offered(model, &conv);
         }
-        ServerMessage::Synced { messages } => {
-            model.syncing = false;
-            if messages > 0 {
-                let plural = if messages == 1 { "" } else { "s" };
-                model.notify(
-                    format!("{messages} message{plural} arrived while you were away"),
-                    false,
-                );
+        ServerMessage::Synced { messages } => synced(model, messages),
+        // The connection and the client task deal with these (the login, the
+        // bytes of transfers, keeping the link alive); nothing shows them.
+        ServerMessage::Welcome { .. }
+        | ServerMessage::LoggedIn { .. }
+        | ServerMessage::UploadReady { .. }
+        | ServerMessage::ChunkAck { .. }
+        | ServerMessage::Download { .. }
+        | ServerMessage::FileChunk { .. }
+        | ServerMessage::Ping
+        | ServerMessage::Pong
+        | ServerMessage::Bye => {}
+    }
+}
+
+/// The catch-up is over: say how much came, unless a notice about a
+/// conversation came with it (a group you were removed from, or that was
+/// deleted, comes first in the catch-up, and `synced` counts it too): that
+/// says more, and stays.
+fn synced(model: &mut Model, messages: u64) {
+    model.syncing = false;
+    if messages == 0 || model.notice.as_ref().is_some_and(|n| n.about.is_some()) {
+        return;
+    }
+    let plural = if messages == 1 { "" } else { "s" };
+    model.notify(
+        format!("{messages} message{plural} arrived while you were away"),
+        false,
+    );
+}
+
+/// A page of `conv`: the newest when it was opened, an older one as the user
+/// scrolls up, or one typed `/history`.
+fn history(
+    model: &mut Model,
+    conv: &Conv,
+    messages: &[ChatMessage],
+    more: bool,
+    asked: Option<&Asked>,
+) {
+    let Some(me) = model.me.clone() else { return };
+    let Some(i) = model.find(conv) else { return };
+    let entries: Vec<Entry> = messages
+        .iter()
+        .map(|m| Entry::from_message(m, &me))
+        .collect();
+    let c = &mut model.convs[i];
+    c.loading = false;
+    c.more_older = more;
+    match asked {
+        Some(Asked::Older(_)) => c.prepend(entries),
+        _ => {
+            for e in entries {
+                c.insert(e);
             }
         }
-        _ => {}
     }
+    if c.unread > 0 {
+        c.unread = c.unread.max(c.count_unread());
+    }
+    files::outcomes(model, messages);
+}
+
+/// What the client task read back after a reconnect: missed messages go in
+/// their places, and offers show how they went.
+fn refreshed(model: &mut Model, conv: &Conv, messages: &[ChatMessage]) {
+    let Some(me) = model.me.clone() else { return };
+    if messages.is_empty() {
+        return;
+    }
+    let i = model.conversation(conv);
+    let c = &mut model.convs[i];
+    for m in messages {
+        c.insert(Entry::from_message(m, &me));
+    }
+    if model.selected.is_none() {
+        select(model, i);
+    }
+    files::outcomes(model, messages);
+}
+
+/// `error`: a request or message refused, or the connection about to close.
+fn error(
+    model: &mut Model,
+    message: &str,
+    id: Option<MessageId>,
+    code: ErrorCode,
+    asked: Option<&Asked>,
+) {
+    let message = text::clean_line(message).into_owned();
+    if asked == Some(&Asked::Password) && super::password::refused(model, &message) {
+        return;
+    }
+    if let Some(id) = id {
+        return refused(model, id, code, message);
+    }
+    if let Some(Asked::Command(text)) = asked
+        && model.input().is_empty()
+    {
+        // The command failed: give the typed text back to fix it.
+        replace_text(model.input_mut(), text);
+    }
+    if let Some(Asked::Older(conv) | Asked::Recent(conv)) = asked {
+        if let Some(i) = model.find(conv) {
+            model.convs[i].loading = false;
+        }
+        // `/history nobody`, say: the conversation only ever existed here.
+        if names_nobody(code, conv)
+            && let Some(back) = forget_unknown(model, conv)
+        {
+            return model.notify_about(conv, format!("{message}{back}"), true);
+        }
+    }
+    model.notify(message, true);
 }
 
 fn on_message(model: &mut Model, m: &ChatMessage, fx: &mut Vec<Effect>) {
@@ -419,7 +392,7 @@ fn on_chat(model: &mut Model, m: &ChatMessage, fx: &mut Vec<Effect>) {
         };
         let online = model.online.contains(member) || *member == me;
         model.convs[i].apply_event(event, &m.from, online, m.ts);
-        if let Some(news) = news_for_me(event, &m.from, &me, &m.conv) {
+        if let Some(news) = groups::news_for_me(event, &m.from, &me, &m.conv) {
             model.notify_about(&m.conv, news, false);
         }
     }
@@ -476,24 +449,6 @@ fn on_conversations(model: &mut Model, list: Vec<ConvSummary>) {
         && let Some(i) = model.find(&conv)
     {
         select(model, i);
-    }
-}
-
-/// What a group event says to you, when it is about you and someone else did it.
-fn news_for_me(event: &GroupEvent, actor: &Username, me: &Username, conv: &Conv) -> Option<String> {
-    if actor == me {
-        return None;
-    }
-    match event {
-        GroupEvent::Added { user } if user == me => Some(format!(
-            "{} added you to {conv}",
-            text::clean_line(actor.as_str())
-        )),
-        // Handed over, or inherited when the owner left: either way it is yours.
-        GroupEvent::Owner { user } if user == me => {
-            Some(format!("you are now the owner of {conv}"))
-        }
-        _ => None,
     }
 }
 

@@ -9,7 +9,8 @@ use crate::message::Effect;
 use crate::model::{Asked, Model, PasswordChange, Popup};
 
 pub fn open(model: &mut Model) {
-    model.popup = Some(Popup::Password(Box::default()));
+    let form = PasswordChange::new(model.min_password);
+    model.popup = Some(Popup::Password(Box::new(form)));
 }
 
 pub fn key(model: &mut Model, key: KeyEvent, action: Option<Action>, fx: &mut Vec<Effect>) {
@@ -30,7 +31,7 @@ pub fn key(model: &mut Model, key: KeyEvent, action: Option<Action>, fx: &mut Ve
         KeyCode::Enter => submit(model, fx),
         _ => {
             if let Some(field) = form.fields.get_mut(form.field) {
-                field.input(key);
+                field.key(key, action);
             }
         }
     }
@@ -38,7 +39,7 @@ pub fn key(model: &mut Model, key: KeyEvent, action: Option<Action>, fx: &mut Ve
 
 pub fn paste(form: &mut PasswordChange, text: &str) {
     if let Some(field) = form.fields.get_mut(form.field) {
-        field.insert_str(text.replace(['\n', '\r'], ""));
+        field.paste(text);
     }
 }
 
@@ -47,18 +48,29 @@ fn submit(model: &mut Model, fx: &mut Vec<Effect>) {
         return;
     };
     let (old, new, again) = (form.value(0), form.value(1), form.value(2));
+    let short = short_password(&new, form.min_password);
     let problem = if old.is_empty() {
-        Some((0, "type the password you have now"))
+        Some((0, "type the password you have now".to_owned()))
     } else if new.is_empty() {
-        Some((1, "type the new password"))
+        Some((1, "type the new password".to_owned()))
+    } else if let Some(short) = short {
+        Some((1, short))
     } else if new != again {
-        Some((2, "the new password and its repeat differ; type it again"))
+        Some((
+            2,
+            "the new password and its repeat differ; type it again".to_owned(),
+        ))
     } else {
         None
     };
     if let Some((field, why)) = problem {
+        if field == 1 {
+            // The new one is typed afresh, and its repeat with it.
+            form.clear(1);
+            form.clear(2);
+        }
         form.field = field;
-        form.error = Some(why.into());
+        form.error = Some(why);
         return;
     }
     form.busy = true;
@@ -69,6 +81,13 @@ fn submit(model: &mut Model, fx: &mut Vec<Effect>) {
         old: Secret(old),
         new: Secret(new),
     }));
+}
+
+/// Why `password` cannot be a new password on a server that takes at least
+/// `min` characters, if it cannot: said before sending, not after a refusal.
+pub fn short_password(password: &str, min: usize) -> Option<String> {
+    let n = password.chars().count();
+    (n < min).then(|| format!("too short: at least {min} characters, and this one has {n}"))
 }
 
 /// `password_changed`: the form closes, and the client logs in with the new

@@ -2,22 +2,33 @@
 //! `after` keeps, driven through `update` on the demo model.
 //!
 //! Layout: [`keys`] (the key table, the mouse, popups, the login form),
+//! [`fields`] (every text field edits alike), [`signup`] (the login form's
+//! two steps to a new account, the shortest password),
 //! [`reading`] (unread counts, marking read, loading older history), [`typing`]
 //! (drafts, sending, commands, completion), [`server`] (status markers, the
 //! connection, notices, the bell), [`files`] (the picker, offers, transfers),
 //! [`who`] (the `/who` list), [`notices`] (news about you, how long notices
 //! stay), [`refused`] (messages the server refuses), [`long`] (a message over
 //! the limit or taller than the pane, bursts of typed keys), [`areas`] (update
-//! and the view counting the same rows). This file holds the helpers they share.
+//! and the view counting the same rows), [`popups`] (typing over a popup goes
+//! to the input), [`confirm`] (the actions that ask first), [`shown`] (what
+//! the screen says stays true: the online count, notices about how things
+//! stand, offline recipients, how offers went). This file holds the helpers
+//! they share.
 
 mod areas;
+mod confirm;
+mod fields;
 mod files;
 mod keys;
 mod long;
 mod notices;
+mod popups;
 mod reading;
 mod refused;
 mod server;
+mod shown;
+mod signup;
 mod typing;
 mod who;
 

@@ -8,9 +8,12 @@ use std::time::Duration;
 
 use classchat_client::address::ServerAddr;
 use classchat_client::client::{Backoff, Client, ClientOptions, Event, Session};
+use classchat_client::keymap::Keymap;
+use classchat_client::message::Msg;
+use classchat_client::model::{Look, Model};
 use classchat_client::tracker::Status;
 use classchat_common::protocol::{ChatMessage, Secret};
-use classchat_common::{MessageId, ServerMessage};
+use classchat_common::{MessageId, ServerMessage, Timestamp};
 use classchat_server::config::{Config, StoreKind};
 use classchat_server::server::{Server, bind};
 use tokio::sync::{mpsc, oneshot};
@@ -77,6 +80,7 @@ pub fn options(server: &TestServer, user: &str) -> ClientOptions {
         server: server.server_addr(),
         user: user.parse().unwrap(),
         password: Some(Secret(format!("{user}-password"))),
+        create: true,
         logins: None,
         unsent: None,
         backoff: Backoff {
@@ -128,6 +132,71 @@ pub async fn next_chat(events: &mut mpsc::Receiver<Event>, what: &str) -> ChatMe
     expect(events, what, |e| match e {
         Event::Server(ServerMessage::Message(m)) => Some(m.clone()),
         _ => None,
+    })
+    .await
+}
+
+/// The terminal UI of one client, fed its events as the app feeds them (the
+/// requests it makes in return are not sent) and drawn into a test backend.
+pub struct Ui {
+    pub model: Model,
+}
+
+impl Ui {
+    pub fn new() -> Self {
+        let utc = chrono::FixedOffset::east_opt(0).unwrap();
+        let look = Look {
+            ascii: false,
+            color: false,
+        };
+        let mut model = Model::new(
+            "test".into(),
+            Timestamp::now(),
+            utc,
+            look,
+            Keymap::default(),
+        );
+        model.size = (100, 30);
+        Ui { model }
+    }
+
+    pub fn feed(&mut self, event: &Event) {
+        classchat_client::update::update(&mut self.model, Msg::Net(event.clone()));
+    }
+
+    /// The screen as text, one line per row.
+    pub fn screen(&self) -> String {
+        let (w, h) = self.model.size;
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
+        terminal
+            .draw(|frame| classchat_client::ui::view(&self.model, frame))
+            .unwrap();
+        let buffer = terminal.backend().buffer();
+        buffer
+            .content
+            .chunks(usize::from(w))
+            .map(|row| row.iter().map(|c| c.symbol()).collect::<String>())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The status line: the screen's last row.
+    pub fn status_line(&self) -> String {
+        self.screen().lines().last().unwrap_or_default().to_owned()
+    }
+}
+
+/// The next event `pick` accepts, fed to `ui` with every event skipped on the way.
+pub async fn shown<T>(
+    events: &mut mpsc::Receiver<Event>,
+    ui: &mut Ui,
+    what: &str,
+    mut pick: impl FnMut(&Event) -> Option<T>,
+) -> T {
+    expect(events, what, |e| {
+        ui.feed(e);
+        pick(e)
     })
     .await
 }

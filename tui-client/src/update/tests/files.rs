@@ -245,10 +245,52 @@ fn sendfile_with_a_path_offers_it_at_once_with_tilde_meaning_home() {
 // ---- offers arriving -----------------------------------------------------------
 
 #[test]
-fn an_offer_in_the_open_conversation_asks_at_once() {
+fn an_offer_in_the_open_conversation_is_announced_and_opens_only_on_ctrl_o() {
     let mut model = with_bob_open();
     bob_offers(&mut model, 1, "notes.pdf");
+    assert_eq!(offer_shown(&model), None, "nothing opens by itself");
+    assert_eq!(
+        model.notice.as_ref().map(|n| n.text.as_str()),
+        Some("bob offers notes.pdf (1.2 MB) — Ctrl+O to answer")
+    );
+    let shown = screen(&model);
+    assert!(shown.contains("Ctrl+O to accept or decline"), "{shown}");
+    assert!(shown.contains("1 file offer (Ctrl+O)"), "{shown}");
+    press(&mut model, ctrl('o'));
     assert_eq!(offer_shown(&model), Some(offer_id(1)));
+}
+
+/// Issue 14: bob's conversation open, nothing typed; bob offers a file and,
+/// before looking, alice types her question and presses Enter. Every key
+/// goes into the message: nothing is declined and the whole sentence is sent.
+#[test]
+fn typing_on_as_an_offer_arrives_sends_every_key_and_declines_nothing() {
+    const QUESTION: &str = "do you have the other slides too?";
+    let sent = |fx: &[Effect]| -> Vec<(String, String)> {
+        fx.iter()
+            .filter_map(|e| match e {
+                Effect::Send { to, body, .. } => Some((to.to_string(), body.clone())),
+                _ => None,
+            })
+            .collect()
+    };
+    // Key by key, and in one burst as a fast typist's terminal delivers it.
+    for burst_of_keys in [false, true] {
+        let mut model = with_bob_open();
+        bob_offers(&mut model, 1, "slides.pdf");
+        let mut fx = if burst_of_keys {
+            press(&mut model, burst(QUESTION))
+        } else {
+            type_text(&mut model, QUESTION)
+        };
+        fx.extend(press(&mut model, plain(KeyCode::Enter)));
+        assert_eq!(sent(&fx), [("bob".to_owned(), QUESTION.to_owned())]);
+        assert_eq!(declines(&fx), []);
+        assert_eq!(accepts(&fx), []);
+        assert!(model.popup.is_none());
+        press(&mut model, ctrl('o'));
+        assert_eq!(offer_shown(&model), Some(offer_id(1)), "it still waits");
+    }
 }
 
 #[test]
@@ -291,6 +333,7 @@ fn accepting_downloads_into_the_download_folder_and_the_offer_stops_waiting() {
     for key in [KeyCode::Char('a'), KeyCode::Enter] {
         let mut model = with_bob_open();
         bob_offers(&mut model, 1, "notes.pdf");
+        press(&mut model, ctrl('o'));
         let fx = press(&mut model, plain(key));
         assert_eq!(accepts(&fx), [(offer_id(1), "bob".to_owned(), None)]);
         assert!(model.popup.is_none());
@@ -308,7 +351,11 @@ fn accepting_downloads_into_the_download_folder_and_the_offer_stops_waiting() {
 fn declining_asks_the_server_and_the_offer_stops_waiting() {
     let mut model = with_bob_open();
     bob_offers(&mut model, 1, "notes.pdf");
+    press(&mut model, ctrl('o'));
     let fx = press(&mut model, plain(KeyCode::Char('d')));
+    assert_eq!(declines(&fx), [], "declining is for good: it asks first");
+    assert!(matches!(model.popup, Some(Popup::Confirm(_))));
+    let fx = press(&mut model, plain(KeyCode::Char('y')));
     assert_eq!(declines(&fx), [offer_id(1)]);
     let req = req_of(&fx, |m| matches!(m, ClientMessage::Decline { .. }));
     let mut answer = file_status(
@@ -337,12 +384,13 @@ fn declining_asks_the_server_and_the_offer_stops_waiting() {
 fn save_as_accepts_into_the_folder_typed_and_esc_goes_back_to_the_offer() {
     let mut model = with_bob_open();
     bob_offers(&mut model, 1, "notes.pdf");
+    press(&mut model, ctrl('o'));
     press(&mut model, plain(KeyCode::Char('s')));
     match &model.popup {
         Some(Popup::Offer {
             save_as: Some(folder),
             ..
-        }) => assert_eq!(folder.lines().join(""), "~/Downloads/ClassChat"),
+        }) => assert_eq!(folder.text(), "~/Downloads/ClassChat"),
         other => panic!("expected save as, got {other:?}"),
     }
     press(&mut model, plain(KeyCode::Esc));
@@ -368,10 +416,14 @@ fn save_as_accepts_into_the_folder_typed_and_esc_goes_back_to_the_offer() {
 fn later_keeps_the_offer_waiting_and_ctrl_o_brings_back_the_oldest() {
     let mut model = with_bob_open();
     bob_offers(&mut model, 1, "notes.pdf");
+    press(&mut model, ctrl('o'));
     press(&mut model, plain(KeyCode::Char('l')));
+    assert!(model.popup.is_none());
     bob_offers(&mut model, 2, "slides.pdf");
+    press(&mut model, ctrl('o'));
     press(&mut model, plain(KeyCode::Esc));
     assert!(model.popup.is_none());
+    assert_eq!(draft(&model), "", "l and Esc typed nothing");
     press(&mut model, ctrl('o'));
     assert_eq!(offer_shown(&model), Some(offer_id(1)), "the oldest first");
     press(&mut model, plain(KeyCode::Tab));
@@ -384,13 +436,16 @@ fn later_keeps_the_offer_waiting_and_ctrl_o_brings_back_the_oldest() {
 fn an_answered_offer_never_asks_again() {
     let mut model = with_bob_open();
     bob_offers(&mut model, 1, "notes.pdf");
+    press(&mut model, ctrl('o'));
     press(&mut model, plain(KeyCode::Char('d')));
+    press(&mut model, plain(KeyCode::Char('y')));
     // The same offer delivered again (a reconnect's catch-up).
     bob_offers(&mut model, 1, "notes.pdf");
     assert_eq!(offer_shown(&model), None);
 
     // A download saved here.
     bob_offers(&mut model, 2, "slides.pdf");
+    press(&mut model, ctrl('o'));
     press(&mut model, plain(KeyCode::Char('a')));
     transfer(
         &mut model,
@@ -411,6 +466,7 @@ fn an_answered_offer_never_asks_again() {
 fn a_saved_download_shows_its_path_in_the_conversation() {
     let mut model = with_bob_open();
     bob_offers(&mut model, 1, "notes.pdf");
+    press(&mut model, ctrl('o'));
     press(&mut model, plain(KeyCode::Char('a')));
     transfer(
         &mut model,
@@ -707,6 +763,7 @@ fn replace(model: &mut Model, text: &str) {
 fn declining_after_stopping_a_download_says_declined() {
     let mut model = with_bob_open();
     bob_offers(&mut model, 1, "notes.pdf");
+    press(&mut model, ctrl('o'));
     press(&mut model, plain(KeyCode::Char('a')));
     transfer(&mut model, download(1, "notes.pdf", "bob", 100, 1_234_567));
     transfer(
@@ -720,6 +777,7 @@ fn declining_after_stopping_a_download_says_declined() {
     press(&mut model, ctrl('o'));
     assert_eq!(offer_shown(&model), Some(offer_id(1)), "it waits again");
     press(&mut model, plain(KeyCode::Char('d')));
+    press(&mut model, plain(KeyCode::Char('y')));
     let shown = screen(&model);
     assert!(shown.contains("        declined"), "{shown}");
     assert!(!shown.contains("download stopped"), "{shown}");

@@ -142,12 +142,13 @@ fn ctrl_u_deletes_back_to_the_start_of_the_line_ctrl_y_puts_it_back_and_ctrl_z_u
 }
 
 #[test]
-fn ctrl_c_quits_from_the_main_screen_a_popup_and_the_login_form() {
-    let mut model = demo_model(90, 30);
+fn with_nothing_unfinished_ctrl_c_quits_from_the_main_screen_a_popup_and_the_login_form() {
+    // (With a message still sending it asks first: see `confirm.rs`.)
+    let mut model = connected_model(90, 30);
     assert_eq!(press(&mut model, ctrl('c')), [Effect::Quit]);
     assert!(model.quit);
 
-    let mut model = demo_model(90, 30);
+    let mut model = connected_model(90, 30);
     press(&mut model, ctrl('k'));
     assert_eq!(press(&mut model, ctrl('c')), [Effect::Quit]);
 
@@ -228,14 +229,16 @@ fn the_login_form_asks_for_what_is_missing_then_logs_in_once() {
             server,
             user,
             password,
+            create,
         },
     ] = fx.as_slice()
     else {
         panic!("one login attempt: {fx:?}");
     };
     assert_eq!(
-        (server.as_str(), user.as_str(), password.0.as_str()),
-        ("localhost:12345", "alice", "hunter2")
+        (server.as_str(), user.as_str(), password.0.as_str(), *create),
+        ("localhost:12345", "alice", "hunter2", false),
+        "an account that exists, or nothing"
     );
     assert_eq!(
         press(&mut model, plain(KeyCode::Enter)),

@@ -24,10 +24,14 @@ fn tick(model: &mut Model, secs: i64) {
     press(model, Msg::Tick(later(secs)));
 }
 
-/// alice typing `line`, a command only an owner may give, and the server
-/// refusing it, as it answers a non-owner.
+/// alice typing `line`, a command only an owner may give (saying yes when
+/// `/delete` asks first), and the server refusing it, as it answers a non-owner.
 fn not_owner(model: &mut Model, line: &str, message: &str) {
-    command_refused(model, line, ErrorCode::NotOwner, message);
+    let mut fx = submit(model, line);
+    if matches!(model.popup, Some(crate::model::Popup::Confirm(_))) {
+        fx = press(model, plain(KeyCode::Char('y')));
+    }
+    refuse_request(model, &fx, |_| true, ErrorCode::NotOwner, message);
 }
 
 /// carol's group event `ev` in `conv_name`, happening now.

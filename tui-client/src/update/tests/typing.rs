@@ -174,9 +174,9 @@ fn passwd_asks_in_a_form_checks_the_repeat_and_sends_once() {
 
     type_text(&mut model, "old one");
     press(&mut model, plain(KeyCode::Enter));
-    type_text(&mut model, "new one");
+    type_text(&mut model, "the new one");
     press(&mut model, plain(KeyCode::Tab));
-    type_text(&mut model, "new on");
+    type_text(&mut model, "the new on");
     let fx = press(&mut model, plain(KeyCode::Enter));
     assert_eq!(fx, [], "a repeat that differs is not sent");
     let form = password_form(&model);
@@ -195,7 +195,7 @@ fn passwd_asks_in_a_form_checks_the_repeat_and_sends_once() {
     else {
         panic!("one password request: {fx:?}");
     };
-    assert_eq!((old.0.as_str(), new.0.as_str()), ("old one", "new one"));
+    assert_eq!((old.0.as_str(), new.0.as_str()), ("old one", "the new one"));
     assert!(password_form(&model).busy);
     assert_eq!(press(&mut model, plain(KeyCode::Enter)), [], "busy");
 
@@ -210,7 +210,7 @@ fn passwd_asks_in_a_form_checks_the_repeat_and_sends_once() {
     );
     let form = password_form(&model);
     assert!(!form.busy && form.field == 0 && form.value(0).is_empty());
-    assert_eq!(form.value(1), "new one", "the new one is kept");
+    assert_eq!(form.value(1), "the new one", "the new one is kept");
     assert_eq!(
         form.error.as_deref(),
         Some("that is not your current password")
@@ -229,7 +229,7 @@ fn passwd_asks_in_a_form_checks_the_repeat_and_sends_once() {
     );
     assert!(model.popup.is_none(), "closed once changed");
     assert!(
-        matches!(fx.as_slice(), [Effect::Password(p)] if p.0 == "new one"),
+        matches!(fx.as_slice(), [Effect::Password(p)] if p.0 == "the new one"),
         "the client logs in with the new one from now on: {fx:?}"
     );
     assert!(

@@ -88,7 +88,7 @@ fn enter_on_yourself_closes_the_list_and_opens_nothing() {
 fn arrows_and_page_keys_move_through_a_long_list_and_esc_closes_it() {
     let mut model = demo_model(50, 20);
     open_who(&mut model, &crowd(), 60);
-    let page = crate::ui::who_page(model.size, 41, true);
+    let page = crate::layout::popup::who_page(model.size, 41, true);
     assert!(page > 1 && page < 41, "a page is part of the list: {page}");
 
     press(&mut model, plain(KeyCode::PageDown));
