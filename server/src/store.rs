@@ -33,8 +33,11 @@ pub type TokenHash = [u8; 32];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The storage engine failed: a disk error, a full disk, a lost
+    /// connection. Each engine turns its own errors into this one (for SQLite,
+    /// `store/sqlite.rs`), so nothing above the store names an engine.
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Engine(Box<dyn std::error::Error + Send + Sync>),
     #[error("{0}")]
     Corrupt(String),
     /// The database file is gone but the data directory still holds what it described.

@@ -22,6 +22,12 @@ use super::{
 };
 use crate::owner_only;
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Engine(Box::new(e))
+    }
+}
+
 /// The schema version this code writes, kept in `PRAGMA user_version`.
 const SCHEMA_VERSION: i64 = 3;
 
@@ -176,7 +182,7 @@ impl SqliteStore {
         let conn = Connection::open(&path)?;
         let corrupt = |e: rusqlite::Error| match e.sqlite_error_code() {
             Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => damaged(&path, &e),
-            _ => StoreError::Sqlite(e),
+            _ => StoreError::from(e),
         };
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
