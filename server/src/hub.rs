@@ -455,8 +455,8 @@ pub struct HubConfig {
     /// What one user's open offers may hold together.
     pub user_file_quota: u64,
     pub file_ttl: std::time::Duration,
-    /// Where uploaded files are kept, named by offer id.
-    pub files_dir: std::path::PathBuf,
+    /// Where offered files' bytes are kept.
+    pub blobs: crate::blobs::Blobs,
 }
 
 /// A cheap handle to the hub, one per connection.
@@ -491,7 +491,11 @@ impl Hub {
         })?;
         let multi_threaded = runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread;
         let snapshot = store.load()?;
-        clean_files_dir(&config.files_dir, &snapshot);
+        // Uploads cut short by a stop, and files of offers that ended while
+        // the server was down, go.
+        config
+            .blobs
+            .retain(&snapshot.files.iter().map(|f| f.id).collect());
         let reader = store.reader();
         let (tx, rx) = mpsc::channel(16 * 1024);
         let worker = worker::Worker::new(store, snapshot, config, multi_threaded);
@@ -528,23 +532,5 @@ impl Hub {
 
     pub async fn request(&self, session: SessionId, request: Request) -> Result<(), HubGone> {
         self.send(Command::Request { session, request }).await
-    }
-}
-
-/// Deletes what the files folder holds that no open offer needs: uploads cut
-/// short by a stop, and files of offers that ended while the server was down.
-fn clean_files_dir(dir: &std::path::Path, snapshot: &crate::store::Snapshot) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let open: std::collections::HashSet<String> =
-        snapshot.files.iter().map(|f| f.id.to_string()).collect();
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !open.contains(&name)
-            && let Err(e) = std::fs::remove_file(entry.path())
-        {
-            tracing::warn!("cannot remove {}: {e}", entry.path().display());
-        }
     }
 }

@@ -8,6 +8,8 @@
 //! - [`hub`]: the single owner of state (accounts, conversations, cursors, who is
 //!   online); routes messages and commits them in batches.
 //! - [`store`]: the durable storage trait, with SQLite and in-memory stores.
+//! - [`blobs`]: the bytes of offered files, one per offer; the only code that
+//!   knows the files folder.
 //! - [`auth`]: argon2id password hashing off the async threads, resume tokens.
 //! - [`admin`]: what an operator does to a stopped server's data (a new password).
 //! - [`ratelimit`]: token buckets per user and kind of request (messages, group
@@ -21,6 +23,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod blobs;
 pub mod config;
 pub mod gate;
 pub mod hub;

@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::Hasher;
+use crate::blobs::Blobs;
 use crate::config::{Config, StoreKind};
 use crate::gate::{Full, Gate};
 use crate::hub::{Hub, HubConfig, HubTask};
@@ -89,11 +90,10 @@ impl Server {
                 (scratch.path().to_path_buf(), Some(scratch))
             }
         };
-        crate::owner_only::create_dir(&files_dir).map_err(|cause| StoreError::DataDir {
+        let blobs = Blobs::open(files_dir.clone()).map_err(|cause| StoreError::DataDir {
             path: files_dir.display().to_string(),
             cause,
         })?;
-        crate::owner_only::warn_if_open(&[&files_dir]);
         let hub_config = HubConfig {
             rates: config.rates,
             max_owned_groups: config.max_owned_groups,
@@ -104,7 +104,7 @@ impl Server {
             file_quota: config.file_quota,
             user_file_quota: config.user_file_quota,
             file_ttl: config.file_ttl,
-            files_dir: files_dir.clone(),
+            blobs: blobs.clone(),
         };
         let tls = match &config.tls {
             Some(source) => {
@@ -124,7 +124,7 @@ impl Server {
             hub,
             hasher,
             config,
-            files_dir,
+            blobs,
             throttle: crate::throttle::Throttle::default(),
             roster,
             shutdown: CancellationToken::new(),

@@ -43,8 +43,8 @@ pub struct Context {
     pub hub: Hub,
     pub hasher: Hasher,
     pub config: Config,
-    /// Where uploaded files are kept while offered.
-    pub files_dir: std::path::PathBuf,
+    /// Where offered files' bytes are kept.
+    pub blobs: crate::blobs::Blobs,
     /// Wrong passwords per account and per address.
     pub throttle: crate::throttle::Throttle,
     /// Who may create an account, when sign-up is limited.

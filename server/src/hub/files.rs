@@ -140,9 +140,8 @@ impl Worker {
         let Some(user) = self.state.sessions.get(&session).map(|s| s.user) else {
             return self.file_aborted(offer);
         };
-        let blob = self.config.files_dir.join(offer.to_string());
         let gone = move |b: &mut Batch, code: ErrorCode, why: &str| {
-            b.effects.push(Effect::Remove(blob.clone()));
+            b.effects.push(Effect::Remove(offer));
             b.message(session, &ServerMessage::offer_error(None, offer, code, why));
         };
         let Some(o) = self.state.offers.get(&offer).cloned() else {
@@ -562,9 +561,7 @@ impl Worker {
             if let Some(o) = self.state.offers.remove(&offer) {
                 self.state.file_bytes -= o.size;
                 if !o.uploading() {
-                    b.effects.push(Effect::Remove(
-                        self.config.files_dir.join(offer.to_string()),
-                    ));
+                    b.effects.push(Effect::Remove(offer));
                 }
             }
         }
@@ -737,9 +734,7 @@ impl Worker {
         if let Some(o) = self.state.offers.remove(&offer) {
             self.state.file_bytes -= o.size;
         }
-        b.effects.push(Effect::Remove(
-            self.config.files_dir.join(offer.to_string()),
-        ));
+        b.effects.push(Effect::Remove(offer));
     }
 
     fn sender_name(&self, user: UserId) -> classchat_common::Username {

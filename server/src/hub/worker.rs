@@ -30,8 +30,8 @@ pub enum Effect {
     Line(SessionId, Bytes),
     /// A reply to a waiting session (a oneshot send, boxed).
     Reply(Box<dyn FnOnce() + Send>),
-    /// A file to delete once the batch is committed (an offer that is over).
-    Remove(std::path::PathBuf),
+    /// An offer's file to delete once the batch is committed (the offer is over).
+    Remove(OfferId),
     /// A connection must stop sending an offer's file to its user, who is no
     /// longer a recipient.
     StopDownload(SessionId, OfferId),
@@ -414,9 +414,7 @@ impl Worker {
                     let msg =
                         ServerMessage::offer_error(None, offer, ErrorCode::StorageFailed, why);
                     lines.push(Effect::Line(session, msg.to_line()));
-                    lines.push(Effect::Remove(
-                        self.config.files_dir.join(offer.to_string()),
-                    ));
+                    lines.push(Effect::Remove(offer));
                 }
                 // Replies are dropped unsent: their sessions see the hub refuse.
                 self.release(lines);
@@ -473,11 +471,7 @@ impl Worker {
                         session.outbound.stop_download(offer);
                     }
                 }
-                Effect::Remove(path) => match std::fs::remove_file(&path) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => tracing::warn!("cannot delete {}: {e}", path.display()),
-                },
+                Effect::Remove(offer) => self.config.blobs.remove(offer),
             }
         }
         self.push_staged(&mut staged);

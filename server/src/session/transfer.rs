@@ -7,8 +7,6 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -18,16 +16,15 @@ use classchat_common::limits::{FILE_CHUNK_BYTES, FILE_WINDOW};
 use classchat_common::protocol::{FileCounts, FileInfo, FileState, Req};
 use classchat_common::{Conv, ErrorCode, OfferId, ServerMessage, Username};
 use sha2::{Digest, Sha256};
-use tokio::io::AsyncWriteExt;
 
 use super::Context;
+use crate::blobs::{BlobReader, BlobWriter};
 use crate::hub::{Command, Decision, HubGone, NewOffer, Request, SessionId};
 
 struct Upload {
     conv: Conv,
     name: String,
-    part: PathBuf,
-    file: tokio::fs::File,
+    blob: BlobWriter,
     hasher: Sha256,
     received: u64,
     size: u64,
@@ -36,9 +33,7 @@ struct Upload {
 
 struct Download {
     offer: OfferId,
-    file: Arc<std::fs::File>,
-    /// Where the file is kept while the offer is open.
-    path: Arc<Path>,
+    blob: BlobReader,
     sent: u64,
     acked: u64,
     size: u64,
@@ -114,29 +109,20 @@ impl Transfers {
             Ok(named) => named,
             Err(r) => return Ok(r.to_message(req, None).to_line()),
         };
-        let part = ctx.files_dir.join(format!("{offer}.part"));
-        // Owner-only from the start: the rename into place keeps the mode.
-        let mut options = tokio::fs::OpenOptions::from(crate::owner_only::file_options());
-        options.write(true).create(true).truncate(true);
-        let file = match options.open(&part).await {
-            Ok(file) => file,
-            Err(e) => {
-                tracing::error!("cannot create {}: {e}", part.display());
-                let _ = ctx.hub.send(Command::FileAborted { offer }).await;
-                return Ok(error(
-                    req,
-                    ErrorCode::StorageFailed,
-                    "the server cannot store files right now",
-                ));
-            }
+        let Ok(blob) = ctx.blobs.create(offer).await else {
+            let _ = ctx.hub.send(Command::FileAborted { offer }).await;
+            return Ok(error(
+                req,
+                ErrorCode::StorageFailed,
+                "the server cannot store files right now",
+            ));
         };
         self.uploads.insert(
             offer,
             Upload {
                 conv: to,
                 name: name.clone(),
-                part,
-                file,
+                blob,
                 hasher: Sha256::new(),
                 received: 0,
                 size,
@@ -205,8 +191,7 @@ impl Transfers {
             );
             return self.abort(ctx, offer, ErrorCode::TooMuchData, why).await;
         }
-        if let Err(e) = upload.file.write_all(&bytes).await {
-            tracing::error!("cannot write {}: {e}", upload.part.display());
+        if upload.blob.write(&bytes).await.is_err() {
             let why = "the server could not store the file; the upload is discarded";
             return self.abort(ctx, offer, ErrorCode::StorageFailed, why).await;
         }
@@ -242,27 +227,8 @@ impl Transfers {
                 .abort(ctx, offer, ErrorCode::ChecksumMismatch, why)
                 .await;
         }
-        let done = ctx.files_dir.join(offer.to_string());
-        // The bytes, then their name, reach the disk before the offer is
-        // recorded, so a recorded offer always has its file, even after a
-        // power failure.
-        // Flushed first: tokio's `sync_data` does not report a write that
-        // failed while in flight (a full disk), and would keep a short file.
-        let written = match upload.file.flush().await {
-            Ok(()) => upload.file.sync_data().await,
-            Err(e) => Err(e),
-        };
-        let stored = match written {
-            Ok(()) => match tokio::fs::rename(&upload.part, &done).await {
-                Ok(()) => sync_dir(ctx.files_dir.clone()).await,
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
-        };
-        if let Err(e) = stored {
-            tracing::error!("cannot keep {}: {e}", upload.part.display());
-            let _ = std::fs::remove_file(&upload.part);
-            let _ = std::fs::remove_file(&done);
+        // Kept (on the disk, under its final name) before the offer is recorded.
+        if ctx.blobs.keep(upload.blob).await.is_err() {
             ctx.hub.send(Command::FileAborted { offer }).await?;
             return Ok(offer_error(
                 None,
@@ -292,8 +258,7 @@ impl Transfers {
     /// Drops an upload and its temporary file, and frees its room on the server.
     async fn discard(&mut self, ctx: &Context, offer: OfferId) -> Result<(), HubGone> {
         if let Some(upload) = self.uploads.remove(&offer) {
-            drop(upload.file);
-            let _ = tokio::fs::remove_file(&upload.part).await;
+            ctx.blobs.discard(upload.blob).await;
             ctx.hub.send(Command::FileAborted { offer }).await?;
         }
         Ok(())
@@ -319,25 +284,19 @@ impl Transfers {
             Ok(info) => info,
             Err(r) => return Ok(r.to_message(req, Some(offer)).to_line()),
         };
-        let path = ctx.files_dir.join(offer.to_string());
-        let file = match std::fs::File::open(&path) {
-            Ok(file) => file,
-            Err(e) => {
-                tracing::error!("cannot open {}: {e}", path.display());
-                return Ok(offer_error(
-                    req,
-                    offer,
-                    ErrorCode::FileGone,
-                    "the server no longer has that file",
-                ));
-            }
+        let Ok(blob) = ctx.blobs.reader(offer) else {
+            return Ok(offer_error(
+                req,
+                offer,
+                ErrorCode::FileGone,
+                "the server no longer has that file",
+            ));
         };
         // Accepting again restarts a download from the beginning.
         self.downloads.retain(|d| d.offer != offer);
         self.downloads.push(Download {
             offer,
-            file: Arc::new(file),
-            path: path.into(),
+            blob,
             sent: 0,
             acked: 0,
             size: info.size,
@@ -463,29 +422,22 @@ impl Transfers {
         })?;
         self.turn = at + 1;
         let d = &self.downloads[at];
-        let (file, path, offset, len) = (
-            d.file.clone(),
-            d.path.clone(),
+        let (blob, offset, len) = (
+            d.blob.clone(),
             d.sent,
             (d.size - d.sent).min(FILE_CHUNK_BYTES as u64),
         );
-        let read = tokio::task::spawn_blocking(move || {
-            // The hub deletes an offer's file once the offer is over (withdrawn,
-            // expired); the open handle would go on reading it regardless.
-            if !path.exists() {
-                return Err(io::ErrorKind::NotFound.into());
-            }
-            read_at(&file, offset, len)
-        })
-        .await;
+        // The hub deletes an offer's file once the offer is over (withdrawn,
+        // expired): the read then says so.
+        let read = blob.read(offset, len).await;
         let offer = self.downloads[at].offer;
         match read {
-            Ok(Ok(bytes)) if !bytes.is_empty() => {
+            Ok(bytes) if !bytes.is_empty() => {
                 let d = &mut self.downloads[at];
                 d.sent += bytes.len() as u64;
                 Some(file_chunk_line(offer, offset, &bytes))
             }
-            Ok(Err(e)) if e.kind() == io::ErrorKind::NotFound => {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 self.downloads.remove(at);
                 Some(offer_error(
                     None,
@@ -516,13 +468,6 @@ impl Transfers {
     }
 }
 
-/// Makes a rename in `dir` durable.
-async fn sync_dir(dir: PathBuf) -> io::Result<()> {
-    tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
-        .await
-        .map_err(io::Error::other)?
-}
-
 fn download_line(req: Option<Req>, file: FileInfo) -> Bytes {
     ServerMessage::Download {
         req,
@@ -531,21 +476,6 @@ fn download_line(req: Option<Req>, file: FileInfo) -> Bytes {
         window: FILE_WINDOW,
     }
     .to_line()
-}
-
-#[cfg(unix)]
-fn read_at(file: &std::fs::File, offset: u64, len: u64) -> io::Result<Vec<u8>> {
-    use std::os::unix::fs::FileExt;
-    let mut buf = vec![0; usize::try_from(len).unwrap_or(FILE_CHUNK_BYTES)];
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read_at(&mut buf[filled..], offset + filled as u64)? {
-            0 => break,
-            n => filled += n,
-        }
-    }
-    buf.truncate(filled);
-    Ok(buf)
 }
 
 /// The `file_chunk` line for `bytes`, base64-encoded straight into a buffer
