@@ -116,20 +116,45 @@ impl Drop for Tmux {
     }
 }
 
+/// A real server, and alice and bob logged in to it, each in a tmux window.
+struct Chat {
+    dir: tempfile::TempDir,
+    server: TestServer,
+    tmux: Tmux,
+}
+
+impl Chat {
+    /// `None` where tmux is missing: the tests say so and pass, since
+    /// `cargo test` must pass with only the Rust toolchain (CI has tmux).
+    async fn start() -> Option<Self> {
+        if !Tmux::available() {
+            eprintln!("skipping: tmux is not installed (CI has it)");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let server = TestServer::start("127.0.0.1:0", &dir.path().join("server")).await;
+        let addr = server.addr.to_string();
+        let tmux = Tmux::new();
+        tmux.client(true, "alice", &addr, dir.path());
+        tmux.client(false, "bob", &addr, dir.path());
+        tmux.wait_for("alice", "● connected · alice").await;
+        tmux.wait_for("bob", "● connected · bob").await;
+        Some(Self { dir, server, tmux })
+    }
+
+    async fn stop(mut self) {
+        self.tmux.keys("alice", &["C-c"]);
+        self.tmux.keys("bob", &["C-c"]);
+        self.server.stop().await;
+        drop(self.dir);
+    }
+}
+
 #[tokio::test]
 async fn a_message_typed_in_one_terminal_appears_on_the_other() {
-    if !Tmux::available() {
-        eprintln!("skipping: tmux is not installed (CI has it)");
+    let Some(Chat { dir, server, tmux }) = Chat::start().await else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let mut server = TestServer::start("127.0.0.1:0", &dir.path().join("server")).await;
-    let addr = server.addr.to_string();
-    let tmux = Tmux::new();
-    tmux.client(true, "alice", &addr, dir.path());
-    tmux.client(false, "bob", &addr, dir.path());
-    tmux.wait_for("alice", "● connected · alice").await;
-    tmux.wait_for("bob", "● connected · bob").await;
+    };
 
     tmux.keys("alice", &["/msg bob hello from a real terminal", "Enter"]);
     let bob = tmux
@@ -147,9 +172,7 @@ async fn a_message_typed_in_one_terminal_appears_on_the_other() {
     tmux.keys("bob", &["hi alice", "Enter"]);
     tmux.wait_for("alice", "bob: hi alice").await;
 
-    tmux.keys("alice", &["C-c"]);
-    tmux.keys("bob", &["C-c"]);
-    server.stop().await;
+    Chat { dir, server, tmux }.stop().await;
 }
 
 /// Issue 14, items 1 and 2, with the real binary. bob has alice's conversation
@@ -160,20 +183,11 @@ async fn a_message_typed_in_one_terminal_appears_on_the_other() {
 /// conversation with the member the list had chosen).
 #[tokio::test]
 async fn keys_typed_as_an_offer_arrives_or_over_a_list_go_where_they_were_typed() {
-    if !Tmux::available() {
-        eprintln!("skipping: tmux is not installed (CI has it)");
+    let Some(Chat { dir, server, tmux }) = Chat::start().await else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
+    };
     let slides = dir.path().join("week7-slides.pdf");
     std::fs::write(&slides, b"%PDF-1.4 slides").unwrap();
-    let mut server = TestServer::start("127.0.0.1:0", &dir.path().join("server")).await;
-    let addr = server.addr.to_string();
-    let tmux = Tmux::new();
-    tmux.client(true, "alice", &addr, dir.path());
-    tmux.client(false, "bob", &addr, dir.path());
-    tmux.wait_for("alice", "● connected · alice").await;
-    tmux.wait_for("bob", "● connected · bob").await;
 
     // 1. The offer arrives while bob looks at alice's conversation.
     tmux.keys("alice", &["/msg bob the slides are coming", "Enter"]);
@@ -217,9 +231,7 @@ async fn keys_typed_as_an_offer_arrives_or_over_a_list_go_where_they_were_typed(
     tmux.keys("alice", &["M-1"]);
     tmux.wait_for("alice", "bob: hello").await;
 
-    tmux.keys("alice", &["C-c"]);
-    tmux.keys("bob", &["C-c"]);
-    server.stop().await;
+    Chat { dir, server, tmux }.stop().await;
 }
 
 /// Issue 14, items 7 and 9, with the real binary in tmux 3.3a. alice sends
@@ -230,18 +242,9 @@ async fn keys_typed_as_an_offer_arrives_or_over_a_list_go_where_they_were_typed(
 /// light on blue, not grey on grey.
 #[tokio::test]
 async fn a_flag_leaves_nothing_on_the_rows_below_and_a_selected_message_is_readable() {
-    if !Tmux::available() {
-        eprintln!("skipping: tmux is not installed (CI has it)");
+    let Some(Chat { dir, server, tmux }) = Chat::start().await else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let mut server = TestServer::start("127.0.0.1:0", &dir.path().join("server")).await;
-    let addr = server.addr.to_string();
-    let tmux = Tmux::new();
-    tmux.client(true, "alice", &addr, dir.path());
-    tmux.client(false, "bob", &addr, dir.path());
-    tmux.wait_for("alice", "● connected · alice").await;
-    tmux.wait_for("bob", "● connected · bob").await;
+    };
 
     let plain = |n: u32| (format!("plain-{n}"), format!("alice: plain-{n} "));
     tmux.keys("alice", &["/msg bob plain-0", "Enter"]);
@@ -300,9 +303,7 @@ async fn a_flag_leaves_nothing_on_the_rows_below_and_a_selected_message_is_reada
         "the time is white on blue: {time:?}\n{coloured}"
     );
 
-    tmux.keys("alice", &["C-c"]);
-    tmux.keys("bob", &["C-c"]);
-    server.stop().await;
+    Chat { dir, server, tmux }.stop().await;
 }
 
 /// A row of `capture-pane -e` as its characters, each with the palette index
