@@ -2,7 +2,6 @@
 //! opening anything, and the questions asked before deleting a group,
 //! declining a file and quitting with work unfinished.
 
-use classchat_common::ServerMessage;
 use crossterm::event::KeyCode;
 
 use crate::fixtures::files::*;
@@ -13,16 +12,7 @@ fn an_offer_arriving_in_the_open_conversation_is_announced_and_opens_nothing() {
     let mut model = files_model(90, 30);
     let fx = press(&mut model, alt(KeyCode::Char('2')));
     answer_history(&mut model, &fx, Vec::new(), false);
-    server(
-        &mut model,
-        ServerMessage::Message(file_offer(
-            "bob",
-            3,
-            "bob",
-            now(),
-            file_info(3, "slides.pdf", 1_234_567),
-        )),
-    );
+    bob_offers(&mut model, 3, "slides.pdf");
     type_text(&mut model, "do you have the other slides too?");
     snapshot!(model);
 }
@@ -38,16 +28,7 @@ fn deleting_a_group_asks_first_naming_how_many_members_lose_its_history() {
 #[test]
 fn declining_a_file_asks_first_saying_it_is_for_good() {
     let mut model = files_model(90, 30);
-    server(
-        &mut model,
-        ServerMessage::Message(file_offer(
-            "bob",
-            3,
-            "bob",
-            now(),
-            file_info(3, "slides.pdf", 1_234_567),
-        )),
-    );
+    bob_offers(&mut model, 3, "slides.pdf");
     press(&mut model, ctrl('o'));
     press(&mut model, plain(KeyCode::Char('d')));
     snapshot!(model);

@@ -140,16 +140,7 @@ fn quitting_while_a_transfer_runs_asks_and_once_it_is_over_quits_at_once() {
 #[test]
 fn declining_from_the_offer_asks_and_no_goes_back_to_the_offer() {
     let mut model = files_model(90, 30);
-    server(
-        &mut model,
-        ServerMessage::Message(file_offer(
-            "bob",
-            3,
-            "bob",
-            now(),
-            file_info(1, "notes.pdf", 1_234_567),
-        )),
-    );
+    bob_offers(&mut model, 1, "notes.pdf");
     press(&mut model, ctrl('o'));
     assert_eq!(press(&mut model, plain(KeyCode::Char('d'))), []);
     assert_eq!(asking(&model), Some(&Confirm::Decline(offer_id(1))));

@@ -59,20 +59,6 @@ fn picker_dir(model: &Model) -> Option<PathBuf> {
     }
 }
 
-/// bob offers file `n` in his conversation.
-fn bob_offers(model: &mut Model, n: u8, name: &str) -> Vec<Effect> {
-    arrives(
-        model,
-        file_offer(
-            "bob",
-            10 + u64::from(n),
-            "bob",
-            now(),
-            file_info(n, name, 1_234_567),
-        ),
-    )
-}
-
 /// The demo with bob's conversation open and read.
 fn with_bob_open() -> Model {
     let mut model = files_model(90, 30);

@@ -6,7 +6,7 @@ use classchat_common::{ClientMessage, Conv, ServerMessage};
 use crossterm::event::KeyCode;
 
 use super::*;
-use crate::fixtures::files::{file_info, file_offer};
+use crate::fixtures::files::{bob_offers, file_info};
 use crate::model::Popup;
 
 /// What `fx` asks to send, as (to, body).
@@ -61,16 +61,7 @@ fn every_list_popup() -> Vec<(&'static str, Model)> {
     let mut switcher = demo_model(90, 30);
     press(&mut switcher, ctrl('k'));
     let mut offer = demo_model(90, 30);
-    server(
-        &mut offer,
-        ServerMessage::Message(file_offer(
-            "bob",
-            3,
-            "bob",
-            now(),
-            file_info(1, "notes.pdf", 1_000),
-        )),
-    );
+    bob_offers(&mut offer, 1, "notes.pdf");
     press(&mut offer, ctrl('o'));
     let mut read_by = demo_model(90, 30);
     read_by.popup = Some(Popup::ReadBy {
