@@ -132,7 +132,7 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, tls: Op
         // may be mid-line, so nothing more is written to it.
         Ok(()) => tokio::select! {
             biased;
-            end = serve(&mut conn, &ctx, &attached, &login, &outbound, &mut transfers) => end,
+            end = serve(&mut conn, Here { ctx: &ctx, me: &attached, login: &login, outbound: &outbound }, &mut transfers) => end,
             () = ctx.shutdown.cancelled() => End::Gone,
         },
         Err(_) => End::Gone,
@@ -155,6 +155,16 @@ impl End {
     }
 }
 
+/// What a logged-in session's loop works with, besides its connection and
+/// transfers (which it changes).
+#[derive(Debug, Clone, Copy)]
+struct Here<'a> {
+    ctx: &'a Context,
+    me: &'a Attached,
+    login: &'a password::Login,
+    outbound: &'a Outbound,
+}
+
 /// How the request loop ended.
 #[derive(Debug)]
 enum End {
@@ -171,14 +181,10 @@ fn shutdown_message() -> ServerMessage {
     )
 }
 
-async fn serve(
-    conn: &mut Conn,
-    ctx: &Context,
-    me: &Attached,
-    login: &password::Login,
-    outbound: &Outbound,
-    transfers: &mut Transfers,
-) -> End {
+async fn serve(conn: &mut Conn, at: Here<'_>, transfers: &mut Transfers) -> End {
+    let Here {
+        ctx, me, outbound, ..
+    } = at;
     // Boxed, and gone once `synced` is written: an idle session holds none of it.
     let mut catch_up = Some(Box::new(CatchUp::new(me)));
     let ping = ctx.config.ping_interval;
@@ -194,16 +200,7 @@ async fn serve(
             hold = Some(Box::pin(tokio::time::sleep(Duration::from_millis(ms))));
         }
         if catch_up.as_ref().is_some_and(|c| !c.has_lines())
-            && let Some(end) = Box::pin(next_page(
-                conn,
-                ctx,
-                me,
-                login,
-                outbound,
-                transfers,
-                &mut catch_up,
-            ))
-            .await
+            && let Some(end) = Box::pin(next_page(conn, at, transfers, &mut catch_up)).await
         {
             return end;
         }
@@ -248,7 +245,7 @@ async fn serve(
                 }
                 // Boxed: handling a line takes a future of about a kilobyte,
                 // which would otherwise be part of every idle session's state.
-                let handled = Box::pin(handle(conn, ctx, me, login, outbound, transfers, &line));
+                let handled = Box::pin(handle(conn, at, transfers, &line));
                 if let Some(end) = handled.await {
                     return end;
                 }
@@ -350,13 +347,11 @@ async fn answer(
 /// answers the lines that came meanwhile, and ends the catch-up.
 async fn next_page(
     conn: &mut Conn,
-    ctx: &Context,
-    me: &Attached,
-    login: &password::Login,
-    outbound: &Outbound,
+    at: Here<'_>,
     transfers: &mut Transfers,
     catch_up: &mut Option<Box<CatchUp>>,
 ) -> Option<End> {
+    let Here { ctx, me, .. } = at;
     let c = catch_up.as_mut()?;
     let synced = match c.refill(ctx, me).await {
         Ok(None) => return None,
@@ -369,7 +364,7 @@ async fn next_page(
         return Some(End::Gone);
     }
     for line in held {
-        let handled = Box::pin(handle(conn, ctx, me, login, outbound, transfers, &line));
+        let handled = Box::pin(handle(conn, at, transfers, &line));
         if let Some(end) = handled.await {
             return Some(end);
         }
@@ -397,13 +392,11 @@ async fn bye(conn: &mut Conn, ctx: &Context, outbound: &Outbound) -> Option<End>
 /// Handles one line from a logged-in client. `Some` ends the session.
 async fn handle(
     conn: &mut Conn,
-    ctx: &Context,
-    me: &Attached,
-    login: &password::Login,
-    outbound: &Outbound,
+    at: Here<'_>,
     transfers: &mut Transfers,
     line: &[u8],
 ) -> Option<End> {
+    let Here { ctx, me, .. } = at;
     let session = me.session;
     let msg = match ClientMessage::decode(line) {
         Ok(msg) => msg,
@@ -502,9 +495,9 @@ async fn handle(
         }
         ClientMessage::Ping => return send(conn, &ServerMessage::Pong).await,
         ClientMessage::Pong => return None,
-        ClientMessage::Bye => return bye(conn, ctx, outbound).await,
+        ClientMessage::Bye => return bye(conn, ctx, at.outbound).await,
         ClientMessage::Password { req, old, new } => {
-            let reply = Box::pin(password::change(ctx, me, login, req, old, new)).await;
+            let reply = Box::pin(password::change(ctx, me, at.login, req, old, new)).await;
             return send(conn, &reply).await;
         }
         ClientMessage::Hello { .. } | ClientMessage::Login { .. } => {
