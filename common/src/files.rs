@@ -1,4 +1,6 @@
-//! File names that are safe to store and show, whatever the sender wrote.
+//! File names that are safe to store and show, whatever the sender wrote, and
+//! the few things both sides do to a file's bytes the same way (read a chunk at
+//! an offset, write its SHA-256 as the protocol does).
 //!
 //! Both sides apply [`safe_name`]: the server before it announces an offer, the
 //! client again before it writes anything. The result has no directory parts, no
@@ -70,6 +72,35 @@ pub fn human_size(bytes: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
+/// A SHA-256 (or any digest) as the protocol writes it: lower-case hex.
+pub fn hex(digest: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(digest.len() * 2);
+    for b in digest {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// Up to `len` bytes of `file` from `offset` (fewer only at its end): one
+/// chunk of a transfer, read at an explicit offset so that a read abandoned
+/// half-way is simply made again. Blocking; both sides call it off the async
+/// threads.
+#[cfg(unix)]
+pub fn read_at(file: &std::fs::File, offset: u64, len: u64) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0; usize::try_from(len).map_err(std::io::Error::other)?];
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read_at(&mut buf[filled..], offset + filled as u64)? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    buf.truncate(filled);
+    Ok(buf)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +156,18 @@ mod tests {
         assert_eq!(numbered("notes.pdf", 1), "notes (1).pdf");
         assert_eq!(numbered("README", 2), "README (2)");
         assert_eq!(numbered(".x", 1), ".x (1)");
+    }
+
+    #[test]
+    fn digests_are_lower_case_hex_and_chunks_stop_at_the_end_of_the_file() {
+        assert_eq!(hex(&[0x00, 0xab, 0x7f]), "00ab7f");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chunk.bin");
+        std::fs::write(&path, b"0123456789").unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        assert_eq!(read_at(&file, 3, 4).unwrap(), b"3456");
+        assert_eq!(read_at(&file, 8, 100).unwrap(), b"89");
+        assert!(read_at(&file, 20, 4).unwrap().is_empty());
     }
 
     #[test]

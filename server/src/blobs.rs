@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use classchat_common::OfferId;
+use classchat_common::files::read_at;
 use tokio::io::AsyncWriteExt;
 
 /// The files folder; a cheap handle.
@@ -173,21 +174,6 @@ async fn sync_dir(dir: PathBuf) -> io::Result<()> {
     tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
         .await
         .map_err(io::Error::other)?
-}
-
-#[cfg(unix)]
-fn read_at(file: &std::fs::File, offset: u64, len: u64) -> io::Result<Vec<u8>> {
-    use std::os::unix::fs::FileExt;
-    let mut buf = vec![0; usize::try_from(len).map_err(io::Error::other)?];
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read_at(&mut buf[filled..], offset + filled as u64)? {
-            0 => break,
-            n => filled += n,
-        }
-    }
-    buf.truncate(filled);
-    Ok(buf)
 }
 
 #[cfg(test)]

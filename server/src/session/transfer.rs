@@ -11,7 +11,7 @@ use std::io;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
-use classchat_common::files::safe_name;
+use classchat_common::files::{hex, safe_name};
 use classchat_common::limits::{FILE_CHUNK_BYTES, FILE_WINDOW};
 use classchat_common::protocol::{FileCounts, FileInfo, FileState, Req};
 use classchat_common::{Conv, ErrorCode, OfferId, ServerMessage, Username};
@@ -514,10 +514,6 @@ fn file_chunk_message(offer: OfferId, offset: u64, bytes: &[u8]) -> Bytes {
         data: BASE64.encode(bytes),
     }
     .to_line()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Two lines, in order.

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use classchat_common::files::{numbered, safe_name};
+use classchat_common::files::{hex, numbered, read_at, safe_name};
 use classchat_common::protocol::{FileInfo, Req};
 use classchat_common::{ClientMessage, Conv, OfferId};
 use serde::Serialize;
@@ -689,25 +689,6 @@ fn hash_file(path: &Path) -> io::Result<(u64, String)> {
         size += n as u64;
     }
     Ok((size, hex(&hasher.finalize())))
-}
-
-#[cfg(unix)]
-fn read_at(file: &std::fs::File, offset: u64, len: u64) -> io::Result<Vec<u8>> {
-    use std::os::unix::fs::FileExt;
-    let mut buf = vec![0; usize::try_from(len).unwrap_or(0)];
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read_at(&mut buf[filled..], offset + filled as u64)? {
-            0 => break,
-            n => filled += n,
-        }
-    }
-    buf.truncate(filled);
-    Ok(buf)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Gives the verified temporary file its name in `dir` without replacing
