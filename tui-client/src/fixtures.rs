@@ -27,7 +27,7 @@ use crate::keymap::Keymap;
 use crate::message::{Effect, Msg};
 use crate::model::{LoginForm, Look, Model};
 use crate::tracker::{Stage, Status, Update};
-use crate::{text, ui, update};
+use crate::{ui, update};
 
 /// Midnight UTC at the start of Saturday 21 November 2026.
 const TODAY_MS: i64 = 1_795_219_200_000;
@@ -707,25 +707,7 @@ pub fn draw(model: &Model) -> Terminal<TestBackend> {
 /// The screen as text, one line per row, for assertions. A wide character's
 /// second cell is left out, as the terminal would show it.
 pub fn screen(model: &Model) -> String {
-    let terminal = draw(model);
-    let buffer = terminal.backend().buffer();
-    let width = usize::from(buffer.area.width);
-    buffer
-        .content
-        .chunks(width)
-        .map(|row| {
-            let mut line = String::new();
-            let mut hidden = 0;
-            for cell in row {
-                if hidden == 0 {
-                    line.push_str(cell.symbol());
-                }
-                hidden = hidden.max(text::width(cell.symbol())).saturating_sub(1);
-            }
-            line
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    terminal::rows(draw(model).backend().buffer()).join("\n")
 }
 
 /// What a hostile peer or server might send, to show inert: ANSI CSI (clear
