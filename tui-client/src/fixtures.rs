@@ -455,6 +455,19 @@ pub fn open_groups(model: &mut Model, groups: Vec<GroupInfo>) {
 
 // ---- models -----------------------------------------------------------------
 
+/// A blank model in which alice has just logged in (nothing from the server yet).
+pub fn alice_just_logged_in(w: u16, h: u16) -> Model {
+    let mut model = blank_model(w, h);
+    press(
+        &mut model,
+        Msg::LoggedIn {
+            user: user("alice"),
+            server: "localhost:12345".into(),
+        },
+    );
+    model
+}
+
 /// A model of the given size, before anyone logged in.
 pub fn blank_model(w: u16, h: u16) -> Model {
     let mut model = Model::new(

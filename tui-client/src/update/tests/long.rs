@@ -185,14 +185,7 @@ fn a_server_announcing_a_higher_limit_takes_longer_messages() {
 
 #[test]
 fn before_the_server_has_announced_anything_the_built_in_limit_applies() {
-    let mut model = blank_model(90, 30);
-    press(
-        &mut model,
-        Msg::LoggedIn {
-            user: user("alice"),
-            server: "localhost:12345".into(),
-        },
-    );
+    let mut model = alice_just_logged_in(90, 30);
     assert_eq!(model.max_body, MAX_BODY_BYTES);
     let typed = format!("/msg bob {}", "y".repeat(MAX_BODY_BYTES + 1));
     press(&mut model, burst(&typed));

@@ -58,14 +58,7 @@ fn stored(id: MessageId, to: &str, seq: u64, last_seen: Option<Timestamp>) -> Se
 #[test]
 fn the_online_count_is_the_servers_also_for_people_who_share_nothing_with_you() {
     // alice logs in first: she is alone.
-    let mut model = blank_model(90, 30);
-    press(
-        &mut model,
-        Msg::LoggedIn {
-            user: user("alice"),
-            server: "localhost:12345".into(),
-        },
-    );
+    let mut model = alice_just_logged_in(90, 30);
     let fx = press(&mut model, connected(default_limits()));
     server(&mut model, ServerMessage::Synced { messages: 0 });
     answer_who(&mut model, &fx, &["alice"], 1);
