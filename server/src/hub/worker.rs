@@ -262,76 +262,49 @@ impl Worker {
             };
             return b.message(session, &refusal.answer(req, id, offer));
         }
-        match request {
-            Request::Send { id, to, body } => self.send(b, session, id, &to, &body),
-            Request::Ack { conv, seq } => self.ack(b, session, &conv, seq),
-            Request::Read { req, conv, seq } => self.read(b, session, req, &conv, seq),
-            Request::Who { req } => self.who(b, session, req),
-            Request::Whois { req, user } => self.whois(b, session, req, &user),
-            Request::ReadBy { req, id } => self.read_by(b, session, req, id),
-            Request::Files { req } => self.files(b, session, req),
+        let req = answers.and_then(|(req, _)| req);
+        // The group requests answer with the group, or a refusal, alike.
+        let outcome = match request {
+            Request::Send { id, to, body } => return self.send(b, session, id, &to, &body),
+            Request::Ack { conv, seq } => return self.ack(b, session, &conv, seq),
+            Request::Read { req, conv, seq } => return self.read(b, session, req, &conv, seq),
+            Request::Who { req } => return self.who(b, session, req),
+            Request::Whois { req, user } => return self.whois(b, session, req, &user),
+            Request::ReadBy { req, id } => return self.read_by(b, session, req, id),
+            Request::Files { req } => return self.files(b, session, req),
             Request::FileDecision {
                 req,
                 offer,
                 decision,
-            } => self.file_decision(b, session, req, offer, decision),
+            } => return self.file_decision(b, session, req, offer, decision),
             Request::Create {
                 req,
                 group,
                 members,
-            } => {
-                let outcome = self.create_group(b, user, req, group, &members);
-                self.answer_group(b, session, req, outcome);
-            }
-            Request::Join { req, group } => {
-                let outcome = self.join_group(b, user, req, &group);
-                self.answer_group(b, session, req, outcome);
-            }
-            Request::Leave { req, group } => {
-                let outcome = self.leave_group(b, user, req, &group);
-                self.answer_group(b, session, req, outcome);
-            }
-            Request::Groups { req } => {
-                let outcome = Ok(self.list_groups(user, req));
-                self.answer_group(b, session, req, outcome);
-            }
-            Request::Members { req, group } => {
-                let outcome = self.list_members(req, &group);
-                self.answer_group(b, session, req, outcome);
-            }
-            Request::Rename { req, group, to } => {
-                let outcome = self.rename_group(b, user, req, &group, to);
-                self.answer_group(b, session, req, outcome);
-            }
+            } => self.create_group(b, user, req, group, &members),
+            Request::Join { req, group } => self.join_group(b, user, req, &group),
+            Request::Leave { req, group } => self.leave_group(b, user, req, &group),
+            Request::Groups { req } => Ok(self.list_groups(user, req)),
+            Request::Members { req, group } => self.list_members(req, &group),
+            Request::Rename { req, group, to } => self.rename_group(b, user, req, &group, to),
             Request::Add {
                 req,
                 group,
                 user: target,
-            } => {
-                let outcome = self.add_to_group(b, user, req, &group, &target);
-                self.answer_group(b, session, req, outcome);
-            }
+            } => self.add_to_group(b, user, req, &group, &target),
             Request::Kick {
                 req,
                 group,
                 user: target,
-            } => {
-                let outcome = self.kick_from_group(b, user, req, &group, &target);
-                self.answer_group(b, session, req, outcome);
-            }
+            } => self.kick_from_group(b, user, req, &group, &target),
             Request::Owner {
                 req,
                 group,
                 user: target,
-            } => {
-                let outcome = self.hand_over_group(b, user, req, &group, &target);
-                self.answer_group(b, session, req, outcome);
-            }
-            Request::Delete { req, group } => {
-                let outcome = self.delete_group(b, user, req, &group);
-                self.answer_group(b, session, req, outcome);
-            }
-        }
+            } => self.hand_over_group(b, user, req, &group, &target),
+            Request::Delete { req, group } => self.delete_group(b, user, req, &group),
+        };
+        self.answer_group(b, session, req, outcome);
     }
 
     /// Takes `cost` from the allowance for `class` of the user of `session`,
