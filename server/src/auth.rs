@@ -15,18 +15,16 @@
 
 mod argon;
 mod pool;
-mod signups;
+pub mod signups;
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 
-use crate::ratelimit::Rate;
 use crate::store::TokenHash;
 
 #[derive(Debug, thiserror::Error)]
@@ -46,7 +44,7 @@ pub enum AuthError {
     TooMuchMemory { kib: u32, limit_kib: usize },
 }
 
-/// The hashing threads and each address's sign-up allowance: a cheap handle.
+/// The hashing threads: a cheap handle.
 #[derive(Debug, Clone)]
 pub struct Hasher {
     inner: Arc<Inner>,
@@ -55,17 +53,15 @@ pub struct Hasher {
 #[derive(Debug)]
 struct Inner {
     pool: pool::Pool,
-    sign_ups: signups::SignUps,
 }
 
 impl Hasher {
     /// Starts `threads` hashing threads (at least one). Dropping the last
     /// handle ends them, and waits for the hash each may have in hand.
-    pub fn new(threads: usize, sign_ups: Rate) -> Result<Self, AuthError> {
+    pub fn new(threads: usize) -> Result<Self, AuthError> {
         Ok(Self {
             inner: Arc::new(Inner {
                 pool: pool::Pool::start(threads)?,
-                sign_ups: signups::SignUps::new(sign_ups),
             }),
         })
     }
@@ -90,12 +86,6 @@ impl Hasher {
             argon::verify(password.as_bytes(), &hash, memory)
         })
         .await
-    }
-
-    /// Takes one account creation from `address`'s allowance, or says how long
-    /// until there is one. Asked before the password is hashed.
-    pub fn sign_up(&self, address: IpAddr, now: Instant) -> Result<(), Duration> {
-        self.inner.sign_ups.take(address, now)
     }
 
     async fn run<T: Send + 'static>(
@@ -167,15 +157,13 @@ pub fn token_hash(token: &str) -> TokenHash {
 mod tests {
     use super::*;
 
-    const RATE: Rate = Rate::per_hour(1, 1);
-
     fn here() -> IpAddr {
         IpAddr::from([127, 0, 0, 1])
     }
 
     #[tokio::test]
     async fn a_hash_verifies_its_own_password_only() {
-        let hasher = Hasher::new(2, RATE).unwrap();
+        let hasher = Hasher::new(2).unwrap();
         let hash: Arc<str> = hasher
             .hash(here(), "correct horse".into())
             .await
@@ -193,7 +181,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_one_off_hash_and_the_pool_agree() {
-        let hasher = Hasher::new(1, RATE).unwrap();
+        let hasher = Hasher::new(1).unwrap();
         let hash: Arc<str> = hash_password("correct horse").unwrap().into();
         assert!(
             hasher
@@ -205,7 +193,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_damaged_stored_hash_is_an_error_the_caller_sees() {
-        let hasher = Hasher::new(1, RATE).unwrap();
+        let hasher = Hasher::new(1).unwrap();
         let result = hasher
             .verify(here(), "pw".into(), "not a hash".into())
             .await;

@@ -118,11 +118,12 @@ impl Server {
             }
             None => None,
         };
-        let hasher = Hasher::new(config.hash_concurrency, config.sign_ups)?;
+        let hasher = Hasher::new(config.hash_concurrency)?;
         let (hub, hub_task) = Hub::start(store, hub_config)?;
         let ctx = Arc::new(Context {
             hub,
             hasher,
+            sign_ups: crate::auth::signups::SignUps::new(config.sign_ups),
             config,
             blobs,
             throttle: crate::throttle::Throttle::default(),

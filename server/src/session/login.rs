@@ -233,7 +233,7 @@ async fn login(
                     format!("a new account's password must be at least {min} characters"),
                 )));
             }
-            if let Err(wait) = ctx.hasher.sign_up(address, Instant::now()) {
+            if let Err(wait) = ctx.sign_ups.take(address, Instant::now()) {
                 tracing::info!(user = %name, %address, "sign-up refused: too many from this address");
                 return Ok(Err(too_many_sign_ups(ctx, wait)));
             }
