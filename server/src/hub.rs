@@ -31,6 +31,7 @@ mod notices;
 mod presence;
 mod queries;
 mod state;
+mod wants;
 mod worker;
 
 use std::sync::Arc;
@@ -482,15 +483,11 @@ impl HubTask {
 impl Hub {
     /// Loads the store's state and starts the hub's task (on the current
     /// Tokio runtime, so this must be called within one).
-    pub fn start(
+    pub async fn start(
         mut store: Box<dyn Store>,
         config: HubConfig,
     ) -> Result<(Hub, HubTask), StoreError> {
-        let runtime = tokio::runtime::Handle::try_current().map_err(|e| {
-            StoreError::Corrupt(format!("the hub must start within a Tokio runtime: {e}"))
-        })?;
-        let multi_threaded = runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread;
-        let snapshot = store.load()?;
+        let snapshot = store.load().await?;
         // Uploads cut short by a stop, and files of offers that ended while
         // the server was down, go.
         config
@@ -498,8 +495,8 @@ impl Hub {
             .retain(&snapshot.files.iter().map(|f| f.id).collect());
         let reader = store.reader();
         let (tx, rx) = mpsc::channel(16 * 1024);
-        let worker = worker::Worker::new(store, snapshot, config, multi_threaded);
-        let task = runtime.spawn(worker.run(rx));
+        let worker = worker::Worker::new(store, snapshot, config);
+        let task = tokio::spawn(worker.run(rx));
         Ok((Hub { tx, reader }, HubTask(task)))
     }
 

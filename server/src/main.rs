@@ -345,7 +345,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             "--tls-listen needs a certificate: --tls-cert and --tls-key, or --tls-self-signed"
         ),
     };
-    let server = Server::open(config)?;
+    let server = Server::open(config).await?;
     let listeners = bind_all(&addrs, "")?;
     let server = server.with_tls_listeners(bind_all(&tls_addrs, " with TLS")?);
     server.run(listeners, shutdown_signal()).await;

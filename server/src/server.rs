@@ -56,7 +56,7 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn open(config: Config) -> Result<Self, ServerError> {
+    pub async fn open(config: Config) -> Result<Self, ServerError> {
         // Checked first: a bad roster should stop the start before anything is opened.
         let roster = match &config.roster {
             Some(path) => {
@@ -119,7 +119,7 @@ impl Server {
             None => None,
         };
         let hasher = Hasher::new(config.hash_concurrency)?;
-        let (hub, hub_task) = Hub::start(store, hub_config)?;
+        let (hub, hub_task) = Hub::start(store, hub_config).await?;
         let ctx = Arc::new(Context {
             hub,
             hasher,

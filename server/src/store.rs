@@ -15,6 +15,8 @@
 pub mod memory;
 pub mod sqlite;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use classchat_common::protocol::FileState;
@@ -212,10 +214,61 @@ pub struct StoredMessage {
     pub body: String,
 }
 
+/// A store's answer that may have to wait for the engine (a network round
+/// trip); an embedded engine answers at once.
+pub type Pending<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
+
+/// What a batch may ask its store while it is applied, gathered from its
+/// commands beforehand, so a store across a network can answer it all in one
+/// round trip before the batch instead of one per question during it
+/// ([`Store::prefetch`]).
+#[derive(Debug, Default)]
+pub struct Wants {
+    /// Messages sent with these ids may be resends: `append` and
+    /// `find_message` must know whether each was stored already.
+    pub messages: Vec<(UserId, MessageId)>,
+    /// Offers the batch may ask about that it no longer keeps (`file_closed`).
+    pub offers: Vec<OfferId>,
+    /// At most how many accounts, conversations and notices the batch creates
+    /// (each needs its row id at once).
+    pub users: usize,
+    pub convs: usize,
+    pub notices: usize,
+}
+
+impl Wants {
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+            && self.offers.is_empty()
+            && self.users == 0
+            && self.convs == 0
+            && self.notices == 0
+    }
+}
+
 /// The hub's view of storage. Write methods join the batch's transaction, which
 /// [`Store::commit`] makes durable or [`Store::rollback`] undoes.
+///
+/// A batch runs in three steps: [`Store::prefetch`] (may wait), then the
+/// batch's commands, which call the write and lookup methods (never wait:
+/// an embedded engine does the work at once, a network one answers from what
+/// it prefetched and keeps the writes for the commit), then [`Store::commit`]
+/// (may wait).
 pub trait Store: Send + 'static {
-    fn load(&mut self) -> Result<Snapshot>;
+    fn load(&mut self) -> Pending<'_, Snapshot>;
+
+    /// Whether the hub must gather a batch's [`Wants`] and call
+    /// [`Store::prefetch`] before applying it. An embedded engine answers
+    /// lookups at once and needs no such step.
+    fn needs_prefetch(&self) -> bool {
+        false
+    }
+
+    /// Learns, before a batch is applied, everything the batch may ask.
+    fn prefetch<'a>(&'a mut self, wants: &'a Wants) -> Pending<'a, ()> {
+        let _ = wants;
+        Box::pin(std::future::ready(Ok(())))
+    }
 
     fn create_user(
         &mut self,
@@ -252,12 +305,8 @@ pub trait Store: Send + 'static {
     fn file_closed(&mut self, offer: OfferId) -> Result<bool>;
     fn find_message(&mut self, sender: UserId, id: MessageId) -> Result<Option<MessageRef>>;
 
-    fn commit(&mut self) -> Result<()>;
-    /// Whether every `commit` waits for the disk (an fsync), long enough that
-    /// the hub hands its runtime worker to other tasks while it waits.
-    fn commit_waits_for_disk(&self) -> bool {
-        false
-    }
+    /// Makes the batch's writes durable; `stored` is said only after this.
+    fn commit(&mut self) -> Pending<'_, ()>;
     fn rollback(&mut self);
 
     fn reader(&self) -> Arc<dyn Reader>;

@@ -468,6 +468,7 @@ async fn a_roster_with_a_name_that_breaks_the_rules_stops_the_server_at_start() 
     let mut config = classchat_server::Config::new(files.path().join("data"));
     config.roster = Some(path);
     let err = classchat_server::Server::open(config)
+        .await
         .unwrap_err()
         .to_string();
     assert!(err.contains("line 2") && err.contains("bob smith"), "{err}");

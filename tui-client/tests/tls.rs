@@ -33,7 +33,7 @@ async fn tls_server(
     let mut config = Config::new(data_dir.to_path_buf());
     config.store = StoreKind::Memory;
     config.tls = Some(TlsSource::SelfSigned);
-    let server = Server::open(config).unwrap();
+    let server = Server::open(config).await.unwrap();
     let fingerprint = server.tls_fingerprint().unwrap().to_owned();
     let server = server.with_tls_listeners(vec![listener]);
     let (stop, stopped) = oneshot::channel::<()>();
@@ -154,7 +154,7 @@ async fn tls_to_a_plain_port_says_that_the_port_is_plain() {
     let addr = listener.local_addr().unwrap();
     let mut config = Config::new(dir.path().join("server"));
     config.store = StoreKind::Memory;
-    let server = Server::open(config).unwrap();
+    let server = Server::open(config).await.unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(server.run(vec![listener], async move {
         let _ = stopped.await;

@@ -46,7 +46,7 @@ pub async fn seed(dir: &Path, names: &[String]) -> anyhow::Result<Vec<Account>> 
                 proof: Proof::Token(token),
             });
         }
-        store.commit()?;
+        tokio::runtime::Handle::current().block_on(store.commit())?;
         Ok(accounts)
     })
     .await

@@ -2,10 +2,14 @@
 //!
 //! The hub is one Tokio task, not a thread of its own: a session that sends it
 //! a command wakes it on the same runtime worker, so an idle server carries a
-//! message from one socket to another without handing it between threads. Its
-//! storage calls block that worker briefly (a WAL commit without fsync takes
-//! tens of microseconds); with `--sync full`, where each commit waits for the
-//! disk, the commit runs in `block_in_place` so the worker's other tasks move on.
+//! message from one socket to another without handing it between threads.
+//!
+//! A batch runs in three steps: the store learns what the batch may ask
+//! ([`Store::prefetch`], which waits only for a store across a network), the
+//! commands are applied against memory (store calls there never wait), and the
+//! batch is committed ([`Store::commit`]). SQLite's calls block this worker
+//! briefly (a WAL commit without fsync takes tens of microseconds; with
+//! `--sync full` the store commits in `block_in_place`).
 
 use bytes::Bytes;
 use classchat_common::protocol::Req;
@@ -88,24 +92,13 @@ pub struct Worker {
     /// Sessions whose queue overflowed while effects were released; detached
     /// before the next batch.
     overflowed: Vec<SessionId>,
-    /// Commits wait for the disk and the runtime can run other tasks
-    /// elsewhere meanwhile (a multi-threaded one).
-    commit_aside: bool,
     /// How many were online when every connection was last told, and when.
     pub(super) online_told: (usize, Option<tokio::time::Instant>),
 }
 
 impl Worker {
-    /// `multi_threaded`: the runtime the hub runs on has other workers, which
-    /// can take over while a commit waits for the disk.
-    pub fn new(
-        store: Box<dyn Store>,
-        snapshot: Snapshot,
-        config: HubConfig,
-        multi_threaded: bool,
-    ) -> Self {
+    pub fn new(store: Box<dyn Store>, snapshot: Snapshot, config: HubConfig) -> Self {
         Self {
-            commit_aside: store.commit_waits_for_disk() && multi_threaded,
             state: State::from_snapshot(snapshot, &config.rates),
             store,
             config,
@@ -138,13 +131,21 @@ impl Worker {
                 }
             }
             let mut batch = Batch::default();
+            if self.store.needs_prefetch() {
+                let wants = self.wants(&commands);
+                if let Err(e) = self.store.prefetch(&wants).await {
+                    // Applied all the same, against memory, so that everyone
+                    // involved hears why; the batch is then rolled back.
+                    batch.fail(e);
+                }
+            }
             for session in std::mem::take(&mut self.overflowed) {
                 self.detach(&mut batch, session);
             }
             for command in commands.drain(..) {
                 self.apply(&mut batch, command);
             }
-            if let Err(fatal) = self.finish(batch) {
+            if let Err(fatal) = self.finish(batch).await {
                 tracing::error!("the hub is stopping: {fatal}");
                 break;
             }
@@ -340,14 +341,13 @@ impl Worker {
 
     /// Commits the batch and releases its effects, or rolls it back, tells
     /// everyone involved, and reloads the state from what was really stored.
-    fn finish(&mut self, mut b: Batch) -> Result<(), StoreError> {
+    async fn finish(&mut self, mut b: Batch) -> Result<(), StoreError> {
         if b.failed.is_none() {
             self.write_cursors(&mut b);
         }
         let outcome = match b.failed.take() {
             Some(e) => Err(e),
-            None if self.commit_aside => tokio::task::block_in_place(|| self.store.commit()),
-            None => self.store.commit(),
+            None => self.store.commit().await,
         };
         match outcome {
             Ok(()) => {
@@ -360,7 +360,7 @@ impl Worker {
                     b.origins.len()
                 );
                 self.store.rollback();
-                let snapshot = self.store.load()?;
+                let snapshot = self.store.load().await?;
                 self.state.load(snapshot, &self.config.rates);
                 let mut lines: Vec<Effect> = b
                     .origins

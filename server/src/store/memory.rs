@@ -12,7 +12,7 @@ use crate::idmap::IdMap;
 
 use super::{
     Appended, ConvId, ConvKind, ConvRecord, FileRecord, MemberRecord, MessageKind, MessageRef,
-    NewMessage, NoticeRecord, OfferOutcome, Reader, Result, Snapshot, Store, StoreError,
+    NewMessage, NoticeRecord, OfferOutcome, Pending, Reader, Result, Snapshot, Store, StoreError,
     StoredMessage, TokenHash, UserId, UserRecord,
 };
 
@@ -60,11 +60,12 @@ impl MemoryStore {
             .write()
             .map_err(|_| StoreError::Corrupt("memory store lock poisoned".into()))
     }
-}
 
-impl Store for MemoryStore {
-    fn load(&mut self) -> Result<Snapshot> {
-        let d = self.write()?;
+    fn snapshot(&self) -> Result<Snapshot> {
+        let d = self
+            .data
+            .read()
+            .map_err(|_| StoreError::Corrupt("memory store lock poisoned".into()))?;
         let convs = d
             .convs
             .iter()
@@ -91,7 +92,12 @@ impl Store for MemoryStore {
             notices: d.notices.values().cloned().collect(),
         })
     }
+}
 
+impl Store for MemoryStore {
+    fn load(&mut self) -> Pending<'_, Snapshot> {
+        Box::pin(std::future::ready(self.snapshot()))
+    }
     fn create_user(
         &mut self,
         name: &Username,
@@ -281,8 +287,8 @@ impl Store for MemoryStore {
         Ok(self.write()?.by_client_id.get(&(sender, id)).copied())
     }
 
-    fn commit(&mut self) -> Result<()> {
-        Ok(())
+    fn commit(&mut self) -> Pending<'_, ()> {
+        Box::pin(std::future::ready(Ok(())))
     }
 
     fn rollback(&mut self) {}

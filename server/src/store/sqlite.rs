@@ -17,7 +17,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
 
 use super::{
     Appended, ConvId, ConvKind, ConvRecord, FileRecord, MemberRecord, MessageKind, MessageRef,
-    NewMessage, NoticeRecord, OfferOutcome, Reader, Result, Snapshot, Store, StoreError,
+    NewMessage, NoticeRecord, OfferOutcome, Pending, Reader, Result, Snapshot, Store, StoreError,
     StoredMessage, TokenHash, UserId, UserRecord,
 };
 use crate::owner_only;
@@ -413,8 +413,8 @@ fn name(s: &str) -> rusqlite::Result<Username> {
     Username::new(s).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
-impl Store for SqliteStore {
-    fn load(&mut self) -> Result<Snapshot> {
+impl SqliteStore {
+    fn snapshot(&mut self) -> Result<Snapshot> {
         let mut snap = Snapshot::default();
         let mut stmt = self
             .conn
@@ -555,6 +555,20 @@ impl Store for SqliteStore {
         }
         drop(stmt);
         Ok(snap)
+    }
+
+    fn commit_now(&mut self) -> Result<()> {
+        if self.in_txn {
+            self.conn.execute_batch("COMMIT")?;
+            self.in_txn = false;
+        }
+        Ok(())
+    }
+}
+
+impl Store for SqliteStore {
+    fn load(&mut self) -> Pending<'_, Snapshot> {
+        Box::pin(std::future::ready(self.snapshot()))
     }
 
     fn create_user(
@@ -798,16 +812,18 @@ impl Store for SqliteStore {
             .optional()?)
     }
 
-    fn commit(&mut self) -> Result<()> {
-        if self.in_txn {
-            self.conn.execute_batch("COMMIT")?;
-            self.in_txn = false;
-        }
-        Ok(())
-    }
-
-    fn commit_waits_for_disk(&self) -> bool {
-        self.fsync_per_commit
+    fn commit(&mut self) -> Pending<'_, ()> {
+        // With `--sync full` the commit waits for an fsync: the runtime
+        // worker running the hub hands its other tasks on meanwhile (when the
+        // runtime has other workers to take them).
+        let multi_threaded = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        let done = if self.fsync_per_commit && multi_threaded {
+            tokio::task::block_in_place(|| self.commit_now())
+        } else {
+            self.commit_now()
+        };
+        Box::pin(std::future::ready(done))
     }
 
     fn rollback(&mut self) {

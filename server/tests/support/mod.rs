@@ -212,7 +212,9 @@ pub async fn start_server(options: ServerOptions) -> TestServer {
     if let Some(configure) = options.configure {
         configure(&mut config);
     }
-    let server = Server::open(config).expect("the server opens its store");
+    let server = Server::open(config)
+        .await
+        .expect("the server opens its store");
     let (shutdown, stop) = oneshot::channel::<()>();
     let task = tokio::spawn(server.run(vec![listener], async move {
         // A dropped sender stops the server too.

@@ -44,7 +44,7 @@ impl TestServer {
         let mut config = Config::new(data_dir.to_path_buf());
         config.store = StoreKind::Sqlite;
         configure(&mut config);
-        let server = Server::open(config).unwrap();
+        let server = Server::open(config).await.unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.run(vec![listener], async move {
             let _ = stopped.await;
