@@ -19,12 +19,17 @@ pub enum StoreKind {
     Sqlite,
     /// Memory only; everything is lost when the server stops.
     Memory,
+    /// A PostgreSQL database (`--postgres URL`); files stay in the data
+    /// directory. Needs a server built with `--features cluster`.
+    Postgres,
 }
 
 #[derive(Debug, Clone)]
 pub struct Config {
     pub data_dir: PathBuf,
     pub store: StoreKind,
+    /// The database of [`StoreKind::Postgres`]: a URL or key=value settings.
+    pub postgres: Option<String>,
     pub sync: SyncLevel,
     /// What each user may ask for how often: messages, group changes, queries…
     pub rates: Rates,
@@ -75,6 +80,7 @@ impl Config {
         Self {
             data_dir,
             store: StoreKind::Sqlite,
+            postgres: None,
             sync: SyncLevel::Normal,
             rates: DEFAULT_RATES,
             max_owned_groups: defaults::MAX_OWNED_GROUPS,

@@ -41,6 +41,17 @@ struct Args {
     #[arg(long, value_enum, default_value_t = StoreKind::Sqlite)]
     store: StoreKind,
 
+    /// The PostgreSQL database for `--store postgres`, as a URL
+    /// (postgresql://USER:PASSWORD@HOST:PORT/DATABASE) or key=value settings;
+    /// needs a server built with `--features cluster`.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "CLASSCHAT_POSTGRES",
+        hide_env_values = true
+    )]
+    postgres: Option<String>,
+
     /// SQLite durability. `normal` survives a crash of the server process,
     /// but after a power failure, or a file system that turns read-only
     /// (ext4 errors=remount-ro), it can lose the messages acknowledged since
@@ -301,6 +312,7 @@ fn run_command(command: Command, dir: Option<PathBuf>) -> anyhow::Result<()> {
 async fn serve(args: Args) -> anyhow::Result<()> {
     let mut config = Config::new(data_dir(args.data_dir)?);
     config.store = args.store;
+    config.postgres = args.postgres;
     config.sync = args.sync;
     config.rates.messages = Rate::per_second(args.rate.max(1), args.burst.max(1));
     for RateLimit { kind, rate } in args.rate_limit {

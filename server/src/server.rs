@@ -44,6 +44,30 @@ pub enum ServerError {
     Bind { addr: SocketAddr, cause: io::Error },
 }
 
+/// Opens `--store postgres`, in a server built with it.
+async fn open_postgres(config: &Config) -> Result<Box<dyn Store>, StoreError> {
+    let Some(url) = &config.postgres else {
+        return Err(StoreError::Settings(
+            "--store postgres needs --postgres URL (or CLASSCHAT_POSTGRES)".into(),
+        ));
+    };
+    #[cfg(feature = "cluster")]
+    {
+        let store = crate::store::postgres::PostgresStore::open(url).await?;
+        tracing::info!("opened the PostgreSQL database");
+        Ok(Box::new(store))
+    }
+    #[cfg(not(feature = "cluster"))]
+    {
+        let _ = url;
+        Err(StoreError::Settings(
+            "this classchat-server was built without PostgreSQL; build it with \
+             `cargo build --release -p classchat-server --features cluster`"
+                .into(),
+        ))
+    }
+}
+
 /// A server with its store open and its hub running, ready to accept.
 #[derive(Debug)]
 pub struct Server {
@@ -76,9 +100,19 @@ impl Server {
                 tracing::warn!("using the memory store: nothing will survive a restart");
                 Box::new(MemoryStore::new())
             }
+            StoreKind::Postgres => open_postgres(&config).await?,
         };
         let (files_dir, scratch) = match config.store {
             StoreKind::Sqlite => (config.data_dir.join("files"), None),
+            StoreKind::Postgres => {
+                crate::owner_only::create_dir(&config.data_dir).map_err(|cause| {
+                    StoreError::DataDir {
+                        path: config.data_dir.display().to_string(),
+                        cause,
+                    }
+                })?;
+                (config.data_dir.join("files"), None)
+            }
             StoreKind::Memory => {
                 let scratch = tempfile::Builder::new()
                     .prefix("classchat-files-")

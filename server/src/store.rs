@@ -13,6 +13,8 @@
 //! [`memory::MemoryStore`] (`--store memory`: nothing survives a restart).
 
 pub mod memory;
+#[cfg(feature = "cluster")]
+pub mod postgres;
 pub mod sqlite;
 
 use std::future::Future;
@@ -50,6 +52,9 @@ pub enum StoreError {
     /// Another server has the data directory.
     #[error("{0}")]
     InUse(String),
+    /// The store asked for cannot be opened as configured.
+    #[error("{0}")]
+    Settings(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -304,6 +309,12 @@ pub trait Store: Send + 'static {
     /// Whether `offer` existed and is over (as opposed to never having existed).
     fn file_closed(&mut self, offer: OfferId) -> Result<bool>;
     fn find_message(&mut self, sender: UserId, id: MessageId) -> Result<Option<MessageRef>>;
+
+    /// Whether a failure of the engine can pass (a database across a network
+    /// that restarts): the hub then waits for it instead of stopping.
+    fn may_come_back(&self) -> bool {
+        false
+    }
 
     /// Makes the batch's writes durable; `stored` is said only after this.
     fn commit(&mut self) -> Pending<'_, ()>;

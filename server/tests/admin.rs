@@ -33,7 +33,7 @@ async fn refused_login(server: &TestServer, name: &str, password: &str) {
 
 #[tokio::test]
 async fn a_reset_password_replaces_the_old_one_and_retires_saved_logins() {
-    let server = TestServer::start().await;
+    let server = start_server(ServerOptions::default().sqlite()).await;
     let alice = server.login("Alice").await;
     let token = alice.token().to_owned();
     alice.bye().await;
@@ -53,7 +53,7 @@ async fn a_reset_password_replaces_the_old_one_and_retires_saved_logins() {
         .to_owned();
     assert_eq!(password.len(), 19, "{password}");
 
-    let server = start_server(ServerOptions::default().in_dir(dir)).await;
+    let server = start_server(ServerOptions::default().sqlite().in_dir(dir)).await;
     refused_login(&server, "alice", PASSWORD).await;
     let again = TestClient::login(server.addr, "alice", &password).await;
     assert!(!again.created, "the same account, with its history");
@@ -68,11 +68,11 @@ async fn a_reset_password_replaces_the_old_one_and_retires_saved_logins() {
 #[tokio::test]
 async fn a_reset_is_refused_while_a_server_runs_for_a_name_without_account_and_in_an_empty_folder()
 {
-    let server = TestServer::start().await;
+    let server = start_server(ServerOptions::default().sqlite()).await;
     server.login("bob").await.bye().await;
     let dir = server.stop().await;
 
-    let running = start_server(ServerOptions::default().in_dir(dir)).await;
+    let running = start_server(ServerOptions::default().sqlite().in_dir(dir)).await;
     let out = reset_password(&running.data_path(), "bob");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());

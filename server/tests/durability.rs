@@ -1,5 +1,7 @@
 //! `kill -9` of the real server binary under load loses nothing it answered
 //! `stored`, and a client retrying what was not answered never stores it twice.
+//! On the suite's default store: SQLite, or PostgreSQL with
+//! `CLASSCHAT_TEST_STORE=postgres`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
@@ -49,6 +51,7 @@ async fn start_binary(data_dir: &Path, log: &Path) -> Binary {
             .args(["--listen", &addr.to_string(), "--data-dir"])
             .arg(data_dir)
             .args(["--rate", "1000000", "--burst", "1000000"])
+            .args(support::store_args(data_dir))
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -44,10 +44,15 @@ async fn messages_files_and_the_tls_key_are_made_for_the_owner_alone() {
     // Not there yet: the server makes it.
     let data = parent.path().join("data");
     let configured = data.clone();
-    let server = start_server(ServerOptions::default().in_dir(parent).config(move |c| {
-        c.data_dir = configured;
-        c.tls = Some(TlsSource::SelfSigned);
-    }))
+    let server = start_server(
+        ServerOptions::default()
+            .sqlite()
+            .in_dir(parent)
+            .config(move |c| {
+                c.data_dir = configured;
+                c.tls = Some(TlsSource::SelfSigned);
+            }),
+    )
     .await;
     server.login("bob").await.bye().await;
     let mut alice = server.login("alice").await;

@@ -360,9 +360,7 @@ impl Worker {
                     b.origins.len()
                 );
                 self.store.rollback();
-                let snapshot = self.store.load().await?;
-                self.state.load(snapshot, &self.config.rates);
-                let mut lines: Vec<Effect> = b
+                let lines: Vec<Effect> = b
                     .origins
                     .iter()
                     .map(|o| {
@@ -378,6 +376,12 @@ impl Worker {
                         Effect::Line(o.session, msg.to_line())
                     })
                     .collect();
+                // Said before the state is read again, which waits as long as
+                // the database is away.
+                self.release(lines);
+                let snapshot = self.reload().await?;
+                self.state.load(snapshot, &self.config.rates);
+                let mut lines = Vec::new();
                 for (session, offer) in b.uploads {
                     // Still uploading: the batch did not get as far as this one.
                     if self.state.offers.contains_key(&offer) {
@@ -392,6 +396,24 @@ impl Worker {
                 // Replies are dropped unsent: their sessions see the hub refuse.
                 self.release(lines);
                 Ok(())
+            }
+        }
+    }
+
+    /// What the store really holds, after a batch failed. A store that can
+    /// come back (a database across a network) is waited for, with requests
+    /// queueing meanwhile; for an embedded one a failure to read is the end.
+    async fn reload(&mut self) -> Result<Snapshot, StoreError> {
+        let mut wait = std::time::Duration::from_millis(100);
+        loop {
+            match self.store.load().await {
+                Ok(snapshot) => return Ok(snapshot),
+                Err(e) if self.store.may_come_back() => {
+                    tracing::error!("cannot read the store ({e}); trying again in {wait:?}");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(std::time::Duration::from_secs(2));
+                }
+                Err(e) => return Err(e),
             }
         }
     }

@@ -17,7 +17,7 @@ use tempfile::TempDir;
 use tokio::process::Command;
 
 use crate::support::binary::{Started, launch, server_args, server_command};
-use crate::support::{PASSWORD, TestClient, TestServer, conv, send_to};
+use crate::support::{PASSWORD, ServerOptions, TestClient, conv, send_to, start_server};
 
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
@@ -49,10 +49,10 @@ async fn upload(c: &mut TestClient, to: &str, bytes: &[u8]) -> OfferId {
     offer
 }
 
-/// A data directory a stopped server left behind: alice's messages and a file
-/// offer waiting for bob, who is away.
+/// A SQLite data directory a stopped server left behind: alice's messages and
+/// a file offer waiting for bob, who is away.
 async fn used_data_dir() -> TempDir {
-    let server = TestServer::start().await;
+    let server = start_server(ServerOptions::default().sqlite()).await;
     server.login("bob").await.bye().await;
     let mut alice = server.login("alice").await;
     for i in 0..20 {

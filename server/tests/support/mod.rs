@@ -10,6 +10,8 @@
 )]
 
 pub mod binary;
+#[cfg(feature = "cluster")]
+pub mod postgres;
 
 use std::collections::VecDeque;
 use std::io;
@@ -142,13 +144,47 @@ pub struct ServerOptions {
     configure: Option<Configure>,
 }
 
+/// The store test servers use unless a test asks for one:
+/// `CLASSCHAT_TEST_STORE=postgres` runs the suite against PostgreSQL (in a
+/// build with `--features cluster`), anything else against SQLite.
+pub fn default_store() -> StoreKind {
+    match std::env::var("CLASSCHAT_TEST_STORE").as_deref() {
+        #[cfg(feature = "cluster")]
+        Ok("postgres") => StoreKind::Postgres,
+        #[cfg(not(feature = "cluster"))]
+        Ok("postgres") => {
+            panic!("CLASSCHAT_TEST_STORE=postgres needs the tests built with --features cluster")
+        }
+        _ => StoreKind::Sqlite,
+    }
+}
+
+/// The command-line options that put a `classchat-server` binary with its
+/// data in `data_dir` on the suite's default store (see [`default_store`]).
+pub fn store_args(data_dir: &std::path::Path) -> Vec<String> {
+    match default_store() {
+        #[cfg(feature = "cluster")]
+        StoreKind::Postgres => vec![
+            "--store".into(),
+            "postgres".into(),
+            "--postgres".into(),
+            postgres::database_for(data_dir),
+        ],
+        _ => {
+            let _ = data_dir;
+            Vec::new()
+        }
+    }
+}
+
 impl Default for ServerOptions {
-    /// SQLite in a fresh temporary directory, on 127.0.0.1.
+    /// The default store (SQLite, or what `CLASSCHAT_TEST_STORE` says) in a
+    /// fresh temporary directory, on 127.0.0.1.
     fn default() -> Self {
         Self {
             ipv6: false,
             dual_stack: false,
-            store: StoreKind::Sqlite,
+            store: default_store(),
             data_dir: None,
             configure: None,
         }
@@ -173,6 +209,21 @@ impl ServerOptions {
         self
     }
 
+    /// SQLite, whatever the suite's default store: for tests of SQLite's
+    /// own files and recovery.
+    pub fn sqlite(mut self) -> Self {
+        self.store = StoreKind::Sqlite;
+        self
+    }
+
+    /// PostgreSQL: a database of its own on the test binary's throwaway
+    /// PostgreSQL server.
+    #[cfg(feature = "cluster")]
+    pub fn postgres(mut self) -> Self {
+        self.store = StoreKind::Postgres;
+        self
+    }
+
     /// Reuse a data directory, e.g. one a stopped server left behind.
     pub fn in_dir(mut self, dir: TempDir) -> Self {
         self.data_dir = Some(dir);
@@ -189,6 +240,8 @@ impl ServerOptions {
 /// A server running inside the test's runtime. Dropping it stops it.
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// What it keeps its data in; a restart keeps it there.
+    pub store: StoreKind,
     data_dir: Option<TempDir>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
@@ -209,6 +262,10 @@ pub async fn start_server(options: ServerOptions) -> TestServer {
     let addr = listener.local_addr().expect("the bound address");
     let mut config = Config::new(data_dir.path().to_path_buf());
     config.store = options.store;
+    #[cfg(feature = "cluster")]
+    if options.store == StoreKind::Postgres {
+        config.postgres = Some(postgres::database_for(data_dir.path()));
+    }
     if let Some(configure) = options.configure {
         configure(&mut config);
     }
@@ -222,6 +279,7 @@ pub async fn start_server(options: ServerOptions) -> TestServer {
     }));
     TestServer {
         addr,
+        store: options.store,
         data_dir: Some(data_dir),
         shutdown: Some(shutdown),
         task: Some(task),
@@ -250,8 +308,10 @@ impl TestServer {
     /// Stops the server and starts a new one on the same data directory.
     pub async fn restart(self) -> Self {
         let ipv6 = self.addr.is_ipv6();
+        let store = self.store;
         let dir = self.stop().await;
-        let options = ServerOptions::default().in_dir(dir);
+        let mut options = ServerOptions::default().in_dir(dir);
+        options.store = store;
         start_server(if ipv6 { options.ipv6() } else { options }).await
     }
 

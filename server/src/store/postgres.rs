@@ -1,0 +1,1105 @@
+//! The PostgreSQL store (`--store postgres --postgres URL`, in a server built
+//! with `--features cluster`).
+//!
+//! Same contract as SQLite, shaped for a database across a network, where a
+//! round trip costs more than a whole SQLite batch:
+//!
+//! - **Prefetch.** Before a batch is applied the hub hands over what the batch
+//!   may ask ([`Wants`]); this store answers it in one pipelined round trip:
+//!   which sent ids are stored already (a resend), whether offers no longer in
+//!   memory are over, and row ids reserved from the database's sequences for
+//!   the accounts, conversations and notices the batch may create.
+//! - **Apply.** Write calls are kept, in order, never sent one by one; lookups
+//!   answer from the prefetch and from the batch's own writes.
+//! - **Commit.** `BEGIN`, the writes (a batch's messages as one multi-row
+//!   `INSERT … SELECT FROM unnest(…)`, its cursors as one `UPDATE`, each
+//!   conversation's new `last_seq` as one more), `COMMIT` — pipelined on one
+//!   connection, so one round trip plus the WAL flush. `synchronous_commit` is
+//!   on: `stored` is said only once PostgreSQL has the batch on disk.
+//!
+//! One server per database for now: the writer's connection holds an advisory
+//! lock, and a second server on the same database refuses to start, as a
+//! second server on one SQLite data directory does. Several nodes on one
+//! database need NATS between them (docs/ARCHITECTURE.md, "Cluster mode").
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use classchat_common::protocol::FileState;
+use classchat_common::{GroupName, MessageId, OfferId, Timestamp, Username};
+use deadpool_postgres::{Pool, Runtime};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, NoTls, Row, Statement};
+
+use super::{
+    Appended, ConvId, ConvKind, ConvRecord, FileRecord, MemberRecord, MessageKind, MessageRef,
+    NewMessage, NoticeRecord, OfferOutcome, Pending, Reader, Result, Snapshot, Store, StoreError,
+    StoredMessage, TokenHash, UserId, UserRecord, Wants,
+};
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        StoreError::Engine(Box::new(e))
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        StoreError::Engine(Box::new(e))
+    }
+}
+
+/// The advisory lock a server's writer holds on its database ("ClassChat" in ASCII).
+const WRITER_LOCK: i64 = 0x436c_6173_7343_6861;
+
+/// Each schema version's statements, applied in order; the version reached is
+/// kept in `classchat_meta`.
+const MIGRATIONS: &[&str] = &[
+    // 1: everything SQLite's schema 3 holds, plus each conversation's last
+    // sequence number, which several nodes will lock to number messages.
+    "
+CREATE TABLE users (
+    id          bigint PRIMARY KEY,
+    name        text   NOT NULL,
+    pw_hash     text   NOT NULL,
+    created_at  bigint NOT NULL,
+    last_seen   bigint
+);
+CREATE UNIQUE INDEX users_name ON users (lower(name));
+CREATE SEQUENCE users_ids;
+CREATE TABLE tokens (
+    hash        bytea  PRIMARY KEY,
+    user_id     bigint NOT NULL,
+    created_at  bigint NOT NULL
+);
+CREATE INDEX tokens_by_user ON tokens (user_id);
+CREATE TABLE convs (
+    id          bigint PRIMARY KEY,
+    dm_a        bigint,
+    dm_b        bigint,
+    group_name  text,
+    owner_id    bigint,
+    created_at  bigint NOT NULL,
+    last_seq    bigint NOT NULL DEFAULT 0,
+    last_ts     bigint,
+    UNIQUE (dm_a, dm_b)
+);
+CREATE UNIQUE INDEX convs_group ON convs (lower(group_name)) WHERE group_name IS NOT NULL;
+CREATE SEQUENCE convs_ids;
+CREATE TABLE members (
+    conv_id       bigint NOT NULL,
+    user_id       bigint NOT NULL,
+    joined_seq    bigint NOT NULL,
+    joined_at     bigint NOT NULL,
+    delivered_seq bigint NOT NULL,
+    read_seq      bigint NOT NULL,
+    PRIMARY KEY (conv_id, user_id)
+);
+CREATE INDEX members_by_user ON members (user_id);
+CREATE TABLE messages (
+    conv_id     bigint   NOT NULL,
+    seq         bigint   NOT NULL,
+    client_id   bytea    NOT NULL,
+    sender_id   bigint   NOT NULL,
+    ts          bigint   NOT NULL,
+    kind        smallint NOT NULL,
+    body        text     NOT NULL,
+    PRIMARY KEY (conv_id, seq)
+);
+CREATE UNIQUE INDEX messages_by_client_id ON messages (sender_id, client_id);
+CREATE TABLE files (
+    id          bytea   PRIMARY KEY,
+    conv_id     bigint  NOT NULL,
+    sender_id   bigint  NOT NULL,
+    name        text    NOT NULL,
+    size        bigint  NOT NULL,
+    sha256      text    NOT NULL,
+    created_at  bigint  NOT NULL,
+    expires_at  bigint  NOT NULL,
+    seq         bigint  NOT NULL,
+    closed      boolean NOT NULL DEFAULT false
+);
+CREATE INDEX files_by_conv ON files (conv_id);
+CREATE TABLE file_recipients (
+    file_id     bytea    NOT NULL,
+    user_id     bigint   NOT NULL,
+    state       smallint NOT NULL,
+    PRIMARY KEY (file_id, user_id)
+);
+CREATE TABLE notices (
+    id          bigint PRIMARY KEY,
+    user_id     bigint NOT NULL,
+    group_name  text   NOT NULL,
+    seq         bigint NOT NULL,
+    line        text   NOT NULL
+);
+CREATE INDEX notices_by_user ON notices (user_id);
+CREATE SEQUENCE notices_ids;
+",
+];
+
+/// A parameter of a kept write.
+type Param = Box<dyn ToSql + Sync + Send>;
+
+/// A write kept for the batch's commit.
+enum Write {
+    One(&'static str, Vec<Param>),
+    /// Messages appended one after another, inserted with one statement.
+    Messages(Rows),
+}
+
+/// A batch's messages, column by column, as `unnest` takes them.
+#[derive(Default)]
+struct Rows {
+    conv: Vec<i64>,
+    seq: Vec<i64>,
+    client: Vec<Vec<u8>>,
+    sender: Vec<i64>,
+    ts: Vec<i64>,
+    kind: Vec<i16>,
+    body: Vec<String>,
+}
+
+const INSERT_MESSAGES: &str = "
+INSERT INTO messages (conv_id, seq, client_id, sender_id, ts, kind, body)
+SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[], $4::bigint[], $5::bigint[],
+                     $6::smallint[], $7::text[])";
+
+const ADVANCE_CONVS: &str = "
+UPDATE convs SET last_seq = v.seq, last_ts = v.ts
+FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS v(id, seq, ts)
+WHERE convs.id = v.id AND convs.last_seq < v.seq";
+
+const SET_CURSORS: &str = "
+UPDATE members SET delivered_seq = GREATEST(delivered_seq, v.delivered),
+                   read_seq = GREATEST(read_seq, v.read)
+FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[])
+     AS v(conv, member, delivered, read)
+WHERE members.conv_id = v.conv AND members.user_id = v.member";
+
+/// Row ids taken from the database's sequences ahead of need.
+#[derive(Default)]
+struct Reserve {
+    users: VecDeque<i64>,
+    convs: VecDeque<i64>,
+    notices: VecDeque<i64>,
+}
+
+pub struct PostgresStore {
+    url: String,
+    writer: Client,
+    statements: HashMap<&'static str, Statement>,
+    writes: Vec<Write>,
+    /// Cursors to write at commit: (conv, user) → (delivered, read).
+    cursors: HashMap<(i64, i64), (i64, i64)>,
+    /// Each conversation's highest sequence number written by the batch.
+    advanced: HashMap<i64, (i64, i64)>,
+    /// Sent ids known to be stored: found by the prefetch, or appended by
+    /// this batch.
+    known: HashMap<(UserId, MessageId), MessageRef>,
+    /// The ids the prefetch looked for, found or not.
+    looked_up: HashSet<(UserId, MessageId)>,
+    /// Whether offers the prefetch looked up are over (absent: never existed).
+    closed: HashMap<OfferId, bool>,
+    reserve: Reserve,
+    reader: Arc<PostgresReader>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("writes", &self.writes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (a `postgresql://` URL or
+    /// `key=value` settings), brings its schema up to date and takes it for
+    /// this server.
+    pub async fn open(url: &str) -> Result<Self> {
+        let writer = connect_writer(url).await?;
+        migrate(&writer).await?;
+        let mut config = deadpool_postgres::Config::new();
+        config.url = Some(url.to_owned());
+        let pool = config
+            .create_pool(Some(Runtime::Tokio1), NoTls)
+            .map_err(|e| StoreError::Engine(Box::new(e)))?;
+        let runtime = tokio::runtime::Handle::current();
+        Ok(Self {
+            url: url.to_owned(),
+            writer,
+            statements: HashMap::new(),
+            writes: Vec::new(),
+            cursors: HashMap::new(),
+            advanced: HashMap::new(),
+            known: HashMap::new(),
+            looked_up: HashSet::new(),
+            closed: HashMap::new(),
+            reserve: Reserve::default(),
+            reader: Arc::new(PostgresReader { pool, runtime }),
+        })
+    }
+
+    /// A writer whose connection dropped (PostgreSQL restarted, the network
+    /// failed) connects again before the next batch; until then batches fail
+    /// with `storage_failed` and nothing is acknowledged.
+    async fn writer(&mut self) -> Result<&Client> {
+        if self.writer.is_closed() {
+            tracing::warn!("the connection to PostgreSQL was lost; connecting again");
+            self.writer = connect_writer(&self.url).await?;
+            self.statements.clear();
+        }
+        Ok(&self.writer)
+    }
+
+    async fn statement(&mut self, sql: &'static str) -> Result<Statement> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.writer.prepare(sql).await?;
+        self.statements.insert(sql, s.clone());
+        Ok(s)
+    }
+
+    fn keep(&mut self, sql: &'static str, params: Vec<Param>) {
+        self.writes.push(Write::One(sql, params));
+    }
+
+    fn forget_batch(&mut self) {
+        self.writes.clear();
+        self.cursors.clear();
+        self.advanced.clear();
+        self.known.clear();
+        self.looked_up.clear();
+        self.closed.clear();
+    }
+
+    async fn lookup(&mut self, wants: &Wants) -> Result<()> {
+        self.writer().await?;
+        let find = self
+            .statement(
+                "SELECT m.sender_id, m.client_id, m.conv_id, m.seq, m.ts
+                 FROM messages m JOIN unnest($1::bigint[], $2::bytea[]) AS w(sender, client)
+                   ON m.sender_id = w.sender AND m.client_id = w.client",
+            )
+            .await?;
+        let offers = self
+            .statement("SELECT id, closed FROM files WHERE id = ANY($1::bytea[])")
+            .await?;
+        let ids = self
+            .statement(
+                "SELECT 0, nextval('users_ids') FROM generate_series(1, $1::int)
+                 UNION ALL SELECT 1, nextval('convs_ids') FROM generate_series(1, $2::int)
+                 UNION ALL SELECT 2, nextval('notices_ids') FROM generate_series(1, $3::int)",
+            )
+            .await?;
+        let senders: Vec<i64> = wants.messages.iter().map(|(u, _)| u.0).collect();
+        let clients: Vec<&[u8]> = wants
+            .messages
+            .iter()
+            .map(|(_, id)| &id.as_bytes()[..])
+            .collect();
+        let offer_ids: Vec<&[u8]> = wants.offers.iter().map(|o| &o.as_bytes()[..]).collect();
+        let short =
+            |want: usize, have: usize| i32::try_from(want.saturating_sub(have)).unwrap_or(0);
+        let need = (
+            short(wants.users, self.reserve.users.len()),
+            short(wants.convs, self.reserve.convs.len()),
+            short(wants.notices, self.reserve.notices.len()),
+        );
+        let c = &self.writer;
+        let (found, over, reserved) = tokio::try_join!(
+            async {
+                match senders.is_empty() {
+                    true => Ok(Vec::new()),
+                    false => c.query(&find, &[&senders, &clients]).await,
+                }
+            },
+            async {
+                match offer_ids.is_empty() {
+                    true => Ok(Vec::new()),
+                    false => c.query(&offers, &[&offer_ids]).await,
+                }
+            },
+            async {
+                match need {
+                    (0, 0, 0) => Ok(Vec::new()),
+                    (u, v, n) => c.query(&ids, &[&u, &v, &n]).await,
+                }
+            },
+        )?;
+        self.looked_up.extend(wants.messages.iter().copied());
+        for row in found {
+            let sender = UserId(row.try_get(0)?);
+            let id = MessageId::from_bytes(bytes16(&row, 1)?);
+            let at = MessageRef {
+                conv: ConvId(row.try_get(2)?),
+                seq: seq(row.try_get(3)?),
+                ts: Timestamp::from_millis(row.try_get(4)?),
+            };
+            self.known.insert((sender, id), at);
+        }
+        for row in over {
+            self.closed
+                .insert(OfferId::from_bytes(bytes16(&row, 0)?), row.try_get(1)?);
+        }
+        for row in reserved {
+            let id: i64 = row.try_get(1)?;
+            match row.try_get::<_, i32>(0)? {
+                0 => self.reserve.users.push_back(id),
+                1 => self.reserve.convs.push_back(id),
+                _ => self.reserve.notices.push_back(id),
+            }
+        }
+        Ok(())
+    }
+
+    async fn commit_batch(&mut self) -> Result<()> {
+        let mut writes = std::mem::take(&mut self.writes);
+        if !self.cursors.is_empty() {
+            let mut cursors: Vec<_> = self.cursors.drain().collect();
+            // Rows locked in one order by every batch.
+            cursors.sort_unstable_by_key(|(key, _)| *key);
+            let (keys, values): (Vec<_>, Vec<_>) = cursors.into_iter().unzip();
+            let (convs, users): (Vec<i64>, Vec<i64>) = keys.into_iter().unzip();
+            let (delivered, read): (Vec<i64>, Vec<i64>) = values.into_iter().unzip();
+            writes.push(Write::One(
+                SET_CURSORS,
+                vec![
+                    Box::new(convs),
+                    Box::new(users),
+                    Box::new(delivered),
+                    Box::new(read),
+                ],
+            ));
+        }
+        if !self.advanced.is_empty() {
+            let mut advanced: Vec<_> = self.advanced.drain().collect();
+            advanced.sort_unstable_by_key(|(conv, _)| *conv);
+            let (convs, ends): (Vec<i64>, Vec<_>) = advanced.into_iter().unzip();
+            let (seqs, ts): (Vec<i64>, Vec<i64>) = ends.into_iter().unzip();
+            writes.push(Write::One(
+                ADVANCE_CONVS,
+                vec![Box::new(convs), Box::new(seqs), Box::new(ts)],
+            ));
+        }
+        self.known.clear();
+        self.looked_up.clear();
+        self.closed.clear();
+        if writes.is_empty() {
+            return Ok(());
+        }
+        self.writer().await?;
+        let mut statements = Vec::with_capacity(writes.len());
+        for w in &writes {
+            let sql = match w {
+                Write::One(sql, _) => sql,
+                Write::Messages(_) => INSERT_MESSAGES,
+            };
+            statements.push(self.statement(sql).await?);
+        }
+        let params: Vec<Vec<&(dyn ToSql + Sync)>> = writes
+            .iter()
+            .map(|w| match w {
+                Write::One(_, params) => params
+                    .iter()
+                    .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+                    .collect(),
+                Write::Messages(r) => vec![
+                    &r.conv as &(dyn ToSql + Sync),
+                    &r.seq,
+                    &r.client,
+                    &r.sender,
+                    &r.ts,
+                    &r.kind,
+                    &r.body,
+                ],
+            })
+            .collect();
+        let c = &self.writer;
+        // Sent together: tokio-postgres queues each request on the connection
+        // when its future is first polled, and `try_join_all` first polls them
+        // in this order, so the batch costs one round trip, not one per
+        // statement. A failed statement aborts the transaction and `COMMIT`
+        // then rolls it back, so nothing of a failed batch is kept.
+        type Step<'a> = std::pin::Pin<
+            Box<dyn Future<Output = std::result::Result<u64, tokio_postgres::Error>> + Send + 'a>,
+        >;
+        let mut steps: Vec<Step<'_>> = Vec::with_capacity(writes.len() + 2);
+        steps.push(Box::pin(async {
+            c.batch_execute("BEGIN").await.map(|()| 0)
+        }));
+        for (s, p) in statements.iter().zip(&params) {
+            steps.push(Box::pin(c.execute(s, p.as_slice())));
+        }
+        steps.push(Box::pin(async {
+            c.batch_execute("COMMIT").await.map(|()| 0)
+        }));
+        futures::future::try_join_all(steps).await?;
+        Ok(())
+    }
+
+    async fn snapshot(&self) -> Result<Snapshot> {
+        let c = self.reader.pool.get().await?;
+        let mut snap = Snapshot::default();
+        for r in c
+            .query(
+                "SELECT id, name, pw_hash, created_at, last_seen FROM users",
+                &[],
+            )
+            .await?
+        {
+            snap.users.push(UserRecord {
+                id: UserId(r.try_get(0)?),
+                name: username(r.try_get(1)?)?,
+                password_hash: r.try_get(2)?,
+                created: Timestamp::from_millis(r.try_get(3)?),
+                last_seen: r.try_get::<_, Option<i64>>(4)?.map(Timestamp::from_millis),
+            });
+        }
+        for r in c
+            .query("SELECT hash, user_id FROM tokens ORDER BY created_at", &[])
+            .await?
+        {
+            let hash: Vec<u8> = r.try_get(0)?;
+            let hash: TokenHash = hash
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("a stored token is not 32 bytes".into()))?;
+            snap.tokens.push((hash, UserId(r.try_get(1)?)));
+        }
+        for r in c
+            .query(
+                "SELECT id, dm_a, dm_b, group_name, owner_id, created_at, last_seq, last_ts FROM convs",
+                &[],
+            )
+            .await?
+        {
+            let kind = match r.try_get::<_, Option<String>>(3)? {
+                Some(group) => ConvKind::Group {
+                    name: GroupName::new(&group).map_err(|e| {
+                        StoreError::Corrupt(format!("a stored group name {group:?} is invalid: {e}"))
+                    })?,
+                    owner: UserId(r.try_get(4)?),
+                },
+                None => ConvKind::Direct {
+                    a: UserId(r.try_get(1)?),
+                    b: UserId(r.try_get(2)?),
+                },
+            };
+            snap.convs.push(ConvRecord {
+                id: ConvId(r.try_get(0)?),
+                kind,
+                created: Timestamp::from_millis(r.try_get(5)?),
+                last_seq: seq(r.try_get(6)?),
+                last_ts: r.try_get::<_, Option<i64>>(7)?.map(Timestamp::from_millis),
+            });
+        }
+        for r in c
+            .query(
+                "SELECT conv_id, user_id, joined_seq, joined_at, delivered_seq, read_seq FROM members",
+                &[],
+            )
+            .await?
+        {
+            snap.members.push(MemberRecord {
+                conv: ConvId(r.try_get(0)?),
+                user: UserId(r.try_get(1)?),
+                joined_seq: seq(r.try_get(2)?),
+                joined_at: Timestamp::from_millis(r.try_get(3)?),
+                delivered: seq(r.try_get(4)?),
+                read: seq(r.try_get(5)?),
+            });
+        }
+        let mut recipients: HashMap<[u8; 16], Vec<(UserId, FileState)>> = HashMap::new();
+        for r in c
+            .query(
+                "SELECT r.file_id, r.user_id, r.state FROM file_recipients r
+                 JOIN files f ON f.id = r.file_id WHERE NOT f.closed",
+                &[],
+            )
+            .await?
+        {
+            recipients
+                .entry(bytes16(&r, 0)?)
+                .or_default()
+                .push((UserId(r.try_get(1)?), state_of(r.try_get(2)?)));
+        }
+        for r in c
+            .query(
+                "SELECT id, conv_id, sender_id, name, size, sha256, created_at, expires_at, seq
+                 FROM files WHERE NOT closed",
+                &[],
+            )
+            .await?
+        {
+            let id = bytes16(&r, 0)?;
+            snap.files.push(FileRecord {
+                id: OfferId::from_bytes(id),
+                conv: ConvId(r.try_get(1)?),
+                sender: UserId(r.try_get(2)?),
+                name: r.try_get(3)?,
+                size: seq(r.try_get(4)?),
+                sha256: r.try_get(5)?,
+                created: Timestamp::from_millis(r.try_get(6)?),
+                expires: Timestamp::from_millis(r.try_get(7)?),
+                seq: seq(r.try_get(8)?),
+                recipients: recipients.remove(&id).unwrap_or_default(),
+            });
+        }
+        for r in c
+            .query(
+                "SELECT id, user_id, group_name, seq, line FROM notices ORDER BY id",
+                &[],
+            )
+            .await?
+        {
+            let group: String = r.try_get(2)?;
+            snap.notices.push(NoticeRecord {
+                id: r.try_get(0)?,
+                user: UserId(r.try_get(1)?),
+                group: GroupName::new(&group).map_err(|e| {
+                    StoreError::Corrupt(format!("a notice names the group {group:?}: {e}"))
+                })?,
+                seq: seq(r.try_get(3)?),
+                line: r.try_get(4)?,
+            });
+        }
+        Ok(snap)
+    }
+}
+
+/// The writer's own connection: it holds the database for this server, and
+/// commits wait for the WAL to reach the disk.
+async fn connect_writer(url: &str) -> Result<Client> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::error!("the connection to PostgreSQL failed: {e}");
+        }
+    });
+    client
+        .batch_execute(
+            "SET synchronous_commit = on;
+             SET lock_timeout = '2s';
+             SET idle_in_transaction_session_timeout = '5s';",
+        )
+        .await?;
+    let taken: bool = client
+        .query_one("SELECT pg_try_advisory_lock($1)", &[&WRITER_LOCK])
+        .await?
+        .try_get(0)?;
+    if !taken {
+        return Err(StoreError::InUse(
+            "another classchat-server is using this PostgreSQL database; stop it first, \
+             or give this one its own database (several nodes on one database need \
+             cluster mode, which is not built yet)"
+                .into(),
+        ));
+    }
+    Ok(client)
+}
+
+/// Brings the schema to the newest version, under a lock so that servers
+/// starting together do not both migrate.
+async fn migrate(client: &Client) -> Result<()> {
+    client
+        .batch_execute(
+            "BEGIN;
+             SELECT pg_advisory_xact_lock(1);
+             CREATE TABLE IF NOT EXISTS classchat_meta (key text PRIMARY KEY, value text NOT NULL);",
+        )
+        .await?;
+    let done = async {
+        let version: i64 = client
+            .query_opt(
+                "SELECT value::bigint FROM classchat_meta WHERE key = 'schema_version'",
+                &[],
+            )
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?
+            .unwrap_or(0);
+        let newest = MIGRATIONS.len() as i64;
+        if version > newest {
+            return Err(StoreError::Corrupt(format!(
+                "the PostgreSQL database has schema version {version}, newer than this server \
+                 understands ({newest}); run a newer classchat-server"
+            )));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            client.batch_execute(sql).await?;
+            tracing::info!(version = i + 1, "PostgreSQL schema migrated");
+        }
+        client
+            .execute(
+                "INSERT INTO classchat_meta (key, value) VALUES ('schema_version', $1)
+                 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                &[&newest.to_string()],
+            )
+            .await?;
+        Ok(())
+    }
+    .await;
+    match done {
+        Ok(()) => client.batch_execute("COMMIT").await?,
+        Err(_) => client.batch_execute("ROLLBACK").await?,
+    }
+    done
+}
+
+fn seq(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn sql(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn bytes16(row: &Row, i: usize) -> Result<[u8; 16]> {
+    let v: Vec<u8> = row.try_get(i)?;
+    v.try_into()
+        .map_err(|_| StoreError::Corrupt("a stored id is not 16 bytes".into()))
+}
+
+fn username(s: &str) -> Result<Username> {
+    Username::new(s)
+        .map_err(|e| StoreError::Corrupt(format!("a stored user name {s:?} is invalid: {e}")))
+}
+
+fn state_code(state: FileState) -> i16 {
+    match state {
+        FileState::Pending => 0,
+        FileState::Accepted => 1,
+        FileState::Declined => 2,
+        FileState::Received => 3,
+        FileState::Cancelled => 4,
+        FileState::Expired => 5,
+    }
+}
+
+fn state_of(code: i16) -> FileState {
+    match code {
+        1 => FileState::Accepted,
+        2 => FileState::Declined,
+        3 => FileState::Received,
+        4 => FileState::Cancelled,
+        5 => FileState::Expired,
+        _ => FileState::Pending,
+    }
+}
+
+/// A row id the prefetch should have reserved and did not: the hub's
+/// [`Wants`] missed a case.
+fn unreserved(what: &str) -> StoreError {
+    StoreError::Corrupt(format!(
+        "no {what} id was reserved for this batch (a bug: the batch's wants were counted short)"
+    ))
+}
+
+impl Store for PostgresStore {
+    fn load(&mut self) -> Pending<'_, Snapshot> {
+        Box::pin(self.snapshot())
+    }
+
+    fn needs_prefetch(&self) -> bool {
+        true
+    }
+
+    fn may_come_back(&self) -> bool {
+        true
+    }
+
+    fn prefetch<'a>(&'a mut self, wants: &'a Wants) -> Pending<'a, ()> {
+        self.forget_batch();
+        Box::pin(async move {
+            if wants.is_empty() {
+                return Ok(());
+            }
+            self.lookup(wants).await
+        })
+    }
+
+    fn create_user(
+        &mut self,
+        name: &Username,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<UserId> {
+        let id = self
+            .reserve
+            .users
+            .pop_front()
+            .ok_or_else(|| unreserved("account"))?;
+        self.keep(
+            "INSERT INTO users (id, name, pw_hash, created_at) VALUES ($1, $2, $3, $4)",
+            vec![
+                Box::new(id),
+                Box::new(name.as_str().to_owned()),
+                Box::new(password_hash.to_owned()),
+                Box::new(now.as_millis()),
+            ],
+        );
+        Ok(UserId(id))
+    }
+
+    fn set_last_seen(&mut self, user: UserId, at: Timestamp) -> Result<()> {
+        self.keep(
+            "UPDATE users SET last_seen = $2 WHERE id = $1",
+            vec![Box::new(user.0), Box::new(at.as_millis())],
+        );
+        Ok(())
+    }
+
+    fn set_password(&mut self, user: UserId, password_hash: &str) -> Result<()> {
+        self.keep(
+            "UPDATE users SET pw_hash = $2 WHERE id = $1",
+            vec![Box::new(user.0), Box::new(password_hash.to_owned())],
+        );
+        Ok(())
+    }
+
+    fn add_token(&mut self, user: UserId, token: &TokenHash, now: Timestamp) -> Result<()> {
+        self.keep(
+            "INSERT INTO tokens (hash, user_id, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (hash) DO UPDATE SET user_id = EXCLUDED.user_id,
+                                              created_at = EXCLUDED.created_at",
+            vec![
+                Box::new(token.to_vec()),
+                Box::new(user.0),
+                Box::new(now.as_millis()),
+            ],
+        );
+        Ok(())
+    }
+
+    fn remove_token(&mut self, token: &TokenHash) -> Result<()> {
+        self.keep(
+            "DELETE FROM tokens WHERE hash = $1",
+            vec![Box::new(token.to_vec())],
+        );
+        Ok(())
+    }
+
+    fn create_conv(&mut self, kind: &ConvKind, now: Timestamp) -> Result<ConvId> {
+        let id = self
+            .reserve
+            .convs
+            .pop_front()
+            .ok_or_else(|| unreserved("conversation"))?;
+        let (a, b, group, owner) = match kind {
+            ConvKind::Direct { a, b } => (Some(a.0), Some(b.0), None, None),
+            ConvKind::Group { name, owner } => {
+                (None, None, Some(name.as_str().to_owned()), Some(owner.0))
+            }
+        };
+        self.keep(
+            "INSERT INTO convs (id, dm_a, dm_b, group_name, owner_id, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            vec![
+                Box::new(id),
+                Box::new(a),
+                Box::new(b),
+                Box::new(group),
+                Box::new(owner),
+                Box::new(now.as_millis()),
+            ],
+        );
+        Ok(ConvId(id))
+    }
+
+    fn add_member(&mut self, m: &MemberRecord) -> Result<()> {
+        // A member written again (they rejoined) starts from these cursors.
+        self.cursors.remove(&(m.conv.0, m.user.0));
+        self.keep(
+            "INSERT INTO members (conv_id, user_id, joined_seq, joined_at, delivered_seq, read_seq)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (conv_id, user_id) DO UPDATE SET
+                 joined_seq = EXCLUDED.joined_seq, joined_at = EXCLUDED.joined_at,
+                 delivered_seq = EXCLUDED.delivered_seq, read_seq = EXCLUDED.read_seq",
+            vec![
+                Box::new(m.conv.0),
+                Box::new(m.user.0),
+                Box::new(sql(m.joined_seq)),
+                Box::new(m.joined_at.as_millis()),
+                Box::new(sql(m.delivered)),
+                Box::new(sql(m.read)),
+            ],
+        );
+        Ok(())
+    }
+
+    fn remove_member(&mut self, conv: ConvId, user: UserId) -> Result<()> {
+        self.cursors.remove(&(conv.0, user.0));
+        self.keep(
+            "DELETE FROM members WHERE conv_id = $1 AND user_id = $2",
+            vec![Box::new(conv.0), Box::new(user.0)],
+        );
+        Ok(())
+    }
+
+    fn update_group(&mut self, conv: ConvId, name: &GroupName, owner: UserId) -> Result<()> {
+        self.keep(
+            "UPDATE convs SET group_name = $2, owner_id = $3 WHERE id = $1",
+            vec![
+                Box::new(conv.0),
+                Box::new(name.as_str().to_owned()),
+                Box::new(owner.0),
+            ],
+        );
+        Ok(())
+    }
+
+    fn delete_conv(&mut self, conv: ConvId) -> Result<()> {
+        self.advanced.remove(&conv.0);
+        self.cursors.retain(|(c, _), _| *c != conv.0);
+        for sql in [
+            "DELETE FROM file_recipients WHERE file_id IN (SELECT id FROM files WHERE conv_id = $1)",
+            "DELETE FROM files WHERE conv_id = $1",
+            "DELETE FROM messages WHERE conv_id = $1",
+            "DELETE FROM members WHERE conv_id = $1",
+            "DELETE FROM convs WHERE id = $1",
+        ] {
+            self.keep(sql, vec![Box::new(conv.0)]);
+        }
+        Ok(())
+    }
+
+    fn set_cursors(&mut self, conv: ConvId, user: UserId, delivered: u64, read: u64) -> Result<()> {
+        self.cursors
+            .insert((conv.0, user.0), (sql(delivered), sql(read)));
+        Ok(())
+    }
+
+    fn add_notice(&mut self, user: UserId, group: &GroupName, seq: u64, line: &str) -> Result<i64> {
+        let id = self
+            .reserve
+            .notices
+            .pop_front()
+            .ok_or_else(|| unreserved("notice"))?;
+        self.keep(
+            "INSERT INTO notices (id, user_id, group_name, seq, line) VALUES ($1, $2, $3, $4, $5)",
+            vec![
+                Box::new(id),
+                Box::new(user.0),
+                Box::new(group.as_str().to_owned()),
+                Box::new(sql(seq)),
+                Box::new(line.to_owned()),
+            ],
+        );
+        Ok(id)
+    }
+
+    fn remove_notice(&mut self, id: i64) -> Result<()> {
+        self.keep("DELETE FROM notices WHERE id = $1", vec![Box::new(id)]);
+        Ok(())
+    }
+
+    fn append(&mut self, msg: &NewMessage<'_>) -> Result<Appended> {
+        if let Some(existing) = self.known.get(&(msg.sender, msg.id)) {
+            return Ok(Appended::Duplicate(*existing));
+        }
+        self.known.insert(
+            (msg.sender, msg.id),
+            MessageRef {
+                conv: msg.conv,
+                seq: msg.seq,
+                ts: msg.ts,
+            },
+        );
+        let end = self.advanced.entry(msg.conv.0).or_insert((0, 0));
+        if sql(msg.seq) > end.0 {
+            *end = (sql(msg.seq), msg.ts.as_millis());
+        }
+        if !matches!(self.writes.last(), Some(Write::Messages(_))) {
+            self.writes.push(Write::Messages(Rows::default()));
+        }
+        if let Some(Write::Messages(rows)) = self.writes.last_mut() {
+            rows.conv.push(msg.conv.0);
+            rows.seq.push(sql(msg.seq));
+            rows.client.push(msg.id.as_bytes().to_vec());
+            rows.sender.push(msg.sender.0);
+            rows.ts.push(msg.ts.as_millis());
+            rows.kind.push(msg.kind as i16);
+            rows.body.push(msg.body.to_owned());
+        }
+        Ok(Appended::New)
+    }
+
+    fn add_file(&mut self, f: &FileRecord) -> Result<()> {
+        self.keep(
+            "INSERT INTO files (id, conv_id, sender_id, name, size, sha256, created_at, expires_at, seq)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            vec![
+                Box::new(f.id.as_bytes().to_vec()),
+                Box::new(f.conv.0),
+                Box::new(f.sender.0),
+                Box::new(f.name.clone()),
+                Box::new(sql(f.size)),
+                Box::new(f.sha256.clone()),
+                Box::new(f.created.as_millis()),
+                Box::new(f.expires.as_millis()),
+                Box::new(sql(f.seq)),
+            ],
+        );
+        for (user, state) in &f.recipients {
+            self.set_file_state(f.id, *user, *state)?;
+        }
+        Ok(())
+    }
+
+    fn set_file_state(&mut self, offer: OfferId, user: UserId, state: FileState) -> Result<()> {
+        self.keep(
+            "INSERT INTO file_recipients (file_id, user_id, state) VALUES ($1, $2, $3)
+             ON CONFLICT (file_id, user_id) DO UPDATE SET state = EXCLUDED.state",
+            vec![
+                Box::new(offer.as_bytes().to_vec()),
+                Box::new(user.0),
+                Box::new(state_code(state)),
+            ],
+        );
+        Ok(())
+    }
+
+    fn close_file(&mut self, offer: OfferId) -> Result<()> {
+        self.closed.insert(offer, true);
+        self.keep(
+            "UPDATE files SET closed = true WHERE id = $1",
+            vec![Box::new(offer.as_bytes().to_vec())],
+        );
+        Ok(())
+    }
+
+    fn file_closed(&mut self, offer: OfferId) -> Result<bool> {
+        // An offer the prefetch did not look up is answered as never having
+        // existed: the refusal then says "no such offer" instead of "over".
+        Ok(self.closed.get(&offer).copied().unwrap_or(false))
+    }
+
+    fn find_message(&mut self, sender: UserId, id: MessageId) -> Result<Option<MessageRef>> {
+        match self.known.get(&(sender, id)) {
+            Some(found) => Ok(Some(*found)),
+            None if self.looked_up.contains(&(sender, id)) => Ok(None),
+            None => Err(StoreError::Corrupt(format!(
+                "message {id} was not looked up before the batch (a bug: the batch's wants \
+                 missed it)"
+            ))),
+        }
+    }
+
+    fn commit(&mut self) -> Pending<'_, ()> {
+        Box::pin(self.commit_batch())
+    }
+
+    fn rollback(&mut self) {
+        self.forget_batch();
+    }
+
+    fn reader(&self) -> Arc<dyn Reader> {
+        self.reader.clone()
+    }
+}
+
+/// Reads of committed data from a pool of connections. [`Reader`] is called
+/// from blocking threads (`spawn_blocking`), which wait here for the query on
+/// the server's runtime.
+pub struct PostgresReader {
+    pool: Pool,
+    runtime: tokio::runtime::Handle,
+}
+
+impl std::fmt::Debug for PostgresReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresReader").finish_non_exhaustive()
+    }
+}
+
+const STORED_MESSAGE: &str = "m.seq, m.client_id, m.sender_id, u.name, m.ts, m.kind, m.body";
+
+fn stored_message(r: &Row) -> Result<StoredMessage> {
+    Ok(StoredMessage {
+        seq: seq(r.try_get(0)?),
+        id: MessageId::from_bytes(bytes16(r, 1)?),
+        sender: UserId(r.try_get(2)?),
+        sender_name: username(r.try_get(3)?)?,
+        ts: Timestamp::from_millis(r.try_get(4)?),
+        kind: MessageKind::from_i64(i64::from(r.try_get::<_, i16>(5)?)),
+        body: r.try_get(6)?,
+    })
+}
+
+impl PostgresReader {
+    fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+        self.runtime.block_on(async {
+            let c = self.pool.get().await?;
+            let statement = c.prepare_cached(sql).await?;
+            Ok(c.query(&statement, params).await?)
+        })
+    }
+}
+
+impl Reader for PostgresReader {
+    fn range(
+        &self,
+        conv: ConvId,
+        after: u64,
+        upto: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>> {
+        let sql_text = format!(
+            "SELECT {STORED_MESSAGE} FROM messages m JOIN users u ON u.id = m.sender_id
+             WHERE m.conv_id = $1 AND m.seq > $2 AND m.seq <= $3 ORDER BY m.seq LIMIT $4"
+        );
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.query(&sql_text, &[&conv.0, &sql(after), &sql(upto), &limit])?
+            .iter()
+            .map(stored_message)
+            .collect()
+    }
+
+    fn before(&self, conv: ConvId, before: u64, limit: usize) -> Result<Vec<StoredMessage>> {
+        let sql_text = format!(
+            "SELECT {STORED_MESSAGE} FROM messages m JOIN users u ON u.id = m.sender_id
+             WHERE m.conv_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3"
+        );
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut out = self
+            .query(&sql_text, &[&conv.0, &sql(before), &limit])?
+            .iter()
+            .map(stored_message)
+            .collect::<Result<Vec<_>>>()?;
+        out.reverse();
+        Ok(out)
+    }
+
+    fn count_unread(&self, conv: ConvId, after: u64, user: UserId) -> Result<u64> {
+        let rows = self.query(
+            "SELECT count(*) FROM messages
+             WHERE conv_id = $1 AND seq > $2 AND sender_id != $3 AND kind = $4",
+            &[&conv.0, &sql(after), &user.0, &(MessageKind::Text as i16)],
+        )?;
+        let n: i64 = rows.first().map(|r| r.try_get(0)).transpose()?.unwrap_or(0);
+        Ok(seq(n))
+    }
+
+    fn offer_outcome(&self, offer: OfferId) -> Result<Option<OfferOutcome>> {
+        let id = offer.as_bytes().to_vec();
+        let Some(over) = self
+            .query("SELECT closed FROM files WHERE id = $1", &[&id])?
+            .first()
+            .map(|r| r.try_get::<_, bool>(0))
+            .transpose()?
+        else {
+            return Ok(None);
+        };
+        let recipients = self
+            .query(
+                "SELECT user_id, state FROM file_recipients WHERE file_id = $1",
+                &[&id],
+            )?
+            .iter()
+            .map(|r| Ok((UserId(r.try_get(0)?), state_of(r.try_get(1)?))))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(OfferOutcome { over, recipients }))
+    }
+}
