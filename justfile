@@ -34,9 +34,10 @@ demo:
 pipe *ARGS: build
     @exec "{{bin}}/classchat" pipe "$@"
 
-# Run every test in the workspace
+# Run every test in the workspace, and the server's again against PostgreSQL (needs PostgreSQL's programs: apt-get install postgresql)
 test:
-    cargo test --workspace
+    cargo test --workspace --features classchat-server/cluster
+    CLASSCHAT_TEST_STORE=postgres cargo test -p classchat-server --features cluster --tests
 
 # Measure the performance targets on a release build and write the figures to docs/BENCHMARKS.md; `just bench quick`: small sizes, writes nothing
 bench MODE="full":
@@ -54,7 +55,7 @@ fuzz SECS="60" *TARGETS:
     bash assets/fuzz.sh {{SECS}} {{TARGETS}}
 
 # What CI checks: formatting, lints (warnings are errors) and the tests
-check:
+check: && test
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
-    cargo test --workspace
+    cargo clippy --workspace --all-targets --features classchat-server/cluster -- -D warnings
