@@ -239,6 +239,16 @@ pub struct Wants {
     pub users: usize,
     pub convs: usize,
     pub notices: usize,
+    /// Accounts the batch names that memory does not know: another node of
+    /// a cluster may have made them.
+    pub names: Vec<Username>,
+    /// Resume tokens memory does not know (made on another node).
+    pub tokens: Vec<TokenHash>,
+    /// Conversations the batch may add messages to, with the last sequence
+    /// number memory knows. A store shared by several nodes locks them until
+    /// the commit (so that commit order is sequence order) and answers what
+    /// other nodes added since ([`Learned::missed`]).
+    pub locks: Vec<(ConvId, u64)>,
 }
 
 impl Wants {
@@ -248,7 +258,32 @@ impl Wants {
             && self.users == 0
             && self.convs == 0
             && self.notices == 0
+            && self.names.is_empty()
+            && self.tokens.is_empty()
+            && self.locks.is_empty()
     }
+}
+
+/// What a prefetch found that memory did not know: always empty for a store
+/// with one writer, which memory mirrors.
+#[derive(Debug, Default)]
+pub struct Learned {
+    pub users: Vec<UserRecord>,
+    pub tokens: Vec<(TokenHash, UserId)>,
+    /// Messages other nodes stored in locked conversations after what memory
+    /// knew, oldest first per conversation.
+    pub missed: Vec<(ConvId, Vec<StoredMessage>)>,
+    /// Locked conversations that no longer exist (deleted on another node).
+    pub gone: Vec<ConvId>,
+}
+
+/// A conversation as stored now, with its members and their accounts: what a
+/// node learns of a conversation another node made.
+#[derive(Debug, Clone)]
+pub struct ConvFetch {
+    pub conv: ConvRecord,
+    pub members: Vec<MemberRecord>,
+    pub users: Vec<UserRecord>,
 }
 
 /// The hub's view of storage. Write methods join the batch's transaction, which
@@ -269,10 +304,11 @@ pub trait Store: Send + 'static {
         false
     }
 
-    /// Learns, before a batch is applied, everything the batch may ask.
-    fn prefetch<'a>(&'a mut self, wants: &'a Wants) -> Pending<'a, ()> {
+    /// Learns, before a batch is applied, everything the batch may ask, and
+    /// answers what memory must learn first.
+    fn prefetch<'a>(&'a mut self, wants: &'a Wants) -> Pending<'a, Learned> {
         let _ = wants;
-        Box::pin(std::future::ready(Ok(())))
+        Box::pin(std::future::ready(Ok(Learned::default())))
     }
 
     fn create_user(
@@ -318,7 +354,8 @@ pub trait Store: Send + 'static {
 
     /// Makes the batch's writes durable; `stored` is said only after this.
     fn commit(&mut self) -> Pending<'_, ()>;
-    fn rollback(&mut self);
+    /// Undoes the batch's writes (and, for a shared store, releases its locks).
+    fn rollback(&mut self) -> Pending<'_, ()>;
 
     fn reader(&self) -> Arc<dyn Reader>;
 }
@@ -340,6 +377,20 @@ pub trait Reader: Send + Sync + std::fmt::Debug {
     /// Where a recorded offer stands: whether it is over, and each recipient's
     /// state. `None` for an offer never recorded.
     fn offer_outcome(&self, offer: OfferId) -> Result<Option<OfferOutcome>>;
+
+    /// A conversation with its members, as stored now. Only a store shared
+    /// by several nodes is asked (a node learning what another made); one
+    /// with a single writer has it all in memory already.
+    fn conv(&self, conv: ConvId) -> Result<Option<ConvFetch>> {
+        let _ = conv;
+        Ok(None)
+    }
+
+    /// Every conversation's last sequence number, for a node of a cluster
+    /// to find what it was never told. Empty for a single writer.
+    fn versions(&self) -> Result<Vec<(ConvId, u64)>> {
+        Ok(Vec::new())
+    }
 }
 
 /// A recorded offer as it stands.

@@ -291,7 +291,9 @@ impl Store for MemoryStore {
         Box::pin(std::future::ready(Ok(())))
     }
 
-    fn rollback(&mut self) {}
+    fn rollback(&mut self) -> Pending<'_, ()> {
+        Box::pin(std::future::ready(Ok(())))
+    }
 
     fn reader(&self) -> Arc<dyn Reader> {
         Arc::new(self.clone())

@@ -17,10 +17,17 @@
 //!   connection, so one round trip plus the WAL flush. `synchronous_commit` is
 //!   on: `stored` is said only once PostgreSQL has the batch on disk.
 //!
-//! One server per database for now: the writer's connection holds an advisory
-//! lock, and a second server on the same database refuses to start, as a
-//! second server on one SQLite data directory does. Several nodes on one
-//! database need NATS between them (docs/ARCHITECTURE.md, "Cluster mode").
+//! A single server holds an advisory lock on its database, and a second
+//! server on the same database refuses to start, as a second server on one
+//! SQLite data directory does. The nodes of a cluster (`--nats`) share the
+//! database: each holds that lock shared (so a single server cannot start
+//! beside them) and one of its own node id (so two nodes with one id cannot
+//! run). A node's batch also locks, in its prefetch, the rows of the
+//! conversations it adds to (`SELECT … ORDER BY id FOR UPDATE`, in one
+//! statement so nodes never deadlock) until its commit: whoever numbers the
+//! next message of a conversation sees the last number, and commit order is
+//! sequence order. What other nodes stored in those conversations since this
+//! node last heard comes back with the prefetch ([`Learned::missed`]).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -32,9 +39,9 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
 use super::{
-    Appended, ConvId, ConvKind, ConvRecord, FileRecord, MemberRecord, MessageKind, MessageRef,
-    NewMessage, NoticeRecord, OfferOutcome, Pending, Reader, Result, Snapshot, Store, StoreError,
-    StoredMessage, TokenHash, UserId, UserRecord, Wants,
+    Appended, ConvFetch, ConvId, ConvKind, ConvRecord, FileRecord, Learned, MemberRecord,
+    MessageKind, MessageRef, NewMessage, NoticeRecord, OfferOutcome, Pending, Reader, Result,
+    Snapshot, Store, StoreError, StoredMessage, TokenHash, UserId, UserRecord, Wants,
 };
 
 impl From<tokio_postgres::Error> for StoreError {
@@ -51,6 +58,8 @@ impl From<deadpool_postgres::PoolError> for StoreError {
 
 /// The advisory lock a server's writer holds on its database ("ClassChat" in ASCII).
 const WRITER_LOCK: i64 = 0x436c_6173_7343_6861;
+/// The first key of a node id's advisory lock (the second is the id's hash).
+const NODE_LOCK: i32 = 0x4363_4e64;
 
 /// Each schema version's statements, applied in order; the version reached is
 /// kept in `classchat_meta`.
@@ -187,6 +196,10 @@ struct Reserve {
 
 pub struct PostgresStore {
     url: String,
+    /// This node's id, in a cluster.
+    node: Option<String>,
+    /// Whether the prefetch opened the batch's transaction (it locked rows).
+    in_tx: bool,
     writer: Client,
     statements: HashMap<&'static str, Statement>,
     writes: Vec<Write>,
@@ -217,8 +230,8 @@ impl PostgresStore {
     /// Connects to the database at `url` (a `postgresql://` URL or
     /// `key=value` settings), brings its schema up to date and takes it for
     /// this server.
-    pub async fn open(url: &str) -> Result<Self> {
-        let writer = connect_writer(url).await?;
+    pub async fn open(url: &str, node: Option<&str>) -> Result<Self> {
+        let writer = connect_writer(url, node).await?;
         migrate(&writer).await?;
         let mut config = deadpool_postgres::Config::new();
         config.url = Some(url.to_owned());
@@ -228,6 +241,8 @@ impl PostgresStore {
         let runtime = tokio::runtime::Handle::current();
         Ok(Self {
             url: url.to_owned(),
+            node: node.map(str::to_owned),
+            in_tx: false,
             writer,
             statements: HashMap::new(),
             writes: Vec::new(),
@@ -247,8 +262,9 @@ impl PostgresStore {
     async fn writer(&mut self) -> Result<&Client> {
         if self.writer.is_closed() {
             tracing::warn!("the connection to PostgreSQL was lost; connecting again");
-            self.writer = connect_writer(&self.url).await?;
+            self.writer = connect_writer(&self.url, self.node.as_deref()).await?;
             self.statements.clear();
+            self.in_tx = false;
         }
         Ok(&self.writer)
     }
@@ -275,8 +291,12 @@ impl PostgresStore {
         self.closed.clear();
     }
 
-    async fn lookup(&mut self, wants: &Wants) -> Result<()> {
+    async fn lookup(&mut self, wants: &Wants) -> Result<Learned> {
         self.writer().await?;
+        if std::mem::take(&mut self.in_tx) {
+            // A batch that failed after locking and was not rolled back.
+            self.writer.batch_execute("ROLLBACK").await?;
+        }
         let find = self
             .statement(
                 "SELECT m.sender_id, m.client_id, m.conv_id, m.seq, m.ts
@@ -294,6 +314,20 @@ impl PostgresStore {
                  UNION ALL SELECT 2, nextval('notices_ids') FROM generate_series(1, $3::int)",
             )
             .await?;
+        let users = self
+            .statement(
+                "SELECT id, name, pw_hash, created_at, last_seen, NULL::bytea FROM users
+                 WHERE lower(name) = ANY($1::text[])
+                 UNION ALL
+                 SELECT u.id, u.name, u.pw_hash, u.created_at, u.last_seen, t.hash
+                 FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ANY($2::bytea[])",
+            )
+            .await?;
+        let lock = self
+            .statement(
+                "SELECT id, last_seq FROM convs WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
+            )
+            .await?;
         let senders: Vec<i64> = wants.messages.iter().map(|(u, _)| u.0).collect();
         let clients: Vec<&[u8]> = wants
             .messages
@@ -301,6 +335,13 @@ impl PostgresStore {
             .map(|(_, id)| &id.as_bytes()[..])
             .collect();
         let offer_ids: Vec<&[u8]> = wants.offers.iter().map(|o| &o.as_bytes()[..]).collect();
+        let names: Vec<String> = wants
+            .names
+            .iter()
+            .map(|n| n.as_str().to_ascii_lowercase())
+            .collect();
+        let tokens: Vec<&[u8]> = wants.tokens.iter().map(|t| &t[..]).collect();
+        let locks: Vec<i64> = wants.locks.iter().map(|(c, _)| c.0).collect();
         let short =
             |want: usize, have: usize| i32::try_from(want.saturating_sub(have)).unwrap_or(0);
         let need = (
@@ -308,8 +349,24 @@ impl PostgresStore {
             short(wants.convs, self.reserve.convs.len()),
             short(wants.notices, self.reserve.notices.len()),
         );
+        // Rows are locked only by the nodes of a cluster; a single server is
+        // the only writer.
+        let locking = self.node.is_some() && !locks.is_empty();
         let c = &self.writer;
-        let (found, over, reserved) = tokio::try_join!(
+        // Sent together, in this order (see `commit_batch`): one round trip.
+        let (_, locked, found, over, reserved, known) = tokio::try_join!(
+            async {
+                match locking {
+                    true => c.batch_execute("BEGIN").await,
+                    false => Ok(()),
+                }
+            },
+            async {
+                match locking {
+                    true => c.query(&lock, &[&locks]).await,
+                    false => Ok(Vec::new()),
+                }
+            },
             async {
                 match senders.is_empty() {
                     true => Ok(Vec::new()),
@@ -328,7 +385,14 @@ impl PostgresStore {
                     (u, v, n) => c.query(&ids, &[&u, &v, &n]).await,
                 }
             },
+            async {
+                match names.is_empty() && tokens.is_empty() {
+                    true => Ok(Vec::new()),
+                    false => c.query(&users, &[&names, &tokens]).await,
+                }
+            },
         )?;
+        self.in_tx = locking;
         self.looked_up.extend(wants.messages.iter().copied());
         for row in found {
             let sender = UserId(row.try_get(0)?);
@@ -352,7 +416,51 @@ impl PostgresStore {
                 _ => self.reserve.notices.push_back(id),
             }
         }
-        Ok(())
+        let mut learned = Learned::default();
+        for row in known {
+            let user = user_record(&row)?;
+            if let Some(hash) = row.try_get::<_, Option<Vec<u8>>>(5)? {
+                let hash: TokenHash = hash
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("a token hash is not 32 bytes".into()))?;
+                learned.tokens.push((hash, user.id));
+            }
+            learned.users.push(user);
+        }
+        // What other nodes stored in the locked conversations since this
+        // node last heard: all committed (their locks came first).
+        let mut behind = (Vec::new(), Vec::new(), Vec::new());
+        let stored: HashMap<i64, i64> = locked
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_>>()?;
+        for &(conv, known) in &wants.locks {
+            match stored.get(&conv.0) {
+                None if locking => learned.gone.push(conv),
+                Some(&last) if seq(last) > known => {
+                    behind.0.push(conv.0);
+                    behind.1.push(sql(known));
+                    behind.2.push(last);
+                }
+                _ => {}
+            }
+        }
+        if !behind.0.is_empty() {
+            let gap = self.statement(GAP).await?;
+            let rows = self
+                .writer
+                .query(&gap, &[&behind.0, &behind.1, &behind.2])
+                .await?;
+            for r in &rows {
+                let conv = ConvId(r.try_get(7)?);
+                let m = stored_message(r)?;
+                match learned.missed.last_mut() {
+                    Some((c, list)) if *c == conv => list.push(m),
+                    _ => learned.missed.push((conv, vec![m])),
+                }
+            }
+        }
+        Ok(learned)
     }
 
     async fn commit_batch(&mut self) -> Result<()> {
@@ -387,8 +495,18 @@ impl PostgresStore {
         self.known.clear();
         self.looked_up.clear();
         self.closed.clear();
+        // The prefetch began the transaction when it locked rows.
+        let begun = std::mem::take(&mut self.in_tx);
         if writes.is_empty() {
+            if begun {
+                self.writer.batch_execute("COMMIT").await?;
+            }
             return Ok(());
+        }
+        if begun && self.writer.is_closed() {
+            return Err(StoreError::Engine(
+                "the connection to PostgreSQL closed during the batch".into(),
+            ));
         }
         self.writer().await?;
         let mut statements = Vec::with_capacity(writes.len());
@@ -427,9 +545,11 @@ impl PostgresStore {
             Box<dyn Future<Output = std::result::Result<u64, tokio_postgres::Error>> + Send + 'a>,
         >;
         let mut steps: Vec<Step<'_>> = Vec::with_capacity(writes.len() + 2);
-        steps.push(Box::pin(async {
-            c.batch_execute("BEGIN").await.map(|()| 0)
-        }));
+        if !begun {
+            steps.push(Box::pin(async {
+                c.batch_execute("BEGIN").await.map(|()| 0)
+            }));
+        }
         for (s, p) in statements.iter().zip(&params) {
             steps.push(Box::pin(c.execute(s, p.as_slice())));
         }
@@ -444,19 +564,10 @@ impl PostgresStore {
         let c = self.reader.pool.get().await?;
         let mut snap = Snapshot::default();
         for r in c
-            .query(
-                "SELECT id, name, pw_hash, created_at, last_seen FROM users",
-                &[],
-            )
+            .query(&format!("SELECT {USER_COLUMNS} FROM users"), &[])
             .await?
         {
-            snap.users.push(UserRecord {
-                id: UserId(r.try_get(0)?),
-                name: username(r.try_get(1)?)?,
-                password_hash: r.try_get(2)?,
-                created: Timestamp::from_millis(r.try_get(3)?),
-                last_seen: r.try_get::<_, Option<i64>>(4)?.map(Timestamp::from_millis),
-            });
+            snap.users.push(user_record(&r)?);
         }
         for r in c
             .query("SELECT hash, user_id FROM tokens ORDER BY created_at", &[])
@@ -469,47 +580,16 @@ impl PostgresStore {
             snap.tokens.push((hash, UserId(r.try_get(1)?)));
         }
         for r in c
-            .query(
-                "SELECT id, dm_a, dm_b, group_name, owner_id, created_at, last_seq, last_ts FROM convs",
-                &[],
-            )
+            .query(&format!("SELECT {CONV_COLUMNS} FROM convs"), &[])
             .await?
         {
-            let kind = match r.try_get::<_, Option<String>>(3)? {
-                Some(group) => ConvKind::Group {
-                    name: GroupName::new(&group).map_err(|e| {
-                        StoreError::Corrupt(format!("a stored group name {group:?} is invalid: {e}"))
-                    })?,
-                    owner: UserId(r.try_get(4)?),
-                },
-                None => ConvKind::Direct {
-                    a: UserId(r.try_get(1)?),
-                    b: UserId(r.try_get(2)?),
-                },
-            };
-            snap.convs.push(ConvRecord {
-                id: ConvId(r.try_get(0)?),
-                kind,
-                created: Timestamp::from_millis(r.try_get(5)?),
-                last_seq: seq(r.try_get(6)?),
-                last_ts: r.try_get::<_, Option<i64>>(7)?.map(Timestamp::from_millis),
-            });
+            snap.convs.push(conv_record(&r)?);
         }
         for r in c
-            .query(
-                "SELECT conv_id, user_id, joined_seq, joined_at, delivered_seq, read_seq FROM members",
-                &[],
-            )
+            .query(&format!("SELECT {MEMBER_COLUMNS} FROM members"), &[])
             .await?
         {
-            snap.members.push(MemberRecord {
-                conv: ConvId(r.try_get(0)?),
-                user: UserId(r.try_get(1)?),
-                joined_seq: seq(r.try_get(2)?),
-                joined_at: Timestamp::from_millis(r.try_get(3)?),
-                delivered: seq(r.try_get(4)?),
-                read: seq(r.try_get(5)?),
-            });
+            snap.members.push(member_record(&r)?);
         }
         let mut recipients: HashMap<[u8; 16], Vec<(UserId, FileState)>> = HashMap::new();
         for r in c
@@ -571,7 +651,7 @@ impl PostgresStore {
 
 /// The writer's own connection: it holds the database for this server, and
 /// commits wait for the WAL to reach the disk.
-async fn connect_writer(url: &str) -> Result<Client> {
+async fn connect_writer(url: &str, node: Option<&str>) -> Result<Client> {
     let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
@@ -585,17 +665,39 @@ async fn connect_writer(url: &str) -> Result<Client> {
              SET idle_in_transaction_session_timeout = '5s';",
         )
         .await?;
-    let taken: bool = client
-        .query_one("SELECT pg_try_advisory_lock($1)", &[&WRITER_LOCK])
-        .await?
-        .try_get(0)?;
-    if !taken {
+    let Some(node) = node else {
+        let taken: bool = client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&WRITER_LOCK])
+            .await?
+            .try_get(0)?;
+        if !taken {
+            return Err(StoreError::InUse(
+                "another classchat-server is using this PostgreSQL database; stop it first, \
+                 or give this one its own database (several nodes share one database as a \
+                 cluster: --nats and --node-id on each)"
+                    .into(),
+            ));
+        }
+        return Ok(client);
+    };
+    let row = client
+        .query_one(
+            "SELECT pg_try_advisory_lock_shared($1), pg_try_advisory_lock($2, hashtext($3))",
+            &[&WRITER_LOCK, &NODE_LOCK, &node],
+        )
+        .await?;
+    let (shared, own): (bool, bool) = (row.try_get(0)?, row.try_get(1)?);
+    if !shared {
         return Err(StoreError::InUse(
-            "another classchat-server is using this PostgreSQL database; stop it first, \
-             or give this one its own database (several nodes on one database need \
-             cluster mode, which is not built yet)"
+            "a single classchat-server (without --nats) is using this PostgreSQL database; \
+             stop it before starting nodes of a cluster on it"
                 .into(),
         ));
+    }
+    if !own {
+        return Err(StoreError::InUse(format!(
+            "node {node:?} is already running on this database; give each node its own --node-id"
+        )));
     }
     Ok(client)
 }
@@ -646,6 +748,56 @@ async fn migrate(client: &Client) -> Result<()> {
         Err(_) => client.batch_execute("ROLLBACK").await?,
     }
     done
+}
+
+const USER_COLUMNS: &str = "id, name, pw_hash, created_at, last_seen";
+const CONV_COLUMNS: &str = "id, dm_a, dm_b, group_name, owner_id, created_at, last_seq, last_ts";
+const MEMBER_COLUMNS: &str = "conv_id, user_id, joined_seq, joined_at, delivered_seq, read_seq";
+
+/// A row of [`USER_COLUMNS`].
+fn user_record(r: &Row) -> Result<UserRecord> {
+    Ok(UserRecord {
+        id: UserId(r.try_get(0)?),
+        name: username(r.try_get(1)?)?,
+        password_hash: r.try_get(2)?,
+        created: Timestamp::from_millis(r.try_get(3)?),
+        last_seen: r.try_get::<_, Option<i64>>(4)?.map(Timestamp::from_millis),
+    })
+}
+
+/// A row of [`CONV_COLUMNS`].
+fn conv_record(r: &Row) -> Result<ConvRecord> {
+    let kind = match r.try_get::<_, Option<String>>(3)? {
+        Some(group) => ConvKind::Group {
+            name: GroupName::new(&group).map_err(|e| {
+                StoreError::Corrupt(format!("a stored group name {group:?} is invalid: {e}"))
+            })?,
+            owner: UserId(r.try_get(4)?),
+        },
+        None => ConvKind::Direct {
+            a: UserId(r.try_get(1)?),
+            b: UserId(r.try_get(2)?),
+        },
+    };
+    Ok(ConvRecord {
+        id: ConvId(r.try_get(0)?),
+        kind,
+        created: Timestamp::from_millis(r.try_get(5)?),
+        last_seq: seq(r.try_get(6)?),
+        last_ts: r.try_get::<_, Option<i64>>(7)?.map(Timestamp::from_millis),
+    })
+}
+
+/// A row of [`MEMBER_COLUMNS`].
+fn member_record(r: &Row) -> Result<MemberRecord> {
+    Ok(MemberRecord {
+        conv: ConvId(r.try_get(0)?),
+        user: UserId(r.try_get(1)?),
+        joined_seq: seq(r.try_get(2)?),
+        joined_at: Timestamp::from_millis(r.try_get(3)?),
+        delivered: seq(r.try_get(4)?),
+        read: seq(r.try_get(5)?),
+    })
 }
 
 fn seq(v: i64) -> u64 {
@@ -710,11 +862,11 @@ impl Store for PostgresStore {
         true
     }
 
-    fn prefetch<'a>(&'a mut self, wants: &'a Wants) -> Pending<'a, ()> {
+    fn prefetch<'a>(&'a mut self, wants: &'a Wants) -> Pending<'a, Learned> {
         self.forget_batch();
         Box::pin(async move {
-            if wants.is_empty() {
-                return Ok(());
+            if wants.is_empty() && !self.in_tx {
+                return Ok(Learned::default());
             }
             self.lookup(wants).await
         })
@@ -991,8 +1143,14 @@ impl Store for PostgresStore {
         Box::pin(self.commit_batch())
     }
 
-    fn rollback(&mut self) {
+    fn rollback(&mut self) -> Pending<'_, ()> {
         self.forget_batch();
+        Box::pin(async move {
+            if std::mem::take(&mut self.in_tx) && !self.writer.is_closed() {
+                self.writer.batch_execute("ROLLBACK").await?;
+            }
+            Ok(())
+        })
     }
 
     fn reader(&self) -> Arc<dyn Reader> {
@@ -1015,6 +1173,15 @@ impl std::fmt::Debug for PostgresReader {
 }
 
 const STORED_MESSAGE: &str = "m.seq, m.client_id, m.sender_id, u.name, m.ts, m.kind, m.body";
+
+/// Several conversations' messages in `(after, upto]`, by conversation and
+/// sequence number; the conversation is the eighth column.
+const GAP: &str = "
+SELECT m.seq, m.client_id, m.sender_id, u.name, m.ts, m.kind, m.body, m.conv_id
+FROM messages m JOIN users u ON u.id = m.sender_id
+JOIN unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS w(conv, after, upto)
+  ON m.conv_id = w.conv AND m.seq > w.after AND m.seq <= w.upto
+ORDER BY m.conv_id, m.seq";
 
 fn stored_message(r: &Row) -> Result<StoredMessage> {
     Ok(StoredMessage {
@@ -1101,5 +1268,48 @@ impl Reader for PostgresReader {
             .map(|r| Ok((UserId(r.try_get(0)?), state_of(r.try_get(1)?))))
             .collect::<Result<Vec<_>>>()?;
         Ok(Some(OfferOutcome { over, recipients }))
+    }
+
+    fn conv(&self, conv: ConvId) -> Result<Option<ConvFetch>> {
+        let Some(record) = self
+            .query(
+                &format!("SELECT {CONV_COLUMNS} FROM convs WHERE id = $1"),
+                &[&conv.0],
+            )?
+            .first()
+            .map(conv_record)
+            .transpose()?
+        else {
+            return Ok(None);
+        };
+        let members = self
+            .query(
+                &format!("SELECT {MEMBER_COLUMNS} FROM members WHERE conv_id = $1"),
+                &[&conv.0],
+            )?
+            .iter()
+            .map(member_record)
+            .collect::<Result<Vec<_>>>()?;
+        let ids: Vec<i64> = members.iter().map(|m| m.user.0).collect();
+        let users = self
+            .query(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ANY($1)"),
+                &[&ids],
+            )?
+            .iter()
+            .map(user_record)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(ConvFetch {
+            conv: record,
+            members,
+            users,
+        }))
+    }
+
+    fn versions(&self) -> Result<Vec<(ConvId, u64)>> {
+        self.query("SELECT id, last_seq FROM convs WHERE last_seq > 0", &[])?
+            .iter()
+            .map(|r| Ok((ConvId(r.try_get(0)?), seq(r.try_get(1)?))))
+            .collect()
     }
 }

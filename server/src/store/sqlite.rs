@@ -826,13 +826,14 @@ impl Store for SqliteStore {
         Box::pin(std::future::ready(done))
     }
 
-    fn rollback(&mut self) {
+    fn rollback(&mut self) -> Pending<'_, ()> {
         if self.in_txn {
             if let Err(e) = self.conn.execute_batch("ROLLBACK") {
                 tracing::error!("rollback failed: {e}");
             }
             self.in_txn = false;
         }
+        Box::pin(std::future::ready(Ok(())))
     }
 
     fn reader(&self) -> Arc<dyn Reader> {
