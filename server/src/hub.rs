@@ -30,6 +30,7 @@ mod messages;
 mod notices;
 mod presence;
 mod queries;
+pub mod remote;
 mod state;
 mod wants;
 mod worker;
@@ -424,6 +425,15 @@ pub enum Command {
         class: Class,
         reply: oneshot::Sender<Result<(), Refusal>>,
     },
+    /// What another node of the cluster did.
+    Remote(remote::Event),
+    /// A gap read the hub asked for ([`remote`]).
+    Filled(Box<remote::Filled>),
+    /// Every conversation's last sequence number in the shared store.
+    Versions(Vec<(ConvId, u64)>),
+    /// A second passed: a node of a cluster says who is connected to it,
+    /// and takes silent nodes for dead.
+    Tick,
 }
 
 /// What an `offer` asks for.
@@ -458,6 +468,8 @@ pub struct HubConfig {
     pub file_ttl: std::time::Duration,
     /// Where offered files' bytes are kept.
     pub blobs: crate::blobs::Blobs,
+    /// The other nodes of a cluster; `None` for a single server.
+    pub bus: Option<Arc<dyn remote::Bus>>,
 }
 
 /// A cheap handle to the hub, one per connection.
@@ -495,7 +507,8 @@ impl Hub {
             .retain(&snapshot.files.iter().map(|f| f.id).collect());
         let reader = store.reader();
         let (tx, rx) = mpsc::channel(16 * 1024);
-        let worker = worker::Worker::new(store, snapshot, config);
+        let mut worker = worker::Worker::new(store, snapshot, config);
+        worker.hear_back(tx.downgrade());
         let task = tokio::spawn(worker.run(rx));
         Ok((Hub { tx, reader }, HubTask(task)))
     }

@@ -9,7 +9,7 @@
 
 mod catchup;
 mod conn;
-mod history;
+pub(crate) mod history;
 mod login;
 mod password;
 mod transfer;

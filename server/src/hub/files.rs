@@ -12,6 +12,7 @@ use classchat_common::protocol::{ChatMessage, FileInfo, FileState, OfferSummary,
 use classchat_common::{Conv as ConvName, ErrorCode, MessageId, OfferId, ServerMessage, Timestamp};
 use tokio::sync::oneshot;
 
+use super::remote::Event;
 use super::state::Offer;
 use super::worker::{Batch, Effect, Worker};
 use super::{NewOffer, Refusal, SessionId};
@@ -198,9 +199,20 @@ impl Worker {
         // One id for the stored message and the live one, so a client that gets
         // both (live, then again in a catch-up) recognises the duplicate.
         let id = MessageId::new();
-        if let Err(e) = self.store_offer(id, seq, user, now, &info, &text, &record) {
-            return b.fail(e);
-        }
+        let body = match self.store_offer(id, seq, user, now, &info, &text, &record) {
+            Ok(body) => body,
+            Err(e) => return b.fail(e),
+        };
+        self.announce(b, || Event::Message {
+            conv: o.conv.0,
+            seq,
+            id,
+            sender: user.0,
+            sender_name: from.clone(),
+            ts: now,
+            kind: MessageKind::File as i64,
+            body,
+        });
         if let Some(stored) = self.state.offers.get_mut(&offer) {
             stored.seq = seq;
             stored.created = now;
@@ -253,7 +265,7 @@ impl Worker {
         info: &FileInfo,
         text: &str,
         record: &FileRecord,
-    ) -> Result<(), StoreError> {
+    ) -> Result<String, StoreError> {
         let body = StoredFile {
             file: info.clone(),
             text: text.to_owned(),
@@ -273,7 +285,8 @@ impl Worker {
                 "a fresh message id was already stored".into(),
             ));
         }
-        self.store.add_file(record)
+        self.store.add_file(record)?;
+        Ok(body)
     }
 
     pub(super) fn file_aborted(&mut self, offer: OfferId) {

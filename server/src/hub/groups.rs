@@ -20,6 +20,7 @@ use classchat_common::{
     Conv as ConvName, ErrorCode, GroupName, MessageId, ServerMessage, Timestamp, Username,
 };
 
+use super::remote::Event;
 use super::state::{Conv, Member};
 use super::worker::{Batch, Worker};
 use super::{Refusal, SessionId};
@@ -329,6 +330,14 @@ impl Worker {
                 .filter(|&m| m != user)
                 .collect();
             self.fan_out(b, conv, None, msg.clone());
+            self.announce(b, || Event::Deleted {
+                conv: id.0,
+                seq: msg.seq,
+                id: msg.id,
+                actor: user.0,
+                actor_name: msg.from.clone(),
+                ts: msg.ts,
+            });
             for member in others {
                 self.notify(member, &msg)?;
             }
@@ -438,6 +447,16 @@ impl Worker {
                 "a fresh event id was already stored".into(),
             ));
         }
+        self.announce(b, || Event::Message {
+            conv: id.0,
+            seq,
+            id: msg.id,
+            sender: actor.0,
+            sender_name: msg.from.clone(),
+            ts: msg.ts,
+            kind: MessageKind::Event as i64,
+            body: stored.clone(),
+        });
         self.advance_after_send(b, id, actor, seq, msg.ts);
         if let Some(conv) = self.state.convs.get(&id) {
             self.fan_out(b, conv, None, msg.clone());

@@ -11,6 +11,7 @@ use classchat_common::protocol::{ChatMessage, Req};
 use classchat_common::text::is_blank;
 use classchat_common::{Conv as ConvName, ErrorCode, MessageId, ServerMessage, Timestamp};
 
+use super::remote::Event;
 use super::state::{Conv, direct_key};
 use super::worker::{Batch, Worker};
 use super::{Refusal, SessionId};
@@ -116,6 +117,16 @@ impl Worker {
                 self.reply_stored(b, session, user, id, existing, true);
             }
             Ok(Appended::New) => {
+                self.announce(b, || Event::Message {
+                    conv: conv_id.0,
+                    seq,
+                    id,
+                    sender: user.0,
+                    sender_name: from.clone(),
+                    ts,
+                    kind: MessageKind::Text as i64,
+                    body: body.to_owned(),
+                });
                 self.advance_after_send(b, conv_id, user, seq, ts);
                 if let Some(conv) = self.state.convs.get(&conv_id) {
                     let msg = ChatMessage {
@@ -129,7 +140,7 @@ impl Worker {
                         file: None,
                         counts: None,
                     };
-                    self.echo_to_own_sessions(b, conv, user, session, &msg);
+                    self.echo_to_own_sessions(b, conv, user, Some(session), &msg);
                     self.fan_out(b, conv, Some(user), msg);
                 }
                 let stored = MessageRef {
@@ -233,6 +244,7 @@ impl Worker {
         let Some(conv) = self.state.convs.get_mut(&conv_id) else {
             return;
         };
+        b.released.entry(conv_id).or_insert(conv.last_seq);
         conv.last_seq = seq;
         conv.last_ts = Some(ts);
         let Some(m) = conv.member_mut(user) else {
@@ -302,18 +314,18 @@ impl Worker {
     /// A message its sender's other sessions (another device, a script)
     /// see too, with `counts` as in `history`: how far it has got, so they can
     /// follow its receipts like the session that sent it.
-    fn echo_to_own_sessions(
+    pub(super) fn echo_to_own_sessions(
         &self,
         b: &mut Batch,
         conv: &Conv,
         user: UserId,
-        session: SessionId,
+        sender_session: Option<SessionId>,
         msg: &ChatMessage,
     ) {
         let mut others = self
             .state
             .outbounds(user)
-            .filter(|(sid, _)| *sid != session)
+            .filter(|(sid, _)| Some(*sid) != sender_session)
             .peekable();
         if others.peek().is_none() {
             return;
@@ -465,8 +477,35 @@ impl Worker {
     }
 
     /// Tells members who may have sent something after `floor` (and the reader's
-    /// other sessions) where `reader`'s cursors are now.
+    /// other sessions) where `reader`'s cursors are now, on every node.
     fn send_receipts(
+        &self,
+        b: &mut Batch,
+        conv_id: ConvId,
+        reader: UserId,
+        floor: u64,
+        skip: Option<SessionId>,
+    ) {
+        if self.clustered()
+            && let Some(me) = self
+                .state
+                .convs
+                .get(&conv_id)
+                .and_then(|c| c.member(reader))
+        {
+            b.events.push(Event::Cursor {
+                conv: conv_id.0,
+                user: reader.0,
+                delivered: me.delivered,
+                read: me.read,
+                floor,
+            });
+        }
+        self.receipts_here(b, conv_id, reader, floor, skip);
+    }
+
+    /// [`Self::send_receipts`] to this node's connections.
+    pub(super) fn receipts_here(
         &self,
         b: &mut Batch,
         conv_id: ConvId,

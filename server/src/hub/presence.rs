@@ -8,12 +8,13 @@ use std::time::Instant;
 use classchat_common::{ServerMessage, Timestamp, Username};
 use tokio::sync::oneshot;
 
+use super::remote::Event;
 use super::state::{Session, TOKENS_PER_USER, User};
 use super::worker::{Batch, Effect, Worker};
 use super::{Account, Attached, CatchUp, Created, SessionId};
 use crate::outbound::{Closed, Outbound};
 use crate::ratelimit::Buckets;
-use crate::store::{TokenHash, UserId};
+use crate::store::{TokenHash, UserId, UserRecord};
 
 /// Every connection is told the count of who is online at most this often: a
 /// class logging in at once (or 10,000 clients after a restart) costs each
@@ -91,22 +92,23 @@ impl Worker {
             Err(e) => return b.fail(e),
         };
         tracing::info!(user = %name, "account created");
+        self.announce(b, || Event::User {
+            id: id.0,
+            name: name.clone(),
+            pw_hash: password_hash.clone(),
+            created: now,
+            retire_but: None,
+        });
         self.state.by_name.insert(name.clone(), id);
-        self.state.users.insert(
+        let record = UserRecord {
             id,
-            User {
-                id,
-                name: name.clone(),
-                password_hash: password_hash.into(),
-                created: now,
-                last_seen: None,
-                convs: Vec::new(),
-                sessions: Vec::new(),
-                tokens: Default::default(),
-                limits: Buckets::full(&self.config.rates, Instant::now()),
-                notices: Vec::new(),
-            },
-        );
+            name: name.clone(),
+            password_hash,
+            created: now,
+            last_seen: None,
+        };
+        let limits = Buckets::full(&self.config.rates, Instant::now());
+        self.state.users.insert(id, User::new(record, limits));
         b.reply(reply, Created::New(id, name));
     }
 
@@ -143,7 +145,12 @@ impl Worker {
             return;
         };
         let first = u.sessions.is_empty();
+        // Already connected to another node of the cluster: not new.
+        let came = first && u.remote == 0;
         u.sessions.push(session);
+        if first && let Some(c) = &mut self.cluster {
+            c.presence_changed = true;
+        }
         let name = u.name.clone();
         let convs = u.convs.clone();
         if first {
@@ -185,7 +192,7 @@ impl Worker {
                 });
             }
         }
-        if first {
+        if came {
             let msg = ServerMessage::Presence {
                 user: name.clone(),
                 online: true,
@@ -220,6 +227,15 @@ impl Worker {
         let Some(u) = self.state.users.get_mut(&user) else {
             return;
         };
+        if self.cluster.is_some() {
+            b.events.push(Event::User {
+                id: user.0,
+                name: u.name.clone(),
+                pw_hash: password_hash.clone(),
+                created: u.created,
+                retire_but: Some(keep),
+            });
+        }
         u.password_hash = password_hash.into();
         let retired: Vec<TokenHash> = u.tokens.iter().filter(|t| **t != keep).copied().collect();
         u.tokens.retain(|t| *t == keep);
@@ -237,6 +253,10 @@ impl Worker {
         if let Err(e) = self.store.add_token(user, &token, Timestamp::now()) {
             return b.fail(e);
         }
+        self.announce(b, || Event::Token {
+            user: user.0,
+            hash: token,
+        });
         let Some(u) = self.state.users.get_mut(&user) else {
             return;
         };
@@ -265,6 +285,13 @@ impl Worker {
         if !u.sessions.is_empty() {
             return;
         }
+        if let Some(c) = &mut self.cluster {
+            c.presence_changed = true;
+        }
+        // Still connected to another node of the cluster: not gone.
+        if u.remote > 0 {
+            return;
+        }
         let now = Timestamp::now();
         u.last_seen = Some(now);
         let name = u.name.clone();
@@ -282,7 +309,7 @@ impl Worker {
 
     /// Sends `msg` once to every online session of everyone who shares a
     /// conversation with `user`.
-    fn tell_contacts(&self, b: &mut Batch, user: UserId, msg: &ServerMessage) {
+    pub(super) fn tell_contacts(&self, b: &mut Batch, user: UserId, msg: &ServerMessage) {
         let Some(u) = self.state.users.get(&user) else {
             return;
         };

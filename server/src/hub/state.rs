@@ -13,7 +13,7 @@ use super::{Refusal, SessionId};
 use crate::idmap::IdMap;
 use crate::outbound::Outbound;
 use crate::ratelimit::{Buckets, Rates};
-use crate::store::{ConvId, ConvKind, MemberRecord, Snapshot, TokenHash, UserId};
+use crate::store::{ConvId, ConvKind, MemberRecord, Snapshot, TokenHash, UserId, UserRecord};
 use classchat_common::ErrorCode;
 
 /// Resume tokens kept per user; logging in on an eleventh device retires the oldest.
@@ -33,11 +33,30 @@ pub struct User {
     pub limits: Buckets,
     /// Lines to send at each login until acknowledged, oldest first.
     pub notices: Vec<Notice>,
+    /// On how many other nodes of a cluster the user is connected.
+    pub remote: u16,
 }
 
 impl User {
+    /// An account as the hub keeps it: nobody connected, nothing joined yet.
+    pub fn new(u: UserRecord, limits: Buckets) -> Self {
+        Self {
+            id: u.id,
+            name: u.name,
+            password_hash: u.password_hash.into(),
+            created: u.created,
+            last_seen: u.last_seen,
+            convs: Vec::new(),
+            sessions: Vec::new(),
+            tokens: VecDeque::new(),
+            limits,
+            notices: Vec::new(),
+            remote: 0,
+        }
+    }
+
     pub fn online(&self) -> bool {
-        !self.sessions.is_empty()
+        !self.sessions.is_empty() || self.remote > 0
     }
 
     /// When the user was last connected, for someone asking now: nothing while
@@ -172,6 +191,11 @@ pub fn direct_key(a: UserId, b: UserId) -> (UserId, UserId) {
 }
 
 impl State {
+    /// `user`'s membership of `conv`, when both exist.
+    pub fn member_mut(&mut self, conv: ConvId, user: UserId) -> Option<&mut Member> {
+        self.convs.get_mut(&conv).and_then(|c| c.member_mut(user))
+    }
+
     pub fn from_snapshot(snap: Snapshot, rates: &Rates) -> Self {
         let mut state = State::default();
         state.load(snap, rates);
@@ -192,21 +216,8 @@ impl State {
         self.online.clear();
         for u in snap.users {
             self.by_name.insert(u.name.clone(), u.id);
-            self.users.insert(
-                u.id,
-                User {
-                    id: u.id,
-                    name: u.name,
-                    password_hash: u.password_hash.into(),
-                    created: u.created,
-                    last_seen: u.last_seen,
-                    convs: Vec::new(),
-                    sessions: Vec::new(),
-                    tokens: VecDeque::new(),
-                    limits: Buckets::full(rates, now),
-                    notices: Vec::new(),
-                },
-            );
+            self.users
+                .insert(u.id, User::new(u, Buckets::full(rates, now)));
         }
         for (hash, user) in snap.tokens {
             if let Some(u) = self.users.get_mut(&user) {

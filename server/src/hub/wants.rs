@@ -21,10 +21,25 @@ impl Worker {
         let mut wants = Wants::default();
         for command in commands {
             match command {
-                Command::CreateAccount { .. } => wants.users += 1,
+                Command::CreateAccount { name, .. } => {
+                    wants.users += 1;
+                    self.want_name(&mut wants, name);
+                }
+                Command::FindAccount { name, .. } => self.want_name(&mut wants, name),
+                Command::Resume { name, token, .. } => {
+                    self.want_name(&mut wants, name);
+                    if self.clustered() && !self.state.tokens.contains_key(token) {
+                        wants.tokens.push(*token);
+                    }
+                }
                 Command::FileOffer { session, offer, .. } => {
                     if let Some(user) = self.user_of(*session) {
-                        wants.convs += self.opens_direct(user, &offer.to);
+                        self.want_conv(&mut wants, user, &offer.to);
+                    }
+                }
+                Command::FileUploaded { offer, .. } => {
+                    if let Some(o) = self.state.offers.get(offer) {
+                        self.want_lock(&mut wants, o.conv);
                     }
                 }
                 Command::FileAccept { offer, .. } | Command::FileWithdraw { offer, .. } => {
@@ -38,20 +53,24 @@ impl Worker {
                     };
                     self.request_wants(&mut wants, user, request);
                 }
-                Command::FindAccount { .. }
-                | Command::Resume { .. }
-                | Command::SetPassword { .. }
+                Command::SetPassword { .. }
                 | Command::Attach { .. }
                 | Command::Detach { .. }
                 | Command::History { .. }
-                | Command::FileUploaded { .. }
                 | Command::FileAborted { .. }
                 | Command::Sweep
                 | Command::Flush { .. }
                 | Command::Conversations { .. }
-                | Command::Take { .. } => {}
+                | Command::Take { .. }
+                | Command::Remote(_)
+                | Command::Filled(_)
+                | Command::Versions(_)
+                | Command::Tick => {}
             }
         }
+        // Locked in id order, once each.
+        wants.locks.sort_unstable();
+        wants.locks.dedup_by_key(|(conv, _)| *conv);
         wants
     }
 
@@ -59,7 +78,7 @@ impl Worker {
         match request {
             Request::Send { id, to, .. } => {
                 wants.messages.push((user, *id));
-                wants.convs += self.opens_direct(user, to);
+                self.want_conv(wants, user, to);
             }
             Request::ReadBy { id, .. } => wants.messages.push((user, *id)),
             Request::FileDecision { offer, .. } => {
@@ -67,8 +86,17 @@ impl Worker {
                     wants.offers.push(*offer);
                 }
             }
-            Request::Create { .. } => wants.convs += 1,
-            Request::Kick { .. } => wants.notices += 1,
+            Request::Create { members, .. } => {
+                wants.convs += 1;
+                for name in members {
+                    self.want_name(wants, name);
+                }
+            }
+            Request::Kick { group, user, .. } => {
+                wants.notices += 1;
+                self.want_group(wants, group);
+                self.want_name(wants, user);
+            }
             Request::Delete { group, .. } => {
                 wants.notices += self
                     .state
@@ -76,31 +104,62 @@ impl Worker {
                     .get(group)
                     .and_then(|id| self.state.convs.get(id))
                     .map_or(0, |c| c.members.len());
+                self.want_group(wants, group);
             }
+            Request::Join { group, .. }
+            | Request::Leave { group, .. }
+            | Request::Rename { group, .. } => self.want_group(wants, group),
+            Request::Add { group, user, .. } | Request::Owner { group, user, .. } => {
+                self.want_group(wants, group);
+                self.want_name(wants, user);
+            }
+            Request::Whois { user, .. } => self.want_name(wants, user),
             Request::Ack { .. }
             | Request::Read { .. }
             | Request::Who { .. }
-            | Request::Whois { .. }
             | Request::Files { .. }
-            | Request::Join { .. }
-            | Request::Leave { .. }
             | Request::Groups { .. }
-            | Request::Members { .. }
-            | Request::Rename { .. }
-            | Request::Add { .. }
-            | Request::Owner { .. } => {}
+            | Request::Members { .. } => {}
+        }
+    }
+
+    /// A message from `user` to `to` may open a direct conversation, or add
+    /// to one that a node of a cluster must lock.
+    fn want_conv(&self, wants: &mut Wants, user: UserId, to: &Conv) {
+        match self.destination(user, to) {
+            Ok(Destination::NewDirect(_)) => wants.convs += 1,
+            Ok(Destination::Conv(id)) => self.want_lock(wants, id),
+            Err(_) => {
+                if let Conv::User(name) = to {
+                    self.want_name(wants, name);
+                }
+            }
+        }
+    }
+
+    /// An account a node of a cluster may not know yet.
+    fn want_name(&self, wants: &mut Wants, name: &classchat_common::Username) {
+        if self.clustered() && !self.state.by_name.contains_key(name) {
+            wants.names.push(name.clone());
+        }
+    }
+
+    fn want_group(&self, wants: &mut Wants, group: &classchat_common::GroupName) {
+        if let Some(&id) = self.state.groups.get(group) {
+            self.want_lock(wants, id);
+        }
+    }
+
+    fn want_lock(&self, wants: &mut Wants, conv: crate::store::ConvId) {
+        if !self.clustered() {
+            return;
+        }
+        if let Some(c) = self.state.convs.get(&conv) {
+            wants.locks.push((conv, c.last_seq));
         }
     }
 
     fn user_of(&self, session: super::SessionId) -> Option<UserId> {
         self.state.sessions.get(&session).map(|s| s.user)
-    }
-
-    /// 1 if a message from `user` to `to` would open a direct conversation.
-    fn opens_direct(&self, user: UserId, to: &Conv) -> usize {
-        usize::from(matches!(
-            self.destination(user, to),
-            Ok(Destination::NewDirect(_))
-        ))
     }
 }

@@ -16,11 +16,13 @@ use classchat_common::protocol::Req;
 use classchat_common::{ErrorCode, MessageId, OfferId, ServerMessage};
 use tokio::sync::mpsc;
 
+use super::remote::{Cluster, Event};
 use super::state::State;
 use super::{Command, HubConfig, Refusal, Request, SessionId};
 use crate::outbound::Closed;
 use crate::ratelimit::Class;
 use crate::store::{ConvId, Snapshot, Store, StoreError, UserId};
+use std::collections::HashMap;
 use std::time::Instant;
 
 /// The longest a session stops reading after a refusal for its rate: long
@@ -59,6 +61,11 @@ pub struct Batch {
     /// stored, their senders are told and their files deleted.
     pub uploads: Vec<(SessionId, OfferId)>,
     pub failed: Option<StoreError>,
+    /// Each conversation's last sequence number before this batch added to
+    /// it (what the node had released), for a batch that fails.
+    pub released: HashMap<ConvId, u64>,
+    /// What the other nodes of a cluster are told once this is committed.
+    pub events: Vec<Event>,
 }
 
 impl Batch {
@@ -94,6 +101,8 @@ pub struct Worker {
     overflowed: Vec<SessionId>,
     /// How many were online when every connection was last told, and when.
     pub(super) online_told: (usize, Option<tokio::time::Instant>),
+    /// What a node of a cluster keeps besides; `None` for a single server.
+    pub(super) cluster: Option<Cluster>,
 }
 
 impl Worker {
@@ -101,9 +110,17 @@ impl Worker {
         Self {
             state: State::from_snapshot(snapshot, &config.rates),
             store,
-            config,
             overflowed: Vec::new(),
             online_told: (0, None),
+            cluster: config.bus.clone().map(Cluster::new),
+            config,
+        }
+    }
+
+    /// Where the hub's own later commands go (a node's gap reads).
+    pub fn hear_back(&mut self, to_hub: mpsc::WeakSender<Command>) {
+        if let Some(c) = &mut self.cluster {
+            c.to_hub = Some(to_hub);
         }
     }
 
@@ -133,10 +150,11 @@ impl Worker {
             let mut batch = Batch::default();
             if self.store.needs_prefetch() {
                 let wants = self.wants(&commands);
-                if let Err(e) = self.store.prefetch(&wants).await {
+                match self.store.prefetch(&wants).await {
+                    Ok(learned) => self.learn(&mut batch, learned),
                     // Applied all the same, against memory, so that everyone
                     // involved hears why; the batch is then rolled back.
-                    batch.fail(e);
+                    Err(e) => batch.fail(e),
                 }
             }
             for session in std::mem::take(&mut self.overflowed) {
@@ -149,9 +167,22 @@ impl Worker {
                 tracing::error!("the hub is stopping: {fatal}");
                 break;
             }
+            if let Some(presence) = self.presence_event()
+                && let Some(c) = &self.cluster
+            {
+                c.bus.publish(vec![presence]);
+            }
             self.tell_online();
         }
-        self.store.rollback();
+        if let Some(c) = &self.cluster {
+            // The other nodes show this node's users offline now, not after
+            // the silence that a killed node leaves.
+            let node = c.bus.node().to_owned();
+            c.bus.publish(vec![Event::Leaving { node }]);
+        }
+        if let Err(e) = self.store.rollback().await {
+            tracing::warn!("could not roll back at stop: {e}");
+        }
         for session in self.state.sessions.values() {
             session.outbound.close(Closed::Dropped);
         }
@@ -237,6 +268,10 @@ impl Worker {
                 }
             }
             Command::Sweep => self.sweep(b),
+            Command::Remote(event) => self.remote(b, event),
+            Command::Filled(filled) => self.filled(b, *filled),
+            Command::Versions(versions) => self.versions(versions),
+            Command::Tick => self.tick(b),
             Command::Request { session, request } => self.request(b, session, request),
         }
     }
@@ -351,6 +386,11 @@ impl Worker {
         };
         match outcome {
             Ok(()) => {
+                if let Some(c) = &self.cluster
+                    && !b.events.is_empty()
+                {
+                    c.bus.publish(std::mem::take(&mut b.events));
+                }
                 self.release(b.effects);
                 Ok(())
             }
@@ -359,7 +399,9 @@ impl Worker {
                     "could not store a batch of {} requests: {e}",
                     b.origins.len()
                 );
-                self.store.rollback();
+                if let Err(e) = self.store.rollback().await {
+                    tracing::warn!("could not roll back: {e}");
+                }
                 let lines: Vec<Effect> = b
                     .origins
                     .iter()
@@ -379,8 +421,26 @@ impl Worker {
                 // Said before the state is read again, which waits as long as
                 // the database is away.
                 self.release(lines);
+                // What this node released stays its sequencers' place: a
+                // cluster's other nodes may have stored more, which is read
+                // and released in order, not skipped.
+                let released: HashMap<ConvId, u64> = self
+                    .state
+                    .convs
+                    .values()
+                    .map(|c| (c.id, b.released.get(&c.id).copied().unwrap_or(c.last_seq)))
+                    .collect();
                 let snapshot = self.reload().await?;
                 self.state.load(snapshot, &self.config.rates);
+                let clustered = self.clustered();
+                for c in self.state.convs.values_mut() {
+                    match released.get(&c.id) {
+                        Some(&seq) => c.last_seq = c.last_seq.min(seq),
+                        None if clustered => c.last_seq = 0,
+                        None => {}
+                    }
+                }
+                self.restore_remote_presence();
                 let mut lines = Vec::new();
                 for (session, offer) in b.uploads {
                     // Still uploading: the batch did not get as far as this one.
@@ -420,12 +480,7 @@ impl Worker {
 
     fn write_cursors(&mut self, b: &mut Batch) {
         for (conv, user) in std::mem::take(&mut b.dirty) {
-            let Some(m) = self
-                .state
-                .convs
-                .get_mut(&conv)
-                .and_then(|c| c.member_mut(user))
-            else {
+            let Some(m) = self.state.member_mut(conv, user) else {
                 continue;
             };
             if !m.dirty {

@@ -1,0 +1,758 @@
+//! A node of a cluster: what it tells the other nodes after each commit, and
+//! how it takes in what they did.
+//!
+//! PostgreSQL is the truth; these events only say that something happened.
+//! Each node keeps the whole model in memory, as a single server does, and
+//! every conversation's `last_seq` there is the last message this node has
+//! released to its connections: the node's sequencer. A message from another
+//! node goes out only in order: the next one is taken in at once, an early
+//! one waits while the gap is read from PostgreSQL (where it is sure to be:
+//! a conversation's row is locked from the batch's prefetch to its commit,
+//! so commit order is sequence order), and one already released is dropped.
+//! A lost event costs a read, never a message: besides the gap reads, every
+//! node compares its sequencers with PostgreSQL's every two seconds
+//! ([`Command::Versions`]), which also finds what a node killed after its
+//! commit never published.
+//!
+//! The single server has no bus: [`HubConfig::bus`] is `None`, no event is
+//! even built, and none of this runs.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use classchat_common::protocol::GroupEvent;
+use classchat_common::{Conv as ConvName, MessageId, ServerMessage, Timestamp, Username};
+use serde::{Deserialize, Serialize};
+
+use super::Command;
+use super::state::{Conv, User};
+use super::worker::{Batch, Worker};
+use crate::ratelimit::Buckets;
+use crate::store::{
+    ConvFetch, ConvId, ConvKind, Learned, MemberRecord, MessageKind, StoredEvent, StoredMessage,
+    TokenHash, UserId, UserRecord,
+};
+
+/// A node silent this long is taken for dead: its users go offline.
+const NODE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The most messages one gap read brings; a longer gap takes several.
+const FILL_MAX: usize = 4096;
+
+/// Where a node's events go: NATS in a cluster. Publishing never waits.
+pub trait Bus: Send + Sync + std::fmt::Debug {
+    /// This node's id.
+    fn node(&self) -> &str;
+    /// Publishes what a committed batch did, in order.
+    fn publish(&self, events: Vec<Event>);
+}
+
+/// What one node tells the others. Ids are PostgreSQL's, which every node shares.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum Event {
+    /// A message committed in a conversation: text, group event or file offer.
+    Message {
+        conv: i64,
+        seq: u64,
+        id: MessageId,
+        sender: i64,
+        sender_name: Username,
+        ts: Timestamp,
+        kind: i64,
+        body: String,
+    },
+    /// A group deleted (nothing of it is kept): its members are told, with
+    /// the sequence number the event would have had.
+    Deleted {
+        conv: i64,
+        seq: u64,
+        id: MessageId,
+        actor: i64,
+        actor_name: Username,
+        ts: Timestamp,
+    },
+    /// A member's cursors moved from `floor`.
+    Cursor {
+        conv: i64,
+        user: i64,
+        delivered: u64,
+        read: u64,
+        floor: u64,
+    },
+    /// An account made, or its password changed (which retires every token
+    /// but `keep`).
+    User {
+        id: i64,
+        name: Username,
+        pw_hash: String,
+        created: Timestamp,
+        retire_but: Option<TokenHash>,
+    },
+    /// A resume token made at a login.
+    Token { user: i64, hash: TokenHash },
+    /// Who is connected to `node`: sent when it changes and every second.
+    Presence { node: String, users: Vec<i64> },
+    /// `node` is stopping: its users are no longer connected there.
+    Leaving { node: String },
+}
+
+impl Event {
+    /// The message event for a stored message.
+    pub fn message(conv: ConvId, m: &StoredMessage) -> Self {
+        Event::Message {
+            conv: conv.0,
+            seq: m.seq,
+            id: m.id,
+            sender: m.sender.0,
+            sender_name: m.sender_name.clone(),
+            ts: m.ts,
+            kind: m.kind as i64,
+            body: m.body.clone(),
+        }
+    }
+}
+
+/// What a node keeps only in a cluster.
+#[derive(Debug)]
+pub struct Cluster {
+    pub bus: Arc<dyn Bus>,
+    /// Messages that came early, per conversation, by sequence number.
+    held: HashMap<ConvId, BTreeMap<u64, StoredMessage>>,
+    /// Conversations being read from PostgreSQL, up to which sequence number.
+    filling: HashMap<ConvId, u64>,
+    /// Every other node heard from, and who is connected to it.
+    nodes: HashMap<String, Node>,
+    /// Whether this node's connected users changed since it last said.
+    pub presence_changed: bool,
+    /// Sends the hub's own later commands (gap reads); weak, so that it does
+    /// not keep the hub running.
+    pub to_hub: Option<tokio::sync::mpsc::WeakSender<Command>>,
+}
+
+#[derive(Debug)]
+struct Node {
+    heard: Instant,
+    users: HashSet<UserId>,
+}
+
+impl Cluster {
+    pub fn new(bus: Arc<dyn Bus>) -> Self {
+        Self {
+            bus,
+            held: HashMap::new(),
+            filling: HashMap::new(),
+            nodes: HashMap::new(),
+            presence_changed: true,
+            to_hub: None,
+        }
+    }
+}
+
+/// What a gap read found.
+#[derive(Debug)]
+pub struct Filled {
+    pub conv: ConvId,
+    /// The conversation itself, when the node did not know it.
+    pub fetched: Option<ConvFetch>,
+    pub messages: Vec<StoredMessage>,
+    pub failed: bool,
+}
+
+impl Worker {
+    /// Whether this node is one of a cluster.
+    pub(super) fn clustered(&self) -> bool {
+        self.cluster.is_some()
+    }
+
+    /// Keeps `event` for the other nodes, published once the batch is committed.
+    pub(super) fn announce(&self, b: &mut Batch, event: impl FnOnce() -> Event) {
+        if self.cluster.is_some() {
+            b.events.push(event());
+        }
+    }
+
+    /// Takes in what a prefetch learned: accounts and tokens made elsewhere,
+    /// conversations deleted elsewhere, and the messages other nodes stored
+    /// in the conversations this batch has locked (released before the
+    /// batch's own, which follow them).
+    pub(super) fn learn(&mut self, b: &mut Batch, learned: Learned) {
+        for u in learned.users {
+            self.learn_user(&u);
+        }
+        for (hash, user) in learned.tokens {
+            self.learn_token(user, hash);
+        }
+        for conv in learned.gone {
+            self.forget_conv(conv);
+        }
+        for (conv, messages) in learned.missed {
+            for m in messages {
+                self.take_in(b, conv, m);
+            }
+        }
+    }
+
+    fn learn_user(&mut self, u: &UserRecord) {
+        if let Some(known) = self.state.users.get_mut(&u.id) {
+            known.password_hash = u.password_hash.as_str().into();
+            return;
+        }
+        self.state.by_name.insert(u.name.clone(), u.id);
+        let limits = Buckets::full(&self.config.rates, Instant::now());
+        self.state.users.insert(u.id, User::new(u.clone(), limits));
+    }
+
+    fn learn_token(&mut self, user: UserId, hash: TokenHash) {
+        if self.state.tokens.contains_key(&hash) {
+            return;
+        }
+        if let Some(u) = self.state.users.get_mut(&user) {
+            u.tokens.push_back(hash);
+            self.state.tokens.insert(hash, user);
+        }
+    }
+
+    fn forget_conv(&mut self, id: ConvId) {
+        let Some(conv) = self.state.convs.remove(&id) else {
+            return;
+        };
+        for m in conv.members {
+            if let Some(u) = self.state.users.get_mut(&m.user) {
+                u.convs.retain(|c| *c != id);
+            }
+        }
+        match conv.kind {
+            ConvKind::Group { name, .. } => {
+                self.state.groups.remove(&name);
+            }
+            ConvKind::Direct { a, b } => {
+                self.state.directs.remove(&(a, b));
+            }
+        }
+        if let Some(c) = &mut self.cluster {
+            c.held.remove(&id);
+        }
+    }
+
+    /// An event from another node.
+    pub(super) fn remote(&mut self, b: &mut Batch, event: Event) {
+        match event {
+            Event::Message {
+                conv,
+                seq,
+                id,
+                sender,
+                sender_name,
+                ts,
+                kind,
+                body,
+            } => {
+                let m = StoredMessage {
+                    seq,
+                    id,
+                    sender: UserId(sender),
+                    sender_name,
+                    ts,
+                    kind: MessageKind::from_i64(kind),
+                    body,
+                };
+                self.sequence(b, ConvId(conv), m);
+            }
+            Event::Deleted {
+                conv,
+                seq,
+                id,
+                actor: _,
+                actor_name,
+                ts,
+            } => self.deleted_elsewhere(b, ConvId(conv), seq, id, actor_name, ts),
+            Event::Cursor {
+                conv,
+                user,
+                delivered,
+                read,
+                floor,
+            } => {
+                let (conv, user) = (ConvId(conv), UserId(user));
+                let Some(m) = self.state.member_mut(conv, user) else {
+                    return;
+                };
+                m.delivered = m.delivered.max(delivered);
+                m.read = m.read.max(read);
+                self.receipts_here(b, conv, user, floor, None);
+            }
+            Event::User {
+                id,
+                name,
+                pw_hash,
+                created,
+                retire_but,
+            } => {
+                self.learn_user(&UserRecord {
+                    id: UserId(id),
+                    name,
+                    password_hash: pw_hash,
+                    created,
+                    last_seen: None,
+                });
+                if let Some(keep) = retire_but
+                    && let Some(u) = self.state.users.get_mut(&UserId(id))
+                {
+                    for t in u.tokens.iter().filter(|t| **t != keep) {
+                        self.state.tokens.remove(t);
+                    }
+                    u.tokens.retain(|t| *t == keep);
+                }
+            }
+            Event::Token { user, hash } => self.learn_token(UserId(user), hash),
+            Event::Presence { node, users } => {
+                let users = users.into_iter().map(UserId).collect();
+                self.node_says(b, node, users);
+            }
+            Event::Leaving { node } => self.node_gone(b, &node),
+        }
+    }
+
+    /// Releases `m` if it is the conversation's next message; holds it, and
+    /// reads the gap, if it came early; drops it if it was released already.
+    fn sequence(&mut self, b: &mut Batch, conv: ConvId, m: StoredMessage) {
+        let Some(last) = self.state.convs.get(&conv).map(|c| c.last_seq) else {
+            // A conversation made elsewhere: read it, and its messages.
+            let seq = m.seq;
+            if let Some(c) = &mut self.cluster {
+                c.held.entry(conv).or_default().insert(seq, m);
+            }
+            return self.fill(conv, 0, seq - 1, true);
+        };
+        if m.seq <= last {
+            return;
+        }
+        if m.seq > last + 1 {
+            let seq = m.seq;
+            if let Some(c) = &mut self.cluster {
+                c.held.entry(conv).or_default().insert(seq, m);
+            }
+            return self.fill(conv, last, seq - 1, false);
+        }
+        self.take_in(b, conv, m);
+        self.release_held(b, conv);
+    }
+
+    /// Releases the held messages that now follow on.
+    fn release_held(&mut self, b: &mut Batch, conv: ConvId) {
+        loop {
+            let Some(last) = self.state.convs.get(&conv).map(|c| c.last_seq) else {
+                return;
+            };
+            let Some(held) = self.cluster.as_mut().and_then(|c| c.held.get_mut(&conv)) else {
+                return;
+            };
+            while held.first_key_value().is_some_and(|(&s, _)| s <= last) {
+                held.pop_first();
+            }
+            let next = held.first_key_value().map(|(&s, _)| s);
+            match next {
+                Some(s) if s == last + 1 => {
+                    if let Some((_, m)) = held.pop_first() {
+                        self.take_in(b, conv, m);
+                    }
+                }
+                Some(s) => return self.fill(conv, last, s - 1, false),
+                None => {
+                    if let Some(c) = &mut self.cluster {
+                        c.held.remove(&conv);
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Reads `(after, upto]` of `conv` from the store off the hub, unless a
+    /// read of it is under way; the answer comes back as [`Command::Filled`].
+    fn fill(&mut self, conv: ConvId, after: u64, upto: u64, fetch: bool) {
+        let Some(c) = &mut self.cluster else { return };
+        if c.filling.contains_key(&conv) {
+            return;
+        }
+        let Some(to_hub) = c.to_hub.as_ref().and_then(|w| w.upgrade()) else {
+            return;
+        };
+        c.filling.insert(conv, upto);
+        let reader = self.store.reader();
+        tokio::task::spawn_blocking(move || {
+            let fetched = if fetch { reader.conv(conv) } else { Ok(None) };
+            let messages = reader.range(conv, after, upto, FILL_MAX);
+            let filled = match (fetched, messages) {
+                (Ok(fetched), Ok(messages)) => Filled {
+                    conv,
+                    failed: fetch && fetched.is_none(),
+                    fetched,
+                    messages,
+                },
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::warn!("cannot read a gap of conversation {}: {e}", conv.0);
+                    Filled {
+                        conv,
+                        fetched: None,
+                        messages: Vec::new(),
+                        failed: true,
+                    }
+                }
+            };
+            // The hub may be stopping; then nobody needs the answer.
+            let _ = to_hub.blocking_send(Command::Filled(Box::new(filled)));
+        });
+    }
+
+    /// A gap read came back.
+    pub(super) fn filled(&mut self, b: &mut Batch, filled: Filled) {
+        let Filled {
+            conv,
+            fetched,
+            messages,
+            failed,
+        } = filled;
+        if let Some(c) = &mut self.cluster {
+            c.filling.remove(&conv);
+        }
+        if let Some(f) = fetched
+            && !self.state.convs.contains_key(&conv)
+        {
+            self.learn_conv(f);
+        }
+        if failed {
+            // Tried again by the next message or the next comparison with
+            // PostgreSQL; held messages wait meanwhile.
+            return;
+        }
+        for m in messages {
+            let Some(last) = self.state.convs.get(&conv).map(|c| c.last_seq) else {
+                return;
+            };
+            if m.seq == last + 1 {
+                self.take_in(b, conv, m);
+            }
+        }
+        self.release_held(b, conv);
+    }
+
+    /// A conversation made on another node, as stored now. Its messages are
+    /// all still to be released here.
+    fn learn_conv(&mut self, f: ConvFetch) {
+        for u in &f.users {
+            self.learn_user(u);
+        }
+        let id = f.conv.id;
+        match &f.conv.kind {
+            ConvKind::Direct { a, b } => {
+                self.state.directs.insert((*a, *b), id);
+            }
+            ConvKind::Group { name, .. } => {
+                self.state.groups.insert(name.clone(), id);
+            }
+        }
+        self.state.convs.insert(
+            id,
+            Conv {
+                id,
+                kind: f.conv.kind,
+                created: f.conv.created,
+                last_seq: 0,
+                last_ts: None,
+                members: Vec::new(),
+            },
+        );
+        for m in &f.members {
+            self.state.add_member_in_memory(m);
+        }
+    }
+
+    /// Releases message `m` of `conv`, the one after the last released, to
+    /// this node's connections, and applies what it changes (a group event
+    /// changes who is in the group).
+    fn take_in(&mut self, b: &mut Batch, conv_id: ConvId, m: StoredMessage) {
+        let Some(conv) = self.state.convs.get(&conv_id) else {
+            return;
+        };
+        if m.seq != conv.last_seq + 1 {
+            return;
+        }
+        let event = match m.kind {
+            MessageKind::Event => serde_json::from_str::<StoredEvent>(&m.body)
+                .ok()
+                .map(|e| e.event),
+            MessageKind::Text | MessageKind::File => None,
+        };
+        let (sender, seq, ts) = (m.sender, m.seq, m.ts);
+        // Who joins with this event sees it; who leaves sees it last.
+        match &event {
+            Some(GroupEvent::Joined) => self.join_here(conv_id, sender, seq, ts),
+            Some(GroupEvent::Added { user }) => {
+                if let Some(&id) = self.state.by_name.get(user) {
+                    self.join_here(conv_id, id, seq, ts);
+                }
+            }
+            Some(GroupEvent::Renamed { old, new }) => {
+                self.state.groups.remove(old);
+                self.state.groups.insert(new.clone(), conv_id);
+                if let Some(c) = self.state.convs.get_mut(&conv_id)
+                    && let ConvKind::Group { name, .. } = &mut c.kind
+                {
+                    *name = new.clone();
+                }
+            }
+            _ => {}
+        }
+        self.mirror_send(conv_id, sender, seq, ts);
+        let Some(conv) = self.state.convs.get(&conv_id) else {
+            return;
+        };
+        let Some(view) = self
+            .state
+            .conv_name(conv, sender)
+            .or_else(|| match &conv.kind {
+                ConvKind::Group { name, .. } => Some(ConvName::Group(name.clone())),
+                ConvKind::Direct { .. } => None,
+            })
+        else {
+            return;
+        };
+        let msg = crate::session::history::chat_message(view, m, None);
+        if event.is_some() {
+            self.fan_out(b, conv, None, msg);
+        } else {
+            self.echo_to_own_sessions(b, conv, sender, None, &msg);
+            self.fan_out(b, conv, Some(sender), msg);
+        }
+        match event {
+            Some(GroupEvent::Left) => self.leave_here(conv_id, sender),
+            Some(GroupEvent::Kicked { user }) => {
+                if let Some(&id) = self.state.by_name.get(&user) {
+                    self.leave_here(conv_id, id);
+                }
+            }
+            Some(GroupEvent::Owner { user }) => {
+                if let Some(&id) = self.state.by_name.get(&user)
+                    && let Some(c) = self.state.convs.get_mut(&conv_id)
+                    && let ConvKind::Group { owner, .. } = &mut c.kind
+                {
+                    *owner = id;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The conversation moves on to `seq`, as it did on the node that stored
+    /// it; the sender's cursors follow if they were up to date (that node
+    /// wrote them).
+    fn mirror_send(&mut self, conv: ConvId, sender: UserId, seq: u64, ts: Timestamp) {
+        let Some(c) = self.state.convs.get_mut(&conv) else {
+            return;
+        };
+        c.last_seq = seq;
+        c.last_ts = Some(ts);
+        if let Some(m) = c.member_mut(sender) {
+            m.last_sent = seq;
+            if m.delivered + 1 == seq {
+                m.delivered = seq;
+            }
+            if m.read + 1 == seq {
+                m.read = seq;
+            }
+        }
+    }
+
+    fn join_here(&mut self, conv: ConvId, user: UserId, seq: u64, ts: Timestamp) {
+        let known = self
+            .state
+            .convs
+            .get(&conv)
+            .map(|c| c.member(user).is_some());
+        if known != Some(false) {
+            return;
+        }
+        self.state.add_member_in_memory(&MemberRecord {
+            conv,
+            user,
+            joined_seq: seq - 1,
+            joined_at: ts,
+            delivered: seq - 1,
+            read: seq - 1,
+        });
+    }
+
+    fn leave_here(&mut self, conv: ConvId, user: UserId) {
+        if let Some(c) = self.state.convs.get_mut(&conv) {
+            c.members.retain(|m| m.user != user);
+        }
+        if let Some(u) = self.state.users.get_mut(&user) {
+            u.convs.retain(|c| *c != conv);
+        }
+    }
+
+    fn deleted_elsewhere(
+        &mut self,
+        b: &mut Batch,
+        conv_id: ConvId,
+        seq: u64,
+        id: MessageId,
+        from: Username,
+        ts: Timestamp,
+    ) {
+        let Some(conv) = self.state.convs.get(&conv_id) else {
+            return;
+        };
+        let ConvKind::Group { name, .. } = &conv.kind else {
+            return;
+        };
+        let msg = classchat_common::protocol::ChatMessage {
+            conv: ConvName::Group(name.clone()),
+            seq,
+            id,
+            body: GroupEvent::Deleted.describe(&from, name),
+            from,
+            ts,
+            event: Some(GroupEvent::Deleted),
+            file: None,
+            counts: None,
+        };
+        self.fan_out(b, conv, None, msg);
+        self.forget_conv(conv_id);
+    }
+
+    /// PostgreSQL's last sequence numbers: whatever this node has not
+    /// released yet (a lost event, or a node killed between its commit and
+    /// its publish) is read and released now.
+    pub(super) fn versions(&mut self, versions: Vec<(ConvId, u64)>) {
+        for (conv, upto) in versions {
+            match self.state.convs.get(&conv).map(|c| c.last_seq) {
+                None => self.fill(conv, 0, upto, true),
+                Some(last) if last < upto => self.fill(conv, last, upto, false),
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// Another node says who is connected to it.
+    fn node_says(&mut self, b: &mut Batch, node: String, users: HashSet<UserId>) {
+        let Some(c) = &mut self.cluster else { return };
+        if node == c.bus.node() {
+            return;
+        }
+        let known = c.nodes.entry(node).or_insert_with(|| Node {
+            heard: Instant::now(),
+            users: HashSet::new(),
+        });
+        known.heard = Instant::now();
+        let came: Vec<UserId> = users.difference(&known.users).copied().collect();
+        let went: Vec<UserId> = known.users.difference(&users).copied().collect();
+        known.users = users;
+        self.remote_presence(b, &came, &went);
+    }
+
+    /// Nodes not heard from for [`NODE_TIMEOUT`] are dead (killed, or cut
+    /// off): their users are no longer connected there.
+    pub(super) fn tick(&mut self, b: &mut Batch) {
+        let Some(c) = &mut self.cluster else { return };
+        let now = Instant::now();
+        let dead: Vec<String> = c
+            .nodes
+            .iter()
+            .filter(|(_, n)| now.duration_since(n.heard) > NODE_TIMEOUT)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for node in dead {
+            tracing::warn!(%node, "node silent; taken for dead");
+            self.node_gone(b, &node);
+        }
+        // Said every second even without a change, so that the others know
+        // this node is alive.
+        if let Some(c) = &mut self.cluster {
+            c.presence_changed = true;
+        }
+    }
+
+    fn node_gone(&mut self, b: &mut Batch, node: &str) {
+        let Some(gone) = self.cluster.as_mut().and_then(|c| c.nodes.remove(node)) else {
+            return;
+        };
+        let went: Vec<UserId> = gone.users.into_iter().collect();
+        self.remote_presence(b, &[], &went);
+    }
+
+    fn remote_presence(&mut self, b: &mut Batch, came: &[UserId], went: &[UserId]) {
+        for &user in came {
+            let Some(u) = self.state.users.get_mut(&user) else {
+                continue;
+            };
+            let was = u.online();
+            u.remote += 1;
+            if !was {
+                let name = u.name.clone();
+                self.state.online.insert(name.clone());
+                let msg = ServerMessage::Presence {
+                    user: name,
+                    online: true,
+                    last_seen: None,
+                };
+                self.tell_contacts(b, user, &msg);
+            }
+        }
+        for &user in went {
+            let Some(u) = self.state.users.get_mut(&user) else {
+                continue;
+            };
+            u.remote = u.remote.saturating_sub(1);
+            if u.online() {
+                continue;
+            }
+            let now = Timestamp::now();
+            u.last_seen = Some(now);
+            let name = u.name.clone();
+            self.state.online.remove(&name);
+            let msg = ServerMessage::Presence {
+                user: name,
+                online: false,
+                last_seen: Some(now),
+            };
+            self.tell_contacts(b, user, &msg);
+        }
+    }
+
+    /// After the model was read again from the store: who is connected to
+    /// the other nodes is still known here only.
+    pub(super) fn restore_remote_presence(&mut self) {
+        let Some(c) = &self.cluster else { return };
+        for node in c.nodes.values() {
+            for user in &node.users {
+                if let Some(u) = self.state.users.get_mut(user) {
+                    u.remote += 1;
+                    self.state.online.insert(u.name.clone());
+                }
+            }
+        }
+    }
+
+    /// Who is connected here, for the other nodes.
+    pub(super) fn presence_event(&mut self) -> Option<Event> {
+        let c = self.cluster.as_mut()?;
+        if !std::mem::take(&mut c.presence_changed) {
+            return None;
+        }
+        let users = self
+            .state
+            .users
+            .values()
+            .filter(|u| !u.sessions.is_empty())
+            .map(|u| u.id.0)
+            .collect();
+        Some(Event::Presence {
+            node: c.bus.node().to_owned(),
+            users,
+        })
+    }
+}
