@@ -24,12 +24,25 @@ pub enum StoreKind {
     Postgres,
 }
 
+/// How a node of a cluster reaches the others.
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    pub nats: String,
+    /// Unique among the nodes; a node whose id is in use is refused.
+    pub node: String,
+    /// Prefix of every NATS subject, so that two clusters can share a NATS server.
+    pub name: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub data_dir: PathBuf,
     pub store: StoreKind,
     /// The database of [`StoreKind::Postgres`]: a URL or key=value settings.
     pub postgres: Option<String>,
+    /// A node of a cluster: the NATS server the nodes talk through, and how
+    /// this node is named among them (`--nats`, `--node-id`).
+    pub cluster: Option<ClusterConfig>,
     pub sync: SyncLevel,
     /// What each user may ask for how often: messages, group changes, queries…
     pub rates: Rates,
@@ -81,6 +94,7 @@ impl Config {
             data_dir,
             store: StoreKind::Sqlite,
             postgres: None,
+            cluster: None,
             sync: SyncLevel::Normal,
             rates: DEFAULT_RATES,
             max_owned_groups: defaults::MAX_OWNED_GROUPS,

@@ -7,7 +7,8 @@
 //! - [`outbound`]: each connection's bounded queue of lines to write.
 //! - [`hub`]: the single owner of state (accounts, conversations, cursors, who is
 //!   online); routes messages and commits them in batches.
-//! - [`store`]: the durable storage trait, with SQLite and in-memory stores.
+//! - [`store`]: the durable storage trait, with SQLite, PostgreSQL and in-memory stores.
+//! - `cluster` (`--features cluster`): a node's link to the others through NATS.
 //! - [`blobs`]: the bytes of offered files, one per offer; the only code that
 //!   knows the files folder.
 //! - [`auth`]: argon2id password hashing off the async threads, resume tokens.
@@ -24,6 +25,8 @@
 pub mod admin;
 pub mod auth;
 pub mod blobs;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod config;
 pub mod gate;
 pub mod hub;

@@ -9,7 +9,7 @@ use clap::{CommandFactory as _, Parser};
 use clap_complete::Shell;
 use classchat_common::Username;
 use classchat_server::admin;
-use classchat_server::config::{Config, StoreKind, default_listen, defaults};
+use classchat_server::config::{ClusterConfig, Config, StoreKind, default_listen, defaults};
 use classchat_server::ratelimit::{Class, DEFAULT_RATES, Rate};
 use classchat_server::server::{Server, bind};
 use classchat_server::store::sqlite::SyncLevel;
@@ -51,6 +51,21 @@ struct Args {
         hide_env_values = true
     )]
     postgres: Option<String>,
+
+    /// Run as a node of a cluster: the NATS server the nodes talk through
+    /// (nats://HOST:PORT). Needs --store postgres and --node-id.
+    #[arg(long, value_name = "URL", env = "CLASSCHAT_NATS", requires = "node_id")]
+    nats: Option<String>,
+
+    /// This node's name in the cluster (letters, digits, - and _), unique
+    /// among the nodes: a node whose id is in use is refused at start.
+    #[arg(long, value_name = "ID", env = "CLASSCHAT_NODE_ID", requires = "nats")]
+    node_id: Option<String>,
+
+    /// Prefix of the cluster's NATS subjects, so that two clusters can share
+    /// one NATS server.
+    #[arg(long, value_name = "NAME", default_value = "classchat")]
+    cluster_name: String,
 
     /// SQLite durability. `normal` survives a crash of the server process,
     /// but after a power failure, or a file system that turns read-only
@@ -313,6 +328,13 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let mut config = Config::new(data_dir(args.data_dir)?);
     config.store = args.store;
     config.postgres = args.postgres;
+    if let (Some(nats), Some(node)) = (args.nats, args.node_id) {
+        config.cluster = Some(ClusterConfig {
+            nats,
+            node,
+            name: args.cluster_name,
+        });
+    }
     config.sync = args.sync;
     config.rates.messages = Rate::per_second(args.rate.max(1), args.burst.max(1));
     for RateLimit { kind, rate } in args.rate_limit {

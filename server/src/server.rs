@@ -40,6 +40,9 @@ pub enum ServerError {
     Roster(#[from] crate::roster::RosterError),
     #[error(transparent)]
     Auth(#[from] crate::auth::AuthError),
+    #[cfg(feature = "cluster")]
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
     #[error("cannot listen on {addr}: {cause}")]
     Bind { addr: SocketAddr, cause: io::Error },
 }
@@ -53,7 +56,8 @@ async fn open_postgres(config: &Config) -> Result<Box<dyn Store>, StoreError> {
     };
     #[cfg(feature = "cluster")]
     {
-        let store = crate::store::postgres::PostgresStore::open(url).await?;
+        let node = config.cluster.as_ref().map(|c| c.node.as_str());
+        let store = crate::store::postgres::PostgresStore::open(url, node).await?;
         tracing::info!("opened the PostgreSQL database");
         Ok(Box::new(store))
     }
@@ -68,6 +72,41 @@ async fn open_postgres(config: &Config) -> Result<Box<dyn Store>, StoreError> {
     }
 }
 
+/// Connects a node of a cluster to NATS (`--nats`), before anything else is
+/// opened: a node that cannot reach the others must not serve on its own.
+#[cfg(feature = "cluster")]
+async fn connect_cluster(config: &Config) -> Result<Option<crate::cluster::Link>, ServerError> {
+    let Some(cluster) = &config.cluster else {
+        return Ok(None);
+    };
+    if config.store != StoreKind::Postgres {
+        return Err(StoreError::Settings(
+            "a node of a cluster (--nats) keeps everything in PostgreSQL: add --store postgres"
+                .into(),
+        )
+        .into());
+    }
+    let link = crate::cluster::Link::connect(cluster).await?;
+    tracing::info!(node = %cluster.node, nats = %cluster.nats, "connected to the cluster's NATS");
+    Ok(Some(link))
+}
+
+/// Without the `cluster` feature there is no NATS: asking for it is refused.
+#[cfg(not(feature = "cluster"))]
+async fn connect_cluster(
+    config: &Config,
+) -> Result<Option<tokio::task::JoinHandle<()>>, ServerError> {
+    if config.cluster.is_some() {
+        return Err(StoreError::Settings(
+            "this classchat-server was built without cluster mode; build it with \
+             `cargo build --release -p classchat-server --features cluster`"
+                .into(),
+        )
+        .into());
+    }
+    Ok(None)
+}
+
 /// A server with its store open and its hub running, ready to accept.
 #[derive(Debug)]
 pub struct Server {
@@ -77,6 +116,8 @@ pub struct Server {
     tls_listeners: Vec<TcpListener>,
     /// With the memory store, files live in a temporary folder, gone with the server.
     _scratch: Option<tempfile::TempDir>,
+    /// A node of a cluster: the task publishing its last events to the others.
+    publisher: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Server {
@@ -90,6 +131,7 @@ impl Server {
             }
             None => None,
         };
+        let link = connect_cluster(&config).await?;
         let store: Box<dyn Store> = match config.store {
             StoreKind::Sqlite => {
                 let store = SqliteStore::open(&config.data_dir, config.sync)?;
@@ -139,6 +181,14 @@ impl Server {
             user_file_quota: config.user_file_quota,
             file_ttl: config.file_ttl,
             blobs: blobs.clone(),
+            bus: None,
+        };
+        #[cfg(feature = "cluster")]
+        let hub_config = HubConfig {
+            bus: link
+                .as_ref()
+                .map(|l| l.bus.clone() as Arc<dyn crate::hub::remote::Bus>),
+            ..hub_config
         };
         let tls = match &config.tls {
             Some(source) => {
@@ -154,6 +204,14 @@ impl Server {
         };
         let hasher = Hasher::new(config.hash_concurrency)?;
         let (hub, hub_task) = Hub::start(store, hub_config).await?;
+        let shutdown = CancellationToken::new();
+        #[cfg(feature = "cluster")]
+        let publisher = match link {
+            Some(link) => Some(link.start(hub.clone(), shutdown.clone()).await?),
+            None => None,
+        };
+        #[cfg(not(feature = "cluster"))]
+        let publisher = link;
         let ctx = Arc::new(Context {
             hub,
             hasher,
@@ -162,7 +220,7 @@ impl Server {
             blobs,
             throttle: crate::throttle::Throttle::default(),
             roster,
-            shutdown: CancellationToken::new(),
+            shutdown,
         });
         Ok(Self {
             ctx,
@@ -170,6 +228,7 @@ impl Server {
             tls,
             tls_listeners: Vec::new(),
             _scratch: scratch,
+            publisher,
         })
     }
 
@@ -218,6 +277,11 @@ impl Server {
         tracker.wait().await;
         drop(self.ctx);
         self.hub_task.join().await;
+        if let Some(publisher) = self.publisher {
+            // The other nodes hear that this one is leaving; NATS being
+            // away must not hold the stop up.
+            let _ = tokio::time::timeout(Duration::from_secs(2), publisher).await;
+        }
         tracing::info!("stopped");
     }
 }

@@ -1,0 +1,245 @@
+//! A node's link to the other nodes of a cluster, through NATS.
+//!
+//! One subject, `<cluster name>.events`, carries everything: each committed
+//! batch's events as one JSON array (published in commit order by one task,
+//! so a node's events arrive in the order it committed them), and each
+//! node's presence every second. Core NATS delivers at most once, which is
+//! all this needs: PostgreSQL holds every message before any node is told,
+//! and a node that misses an event reads the gap from there
+//! ([`crate::hub::remote`]). Besides what NATS brings, each node:
+//! - asks the hub every second to say who is connected here and to take
+//!   silent nodes for dead ([`Command::Tick`]);
+//! - every two seconds reads every conversation's last sequence number and
+//!   hands it to the hub ([`Command::Versions`]), which releases whatever it
+//!   was never told: a lost event, or what a killed node committed and never
+//!   published.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::ClusterConfig;
+use crate::hub::remote::{Bus, Event};
+use crate::hub::{Command, Hub};
+
+/// How often the hub hears a tick (presence out, dead nodes found).
+const TICK: Duration = Duration::from_secs(1);
+/// How often a node compares its sequencers with PostgreSQL's.
+const REPAIR: Duration = Duration::from_secs(2);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("cannot reach NATS at {url}: {cause}")]
+    Connect { url: String, cause: String },
+    #[error("cannot subscribe to NATS: {0}")]
+    Subscribe(String),
+    #[error("a node id is letters, digits, '-' and '_', 1 to 64 of them; {0:?} is not (--node-id)")]
+    NodeId(String),
+}
+
+/// The bus of a node: events go to a task that publishes them in order.
+#[derive(Debug)]
+pub struct NatsBus {
+    node: String,
+    out: mpsc::UnboundedSender<Vec<Event>>,
+}
+
+impl Bus for NatsBus {
+    fn node(&self) -> &str {
+        &self.node
+    }
+
+    fn publish(&self, events: Vec<Event>) {
+        // Gone only once the publisher stopped, at shutdown.
+        let _ = self.out.send(events);
+    }
+}
+
+/// A node connected to NATS, before its hub starts.
+#[derive(Debug)]
+pub struct Link {
+    pub bus: Arc<NatsBus>,
+    client: async_nats::Client,
+    subject: String,
+    outgoing: mpsc::UnboundedReceiver<Vec<Event>>,
+}
+
+/// Whether `id` may name a node (it appears in subjects and logs).
+pub fn valid_node_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+}
+
+impl Link {
+    /// Connects to NATS; a node that cannot says so and does not start,
+    /// rather than serve on its own.
+    pub async fn connect(config: &ClusterConfig) -> Result<Self, ClusterError> {
+        if !valid_node_id(&config.node) {
+            return Err(ClusterError::NodeId(config.node.clone()));
+        }
+        let options = async_nats::ConnectOptions::new()
+            .name(format!("classchat-server {}", config.node))
+            // A node's own events are not for it.
+            .no_echo()
+            .event_callback(|event| async move {
+                match event {
+                    async_nats::Event::Disconnected => {
+                        tracing::warn!("lost NATS; reconnecting (messages still stored)");
+                    }
+                    async_nats::Event::Connected => tracing::info!("connected to NATS"),
+                    other => tracing::debug!("NATS: {other}"),
+                }
+            });
+        let client =
+            options
+                .connect(config.nats.as_str())
+                .await
+                .map_err(|e| ClusterError::Connect {
+                    url: config.nats.clone(),
+                    cause: e.to_string(),
+                })?;
+        let (out, outgoing) = mpsc::unbounded_channel();
+        Ok(Self {
+            bus: Arc::new(NatsBus {
+                node: config.node.clone(),
+                out,
+            }),
+            client,
+            subject: format!("{}.events", config.name),
+            outgoing,
+        })
+    }
+
+    /// Starts the node's tasks: the publisher (which runs until the hub is
+    /// gone and its last events are out), and the listener, ticker and
+    /// repairer (which stop at `shutdown`).
+    pub async fn start(
+        self,
+        hub: Hub,
+        shutdown: CancellationToken,
+    ) -> Result<tokio::task::JoinHandle<()>, ClusterError> {
+        let Link {
+            bus,
+            client,
+            subject,
+            outgoing,
+        } = self;
+        let subscriber = client
+            .subscribe(subject.clone())
+            .await
+            .map_err(|e| ClusterError::Subscribe(e.to_string()))?;
+        client
+            .flush()
+            .await
+            .map_err(|e| ClusterError::Subscribe(e.to_string()))?;
+        drop(bus);
+        let publisher = tokio::spawn(publish(client, subject, outgoing));
+        tokio::spawn(listen(subscriber, hub.clone(), shutdown.clone()));
+        tokio::spawn(tick(hub.clone(), shutdown.clone()));
+        tokio::spawn(repair(hub, shutdown));
+        Ok(publisher)
+    }
+}
+
+async fn publish(
+    client: async_nats::Client,
+    subject: String,
+    mut outgoing: mpsc::UnboundedReceiver<Vec<Event>>,
+) {
+    let mut dropped = 0u64;
+    while let Some(events) = outgoing.recv().await {
+        // While NATS is away nothing queues up here: presence is said again
+        // every second, and the other nodes read the messages they missed
+        // from PostgreSQL (the repair timer).
+        if client.connection_state() != async_nats::connection::State::Connected {
+            dropped += 1;
+            if dropped.is_power_of_two() {
+                tracing::warn!(
+                    dropped,
+                    "NATS is away; the other nodes will read from PostgreSQL"
+                );
+            }
+            continue;
+        }
+        let payload = match serde_json::to_vec(&events) {
+            Ok(p) => Bytes::from(p),
+            Err(e) => {
+                tracing::error!("cannot encode events for the other nodes: {e}");
+                continue;
+            }
+        };
+        // While NATS is away the client keeps what it can and drops the
+        // rest; the other nodes read what they missed from PostgreSQL.
+        if let Err(e) = client.publish(subject.clone(), payload).await {
+            tracing::warn!("cannot publish to NATS: {e}");
+        }
+    }
+    let _ = client.flush().await;
+}
+
+async fn listen(mut subscriber: async_nats::Subscriber, hub: Hub, shutdown: CancellationToken) {
+    loop {
+        let message = tokio::select! {
+            () = shutdown.cancelled() => return,
+            m = subscriber.next() => match m {
+                Some(m) => m,
+                None => return,
+            },
+        };
+        let events: Vec<Event> = match serde_json::from_slice(&message.payload) {
+            Ok(events) => events,
+            Err(e) => {
+                tracing::warn!("ignoring an event this node cannot read: {e}");
+                continue;
+            }
+        };
+        for event in events {
+            if hub.send(Command::Remote(event)).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+async fn tick(hub: Hub, shutdown: CancellationToken) {
+    let mut timer = tokio::time::interval(TICK);
+    timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = timer.tick() => {}
+        }
+        if hub.send(Command::Tick).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn repair(hub: Hub, shutdown: CancellationToken) {
+    let mut timer = tokio::time::interval(REPAIR);
+    timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = timer.tick() => {}
+        }
+        let reader = hub.reader().clone();
+        let versions = match tokio::task::spawn_blocking(move || reader.versions()).await {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) => {
+                tracing::warn!("cannot read the conversations' sequence numbers: {e}");
+                continue;
+            }
+            Err(_) => continue,
+        };
+        if hub.send(Command::Versions(versions)).await.is_err() {
+            return;
+        }
+    }
+}
