@@ -1,0 +1,568 @@
+//! Several nodes: real `classchat-server` binaries on one throwaway
+//! PostgreSQL and one throwaway NATS server, clients on either node.
+//!
+//! Each test has a database and a cluster name (the prefix of its NATS
+//! subjects) of its own, so the tests run in parallel on the binary's one
+//! PostgreSQL and one NATS server without hearing each other.
+
+#![cfg(feature = "cluster")]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+#[macro_use]
+mod support;
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use classchat_common::protocol::GroupEvent;
+use classchat_common::{ClientMessage, MessageId, ServerMessage};
+use futures::{SinkExt, StreamExt};
+use support::binary::{self, Started};
+use support::{PASSWORD, TestClient, conv, nats, postgres, user};
+use tempfile::TempDir;
+use tokio::process::Child;
+use tokio::sync::{oneshot, watch};
+
+/// One node: the real binary.
+struct Node {
+    child: Child,
+    addr: SocketAddr,
+    log: Arc<Mutex<String>>,
+}
+
+/// A cluster of a test: its database, its NATS subjects, its nodes' folders.
+struct Cluster {
+    name: String,
+    database: String,
+    nats: String,
+    root: TempDir,
+}
+
+impl Cluster {
+    /// A cluster on the test binary's NATS server.
+    fn new(name: &str) -> Self {
+        Self::on_nats(name, nats::server().url())
+    }
+
+    fn on_nats(name: &str, nats: String) -> Self {
+        Self {
+            name: name.to_owned(),
+            database: postgres::database(name),
+            nats,
+            root: TempDir::new().unwrap(),
+        }
+    }
+
+    fn command(&self, id: &str) -> tokio::process::Command {
+        let data_dir = self.root.path().join(id);
+        let mut command = binary::server_command(&data_dir);
+        command
+            .args(["--store", "postgres", "--postgres", &self.database])
+            .args(["--nats", &self.nats, "--node-id", id])
+            .args(["--cluster-name", &self.name])
+            .args(["--rate", "1000000", "--burst", "1000000"]);
+        command
+    }
+
+    async fn start(&self, id: &str) -> Node {
+        let (child, addr, log) = binary::launch(self.command(id)).await.listening();
+        Node { child, addr, log }
+    }
+
+    async fn try_start(&self, id: &str) -> Started {
+        binary::launch(self.command(id)).await
+    }
+
+    /// One value `sql` selects from the cluster's database.
+    fn value(&self, sql: &str) -> String {
+        postgres::server().value(&self.database, sql)
+    }
+}
+
+impl Node {
+    async fn kill(mut self) {
+        self.child.kill().await.unwrap();
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+/// Asks `client` who is online until `name` is among them (presence crosses
+/// nodes within a second or so).
+async fn wait_until_online(client: &mut TestClient, name: &str) {
+    for attempt in 0..50u64 {
+        client
+            .send(ClientMessage::Who {
+                req: Some(1000 + attempt),
+            })
+            .await;
+        let online = loop {
+            if let ServerMessage::Who { online, .. } = client.recv().await {
+                break online;
+            }
+        };
+        if online.contains(&user(name)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{name} never shown online on the other node");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_direct_message_crosses_nodes_with_its_receipts_and_presence() {
+    let cluster = Cluster::new("c_direct");
+    let n1 = cluster.start("n1").await;
+    let n2 = cluster.start("n2").await;
+    let mut alice = TestClient::login(n1.addr, "alice", PASSWORD).await;
+    let mut bob = TestClient::login(n2.addr, "bob", PASSWORD).await;
+    wait_until_online(&mut alice, "bob").await;
+    wait_until_online(&mut bob, "alice").await;
+
+    // Bob's account was made on n2: n1 finds it in PostgreSQL.
+    let (id, stored) = alice.send_stored("bob", "hello from n1").await;
+    let (seq, of, online) =
+        expect!(stored, ServerMessage::Stored { seq, of, online, .. } => (seq, of, online));
+    assert_eq!((seq, of, online), (1, 1, 1), "bob counts as online on n2");
+    let m = bob.recv_message().await;
+    assert_eq!(
+        (m.conv, m.seq, m.id, m.from, m.body.as_str()),
+        (conv("alice"), 1, id, user("alice"), "hello from n1")
+    );
+
+    bob.send(ClientMessage::Ack {
+        conv: conv("alice"),
+        seq: 1,
+    })
+    .await;
+    let receipt = alice
+        .recv_until(20, |m| matches!(m, ServerMessage::Receipt { .. }))
+        .await;
+    assert_eq!(
+        receipt,
+        ServerMessage::Receipt {
+            conv: conv("bob"),
+            user: user("bob"),
+            joined: 0,
+            delivered: 1,
+            read: 0
+        }
+    );
+    bob.send(ClientMessage::Read {
+        req: Some(5),
+        conv: conv("alice"),
+        seq: None,
+    })
+    .await;
+    let receipt = alice
+        .recv_until(20, |m| matches!(m, ServerMessage::Receipt { .. }))
+        .await;
+    expect!(receipt, ServerMessage::Receipt { delivered: 1, read: 1, .. } => ());
+
+    // And back, in the same conversation, numbered on from n1's message.
+    let (_, stored) = bob.send_stored("alice", "hello from n2").await;
+    expect!(stored, ServerMessage::Stored { seq: 2, .. } => ());
+    let m = alice.recv_message().await;
+    assert_eq!(
+        (m.seq, m.from, m.body.as_str()),
+        (2, user("bob"), "hello from n2")
+    );
+
+    // Bob leaves n2: alice, on n1, sees him go.
+    bob.bye().await;
+    let gone = alice
+        .recv_until(20, |m| matches!(m, ServerMessage::Presence { .. }))
+        .await;
+    expect!(gone, ServerMessage::Presence { online: false, last_seen: Some(_), .. } => ());
+    drop(n1);
+    drop(n2);
+}
+
+/// Senders on both nodes into one group as fast as they can: every member,
+/// on either node, gets every message once, in PostgreSQL's order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_written_from_both_nodes_reaches_everyone_in_one_order() {
+    const EACH: usize = 150;
+    let cluster = Cluster::new("c_group");
+    let n1 = cluster.start("n1").await;
+    let n2 = cluster.start("n2").await;
+    let mut alice = TestClient::login(n1.addr, "alice", PASSWORD).await;
+    let mut bob = TestClient::login(n2.addr, "bob", PASSWORD).await;
+    let mut carol = TestClient::login(n1.addr, "carol", PASSWORD).await;
+    let mut dave = TestClient::login(n2.addr, "dave", PASSWORD).await;
+    alice
+        .send(ClientMessage::Create {
+            req: Some(1),
+            group: "cs101".parse().unwrap(),
+            members: vec![user("bob"), user("carol"), user("dave")],
+        })
+        .await;
+    alice
+        .recv_until(20, |m| matches!(m, ServerMessage::Group { .. }))
+        .await;
+    // Each member, on either node, hears of the group up to dave's joining.
+    let dave_added = GroupEvent::Added { user: user("dave") };
+    for c in [&mut bob, &mut carol, &mut dave] {
+        for _ in 0..4 {
+            if c.recv_message().await.event.as_ref() == Some(&dave_added) {
+                break;
+            }
+        }
+    }
+
+    let send_all = |mut c: TestClient, who: &'static str| {
+        tokio::spawn(async move {
+            for i in 0..EACH {
+                let (_, msg) = support::send_to("#cs101", &format!("{who} {i}"));
+                c.send(msg).await;
+            }
+            c
+        })
+    };
+    let alice = send_all(alice, "alice");
+    let bob = send_all(bob, "bob");
+    let receive_all = |mut c: TestClient| {
+        tokio::spawn(async move {
+            let mut seqs = Vec::new();
+            for _ in 0..2 * EACH {
+                seqs.push(c.recv_message().await.seq);
+            }
+            seqs
+        })
+    };
+    let carol = receive_all(carol);
+    let dave = receive_all(dave);
+    let carol = tokio::time::timeout(Duration::from_secs(60), carol)
+        .await
+        .expect("carol gets every message")
+        .unwrap();
+    let dave = tokio::time::timeout(Duration::from_secs(60), dave)
+        .await
+        .expect("dave gets every message")
+        .unwrap();
+    let stored: Vec<u64> = cluster
+        .value(
+            "SELECT string_agg(m.seq::text, ',' ORDER BY m.seq) FROM messages m
+             JOIN convs c ON c.id = m.conv_id WHERE c.group_name = 'cs101' AND m.seq > 4",
+        )
+        .split(',')
+        .map(|s| s.parse().unwrap())
+        .collect();
+    assert_eq!(stored, (5..5 + 2 * EACH as u64).collect::<Vec<_>>());
+    assert_eq!(carol, stored, "carol, on n1, in PostgreSQL's order");
+    assert_eq!(dave, stored, "dave, on n2, in PostgreSQL's order");
+    alice.await.unwrap();
+    bob.await.unwrap();
+    drop((n1, n2));
+}
+
+/// What one round of the kill test saw from alice's side.
+struct Round {
+    sent: Vec<(MessageId, String)>,
+    stored: HashMap<MessageId, u64>,
+}
+
+/// Messages alice keeps sent but unanswered: a kill always finds some in flight.
+const WINDOW: usize = 100;
+/// `stored` replies she sees from a node before it is killed.
+const KILL_AFTER: usize = 150;
+
+/// Alice sends to carol through `node` until `KILL_AFTER` are stored, then
+/// the node is killed with SIGKILL.
+async fn send_until_killed(node: Node, alice: TestClient, round: usize) -> Round {
+    let (mut sink, mut stream) = alice.into_framed().split();
+    let (answered, mut answered_rx) = watch::channel(0usize);
+    let writer = tokio::spawn(async move {
+        let mut sent = Vec::new();
+        for i in 0..100_000 {
+            if i >= WINDOW
+                && (sink.flush().await.is_err()
+                    || answered_rx.wait_for(|n| i - n < WINDOW).await.is_err())
+            {
+                break;
+            }
+            let (id, body) = (MessageId::new(), format!("round {round} message {i}"));
+            let send = ClientMessage::Send {
+                id,
+                to: conv("carol"),
+                body: body.clone(),
+            };
+            if sink.feed(send.to_line()).await.is_err() {
+                break;
+            }
+            sent.push((id, body));
+        }
+        sent
+    });
+    let (kill, killed) = oneshot::channel();
+    let reader = tokio::spawn(async move {
+        let mut kill = Some(kill);
+        let mut stored = HashMap::new();
+        while let Some(Ok(line)) = stream.next().await {
+            if let ServerMessage::Stored { id, seq, .. } = ServerMessage::decode(&line).unwrap() {
+                assert!(stored.insert(id, seq).is_none(), "{id} stored twice");
+                answered.send_replace(stored.len());
+                if stored.len() == KILL_AFTER
+                    && let Some(kill) = kill.take()
+                {
+                    let _ = kill.send(());
+                }
+            }
+        }
+        stored
+    });
+    tokio::time::timeout(Duration::from_secs(30), killed)
+        .await
+        .expect("messages are stored within 30 s")
+        .unwrap();
+    node.kill().await;
+    let stored = tokio::time::timeout(Duration::from_secs(10), reader)
+        .await
+        .unwrap()
+        .unwrap();
+    let sent = tokio::time::timeout(Duration::from_secs(10), writer)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        stored.len() < sent.len(),
+        "the kill came while messages were in flight"
+    );
+    Round { sent, stored }
+}
+
+/// n1 is killed with SIGKILL under load, several times. Alice, on n1, moves
+/// to n2 and sends again what was not answered; carol stays on n2 the whole
+/// time and never reconnects. Every message answered `stored` reaches carol
+/// once, in order, at the sequence number alice was told, including what n1
+/// committed and never got to tell n2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_a_node_under_load_loses_nothing_acknowledged() {
+    const ROUNDS: usize = 3;
+    let cluster = Cluster::new("c_kill");
+    let n2 = cluster.start("n2").await;
+    let mut n1 = cluster.start("n1").await;
+    let carol = TestClient::login(n2.addr, "carol", PASSWORD).await;
+    let alice = TestClient::login(n1.addr, "alice", PASSWORD).await;
+    let alice_token = alice.token().to_owned();
+    drop(alice);
+
+    // Carol reads everything live, on n2, from start to end.
+    let (mut carol_sink, mut carol_stream) = carol.into_framed().split();
+    let (got_tx, mut got_rx) = watch::channel(Vec::<(MessageId, u64)>::new());
+    let carol_reader = tokio::spawn(async move {
+        while let Some(Ok(line)) = carol_stream.next().await {
+            if let ServerMessage::Message(m) = ServerMessage::decode(&line).unwrap() {
+                got_tx.send_modify(|got| got.push((m.id, m.seq)));
+            }
+        }
+    });
+
+    let mut sent = Vec::new();
+    let mut stored = HashMap::new();
+    for round in 0..ROUNDS {
+        let alice = TestClient::resume(n1.addr, "alice", &alice_token).await;
+        let r = send_until_killed(n1, alice, round).await;
+        // On to the surviving node, with what had no answer.
+        let mut alice = TestClient::resume(n2.addr, "alice", &alice_token).await;
+        let unanswered: Vec<&(MessageId, String)> = r
+            .sent
+            .iter()
+            .filter(|(id, _)| !r.stored.contains_key(id))
+            .collect();
+        for (id, body) in &unanswered {
+            alice
+                .send(ClientMessage::Send {
+                    id: *id,
+                    to: conv("carol"),
+                    body: body.clone(),
+                })
+                .await;
+        }
+        // Her catch-up comes first: her own messages that n1 stored and
+        // never answered, WINDOW of them at most, and presence changes.
+        for _ in &unanswered {
+            let (id, seq) = expect!(
+                alice.recv_until(2 * WINDOW, |m| matches!(m, ServerMessage::Stored { .. })).await,
+                ServerMessage::Stored { id, seq, .. } => (id, seq)
+            );
+            stored.insert(id, seq);
+        }
+        for (id, seq) in &r.stored {
+            assert_eq!(
+                stored.insert(*id, *seq).unwrap_or(*seq),
+                *seq,
+                "a seq moved"
+            );
+        }
+        sent.extend(r.sent);
+        alice.bye().await;
+        // The same node id comes back: the killed one holds it no longer.
+        n1 = cluster.start("n1").await;
+    }
+    assert_eq!(stored.len(), sent.len(), "every message sent was stored");
+
+    // Carol, who never moved, got every one of them once, in order.
+    let waited = tokio::time::timeout(
+        Duration::from_secs(20),
+        got_rx.wait_for(|got| got.len() >= sent.len()),
+    )
+    .await
+    .map(|got| got.map(|got| got.clone()));
+    let Ok(Ok(got)) = waited else {
+        panic!(
+            "carol got {} of {} messages\nn2's log:\n{}",
+            got_rx.borrow().len(),
+            sent.len(),
+            n2.log()
+        )
+    };
+    let seqs: Vec<u64> = got.iter().map(|(_, s)| *s).collect();
+    assert_eq!(
+        seqs,
+        (1..=sent.len() as u64).collect::<Vec<_>>(),
+        "once each, in order"
+    );
+    for (id, seq) in &got {
+        assert_eq!(stored.get(id), Some(seq), "delivered where alice was told");
+    }
+    let ids: HashSet<MessageId> = got.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids.len(), sent.len());
+    assert_eq!(
+        cluster.value("SELECT count(*) FROM messages"),
+        sent.len().to_string(),
+        "PostgreSQL holds each once"
+    );
+    let _ = carol_sink.close().await;
+    carol_reader.abort();
+    drop((n1, n2));
+}
+
+/// The next chat message for `client`, skipping presence and receipts,
+/// waiting up to 20 s (what crosses nodes without NATS is read from
+/// PostgreSQL every two seconds).
+async fn next_message_slowly(client: &mut TestClient) -> classchat_common::protocol::ChatMessage {
+    for _ in 0..20 {
+        match client.recv_within(Duration::from_secs(20)).await {
+            ServerMessage::Message(m) => return m,
+            ServerMessage::Presence { .. } | ServerMessage::Receipt { .. } => {}
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+    panic!("no message among 20 presence changes and receipts");
+}
+
+/// NATS killed mid-conversation and started again: every node goes on
+/// storing, what is said on one node still reaches the other (read from
+/// PostgreSQL), and once NATS is back it all flows as before, each message
+/// once and in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nats_going_away_delays_messages_across_nodes_but_loses_none() {
+    const EACH: u64 = 20;
+    let mut own = nats::Own::start();
+    let cluster = Cluster::on_nats("c_nats", own.url());
+    let n1 = cluster.start("n1").await;
+    let n2 = cluster.start("n2").await;
+    let mut alice = TestClient::login(n1.addr, "alice", PASSWORD).await;
+    let mut bob = TestClient::login(n2.addr, "bob", PASSWORD).await;
+    wait_until_online(&mut bob, "alice").await;
+
+    let mut seqs = Vec::new();
+    for phase in ["before", "without NATS", "after"] {
+        if phase == "without NATS" {
+            own.kill();
+        }
+        for i in 0..EACH {
+            let (_, stored) = alice.send_stored("bob", &format!("{phase} {i}")).await;
+            expect!(stored, ServerMessage::Stored { .. } => ());
+        }
+        for i in 0..EACH {
+            let m = next_message_slowly(&mut bob).await;
+            assert_eq!(m.body, format!("{phase} {i}"), "n2's log:\n{}", n2.log());
+            seqs.push(m.seq);
+        }
+        if phase == "without NATS" {
+            assert!(n1.log().contains("lost NATS"), "{}", n1.log());
+            own.start_again();
+            // n1 is heard again: alice shows online once more.
+            wait_until_online(&mut bob, "alice").await;
+        }
+    }
+    assert_eq!(
+        seqs,
+        (1..=3 * EACH).collect::<Vec<_>>(),
+        "once each, in order"
+    );
+    // And the other way, over the NATS that came back.
+    bob.send_stored("alice", "all well").await;
+    assert_eq!(alice.recv_message().await.body, "all well");
+    drop((n1, n2));
+}
+
+/// A killed node's users go offline on the others within a few seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_nodes_users_go_offline_elsewhere() {
+    let cluster = Cluster::new("c_presence");
+    let n1 = cluster.start("n1").await;
+    let n2 = cluster.start("n2").await;
+    let mut alice = TestClient::login(n1.addr, "alice", PASSWORD).await;
+    let mut bob = TestClient::login(n2.addr, "bob", PASSWORD).await;
+    alice.send_stored("bob", "before the kill").await;
+    bob.recv_message().await;
+    wait_until_online(&mut bob, "alice").await;
+    n1.kill().await;
+    let gone = tokio::time::timeout(Duration::from_secs(10), async {
+        bob.recv_until(20, |m| matches!(m, ServerMessage::Presence { .. }))
+            .await
+    })
+    .await
+    .expect("alice goes offline within 10 s");
+    expect!(gone, ServerMessage::Presence { online: false, last_seen: Some(_), .. } => ());
+    drop(alice);
+    drop(n2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_id_already_running_is_refused() {
+    let cluster = Cluster::new("c_ids");
+    let n1 = cluster.start("n1").await;
+    let log = cluster.try_start("n1").await.refused();
+    assert!(log.contains("node \"n1\" is already running"), "{log}");
+    // Nor does a single server start on the cluster's database.
+    let mut single = binary::server_command(&cluster.root.path().join("single"));
+    single.args(["--store", "postgres", "--postgres", &cluster.database]);
+    let log = binary::launch(single).await.refused();
+    assert!(log.contains("is using this PostgreSQL database"), "{log}");
+    drop(n1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_needs_postgres_and_a_reachable_nats() {
+    let root = TempDir::new().unwrap();
+    let mut sqlite = binary::server_command(root.path());
+    sqlite.args(["--nats", &nats::server().url(), "--node-id", "n1"]);
+    let log = binary::launch(sqlite).await.refused();
+    assert!(log.contains("add --store postgres"), "{log}");
+
+    let unreachable = format!("nats://127.0.0.1:{}", free_port());
+    let mut command = binary::server_command(root.path());
+    command
+        .args([
+            "--store",
+            "postgres",
+            "--postgres",
+            &postgres::database("c_nonats"),
+        ])
+        .args(["--nats", &unreachable, "--node-id", "n1"]);
+    let log = binary::launch(command).await.refused();
+    assert!(log.contains("cannot reach NATS"), "{log}");
+}
+
+fn free_port() -> u16 {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    probe.local_addr().unwrap().port()
+}
