@@ -1,6 +1,7 @@
 //! Opening one connection: TCP, `hello`, `login`.
 
 use std::io;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use classchat_common::limits::PROTOCOL_VERSION;
@@ -23,6 +24,10 @@ pub type Transport = Framed<Box<dyn Stream>, LineCodec>;
 
 /// How long connecting and logging in may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How long one of the server's addresses may take to accept before the
+/// next one is tried: a machine that is down answers nothing at all.
+const CONNECT_EACH: Duration = Duration::from_secs(4);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -126,6 +131,45 @@ pub async fn connect(
         .unwrap_or(Err(ConnectError::Timeout(HANDSHAKE_TIMEOUT)))
 }
 
+/// Opens a TCP connection to one of the addresses `addr` names. A name with
+/// several (`localhost`'s two, or a cluster's nodes behind one DNS name) is
+/// tried from a random one on, so that clients spread over the nodes, and
+/// the next one is tried when one refuses or stays silent, so that a client
+/// whose node died reaches another at its next attempt.
+async fn open(addr: &ServerAddr) -> Result<TcpStream, ConnectError> {
+    let unreachable = |cause| ConnectError::Unreachable {
+        addr: addr.to_string(),
+        cause,
+    };
+    let mut addrs: Vec<SocketAddr> = tokio::net::lookup_host((addr.host.as_str(), addr.port))
+        .await
+        .map_err(unreachable)?
+        .collect();
+    if addrs.len() > 1 {
+        let start = getrandom::u32().map_or(0, |r| r as usize % addrs.len());
+        addrs.rotate_left(start);
+    }
+    first_answering(addrs).await.map_err(unreachable)
+}
+
+/// A connection to the first of `addrs` that accepts one.
+async fn first_answering(addrs: Vec<SocketAddr>) -> io::Result<TcpStream> {
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "the name has no address");
+    for a in addrs {
+        match tokio::time::timeout(CONNECT_EACH, TcpStream::connect(a)).await {
+            Ok(Ok(stream)) => return Ok(stream),
+            Ok(Err(e)) => last = e,
+            Err(_) => {
+                last = io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("{a} did not answer within {}s", CONNECT_EACH.as_secs()),
+                );
+            }
+        }
+    }
+    Err(last)
+}
+
 async fn handshake(
     addr: &ServerAddr,
     user: &Username,
@@ -133,12 +177,7 @@ async fn handshake(
     create: bool,
     tls: Option<&Trust>,
 ) -> Result<Established, ConnectError> {
-    let stream = TcpStream::connect((addr.host.as_str(), addr.port))
-        .await
-        .map_err(|cause| ConnectError::Unreachable {
-            addr: addr.to_string(),
-            cause,
-        })?;
+    let stream = open(addr).await?;
     let _ = stream.set_nodelay(true);
     let stream: Box<dyn Stream> = match tls {
         None => Box::new(stream),
@@ -264,5 +303,45 @@ fn unexpected(msg: ServerMessage) -> ConnectError {
     match msg {
         ServerMessage::Error { code, message, .. } => ConnectError::Refused { code, message },
         other => ConnectError::Protocol(format!("{other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use super::*;
+    use tokio::net::TcpListener;
+
+    /// A name with several addresses, one of them dead (a killed node):
+    /// the client connects to the one that listens, whichever it tries first.
+    #[tokio::test]
+    async fn the_address_that_listens_is_reached_past_a_dead_one() {
+        let dead = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let dead_addr = dead.local_addr().unwrap();
+        drop(dead);
+        let alive = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let alive_addr = alive.local_addr().unwrap();
+        for addrs in [vec![dead_addr, alive_addr], vec![alive_addr, dead_addr]] {
+            let stream = first_answering(addrs).await.unwrap();
+            assert_eq!(stream.peer_addr().unwrap(), alive_addr);
+            alive.accept().await.unwrap();
+        }
+        let err = first_answering(vec![dead_addr]).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
+    }
+
+    #[tokio::test]
+    async fn a_name_is_resolved_to_every_address_it_has() {
+        let alive = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = alive.local_addr().unwrap().port();
+        // `localhost` may also be ::1, where nothing listens on this port.
+        for _ in 0..8 {
+            let stream = open(&format!("localhost:{port}").parse().unwrap())
+                .await
+                .unwrap();
+            assert_eq!(stream.peer_addr().unwrap().port(), port);
+            alive.accept().await.unwrap();
+        }
     }
 }
