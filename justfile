@@ -34,7 +34,7 @@ demo:
 pipe *ARGS: build
     @exec "{{bin}}/classchat" pipe "$@"
 
-# Run every test in the workspace, and the server's again against PostgreSQL (needs PostgreSQL's programs: apt-get install postgresql)
+# Run every test in the workspace (cluster tests too), and the server's again against PostgreSQL (needs apt-get install postgresql nats-server)
 test:
     cargo test --workspace --features classchat-server/cluster
     CLASSCHAT_TEST_STORE=postgres cargo test -p classchat-server --features cluster --tests
