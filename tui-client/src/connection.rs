@@ -131,20 +131,27 @@ pub async fn connect(
         .unwrap_or(Err(ConnectError::Timeout(HANDSHAKE_TIMEOUT)))
 }
 
-/// Opens a TCP connection to one of the addresses `addr` names. A name with
-/// several (`localhost`'s two, or a cluster's nodes behind one DNS name) is
-/// tried from a random one on, so that clients spread over the nodes, and
-/// the next one is tried when one refuses or stays silent, so that a client
-/// whose node died reaches another at its next attempt.
+/// Opens a TCP connection to one of the addresses `addr` names. Several (a
+/// cluster's nodes, given one by one or behind one DNS name) are tried from
+/// a random one on, so that clients spread over the nodes, and the next one
+/// is tried when one refuses or stays silent, so that a client whose node
+/// died reaches another at its next attempt.
 async fn open(addr: &ServerAddr) -> Result<TcpStream, ConnectError> {
     let unreachable = |cause| ConnectError::Unreachable {
         addr: addr.to_string(),
         cause,
     };
-    let mut addrs: Vec<SocketAddr> = tokio::net::lookup_host((addr.host.as_str(), addr.port))
-        .await
-        .map_err(unreachable)?
-        .collect();
+    let mut addrs: Vec<SocketAddr> = Vec::new();
+    let mut unresolved = None;
+    for endpoint in addr.endpoints() {
+        match tokio::net::lookup_host(endpoint).await {
+            Ok(found) => addrs.extend(found),
+            Err(e) => unresolved = Some(e),
+        }
+    }
+    if let (true, Some(e)) = (addrs.is_empty(), unresolved) {
+        return Err(unreachable(e));
+    }
     if addrs.len() > 1 {
         let start = getrandom::u32().map_or(0, |r| r as usize % addrs.len());
         addrs.rotate_left(start);
@@ -329,6 +336,24 @@ mod tests {
         }
         let err = first_answering(vec![dead_addr]).await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
+    }
+
+    /// A cluster's nodes given one by one, one of them dead.
+    #[tokio::test]
+    async fn a_list_of_nodes_is_tried_past_a_dead_one() {
+        let dead = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let dead_port = dead.local_addr().unwrap().port();
+        drop(dead);
+        let alive = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = alive.local_addr().unwrap().port();
+        let addr: ServerAddr = format!("127.0.0.1:{dead_port},localhost:{port}")
+            .parse()
+            .unwrap();
+        for _ in 0..8 {
+            let stream = open(&addr).await.unwrap();
+            assert_eq!(stream.peer_addr().unwrap().port(), port);
+            alive.accept().await.unwrap();
+        }
     }
 
     #[tokio::test]

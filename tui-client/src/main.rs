@@ -32,7 +32,7 @@ use classchat_common::protocol::Secret;
 #[derive(Debug, Parser)]
 #[command(name = "classchat", version)]
 struct Cli {
-    /// The server: host[:port], an IPv4 address, or [IPv6]:port
+    /// The server: host[:port], an IPv4 address, or [IPv6]:port; a cluster's nodes separated by commas
     /// [default: from the config file, else localhost:12345]
     #[arg(long, global = true, value_name = "ADDR")]
     server: Option<String>,
