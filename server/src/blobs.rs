@@ -9,10 +9,17 @@
 //! An upload is written under `<offer>.part` and becomes `<offer>` only once it
 //! is complete, verified and on the disk ([`Blobs::keep`]): a file under its
 //! final name is always whole.
+//!
+//! In a cluster the bytes stay on the node that took the upload; a download
+//! on another node reads them from there, chunk by chunk, through [`Fetch`]
+//! (`cluster.rs` asks that node over NATS, and that node answers from its own
+//! folder with [`Blobs::reader`]).
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
 
 use classchat_common::OfferId;
@@ -23,6 +30,18 @@ use tokio::io::AsyncWriteExt;
 #[derive(Debug, Clone)]
 pub struct Blobs {
     dir: Arc<Path>,
+    /// Reads other nodes' files, in a cluster.
+    remote: Option<Arc<dyn Fetch>>,
+}
+
+/// A read of bytes that another node holds.
+pub type Fetched = Pin<Box<dyn Future<Output = io::Result<Vec<u8>>> + Send>>;
+
+/// Reads the files other nodes of a cluster hold.
+pub trait Fetch: Send + Sync + std::fmt::Debug {
+    /// Up to `len` bytes of `offer`'s file from `offset`, read on `node`;
+    /// `NotFound` once that node no longer has it.
+    fn fetch(&self, node: &str, offer: OfferId, offset: u64, len: u64) -> Fetched;
 }
 
 /// An upload being written.
@@ -33,11 +52,18 @@ pub struct BlobWriter {
     file: tokio::fs::File,
 }
 
-/// A kept file, open for reading at any offset.
+/// A kept file, open for reading at any offset: here, or on another node.
 #[derive(Debug, Clone)]
-pub struct BlobReader {
-    file: Arc<std::fs::File>,
-    path: Arc<Path>,
+pub enum BlobReader {
+    Local {
+        file: Arc<std::fs::File>,
+        path: Arc<Path>,
+    },
+    Remote {
+        fetch: Arc<dyn Fetch>,
+        node: Arc<str>,
+        offer: OfferId,
+    },
 }
 
 impl Blobs {
@@ -46,7 +72,18 @@ impl Blobs {
     pub fn open(dir: PathBuf) -> io::Result<Self> {
         crate::owner_only::create_dir(&dir)?;
         crate::owner_only::warn_if_open(&[&dir]);
-        Ok(Self { dir: dir.into() })
+        Ok(Self {
+            dir: dir.into(),
+            remote: None,
+        })
+    }
+
+    /// The same folder, able to read other nodes' files through `fetch`.
+    pub fn with_remote(self, fetch: Arc<dyn Fetch>) -> Self {
+        Self {
+            remote: Some(fetch),
+            ..self
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -106,9 +143,22 @@ impl Blobs {
         let path = self.path(offer);
         let file = std::fs::File::open(&path)
             .inspect_err(|e| tracing::error!("cannot open {}: {e}", path.display()))?;
-        Ok(BlobReader {
+        Ok(BlobReader::Local {
             file: Arc::new(file),
             path: path.into(),
+        })
+    }
+
+    /// The file of `offer`, kept here (`node` is `None`) or on `node`.
+    pub fn reader_on(&self, offer: OfferId, node: Option<&str>) -> io::Result<BlobReader> {
+        let Some(node) = node else {
+            return self.reader(offer);
+        };
+        let fetch = self.remote.clone().ok_or(io::ErrorKind::NotFound)?;
+        Ok(BlobReader::Remote {
+            fetch,
+            node: node.into(),
+            offer,
         })
     }
 
@@ -157,7 +207,12 @@ impl BlobReader {
     /// notice by itself. Reads at an explicit offset, so a read abandoned
     /// half-way is simply made again.
     pub async fn read(&self, offset: u64, len: u64) -> io::Result<Vec<u8>> {
-        let (file, path) = (self.file.clone(), self.path.clone());
+        let (file, path) = match self {
+            BlobReader::Local { file, path } => (file.clone(), path.clone()),
+            BlobReader::Remote { fetch, node, offer } => {
+                return fetch.fetch(node, *offer, offset, len).await;
+            }
+        };
         tokio::task::spawn_blocking(move || {
             if !path.exists() {
                 return Err(io::ErrorKind::NotFound.into());

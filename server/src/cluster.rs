@@ -13,15 +13,24 @@
 //!   hands it to the hub ([`Command::Versions`]), which releases whatever it
 //!   was never told: a lost event, or what a killed node committed and never
 //!   published.
+//!
+//! Offered files' bytes stay on the node that took the upload. A download on
+//! another node asks that node for them a chunk at a time, on
+//! `<cluster name>.file.<node id>` (NATS request and reply), as many chunks
+//! ahead as the download's window allows.
 
+use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use classchat_common::OfferId;
 use futures::StreamExt;
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::blobs::{Blobs, Fetch, Fetched};
 use crate::config::ClusterConfig;
 use crate::hub::remote::{Bus, Event};
 use crate::hub::{Command, Hub};
@@ -30,6 +39,23 @@ use crate::hub::{Command, Hub};
 const TICK: Duration = Duration::from_secs(1);
 /// How often a node compares its sequencers with PostgreSQL's.
 const REPAIR: Duration = Duration::from_secs(2);
+
+/// The most bytes one file read across nodes brings (NATS messages are at
+/// most 1 MiB).
+const FETCH_MAX: u64 = 512 * 1024;
+
+/// What a file read's answer starts with.
+const FETCH_OK: u8 = 0;
+const FETCH_GONE: u8 = 1;
+const FETCH_FAILED: u8 = 2;
+
+/// A file read asked of the node that holds the file.
+#[derive(Debug, Serialize, Deserialize)]
+struct FetchRequest {
+    offer: OfferId,
+    offset: u64,
+    len: u64,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
@@ -60,10 +86,46 @@ impl Bus for NatsBus {
 }
 
 /// A node connected to NATS, before its hub starts.
+/// Reads other nodes' files through NATS.
+#[derive(Debug)]
+struct NatsFetch {
+    client: async_nats::Client,
+    cluster: String,
+}
+
+impl Fetch for NatsFetch {
+    fn fetch(&self, node: &str, offer: OfferId, offset: u64, len: u64) -> Fetched {
+        let client = self.client.clone();
+        let subject = format!("{}.file.{node}", self.cluster);
+        let node = node.to_owned();
+        let request = serde_json::to_vec(&FetchRequest {
+            offer,
+            offset,
+            len: len.min(FETCH_MAX),
+        });
+        Box::pin(async move {
+            let request = request.map_err(io::Error::other)?;
+            let answer = client
+                .request(subject, request.into())
+                .await
+                .map_err(|e| io::Error::other(format!("node {node} did not send the file: {e}")))?;
+            match answer.payload.split_first() {
+                Some((&FETCH_OK, bytes)) => Ok(bytes.to_vec()),
+                Some((&FETCH_GONE, _)) => Err(io::ErrorKind::NotFound.into()),
+                _ => Err(io::Error::other(format!(
+                    "node {node} could not read the file"
+                ))),
+            }
+        })
+    }
+}
+
 #[derive(Debug)]
 pub struct Link {
     pub bus: Arc<NatsBus>,
     client: async_nats::Client,
+    /// The cluster's name: the prefix of its subjects.
+    cluster: String,
     subject: String,
     outgoing: mpsc::UnboundedReceiver<Vec<Event>>,
 }
@@ -111,6 +173,7 @@ impl Link {
                 out,
             }),
             client,
+            cluster: config.name.clone(),
             subject: format!("{}.events", config.name),
             outgoing,
         })
@@ -119,14 +182,26 @@ impl Link {
     /// Starts the node's tasks: the publisher (which runs until the hub is
     /// gone and its last events are out), and the listener, ticker and
     /// repairer (which stop at `shutdown`).
+    /// Reads the files other nodes hold.
+    pub fn fetcher(&self) -> Arc<dyn Fetch> {
+        Arc::new(NatsFetch {
+            client: self.client.clone(),
+            cluster: self.cluster.clone(),
+        })
+    }
+
+    /// Starts listening, publishing and answering other nodes' file reads
+    /// from `blobs`; the publisher's task is returned, to be awaited at stop.
     pub async fn start(
         self,
         hub: Hub,
+        blobs: Blobs,
         shutdown: CancellationToken,
     ) -> Result<tokio::task::JoinHandle<()>, ClusterError> {
         let Link {
             bus,
             client,
+            cluster,
             subject,
             outgoing,
         } = self;
@@ -134,11 +209,16 @@ impl Link {
             .subscribe(subject.clone())
             .await
             .map_err(|e| ClusterError::Subscribe(e.to_string()))?;
+        let reads = client
+            .subscribe(format!("{cluster}.file.{}", bus.node))
+            .await
+            .map_err(|e| ClusterError::Subscribe(e.to_string()))?;
         client
             .flush()
             .await
             .map_err(|e| ClusterError::Subscribe(e.to_string()))?;
         drop(bus);
+        tokio::spawn(serve_files(reads, client.clone(), blobs, shutdown.clone()));
         let publisher = tokio::spawn(publish(client, subject, outgoing));
         tokio::spawn(listen(subscriber, hub.clone(), shutdown.clone()));
         tokio::spawn(tick(hub.clone(), shutdown.clone()));
@@ -204,6 +284,55 @@ async fn listen(mut subscriber: async_nats::Subscriber, hub: Hub, shutdown: Canc
                 return;
             }
         }
+    }
+}
+
+/// Answers other nodes' reads of the files this node holds, each on a task
+/// of its own (a download has a window of chunks asked at once).
+async fn serve_files(
+    mut reads: async_nats::Subscriber,
+    client: async_nats::Client,
+    blobs: Blobs,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let message = tokio::select! {
+            () = shutdown.cancelled() => return,
+            m = reads.next() => match m {
+                Some(m) => m,
+                None => return,
+            },
+        };
+        let Some(reply) = message.reply else {
+            continue;
+        };
+        let (client, blobs) = (client.clone(), blobs.clone());
+        tokio::spawn(async move {
+            let answer = read_for_another_node(&blobs, &message.payload).await;
+            if let Err(e) = client.publish(reply, answer.into()).await {
+                tracing::warn!("cannot answer a file read: {e}");
+            }
+        });
+    }
+}
+
+async fn read_for_another_node(blobs: &Blobs, request: &[u8]) -> Vec<u8> {
+    let Ok(r) = serde_json::from_slice::<FetchRequest>(request) else {
+        return vec![FETCH_FAILED];
+    };
+    let read = match blobs.reader(r.offer) {
+        Ok(reader) => reader.read(r.offset, r.len.min(FETCH_MAX)).await,
+        Err(e) => Err(e),
+    };
+    match read {
+        Ok(bytes) => {
+            let mut answer = Vec::with_capacity(1 + bytes.len());
+            answer.push(FETCH_OK);
+            answer.extend_from_slice(&bytes);
+            answer
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => vec![FETCH_GONE],
+        Err(_) => vec![FETCH_FAILED],
     }
 }
 

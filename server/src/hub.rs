@@ -397,7 +397,7 @@ pub enum Command {
     FileAccept {
         session: SessionId,
         offer: OfferId,
-        reply: oneshot::Sender<Result<FileInfo, Refusal>>,
+        reply: oneshot::Sender<Result<Accepted, Refusal>>,
     },
     /// The sender withdraws an offer (a finished upload); answered with `file_status`.
     FileWithdraw {
@@ -434,6 +434,14 @@ pub enum Command {
     /// A second passed: a node of a cluster says who is connected to it,
     /// and takes silent nodes for dead.
     Tick,
+}
+
+/// An offer a recipient accepted: what to download, and from which node of
+/// a cluster (`None`: this one).
+#[derive(Debug)]
+pub struct Accepted {
+    pub info: FileInfo,
+    pub node: Option<String>,
 }
 
 /// What an `offer` asks for.

@@ -170,6 +170,11 @@ impl Server {
             path: files_dir.display().to_string(),
             cause,
         })?;
+        #[cfg(feature = "cluster")]
+        let blobs = match &link {
+            Some(link) => blobs.with_remote(link.fetcher()),
+            None => blobs,
+        };
         let hub_config = HubConfig {
             rates: config.rates,
             max_owned_groups: config.max_owned_groups,
@@ -207,7 +212,10 @@ impl Server {
         let shutdown = CancellationToken::new();
         #[cfg(feature = "cluster")]
         let publisher = match link {
-            Some(link) => Some(link.start(hub.clone(), shutdown.clone()).await?),
+            Some(link) => Some(
+                link.start(hub.clone(), blobs.clone(), shutdown.clone())
+                    .await?,
+            ),
             None => None,
         };
         #[cfg(not(feature = "cluster"))]

@@ -118,6 +118,9 @@ pub struct FileRecord {
     /// The offer's message in the conversation.
     pub seq: u64,
     pub recipients: Vec<(UserId, FileState)>,
+    /// The node of a cluster holding its bytes, when it is another one;
+    /// `None`: this server has them. A store records the node writing it.
+    pub node: Option<String>,
 }
 
 /// Everything the hub keeps in memory, read once at start.

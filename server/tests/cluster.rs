@@ -10,14 +10,18 @@
 
 #[macro_use]
 mod support;
+#[allow(dead_code, reason = "a few of the file tests' fixtures serve here")]
+#[path = "files/fixtures.rs"]
+mod fixtures;
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use classchat_common::protocol::GroupEvent;
-use classchat_common::{ClientMessage, MessageId, ServerMessage};
+use classchat_common::limits::{FILE_CHUNK_BYTES, FILE_WINDOW};
+use classchat_common::protocol::{FileState, GroupEvent};
+use classchat_common::{ClientMessage, ErrorCode, MessageId, ServerMessage};
 use futures::{SinkExt, StreamExt};
 use support::binary::{self, Started};
 use support::{PASSWORD, TestClient, conv, nats, postgres, user};
@@ -500,6 +504,62 @@ async fn nats_going_away_delays_messages_across_nodes_but_loses_none() {
     // And the other way, over the NATS that came back.
     bob.send_stored("alice", "all well").await;
     assert_eq!(alice.recv_message().await.body, "all well");
+    drop((n1, n2));
+}
+
+/// A group file offered on n1 to members on n2: bob downloads it from n1,
+/// byte for byte, carol declines it, alice sees both, and n1 deletes the file
+/// once nobody is left to decide (which carol decided on n2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_offered_on_one_node_is_downloaded_on_the_other() {
+    let cluster = Cluster::new("c_files");
+    let n1 = cluster.start("n1").await;
+    let n2 = cluster.start("n2").await;
+    let mut alice = TestClient::login(n1.addr, "alice", PASSWORD).await;
+    let mut bob = TestClient::login(n2.addr, "bob", PASSWORD).await;
+    let mut carol = TestClient::login(n2.addr, "carol", PASSWORD).await;
+    fixtures::make_group(&mut alice, "lab", &["bob", "carol"]).await;
+    // Several download windows' worth, and a short last chunk.
+    let size = (3 * FILE_WINDOW * FILE_CHUNK_BYTES + 1234) as u64;
+    let content = fixtures::Content::new(15, size);
+    let up = fixtures::ready(&mut alice, "#lab", "data.bin", &content).await;
+    let (_, seq) = fixtures::upload(&mut alice, &up, &content).await;
+    let n1_files = cluster.root.path().join("n1").join("files");
+    assert_eq!(fixtures::stored_files(&n1_files), [up.offer.to_string()]);
+    for c in [&mut bob, &mut carol] {
+        let m = fixtures::offer_message(c).await;
+        assert_eq!((m.seq, m.file.map(|f| f.offer)), (seq, Some(up.offer)));
+    }
+
+    let (state, _) = fixtures::download(&mut bob, up.offer, &content).await;
+    assert_eq!(state, FileState::Received);
+    for expected in [FileState::Accepted, FileState::Received] {
+        let (who, state, _) = fixtures::status(&mut alice).await;
+        assert_eq!((who.as_str(), state), ("bob", expected));
+    }
+    let declined = fixtures::decline(&mut carol, up.offer).await;
+    expect!(declined, ServerMessage::FileStatus { state: FileState::Declined, .. } => ());
+    let (who, state, counts) = fixtures::status(&mut alice).await;
+    assert_eq!((who.as_str(), state), ("carol", FileState::Declined));
+    assert_eq!(counts, fixtures::counts(1, 1, 1, 2));
+
+    // Settled on n2; n1, which has the bytes, deletes them.
+    for _ in 0..200 {
+        if fixtures::stored_files(&n1_files).is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        fixtures::stored_files(&n1_files).is_empty(),
+        "n1 deleted the file"
+    );
+    let over = fixtures::ask(&mut bob, |req| ClientMessage::Accept {
+        req,
+        offer: up.offer,
+    })
+    .await;
+    expect!(over, ServerMessage::Error { code: ErrorCode::FileGone, .. } => ());
     drop((n1, n2));
 }
 

@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 use super::remote::Event;
 use super::state::Offer;
 use super::worker::{Batch, Effect, Worker};
-use super::{NewOffer, Refusal, SessionId};
+use super::{Accepted, NewOffer, Refusal, SessionId};
 use crate::ratelimit::Class;
 use crate::store::{
     Appended, ConvId, FileRecord, MessageKind, NewMessage, StoreError, StoredFile, UserId,
@@ -64,6 +64,7 @@ impl Worker {
                     expires: Timestamp::now(),
                     seq: 0,
                     recipients: Vec::new(),
+                    node: None,
                 };
                 let id = offer.id;
                 self.state.file_bytes += size;
@@ -195,6 +196,7 @@ impl Worker {
             expires: info.expires,
             seq,
             recipients: recipients.clone(),
+            node: None,
         };
         // One id for the stored message and the live one, so a client that gets
         // both (live, then again in a catch-up) recognises the duplicate.
@@ -213,6 +215,9 @@ impl Worker {
             kind: MessageKind::File as i64,
             body,
         });
+        if let Some(c) = &self.cluster {
+            b.events.push(Event::offer(&record, c.bus.node()));
+        }
         if let Some(stored) = self.state.offers.get_mut(&offer) {
             stored.seq = seq;
             stored.created = now;
@@ -301,7 +306,7 @@ impl Worker {
         b: &mut Batch,
         session: SessionId,
         offer: OfferId,
-        reply: oneshot::Sender<Result<FileInfo, Refusal>>,
+        reply: oneshot::Sender<Result<Accepted, Refusal>>,
     ) {
         let Some(user) = self.state.sessions.get(&session).map(|s| s.user) else {
             return;
@@ -333,7 +338,7 @@ impl Worker {
             expires: o.expires,
             outcome: None,
         };
-        b.reply(reply, Ok(info));
+        b.reply(reply, Ok(Accepted { info, node: o.node }));
     }
 
     pub(super) fn file_decision(
@@ -507,7 +512,8 @@ impl Worker {
             .state
             .offers
             .values()
-            .filter(|o| !o.uploading() && o.expires <= now)
+            // Another node's offers end there, and this node hears of it.
+            .filter(|o| o.here() && !o.uploading() && o.expires <= now)
             .map(|o| o.id)
             .collect();
         for offer in expired {
@@ -571,7 +577,9 @@ impl Worker {
             .map(|o| o.id)
             .collect();
         for offer in gone {
-            if let Some(o) = self.state.offers.remove(&offer) {
+            if let Some(o) = self.state.offers.remove(&offer)
+                && o.here()
+            {
                 self.state.file_bytes -= o.size;
                 if !o.uploading() {
                     b.effects.push(Effect::Remove(offer));
@@ -640,8 +648,27 @@ impl Worker {
         also: Option<UserId>,
     ) -> Result<(), StoreError> {
         self.store.set_file_state(offer, user, state)?;
+        self.announce(b, || Event::FileState {
+            offer,
+            user: user.0,
+            state,
+        });
+        self.state_here(b, offer, user, state, also);
+        Ok(())
+    }
+
+    /// Takes in a recipient's state, decided here or on another node, and
+    /// tells the sender's connections here (and `also`'s).
+    pub(super) fn state_here(
+        &mut self,
+        b: &mut Batch,
+        offer: OfferId,
+        user: UserId,
+        state: FileState,
+        also: Option<UserId>,
+    ) {
         let Some(o) = self.state.offers.get_mut(&offer) else {
-            return Ok(());
+            return;
         };
         if let Some(entry) = o.recipients.iter_mut().find(|(u, _)| *u == user) {
             entry.1 = state;
@@ -658,7 +685,6 @@ impl Worker {
                 b.line(sid, line.clone());
             }
         }
-        Ok(())
     }
 
     /// A `file_status` for `session` (answering `req`).
@@ -739,15 +765,24 @@ impl Worker {
         Some(msg.to_line())
     }
 
-    /// The offer is over: forget it and, once committed, delete its file.
+    /// The offer is over: forget it and, once committed, delete its file
+    /// (on the node that has it).
     fn close_offer(&mut self, b: &mut Batch, offer: OfferId) {
         if let Err(e) = self.store.close_file(offer) {
             return b.fail(e);
         }
-        if let Some(o) = self.state.offers.remove(&offer) {
+        self.announce(b, || Event::OfferClosed { offer });
+        self.closed_here(b, offer);
+    }
+
+    /// Forgets an offer that is over, here or on another node.
+    pub(super) fn closed_here(&mut self, b: &mut Batch, offer: OfferId) {
+        if let Some(o) = self.state.offers.remove(&offer)
+            && o.here()
+        {
             self.state.file_bytes -= o.size;
+            b.effects.push(Effect::Remove(offer));
         }
-        b.effects.push(Effect::Remove(offer));
     }
 
     fn sender_name(&self, user: UserId) -> classchat_common::Username {

@@ -21,17 +21,17 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use classchat_common::protocol::GroupEvent;
-use classchat_common::{Conv as ConvName, MessageId, ServerMessage, Timestamp, Username};
+use classchat_common::protocol::{FileState, GroupEvent};
+use classchat_common::{Conv as ConvName, MessageId, OfferId, ServerMessage, Timestamp, Username};
 use serde::{Deserialize, Serialize};
 
 use super::Command;
-use super::state::{Conv, User};
+use super::state::{Conv, Offer, User};
 use super::worker::{Batch, Worker};
 use crate::ratelimit::Buckets;
 use crate::store::{
-    ConvFetch, ConvId, ConvKind, Learned, MemberRecord, MessageKind, StoredEvent, StoredMessage,
-    TokenHash, UserId, UserRecord,
+    ConvFetch, ConvId, ConvKind, FileRecord, Learned, MemberRecord, MessageKind, StoredEvent,
+    StoredMessage, TokenHash, UserId, UserRecord,
 };
 
 /// A node silent this long is taken for dead: its users go offline.
@@ -92,6 +92,29 @@ pub enum Event {
     },
     /// A resume token made at a login.
     Token { user: i64, hash: TokenHash },
+    /// A file offered: its upload is complete, and `node` has the bytes.
+    Offer {
+        offer: OfferId,
+        conv: i64,
+        sender: i64,
+        name: String,
+        size: u64,
+        sha256: String,
+        created: Timestamp,
+        expires: Timestamp,
+        seq: u64,
+        recipients: Vec<(i64, FileState)>,
+        node: String,
+    },
+    /// A recipient of an offer accepted, declined, received it, or was
+    /// taken off it.
+    FileState {
+        offer: OfferId,
+        user: i64,
+        state: FileState,
+    },
+    /// An offer is over: the node with its bytes deletes them.
+    OfferClosed { offer: OfferId },
     /// Who is connected to `node`: sent when it changes and every second.
     Presence { node: String, users: Vec<i64> },
     /// `node` is stopping: its users are no longer connected there.
@@ -99,6 +122,23 @@ pub enum Event {
 }
 
 impl Event {
+    /// The event of an offer made on `node`.
+    pub fn offer(f: &FileRecord, node: &str) -> Self {
+        Event::Offer {
+            offer: f.id,
+            conv: f.conv.0,
+            sender: f.sender.0,
+            name: f.name.clone(),
+            size: f.size,
+            sha256: f.sha256.clone(),
+            created: f.created,
+            expires: f.expires,
+            seq: f.seq,
+            recipients: f.recipients.iter().map(|(u, s)| (u.0, *s)).collect(),
+            node: node.to_owned(),
+        }
+    }
+
     /// The message event for a stored message.
     pub fn message(conv: ConvId, m: &StoredMessage) -> Self {
         Event::Message {
@@ -185,7 +225,7 @@ impl Worker {
             self.learn_token(user, hash);
         }
         for conv in learned.gone {
-            self.forget_conv(conv);
+            self.forget_conv(b, conv);
         }
         for (conv, messages) in learned.missed {
             for m in messages {
@@ -214,7 +254,8 @@ impl Worker {
         }
     }
 
-    fn forget_conv(&mut self, id: ConvId) {
+    fn forget_conv(&mut self, b: &mut Batch, id: ConvId) {
+        self.drop_conv_offers(b, id);
         let Some(conv) = self.state.convs.remove(&id) else {
             return;
         };
@@ -307,6 +348,42 @@ impl Worker {
                 }
             }
             Event::Token { user, hash } => self.learn_token(UserId(user), hash),
+            Event::Offer {
+                offer,
+                conv,
+                sender,
+                name,
+                size,
+                sha256,
+                created,
+                expires,
+                seq,
+                recipients,
+                node,
+            } => {
+                let here = self.cluster.as_ref().is_some_and(|c| c.bus.node() == node);
+                self.state.offers.entry(offer).or_insert_with(|| Offer {
+                    id: offer,
+                    conv: ConvId(conv),
+                    sender: UserId(sender),
+                    name,
+                    size,
+                    sha256,
+                    created,
+                    expires,
+                    seq,
+                    recipients: recipients
+                        .into_iter()
+                        .map(|(u, s)| (UserId(u), s))
+                        .collect(),
+                    node: (!here).then_some(node),
+                });
+            }
+            Event::FileState { offer, user, state } => {
+                let user = UserId(user);
+                self.state_here(b, offer, user, state, Some(user));
+            }
+            Event::OfferClosed { offer } => self.closed_here(b, offer),
             Event::Presence { node, users } => {
                 let users = users.into_iter().map(UserId).collect();
                 self.node_says(b, node, users);
@@ -621,7 +698,7 @@ impl Worker {
             counts: None,
         };
         self.fan_out(b, conv, None, msg);
-        self.forget_conv(conv_id);
+        self.forget_conv(b, conv_id);
     }
 
     /// PostgreSQL's last sequence numbers: whatever this node has not

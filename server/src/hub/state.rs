@@ -157,11 +157,19 @@ pub struct Offer {
     /// Its message in the conversation; 0 while still uploading.
     pub seq: u64,
     pub recipients: Vec<(UserId, FileState)>,
+    /// The node of a cluster holding its bytes, when another one; `None`:
+    /// this one, which alone counts them against its disk and deletes them.
+    pub node: Option<String>,
 }
 
 impl Offer {
     pub fn uploading(&self) -> bool {
         self.seq == 0
+    }
+
+    /// Whether its bytes are on this node.
+    pub fn here(&self) -> bool {
+        self.node.is_none()
     }
 
     pub fn state_of(&self, user: UserId) -> Option<FileState> {
@@ -272,7 +280,9 @@ impl State {
             self.offers.insert(o.id, o);
         }
         for f in snap.files {
-            self.file_bytes += f.size;
+            if f.node.is_none() {
+                self.file_bytes += f.size;
+            }
             self.offers.insert(
                 f.id,
                 Offer {
@@ -286,6 +296,7 @@ impl State {
                     expires: f.expires,
                     seq: f.seq,
                     recipients: f.recipients,
+                    node: f.node,
                 },
             );
         }

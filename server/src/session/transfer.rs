@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 
 use super::Context;
 use crate::blobs::{BlobReader, BlobWriter};
-use crate::hub::{Command, Decision, HubGone, NewOffer, Request, SessionId};
+use crate::hub::{Accepted, Command, Decision, HubGone, NewOffer, Request, SessionId};
 
 struct Upload {
     conv: Conv,
@@ -272,7 +272,7 @@ impl Transfers {
         req: Option<Req>,
         offer: OfferId,
     ) -> Result<Bytes, HubGone> {
-        let info = match ctx
+        let Accepted { info, node } = match ctx
             .hub
             .ask(|reply| Command::FileAccept {
                 session,
@@ -281,10 +281,10 @@ impl Transfers {
             })
             .await?
         {
-            Ok(info) => info,
+            Ok(accepted) => accepted,
             Err(r) => return Ok(r.to_message(req, Some(offer)).to_line()),
         };
-        let Ok(blob) = ctx.blobs.reader(offer) else {
+        let Ok(blob) = ctx.blobs.reader_on(offer, node.as_deref()) else {
             return Ok(offer_error(
                 req,
                 offer,

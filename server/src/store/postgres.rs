@@ -145,6 +145,8 @@ CREATE TABLE notices (
 CREATE INDEX notices_by_user ON notices (user_id);
 CREATE SEQUENCE notices_ids;
 ",
+    // 2: which node of a cluster holds an offer's bytes (NULL: a single server).
+    "ALTER TABLE files ADD COLUMN node text;",
 ];
 
 /// A parameter of a kept write.
@@ -607,7 +609,7 @@ impl PostgresStore {
         }
         for r in c
             .query(
-                "SELECT id, conv_id, sender_id, name, size, sha256, created_at, expires_at, seq
+                "SELECT id, conv_id, sender_id, name, size, sha256, created_at, expires_at, seq, node
                  FROM files WHERE NOT closed",
                 &[],
             )
@@ -625,6 +627,9 @@ impl PostgresStore {
                 expires: Timestamp::from_millis(r.try_get(7)?),
                 seq: seq(r.try_get(8)?),
                 recipients: recipients.remove(&id).unwrap_or_default(),
+                node: r
+                    .try_get::<_, Option<String>>(9)?
+                    .filter(|n| Some(n) != self.node.as_ref()),
             });
         }
         for r in c
@@ -1080,8 +1085,8 @@ impl Store for PostgresStore {
 
     fn add_file(&mut self, f: &FileRecord) -> Result<()> {
         self.keep(
-            "INSERT INTO files (id, conv_id, sender_id, name, size, sha256, created_at, expires_at, seq)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO files (id, conv_id, sender_id, name, size, sha256, created_at, expires_at, seq, node)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             vec![
                 Box::new(f.id.as_bytes().to_vec()),
                 Box::new(f.conv.0),
@@ -1092,6 +1097,7 @@ impl Store for PostgresStore {
                 Box::new(f.created.as_millis()),
                 Box::new(f.expires.as_millis()),
                 Box::new(sql(f.seq)),
+                Box::new(self.node.clone()),
             ],
         );
         for (user, state) in &f.recipients {

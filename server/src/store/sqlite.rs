@@ -514,6 +514,7 @@ impl SqliteStore {
                     expires: ts(r.get(7)?),
                     seq: seq(r.get(8)?),
                     recipients: Vec::new(),
+                    node: None,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
