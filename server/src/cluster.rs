@@ -21,7 +21,7 @@
 
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use classchat_common::OfferId;
@@ -34,6 +34,7 @@ use crate::blobs::{Blobs, Fetch, Fetched};
 use crate::config::ClusterConfig;
 use crate::hub::remote::{Bus, Event};
 use crate::hub::{Command, Hub};
+use crate::throttle::Throttle;
 
 /// How often the hub hears a tick (presence out, dead nodes found).
 const TICK: Duration = Duration::from_secs(1);
@@ -196,6 +197,7 @@ impl Link {
         self,
         hub: Hub,
         blobs: Blobs,
+        throttle: Arc<Throttle>,
         shutdown: CancellationToken,
     ) -> Result<tokio::task::JoinHandle<()>, ClusterError> {
         let Link {
@@ -220,7 +222,7 @@ impl Link {
         drop(bus);
         tokio::spawn(serve_files(reads, client.clone(), blobs, shutdown.clone()));
         let publisher = tokio::spawn(publish(client, subject, outgoing));
-        tokio::spawn(listen(subscriber, hub.clone(), shutdown.clone()));
+        tokio::spawn(listen(subscriber, hub.clone(), throttle, shutdown.clone()));
         tokio::spawn(tick(hub.clone(), shutdown.clone()));
         tokio::spawn(repair(hub, shutdown));
         Ok(publisher)
@@ -263,7 +265,12 @@ async fn publish(
     let _ = client.flush().await;
 }
 
-async fn listen(mut subscriber: async_nats::Subscriber, hub: Hub, shutdown: CancellationToken) {
+async fn listen(
+    mut subscriber: async_nats::Subscriber,
+    hub: Hub,
+    throttle: Arc<Throttle>,
+    shutdown: CancellationToken,
+) {
     loop {
         let message = tokio::select! {
             () = shutdown.cancelled() => return,
@@ -280,8 +287,16 @@ async fn listen(mut subscriber: async_nats::Subscriber, hub: Hub, shutdown: Canc
             }
         };
         for event in events {
-            if hub.send(Command::Remote(event)).await.is_err() {
-                return;
+            match event {
+                Event::LoginFailed { account, address } => {
+                    throttle.failed_elsewhere(&account, address, Instant::now());
+                }
+                Event::LoginSucceeded { account } => throttle.succeeded_elsewhere(&account),
+                event => {
+                    if hub.send(Command::Remote(event)).await.is_err() {
+                        return;
+                    }
+                }
             }
         }
     }

@@ -210,12 +210,19 @@ impl Server {
         let hasher = Hasher::new(config.hash_concurrency)?;
         let (hub, hub_task) = Hub::start(store, hub_config).await?;
         let shutdown = CancellationToken::new();
+        let throttle = Arc::new(crate::throttle::Throttle::default());
         #[cfg(feature = "cluster")]
         let publisher = match link {
-            Some(link) => Some(
-                link.start(hub.clone(), blobs.clone(), shutdown.clone())
-                    .await?,
-            ),
+            Some(link) => {
+                throttle.share_with(link.bus.clone());
+                let started = link.start(
+                    hub.clone(),
+                    blobs.clone(),
+                    throttle.clone(),
+                    shutdown.clone(),
+                );
+                Some(started.await?)
+            }
             None => None,
         };
         #[cfg(not(feature = "cluster"))]
@@ -226,7 +233,7 @@ impl Server {
             sign_ups: crate::auth::signups::SignUps::new(config.sign_ups),
             config,
             blobs,
-            throttle: crate::throttle::Throttle::default(),
+            throttle,
             roster,
             shutdown,
         });

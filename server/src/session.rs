@@ -48,7 +48,7 @@ pub struct Context {
     /// Where offered files' bytes are kept.
     pub blobs: crate::blobs::Blobs,
     /// Wrong passwords per account and per address.
-    pub throttle: crate::throttle::Throttle,
+    pub throttle: Arc<crate::throttle::Throttle>,
     /// Who may create an account, when sign-up is limited.
     pub roster: Option<crate::roster::Roster>,
     pub shutdown: CancellationToken,

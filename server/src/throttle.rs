@@ -2,11 +2,18 @@
 //! or from one address, each further attempt must wait, longer every time (up to
 //! five minutes). A right password clears the account's record. Records of the
 //! quiet are forgotten, so the table stays small.
+//!
+//! The nodes of a cluster share what they see: each wrong password and each
+//! right one is told to the others ([`Throttle::share_with`]), which record it
+//! as their own, so that a guesser spreading attempts over the nodes waits as
+//! on one server.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
+
+use crate::hub::remote::{Bus, Event};
 
 /// Wrong passwords allowed before waits begin.
 const FREE_ATTEMPTS: u32 = 5;
@@ -34,6 +41,8 @@ struct Record {
 pub struct Throttle {
     // Held for a lookup or an update, never across anything that waits.
     records: Mutex<HashMap<Key, Record>>,
+    /// The other nodes of a cluster, told of every attempt.
+    others: OnceLock<Arc<dyn Bus>>,
 }
 
 impl Throttle {
@@ -51,7 +60,32 @@ impl Throttle {
         .max()
     }
 
+    /// Tells `bus` of every attempt from now on.
+    pub fn share_with(&self, bus: Arc<dyn Bus>) {
+        let _ = self.others.set(bus);
+    }
+
     pub fn failed(&self, account: &str, address: IpAddr, now: Instant) {
+        self.failed_elsewhere(account, address, now);
+        if let Some(bus) = self.others.get() {
+            bus.publish(vec![Event::LoginFailed {
+                account: account.to_owned(),
+                address,
+            }]);
+        }
+    }
+
+    pub fn succeeded(&self, account: &str) {
+        self.succeeded_elsewhere(account);
+        if let Some(bus) = self.others.get() {
+            bus.publish(vec![Event::LoginSucceeded {
+                account: account.to_owned(),
+            }]);
+        }
+    }
+
+    /// A wrong password another node saw.
+    pub fn failed_elsewhere(&self, account: &str, address: IpAddr, now: Instant) {
         let Ok(mut records) = self.records.lock() else {
             return;
         };
@@ -79,7 +113,8 @@ impl Throttle {
         }
     }
 
-    pub fn succeeded(&self, account: &str) {
+    /// A right password another node saw.
+    pub fn succeeded_elsewhere(&self, account: &str) {
         if let Ok(mut records) = self.records.lock() {
             records.remove(&Key::Account(account.to_owned()));
         }

@@ -563,6 +563,38 @@ async fn a_file_offered_on_one_node_is_downloaded_on_the_other() {
     drop((n1, n2));
 }
 
+/// One login attempt on `addr`: the server's answer to it.
+async fn try_login(addr: SocketAddr, name: &str, password: &str) -> ServerMessage {
+    let mut c = TestClient::connect(addr).await;
+    c.hello().await;
+    c.send(support::login_with_password(name, password)).await;
+    c.recv_within(Duration::from_secs(20)).await
+}
+
+/// Wrong passwords tried on both nodes count together, as on one server: five
+/// are free on n1, the sixth, on n2, makes the next attempt there wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_passwords_on_one_node_slow_logins_on_the_other() {
+    let cluster = Cluster::new("c_throttle");
+    let n1 = cluster.start("n1").await;
+    let n2 = cluster.start("n2").await;
+    TestClient::login(n1.addr, "alice", PASSWORD)
+        .await
+        .bye()
+        .await;
+    for _ in 0..5 {
+        let wrong = try_login(n1.addr, "alice", "not her password").await;
+        expect!(wrong, ServerMessage::Error { code: ErrorCode::BadPassword, .. } => ());
+    }
+    // What n1 saw reaches n2 through NATS within milliseconds.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sixth = try_login(n2.addr, "alice", "not her password").await;
+    expect!(sixth, ServerMessage::Error { code: ErrorCode::BadPassword, .. } => ());
+    let right = try_login(n2.addr, "alice", PASSWORD).await;
+    expect!(right, ServerMessage::Error { code: ErrorCode::LoginThrottled, .. } => ());
+    drop((n1, n2));
+}
+
 /// A killed node's users go offline on the others within a few seconds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_nodes_users_go_offline_elsewhere() {

@@ -18,6 +18,7 @@
 //! even built, and none of this runs.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -115,6 +116,11 @@ pub enum Event {
     },
     /// An offer is over: the node with its bytes deletes them.
     OfferClosed { offer: OfferId },
+    /// A wrong password for `account` (its key) from `address`, which every
+    /// node's login throttle counts; not the hub's.
+    LoginFailed { account: String, address: IpAddr },
+    /// A right password for `account`, which clears its record.
+    LoginSucceeded { account: String },
     /// Who is connected to `node`: sent when it changes and every second.
     Presence { node: String, users: Vec<i64> },
     /// `node` is stopping: its users are no longer connected there.
@@ -384,6 +390,8 @@ impl Worker {
                 self.state_here(b, offer, user, state, Some(user));
             }
             Event::OfferClosed { offer } => self.closed_here(b, offer),
+            // The link hands these to the login throttle, not to the hub.
+            Event::LoginFailed { .. } | Event::LoginSucceeded { .. } => {}
             Event::Presence { node, users } => {
                 let users = users.into_iter().map(UserId).collect();
                 self.node_says(b, node, users);
