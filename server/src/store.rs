@@ -247,6 +247,14 @@ pub struct Wants {
     pub names: Vec<Username>,
     /// Resume tokens memory does not know (made on another node).
     pub tokens: Vec<TokenHash>,
+    /// Groups the batch names that memory does not know (to create, join or
+    /// rename to), and direct conversations it may open (the pair, lower id
+    /// first): another node may have made them, or be making them now. A
+    /// store shared by several nodes claims each such name, and each account
+    /// name in `names`, until the commit, so that two nodes never make the
+    /// same one, and answers what it finds ([`Learned::convs`]).
+    pub groups: Vec<GroupName>,
+    pub directs: Vec<(UserId, UserId)>,
     /// Conversations the batch may add messages to, with the last sequence
     /// number memory knows. A store shared by several nodes locks them until
     /// the commit (so that commit order is sequence order) and answers what
@@ -263,6 +271,8 @@ impl Wants {
             && self.notices == 0
             && self.names.is_empty()
             && self.tokens.is_empty()
+            && self.groups.is_empty()
+            && self.directs.is_empty()
             && self.locks.is_empty()
     }
 }
@@ -278,6 +288,9 @@ pub struct Learned {
     pub missed: Vec<(ConvId, Vec<StoredMessage>)>,
     /// Locked conversations that no longer exist (deleted on another node).
     pub gone: Vec<ConvId>,
+    /// Claimed groups and direct conversations that another node made: now
+    /// locked, their messages all in `missed`.
+    pub convs: Vec<ConvFetch>,
 }
 
 /// A conversation as stored now, with its members and their accounts: what a

@@ -595,6 +595,129 @@ async fn wrong_passwords_on_one_node_slow_logins_on_the_other() {
     drop((n1, n2));
 }
 
+/// The same new name signed up on both nodes at once, many times over: each
+/// name gets one account. With one password (one person on two devices) both
+/// are logged in to it, one of them told it was created; with two (two people)
+/// the loser is told the password is wrong, as on one server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_name_signed_up_on_both_nodes_at_once_is_one_account() {
+    const NAMES: usize = 24;
+    // Each lost race is a wrong password from this address: fewer than the
+    // login throttle lets pass.
+    const TWO_PEOPLE: usize = 4;
+    let cluster = Cluster::new("c_signup");
+    let n1 = cluster.start("n1").await;
+    let n2 = cluster.start("n2").await;
+    let created = |m: &ServerMessage| matches!(m, ServerMessage::LoggedIn { created: true, .. });
+    for i in 0..NAMES {
+        let name = format!("student{i}");
+        let two_people = i % (NAMES / TWO_PEOPLE) == 0;
+        let passwords = match two_people {
+            true => ["password on n1", "password on n2"],
+            false => ["one password", "one password"],
+        };
+        let (one, two) = tokio::join!(
+            try_login(n1.addr, &name, passwords[0]),
+            try_login(n2.addr, &name, passwords[1]),
+        );
+        let (winner, loser, password) = match (created(&one), created(&two)) {
+            (true, false) => (n1.addr, &two, passwords[0]),
+            (false, true) => (n2.addr, &one, passwords[1]),
+            _ => panic!("{name}: n1 said {one:?}, n2 said {two:?}"),
+        };
+        match two_people {
+            true => expect!(loser, ServerMessage::Error { code: ErrorCode::BadPassword, .. } => ()),
+            false => expect!(loser, ServerMessage::LoggedIn { created: false, .. } => ()),
+        }
+        // The account works on both nodes with the winning password.
+        for addr in [n1.addr, n2.addr, winner] {
+            let again = try_login(addr, &name, password).await;
+            expect!(again, ServerMessage::LoggedIn { created: false, .. } => ());
+        }
+    }
+    assert_eq!(
+        cluster.value("SELECT count(*) FROM users"),
+        NAMES.to_string(),
+        "one account per name"
+    );
+    drop((n1, n2));
+}
+
+/// Sends `body` to `to` and waits both for its `stored` and for `to`'s
+/// message `heard` (which may come first); returns the sequence number sent.
+async fn send_and_hear(c: &mut TestClient, to: &str, body: &str, heard: &str) -> u64 {
+    let (id, msg) = support::send_to(to, body);
+    c.send(msg).await;
+    let (mut stored, mut got) = (None, false);
+    for _ in 0..40 {
+        match c.recv_within(Duration::from_secs(20)).await {
+            ServerMessage::Stored { id: of, seq, .. } if of == id => stored = Some(seq),
+            ServerMessage::Message(m) if m.body == heard => got = true,
+            ServerMessage::Presence { .. } | ServerMessage::Receipt { .. } => {}
+            other => panic!("sending {body:?}, got {other:?}"),
+        }
+        if let (Some(seq), true) = (stored, got) {
+            return seq;
+        }
+    }
+    panic!("sending {body:?}: stored {stored:?}, heard {got}");
+}
+
+/// Alice on n1 and bob on n2 make a group of one name at the same moment,
+/// and write to each other for the first time at the same moment, round after
+/// round: one group each time (the other is told it exists), one direct
+/// conversation holding both first messages, and no request fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_and_conversations_started_on_both_nodes_at_once_are_one() {
+    const ROUNDS: usize = 10;
+    let cluster = Cluster::new("c_create");
+    let n1 = cluster.start("n1").await;
+    let n2 = cluster.start("n2").await;
+    for round in 0..ROUNDS {
+        let (a, b) = (format!("a{round}"), format!("b{round}"));
+        let mut alice = TestClient::login(n1.addr, &a, PASSWORD).await;
+        let mut bob = TestClient::login(n2.addr, &b, PASSWORD).await;
+        let group = format!("study{round}");
+        let create = |req| ClientMessage::Create {
+            req,
+            group: fixtures::group(&group),
+            members: Vec::new(),
+        };
+        let (one, two) = tokio::join!(
+            fixtures::ask(&mut alice, create),
+            fixtures::ask(&mut bob, create)
+        );
+        let made = |m: &ServerMessage| matches!(m, ServerMessage::Group { .. });
+        let exists = |m: &ServerMessage| {
+            matches!(
+                m,
+                ServerMessage::Error {
+                    code: ErrorCode::GroupExists,
+                    ..
+                }
+            )
+        };
+        assert!(
+            (made(&one) && exists(&two)) || (exists(&one) && made(&two)),
+            "#{group}: n1 said {one:?}, n2 said {two:?}"
+        );
+
+        let (to_b, to_a) = (format!("hi {b}"), format!("hi {a}"));
+        let (one, two) = tokio::join!(
+            send_and_hear(&mut alice, &b, &to_b, &to_a),
+            send_and_hear(&mut bob, &a, &to_a, &to_b)
+        );
+        let mut seqs = [one, two];
+        seqs.sort_unstable();
+        assert_eq!(seqs, [1, 2], "round {round}: one conversation");
+    }
+    assert_eq!(
+        cluster.value("SELECT count(*) FROM convs WHERE dm_a IS NOT NULL"),
+        ROUNDS.to_string()
+    );
+    drop((n1, n2));
+}
+
 /// A killed node's users go offline on the others within a few seconds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_nodes_users_go_offline_elsewhere() {

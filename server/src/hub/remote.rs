@@ -233,6 +233,11 @@ impl Worker {
         for conv in learned.gone {
             self.forget_conv(b, conv);
         }
+        for f in learned.convs {
+            if !self.state.convs.contains_key(&f.conv.id) {
+                self.learn_conv(f);
+            }
+        }
         for (conv, messages) in learned.missed {
             for m in messages {
                 self.take_in(b, conv, m);

@@ -13,6 +13,7 @@ use classchat_common::Conv;
 use super::Command;
 use super::Request;
 use super::messages::Destination;
+use super::state::direct_key;
 use super::worker::Worker;
 use crate::store::{UserId, Wants};
 
@@ -86,8 +87,9 @@ impl Worker {
                     wants.offers.push(*offer);
                 }
             }
-            Request::Create { members, .. } => {
+            Request::Create { group, members, .. } => {
                 wants.convs += 1;
+                self.want_group(wants, group);
                 for name in members {
                     self.want_name(wants, name);
                 }
@@ -106,9 +108,13 @@ impl Worker {
                     .map_or(0, |c| c.members.len());
                 self.want_group(wants, group);
             }
-            Request::Join { group, .. }
-            | Request::Leave { group, .. }
-            | Request::Rename { group, .. } => self.want_group(wants, group),
+            Request::Rename { group, to, .. } => {
+                self.want_group(wants, group);
+                self.want_group(wants, to);
+            }
+            Request::Join { group, .. } | Request::Leave { group, .. } => {
+                self.want_group(wants, group);
+            }
             Request::Add { group, user, .. } | Request::Owner { group, user, .. } => {
                 self.want_group(wants, group);
                 self.want_name(wants, user);
@@ -127,7 +133,12 @@ impl Worker {
     /// to one that a node of a cluster must lock.
     fn want_conv(&self, wants: &mut Wants, user: UserId, to: &Conv) {
         match self.destination(user, to) {
-            Ok(Destination::NewDirect(_)) => wants.convs += 1,
+            Ok(Destination::NewDirect(other)) => {
+                wants.convs += 1;
+                if self.clustered() {
+                    wants.directs.push(direct_key(user, other));
+                }
+            }
             Ok(Destination::Conv(id)) => self.want_lock(wants, id),
             Err(_) => {
                 if let Conv::User(name) = to {
@@ -145,8 +156,10 @@ impl Worker {
     }
 
     fn want_group(&self, wants: &mut Wants, group: &classchat_common::GroupName) {
-        if let Some(&id) = self.state.groups.get(group) {
-            self.want_lock(wants, id);
+        match self.state.groups.get(group) {
+            Some(&id) => self.want_lock(wants, id),
+            None if self.clustered() => wants.groups.push(group.clone()),
+            None => {}
         }
     }
 

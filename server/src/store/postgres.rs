@@ -60,6 +60,9 @@ impl From<deadpool_postgres::PoolError> for StoreError {
 const WRITER_LOCK: i64 = 0x436c_6173_7343_6861;
 /// The first key of a node id's advisory lock (the second is the id's hash).
 const NODE_LOCK: i32 = 0x4363_4e64;
+/// The first key of the advisory locks claiming a name a batch may create
+/// (the second is the claim's hash).
+const CLAIM_LOCK: i32 = 0x4363_436c;
 
 /// Each schema version's statements, applied in order; the version reached is
 /// kept in `classchat_meta`.
@@ -330,6 +333,18 @@ impl PostgresStore {
                 "SELECT id, last_seq FROM convs WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
             )
             .await?;
+        let claim = self
+            .statement(
+                "SELECT count(pg_advisory_xact_lock($1::int, h))
+                 FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest($2::text[]) AS k ORDER BY 1) AS s",
+            )
+            .await?;
+        let made = self
+            .statement(
+                "SELECT id FROM convs WHERE lower(group_name) = ANY($1::text[])
+                 OR (dm_a, dm_b) IN (SELECT a, b FROM unnest($2::bigint[], $3::bigint[]) AS d(a, b))",
+            )
+            .await?;
         let senders: Vec<i64> = wants.messages.iter().map(|(u, _)| u.0).collect();
         let clients: Vec<&[u8]> = wants
             .messages
@@ -344,6 +359,29 @@ impl PostgresStore {
             .collect();
         let tokens: Vec<&[u8]> = wants.tokens.iter().map(|t| &t[..]).collect();
         let locks: Vec<i64> = wants.locks.iter().map(|(c, _)| c.0).collect();
+        let groups: Vec<String> = wants
+            .groups
+            .iter()
+            .map(|g| g.as_str().to_lowercase())
+            .collect();
+        let (dm_a, dm_b): (Vec<i64>, Vec<i64>) =
+            wants.directs.iter().map(|(a, b)| (a.0, b.0)).unzip();
+        // What the batch may create, claimed until its commit: another node
+        // making the same account, group or direct conversation waits, then
+        // finds it made.
+        let claims: Vec<String> = match self.node {
+            None => Vec::new(),
+            Some(_) => names
+                .iter()
+                .map(|n| format!("user {n}"))
+                .chain(groups.iter().map(|g| format!("group {g}")))
+                .chain(
+                    dm_a.iter()
+                        .zip(&dm_b)
+                        .map(|(a, b)| format!("direct {a} {b}")),
+                )
+                .collect(),
+        };
         let short =
             |want: usize, have: usize| i32::try_from(want.saturating_sub(have)).unwrap_or(0);
         let need = (
@@ -353,10 +391,10 @@ impl PostgresStore {
         );
         // Rows are locked only by the nodes of a cluster; a single server is
         // the only writer.
-        let locking = self.node.is_some() && !locks.is_empty();
+        let locking = self.node.is_some() && !(locks.is_empty() && claims.is_empty());
         let c = &self.writer;
         // Sent together, in this order (see `commit_batch`): one round trip.
-        let (_, locked, found, over, reserved, known) = tokio::try_join!(
+        let (_, locked, _, found, over, reserved, known, claimed) = tokio::try_join!(
             async {
                 match locking {
                     true => c.batch_execute("BEGIN").await,
@@ -364,9 +402,15 @@ impl PostgresStore {
                 }
             },
             async {
-                match locking {
+                match locking && !locks.is_empty() {
                     true => c.query(&lock, &[&locks]).await,
                     false => Ok(Vec::new()),
+                }
+            },
+            async {
+                match claims.is_empty() {
+                    true => Ok(Vec::new()),
+                    false => c.query(&claim, &[&CLAIM_LOCK, &claims]).await,
                 }
             },
             async {
@@ -391,6 +435,12 @@ impl PostgresStore {
                 match names.is_empty() && tokens.is_empty() {
                     true => Ok(Vec::new()),
                     false => c.query(&users, &[&names, &tokens]).await,
+                }
+            },
+            async {
+                match self.node.is_none() || (groups.is_empty() && dm_a.is_empty()) {
+                    true => Ok(Vec::new()),
+                    false => c.query(&made, &[&groups, &dm_a, &dm_b]).await,
                 }
             },
         )?;
@@ -432,11 +482,28 @@ impl PostgresStore {
         // What other nodes stored in the locked conversations since this
         // node last heard: all committed (their locks came first).
         let mut behind = (Vec::new(), Vec::new(), Vec::new());
-        let stored: HashMap<i64, i64> = locked
+        let mut stored: HashMap<i64, i64> = locked
             .iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect::<Result<_>>()?;
-        for &(conv, known) in &wants.locks {
+        // Claimed conversations another node made: locked now, read whole.
+        let made: Vec<i64> = claimed
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<std::result::Result<_, _>>()?;
+        let mut wanted = wants.locks.clone();
+        if !made.is_empty() {
+            for r in self.writer.query(&lock, &[&made]).await? {
+                stored.insert(r.try_get(0)?, r.try_get(1)?);
+            }
+            for &id in &made {
+                if let Some(f) = fetch_conv(&self.writer, ConvId(id)).await? {
+                    wanted.push((f.conv.id, 0));
+                    learned.convs.push(f);
+                }
+            }
+        }
+        for &(conv, known) in &wanted {
             match stored.get(&conv.0) {
                 None if locking => learned.gone.push(conv),
                 Some(&last) if seq(last) > known => {
@@ -652,6 +719,46 @@ impl PostgresStore {
         }
         Ok(snap)
     }
+}
+
+/// A conversation as stored now, with its members and their accounts.
+async fn fetch_conv(c: &Client, conv: ConvId) -> Result<Option<ConvFetch>> {
+    let Some(record) = c
+        .query_opt(
+            &format!("SELECT {CONV_COLUMNS} FROM convs WHERE id = $1"),
+            &[&conv.0],
+        )
+        .await?
+        .as_ref()
+        .map(conv_record)
+        .transpose()?
+    else {
+        return Ok(None);
+    };
+    let members = c
+        .query(
+            &format!("SELECT {MEMBER_COLUMNS} FROM members WHERE conv_id = $1"),
+            &[&conv.0],
+        )
+        .await?
+        .iter()
+        .map(member_record)
+        .collect::<Result<Vec<_>>>()?;
+    let ids: Vec<i64> = members.iter().map(|m| m.user.0).collect();
+    let users = c
+        .query(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ANY($1)"),
+            &[&ids],
+        )
+        .await?
+        .iter()
+        .map(user_record)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Some(ConvFetch {
+        conv: record,
+        members,
+        users,
+    }))
 }
 
 /// The writer's own connection: it holds the database for this server, and
@@ -1277,39 +1384,10 @@ impl Reader for PostgresReader {
     }
 
     fn conv(&self, conv: ConvId) -> Result<Option<ConvFetch>> {
-        let Some(record) = self
-            .query(
-                &format!("SELECT {CONV_COLUMNS} FROM convs WHERE id = $1"),
-                &[&conv.0],
-            )?
-            .first()
-            .map(conv_record)
-            .transpose()?
-        else {
-            return Ok(None);
-        };
-        let members = self
-            .query(
-                &format!("SELECT {MEMBER_COLUMNS} FROM members WHERE conv_id = $1"),
-                &[&conv.0],
-            )?
-            .iter()
-            .map(member_record)
-            .collect::<Result<Vec<_>>>()?;
-        let ids: Vec<i64> = members.iter().map(|m| m.user.0).collect();
-        let users = self
-            .query(
-                &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ANY($1)"),
-                &[&ids],
-            )?
-            .iter()
-            .map(user_record)
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Some(ConvFetch {
-            conv: record,
-            members,
-            users,
-        }))
+        self.runtime.block_on(async {
+            let c = self.pool.get().await?;
+            fetch_conv(&c, conv).await
+        })
     }
 
     fn versions(&self) -> Result<Vec<(ConvId, u64)>> {
