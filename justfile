@@ -48,7 +48,7 @@ bench MODE="full":
     frames="$(mktemp)"
     trap 'rm -f "$frames"' EXIT
     for _ in $(seq "$runs"); do cargo bench -p classchat --bench frame | tee -a "$frames"; done
-    cargo bench -p classchat-server --bench load -- "{{MODE}}" --frame "$frames"
+    cargo bench -p classchat-server --features cluster --bench load -- "{{MODE}}" --frame "$frames"
 
 # Fuzz each cargo-fuzz target for SECS seconds (nightly), else run the property tests with many cases; e.g. `just fuzz 600 codec`
 fuzz SECS="60" *TARGETS:

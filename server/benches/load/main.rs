@@ -6,7 +6,9 @@
 //! - [`traffic`]: message load with pre-serialized frames and reference-client acks.
 //! - the scenarios: [`idle`] (idle memory, reconnect storm), [`dm`], [`fanout`],
 //!   [`latency`], [`drain`], [`files`], [`logins`] (password hashing: memory, fairness),
-//!   [`floods`] (one user flooding requests: others' latency, the server's memory).
+//!   [`floods`] (one user flooding requests: others' latency, the server's memory),
+//!   [`cluster`] (two nodes on PostgreSQL and NATS: latency across nodes, CPU per
+//!   message; needs `--features cluster`, PostgreSQL's programs and nats-server).
 //! - [`report`]: the figures, their targets, the printed lines and the Markdown.
 //!
 //! Usage (after `cargo bench -p classchat-server --bench load --`):
@@ -20,6 +22,7 @@
 )]
 
 mod client;
+mod cluster;
 mod dm;
 mod drain;
 mod fanout;
@@ -57,6 +60,7 @@ struct Plan {
     file_bytes: u64,
     logins: logins::LoginPlan,
     floods: floods::FloodPlan,
+    cluster: cluster::ClusterPlan,
 }
 
 impl Plan {
@@ -87,6 +91,11 @@ impl Plan {
             floods: floods::FloodPlan {
                 samples: 1_000,
                 create_secs: 40,
+            },
+            cluster: cluster::ClusterPlan {
+                latency_samples: 2_000,
+                pairs: 48,
+                per_sender: 2_000,
             },
         }
     }
@@ -119,6 +128,11 @@ impl Plan {
                 samples: 200,
                 create_secs: 5,
             },
+            cluster: cluster::ClusterPlan {
+                latency_samples: 200,
+                pairs: 8,
+                per_sender: 1_000,
+            },
         }
     }
 
@@ -127,7 +141,8 @@ impl Plan {
             "{} idle connections; {} pairs × {} direct messages; a {}-member group with {} senders × {}; \
              {} latency samples per run; {} queued messages; a {} MiB file; {} sign-ups {} at a time; \
              {} logins during a sign-up flood on {} connections; {} latency samples idle and \
-             during a request flood, then {} s of `create` flood",
+             during a request flood, then {} s of `create` flood; in a cluster, {} latency \
+             samples per run and {} pairs × {} direct messages",
             self.idle_conns,
             self.dm.pairs,
             self.dm.per_sender,
@@ -142,7 +157,10 @@ impl Plan {
             self.logins.samples,
             self.logins.flood_conns,
             self.floods.samples,
-            self.floods.create_secs
+            self.floods.create_secs,
+            self.cluster.latency_samples,
+            self.cluster.pairs,
+            self.cluster.per_sender
         )
     }
 }
@@ -165,6 +183,7 @@ const SCENARIOS: &[&str] = &[
     "files",
     "logins",
     "floods",
+    "cluster",
 ];
 
 fn options() -> anyhow::Result<Options> {
@@ -315,6 +334,23 @@ async fn bench() -> anyhow::Result<()> {
             .into_iter()
             .for_each(|v| results.add("create_flood_rss_mib", v));
     }
+    if wanted("cluster") {
+        match cluster::available() {
+            Ok(()) => {
+                eprintln!("two cluster nodes, {} runs", plan.runs);
+                let figures = cluster::run(plan.cluster, plan.runs).await?;
+                figures
+                    .extra_p99_us
+                    .into_iter()
+                    .for_each(|v| results.add("cluster_cross_node_extra_p99_us", v));
+                figures
+                    .cpu_ratio
+                    .into_iter()
+                    .for_each(|v| results.add("cluster_cpu_ratio_two_nodes", v));
+            }
+            Err(why) => eprintln!("cluster figures not measured: {why}"),
+        }
+    }
     if let Some(path) = &opts.frame {
         for v in frame_medians(path)? {
             results.add("tui_frame_ms_100k", v);
@@ -380,6 +416,7 @@ fn commands() -> Vec<String> {
         "just bench   # which runs, with the open-file limit raised to the hard limit:".into(),
         "ulimit -n \"$(ulimit -Hn)\"".into(),
         "cargo bench -p classchat --bench frame   # 3 times, lines kept in a temporary file".into(),
-        "cargo bench -p classchat-server --bench load -- full --frame <that file>".into(),
+        "cargo bench -p classchat-server --features cluster --bench load -- full --frame <that file>"
+            .into(),
     ]
 }

@@ -191,6 +191,32 @@ pub const SPECS: &[Spec] = &[
               limits let one user make the server keep.",
     },
     Spec {
+        name: "cluster_cross_node_extra_p99_us",
+        what: "one-way latency across two cluster nodes, idle, p99, minus the same on one node",
+        unit: "µs",
+        target: 1000.0,
+        goal: Goal::AtMost,
+        how: "Two nodes (`--nats`, `--node-id`) on a throwaway PostgreSQL (fsync off) and \
+              nats-server on loopback. One sender on n1 writes, one message at a time with a \
+              rest between, to a receiver on n1 and to one on n2 in turn, each message timed \
+              from its write to its arrival (then acknowledged, and the receipt awaited). The \
+              figure is the p99 across nodes minus the p99 on one node: what NATS and the \
+              receiving node's sequencer add.",
+    },
+    Spec {
+        name: "cluster_cpu_ratio_two_nodes",
+        what: "nodes' CPU per direct message with two nodes, half the pairs across them, over one node",
+        unit: "×",
+        target: 1.11,
+        goal: Goal::AtMost,
+        how: "The `dm_cpu_us` load (pairs, window 256, acknowledged as the reference client \
+              does) on one cluster node, then on two with a quarter of the pairs on each node \
+              and half split across them, each on a fresh database. The figure is the sum of \
+              the nodes' utime+stime per message on two nodes over that on one; at 1.11× two \
+              nodes carry 1.8× what one does. PostgreSQL's CPU per message (every `postgres` \
+              process) is printed beside it.",
+    },
+    Spec {
         name: "tui_frame_ms_100k",
         what: "TUI frame with a 100,000-message conversation",
         unit: "ms",

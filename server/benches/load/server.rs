@@ -41,8 +41,35 @@ impl ServerProcess {
             StoreKind::Sqlite => "sqlite",
             StoreKind::Memory => "memory",
         };
+        Self::start_with(data_dir, listen, &["--store", store]).await
+    }
+
+    /// A node of a cluster on the PostgreSQL database `postgres`, talking
+    /// through the NATS server `nats` (a build with `--features cluster`).
+    pub async fn start_node(
+        data_dir: &Path,
+        postgres: &str,
+        nats: &str,
+        cluster: &str,
+        node: &str,
+    ) -> anyhow::Result<Self> {
+        let args = [
+            "--store",
+            "postgres",
+            "--postgres",
+            postgres,
+            "--nats",
+            nats,
+        ];
+        let node_args = ["--cluster-name", cluster, "--node-id", node];
+        let all: Vec<&str> = args.iter().chain(&node_args).copied().collect();
+        Self::start_with(data_dir, "127.0.0.1:0", &all).await
+    }
+
+    async fn start_with(data_dir: &Path, listen: &str, store: &[&str]) -> anyhow::Result<Self> {
         let mut child = Command::new(BINARY)
-            .args(["--listen", listen, "--store", store])
+            .args(["--listen", listen])
+            .args(store)
             .args(["--rate", "1000000", "--burst", "1000000"])
             .args(["--max-connections", "100000", "--max-per-address", "100000"])
             .args(["--rate-limit", "sign-ups=1000000/s,1000000"])
@@ -198,7 +225,7 @@ fn tail(log: &Mutex<VecDeque<String>>) -> String {
 }
 
 /// `USER_HZ`, the unit of /proc's tick counts (asked once; 100 on Linux).
-fn clock_ticks() -> u64 {
+pub fn clock_ticks() -> u64 {
     static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     *TICKS.get_or_init(|| {
         std::process::Command::new("getconf")

@@ -60,6 +60,17 @@ pub fn database_for(data_dir: &Path) -> String {
 }
 
 impl Postgres {
+    /// The postmaster's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.dir.join("data").join("postmaster.pid"))
+            .ok()?
+            .lines()
+            .next()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
     pub fn url(&self, database: &str) -> String {
         format!(
             "host=127.0.0.1 port={} user=postgres dbname={database}",

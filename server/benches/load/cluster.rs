@@ -1,0 +1,291 @@
+//! `cluster_cross_node_extra_p99_us` and `cluster_cpu_ratio_two_nodes`: nodes of a
+//! cluster (`--features cluster`) on a throwaway PostgreSQL and nats-server,
+//! started from the installed programs as the cluster tests start them
+//! (`apt-get install postgresql nats-server`).
+//!
+//! - Latency: one sender on n1 writes, one message at a time, to a receiver
+//!   on n1 and to one on n2, in turn, so both see the same machine; the
+//!   figure is the cross-node p99 minus the same-node p99.
+//! - CPU: the `dm` load (pairs, window 256, acknowledged as the reference
+//!   client does) on one node in cluster mode, then on two nodes with half
+//!   the pairs split across them; the figure is the nodes' CPU per message
+//!   on two nodes over that on one. PostgreSQL's CPU per message (every
+//!   `postgres` process) is printed beside it.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use classchat_common::Conv;
+use hdrhistogram::Histogram;
+use tempfile::TempDir;
+
+use crate::client::Conn;
+use crate::latency;
+use crate::seed::{self, Account};
+use crate::server::{ServerProcess, clock_ticks};
+use crate::traffic::{self, Frames, Part};
+
+#[allow(dead_code, reason = "the bench uses part of the tests' helper")]
+#[path = "../../tests/support/postgres.rs"]
+mod pg;
+
+#[allow(dead_code, reason = "the bench uses part of the tests' helper")]
+#[path = "../../tests/support/nats.rs"]
+mod nats;
+
+#[derive(Debug, Clone, Copy)]
+pub struct ClusterPlan {
+    pub latency_samples: usize,
+    /// Pairs in the CPU rounds; a multiple of 4 (a quarter of the pairs on
+    /// each node, half across).
+    pub pairs: usize,
+    pub per_sender: usize,
+}
+
+/// What one call measured: one value per run of each figure.
+#[derive(Debug)]
+pub struct ClusterFigures {
+    pub extra_p99_us: Vec<f64>,
+    pub cpu_ratio: Vec<f64>,
+}
+
+/// Samples sent before the measured ones.
+const WARM_UP: usize = 200;
+
+pub async fn run(plan: ClusterPlan, runs: usize) -> anyhow::Result<ClusterFigures> {
+    let nats = nats::Own::start();
+    let mut figures = ClusterFigures {
+        extra_p99_us: latencies(plan.latency_samples, runs, &nats.url()).await?,
+        cpu_ratio: Vec::with_capacity(runs),
+    };
+    for run in 0..runs {
+        let one = cpu_per_message(plan, 1, &nats.url(), run).await?;
+        let two = cpu_per_message(plan, 2, &nats.url(), run).await?;
+        let ratio = two.nodes / one.nodes;
+        eprintln!(
+            "  run {}: node CPU per message {:.2} µs on one node, {:.2} µs on two ({ratio:.2}×); \
+             PostgreSQL {:.2} µs and {:.2} µs per message",
+            run + 1,
+            one.nodes,
+            two.nodes,
+            one.postgres,
+            two.postgres
+        );
+        figures.cpu_ratio.push(ratio);
+    }
+    Ok(figures)
+}
+
+/// Nodes of one cluster, each on its own data directory, on a fresh database.
+struct Nodes {
+    nodes: Vec<ServerProcess>,
+    _dirs: Vec<TempDir>,
+}
+
+impl Nodes {
+    async fn start(count: usize, name: &str, nats: &str) -> anyhow::Result<Self> {
+        let database = pg::database(name);
+        let (mut nodes, mut dirs) = (Vec::new(), Vec::new());
+        for i in 1..=count {
+            let dir = TempDir::new()?;
+            let node =
+                ServerProcess::start_node(dir.path(), &database, nats, name, &format!("n{i}"))
+                    .await?;
+            nodes.push(node);
+            dirs.push(dir);
+        }
+        Ok(Self { nodes, _dirs: dirs })
+    }
+
+    fn cpu(&self) -> anyhow::Result<Duration> {
+        self.nodes.iter().map(ServerProcess::cpu).sum()
+    }
+
+    async fn stop(self) -> anyhow::Result<()> {
+        for node in self.nodes {
+            node.stop().await?;
+        }
+        Ok(())
+    }
+}
+
+/// The cross-node p99 minus the same-node p99, in µs, one value per run.
+async fn latencies(samples: usize, runs: usize, nats: &str) -> anyhow::Result<Vec<f64>> {
+    let cluster = Nodes::start(2, "bench_latency", nats).await?;
+    let names = seed::names("l", 3);
+    let accounts = seed::by_password(&names);
+    let (n1, n2) = (cluster.nodes[0].addr, cluster.nodes[1].addr);
+    let mut a = login(n1, &accounts[0]).await?;
+    let mut here = login(n1, &accounts[1]).await?;
+    let mut there = login(n2, &accounts[2]).await?;
+    let to_a: Conv = names[0].parse().context("a user name")?;
+    let warm = [
+        Frames::new(&names[1], WARM_UP)?,
+        Frames::new(&names[2], WARM_UP)?,
+    ];
+    for i in 0..WARM_UP {
+        latency::sample(&mut a, &mut here, &to_a, warm[0].line(i)).await?;
+        latency::sample(&mut a, &mut there, &to_a, warm[1].line(i)).await?;
+    }
+    let mut values = Vec::with_capacity(runs);
+    for run in 0..runs {
+        let frames = [
+            Frames::new(&names[1], samples)?,
+            Frames::new(&names[2], samples)?,
+        ];
+        let mut hists = [histogram()?, histogram()?];
+        for i in 0..samples {
+            let same = latency::sample(&mut a, &mut here, &to_a, frames[0].line(i)).await?;
+            let cross = latency::sample(&mut a, &mut there, &to_a, frames[1].line(i)).await?;
+            for (hist, took) in hists.iter_mut().zip([same, cross]) {
+                hist.record(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX).max(1))
+                    .context("a latency out of the histogram's range")?;
+            }
+        }
+        let p = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1e3;
+        let extra = p(&hists[1], 0.99) - p(&hists[0], 0.99);
+        eprintln!(
+            "  run {}: same node p50 {:.0} µs, p99 {:.0} µs; across nodes p50 {:.0} µs, \
+             p99 {:.0} µs: {extra:.0} µs more",
+            run + 1,
+            p(&hists[0], 0.5),
+            p(&hists[0], 0.99),
+            p(&hists[1], 0.5),
+            p(&hists[1], 0.99)
+        );
+        values.push(extra);
+    }
+    drop((a, here, there));
+    cluster.stop().await?;
+    Ok(values)
+}
+
+fn histogram() -> anyhow::Result<Histogram<u64>> {
+    Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).context("a latency histogram")
+}
+
+async fn login(addr: std::net::SocketAddr, account: &Account) -> anyhow::Result<Conn> {
+    let lines = crate::client::login_lines(&account.name, &account.proof)?;
+    Ok(Conn::login(addr, &lines).await?.0)
+}
+
+/// CPU per message, in µs: the nodes' and PostgreSQL's.
+struct PerMessage {
+    nodes: f64,
+    postgres: f64,
+}
+
+/// The `dm` load on `count` nodes: with two, pair `i` has its sender on
+/// node `i % 2` and its receiver on node `(i / 2) % 2`, so half the pairs
+/// are across nodes.
+async fn cpu_per_message(
+    plan: ClusterPlan,
+    count: usize,
+    nats: &str,
+    run: usize,
+) -> anyhow::Result<PerMessage> {
+    if !plan.pairs.is_multiple_of(4) {
+        bail!("the cluster CPU rounds need a multiple of 4 pairs");
+    }
+    let name = format!("bench_cpu_{count}_{run}");
+    let cluster = Nodes::start(count, &name, nats).await?;
+    let mut names = seed::names("s", plan.pairs);
+    names.extend(seed::names("r", plan.pairs));
+    let accounts = seed::by_password(&names);
+    let node_of = |i: usize| match (count, i < plan.pairs) {
+        (1, _) => 0,
+        (_, true) => i % 2,
+        (_, false) => ((i - plan.pairs) / 2) % 2,
+    };
+    let mut conns = Vec::with_capacity(accounts.len());
+    for (i, account) in accounts.iter().enumerate() {
+        conns.push(login(cluster.nodes[node_of(i)].addr, account).await?);
+    }
+    let parts = |count: usize| -> anyhow::Result<Vec<Part>> {
+        let mut parts = Vec::with_capacity(2 * plan.pairs);
+        for r in &names[plan.pairs..] {
+            parts.push(Part {
+                frames: Some(Arc::new(Frames::new(r, count)?)),
+                expect: 0,
+            });
+        }
+        for _ in 0..plan.pairs {
+            parts.push(Part {
+                frames: None,
+                expect: count as u64,
+            });
+        }
+        Ok(parts)
+    };
+    // Warm-up: creates the conversations on every node.
+    conns = traffic::round(conns, &parts(plan.per_sender.min(200))?).await?;
+    let parts = parts(plan.per_sender)?;
+    let postgres = pg::server().pid().context("PostgreSQL is not running")?;
+    let (nodes0, pg0) = (cluster.cpu()?, process_tree_cpu(postgres)?);
+    let conns = traffic::round(conns, &parts).await?;
+    let (nodes1, pg1) = (cluster.cpu()?, process_tree_cpu(postgres)?);
+    drop(conns);
+    cluster.stop().await?;
+    let messages = (plan.pairs * plan.per_sender) as f64;
+    Ok(PerMessage {
+        nodes: (nodes1 - nodes0).as_secs_f64() * 1e6 / messages,
+        postgres: (pg1 - pg0).as_secs_f64() * 1e6 / messages,
+    })
+}
+
+/// CPU time of `root` and every process whose parent it is (PostgreSQL's
+/// backends and workers).
+fn process_tree_cpu(root: u32) -> anyhow::Result<Duration> {
+    let mut total = Duration::ZERO;
+    for entry in std::fs::read_dir("/proc")?.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // After the name: state, ppid, …; utime and stime are 11 and 12.
+        let parent: u32 = fields.get(1).and_then(|f| f.parse().ok()).unwrap_or(0);
+        if pid != root && parent != root {
+            continue;
+        }
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        total += Duration::from_secs_f64((ticks(11) + ticks(12)) as f64 / clock_ticks() as f64);
+    }
+    Ok(total)
+}
+
+/// Whether this machine can run the cluster figures: PostgreSQL's programs,
+/// nats-server, and a server built with cluster support.
+pub fn available() -> Result<(), String> {
+    let nats = ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
+        .iter()
+        .any(|p| Path::new(p).is_file())
+        || std::env::var_os("PATH").is_some_and(|paths| {
+            std::env::split_paths(&paths).any(|d| d.join("nats-server").is_file())
+        });
+    let postgres = std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|mut d| d.next().is_some());
+    match (nats, postgres, cfg!(feature = "cluster")) {
+        (true, true, true) => Ok(()),
+        (_, _, false) => Err("the load bench was built without --features cluster".into()),
+        _ => Err(
+            "needs PostgreSQL's programs and nats-server (apt-get install postgresql nats-server)"
+                .into(),
+        ),
+    }
+}
