@@ -15,107 +15,17 @@ mod support;
 mod fixtures;
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use classchat_common::limits::{FILE_CHUNK_BYTES, FILE_WINDOW};
 use classchat_common::protocol::{FileState, GroupEvent};
 use classchat_common::{ClientMessage, ErrorCode, MessageId, ServerMessage};
 use futures::{SinkExt, StreamExt};
-use support::binary::{self, Started};
+use support::binary;
+use support::cluster::{Cluster, Node, next_message_slowly, try_login, wait_until_online};
 use support::{PASSWORD, TestClient, conv, nats, postgres, user};
 use tempfile::TempDir;
-use tokio::process::Child;
 use tokio::sync::{oneshot, watch};
-
-/// One node: the real binary.
-struct Node {
-    child: Child,
-    addr: SocketAddr,
-    log: Arc<Mutex<String>>,
-}
-
-/// A cluster of a test: its database, its NATS subjects, its nodes' folders.
-struct Cluster {
-    name: String,
-    database: String,
-    nats: String,
-    root: TempDir,
-}
-
-impl Cluster {
-    /// A cluster on the test binary's NATS server.
-    fn new(name: &str) -> Self {
-        Self::on_nats(name, nats::server().url())
-    }
-
-    fn on_nats(name: &str, nats: String) -> Self {
-        Self {
-            name: name.to_owned(),
-            database: postgres::database(name),
-            nats,
-            root: TempDir::new().unwrap(),
-        }
-    }
-
-    fn command(&self, id: &str) -> tokio::process::Command {
-        let data_dir = self.root.path().join(id);
-        let mut command = binary::server_command(&data_dir);
-        command
-            .args(["--store", "postgres", "--postgres", &self.database])
-            .args(["--nats", &self.nats, "--node-id", id])
-            .args(["--cluster-name", &self.name])
-            .args(["--rate", "1000000", "--burst", "1000000"]);
-        command
-    }
-
-    async fn start(&self, id: &str) -> Node {
-        let (child, addr, log) = binary::launch(self.command(id)).await.listening();
-        Node { child, addr, log }
-    }
-
-    async fn try_start(&self, id: &str) -> Started {
-        binary::launch(self.command(id)).await
-    }
-
-    /// One value `sql` selects from the cluster's database.
-    fn value(&self, sql: &str) -> String {
-        postgres::server().value(&self.database, sql)
-    }
-}
-
-impl Node {
-    async fn kill(mut self) {
-        self.child.kill().await.unwrap();
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-}
-
-/// Asks `client` who is online until `name` is among them (presence crosses
-/// nodes within a second or so).
-async fn wait_until_online(client: &mut TestClient, name: &str) {
-    for attempt in 0..50u64 {
-        client
-            .send(ClientMessage::Who {
-                req: Some(1000 + attempt),
-            })
-            .await;
-        let online = loop {
-            if let ServerMessage::Who { online, .. } = client.recv().await {
-                break online;
-            }
-        };
-        if online.contains(&user(name)) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{name} never shown online on the other node");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_direct_message_crosses_nodes_with_its_receipts_and_presence() {
@@ -446,20 +356,6 @@ async fn killing_a_node_under_load_loses_nothing_acknowledged() {
     drop((n1, n2));
 }
 
-/// The next chat message for `client`, skipping presence and receipts,
-/// waiting up to 20 s (what crosses nodes without NATS is read from
-/// PostgreSQL every two seconds).
-async fn next_message_slowly(client: &mut TestClient) -> classchat_common::protocol::ChatMessage {
-    for _ in 0..20 {
-        match client.recv_within(Duration::from_secs(20)).await {
-            ServerMessage::Message(m) => return m,
-            ServerMessage::Presence { .. } | ServerMessage::Receipt { .. } => {}
-            other => panic!("expected a message, got {other:?}"),
-        }
-    }
-    panic!("no message among 20 presence changes and receipts");
-}
-
 /// NATS killed mid-conversation and started again: every node goes on
 /// storing, what is said on one node still reaches the other (read from
 /// PostgreSQL), and once NATS is back it all flows as before, each message
@@ -561,14 +457,6 @@ async fn a_file_offered_on_one_node_is_downloaded_on_the_other() {
     .await;
     expect!(over, ServerMessage::Error { code: ErrorCode::FileGone, .. } => ());
     drop((n1, n2));
-}
-
-/// One login attempt on `addr`: the server's answer to it.
-async fn try_login(addr: SocketAddr, name: &str, password: &str) -> ServerMessage {
-    let mut c = TestClient::connect(addr).await;
-    c.hello().await;
-    c.send(support::login_with_password(name, password)).await;
-    c.recv_within(Duration::from_secs(20)).await
 }
 
 /// Wrong passwords tried on both nodes count together, as on one server: five

@@ -11,6 +11,8 @@
 
 pub mod binary;
 #[cfg(feature = "cluster")]
+pub mod cluster;
+#[cfg(feature = "cluster")]
 pub mod nats;
 #[cfg(feature = "cluster")]
 pub mod postgres;
