@@ -24,7 +24,7 @@ use tempfile::TempDir;
 use crate::client::Conn;
 use crate::latency;
 use crate::seed::{self, Account};
-use crate::server::{ServerProcess, clock_ticks};
+use crate::server::{Profile, ServerProcess, clock_ticks};
 use crate::traffic::{self, Frames, Part};
 
 #[allow(dead_code, reason = "the bench uses part of the tests' helper")]
@@ -54,15 +54,21 @@ pub struct ClusterFigures {
 /// Samples sent before the measured ones.
 const WARM_UP: usize = 200;
 
-pub async fn run(plan: ClusterPlan, runs: usize) -> anyhow::Result<ClusterFigures> {
+/// With `perf`, node n1 of the first two-node round is profiled.
+pub async fn run(
+    plan: ClusterPlan,
+    runs: usize,
+    perf: Option<(&Path, &str)>,
+) -> anyhow::Result<ClusterFigures> {
     let nats = nats::Own::start();
     let mut figures = ClusterFigures {
         extra_p99_us: latencies(plan.latency_samples, runs, &nats.url()).await?,
         cpu_ratio: Vec::with_capacity(runs),
     };
     for run in 0..runs {
-        let one = cpu_per_message(plan, 1, &nats.url(), run).await?;
-        let two = cpu_per_message(plan, 2, &nats.url(), run).await?;
+        let one = cpu_per_message(plan, 1, &nats.url(), run, None).await?;
+        let profile = perf.filter(|_| run == 0);
+        let two = cpu_per_message(plan, 2, &nats.url(), run, profile).await?;
         let ratio = two.nodes / one.nodes;
         eprintln!(
             "  run {}: node CPU per message {:.2} µs on one node, {:.2} µs on two ({ratio:.2}×); \
@@ -185,6 +191,7 @@ async fn cpu_per_message(
     count: usize,
     nats: &str,
     run: usize,
+    perf: Option<(&Path, &str)>,
 ) -> anyhow::Result<PerMessage> {
     if !plan.pairs.is_multiple_of(4) {
         bail!("the cluster CPU rounds need a multiple of 4 pairs");
@@ -223,9 +230,16 @@ async fn cpu_per_message(
     conns = traffic::round(conns, &parts(plan.per_sender.min(200))?).await?;
     let parts = parts(plan.per_sender)?;
     let postgres = pg::server().pid().context("PostgreSQL is not running")?;
+    let profile = match perf {
+        Some((dir, name)) => Some(Profile::start(dir, name, cluster.nodes[0].pid)?),
+        None => None,
+    };
     let (nodes0, pg0) = (cluster.cpu()?, process_tree_cpu(postgres)?);
     let conns = traffic::round(conns, &parts).await?;
     let (nodes1, pg1) = (cluster.cpu()?, process_tree_cpu(postgres)?);
+    if let Some(p) = profile {
+        p.stop().await?;
+    }
     drop(conns);
     cluster.stop().await?;
     let messages = (plan.pairs * plan.per_sender) as f64;

@@ -338,7 +338,7 @@ async fn bench() -> anyhow::Result<()> {
         match cluster::available() {
             Ok(()) => {
                 eprintln!("two cluster nodes, {} runs", plan.runs);
-                let figures = cluster::run(plan.cluster, plan.runs).await?;
+                let figures = cluster::run(plan.cluster, plan.runs, perf("cluster")).await?;
                 figures
                     .extra_p99_us
                     .into_iter()
