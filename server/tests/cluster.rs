@@ -483,6 +483,61 @@ async fn wrong_passwords_on_one_node_slow_logins_on_the_other() {
     drop((n1, n2));
 }
 
+/// Alice connected to both nodes at once has one allowance of messages, not
+/// one per node: a burst of 10 lets about 10 through in all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_on_two_nodes_has_one_rate_limit() {
+    const EACH: usize = 12;
+    let cluster = Cluster::new("c_rates").with_limits(&["--rate", "1", "--burst", "10"]);
+    let n1 = cluster.start("n1").await;
+    let n2 = cluster.start("n2").await;
+    TestClient::login(n1.addr, "bob", PASSWORD)
+        .await
+        .bye()
+        .await;
+    let here = TestClient::login(n1.addr, "alice", PASSWORD).await;
+    let there = TestClient::login(n2.addr, "alice", PASSWORD).await;
+    // Each node hears within a second that she is on the other one too.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let burst = |mut c: TestClient, node: &'static str| {
+        tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for i in 0..EACH {
+                let (id, msg) = support::send_to("bob", &format!("{node} {i}"));
+                c.send(msg).await;
+                ids.push(id);
+            }
+            let mut stored = 0;
+            for id in ids {
+                let answer = c
+                    .recv_until(2 * EACH, |m| {
+                        matches!(m, ServerMessage::Stored { id: of, .. } if *of == id)
+                            || matches!(m, ServerMessage::Error { id: Some(of), .. } if *of == id)
+                    })
+                    .await;
+                match answer {
+                    ServerMessage::Stored { .. } => stored += 1,
+                    ServerMessage::Error {
+                        code: ErrorCode::RateLimited,
+                        ..
+                    } => {}
+                    other => panic!("{other:?}"),
+                }
+            }
+            stored
+        })
+    };
+    let (one, two) = (burst(here, "n1"), burst(there, "n2"));
+    let stored = one.await.unwrap() + two.await.unwrap();
+    // 10 of the burst, and what the rate of 1/s refills meanwhile.
+    assert!(
+        (8..=14).contains(&stored),
+        "{stored} of {} stored",
+        2 * EACH
+    );
+    drop((n1, n2));
+}
+
 /// The same new name signed up on both nodes at once, many times over: each
 /// name gets one account. With one password (one person on two devices) both
 /// are logged in to it, one of them told it was created; with two (two people)

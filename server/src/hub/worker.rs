@@ -360,6 +360,10 @@ impl Worker {
             return Ok(());
         };
         let rates = &self.config.rates;
+        // A user connected to several nodes of a cluster has a bucket on
+        // each: each takes as many times the cost, so that together they
+        // allow what one bucket would.
+        let cost = cost.saturating_mul(1 + u32::from(u.remote));
         let taken = u.limits.take(rates, class, cost, Instant::now());
         if let Err(wait_ms) = taken {
             s.outbound.hold_reading(wait_ms.min(MAX_HOLD_MS));

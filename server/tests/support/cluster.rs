@@ -28,6 +28,7 @@ pub struct Cluster {
     pub database: String,
     nats: String,
     pub root: TempDir,
+    limits: Vec<String>,
 }
 
 impl Cluster {
@@ -42,7 +43,17 @@ impl Cluster {
             database: postgres::database(name),
             nats,
             root: TempDir::new().unwrap(),
+            limits: ["--rate", "1000000", "--burst", "1000000"]
+                .map(String::from)
+                .to_vec(),
         }
+    }
+
+    /// Nodes started from now on have these rate options instead of rates
+    /// too high to matter.
+    pub fn with_limits(mut self, limits: &[&str]) -> Self {
+        self.limits = limits.iter().map(|s| (*s).to_owned()).collect();
+        self
     }
 
     pub fn command(&self, id: &str) -> tokio::process::Command {
@@ -52,7 +63,7 @@ impl Cluster {
             .args(["--store", "postgres", "--postgres", &self.database])
             .args(["--nats", &self.nats, "--node-id", id])
             .args(["--cluster-name", &self.name])
-            .args(["--rate", "1000000", "--burst", "1000000"]);
+            .args(&self.limits);
         command
     }
 
