@@ -24,6 +24,10 @@ use crate::store::{
 /// Offers listed per direction in one `files` reply at most.
 const FILES_MAX: usize = 400;
 
+/// How long after its expiry another node's offer is ended here, when the
+/// node holding it has not ended it (it is gone).
+const REMOTE_GRACE_MS: i64 = 3_600_000;
+
 /// What a recipient tells the hub about an offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -512,8 +516,12 @@ impl Worker {
             .state
             .offers
             .values()
-            // Another node's offers end there, and this node hears of it.
-            .filter(|o| o.here() && !o.uploading() && o.expires <= now)
+            // Another node's offers end there, and this node hears of it;
+            // unless that node is gone for good, which an hour says.
+            .filter(|o| !o.uploading() && o.expires <= now)
+            .filter(|o| {
+                o.here() || o.expires.as_millis().saturating_add(REMOTE_GRACE_MS) <= now.as_millis()
+            })
             .map(|o| o.id)
             .collect();
         for offer in expired {
