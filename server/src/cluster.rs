@@ -180,9 +180,6 @@ impl Link {
         })
     }
 
-    /// Starts the node's tasks: the publisher (which runs until the hub is
-    /// gone and its last events are out), and the listener, ticker and
-    /// repairer (which stop at `shutdown`).
     /// Reads the files other nodes hold.
     pub fn fetcher(&self) -> Arc<dyn Fetch> {
         Arc::new(NatsFetch {
@@ -191,8 +188,11 @@ impl Link {
         })
     }
 
-    /// Starts listening, publishing and answering other nodes' file reads
-    /// from `blobs`; the publisher's task is returned, to be awaited at stop.
+    /// Starts the node's tasks: the publisher (which runs until the hub is
+    /// gone and its last events are out, and is returned, to be awaited at
+    /// stop), and the listener (events to the hub, login attempts to
+    /// `throttle`), the file server (other nodes' reads from `blobs`), the
+    /// ticker and the repairer, which stop at `shutdown`.
     pub async fn start(
         self,
         hub: Hub,
@@ -256,8 +256,8 @@ async fn publish(
                 continue;
             }
         };
-        // While NATS is away the client keeps what it can and drops the
-        // rest; the other nodes read what they missed from PostgreSQL.
+        // A publish that fails (NATS lost just now) is not tried again: the
+        // other nodes read what they missed from PostgreSQL.
         if let Err(e) = client.publish(subject.clone(), payload).await {
             tracing::warn!("cannot publish to NATS: {e}");
         }
