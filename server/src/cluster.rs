@@ -1,7 +1,7 @@
 //! A node's link to the other nodes of a cluster, through NATS.
 //!
 //! One subject, `<cluster name>.events`, carries everything: each committed
-//! batch's events as one JSON array (published in commit order by one task,
+//! batch's events as one postcard message (published in commit order by one task,
 //! so a node's events arrive in the order it committed them), and each
 //! node's presence every second. Core NATS delivers at most once, which is
 //! all this needs: PostgreSQL holds every message before any node is told,
@@ -249,7 +249,7 @@ async fn publish(
             }
             continue;
         }
-        let payload = match serde_json::to_vec(&events) {
+        let payload = match postcard::to_allocvec(&events) {
             Ok(p) => Bytes::from(p),
             Err(e) => {
                 tracing::error!("cannot encode events for the other nodes: {e}");
@@ -279,7 +279,7 @@ async fn listen(
                 None => return,
             },
         };
-        let events: Vec<Event> = match serde_json::from_slice(&message.payload) {
+        let events: Vec<Event> = match postcard::from_bytes(&message.payload) {
             Ok(events) => events,
             Err(e) => {
                 tracing::warn!("ignoring an event this node cannot read: {e}");
@@ -385,5 +385,97 @@ async fn repair(hub: Hub, shutdown: CancellationToken) {
         if hub.send(Command::Versions(versions)).await.is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use classchat_common::protocol::FileState;
+    use classchat_common::{MessageId, Timestamp, Username};
+
+    use super::*;
+
+    /// Every kind of event comes out of the encoding as it went in.
+    #[test]
+    fn every_event_survives_the_encoding() {
+        let name = Username::new("alice").unwrap();
+        let ts = Timestamp::from_millis(1_796_000_000_123);
+        let events = vec![
+            Event::Message {
+                conv: 7,
+                seq: 42,
+                id: MessageId::new(),
+                sender: 3,
+                sender_name: name.clone(),
+                ts,
+                kind: 0,
+                body: "héllo \"there\"\n".into(),
+            },
+            Event::Deleted {
+                conv: 7,
+                seq: 43,
+                id: MessageId::new(),
+                actor: 3,
+                actor_name: name.clone(),
+                ts,
+            },
+            Event::Cursor {
+                conv: 7,
+                user: 4,
+                delivered: 42,
+                read: 40,
+                floor: 39,
+            },
+            Event::User {
+                id: 3,
+                name: name.clone(),
+                pw_hash: "$argon2id$v=19$…".into(),
+                created: ts,
+                retire_but: Some([9; 32]),
+            },
+            Event::Token {
+                user: 3,
+                hash: [1; 32],
+            },
+            Event::Offer {
+                offer: OfferId::new(),
+                conv: 7,
+                sender: 3,
+                name: "notes.pdf".into(),
+                size: 1 << 40,
+                sha256: "ab".repeat(32),
+                created: ts,
+                expires: Timestamp::from_millis(i64::MAX),
+                seq: 44,
+                recipients: vec![(4, FileState::Pending), (5, FileState::Declined)],
+                node: "n1".into(),
+            },
+            Event::FileState {
+                offer: OfferId::new(),
+                user: 4,
+                state: FileState::Received,
+            },
+            Event::OfferClosed {
+                offer: OfferId::new(),
+            },
+            Event::LoginFailed {
+                account: "alice".into(),
+                address: "::ffff:10.0.0.1".parse().unwrap(),
+            },
+            Event::LoginSucceeded {
+                account: "alice".into(),
+            },
+            Event::Presence {
+                node: "n2".into(),
+                users: vec![1, 2, 3],
+            },
+            Event::Leaving { node: "n2".into() },
+        ];
+        let bytes = postcard::to_allocvec(&events).unwrap();
+        let back: Vec<Event> = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(format!("{back:?}"), format!("{events:?}"));
+        assert!(postcard::from_bytes::<Vec<Event>>(&bytes[..bytes.len() - 1]).is_err());
     }
 }

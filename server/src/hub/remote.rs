@@ -49,17 +49,22 @@ pub trait Bus: Send + Sync + std::fmt::Debug {
     fn publish(&self, events: Vec<Event>);
 }
 
-/// What one node tells the others. Ids are PostgreSQL's, which every node shares.
+/// What one node tells the others. Ids are PostgreSQL's, which every node
+/// shares. Encoded compactly (postcard, in `cluster.rs`): times as
+/// milliseconds and message and offer ids as their 16 bytes, not as the
+/// protocol's text.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "t", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Event {
     /// A message committed in a conversation: text, group event or file offer.
     Message {
         conv: i64,
         seq: u64,
+        #[serde(with = "compact::id")]
         id: MessageId,
         sender: i64,
         sender_name: Username,
+        #[serde(with = "compact::millis")]
         ts: Timestamp,
         kind: i64,
         body: String,
@@ -69,9 +74,11 @@ pub enum Event {
     Deleted {
         conv: i64,
         seq: u64,
+        #[serde(with = "compact::id")]
         id: MessageId,
         actor: i64,
         actor_name: Username,
+        #[serde(with = "compact::millis")]
         ts: Timestamp,
     },
     /// A member's cursors moved from `floor`.
@@ -88,6 +95,7 @@ pub enum Event {
         id: i64,
         name: Username,
         pw_hash: String,
+        #[serde(with = "compact::millis")]
         created: Timestamp,
         retire_but: Option<TokenHash>,
     },
@@ -95,13 +103,16 @@ pub enum Event {
     Token { user: i64, hash: TokenHash },
     /// A file offered: its upload is complete, and `node` has the bytes.
     Offer {
+        #[serde(with = "compact::id")]
         offer: OfferId,
         conv: i64,
         sender: i64,
         name: String,
         size: u64,
         sha256: String,
+        #[serde(with = "compact::millis")]
         created: Timestamp,
+        #[serde(with = "compact::millis")]
         expires: Timestamp,
         seq: u64,
         recipients: Vec<(i64, FileState)>,
@@ -110,12 +121,16 @@ pub enum Event {
     /// A recipient of an offer accepted, declined, received it, or was
     /// taken off it.
     FileState {
+        #[serde(with = "compact::id")]
         offer: OfferId,
         user: i64,
         state: FileState,
     },
     /// An offer is over: the node with its bytes deletes them.
-    OfferClosed { offer: OfferId },
+    OfferClosed {
+        #[serde(with = "compact::id")]
+        offer: OfferId,
+    },
     /// A wrong password for `account` (its key) from `address`, which every
     /// node's login throttle counts; not the hub's.
     LoginFailed { account: String, address: IpAddr },
@@ -844,5 +859,60 @@ impl Worker {
             node: c.bus.node().to_owned(),
             users,
         })
+    }
+}
+
+/// Times and ids as numbers and bytes, for the events' encoding.
+mod compact {
+    /// A time as its milliseconds.
+    pub mod millis {
+        use classchat_common::Timestamp;
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_i64(t.as_millis())
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+            i64::deserialize(d).map(Timestamp::from_millis)
+        }
+    }
+
+    /// A message or offer id as its 16 bytes.
+    pub mod id {
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        /// What [`classchat_common::MessageId`] and
+        /// [`classchat_common::OfferId`] both are.
+        pub trait Bytes16: Sized {
+            fn bytes(&self) -> &[u8; 16];
+            fn of(bytes: [u8; 16]) -> Self;
+        }
+
+        impl Bytes16 for classchat_common::MessageId {
+            fn bytes(&self) -> &[u8; 16] {
+                self.as_bytes()
+            }
+            fn of(bytes: [u8; 16]) -> Self {
+                Self::from_bytes(bytes)
+            }
+        }
+
+        impl Bytes16 for classchat_common::OfferId {
+            fn bytes(&self) -> &[u8; 16] {
+                self.as_bytes()
+            }
+            fn of(bytes: [u8; 16]) -> Self {
+                Self::from_bytes(bytes)
+            }
+        }
+
+        pub fn serialize<T: Bytes16, S: Serializer>(id: &T, s: S) -> Result<S::Ok, S::Error> {
+            id.bytes().serialize(s)
+        }
+
+        pub fn deserialize<'de, T: Bytes16, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+            <[u8; 16]>::deserialize(d).map(T::of)
+        }
     }
 }
