@@ -248,13 +248,14 @@ pub struct Wants {
     /// Resume tokens memory does not know (made on another node).
     pub tokens: Vec<TokenHash>,
     /// Groups the batch names that memory does not know (to create, join or
-    /// rename to), and direct conversations it may open (the pair, lower id
-    /// first): another node may have made them, or be making them now. A
+    /// rename to), and direct conversations it may open (the two accounts'
+    /// names, either of which memory may not know yet): another node may
+    /// have made them, or be making them now. A
     /// store shared by several nodes claims each such name, and each account
     /// name in `names`, until the commit, so that two nodes never make the
     /// same one, and answers what it finds ([`Learned::convs`]).
     pub groups: Vec<GroupName>,
-    pub directs: Vec<(UserId, UserId)>,
+    pub directs: Vec<(Username, Username)>,
     /// Conversations the batch may add messages to, with the last sequence
     /// number memory knows. A store shared by several nodes locks them until
     /// the commit (so that commit order is sequence order) and answers what

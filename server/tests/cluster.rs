@@ -216,8 +216,17 @@ async fn send_until_killed(node: Node, alice: TestClient, round: usize) -> Round
     let reader = tokio::spawn(async move {
         let mut kill = Some(kill);
         let mut stored = HashMap::new();
+        let mut receipts = 0;
         while let Some(Ok(line)) = stream.next().await {
-            if let ServerMessage::Stored { id, seq, .. } = ServerMessage::decode(&line).unwrap() {
+            let msg = ServerMessage::decode(&line).unwrap();
+            if let ServerMessage::Receipt { delivered, .. } = msg {
+                assert!(
+                    delivered >= receipts,
+                    "a receipt went back from {receipts} to {delivered}"
+                );
+                receipts = delivered;
+            }
+            if let ServerMessage::Stored { id, seq, .. } = msg {
                 assert!(stored.insert(id, seq).is_none(), "{id} stored twice");
                 answered.send_replace(stored.len());
                 if stored.len() == KILL_AFTER
@@ -253,7 +262,8 @@ async fn send_until_killed(node: Node, alice: TestClient, round: usize) -> Round
 /// to n2 and sends again what was not answered; carol stays on n2 the whole
 /// time and never reconnects. Every message answered `stored` reaches carol
 /// once, in order, at the sequence number alice was told, including what n1
-/// committed and never got to tell n2.
+/// committed and never got to tell n2; carol acknowledges as she reads, the
+/// receipts alice gets never go back, and carol's cursor ends at the last.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_a_node_under_load_loses_nothing_acknowledged() {
     const ROUNDS: usize = 3;
@@ -265,13 +275,21 @@ async fn killing_a_node_under_load_loses_nothing_acknowledged() {
     let alice_token = alice.token().to_owned();
     drop(alice);
 
-    // Carol reads everything live, on n2, from start to end.
+    // Carol reads everything live, on n2, from start to end, and
+    // acknowledges each message as her client does.
     let (mut carol_sink, mut carol_stream) = carol.into_framed().split();
     let (got_tx, mut got_rx) = watch::channel(Vec::<(MessageId, u64)>::new());
     let carol_reader = tokio::spawn(async move {
         while let Some(Ok(line)) = carol_stream.next().await {
             if let ServerMessage::Message(m) = ServerMessage::decode(&line).unwrap() {
                 got_tx.send_modify(|got| got.push((m.id, m.seq)));
+                let ack = ClientMessage::Ack {
+                    conv: m.conv,
+                    seq: m.seq,
+                };
+                if carol_sink.send(ack.to_line()).await.is_err() {
+                    break;
+                }
             }
         }
     });
@@ -351,7 +369,20 @@ async fn killing_a_node_under_load_loses_nothing_acknowledged() {
         sent.len().to_string(),
         "PostgreSQL holds each once"
     );
-    let _ = carol_sink.close().await;
+    // Her cursor reached the last message and stayed there, whatever the
+    // kills did to what the nodes had in memory.
+    let mut delivered = String::new();
+    for _ in 0..100 {
+        delivered = cluster.value(
+            "SELECT m.delivered_seq FROM members m JOIN users u ON u.id = m.user_id
+             WHERE u.name = 'carol'",
+        );
+        if delivered == sent.len().to_string() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(delivered, sent.len().to_string(), "carol's cursor");
     carol_reader.abort();
     drop((n1, n2));
 }
@@ -604,6 +635,28 @@ async fn send_and_hear(c: &mut TestClient, to: &str, body: &str, heard: &str) ->
         }
     }
     panic!("sending {body:?}: stored {stored:?}, heard {got}");
+}
+
+/// An account made on n2 is written to from n1 before n1 has heard of it
+/// (NATS is away, so it never does): n1 finds it in PostgreSQL and opens the
+/// conversation, and n2 delivers the message once it reads it there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_made_elsewhere_can_be_written_to_before_this_node_hears_of_it() {
+    const ROUNDS: usize = 3;
+    let mut own = nats::Own::start();
+    let cluster = Cluster::on_nats("c_fresh", own.url());
+    let n1 = cluster.start("n1").await;
+    let n2 = cluster.start("n2").await;
+    let mut alice = TestClient::login(n1.addr, "alice", PASSWORD).await;
+    own.kill();
+    for round in 0..ROUNDS {
+        let name = format!("fresh{round}");
+        let mut fresh = TestClient::login(n2.addr, &name, PASSWORD).await;
+        let (id, stored) = alice.send_stored(&name, "welcome").await;
+        expect!(stored, ServerMessage::Stored { seq: 1, .. } => ());
+        assert_eq!(next_message_slowly(&mut fresh).await.id, id);
+    }
+    drop((n1, n2));
 }
 
 /// Alice on n1 and bob on n2 make a group of one name at the same moment,

@@ -13,7 +13,6 @@ use classchat_common::Conv;
 use super::Command;
 use super::Request;
 use super::messages::Destination;
-use super::state::direct_key;
 use super::worker::Worker;
 use crate::store::{UserId, Wants};
 
@@ -133,18 +132,29 @@ impl Worker {
     /// to one that a node of a cluster must lock.
     fn want_conv(&self, wants: &mut Wants, user: UserId, to: &Conv) {
         match self.destination(user, to) {
-            Ok(Destination::NewDirect(other)) => {
+            Ok(Destination::NewDirect(_)) => {
                 wants.convs += 1;
-                if self.clustered() {
-                    wants.directs.push(direct_key(user, other));
-                }
+                self.want_direct(wants, user, to);
             }
             Ok(Destination::Conv(id)) => self.want_lock(wants, id),
             Err(_) => {
                 if let Conv::User(name) = to {
+                    // Perhaps an account made on another node, which the
+                    // prefetch finds: then a conversation with it opens.
                     self.want_name(wants, name);
+                    if self.clustered() {
+                        wants.convs += 1;
+                        self.want_direct(wants, user, to);
+                    }
                 }
             }
+        }
+    }
+
+    /// A direct conversation between `user` and `to` that the batch may open.
+    fn want_direct(&self, wants: &mut Wants, user: UserId, to: &Conv) {
+        if let (true, Some(me), Conv::User(other)) = (self.clustered(), self.state.name(user), to) {
+            wants.directs.push((me.clone(), other.clone()));
         }
     }
 

@@ -342,7 +342,10 @@ impl PostgresStore {
         let made = self
             .statement(
                 "SELECT id FROM convs WHERE lower(group_name) = ANY($1::text[])
-                 OR (dm_a, dm_b) IN (SELECT a, b FROM unnest($2::bigint[], $3::bigint[]) AS d(a, b))",
+                 UNION
+                 SELECT c.id FROM convs c
+                 JOIN users a ON a.id = c.dm_a JOIN users b ON b.id = c.dm_b
+                 WHERE lower(a.name) || ' ' || lower(b.name) = ANY($2::text[])",
             )
             .await?;
         let senders: Vec<i64> = wants.messages.iter().map(|(u, _)| u.0).collect();
@@ -364,8 +367,14 @@ impl PostgresStore {
             .iter()
             .map(|g| g.as_str().to_lowercase())
             .collect();
-        let (dm_a, dm_b): (Vec<i64>, Vec<i64>) =
-            wants.directs.iter().map(|(a, b)| (a.0, b.0)).unzip();
+        // Each pair both ways round: which of the two is `dm_a` depends on
+        // their ids, which memory may not know yet.
+        let pairs: Vec<String> = wants
+            .directs
+            .iter()
+            .map(|(a, b)| (a.key(), b.key()))
+            .flat_map(|(a, b)| [format!("{a} {b}"), format!("{b} {a}")])
+            .collect();
         // What the batch may create, claimed until its commit: another node
         // making the same account, group or direct conversation waits, then
         // finds it made.
@@ -375,11 +384,10 @@ impl PostgresStore {
                 .iter()
                 .map(|n| format!("user {n}"))
                 .chain(groups.iter().map(|g| format!("group {g}")))
-                .chain(
-                    dm_a.iter()
-                        .zip(&dm_b)
-                        .map(|(a, b)| format!("direct {a} {b}")),
-                )
+                .chain(wants.directs.iter().map(|(a, b)| {
+                    let (a, b) = (a.key(), b.key());
+                    format!("direct {} {}", a.clone().min(b.clone()), a.max(b))
+                }))
                 .collect(),
         };
         let short =
@@ -438,9 +446,9 @@ impl PostgresStore {
                 }
             },
             async {
-                match self.node.is_none() || (groups.is_empty() && dm_a.is_empty()) {
+                match self.node.is_none() || (groups.is_empty() && pairs.is_empty()) {
                     true => Ok(Vec::new()),
-                    false => c.query(&made, &[&groups, &dm_a, &dm_b]).await,
+                    false => c.query(&made, &[&groups, &pairs]).await,
                 }
             },
         )?;

@@ -17,9 +17,19 @@ use super::{TestClient, nats, postgres, user};
 
 /// One node: the real binary.
 pub struct Node {
+    id: String,
     child: Child,
     pub addr: SocketAddr,
     log: Arc<Mutex<String>>,
+}
+
+/// A test that fails shows what its nodes logged.
+impl Drop for Node {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- node {} logged:\n{}", self.id, self.log());
+        }
+    }
 }
 
 /// A cluster of a test: its database, its NATS subjects, its nodes' folders.
@@ -69,7 +79,12 @@ impl Cluster {
 
     pub async fn start(&self, id: &str) -> Node {
         let (child, addr, log) = binary::launch(self.command(id)).await.listening();
-        Node { child, addr, log }
+        Node {
+            id: id.to_owned(),
+            child,
+            addr,
+            log,
+        }
     }
 
     pub async fn try_start(&self, id: &str) -> Started {
