@@ -659,6 +659,35 @@ async fn an_account_made_elsewhere_can_be_written_to_before_this_node_hears_of_i
     drop((n1, n2));
 }
 
+/// A group made on n2 is deleted through n1 before n1 has heard of it (NATS
+/// is away): n1 finds it in PostgreSQL, with its members, and deletes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_made_elsewhere_can_be_deleted_before_this_node_hears_of_it() {
+    let mut own = nats::Own::start();
+    let cluster = Cluster::on_nats("c_delete", own.url());
+    let n1 = cluster.start("n1").await;
+    let n2 = cluster.start("n2").await;
+    TestClient::login(n2.addr, "bob", PASSWORD)
+        .await
+        .bye()
+        .await;
+    let mut alice_here = TestClient::login(n1.addr, "alice", PASSWORD).await;
+    let mut alice_there = TestClient::login(n2.addr, "alice", PASSWORD).await;
+    own.kill();
+    fixtures::make_group(&mut alice_there, "lab", &["bob"]).await;
+    let deleted = fixtures::ask(&mut alice_here, |req| ClientMessage::Delete {
+        req,
+        group: fixtures::group("lab"),
+    })
+    .await;
+    expect!(deleted, ServerMessage::GroupDeleted { .. } => ());
+    assert_eq!(
+        cluster.value("SELECT count(*) FROM convs WHERE group_name IS NOT NULL"),
+        "0"
+    );
+    drop((n1, n2));
+}
+
 /// Alice on n1 and bob on n2 make a group of one name at the same moment,
 /// and write to each other for the first time at the same moment, round after
 /// round: one group each time (the other is told it exists), one direct

@@ -504,10 +504,20 @@ impl PostgresStore {
             for r in self.writer.query(&lock, &[&made]).await? {
                 stored.insert(r.try_get(0)?, r.try_get(1)?);
             }
+            let mut members = 0;
             for &id in &made {
                 if let Some(f) = fetch_conv(&self.writer, ConvId(id)).await? {
                     wanted.push((f.conv.id, 0));
+                    members += f.members.len();
                     learned.convs.push(f);
+                }
+            }
+            // The batch counted the notices of groups it knew; one of these
+            // may be deleted, leaving a notice for each member.
+            let members = i32::try_from(members).unwrap_or(i32::MAX);
+            if members > 0 {
+                for row in self.writer.query(&ids, &[&0i32, &0i32, &members]).await? {
+                    self.reserve.notices.push_back(row.try_get(1)?);
                 }
             }
         }
