@@ -292,6 +292,9 @@ pub struct Learned {
     /// Claimed groups and direct conversations that another node made: now
     /// locked, their messages all in `missed`.
     pub convs: Vec<ConvFetch>,
+    /// Open offers the batch asks about that memory does not know (made on
+    /// another node, which has not said so yet).
+    pub offers: Vec<FileRecord>,
 }
 
 /// A conversation as stored now, with its members and their accounts: what a

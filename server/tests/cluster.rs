@@ -743,6 +743,38 @@ async fn groups_and_conversations_started_on_both_nodes_at_once_are_one() {
     drop((n1, n2));
 }
 
+/// A file offered while NATS was away: the recipient on the other node hears
+/// of the offer from PostgreSQL, and once NATS is back accepts it (his node
+/// finds the offer in PostgreSQL, since nobody told it) and downloads it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offer_made_while_nats_was_away_is_found_and_downloaded() {
+    let mut own = nats::Own::start();
+    let cluster = Cluster::on_nats("c_offer", own.url());
+    let n1 = cluster.start("n1").await;
+    let n2 = cluster.start("n2").await;
+    let mut alice = TestClient::login(n1.addr, "alice", PASSWORD).await;
+    let mut bob = TestClient::login(n2.addr, "bob", PASSWORD).await;
+    wait_until_online(&mut alice, "bob").await;
+    own.kill();
+    let content = fixtures::Content::new(3, 300_000);
+    let up = fixtures::ready(&mut alice, "bob", "notes.bin", &content).await;
+    fixtures::upload(&mut alice, &up, &content).await;
+    let m = next_message_slowly(&mut bob).await;
+    assert_eq!(m.file.map(|f| f.offer), Some(up.offer));
+    own.start_again();
+    // Both nodes say when they are back on NATS (bounded: 20 s).
+    for _ in 0..200 {
+        let back = |n: &Node| n.log().matches("connected to NATS").count() >= 2;
+        if back(&n1) && back(&n2) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (state, _) = fixtures::download(&mut bob, up.offer, &content).await;
+    assert_eq!(state, FileState::Received);
+    drop((n1, n2));
+}
+
 /// A killed node's users go offline on the others within a few seconds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_nodes_users_go_offline_elsewhere() {

@@ -253,6 +253,12 @@ impl Worker {
                 self.learn_conv(f);
             }
         }
+        for f in learned.offers {
+            self.state
+                .offers
+                .entry(f.id)
+                .or_insert_with(|| Offer::from_record(f));
+        }
         for (conv, messages) in learned.missed {
             for m in messages {
                 self.take_in(b, conv, m);
@@ -388,21 +394,23 @@ impl Worker {
                 node,
             } => {
                 let here = self.cluster.as_ref().is_some_and(|c| c.bus.node() == node);
-                self.state.offers.entry(offer).or_insert_with(|| Offer {
-                    id: offer,
-                    conv: ConvId(conv),
-                    sender: UserId(sender),
-                    name,
-                    size,
-                    sha256,
-                    created,
-                    expires,
-                    seq,
-                    recipients: recipients
-                        .into_iter()
-                        .map(|(u, s)| (UserId(u), s))
-                        .collect(),
-                    node: (!here).then_some(node),
+                self.state.offers.entry(offer).or_insert_with(|| {
+                    Offer::from_record(FileRecord {
+                        id: offer,
+                        conv: ConvId(conv),
+                        sender: UserId(sender),
+                        name,
+                        size,
+                        sha256,
+                        created,
+                        expires,
+                        seq,
+                        recipients: recipients
+                            .into_iter()
+                            .map(|(u, s)| (UserId(u), s))
+                            .collect(),
+                        node: (!here).then_some(node),
+                    })
                 });
             }
             Event::FileState { offer, user, state } => {

@@ -13,7 +13,9 @@ use super::{Refusal, SessionId};
 use crate::idmap::IdMap;
 use crate::outbound::Outbound;
 use crate::ratelimit::{Buckets, Rates};
-use crate::store::{ConvId, ConvKind, MemberRecord, Snapshot, TokenHash, UserId, UserRecord};
+use crate::store::{
+    ConvId, ConvKind, FileRecord, MemberRecord, Snapshot, TokenHash, UserId, UserRecord,
+};
 use classchat_common::ErrorCode;
 
 /// Resume tokens kept per user; logging in on an eleventh device retires the oldest.
@@ -172,6 +174,23 @@ impl Offer {
         self.node.is_none()
     }
 
+    /// An offer as stored.
+    pub fn from_record(f: FileRecord) -> Self {
+        Self {
+            id: f.id,
+            conv: f.conv,
+            sender: f.sender,
+            name: f.name,
+            size: f.size,
+            sha256: f.sha256,
+            created: f.created,
+            expires: f.expires,
+            seq: f.seq,
+            recipients: f.recipients,
+            node: f.node,
+        }
+    }
+
     pub fn state_of(&self, user: UserId) -> Option<FileState> {
         self.recipients
             .iter()
@@ -283,22 +302,7 @@ impl State {
             if f.node.is_none() {
                 self.file_bytes += f.size;
             }
-            self.offers.insert(
-                f.id,
-                Offer {
-                    id: f.id,
-                    conv: f.conv,
-                    sender: f.sender,
-                    name: f.name,
-                    size: f.size,
-                    sha256: f.sha256,
-                    created: f.created,
-                    expires: f.expires,
-                    seq: f.seq,
-                    recipients: f.recipients,
-                    node: f.node,
-                },
-            );
+            self.offers.insert(f.id, Offer::from_record(f));
         }
         for (id, session) in sessions {
             if let Some(u) = self.users.get_mut(&session.user) {

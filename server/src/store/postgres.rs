@@ -310,7 +310,14 @@ impl PostgresStore {
             )
             .await?;
         let offers = self
-            .statement("SELECT id, closed FROM files WHERE id = ANY($1::bytea[])")
+            .statement(
+                "SELECT f.id, f.closed, f.conv_id, f.sender_id, f.name, f.size, f.sha256,
+                        f.created_at, f.expires_at, f.seq, f.node,
+                        coalesce(array_agg(r.user_id) FILTER (WHERE r.user_id IS NOT NULL), '{}'),
+                        coalesce(array_agg(r.state) FILTER (WHERE r.user_id IS NOT NULL), '{}')
+                 FROM files f LEFT JOIN file_recipients r ON r.file_id = f.id
+                 WHERE f.id = ANY($1::bytea[]) GROUP BY f.id",
+            )
             .await?;
         let ids = self
             .statement(
@@ -464,9 +471,35 @@ impl PostgresStore {
             };
             self.known.insert((sender, id), at);
         }
+        let mut open_offers = Vec::new();
         for row in over {
-            self.closed
-                .insert(OfferId::from_bytes(bytes16(&row, 0)?), row.try_get(1)?);
+            let id = OfferId::from_bytes(bytes16(&row, 0)?);
+            let closed: bool = row.try_get(1)?;
+            self.closed.insert(id, closed);
+            // Another node's offer that this one has not heard of yet.
+            if !closed && self.node.is_some() {
+                let users: Vec<i64> = row.try_get(11)?;
+                let states: Vec<i16> = row.try_get(12)?;
+                open_offers.push(FileRecord {
+                    id,
+                    conv: ConvId(row.try_get(2)?),
+                    sender: UserId(row.try_get(3)?),
+                    name: row.try_get(4)?,
+                    size: seq(row.try_get(5)?),
+                    sha256: row.try_get(6)?,
+                    created: Timestamp::from_millis(row.try_get(7)?),
+                    expires: Timestamp::from_millis(row.try_get(8)?),
+                    seq: seq(row.try_get(9)?),
+                    recipients: users
+                        .into_iter()
+                        .map(UserId)
+                        .zip(states.into_iter().map(state_of))
+                        .collect(),
+                    node: row
+                        .try_get::<_, Option<String>>(10)?
+                        .filter(|n| Some(n) != self.node.as_ref()),
+                });
+            }
         }
         for row in reserved {
             let id: i64 = row.try_get(1)?;
@@ -476,7 +509,10 @@ impl PostgresStore {
                 _ => self.reserve.notices.push_back(id),
             }
         }
-        let mut learned = Learned::default();
+        let mut learned = Learned {
+            offers: open_offers,
+            ..Learned::default()
+        };
         for row in known {
             let user = user_record(&row)?;
             if let Some(hash) = row.try_get::<_, Option<Vec<u8>>>(5)? {
