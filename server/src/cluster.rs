@@ -9,6 +9,8 @@
 //! ([`crate::hub::remote`]). Besides what NATS brings, each node:
 //! - asks the hub every second to say who is connected here and to take
 //!   silent nodes for dead ([`Command::Tick`]);
+//! - hands other nodes' wrong passwords and sign-ups to this node's
+//!   [`Guards`];
 //! - every two seconds reads every conversation's last sequence number and
 //!   hands it to the hub ([`Command::Versions`]), which releases whatever it
 //!   was never told: a lost event, or what a killed node committed and never
@@ -30,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::signups::SignUps;
 use crate::blobs::{Blobs, Fetch, Fetched};
 use crate::config::ClusterConfig;
 use crate::hub::remote::{Bus, Event};
@@ -87,6 +90,23 @@ impl Bus for NatsBus {
 }
 
 /// A node connected to NATS, before its hub starts.
+/// What the sessions of every node count together: wrong passwords and
+/// sign-ups per address. Each tells the other nodes through the link, and the
+/// link hands them what the others tell.
+#[derive(Debug, Clone)]
+pub struct Guards {
+    pub throttle: Arc<Throttle>,
+    pub sign_ups: Arc<SignUps>,
+}
+
+impl Guards {
+    /// Both tell `bus` of what they count from now on.
+    pub fn share_with(&self, bus: &Arc<NatsBus>) {
+        self.throttle.share_with(bus.clone());
+        self.sign_ups.share_with(bus.clone());
+    }
+}
+
 /// Reads other nodes' files through NATS.
 #[derive(Debug)]
 struct NatsFetch {
@@ -197,7 +217,7 @@ impl Link {
         self,
         hub: Hub,
         blobs: Blobs,
-        throttle: Arc<Throttle>,
+        guards: Guards,
         shutdown: CancellationToken,
     ) -> Result<tokio::task::JoinHandle<()>, ClusterError> {
         let Link {
@@ -222,7 +242,7 @@ impl Link {
         drop(bus);
         tokio::spawn(serve_files(reads, client.clone(), blobs, shutdown.clone()));
         let publisher = tokio::spawn(publish(client, subject, outgoing));
-        tokio::spawn(listen(subscriber, hub.clone(), throttle, shutdown.clone()));
+        tokio::spawn(listen(subscriber, hub.clone(), guards, shutdown.clone()));
         tokio::spawn(tick(hub.clone(), shutdown.clone()));
         tokio::spawn(repair(hub, shutdown));
         Ok(publisher)
@@ -268,7 +288,7 @@ async fn publish(
 async fn listen(
     mut subscriber: async_nats::Subscriber,
     hub: Hub,
-    throttle: Arc<Throttle>,
+    guards: Guards,
     shutdown: CancellationToken,
 ) {
     loop {
@@ -289,9 +309,14 @@ async fn listen(
         for event in events {
             match event {
                 Event::LoginFailed { account, address } => {
-                    throttle.failed_elsewhere(&account, address, Instant::now());
+                    guards
+                        .throttle
+                        .failed_elsewhere(&account, address, Instant::now());
                 }
-                Event::LoginSucceeded { account } => throttle.succeeded_elsewhere(&account),
+                Event::LoginSucceeded { account } => guards.throttle.succeeded_elsewhere(&account),
+                Event::SignedUp { address } => {
+                    guards.sign_ups.taken_elsewhere(address, Instant::now());
+                }
                 event => {
                     if hub.send(Command::Remote(event)).await.is_err() {
                         return;
@@ -466,6 +491,9 @@ mod tests {
             },
             Event::LoginSucceeded {
                 account: "alice".into(),
+            },
+            Event::SignedUp {
+                address: "10.0.0.1".parse().unwrap(),
             },
             Event::Presence {
                 node: "n2".into(),

@@ -211,16 +211,16 @@ impl Server {
         let (hub, hub_task) = Hub::start(store, hub_config).await?;
         let shutdown = CancellationToken::new();
         let throttle = Arc::new(crate::throttle::Throttle::default());
+        let sign_ups = Arc::new(crate::auth::signups::SignUps::new(config.sign_ups));
         #[cfg(feature = "cluster")]
         let publisher = match link {
             Some(link) => {
-                throttle.share_with(link.bus.clone());
-                let started = link.start(
-                    hub.clone(),
-                    blobs.clone(),
-                    throttle.clone(),
-                    shutdown.clone(),
-                );
+                let guards = crate::cluster::Guards {
+                    throttle: throttle.clone(),
+                    sign_ups: sign_ups.clone(),
+                };
+                guards.share_with(&link.bus);
+                let started = link.start(hub.clone(), blobs.clone(), guards, shutdown.clone());
                 Some(started.await?)
             }
             None => None,
@@ -230,7 +230,7 @@ impl Server {
         let ctx = Arc::new(Context {
             hub,
             hasher,
-            sign_ups: crate::auth::signups::SignUps::new(config.sign_ups),
+            sign_ups,
             config,
             blobs,
             throttle,

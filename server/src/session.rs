@@ -43,7 +43,7 @@ pub struct Context {
     pub hub: Hub,
     pub hasher: Hasher,
     /// Accounts each address may still create.
-    pub sign_ups: crate::auth::signups::SignUps,
+    pub sign_ups: Arc<crate::auth::signups::SignUps>,
     pub config: Config,
     /// Where offered files' bytes are kept.
     pub blobs: crate::blobs::Blobs,

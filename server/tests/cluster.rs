@@ -569,6 +569,24 @@ async fn a_user_on_two_nodes_has_one_rate_limit() {
     drop((n1, n2));
 }
 
+/// Sign-ups from one address count on every node: with three allowed, two
+/// on n1 and one on n2 use them up, and the next, on n2, is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_ups_from_one_address_count_on_every_node() {
+    let cluster = Cluster::new("c_signups").with_limits(&["--rate-limit", "sign-ups=1/h,3"]);
+    let n1 = cluster.start("n1").await;
+    let n2 = cluster.start("n2").await;
+    for name in ["s1", "s2"] {
+        TestClient::login(n1.addr, name, PASSWORD).await.bye().await;
+    }
+    // What n1 counted reaches n2 through NATS within milliseconds.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    TestClient::login(n2.addr, "s3", PASSWORD).await.bye().await;
+    let refused = try_login(n2.addr, "s4", PASSWORD).await;
+    expect!(refused, ServerMessage::Error { code: ErrorCode::RateLimited, .. } => ());
+    drop((n1, n2));
+}
+
 /// The same new name signed up on both nodes at once, many times over: each
 /// name gets one account. With one password (one person on two devices) both
 /// are logged in to it, one of them told it was created; with two (two people)

@@ -6,12 +6,16 @@
 //! the burst is generous and the rate slow. An address's record is forgotten
 //! once its allowance has grown back to full: it then says nothing a fresh
 //! record would not.
+//!
+//! The nodes of a cluster share it: each sign-up is told to the others
+//! ([`SignUps::share_with`]), which take it from their allowance too.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::hub::remote::{Bus, Event};
 use crate::ratelimit::{Bucket, Rate};
 
 /// Records kept before the ones back at full allowance are swept.
@@ -23,6 +27,8 @@ pub struct SignUps {
     rate: Rate,
     // Held for one lookup and update, never across anything that waits.
     left: Mutex<HashMap<IpAddr, Bucket>>,
+    /// The other nodes of a cluster, told of every sign-up.
+    others: OnceLock<Arc<dyn Bus>>,
 }
 
 impl SignUps {
@@ -30,12 +36,32 @@ impl SignUps {
         Self {
             rate,
             left: Mutex::default(),
+            others: OnceLock::new(),
         }
+    }
+
+    /// Tells `bus` of every sign-up from now on.
+    pub fn share_with(&self, bus: Arc<dyn Bus>) {
+        let _ = self.others.set(bus);
     }
 
     /// Takes one sign-up from `address`'s allowance, or says how long until
     /// there is one.
     pub fn take(&self, address: IpAddr, now: Instant) -> Result<(), Duration> {
+        self.take_here(address, now)?;
+        if let Some(bus) = self.others.get() {
+            bus.publish(vec![Event::SignedUp { address }]);
+        }
+        Ok(())
+    }
+
+    /// A sign-up from `address` that another node took.
+    pub fn taken_elsewhere(&self, address: IpAddr, now: Instant) {
+        // Nothing left here either: it waits as long.
+        let _ = self.take_here(address, now);
+    }
+
+    fn take_here(&self, address: IpAddr, now: Instant) -> Result<(), Duration> {
         let mut left = self.left.lock().unwrap_or_else(PoisonError::into_inner);
         if left.len() >= SWEEP_AT {
             // An allowance untouched this long is full again: its record says

@@ -136,6 +136,9 @@ pub enum Event {
     LoginFailed { account: String, address: IpAddr },
     /// A right password for `account`, which clears its record.
     LoginSucceeded { account: String },
+    /// An account made from `address`, which every node's sign-up allowance
+    /// counts; not the hub's.
+    SignedUp { address: IpAddr },
     /// Who is connected to `node`: sent when it changes and every second.
     Presence { node: String, users: Vec<i64> },
     /// `node` is stopping: its users are no longer connected there.
@@ -419,7 +422,7 @@ impl Worker {
             }
             Event::OfferClosed { offer } => self.closed_here(b, offer),
             // The link hands these to the login throttle, not to the hub.
-            Event::LoginFailed { .. } | Event::LoginSucceeded { .. } => {}
+            Event::LoginFailed { .. } | Event::LoginSucceeded { .. } | Event::SignedUp { .. } => {}
             Event::Presence { node, users } => {
                 let users = users.into_iter().map(UserId).collect();
                 self.node_says(b, node, users);
