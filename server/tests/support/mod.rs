@@ -28,6 +28,8 @@ use classchat_common::protocol::{ChatMessage, Secret};
 use classchat_common::{
     ClientMessage, Conv, ErrorCode, LineCodec, MessageId, ServerMessage, Username,
 };
+use classchat_server::server::ServerError;
+use classchat_server::store::StoreError;
 use classchat_server::{Config, Server, StoreKind};
 use futures::{SinkExt, StreamExt};
 use tempfile::TempDir;
@@ -146,6 +148,8 @@ pub struct ServerOptions {
     store: StoreKind,
     data_dir: Option<TempDir>,
     configure: Option<Configure>,
+    /// Opening again a data directory a server of this process just closed.
+    reopening: bool,
 }
 
 /// The store test servers use unless a test asks for one:
@@ -191,6 +195,7 @@ impl Default for ServerOptions {
             store: default_store(),
             data_dir: None,
             configure: None,
+            reopening: false,
         }
     }
 }
@@ -273,9 +278,20 @@ pub async fn start_server(options: ServerOptions) -> TestServer {
     if let Some(configure) = options.configure {
         configure(&mut config);
     }
-    let server = Server::open(config)
-        .await
-        .expect("the server opens its store");
+    // A server just stopped has closed its lock on the data directory, but
+    // another test of this binary forking a server binary at that moment
+    // holds a copy of it until the child's exec closes it: a reopening tries
+    // again for a moment (bounded: 5 s).
+    let mut tries = 0;
+    let server = loop {
+        match Server::open(config.clone()).await {
+            Err(ServerError::Store(StoreError::InUse(_))) if options.reopening && tries < 250 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            opened => break opened.expect("the server opens its store"),
+        }
+    };
     let (shutdown, stop) = oneshot::channel::<()>();
     let task = tokio::spawn(server.run(vec![listener], async move {
         // A dropped sender stops the server too.
@@ -316,6 +332,7 @@ impl TestServer {
         let dir = self.stop().await;
         let mut options = ServerOptions::default().in_dir(dir);
         options.store = store;
+        options.reopening = true;
         start_server(if ipv6 { options.ipv6() } else { options }).await
     }
 
