@@ -57,6 +57,13 @@ pub enum ErrorCode {
     NotMember,
     /// Only the group's owner may do that.
     NotOwner,
+    /// Only the group's owner or one of its moderators may do that (also:
+    /// post in an announcement group).
+    NotModerator,
+    /// The group is invite-only: its owner or a moderator must add you.
+    InviteOnly,
+    /// The user is banned from that group until its owner lifts the ban.
+    Banned,
     /// A group with that name already exists.
     GroupExists,
     /// The user is already a member of that group.

@@ -118,15 +118,20 @@ pub enum ClientMessage {
     },
     /// Create a group; you become its owner and first member, and the users in
     /// `members` (at most [`CREATE_MEMBERS_MAX`](crate::limits::CREATE_MEMBERS_MAX))
-    /// join it at once. Answered with `group`.
+    /// join it at once. Answered with `group`. Without `access`, a group
+    /// created with members is `invite` only, one created alone `open`.
     Create {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req: Option<Req>,
         group: GroupName,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         members: Vec<Username>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        access: Option<Access>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        posting: Option<Posting>,
     },
-    /// Join a group. Answered with `group`.
+    /// Join a group: an `open` one you are not banned from. Answered with `group`.
     Join {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req: Option<Req>,
@@ -156,14 +161,16 @@ pub enum ClientMessage {
         group: GroupName,
         to: GroupName,
     },
-    /// Owner only: make a user a member. Answered with `group`.
+    /// Owner or moderator: make a user who is not banned a member. Answered with `group`.
     Add {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req: Option<Req>,
         group: GroupName,
         user: Username,
     },
-    /// Owner only: remove a member. Answered with `group`.
+    /// Owner or moderator: remove a member and ban them until the owner
+    /// lifts it (`unban`). A moderator may not remove the owner or another
+    /// moderator. Answered with `group`.
     Kick {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req: Option<Req>,
@@ -182,6 +189,34 @@ pub enum ClientMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req: Option<Req>,
         group: GroupName,
+    },
+    /// Owner only: lift a ban, so the user may join or be added again.
+    /// Answered with `group`.
+    Unban {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        group: GroupName,
+        user: Username,
+    },
+    /// Owner only: make a member a moderator, or a moderator a member again.
+    /// Answered with `group`.
+    Role {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        group: GroupName,
+        user: Username,
+        role: Role,
+    },
+    /// Owner only: change who may join and who may post (either or both).
+    /// Answered with `group`.
+    Settings {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        group: GroupName,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        access: Option<Access>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        posting: Option<Posting>,
     },
     /// Offer a file to a user or group: name, size and SHA-256 (hex) first,
     /// then its bytes in `chunk`s. Answered with `upload_ready`.
@@ -414,8 +449,29 @@ pub enum GroupEvent {
     Added {
         user: Username,
     },
+    /// `user` was removed; `banned`: until the owner lifts it (every
+    /// removal since groups had bans; absent in older histories).
     Kicked {
         user: Username,
+        #[serde(default, skip_serializing_if = "is_false")]
+        banned: bool,
+    },
+    /// The ban on `user` was lifted.
+    Unbanned {
+        user: Username,
+    },
+    /// `user`'s role is now `role` (`moderator` or `member`).
+    Role {
+        user: Username,
+        role: Role,
+    },
+    /// Who may join is now `access`.
+    Access {
+        access: Access,
+    },
+    /// Who may post is now `posting`.
+    Posting {
+        posting: Posting,
     },
     Renamed {
         old: GroupName,
@@ -436,7 +492,37 @@ impl GroupEvent {
             GroupEvent::Joined => format!("{actor} joined #{group}"),
             GroupEvent::Left => format!("{actor} left #{group}"),
             GroupEvent::Added { user } => format!("{actor} added {user} to #{group}"),
-            GroupEvent::Kicked { user } => format!("{actor} removed {user} from #{group}"),
+            GroupEvent::Kicked {
+                user,
+                banned: false,
+            } => format!("{actor} removed {user} from #{group}"),
+            GroupEvent::Kicked { user, banned: true } => {
+                format!("{actor} removed {user} from #{group}; banned until the owner lifts it")
+            }
+            GroupEvent::Unbanned { user } => {
+                format!("{actor} lifted the ban on {user} in #{group}")
+            }
+            GroupEvent::Role {
+                user,
+                role: Role::Moderator,
+            } => format!("{actor} made {user} a moderator of #{group}"),
+            GroupEvent::Role { user, .. } => {
+                format!("{user} is no longer a moderator of #{group}")
+            }
+            GroupEvent::Access {
+                access: Access::Open,
+            } => format!("{actor} opened #{group}: anyone may join"),
+            GroupEvent::Access {
+                access: Access::Invite,
+            } => format!("{actor} made #{group} invite-only"),
+            GroupEvent::Posting {
+                posting: Posting::Everyone,
+            } => format!("{actor} let every member of #{group} post"),
+            GroupEvent::Posting {
+                posting: Posting::Moderators,
+            } => format!(
+                "{actor} made #{group} an announcement group: only the owner and moderators post"
+            ),
             GroupEvent::Renamed { old, new } => format!("{actor} renamed #{old} to #{new}"),
             GroupEvent::Owner { user } => format!("{user} is now the owner of #{group}"),
             GroupEvent::Deleted => format!("{actor} deleted #{group}"),
@@ -467,6 +553,11 @@ pub struct ConvSummary {
     pub members: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<Username>,
+    /// Groups: who may post, and your role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posting: Option<Posting>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
 }
 
 /// A group as `group` and `groups` describe it.
@@ -479,6 +570,55 @@ pub struct GroupInfo {
     /// Whether you are one of them.
     pub member: bool,
     pub created: Timestamp,
+    /// Who may join, and who may post.
+    #[serde(default)]
+    pub access: Access,
+    #[serde(default)]
+    pub posting: Posting,
+    /// Your role in it, if you are a member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    /// Whether you are banned from it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub banned: bool,
+}
+
+/// Who may join a group.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Access {
+    /// Anyone who is not banned, with `join`.
+    #[default]
+    Open,
+    /// Only those the owner or a moderator adds.
+    Invite,
+}
+
+/// Who may post (messages and files) in a group.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Posting {
+    #[default]
+    Everyone,
+    /// An announcement group: the owner and moderators post, members read
+    /// (and react).
+    Moderators,
+}
+
+/// A member's role in a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything: also rename, delete, settings, roles, unban.
+    Owner,
+    /// Add, remove (and ban) members who are not moderators; post in an
+    /// announcement group.
+    Moderator,
+    Member,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// One member, in `members`.
@@ -486,6 +626,8 @@ pub struct GroupInfo {
 pub struct MemberInfo {
     pub user: Username,
     pub owner: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub moderator: bool,
     pub online: bool,
     /// When they were last connected; absent while online.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -603,7 +745,8 @@ pub enum ServerMessage {
         counts: Counts,
         members: Vec<MemberState>,
     },
-    /// A group after your `create`, `join`, `leave`, `rename`, `add`, `kick` or `owner`.
+    /// A group after your `create`, `join`, `leave`, `rename`, `add`, `kick`,
+    /// `owner`, `unban`, `role` or `settings`.
     Group {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req: Option<Req>,
@@ -631,6 +774,9 @@ pub enum ServerMessage {
         owner: Username,
         members: Vec<MemberInfo>,
         total: usize,
+        /// Who is banned, sorted by name (told to the owner and moderators only).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        banned: Vec<Username>,
     },
     /// Your conversations, most recently active first: the first 500, and how
     /// many there are.
@@ -848,6 +994,9 @@ impl ClientMessage {
             | ClientMessage::Kick { req, .. }
             | ClientMessage::Owner { req, .. }
             | ClientMessage::Delete { req, .. }
+            | ClientMessage::Unban { req, .. }
+            | ClientMessage::Role { req, .. }
+            | ClientMessage::Settings { req, .. }
             | ClientMessage::Offer { req, .. }
             | ClientMessage::Accept { req, .. }
             | ClientMessage::Received { req, .. }

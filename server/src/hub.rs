@@ -37,7 +37,7 @@ mod worker;
 
 use std::sync::Arc;
 
-use classchat_common::protocol::{ConvSummary, Counts, FileInfo, Req};
+use classchat_common::protocol::{Access, ConvSummary, Counts, FileInfo, Posting, Req, Role};
 use classchat_common::{Conv, ErrorCode, GroupName, MessageId, OfferId, ServerMessage, Username};
 use tokio::sync::{mpsc, oneshot};
 
@@ -232,6 +232,8 @@ pub enum Request {
         req: Option<Req>,
         group: GroupName,
         members: Vec<Username>,
+        access: Option<Access>,
+        posting: Option<Posting>,
     },
     Join {
         req: Option<Req>,
@@ -272,6 +274,23 @@ pub enum Request {
         req: Option<Req>,
         group: GroupName,
     },
+    Unban {
+        req: Option<Req>,
+        group: GroupName,
+        user: Username,
+    },
+    Role {
+        req: Option<Req>,
+        group: GroupName,
+        user: Username,
+        role: Role,
+    },
+    Settings {
+        req: Option<Req>,
+        group: GroupName,
+        access: Option<Access>,
+        posting: Option<Posting>,
+    },
     /// A recipient's decision on an offer; the answer is a `file_status`.
     FileDecision {
         req: Option<Req>,
@@ -302,6 +321,9 @@ impl Request {
             | Request::Kick { req, .. }
             | Request::Owner { req, .. }
             | Request::Delete { req, .. }
+            | Request::Unban { req, .. }
+            | Request::Role { req, .. }
+            | Request::Settings { req, .. }
             | Request::FileDecision { req, .. } => Some((*req, None)),
         }
     }
@@ -330,7 +352,16 @@ impl Request {
             | Request::Add { .. }
             | Request::Kick { .. }
             | Request::Owner { .. }
-            | Request::Delete { .. } => Some((Class::Changes, 1)),
+            | Request::Delete { .. }
+            | Request::Unban { .. }
+            | Request::Role { .. } => Some((Class::Changes, 1)),
+            // Each rule changed is an event of its own.
+            Request::Settings {
+                access, posting, ..
+            } => Some((
+                Class::Changes,
+                u32::from(access.is_some()) + u32::from(posting.is_some()),
+            )),
             Request::FileDecision { .. } => Some((Class::Files, 1)),
         }
     }

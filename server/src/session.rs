@@ -419,10 +419,14 @@ async fn handle(
             req,
             group,
             members,
+            access,
+            posting,
         } => Request::Create {
             req,
             group,
             members,
+            access,
+            posting,
         },
         ClientMessage::Join { req, group } => Request::Join { req, group },
         ClientMessage::Leave { req, group } => Request::Leave { req, group },
@@ -433,6 +437,29 @@ async fn handle(
         ClientMessage::Kick { req, group, user } => Request::Kick { req, group, user },
         ClientMessage::Owner { req, group, user } => Request::Owner { req, group, user },
         ClientMessage::Delete { req, group } => Request::Delete { req, group },
+        ClientMessage::Unban { req, group, user } => Request::Unban { req, group, user },
+        ClientMessage::Role {
+            req,
+            group,
+            user,
+            role,
+        } => Request::Role {
+            req,
+            group,
+            user,
+            role,
+        },
+        ClientMessage::Settings {
+            req,
+            group,
+            access,
+            posting,
+        } => Request::Settings {
+            req,
+            group,
+            access,
+            posting,
+        },
         // Answered by the session itself.
         ClientMessage::History {
             req,

@@ -21,7 +21,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use classchat_common::protocol::FileState;
+use classchat_common::protocol::{Access, FileState, Posting};
 use classchat_common::{GroupName, MessageId, OfferId, Timestamp, Username};
 
 /// A user's row id.
@@ -71,14 +71,49 @@ pub struct UserRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConvKind {
     /// A direct conversation; `a < b`.
-    Direct {
-        a: UserId,
-        b: UserId,
-    },
+    Direct { a: UserId, b: UserId },
     Group {
         name: GroupName,
         owner: UserId,
+        rules: Rules,
     },
+}
+
+/// How a group is run: who may join it, who may post in it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rules {
+    pub access: Access,
+    pub posting: Posting,
+}
+
+impl Rules {
+    /// The columns a store keeps them in: 0 for the default of each.
+    pub fn codes(self) -> (i16, i16) {
+        let access = match self.access {
+            Access::Open => 0,
+            Access::Invite => 1,
+        };
+        let posting = match self.posting {
+            Posting::Everyone => 0,
+            Posting::Moderators => 1,
+        };
+        (access, posting)
+    }
+
+    pub fn from_codes(access: i64, posting: i64) -> Self {
+        Self {
+            access: if access == 1 {
+                Access::Invite
+            } else {
+                Access::Open
+            },
+            posting: if posting == 1 {
+                Posting::Moderators
+            } else {
+                Posting::Everyone
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +137,8 @@ pub struct MemberRecord {
     pub joined_at: Timestamp,
     pub delivered: u64,
     pub read: u64,
+    /// Groups: a moderator (the owner is not one: owning says more).
+    pub moderator: bool,
 }
 
 /// A file offer whose upload completed and that is still open.
@@ -130,6 +167,8 @@ pub struct Snapshot {
     pub tokens: Vec<(TokenHash, UserId)>,
     pub convs: Vec<ConvRecord>,
     pub members: Vec<MemberRecord>,
+    /// Who is banned from which group.
+    pub bans: Vec<(ConvId, UserId)>,
     /// Open file offers.
     pub files: Vec<FileRecord>,
     /// What users are still to be told, oldest first.
@@ -304,6 +343,8 @@ pub struct ConvFetch {
     pub conv: ConvRecord,
     pub members: Vec<MemberRecord>,
     pub users: Vec<UserRecord>,
+    /// Who is banned from it (a group).
+    pub bans: Vec<UserId>,
 }
 
 /// The hub's view of storage. Write methods join the batch's transaction, which
@@ -345,9 +386,13 @@ pub trait Store: Send + 'static {
     fn create_conv(&mut self, kind: &ConvKind, now: Timestamp) -> Result<ConvId>;
     fn add_member(&mut self, member: &MemberRecord) -> Result<()>;
     fn remove_member(&mut self, conv: ConvId, user: UserId) -> Result<()>;
-    /// Renames a group and/or gives it a new owner.
-    fn update_group(&mut self, conv: ConvId, name: &GroupName, owner: UserId) -> Result<()>;
-    /// Deletes a conversation with its members and messages.
+    /// Writes a group's name, owner and rules as `kind` has them now.
+    fn update_group(&mut self, conv: ConvId, kind: &ConvKind) -> Result<()>;
+    /// Makes a member a moderator, or not.
+    fn set_moderator(&mut self, conv: ConvId, user: UserId, moderator: bool) -> Result<()>;
+    /// Bans `user` from a group, or lifts the ban.
+    fn set_banned(&mut self, conv: ConvId, user: UserId, banned: bool) -> Result<()>;
+    /// Deletes a conversation with its members, bans and messages.
     fn delete_conv(&mut self, conv: ConvId) -> Result<()>;
     fn set_cursors(&mut self, conv: ConvId, user: UserId, delivered: u64, read: u64) -> Result<()>;
     /// Records a notice for `user`; returns its id.

@@ -113,6 +113,8 @@ async fn a_group_written_from_both_nodes_reaches_everyone_in_one_order() {
             req: Some(1),
             group: "cs101".parse().unwrap(),
             members: vec![user("bob"), user("carol"), user("dave")],
+            access: None,
+            posting: None,
         })
         .await;
     alice
@@ -725,6 +727,8 @@ async fn groups_and_conversations_started_on_both_nodes_at_once_are_one() {
             req,
             group: fixtures::group(&group),
             members: Vec::new(),
+            access: None,
+            posting: None,
         };
         let (one, two) = tokio::join!(
             fixtures::ask(&mut alice, create),
@@ -855,4 +859,115 @@ async fn a_node_needs_postgres_and_a_reachable_nats() {
 fn free_port() -> u16 {
     let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     probe.local_addr().unwrap().port()
+}
+
+/// Waits (a few messages at most) for `event` to reach `c`.
+async fn heard(c: &mut TestClient, event: GroupEvent) {
+    for _ in 0..10 {
+        if c.recv_message().await.event == Some(event.clone()) {
+            return;
+        }
+    }
+    panic!("{event:?} never came");
+}
+
+/// How a group is run, decided on one node, holds on the other: a ban, an
+/// announcement group, a moderator, a lifted ban.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_groups_bans_roles_and_rules_hold_on_every_node() {
+    use classchat_common::protocol::{Posting, Role};
+    let cluster = Cluster::new("c_rules");
+    let n1 = cluster.start("n1").await;
+    let n2 = cluster.start("n2").await;
+    let mut alice = TestClient::login(n1.addr, "alice", PASSWORD).await;
+    let mut bob = TestClient::login(n2.addr, "bob", PASSWORD).await;
+    let mut carol = TestClient::login(n2.addr, "carol", PASSWORD).await;
+    fixtures::make_group(&mut alice, "lab", &["bob", "carol"]).await;
+    heard(
+        &mut carol,
+        GroupEvent::Added {
+            user: user("carol"),
+        },
+    )
+    .await;
+
+    // Removed on n1: banned on n2.
+    let kicked = fixtures::ask(&mut alice, |req| ClientMessage::Kick {
+        req,
+        group: fixtures::group("lab"),
+        user: user("bob"),
+    })
+    .await;
+    expect!(kicked, ServerMessage::Group { .. } => ());
+    let kicked = GroupEvent::Kicked {
+        user: user("bob"),
+        banned: true,
+    };
+    heard(&mut bob, kicked.clone()).await;
+    let join = |req| ClientMessage::Join {
+        req,
+        group: fixtures::group("lab"),
+    };
+    let refused = fixtures::ask(&mut bob, join).await;
+    expect!(refused, ServerMessage::Error { code: ErrorCode::Banned, .. } => ());
+
+    // An announcement group made on n1: carol, a member on n2, may not post
+    // until she is made a moderator there.
+    let made = fixtures::ask(&mut alice, |req| ClientMessage::Settings {
+        req,
+        group: fixtures::group("lab"),
+        access: None,
+        posting: Some(Posting::Moderators),
+    })
+    .await;
+    expect!(made, ServerMessage::Group { .. } => ());
+    heard(&mut carol, kicked).await;
+    heard(
+        &mut carol,
+        GroupEvent::Posting {
+            posting: Posting::Moderators,
+        },
+    )
+    .await;
+    let (_, msg) = support::send_to("#lab", "may I?");
+    carol.send(msg).await;
+    let refused = carol
+        .recv_until(10, |m| matches!(m, ServerMessage::Error { .. }))
+        .await;
+    expect!(refused, ServerMessage::Error { code: ErrorCode::NotModerator, .. } => ());
+    let made = fixtures::ask(&mut alice, |req| ClientMessage::Role {
+        req,
+        group: fixtures::group("lab"),
+        user: user("carol"),
+        role: Role::Moderator,
+    })
+    .await;
+    expect!(made, ServerMessage::Group { .. } => ());
+    heard(
+        &mut carol,
+        GroupEvent::Role {
+            user: user("carol"),
+            role: Role::Moderator,
+        },
+    )
+    .await;
+    carol.send_stored("#lab", "now I may").await;
+    for _ in 0..10 {
+        if alice.recv_message().await.body == "now I may" {
+            break;
+        }
+    }
+
+    // Lifted on n1; bob, told nothing (he is out), may join on n2 at once:
+    // n2 reads what it missed of the group before it answers.
+    let lifted = fixtures::ask(&mut alice, |req| ClientMessage::Unban {
+        req,
+        group: fixtures::group("lab"),
+        user: user("bob"),
+    })
+    .await;
+    expect!(lifted, ServerMessage::Group { .. } => ());
+    let joined = fixtures::ask(&mut bob, join).await;
+    expect!(joined, ServerMessage::Group { .. } => ());
+    drop((n1, n2));
 }

@@ -428,6 +428,8 @@ async fn a_resent_id_is_checked_against_its_destination_before_it_counts_as_a_du
             req: Some(1),
             group: "lab".parse().unwrap(),
             members: Vec::new(),
+            access: None,
+            posting: None,
         })
         .await;
     alice

@@ -7,7 +7,8 @@
 mod support;
 
 use classchat_common::protocol::{
-    ChatMessage, ConvSummary, Counts, GroupEvent, GroupInfo, MemberInfo, MemberState, Req,
+    Access, ChatMessage, ConvSummary, Counts, GroupEvent, GroupInfo, MemberInfo, MemberState,
+    Posting, Req, Role,
 };
 use classchat_common::{ClientMessage, ErrorCode, GroupName, MessageId, ServerMessage, Username};
 use support::{ServerOptions, TestClient, TestServer, conv, send_to, start_server, user};
@@ -25,6 +26,8 @@ fn create(g: &str) -> Request {
         req,
         group,
         members: Vec::new(),
+        access: None,
+        posting: None,
     })
 }
 
@@ -35,6 +38,50 @@ fn create_with(g: &str, names: &[&str]) -> Request {
         req,
         group,
         members,
+        access: None,
+        posting: None,
+    })
+}
+
+fn create_ruled(
+    g: &str,
+    names: &[&str],
+    access: Option<Access>,
+    posting: Option<Posting>,
+) -> Request {
+    let group = group(g);
+    let members = names.iter().map(|n| user(n)).collect();
+    Box::new(move |req| ClientMessage::Create {
+        req,
+        group,
+        members,
+        access,
+        posting,
+    })
+}
+
+fn unban(g: &str, who: &str) -> Request {
+    let (group, user) = (group(g), user(who));
+    Box::new(move |req| ClientMessage::Unban { req, group, user })
+}
+
+fn set_role(g: &str, who: &str, role: Role) -> Request {
+    let (group, user) = (group(g), user(who));
+    Box::new(move |req| ClientMessage::Role {
+        req,
+        group,
+        user,
+        role,
+    })
+}
+
+fn settings(g: &str, access: Option<Access>, posting: Option<Posting>) -> Request {
+    let group = group(g);
+    Box::new(move |req| ClientMessage::Settings {
+        req,
+        group,
+        access,
+        posting,
     })
 }
 
@@ -563,6 +610,7 @@ async fn a_member_removed_while_away_is_told_at_every_login_until_they_acknowled
     let (_, events) = ok(&mut alice, kick("lab", "carol")).await;
     let kicked = GroupEvent::Kicked {
         user: user("carol"),
+        banned: true,
     };
     assert_event(&events[0], "lab", "alice", &kicked);
 
@@ -712,9 +760,15 @@ async fn the_owner_adds_and_removes_members_and_the_removed_member_sees_it() {
 
     let (info, events) = ok(&mut alice, kick("g", "bob")).await;
     assert_eq!(info.members, 2);
-    let kicked = GroupEvent::Kicked { user: user("bob") };
+    let kicked = GroupEvent::Kicked {
+        user: user("bob"),
+        banned: true,
+    };
     assert_event(&events[0], "g", "alice", &kicked);
-    assert_eq!(events[0].body, "alice removed bob from #g");
+    assert_eq!(
+        events[0].body,
+        "alice removed bob from #g; banned until the owner lifts it"
+    );
     // The removed member's connection is told, as are the other members.
     assert_event(&next_event(&mut bob).await, "g", "alice", &kicked);
     assert_event(&next_event(&mut carol).await, "g", "alice", &kicked);
@@ -747,14 +801,14 @@ async fn handing_over_ownership_lets_the_new_owner_manage_the_group_and_not_the_
     }
 
     // The old owner may no longer manage it; the refusal names the new one.
-    for request in [
-        rename("g", "mine"),
-        add("g", "carol"),
-        kick("g", "bob"),
-        hand_over("g", "alice"),
-        delete("g"),
+    for (request, code) in [
+        (rename("g", "mine"), ErrorCode::NotOwner),
+        (add("g", "carol"), ErrorCode::NotModerator),
+        (kick("g", "bob"), ErrorCode::NotModerator),
+        (hand_over("g", "alice"), ErrorCode::NotOwner),
+        (delete("g"), ErrorCode::NotOwner),
     ] {
-        let why = refused(&mut alice, request, ErrorCode::NotOwner).await;
+        let why = refused(&mut alice, request, code).await;
         assert!(why.contains("bob"), "{why}");
     }
     let (owner, list) = members_of(ask(&mut carol, members("g")).await.reply);
@@ -775,6 +829,7 @@ async fn handing_over_ownership_lets_the_new_owner_manage_the_group_and_not_the_
     assert_eq!((info.owner.as_str(), info.members), ("bob", 2));
     let kicked = GroupEvent::Kicked {
         user: user("alice"),
+        banned: true,
     };
     assert_event(&next_event(&mut alice).await, "g", "bob", &kicked);
     assert_event(&next_event(&mut carol).await, "g", "bob", &kicked);
@@ -844,14 +899,14 @@ async fn members_and_outsiders_alike_are_refused_what_only_the_owner_may_do() {
 
     for (c, target) in [(&mut bob, "carol"), (&mut carol, "bob")] {
         let who = name(c);
-        for request in [
-            rename("g", "mine"),
-            add("g", target),
-            kick("g", "alice"),
-            hand_over("g", &who),
-            delete("g"),
+        for (request, code) in [
+            (rename("g", "mine"), ErrorCode::NotOwner),
+            (add("g", target), ErrorCode::NotModerator),
+            (kick("g", "alice"), ErrorCode::NotModerator),
+            (hand_over("g", &who), ErrorCode::NotOwner),
+            (delete("g"), ErrorCode::NotOwner),
         ] {
-            let why = refused(c, request, ErrorCode::NotOwner).await;
+            let why = refused(c, request, code).await;
             assert!(why.contains("alice"), "the refusal names the owner: {why}");
         }
     }
@@ -1386,4 +1441,361 @@ async fn conversations_list_groups_with_their_members_owner_and_unread_counts() 
         [("#g".into(), Some(3), Some("alice".into()), 6, 0)],
         "what came before carol joined is not unread for her"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Running a group: who may join, bans, moderators, announcements
+
+/// (user, owner, moderator) for each member, and who is banned, as `viewer`
+/// is told.
+async fn roles_and_bans(
+    viewer: &mut TestClient,
+    g: &str,
+) -> (Vec<(String, bool, bool)>, Vec<String>) {
+    let (members, banned) = expect!(
+        ask(viewer, members(g)).await.reply,
+        ServerMessage::Members { members, banned, .. } => (members, banned)
+    );
+    (
+        members
+            .iter()
+            .map(|m| (m.user.to_string(), m.owner, m.moderator))
+            .collect(),
+        banned.iter().map(ToString::to_string).collect(),
+    )
+}
+
+#[tokio::test]
+async fn a_removed_member_is_banned_until_the_owner_lifts_it() {
+    let server = TestServer::start().await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    let mut carol = server.login("carol").await;
+    form_group("g", &mut alice, &mut [&mut bob, &mut carol]).await;
+
+    let (info, events) = ok(&mut alice, kick("g", "bob")).await;
+    assert_eq!((info.members, info.access), (2, Access::Open));
+    let kicked = GroupEvent::Kicked {
+        user: user("bob"),
+        banned: true,
+    };
+    assert_event(&events[0], "g", "alice", &kicked);
+    assert_event(&next_event(&mut bob).await, "g", "alice", &kicked);
+    assert_event(&next_event(&mut carol).await, "g", "alice", &kicked);
+
+    // Out means out: no joining again, and nobody may bring him back in.
+    let why = refused(&mut bob, join("g"), ErrorCode::Banned).await;
+    assert!(why.contains("alice"), "names who can lift it: {why}");
+    refused(&mut bob, history("#g"), ErrorCode::NotMember).await;
+    refused(&mut carol, add("g", "bob"), ErrorCode::NotModerator).await;
+    refused(&mut alice, add("g", "bob"), ErrorCode::Banned).await;
+    let listed = expect!(
+        ask(&mut bob, list_groups()).await.reply,
+        ServerMessage::Groups { groups, .. } => groups
+    );
+    assert_eq!(
+        (listed[0].member, listed[0].banned, listed[0].role),
+        (false, true, None)
+    );
+
+    // The owner sees who is banned; a member does not.
+    let (_, banned) = roles_and_bans(&mut alice, "g").await;
+    assert_eq!(banned, ["bob"]);
+    let (_, banned) = roles_and_bans(&mut carol, "g").await;
+    assert!(banned.is_empty(), "{banned:?}");
+
+    // Only the owner lifts it, and then bob may join again.
+    refused(&mut carol, unban("g", "bob"), ErrorCode::NotOwner).await;
+    let (info, events) = ok(&mut alice, unban("g", "bob")).await;
+    assert!(!info.banned);
+    let unbanned = GroupEvent::Unbanned { user: user("bob") };
+    assert_event(&events[0], "g", "alice", &unbanned);
+    assert_eq!(events[0].body, "alice lifted the ban on bob in #g");
+    assert_event(&next_event(&mut carol).await, "g", "alice", &unbanned);
+    refused(&mut alice, unban("g", "bob"), ErrorCode::BadRequest).await;
+    let (info, _) = ok(&mut bob, join("g")).await;
+    assert_eq!((info.members, info.role), (3, Some(Role::Member)));
+}
+
+#[tokio::test]
+async fn an_invite_only_group_takes_only_whom_the_owner_or_a_moderator_adds() {
+    let server = start_server(ServerOptions::default().memory()).await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    let mut carol = server.login("carol").await;
+    let mut dave = server.login("dave").await;
+
+    // Created with members: invite-only unless said otherwise.
+    let (info, _) = ok(&mut alice, create_with("lab", &["bob"])).await;
+    assert_eq!(
+        (info.access, info.posting, info.role),
+        (Access::Invite, Posting::Everyone, Some(Role::Owner))
+    );
+    // Bob was added after it was made: the addition is the first he sees.
+    next_event(&mut bob).await;
+    let (info, _) = ok(&mut alice, create("open")).await;
+    assert_eq!(info.access, Access::Open);
+    let (info, _) = ok(
+        &mut alice,
+        create_ruled("club", &["bob"], Some(Access::Open), None),
+    )
+    .await;
+    assert_eq!(info.access, Access::Open);
+    next_event(&mut bob).await;
+
+    let why = refused(&mut carol, join("lab"), ErrorCode::InviteOnly).await;
+    assert!(why.contains("alice"), "names the owner: {why}");
+    ok(&mut carol, join("club")).await;
+    next_event(&mut alice).await;
+    next_event(&mut bob).await;
+
+    // A moderator may add; a member may not.
+    refused(&mut bob, add("lab", "carol"), ErrorCode::NotModerator).await;
+    let (_, events) = ok(&mut alice, set_role("lab", "bob", Role::Moderator)).await;
+    let made = GroupEvent::Role {
+        user: user("bob"),
+        role: Role::Moderator,
+    };
+    assert_event(&events[0], "lab", "alice", &made);
+    assert_eq!(events[0].body, "alice made bob a moderator of #lab");
+    assert_event(&next_event(&mut bob).await, "lab", "alice", &made);
+    let (info, _) = ok(&mut bob, add("lab", "carol")).await;
+    assert_eq!((info.members, info.role), (3, Some(Role::Moderator)));
+    next_event(&mut alice).await;
+
+    // Opened, anyone may join; the change is an event in its history.
+    refused(&mut dave, join("lab"), ErrorCode::InviteOnly).await;
+    refused(
+        &mut bob,
+        settings("lab", Some(Access::Open), None),
+        ErrorCode::NotOwner,
+    )
+    .await;
+    refused(
+        &mut alice,
+        settings("lab", None, None),
+        ErrorCode::BadRequest,
+    )
+    .await;
+    let (info, events) = ok(&mut alice, settings("lab", Some(Access::Open), None)).await;
+    assert_eq!(info.access, Access::Open);
+    assert_event(
+        &events[0],
+        "lab",
+        "alice",
+        &GroupEvent::Access {
+            access: Access::Open,
+        },
+    );
+    assert_eq!(events[0].body, "alice opened #lab: anyone may join");
+    // Asking for what already is changes nothing and says nothing.
+    let (_, events) = ok(&mut alice, settings("lab", Some(Access::Open), None)).await;
+    assert!(events.is_empty(), "{events:?}");
+    ok(&mut dave, join("lab")).await;
+}
+
+#[tokio::test]
+async fn moderators_add_and_remove_members_but_not_the_owner_other_moderators_or_the_group() {
+    let server = TestServer::start().await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    let mut carol = server.login("carol").await;
+    let mut dave = server.login("dave").await;
+    form_group("g", &mut alice, &mut [&mut bob, &mut carol, &mut dave]).await;
+    for who in ["bob", "carol"] {
+        ok(&mut alice, set_role("g", who, Role::Moderator)).await;
+    }
+    let (roles, _) = roles_and_bans(&mut dave, "g").await;
+    assert_eq!(
+        roles,
+        [
+            ("alice".into(), true, false),
+            ("bob".into(), false, true),
+            ("carol".into(), false, true),
+            ("dave".into(), false, false),
+        ]
+    );
+    for c in [&mut bob, &mut carol] {
+        next_event(c).await;
+        next_event(c).await;
+    }
+
+    // Not the owner, not another moderator, nothing only the owner does.
+    for (request, code) in [
+        (kick("g", "alice"), ErrorCode::NotOwner),
+        (kick("g", "carol"), ErrorCode::NotOwner),
+        (rename("g", "bobs"), ErrorCode::NotOwner),
+        (delete("g"), ErrorCode::NotOwner),
+        (hand_over("g", "bob"), ErrorCode::NotOwner),
+        (set_role("g", "dave", Role::Moderator), ErrorCode::NotOwner),
+        (
+            settings("g", None, Some(Posting::Moderators)),
+            ErrorCode::NotOwner,
+        ),
+    ] {
+        let why = refused(&mut bob, request, code).await;
+        assert!(why.contains("alice"), "names the owner: {why}");
+    }
+    // A member is all a moderator removes, and that bans them too.
+    let (info, _) = ok(&mut bob, kick("g", "dave")).await;
+    assert_eq!(info.members, 3);
+    let (_, banned) = roles_and_bans(&mut carol, "g").await;
+    assert_eq!(banned, ["dave"], "moderators see who is banned");
+    refused(&mut bob, unban("g", "dave"), ErrorCode::NotOwner).await;
+
+    // Roles: the owner's to give and take; the owner is no one's to demote.
+    next_event(&mut alice).await;
+    refused(
+        &mut alice,
+        set_role("g", "alice", Role::Member),
+        ErrorCode::BadRequest,
+    )
+    .await;
+    refused(
+        &mut alice,
+        set_role("g", "bob", Role::Owner),
+        ErrorCode::BadRequest,
+    )
+    .await;
+    refused(
+        &mut alice,
+        set_role("g", "dave", Role::Moderator),
+        ErrorCode::NotMember,
+    )
+    .await;
+    let (_, events) = ok(&mut alice, set_role("g", "bob", Role::Member)).await;
+    assert_eq!(events[0].body, "bob is no longer a moderator of #g");
+    let (info, _) = ask_info(&mut bob, "g").await;
+    assert_eq!(info.role, Some(Role::Member));
+    refused(&mut bob, kick("g", "carol"), ErrorCode::NotModerator).await;
+
+    // The owner leaving: a moderator inherits before a longer-standing member.
+    let (_, _) = ok(&mut alice, leave("g")).await;
+    let (roles, _) = roles_and_bans(&mut bob, "g").await;
+    assert_eq!(
+        roles,
+        [("bob".into(), false, false), ("carol".into(), true, false)],
+        "carol owns it, and is no moderator besides"
+    );
+}
+
+/// The group as `c` sees it, from the list of groups.
+async fn ask_info(c: &mut TestClient, g: &str) -> (GroupInfo, ()) {
+    let groups = expect!(
+        ask(c, list_groups()).await.reply,
+        ServerMessage::Groups { groups, .. } => groups
+    );
+    let info = groups
+        .into_iter()
+        .find(|i| i.group.as_str() == g)
+        .expect("the group is listed");
+    (info, ())
+}
+
+#[tokio::test]
+async fn in_an_announcement_group_only_the_owner_and_moderators_post() {
+    let server = TestServer::start().await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    let mut carol = server.login("carol").await;
+    form_group("news", &mut alice, &mut [&mut bob, &mut carol]).await;
+    ok(&mut alice, set_role("news", "carol", Role::Moderator)).await;
+    next_event(&mut bob).await;
+    next_event(&mut carol).await;
+    let (info, events) = ok(
+        &mut alice,
+        settings("news", None, Some(Posting::Moderators)),
+    )
+    .await;
+    assert_eq!(info.posting, Posting::Moderators);
+    assert_eq!(
+        events[0].body,
+        "alice made #news an announcement group: only the owner and moderators post"
+    );
+    next_event(&mut bob).await;
+    next_event(&mut carol).await;
+
+    // A member reads and may not post: neither a message nor a file.
+    let why = refused_send(&mut bob, "#news", ErrorCode::NotModerator).await;
+    assert!(why.contains("#news"), "{why}");
+    let offer = ask(
+        &mut bob,
+        Box::new(|req| ClientMessage::Offer {
+            req,
+            to: conv("#news"),
+            name: "notes.txt".into(),
+            size: 5,
+            sha256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824".into(),
+        }),
+    )
+    .await;
+    expect!(offer.reply, ServerMessage::Error { code: ErrorCode::NotModerator, .. } => ());
+    let summaries = expect!(
+        ask(&mut bob, conversations()).await.reply,
+        ServerMessage::Conversations { conversations, .. } => conversations
+    );
+    assert_eq!(
+        (summaries[0].posting, summaries[0].role),
+        (Some(Posting::Moderators), Some(Role::Member))
+    );
+
+    // The owner and moderators post, and members receive it.
+    alice.send_stored("#news", "exam on Friday").await;
+    assert_eq!(bob.recv_message().await.body, "exam on Friday");
+    carol.recv_message().await;
+    carol.send_stored("#news", "room 101").await;
+    assert_eq!(bob.recv_message().await.body, "room 101");
+
+    // Everyone again.
+    ok(&mut alice, settings("news", None, Some(Posting::Everyone))).await;
+    next_event(&mut bob).await;
+    bob.send_stored("#news", "thanks").await;
+}
+
+async fn rules_roles_and_bans_survive_a_restart(server: TestServer) {
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    let mut carol = server.login("carol").await;
+    let mut dave = server.login("dave").await;
+    form_group("g", &mut alice, &mut [&mut bob, &mut carol, &mut dave]).await;
+    ok(&mut alice, set_role("g", "carol", Role::Moderator)).await;
+    ok(&mut alice, kick("g", "dave")).await;
+    ok(
+        &mut alice,
+        settings("g", Some(Access::Invite), Some(Posting::Moderators)),
+    )
+    .await;
+    let before = roles_and_bans(&mut alice, "g").await;
+    assert_eq!(before.1, ["dave"]);
+
+    let tokens = [
+        alice.token().to_owned(),
+        bob.token().to_owned(),
+        carol.token().to_owned(),
+    ];
+    let dave_token = dave.token().to_owned();
+    drop((alice, bob, carol, dave));
+    let server = server.restart().await;
+    let mut alice = TestClient::resume(server.addr, "alice", &tokens[0]).await;
+    let mut bob = TestClient::resume(server.addr, "bob", &tokens[1]).await;
+    let mut carol = TestClient::resume(server.addr, "carol", &tokens[2]).await;
+    let mut dave = TestClient::resume(server.addr, "dave", &dave_token).await;
+    assert_eq!(roles_and_bans(&mut alice, "g").await, before);
+    let (info, _) = ask_info(&mut bob, "g").await;
+    assert_eq!(
+        (info.access, info.posting, info.role),
+        (Access::Invite, Posting::Moderators, Some(Role::Member))
+    );
+    // And enforced as before.
+    refused(&mut dave, join("g"), ErrorCode::Banned).await;
+    refused_send(&mut bob, "#g", ErrorCode::NotModerator).await;
+    carol.send_stored("#g", "still a moderator").await;
+    ok(&mut alice, unban("g", "dave")).await;
+    refused(&mut dave, join("g"), ErrorCode::InviteOnly).await;
+    ok(&mut carol, add("g", "dave")).await;
+}
+
+#[tokio::test]
+async fn rules_roles_and_bans_survive_a_restart_with_sqlite() {
+    rules_roles_and_bans_survive_a_restart(TestServer::start().await).await;
 }

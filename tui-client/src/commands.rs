@@ -3,7 +3,7 @@
 //! [`COMMANDS`] is the single table of what exists: the parser, `/help` and Tab
 //! completion all read it.
 
-use classchat_common::protocol::{Req, Secret};
+use classchat_common::protocol::{Access, Posting, Req, Role, Secret};
 use std::path::PathBuf;
 
 use classchat_common::{ClientMessage, Conv, GroupName, MessageId, OfferId, Username};
@@ -32,6 +32,10 @@ pub enum Command {
         group: GroupName,
         /// Users who join it at once.
         members: Vec<Username>,
+        /// `--open` or `--invite`; without either the server decides.
+        access: Option<Access>,
+        /// `--announce`: only the owner and moderators post.
+        posting: Option<Posting>,
     },
     /// Change your password: the current and the new one (pipe mode), or a
     /// form that asks for them (the terminal UI).
@@ -66,6 +70,22 @@ pub enum Command {
     },
     Delete {
         group: GroupName,
+    },
+    Unban {
+        group: GroupName,
+        user: Username,
+    },
+    /// `/mod` (moderator) and `/unmod` (member).
+    Role {
+        group: GroupName,
+        user: Username,
+        role: Role,
+    },
+    /// `/access` and `/posting`: one of the two is set.
+    Settings {
+        group: GroupName,
+        access: Option<Access>,
+        posting: Option<Posting>,
     },
     /// Without a path, the terminal UI opens its file picker.
     SendFile {
@@ -154,10 +174,17 @@ impl Command {
                 seq: None,
             },
             Command::ReadBy { id } => ClientMessage::ReadBy { req, id },
-            Command::Create { group, members } => ClientMessage::Create {
+            Command::Create {
+                group,
+                members,
+                access,
+                posting,
+            } => ClientMessage::Create {
                 req,
                 group,
                 members,
+                access,
+                posting,
             },
             Command::Join { group } => ClientMessage::Join { req, group },
             Command::Leave { group } => ClientMessage::Leave { req, group },
@@ -168,6 +195,23 @@ impl Command {
             Command::Kick { group, user } => ClientMessage::Kick { req, group, user },
             Command::Owner { group, user } => ClientMessage::Owner { req, group, user },
             Command::Delete { group } => ClientMessage::Delete { req, group },
+            Command::Unban { group, user } => ClientMessage::Unban { req, group, user },
+            Command::Role { group, user, role } => ClientMessage::Role {
+                req,
+                group,
+                user,
+                role,
+            },
+            Command::Settings {
+                group,
+                access,
+                posting,
+            } => ClientMessage::Settings {
+                req,
+                group,
+                access,
+                posting,
+            },
         };
         Intent::Ask(ask)
     }
@@ -189,6 +233,10 @@ pub enum Arg {
     Path,
     /// A file offer's id.
     Offer,
+    /// One of these words.
+    Choice(&'static [&'static str]),
+    /// Options, anywhere after the first argument (not counted as one).
+    Flags(&'static [&'static str]),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -198,6 +246,14 @@ pub struct Spec {
     pub summary: &'static str,
     pub args: &'static [Arg],
 }
+
+/// The options of `/create`.
+const CREATE_FLAGS: &[&str] = &["--open", "--invite", "--announce"];
+/// What `/access` takes.
+const ACCESS_WORDS: &[&str] = &["open", "invite"];
+/// What `/posting` takes (`announce` is `moderators` by another name; Tab
+/// offers only the two).
+const POSTING_WORDS: &[&str] = &["everyone", "moderators"];
 
 pub const COMMANDS: &[Spec] = &[
     Spec {
@@ -238,9 +294,10 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "create",
-        usage: "/create <group> [user…]",
-        summary: "create a group; you own it (the users named join it at once)",
-        args: &[Arg::Group, Arg::Users],
+        usage: "/create <group> [user…] [--open|--invite] [--announce]",
+        summary: "create a group you own; the users named join at once (and make it \
+                  invite-only unless --open); --announce: only you and moderators post",
+        args: &[Arg::Group, Arg::Users, Arg::Flags(CREATE_FLAGS)],
     },
     Spec {
         name: "join",
@@ -263,7 +320,8 @@ pub const COMMANDS: &[Spec] = &[
     Spec {
         name: "members",
         usage: "/members <group>",
-        summary: "list a group's members, online or when last seen",
+        summary: "list a group's members, online or when last seen (to its owner and \
+                  moderators, who is banned too)",
         args: &[Arg::Group],
     },
     Spec {
@@ -275,13 +333,13 @@ pub const COMMANDS: &[Spec] = &[
     Spec {
         name: "add",
         usage: "/add <group> <user>",
-        summary: "owner: add a member",
+        summary: "owner or moderator: add a member",
         args: &[Arg::Group, Arg::User],
     },
     Spec {
         name: "kick",
         usage: "/kick <group> <user>",
-        summary: "owner: remove a member",
+        summary: "owner or moderator: remove a member and ban them until the owner unbans them",
         args: &[Arg::Group, Arg::User],
     },
     Spec {
@@ -295,6 +353,38 @@ pub const COMMANDS: &[Spec] = &[
         usage: "/delete <group>",
         summary: "owner: delete a group and its history",
         args: &[Arg::Group],
+    },
+    Spec {
+        name: "unban",
+        usage: "/unban <group> <user>",
+        summary: "owner: lift a ban, so the user may join or be added again",
+        args: &[Arg::Group, Arg::User],
+    },
+    Spec {
+        name: "mod",
+        usage: "/mod <group> <user>",
+        summary: "owner: make a member a moderator (adds and removes members, posts in an \
+                  announcement group)",
+        args: &[Arg::Group, Arg::User],
+    },
+    Spec {
+        name: "unmod",
+        usage: "/unmod <group> <user>",
+        summary: "owner: make a moderator a plain member again",
+        args: &[Arg::Group, Arg::User],
+    },
+    Spec {
+        name: "access",
+        usage: "/access <group> open|invite",
+        summary: "owner: let anyone join, or only those the owner or a moderator adds",
+        args: &[Arg::Group, Arg::Choice(ACCESS_WORDS)],
+    },
+    Spec {
+        name: "posting",
+        usage: "/posting <group> everyone|moderators",
+        summary: "owner: let every member post, or only the owner and moderators \
+                  (an announcement group; announce means the same)",
+        args: &[Arg::Group, Arg::Choice(POSTING_WORDS)],
     },
     Spec {
         name: "sendfile",
@@ -452,13 +542,7 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
                     .map_err(|_| usage(format!("{id:?} is not a message id")))?,
             }
         }
-        "create" => Command::Create {
-            group: group_arg(words.next(), &usage)?,
-            members: words
-                .by_ref()
-                .map(|w| user_arg(Some(w), &usage))
-                .collect::<Result<_, _>>()?,
-        },
+        "create" => create(&mut words, &usage)?,
         "passwd" => Command::Passwd {
             change: match (words.next(), words.next()) {
                 (None, _) => None,
@@ -497,6 +581,45 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
         "delete" => Command::Delete {
             group: group_arg(words.next(), &usage)?,
         },
+        "unban" => Command::Unban {
+            group: group_arg(words.next(), &usage)?,
+            user: user_arg(words.next(), &usage)?,
+        },
+        "mod" | "unmod" => Command::Role {
+            group: group_arg(words.next(), &usage)?,
+            user: user_arg(words.next(), &usage)?,
+            role: if spec.name == "mod" {
+                Role::Moderator
+            } else {
+                Role::Member
+            },
+        },
+        "access" => {
+            let group = group_arg(words.next(), &usage)?;
+            let access = match choice(words.next(), "who may join", &usage)?.as_str() {
+                "open" => Access::Open,
+                "invite" => Access::Invite,
+                other => return Err(usage(format!("{other:?} is not open or invite"))),
+            };
+            Command::Settings {
+                group,
+                access: Some(access),
+                posting: None,
+            }
+        }
+        "posting" => {
+            let group = group_arg(words.next(), &usage)?;
+            let posting = match choice(words.next(), "who may post", &usage)?.as_str() {
+                "everyone" => Posting::Everyone,
+                "moderators" | "announce" => Posting::Moderators,
+                other => return Err(usage(format!("{other:?} is not everyone or moderators"))),
+            };
+            Command::Settings {
+                group,
+                access: None,
+                posting: Some(posting),
+            }
+        }
         "sendfile" => {
             let (to, path) = split_word(args);
             if to.is_empty() {
@@ -534,6 +657,60 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
         return Err(usage("too many arguments".into()));
     }
     Ok(command)
+}
+
+/// `/create <group> [user…]` with its options anywhere after the group.
+fn create<'a>(
+    words: &mut impl Iterator<Item = &'a str>,
+    usage: &impl Fn(String) -> CommandError,
+) -> Result<Command, CommandError> {
+    let group = match words.next() {
+        Some(w) if w.starts_with("--") => {
+            return Err(usage(format!("say which group before {w}")));
+        }
+        w => group_arg(w, usage)?,
+    };
+    let (mut members, mut access, mut posting) = (Vec::new(), None, None);
+    for word in words {
+        let wants = match word {
+            "--open" => Access::Open,
+            "--invite" => Access::Invite,
+            "--announce" => {
+                posting = Some(Posting::Moderators);
+                continue;
+            }
+            _ if word.starts_with("--") => {
+                let known = CREATE_FLAGS.join(", ");
+                return Err(usage(format!(
+                    "{word} is not an option (those are {known})"
+                )));
+            }
+            _ => {
+                members.push(user_arg(Some(word), usage)?);
+                continue;
+            }
+        };
+        if access.is_some_and(|a| a != wants) {
+            return Err(usage("--open and --invite contradict each other".into()));
+        }
+        access = Some(wants);
+    }
+    Ok(Command::Create {
+        group,
+        members,
+        access,
+        posting,
+    })
+}
+
+/// One of a command's words, lowercased; `what` says what it chooses.
+fn choice(
+    word: Option<&str>,
+    what: &str,
+    usage: &impl Fn(String) -> CommandError,
+) -> Result<String, CommandError> {
+    word.map(str::to_ascii_lowercase)
+        .ok_or_else(|| usage(format!("say {what}")))
 }
 
 fn split_word(s: &str) -> (&str, &str) {
@@ -647,6 +824,8 @@ mod tests {
                 Command::Create {
                     group: "cs101".parse().unwrap(),
                     members: Vec::new(),
+                    access: None,
+                    posting: None,
                 },
             ),
             (
@@ -654,6 +833,8 @@ mod tests {
                 Command::Create {
                     group: "cs101".parse().unwrap(),
                     members: vec!["bob".parse().unwrap(), "carol".parse().unwrap()],
+                    access: None,
+                    posting: None,
                 },
             ),
             (
@@ -709,6 +890,61 @@ mod tests {
                     group: "cs101".parse().unwrap(),
                 },
             ),
+            (
+                "/unban #cs101 @bob".into(),
+                Command::Unban {
+                    group: "cs101".parse().unwrap(),
+                    user: "bob".parse().unwrap(),
+                },
+            ),
+            (
+                "/mod cs101 bob".into(),
+                Command::Role {
+                    group: "cs101".parse().unwrap(),
+                    user: "bob".parse().unwrap(),
+                    role: Role::Moderator,
+                },
+            ),
+            (
+                "/unmod cs101 bob".into(),
+                Command::Role {
+                    group: "cs101".parse().unwrap(),
+                    user: "bob".parse().unwrap(),
+                    role: Role::Member,
+                },
+            ),
+            (
+                "/access #cs101 invite".into(),
+                Command::Settings {
+                    group: "cs101".parse().unwrap(),
+                    access: Some(Access::Invite),
+                    posting: None,
+                },
+            ),
+            (
+                "/access cs101 Open".into(),
+                Command::Settings {
+                    group: "cs101".parse().unwrap(),
+                    access: Some(Access::Open),
+                    posting: None,
+                },
+            ),
+            (
+                "/posting cs101 moderators".into(),
+                Command::Settings {
+                    group: "cs101".parse().unwrap(),
+                    access: None,
+                    posting: Some(Posting::Moderators),
+                },
+            ),
+            (
+                "/posting cs101 everyone".into(),
+                Command::Settings {
+                    group: "cs101".parse().unwrap(),
+                    access: None,
+                    posting: Some(Posting::Everyone),
+                },
+            ),
             ("/files".into(), Command::Files),
             (
                 "/sendfile bob /tmp/my notes.pdf".into(),
@@ -751,6 +987,87 @@ mod tests {
         }
         for spec in COMMANDS {
             assert!(spec.usage.starts_with(&format!("/{}", spec.name)));
+        }
+    }
+
+    #[test]
+    fn announce_is_another_word_for_moderators_only() {
+        assert_eq!(
+            parse("/posting cs101 announce"),
+            parse("/posting cs101 moderators")
+        );
+    }
+
+    #[test]
+    fn create_takes_its_options_anywhere_after_the_group() {
+        let create = |line: &str| match parse(line) {
+            Ok(Command::Create {
+                members,
+                access,
+                posting,
+                ..
+            }) => (
+                members.iter().map(|u| u.to_string()).collect::<Vec<_>>(),
+                access,
+                posting,
+            ),
+            other => panic!("{line}: {other:?}"),
+        };
+        assert_eq!(
+            create("/create cs101 --announce bob --open carol"),
+            (
+                vec!["bob".into(), "carol".into()],
+                Some(Access::Open),
+                Some(Posting::Moderators)
+            )
+        );
+        assert_eq!(
+            create("/create cs101 bob --invite --invite"),
+            (vec!["bob".into()], Some(Access::Invite), None)
+        );
+        assert_eq!(create("/create cs101"), (vec![], None, None));
+        let request = parse("/create cs101 --announce").unwrap().into_intent(7);
+        assert_eq!(
+            request,
+            Intent::Ask(ClientMessage::Create {
+                req: Some(7),
+                group: "cs101".parse().unwrap(),
+                members: Vec::new(),
+                access: None,
+                posting: Some(Posting::Moderators),
+            })
+        );
+    }
+
+    #[test]
+    fn create_refuses_contradicting_unknown_or_misplaced_options() {
+        for (line, says) in [
+            ("/create cs101 --open --invite", "contradict"),
+            ("/create cs101 bob --private", "--private is not an option"),
+            ("/create --open cs101", "say which group before --open"),
+        ] {
+            let err = parse(line).unwrap_err().to_string();
+            assert!(err.contains(says), "{line}: {err}");
+            assert!(err.contains("usage: /create <group>"), "{line}: {err}");
+        }
+    }
+
+    #[test]
+    fn group_settings_say_which_words_they_take() {
+        for (line, says) in [
+            ("/access cs101", "say who may join"),
+            ("/access cs101 closed", "\"closed\" is not open or invite"),
+            ("/posting cs101", "say who may post"),
+            (
+                "/posting cs101 teachers",
+                "\"teachers\" is not everyone or moderators",
+            ),
+            ("/posting cs101 everyone now", "too many arguments"),
+            ("/mod cs101", "say which user"),
+            ("/unban", "say which group"),
+        ] {
+            let err = parse(line).unwrap_err().to_string();
+            assert!(err.contains(says), "{line}: {err}");
         }
     }
 

@@ -8,12 +8,14 @@
 //! reach the screen.
 
 pub mod files;
+pub mod groups;
 pub mod terminal;
 
 use chrono::FixedOffset;
 use classchat_common::limits;
 use classchat_common::protocol::{
-    ChatMessage, ConvSummary, Counts, GroupEvent, GroupInfo, Limits, MemberInfo, Req,
+    Access, ChatMessage, ConvSummary, Counts, GroupEvent, GroupInfo, Limits, MemberInfo, Posting,
+    Req, Role,
 };
 use classchat_common::{
     ClientMessage, Conv, ErrorCode, MessageId, ServerMessage, Timestamp, Username,
@@ -119,6 +121,7 @@ pub fn member(name: &str, owner: bool, last_seen: Option<Timestamp>) -> MemberIn
     MemberInfo {
         user: user(name),
         owner,
+        moderator: false,
         online: last_seen.is_none(),
         last_seen,
         joined: at(1, 9, 0),
@@ -138,6 +141,8 @@ pub fn summary(conv_name: &str, last_seq: u64, read: u64, unread: u64) -> ConvSu
         last_seen: None,
         members: None,
         owner: None,
+        posting: None,
+        role: None,
     }
 }
 
@@ -423,14 +428,24 @@ pub fn numbered(bytes: usize) -> String {
     text
 }
 
-/// A line of the `/groups` reply, for a group made twenty days ago.
+/// A line of the `/groups` reply, for a group made twenty days ago that
+/// anyone may join and post in; alice's role follows from `owner` and `member`.
 pub fn group_info(name: &str, owner: &str, members: u32, member: bool) -> GroupInfo {
+    let role = match (member, owner == "alice") {
+        (false, _) => None,
+        (true, true) => Some(Role::Owner),
+        (true, false) => Some(Role::Member),
+    };
     GroupInfo {
         group: name.parse().expect("a valid group name"),
         owner: user(owner),
         members,
         member,
         created: at(20, 12, 0),
+        access: Access::Open,
+        posting: Posting::Everyone,
+        role,
+        banned: false,
     }
 }
 
@@ -557,6 +572,7 @@ pub fn demo_model(w: u16, h: u16) -> Model {
             owner: user("carol"),
             members: cs101_roster(),
             total: 3,
+            banned: Vec::new(),
         },
     );
 
@@ -702,6 +718,7 @@ pub fn lab_members_open(w: u16, h: u16) -> Model {
             owner: user("alice"),
             members: lab_roster(),
             total: 12,
+            banned: Vec::new(),
         },
     );
     model

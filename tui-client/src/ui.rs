@@ -46,6 +46,8 @@ mod tests_confirm;
 #[cfg(test)]
 mod tests_files;
 #[cfg(test)]
+mod tests_groups;
+#[cfg(test)]
 mod tests_input;
 #[cfg(test)]
 mod tests_long;

@@ -406,6 +406,8 @@ async fn group_receipts_reach_the_sender_member_by_member() {
             req: Some(1),
             group: group.clone(),
             members: Vec::new(),
+            access: None,
+            posting: None,
         })
         .await
         .unwrap();
@@ -661,6 +663,8 @@ async fn a_group_made_again_under_a_deleted_ones_name_is_heard_from_its_first_me
         req: Some(req),
         group: lab.clone(),
         members: vec!["alice".parse().unwrap()],
+        access: None,
+        posting: None,
     };
     let answered = |req| {
         move |e: &Event| match e {

@@ -446,6 +446,8 @@ async fn in_a_group_one_member_saves_the_file_another_declines_and_the_sender_se
             req: Some(1),
             group: team.clone(),
             members: Vec::new(),
+            access: None,
+            posting: None,
         })
         .await
         .unwrap();

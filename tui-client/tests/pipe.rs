@@ -408,3 +408,63 @@ async fn pipe_mode_changes_the_password_and_never_prints_one_back() {
         .unwrap();
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_script_runs_an_announcement_group_with_roles_bans_and_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start("127.0.0.1:0", dir.path()).await;
+    for user in ["alice", "bob"] {
+        run_pipe(&server, user, "", Duration::ZERO).await;
+    }
+
+    let script = "/create news alice bob --announce\n/mod news bob\n/msg #news Exam on Friday\n";
+    let out = run_pipe(&server, "carol", script, Duration::ZERO).await;
+    let groups = of_type(&out, "group");
+    assert_eq!(groups.len(), 2, "{out:?}");
+    assert_eq!(
+        (&groups[0]["access"], &groups[0]["posting"]),
+        (&"invite".into(), &"moderators".into()),
+        "invite-only, as created with members"
+    );
+    assert_eq!(of_type(&out, "stored").len(), 1, "{out:?}");
+
+    // alice reads; bob, a moderator, posts.
+    let out = run_pipe(&server, "alice", "/msg #news hi\n", Duration::ZERO).await;
+    let refused = of_type(&out, "error");
+    assert_eq!(refused.len(), 1, "{out:?}");
+    assert_eq!(refused[0]["code"], "not_moderator");
+    let out = run_pipe(
+        &server,
+        "bob",
+        "/msg #news Lab moved to C3\n",
+        Duration::ZERO,
+    )
+    .await;
+    assert_eq!(of_type(&out, "stored").len(), 1, "{out:?}");
+
+    // carol removes alice (a ban), sees the ban, lifts it, and opens the group.
+    let script = "/kick news alice\n/members news\n/unban news alice\n\
+                  /access news open\n/posting news everyone\n";
+    let out = run_pipe(&server, "carol", script, Duration::ZERO).await;
+    assert_eq!(
+        of_type(&out, "members")[0]["banned"],
+        serde_json::json!(["alice"]),
+        "{out:?}"
+    );
+    let groups = of_type(&out, "group");
+    assert_eq!(groups.len(), 4, "{out:?}");
+    assert_eq!(
+        (&groups[3]["access"], &groups[3]["posting"]),
+        (&"open".into(), &"everyone".into())
+    );
+
+    let out = run_pipe(
+        &server,
+        "alice",
+        "/join news\n/msg #news thanks\n",
+        Duration::ZERO,
+    )
+    .await;
+    assert_eq!(of_type(&out, "stored").len(), 1, "{out:?}");
+    server.stop().await;
+}

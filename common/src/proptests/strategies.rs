@@ -9,9 +9,9 @@ use crate::ids::{MessageId, OfferId, Timestamp};
 use crate::limits::MAX_NAME_LEN;
 use crate::names::{Conv, GroupName, Username};
 use crate::protocol::{
-    ChatMessage, ClientMessage, ConvSummary, Counts, FileCounts, FileInfo, FileOutcome, FileState,
-    GroupEvent, GroupInfo, Limits, MemberInfo, MemberState, OfferSummary, Recipient, Secret,
-    ServerMessage,
+    Access, ChatMessage, ClientMessage, ConvSummary, Counts, FileCounts, FileInfo, FileOutcome,
+    FileState, GroupEvent, GroupInfo, Limits, MemberInfo, MemberState, OfferSummary, Posting,
+    Recipient, Role, Secret, ServerMessage,
 };
 
 /// Every error code; a test checks this against the ones serde knows.
@@ -35,6 +35,9 @@ pub const ERROR_CODES: &[ErrorCode] = &[
     ErrorCode::UnknownGroup,
     ErrorCode::NotMember,
     ErrorCode::NotOwner,
+    ErrorCode::NotModerator,
+    ErrorCode::InviteOnly,
+    ErrorCode::Banned,
     ErrorCode::GroupExists,
     ErrorCode::AlreadyMember,
     ErrorCode::BadBody,
@@ -172,7 +175,11 @@ fn group_event() -> impl Strategy<Value = GroupEvent> {
         Just(GroupEvent::Joined),
         Just(GroupEvent::Left),
         username().prop_map(|user| GroupEvent::Added { user }),
-        username().prop_map(|user| GroupEvent::Kicked { user }),
+        (username(), any::<bool>()).prop_map(|(user, banned)| GroupEvent::Kicked { user, banned }),
+        username().prop_map(|user| GroupEvent::Unbanned { user }),
+        (username(), role()).prop_map(|(user, role)| GroupEvent::Role { user, role }),
+        access().prop_map(|access| GroupEvent::Access { access }),
+        posting().prop_map(|posting| GroupEvent::Posting { posting }),
         (group_name(), group_name()).prop_map(|(old, new)| GroupEvent::Renamed { old, new }),
         username().prop_map(|user| GroupEvent::Owner { user }),
         Just(GroupEvent::Deleted),
@@ -249,6 +256,18 @@ fn limits() -> impl Strategy<Value = Limits> {
         )
 }
 
+fn access() -> impl Strategy<Value = Access> {
+    prop_oneof![Just(Access::Open), Just(Access::Invite)]
+}
+
+fn posting() -> impl Strategy<Value = Posting> {
+    prop_oneof![Just(Posting::Everyone), Just(Posting::Moderators)]
+}
+
+fn role() -> impl Strategy<Value = Role> {
+    prop_oneof![Just(Role::Owner), Just(Role::Moderator), Just(Role::Member)]
+}
+
 fn group_info() -> impl Strategy<Value = GroupInfo> {
     (
         group_name(),
@@ -256,14 +275,24 @@ fn group_info() -> impl Strategy<Value = GroupInfo> {
         any::<u32>(),
         any::<bool>(),
         timestamp(),
+        access(),
+        posting(),
+        of(role()),
+        any::<bool>(),
     )
-        .prop_map(|(group, owner, members, member, created)| GroupInfo {
-            group,
-            owner,
-            members,
-            member,
-            created,
-        })
+        .prop_map(
+            |(group, owner, members, member, created, access, posting, role, banned)| GroupInfo {
+                group,
+                owner,
+                members,
+                member,
+                created,
+                access,
+                posting,
+                role,
+                banned,
+            },
+        )
 }
 
 fn member_info() -> impl Strategy<Value = MemberInfo> {
@@ -276,6 +305,7 @@ fn member_info() -> impl Strategy<Value = MemberInfo> {
     )
         .prop_map(|(user, owner, online, last_seen, joined)| MemberInfo {
             user,
+            moderator: !owner && online,
             owner,
             online,
             last_seen,
@@ -301,6 +331,8 @@ fn conv_summary() -> impl Strategy<Value = ConvSummary> {
         of(timestamp()),
         of(any::<u32>()),
         of(username()),
+        of(posting()),
+        of(role()),
     )
         .prop_map(
             |(
@@ -312,6 +344,8 @@ fn conv_summary() -> impl Strategy<Value = ConvSummary> {
                 last_seen,
                 members,
                 owner,
+                posting,
+                role,
             )| {
                 ConvSummary {
                     conv,
@@ -324,6 +358,8 @@ fn conv_summary() -> impl Strategy<Value = ConvSummary> {
                     last_seen,
                     members,
                     owner,
+                    posting,
+                    role,
                 }
             },
         )
@@ -381,11 +417,20 @@ pub fn client_message() -> impl Strategy<Value = ClientMessage> {
         (req(), username()).prop_map(|(req, user)| C::Whois { req, user }),
         (req(), message_id()).prop_map(|(req, id)| C::ReadBy { req, id }),
         req().prop_map(|req| C::Conversations { req }),
-        (req(), group_name(), vec(username(), 0..4)).prop_map(|(req, group, members)| C::Create {
-            req,
-            group,
-            members
-        }),
+        (
+            req(),
+            group_name(),
+            vec(username(), 0..4),
+            of(access()),
+            of(posting())
+        )
+            .prop_map(|(req, group, members, access, posting)| C::Create {
+                req,
+                group,
+                members,
+                access,
+                posting
+            }),
         (req(), group_name()).prop_map(|(req, group)| C::Join { req, group }),
         (req(), group_name()).prop_map(|(req, group)| C::Leave { req, group }),
         req().prop_map(|req| C::Groups { req }),
@@ -411,6 +456,25 @@ pub fn client_message() -> impl Strategy<Value = ClientMessage> {
             user
         }),
         (req(), group_name()).prop_map(|(req, group)| C::Delete { req, group }),
+        (req(), group_name(), username()).prop_map(|(req, group, user)| C::Unban {
+            req,
+            group,
+            user
+        }),
+        (req(), group_name(), username(), role()).prop_map(|(req, group, user, role)| C::Role {
+            req,
+            group,
+            user,
+            role
+        }),
+        (req(), group_name(), of(access()), of(posting())).prop_map(
+            |(req, group, access, posting)| C::Settings {
+                req,
+                group,
+                access,
+                posting
+            }
+        ),
         (req(), conv(), text(), any::<u64>(), text()).prop_map(|(req, to, name, size, sha256)| {
             C::Offer {
                 req,
@@ -546,14 +610,16 @@ pub fn server_message() -> impl Strategy<Value = ServerMessage> {
             group_name(),
             username(),
             vec(member_info(), 0..3),
-            any::<usize>()
+            any::<usize>(),
+            vec(username(), 0..3)
         )
-            .prop_map(|(req, group, owner, members, total)| S::Members {
+            .prop_map(|(req, group, owner, members, total, banned)| S::Members {
                 req,
                 group,
                 owner,
                 members,
-                total
+                total,
+                banned
             }),
         (req(), vec(conv_summary(), 0..3), any::<usize>()).prop_map(
             |(req, conversations, total)| S::Conversations {

@@ -39,6 +39,8 @@ pub async fn run(
             req,
             group: group.clone(),
             members: Vec::new(),
+            access: None,
+            posting: None,
         })
         .await?;
     for member in others.iter_mut() {

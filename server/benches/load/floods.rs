@@ -65,6 +65,8 @@ pub async fn run(plan: FloodPlan, runs: usize) -> anyhow::Result<(Vec<f64>, Vec<
                 req,
                 group: lab,
                 members: vec![victim_name],
+                access: None,
+                posting: None,
             })
             .await?;
         let stop = Arc::new(AtomicBool::new(false));
@@ -178,6 +180,8 @@ async fn flood(
                     req,
                     group: group(&format!("f{n}"))?,
                     members: vec![victim.clone()],
+                    access: None,
+                    posting: None,
                 },
                 3 => ClientMessage::Who { req },
                 4 => ClientMessage::Groups { req },

@@ -1,21 +1,33 @@
-//! Groups: creating, joining, leaving, and what only the owner may do.
+//! Groups: creating, joining, leaving, and what its owner and moderators may do.
 //!
 //! The rules:
-//! - Anyone may create a group (becoming its owner and first member), join any
-//!   group, list all groups and see any group's members.
-//! - Only the owner may rename it, add and remove members, hand ownership to
-//!   another member, and delete it. The server enforces this; everyone else is
-//!   refused with `not_owner`.
-//! - When the owner leaves, ownership passes to the longest-standing member (the
-//!   one who joined earliest). When the last member leaves, the group is kept,
-//!   with its history and its owner, until the owner deletes it.
+//! - Anyone may create a group (becoming its owner and first member), list all
+//!   groups and see any group's members.
+//! - Who may join: anyone, in an `open` group; in an `invite` group only those
+//!   the owner or a moderator adds. A group created with members is `invite`
+//!   unless its creator says otherwise; one created alone is `open`.
+//! - Moderators (members the owner names) and the owner add members and
+//!   remove them. Removing bans: the removed user can neither join nor be added
+//!   until the owner lifts the ban. A moderator cannot remove the owner or
+//!   another moderator.
+//! - Only the owner renames the group, changes its rules and its members'
+//!   roles, lifts bans, hands it over and deletes it. Everyone else is refused
+//!   with `not_owner` (`not_moderator` for what moderators may do).
+//! - Who may post: every member, or (an announcement group) only the owner and
+//!   moderators; checked where messages and offers are sent.
+//! - When the owner leaves, ownership passes to the longest-standing moderator,
+//!   or the longest-standing member if there is none. When the last member
+//!   leaves, the group is kept, with its history and its owner, until the owner
+//!   deletes it.
 //! - Members read the whole history, including what was said before they joined
 //!   (a late student can read earlier announcements). Who leaves or is removed can
 //!   no longer read or send.
 //! - Every change is a message in the group's history with an `event`, seen by
 //!   every member (and by whoever was removed, if connected).
 
-use classchat_common::protocol::{ChatMessage, GroupEvent, GroupInfo, MemberInfo, Req};
+use classchat_common::protocol::{
+    Access, ChatMessage, GroupEvent, GroupInfo, MemberInfo, Posting, Req, Role,
+};
 use classchat_common::{
     Conv as ConvName, ErrorCode, GroupName, MessageId, ServerMessage, Timestamp, Username,
 };
@@ -25,8 +37,8 @@ use super::state::{Conv, Member};
 use super::worker::{Batch, Worker};
 use super::{Refusal, SessionId};
 use crate::store::{
-    Appended, ConvId, ConvKind, MemberRecord, MessageKind, NewMessage, StoreError, StoredEvent,
-    UserId,
+    Appended, ConvId, ConvKind, MemberRecord, MessageKind, NewMessage, Rules, StoreError,
+    StoredEvent, UserId,
 };
 use classchat_common::limits::{CREATE_MEMBERS_MAX, LIST_MAX};
 
@@ -76,6 +88,7 @@ impl Worker {
         req: Option<Req>,
         group: GroupName,
         members: &[Username],
+        (access, posting): (Option<Access>, Option<Posting>),
     ) -> Outcome {
         if members.len() > CREATE_MEMBERS_MAX {
             return Err(Refusal::new(
@@ -119,22 +132,23 @@ impl Worker {
             self.room_for_membership(user, member)?;
         }
         let now = Timestamp::now();
+        let rules = Rules {
+            access: access.unwrap_or(if joining.is_empty() {
+                Access::Open
+            } else {
+                Access::Invite
+            }),
+            posting: posting.unwrap_or_default(),
+        };
         let kind = ConvKind::Group {
             name: group.clone(),
             owner: user,
+            rules,
         };
         let id = self.store.create_conv(&kind, now)?;
-        self.state.convs.insert(
-            id,
-            Conv {
-                id,
-                kind,
-                created: now,
-                last_seq: 0,
-                last_ts: None,
-                members: Vec::new(),
-            },
-        );
+        self.state
+            .convs
+            .insert(id, Conv::new(id, kind, now, 0, None));
         self.state.groups.insert(group, id);
         self.add_member(b, id, user, now)?;
         self.record_event(b, id, user, GroupEvent::Created)?;
@@ -161,6 +175,16 @@ impl Worker {
             )
             .into());
         }
+        if self.is_banned(id, user) {
+            return Err(self.banned(id, "you are", group).into());
+        }
+        if self.rules(id).access == Access::Invite {
+            let why = format!(
+                "#{group} is invite-only: its owner ({}) or a moderator must add you",
+                self.owner_name(id)
+            );
+            return Err(Refusal::new(ErrorCode::InviteOnly, why).into());
+        }
         self.room_for_membership(user, user)?;
         self.add_member(b, id, user, Timestamp::now())?;
         self.record_event(b, id, user, GroupEvent::Joined)?;
@@ -182,7 +206,7 @@ impl Worker {
         self.remove_member(id, user)?;
         self.drop_recipient(b, id, user)?;
         if self.owner(id) == Some(user)
-            && let Some(heir) = self.longest_standing(id)
+            && let Some(heir) = self.heir(id)
         {
             self.set_owner(id, heir)?;
             let heir_name = self.user_name(heir);
@@ -207,15 +231,9 @@ impl Worker {
             return Err(Refusal::new(ErrorCode::GroupExists, why).into());
         }
         let old = self.group_name(id).unwrap_or_else(|| group.clone());
-        self.store.update_group(id, &to, user)?;
+        self.update_kind(id, |name, _, _| *name = to.clone())?;
         self.state.groups.remove(&old);
         self.state.groups.insert(to.clone(), id);
-        if let Some(conv) = self.state.convs.get_mut(&id) {
-            conv.kind = ConvKind::Group {
-                name: to.clone(),
-                owner: user,
-            };
-        }
         self.record_event(b, id, user, GroupEvent::Renamed { old, new: to })?;
         Ok(self.info_reply(id, user, req))
     }
@@ -228,7 +246,7 @@ impl Worker {
         group: &GroupName,
         target: &Username,
     ) -> Outcome {
-        let id = self.owned_group(user, group, "add members")?;
+        let (id, _) = self.moderated_group(user, group, "add members")?;
         let target_id = self.state.user_id(target)?;
         if self.is_member(id, target_id) {
             let name = self.user_name(target_id);
@@ -237,6 +255,10 @@ impl Worker {
                 format!("{name} is already a member of #{group}"),
             )
             .into());
+        }
+        if self.is_banned(id, target_id) {
+            let who = format!("{} is", self.user_name(target_id));
+            return Err(self.banned(id, &who, group).into());
         }
         self.room_for_membership(user, target_id)?;
         self.add_member(b, id, target_id, Timestamp::now())?;
@@ -253,7 +275,7 @@ impl Worker {
         group: &GroupName,
         target: &Username,
     ) -> Outcome {
-        let id = self.owned_group(user, group, "remove members")?;
+        let (id, role) = self.moderated_group(user, group, "remove members")?;
         let target_id = self.state.user_id(target)?;
         if target_id == user {
             return Err(Refusal::new(
@@ -265,14 +287,109 @@ impl Worker {
         if !self.is_member(id, target_id) {
             return Err(not_member_other(&self.user_name(target_id), group).into());
         }
+        let target_role = self.role(id, target_id);
+        if role == Role::Moderator && target_role != Some(Role::Member) {
+            let whom = if target_role == Some(Role::Owner) {
+                "its owner"
+            } else {
+                "a moderator"
+            };
+            let why = format!(
+                "only the owner of #{group} ({}) can remove {whom}",
+                self.owner_name(id)
+            );
+            return Err(Refusal::new(ErrorCode::NotOwner, why).into());
+        }
         let name = self.user_name(target_id);
         // Recorded while they are still a member, so their connections see it
         // too; kept for them until acknowledged, since no catch-up will hold it.
-        if let Some(kicked) = self.record_event(b, id, user, GroupEvent::Kicked { user: name })? {
+        let event = GroupEvent::Kicked {
+            user: name,
+            banned: true,
+        };
+        if let Some(kicked) = self.record_event(b, id, user, event)? {
             self.notify(target_id, &kicked)?;
         }
         self.remove_member(id, target_id)?;
         self.drop_recipient(b, id, target_id)?;
+        self.set_banned(id, target_id, true)?;
+        Ok(self.info_reply(id, user, req))
+    }
+
+    pub(super) fn unban(
+        &mut self,
+        b: &mut Batch,
+        user: UserId,
+        req: Option<Req>,
+        group: &GroupName,
+        target: &Username,
+    ) -> Outcome {
+        let id = self.owned_group(user, group, "lift a ban")?;
+        let target_id = self.state.user_id(target)?;
+        let name = self.user_name(target_id);
+        if !self.is_banned(id, target_id) {
+            let why = format!("{name} is not banned from #{group}");
+            return Err(Refusal::new(ErrorCode::BadRequest, why).into());
+        }
+        self.set_banned(id, target_id, false)?;
+        self.record_event(b, id, user, GroupEvent::Unbanned { user: name })?;
+        Ok(self.info_reply(id, user, req))
+    }
+
+    pub(super) fn set_role(
+        &mut self,
+        b: &mut Batch,
+        user: UserId,
+        req: Option<Req>,
+        group: &GroupName,
+        target: &Username,
+        role: Role,
+    ) -> Outcome {
+        let id = self.owned_group(user, group, "change roles")?;
+        let target_id = self.state.user_id(target)?;
+        let name = self.user_name(target_id);
+        if role == Role::Owner {
+            let why = "to make someone the owner, hand the group over (owner)";
+            return Err(Refusal::new(ErrorCode::BadRequest, why).into());
+        }
+        match self.role(id, target_id) {
+            None => return Err(not_member_other(&name, group).into()),
+            Some(Role::Owner) => {
+                let why = format!("{name} owns #{group}");
+                return Err(Refusal::new(ErrorCode::BadRequest, why).into());
+            }
+            // Already so: nothing to record.
+            Some(now) if now == role => return Ok(self.info_reply(id, user, req)),
+            Some(_) => {}
+        }
+        self.set_moderator(id, target_id, role == Role::Moderator)?;
+        self.record_event(b, id, user, GroupEvent::Role { user: name, role })?;
+        Ok(self.info_reply(id, user, req))
+    }
+
+    pub(super) fn change_rules(
+        &mut self,
+        b: &mut Batch,
+        user: UserId,
+        req: Option<Req>,
+        group: &GroupName,
+        access: Option<Access>,
+        posting: Option<Posting>,
+    ) -> Outcome {
+        if access.is_none() && posting.is_none() {
+            let why = "say what to change: access, posting, or both";
+            return Err(Refusal::new(ErrorCode::BadRequest, why).into());
+        }
+        let id = self.owned_group(user, group, "change who may join or post")?;
+        let old = self.rules(id);
+        if let Some(access) = access.filter(|a| *a != old.access) {
+            self.update_kind(id, |_, _, rules| rules.access = access)?;
+            self.record_event(b, id, user, GroupEvent::Access { access })?;
+        }
+        if let Some(posting) = posting.filter(|p| *p != old.posting) {
+            self.update_kind(id, |_, _, rules| rules.posting = posting)?;
+            self.record_event(b, id, user, GroupEvent::Posting { posting })?;
+        }
         Ok(self.info_reply(id, user, req))
     }
 
@@ -368,12 +485,26 @@ impl Worker {
         ServerMessage::Groups { req, groups, total }
     }
 
-    pub(super) fn list_members(&self, req: Option<Req>, group: &GroupName) -> Outcome {
+    pub(super) fn list_members(
+        &self,
+        viewer: UserId,
+        req: Option<Req>,
+        group: &GroupName,
+    ) -> Outcome {
         let id = self.group_id(group)?;
         let Some(conv) = self.state.convs.get(&id) else {
             return Err(unknown_group(group).into());
         };
         let owner = self.owner(id);
+        // Who is banned is the owner's and moderators' business.
+        let moderates = owner == Some(viewer) || self.role(id, viewer) == Some(Role::Moderator);
+        let mut banned: Vec<Username> = if moderates {
+            conv.banned.iter().map(|u| self.user_name(*u)).collect()
+        } else {
+            Vec::new()
+        };
+        banned.sort();
+        banned.truncate(LIST_MAX);
         let mut members: Vec<MemberInfo> = conv
             .members
             .iter()
@@ -382,6 +513,7 @@ impl Worker {
                 Some(MemberInfo {
                     user: u.name.clone(),
                     owner: owner == Some(m.user),
+                    moderator: m.moderator && owner != Some(m.user),
                     online: u.online(),
                     last_seen: u.seen(),
                     joined: m.joined_at,
@@ -397,6 +529,7 @@ impl Worker {
             owner: owner.map_or_else(Username::ghost, |o| self.user_name(o)),
             members,
             total,
+            banned,
         })
     }
 
@@ -483,6 +616,7 @@ impl Worker {
             joined_at: now,
             delivered: last,
             read: last,
+            moderator: false,
         };
         self.store.add_member(&record)?;
         self.state.add_member_in_memory(&record);
@@ -504,26 +638,66 @@ impl Worker {
         Ok(())
     }
 
-    fn set_owner(&mut self, id: ConvId, owner: UserId) -> Result<(), StoreError> {
-        let Some(name) = self.group_name(id) else {
-            return Ok(());
-        };
-        self.store.update_group(id, &name, owner)?;
-        if let Some(conv) = self.state.convs.get_mut(&id) {
-            conv.kind = ConvKind::Group { name, owner };
+    /// A new owner: who owns a group moderates it by owning it, so they are
+    /// no moderator besides.
+    fn set_owner(&mut self, id: ConvId, new: UserId) -> Result<(), StoreError> {
+        self.update_kind(id, |_, owner, _| *owner = new)?;
+        if self.state.member_mut(id, new).is_some_and(|m| m.moderator) {
+            self.set_moderator(id, new, false)?;
         }
         Ok(())
     }
 
-    /// The member who joined first (by join time, then by when they entered the
-    /// history), the heir when the owner leaves.
-    fn longest_standing(&self, id: ConvId) -> Option<UserId> {
+    /// Changes a group's name, owner or rules, in memory and in the store.
+    fn update_kind(
+        &mut self,
+        id: ConvId,
+        change: impl FnOnce(&mut GroupName, &mut UserId, &mut Rules),
+    ) -> Result<(), StoreError> {
+        let Some(conv) = self.state.convs.get_mut(&id) else {
+            return Ok(());
+        };
+        let ConvKind::Group { name, owner, rules } = &mut conv.kind else {
+            return Ok(());
+        };
+        change(name, owner, rules);
+        self.store.update_group(id, &conv.kind)
+    }
+
+    fn set_moderator(
+        &mut self,
+        id: ConvId,
+        user: UserId,
+        moderator: bool,
+    ) -> Result<(), StoreError> {
+        self.store.set_moderator(id, user, moderator)?;
+        if let Some(m) = self.state.member_mut(id, user) {
+            m.moderator = moderator;
+        }
+        Ok(())
+    }
+
+    fn set_banned(&mut self, id: ConvId, user: UserId, banned: bool) -> Result<(), StoreError> {
+        self.store.set_banned(id, user, banned)?;
+        if let Some(conv) = self.state.convs.get_mut(&id) {
+            conv.banned.retain(|u| *u != user);
+            if banned {
+                conv.banned.push(user);
+            }
+        }
+        Ok(())
+    }
+
+    /// Who owns the group after its owner leaves: the longest-standing
+    /// moderator, or the longest-standing member (by join time, then by when
+    /// they entered the history).
+    fn heir(&self, id: ConvId) -> Option<UserId> {
         self.state
             .convs
             .get(&id)?
             .members
             .iter()
-            .min_by_key(|m: &&Member| (m.joined_at, m.joined_seq, m.user))
+            .min_by_key(|m: &&Member| (!m.moderator, m.joined_at, m.joined_seq, m.user))
             .map(|m| m.user)
     }
 
@@ -533,6 +707,28 @@ impl Worker {
             .get(group)
             .copied()
             .ok_or_else(|| unknown_group(group))
+    }
+
+    /// The group, if `user` owns or moderates it, with their role; otherwise
+    /// the refusal naming the owner.
+    fn moderated_group(
+        &self,
+        user: UserId,
+        group: &GroupName,
+        to_do: &str,
+    ) -> Result<(ConvId, Role), Refusal> {
+        let id = self.group_id(group)?;
+        match self.role(id, user) {
+            Some(role @ (Role::Owner | Role::Moderator)) => Ok((id, role)),
+            _ if self.owner(id) == Some(user) => Ok((id, Role::Owner)),
+            _ => Err(Refusal::new(
+                ErrorCode::NotModerator,
+                format!(
+                    "only the owner of #{group} ({}) and its moderators can {to_do}",
+                    self.owner_name(id)
+                ),
+            )),
+        }
     }
 
     /// The group, if `user` owns it; otherwise the refusal naming the owner.
@@ -588,6 +784,42 @@ impl Worker {
         Err(Refusal::new(ErrorCode::QuotaExceeded, why))
     }
 
+    /// A member's role; `None` for who is not a member.
+    pub(super) fn role(&self, id: ConvId, user: UserId) -> Option<Role> {
+        let conv = self.state.convs.get(&id)?;
+        let member = conv.member(user)?;
+        Some(match &conv.kind {
+            ConvKind::Group { owner, .. } if *owner == user => Role::Owner,
+            _ if member.moderator => Role::Moderator,
+            _ => Role::Member,
+        })
+    }
+
+    pub(super) fn rules(&self, id: ConvId) -> Rules {
+        match self.state.convs.get(&id).map(|c| &c.kind) {
+            Some(ConvKind::Group { rules, .. }) => *rules,
+            _ => Rules::default(),
+        }
+    }
+
+    fn is_banned(&self, id: ConvId, user: UserId) -> bool {
+        self.state.convs.get(&id).is_some_and(|c| c.is_banned(user))
+    }
+
+    /// The refusal of a banned user ("you are", "bob is").
+    fn banned(&self, id: ConvId, who_is: &str, group: &GroupName) -> Refusal {
+        let why = format!(
+            "{who_is} banned from #{group}; only its owner ({}) can lift the ban",
+            self.owner_name(id)
+        );
+        Refusal::new(ErrorCode::Banned, why)
+    }
+
+    fn owner_name(&self, id: ConvId) -> Username {
+        self.owner(id)
+            .map_or_else(Username::ghost, |o| self.user_name(o))
+    }
+
     fn owner(&self, id: ConvId) -> Option<UserId> {
         match &self.state.convs.get(&id)?.kind {
             ConvKind::Group { owner, .. } => Some(*owner),
@@ -620,7 +852,7 @@ impl Worker {
 
     fn info(&self, id: ConvId, viewer: UserId) -> Option<GroupInfo> {
         let conv = self.state.convs.get(&id)?;
-        let ConvKind::Group { name, owner } = &conv.kind else {
+        let ConvKind::Group { name, owner, rules } = &conv.kind else {
             return None;
         };
         Some(GroupInfo {
@@ -629,6 +861,10 @@ impl Worker {
             members: conv.members.len() as u32,
             member: conv.member(viewer).is_some(),
             created: conv.created,
+            access: rules.access,
+            posting: rules.posting,
+            role: self.role(id, viewer),
+            banned: conv.is_banned(viewer),
         })
     }
 

@@ -7,7 +7,7 @@
 
 use bytes::Bytes;
 use classchat_common::limits::MAX_BODY_BYTES;
-use classchat_common::protocol::{ChatMessage, Req};
+use classchat_common::protocol::{ChatMessage, Posting, Req, Role};
 use classchat_common::text::is_blank;
 use classchat_common::{Conv as ConvName, ErrorCode, MessageId, ServerMessage, Timestamp};
 
@@ -153,9 +153,19 @@ impl Worker {
         }
     }
 
-    /// Where a message from `user` to `to` goes, or why it may not.
+    /// Where a message (or a file offer) from `user` to `to` goes, or why it
+    /// may not: not a member, or a member of an announcement group who does
+    /// not moderate it.
     pub(super) fn destination(&self, user: UserId, to: &ConvName) -> Result<Destination, Refusal> {
         if let Some(id) = self.state.find_conv(user, to)? {
+            if matches!(to, ConvName::Group(_))
+                && self.rules(id).posting == Posting::Moderators
+                && self.role(id, user) == Some(Role::Member)
+            {
+                let why =
+                    format!("only the owner and moderators post in {to}, an announcement group");
+                return Err(Refusal::new(ErrorCode::NotModerator, why));
+            }
             return Ok(Destination::Conv(id));
         }
         let ConvName::User(name) = to else {
@@ -201,17 +211,9 @@ impl Worker {
                 return None;
             }
         };
-        self.state.convs.insert(
-            id,
-            Conv {
-                id,
-                kind,
-                created: now,
-                last_seq: 0,
-                last_ts: None,
-                members: Vec::new(),
-            },
-        );
+        self.state
+            .convs
+            .insert(id, Conv::new(id, kind, now, 0, None));
         self.state.directs.insert((a, b_), id);
         for member in [a, b_] {
             let record = MemberRecord {
@@ -221,6 +223,7 @@ impl Worker {
                 joined_at: now,
                 delivered: 0,
                 read: 0,
+                moderator: false,
             };
             if let Err(e) = self.store.add_member(&record) {
                 b.fail(e);

@@ -150,6 +150,8 @@ impl Worker {
                     last_seen: None,
                     members: None,
                     owner: None,
+                    posting: None,
+                    role: None,
                 };
                 match &conv.kind {
                     ConvKind::Direct { a, b } => {
@@ -157,9 +159,11 @@ impl Worker {
                         summary.online = Some(other.online());
                         summary.last_seen = other.seen();
                     }
-                    ConvKind::Group { owner, .. } => {
+                    ConvKind::Group { owner, rules, .. } => {
                         summary.members = Some(conv.members.len() as u32);
                         summary.owner = self.state.name(*owner).cloned();
+                        summary.posting = Some(rules.posting);
+                        summary.role = self.role(*id, user);
                     }
                 }
                 Some((*id, summary))

@@ -22,7 +22,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use classchat_common::protocol::{FileState, GroupEvent};
+use classchat_common::protocol::{FileState, GroupEvent, Role};
 use classchat_common::{Conv as ConvName, MessageId, OfferId, ServerMessage, Timestamp, Username};
 use serde::{Deserialize, Serialize};
 
@@ -570,17 +570,9 @@ impl Worker {
                 self.state.groups.insert(name.clone(), id);
             }
         }
-        self.state.convs.insert(
-            id,
-            Conv {
-                id,
-                kind: f.conv.kind,
-                created: f.conv.created,
-                last_seq: 0,
-                last_ts: None,
-                members: Vec::new(),
-            },
-        );
+        let mut conv = Conv::new(id, f.conv.kind, f.conv.created, 0, None);
+        conv.banned = f.bans;
+        self.state.convs.insert(id, conv);
         for m in &f.members {
             self.state.add_member_in_memory(m);
         }
@@ -620,6 +612,35 @@ impl Worker {
                     *name = new.clone();
                 }
             }
+            Some(GroupEvent::Role { user, role }) => {
+                let moderator = *role == Role::Moderator;
+                if let Some(&id) = self.state.by_name.get(user)
+                    && let Some(m) = self.state.member_mut(conv_id, id)
+                {
+                    m.moderator = moderator;
+                }
+            }
+            Some(GroupEvent::Unbanned { user }) => {
+                if let Some(&id) = self.state.by_name.get(user)
+                    && let Some(c) = self.state.convs.get_mut(&conv_id)
+                {
+                    c.banned.retain(|u| *u != id);
+                }
+            }
+            Some(GroupEvent::Access { access }) => {
+                if let Some(c) = self.state.convs.get_mut(&conv_id)
+                    && let ConvKind::Group { rules, .. } = &mut c.kind
+                {
+                    rules.access = *access;
+                }
+            }
+            Some(GroupEvent::Posting { posting }) => {
+                if let Some(c) = self.state.convs.get_mut(&conv_id)
+                    && let ConvKind::Group { rules, .. } = &mut c.kind
+                {
+                    rules.posting = *posting;
+                }
+            }
             _ => {}
         }
         self.mirror_send(conv_id, sender, seq, ts);
@@ -645,9 +666,13 @@ impl Worker {
         }
         match event {
             Some(GroupEvent::Left) => self.leave_here(conv_id, sender),
-            Some(GroupEvent::Kicked { user }) => {
+            Some(GroupEvent::Kicked { user, banned }) => {
                 if let Some(&id) = self.state.by_name.get(&user) {
                     self.leave_here(conv_id, id);
+                    if banned && let Some(c) = self.state.convs.get_mut(&conv_id) {
+                        c.banned.retain(|u| *u != id);
+                        c.banned.push(id);
+                    }
                 }
             }
             Some(GroupEvent::Owner { user }) => {
@@ -656,6 +681,9 @@ impl Worker {
                     && let ConvKind::Group { owner, .. } = &mut c.kind
                 {
                     *owner = id;
+                    if let Some(m) = c.member_mut(id) {
+                        m.moderator = false;
+                    }
                 }
             }
             _ => {}
@@ -698,6 +726,7 @@ impl Worker {
             joined_at: ts,
             delivered: seq - 1,
             read: seq - 1,
+            moderator: false,
         });
     }
 

@@ -98,6 +98,8 @@ pub struct Member {
     pub last_sent: u64,
     /// Cursors changed in this batch and not yet written.
     pub dirty: bool,
+    /// Groups: a moderator.
+    pub moderator: bool,
 }
 
 #[derive(Debug)]
@@ -108,9 +110,34 @@ pub struct Conv {
     pub last_seq: u64,
     pub last_ts: Option<Timestamp>,
     pub members: Vec<Member>,
+    /// Groups: who is banned (few, so a list).
+    pub banned: Vec<UserId>,
 }
 
 impl Conv {
+    /// A conversation as stored, before its members are added.
+    pub fn new(
+        id: ConvId,
+        kind: ConvKind,
+        created: Timestamp,
+        last_seq: u64,
+        last_ts: Option<Timestamp>,
+    ) -> Self {
+        Self {
+            id,
+            kind,
+            created,
+            last_seq,
+            last_ts,
+            members: Vec::new(),
+            banned: Vec::new(),
+        }
+    }
+
+    pub fn is_banned(&self, user: UserId) -> bool {
+        self.banned.contains(&user)
+    }
+
     pub fn member(&self, user: UserId) -> Option<&Member> {
         self.members.iter().find(|m| m.user == user)
     }
@@ -263,18 +290,16 @@ impl State {
             }
             self.convs.insert(
                 c.id,
-                Conv {
-                    id: c.id,
-                    kind: c.kind,
-                    created: c.created,
-                    last_seq: c.last_seq,
-                    last_ts: c.last_ts,
-                    members: Vec::new(),
-                },
+                Conv::new(c.id, c.kind, c.created, c.last_seq, c.last_ts),
             );
         }
         for m in snap.members {
             self.add_member_in_memory(&m);
+        }
+        for (conv, user) in snap.bans {
+            if let Some(c) = self.convs.get_mut(&conv) {
+                c.banned.push(user);
+            }
         }
         for n in snap.notices {
             if let Some(u) = self.users.get_mut(&n.user) {
@@ -327,6 +352,7 @@ impl State {
             read: m.read,
             last_sent: conv.last_seq,
             dirty: false,
+            moderator: m.moderator,
         });
         if let Some(u) = self.users.get_mut(&m.user) {
             u.convs.push(m.conv);

@@ -111,10 +111,15 @@ impl Worker {
                 self.want_group(wants, group);
                 self.want_group(wants, to);
             }
-            Request::Join { group, .. } | Request::Leave { group, .. } => {
+            Request::Join { group, .. }
+            | Request::Leave { group, .. }
+            | Request::Settings { group, .. } => {
                 self.want_group(wants, group);
             }
-            Request::Add { group, user, .. } | Request::Owner { group, user, .. } => {
+            Request::Add { group, user, .. }
+            | Request::Owner { group, user, .. }
+            | Request::Unban { group, user, .. }
+            | Request::Role { group, user, .. } => {
                 self.want_group(wants, group);
                 self.want_name(wants, user);
             }
@@ -138,6 +143,11 @@ impl Worker {
             }
             Ok(Destination::Conv(id)) => self.want_lock(wants, id),
             Err(_) => {
+                if let Conv::Group(group) = to {
+                    // Perhaps joined, or made a moderator, on another node:
+                    // the prefetch brings what memory missed.
+                    self.want_group(wants, group);
+                }
                 if let Conv::User(name) = to {
                     // Perhaps an account made on another node, which the
                     // prefetch finds: then a conversation with it opens.

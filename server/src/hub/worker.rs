@@ -317,11 +317,13 @@ impl Worker {
                 req,
                 group,
                 members,
-            } => self.create_group(b, user, req, group, &members),
+                access,
+                posting,
+            } => self.create_group(b, user, req, group, &members, (access, posting)),
             Request::Join { req, group } => self.join_group(b, user, req, &group),
             Request::Leave { req, group } => self.leave_group(b, user, req, &group),
             Request::Groups { req } => Ok(self.list_groups(user, req)),
-            Request::Members { req, group } => self.list_members(req, &group),
+            Request::Members { req, group } => self.list_members(user, req, &group),
             Request::Rename { req, group, to } => self.rename_group(b, user, req, &group, to),
             Request::Add {
                 req,
@@ -339,6 +341,23 @@ impl Worker {
                 user: target,
             } => self.hand_over_group(b, user, req, &group, &target),
             Request::Delete { req, group } => self.delete_group(b, user, req, &group),
+            Request::Unban {
+                req,
+                group,
+                user: target,
+            } => self.unban(b, user, req, &group, &target),
+            Request::Role {
+                req,
+                group,
+                user: target,
+                role,
+            } => self.set_role(b, user, req, &group, &target, role),
+            Request::Settings {
+                req,
+                group,
+                access,
+                posting,
+            } => self.change_rules(b, user, req, &group, access, posting),
         };
         self.answer_group(b, session, req, outcome);
     }

@@ -22,6 +22,7 @@ struct Data {
     tokens: HashMap<TokenHash, UserId>,
     convs: Vec<ConvRecord>,
     members: IdMap<(ConvId, UserId), MemberRecord>,
+    bans: std::collections::BTreeSet<(ConvId, UserId)>,
     /// Each conversation's messages in sequence order (`seq` is index + 1).
     messages: IdMap<ConvId, Vec<StoredMessage>>,
     by_client_id: HashMap<(UserId, MessageId), MessageRef>,
@@ -83,6 +84,7 @@ impl MemoryStore {
             tokens: d.tokens.iter().map(|(h, u)| (*h, *u)).collect(),
             convs,
             members: d.members.values().copied().collect(),
+            bans: d.bans.iter().copied().collect(),
             files: d
                 .files
                 .values()
@@ -166,13 +168,27 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn update_group(&mut self, conv: ConvId, name: &GroupName, owner: UserId) -> Result<()> {
+    fn update_group(&mut self, conv: ConvId, kind: &ConvKind) -> Result<()> {
         let mut d = self.write()?;
         if let Some(c) = d.convs.iter_mut().find(|c| c.id == conv) {
-            c.kind = ConvKind::Group {
-                name: name.clone(),
-                owner,
-            };
+            c.kind = kind.clone();
+        }
+        Ok(())
+    }
+
+    fn set_moderator(&mut self, conv: ConvId, user: UserId, moderator: bool) -> Result<()> {
+        if let Some(m) = self.write()?.members.get_mut(&(conv, user)) {
+            m.moderator = moderator;
+        }
+        Ok(())
+    }
+
+    fn set_banned(&mut self, conv: ConvId, user: UserId, banned: bool) -> Result<()> {
+        let mut d = self.write()?;
+        if banned {
+            d.bans.insert((conv, user));
+        } else {
+            d.bans.remove(&(conv, user));
         }
         Ok(())
     }
@@ -181,6 +197,7 @@ impl Store for MemoryStore {
         let mut d = self.write()?;
         d.convs.retain(|c| c.id != conv);
         d.members.retain(|(c, _), _| *c != conv);
+        d.bans.retain(|(c, _)| *c != conv);
         d.messages.remove(&conv);
         d.by_client_id.retain(|_, r| r.conv != conv);
         d.files.retain(|_, (f, _)| f.conv != conv);

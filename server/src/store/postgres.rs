@@ -41,7 +41,7 @@ use tokio_postgres::{Client, NoTls, Row, Statement};
 use super::{
     Appended, ConvFetch, ConvId, ConvKind, ConvRecord, FileRecord, Learned, MemberRecord,
     MessageKind, MessageRef, NewMessage, NoticeRecord, OfferOutcome, Pending, Reader, Result,
-    Snapshot, Store, StoreError, StoredMessage, TokenHash, UserId, UserRecord, Wants,
+    Rules, Snapshot, Store, StoreError, StoredMessage, TokenHash, UserId, UserRecord, Wants,
 };
 
 impl From<tokio_postgres::Error> for StoreError {
@@ -150,6 +150,17 @@ CREATE SEQUENCE notices_ids;
 ",
     // 2: which node of a cluster holds an offer's bytes (NULL: a single server).
     "ALTER TABLE files ADD COLUMN node text;",
+    // 3: how groups are run (SQLite's schema 4).
+    "
+ALTER TABLE convs ADD COLUMN access smallint NOT NULL DEFAULT 0;
+ALTER TABLE convs ADD COLUMN posting smallint NOT NULL DEFAULT 0;
+ALTER TABLE members ADD COLUMN moderator boolean NOT NULL DEFAULT false;
+CREATE TABLE bans (
+    conv_id     bigint NOT NULL,
+    user_id     bigint NOT NULL,
+    PRIMARY KEY (conv_id, user_id)
+);
+",
 ];
 
 /// A parameter of a kept write.
@@ -714,6 +725,10 @@ impl PostgresStore {
         {
             snap.members.push(member_record(&r)?);
         }
+        for r in c.query("SELECT conv_id, user_id FROM bans", &[]).await? {
+            snap.bans
+                .push((ConvId(r.try_get(0)?), UserId(r.try_get(1)?)));
+        }
         let mut recipients: HashMap<[u8; 16], Vec<(UserId, FileState)>> = HashMap::new();
         for r in c
             .query(
@@ -808,10 +823,17 @@ async fn fetch_conv(c: &Client, conv: ConvId) -> Result<Option<ConvFetch>> {
         .iter()
         .map(user_record)
         .collect::<Result<Vec<_>>>()?;
+    let bans = c
+        .query("SELECT user_id FROM bans WHERE conv_id = $1", &[&conv.0])
+        .await?
+        .iter()
+        .map(|r| Ok(UserId(r.try_get(0)?)))
+        .collect::<Result<Vec<_>>>()?;
     Ok(Some(ConvFetch {
         conv: record,
         members,
         users,
+        bans,
     }))
 }
 
@@ -917,8 +939,10 @@ async fn migrate(client: &Client) -> Result<()> {
 }
 
 const USER_COLUMNS: &str = "id, name, pw_hash, created_at, last_seen";
-const CONV_COLUMNS: &str = "id, dm_a, dm_b, group_name, owner_id, created_at, last_seq, last_ts";
-const MEMBER_COLUMNS: &str = "conv_id, user_id, joined_seq, joined_at, delivered_seq, read_seq";
+const CONV_COLUMNS: &str =
+    "id, dm_a, dm_b, group_name, owner_id, created_at, last_seq, last_ts, access, posting";
+const MEMBER_COLUMNS: &str =
+    "conv_id, user_id, joined_seq, joined_at, delivered_seq, read_seq, moderator";
 
 /// A row of [`USER_COLUMNS`].
 fn user_record(r: &Row) -> Result<UserRecord> {
@@ -939,6 +963,10 @@ fn conv_record(r: &Row) -> Result<ConvRecord> {
                 StoreError::Corrupt(format!("a stored group name {group:?} is invalid: {e}"))
             })?,
             owner: UserId(r.try_get(4)?),
+            rules: Rules::from_codes(
+                r.try_get::<_, i16>(8)?.into(),
+                r.try_get::<_, i16>(9)?.into(),
+            ),
         },
         None => ConvKind::Direct {
             a: UserId(r.try_get(1)?),
@@ -963,6 +991,7 @@ fn member_record(r: &Row) -> Result<MemberRecord> {
         joined_at: Timestamp::from_millis(r.try_get(3)?),
         delivered: seq(r.try_get(4)?),
         read: seq(r.try_get(5)?),
+        moderator: r.try_get(6)?,
     })
 }
 
@@ -1105,15 +1134,19 @@ impl Store for PostgresStore {
             .convs
             .pop_front()
             .ok_or_else(|| unreserved("conversation"))?;
-        let (a, b, group, owner) = match kind {
-            ConvKind::Direct { a, b } => (Some(a.0), Some(b.0), None, None),
-            ConvKind::Group { name, owner } => {
-                (None, None, Some(name.as_str().to_owned()), Some(owner.0))
-            }
+        let (a, b, group, owner, (access, posting)) = match kind {
+            ConvKind::Direct { a, b } => (Some(a.0), Some(b.0), None, None, (0, 0)),
+            ConvKind::Group { name, owner, rules } => (
+                None,
+                None,
+                Some(name.as_str().to_owned()),
+                Some(owner.0),
+                rules.codes(),
+            ),
         };
         self.keep(
-            "INSERT INTO convs (id, dm_a, dm_b, group_name, owner_id, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO convs (id, dm_a, dm_b, group_name, owner_id, created_at, access, posting)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             vec![
                 Box::new(id),
                 Box::new(a),
@@ -1121,6 +1154,8 @@ impl Store for PostgresStore {
                 Box::new(group),
                 Box::new(owner),
                 Box::new(now.as_millis()),
+                Box::new(access),
+                Box::new(posting),
             ],
         );
         Ok(ConvId(id))
@@ -1130,11 +1165,13 @@ impl Store for PostgresStore {
         // A member written again (they rejoined) starts from these cursors.
         self.cursors.remove(&(m.conv.0, m.user.0));
         self.keep(
-            "INSERT INTO members (conv_id, user_id, joined_seq, joined_at, delivered_seq, read_seq)
-             VALUES ($1, $2, $3, $4, $5, $6)
+            "INSERT INTO members
+                 (conv_id, user_id, joined_seq, joined_at, delivered_seq, read_seq, moderator)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (conv_id, user_id) DO UPDATE SET
                  joined_seq = EXCLUDED.joined_seq, joined_at = EXCLUDED.joined_at,
-                 delivered_seq = EXCLUDED.delivered_seq, read_seq = EXCLUDED.read_seq",
+                 delivered_seq = EXCLUDED.delivered_seq, read_seq = EXCLUDED.read_seq,
+                 moderator = EXCLUDED.moderator",
             vec![
                 Box::new(m.conv.0),
                 Box::new(m.user.0),
@@ -1142,6 +1179,7 @@ impl Store for PostgresStore {
                 Box::new(m.joined_at.as_millis()),
                 Box::new(sql(m.delivered)),
                 Box::new(sql(m.read)),
+                Box::new(m.moderator),
             ],
         );
         Ok(())
@@ -1156,15 +1194,40 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    fn update_group(&mut self, conv: ConvId, name: &GroupName, owner: UserId) -> Result<()> {
+    fn update_group(&mut self, conv: ConvId, kind: &ConvKind) -> Result<()> {
+        let ConvKind::Group { name, owner, rules } = kind else {
+            return Ok(());
+        };
+        let (access, posting) = rules.codes();
         self.keep(
-            "UPDATE convs SET group_name = $2, owner_id = $3 WHERE id = $1",
+            "UPDATE convs SET group_name = $2, owner_id = $3, access = $4, posting = $5
+             WHERE id = $1",
             vec![
                 Box::new(conv.0),
                 Box::new(name.as_str().to_owned()),
                 Box::new(owner.0),
+                Box::new(access),
+                Box::new(posting),
             ],
         );
+        Ok(())
+    }
+
+    fn set_moderator(&mut self, conv: ConvId, user: UserId, moderator: bool) -> Result<()> {
+        self.keep(
+            "UPDATE members SET moderator = $3 WHERE conv_id = $1 AND user_id = $2",
+            vec![Box::new(conv.0), Box::new(user.0), Box::new(moderator)],
+        );
+        Ok(())
+    }
+
+    fn set_banned(&mut self, conv: ConvId, user: UserId, banned: bool) -> Result<()> {
+        let sql = if banned {
+            "INSERT INTO bans (conv_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+        } else {
+            "DELETE FROM bans WHERE conv_id = $1 AND user_id = $2"
+        };
+        self.keep(sql, vec![Box::new(conv.0), Box::new(user.0)]);
         Ok(())
     }
 
@@ -1176,6 +1239,7 @@ impl Store for PostgresStore {
             "DELETE FROM files WHERE conv_id = $1",
             "DELETE FROM messages WHERE conv_id = $1",
             "DELETE FROM members WHERE conv_id = $1",
+            "DELETE FROM bans WHERE conv_id = $1",
             "DELETE FROM convs WHERE id = $1",
         ] {
             self.keep(sql, vec![Box::new(conv.0)]);

@@ -17,8 +17,8 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
 
 use super::{
     Appended, ConvId, ConvKind, ConvRecord, FileRecord, MemberRecord, MessageKind, MessageRef,
-    NewMessage, NoticeRecord, OfferOutcome, Pending, Reader, Result, Snapshot, Store, StoreError,
-    StoredMessage, TokenHash, UserId, UserRecord,
+    NewMessage, NoticeRecord, OfferOutcome, Pending, Reader, Result, Rules, Snapshot, Store,
+    StoreError, StoredMessage, TokenHash, UserId, UserRecord,
 };
 use crate::owner_only;
 
@@ -29,7 +29,20 @@ impl From<rusqlite::Error> for StoreError {
 }
 
 /// The schema version this code writes, kept in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
+
+/// Version 4 added how groups are run: who may join and who may post, which
+/// members moderate, and who is banned.
+const RULES_SCHEMA: &str = "
+ALTER TABLE convs ADD COLUMN access INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE convs ADD COLUMN posting INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE members ADD COLUMN moderator INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE bans (
+    conv_id     INTEGER NOT NULL,
+    user_id     INTEGER NOT NULL,
+    PRIMARY KEY (conv_id, user_id)
+) WITHOUT ROWID;
+";
 
 /// Version 3 added notices: what a user must be told at their next login
 /// about a group they are no longer in.
@@ -207,7 +220,7 @@ impl SqliteStore {
         match version {
             0 => {
                 conn.execute_batch(&format!(
-                    "BEGIN; {SCHEMA} {FILES_SCHEMA} {NOTICES_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN; {SCHEMA} {FILES_SCHEMA} {NOTICES_SCHEMA} {RULES_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
                 ))
                 .map_err(corrupt)?;
                 if fresh {
@@ -216,13 +229,19 @@ impl SqliteStore {
             }
             1 => {
                 conn.execute_batch(&format!(
-                    "BEGIN; {FILES_SCHEMA} {NOTICES_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN; {FILES_SCHEMA} {NOTICES_SCHEMA} {RULES_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
                 ))
                 .map_err(corrupt)?;
             }
             2 => {
                 conn.execute_batch(&format!(
-                    "BEGIN; {NOTICES_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN; {NOTICES_SCHEMA} {RULES_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                ))
+                .map_err(corrupt)?;
+            }
+            3 => {
+                conn.execute_batch(&format!(
+                    "BEGIN; {RULES_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
                 ))
                 .map_err(corrupt)?;
             }
@@ -443,9 +462,9 @@ impl SqliteStore {
         let mut last = self
             .conn
             .prepare("SELECT seq, ts FROM messages WHERE conv_id = ?1 ORDER BY seq DESC LIMIT 1")?;
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, dm_a, dm_b, group_name, owner_id, created_at FROM convs")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT id, dm_a, dm_b, group_name, owner_id, created_at, access, posting FROM convs",
+        )?;
         let rows = stmt
             .query_map([], |r| {
                 let id: i64 = r.get(0)?;
@@ -454,6 +473,7 @@ impl SqliteStore {
                         name: GroupName::new(&group)
                             .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
                         owner: UserId(r.get(4)?),
+                        rules: Rules::from_codes(r.get(6)?, r.get(7)?),
                     },
                     None => ConvKind::Direct {
                         a: UserId(r.get(1)?),
@@ -478,7 +498,7 @@ impl SqliteStore {
         drop((stmt, last));
 
         let mut stmt = self.conn.prepare(
-            "SELECT conv_id, user_id, joined_seq, joined_at, delivered_seq, read_seq FROM members",
+            "SELECT conv_id, user_id, joined_seq, joined_at, delivered_seq, read_seq, moderator FROM members",
         )?;
         snap.members = stmt
             .query_map([], |r| {
@@ -489,8 +509,15 @@ impl SqliteStore {
                     joined_at: ts(r.get(3)?),
                     delivered: seq(r.get(4)?),
                     read: seq(r.get(5)?),
+                    moderator: r.get(6)?,
                 })
             })?
+            .collect::<rusqlite::Result<_>>()?;
+        drop(stmt);
+
+        let mut stmt = self.conn.prepare("SELECT conv_id, user_id FROM bans")?;
+        snap.bans = stmt
+            .query_map([], |r| Ok((ConvId(r.get(0)?), UserId(r.get(1)?))))?
             .collect::<rusqlite::Result<_>>()?;
         drop(stmt);
 
@@ -622,7 +649,8 @@ impl Store for SqliteStore {
     fn create_conv(&mut self, kind: &ConvKind, now: Timestamp) -> Result<ConvId> {
         self.begin()?;
         let mut stmt = self.conn.prepare_cached(
-            "INSERT INTO convs (dm_a, dm_b, group_name, owner_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO convs (dm_a, dm_b, group_name, owner_id, created_at, access, posting)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
         match kind {
             ConvKind::Direct { a, b } => stmt.execute(params![
@@ -630,15 +658,22 @@ impl Store for SqliteStore {
                 b.0,
                 None::<&str>,
                 None::<i64>,
-                now.as_millis()
+                now.as_millis(),
+                0,
+                0
             ])?,
-            ConvKind::Group { name, owner } => stmt.execute(params![
-                None::<i64>,
-                None::<i64>,
-                name.as_str(),
-                owner.0,
-                now.as_millis()
-            ])?,
+            ConvKind::Group { name, owner, rules } => {
+                let (access, posting) = rules.codes();
+                stmt.execute(params![
+                    None::<i64>,
+                    None::<i64>,
+                    name.as_str(),
+                    owner.0,
+                    now.as_millis(),
+                    access,
+                    posting
+                ])?
+            }
         };
         Ok(ConvId(self.conn.last_insert_rowid()))
     }
@@ -647,8 +682,9 @@ impl Store for SqliteStore {
         self.begin()?;
         self.conn
             .prepare_cached(
-                "INSERT OR REPLACE INTO members (conv_id, user_id, joined_seq, joined_at, delivered_seq, read_seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT OR REPLACE INTO members
+                     (conv_id, user_id, joined_seq, joined_at, delivered_seq, read_seq, moderator)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
             .execute(params![
                 m.conv.0,
@@ -656,7 +692,8 @@ impl Store for SqliteStore {
                 sql_seq(m.joined_seq),
                 m.joined_at.as_millis(),
                 sql_seq(m.delivered),
-                sql_seq(m.read)
+                sql_seq(m.read),
+                m.moderator
             ])?;
         Ok(())
     }
@@ -669,11 +706,41 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn update_group(&mut self, conv: ConvId, name: &GroupName, owner: UserId) -> Result<()> {
+    fn update_group(&mut self, conv: ConvId, kind: &ConvKind) -> Result<()> {
+        let ConvKind::Group { name, owner, rules } = kind else {
+            return Ok(());
+        };
+        let (access, posting) = rules.codes();
         self.begin()?;
         self.conn
-            .prepare_cached("UPDATE convs SET group_name = ?2, owner_id = ?3 WHERE id = ?1")?
-            .execute(params![conv.0, name.as_str(), owner.0])?;
+            .prepare_cached(
+                "UPDATE convs SET group_name = ?2, owner_id = ?3, access = ?4, posting = ?5
+                 WHERE id = ?1",
+            )?
+            .execute(params![conv.0, name.as_str(), owner.0, access, posting])?;
+        Ok(())
+    }
+
+    fn set_moderator(&mut self, conv: ConvId, user: UserId, moderator: bool) -> Result<()> {
+        self.begin()?;
+        self.conn
+            .prepare_cached(
+                "UPDATE members SET moderator = ?3 WHERE conv_id = ?1 AND user_id = ?2",
+            )?
+            .execute(params![conv.0, user.0, moderator])?;
+        Ok(())
+    }
+
+    fn set_banned(&mut self, conv: ConvId, user: UserId, banned: bool) -> Result<()> {
+        self.begin()?;
+        let sql = if banned {
+            "INSERT OR IGNORE INTO bans (conv_id, user_id) VALUES (?1, ?2)"
+        } else {
+            "DELETE FROM bans WHERE conv_id = ?1 AND user_id = ?2"
+        };
+        self.conn
+            .prepare_cached(sql)?
+            .execute(params![conv.0, user.0])?;
         Ok(())
     }
 
@@ -684,6 +751,7 @@ impl Store for SqliteStore {
             "DELETE FROM files WHERE conv_id = ?1",
             "DELETE FROM messages WHERE conv_id = ?1",
             "DELETE FROM members WHERE conv_id = ?1",
+            "DELETE FROM bans WHERE conv_id = ?1",
             "DELETE FROM convs WHERE id = ?1",
         ] {
             self.conn.prepare_cached(sql)?.execute([conv.0])?;
@@ -961,5 +1029,57 @@ impl Reader for SqliteReader {
             out.reverse();
             Ok(out)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+    use super::*;
+
+    /// A database made by a server of schema 3 (before groups had rules,
+    /// roles and bans) opens with every group open to all, and no one
+    /// moderating or banned.
+    #[tokio::test]
+    async fn a_schema_3_database_is_upgraded_and_its_groups_stay_as_they_ran() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("classchat.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(&format!(
+            "BEGIN; {SCHEMA} {FILES_SCHEMA} {NOTICES_SCHEMA} PRAGMA user_version=3; COMMIT;
+             INSERT INTO users (id, name, pw_hash, created_at) VALUES (1, 'alice', 'x', 1), (2, 'bob', 'x', 1);
+             INSERT INTO convs (id, group_name, owner_id, created_at) VALUES (7, 'lab', 1, 1);
+             INSERT INTO members VALUES (7, 1, 0, 1, 0, 0), (7, 2, 0, 1, 0, 0);"
+        ))
+        .unwrap();
+        drop(conn);
+
+        let mut store = SqliteStore::open(dir.path(), SyncLevel::Normal).unwrap();
+        let snap = store.load().await.unwrap();
+        let kind = &snap.convs[0].kind;
+        assert_eq!(
+            kind,
+            &ConvKind::Group {
+                name: GroupName::new("lab").unwrap(),
+                owner: UserId(1),
+                rules: Rules::default(),
+            }
+        );
+        assert_eq!(snap.members.len(), 2);
+        assert!(snap.members.iter().all(|m| !m.moderator));
+        assert!(snap.bans.is_empty());
+
+        // And the new columns are written and read back.
+        store.set_moderator(ConvId(7), UserId(2), true).unwrap();
+        store.set_banned(ConvId(7), UserId(1), true).unwrap();
+        store.commit().await.unwrap();
+        let snap = store.load().await.unwrap();
+        assert!(
+            snap.members
+                .iter()
+                .any(|m| m.user == UserId(2) && m.moderator)
+        );
+        assert_eq!(snap.bans, [(ConvId(7), UserId(1))]);
     }
 }

@@ -44,6 +44,8 @@ async fn make_group(owner: &mut TestClient, g: &str, members: &mut [&mut TestCli
         req,
         group: group(g),
         members: Vec::new(),
+        access: None,
+        posting: None,
     })
     .await;
     expect!(created, ServerMessage::Group { .. } => ());
@@ -374,7 +376,7 @@ async fn renaming_or_kicking_without_owning_leaves_the_group_and_its_members_alo
             user: user("carol"),
         })
         .await,
-        ErrorCode::NotOwner,
+        ErrorCode::NotModerator,
     );
 
     // No event reached anyone, carol is still in, and the group still has its name.

@@ -367,6 +367,8 @@ async fn a_group_member_who_never_reads_is_dropped_without_holding_up_the_others
             req: Some(1),
             group: g.clone(),
             members: Vec::new(),
+            access: None,
+            posting: None,
         })
         .await;
     alice

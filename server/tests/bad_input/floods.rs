@@ -86,6 +86,9 @@ async fn a_burst_of_joins_and_leaves_stores_at_most_the_allowance_and_the_member
             req: Some(1),
             group: group("lab"),
             members: vec![user("bob")],
+            // Open, so that mallory may join.
+            access: Some(classchat_common::protocol::Access::Open),
+            posting: None,
         })
         .await;
     alice
@@ -180,6 +183,8 @@ async fn every_kind_of_request_that_writes_or_reads_a_lot_has_its_own_allowance(
                 req,
                 group: group(&format!("g{i}")),
                 members: Vec::new(),
+                access: None,
+                posting: None,
             }),
         ),
         (
@@ -270,6 +275,8 @@ async fn a_user_can_be_put_into_no_more_groups_than_the_limit_by_anyone() {
                 req: Some(req),
                 group: group(&format!("trap{i}")),
                 members: vec![user("victim")],
+                access: None,
+                posting: None,
             })
             .await;
         match mallory.recv_until(10, |m| m.req() == Some(req)).await {
@@ -301,6 +308,8 @@ async fn a_user_can_be_put_into_no_more_groups_than_the_limit_by_anyone() {
             req: Some(req),
             group: group("plain"),
             members: Vec::new(),
+            access: None,
+            posting: None,
         })
         .await;
     mallory.recv_until(10, |m| m.req() == Some(req)).await;
@@ -359,6 +368,8 @@ async fn one_user_owns_no_more_groups_than_the_limit_even_after_leaving_them() {
             req,
             group: group(g),
             members: Vec::new(),
+            access: None,
+            posting: None,
         })
         .await;
         assert!(matches!(made, ServerMessage::Group { .. }), "{made:?}");
@@ -374,6 +385,8 @@ async fn one_user_owns_no_more_groups_than_the_limit_even_after_leaving_them() {
         req,
         group: group("c"),
         members: Vec::new(),
+        access: None,
+        posting: None,
     })
     .await;
     match refused {
@@ -398,6 +411,8 @@ async fn one_user_owns_no_more_groups_than_the_limit_even_after_leaving_them() {
         req,
         group: group("c"),
         members: Vec::new(),
+        access: None,
+        posting: None,
     })
     .await;
     assert!(matches!(made, ServerMessage::Group { .. }), "{made:?}");

@@ -168,6 +168,8 @@ pub async fn make_group(owner: &mut TestClient, g: &str, members: &[&str]) {
         req,
         group: group(g),
         members: Vec::new(),
+        access: None,
+        posting: None,
     })
     .await;
     expect!(created, ServerMessage::Group { .. } => ());

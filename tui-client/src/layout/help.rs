@@ -84,20 +84,21 @@ pub fn help_lines(model: &Model, theme: &Theme, width_cols: usize) -> Vec<Line<'
     lines
 }
 
-/// A two-column help row; the right column wraps under itself.
+/// A two-column help row; the right column wraps under itself. A left
+/// column wider than `w` has a line of its own, and the right column starts
+/// under it, so it keeps its width.
 fn row(left: &str, w: usize, right: &str, style: Style, total: usize) -> Vec<Line<'static>> {
-    let lead = w.max(width(left)) + 4;
+    let lead = w + 4;
     let parts = text::wrap(right, total.saturating_sub(lead).max(10));
-    parts
-        .into_iter()
-        .enumerate()
-        .map(|(n, part)| {
-            let left_cell = if n == 0 {
-                format!("  {left}{}  ", " ".repeat(w.saturating_sub(width(left))))
-            } else {
-                " ".repeat(lead)
-            };
-            Line::from(vec![Span::styled(left_cell, style), Span::raw(part)])
-        })
-        .collect()
+    let own_line = width(left) > w;
+    let first = own_line.then(|| Line::styled(format!("  {left}"), style));
+    let rows = parts.into_iter().enumerate().map(|(n, part)| {
+        let left_cell = if n == 0 && !own_line {
+            format!("  {left}{}  ", " ".repeat(w - width(left)))
+        } else {
+            " ".repeat(lead)
+        };
+        Line::from(vec![Span::styled(left_cell, style), Span::raw(part)])
+    });
+    first.into_iter().chain(rows).collect()
 }

@@ -1,7 +1,10 @@
 //! One conversation as the UI holds it: its messages in sequence order, where it
-//! is scrolled to, what is unread, and the draft being typed into it.
+//! is scrolled to, what is unread, the draft being typed into it, and for a
+//! group who is in it and what you may do there.
 
-use classchat_common::protocol::{ChatMessage, FileInfo, GroupEvent, MemberInfo};
+use classchat_common::protocol::{
+    Access, ChatMessage, FileInfo, GroupEvent, MemberInfo, Posting, Role,
+};
 use classchat_common::{Conv, MessageId, Timestamp, Username};
 use ratatui_textarea::TextArea;
 
@@ -144,29 +147,49 @@ pub struct Conversation {
     pub members: Option<u32>,
     pub owner: Option<Username>,
     pub roster: Option<Vec<MemberInfo>>,
+    /// Groups: who may join and who may post, and your role (`None`: not
+    /// told yet). Set through [`Conversation::set_rules`], which keeps the
+    /// draft's hint saying whether you may post.
+    pub access: Option<Access>,
+    pub posting: Option<Posting>,
+    pub role: Option<Role>,
+    /// Groups: who is banned, sorted, as the server tells the owner and
+    /// moderators (empty for anyone else).
+    pub banned: Vec<Username>,
 }
 
-/// How a conversation stands, as notices describe it: a group's size and
-/// owner, or whether the other person is online and since when they are not.
+/// How a conversation stands, as notices describe it: a group's size, owner
+/// and rules, or whether the other person is online and since when they are not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Facts {
     pub members: Option<u32>,
     pub owner: Option<Username>,
+    pub access: Option<Access>,
+    pub posting: Option<Posting>,
     pub online: Option<bool>,
     pub last_seen: Option<Timestamp>,
 }
 
-/// What an empty draft says: where Enter sends it.
-fn hint(conv: &Conv) -> String {
-    format!(
-        "Message {} — Enter sends, Alt+Enter new line",
-        text::clean_line(&conv.to_string())
-    )
+/// What an empty draft says: where Enter sends it, or, where you may not
+/// post, that only commands go from here (the title above names the group).
+fn hint(conv: &Conv, may_post: bool) -> String {
+    if may_post {
+        let name = text::clean_line(&conv.to_string()).into_owned();
+        format!("Message {name} — Enter sends, Alt+Enter new line")
+    } else {
+        "Only the owner and moderators post here — commands still work (/help)".to_owned()
+    }
+}
+
+/// Whether someone with `role` may post under `posting`: not known counts as
+/// yes (the server has the last word).
+pub fn may_post(posting: Option<Posting>, role: Option<Role>) -> bool {
+    posting != Some(Posting::Moderators) || role != Some(Role::Member)
 }
 
 impl Conversation {
     pub fn new(conv: Conv) -> Self {
-        let hint = hint(&conv);
+        let hint = hint(&conv, true);
         Self {
             conv,
             entries: Vec::new(),
@@ -189,53 +212,136 @@ impl Conversation {
             members: None,
             owner: None,
             roster: None,
+            access: None,
+            posting: None,
+            role: None,
+            banned: Vec::new(),
         }
     }
 
     /// The conversation goes by a new name (a group renamed): so does the
     /// empty draft's hint.
     pub fn retitle(&mut self, conv: Conv) {
-        self.draft.set_placeholder_text(hint(&conv));
         self.conv = conv;
+        self.refresh_hint();
+    }
+
+    /// Whether you may post here, as far as the client knows.
+    pub fn may_post(&self) -> bool {
+        may_post(self.posting, self.role)
+    }
+
+    /// Who may post and your role, as the server last said (`None` leaves
+    /// what was known).
+    pub fn set_rules(&mut self, posting: Option<Posting>, role: Option<Role>) {
+        if posting.is_some() {
+            self.posting = posting;
+        }
+        if role.is_some() {
+            self.role = role;
+        }
+        if !self.sees_bans() {
+            // Nobody tells you of bans any more: what you knew goes stale.
+            self.banned.clear();
+        }
+        self.refresh_hint();
+    }
+
+    /// Whether you are told who is banned: the owner and moderators are.
+    pub fn sees_bans(&self) -> bool {
+        matches!(self.role, Some(Role::Owner | Role::Moderator))
+    }
+
+    fn refresh_hint(&mut self) {
+        let hint = hint(&self.conv, self.may_post());
+        if self.draft.placeholder_text() != hint {
+            self.draft.set_placeholder_text(hint);
+        }
     }
 
     pub fn facts(&self) -> Facts {
         Facts {
             members: self.members,
             owner: self.owner.clone(),
+            access: self.access,
+            posting: self.posting,
             online: self.online,
             last_seen: self.last_seen,
         }
     }
 
-    /// Follows a membership event into the roster, count and owner.
+    /// Follows a group event into the roster, count, owner, bans, rules and
+    /// your role. `me` is who you are; `online` whether the member the event
+    /// brings in is, at `at`.
     pub fn apply_event(
         &mut self,
         event: &GroupEvent,
         actor: &Username,
+        me: &Username,
         online: bool,
         at: Timestamp,
     ) {
         let joined = |user: &Username| MemberInfo {
             user: user.clone(),
             owner: false,
+            moderator: false,
             online,
             last_seen: None,
             joined: at,
         };
+        let mine = |user: &Username| (user == me).then_some(Role::Member);
         match event {
-            GroupEvent::Joined => self.add_member(joined(actor)),
-            GroupEvent::Added { user } => self.add_member(joined(user)),
+            GroupEvent::Joined => {
+                self.add_member(joined(actor));
+                self.set_rules(None, mine(actor));
+            }
+            GroupEvent::Added { user } => {
+                self.add_member(joined(user));
+                self.unban(user);
+                self.set_rules(None, mine(user));
+            }
             GroupEvent::Left => self.remove_member(actor),
-            GroupEvent::Kicked { user } => self.remove_member(user),
+            GroupEvent::Kicked { user, banned } => {
+                self.remove_member(user);
+                if *banned && self.sees_bans() && !self.banned.contains(user) {
+                    self.banned.push(user.clone());
+                    self.banned.sort();
+                }
+            }
+            GroupEvent::Unbanned { user } => self.unban(user),
+            GroupEvent::Role { user, role } => {
+                for m in self.roster.iter_mut().flatten().filter(|m| m.user == *user) {
+                    m.moderator = *role == Role::Moderator;
+                }
+                if user == me {
+                    self.set_rules(None, Some(*role));
+                }
+            }
             GroupEvent::Owner { user } => {
                 self.owner = Some(user.clone());
                 for m in self.roster.iter_mut().flatten() {
                     m.owner = m.user == *user;
+                    m.moderator &= !m.owner;
                 }
+                // Handed over by you, perhaps from another of your clients:
+                // you stay a member (a reply, when there is one, says more).
+                let role = if user == me {
+                    Some(Role::Owner)
+                } else if self.role == Some(Role::Owner) {
+                    Some(Role::Member)
+                } else {
+                    None
+                };
+                self.set_rules(None, role);
             }
+            GroupEvent::Access { access } => self.access = Some(*access),
+            GroupEvent::Posting { posting } => self.set_rules(Some(*posting), None),
             GroupEvent::Created | GroupEvent::Renamed { .. } | GroupEvent::Deleted => {}
         }
+    }
+
+    fn unban(&mut self, user: &Username) {
+        self.banned.retain(|b| b != user);
     }
 
     fn add_member(&mut self, member: MemberInfo) {

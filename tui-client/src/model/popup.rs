@@ -36,11 +36,13 @@ pub enum Popup {
         total: usize,
         selected: usize,
     },
-    /// A group's members (`/members`).
+    /// A group's members (`/members`), then who is banned (told to the
+    /// owner and moderators only); `selected` goes through both.
     Members {
         group: GroupName,
         owner: Username,
         members: Vec<MemberInfo>,
+        banned: Vec<Username>,
         selected: usize,
     },
     /// `/sendfile` without a path: choose the file.

@@ -1,9 +1,9 @@
 //! The `/groups` popup: every group, its owner, how many are in it, and
-//! whether you are. When the popup is narrow the owner goes first, then the
-//! member count, and long names are cut; whether you are in a group always
-//! shows, in words.
+//! whether you are (or may not join: banned, or invite-only). When the popup
+//! is narrow the owner goes first, then the member count, and long names are
+//! cut; whether you are in a group always shows, in words.
 
-use classchat_common::protocol::GroupInfo;
+use classchat_common::protocol::{Access, GroupInfo};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -19,8 +19,11 @@ const NAME_COLS: usize = 20;
 const OWNER_COLS: usize = 14;
 /// Columns of `12 members`.
 const MEMBERS_COLS: usize = 11;
-/// What says you are in a group.
+/// What says you are in a group; the words that say you may not join one
+/// are as wide.
 const JOINED: &str = "joined";
+const BANNED: &str = "banned";
+const INVITE: &str = "invite";
 /// Fewer columns than this for a name, and the member count goes instead.
 const NAME_COLS_MIN: usize = 8;
 
@@ -128,6 +131,10 @@ pub fn render(
             }
             if g.member {
                 spans.push(Span::styled(JOINED, theme.online));
+            } else if g.banned {
+                spans.push(Span::styled(BANNED, theme.error));
+            } else if g.access == Access::Invite {
+                spans.push(Span::styled(INVITE, theme.hint));
             }
             Line::from(spans)
         })

@@ -12,14 +12,17 @@ use ratatui::widgets::{Block, Paragraph};
 use ratatui_textarea::{TextArea, WrapMode};
 
 use crate::layout;
-use crate::model::{Focus, Model};
+use crate::model::{Conversation, Focus, Model};
 use crate::text;
 use crate::theme::Theme;
 
 pub fn render(model: &Model, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
     let selecting = matches!(model.focus, Focus::Messages(_));
+    let may_post = model.current().is_none_or(Conversation::may_post);
     let hint = if selecting {
         "↑↓ move · i who read it · r retry · Esc back"
+    } else if !may_post {
+        "Enter run a command · Tab complete · F1 help"
     } else if area.width >= 60 {
         "Enter send · Alt+Enter new line · Tab complete · F1 help"
     } else {

@@ -12,6 +12,7 @@ use crate::model::{Conversation, Focus, Model, Scroll};
 use crate::text;
 use crate::theme::Theme;
 use classchat_common::Conv;
+use classchat_common::protocol::Posting;
 
 pub fn render(model: &Model, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
     let inner = layout::inner(area);
@@ -30,16 +31,27 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
         frame.render_widget(Paragraph::new(welcome).wrap(Wrap { trim: false }), inner);
         return;
     };
+    let muted = if model.muted.contains(&conv.conv) {
+        " muted "
+    } else {
+        ""
+    };
     let title = match &conv.conv {
         Conv::Group(g) => {
-            let mut t = format!(" #{} ", text::clean_line(g.as_str()));
+            let mut t = vec![format!("#{}", text::clean_line(g.as_str()))];
+            if conv.posting == Some(Posting::Moderators) {
+                t.push("announcements".to_owned());
+            }
             if let Some(n) = conv.members {
-                t.push_str(&format!("· {n} member{} ", if n == 1 { "" } else { "s" }));
+                t.push(format!("{n} member{}", if n == 1 { "" } else { "s" }));
             }
             if let Some(owner) = &conv.owner {
-                t.push_str(&format!("· owner {} ", text::clean_line(owner.as_str())));
+                t.push(format!("owner {}", text::clean_line(owner.as_str())));
             }
-            t
+            // Inside the corners, a space either side and the mute mark:
+            // what does not fit goes a whole item at a time, owner first.
+            let room = usize::from(area.width).saturating_sub(4 + muted.len());
+            format!(" {} ", text::fit_clauses(&t.join(" · "), room))
         }
         Conv::User(u) => {
             let presence = match (conv.online, conv.last_seen) {
@@ -55,11 +67,6 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
                 format!(" {name} · {presence} ")
             }
         }
-    };
-    let muted = if model.muted.contains(&conv.conv) {
-        " muted "
-    } else {
-        ""
     };
     let focused = matches!(model.focus, Focus::Messages(_));
     let mut block = Block::bordered()

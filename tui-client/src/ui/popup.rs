@@ -53,8 +53,17 @@ pub fn render(model: &Model, popup: &Popup, theme: &Theme, area: Rect, frame: &m
             group,
             owner,
             members,
+            banned,
             selected,
-        } => super::members::render(model, group, owner, members, *selected, theme, frame),
+        } => {
+            let roster = super::members::Roster {
+                group,
+                owner,
+                members,
+                banned,
+            };
+            super::members::render(model, &roster, *selected, theme, frame);
+        }
         Popup::Confirm(confirm) => super::confirm::render(model, confirm, theme, frame),
     }
 }

@@ -476,6 +476,7 @@ fn the_members_popup_shows_presence_and_the_owner() {
             owner: user("carol"),
             members: cs101_roster(),
             total: 3,
+            banned: Vec::new(),
         },
     );
     snapshot!(model);
@@ -585,6 +586,7 @@ fn with_colour_off_no_cell_anywhere_is_coloured() {
                     owner: user("carol"),
                     members: cs101_roster(),
                     total: 3,
+                    banned: Vec::new(),
                 },
             );
         }),

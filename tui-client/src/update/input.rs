@@ -1,11 +1,11 @@
 //! The input bar: Enter sends text or runs a command, Tab completes, Up and Down
 //! recall what was sent before.
 
-use classchat_common::MessageId;
+use classchat_common::{Conv, MessageId};
 use ratatui_textarea::TextArea;
 
 use super::{files, select};
-use crate::commands::{self, Arg, COMMANDS, Command, CommandError, Intent, TooLong};
+use crate::commands::{self, Arg, COMMANDS, Command, CommandError, Intent, Spec, TooLong};
 use crate::layout::files::typed_path;
 use crate::message::Effect;
 use crate::model::{Asked, Completion, Entry, Model, Popup, Scroll, input_area};
@@ -57,6 +57,9 @@ pub fn submit(model: &mut Model, fx: &mut Vec<Effect>) {
     if text.trim().eq_ignore_ascii_case("/sendfile")
         && let Some(to) = model.current().map(|c| c.conv.clone())
     {
+        if refuse_posting(model, &to) {
+            return;
+        }
         replace_text(model.input_mut(), "");
         remember(model, &text);
         return files::open_picker(model, to);
@@ -86,6 +89,11 @@ pub fn submit(model: &mut Model, fx: &mut Vec<Effect>) {
     };
     if let Command::Msg { body, .. } = &command
         && refuse_too_long(model, body)
+    {
+        return;
+    }
+    if let Command::Msg { to, .. } | Command::SendFile { to, .. } = &command
+        && refuse_posting(model, to)
     {
         return;
     }
@@ -171,12 +179,28 @@ fn send_here(model: &mut Model, typed: &str, body: String, fx: &mut Vec<Effect>)
         );
         return;
     };
-    if refuse_too_long(model, &body) {
+    let to = model.convs[index].conv.clone();
+    if refuse_too_long(model, &body) || refuse_posting(model, &to) {
         return;
     }
     replace_text(model.input_mut(), "");
     remember(model, typed);
     send(model, index, body, fx);
+}
+
+/// Where you may not post (an announcement group, to a plain member), what
+/// you would post is refused here rather than by the server: the text stays
+/// in the input, and the notice says why. Returns whether it was refused.
+fn refuse_posting(model: &mut Model, to: &Conv) -> bool {
+    let Some(i) = model.find(to) else {
+        return false;
+    };
+    if model.convs[i].may_post() {
+        return false;
+    }
+    let why = format!("only the owner and moderators post in {to}; you may read and use commands");
+    model.notify_about(to, why, true);
+    true
 }
 
 /// A body over the limit the server announced would be refused, so it is not
@@ -302,6 +326,32 @@ fn put_word(model: &mut Model, old: &str, new: &str) {
     area.insert_str(new);
 }
 
+/// Which of `spec`'s arguments `word` is, after the words in `typed`
+/// (the command's among them). Options (`--x`) may come anywhere after the
+/// first argument and are not counted; a list of users goes on as long as the
+/// line does.
+fn arg_at(spec: &Spec, typed: &str, word: &str) -> Option<Arg> {
+    let flags = spec.args.iter().find_map(|a| match a {
+        Arg::Flags(f) => Some(*f),
+        _ => None,
+    });
+    let is_flag = |w: &str| flags.is_some() && w.starts_with("--");
+    let index = typed
+        .split_whitespace()
+        .skip(1)
+        .filter(|w| !is_flag(w))
+        .count();
+    if let Some(f) = flags
+        && index > 0
+        && word.starts_with('-')
+    {
+        return Some(Arg::Flags(f));
+    }
+    let mut positional = spec.args.iter().filter(|a| !matches!(a, Arg::Flags(_)));
+    let last = positional.clone().next_back().filter(|a| **a == Arg::Users);
+    positional.nth(index).or(last).copied()
+}
+
 fn candidates(model: &Model, before: &str, start: usize, word: &str) -> Vec<String> {
     let lower = word.to_lowercase();
     let matching = |names: Vec<String>| -> Vec<String> {
@@ -341,13 +391,7 @@ fn candidates(model: &Model, before: &str, start: usize, word: &str) -> Vec<Stri
     let Some(spec) = words.next().and_then(commands::spec) else {
         return Vec::new();
     };
-    let arg_index = before[..start].split_whitespace().count() - 1;
-    // A list of users goes on as long as the line does.
-    let arg = spec
-        .args
-        .get(arg_index)
-        .or_else(|| spec.args.last().filter(|a| **a == Arg::Users));
-    match arg {
+    match arg_at(spec, &before[..start], word) {
         Some(Arg::Conv) => {
             let mut all = groups(true);
             all.extend(users());
@@ -358,6 +402,9 @@ fn candidates(model: &Model, before: &str, start: usize, word: &str) -> Vec<Stri
             files::path_candidates(word, model.home.as_deref(), spec.name == "accept")
         }
         Some(Arg::Offer) => files::offer_candidates(model, word, spec.name),
+        Some(Arg::Choice(words) | Arg::Flags(words)) => {
+            matching(words.iter().map(ToString::to_string).collect())
+        }
         Some(Arg::Group) => {
             let bare = word.strip_prefix('#').unwrap_or(word).to_lowercase();
             groups(false)

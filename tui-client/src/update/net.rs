@@ -194,8 +194,19 @@ fn on_server(model: &mut Model, msg: ServerMessage, fx: &mut Vec<Effect>) {
             owner,
             members,
             total,
+            banned,
             ..
-        } => groups::members(model, group, owner, members, total, asked.as_ref()),
+        } => groups::members(
+            model,
+            groups::Roster {
+                group,
+                owner,
+                members,
+                total,
+                banned,
+            },
+            asked.as_ref(),
+        ),
         ServerMessage::Error {
             message, id, code, ..
         } => error(model, &message, id, code, asked.as_ref()),
@@ -353,12 +364,17 @@ fn on_chat(model: &mut Model, m: &ChatMessage, fx: &mut Vec<Effect>) {
         Some(GroupEvent::Renamed { old, new }) => {
             model.rename(&Conv::Group(old.clone()), &Conv::Group(new.clone()));
         }
-        Some(GroupEvent::Kicked { user }) if *user == me => {
+        Some(GroupEvent::Kicked { user, banned }) if *user == me => {
             model.remove(&m.conv);
+            let ban = if *banned {
+                " and banned you until the owner lifts it"
+            } else {
+                ""
+            };
             model.notify_about(
                 &m.conv,
                 format!(
-                    "{} removed you from {}",
+                    "{} removed you from {}{ban}",
                     text::clean_line(m.from.as_str()),
                     m.conv
                 ),
@@ -391,7 +407,13 @@ fn on_chat(model: &mut Model, m: &ChatMessage, fx: &mut Vec<Effect>) {
             _ => &m.from,
         };
         let online = model.online.contains(member) || *member == me;
-        model.convs[i].apply_event(event, &m.from, online, m.ts);
+        let c = &mut model.convs[i];
+        c.apply_event(event, &m.from, &me, online, m.ts);
+        if c.posting.is_none() && groups::brings_me_in(event, &m.from, &me) {
+            // Who may post there comes with the conversation list.
+            let req = model.ask(Asked::Quiet);
+            fx.push(Effect::Ask(ClientMessage::Conversations { req: Some(req) }));
+        }
         if let Some(news) = groups::news_for_me(event, &m.from, &me, &m.conv) {
             model.notify_about(&m.conv, news, false);
         }
@@ -443,6 +465,7 @@ fn on_conversations(model: &mut Model, list: Vec<ConvSummary>) {
         c.last_seen = s.last_seen;
         c.members = s.members;
         c.owner = s.owner;
+        c.set_rules(s.posting, s.role);
     }
     if model.selected.is_none()
         && let Some(conv) = first

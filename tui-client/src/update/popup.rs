@@ -189,16 +189,25 @@ fn groups_key(model: &mut Model, key: KeyEvent, fx: &mut Vec<Effect>) {
 
 fn members_key(model: &mut Model, key: KeyEvent) {
     let Some(Popup::Members {
-        members, selected, ..
+        members,
+        banned,
+        selected,
+        ..
     }) = model.popup.as_mut()
     else {
         return;
     };
+    let rows = members.len() + banned.len();
     match key.code {
         KeyCode::Up => *selected = selected.saturating_sub(1),
-        KeyCode::Down => *selected = (*selected + 1).min(members.len().saturating_sub(1)),
+        KeyCode::Down => *selected = (*selected + 1).min(rows.saturating_sub(1)),
         KeyCode::Enter => {
-            let pick = members.get(*selected).map(|m| m.user.clone());
+            let pick = members
+                .iter()
+                .map(|m| &m.user)
+                .chain(banned.iter())
+                .nth(*selected)
+                .cloned();
             model.popup = None;
             message(model, pick);
         }

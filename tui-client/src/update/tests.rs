@@ -13,13 +13,14 @@
 //! and the view counting the same rows), [`popups`] (typing over a popup goes
 //! to the input), [`confirm`] (the actions that ask first), [`shown`] (what
 //! the screen says stays true: the online count, notices about how things
-//! stand, offline recipients, how offers went). This file holds the helpers
-//! they share.
+//! stand, offline recipients, how offers went), [`groups`] (roles, bans,
+//! settings and announcement groups). This file holds the helpers they share.
 
 mod areas;
 mod confirm;
 mod fields;
 mod files;
+mod groups;
 mod keys;
 mod long;
 mod notices;

@@ -589,6 +589,7 @@ fn an_offer_ended_for_you_says_whether_it_was_withdrawn_or_you_left_its_group() 
             now(),
             GroupEvent::Kicked {
                 user: user("alice"),
+                banned: true,
             },
         ),
     );

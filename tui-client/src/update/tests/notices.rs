@@ -54,7 +54,12 @@ fn being_removed_added_back_and_made_owner_each_say_so_and_replace_the_last() {
     );
     assert!(model.find(&conv("#studygroup")).is_some());
 
-    arrives(&mut model, to_alice(6, |user| GroupEvent::Kicked { user }));
+    // Removed without a ban, as before groups had bans.
+    let removed = |user| GroupEvent::Kicked {
+        user,
+        banned: false,
+    };
+    arrives(&mut model, to_alice(6, removed));
     assert_eq!(
         notice(&model),
         shown("carol removed you from #studygroup", true)

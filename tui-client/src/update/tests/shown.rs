@@ -124,6 +124,7 @@ fn a_notice_about_a_groups_size_goes_when_the_size_changes() {
             now(),
             GroupEvent::Kicked {
                 user: user("carol"),
+                banned: true,
             },
         ),
     );
@@ -400,19 +401,18 @@ fn being_removed_while_away_is_told_once_and_nothing_else_claims_to_have_arrived
             now(),
             GroupEvent::Kicked {
                 user: user("alice"),
+                banned: true,
             },
         ),
     );
     server(&mut model, ServerMessage::Synced { messages: 1 });
-    assert_eq!(
-        notice(&model).as_deref(),
-        Some("carol removed you from #cs101")
-    );
+    let removed = "carol removed you from #cs101 and banned you until the owner lifts it";
+    assert_eq!(notice(&model).as_deref(), Some(removed));
     // Read by now, and nothing waits to take its place.
     tick(&mut model, 6);
     assert_eq!(
         notice(&model).as_deref(),
-        Some("carol removed you from #cs101"),
+        Some(removed),
         "no \"1 message arrived\" after it"
     );
 }
