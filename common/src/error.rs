@@ -72,8 +72,13 @@ pub enum ErrorCode {
     BadBody,
     /// Too many messages too quickly; retry after `retry_after_ms`.
     RateLimited,
-    /// No message of yours has that id.
+    /// No message of yours has that id; or (`reply_to`, `edit`, `delete`) no
+    /// message of the conversation has that `seq`, or it was deleted.
     UnknownMessage,
+    /// An `edit` of a message you did not write, or a `delete` of one without
+    /// owning or moderating its group; or of something that is not a text
+    /// message.
+    NotAuthor,
 
     // Files.
     /// No offer with that id (or it expired, or was withdrawn).

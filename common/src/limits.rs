@@ -19,6 +19,17 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024;
 /// User and group names: 1 to this many characters.
 pub const MAX_NAME_LEN: usize = 32;
 
+/// How often a user's `typing` in one conversation reaches the others, at
+/// most; clients show it for [`TYPING_SHOWN_MS`] after the last.
+pub const TYPING_EVERY_MS: u64 = 2_000;
+pub const TYPING_SHOWN_MS: u64 = 5_000;
+
+/// How many messages a group may have pinned at once.
+pub const PINS_MAX: usize = 50;
+
+/// How many characters of a quoted message a reply carries.
+pub const QUOTE_CHARS: usize = 100;
+
 /// Passwords: 1 to this many bytes.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 

@@ -62,10 +62,21 @@ pub enum ClientMessage {
         new: Secret,
     },
     /// Send a message. Answered with `stored`, or `error` carrying the same `id`.
+    /// With `reply_to`, a reply quoting that message of the conversation; with
+    /// `edit`, a new text for a message of yours; with `delete` (and an empty
+    /// `body`), the end of one (yours, or any in a group you own or moderate).
+    /// Edits and deletions are messages of the conversation too, delivered and
+    /// resent like any other.
     Send {
         id: MessageId,
         to: Conv,
         body: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        edit: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delete: Option<u64>,
     },
     /// "I have received everything in `conv` up to `seq`." Cumulative; no reply.
     Ack {
@@ -190,6 +201,22 @@ pub enum ClientMessage {
         req: Option<Req>,
         group: GroupName,
     },
+    /// Owner or moderator: pin message `seq` of the group, for its members
+    /// to find (at most [`PINS_MAX`](crate::limits::PINS_MAX)). Answered
+    /// with `group`.
+    Pin {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        group: GroupName,
+        seq: u64,
+    },
+    /// Owner or moderator: unpin message `seq`. Answered with `group`.
+    Unpin {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        group: GroupName,
+        seq: u64,
+    },
     /// Owner only: lift a ban, so the user may join or be added again.
     /// Answered with `group`.
     Unban {
@@ -270,6 +297,13 @@ pub enum ClientMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req: Option<Req>,
     },
+    /// "I am typing in `to`." Not answered and never stored: the other
+    /// members' connections get `typing`, at most once every
+    /// [`TYPING_EVERY_MS`](crate::limits::TYPING_EVERY_MS) per user and
+    /// conversation; more often is dropped.
+    Typing {
+        to: Conv,
+    },
     Ping,
     Pong,
     /// Log out: the server answers `bye` and closes the connection.
@@ -335,6 +369,44 @@ pub struct ChatMessage {
     /// Only on your own messages in `history`: how far they have got.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counts: Option<Counts>,
+    /// A reply: the message it answers, as it is now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<Box<Quote>>,
+    /// This line changes message `edit` of the conversation: its text is
+    /// now `body`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edit: Option<u64>,
+    /// This line deletes message `delete` of the conversation (`from` is
+    /// who deleted it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete: Option<u64>,
+    /// The message's text was edited, last at this time; `body` is the new text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited: Option<Timestamp>,
+    /// The message was deleted: `body` is empty, and nothing of it is kept.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub deleted: bool,
+}
+
+/// The beginning of a message's text, as a reply quotes it: at most
+/// [`QUOTE_CHARS`](crate::limits::QUOTE_CHARS) characters.
+pub fn quote_text(body: &str) -> String {
+    match body.char_indices().nth(crate::limits::QUOTE_CHARS) {
+        Some((end, _)) => body[..end].to_owned(),
+        None => body.to_owned(),
+    }
+}
+
+/// The message a reply answers: who wrote it and how it begins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quote {
+    pub seq: u64,
+    pub from: Username,
+    /// Its text as it is now, at most [`QUOTE_CHARS`](crate::limits::QUOTE_CHARS)
+    /// characters; empty when deleted (or not text: a file offer's name).
+    pub text: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub deleted: bool,
 }
 
 /// What a file offer carries.
@@ -473,6 +545,14 @@ pub enum GroupEvent {
     Posting {
         posting: Posting,
     },
+    /// Message `seq` was pinned.
+    Pinned {
+        seq: u64,
+    },
+    /// Message `seq` was unpinned.
+    Unpinned {
+        seq: u64,
+    },
     Renamed {
         old: GroupName,
         new: GroupName,
@@ -518,6 +598,8 @@ impl GroupEvent {
             GroupEvent::Posting {
                 posting: Posting::Everyone,
             } => format!("{actor} let every member of #{group} post"),
+            GroupEvent::Pinned { .. } => format!("{actor} pinned a message in #{group}"),
+            GroupEvent::Unpinned { .. } => format!("{actor} unpinned a message in #{group}"),
             GroupEvent::Posting {
                 posting: Posting::Moderators,
             } => format!(
@@ -558,6 +640,9 @@ pub struct ConvSummary {
     pub posting: Option<Posting>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<Role>,
+    /// Groups: the sequence numbers of its pinned messages, in the order pinned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pinned: Vec<u64>,
 }
 
 /// A group as `group` and `groups` describe it.
@@ -581,6 +666,9 @@ pub struct GroupInfo {
     /// Whether you are banned from it.
     #[serde(default, skip_serializing_if = "is_false")]
     pub banned: bool,
+    /// The sequence numbers of its pinned messages, in the order pinned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pinned: Vec<u64>,
 }
 
 /// Who may join a group.
@@ -724,6 +812,11 @@ pub enum ServerMessage {
     /// connection when the number changed, at most about once a second.
     Online {
         total: usize,
+    },
+    /// `user` is typing in `conv`: show it for a few seconds.
+    Typing {
+        conv: Conv,
+        user: Username,
     },
     /// One user.
     User {
@@ -953,6 +1046,7 @@ impl ServerMessage {
             | ServerMessage::Receipt { .. }
             | ServerMessage::Presence { .. }
             | ServerMessage::Online { .. }
+            | ServerMessage::Typing { .. }
             | ServerMessage::ChunkAck { .. }
             | ServerMessage::Uploaded { .. }
             | ServerMessage::FileChunk { .. }
@@ -995,6 +1089,8 @@ impl ClientMessage {
             | ClientMessage::Owner { req, .. }
             | ClientMessage::Delete { req, .. }
             | ClientMessage::Unban { req, .. }
+            | ClientMessage::Pin { req, .. }
+            | ClientMessage::Unpin { req, .. }
             | ClientMessage::Role { req, .. }
             | ClientMessage::Settings { req, .. }
             | ClientMessage::Offer { req, .. }
@@ -1010,6 +1106,7 @@ impl ClientMessage {
             | ClientMessage::Ack { .. }
             | ClientMessage::Chunk { .. }
             | ClientMessage::FileAck { .. }
+            | ClientMessage::Typing { .. }
             | ClientMessage::Ping
             | ClientMessage::Pong
             | ClientMessage::Bye => None,

@@ -40,6 +40,11 @@ fn message(conv: &str, seq: u64, body: &str) -> ChatMessage {
         event: None,
         file: None,
         counts: None,
+        reply: None,
+        edit: None,
+        delete: None,
+        edited: None,
+        deleted: false,
     }
 }
 

@@ -32,6 +32,7 @@ mod presence;
 mod queries;
 pub mod remote;
 mod state;
+mod typing;
 mod wants;
 mod worker;
 
@@ -195,6 +196,27 @@ impl Refusal {
     }
 }
 
+/// What a `send` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sending {
+    /// A new message; with `Some`, a reply to that message of the conversation.
+    New(Option<u64>),
+    /// A new text for that message.
+    Edit(u64),
+    /// The end of that message.
+    Delete(u64),
+}
+
+impl Sending {
+    /// The message of the conversation it refers to.
+    pub fn refers(self) -> Option<u64> {
+        match self {
+            Sending::New(reply) => reply,
+            Sending::Edit(seq) | Sending::Delete(seq) => Some(seq),
+        }
+    }
+}
+
 /// Requests of a logged-in session whose answers go out as lines on its queue,
 /// in the order the requests came.
 #[derive(Debug)]
@@ -203,10 +225,14 @@ pub enum Request {
         id: MessageId,
         to: Conv,
         body: String,
+        what: Sending,
     },
     Ack {
         conv: Conv,
         seq: u64,
+    },
+    Typing {
+        to: Conv,
     },
     Read {
         req: Option<Req>,
@@ -279,6 +305,12 @@ pub enum Request {
         group: GroupName,
         user: Username,
     },
+    Pin {
+        req: Option<Req>,
+        group: GroupName,
+        seq: u64,
+        pinned: bool,
+    },
     Role {
         req: Option<Req>,
         group: GroupName,
@@ -304,7 +336,7 @@ impl Request {
     /// for an `ack`, which is never answered.
     pub fn answers(&self) -> Option<(Option<Req>, Option<MessageId>)> {
         match self {
-            Request::Ack { .. } => None,
+            Request::Ack { .. } | Request::Typing { .. } => None,
             Request::Send { id, .. } => Some((None, Some(*id))),
             Request::Read { req, .. }
             | Request::Who { req }
@@ -322,6 +354,7 @@ impl Request {
             | Request::Owner { req, .. }
             | Request::Delete { req, .. }
             | Request::Unban { req, .. }
+            | Request::Pin { req, .. }
             | Request::Role { req, .. }
             | Request::Settings { req, .. }
             | Request::FileDecision { req, .. } => Some((*req, None)),
@@ -332,7 +365,11 @@ impl Request {
     /// counted by its handler, after its body is checked (PROTOCOL.md §4.3).
     pub fn cost(&self) -> Option<(Class, u32)> {
         match self {
-            Request::Send { .. } | Request::Ack { .. } | Request::Read { .. } => None,
+            // `typing` is thinned out instead (hub/typing.rs).
+            Request::Send { .. }
+            | Request::Ack { .. }
+            | Request::Read { .. }
+            | Request::Typing { .. } => None,
             Request::Who { .. }
             | Request::Whois { .. }
             | Request::ReadBy { .. }
@@ -354,6 +391,7 @@ impl Request {
             | Request::Owner { .. }
             | Request::Delete { .. }
             | Request::Unban { .. }
+            | Request::Pin { .. }
             | Request::Role { .. } => Some((Class::Changes, 1)),
             // Each rule changed is an event of its own.
             Request::Settings {

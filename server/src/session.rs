@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::Hasher;
 use crate::config::Config;
-use crate::hub::{Attached, Command, Decision, Hub, HubGone, Request};
+use crate::hub::{Attached, Command, Decision, Hub, HubGone, Request, Sending};
 use crate::outbound::{Closed, Outbound};
 use catchup::CatchUp;
 use conn::Conn;
@@ -408,8 +408,35 @@ async fn handle(
     // compile until it is given a place here.
     let request = match msg {
         // Answered by the hub, in the order they came.
-        ClientMessage::Send { id, to, body } => Request::Send { id, to, body },
+        ClientMessage::Send {
+            id,
+            to,
+            body,
+            reply_to,
+            edit,
+            delete,
+        } => {
+            let what = match (reply_to, edit, delete) {
+                (reply, None, None) => Sending::New(reply),
+                (None, Some(seq), None) => Sending::Edit(seq),
+                (None, None, Some(seq)) => Sending::Delete(seq),
+                _ => {
+                    let why = "a send may reply, edit or delete: one of them, not two";
+                    let refused = ServerMessage::Error {
+                        req: None,
+                        id: Some(id),
+                        offer: None,
+                        code: ErrorCode::BadRequest,
+                        message: why.into(),
+                        retry_after_ms: None,
+                    };
+                    return send(conn, &refused).await;
+                }
+            };
+            Request::Send { id, to, body, what }
+        }
         ClientMessage::Ack { conv, seq } => Request::Ack { conv, seq },
+        ClientMessage::Typing { to } => Request::Typing { to },
         ClientMessage::Read { req, conv, seq } => Request::Read { req, conv, seq },
         ClientMessage::Who { req } => Request::Who { req },
         ClientMessage::Whois { req, user } => Request::Whois { req, user },
@@ -438,6 +465,18 @@ async fn handle(
         ClientMessage::Owner { req, group, user } => Request::Owner { req, group, user },
         ClientMessage::Delete { req, group } => Request::Delete { req, group },
         ClientMessage::Unban { req, group, user } => Request::Unban { req, group, user },
+        ClientMessage::Pin { req, group, seq } => Request::Pin {
+            req,
+            group,
+            seq,
+            pinned: true,
+        },
+        ClientMessage::Unpin { req, group, seq } => Request::Pin {
+            req,
+            group,
+            seq,
+            pinned: false,
+        },
         ClientMessage::Role {
             req,
             group,

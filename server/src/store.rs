@@ -169,6 +169,8 @@ pub struct Snapshot {
     pub members: Vec<MemberRecord>,
     /// Who is banned from which group.
     pub bans: Vec<(ConvId, UserId)>,
+    /// Each group's pinned messages, in the order pinned.
+    pub pins: Vec<(ConvId, u64)>,
     /// Open file offers.
     pub files: Vec<FileRecord>,
     /// What users are still to be told, oldest first.
@@ -189,12 +191,20 @@ pub struct NoticeRecord {
     pub line: String,
 }
 
-/// What distinguishes a group-membership event from a text message in storage.
+/// What a stored message is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageKind {
     Text = 0,
+    /// A group-membership event.
     Event = 1,
+    /// A file offer.
     File = 2,
+    /// A new text for the text message it refers to.
+    Edit = 3,
+    /// The end of the text message it refers to.
+    Delete = 4,
+    /// A text message deleted: nothing of it is kept.
+    Deleted = 5,
 }
 
 impl MessageKind {
@@ -202,6 +212,9 @@ impl MessageKind {
         match v {
             1 => MessageKind::Event,
             2 => MessageKind::File,
+            3 => MessageKind::Edit,
+            4 => MessageKind::Delete,
+            5 => MessageKind::Deleted,
             _ => MessageKind::Text,
         }
     }
@@ -232,6 +245,9 @@ pub struct NewMessage<'a> {
     pub ts: Timestamp,
     pub kind: MessageKind,
     pub body: &'a str,
+    /// Replies, edits and deletions: the message of the conversation they
+    /// refer to.
+    pub refers: Option<u64>,
 }
 
 /// Where an already-stored message is.
@@ -259,6 +275,48 @@ pub struct StoredMessage {
     pub ts: Timestamp,
     pub kind: MessageKind,
     pub body: String,
+    /// Replies, edits and deletions: the message they refer to.
+    pub refers: Option<u64>,
+    /// When its text was last edited.
+    pub edited: Option<Timestamp>,
+    /// A reply: the message it answers, as stored now.
+    pub quoted: Option<Box<Quoted>>,
+}
+
+/// What a reply, an edit or a deletion needs to know of the message it
+/// refers to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub sender: UserId,
+    pub kind: MessageKind,
+    pub body: String,
+}
+
+/// The message a reply answers, as a reader finds it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Quoted {
+    pub sender_name: Username,
+    /// Its text's beginning (a file offer: the file's name); empty when deleted.
+    pub text: String,
+    pub deleted: bool,
+}
+
+impl Quoted {
+    /// What a reply shows of message `kind` with `body` by `sender_name`.
+    pub fn of(sender_name: Username, kind: MessageKind, body: &str) -> Self {
+        let text = match kind {
+            MessageKind::Text => classchat_common::protocol::quote_text(body),
+            MessageKind::File => serde_json::from_str::<StoredFile>(body)
+                .map(|f| classchat_common::protocol::quote_text(&f.file.name))
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+        Self {
+            sender_name,
+            text,
+            deleted: kind == MessageKind::Deleted,
+        }
+    }
 }
 
 /// A store's answer that may have to wait for the engine (a network round
@@ -300,6 +358,9 @@ pub struct Wants {
     /// the commit (so that commit order is sequence order) and answers what
     /// other nodes added since ([`Learned::missed`]).
     pub locks: Vec<(ConvId, u64)>,
+    /// Messages the batch's replies, edits and deletions refer to
+    /// ([`Store::message_at`]).
+    pub refs: Vec<(ConvId, u64)>,
 }
 
 impl Wants {
@@ -314,6 +375,7 @@ impl Wants {
             && self.groups.is_empty()
             && self.directs.is_empty()
             && self.locks.is_empty()
+            && self.refs.is_empty()
     }
 }
 
@@ -345,6 +407,8 @@ pub struct ConvFetch {
     pub users: Vec<UserRecord>,
     /// Who is banned from it (a group).
     pub bans: Vec<UserId>,
+    /// Its pinned messages, in the order pinned.
+    pub pins: Vec<u64>,
 }
 
 /// The hub's view of storage. Write methods join the batch's transaction, which
@@ -392,6 +456,8 @@ pub trait Store: Send + 'static {
     fn set_moderator(&mut self, conv: ConvId, user: UserId, moderator: bool) -> Result<()>;
     /// Bans `user` from a group, or lifts the ban.
     fn set_banned(&mut self, conv: ConvId, user: UserId, banned: bool) -> Result<()>;
+    /// Pins message `seq` of a group (after those pinned before), or unpins it.
+    fn set_pinned(&mut self, conv: ConvId, seq: u64, pinned: bool) -> Result<()>;
     /// Deletes a conversation with its members, bans and messages.
     fn delete_conv(&mut self, conv: ConvId) -> Result<()>;
     fn set_cursors(&mut self, conv: ConvId, user: UserId, delivered: u64, read: u64) -> Result<()>;
@@ -401,6 +467,15 @@ pub trait Store: Send + 'static {
 
     /// Appends a message, unless its sender already stored one with the same id.
     fn append(&mut self, msg: &NewMessage<'_>) -> Result<Appended>;
+    /// Message `seq` of a conversation, as stored now, this batch's writes
+    /// included (a store shared by several nodes answers from what it
+    /// prefetched: [`Wants::refs`]).
+    fn message_at(&mut self, conv: ConvId, seq: u64) -> Result<Option<Target>>;
+    /// Gives text message `seq` a new text, edited at `at`.
+    fn edit_message(&mut self, conv: ConvId, seq: u64, body: &str, at: Timestamp) -> Result<()>;
+    /// Deletes text message `seq`: its row stays, as a tombstone, and its
+    /// text is gone, with every edit's copy of it.
+    fn erase_message(&mut self, conv: ConvId, seq: u64) -> Result<()>;
 
     /// Records a completed upload and its recipients.
     fn add_file(&mut self, file: &FileRecord) -> Result<()>;

@@ -206,6 +206,9 @@ async fn send_until_killed(node: Node, alice: TestClient, round: usize) -> Round
                 id,
                 to: conv("carol"),
                 body: body.clone(),
+                reply_to: None,
+                edit: None,
+                delete: None,
             };
             if sink.feed(send.to_line()).await.is_err() {
                 break;
@@ -314,6 +317,9 @@ async fn killing_a_node_under_load_loses_nothing_acknowledged() {
                     id: *id,
                     to: conv("carol"),
                     body: body.clone(),
+                    reply_to: None,
+                    edit: None,
+                    delete: None,
                 })
                 .await;
         }
@@ -969,5 +975,86 @@ async fn a_groups_bans_roles_and_rules_hold_on_every_node() {
     expect!(lifted, ServerMessage::Group { .. } => ());
     let joined = fixtures::ask(&mut bob, join).await;
     expect!(joined, ServerMessage::Group { .. } => ());
+    drop((n1, n2));
+}
+
+/// Sends a message that must be stored; its sequence number.
+async fn stored_seq(c: &mut TestClient, (id, msg): (MessageId, ClientMessage)) -> u64 {
+    c.send(msg).await;
+    let reply = c
+        .recv_until(20, |m| {
+            matches!(m, ServerMessage::Stored { id: got, .. } if *got == id)
+                || matches!(m, ServerMessage::Error { id: Some(got), .. } if *got == id)
+        })
+        .await;
+    expect!(reply, ServerMessage::Stored { seq, .. } => seq)
+}
+
+/// A reply on one node quotes a message written on the other; an edit and a
+/// deletion made on one node reach the other, and history on either shows
+/// the message as it is now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_edits_and_deletions_cross_nodes() {
+    let cluster = Cluster::new("c_changes");
+    let n1 = cluster.start("n1").await;
+    let n2 = cluster.start("n2").await;
+    let mut alice = TestClient::login(n1.addr, "alice", PASSWORD).await;
+    let mut bob = TestClient::login(n2.addr, "bob", PASSWORD).await;
+    alice.send_stored("bob", "meet at 3").await;
+    assert_eq!(bob.recv_message().await.seq, 1);
+    let change = |reply_to: Option<u64>, edit: Option<u64>, delete: Option<u64>, body: &str| {
+        let id = MessageId::new();
+        let msg = ClientMessage::Send {
+            id,
+            to: conv(if edit.is_some() || delete.is_some() {
+                "bob"
+            } else {
+                "alice"
+            }),
+            body: body.to_owned(),
+            reply_to,
+            edit,
+            delete,
+        };
+        (id, msg)
+    };
+    assert_eq!(
+        stored_seq(&mut bob, change(Some(1), None, None, "ok")).await,
+        2
+    );
+    let reply = alice.recv_message().await;
+    let quote = reply.reply.expect("a quote");
+    assert_eq!(
+        (quote.seq, quote.from.as_str(), quote.text.as_str()),
+        (1, "alice", "meet at 3")
+    );
+
+    assert_eq!(
+        stored_seq(&mut alice, change(None, Some(1), None, "meet at 4")).await,
+        3
+    );
+    let edit = bob.recv_message().await;
+    assert_eq!((edit.edit, edit.body.as_str()), (Some(1), "meet at 4"));
+    assert_eq!(
+        stored_seq(&mut alice, change(None, None, Some(1), "")).await,
+        4
+    );
+    let deleted = bob.recv_message().await;
+    assert_eq!(deleted.delete, Some(1));
+    // n2 answers bob's history from PostgreSQL: the tombstone, the quote.
+    bob.send(ClientMessage::History {
+        req: Some(9),
+        conv: conv("alice"),
+        before: None,
+        after: None,
+        limit: None,
+    })
+    .await;
+    let page = bob
+        .recv_until(20, |m| matches!(m, ServerMessage::History { .. }))
+        .await;
+    let page = expect!(page, ServerMessage::History { messages, .. } => messages);
+    assert!(page[0].deleted && page[0].body.is_empty());
+    assert!(page[1].reply.as_ref().is_some_and(|q| q.deleted));
     drop((n1, n2));
 }

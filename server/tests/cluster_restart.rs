@@ -51,6 +51,9 @@ async fn postgresql_restarting_under_two_nodes_loses_and_doubles_nothing() {
         id,
         to: conv("bob"),
         body: "while the database is down".into(),
+        reply_to: None,
+        edit: None,
+        delete: None,
     };
     alice.send(send.clone()).await;
     let refused = answer(&mut alice, id).await;

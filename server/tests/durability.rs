@@ -102,6 +102,9 @@ async fn send_until_killed(
                 id,
                 to: conv("bob"),
                 body: body.clone(),
+                reply_to: None,
+                edit: None,
+                delete: None,
             };
             if sink.feed(send.to_line()).await.is_err() {
                 break;
@@ -225,6 +228,9 @@ async fn kill_9_under_load_loses_no_message_that_was_answered_stored() {
                 id: *id,
                 to: conv("bob"),
                 body: body.clone(),
+                reply_to: None,
+                edit: None,
+                delete: None,
             })
             .await;
     }

@@ -60,6 +60,14 @@ fn create_ruled(
     })
 }
 
+fn pin(g: &str, seq: u64, pinned: bool) -> Request {
+    let group = group(g);
+    Box::new(move |req| match pinned {
+        true => ClientMessage::Pin { req, group, seq },
+        false => ClientMessage::Unpin { req, group, seq },
+    })
+}
+
 fn unban(g: &str, who: &str) -> Request {
     let (group, user) = (group(g), user(who));
     Box::new(move |req| ClientMessage::Unban { req, group, user })
@@ -1760,6 +1768,9 @@ async fn rules_roles_and_bans_survive_a_restart(server: TestServer) {
     form_group("g", &mut alice, &mut [&mut bob, &mut carol, &mut dave]).await;
     ok(&mut alice, set_role("g", "carol", Role::Moderator)).await;
     ok(&mut alice, kick("g", "dave")).await;
+    let (_, stored) = alice.send_stored("#g", "read the syllabus").await;
+    let announced = expect!(stored, ServerMessage::Stored { seq, .. } => seq);
+    ok(&mut alice, pin("g", announced, true)).await;
     ok(
         &mut alice,
         settings("g", Some(Access::Invite), Some(Posting::Moderators)),
@@ -1786,6 +1797,7 @@ async fn rules_roles_and_bans_survive_a_restart(server: TestServer) {
         (info.access, info.posting, info.role),
         (Access::Invite, Posting::Moderators, Some(Role::Member))
     );
+    assert_eq!(info.pinned, [announced]);
     // And enforced as before.
     refused(&mut dave, join("g"), ErrorCode::Banned).await;
     refused_send(&mut bob, "#g", ErrorCode::NotModerator).await;
@@ -1798,4 +1810,88 @@ async fn rules_roles_and_bans_survive_a_restart(server: TestServer) {
 #[tokio::test]
 async fn rules_roles_and_bans_survive_a_restart_with_sqlite() {
     rules_roles_and_bans_survive_a_restart(TestServer::start().await).await;
+}
+
+#[tokio::test]
+async fn the_owner_and_moderators_pin_messages_and_members_see_them() {
+    let server = TestServer::start().await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    let mut carol = server.login("carol").await;
+    form_group("g", &mut alice, &mut [&mut bob, &mut carol]).await;
+    ok(&mut alice, set_role("g", "bob", Role::Moderator)).await;
+    next_event(&mut bob).await;
+    next_event(&mut carol).await;
+    let seq_of = |stored: ServerMessage| expect!(stored, ServerMessage::Stored { seq, .. } => seq);
+    let exam = seq_of(alice.send_stored("#g", "exam on Friday").await.1);
+    let room = seq_of(carol.send_stored("#g", "which room?").await.1);
+    for _ in 0..2 {
+        bob.recv_message().await;
+    }
+    // (carol's wait for her `stored` passed over alice's message.)
+    alice.recv_message().await;
+
+    let (info, events) = ok(&mut alice, pin("g", exam, true)).await;
+    assert_eq!(info.pinned, [exam]);
+    assert_event(&events[0], "g", "alice", &GroupEvent::Pinned { seq: exam });
+    assert_eq!(events[0].body, "alice pinned a message in #g");
+    assert_event(
+        &next_event(&mut carol).await,
+        "g",
+        "alice",
+        &GroupEvent::Pinned { seq: exam },
+    );
+    next_event(&mut bob).await;
+    let (info, _) = ok(&mut bob, pin("g", room, true)).await;
+    assert_eq!(info.pinned, [exam, room], "in the order pinned");
+    next_event(&mut alice).await;
+    next_event(&mut carol).await;
+    let summaries = expect!(
+        ask(&mut carol, conversations()).await.reply,
+        ServerMessage::Conversations { conversations, .. } => conversations
+    );
+    assert_eq!(summaries[0].pinned, [exam, room]);
+
+    // What may not be pinned, or unpinned, and by whom.
+    refused(&mut carol, pin("g", exam, false), ErrorCode::NotModerator).await;
+    refused(&mut alice, pin("g", exam, true), ErrorCode::BadRequest).await;
+    refused(&mut alice, pin("g", 999, true), ErrorCode::UnknownMessage).await;
+    refused(&mut alice, pin("g", 1, true), ErrorCode::BadRequest).await;
+
+    let (info, events) = ok(&mut bob, pin("g", exam, false)).await;
+    assert_eq!(info.pinned, [room]);
+    assert_event(&events[0], "g", "bob", &GroupEvent::Unpinned { seq: exam });
+    refused(&mut bob, pin("g", exam, false), ErrorCode::BadRequest).await;
+    next_event(&mut alice).await;
+    next_event(&mut carol).await;
+
+    // A pinned message deleted is unpinned with it.
+    let id = MessageId::new();
+    carol
+        .send(ClientMessage::Send {
+            id,
+            to: conv("#g"),
+            body: String::new(),
+            reply_to: None,
+            edit: None,
+            delete: Some(room),
+        })
+        .await;
+    let mut saw = Vec::new();
+    for _ in 0..2 {
+        let m = alice.recv_message().await;
+        saw.push((m.delete, m.event));
+    }
+    assert_eq!(
+        saw,
+        [
+            (Some(room), None),
+            (None, Some(GroupEvent::Unpinned { seq: room }))
+        ]
+    );
+    let groups = expect!(
+        ask(&mut alice, list_groups()).await.reply,
+        ServerMessage::Groups { groups, .. } => groups
+    );
+    assert!(groups[0].pinned.is_empty(), "{groups:?}");
 }

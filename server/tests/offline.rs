@@ -148,6 +148,9 @@ async fn waiting_messages_and_acknowledgements_survive_a_server_restart() {
             id: sent[9],
             to: conv("bob"),
             body: "before the restart 9".into(),
+            reply_to: None,
+            edit: None,
+            delete: None,
         })
         .await;
     expect!(alice.recv().await, ServerMessage::Stored { seq: 10, duplicate: true, .. } => ());

@@ -72,6 +72,9 @@ async fn messages_cursors_and_resends_are_kept_in_postgresql_across_a_restart() 
             id: first_id,
             to: conv("bob"),
             body: "note 0".into(),
+            reply_to: None,
+            edit: None,
+            delete: None,
         })
         .await;
     let again = alice

@@ -32,6 +32,9 @@ async fn postgresql_going_away_fails_sends_with_storage_failed_and_loses_nothing
         id,
         to: conv("bob"),
         body: "while the database is down".into(),
+        reply_to: None,
+        edit: None,
+        delete: None,
     };
     alice.send(send.clone()).await;
     let refused = alice

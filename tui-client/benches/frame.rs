@@ -62,6 +62,9 @@ fn model(width: u16, height: u16) -> Model {
             status: None,
             failure: None,
             mentions_me: false,
+            reply: None,
+            edited: None,
+            deleted: false,
         });
     }
     c.last_seq = MESSAGES;

@@ -292,7 +292,17 @@ impl Wiring {
 
     fn carry_out(&mut self, effect: Effect, model: &mut Model) {
         let action = match effect {
-            Effect::Send { id, to, body } => Action::Send { id, to, body },
+            Effect::Send {
+                id,
+                to,
+                body,
+                target,
+            } => Action::Send {
+                id,
+                to,
+                body,
+                target,
+            },
             Effect::Ask(request) => Action::Request(request),
             Effect::Password(password) => Action::Password(password),
             Effect::SendFile { local, to, path } => Action::SendFile { local, to, path },

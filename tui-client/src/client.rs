@@ -37,6 +37,7 @@ pub use backoff::Backoff;
 use crate::address::ServerAddr;
 use crate::config::{Logins, Unsent, UnsentMessage};
 use crate::connection::{self, ConnectError, Proof};
+use crate::outbox::Target;
 use crate::tls::Trust;
 use crate::tracker::Update;
 pub use transfers::{Progress, TransferState};
@@ -62,10 +63,12 @@ pub struct ClientOptions {
 /// What the app asks of the client task.
 #[derive(Debug)]
 pub enum Action {
+    /// Queue a message: text, or a reply, an edit or a deletion (`target`).
     Send {
         id: MessageId,
         to: Conv,
         body: String,
+        target: Option<Target>,
     },
     /// Any request carrying a `req`; resent after a reconnect until answered.
     Request(ClientMessage),
@@ -258,8 +261,25 @@ impl Client {
 
     /// Queues a message; returns the id it will carry (also on every retry).
     pub async fn send(&self, to: Conv, body: String) -> Result<MessageId, Stopped> {
+        self.send_about(to, body, None).await
+    }
+
+    /// Queues a message that answers, edits or deletes another (`target`),
+    /// or plain text (`None`); returns its id, as [`Client::send`] does.
+    pub async fn send_about(
+        &self,
+        to: Conv,
+        body: String,
+        target: Option<Target>,
+    ) -> Result<MessageId, Stopped> {
         let id = MessageId::new();
-        self.act(Action::Send { id, to, body }).await?;
+        self.act(Action::Send {
+            id,
+            to,
+            body,
+            target,
+        })
+        .await?;
         Ok(id)
     }
 

@@ -8,11 +8,34 @@ use std::path::PathBuf;
 
 use classchat_common::{ClientMessage, Conv, GroupName, MessageId, OfferId, Username};
 
+use crate::outbox::Target;
+
+#[cfg(test)]
+mod tests_replies;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Msg {
         to: Conv,
         body: String,
+    },
+    /// A message quoting message `seq` of the same conversation.
+    Reply {
+        to: Conv,
+        seq: u64,
+        body: String,
+    },
+    /// New text for message `seq`, one of yours.
+    Edit {
+        to: Conv,
+        seq: u64,
+        body: String,
+    },
+    /// Delete message `seq` for everyone (named so because `/delete` deletes
+    /// a group).
+    Unsend {
+        to: Conv,
+        seq: u64,
     },
     Who,
     Whois {
@@ -111,10 +134,12 @@ pub enum Command {
 /// What carrying out a command means for a front end.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Intent {
-    /// Queue a message (through the outbox).
+    /// Queue a message (through the outbox): text, or a reply, an edit or a
+    /// deletion (`target`).
     Send {
         to: Conv,
         body: String,
+        target: Option<Target>,
     },
     /// Send this request; its answer carries the same `req`.
     Ask(ClientMessage),
@@ -146,7 +171,34 @@ impl Command {
     pub fn into_intent(self, req: Req) -> Intent {
         let req = Some(req);
         let ask = match self {
-            Command::Msg { to, body } => return Intent::Send { to, body },
+            Command::Msg { to, body } => {
+                return Intent::Send {
+                    to,
+                    body,
+                    target: None,
+                };
+            }
+            Command::Reply { to, seq, body } => {
+                return Intent::Send {
+                    to,
+                    body,
+                    target: Some(Target::Reply(seq)),
+                };
+            }
+            Command::Edit { to, seq, body } => {
+                return Intent::Send {
+                    to,
+                    body,
+                    target: Some(Target::Edit(seq)),
+                };
+            }
+            Command::Unsend { to, seq } => {
+                return Intent::Send {
+                    to,
+                    body: String::new(),
+                    target: Some(Target::Delete(seq)),
+                };
+            }
             Command::Help => return Intent::Help,
             Command::Mute => return Intent::Mute,
             Command::SendFile { to, path } => return Intent::SendFile { to, path },
@@ -291,6 +343,27 @@ pub const COMMANDS: &[Spec] = &[
         usage: "/readby <message-id>",
         summary: "show who has received and read one of your messages",
         args: &[Arg::MessageId],
+    },
+    Spec {
+        name: "reply",
+        usage: "/reply <user|#group> <seq> <text>",
+        summary: "answer message <seq> of a conversation, quoting it (the terminal UI: r \
+                  on a selected message)",
+        args: &[Arg::Conv, Arg::Number, Arg::Text],
+    },
+    Spec {
+        name: "edit",
+        usage: "/edit <user|#group> <seq> <text>",
+        summary: "give a message of yours new text; everyone sees it marked (edited) \
+                  (the terminal UI: e on a selected message)",
+        args: &[Arg::Conv, Arg::Number, Arg::Text],
+    },
+    Spec {
+        name: "unsend",
+        usage: "/unsend <user|#group> <seq>",
+        summary: "delete a message for everyone: yours, or any in a group you own or \
+                  moderate (the terminal UI: d on a selected message)",
+        args: &[Arg::Conv, Arg::Number],
     },
     Spec {
         name: "create",
@@ -513,6 +586,25 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
                 body: body.to_owned(),
             }
         }
+        "reply" | "edit" => {
+            let (to, seq, body) = about_message(args, &usage)?;
+            if body.trim().is_empty() {
+                return Err(usage("the message is empty".into()));
+            }
+            let body = body.to_owned();
+            if spec.name == "reply" {
+                Command::Reply { to, seq, body }
+            } else {
+                Command::Edit { to, seq, body }
+            }
+        }
+        "unsend" => {
+            let (to, seq, rest) = about_message(args, &usage)?;
+            if !rest.trim().is_empty() {
+                return Err(usage("too many arguments".into()));
+            }
+            Command::Unsend { to, seq }
+        }
         "who" => Command::Who,
         "whois" => Command::Whois {
             user: user_arg(words.next(), &usage)?,
@@ -652,11 +744,39 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
         "quit" => Command::Quit,
         _ => return Err(CommandError::Unknown(name)),
     };
-    let free_text = matches!(spec.name, "msg" | "sendfile" | "accept");
+    let free_text = matches!(
+        spec.name,
+        "msg" | "reply" | "edit" | "unsend" | "sendfile" | "accept"
+    );
     if !free_text && words.next().is_some() {
         return Err(usage("too many arguments".into()));
     }
     Ok(command)
+}
+
+/// The conversation and message number that `/reply`, `/edit` and `/unsend`
+/// start with, and the rest of the line exactly as typed.
+fn about_message<'a>(
+    args: &'a str,
+    usage: &impl Fn(String) -> CommandError,
+) -> Result<(Conv, u64, &'a str), CommandError> {
+    let (to, rest) = split_word(args);
+    if to.is_empty() {
+        return Err(usage("say which conversation".into()));
+    }
+    let to = to.parse().map_err(|e| usage(format!("{e}")))?;
+    let (seq, rest) = split_word(rest);
+    if seq.is_empty() {
+        return Err(usage(
+            "say which message: its number (seq) in the conversation".into(),
+        ));
+    }
+    let seq = seq
+        .parse::<u64>()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| usage(format!("{seq:?} is not a message number (seq)")))?;
+    Ok((to, seq, rest))
 }
 
 /// `/create <group> [user…]` with its options anywhere after the group.

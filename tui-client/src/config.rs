@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use classchat_common::{Conv, MessageId};
 use serde::{Deserialize, Serialize};
 
+use crate::outbox::Target;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot find a home directory for the configuration; set HOME or XDG_CONFIG_HOME")]
@@ -186,6 +188,10 @@ pub struct UnsentMessage {
     pub id: MessageId,
     pub to: Conv,
     pub body: String,
+    /// A reply, an edit or a deletion (absent in files written before there
+    /// were any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Target>,
 }
 
 /// Unsent messages by `user@server`, in the data directory, oldest first.
@@ -323,6 +329,7 @@ mod tests {
             id: MessageId::new(),
             to: "bob".parse().unwrap(),
             body: body.into(),
+            target: None,
         };
         let two = vec![typed("first"), typed("second")];
         unsent.save("Alice", "h:1", two.clone()).unwrap();
@@ -332,6 +339,33 @@ mod tests {
         unsent.save("alice", "h:1", Vec::new()).unwrap();
         assert!(unsent.load("alice", "h:1").is_empty());
         assert_eq!(unsent.load("bob", "h:1").len(), 1);
+    }
+
+    #[test]
+    fn unsent_replies_edits_and_deletions_keep_what_they_are_and_old_files_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("unsent.json");
+        let id = MessageId::new();
+        // As a client from before replies wrote it.
+        std::fs::write(
+            &path,
+            format!(r#"{{"alice@h:1":[{{"id":"{id}","to":"bob","body":"hi"}}]}}"#),
+        )
+        .unwrap();
+        let unsent = Unsent::new(path);
+        let old = unsent.load("alice", "h:1");
+        assert_eq!((old.len(), old[0].id, old[0].target), (1, id, None));
+        let kept: Vec<UnsentMessage> = [Target::Reply(3), Target::Edit(4), Target::Delete(5)]
+            .into_iter()
+            .map(|t| UnsentMessage {
+                id: MessageId::new(),
+                to: "#g".parse().unwrap(),
+                body: String::new(),
+                target: Some(t),
+            })
+            .collect();
+        unsent.save("alice", "h:1", kept.clone()).unwrap();
+        assert_eq!(unsent.load("alice", "h:1"), kept);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 pub mod files;
 pub mod groups;
+pub mod replies;
 pub mod terminal;
 
 use chrono::FixedOffset;
@@ -86,6 +87,11 @@ pub fn chat(conv_name: &str, seq: u64, from: &str, ts: Timestamp, body: &str) ->
         event: None,
         file: None,
         counts: None,
+        reply: None,
+        edit: None,
+        delete: None,
+        edited: None,
+        deleted: false,
     }
 }
 
@@ -143,6 +149,7 @@ pub fn summary(conv_name: &str, last_seq: u64, read: u64, unread: u64) -> ConvSu
         owner: None,
         posting: None,
         role: None,
+        pinned: Vec::new(),
     }
 }
 
@@ -446,6 +453,7 @@ pub fn group_info(name: &str, owner: &str, members: u32, member: bool) -> GroupI
         posting: Posting::Everyone,
         role,
         banned: false,
+        pinned: Vec::new(),
     }
 }
 

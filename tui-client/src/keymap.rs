@@ -25,7 +25,8 @@ pub enum Action {
     PageUp,
     PageDown,
     Bottom,
-    /// Start moving through messages (to see who read one, or retry it).
+    /// Start moving through messages (to reply, edit, delete, see who read
+    /// one, or retry it).
     SelectMessages,
     Send,
     NewLine,
@@ -97,7 +98,7 @@ pub const ACTIONS: &[(Action, &str, &str)] = &[
     (
         Action::SelectMessages,
         "select_messages",
-        "select messages: i who read it, r retry, Esc back",
+        "select messages: r reply, e edit, d delete, i who read it, Esc back",
     ),
     (Action::Send, "send", "send the message or command"),
     (Action::NewLine, "new_line", "new line in the message"),
@@ -125,7 +126,8 @@ pub const ACTIONS: &[(Action, &str, &str)] = &[
     (
         Action::Close,
         "close",
-        "close the popup, leave message selection (never clears the draft)",
+        "close the popup, leave message selection, stop replying or editing \
+         (never loses the draft)",
     ),
 ];
 

@@ -9,11 +9,13 @@
 //! conversation of a hundred thousand messages draws as fast as one of ten.
 //!
 //! [`files`] words file messages and transfers for both the message list and
-//! the transfers view; [`status`] words the status line and an error too long
+//! the transfers view; [`changes`] draws quotes, tombstones and `(edited)`;
+//! [`status`] words the status line and an error too long
 //! for it; [`input`] counts the rows the draft wraps into; [`popup`] places
 //! popups and sizes the who list's pages; [`help`] makes the help text and
 //! says how far it scrolls.
 
+pub mod changes;
 pub mod files;
 pub mod help;
 pub mod input;
@@ -43,7 +45,7 @@ pub const INPUT_MAX_LINES: u16 = 5;
 /// Rows of the message pane (borders included) an error above the input leaves.
 const MESSAGE_ROWS_MIN: u16 = 5;
 /// Columns taken by `HH:MM ` before every message.
-const TIME_WIDTH: usize = 6;
+pub(crate) const TIME_WIDTH: usize = 6;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Areas {
@@ -308,20 +310,42 @@ pub fn entry_lines(
         return highlight(lines, selected, ctx);
     }
     let name = text::clean_line(e.from.as_str()).into_owned();
-    let mark = e.status.map(|s| marker(s, ctx.group, ctx.look.ascii));
-    let mark_w = mark.as_deref().map_or(0, |m| width_of(m) + 1);
-    let room = ctx.width.saturating_sub(TIME_WIDTH + mark_w).max(1);
-    let body = match &e.file {
-        Some(file) => files::label(file, ctx.look.ascii),
-        None => e.body.clone(),
-    };
-    let wrapped = text::wrap(&format!("{name}: {body}"), room);
     let name_style = if e.mine {
         ctx.theme.me
     } else {
         ctx.theme.name(&name)
+    }
+    .add_modifier(Modifier::BOLD);
+    // A reply's first line names who wrote it and what it answers; its text
+    // starts under that.
+    if let Some(quote) = &e.reply {
+        let who = Span::styled(format!("{name}:"), name_style);
+        lines.push(changes::quote_line(&time, who, quote, ctx));
+    }
+    // A tombstone has nothing left to follow.
+    let status = e.status.filter(|_| !e.deleted);
+    let mark = status.map(|s| marker(s, ctx.group, ctx.look.ascii));
+    let mark_w = mark.as_deref().map_or(0, |m| width_of(m) + 1);
+    let room = ctx.width.saturating_sub(TIME_WIDTH + mark_w).max(1);
+    let body = match &e.file {
+        _ if e.deleted => changes::TOMBSTONE.to_owned(),
+        Some(file) => files::label(file, ctx.look.ascii),
+        None => e.body.clone(),
     };
-    let body_style = if e.mentions_me {
+    let revision = changes::revision(conv, e);
+    let named = e.reply.is_none();
+    let mut shown = if named {
+        format!("{name}: {body}")
+    } else {
+        body
+    };
+    if let Some(word) = revision {
+        shown = format!("{shown} {word}");
+    }
+    let wrapped = text::wrap(&shown, room);
+    let body_style = if e.deleted {
+        ctx.theme.tombstone
+    } else if e.mentions_me {
         ctx.theme.mention
     } else {
         ctx.theme.body
@@ -332,21 +356,23 @@ pub fn entry_lines(
     for (n, part) in wrapped.into_iter().enumerate() {
         let used = TIME_WIDTH + width_of(&part);
         let mut spans = Vec::new();
-        if n == 0 {
+        if n == 0 && named {
             spans.push(Span::styled(format!("{time} "), ctx.theme.time));
             let split = part.len().min(name.len() + 1);
             let (who, rest) = part.split_at(split.min(part.len()));
-            spans.push(Span::styled(
-                who.to_owned(),
-                name_style.add_modifier(Modifier::BOLD),
-            ));
+            spans.push(Span::styled(who.to_owned(), name_style));
             spans.push(Span::styled(rest.to_owned(), body_style));
         } else {
             spans.push(Span::raw(" ".repeat(TIME_WIDTH)));
             spans.push(Span::styled(part, body_style));
         }
         if n == last
-            && let (Some(mark), Some(status)) = (&mark, e.status)
+            && let Some(word) = revision
+        {
+            changes::style_suffix(&mut spans, word, ctx.theme.hint);
+        }
+        if n == last
+            && let (Some(mark), Some(status)) = (&mark, status)
         {
             let pad = ctx.width.saturating_sub(used + width_of(mark));
             spans.push(Span::raw(" ".repeat(pad)));

@@ -9,8 +9,14 @@ use classchat_common::{ClientMessage, Conv, MessageId, OfferId, Timestamp, Usern
 use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::client::Event;
+use crate::outbox::Target;
 
 #[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one short-lived value per event, moved once into `update` and never \
+              stored; boxing `Net` would allocate for every server message"
+)]
 pub enum Msg {
     Key(KeyEvent),
     /// Keys that type characters, come in one burst (text pasted into a
@@ -41,11 +47,13 @@ pub enum Msg {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    /// Queue a message in the client's outbox.
+    /// Queue a message in the client's outbox: text, or a reply, an edit or a
+    /// deletion (`target`).
     Send {
         id: MessageId,
         to: Conv,
         body: String,
+        target: Option<Target>,
     },
     /// Send a request.
     Ask(ClientMessage),

@@ -29,7 +29,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui_textarea::TextArea;
 
 pub use confirm::{Confirm, Unfinished};
-pub use conversation::{Conversation, Entry, Facts, Scroll};
+pub use conversation::{Change, Composing, Conversation, Entry, Facts, Scroll, Seek};
 pub use field::Field;
 pub use offers::{Incoming, Offers, Sent};
 pub use picker::Picker;

@@ -4,21 +4,74 @@
 //! reconnect (or after the server said "too fast") can never store it twice. The
 //! outbox sends in the order messages were typed: a message waiting to be
 //! retried holds back the ones behind it. It also paces itself to the rate the
-//! server announced, so a script pouring lines in is not refused.
+//! server announced, so a script pouring lines in is not refused. Replies,
+//! edits and deletions are messages too ([`Target`]): they queue, go out and
+//! are resent like any other.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use classchat_common::{Conv, MessageId};
+use classchat_common::{ClientMessage, Conv, MessageId};
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
+
+/// What a message does to another message of its conversation: the one of
+/// `send`'s `reply_to`, `edit` and `delete` it sets (at most one, which this
+/// type cannot get wrong).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    /// A reply quoting message `seq`.
+    Reply(u64),
+    /// New text (the body) for message `seq`, one of yours.
+    Edit(u64),
+    /// The end of message `seq` (the body is empty).
+    Delete(u64),
+}
+
+impl Target {
+    /// The message it is about.
+    pub fn seq(self) -> u64 {
+        match self {
+            Target::Reply(seq) | Target::Edit(seq) | Target::Delete(seq) => seq,
+        }
+    }
+
+    /// Whether it changes another message rather than being one to read (an
+    /// edit or a deletion): nobody follows who received or read it.
+    pub fn changes(self) -> bool {
+        matches!(self, Target::Edit(_) | Target::Delete(_))
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending {
     pub id: MessageId,
     pub to: Conv,
     pub body: String,
+    pub target: Option<Target>,
     in_flight: bool,
     not_before: Option<Instant>,
+}
+
+impl Pending {
+    /// The `send` that puts it on the wire (the same every time it goes).
+    pub fn message(&self) -> ClientMessage {
+        let (reply_to, edit, delete) = match self.target {
+            None => (None, None, None),
+            Some(Target::Reply(seq)) => (Some(seq), None, None),
+            Some(Target::Edit(seq)) => (None, Some(seq), None),
+            Some(Target::Delete(seq)) => (None, None, Some(seq)),
+        };
+        ClientMessage::Send {
+            id: self.id,
+            to: self.to.clone(),
+            body: self.body.clone(),
+            reply_to,
+            edit,
+            delete,
+        }
+    }
 }
 
 /// Sends allowed per second and in a burst, as the server announced them.
@@ -61,11 +114,12 @@ impl Outbox {
         self.refilled = now;
     }
 
-    pub fn push(&mut self, id: MessageId, to: Conv, body: String) {
+    pub fn push(&mut self, id: MessageId, to: Conv, body: String, target: Option<Target>) {
         self.entries.push_back(Pending {
             id,
             to,
             body,
+            target,
             in_flight: false,
             not_before: None,
         });
@@ -162,7 +216,7 @@ mod tests {
         let mut o = Outbox::new(100);
         let ids: Vec<MessageId> = (0..n).map(|_| MessageId::new()).collect();
         for (i, id) in ids.iter().enumerate() {
-            o.push(*id, conv("bob"), format!("m{i}"));
+            o.push(*id, conv("bob"), format!("m{i}"), None);
         }
         (o, ids)
     }
@@ -210,10 +264,40 @@ mod tests {
     fn the_window_limits_how_many_are_unanswered_at_once() {
         let mut o = Outbox::new(2);
         for _ in 0..5 {
-            o.push(MessageId::new(), conv("bob"), "x".into());
+            o.push(MessageId::new(), conv("bob"), "x".into(), None);
         }
         let now = Instant::now();
         assert_eq!(std::iter::from_fn(|| o.next_to_send(now)).count(), 2);
+    }
+
+    #[test]
+    fn a_reply_an_edit_and_a_deletion_go_out_as_send_with_their_one_field() {
+        let mut o = Outbox::new(10);
+        for target in [Target::Reply(3), Target::Edit(4), Target::Delete(5)] {
+            o.push(MessageId::new(), conv("#g"), "x".into(), Some(target));
+        }
+        o.push(MessageId::new(), conv("#g"), "plain".into(), None);
+        let fields: Vec<_> = o
+            .iter()
+            .map(|p| match p.message() {
+                ClientMessage::Send {
+                    reply_to,
+                    edit,
+                    delete,
+                    ..
+                } => (reply_to, edit, delete),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                (Some(3), None, None),
+                (None, Some(4), None),
+                (None, None, Some(5)),
+                (None, None, None)
+            ]
+        );
     }
 
     #[test]

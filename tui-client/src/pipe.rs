@@ -8,8 +8,11 @@
 //! text (every control, bidi or invisible character as `classchat_common::text`
 //! classifies them: DEL, C1 controls, zero-width and tag characters, fillers…)
 //! are written as `\u` escapes, so the output is inert on a screen and the same
-//! JSON to a program. A `/msg` longer than the server announced it takes gets a
-//! `command_error` and is not sent. A `/sendfile` or `/accept` counts as
+//! JSON to a program. A `/msg` (or `/reply`, `/edit`) longer than the server
+//! announced it takes gets a `command_error` and is not sent; like `/msg`, they
+//! and `/unsend` count as answered on `stored` or an `error` with their `id`.
+//! Edits and deletions arrive as `message` lines of their own, with `edit` or
+//! `delete` naming the message they change. A `/sendfile` or `/accept` counts as
 //! answered when its transfer ends (uploaded, saved, failed or cancelled). After
 //! stdin ends (or `/quit`), pipe mode waits until every command has had its
 //! answer, then `--wait` seconds more, then acknowledges what it received, logs
@@ -314,8 +317,8 @@ async fn execute<W: AsyncWrite + Unpin>(
             };
             out.local(&local).await?;
         }
-        Intent::Send { to, body } => {
-            let id = client.send(to, body).await.map_err(stopped)?;
+        Intent::Send { to, body, target } => {
+            let id = client.send_about(to, body, target).await.map_err(stopped)?;
             waiting.sends.insert(id);
         }
         Intent::Ask(request) => {

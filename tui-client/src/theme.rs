@@ -19,6 +19,10 @@ pub struct Theme {
     pub me: Style,
     pub mention: Style,
     pub event: Style,
+    /// The quote line above a reply.
+    pub quote: Style,
+    /// "message deleted", in place of a deleted message's text.
+    pub tombstone: Style,
     pub separator: Style,
     pub new_marker: Style,
     pub selected: Style,
@@ -62,6 +66,8 @@ impl Theme {
                 me: bold,
                 mention: bold.add_modifier(Modifier::UNDERLINED),
                 event: dim.add_modifier(Modifier::ITALIC),
+                quote: dim,
+                tombstone: dim.add_modifier(Modifier::ITALIC),
                 separator: dim,
                 new_marker: bold,
                 selected: reverse.remove_modifier(Modifier::DIM),
@@ -89,6 +95,10 @@ impl Theme {
             me: Style::new().fg(Color::Green),
             mention: Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
             event: Style::new()
+                .fg(Color::DarkGray)
+                .add_modifier(Modifier::ITALIC),
+            quote: Style::new().fg(Color::DarkGray),
+            tombstone: Style::new()
                 .fg(Color::DarkGray)
                 .add_modifier(Modifier::ITALIC),
             separator: Style::new().fg(Color::DarkGray),

@@ -56,6 +56,8 @@ mod tests_narrow;
 #[cfg(test)]
 mod tests_notices;
 #[cfg(test)]
+mod tests_replies;
+#[cfg(test)]
 mod tests_signup;
 #[cfg(test)]
 mod tests_theme;

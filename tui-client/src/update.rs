@@ -1,11 +1,13 @@
 //! The only place the model changes: `update(model, msg)` applies one message
 //! and returns the effects for the run loop to carry out.
 //!
-//! Layout: [`keys`] (keyboard, mouse, the login form's keys), [`login`] (what
-//! the login form sends, and the answers), [`popup`] (keys over a popup),
-//! [`confirm`] (the actions that ask first: `/delete`, declining an offer,
-//! quitting with work unfinished), [`input`] (what Enter, Tab and Up do in the
-//! input bar), [`net`] (what the server said), [`files`] (the file
+//! Layout: [`keys`] (keyboard, mouse, the login form's keys), [`selection`]
+//! (keys on a selected message: reply, edit, delete, go to a quote, who read
+//! it, retry), [`login`] (what the login form sends, and the answers),
+//! [`popup`] (keys over a popup), [`confirm`] (the actions that ask first:
+//! `/delete`, deleting a message, declining an offer, quitting with work
+//! unfinished), [`input`] (what Enter, Tab and Up do in the input bar, and
+//! what a reply or an edit sends), [`net`] (what the server said), [`files`] (the file
 //! picker, offers, transfers), [`password`] (the `/passwd` form). This
 //! file holds the rules that apply after every message: keep the input bar
 //! full of the draft, open the selected conversation, mark what is on screen
@@ -19,6 +21,7 @@ mod login;
 mod net;
 mod password;
 mod popup;
+mod selection;
 #[cfg(test)]
 mod tests;
 
@@ -195,7 +198,7 @@ fn after(model: &mut Model, fx: &mut Vec<Effect>) {
     // with nothing covering it.
     let on_screen = model.terminal_focused && model.popup.is_none();
     let newest = if on_screen {
-        layout::newest_visible_seq(conv, &ctx, height)
+        layout::newest_visible_seq(conv, &ctx, height).map(|seq| conv.read_through(seq))
     } else {
         None
     };

@@ -199,6 +199,83 @@ async fn a_msg_over_the_announced_limit_is_a_command_error_and_is_not_sent() {
     server.stop().await;
 }
 
+/// The `seq` of each `stored` line in `out`, in order.
+fn stored_seqs(out: &[Value]) -> Vec<u64> {
+    of_type(out, "stored")
+        .iter()
+        .map(|s| s["seq"].as_u64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn replies_edits_and_deletions_are_answered_like_messages_and_reach_the_other_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start("127.0.0.1:0", dir.path()).await;
+    run_pipe(&server, "bob", "", Duration::ZERO).await;
+
+    let out = run_pipe(&server, "alice", "/msg bob lab at 3\n", Duration::ZERO).await;
+    let [first] = stored_seqs(&out)[..] else {
+        panic!("{out:?}")
+    };
+    let input = format!("/reply bob {first} or at 4?\n/edit bob {first} lab at 4\n");
+    let out = run_pipe(&server, "alice", &input, Duration::ZERO).await;
+    let [reply, edit] = stored_seqs(&out)[..] else {
+        panic!("{out:?}")
+    };
+    assert!(first < reply && reply < edit, "each takes a seq of its own");
+    let followed = |id: &Value| of_type(&out, "status").iter().any(|s| &s["id"] == id);
+    let stored = of_type(&out, "stored");
+    assert!(followed(&stored[0]["id"]), "a reply is followed: {out:?}");
+    assert!(!followed(&stored[1]["id"]), "an edit is not: {out:?}");
+
+    // bob was away: the catch-up brings the message as it is now, the reply
+    // quoting it, and the edit as a line of its own naming what it changes.
+    let out = run_pipe(&server, "bob", "", Duration::from_millis(300)).await;
+    let messages = of_type(&out, "message");
+    let by_seq = |seq: u64| {
+        *messages
+            .iter()
+            .find(|m| m["seq"] == seq)
+            .unwrap_or_else(|| panic!("message {seq} in {messages:?}"))
+    };
+    assert_eq!(by_seq(first)["body"], "lab at 4");
+    assert!(by_seq(first)["edited"].is_string());
+    assert_eq!(by_seq(reply)["reply"]["seq"], first);
+    assert_eq!(
+        (&by_seq(edit)["edit"], &by_seq(edit)["body"]),
+        (&Value::from(first), &Value::from("lab at 4"))
+    );
+
+    // Refusals count as answers too: pipe mode does not wait for more.
+    let input = format!("/unsend bob {reply}\n/edit bob 999 nothing there\n");
+    let out = run_pipe(&server, "alice", &input, Duration::ZERO).await;
+    let [unsend] = stored_seqs(&out)[..] else {
+        panic!("{out:?}")
+    };
+    let refused = of_type(&out, "error");
+    assert_eq!(refused.len(), 1, "{out:?}");
+    assert_eq!(refused[0]["code"], "unknown_message");
+
+    let out = run_pipe(&server, "bob", "", Duration::from_millis(300)).await;
+    let deletion = of_type(&out, "message")
+        .into_iter()
+        .find(|m| m["seq"] == unsend)
+        .cloned()
+        .unwrap_or_else(|| panic!("the deletion in {out:?}"));
+    assert_eq!(
+        (&deletion["delete"], &deletion["body"]),
+        (&Value::from(reply), &Value::from(""))
+    );
+
+    // Only its author edits a message; only they (or a group's owner or
+    // moderators) delete it.
+    let input = format!("/edit alice {first} lab at 5\n/unsend alice {first}\n");
+    let out = run_pipe(&server, "bob", &input, Duration::ZERO).await;
+    let codes: Vec<&Value> = of_type(&out, "error").iter().map(|e| &e["code"]).collect();
+    assert_eq!(codes, ["not_author", "not_author"], "{out:?}");
+    server.stop().await;
+}
+
 /// Runs the real binary with its own config and data directories.
 /// The real `classchat` with `args`, its settings and data under `home`, and
 /// `CLASSCHAT_PASSWORD` set only if `env_password` is given; output piped.

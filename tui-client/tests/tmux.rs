@@ -175,6 +175,46 @@ async fn a_message_typed_in_one_terminal_appears_on_the_other() {
     Chat { dir, server, tmux }.stop().await;
 }
 
+/// Issue 16, items 1 to 3, with the real binary: bob answers alice's message
+/// with `r`; she corrects it with `e` and then deletes it with `d` and `y`.
+/// Both screens follow: the quote on bob's reply changes with her message,
+/// which ends as a tombstone.
+#[tokio::test]
+async fn a_reply_an_edit_and_a_deletion_made_with_keys_show_on_both_screens() {
+    let Some(Chat { dir, server, tmux }) = Chat::start().await else {
+        return;
+    };
+
+    tmux.keys("alice", &["/msg bob lab at 3", "Enter"]);
+    tmux.wait_for("bob", "alice: lab at 3").await;
+    tmux.keys("bob", &["M-Up"]);
+    tmux.wait_for("bob", "r reply").await;
+    tmux.keys("bob", &["r"]);
+    tmux.wait_for("bob", "Replying to alice: lab at 3").await;
+    tmux.keys("bob", &["or at 4?", "Enter"]);
+    tmux.wait_for("alice", "bob: ↳ alice: lab at 3").await;
+    tmux.wait_for("alice", "      or at 4?").await;
+
+    // alice's own message is above bob's reply.
+    tmux.keys("alice", &["M-Up", "Up", "e"]);
+    tmux.wait_for("alice", "Editing your message").await;
+    tmux.keys("alice", &["C-u", "lab at 4", "Enter"]);
+    tmux.wait_for("bob", "alice: lab at 4 (edited)").await;
+    tmux.wait_for("bob", "bob: ↳ alice: lab at 4").await;
+    tmux.wait_for("alice", "alice: lab at 4 (edited)").await;
+
+    tmux.keys("alice", &["M-Up", "Up", "d"]);
+    tmux.wait_for("alice", "Delete this message for everyone?")
+        .await;
+    tmux.keys("alice", &["y"]);
+    tmux.wait_for("bob", "alice: message deleted").await;
+    let bob = tmux.wait_for("bob", "bob: ↳ alice: message deleted").await;
+    assert!(!bob.contains("lab at"), "nothing of it is left:\n{bob}");
+    tmux.wait_for("alice", "alice: message deleted").await;
+
+    Chat { dir, server, tmux }.stop().await;
+}
+
 /// Issue 14, items 1 and 2, with the real binary. bob has alice's conversation
 /// open and nothing typed when her file offer arrives; he types a question
 /// and Enter: it is sent whole and the offer still waits (it used to open a
@@ -284,7 +324,7 @@ async fn a_flag_leaves_nothing_on_the_rows_below_and_a_selected_message_is_reada
 
     // Alt+Up selects the newest message; its row, colours and all.
     tmux.keys("bob", &["M-Up"]);
-    tmux.wait_for("bob", "r retry").await;
+    tmux.wait_for("bob", "r reply").await;
     let coloured = tmux.run(&["capture-pane", "-e", "-p", "-t", "smoke:bob"]);
     let row = coloured
         .lines()

@@ -11,7 +11,7 @@ use crate::names::{Conv, GroupName, Username};
 use crate::protocol::{
     Access, ChatMessage, ClientMessage, ConvSummary, Counts, FileCounts, FileInfo, FileOutcome,
     FileState, GroupEvent, GroupInfo, Limits, MemberInfo, MemberState, OfferSummary, Posting,
-    Recipient, Role, Secret, ServerMessage,
+    Quote, Recipient, Role, Secret, ServerMessage,
 };
 
 /// Every error code; a test checks this against the ones serde knows.
@@ -36,6 +36,7 @@ pub const ERROR_CODES: &[ErrorCode] = &[
     ErrorCode::NotMember,
     ErrorCode::NotOwner,
     ErrorCode::NotModerator,
+    ErrorCode::NotAuthor,
     ErrorCode::InviteOnly,
     ErrorCode::Banned,
     ErrorCode::GroupExists,
@@ -180,14 +181,33 @@ fn group_event() -> impl Strategy<Value = GroupEvent> {
         (username(), role()).prop_map(|(user, role)| GroupEvent::Role { user, role }),
         access().prop_map(|access| GroupEvent::Access { access }),
         posting().prop_map(|posting| GroupEvent::Posting { posting }),
+        any::<u64>().prop_map(|seq| GroupEvent::Pinned { seq }),
+        any::<u64>().prop_map(|seq| GroupEvent::Unpinned { seq }),
         (group_name(), group_name()).prop_map(|(old, new)| GroupEvent::Renamed { old, new }),
         username().prop_map(|user| GroupEvent::Owner { user }),
         Just(GroupEvent::Deleted),
     ]
 }
 
+fn quote() -> impl Strategy<Value = Quote> {
+    (any::<u64>(), username(), text(), any::<bool>()).prop_map(|(seq, from, text, deleted)| Quote {
+        seq,
+        from,
+        text,
+        deleted,
+    })
+}
+
 fn chat_message() -> impl Strategy<Value = ChatMessage> {
+    let changes = (
+        of(quote()),
+        of(any::<u64>()),
+        of(any::<u64>()),
+        of(timestamp()),
+        any::<bool>(),
+    );
     (
+        changes,
         conv(),
         any::<u64>(),
         message_id(),
@@ -199,7 +219,8 @@ fn chat_message() -> impl Strategy<Value = ChatMessage> {
         of(counts()),
     )
         .prop_map(
-            |(conv, seq, id, from, ts, body, event, file, counts)| ChatMessage {
+            |(
+                (reply, edit, delete, edited, deleted),
                 conv,
                 seq,
                 id,
@@ -209,6 +230,21 @@ fn chat_message() -> impl Strategy<Value = ChatMessage> {
                 event,
                 file,
                 counts,
+            )| ChatMessage {
+                conv,
+                seq,
+                id,
+                from,
+                ts,
+                body,
+                event,
+                file,
+                counts,
+                reply: reply.map(Box::new),
+                edit,
+                delete,
+                edited,
+                deleted,
             },
         )
 }
@@ -291,6 +327,7 @@ fn group_info() -> impl Strategy<Value = GroupInfo> {
                 posting,
                 role,
                 banned,
+                pinned: vec![created.as_millis().unsigned_abs() % 7],
             },
         )
 }
@@ -360,6 +397,7 @@ fn conv_summary() -> impl Strategy<Value = ConvSummary> {
                     owner,
                     posting,
                     role,
+                    pinned: Vec::new(),
                 }
             },
         )
@@ -396,7 +434,22 @@ pub fn client_message() -> impl Strategy<Value = ClientMessage> {
             }
         ),
         (req(), secret(), secret()).prop_map(|(req, old, new)| C::Password { req, old, new }),
-        (message_id(), conv(), text()).prop_map(|(id, to, body)| C::Send { id, to, body }),
+        (
+            message_id(),
+            conv(),
+            text(),
+            of(any::<u64>()),
+            of(any::<u64>()),
+            of(any::<u64>())
+        )
+            .prop_map(|(id, to, body, reply_to, edit, delete)| C::Send {
+                id,
+                to,
+                body,
+                reply_to,
+                edit,
+                delete
+            }),
         (conv(), any::<u64>()).prop_map(|(conv, seq)| C::Ack { conv, seq }),
         (req(), conv(), of(any::<u64>())).prop_map(|(req, conv, seq)| C::Read { req, conv, seq }),
         (
@@ -456,6 +509,16 @@ pub fn client_message() -> impl Strategy<Value = ClientMessage> {
             user
         }),
         (req(), group_name()).prop_map(|(req, group)| C::Delete { req, group }),
+        (req(), group_name(), any::<u64>()).prop_map(|(req, group, seq)| C::Pin {
+            req,
+            group,
+            seq
+        }),
+        (req(), group_name(), any::<u64>()).prop_map(|(req, group, seq)| C::Unpin {
+            req,
+            group,
+            seq
+        }),
         (req(), group_name(), username()).prop_map(|(req, group, user)| C::Unban {
             req,
             group,
@@ -495,6 +558,7 @@ pub fn client_message() -> impl Strategy<Value = ClientMessage> {
         (req(), offer_id()).prop_map(|(req, offer)| C::Decline { req, offer }),
         (req(), offer_id()).prop_map(|(req, offer)| C::Cancel { req, offer }),
         req().prop_map(|req| C::Files { req }),
+        conv().prop_map(|to| C::Typing { to }),
         Just(C::Ping),
         Just(C::Pong),
         Just(C::Bye),
@@ -571,6 +635,7 @@ pub fn server_message() -> impl Strategy<Value = ServerMessage> {
             total
         }),
         any::<usize>().prop_map(|total| S::Online { total }),
+        (conv(), username()).prop_map(|(conv, user)| S::Typing { conv, user }),
         (
             req(),
             username(),

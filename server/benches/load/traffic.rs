@@ -39,6 +39,9 @@ impl Frames {
                 id: MessageId::new(),
                 to: to.clone(),
                 body: BODY.to_owned(),
+                reply_to: None,
+                edit: None,
+                delete: None,
             }
             .to_line();
             blob.extend_from_slice(&line);

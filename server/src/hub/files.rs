@@ -218,6 +218,8 @@ impl Worker {
             ts: now,
             kind: MessageKind::File as i64,
             body,
+            refers: None,
+            quoted: None,
         });
         if let Some(c) = &self.cluster {
             b.events.push(Event::offer(&record, c.bus.node()));
@@ -245,6 +247,11 @@ impl Worker {
             event: None,
             file: Some(info),
             counts: None,
+            reply: None,
+            edit: None,
+            delete: None,
+            edited: None,
+            deleted: false,
         };
         self.fan_out(b, conv, None, msg);
         b.message(
@@ -288,6 +295,7 @@ impl Worker {
             ts: now,
             kind: MessageKind::File,
             body: &body,
+            refers: None,
         })?;
         if appended != Appended::New {
             return Err(StoreError::Corrupt(

@@ -40,7 +40,7 @@ use crate::store::{
     Appended, ConvId, ConvKind, MemberRecord, MessageKind, NewMessage, Rules, StoreError,
     StoredEvent, UserId,
 };
-use classchat_common::limits::{CREATE_MEMBERS_MAX, LIST_MAX};
+use classchat_common::limits::{CREATE_MEMBERS_MAX, LIST_MAX, PINS_MAX};
 
 /// Why a group request did not go through.
 pub(super) enum Failure {
@@ -316,6 +316,79 @@ impl Worker {
         Ok(self.info_reply(id, user, req))
     }
 
+    /// Pins message `seq` of a group, or unpins it.
+    pub(super) fn pin(
+        &mut self,
+        b: &mut Batch,
+        user: UserId,
+        req: Option<Req>,
+        group: &GroupName,
+        seq: u64,
+        pinned: bool,
+    ) -> Outcome {
+        let to_do = if pinned {
+            "pin messages"
+        } else {
+            "unpin messages"
+        };
+        let (id, _) = self.moderated_group(user, group, to_do)?;
+        let pins = self
+            .state
+            .convs
+            .get(&id)
+            .map(|c| c.pins.clone())
+            .unwrap_or_default();
+        let bad = |why: String| Err(Refusal::new(ErrorCode::BadRequest, why).into());
+        if !pinned {
+            if !pins.contains(&seq) {
+                return bad(format!("message {seq} of #{group} is not pinned"));
+            }
+            self.set_pinned(id, seq, false)?;
+            self.record_event(b, id, user, GroupEvent::Unpinned { seq })?;
+            return Ok(self.info_reply(id, user, req));
+        }
+        if pins.contains(&seq) {
+            return bad(format!("message {seq} of #{group} is pinned already"));
+        }
+        if pins.len() >= PINS_MAX {
+            return bad(format!(
+                "#{group} has {PINS_MAX} pinned messages, the most a group may; unpin one first"
+            ));
+        }
+        match self.store.message_at(id, seq)? {
+            Some(t) if matches!(t.kind, MessageKind::Text | MessageKind::File) => {}
+            Some(t) if t.kind == MessageKind::Deleted => {
+                let why = format!("message {seq} of #{group} was deleted");
+                return Err(Refusal::new(ErrorCode::UnknownMessage, why).into());
+            }
+            Some(_) => return bad(format!("message {seq} of #{group} is not one to pin")),
+            None => {
+                let why = format!("#{group} has no message {seq}");
+                return Err(Refusal::new(ErrorCode::UnknownMessage, why).into());
+            }
+        }
+        self.set_pinned(id, seq, true)?;
+        self.record_event(b, id, user, GroupEvent::Pinned { seq })?;
+        Ok(self.info_reply(id, user, req))
+    }
+
+    /// Pins or unpins message `seq`, in memory and in the store.
+    pub(super) fn set_pinned(
+        &mut self,
+        id: ConvId,
+        seq: u64,
+        pinned: bool,
+    ) -> Result<(), StoreError> {
+        self.store.set_pinned(id, seq, pinned)?;
+        if let Some(conv) = self.state.convs.get_mut(&id) {
+            conv.pins.retain(|p| *p != seq);
+            if pinned {
+                conv.pins.push(seq);
+            }
+        }
+        Ok(())
+    }
+
     pub(super) fn unban(
         &mut self,
         b: &mut Batch,
@@ -439,6 +512,11 @@ impl Worker {
                 event: Some(GroupEvent::Deleted),
                 file: None,
                 counts: None,
+                reply: None,
+                edit: None,
+                delete: None,
+                edited: None,
+                deleted: false,
             };
             let others: Vec<UserId> = conv
                 .members
@@ -535,7 +613,7 @@ impl Worker {
 
     /// Stores a membership event in the group's history and sends it to every
     /// connected member.
-    fn record_event(
+    pub(super) fn record_event(
         &mut self,
         b: &mut Batch,
         id: ConvId,
@@ -565,6 +643,11 @@ impl Worker {
             event: Some(event),
             file: None,
             counts: None,
+            reply: None,
+            edit: None,
+            delete: None,
+            edited: None,
+            deleted: false,
         };
         let appended = self.store.append(&NewMessage {
             conv: id,
@@ -574,6 +657,7 @@ impl Worker {
             ts: msg.ts,
             kind: MessageKind::Event,
             body: &stored,
+            refers: None,
         })?;
         if appended != Appended::New {
             return Err(StoreError::Corrupt(
@@ -589,6 +673,8 @@ impl Worker {
             ts: msg.ts,
             kind: MessageKind::Event as i64,
             body: stored.clone(),
+            refers: None,
+            quoted: None,
         });
         self.advance_after_send(b, id, actor, seq, msg.ts);
         if let Some(conv) = self.state.convs.get(&id) {
@@ -865,6 +951,7 @@ impl Worker {
             posting: rules.posting,
             role: self.role(id, viewer),
             banned: conv.is_banned(viewer),
+            pinned: conv.pins.clone(),
         })
     }
 

@@ -7,17 +7,20 @@
 
 use bytes::Bytes;
 use classchat_common::limits::MAX_BODY_BYTES;
-use classchat_common::protocol::{ChatMessage, Posting, Req, Role};
+use classchat_common::protocol::{ChatMessage, GroupEvent, Posting, Quote, Req, Role};
 use classchat_common::text::is_blank;
-use classchat_common::{Conv as ConvName, ErrorCode, MessageId, ServerMessage, Timestamp};
+use classchat_common::{
+    Conv as ConvName, ErrorCode, MessageId, ServerMessage, Timestamp, Username,
+};
 
 use super::remote::Event;
 use super::state::{Conv, direct_key};
 use super::worker::{Batch, Worker};
-use super::{Refusal, SessionId};
+use super::{Refusal, Sending, SessionId};
 use crate::ratelimit::Class;
 use crate::store::{
-    Appended, ConvId, ConvKind, MemberRecord, MessageKind, MessageRef, NewMessage, UserId,
+    Appended, ConvId, ConvKind, MemberRecord, MessageKind, MessageRef, NewMessage, Quoted,
+    StoreError, UserId,
 };
 
 /// Where a message goes.
@@ -36,6 +39,7 @@ impl Worker {
         id: MessageId,
         to: &ConvName,
         body: &str,
+        what: Sending,
     ) {
         let refuse = |b: &mut Batch, r: Refusal, retry_after_ms: Option<u64>| {
             b.message(
@@ -56,7 +60,13 @@ impl Worker {
         let Some(from) = self.state.name(user).cloned() else {
             return;
         };
-        if is_blank(body) || body.len() > MAX_BODY_BYTES {
+        // A deletion's body is not kept, whatever it says.
+        let body = if matches!(what, Sending::Delete(_)) {
+            ""
+        } else {
+            body
+        };
+        if !matches!(what, Sending::Delete(_)) && (is_blank(body) || body.len() > MAX_BODY_BYTES) {
             let why = if is_blank(body) {
                 "a message needs something visible; this one is empty or only spaces, \
                  line breaks and invisible characters"
@@ -79,7 +89,9 @@ impl Worker {
         }
         // The destination is checked before the duplicate (PROTOCOL.md §6.5):
         // a resend to a group one has left is refused like a first attempt.
-        let conv_id = match self.destination(user, to) {
+        // Deleting one's own message is allowed where one may no longer post.
+        let posting = !matches!(what, Sending::Delete(_));
+        let conv_id = match self.route(user, to, posting) {
             Ok(Destination::Conv(id)) => id,
             Ok(Destination::NewDirect(other)) => {
                 // The id may be that of a message stored elsewhere; then no
@@ -91,6 +103,10 @@ impl Worker {
                     Ok(None) => {}
                     Err(e) => return b.fail(e),
                 }
+                if what != Sending::New(None) {
+                    let why = format!("you have no messages with {to} yet");
+                    return refuse(b, Refusal::new(ErrorCode::UnknownMessage, why), None);
+                }
                 match self.open_direct(b, user, other) {
                     Some(id) => id,
                     None => return,
@@ -98,19 +114,55 @@ impl Worker {
             }
             Err(r) => return refuse(b, r, None),
         };
+        // A change is checked against the message it changes, unless it is
+        // a resend of one already stored.
+        let mut quote = None;
+        if let Some(target) = what.refers() {
+            match self.store.find_message(user, id) {
+                Ok(Some(existing)) => {
+                    return self.reply_stored(b, session, user, id, existing, true);
+                }
+                Ok(None) => {}
+                Err(e) => return b.fail(e),
+            }
+            match self.may_refer(conv_id, user, to, target, what) {
+                Ok(q) => quote = q,
+                Err(Ok(r)) => return refuse(b, r, None),
+                Err(Err(e)) => return b.fail(e),
+            }
+        }
         let Some(seq) = self.state.convs.get(&conv_id).map(|c| c.last_seq + 1) else {
             return;
         };
         let ts = Timestamp::now();
+        let kind = match what {
+            Sending::New(_) => MessageKind::Text,
+            Sending::Edit(_) => MessageKind::Edit,
+            Sending::Delete(_) => MessageKind::Delete,
+        };
+        let refers = what.refers();
         let appended = self.store.append(&NewMessage {
             conv: conv_id,
             seq,
             id,
             sender: user,
             ts,
-            kind: MessageKind::Text,
+            kind,
             body,
+            refers,
         });
+        let changed = match (&appended, what) {
+            (Ok(Appended::New), Sending::Edit(target)) => {
+                self.store.edit_message(conv_id, target, body, ts)
+            }
+            (Ok(Appended::New), Sending::Delete(target)) => {
+                self.store.erase_message(conv_id, target)
+            }
+            _ => Ok(()),
+        };
+        if let Err(e) = changed {
+            return b.fail(e);
+        }
         match appended {
             Err(e) => b.fail(e),
             Ok(Appended::Duplicate(existing)) => {
@@ -124,8 +176,10 @@ impl Worker {
                     sender: user.0,
                     sender_name: from.clone(),
                     ts,
-                    kind: MessageKind::Text as i64,
+                    kind: kind as i64,
                     body: body.to_owned(),
+                    refers,
+                    quoted: quote.clone(),
                 });
                 self.advance_after_send(b, conv_id, user, seq, ts);
                 if let Some(conv) = self.state.convs.get(&conv_id) {
@@ -139,6 +193,24 @@ impl Worker {
                         event: None,
                         file: None,
                         counts: None,
+                        reply: quote.zip(refers).map(|(q, seq)| {
+                            Box::new(Quote {
+                                seq,
+                                from: q.sender_name,
+                                text: q.text,
+                                deleted: q.deleted,
+                            })
+                        }),
+                        edit: match what {
+                            Sending::Edit(target) => Some(target),
+                            _ => None,
+                        },
+                        delete: match what {
+                            Sending::Delete(target) => Some(target),
+                            _ => None,
+                        },
+                        edited: None,
+                        deleted: false,
                     };
                     self.echo_to_own_sessions(b, conv, user, Some(session), &msg);
                     self.fan_out(b, conv, Some(user), msg);
@@ -149,7 +221,79 @@ impl Worker {
                     ts,
                 };
                 self.reply_stored(b, session, user, id, stored, false);
+                // A deleted message is no longer pinned.
+                if let Sending::Delete(target) = what
+                    && self
+                        .state
+                        .convs
+                        .get(&conv_id)
+                        .is_some_and(|c| c.pins.contains(&target))
+                {
+                    let unpinned = self.set_pinned(conv_id, target, false).and_then(|()| {
+                        self.record_event(b, conv_id, user, GroupEvent::Unpinned { seq: target })
+                    });
+                    if let Err(e) = unpinned {
+                        b.fail(e);
+                    }
+                }
             }
+        }
+    }
+
+    /// Whether `user` may reply to, edit or delete message `target` of
+    /// `conv`; for a reply, what it quotes. `Err(Ok)`: refused; `Err(Err)`:
+    /// storage failed.
+    fn may_refer(
+        &mut self,
+        conv: ConvId,
+        user: UserId,
+        to: &ConvName,
+        target: u64,
+        what: Sending,
+    ) -> Result<Option<Box<Quoted>>, Result<Refusal, StoreError>> {
+        let unknown = |why: String| Err(Ok(Refusal::new(ErrorCode::UnknownMessage, why)));
+        let found = match self.store.message_at(conv, target) {
+            Ok(found) => found,
+            Err(e) => return Err(Err(e)),
+        };
+        let Some(t) = found else {
+            return unknown(format!("{to} has no message {target}"));
+        };
+        if t.kind == MessageKind::Deleted {
+            return unknown(format!("message {target} of {to} was deleted"));
+        }
+        let not_author = |why: String| Err(Ok(Refusal::new(ErrorCode::NotAuthor, why)));
+        match what {
+            Sending::New(_) => match t.kind {
+                MessageKind::Text | MessageKind::File => {
+                    let name = self
+                        .state
+                        .name(t.sender)
+                        .cloned()
+                        .unwrap_or_else(Username::ghost);
+                    Ok(Some(Box::new(Quoted::of(name, t.kind, &t.body))))
+                }
+                _ => not_author(format!("message {target} of {to} is not one to reply to")),
+            },
+            Sending::Edit(_) if t.kind != MessageKind::Text => {
+                not_author(format!("message {target} of {to} is not a text message"))
+            }
+            Sending::Edit(_) if t.sender != user => {
+                not_author("you may edit only your own messages".to_owned())
+            }
+            Sending::Delete(_) if t.kind != MessageKind::Text => not_author(format!(
+                "message {target} of {to} is not a text message (withdraw a file offer with cancel)"
+            )),
+            Sending::Delete(_)
+                if t.sender != user
+                    && !matches!(self.role(conv, user), Some(Role::Owner | Role::Moderator)) =>
+            {
+                not_author(
+                    "you may delete only your own messages, or any in a group you own or moderate"
+                        .to_owned(),
+                )
+            }
+            Sending::Edit(_) | Sending::Delete(_) => Ok(None),
         }
     }
 
@@ -157,8 +301,14 @@ impl Worker {
     /// may not: not a member, or a member of an announcement group who does
     /// not moderate it.
     pub(super) fn destination(&self, user: UserId, to: &ConvName) -> Result<Destination, Refusal> {
+        self.route(user, to, true)
+    }
+
+    /// [`Self::destination`]; `posting`: whether the announcement rule applies.
+    fn route(&self, user: UserId, to: &ConvName, posting: bool) -> Result<Destination, Refusal> {
         if let Some(id) = self.state.find_conv(user, to)? {
-            if matches!(to, ConvName::Group(_))
+            if posting
+                && matches!(to, ConvName::Group(_))
                 && self.rules(id).posting == Posting::Moderators
                 && self.role(id, user) == Some(Role::Member)
             {

@@ -152,6 +152,7 @@ impl Worker {
                     owner: None,
                     posting: None,
                     role: None,
+                    pinned: Vec::new(),
                 };
                 match &conv.kind {
                     ConvKind::Direct { a, b } => {
@@ -164,6 +165,7 @@ impl Worker {
                         summary.owner = self.state.name(*owner).cloned();
                         summary.posting = Some(rules.posting);
                         summary.role = self.role(*id, user);
+                        summary.pinned = conv.pins.clone();
                     }
                 }
                 Some((*id, summary))

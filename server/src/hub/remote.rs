@@ -31,8 +31,8 @@ use super::state::{Conv, Offer, User};
 use super::worker::{Batch, Worker};
 use crate::ratelimit::Buckets;
 use crate::store::{
-    ConvFetch, ConvId, ConvKind, FileRecord, Learned, MemberRecord, MessageKind, StoredEvent,
-    StoredMessage, TokenHash, UserId, UserRecord,
+    ConvFetch, ConvId, ConvKind, FileRecord, Learned, MemberRecord, MessageKind, Quoted,
+    StoredEvent, StoredMessage, TokenHash, UserId, UserRecord,
 };
 
 /// A node silent this long is taken for dead: its users go offline.
@@ -68,6 +68,10 @@ pub enum Event {
         ts: Timestamp,
         kind: i64,
         body: String,
+        /// Replies, edits and deletions: the message they refer to; a
+        /// reply's quote of it.
+        refers: Option<u64>,
+        quoted: Option<Box<Quoted>>,
     },
     /// A group deleted (nothing of it is kept): its members are told, with
     /// the sequence number the event would have had.
@@ -143,6 +147,8 @@ pub enum Event {
     Presence { node: String, users: Vec<i64> },
     /// `node` is stopping: its users are no longer connected there.
     Leaving { node: String },
+    /// A user typing in a conversation (never stored).
+    Typing { conv: i64, user: i64 },
 }
 
 impl Event {
@@ -174,6 +180,8 @@ impl Event {
             ts: m.ts,
             kind: m.kind as i64,
             body: m.body.clone(),
+            refers: m.refers,
+            quoted: m.quoted.clone(),
         }
     }
 }
@@ -324,6 +332,8 @@ impl Worker {
                 ts,
                 kind,
                 body,
+                refers,
+                quoted,
             } => {
                 let m = StoredMessage {
                     seq,
@@ -333,6 +343,9 @@ impl Worker {
                     ts,
                     kind: MessageKind::from_i64(kind),
                     body,
+                    refers,
+                    edited: None,
+                    quoted,
                 };
                 self.sequence(b, ConvId(conv), m);
             }
@@ -428,6 +441,7 @@ impl Worker {
                 self.node_says(b, node, users);
             }
             Event::Leaving { node } => self.node_gone(b, &node),
+            Event::Typing { conv, user } => self.tell_typing(b, ConvId(conv), UserId(user)),
         }
     }
 
@@ -572,6 +586,7 @@ impl Worker {
         }
         let mut conv = Conv::new(id, f.conv.kind, f.conv.created, 0, None);
         conv.banned = f.bans;
+        conv.pins = f.pins;
         self.state.convs.insert(id, conv);
         for m in &f.members {
             self.state.add_member_in_memory(m);
@@ -592,7 +607,11 @@ impl Worker {
             MessageKind::Event => serde_json::from_str::<StoredEvent>(&m.body)
                 .ok()
                 .map(|e| e.event),
-            MessageKind::Text | MessageKind::File => None,
+            MessageKind::Text
+            | MessageKind::File
+            | MessageKind::Edit
+            | MessageKind::Delete
+            | MessageKind::Deleted => None,
         };
         let (sender, seq, ts) = (m.sender, m.seq, m.ts);
         // Who joins with this event sees it; who leaves sees it last.
@@ -632,6 +651,17 @@ impl Worker {
                     && let ConvKind::Group { rules, .. } = &mut c.kind
                 {
                     rules.access = *access;
+                }
+            }
+            Some(GroupEvent::Pinned { seq: pinned }) => {
+                if let Some(c) = self.state.convs.get_mut(&conv_id) {
+                    c.pins.retain(|p| p != pinned);
+                    c.pins.push(*pinned);
+                }
+            }
+            Some(GroupEvent::Unpinned { seq: unpinned }) => {
+                if let Some(c) = self.state.convs.get_mut(&conv_id) {
+                    c.pins.retain(|p| p != unpinned);
                 }
             }
             Some(GroupEvent::Posting { posting }) => {
@@ -764,6 +794,11 @@ impl Worker {
             event: Some(GroupEvent::Deleted),
             file: None,
             counts: None,
+            reply: None,
+            edit: None,
+            delete: None,
+            edited: None,
+            deleted: false,
         };
         self.fan_out(b, conv, None, msg);
         self.forget_conv(b, conv_id);

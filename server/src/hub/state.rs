@@ -112,6 +112,8 @@ pub struct Conv {
     pub members: Vec<Member>,
     /// Groups: who is banned (few, so a list).
     pub banned: Vec<UserId>,
+    /// Groups: the pinned messages, in the order pinned.
+    pub pins: Vec<u64>,
 }
 
 impl Conv {
@@ -131,6 +133,7 @@ impl Conv {
             last_ts,
             members: Vec::new(),
             banned: Vec::new(),
+            pins: Vec::new(),
         }
     }
 
@@ -169,6 +172,8 @@ pub struct State {
     /// File offers still open (or being uploaded), and the bytes they hold.
     pub offers: HashMap<OfferId, Offer>,
     pub file_bytes: u64,
+    /// When each user last said they were typing in each conversation.
+    pub typists: IdMap<(UserId, ConvId), Instant>,
     next_session: u64,
 }
 
@@ -295,6 +300,11 @@ impl State {
         }
         for m in snap.members {
             self.add_member_in_memory(&m);
+        }
+        for (conv, seq) in snap.pins {
+            if let Some(c) = self.convs.get_mut(&conv) {
+                c.pins.push(seq);
+            }
         }
         for (conv, user) in snap.bans {
             if let Some(c) = self.convs.get_mut(&conv) {

@@ -76,9 +76,14 @@ impl Worker {
 
     fn request_wants(&self, wants: &mut Wants, user: UserId, request: &Request) {
         match request {
-            Request::Send { id, to, .. } => {
+            Request::Send { id, to, what, .. } => {
                 wants.messages.push((user, *id));
                 self.want_conv(wants, user, to);
+                if let Some(seq) = what.refers()
+                    && let Ok(Some(conv)) = self.state.find_conv(user, to)
+                {
+                    wants.refs.push((conv, seq));
+                }
             }
             Request::ReadBy { id, .. } => wants.messages.push((user, *id)),
             Request::FileDecision { offer, .. } => {
@@ -111,6 +116,12 @@ impl Worker {
                 self.want_group(wants, group);
                 self.want_group(wants, to);
             }
+            Request::Pin { group, seq, .. } => {
+                self.want_group(wants, group);
+                if let Some(&conv) = self.state.groups.get(group) {
+                    wants.refs.push((conv, *seq));
+                }
+            }
             Request::Join { group, .. }
             | Request::Leave { group, .. }
             | Request::Settings { group, .. } => {
@@ -125,6 +136,7 @@ impl Worker {
             }
             Request::Whois { user, .. } => self.want_name(wants, user),
             Request::Ack { .. }
+            | Request::Typing { .. }
             | Request::Read { .. }
             | Request::Who { .. }
             | Request::Files { .. }

@@ -301,8 +301,11 @@ impl Worker {
         let req = answers.and_then(|(req, _)| req);
         // The group requests answer with the group, or a refusal, alike.
         let outcome = match request {
-            Request::Send { id, to, body } => return self.send(b, session, id, &to, &body),
+            Request::Send { id, to, body, what } => {
+                return self.send(b, session, id, &to, &body, what);
+            }
             Request::Ack { conv, seq } => return self.ack(b, session, &conv, seq),
+            Request::Typing { to } => return self.typing(b, session, &to),
             Request::Read { req, conv, seq } => return self.read(b, session, req, &conv, seq),
             Request::Who { req } => return self.who(b, session, req),
             Request::Whois { req, user } => return self.whois(b, session, req, &user),
@@ -346,6 +349,12 @@ impl Worker {
                 group,
                 user: target,
             } => self.unban(b, user, req, &group, &target),
+            Request::Pin {
+                req,
+                group,
+                seq,
+                pinned,
+            } => self.pin(b, user, req, &group, seq, pinned),
             Request::Role {
                 req,
                 group,

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use classchat_common::limits::{
     CONVERSATIONS_MAX, HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX, MAX_FRAME_BYTES,
 };
-use classchat_common::protocol::{ChatMessage, Counts, FileCounts, FileOutcome, Req};
+use classchat_common::protocol::{ChatMessage, Counts, FileCounts, FileOutcome, Quote, Req};
 use classchat_common::{Conv, ErrorCode, OfferId, ServerMessage};
 
 use super::Context;
@@ -30,6 +30,16 @@ pub struct Page {
 /// from before a rename do not name a group that no longer exists.
 pub fn chat_message(conv: Conv, m: StoredMessage, counts: Option<Counts>) -> ChatMessage {
     let (mut event, mut file) = (None, None);
+    let (mut edit, mut delete, mut deleted) = (None, None, false);
+    let reply = match (m.kind, m.refers, m.quoted) {
+        (MessageKind::Text, Some(seq), Some(q)) => Some(Box::new(Quote {
+            seq,
+            from: q.sender_name,
+            text: q.text,
+            deleted: q.deleted,
+        })),
+        _ => None,
+    };
     let body = match m.kind {
         MessageKind::Event => match serde_json::from_str::<StoredEvent>(&m.body) {
             Ok(stored) => {
@@ -50,6 +60,18 @@ pub fn chat_message(conv: Conv, m: StoredMessage, counts: Option<Counts>) -> Cha
             Err(_) => m.body,
         },
         MessageKind::Text => m.body,
+        MessageKind::Edit => {
+            edit = m.refers;
+            m.body
+        }
+        MessageKind::Delete => {
+            delete = m.refers;
+            String::new()
+        }
+        MessageKind::Deleted => {
+            deleted = true;
+            String::new()
+        }
     };
     ChatMessage {
         conv,
@@ -61,6 +83,11 @@ pub fn chat_message(conv: Conv, m: StoredMessage, counts: Option<Counts>) -> Cha
         event,
         file,
         counts,
+        reply,
+        edit,
+        delete,
+        edited: m.edited,
+        deleted,
     }
 }
 

@@ -12,8 +12,8 @@ use crate::idmap::IdMap;
 
 use super::{
     Appended, ConvId, ConvKind, ConvRecord, FileRecord, MemberRecord, MessageKind, MessageRef,
-    NewMessage, NoticeRecord, OfferOutcome, Pending, Reader, Result, Snapshot, Store, StoreError,
-    StoredMessage, TokenHash, UserId, UserRecord,
+    NewMessage, NoticeRecord, OfferOutcome, Pending, Quoted, Reader, Result, Snapshot, Store,
+    StoreError, StoredMessage, Target, TokenHash, UserId, UserRecord,
 };
 
 #[derive(Debug, Default)]
@@ -23,6 +23,8 @@ struct Data {
     convs: Vec<ConvRecord>,
     members: IdMap<(ConvId, UserId), MemberRecord>,
     bans: std::collections::BTreeSet<(ConvId, UserId)>,
+    /// In the order pinned.
+    pins: Vec<(ConvId, u64)>,
     /// Each conversation's messages in sequence order (`seq` is index + 1).
     messages: IdMap<ConvId, Vec<StoredMessage>>,
     by_client_id: HashMap<(UserId, MessageId), MessageRef>,
@@ -85,6 +87,7 @@ impl MemoryStore {
             convs,
             members: d.members.values().copied().collect(),
             bans: d.bans.iter().copied().collect(),
+            pins: d.pins.clone(),
             files: d
                 .files
                 .values()
@@ -183,6 +186,15 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    fn set_pinned(&mut self, conv: ConvId, seq: u64, pinned: bool) -> Result<()> {
+        let mut d = self.write()?;
+        d.pins.retain(|p| *p != (conv, seq));
+        if pinned {
+            d.pins.push((conv, seq));
+        }
+        Ok(())
+    }
+
     fn set_banned(&mut self, conv: ConvId, user: UserId, banned: bool) -> Result<()> {
         let mut d = self.write()?;
         if banned {
@@ -198,6 +210,7 @@ impl Store for MemoryStore {
         d.convs.retain(|c| c.id != conv);
         d.members.retain(|(c, _), _| *c != conv);
         d.bans.retain(|(c, _)| *c != conv);
+        d.pins.retain(|(c, _)| *c != conv);
         d.messages.remove(&conv);
         d.by_client_id.retain(|_, r| r.conv != conv);
         d.files.retain(|_, (f, _)| f.conv != conv);
@@ -258,6 +271,9 @@ impl Store for MemoryStore {
             ts: msg.ts,
             kind: msg.kind,
             body: msg.body.to_owned(),
+            refers: msg.refers,
+            edited: None,
+            quoted: None,
         });
         d.by_client_id.insert(
             (msg.sender, msg.id),
@@ -298,6 +314,46 @@ impl Store for MemoryStore {
             .files
             .get(&offer)
             .is_some_and(|(_, closed)| *closed))
+    }
+
+    fn message_at(&mut self, conv: ConvId, seq: u64) -> Result<Option<Target>> {
+        let d = self.write()?;
+        let at = usize::try_from(seq.saturating_sub(1)).unwrap_or(usize::MAX);
+        Ok(d.messages
+            .get(&conv)
+            .and_then(|log| log.get(at).filter(|_| seq > 0))
+            .map(|m| Target {
+                sender: m.sender,
+                kind: m.kind,
+                body: m.body.clone(),
+            }))
+    }
+
+    fn edit_message(&mut self, conv: ConvId, seq: u64, body: &str, at: Timestamp) -> Result<()> {
+        let mut d = self.write()?;
+        if let Some(m) = d.messages.get_mut(&conv).and_then(|log| at_mut(log, seq)) {
+            m.body = body.to_owned();
+            m.edited = Some(at);
+        }
+        Ok(())
+    }
+
+    fn erase_message(&mut self, conv: ConvId, seq: u64) -> Result<()> {
+        let mut d = self.write()?;
+        let Some(log) = d.messages.get_mut(&conv) else {
+            return Ok(());
+        };
+        if let Some(m) = at_mut(log, seq) {
+            m.body.clear();
+            m.kind = MessageKind::Deleted;
+            m.edited = None;
+        }
+        for m in log.iter_mut() {
+            if m.kind == MessageKind::Edit && m.refers == Some(seq) {
+                m.body.clear();
+            }
+        }
+        Ok(())
     }
 
     fn find_message(&mut self, sender: UserId, id: MessageId) -> Result<Option<MessageRef>> {
@@ -362,7 +418,7 @@ impl Reader for MemoryStore {
         Ok(log[start..end.max(start)]
             .iter()
             .take(limit)
-            .cloned()
+            .map(|m| with_quote(log, m))
             .collect())
     }
 
@@ -377,6 +433,29 @@ impl Reader for MemoryStore {
         let end = usize::try_from(before.saturating_sub(1))
             .unwrap_or(usize::MAX)
             .min(log.len());
-        Ok(log[end.saturating_sub(limit)..end].to_vec())
+        Ok(log[end.saturating_sub(limit)..end]
+            .iter()
+            .map(|m| with_quote(log, m))
+            .collect())
+    }
+}
+
+/// Message `seq` of a conversation's log (`seq` is index + 1).
+fn at_mut(log: &mut [StoredMessage], seq: u64) -> Option<&mut StoredMessage> {
+    log.get_mut(usize::try_from(seq.checked_sub(1)?).ok()?)
+}
+
+/// `m`, and for a reply the message it answers as it is now.
+fn with_quote(log: &[StoredMessage], m: &StoredMessage) -> StoredMessage {
+    let quoted = match (m.kind, m.refers) {
+        (MessageKind::Text, Some(seq)) => usize::try_from(seq.saturating_sub(1))
+            .ok()
+            .and_then(|i| log.get(i))
+            .map(|q| Box::new(Quoted::of(q.sender_name.clone(), q.kind, &q.body))),
+        _ => None,
+    };
+    StoredMessage {
+        quoted,
+        ..m.clone()
     }
 }

@@ -40,8 +40,9 @@ use tokio_postgres::{Client, NoTls, Row, Statement};
 
 use super::{
     Appended, ConvFetch, ConvId, ConvKind, ConvRecord, FileRecord, Learned, MemberRecord,
-    MessageKind, MessageRef, NewMessage, NoticeRecord, OfferOutcome, Pending, Reader, Result,
-    Rules, Snapshot, Store, StoreError, StoredMessage, TokenHash, UserId, UserRecord, Wants,
+    MessageKind, MessageRef, NewMessage, NoticeRecord, OfferOutcome, Pending, Quoted, Reader,
+    Result, Rules, Snapshot, Store, StoreError, StoredMessage, Target, TokenHash, UserId,
+    UserRecord, Wants,
 };
 
 impl From<tokio_postgres::Error> for StoreError {
@@ -161,6 +162,17 @@ CREATE TABLE bans (
     PRIMARY KEY (conv_id, user_id)
 );
 ",
+    // 4: replies, edits and deletions, and pinned messages (SQLite's schema 5).
+    "
+ALTER TABLE messages ADD COLUMN refers bigint;
+ALTER TABLE messages ADD COLUMN edited_at bigint;
+CREATE TABLE pins (
+    id          bigserial PRIMARY KEY,
+    conv_id     bigint NOT NULL,
+    seq         bigint NOT NULL,
+    UNIQUE (conv_id, seq)
+);
+",
 ];
 
 /// A parameter of a kept write.
@@ -183,12 +195,13 @@ struct Rows {
     ts: Vec<i64>,
     kind: Vec<i16>,
     body: Vec<String>,
+    refers: Vec<Option<i64>>,
 }
 
 const INSERT_MESSAGES: &str = "
-INSERT INTO messages (conv_id, seq, client_id, sender_id, ts, kind, body)
+INSERT INTO messages (conv_id, seq, client_id, sender_id, ts, kind, body, refers)
 SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[], $4::bigint[], $5::bigint[],
-                     $6::smallint[], $7::text[])";
+                     $6::smallint[], $7::text[], $8::bigint[])";
 
 const ADVANCE_CONVS: &str = "
 UPDATE convs SET last_seq = v.seq, last_ts = v.ts
@@ -228,6 +241,9 @@ pub struct PostgresStore {
     known: HashMap<(UserId, MessageId), MessageRef>,
     /// The ids the prefetch looked for, found or not.
     looked_up: HashSet<(UserId, MessageId)>,
+    /// Messages replies, edits and deletions refer to: prefetched, or
+    /// written by this batch; `None` for one looked for and not found.
+    targets: HashMap<(i64, u64), Option<Target>>,
     /// Whether offers the prefetch looked up are over (absent: never existed).
     closed: HashMap<OfferId, bool>,
     reserve: Reserve,
@@ -266,6 +282,7 @@ impl PostgresStore {
             advanced: HashMap::new(),
             known: HashMap::new(),
             looked_up: HashSet::new(),
+            targets: HashMap::new(),
             closed: HashMap::new(),
             reserve: Reserve::default(),
             reader: Arc::new(PostgresReader { pool, runtime }),
@@ -304,6 +321,7 @@ impl PostgresStore {
         self.advanced.clear();
         self.known.clear();
         self.looked_up.clear();
+        self.targets.clear();
         self.closed.clear();
     }
 
@@ -366,6 +384,15 @@ impl PostgresStore {
                  WHERE lower(a.name) || ' ' || lower(b.name) = ANY($2::text[])",
             )
             .await?;
+        let targets = self
+            .statement(
+                "SELECT m.conv_id, m.seq, m.sender_id, m.kind, m.body
+                 FROM messages m JOIN unnest($1::bigint[], $2::bigint[]) AS w(conv, seq)
+                   ON m.conv_id = w.conv AND m.seq = w.seq",
+            )
+            .await?;
+        let ref_convs: Vec<i64> = wants.refs.iter().map(|(c, _)| c.0).collect();
+        let ref_seqs: Vec<i64> = wants.refs.iter().map(|(_, s)| sql(*s)).collect();
         let senders: Vec<i64> = wants.messages.iter().map(|(u, _)| u.0).collect();
         let clients: Vec<&[u8]> = wants
             .messages
@@ -420,7 +447,7 @@ impl PostgresStore {
         let locking = self.node.is_some() && !(locks.is_empty() && claims.is_empty());
         let c = &self.writer;
         // Sent together, in this order (see `commit_batch`): one round trip.
-        let (_, locked, _, found, over, reserved, known, claimed) = tokio::try_join!(
+        let (_, locked, _, found, over, reserved, known, claimed, referred) = tokio::try_join!(
             async {
                 match locking {
                     true => c.batch_execute("BEGIN").await,
@@ -469,7 +496,25 @@ impl PostgresStore {
                     false => c.query(&made, &[&groups, &pairs]).await,
                 }
             },
+            async {
+                match ref_convs.is_empty() {
+                    true => Ok(Vec::new()),
+                    false => c.query(&targets, &[&ref_convs, &ref_seqs]).await,
+                }
+            },
         )?;
+        for &(conv, at) in &wants.refs {
+            self.targets.entry((conv.0, at)).or_insert(None);
+        }
+        for row in referred {
+            let key = (row.try_get::<_, i64>(0)?, seq(row.try_get(1)?));
+            let target = Target {
+                sender: UserId(row.try_get(2)?),
+                kind: MessageKind::from_i64(i64::from(row.try_get::<_, i16>(3)?)),
+                body: row.try_get(4)?,
+            };
+            self.targets.insert(key, Some(target));
+        }
         self.in_tx = locking;
         self.looked_up.extend(wants.messages.iter().copied());
         for row in found {
@@ -586,7 +631,7 @@ impl PostgresStore {
                 .query(&gap, &[&behind.0, &behind.1, &behind.2])
                 .await?;
             for r in &rows {
-                let conv = ConvId(r.try_get(7)?);
+                let conv = ConvId(r.try_get(12)?);
                 let m = stored_message(r)?;
                 match learned.missed.last_mut() {
                     Some((c, list)) if *c == conv => list.push(m),
@@ -666,6 +711,7 @@ impl PostgresStore {
                     &r.ts,
                     &r.kind,
                     &r.body,
+                    &r.refers,
                 ],
             })
             .collect();
@@ -724,6 +770,12 @@ impl PostgresStore {
             .await?
         {
             snap.members.push(member_record(&r)?);
+        }
+        for r in c
+            .query("SELECT conv_id, seq FROM pins ORDER BY id", &[])
+            .await?
+        {
+            snap.pins.push((ConvId(r.try_get(0)?), seq(r.try_get(1)?)));
         }
         for r in c.query("SELECT conv_id, user_id FROM bans", &[]).await? {
             snap.bans
@@ -829,11 +881,21 @@ async fn fetch_conv(c: &Client, conv: ConvId) -> Result<Option<ConvFetch>> {
         .iter()
         .map(|r| Ok(UserId(r.try_get(0)?)))
         .collect::<Result<Vec<_>>>()?;
+    let pins = c
+        .query(
+            "SELECT seq FROM pins WHERE conv_id = $1 ORDER BY id",
+            &[&conv.0],
+        )
+        .await?
+        .iter()
+        .map(|r| Ok(seq(r.try_get(0)?)))
+        .collect::<Result<Vec<_>>>()?;
     Ok(Some(ConvFetch {
         conv: record,
         members,
         users,
         bans,
+        pins,
     }))
 }
 
@@ -1221,6 +1283,16 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    fn set_pinned(&mut self, conv: ConvId, at: u64, pinned: bool) -> Result<()> {
+        let statement = if pinned {
+            "INSERT INTO pins (conv_id, seq) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+        } else {
+            "DELETE FROM pins WHERE conv_id = $1 AND seq = $2"
+        };
+        self.keep(statement, vec![Box::new(conv.0), Box::new(sql(at))]);
+        Ok(())
+    }
+
     fn set_banned(&mut self, conv: ConvId, user: UserId, banned: bool) -> Result<()> {
         let sql = if banned {
             "INSERT INTO bans (conv_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
@@ -1240,6 +1312,7 @@ impl Store for PostgresStore {
             "DELETE FROM messages WHERE conv_id = $1",
             "DELETE FROM members WHERE conv_id = $1",
             "DELETE FROM bans WHERE conv_id = $1",
+            "DELETE FROM pins WHERE conv_id = $1",
             "DELETE FROM convs WHERE id = $1",
         ] {
             self.keep(sql, vec![Box::new(conv.0)]);
@@ -1304,8 +1377,69 @@ impl Store for PostgresStore {
             rows.ts.push(msg.ts.as_millis());
             rows.kind.push(msg.kind as i16);
             rows.body.push(msg.body.to_owned());
+            rows.refers.push(msg.refers.map(sql));
         }
+        // A later command of the batch may reply to it, edit or delete it.
+        self.targets.insert(
+            (msg.conv.0, msg.seq),
+            Some(Target {
+                sender: msg.sender,
+                kind: msg.kind,
+                body: msg.body.to_owned(),
+            }),
+        );
         Ok(Appended::New)
+    }
+
+    fn message_at(&mut self, conv: ConvId, seq: u64) -> Result<Option<Target>> {
+        match self.targets.get(&(conv.0, seq)) {
+            Some(found) => Ok(found.clone()),
+            None => Err(StoreError::Corrupt(format!(
+                "message {seq} of conversation {} was not prefetched",
+                conv.0
+            ))),
+        }
+    }
+
+    fn edit_message(&mut self, conv: ConvId, seq: u64, body: &str, at: Timestamp) -> Result<()> {
+        if let Some(Some(t)) = self.targets.get_mut(&(conv.0, seq)) {
+            t.body = body.to_owned();
+        }
+        self.keep(
+            "UPDATE messages SET body = $3, edited_at = $4 WHERE conv_id = $1 AND seq = $2",
+            vec![
+                Box::new(conv.0),
+                Box::new(sql(seq)),
+                Box::new(body.to_owned()),
+                Box::new(at.as_millis()),
+            ],
+        );
+        Ok(())
+    }
+
+    fn erase_message(&mut self, conv: ConvId, seq: u64) -> Result<()> {
+        if let Some(Some(t)) = self.targets.get_mut(&(conv.0, seq)) {
+            t.body.clear();
+            t.kind = MessageKind::Deleted;
+        }
+        self.keep(
+            "UPDATE messages SET body = '', kind = $3, edited_at = NULL
+             WHERE conv_id = $1 AND seq = $2",
+            vec![
+                Box::new(conv.0),
+                Box::new(sql(seq)),
+                Box::new(MessageKind::Deleted as i16),
+            ],
+        );
+        self.keep(
+            "UPDATE messages SET body = '' WHERE conv_id = $1 AND refers = $2 AND kind = $3",
+            vec![
+                Box::new(conv.0),
+                Box::new(sql(seq)),
+                Box::new(MessageKind::Edit as i16),
+            ],
+        );
+        Ok(())
     }
 
     fn add_file(&mut self, f: &FileRecord) -> Result<()> {
@@ -1403,18 +1537,37 @@ impl std::fmt::Debug for PostgresReader {
     }
 }
 
-const STORED_MESSAGE: &str = "m.seq, m.client_id, m.sender_id, u.name, m.ts, m.kind, m.body";
+/// The columns [`stored_message`] reads, from `messages m`, the sender's
+/// `users u`, and for a reply the message it answers (`q`, by `qu`): see
+/// [`MESSAGES_FROM`].
+const STORED_MESSAGE: &str = "m.seq, m.client_id, m.sender_id, u.name, m.ts, m.kind, m.body,
+    m.refers, m.edited_at, qu.name, q.kind, q.body";
+
+const MESSAGES_FROM: &str = "messages m JOIN users u ON u.id = m.sender_id
+    LEFT JOIN messages q ON m.kind = 0 AND q.conv_id = m.conv_id AND q.seq = m.refers
+    LEFT JOIN users qu ON qu.id = q.sender_id";
 
 /// Several conversations' messages in `(after, upto]`, by conversation and
-/// sequence number; the conversation is the eighth column.
+/// sequence number; the conversation is the thirteenth column.
 const GAP: &str = "
-SELECT m.seq, m.client_id, m.sender_id, u.name, m.ts, m.kind, m.body, m.conv_id
+SELECT m.seq, m.client_id, m.sender_id, u.name, m.ts, m.kind, m.body,
+       m.refers, m.edited_at, qu.name, q.kind, q.body, m.conv_id
 FROM messages m JOIN users u ON u.id = m.sender_id
+LEFT JOIN messages q ON m.kind = 0 AND q.conv_id = m.conv_id AND q.seq = m.refers
+LEFT JOIN users qu ON qu.id = q.sender_id
 JOIN unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS w(conv, after, upto)
   ON m.conv_id = w.conv AND m.seq > w.after AND m.seq <= w.upto
 ORDER BY m.conv_id, m.seq";
 
 fn stored_message(r: &Row) -> Result<StoredMessage> {
+    let quoted = match r.try_get::<_, Option<&str>>(9)? {
+        Some(name) => Some(Box::new(Quoted::of(
+            username(name)?,
+            MessageKind::from_i64(i64::from(r.try_get::<_, i16>(10)?)),
+            r.try_get(11)?,
+        ))),
+        None => None,
+    };
     Ok(StoredMessage {
         seq: seq(r.try_get(0)?),
         id: MessageId::from_bytes(bytes16(r, 1)?),
@@ -1423,6 +1576,9 @@ fn stored_message(r: &Row) -> Result<StoredMessage> {
         ts: Timestamp::from_millis(r.try_get(4)?),
         kind: MessageKind::from_i64(i64::from(r.try_get::<_, i16>(5)?)),
         body: r.try_get(6)?,
+        refers: r.try_get::<_, Option<i64>>(7)?.map(seq),
+        edited: r.try_get::<_, Option<i64>>(8)?.map(Timestamp::from_millis),
+        quoted,
     })
 }
 
@@ -1445,7 +1601,7 @@ impl Reader for PostgresReader {
         limit: usize,
     ) -> Result<Vec<StoredMessage>> {
         let sql_text = format!(
-            "SELECT {STORED_MESSAGE} FROM messages m JOIN users u ON u.id = m.sender_id
+            "SELECT {STORED_MESSAGE} FROM {MESSAGES_FROM}
              WHERE m.conv_id = $1 AND m.seq > $2 AND m.seq <= $3 ORDER BY m.seq LIMIT $4"
         );
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -1457,7 +1613,7 @@ impl Reader for PostgresReader {
 
     fn before(&self, conv: ConvId, before: u64, limit: usize) -> Result<Vec<StoredMessage>> {
         let sql_text = format!(
-            "SELECT {STORED_MESSAGE} FROM messages m JOIN users u ON u.id = m.sender_id
+            "SELECT {STORED_MESSAGE} FROM {MESSAGES_FROM}
              WHERE m.conv_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3"
         );
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);

@@ -17,8 +17,8 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
 
 use super::{
     Appended, ConvId, ConvKind, ConvRecord, FileRecord, MemberRecord, MessageKind, MessageRef,
-    NewMessage, NoticeRecord, OfferOutcome, Pending, Reader, Result, Rules, Snapshot, Store,
-    StoreError, StoredMessage, TokenHash, UserId, UserRecord,
+    NewMessage, NoticeRecord, OfferOutcome, Pending, Quoted, Reader, Result, Rules, Snapshot,
+    Store, StoreError, StoredMessage, Target, TokenHash, UserId, UserRecord,
 };
 use crate::owner_only;
 
@@ -28,8 +28,37 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// A query of messages with the columns [`stored_message`] reads: a message,
+/// its sender's name, and for a reply the message it answers; `$rest` is
+/// its `WHERE` and what follows.
+macro_rules! select_messages {
+    ($rest:literal) => {
+        concat!(
+            "SELECT m.seq, m.client_id, m.sender_id, u.name, m.ts, m.kind, m.body, m.refers,
+                    m.edited_at, qu.name, q.kind, q.body
+             FROM messages m JOIN users u ON u.id = m.sender_id
+             LEFT JOIN messages q ON m.kind = 0 AND q.conv_id = m.conv_id AND q.seq = m.refers
+             LEFT JOIN users qu ON qu.id = q.sender_id ",
+            $rest
+        )
+    };
+}
+
 /// The schema version this code writes, kept in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
+
+/// Version 5 added replies, edits and deletions (the message each refers to,
+/// and when a text was last edited), and pinned messages.
+const CHANGES_SCHEMA: &str = "
+ALTER TABLE messages ADD COLUMN refers INTEGER;
+ALTER TABLE messages ADD COLUMN edited_at INTEGER;
+CREATE TABLE pins (
+    id          INTEGER PRIMARY KEY,
+    conv_id     INTEGER NOT NULL,
+    seq         INTEGER NOT NULL,
+    UNIQUE (conv_id, seq)
+);
+";
 
 /// Version 4 added how groups are run: who may join and who may post, which
 /// members moderate, and who is banned.
@@ -220,7 +249,7 @@ impl SqliteStore {
         match version {
             0 => {
                 conn.execute_batch(&format!(
-                    "BEGIN; {SCHEMA} {FILES_SCHEMA} {NOTICES_SCHEMA} {RULES_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN; {SCHEMA} {FILES_SCHEMA} {NOTICES_SCHEMA} {RULES_SCHEMA} {CHANGES_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
                 ))
                 .map_err(corrupt)?;
                 if fresh {
@@ -229,19 +258,25 @@ impl SqliteStore {
             }
             1 => {
                 conn.execute_batch(&format!(
-                    "BEGIN; {FILES_SCHEMA} {NOTICES_SCHEMA} {RULES_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN; {FILES_SCHEMA} {NOTICES_SCHEMA} {RULES_SCHEMA} {CHANGES_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
                 ))
                 .map_err(corrupt)?;
             }
             2 => {
                 conn.execute_batch(&format!(
-                    "BEGIN; {NOTICES_SCHEMA} {RULES_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN; {NOTICES_SCHEMA} {RULES_SCHEMA} {CHANGES_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
                 ))
                 .map_err(corrupt)?;
             }
             3 => {
                 conn.execute_batch(&format!(
-                    "BEGIN; {RULES_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN; {RULES_SCHEMA} {CHANGES_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                ))
+                .map_err(corrupt)?;
+            }
+            4 => {
+                conn.execute_batch(&format!(
+                    "BEGIN; {CHANGES_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
                 ))
                 .map_err(corrupt)?;
             }
@@ -515,6 +550,14 @@ impl SqliteStore {
             .collect::<rusqlite::Result<_>>()?;
         drop(stmt);
 
+        let mut stmt = self
+            .conn
+            .prepare("SELECT conv_id, seq FROM pins ORDER BY id")?;
+        snap.pins = stmt
+            .query_map([], |r| Ok((ConvId(r.get(0)?), seq(r.get(1)?))))?
+            .collect::<rusqlite::Result<_>>()?;
+        drop(stmt);
+
         let mut stmt = self.conn.prepare("SELECT conv_id, user_id FROM bans")?;
         snap.bans = stmt
             .query_map([], |r| Ok((ConvId(r.get(0)?), UserId(r.get(1)?))))?
@@ -731,6 +774,19 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn set_pinned(&mut self, conv: ConvId, at: u64, pinned: bool) -> Result<()> {
+        self.begin()?;
+        let sql = if pinned {
+            "INSERT OR IGNORE INTO pins (conv_id, seq) VALUES (?1, ?2)"
+        } else {
+            "DELETE FROM pins WHERE conv_id = ?1 AND seq = ?2"
+        };
+        self.conn
+            .prepare_cached(sql)?
+            .execute(params![conv.0, sql_seq(at)])?;
+        Ok(())
+    }
+
     fn set_banned(&mut self, conv: ConvId, user: UserId, banned: bool) -> Result<()> {
         self.begin()?;
         let sql = if banned {
@@ -752,6 +808,7 @@ impl Store for SqliteStore {
             "DELETE FROM messages WHERE conv_id = ?1",
             "DELETE FROM members WHERE conv_id = ?1",
             "DELETE FROM bans WHERE conv_id = ?1",
+            "DELETE FROM pins WHERE conv_id = ?1",
             "DELETE FROM convs WHERE id = ?1",
         ] {
             self.conn.prepare_cached(sql)?.execute([conv.0])?;
@@ -792,8 +849,8 @@ impl Store for SqliteStore {
         let inserted = self
             .conn
             .prepare_cached(
-                "INSERT INTO messages (conv_id, seq, client_id, sender_id, ts, kind, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+                "INSERT INTO messages (conv_id, seq, client_id, sender_id, ts, kind, body, refers)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
             )?
             .execute(params![
                 msg.conv.0,
@@ -802,7 +859,8 @@ impl Store for SqliteStore {
                 msg.sender.0,
                 msg.ts.as_millis(),
                 msg.kind as i64,
-                msg.body
+                msg.body,
+                msg.refers.map(sql_seq)
             ])?;
         if inserted == 1 {
             return Ok(Appended::New);
@@ -863,6 +921,48 @@ impl Store for SqliteStore {
             .query_row([&offer.as_bytes()[..]], |r| r.get::<_, i64>(0))
             .optional()?
             .is_some_and(|c| c != 0))
+    }
+
+    fn message_at(&mut self, conv: ConvId, seq: u64) -> Result<Option<Target>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT sender_id, kind, body FROM messages WHERE conv_id = ?1 AND seq = ?2",
+            )?
+            .query_row(params![conv.0, sql_seq(seq)], |r| {
+                Ok(Target {
+                    sender: UserId(r.get(0)?),
+                    kind: MessageKind::from_i64(r.get(1)?),
+                    body: r.get(2)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn edit_message(&mut self, conv: ConvId, seq: u64, body: &str, at: Timestamp) -> Result<()> {
+        self.begin()?;
+        self.conn
+            .prepare_cached(
+                "UPDATE messages SET body = ?3, edited_at = ?4 WHERE conv_id = ?1 AND seq = ?2",
+            )?
+            .execute(params![conv.0, sql_seq(seq), body, at.as_millis()])?;
+        Ok(())
+    }
+
+    fn erase_message(&mut self, conv: ConvId, seq: u64) -> Result<()> {
+        self.begin()?;
+        self.conn
+            .prepare_cached(
+                "UPDATE messages SET body = '', kind = ?3, edited_at = NULL
+                 WHERE conv_id = ?1 AND seq = ?2",
+            )?
+            .execute(params![conv.0, sql_seq(seq), MessageKind::Deleted as i64])?;
+        self.conn
+            .prepare_cached(
+                "UPDATE messages SET body = '' WHERE conv_id = ?1 AND refers = ?2 AND kind = ?3",
+            )?
+            .execute(params![conv.0, sql_seq(seq), MessageKind::Edit as i64])?;
+        Ok(())
     }
 
     fn find_message(&mut self, sender: UserId, id: MessageId) -> Result<Option<MessageRef>> {
@@ -943,6 +1043,14 @@ impl SqliteReader {
 
 fn stored_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMessage> {
     let kind = MessageKind::from_i64(r.get(5)?);
+    let quoted = match r.get::<_, Option<String>>(9)? {
+        Some(quoted_name) => Some(Box::new(Quoted::of(
+            name(&quoted_name)?,
+            MessageKind::from_i64(r.get(10)?),
+            &r.get::<_, String>(11)?,
+        ))),
+        None => None,
+    };
     Ok(StoredMessage {
         seq: seq(r.get(0)?),
         id: MessageId::from_bytes(r.get(1)?),
@@ -951,6 +1059,9 @@ fn stored_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMessage> {
         ts: ts(r.get(4)?),
         kind,
         body: r.get(6)?,
+        refers: r.get::<_, Option<i64>>(7)?.map(seq),
+        edited: r.get::<_, Option<i64>>(8)?.map(ts),
+        quoted,
     })
 }
 
@@ -999,12 +1110,9 @@ impl Reader for SqliteReader {
         limit: usize,
     ) -> Result<Vec<StoredMessage>> {
         self.with_conn(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT m.seq, m.client_id, m.sender_id, u.name, m.ts, m.kind, m.body
-                 FROM messages m JOIN users u ON u.id = m.sender_id
-                 WHERE m.conv_id = ?1 AND m.seq > ?2 AND m.seq <= ?3
-                 ORDER BY m.seq LIMIT ?4",
-            )?;
+            let mut stmt = c.prepare_cached(select_messages!(
+                "WHERE m.conv_id = ?1 AND m.seq > ?2 AND m.seq <= ?3 ORDER BY m.seq LIMIT ?4"
+            ))?;
             let rows = stmt.query_map(
                 params![conv.0, sql_seq(after), sql_seq(upto), limit as i64],
                 stored_message,
@@ -1015,12 +1123,9 @@ impl Reader for SqliteReader {
 
     fn before(&self, conv: ConvId, before: u64, limit: usize) -> Result<Vec<StoredMessage>> {
         self.with_conn(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT m.seq, m.client_id, m.sender_id, u.name, m.ts, m.kind, m.body
-                 FROM messages m JOIN users u ON u.id = m.sender_id
-                 WHERE m.conv_id = ?1 AND m.seq < ?2
-                 ORDER BY m.seq DESC LIMIT ?3",
-            )?;
+            let mut stmt = c.prepare_cached(select_messages!(
+                "WHERE m.conv_id = ?1 AND m.seq < ?2 ORDER BY m.seq DESC LIMIT ?3"
+            ))?;
             let rows = stmt.query_map(
                 params![conv.0, sql_seq(before), limit as i64],
                 stored_message,

@@ -279,6 +279,9 @@ async fn a_client_that_stops_reading_is_dropped_without_slowing_the_sender_and_l
                     id: *id,
                     to: conv("bob"),
                     body: big.clone(),
+                    reply_to: None,
+                    edit: None,
+                    delete: None,
                 })
                 .await;
         }
@@ -407,6 +410,9 @@ async fn a_group_member_who_never_reads_is_dropped_without_holding_up_the_others
                     id: *id,
                     to: conv("#lab"),
                     body: big.clone(),
+                    reply_to: None,
+                    edit: None,
+                    delete: None,
                 })
                 .await;
         }

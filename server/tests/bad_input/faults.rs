@@ -398,6 +398,9 @@ async fn a_full_disk_refuses_what_it_cannot_store_loses_nothing_stored_and_recov
                 id: *id,
                 to: conv("bob"),
                 body: body.clone(),
+                reply_to: None,
+                edit: None,
+                delete: None,
             })
             .await;
         let seq = stored.len() as u64 + 1;

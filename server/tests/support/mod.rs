@@ -134,6 +134,9 @@ pub fn send_to(to: &str, body: &str) -> (MessageId, ClientMessage) {
         id,
         to: conv(to),
         body: body.to_owned(),
+        reply_to: None,
+        edit: None,
+        delete: None,
     };
     (id, msg)
 }

@@ -17,7 +17,7 @@ use super::transfers::{Hashed, Progress, TransferState, Transfers};
 use super::{Action, ClientOptions, Event, Link};
 use crate::config::UnsentMessage;
 use crate::connection::{self, ConnectError, Established, Proof, Transport};
-use crate::outbox::{Outbox, Pace};
+use crate::outbox::{Outbox, Pace, Target};
 use crate::tracker::{Tracker, Update};
 
 /// Messages sent and not yet confirmed, at most, on one connection.
@@ -185,7 +185,8 @@ impl Actor {
             if self.outbox.iter().any(|p| p.id == m.id) {
                 continue;
             }
-            self.outbox.push(m.id, m.to.clone(), m.body.clone());
+            self.outbox
+                .push(m.id, m.to.clone(), m.body.clone(), m.target);
             self.emit(Event::Unsent(m)).await;
         }
     }
@@ -206,6 +207,7 @@ impl Actor {
                 id: p.id,
                 to: p.to.clone(),
                 body: p.body.clone(),
+                target: p.target,
             })
             .collect();
         let server = self.options.server.to_string();
@@ -287,8 +289,8 @@ impl Actor {
                     }
                 }
                 action = self.actions.recv() => match action {
-                    Some(Action::Send { id, to, body }) => {
-                        self.outbox.push(id, to, body);
+                    Some(Action::Send { id, to, body, target }) => {
+                        self.outbox.push(id, to, body, target);
                         if let Err(e) = self.pump(&mut transport).await {
                             return Ended::Lost(e);
                         }
@@ -391,13 +393,8 @@ impl Actor {
         let now = Instant::now();
         let mut any = false;
         while let Some(p) = self.outbox.next_to_send(now) {
-            let msg = ClientMessage::Send {
-                id: p.id,
-                to: p.to,
-                body: p.body,
-            };
             transport
-                .feed(msg.to_line())
+                .feed(p.message().to_line())
                 .await
                 .map_err(|e| e.to_string())?;
             any = true;
@@ -624,6 +621,7 @@ impl Actor {
             | ServerMessage::Synced { .. }
             | ServerMessage::Presence { .. }
             | ServerMessage::Online { .. }
+            | ServerMessage::Typing { .. }
             | ServerMessage::Who { .. }
             | ServerMessage::User { .. }
             | ServerMessage::ReadBy { .. }
@@ -644,18 +642,24 @@ impl Actor {
     }
 
     /// Your message `id` is stored as `seq` in `conv`, for `of` recipients.
+    /// An edit or a deletion is not followed: it shows in the message it changes.
     fn stored(&mut self, id: MessageId, conv: &Conv, seq: u64, of: u32) -> Option<Update> {
-        self.outbox.remove(id);
+        let sent = self.outbox.remove(id);
         self.forget_unsent_when_all_stored();
         self.held.holds(conv, seq);
+        if sent.is_some_and(|p| p.target.is_some_and(Target::changes)) {
+            return None;
+        }
         self.tracker.stored(id, conv, seq, of)
     }
 
-    /// Your message `id` was refused for good: it leaves the outbox.
+    /// Your message `id` was refused for good: it leaves the outbox. (An
+    /// edit or a deletion has no status to mark failed; the error says it.)
     fn failed(&mut self, id: MessageId) -> Option<Update> {
         let update = self
             .outbox
             .remove(id)
+            .filter(|p| !p.target.is_some_and(Target::changes))
             .and_then(|p| self.tracker.failed(id, &p.to));
         self.forget_unsent_when_all_stored();
         update
@@ -716,6 +720,7 @@ impl Actor {
         // Sent by another of our connections: follow it as if sent here.
         let update = m
             .counts
+            .filter(|_| !changes(&m))
             .and_then(|c| self.tracker.counts(m.id, &m.conv, m.seq, c));
         let deleted = matches!(m.event, Some(GroupEvent::Deleted)).then(|| m.conv.clone());
         self.emit_with(ServerMessage::Message(m), update).await;
@@ -761,6 +766,7 @@ impl Actor {
     fn follow(&mut self, conv: &Conv, messages: &[ChatMessage]) -> Vec<Update> {
         messages
             .iter()
+            .filter(|m| !changes(m))
             .filter_map(|m| {
                 let counts = m.counts?;
                 self.tracker.counts(m.id, conv, m.seq, counts)
@@ -808,8 +814,8 @@ impl Actor {
                 tokio::select! {
                     () = sleep_until(deadline) => break,
                     action = self.actions.recv() => match action {
-                        Some(Action::Send { id, to, body }) => {
-                            self.outbox.push(id, to, body);
+                        Some(Action::Send { id, to, body, target }) => {
+                            self.outbox.push(id, to, body, target);
                             self.keep_unsent();
                         }
                         Some(Action::Request(msg)) => {
@@ -910,6 +916,12 @@ async fn send(transport: &mut Transport, msg: &ClientMessage) -> Result<(), Stri
         .send(msg.to_line())
         .await
         .map_err(|e| e.to_string())
+}
+
+/// Whether `m` edits or deletes another message: nobody follows who received
+/// or read such a line.
+fn changes(m: &ChatMessage) -> bool {
+    m.edit.is_some() || m.delete.is_some()
 }
 
 /// Whether `req` is one the transfer machinery made (`accept`, `offer`).

@@ -117,6 +117,11 @@ mod tests {
             event: None,
             file: None,
             counts: None,
+            reply: None,
+            edit: None,
+            delete: None,
+            edited: None,
+            deleted: false,
         }
     }
 

@@ -12,6 +12,28 @@ use crate::model::Model;
 use crate::text::{self, width};
 use crate::theme::Theme;
 
+/// The keys on a selected message (`select_messages` starts selecting).
+const SELECTION_KEYS: &[(&str, &str)] = &[
+    ("↑↓ Esc", "on a selected message: move, back to the input"),
+    (
+        "r",
+        "reply to it, quoting it (a failed one of yours: send it again); Esc cancels",
+    ),
+    (
+        "e",
+        "edit your message; Esc gives back what you were typing",
+    ),
+    (
+        "d, Delete",
+        "delete it for everyone (yours, or any in a group you own or moderate); asks first",
+    ),
+    (
+        "g",
+        "go to the message a reply quotes, loading older history (Enter too, on a reply)",
+    ),
+    ("i", "who has received and read your message (Enter too)"),
+];
+
 /// How far the help can scroll on a screen of `size`: until its last line shows.
 pub fn help_scroll_limit(model: &Model, size: (u16, u16)) -> u16 {
     let inside = help_inner(Rect::new(0, 0, size.0, size.1));
@@ -34,14 +56,9 @@ pub fn help_lines(model: &Model, theme: &Theme, width_cols: usize) -> Vec<Line<'
     for (keys, what) in &rows {
         lines.extend(row(keys, key_width, what, theme.info, width_cols));
     }
-    let selecting = "while selecting messages: move, who read it, retry, back";
-    lines.extend(row(
-        "↑↓ i r Esc",
-        key_width,
-        selecting,
-        theme.info,
-        width_cols,
-    ));
+    for (keys, what) in SELECTION_KEYS {
+        lines.extend(row(keys, key_width, what, theme.info, width_cols));
+    }
     let mouse = "click a conversation to open it; the wheel scrolls";
     lines.extend(row("mouse", key_width, mouse, theme.info, width_cols));
     lines.push(Line::raw(""));

@@ -1,7 +1,7 @@
 //! Questions asked before an action that cannot be undone or that stops work
 //! in progress, and the unfinished work that quitting would stop.
 
-use classchat_common::{GroupName, OfferId};
+use classchat_common::{Conv, GroupName, OfferId};
 
 use super::Model;
 use crate::tracker::Stage;
@@ -16,6 +16,9 @@ pub enum Confirm {
     /// Declining a file offer from its popup: it is for good, since only the
     /// sender can offer the file again.
     Decline(OfferId),
+    /// Deleting message `seq` of `conv` for everyone (`d` on a selected
+    /// message, or `/unsend`).
+    Unsend { conv: Conv, seq: u64 },
     /// Quitting while transfers run or messages are still sending.
     Quit,
 }
@@ -25,8 +28,9 @@ pub enum Confirm {
 pub struct Unfinished {
     /// Uploads and downloads still running: quitting stops them.
     pub transfers: usize,
-    /// Messages of yours the server has not confirmed (`◌`): they are kept
-    /// in `unsent.json` and sent at the next start, not lost.
+    /// Messages of yours the server has not confirmed (`◌`), edits and
+    /// deletions among them: they are kept in `unsent.json` and sent at the
+    /// next start, not lost.
     pub sending: usize,
 }
 
@@ -41,9 +45,14 @@ impl Unfinished {
             sending: model
                 .convs
                 .iter()
-                .flat_map(|c| c.entries.iter())
-                .filter(|e| e.mine && e.status.is_some_and(|s| s.stage == Stage::Sending))
-                .count(),
+                .map(|c| {
+                    let texts = c
+                        .entries
+                        .iter()
+                        .filter(|e| e.mine && e.status.is_some_and(|s| s.stage == Stage::Sending));
+                    texts.count() + c.changing.len()
+                })
+                .sum(),
         }
     }
 

@@ -1,12 +1,17 @@
 //! One conversation as the UI holds it: its messages in sequence order, where it
 //! is scrolled to, what is unread, the draft being typed into it, and for a
-//! group who is in it and what you may do there.
+//! group who is in it and what you may do there. [`changes`] applies edits
+//! and deletions to the messages loaded, and holds what the draft is for.
+
+mod changes;
 
 use classchat_common::protocol::{
-    Access, ChatMessage, FileInfo, GroupEvent, MemberInfo, Posting, Role,
+    Access, ChatMessage, FileInfo, GroupEvent, MemberInfo, Posting, Quote, Role,
 };
 use classchat_common::{Conv, MessageId, Timestamp, Username};
 use ratatui_textarea::TextArea;
+
+pub use changes::{Change, Composing, Seek};
 
 use crate::text;
 use crate::tracker::{Stage, Status};
@@ -30,13 +35,23 @@ pub struct Entry {
     /// Why the server refused this message of yours, shown under it.
     pub failure: Option<String>,
     pub mentions_me: bool,
+    /// A reply: the message it answers, as it stands now (cleaned).
+    pub reply: Option<Box<Quote>>,
+    /// When its text was last edited.
+    pub edited: Option<Timestamp>,
+    /// Deleted: a tombstone, with nothing of the message left.
+    pub deleted: bool,
 }
 
 impl Entry {
     pub fn from_message(m: &ChatMessage, me: &Username) -> Self {
         let mine = m.from == *me;
-        let body = text::clean(&m.body).into_owned();
-        let mentions_me = !mine && m.event.is_none() && mentions(&body, me);
+        let body = if m.deleted {
+            String::new()
+        } else {
+            text::clean(&m.body).into_owned()
+        };
+        let mentions_me = !mine && m.event.is_none() && !m.deleted && mentions(&body, me);
         Entry {
             seq: Some(m.seq),
             id: m.id,
@@ -58,6 +73,9 @@ impl Entry {
             }),
             failure: None,
             mentions_me,
+            reply: m.reply.as_deref().map(changes::cleaned).map(Box::new),
+            edited: m.edited.filter(|_| !m.deleted),
+            deleted: m.deleted,
         }
     }
 
@@ -75,12 +93,15 @@ impl Entry {
             status: Some(Status::SENDING),
             failure: None,
             mentions_me: false,
+            reply: None,
+            edited: None,
+            deleted: false,
         }
     }
 
-    /// Counts toward unread: someone else's text.
+    /// Counts toward unread: someone else's text, not deleted.
     pub fn is_unread_kind(&self) -> bool {
-        !self.mine && self.event.is_none()
+        !self.mine && self.event.is_none() && !self.deleted
     }
 }
 
@@ -156,6 +177,16 @@ pub struct Conversation {
     /// Groups: who is banned, sorted, as the server tells the owner and
     /// moderators (empty for anyone else).
     pub banned: Vec<Username>,
+    /// Your edits and deletions the server has not stored yet, by the id
+    /// they were sent with; each changes its message once stored.
+    pub changing: Vec<(MessageId, Change)>,
+    /// What the draft is for besides plain text: a reply, an edit.
+    pub composing: Option<Composing>,
+    /// A quoted message being looked for in older pages.
+    pub seeking: Option<Seek>,
+    /// The newest edit or deletion heard of: lines with no place on screen,
+    /// which the read cursor passes over once the messages before them are read.
+    pub last_change: u64,
 }
 
 /// How a conversation stands, as notices describe it: a group's size, owner
@@ -216,6 +247,10 @@ impl Conversation {
             posting: None,
             role: None,
             banned: Vec::new(),
+            changing: Vec::new(),
+            composing: None,
+            seeking: None,
+            last_change: 0,
         }
     }
 
@@ -336,7 +371,12 @@ impl Conversation {
             }
             GroupEvent::Access { access } => self.access = Some(*access),
             GroupEvent::Posting { posting } => self.set_rules(Some(*posting), None),
-            GroupEvent::Created | GroupEvent::Renamed { .. } | GroupEvent::Deleted => {}
+            // Pins are shown by the pins work, which is still to come.
+            GroupEvent::Created
+            | GroupEvent::Renamed { .. }
+            | GroupEvent::Deleted
+            | GroupEvent::Pinned { .. }
+            | GroupEvent::Unpinned { .. } => {}
         }
     }
 
@@ -442,8 +482,13 @@ impl Conversation {
         }
     }
 
-    /// Our message `id` was stored as `seq`.
-    pub fn stored(&mut self, id: MessageId, seq: u64, ts: Timestamp) {
+    /// Our message `id` was stored as `seq` (an edit or a deletion of ours
+    /// changes its message now).
+    pub fn stored(&mut self, id: MessageId, seq: u64, ts: Timestamp, me: &Username) {
+        if let Some(at) = self.changing.iter().position(|(sent, _)| *sent == id) {
+            let (_, change) = self.changing.remove(at);
+            return self.apply(seq, &change, ts, me);
+        }
         let start = self.stored_len();
         if let Some(p) = self.entries[start..].iter().position(|e| e.id == id) {
             let mut entry = self.entries.remove(start + p);
@@ -527,6 +572,9 @@ mod tests {
             status: None,
             failure: None,
             mentions_me: false,
+            reply: None,
+            edited: None,
+            deleted: false,
         }
     }
 
@@ -553,7 +601,7 @@ mod tests {
         ));
         c.insert(msg(2, "bob", "still there?"));
         assert_eq!(c.entries.last().unwrap().id, id, "sending stays at the end");
-        c.stored(id, 3, Timestamp::from_millis(9));
+        c.stored(id, 3, Timestamp::from_millis(9), &"me".parse().unwrap());
         assert_eq!(
             c.entries.iter().map(|e| e.seq).collect::<Vec<_>>(),
             [Some(1), Some(2), Some(3)]

@@ -1,6 +1,7 @@
 //! The confirmation popup: the question, with what answering yes does spelled
-//! out (how many members lose a group's history, which file is declined for
-//! good, what a quit would stop), and the keys that answer it.
+//! out (how many members lose a group's history, which message goes for
+//! everyone, which file is declined for good, what a quit would stop), and
+//! the keys that answer it.
 
 use classchat_common::files::{human_size, safe_name};
 use classchat_common::{Conv, OfferId};
@@ -73,7 +74,42 @@ fn question(model: &Model, confirm: &Confirm) -> Question {
             }
         }
         Confirm::Decline(offer) => decline(model, *offer),
+        Confirm::Unsend { conv, seq } => unsend(model, conv, *seq),
         Confirm::Quit => quit(model),
+    }
+}
+
+fn unsend(model: &Model, conv: &Conv, seq: u64) -> Question {
+    let entry = model
+        .find(conv)
+        .map(|i| &model.convs[i])
+        .and_then(|c| c.search(seq).ok().map(|at| &c.entries[at]));
+    let what = match entry {
+        Some(e) => {
+            let words = text::clean_line(&e.body);
+            let words = text::truncate(&words, 40);
+            // Cut after a word, the cut shows against it.
+            let words = match words.strip_suffix(" …") {
+                Some(head) => format!("{head}…"),
+                None => words.into_owned(),
+            };
+            let from = text::clean_line(e.from.as_str());
+            format!("“{words}” from {from}")
+        }
+        None => format!("Message {seq}"),
+    };
+    let whom = if conv.is_group() {
+        format!("everyone in {}", text::clean_line(&conv.to_string()))
+    } else {
+        "you both".to_owned()
+    };
+    Question {
+        title: "Delete the message?".into(),
+        ask: "Delete this message for everyone?".into(),
+        then: vec![format!(
+            "{what} goes for {whom}, and this cannot be undone."
+        )],
+        keys: " y delete it · n/Esc keep it ".into(),
     }
 }
 

@@ -1,4 +1,6 @@
 //! The input bar: the open conversation's draft (or the lobby's, for commands).
+//! In reply or edit mode its top edge says which message the draft is for;
+//! while a message is selected, the hint under it says what keys do to it.
 //!
 //! The bar is as tall as the draft's wrapped rows ([`layout::screen_areas`]);
 //! the text area wraps the draft and scrolls to keep the cursor in view. An
@@ -11,33 +13,42 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use ratatui_textarea::{TextArea, WrapMode};
 
-use crate::layout;
-use crate::model::{Conversation, Focus, Model};
+use crate::layout::{self, changes::TOMBSTONE};
+use crate::model::{Composing, Conversation, Focus, Model};
 use crate::text;
 use crate::theme::Theme;
+use crate::tracker::Stage;
 
 pub fn render(model: &Model, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
     let selecting = matches!(model.focus, Focus::Messages(_));
     let may_post = model.current().is_none_or(Conversation::may_post);
+    let composing = model.current().and_then(|c| c.composing.as_ref());
     let hint = if selecting {
-        "↑↓ move · i who read it · r retry · Esc back"
+        selection_hint(model)
+    } else if let Some(Composing::Reply(_)) = composing {
+        "Enter send the reply · Esc cancel the reply · Alt+Enter new line".into()
+    } else if let Some(Composing::Edit { .. }) = composing {
+        "Enter save the edit · Esc cancel the edit · Alt+Enter new line".into()
     } else if !may_post {
-        "Enter run a command · Tab complete · F1 help"
+        "Enter run a command · Tab complete · F1 help".into()
     } else if area.width >= 60 {
-        "Enter send · Alt+Enter new line · Tab complete · F1 help"
+        "Enter send · Alt+Enter new line · Tab complete · F1 help".into()
     } else {
-        "F1 help"
+        "F1 help".into()
     };
     // A space either side, inside the corners.
     let room = usize::from(area.width).saturating_sub(4);
-    let hint = format!(" {} ", text::fit_clauses(hint, room));
-    let block = Block::bordered()
+    let hint = format!(" {} ", text::fit_clauses(&hint, room));
+    let mut block = Block::bordered()
         .title_bottom(Span::styled(hint, theme.hint))
         .border_style(if selecting {
             theme.border
         } else {
             theme.border_focused
         });
+    if let Some(composing) = composing {
+        block = block.title(Span::styled(composing_title(composing, room), theme.info));
+    }
     frame.render_widget(block, area);
     let inner = layout::inner(area);
     let input = model.input();
@@ -56,6 +67,64 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
         Span::raw(fitted),
     ])];
     frame.render_widget(Paragraph::new(shown), inner);
+}
+
+/// What the keys do on the selected message, after when it was edited:
+/// only the keys that apply to it.
+fn selection_hint(model: &Model) -> String {
+    let (conv, entry) = match (model.current(), model.focus) {
+        (Some(c), Focus::Messages(at)) => (c, c.entries.get(at)),
+        _ => return "↑↓ move · Esc back".into(),
+    };
+    let mut items: Vec<String> = Vec::new();
+    if let Some(e) = entry {
+        if let Some(at) = e.edited.filter(|_| !e.deleted) {
+            items.push(format!("edited {}", layout::clock(at, model.tz)));
+        }
+        items.push("↑↓ move".into());
+        let failed = e.status.is_some_and(|s| s.stage == Stage::Failed);
+        if e.mine && failed {
+            items.push("r retry".into());
+        } else if !e.deleted && e.quote().is_some() && conv.may_post() {
+            items.push("r reply".into());
+        }
+        if conv.may_edit(e) {
+            items.push("e edit".into());
+        }
+        if conv.may_delete(e) {
+            items.push("d delete".into());
+        }
+        if e.reply.is_some() {
+            items.push("g go to the quote".into());
+        }
+        if e.mine && e.seq.is_some() && e.event.is_none() && !e.deleted {
+            items.push("i who read it".into());
+        }
+    } else {
+        items.push("↑↓ move".into());
+    }
+    items.push("Esc back".into());
+    items.join(" · ")
+}
+
+/// ` Replying to alice: how it begins… ` or ` Editing your message `, on the
+/// bar's top edge, `room` columns at most.
+fn composing_title(composing: &Composing, room: usize) -> String {
+    let said = match composing {
+        Composing::Reply(quote) => {
+            let what = if quote.deleted {
+                TOMBSTONE
+            } else {
+                quote.text.as_str()
+            };
+            format!(
+                "Replying to {}: {what}",
+                text::clean_line(quote.from.as_str())
+            )
+        }
+        Composing::Edit { .. } => "Editing your message".into(),
+    };
+    format!(" {} ", text::truncate(&said, room))
 }
 
 /// The text area draws its cursor in the cell after the text: when the text

@@ -56,11 +56,29 @@ fn at_fifty_columns_the_placeholder_drops_the_clause_that_does_not_fit() {
 #[test]
 fn at_forty_columns_the_hint_for_a_selected_message_drops_the_keys_that_do_not_fit() {
     let mut model = demo_model(40, 20);
+    let hint = |model: &crate::model::Model| {
+        let shown = screen(model);
+        shown.lines().nth_back(1).unwrap_or_default().to_owned()
+    };
+    // The newest message is still sending: nothing to do to it yet.
     press(&mut model, alt(KeyCode::Up));
-    let shown = screen(&model);
-    let hint = shown.lines().nth_back(1).unwrap_or_default();
     assert!(
-        hint.starts_with("└ ↑↓ move · i who read it · r retry ─"),
-        "{hint}"
+        hint(&model).starts_with("└ ↑↓ move · Esc back ─"),
+        "{}",
+        hint(&model)
+    );
+    // The failed one can be sent again.
+    press(&mut model, plain(KeyCode::Up));
+    assert!(
+        hint(&model).starts_with("└ ↑↓ move · r retry · Esc back ─"),
+        "{}",
+        hint(&model)
+    );
+    // A stored one of yours: more keys than fit.
+    press(&mut model, plain(KeyCode::Up));
+    assert!(
+        hint(&model).starts_with("└ ↑↓ move · r reply · e edit ─"),
+        "{}",
+        hint(&model)
     );
 }

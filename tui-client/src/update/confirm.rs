@@ -1,16 +1,18 @@
 //! The actions that ask first: `/delete` (a group and its history, for every
-//! member), declining a file offer from its popup (for good), and quitting
-//! while transfers run or messages are still sending. The question is a
+//! member), deleting a message for everyone (`d` on it, or `/unsend`),
+//! declining a file offer from its popup (for good), and quitting while
+//! transfers run or messages are still sending. The question is a
 //! popup; only `y` (or, for quitting, the quit key again) goes ahead, so no
 //! key typed by accident can do what cannot be undone.
 
-use classchat_common::{ClientMessage, GroupName, OfferId};
+use classchat_common::{ClientMessage, Conv, GroupName, OfferId};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::files;
 use crate::keymap::Action;
 use crate::message::Effect;
 use crate::model::{Asked, Confirm, Model, Popup, Unfinished};
+use crate::outbox::Target;
 
 /// `Ctrl+C` or `/quit`: at once when nothing is left unfinished; otherwise the
 /// question, which `y` or the quit key pressed again answers. The login form
@@ -29,6 +31,12 @@ pub fn quit(model: &mut Model, fx: &mut Vec<Effect>) {
 /// give back if the server refuses it.
 pub fn delete(model: &mut Model, group: GroupName, typed: String) {
     model.popup = Some(Popup::Confirm(Confirm::Delete { group, typed }));
+}
+
+/// `d` on a selected message, or `/unsend`: asks before deleting message
+/// `seq` of `conv` for everyone.
+pub fn unsend(model: &mut Model, conv: Conv, seq: u64) {
+    model.popup = Some(Popup::Confirm(Confirm::Unsend { conv, seq }));
 }
 
 /// `d` in the offer popup: asks before declining for good.
@@ -66,6 +74,11 @@ fn go(model: &mut Model, confirm: Confirm, fx: &mut Vec<Effect>) {
             }));
         }
         Confirm::Decline(offer) => files::decline(model, offer, None, fx),
+        Confirm::Unsend { conv, seq } => {
+            let index = model.conversation(&conv);
+            let target = Some(Target::Delete(seq));
+            super::input::send(model, index, String::new(), target, fx);
+        }
         Confirm::Quit => {
             model.quit = true;
             fx.push(Effect::Quit);
@@ -76,6 +89,6 @@ fn go(model: &mut Model, confirm: Confirm, fx: &mut Vec<Effect>) {
 fn back(model: &mut Model, confirm: &Confirm) {
     model.popup = match confirm {
         Confirm::Decline(offer) => Some(Popup::offer(*offer)),
-        Confirm::Delete { .. } | Confirm::Quit => None,
+        Confirm::Delete { .. } | Confirm::Unsend { .. } | Confirm::Quit => None,
     };
 }

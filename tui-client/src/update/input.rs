@@ -1,14 +1,16 @@
-//! The input bar: Enter sends text or runs a command, Tab completes, Up and Down
-//! recall what was sent before.
+//! The input bar: Enter sends text (a reply, in reply mode), an edit (in edit
+//! mode) or runs a command, Tab completes, Up and Down recall what was sent
+//! before.
 
 use classchat_common::{Conv, MessageId};
 use ratatui_textarea::TextArea;
 
-use super::{files, select};
+use super::{files, select, selection};
 use crate::commands::{self, Arg, COMMANDS, Command, CommandError, Intent, Spec, TooLong};
 use crate::layout::files::typed_path;
 use crate::message::Effect;
-use crate::model::{Asked, Completion, Entry, Model, Popup, Scroll, input_area};
+use crate::model::{Asked, Change, Completion, Composing, Entry, Model, Popup, Scroll, input_area};
+use crate::outbox::Target;
 
 /// Sent lines kept for recall.
 const RECALL_MAX: usize = 200;
@@ -41,6 +43,13 @@ fn remember(model: &mut Model, text: &str) {
 pub fn submit(model: &mut Model, fx: &mut Vec<Effect>) {
     model.completion = None;
     let text = model.input().lines().join("\n");
+    let editing = model.current().and_then(|c| match c.composing {
+        Some(Composing::Edit { seq, .. }) => Some(seq),
+        _ => None,
+    });
+    if let Some(seq) = editing {
+        return submit_edit(model, seq, text, fx);
+    }
     if text.trim().is_empty() {
         return;
     }
@@ -87,12 +96,16 @@ pub fn submit(model: &mut Model, fx: &mut Vec<Effect>) {
             return;
         }
     };
-    if let Command::Msg { body, .. } = &command
+    if let Command::Msg { body, .. } | Command::Reply { body, .. } | Command::Edit { body, .. } =
+        &command
         && refuse_too_long(model, body)
     {
         return;
     }
-    if let Command::Msg { to, .. } | Command::SendFile { to, .. } = &command
+    if let Command::Msg { to, .. }
+    | Command::Reply { to, .. }
+    | Command::Edit { to, .. }
+    | Command::SendFile { to, .. } = &command
         && refuse_posting(model, to)
     {
         return;
@@ -113,8 +126,9 @@ fn run(model: &mut Model, command: Command, text: String, fx: &mut Vec<Effect>) 
         Command::Msg { to, body } => {
             let index = model.conversation(&to);
             select(model, index);
-            send(model, index, body, fx);
+            send(model, index, body, None, fx);
         }
+        Command::Unsend { to, seq } => super::confirm::unsend(model, to, seq),
         Command::History { conv, .. } => {
             // The conversation view is the history: open it and scroll back.
             let index = model.conversation(&conv);
@@ -144,9 +158,9 @@ fn run(model: &mut Model, command: Command, text: String, fx: &mut Vec<Effect>) 
                 Intent::Ask(request) => fx.push(Effect::Ask(request)),
                 Intent::Help => model.popup = Some(Popup::Help { scroll: 0 }),
                 Intent::Quit => super::confirm::quit(model, fx),
-                Intent::Send { to, body } => {
+                Intent::Send { to, body, target } => {
                     let index = model.conversation(&to);
-                    send(model, index, body, fx);
+                    send(model, index, body, target, fx);
                 }
                 Intent::Mute => {}
                 Intent::PasswordForm => super::password::open(model),
@@ -185,7 +199,37 @@ fn send_here(model: &mut Model, typed: &str, body: String, fx: &mut Vec<Effect>)
     }
     replace_text(model.input_mut(), "");
     remember(model, typed);
-    send(model, index, body, fx);
+    let conv = &mut model.convs[index];
+    let target = match &conv.composing {
+        Some(Composing::Reply(quote)) => Some(Target::Reply(quote.seq)),
+        _ => None,
+    };
+    if target.is_some() {
+        // The next message is plain again.
+        conv.composing = None;
+    }
+    send(model, index, body, target, fx);
+}
+
+/// Enter in edit mode: the draft is the message's new text. The draft typed
+/// before the edit comes back; an unchanged text sends nothing.
+fn submit_edit(model: &mut Model, seq: u64, text: String, fx: &mut Vec<Effect>) {
+    let Some(index) = model.selected else { return };
+    if text.trim().is_empty() {
+        let why = "an edit cannot be empty: Esc keeps the message as it is (d on it deletes it)";
+        return model.notify(why, true);
+    }
+    if refuse_too_long(model, &text) {
+        return;
+    }
+    let conv = &mut model.convs[index];
+    let unchanged = conv
+        .search(seq)
+        .is_ok_and(|at| conv.entries[at].body == text);
+    selection::stop_composing(conv);
+    if !unchanged {
+        send(model, index, text, Some(Target::Edit(seq)), fx);
+    }
 }
 
 /// Where you may not post (an announcement group, to a plain member), what
@@ -214,17 +258,35 @@ fn refuse_too_long(model: &mut Model, body: &str) -> bool {
     true
 }
 
-/// Shows the message as sending and asks for it to be sent.
-fn send(model: &mut Model, index: usize, body: String, fx: &mut Vec<Effect>) {
+/// Asks for a message to be sent, and shows it: text (a reply with the
+/// quote of what it answers) as sending at the end of its conversation; an
+/// edit or a deletion as waiting to change its message once stored.
+pub fn send(
+    model: &mut Model,
+    index: usize,
+    body: String,
+    target: Option<Target>,
+    fx: &mut Vec<Effect>,
+) {
     let Some(me) = model.me.clone() else { return };
     let id = MessageId::new();
     let conv = &mut model.convs[index];
-    conv.entries.push(Entry::sending(id, me, &body, model.now));
-    conv.scroll = Scroll::Bottom;
+    match target.and_then(|t| Change::sent(t, &body)) {
+        Some(change) => conv.changing.push((id, change)),
+        None => {
+            let reply = target.and_then(|t| conv.quote(t.seq()));
+            conv.entries.push(Entry {
+                reply: reply.map(Box::new),
+                ..Entry::sending(id, me, &body, model.now)
+            });
+            conv.scroll = Scroll::Bottom;
+        }
+    }
     fx.push(Effect::Send {
         id,
         to: conv.conv.clone(),
         body,
+        target,
     });
 }
 

@@ -1,19 +1,18 @@
-//! Keys and the mouse: the key table first, then message selection, the login
-//! form, and typing; keys over a popup go to `popup.rs`.
+//! Keys and the mouse: the key table first, then the login form and typing;
+//! keys over a popup go to `popup.rs`, keys on a selected message to
+//! `selection.rs`.
 
-use classchat_common::{ClientMessage, MessageId};
 use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 
-use super::{files, input, select};
+use super::{files, input, select, selection};
 use crate::keymap::Action;
 use crate::layout::{self, Ctx};
 use crate::message::Effect;
-use crate::model::{Asked, Entry, Focus, Model, Popup, Scroll, field};
+use crate::model::{Focus, Model, Popup, Scroll, field};
 use crate::text;
 use crate::theme::Theme;
-use crate::tracker::Stage;
 
 /// Lines the mouse wheel scrolls.
 const WHEEL_LINES: usize = 3;
@@ -33,7 +32,7 @@ pub fn on_key(model: &mut Model, key: KeyEvent, fx: &mut Vec<Effect>) {
         return super::popup::key(model, key, action, fx);
     }
     if let Focus::Messages(i) = model.focus
-        && selection_key(model, key, action, i, fx)
+        && selection::key(model, key, action, i, fx)
     {
         return;
     }
@@ -63,6 +62,14 @@ pub fn on_key(model: &mut Model, key: KeyEvent, fx: &mut Vec<Effect>) {
             input::recall(model, true);
         }
         Some(Action::RecallNext) if model.recall.is_some() => input::recall(model, false),
+        Some(Action::Close) if model.current().is_some_and(|c| c.composing.is_some()) => {
+            // A reply becomes plain text again; an edit gives back the draft
+            // that was there before it.
+            if let Some(c) = model.current_mut() {
+                selection::stop_composing(c);
+            }
+            model.completion = None;
+        }
         Some(Action::Close) => {
             // Esc never touches the draft.
             model.notice = None;
@@ -166,7 +173,7 @@ fn page(model: &mut Model, up: bool) {
     model.convs[i].scroll = scroll;
 }
 
-fn scroll_by(model: &mut Model, theme: &Theme, area: ratatui::layout::Rect, lines: isize) {
+pub fn scroll_by(model: &mut Model, theme: &Theme, area: ratatui::layout::Rect, lines: isize) {
     let Some(i) = model.selected else { return };
     let ctx = Ctx::new(model, theme, &model.convs[i].conv, area.width);
     let conv = &model.convs[i];
@@ -186,92 +193,6 @@ fn start_selection(model: &mut Model) {
     if let Some(bottom) = layout::visible(conv, &ctx, usize::from(area.height), None).bottom {
         model.focus = Focus::Messages(bottom);
     }
-}
-
-/// Keys while a message is selected; `false` lets the key fall through.
-fn selection_key(
-    model: &mut Model,
-    key: KeyEvent,
-    action: Option<Action>,
-    at: usize,
-    fx: &mut Vec<Effect>,
-) -> bool {
-    let Some(index) = model.selected else {
-        model.focus = Focus::Input;
-        return false;
-    };
-    let count = model.convs[index].entries.len();
-    match (key.code, action) {
-        (_, Some(Action::Close)) => model.focus = Focus::Input,
-        (KeyCode::Up, _) | (_, Some(Action::SelectMessages)) => {
-            move_selection(model, index, at.saturating_sub(1));
-        }
-        (KeyCode::Down, _) if at + 1 >= count => model.focus = Focus::Input,
-        (KeyCode::Down, _) => move_selection(model, index, at + 1),
-        (KeyCode::Char('i') | KeyCode::Enter, _) => read_by(model, index, at, fx),
-        (KeyCode::Char('r'), _) => retry(model, index, at, fx),
-        (KeyCode::Char(_), None) => {
-            model.focus = Focus::Input;
-            return false;
-        }
-        _ => return false,
-    }
-    true
-}
-
-fn move_selection(model: &mut Model, index: usize, to: usize) {
-    model.focus = Focus::Messages(to);
-    let theme = Theme::new(model.look.color);
-    let area = layout::model_areas(model).message_lines();
-    let conv = &model.convs[index];
-    let ctx = Ctx::new(model, &theme, &conv.conv, area.width);
-    let shown = layout::visible(conv, &ctx, usize::from(area.height), None);
-    let h = layout::entry_lines(conv, to, &ctx, false).len() as isize;
-    if shown
-        .top
-        .is_some_and(|top| to < top || (to == top && !shown.reached_top))
-    {
-        scroll_by(model, &theme, area, -h);
-    } else if shown.bottom.is_some_and(|bottom| to >= bottom) {
-        scroll_by(model, &theme, area, h);
-    }
-}
-
-fn read_by(model: &mut Model, index: usize, at: usize, fx: &mut Vec<Effect>) {
-    let Some(entry) = model.convs[index].entries.get(at) else {
-        return;
-    };
-    if !entry.mine || entry.seq.is_none() || entry.event.is_some() {
-        model.notify("read receipts are shown for your own sent messages", false);
-        return;
-    }
-    let id = entry.id;
-    let req = model.ask(Asked::Quiet);
-    fx.push(Effect::Ask(ClientMessage::ReadBy { req: Some(req), id }));
-}
-
-fn retry(model: &mut Model, index: usize, at: usize, fx: &mut Vec<Effect>) {
-    let conv = &mut model.convs[index];
-    let failed = conv
-        .entries
-        .get(at)
-        .is_some_and(|e| e.mine && e.status.is_some_and(|s| s.stage == Stage::Failed));
-    if !failed {
-        model.notify("only a failed message can be retried", false);
-        return;
-    }
-    let old = conv.entries.remove(at);
-    let id = MessageId::new();
-    let to = conv.conv.clone();
-    conv.entries
-        .push(Entry::sending(id, old.from, &old.body, model.now));
-    conv.scroll = Scroll::Bottom;
-    model.focus = Focus::Input;
-    fx.push(Effect::Send {
-        id,
-        to,
-        body: old.body,
-    });
 }
 
 fn login_key(model: &mut Model, key: KeyEvent, action: Option<Action>, fx: &mut Vec<Effect>) {

@@ -2,9 +2,11 @@
 //!
 //! Layout: [`groups`] (group replies and what membership events say to you),
 //! [`presence`] (who is online, and telling you when what you send waits for
-//! someone offline). This file holds the dispatch of every server message,
-//! messages and history, and refusals.
+//! someone offline), [`changes`] (edits and deletions: arriving, in pages,
+//! refused). This file holds the dispatch of every server message, messages
+//! and history, and refusals.
 
+mod changes;
 mod groups;
 mod presence;
 
@@ -16,7 +18,7 @@ use super::{input::replace_text, select};
 use crate::client::{Event, Link};
 use crate::config::UnsentMessage;
 use crate::message::Effect;
-use crate::model::{Asked, Entry, LinkState, Model, Popup};
+use crate::model::{Asked, Change, Entry, Focus, LinkState, Model, Popup};
 use crate::text;
 use crate::tracker::Update;
 
@@ -88,14 +90,24 @@ pub fn on_event(model: &mut Model, event: Event, fx: &mut Vec<Effect>) {
 }
 
 /// A message typed before the client last stopped, going out again: shown as
-/// sending at the end of its conversation, as when it was typed.
+/// sending at the end of its conversation, as when it was typed; an edit or
+/// a deletion waits, as then, to change its message once stored.
 fn unsent(model: &mut Model, m: &UnsentMessage) {
     let Some(me) = model.me.clone() else { return };
     let i = model.conversation(&m.to);
     let conv = &mut model.convs[i];
+    if let Some(change) = m.target.and_then(|t| Change::sent(t, &m.body)) {
+        if conv.changing.iter().all(|(id, _)| *id != m.id) {
+            conv.changing.push((m.id, change));
+        }
+        return;
+    }
     if conv.by_id_mut(m.id).is_none() {
-        conv.entries
-            .push(Entry::sending(m.id, me, &m.body, model.now));
+        let reply = m.target.and_then(|t| conv.quote(t.seq()));
+        conv.entries.push(Entry {
+            reply: reply.map(Box::new),
+            ..Entry::sending(m.id, me, &m.body, model.now)
+        });
     }
 }
 
@@ -128,8 +140,10 @@ fn on_server(model: &mut Model, msg: ServerMessage, fx: &mut Vec<Effect>) {
             last_seen,
             ..
         } => {
-            if let Some(i) = model.find(&conv) {
-                model.convs[i].stored(id, seq, ts);
+            if let Some(i) = model.find(&conv)
+                && let Some(me) = model.me.clone()
+            {
+                model.convs[i].stored(id, seq, ts, &me);
             }
             presence::stored(model, &conv, online, last_seen);
         }
@@ -153,7 +167,7 @@ fn on_server(model: &mut Model, msg: ServerMessage, fx: &mut Vec<Effect>) {
             messages,
             more,
             ..
-        } => history(model, &conv, &messages, more, asked.as_ref()),
+        } => history(model, &conv, &messages, more, asked.as_ref(), fx),
         ServerMessage::Conversations { conversations, .. } => {
             on_conversations(model, conversations);
         }
@@ -163,6 +177,8 @@ fn on_server(model: &mut Model, msg: ServerMessage, fx: &mut Vec<Effect>) {
             last_seen,
         } => presence::changed(model, &user, online, last_seen),
         ServerMessage::Online { total } => presence::total(model, total),
+        // Shown by the status line (not yet: see the typing work).
+        ServerMessage::Typing { .. } => {}
         ServerMessage::Who { online, total, .. } => {
             presence::who(model, online, total, asked.as_ref());
         }
@@ -267,35 +283,49 @@ fn synced(model: &mut Model, messages: u64) {
 }
 
 /// A page of `conv`: the newest when it was opened, an older one as the user
-/// scrolls up, or one typed `/history`.
+/// scrolls up (or goes to a quoted message), or one typed `/history`. A
+/// selected message stays selected, wherever the page puts it.
 fn history(
     model: &mut Model,
     conv: &Conv,
     messages: &[ChatMessage],
     more: bool,
     asked: Option<&Asked>,
+    fx: &mut Vec<Effect>,
 ) {
     let Some(me) = model.me.clone() else { return };
     let Some(i) = model.find(conv) else { return };
-    let entries: Vec<Entry> = messages
-        .iter()
-        .map(|m| Entry::from_message(m, &me))
-        .collect();
+    let (entries, changes) = changes::split(messages, &me);
+    let focused = match model.focus {
+        Focus::Messages(at) if model.selected == Some(i) => {
+            model.convs[i].entries.get(at).map(|e| e.id)
+        }
+        _ => None,
+    };
     let c = &mut model.convs[i];
     c.loading = false;
     c.more_older = more;
     match asked {
+        // Its edits and deletions are older than what is loaded, whose
+        // messages came as they stand now: nothing to apply.
         Some(Asked::Older(_)) => c.prepend(entries),
         _ => {
             for e in entries {
                 c.insert(e);
+            }
+            for (line, change, ts) in &changes {
+                c.apply(*line, change, *ts, &me);
             }
         }
     }
     if c.unread > 0 {
         c.unread = c.unread.max(c.count_unread());
     }
+    if let Some(at) = focused.and_then(|id| c.entries.iter().position(|e| e.id == id)) {
+        model.focus = Focus::Messages(at);
+    }
     files::outcomes(model, messages);
+    super::selection::seek_on(model, i, fx);
 }
 
 /// What the client task read back after a reconnect: missed messages go in
@@ -307,8 +337,14 @@ fn refreshed(model: &mut Model, conv: &Conv, messages: &[ChatMessage]) {
     }
     let i = model.conversation(conv);
     let c = &mut model.convs[i];
+    // In order, so the newest change to a message is the one that stays.
     for m in messages {
-        c.insert(Entry::from_message(m, &me));
+        match Change::of(m) {
+            Some(change) => c.apply(m.seq, &change, m.ts, &me),
+            None => {
+                c.insert(Entry::from_message(m, &me));
+            }
+        }
     }
     if model.selected.is_none() {
         select(model, i);
@@ -360,6 +396,9 @@ fn on_message(model: &mut Model, m: &ChatMessage, fx: &mut Vec<Effect>) {
 
 fn on_chat(model: &mut Model, m: &ChatMessage, fx: &mut Vec<Effect>) {
     let Some(me) = model.me.clone() else { return };
+    if let Some(change) = Change::of(m) {
+        return changes::arrived(model, m, &change, &me);
+    }
     match &m.event {
         Some(GroupEvent::Renamed { old, new }) => {
             model.rename(&Conv::Group(old.clone()), &Conv::Group(new.clone()));
@@ -480,6 +519,9 @@ fn on_conversations(model: &mut Model, list: Vec<ConvSummary>) {
 /// comes back to the input; any other refusal stays in the history as failed,
 /// with its reason under it.
 fn refused(model: &mut Model, id: MessageId, code: ErrorCode, message: String) {
+    if changes::refused(model, id, &message) {
+        return;
+    }
     let Some(i) = model
         .convs
         .iter()

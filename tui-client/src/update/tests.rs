@@ -14,7 +14,9 @@
 //! to the input), [`confirm`] (the actions that ask first), [`shown`] (what
 //! the screen says stays true: the online count, notices about how things
 //! stand, offline recipients, how offers went), [`groups`] (roles, bans,
-//! settings and announcement groups). This file holds the helpers they share.
+//! settings and announcement groups), [`replies`] (replies, edits and
+//! deletions: change lines, the keys, going to a quote). This file holds the
+//! helpers they share.
 
 mod areas;
 mod confirm;
@@ -27,6 +29,7 @@ mod notices;
 mod popups;
 mod reading;
 mod refused;
+mod replies;
 mod server;
 mod shown;
 mod signup;

@@ -22,6 +22,7 @@ fn a_message_left_unsent_by_the_last_run_shows_as_sending_in_its_conversation_on
         id: classchat_common::MessageId::new(),
         to: conv("dave"),
         body: "typed while the server was down".into(),
+        target: None,
     };
     for _ in 0..2 {
         crate::update::update(&mut model, Msg::Net(Event::Unsent(m.clone())));

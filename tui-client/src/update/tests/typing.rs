@@ -48,10 +48,21 @@ fn enter_sends_plain_text_to_the_open_conversation_and_shows_it_sending() {
     let mut model = demo_model(90, 30);
     type_text(&mut model, "see you at 11");
     let fx = press(&mut model, plain(KeyCode::Enter));
-    let [Effect::Send { id, to, body }] = fx.as_slice() else {
+    let [
+        Effect::Send {
+            id,
+            to,
+            body,
+            target,
+        },
+    ] = fx.as_slice()
+    else {
         panic!("one message to send: {fx:?}");
     };
-    assert_eq!((to, body.as_str()), (&conv("#cs101"), "see you at 11"));
+    assert_eq!(
+        (to, body.as_str(), target),
+        (&conv("#cs101"), "see you at 11", &None)
+    );
     let last = conv_of(&model, "#cs101").entries.last().expect("an entry");
     assert_eq!(
         (last.id, last.seq, last.status.map(|s| s.stage)),
