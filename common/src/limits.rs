@@ -24,6 +24,10 @@ pub const MAX_NAME_LEN: usize = 32;
 pub const TYPING_EVERY_MS: u64 = 2_000;
 pub const TYPING_SHOWN_MS: u64 = 5_000;
 
+/// A reaction's most bytes, and how many kinds one message may have.
+pub const REACTION_BYTES: usize = 32;
+pub const REACTIONS_MAX: usize = 20;
+
 /// How many messages a group may have pinned at once.
 pub const PINS_MAX: usize = 50;
 

@@ -64,8 +64,9 @@ pub enum ClientMessage {
     /// Send a message. Answered with `stored`, or `error` carrying the same `id`.
     /// With `reply_to`, a reply quoting that message of the conversation; with
     /// `edit`, a new text for a message of yours; with `delete` (and an empty
-    /// `body`), the end of one (yours, or any in a group you own or moderate).
-    /// Edits and deletions are messages of the conversation too, delivered and
+    /// `body`), the end of one (yours, or any in a group you own or moderate);
+    /// with `react` or `unreact`, your reaction `body` (an emoji) to one, or
+    /// its removal. These are messages of the conversation too, delivered and
     /// resent like any other.
     Send {
         id: MessageId,
@@ -77,6 +78,10 @@ pub enum ClientMessage {
         edit: Option<u64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         delete: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        react: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unreact: Option<u64>,
     },
     /// "I have received everything in `conv` up to `seq`." Cumulative; no reply.
     Ack {
@@ -386,6 +391,23 @@ pub struct ChatMessage {
     /// The message was deleted: `body` is empty, and nothing of it is kept.
     #[serde(default, skip_serializing_if = "is_false")]
     pub deleted: bool,
+    /// This line adds `from`'s reaction `body` to message `react`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub react: Option<u64>,
+    /// This line takes `from`'s reaction `body` off message `unreact`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreact: Option<u64>,
+    /// In `history` and catch-up: the reactions to the message, each with
+    /// who reacted, in the order first given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+}
+
+/// One kind of reaction to a message, and who gave it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    pub emoji: String,
+    pub users: Vec<Username>,
 }
 
 /// The beginning of a message's text, as a reply quotes it: at most
@@ -735,6 +757,11 @@ pub struct MemberState {
 /// What a server sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "`message` is by far the most common line; boxing it would cost an allocation \
+              per message at both ends, for values that live only until encoded or handled"
+)]
 pub enum ServerMessage {
     /// The answer to `hello`.
     Welcome {

@@ -45,6 +45,9 @@ fn message(conv: &str, seq: u64, body: &str) -> ChatMessage {
         delete: None,
         edited: None,
         deleted: false,
+        react: None,
+        unreact: None,
+        reactions: Vec::new(),
     }
 }
 

@@ -205,6 +205,10 @@ pub enum Sending {
     Edit(u64),
     /// The end of that message.
     Delete(u64),
+    /// A reaction to that message (the body).
+    React(u64),
+    /// The end of a reaction to that message (the body).
+    Unreact(u64),
 }
 
 impl Sending {
@@ -212,7 +216,10 @@ impl Sending {
     pub fn refers(self) -> Option<u64> {
         match self {
             Sending::New(reply) => reply,
-            Sending::Edit(seq) | Sending::Delete(seq) => Some(seq),
+            Sending::Edit(seq)
+            | Sending::Delete(seq)
+            | Sending::React(seq)
+            | Sending::Unreact(seq) => Some(seq),
         }
     }
 }

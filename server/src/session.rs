@@ -415,13 +415,18 @@ async fn handle(
             reply_to,
             edit,
             delete,
+            react,
+            unreact,
         } => {
-            let what = match (reply_to, edit, delete) {
-                (reply, None, None) => Sending::New(reply),
-                (None, Some(seq), None) => Sending::Edit(seq),
-                (None, None, Some(seq)) => Sending::Delete(seq),
+            let what = match (reply_to, edit, delete, react, unreact) {
+                (reply, None, None, None, None) => Sending::New(reply),
+                (None, Some(seq), None, None, None) => Sending::Edit(seq),
+                (None, None, Some(seq), None, None) => Sending::Delete(seq),
+                (None, None, None, Some(seq), None) => Sending::React(seq),
+                (None, None, None, None, Some(seq)) => Sending::Unreact(seq),
                 _ => {
-                    let why = "a send may reply, edit or delete: one of them, not two";
+                    let why = "a send may reply, edit, delete, react or unreact: one of them, \
+                               not two";
                     let refused = ServerMessage::Error {
                         req: None,
                         id: Some(id),

@@ -205,6 +205,10 @@ pub enum MessageKind {
     Delete = 4,
     /// A text message deleted: nothing of it is kept.
     Deleted = 5,
+    /// A reaction (the body) to the message it refers to.
+    React = 6,
+    /// The end of a reaction (the body) to the message it refers to.
+    Unreact = 7,
 }
 
 impl MessageKind {
@@ -215,6 +219,8 @@ impl MessageKind {
             3 => MessageKind::Edit,
             4 => MessageKind::Delete,
             5 => MessageKind::Deleted,
+            6 => MessageKind::React,
+            7 => MessageKind::Unreact,
             _ => MessageKind::Text,
         }
     }
@@ -281,6 +287,27 @@ pub struct StoredMessage {
     pub edited: Option<Timestamp>,
     /// A reply: the message it answers, as stored now.
     pub quoted: Option<Box<Quoted>>,
+    /// The reactions to it, in the order first given (filled by readers).
+    pub reactions: Vec<classchat_common::protocol::Reaction>,
+}
+
+/// Gives the messages of `page` (in seq order) their reactions, from rows
+/// of (seq, emoji, who) in the order given.
+pub fn attach_reactions(page: &mut [StoredMessage], rows: Vec<(u64, String, Username)>) {
+    use classchat_common::protocol::Reaction;
+    for (seq, emoji, user) in rows {
+        let Ok(i) = page.binary_search_by_key(&seq, |m| m.seq) else {
+            continue;
+        };
+        let list = &mut page[i].reactions;
+        match list.iter_mut().find(|r| r.emoji == emoji) {
+            Some(r) => r.users.push(user),
+            None => list.push(Reaction {
+                emoji,
+                users: vec![user],
+            }),
+        }
+    }
 }
 
 /// What a reply, an edit or a deletion needs to know of the message it
@@ -290,6 +317,8 @@ pub struct Target {
     pub sender: UserId,
     pub kind: MessageKind,
     pub body: String,
+    /// Who reacted with what, in the order given.
+    pub reactions: Vec<(UserId, String)>,
 }
 
 /// The message a reply answers, as a reader finds it.
@@ -474,8 +503,17 @@ pub trait Store: Send + 'static {
     /// Gives text message `seq` a new text, edited at `at`.
     fn edit_message(&mut self, conv: ConvId, seq: u64, body: &str, at: Timestamp) -> Result<()>;
     /// Deletes text message `seq`: its row stays, as a tombstone, and its
-    /// text is gone, with every edit's copy of it.
+    /// text is gone, with every edit's copy of it and its reactions.
     fn erase_message(&mut self, conv: ConvId, seq: u64) -> Result<()>;
+    /// Adds `user`'s reaction `emoji` to message `seq`, or takes it off.
+    fn set_reaction(
+        &mut self,
+        conv: ConvId,
+        seq: u64,
+        user: UserId,
+        emoji: &str,
+        on: bool,
+    ) -> Result<()>;
 
     /// Records a completed upload and its recipients.
     fn add_file(&mut self, file: &FileRecord) -> Result<()>;

@@ -18,15 +18,20 @@ enum Refers {
     Reply(u64),
     Edit(u64),
     Delete(u64),
+    React(u64),
+    Unreact(u64),
 }
 
 fn change(to: &str, body: &str, refers: Refers) -> (MessageId, ClientMessage) {
     let id = MessageId::new();
     let (mut reply_to, mut edit, mut delete) = (None, None, None);
+    let (mut react, mut unreact) = (None, None);
     match refers {
         Refers::Reply(seq) => reply_to = Some(seq),
         Refers::Edit(seq) => edit = Some(seq),
         Refers::Delete(seq) => delete = Some(seq),
+        Refers::React(seq) => react = Some(seq),
+        Refers::Unreact(seq) => unreact = Some(seq),
     }
     let msg = ClientMessage::Send {
         id,
@@ -35,6 +40,8 @@ fn change(to: &str, body: &str, refers: Refers) -> (MessageId, ClientMessage) {
         reply_to,
         edit,
         delete,
+        react,
+        unreact,
     };
     (id, msg)
 }
@@ -405,6 +412,8 @@ async fn what_a_change_may_not_do_is_refused_with_a_reason() {
         reply_to: Some(1),
         edit: Some(1),
         delete: None,
+        react: None,
+        unreact: None,
     };
     let reply = answer(&mut alice, id, both).await;
     expect!(reply, ServerMessage::Error { code: ErrorCode::BadRequest, .. } => ());
@@ -419,4 +428,137 @@ async fn what_a_change_may_not_do_is_refused_with_a_reason() {
     );
     assert_eq!(s1, s2);
     assert_eq!(history(&mut bob, "alice").await.len(), 2);
+}
+
+async fn reactions_are_counted_per_member_and_kind_and_go_with_their_message(server: TestServer) {
+    use classchat_common::protocol::{Posting, Reaction};
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    let mut carol = server.login("carol").await;
+    // An announcement group: members do not post, but they react.
+    let req = alice.req();
+    alice
+        .send(ClientMessage::Create {
+            req: Some(req),
+            group: GroupName::new("news").unwrap(),
+            members: vec![user("bob"), user("carol")],
+            access: None,
+            posting: Some(Posting::Moderators),
+        })
+        .await;
+    alice
+        .recv_until(10, |m| matches!(m, ServerMessage::Group { .. }))
+        .await;
+    let (_, news) = alice.send_stored("#news", "exam moved to Friday").await;
+    let news = expect!(news, ServerMessage::Stored { seq, .. } => seq);
+
+    stored(&mut bob, "#news", "👍", Refers::React(news)).await;
+    let seen = alice.recv_message().await;
+    assert_eq!(
+        (seen.react, seen.body.as_str(), seen.from.as_str()),
+        (Some(news), "👍", "bob")
+    );
+    stored(&mut carol, "#news", "👍", Refers::React(news)).await;
+    stored(&mut carol, "#news", "🎉", Refers::React(news)).await;
+    let reactions = |page: Vec<ChatMessage>| {
+        page.into_iter()
+            .find(|m| m.seq == news)
+            .map(|m| m.reactions)
+            .unwrap_or_default()
+    };
+    let r = |emoji: &str, users: &[&str]| Reaction {
+        emoji: emoji.into(),
+        users: users.iter().map(|u| user(u)).collect(),
+    };
+    assert_eq!(
+        reactions(history(&mut alice, "#news").await),
+        [r("👍", &["bob", "carol"]), r("🎉", &["carol"])]
+    );
+
+    // One of each kind per member; taking one off; what is not a reaction.
+    refused(
+        &mut bob,
+        "#news",
+        "👍",
+        Refers::React(news),
+        ErrorCode::BadRequest,
+    )
+    .await;
+    refused(
+        &mut bob,
+        "#news",
+        "🎉",
+        Refers::Unreact(news),
+        ErrorCode::BadRequest,
+    )
+    .await;
+    refused(
+        &mut bob,
+        "#news",
+        "two words",
+        Refers::React(news),
+        ErrorCode::BadBody,
+    )
+    .await;
+    refused(
+        &mut bob,
+        "#news",
+        "👍",
+        Refers::React(1),
+        ErrorCode::NotAuthor,
+    )
+    .await;
+    refused(
+        &mut bob,
+        "#news",
+        "👍",
+        Refers::React(999),
+        ErrorCode::UnknownMessage,
+    )
+    .await;
+    stored(&mut carol, "#news", "👍", Refers::Unreact(news)).await;
+    assert_eq!(
+        reactions(history(&mut bob, "#news").await),
+        [r("👍", &["bob"]), r("🎉", &["carol"])]
+    );
+
+    // At most twenty kinds on one message.
+    for i in 0..18 {
+        stored(&mut alice, "#news", &format!("k{i}"), Refers::React(news)).await;
+    }
+    refused(
+        &mut alice,
+        "#news",
+        "one-more",
+        Refers::React(news),
+        ErrorCode::BadRequest,
+    )
+    .await;
+    stored(&mut alice, "#news", "👍", Refers::React(news)).await;
+
+    // Reactions are nobody's unread, and go with a deleted message.
+    let summaries = {
+        let req = bob.req();
+        bob.send(ClientMessage::Conversations { req: Some(req) })
+            .await;
+        let reply = bob
+            .recv_until(60, |m| matches!(m, ServerMessage::Conversations { .. }))
+            .await;
+        expect!(reply, ServerMessage::Conversations { conversations, .. } => conversations)
+    };
+    assert_eq!(summaries[0].unread, 1, "only alice's message");
+    stored(&mut alice, "#news", "", Refers::Delete(news)).await;
+    assert!(reactions(history(&mut bob, "#news").await).is_empty());
+}
+
+#[tokio::test]
+async fn reactions_with_sqlite() {
+    reactions_are_counted_per_member_and_kind_and_go_with_their_message(TestServer::start().await)
+        .await;
+}
+
+#[tokio::test]
+async fn reactions_in_memory() {
+    let server = start_server(ServerOptions::default().memory()).await;
+    reactions_are_counted_per_member_and_kind_and_go_with_their_message(server).await;
 }

@@ -209,6 +209,8 @@ async fn send_until_killed(node: Node, alice: TestClient, round: usize) -> Round
                 reply_to: None,
                 edit: None,
                 delete: None,
+                react: None,
+                unreact: None,
             };
             if sink.feed(send.to_line()).await.is_err() {
                 break;
@@ -320,6 +322,8 @@ async fn killing_a_node_under_load_loses_nothing_acknowledged() {
                     reply_to: None,
                     edit: None,
                     delete: None,
+                    react: None,
+                    unreact: None,
                 })
                 .await;
         }
@@ -1015,6 +1019,8 @@ async fn replies_edits_and_deletions_cross_nodes() {
             reply_to,
             edit,
             delete,
+            react: None,
+            unreact: None,
         };
         (id, msg)
     };

@@ -54,6 +54,8 @@ async fn postgresql_restarting_under_two_nodes_loses_and_doubles_nothing() {
         reply_to: None,
         edit: None,
         delete: None,
+        react: None,
+        unreact: None,
     };
     alice.send(send.clone()).await;
     let refused = answer(&mut alice, id).await;

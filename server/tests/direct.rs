@@ -376,6 +376,8 @@ async fn a_retry_with_the_same_id_is_stored_once(server: TestServer) {
             reply_to: None,
             edit: None,
             delete: None,
+            react: None,
+            unreact: None,
         })
         .await;
     expect!(alice.recv().await, ServerMessage::Stored { id: got, seq: 2, duplicate: true, conv: c, .. } if got == id && c == conv("bob") => ());
@@ -417,6 +419,8 @@ async fn a_resent_id_is_checked_against_its_destination_before_it_counts_as_a_du
         reply_to: None,
         edit: None,
         delete: None,
+        react: None,
+        unreact: None,
     };
     // PROTOCOL.md §2.3 and §6.5: where a message may not go, a resend may not
     // go either, whatever was stored under its id before.
@@ -459,6 +463,8 @@ async fn a_resent_id_is_checked_against_its_destination_before_it_counts_as_a_du
             reply_to: None,
             edit: None,
             delete: None,
+            react: None,
+            unreact: None,
         })
         .await;
     expect!(alice.recv_error(ErrorCode::NotMember).await, ServerMessage::Error { id: Some(got), .. } if got == in_lab => ());

@@ -105,6 +105,8 @@ async fn send_until_killed(
                 reply_to: None,
                 edit: None,
                 delete: None,
+                react: None,
+                unreact: None,
             };
             if sink.feed(send.to_line()).await.is_err() {
                 break;
@@ -231,6 +233,8 @@ async fn kill_9_under_load_loses_no_message_that_was_answered_stored() {
                 reply_to: None,
                 edit: None,
                 delete: None,
+                react: None,
+                unreact: None,
             })
             .await;
     }

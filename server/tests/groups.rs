@@ -1875,6 +1875,8 @@ async fn the_owner_and_moderators_pin_messages_and_members_see_them() {
             reply_to: None,
             edit: None,
             delete: Some(room),
+            react: None,
+            unreact: None,
         })
         .await;
     let mut saw = Vec::new();

@@ -151,6 +151,8 @@ async fn waiting_messages_and_acknowledgements_survive_a_server_restart() {
             reply_to: None,
             edit: None,
             delete: None,
+            react: None,
+            unreact: None,
         })
         .await;
     expect!(alice.recv().await, ServerMessage::Stored { seq: 10, duplicate: true, .. } => ());

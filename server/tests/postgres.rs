@@ -75,6 +75,8 @@ async fn messages_cursors_and_resends_are_kept_in_postgresql_across_a_restart() 
             reply_to: None,
             edit: None,
             delete: None,
+            react: None,
+            unreact: None,
         })
         .await;
     let again = alice

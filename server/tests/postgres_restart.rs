@@ -35,6 +35,8 @@ async fn postgresql_going_away_fails_sends_with_storage_failed_and_loses_nothing
         reply_to: None,
         edit: None,
         delete: None,
+        react: None,
+        unreact: None,
     };
     alice.send(send.clone()).await;
     let refused = alice

@@ -145,6 +145,8 @@ fn first_model(options: &AppOptions, size: (u16, u16)) -> Model {
         options.keymap.clone(),
     );
     model.size = size;
+    model.tell_typing = options.settings.typing;
+    model.notify_with = options.settings.notify;
     model.download_dir = options.download_dir.clone();
     model.home = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf());
     // The picker starts where the client was started, as a shell would.
@@ -312,11 +314,8 @@ impl Wiring {
                 dir: dir.unwrap_or_else(|| model.download_dir.clone()),
             },
             Effect::CancelTransfer { local, offer } => Action::CancelTransfer { local, offer },
-            Effect::Bell => {
-                let mut out = std::io::stdout();
-                let _ = out.write_all(b"\x07").and_then(|()| out.flush());
-                return;
-            }
+            Effect::Bell => return to_terminal(b"\x07"),
+            Effect::Desktop(text) => return to_terminal(&desktop_notification(&text)),
             Effect::Login {
                 server,
                 user,
@@ -357,6 +356,26 @@ impl Wiring {
             client.quit().await;
         }
     }
+}
+
+/// Writes a control sequence to the terminal, beside what ratatui draws (it
+/// moves no cursor and draws nothing).
+fn to_terminal(bytes: &[u8]) {
+    let mut out = std::io::stdout();
+    let _ = out.write_all(bytes).and_then(|()| out.flush());
+}
+
+/// `ESC ] 777 ; notify ; ClassChat ; text BEL`, the desktop notification of
+/// urxvt, foot, kitty, WezTerm, Ghostty and others (a terminal without it
+/// ignores it). `text` is the client's own, made of names the protocol keeps
+/// to a safe alphabet; anything else is dropped all the same, so that no
+/// byte could end the sequence or start another.
+fn desktop_notification(text: &str) -> Vec<u8> {
+    let text: String = text
+        .chars()
+        .filter(|c| !c.is_control() && *c != ';' && !classchat_common::text::is_live(*c))
+        .collect();
+    format!("\x1b]777;notify;ClassChat;{text}\x07").into_bytes()
 }
 
 /// Reads the terminal on a thread of its own (crossterm's reads block) until
@@ -601,6 +620,16 @@ mod tests {
                 other => format!("{other:?}"),
             })
             .collect()
+    }
+
+    #[test]
+    fn a_desktop_notification_is_one_osc_777_sequence_whatever_its_text_holds() {
+        assert_eq!(
+            desktop_notification("alice mentioned you in #cs101"),
+            b"\x1b]777;notify;ClassChat;alice mentioned you in #cs101\x07"
+        );
+        let hostile = desktop_notification("a\x07b\x1b]0;x;y\u{9c}z\u{202e}");
+        assert_eq!(hostile, b"\x1b]777;notify;ClassChat;ab]0xyz\x07");
     }
 
     #[test]

@@ -113,6 +113,11 @@ pub enum Link {
 
 /// What the client task tells the app.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "server messages are nearly every event; boxing each would cost an allocation \
+              per message for a value handed on at once"
+)]
 pub enum Event {
     /// A message from the server (duplicates and pings already removed).
     Server(ServerMessage),
@@ -298,6 +303,10 @@ impl Client {
 
     /// Hands over an action without waiting; gives it back if the channel is
     /// full (or the task has stopped), for the caller to try again later.
+    #[allow(
+        clippy::result_large_err,
+        reason = "the action comes back only when the channel is full, to be tried again"
+    )]
     pub fn try_act(&self, action: Action) -> Result<(), Action> {
         self.actions.try_send(action).map_err(|e| match e {
             mpsc::error::TrySendError::Full(a) | mpsc::error::TrySendError::Closed(a) => a,

@@ -11,6 +11,8 @@ use classchat_common::{ClientMessage, Conv, GroupName, MessageId, OfferId, Usern
 use crate::outbox::Target;
 
 #[cfg(test)]
+mod tests_pins;
+#[cfg(test)]
 mod tests_replies;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +112,17 @@ pub enum Command {
         access: Option<Access>,
         posting: Option<Posting>,
     },
+    /// `/pin` (`pin`) and `/unpin`: message `seq` of the group.
+    Pin {
+        group: GroupName,
+        seq: u64,
+        pin: bool,
+    },
+    /// The terminal UI's list of a group's pinned messages (without a
+    /// group, the open one's).
+    Pins {
+        group: Option<GroupName>,
+    },
     /// Without a path, the terminal UI opens its file picker.
     SendFile {
         to: Conv,
@@ -162,6 +175,10 @@ pub enum Intent {
     /// Ask for the current and the new password without showing them
     /// (terminal UI only).
     PasswordForm,
+    /// List a group's pinned messages (terminal UI only).
+    Pins {
+        group: Option<GroupName>,
+    },
     Help,
     Quit,
 }
@@ -205,6 +222,7 @@ impl Command {
             Command::Accept { offer, dir } => return Intent::Accept { offer, dir },
             Command::Cancel { offer } => return Intent::Cancel { offer },
             Command::Passwd { change: None } => return Intent::PasswordForm,
+            Command::Pins { group } => return Intent::Pins { group },
             Command::Passwd {
                 change: Some((old, new)),
             } => ClientMessage::Password { req, old, new },
@@ -264,6 +282,16 @@ impl Command {
                 access,
                 posting,
             },
+            Command::Pin {
+                group,
+                seq,
+                pin: true,
+            } => ClientMessage::Pin { req, group, seq },
+            Command::Pin {
+                group,
+                seq,
+                pin: false,
+            } => ClientMessage::Unpin { req, group, seq },
         };
         Intent::Ask(ask)
     }
@@ -458,6 +486,26 @@ pub const COMMANDS: &[Spec] = &[
         summary: "owner: let every member post, or only the owner and moderators \
                   (an announcement group; announce means the same)",
         args: &[Arg::Group, Arg::Choice(POSTING_WORDS)],
+    },
+    Spec {
+        name: "pin",
+        usage: "/pin <group> <seq>",
+        summary: "owner or moderator: pin message <seq> of a group for its members to find \
+                  (the terminal UI: p on a selected message)",
+        args: &[Arg::Group, Arg::Number],
+    },
+    Spec {
+        name: "unpin",
+        usage: "/unpin <group> <seq>",
+        summary: "owner or moderator: unpin message <seq> of a group",
+        args: &[Arg::Group, Arg::Number],
+    },
+    Spec {
+        name: "pins",
+        usage: "/pins [group]",
+        summary: "terminal UI: the pinned messages of a group (the open one without a \
+                  name); Enter goes to one",
+        args: &[Arg::Group],
     },
     Spec {
         name: "sendfile",
@@ -712,6 +760,17 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
                 posting: Some(posting),
             }
         }
+        "pin" | "unpin" => Command::Pin {
+            group: group_arg(words.next(), &usage)?,
+            seq: seq_arg(words.next().unwrap_or(""), &usage)?,
+            pin: spec.name == "pin",
+        },
+        "pins" => Command::Pins {
+            group: words
+                .next()
+                .map(|w| group_arg(Some(w), &usage))
+                .transpose()?,
+        },
         "sendfile" => {
             let (to, path) = split_word(args);
             if to.is_empty() {
@@ -766,17 +825,20 @@ fn about_message<'a>(
     }
     let to = to.parse().map_err(|e| usage(format!("{e}")))?;
     let (seq, rest) = split_word(rest);
-    if seq.is_empty() {
+    Ok((to, seq_arg(seq, usage)?, rest))
+}
+
+/// A message's number (seq) in its conversation.
+fn seq_arg(word: &str, usage: &impl Fn(String) -> CommandError) -> Result<u64, CommandError> {
+    if word.is_empty() {
         return Err(usage(
             "say which message: its number (seq) in the conversation".into(),
         ));
     }
-    let seq = seq
-        .parse::<u64>()
+    word.parse::<u64>()
         .ok()
         .filter(|&n| n > 0)
-        .ok_or_else(|| usage(format!("{seq:?} is not a message number (seq)")))?;
-    Ok((to, seq, rest))
+        .ok_or_else(|| usage(format!("{word:?} is not a message number (seq)")))
 }
 
 /// `/create <group> [user…]` with its options anywhere after the group.

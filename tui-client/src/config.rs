@@ -77,8 +77,22 @@ fn download_dir_in(named: Option<&Path>, home: Option<&Path>, data_dir: &Path) -
         .map_or_else(|| data_dir.join("downloads"), |d| d.join("ClassChat"))
 }
 
+/// How the terminal UI tells you that something wants you: a mention of you,
+/// or a direct message while the terminal window is in the background.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Notify {
+    /// The terminal bell.
+    #[default]
+    Bell,
+    /// A desktop notification through the terminal (OSC 777), in the
+    /// client's own words: who, and where, never what they wrote.
+    Desktop,
+    Off,
+}
+
 /// The settings in `config.toml`. Every field is optional.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// The server to connect to, e.g. `localhost:12345` or `[::1]:12345`.
@@ -94,8 +108,29 @@ pub struct Settings {
     pub tls: bool,
     /// Where accepted files go (default: `~/Downloads/ClassChat`).
     pub download_dir: Option<PathBuf>,
+    /// Tell the others in a conversation that you are typing (on unless
+    /// `typing = false`).
+    pub typing: bool,
+    /// `"bell"` (the default), `"desktop"` or `"off"`.
+    pub notify: Notify,
     /// Key overrides: action name = key, e.g. `next_conversation = "ctrl-j"`.
     pub keys: BTreeMap<String, String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            server: None,
+            user: None,
+            theme: None,
+            ascii: false,
+            tls: false,
+            download_dir: None,
+            typing: true,
+            notify: Notify::Bell,
+            keys: BTreeMap::new(),
+        }
+    }
 }
 
 impl Settings {
@@ -281,10 +316,27 @@ mod tests {
             ascii: true,
             tls: true,
             download_dir: Some("/tmp/in".into()),
+            typing: false,
+            notify: Notify::Desktop,
             keys: BTreeMap::from([("quit".into(), "ctrl-q".into())]),
         };
         s.save(&path).unwrap();
         assert_eq!(Settings::load(&path).unwrap(), s);
+    }
+
+    #[test]
+    fn typing_is_told_and_mentions_ring_the_bell_unless_the_file_says_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "user = \"alice\"\n").unwrap();
+        let s = Settings::load(&path).unwrap();
+        assert_eq!((s.typing, s.notify), (true, Notify::Bell));
+        std::fs::write(&path, "typing = false\nnotify = \"off\"\n").unwrap();
+        let s = Settings::load(&path).unwrap();
+        assert_eq!((s.typing, s.notify), (false, Notify::Off));
+        std::fs::write(&path, "notify = \"loud\"\n").unwrap();
+        let err = Settings::load(&path).unwrap_err().to_string();
+        assert!(err.contains("loud"), "{err}");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 pub mod files;
 pub mod groups;
+pub mod pins;
 pub mod replies;
 pub mod terminal;
 
@@ -92,6 +93,9 @@ pub fn chat(conv_name: &str, seq: u64, from: &str, ts: Timestamp, body: &str) ->
         delete: None,
         edited: None,
         deleted: false,
+        react: None,
+        unreact: None,
+        reactions: Vec::new(),
     }
 }
 

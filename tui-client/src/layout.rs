@@ -13,12 +13,14 @@
 //! [`status`] words the status line and an error too long
 //! for it; [`input`] counts the rows the draft wraps into; [`popup`] places
 //! popups and sizes the who list's pages; [`help`] makes the help text and
-//! says how far it scrolls.
+//! says how far it scrolls; [`pins`] words the pins popup's rows and the
+//! title's pin marker.
 
 pub mod changes;
 pub mod files;
 pub mod help;
 pub mod input;
+pub mod pins;
 pub mod popup;
 pub mod status;
 

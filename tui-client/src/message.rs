@@ -76,6 +76,9 @@ pub enum Effect {
     },
     /// Ring the terminal bell.
     Bell,
+    /// A desktop notification through the terminal (OSC 777) saying `text`:
+    /// the client's own words, made of user and group names only.
+    Desktop(String),
     /// Try to log in with what the form says; `create` makes the account if
     /// the name has none.
     Login {

@@ -29,13 +29,16 @@ use ratatui::style::{Modifier, Style};
 use ratatui_textarea::TextArea;
 
 pub use confirm::{Confirm, Unfinished};
-pub use conversation::{Change, Composing, Conversation, Entry, Facts, Scroll, Seek};
+pub use conversation::{
+    Change, Composing, Conversation, Entry, Facts, Fetched, Pins, Scroll, Seek, Typists,
+};
 pub use field::Field;
 pub use offers::{Incoming, Offers, Sent};
 pub use picker::Picker;
 pub use popup::{LoginForm, PasswordChange, Popup};
 
 use crate::client::{Progress, TransferState};
+use crate::config::Notify;
 use crate::keymap::Keymap;
 
 /// Whether we are connected, for the status line.
@@ -124,6 +127,8 @@ pub enum Asked {
     Quiet,
     /// A password change from the `/passwd` form.
     Password,
+    /// Pinned message `seq` of `conv`, for the pins popup.
+    Pinned { conv: Conv, seq: u64 },
 }
 
 #[derive(Debug)]
@@ -165,6 +170,11 @@ pub struct Model {
     /// Whether the terminal window has focus (read marking and bells depend on it).
     pub terminal_focused: bool,
     pub muted: HashSet<Conv>,
+    /// Whether the others are told when you type (`typing` in the settings).
+    pub tell_typing: bool,
+    /// How a mention of you (or a direct message, in the background) is
+    /// made known (`notify` in the settings).
+    pub notify_with: Notify,
     /// Users known to be online, and everyone we have heard of (for completion).
     pub online: BTreeSet<Username>,
     /// How many are online in all, as the server last counted them (`who`,
@@ -271,6 +281,8 @@ impl Model {
             completion: None,
             terminal_focused: true,
             muted: HashSet::new(),
+            tell_typing: true,
+            notify_with: Notify::Bell,
             online: BTreeSet::new(),
             online_total: 0,
             known_users: BTreeSet::new(),
@@ -401,6 +413,13 @@ impl Model {
         let placed = self.place(conv);
         if was_selected {
             self.selected = Some(placed);
+        }
+        // The pins popup lists the group under its new name.
+        if let (Some(Popup::Pins { group, .. }), Conv::Group(old), Conv::Group(new)) =
+            (self.popup.as_mut(), old, new)
+            && group == old
+        {
+            group.clone_from(new);
         }
     }
 

@@ -70,6 +70,8 @@ impl Pending {
             reply_to,
             edit,
             delete,
+            react: None,
+            unreact: None,
         }
     }
 }

@@ -374,6 +374,15 @@ async fn execute<W: AsyncWrite + Unpin>(
             };
             out.local(&local).await?;
         }
+        Intent::Pins { .. } => {
+            let local = Local::CommandError {
+                input: line,
+                message: "/pins only applies to the terminal UI; here /groups gives each \
+                          group's pinned messages (pinned), and /history shows them"
+                    .into(),
+            };
+            out.local(&local).await?;
+        }
         Intent::PasswordForm => {
             let local = Local::CommandError {
                 input: line,

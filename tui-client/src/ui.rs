@@ -5,11 +5,11 @@
 //! an error too long for it, on lines of its own above the input),
 //! [`popup`] (which popup draws, and their frame), one file per popup:
 //! [`help`], [`switcher`], [`read_by`], [`who`], [`members`], [`groups`],
-//! [`confirm`] (the question before a destructive action or a quit), the file
-//! popups [`picker`], [`offer`] and [`transfers`], and [`password`]; [`login`]
-//! (the form shown without a user name); [`cells`] last, so that each cell
-//! holds what a terminal draws there. Snapshots of every screen live in
-//! `ui/snapshots`.
+//! [`pins`], [`confirm`] (the question before a destructive action or a
+//! quit), the file popups [`picker`], [`offer`] and [`transfers`], and
+//! [`password`]; [`login`] (the form shown without a user name); [`cells`]
+//! last, so that each cell holds what a terminal draws there. Snapshots of
+//! every screen live in `ui/snapshots`.
 
 mod cells;
 mod confirm;
@@ -23,6 +23,7 @@ mod messages;
 mod offer;
 mod password;
 mod picker;
+mod pins;
 mod popup;
 mod read_by;
 mod status;
@@ -56,11 +57,15 @@ mod tests_narrow;
 #[cfg(test)]
 mod tests_notices;
 #[cfg(test)]
+mod tests_pins;
+#[cfg(test)]
 mod tests_replies;
 #[cfg(test)]
 mod tests_signup;
 #[cfg(test)]
 mod tests_theme;
+#[cfg(test)]
+mod tests_typing;
 mod transfers;
 mod who;
 

@@ -2,13 +2,15 @@
 //! and returns the effects for the run loop to carry out.
 //!
 //! Layout: [`keys`] (keyboard, mouse, the login form's keys), [`selection`]
-//! (keys on a selected message: reply, edit, delete, go to a quote, who read
-//! it, retry), [`login`] (what the login form sends, and the answers),
+//! (keys on a selected message: reply, edit, delete, pin, go to a quote, who
+//! read it, retry), [`login`] (what the login form sends, and the answers),
 //! [`popup`] (keys over a popup), [`confirm`] (the actions that ask first:
 //! `/delete`, deleting a message, declining an offer, quitting with work
 //! unfinished), [`input`] (what Enter, Tab and Up do in the input bar, and
 //! what a reply or an edit sends), [`net`] (what the server said), [`files`] (the file
-//! picker, offers, transfers), [`password`] (the `/passwd` form). This
+//! picker, offers, transfers), [`password`] (the `/passwd` form), [`typing`]
+//! (telling others you type; who is typing here), [`pins`] (pinning, and the
+//! `/pins` popup). This
 //! file holds the rules that apply after every message: keep the input bar
 //! full of the draft, open the selected conversation, mark what is on screen
 //! as read, fetch older history when the top is reached.
@@ -20,10 +22,12 @@ mod keys;
 mod login;
 mod net;
 mod password;
+mod pins;
 mod popup;
 mod selection;
 #[cfg(test)]
 mod tests;
+mod typing;
 
 use classchat_common::limits::HISTORY_PAGE_DEFAULT;
 use classchat_common::{ClientMessage, Timestamp};
@@ -44,7 +48,7 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
         Msg::Key(key) => keys::on_key(model, key, &mut fx),
         Msg::Typed(keys) => keys::on_typed(model, &keys, &mut fx),
         Msg::Mouse(mouse) => keys::on_mouse(model, mouse, &mut fx),
-        Msg::Paste(text) => keys::on_paste(model, &text),
+        Msg::Paste(text) => keys::on_paste(model, &text, &mut fx),
         Msg::Resize(w, h) => model.size = (w, h),
         Msg::Focus(focused) => model.terminal_focused = focused,
         Msg::Tick(now) => tick(model, now, &mut fx),
@@ -65,6 +69,7 @@ fn tick(model: &mut Model, now: Timestamp, fx: &mut Vec<Effect>) {
     let minute_turned = now.as_millis() / WHO_EVERY_MS != model.now.as_millis() / WHO_EVERY_MS;
     model.now = now;
     model.age_notices();
+    typing::expire(model);
     if minute_turned && model.me.is_some() && model.link == crate::model::LinkState::Connected {
         let req = model.ask(Asked::Quiet);
         fx.push(Effect::Ask(ClientMessage::Who { req: Some(req) }));
@@ -150,6 +155,7 @@ fn after(model: &mut Model, fx: &mut Vec<Effect>) {
     model.forget_untrue_notices();
     files::tidy(model);
     ask_presence(model, fx);
+    pins::keep_fetched(model, fx);
     let Some(index) = model.selected else { return };
     let theme = Theme::new(model.look.color);
     let area = layout::model_areas(model).message_lines();

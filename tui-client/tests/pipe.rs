@@ -545,3 +545,80 @@ async fn a_script_runs_an_announcement_group_with_roles_bans_and_settings() {
     assert_eq!(of_type(&out, "stored").len(), 1, "{out:?}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_script_sees_who_is_typing_as_a_json_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start("127.0.0.1:0", dir.path()).await;
+    run_pipe(&server, "bob", "", Duration::ZERO).await;
+    // A conversation to type in (the server drops `typing` anywhere else).
+    run_pipe(&server, "alice", "/msg bob hi\n", Duration::ZERO).await;
+    let (alice, mut alice_events, _) = connect(&server, "alice").await;
+
+    // Pipe mode has no command for it: alice's client says it while bob's
+    // script is running.
+    let typist = async {
+        support::expect(&mut alice_events, "bob online", |e| match e {
+            classchat_client::client::Event::Server(
+                classchat_common::ServerMessage::Presence { user, online, .. },
+            ) => (user.as_str() == "bob" && *online).then_some(()),
+            _ => None,
+        })
+        .await;
+        alice
+            .request(classchat_common::ClientMessage::Typing {
+                to: "bob".parse().unwrap(),
+            })
+            .await
+            .unwrap();
+    };
+    let (out, ()) = tokio::join!(run_pipe(&server, "bob", "", Duration::from_secs(2)), typist);
+    let typing = of_type(&out, "typing");
+    assert_eq!(typing.len(), 1, "{out:?}");
+    assert_eq!(
+        (&typing[0]["conv"], &typing[0]["user"]),
+        (&"alice".into(), &"alice".into())
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_script_pins_and_unpins_a_message_and_is_told_pins_lists_them_on_screen_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start("127.0.0.1:0", dir.path()).await;
+    let out = run_pipe(
+        &server,
+        "carol",
+        "/create lab\n/msg #lab read the rules first\n",
+        Duration::ZERO,
+    )
+    .await;
+    let seq = of_type(&out, "stored")[0]["seq"].as_u64().unwrap();
+
+    let script = format!("/pin lab {seq}\n/pins lab\n/unpin #lab {seq}\n/unpin lab {seq}\n");
+    let out = run_pipe(&server, "carol", &script, Duration::ZERO).await;
+    let groups = of_type(&out, "group");
+    assert_eq!(groups.len(), 2, "{out:?}");
+    assert_eq!(groups[0]["pinned"], serde_json::json!([seq]));
+    assert!(groups[1].get("pinned").is_none(), "none left: {out:?}");
+    let events: Vec<&Value> = of_type(&out, "message")
+        .into_iter()
+        .filter_map(|m| m.get("event"))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            &serde_json::json!({"kind": "pinned", "seq": seq}),
+            &serde_json::json!({"kind": "unpinned", "seq": seq})
+        ]
+    );
+    let refused = of_type(&out, "command_error");
+    assert_eq!(refused.len(), 1, "{out:?}");
+    assert_eq!(refused[0]["input"], "/pins lab");
+    assert_eq!(
+        of_type(&out, "error")[0]["code"],
+        "bad_request",
+        "not pinned"
+    );
+    server.stop().await;
+}

@@ -215,6 +215,35 @@ async fn a_reply_an_edit_and_a_deletion_made_with_keys_show_on_both_screens() {
     Chat { dir, server, tmux }.stop().await;
 }
 
+/// Issue 16, typing and pins, with the real binary: while alice writes in
+/// the group she made, bob's status line says so, until her message arrives;
+/// she pins it with `p`, and bob's `/pins` lists it.
+#[tokio::test]
+async fn typing_shows_on_the_other_screen_and_a_pin_made_with_p_is_listed() {
+    let Some(Chat { dir, server, tmux }) = Chat::start().await else {
+        return;
+    };
+
+    tmux.keys("alice", &["/create lab bob", "Enter"]);
+    tmux.wait_for("bob", "alice created #lab").await;
+    tmux.wait_for("alice", "Message #lab").await;
+    tmux.keys("alice", &["bring a pen"]);
+    tmux.wait_for("bob", "#lab · alice is typing…").await;
+    tmux.keys("alice", &["Enter"]);
+    let bob = tmux.wait_for("bob", "alice: bring a pen").await;
+    assert!(!bob.contains("is typing"), "her message ends it:\n{bob}");
+
+    tmux.keys("alice", &["M-Up"]);
+    tmux.wait_for("alice", "p pin").await;
+    tmux.keys("alice", &["p"]);
+    tmux.wait_for("bob", "alice pinned a message in #lab").await;
+    tmux.keys("bob", &["/pins", "Enter"]);
+    let bob = tmux.wait_for("bob", "Pinned in #lab · 1").await;
+    assert!(bob.contains("alice: bring a pen"), "{bob}");
+
+    Chat { dir, server, tmux }.stop().await;
+}
+
 /// Issue 14, items 1 and 2, with the real binary. bob has alice's conversation
 /// open and nothing typed when her file offer arrives; he types a question
 /// and Enter: it is sent whole and the offer still waits (it used to open a

@@ -245,6 +245,9 @@ fn chat_message() -> impl Strategy<Value = ChatMessage> {
                 delete,
                 edited,
                 deleted,
+                react: None,
+                unreact: None,
+                reactions: Vec::new(),
             },
         )
 }
@@ -448,7 +451,9 @@ pub fn client_message() -> impl Strategy<Value = ClientMessage> {
                 body,
                 reply_to,
                 edit,
-                delete
+                delete,
+                react: None,
+                unreact: None,
             }),
         (conv(), any::<u64>()).prop_map(|(conv, seq)| C::Ack { conv, seq }),
         (req(), conv(), of(any::<u64>())).prop_map(|(req, conv, seq)| C::Read { req, conv, seq }),

@@ -42,6 +42,8 @@ impl Frames {
                 reply_to: None,
                 edit: None,
                 delete: None,
+                react: None,
+                unreact: None,
             }
             .to_line();
             blob.extend_from_slice(&line);

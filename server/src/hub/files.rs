@@ -252,6 +252,9 @@ impl Worker {
             delete: None,
             edited: None,
             deleted: false,
+            react: None,
+            unreact: None,
+            reactions: Vec::new(),
         };
         self.fan_out(b, conv, None, msg);
         b.message(

@@ -517,6 +517,9 @@ impl Worker {
                 delete: None,
                 edited: None,
                 deleted: false,
+                react: None,
+                unreact: None,
+                reactions: Vec::new(),
             };
             let others: Vec<UserId> = conv
                 .members
@@ -648,6 +651,9 @@ impl Worker {
             delete: None,
             edited: None,
             deleted: false,
+            react: None,
+            unreact: None,
+            reactions: Vec::new(),
         };
         let appended = self.store.append(&NewMessage {
             conv: id,

@@ -6,7 +6,7 @@
 //! members who may have sent something the moved cursor now covers.
 
 use bytes::Bytes;
-use classchat_common::limits::MAX_BODY_BYTES;
+use classchat_common::limits::{MAX_BODY_BYTES, REACTION_BYTES, REACTIONS_MAX};
 use classchat_common::protocol::{ChatMessage, GroupEvent, Posting, Quote, Req, Role};
 use classchat_common::text::is_blank;
 use classchat_common::{
@@ -66,6 +66,17 @@ impl Worker {
         } else {
             body
         };
+        if matches!(what, Sending::React(_) | Sending::Unreact(_))
+            && (is_blank(body)
+                || body.len() > REACTION_BYTES
+                || body.chars().any(|c| c.is_whitespace() || c.is_control()))
+        {
+            let why = format!(
+                "a reaction is one emoji or a short word: at most {REACTION_BYTES} bytes, \
+                 without spaces"
+            );
+            return refuse(b, Refusal::new(ErrorCode::BadBody, why), None);
+        }
         if !matches!(what, Sending::Delete(_)) && (is_blank(body) || body.len() > MAX_BODY_BYTES) {
             let why = if is_blank(body) {
                 "a message needs something visible; this one is empty or only spaces, \
@@ -89,8 +100,9 @@ impl Worker {
         }
         // The destination is checked before the duplicate (PROTOCOL.md §6.5):
         // a resend to a group one has left is refused like a first attempt.
-        // Deleting one's own message is allowed where one may no longer post.
-        let posting = !matches!(what, Sending::Delete(_));
+        // Deleting one's own message, and reacting, are allowed where one
+        // may not post (an announcement group's members react).
+        let posting = matches!(what, Sending::New(_) | Sending::Edit(_));
         let conv_id = match self.route(user, to, posting) {
             Ok(Destination::Conv(id)) => id,
             Ok(Destination::NewDirect(other)) => {
@@ -125,7 +137,7 @@ impl Worker {
                 Ok(None) => {}
                 Err(e) => return b.fail(e),
             }
-            match self.may_refer(conv_id, user, to, target, what) {
+            match self.may_refer(conv_id, user, to, target, what, body) {
                 Ok(q) => quote = q,
                 Err(Ok(r)) => return refuse(b, r, None),
                 Err(Err(e)) => return b.fail(e),
@@ -139,6 +151,8 @@ impl Worker {
             Sending::New(_) => MessageKind::Text,
             Sending::Edit(_) => MessageKind::Edit,
             Sending::Delete(_) => MessageKind::Delete,
+            Sending::React(_) => MessageKind::React,
+            Sending::Unreact(_) => MessageKind::Unreact,
         };
         let refers = what.refers();
         let appended = self.store.append(&NewMessage {
@@ -157,6 +171,12 @@ impl Worker {
             }
             (Ok(Appended::New), Sending::Delete(target)) => {
                 self.store.erase_message(conv_id, target)
+            }
+            (Ok(Appended::New), Sending::React(target)) => {
+                self.store.set_reaction(conv_id, target, user, body, true)
+            }
+            (Ok(Appended::New), Sending::Unreact(target)) => {
+                self.store.set_reaction(conv_id, target, user, body, false)
             }
             _ => Ok(()),
         };
@@ -209,6 +229,15 @@ impl Worker {
                             Sending::Delete(target) => Some(target),
                             _ => None,
                         },
+                        react: match what {
+                            Sending::React(target) => Some(target),
+                            _ => None,
+                        },
+                        unreact: match what {
+                            Sending::Unreact(target) => Some(target),
+                            _ => None,
+                        },
+                        reactions: Vec::new(),
                         edited: None,
                         deleted: false,
                     };
@@ -250,6 +279,7 @@ impl Worker {
         to: &ConvName,
         target: u64,
         what: Sending,
+        body: &str,
     ) -> Result<Option<Box<Quoted>>, Result<Refusal, StoreError>> {
         let unknown = |why: String| Err(Ok(Refusal::new(ErrorCode::UnknownMessage, why)));
         let found = match self.store.message_at(conv, target) {
@@ -293,7 +323,32 @@ impl Worker {
                         .to_owned(),
                 )
             }
-            Sending::Edit(_) | Sending::Delete(_) => Ok(None),
+            Sending::React(_) | Sending::Unreact(_)
+                if !matches!(t.kind, MessageKind::Text | MessageKind::File) =>
+            {
+                not_author(format!("message {target} of {to} is not one to react to"))
+            }
+            Sending::React(_) if t.reactions.iter().any(|(u, e)| *u == user && e == body) => {
+                let why = format!("you reacted {body} to message {target} already");
+                Err(Ok(Refusal::new(ErrorCode::BadRequest, why)))
+            }
+            Sending::React(_)
+                if !t.reactions.iter().any(|(_, e)| e == body)
+                    && distinct(&t.reactions) >= REACTIONS_MAX =>
+            {
+                let why = format!(
+                    "message {target} has {REACTIONS_MAX} kinds of reaction, the most one may; \
+                     add to one of them"
+                );
+                Err(Ok(Refusal::new(ErrorCode::BadRequest, why)))
+            }
+            Sending::Unreact(_) if !t.reactions.iter().any(|(u, e)| *u == user && e == body) => {
+                let why = format!("you have not reacted {body} to message {target}");
+                Err(Ok(Refusal::new(ErrorCode::BadRequest, why)))
+            }
+            Sending::Edit(_) | Sending::Delete(_) | Sending::React(_) | Sending::Unreact(_) => {
+                Ok(None)
+            }
         }
     }
 
@@ -703,4 +758,12 @@ impl Worker {
             }
         }
     }
+}
+
+/// How many kinds of reaction a message has.
+fn distinct(reactions: &[(UserId, String)]) -> usize {
+    let mut kinds: Vec<&str> = reactions.iter().map(|(_, e)| e.as_str()).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    kinds.len()
 }

@@ -346,6 +346,7 @@ impl Worker {
                     refers,
                     edited: None,
                     quoted,
+                    reactions: Vec::new(),
                 };
                 self.sequence(b, ConvId(conv), m);
             }
@@ -611,7 +612,9 @@ impl Worker {
             | MessageKind::File
             | MessageKind::Edit
             | MessageKind::Delete
-            | MessageKind::Deleted => None,
+            | MessageKind::Deleted
+            | MessageKind::React
+            | MessageKind::Unreact => None,
         };
         let (sender, seq, ts) = (m.sender, m.seq, m.ts);
         // Who joins with this event sees it; who leaves sees it last.
@@ -799,6 +802,9 @@ impl Worker {
             delete: None,
             edited: None,
             deleted: false,
+            react: None,
+            unreact: None,
+            reactions: Vec::new(),
         };
         self.fan_out(b, conv, None, msg);
         self.forget_conv(b, conv_id);

@@ -31,6 +31,7 @@ pub struct Page {
 pub fn chat_message(conv: Conv, m: StoredMessage, counts: Option<Counts>) -> ChatMessage {
     let (mut event, mut file) = (None, None);
     let (mut edit, mut delete, mut deleted) = (None, None, false);
+    let (mut react, mut unreact) = (None, None);
     let reply = match (m.kind, m.refers, m.quoted) {
         (MessageKind::Text, Some(seq), Some(q)) => Some(Box::new(Quote {
             seq,
@@ -72,6 +73,14 @@ pub fn chat_message(conv: Conv, m: StoredMessage, counts: Option<Counts>) -> Cha
             deleted = true;
             String::new()
         }
+        MessageKind::React => {
+            react = m.refers;
+            m.body
+        }
+        MessageKind::Unreact => {
+            unreact = m.refers;
+            m.body
+        }
     };
     ChatMessage {
         conv,
@@ -88,6 +97,9 @@ pub fn chat_message(conv: Conv, m: StoredMessage, counts: Option<Counts>) -> Cha
         delete,
         edited: m.edited,
         deleted,
+        react,
+        unreact,
+        reactions: m.reactions,
     }
 }
 

@@ -25,6 +25,8 @@ struct Data {
     bans: std::collections::BTreeSet<(ConvId, UserId)>,
     /// In the order pinned.
     pins: Vec<(ConvId, u64)>,
+    /// In the order given.
+    reactions: Vec<(ConvId, u64, UserId, String)>,
     /// Each conversation's messages in sequence order (`seq` is index + 1).
     messages: IdMap<ConvId, Vec<StoredMessage>>,
     by_client_id: HashMap<(UserId, MessageId), MessageRef>,
@@ -211,6 +213,7 @@ impl Store for MemoryStore {
         d.members.retain(|(c, _), _| *c != conv);
         d.bans.retain(|(c, _)| *c != conv);
         d.pins.retain(|(c, _)| *c != conv);
+        d.reactions.retain(|r| r.0 != conv);
         d.messages.remove(&conv);
         d.by_client_id.retain(|_, r| r.conv != conv);
         d.files.retain(|_, (f, _)| f.conv != conv);
@@ -274,6 +277,7 @@ impl Store for MemoryStore {
             refers: msg.refers,
             edited: None,
             quoted: None,
+            reactions: Vec::new(),
         });
         d.by_client_id.insert(
             (msg.sender, msg.id),
@@ -326,7 +330,33 @@ impl Store for MemoryStore {
                 sender: m.sender,
                 kind: m.kind,
                 body: m.body.clone(),
+                reactions: d
+                    .reactions
+                    .iter()
+                    .filter(|r| r.0 == conv && r.1 == seq)
+                    .map(|r| (r.2, r.3.clone()))
+                    .collect(),
             }))
+    }
+
+    fn set_reaction(
+        &mut self,
+        conv: ConvId,
+        seq: u64,
+        user: UserId,
+        emoji: &str,
+        on: bool,
+    ) -> Result<()> {
+        let mut d = self.write()?;
+        let this = |r: &(ConvId, u64, UserId, String)| {
+            r.0 == conv && r.1 == seq && r.2 == user && r.3 == emoji
+        };
+        if !on {
+            d.reactions.retain(|r| !this(r));
+        } else if !d.reactions.iter().any(this) {
+            d.reactions.push((conv, seq, user, emoji.to_owned()));
+        }
+        Ok(())
     }
 
     fn edit_message(&mut self, conv: ConvId, seq: u64, body: &str, at: Timestamp) -> Result<()> {
@@ -353,6 +383,7 @@ impl Store for MemoryStore {
                 m.body.clear();
             }
         }
+        d.reactions.retain(|r| !(r.0 == conv && r.1 == seq));
         Ok(())
     }
 
@@ -415,11 +446,13 @@ impl Reader for MemoryStore {
         };
         let start = usize::try_from(after).unwrap_or(usize::MAX).min(log.len());
         let end = usize::try_from(upto).unwrap_or(usize::MAX).min(log.len());
-        Ok(log[start..end.max(start)]
+        let mut page: Vec<StoredMessage> = log[start..end.max(start)]
             .iter()
             .take(limit)
             .map(|m| with_quote(log, m))
-            .collect())
+            .collect();
+        with_reactions(&d, conv, &mut page);
+        Ok(page)
     }
 
     fn before(&self, conv: ConvId, before: u64, limit: usize) -> Result<Vec<StoredMessage>> {
@@ -433,10 +466,12 @@ impl Reader for MemoryStore {
         let end = usize::try_from(before.saturating_sub(1))
             .unwrap_or(usize::MAX)
             .min(log.len());
-        Ok(log[end.saturating_sub(limit)..end]
+        let mut page: Vec<StoredMessage> = log[end.saturating_sub(limit)..end]
             .iter()
             .map(|m| with_quote(log, m))
-            .collect())
+            .collect();
+        with_reactions(&d, conv, &mut page);
+        Ok(page)
     }
 }
 
@@ -458,4 +493,15 @@ fn with_quote(log: &[StoredMessage], m: &StoredMessage) -> StoredMessage {
         quoted,
         ..m.clone()
     }
+}
+
+/// Gives each message of a page its reactions.
+fn with_reactions(d: &Data, conv: ConvId, page: &mut [StoredMessage]) {
+    let rows = d
+        .reactions
+        .iter()
+        .filter(|r| r.0 == conv)
+        .filter_map(|r| Some((r.1, r.3.clone(), d.user_name(r.2)?.clone())))
+        .collect();
+    super::attach_reactions(page, rows);
 }

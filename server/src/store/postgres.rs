@@ -172,6 +172,14 @@ CREATE TABLE pins (
     seq         bigint NOT NULL,
     UNIQUE (conv_id, seq)
 );
+CREATE TABLE reactions (
+    id          bigserial PRIMARY KEY,
+    conv_id     bigint NOT NULL,
+    seq         bigint NOT NULL,
+    user_id     bigint NOT NULL,
+    emoji       text   NOT NULL,
+    UNIQUE (conv_id, seq, user_id, emoji)
+);
 ",
 ];
 
@@ -391,6 +399,14 @@ impl PostgresStore {
                    ON m.conv_id = w.conv AND m.seq = w.seq",
             )
             .await?;
+        let target_reactions = self
+            .statement(
+                "SELECT r.conv_id, r.seq, r.user_id, r.emoji
+                 FROM reactions r JOIN unnest($1::bigint[], $2::bigint[]) AS w(conv, seq)
+                   ON r.conv_id = w.conv AND r.seq = w.seq
+                 ORDER BY r.id",
+            )
+            .await?;
         let ref_convs: Vec<i64> = wants.refs.iter().map(|(c, _)| c.0).collect();
         let ref_seqs: Vec<i64> = wants.refs.iter().map(|(_, s)| sql(*s)).collect();
         let senders: Vec<i64> = wants.messages.iter().map(|(u, _)| u.0).collect();
@@ -447,7 +463,7 @@ impl PostgresStore {
         let locking = self.node.is_some() && !(locks.is_empty() && claims.is_empty());
         let c = &self.writer;
         // Sent together, in this order (see `commit_batch`): one round trip.
-        let (_, locked, _, found, over, reserved, known, claimed, referred) = tokio::try_join!(
+        let (_, locked, _, found, over, reserved, known, claimed, referred, reacted) = tokio::try_join!(
             async {
                 match locking {
                     true => c.batch_execute("BEGIN").await,
@@ -502,6 +518,12 @@ impl PostgresStore {
                     false => c.query(&targets, &[&ref_convs, &ref_seqs]).await,
                 }
             },
+            async {
+                match ref_convs.is_empty() {
+                    true => Ok(Vec::new()),
+                    false => c.query(&target_reactions, &[&ref_convs, &ref_seqs]).await,
+                }
+            },
         )?;
         for &(conv, at) in &wants.refs {
             self.targets.entry((conv.0, at)).or_insert(None);
@@ -512,8 +534,15 @@ impl PostgresStore {
                 sender: UserId(row.try_get(2)?),
                 kind: MessageKind::from_i64(i64::from(row.try_get::<_, i16>(3)?)),
                 body: row.try_get(4)?,
+                reactions: Vec::new(),
             };
             self.targets.insert(key, Some(target));
+        }
+        for row in reacted {
+            let key = (row.try_get::<_, i64>(0)?, seq(row.try_get(1)?));
+            if let Some(Some(t)) = self.targets.get_mut(&key) {
+                t.reactions.push((UserId(row.try_get(2)?), row.try_get(3)?));
+            }
         }
         self.in_tx = locking;
         self.looked_up.extend(wants.messages.iter().copied());
@@ -1313,6 +1342,7 @@ impl Store for PostgresStore {
             "DELETE FROM members WHERE conv_id = $1",
             "DELETE FROM bans WHERE conv_id = $1",
             "DELETE FROM pins WHERE conv_id = $1",
+            "DELETE FROM reactions WHERE conv_id = $1",
             "DELETE FROM convs WHERE id = $1",
         ] {
             self.keep(sql, vec![Box::new(conv.0)]);
@@ -1386,6 +1416,7 @@ impl Store for PostgresStore {
                 sender: msg.sender,
                 kind: msg.kind,
                 body: msg.body.to_owned(),
+                reactions: Vec::new(),
             }),
         );
         Ok(Appended::New)
@@ -1417,11 +1448,48 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    fn set_reaction(
+        &mut self,
+        conv: ConvId,
+        seq: u64,
+        user: UserId,
+        emoji: &str,
+        on: bool,
+    ) -> Result<()> {
+        if let Some(Some(t)) = self.targets.get_mut(&(conv.0, seq)) {
+            t.reactions.retain(|(u, e)| !(*u == user && e == emoji));
+            if on {
+                t.reactions.push((user, emoji.to_owned()));
+            }
+        }
+        let statement = if on {
+            "INSERT INTO reactions (conv_id, seq, user_id, emoji) VALUES ($1, $2, $3, $4)
+             ON CONFLICT DO NOTHING"
+        } else {
+            "DELETE FROM reactions WHERE conv_id = $1 AND seq = $2 AND user_id = $3 AND emoji = $4"
+        };
+        self.keep(
+            statement,
+            vec![
+                Box::new(conv.0),
+                Box::new(sql(seq)),
+                Box::new(user.0),
+                Box::new(emoji.to_owned()),
+            ],
+        );
+        Ok(())
+    }
+
     fn erase_message(&mut self, conv: ConvId, seq: u64) -> Result<()> {
         if let Some(Some(t)) = self.targets.get_mut(&(conv.0, seq)) {
             t.body.clear();
             t.kind = MessageKind::Deleted;
+            t.reactions.clear();
         }
+        self.keep(
+            "DELETE FROM reactions WHERE conv_id = $1 AND seq = $2",
+            vec![Box::new(conv.0), Box::new(sql(seq))],
+        );
         self.keep(
             "UPDATE messages SET body = '', kind = $3, edited_at = NULL
              WHERE conv_id = $1 AND seq = $2",
@@ -1579,10 +1647,30 @@ fn stored_message(r: &Row) -> Result<StoredMessage> {
         refers: r.try_get::<_, Option<i64>>(7)?.map(seq),
         edited: r.try_get::<_, Option<i64>>(8)?.map(Timestamp::from_millis),
         quoted,
+        reactions: Vec::new(),
     })
 }
 
 impl PostgresReader {
+    /// Gives each message of a page (of one conversation) its reactions.
+    fn with_reactions(&self, conv: ConvId, page: &mut [StoredMessage]) -> Result<()> {
+        let (Some(first), Some(last)) = (page.first().map(|m| m.seq), page.last().map(|m| m.seq))
+        else {
+            return Ok(());
+        };
+        let rows = self
+            .query(
+                "SELECT r.seq, r.emoji, u.name FROM reactions r JOIN users u ON u.id = r.user_id
+                 WHERE r.conv_id = $1 AND r.seq >= $2 AND r.seq <= $3 ORDER BY r.id",
+                &[&conv.0, &sql(first), &sql(last)],
+            )?
+            .iter()
+            .map(|r| Ok((seq(r.try_get(0)?), r.try_get(1)?, username(r.try_get(2)?)?)))
+            .collect::<Result<Vec<_>>>()?;
+        super::attach_reactions(page, rows);
+        Ok(())
+    }
+
     fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
         self.runtime.block_on(async {
             let c = self.pool.get().await?;
@@ -1605,10 +1693,13 @@ impl Reader for PostgresReader {
              WHERE m.conv_id = $1 AND m.seq > $2 AND m.seq <= $3 ORDER BY m.seq LIMIT $4"
         );
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.query(&sql_text, &[&conv.0, &sql(after), &sql(upto), &limit])?
+        let mut page = self
+            .query(&sql_text, &[&conv.0, &sql(after), &sql(upto), &limit])?
             .iter()
             .map(stored_message)
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        self.with_reactions(conv, &mut page)?;
+        Ok(page)
     }
 
     fn before(&self, conv: ConvId, before: u64, limit: usize) -> Result<Vec<StoredMessage>> {
@@ -1623,6 +1714,7 @@ impl Reader for PostgresReader {
             .map(stored_message)
             .collect::<Result<Vec<_>>>()?;
         out.reverse();
+        self.with_reactions(conv, &mut out)?;
         Ok(out)
     }
 

@@ -58,6 +58,14 @@ CREATE TABLE pins (
     seq         INTEGER NOT NULL,
     UNIQUE (conv_id, seq)
 );
+CREATE TABLE reactions (
+    id          INTEGER PRIMARY KEY,
+    conv_id     INTEGER NOT NULL,
+    seq         INTEGER NOT NULL,
+    user_id     INTEGER NOT NULL,
+    emoji       TEXT NOT NULL,
+    UNIQUE (conv_id, seq, user_id, emoji)
+);
 ";
 
 /// Version 4 added how groups are run: who may join and who may post, which
@@ -809,6 +817,7 @@ impl Store for SqliteStore {
             "DELETE FROM members WHERE conv_id = ?1",
             "DELETE FROM bans WHERE conv_id = ?1",
             "DELETE FROM pins WHERE conv_id = ?1",
+            "DELETE FROM reactions WHERE conv_id = ?1",
             "DELETE FROM convs WHERE id = ?1",
         ] {
             self.conn.prepare_cached(sql)?.execute([conv.0])?;
@@ -924,7 +933,7 @@ impl Store for SqliteStore {
     }
 
     fn message_at(&mut self, conv: ConvId, seq: u64) -> Result<Option<Target>> {
-        Ok(self
+        let found = self
             .conn
             .prepare_cached(
                 "SELECT sender_id, kind, body FROM messages WHERE conv_id = ?1 AND seq = ?2",
@@ -934,9 +943,43 @@ impl Store for SqliteStore {
                     sender: UserId(r.get(0)?),
                     kind: MessageKind::from_i64(r.get(1)?),
                     body: r.get(2)?,
+                    reactions: Vec::new(),
                 })
             })
-            .optional()?)
+            .optional()?;
+        let Some(mut target) = found else {
+            return Ok(None);
+        };
+        target.reactions = self
+            .conn
+            .prepare_cached(
+                "SELECT user_id, emoji FROM reactions WHERE conv_id = ?1 AND seq = ?2 ORDER BY id",
+            )?
+            .query_map(params![conv.0, sql_seq(seq)], |r| {
+                Ok((UserId(r.get(0)?), r.get(1)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(Some(target))
+    }
+
+    fn set_reaction(
+        &mut self,
+        conv: ConvId,
+        seq: u64,
+        user: UserId,
+        emoji: &str,
+        on: bool,
+    ) -> Result<()> {
+        self.begin()?;
+        let sql = if on {
+            "INSERT OR IGNORE INTO reactions (conv_id, seq, user_id, emoji) VALUES (?1, ?2, ?3, ?4)"
+        } else {
+            "DELETE FROM reactions WHERE conv_id = ?1 AND seq = ?2 AND user_id = ?3 AND emoji = ?4"
+        };
+        self.conn
+            .prepare_cached(sql)?
+            .execute(params![conv.0, sql_seq(seq), user.0, emoji])?;
+        Ok(())
     }
 
     fn edit_message(&mut self, conv: ConvId, seq: u64, body: &str, at: Timestamp) -> Result<()> {
@@ -962,6 +1005,9 @@ impl Store for SqliteStore {
                 "UPDATE messages SET body = '' WHERE conv_id = ?1 AND refers = ?2 AND kind = ?3",
             )?
             .execute(params![conv.0, sql_seq(seq), MessageKind::Edit as i64])?;
+        self.conn
+            .prepare_cached("DELETE FROM reactions WHERE conv_id = ?1 AND seq = ?2")?
+            .execute(params![conv.0, sql_seq(seq)])?;
         Ok(())
     }
 
@@ -1062,7 +1108,31 @@ fn stored_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMessage> {
         refers: r.get::<_, Option<i64>>(7)?.map(seq),
         edited: r.get::<_, Option<i64>>(8)?.map(ts),
         quoted,
+        reactions: Vec::new(),
     })
+}
+
+/// Gives each message of a page (of one conversation) its reactions.
+fn with_reactions(c: &Connection, conv: ConvId, page: &mut [StoredMessage]) -> Result<()> {
+    let (Some(first), Some(last)) = (page.first().map(|m| m.seq), page.last().map(|m| m.seq))
+    else {
+        return Ok(());
+    };
+    let rows = c
+        .prepare_cached(
+            "SELECT r.seq, r.emoji, u.name FROM reactions r JOIN users u ON u.id = r.user_id
+             WHERE r.conv_id = ?1 AND r.seq >= ?2 AND r.seq <= ?3 ORDER BY r.id",
+        )?
+        .query_map(params![conv.0, sql_seq(first), sql_seq(last)], |r| {
+            Ok((
+                seq(r.get(0)?),
+                r.get::<_, String>(1)?,
+                name(&r.get::<_, String>(2)?)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    super::attach_reactions(page, rows);
+    Ok(())
 }
 
 impl Reader for SqliteReader {
@@ -1117,7 +1187,9 @@ impl Reader for SqliteReader {
                 params![conv.0, sql_seq(after), sql_seq(upto), limit as i64],
                 stored_message,
             )?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            let mut page: Vec<StoredMessage> = rows.collect::<rusqlite::Result<_>>()?;
+            with_reactions(c, conv, &mut page)?;
+            Ok(page)
         })
     }
 
@@ -1132,6 +1204,7 @@ impl Reader for SqliteReader {
             )?;
             let mut out: Vec<StoredMessage> = rows.collect::<rusqlite::Result<_>>()?;
             out.reverse();
+            with_reactions(c, conv, &mut out)?;
             Ok(out)
         })
     }

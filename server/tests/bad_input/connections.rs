@@ -282,6 +282,8 @@ async fn a_client_that_stops_reading_is_dropped_without_slowing_the_sender_and_l
                     reply_to: None,
                     edit: None,
                     delete: None,
+                    react: None,
+                    unreact: None,
                 })
                 .await;
         }
@@ -413,6 +415,8 @@ async fn a_group_member_who_never_reads_is_dropped_without_holding_up_the_others
                     reply_to: None,
                     edit: None,
                     delete: None,
+                    react: None,
+                    unreact: None,
                 })
                 .await;
         }

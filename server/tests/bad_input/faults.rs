@@ -401,6 +401,8 @@ async fn a_full_disk_refuses_what_it_cannot_store_loses_nothing_stored_and_recov
                 reply_to: None,
                 edit: None,
                 delete: None,
+                react: None,
+                unreact: None,
             })
             .await;
         let seq = stored.len() as u64 + 1;

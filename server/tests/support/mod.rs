@@ -137,6 +137,8 @@ pub fn send_to(to: &str, body: &str) -> (MessageId, ClientMessage) {
         reply_to: None,
         edit: None,
         delete: None,
+        react: None,
+        unreact: None,
     };
     (id, msg)
 }

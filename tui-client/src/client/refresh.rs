@@ -122,6 +122,9 @@ mod tests {
             delete: None,
             edited: None,
             deleted: false,
+            react: None,
+            unreact: None,
+            reactions: Vec::new(),
         }
     }
 

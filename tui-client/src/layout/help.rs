@@ -28,6 +28,10 @@ const SELECTION_KEYS: &[(&str, &str)] = &[
         "delete it for everyone (yours, or any in a group you own or moderate); asks first",
     ),
     (
+        "p",
+        "pin it, or unpin it (the owner and moderators of a group); /pins lists them",
+    ),
+    (
         "g",
         "go to the message a reply quotes, loading older history (Enter too, on a reply)",
     ),

@@ -1,6 +1,11 @@
 //! What the status line says, and an error too long for it, wrapped into the
 //! rows it takes above the input: the view draws them, and the screen's split
-//! (`screen_areas`) leaves room for them.
+//! (`screen_areas`) leaves room for them. Who is typing in the open
+//! conversation is said right after its name; it is left out of the measure
+//! that decides where an error goes, so that someone typing never moves the
+//! screen's rows, and an error on the status line hides it.
+
+use classchat_common::Username;
 
 use crate::model::{LinkState, Model};
 use crate::text::{self, width};
@@ -14,7 +19,7 @@ const ERROR_LINES_MAX: usize = 3;
 pub fn error_lines(model: &Model, status_cols: u16, wrap_cols: u16) -> Option<Vec<String>> {
     let notice = model.notice.as_ref().filter(|n| n.error)?;
     let text = text::clean_line(&notice.text);
-    let (parts, _) = parts(model, status_cols);
+    let (parts, _) = parts(model, status_cols, false);
     let left = format!(" {} ", parts.join(" · "));
     // Fits, or the link part says it already ("disconnected: why").
     if width(&left) + width(&text) + 2 <= usize::from(status_cols) || left.contains(&*text) {
@@ -33,8 +38,9 @@ pub fn error_lines(model: &Model, status_cols: u16, wrap_cols: u16) -> Option<Ve
 }
 
 /// What the left of the status line says, part by part, for a line
-/// `width_cols` wide; and apart, the unread hint shown when the list is hidden.
-pub fn parts(model: &Model, width_cols: u16) -> (Vec<String>, Option<String>) {
+/// `width_cols` wide (with who is typing, if `with_typing`); and apart, the
+/// unread hint shown when the list is hidden.
+pub fn parts(model: &Model, width_cols: u16, with_typing: bool) -> (Vec<String>, Option<String>) {
     let ascii = model.look.ascii;
     let link = match &model.link {
         LinkState::Connected => format!("{} connected", if ascii { "*" } else { "●" }),
@@ -88,6 +94,8 @@ pub fn parts(model: &Model, width_cols: u16) -> (Vec<String>, Option<String>) {
     match model.current() {
         Some(c) => {
             parts.push(text::clean_line(&c.conv.to_string()).into_owned());
+            // Before what else the line says, which gives way to it when short.
+            parts.extend(typing(model).filter(|_| with_typing));
             match c.online_members().filter(|_| live) {
                 Some((online, all)) => parts.push(format!("{online}/{all} online")),
                 None => parts.extend(total),
@@ -130,4 +138,17 @@ pub fn parts(model: &Model, width_cols: u16) -> (Vec<String>, Option<String>) {
     }
     let hint = (list_hidden && elsewhere > 0).then(|| format!("{elsewhere} unread (Alt+A)"));
     (parts, hint)
+}
+
+/// Who is typing in the open conversation, in words: `alice is typing…`,
+/// `alice and bob are typing…`, `3 people are typing…`.
+pub fn typing(model: &Model) -> Option<String> {
+    let names = model.current()?.typing.at(model.now);
+    let name = |u: &Username| text::clean_line(u.as_str()).into_owned();
+    match names.as_slice() {
+        [] => None,
+        [one] => Some(format!("{} is typing…", name(one))),
+        [one, two] => Some(format!("{} and {} are typing…", name(one), name(two))),
+        all => Some(format!("{} people are typing…", all.len())),
+    }
 }

@@ -1,9 +1,12 @@
 //! One conversation as the UI holds it: its messages in sequence order, where it
 //! is scrolled to, what is unread, the draft being typed into it, and for a
 //! group who is in it and what you may do there. [`changes`] applies edits
-//! and deletions to the messages loaded, and holds what the draft is for.
+//! and deletions to the messages loaded, and holds what the draft is for;
+//! [`pins`] holds a group's pinned messages; [`typists`] who is typing.
 
 mod changes;
+mod pins;
+mod typists;
 
 use classchat_common::protocol::{
     Access, ChatMessage, FileInfo, GroupEvent, MemberInfo, Posting, Quote, Role,
@@ -12,6 +15,8 @@ use classchat_common::{Conv, MessageId, Timestamp, Username};
 use ratatui_textarea::TextArea;
 
 pub use changes::{Change, Composing, Seek};
+pub use pins::{Fetched, Pins};
+pub use typists::Typists;
 
 use crate::text;
 use crate::tracker::{Stage, Status};
@@ -187,6 +192,13 @@ pub struct Conversation {
     /// The newest edit or deletion heard of: lines with no place on screen,
     /// which the read cursor passes over once the messages before them are read.
     pub last_change: u64,
+    /// Groups: the pinned messages.
+    pub pins: Pins,
+    /// Who is typing here, and when you last said you were.
+    pub typing: Typists,
+    /// When the bell rang (or a desktop notification went) for this
+    /// conversation last, so that a burst rings once.
+    pub alerted: Option<Timestamp>,
 }
 
 /// How a conversation stands, as notices describe it: a group's size, owner
@@ -251,6 +263,9 @@ impl Conversation {
             composing: None,
             seeking: None,
             last_change: 0,
+            pins: Pins::default(),
+            typing: Typists::default(),
+            alerted: None,
         }
     }
 
@@ -284,7 +299,12 @@ impl Conversation {
 
     /// Whether you are told who is banned: the owner and moderators are.
     pub fn sees_bans(&self) -> bool {
-        matches!(self.role, Some(Role::Owner | Role::Moderator))
+        self.moderates()
+    }
+
+    /// Whether you own or moderate this group.
+    pub fn moderates(&self) -> bool {
+        self.conv.is_group() && matches!(self.role, Some(Role::Owner | Role::Moderator))
     }
 
     fn refresh_hint(&mut self) {
@@ -371,12 +391,9 @@ impl Conversation {
             }
             GroupEvent::Access { access } => self.access = Some(*access),
             GroupEvent::Posting { posting } => self.set_rules(Some(*posting), None),
-            // Pins are shown by the pins work, which is still to come.
-            GroupEvent::Created
-            | GroupEvent::Renamed { .. }
-            | GroupEvent::Deleted
-            | GroupEvent::Pinned { .. }
-            | GroupEvent::Unpinned { .. } => {}
+            GroupEvent::Pinned { seq } => self.pins.pin(*seq),
+            GroupEvent::Unpinned { seq } => self.pins.unpin(*seq),
+            GroupEvent::Created | GroupEvent::Renamed { .. } | GroupEvent::Deleted => {}
         }
     }
 

@@ -45,6 +45,9 @@ pub enum Popup {
         banned: Vec<Username>,
         selected: usize,
     },
+    /// A group's pinned messages (`/pins`), in the order pinned; Enter goes
+    /// to the chosen one in the conversation.
+    Pins { group: GroupName, selected: usize },
     /// `/sendfile` without a path: choose the file.
     Picker(Box<Picker>),
     /// A file offered to you: accept, save elsewhere, decline, or decide later.

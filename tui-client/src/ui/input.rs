@@ -94,6 +94,10 @@ fn selection_hint(model: &Model) -> String {
         if conv.may_delete(e) {
             items.push("d delete".into());
         }
+        if conv.may_pin(e) {
+            let pinned = e.seq.is_some_and(|seq| conv.pins.contains(seq));
+            items.push(if pinned { "p unpin" } else { "p pin" }.into());
+        }
         if e.reply.is_some() {
             items.push("g go to the quote".into());
         }

@@ -42,6 +42,7 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
             if conv.posting == Some(Posting::Moderators) {
                 t.push("announcements".to_owned());
             }
+            t.extend(layout::pins::marker(conv.pins.len(), model.look));
             if let Some(n) = conv.members {
                 t.push(format!("{n} member{}", if n == 1 { "" } else { "s" }));
             }
@@ -49,7 +50,8 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, frame: &mut Frame<'_>) {
                 t.push(format!("owner {}", text::clean_line(owner.as_str())));
             }
             // Inside the corners, a space either side and the mute mark:
-            // what does not fit goes a whole item at a time, owner first.
+            // what does not fit goes a whole item at a time, owner first,
+            // then the member count, then the pins.
             let room = usize::from(area.width).saturating_sub(4 + muted.len());
             format!(" {} ", text::fit_clauses(&t.join(" · "), room))
         }

@@ -1,6 +1,7 @@
 //! Popups: which one draws, and the frame they share. Each popup draws in a
 //! file of its own: [`super::help`], [`super::switcher`], [`super::read_by`],
-//! [`super::who`], [`super::members`], [`super::groups`], [`super::confirm`],
+//! [`super::who`], [`super::members`], [`super::groups`], [`super::pins`],
+//! [`super::confirm`],
 //! and the file popups ([`super::picker`], [`super::offer`],
 //! [`super::transfers`]) and the password form.
 
@@ -65,5 +66,8 @@ pub fn render(model: &Model, popup: &Popup, theme: &Theme, area: Rect, frame: &m
             super::members::render(model, &roster, *selected, theme, frame);
         }
         Popup::Confirm(confirm) => super::confirm::render(model, confirm, theme, frame),
+        Popup::Pins { group, selected } => {
+            super::pins::render(model, group, *selected, theme, frame);
+        }
     }
 }

@@ -164,6 +164,7 @@ fn run(model: &mut Model, command: Command, text: String, fx: &mut Vec<Effect>) 
                 }
                 Intent::Mute => {}
                 Intent::PasswordForm => super::password::open(model),
+                Intent::Pins { group } => super::pins::open(model, group, fx),
                 Intent::SendFile {
                     to,
                     path: Some(path),
@@ -312,12 +313,13 @@ pub fn recall(model: &mut Model, back: bool) {
 }
 
 /// Tab: completes the word before the cursor: a command, then user and group
-/// names as the command's arguments expect; in plain text, user names. Pressing
-/// Tab again cycles through the candidates.
-pub fn complete(model: &mut Model) {
+/// names as the command's arguments expect; in text, user names (`@na` to
+/// `@name`: the people of the conversation first). Pressing Tab again cycles
+/// through the candidates. Returns whether the text changed.
+pub fn complete(model: &mut Model) -> bool {
     let ratatui_textarea::DataCursor(row, col) = model.input().cursor();
     let Some(line) = model.input().lines().get(row).cloned() else {
-        return;
+        return false;
     };
     let before: String = line.chars().take(col).collect();
     let start = path_start(&before)
@@ -331,12 +333,14 @@ pub fn complete(model: &mut Model) {
     {
         done.index = (done.index + 1) % done.candidates.len();
         let next = done.candidates[done.index].clone();
-        return put_word(model, word, &next);
+        put_word(model, word, &next);
+        return true;
     }
     let candidates = candidates(model, &before, start, word);
     match candidates.len() {
         0 => {
             model.completion = None;
+            return false;
         }
         1 => {
             // A folder is completed into, to go on typing the rest of the path.
@@ -358,6 +362,39 @@ pub fn complete(model: &mut Model) {
             put_word(model, word, &first);
         }
     }
+    true
+}
+
+/// User names that complete `word` in a message's text: `@na` (or `na`) to
+/// `@name` (`name`). The people of `here` come first (a group's members, the
+/// other one of a direct conversation), then everyone else the client knows
+/// of; never you. A bare `@` lists the people of `here`.
+fn mentions(model: &Model, here: Option<&Conv>, word: &str) -> Vec<String> {
+    let (at, bare) = match word.strip_prefix('@') {
+        Some(bare) => ("@", bare),
+        None if word.is_empty() => return Vec::new(),
+        None => ("", word),
+    };
+    let bare = bare.to_lowercase();
+    let place = here.and_then(|c| model.find(c)).map(|i| &model.convs[i]);
+    let mut people: Vec<&classchat_common::Username> = match place.map(|c| &c.conv) {
+        Some(Conv::User(u)) => vec![u],
+        _ => place
+            .and_then(|c| c.roster.as_ref())
+            .map(|r| r.iter().map(|m| &m.user).collect())
+            .unwrap_or_default(),
+    };
+    if !bare.is_empty() {
+        people.extend(model.known_users.iter());
+    }
+    let mut seen = std::collections::HashSet::new();
+    people
+        .into_iter()
+        .filter(|u| Some(*u) != model.me.as_ref() && seen.insert(*u))
+        .map(ToString::to_string)
+        .filter(|u| u.to_lowercase().starts_with(&bare) && format!("{at}{u}") != word)
+        .map(|u| format!("{at}{u}"))
+        .collect()
 }
 
 /// Where a path argument starts in `before`, if the cursor is in one: a path
@@ -390,8 +427,8 @@ fn put_word(model: &mut Model, old: &str, new: &str) {
 
 /// Which of `spec`'s arguments `word` is, after the words in `typed`
 /// (the command's among them). Options (`--x`) may come anywhere after the
-/// first argument and are not counted; a list of users goes on as long as the
-/// line does.
+/// first argument and are not counted; a list of users, or a message's text,
+/// goes on as long as the line does.
 fn arg_at(spec: &Spec, typed: &str, word: &str) -> Option<Arg> {
     let flags = spec.args.iter().find_map(|a| match a {
         Arg::Flags(f) => Some(*f),
@@ -410,7 +447,10 @@ fn arg_at(spec: &Spec, typed: &str, word: &str) -> Option<Arg> {
         return Some(Arg::Flags(f));
     }
     let mut positional = spec.args.iter().filter(|a| !matches!(a, Arg::Flags(_)));
-    let last = positional.clone().next_back().filter(|a| **a == Arg::Users);
+    let last = positional
+        .clone()
+        .next_back()
+        .filter(|a| matches!(a, Arg::Users | Arg::Text));
     positional.nth(index).or(last).copied()
 }
 
@@ -438,13 +478,7 @@ fn candidates(model: &Model, before: &str, start: usize, word: &str) -> Vec<Stri
             .collect()
     };
     if !before.starts_with('/') {
-        let bare = word.strip_prefix('@').unwrap_or(word);
-        let at = if word.starts_with('@') { "@" } else { "" };
-        return users()
-            .into_iter()
-            .filter(|u| u.to_lowercase().starts_with(&bare.to_lowercase()) && !bare.is_empty())
-            .map(|u| format!("{at}{u}"))
-            .collect();
+        return mentions(model, model.current().map(|c| &c.conv), word);
     }
     if start == 0 {
         return matching(COMMANDS.iter().map(|s| format!("/{}", s.name)).collect());
@@ -464,6 +498,14 @@ fn candidates(model: &Model, before: &str, start: usize, word: &str) -> Vec<Stri
             files::path_candidates(word, model.home.as_deref(), spec.name == "accept")
         }
         Some(Arg::Offer) => files::offer_candidates(model, word, spec.name),
+        // `/msg #lab see you @ca`: the people of the conversation named first.
+        Some(Arg::Text) if word.starts_with('@') => {
+            let named = before[1..]
+                .split_whitespace()
+                .nth(1)
+                .and_then(|w| w.parse::<Conv>().ok());
+            mentions(model, named.as_ref(), word)
+        }
         Some(Arg::Choice(words) | Arg::Flags(words)) => {
             matching(words.iter().map(ToString::to_string).collect())
         }

@@ -6,7 +6,7 @@ use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 
-use super::{files, input, select, selection};
+use super::{files, input, select, selection, typing};
 use crate::keymap::Action;
 use crate::layout::{self, Ctx};
 use crate::message::Effect;
@@ -56,8 +56,13 @@ pub fn on_key(model: &mut Model, key: KeyEvent, fx: &mut Vec<Effect>) {
         Some(Action::Send) => input::submit(model, fx),
         Some(Action::NewLine) => {
             model.input_mut().insert_newline();
+            typing::edited(model, fx);
         }
-        Some(Action::Complete) => input::complete(model),
+        Some(Action::Complete) => {
+            if input::complete(model) {
+                typing::edited(model, fx);
+            }
+        }
         Some(Action::RecallPrevious) if model.recall.is_some() || model.input().is_empty() => {
             input::recall(model, true);
         }
@@ -83,9 +88,11 @@ pub fn on_key(model: &mut Model, key: KeyEvent, fx: &mut Vec<Effect>) {
         {
             model.popup = Some(Popup::Help { scroll: 0 });
         }
-        _ => edit(model, |input| {
-            field::edit(input, key, action);
-        }),
+        _ => {
+            if edit(model, |input| field::edit(input, key, action)) {
+                typing::edited(model, fx);
+            }
+        }
     }
 }
 
@@ -98,12 +105,12 @@ pub fn on_typed(model: &mut Model, keys: &[KeyEvent], fx: &mut Vec<Effect>) {
         match key.code {
             KeyCode::Char(c) if types_into_draft(model, key, text.is_empty()) => text.push(c),
             _ => {
-                type_into_draft(model, &mut text);
+                type_into_draft(model, &mut text, fx);
                 on_key(model, *key, fx);
             }
         }
     }
-    type_into_draft(model, &mut text);
+    type_into_draft(model, &mut text, fx);
 }
 
 /// Whether `on_key` would only type `key`'s character into the draft;
@@ -121,20 +128,24 @@ fn types_into_draft(model: &Model, key: &KeyEvent, nothing_held: bool) -> bool {
         && !(c == '?' && nothing_held && model.input().is_empty())
 }
 
-fn type_into_draft(model: &mut Model, text: &mut String) {
+fn type_into_draft(model: &mut Model, text: &mut String, fx: &mut Vec<Effect>) {
     if !text.is_empty() {
-        edit(model, |input| {
-            input.insert_str(&*text);
-        });
+        edit(model, |input| input.insert_str(&*text));
         text.clear();
+        typing::edited(model, fx);
     }
 }
 
-/// A change to the draft: whatever was being completed or recalled is over.
-fn edit(model: &mut Model, change: impl FnOnce(&mut ratatui_textarea::TextArea<'static>)) {
-    change(model.input_mut());
+/// A key on the draft: whatever was being completed or recalled is over.
+/// Returns whether the text changed.
+fn edit(
+    model: &mut Model,
+    change: impl FnOnce(&mut ratatui_textarea::TextArea<'static>) -> bool,
+) -> bool {
+    let changed = change(model.input_mut());
     model.completion = None;
     model.recall = None;
+    changed
 }
 
 fn step(model: &mut Model, by: isize) {
@@ -224,7 +235,7 @@ fn login_key(model: &mut Model, key: KeyEvent, action: Option<Action>, fx: &mut 
     }
 }
 
-pub fn on_paste(model: &mut Model, text: &str) {
+pub fn on_paste(model: &mut Model, text: &str, fx: &mut Vec<Effect>) {
     if let Some(form) = model.login.as_mut() {
         if form.current_mut().paste(text) && form.field < 2 {
             form.repeat = None;
@@ -254,9 +265,12 @@ pub fn on_paste(model: &mut Model, text: &str) {
     }
     // What the draft cannot show (tag characters, fillers…) is not sent unseen.
     let text = text::without_invisible(text);
-    model
+    let pasted = model
         .input_mut()
         .insert_str(text.replace("\r\n", "\n").replace('\r', "\n"));
+    if pasted {
+        typing::edited(model, fx);
+    }
 }
 
 pub fn on_mouse(model: &mut Model, mouse: MouseEvent, _fx: &mut Vec<Effect>) {

@@ -3,9 +3,10 @@
 //! Layout: [`groups`] (group replies and what membership events say to you),
 //! [`presence`] (who is online, and telling you when what you send waits for
 //! someone offline), [`changes`] (edits and deletions: arriving, in pages,
-//! refused). This file holds the dispatch of every server message, messages
-//! and history, and refusals.
+//! refused), [`alerts`] (the bell and desktop notifications). This file holds
+//! the dispatch of every server message, messages and history, and refusals.
 
+mod alerts;
 mod changes;
 mod groups;
 mod presence;
@@ -175,10 +176,14 @@ fn on_server(model: &mut Model, msg: ServerMessage, fx: &mut Vec<Effect>) {
             user,
             online,
             last_seen,
-        } => presence::changed(model, &user, online, last_seen),
+        } => {
+            if !online {
+                super::typing::gone(model, &user);
+            }
+            presence::changed(model, &user, online, last_seen);
+        }
         ServerMessage::Online { total } => presence::total(model, total),
-        // Shown by the status line (not yet: see the typing work).
-        ServerMessage::Typing { .. } => {}
+        ServerMessage::Typing { conv, user } => super::typing::heard(model, &conv, &user),
         ServerMessage::Who { online, total, .. } => {
             presence::who(model, online, total, asked.as_ref());
         }
@@ -293,6 +298,9 @@ fn history(
     asked: Option<&Asked>,
     fx: &mut Vec<Effect>,
 ) {
+    if let Some(Asked::Pinned { seq, .. }) = asked {
+        return super::pins::fetched(model, conv, *seq, messages);
+    }
     let Some(me) = model.me.clone() else { return };
     let Some(i) = model.find(conv) else { return };
     let (entries, changes) = changes::split(messages, &me);
@@ -373,6 +381,9 @@ fn error(
         // The command failed: give the typed text back to fix it.
         replace_text(model.input_mut(), text);
     }
+    if let Some(Asked::Pinned { conv, seq }) = asked {
+        super::pins::missing(model, conv, *seq);
+    }
     if let Some(Asked::Older(conv) | Asked::Recent(conv)) = asked {
         if let Some(i) = model.find(conv) {
             model.convs[i].loading = false;
@@ -433,6 +444,8 @@ fn on_chat(model: &mut Model, m: &ChatMessage, fx: &mut Vec<Effect>) {
     }
     model.known_users.insert(m.from.clone());
     let i = model.conversation(&m.conv);
+    // Whoever sent something has stopped typing it.
+    model.convs[i].typing.stopped(&m.from);
     if model.selected.is_none() {
         select(model, i);
     }
@@ -480,10 +493,7 @@ fn on_chat(model: &mut Model, m: &ChatMessage, fx: &mut Vec<Effect>) {
         };
     }
     // Unread as far as the user knows; `after` clears it at once if it is on screen.
-    let direct = !m.conv.is_group();
-    if (direct || mentions_me) && !model.terminal_focused && !model.muted.contains(&m.conv) {
-        fx.push(Effect::Bell);
-    }
+    alerts::arrived(model, i, &m.from, mentions_me, fx);
 }
 
 fn on_conversations(model: &mut Model, list: Vec<ConvSummary>) {
@@ -505,6 +515,7 @@ fn on_conversations(model: &mut Model, list: Vec<ConvSummary>) {
         c.members = s.members;
         c.owner = s.owner;
         c.set_rules(s.posting, s.role);
+        c.pins.set(&s.pinned);
     }
     if model.selected.is_none()
         && let Some(conv) = first

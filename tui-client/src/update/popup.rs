@@ -1,6 +1,6 @@
 //! Keys while a popup shows. A popup answers only to its own keys: a character
-//! typed over a list (who, members, groups, transfers, an offer, the help, who
-//! read a message) is meant for the input, so the popup closes and the
+//! typed over a list (who, members, groups, pins, transfers, an offer, the
+//! help, who read a message) is meant for the input, so the popup closes and the
 //! character is typed there; a `/` starts a command. Nothing typed is lost and
 //! no letter turns into an action the user did not see coming. The file
 //! popups, the password form and the confirmations handle their own keys in
@@ -43,6 +43,7 @@ pub fn key(model: &mut Model, key: KeyEvent, action: Option<Action>, fx: &mut Ve
         Some(Popup::Groups { .. }) => groups_key(model, key, fx),
         Some(Popup::Members { .. }) => members_key(model, key),
         Some(Popup::Who { .. }) => who_key(model, key),
+        Some(Popup::Pins { .. }) => super::pins::popup_key(model, key, fx),
         Some(Popup::ReadBy { .. }) => model.popup = None,
         _ => {}
     }
@@ -81,9 +82,11 @@ fn takes_char(popup: &Popup, c: char) -> bool {
         Popup::Confirm(_) => "yYnN".contains(c),
         // `?` opened the help; it closes it too.
         Popup::Help { .. } => c == '?',
-        Popup::ReadBy { .. } | Popup::Groups { .. } | Popup::Members { .. } | Popup::Who { .. } => {
-            false
-        }
+        Popup::ReadBy { .. }
+        | Popup::Groups { .. }
+        | Popup::Members { .. }
+        | Popup::Who { .. }
+        | Popup::Pins { .. } => false,
     }
 }
 

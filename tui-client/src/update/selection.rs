@@ -1,6 +1,7 @@
 //! Keys while a message is selected (`Alt+Up`): move, see who read it, retry
-//! a failed one, reply, edit, delete, and go to the message a reply quotes,
-//! loading older pages (a bounded number) until it is there.
+//! a failed one, reply, edit, delete, pin (in `pins.rs`), and go to the
+//! message a reply quotes, loading older pages (a bounded number) until it is
+//! there; the pins popup goes to a message the same way.
 
 use classchat_common::limits::HISTORY_PAGE_MAX;
 use classchat_common::{ClientMessage, MessageId};
@@ -57,6 +58,7 @@ pub fn key(
         _ if letter('e') => edit(model, index, at),
         (KeyCode::Delete, _) => delete(model, index, at),
         _ if letter('d') => delete(model, index, at),
+        _ if letter('p') => super::pins::toggle(model, index, at, fx),
         (KeyCode::Char(_), None) => {
             model.focus = Focus::Input;
             return false;
@@ -228,6 +230,21 @@ fn go_to_quote(model: &mut Model, index: usize, at: usize, fx: &mut Vec<Effect>)
     }
 }
 
+/// Opens conversation `index` at message `seq`, selected: as [`go_to`], once
+/// the conversation's newest page is there if it was never opened.
+pub fn show_message(model: &mut Model, index: usize, seq: u64, fx: &mut Vec<Effect>) {
+    super::select(model, index);
+    let conv = &mut model.convs[index];
+    if conv.opened {
+        return go_to(model, index, seq, SEEK_PAGES, fx);
+    }
+    // `after` asks for the newest page; its arrival takes the next step (`seek_on`).
+    conv.seeking = Some(Seek {
+        seq,
+        pages_left: SEEK_PAGES,
+    });
+}
+
 /// Selects message `seq` of conversation `index`, showing it at the top of
 /// the pane. One not loaded yet is looked for in older pages, at most
 /// `pages_left` more of them.
@@ -239,7 +256,7 @@ fn go_to(model: &mut Model, index: usize, seq: u64, pages_left: u8, fx: &mut Vec
     }
     let oldest = conv.oldest_seq().filter(|&oldest| oldest > seq);
     let Some(oldest) = oldest.filter(|_| conv.more_older && pages_left > 0) else {
-        return model.notify("the quoted message is no longer in the history", false);
+        return model.notify("that message is no longer in the history", false);
     };
     conv.seeking = Some(Seek {
         seq,

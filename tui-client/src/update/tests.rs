@@ -15,8 +15,11 @@
 //! the screen says stays true: the online count, notices about how things
 //! stand, offline recipients, how offers went), [`groups`] (roles, bans,
 //! settings and announcement groups), [`replies`] (replies, edits and
-//! deletions: change lines, the keys, going to a quote). This file holds the
-//! helpers they share.
+//! deletions: change lines, the keys, going to a quote), [`typists`] (telling
+//! others you type, and who is typing here), [`mentions`] (`@` completion,
+//! the bell and desktop notifications), [`pins`] (pinned messages: where
+//! they come from, `p`, the `/pins` popup). This file holds the helpers
+//! they share.
 
 mod areas;
 mod confirm;
@@ -25,7 +28,9 @@ mod files;
 mod groups;
 mod keys;
 mod long;
+mod mentions;
 mod notices;
+mod pins;
 mod popups;
 mod reading;
 mod refused;
@@ -34,6 +39,7 @@ mod server;
 mod shown;
 mod signup;
 mod typing;
+mod typists;
 mod who;
 
 use classchat_common::protocol::ChatMessage;

@@ -5,7 +5,7 @@
 //! not loaded needs nothing: history brings it as it stands now.
 
 use classchat_common::limits::QUOTE_CHARS;
-use classchat_common::protocol::{ChatMessage, Quote, Role};
+use classchat_common::protocol::{ChatMessage, Quote};
 use classchat_common::{Timestamp, Username};
 
 use super::{Conversation, Entry, mentions};
@@ -159,11 +159,14 @@ impl Conversation {
     /// Change line `line`, made at `ts`: applied to the message it names if
     /// that is loaded, and to the quotes of replies to it (the draft's too).
     /// It never counts as unread; a deleted message that was unread no
-    /// longer does either.
+    /// longer does either. A fetched copy of a pinned message follows it too.
     pub fn apply(&mut self, line: u64, change: &Change, ts: Timestamp, me: &Username) {
         self.last_seq = self.last_seq.max(line);
         self.last_change = self.last_change.max(line);
         let target = change.seq();
+        if let Some(copy) = self.pins.copy_mut(target) {
+            copy.take(change, ts, me);
+        }
         let replies_from = match self.search(target) {
             Ok(at) => {
                 let read_upto = self.read_upto;
@@ -212,8 +215,7 @@ impl Conversation {
     /// Whether you may delete `e`: your own text, or any in a group you own
     /// or moderate.
     pub fn may_delete(&self, e: &Entry) -> bool {
-        let moderates = matches!(self.role, Some(Role::Owner | Role::Moderator));
-        e.is_live_text() && (e.mine || (self.conv.is_group() && moderates))
+        e.is_live_text() && (e.mine || self.moderates())
     }
 
     /// The quote a reply to loaded message `seq` carries.
@@ -262,6 +264,9 @@ mod tests {
             delete: None,
             edited: None,
             deleted: false,
+            react: None,
+            unreact: None,
+            reactions: Vec::new(),
         };
         Entry::from_message(&m, &me())
     }

@@ -9,10 +9,13 @@ use crate::model::{Change, Composing, Entry, Model};
 
 /// A change line, live or in the catch-up: applied to the message it names.
 /// It is no line of its own, so it is never unread, never rings, and never
-/// opens a conversation.
+/// opens a conversation; its author has stopped typing.
 pub fn arrived(model: &mut Model, m: &ChatMessage, change: &Change, me: &Username) {
     if let Some(i) = model.find(&m.conv) {
-        model.convs[i].apply(m.seq, change, m.ts, me);
+        let c = &mut model.convs[i];
+        c.apply(m.seq, change, m.ts, me);
+        // What was being typed was the edit.
+        c.typing.stopped(&m.from);
     }
 }
 

@@ -21,6 +21,7 @@ pub fn reply(model: &mut Model, info: &GroupInfo, asked: Option<Asked>) {
         c.owner = Some(info.owner.clone());
         c.access = Some(info.access);
         c.set_rules(Some(info.posting), info.role);
+        c.pins.set(&info.pinned);
         if matches!(asked, Some(Asked::Command(_))) {
             select(model, i);
         }
@@ -36,7 +37,16 @@ pub fn reply(model: &mut Model, info: &GroupInfo, asked: Option<Asked>) {
         .next()
         .unwrap_or("/")
         .trim_start_matches('/')
-        .to_owned();
+        .to_ascii_lowercase();
+    if matches!(done.as_str(), "pin" | "unpin") {
+        let n = info.pinned.len();
+        let plural = if n == 1 { "" } else { "s" };
+        let news = format!(
+            "{done}: #{} · {n} pinned message{plural} (/pins)",
+            info.group
+        );
+        return model.notify_about(&conv, news, false);
+    }
     let invite = match info.access {
         Access::Invite => " · invite-only",
         Access::Open => "",
@@ -68,6 +78,11 @@ pub fn listed(model: &mut Model, groups: Vec<GroupInfo>) {
     model
         .known_groups
         .extend(groups.iter().map(|g| g.group.clone()));
+    for g in groups.iter().filter(|g| g.member) {
+        if let Some(i) = model.find(&Conv::Group(g.group.clone())) {
+            model.convs[i].pins.set(&g.pinned);
+        }
+    }
     model.popup = Some(Popup::Groups {
         groups,
         selected: 0,
