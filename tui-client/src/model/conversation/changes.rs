@@ -19,11 +19,17 @@ pub enum Change {
     Edit { seq: u64, body: String },
     /// It is gone; a tombstone stays in its place.
     Delete { seq: u64 },
+    /// A reaction given or taken back: not a line of its own. This client
+    /// does not show reactions yet, so it changes nothing shown.
+    React { seq: u64 },
 }
 
 impl Change {
     /// The change `m` makes, if it is a change line.
     pub fn of(m: &ChatMessage) -> Option<Self> {
+        if let Some(seq) = m.react.or(m.unreact) {
+            return Some(Change::React { seq });
+        }
         match (m.edit, m.delete) {
             (_, Some(seq)) => Some(Change::Delete { seq }),
             (Some(seq), None) => Some(Change::Edit {
@@ -49,7 +55,7 @@ impl Change {
     /// The message it changes.
     pub fn seq(&self) -> u64 {
         match self {
-            Change::Edit { seq, .. } | Change::Delete { seq } => *seq,
+            Change::Edit { seq, .. } | Change::Delete { seq } | Change::React { seq } => *seq,
         }
     }
 }
@@ -116,10 +122,11 @@ impl Entry {
     /// message stays deleted, and an edit older than the text shown (a page
     /// that already has the newer text) is not undone.
     fn take(&mut self, change: &Change, ts: Timestamp, me: &Username) -> bool {
-        if self.deleted || self.event.is_some() {
+        if self.deleted || self.event.is_some() || matches!(change, Change::React { .. }) {
             return false;
         }
         match change {
+            Change::React { .. } => return false,
             Change::Edit { body, .. } => {
                 if self.file.is_some() || self.edited.is_some_and(|shown| shown > ts) {
                     return false;
@@ -147,7 +154,7 @@ fn requote(quote: &mut Quote, change: &Change) {
         Change::Edit { body, .. } if !quote.deleted => {
             quote.text = quote_text(&text::clean_line(body));
         }
-        Change::Edit { .. } => {}
+        Change::Edit { .. } | Change::React { .. } => {}
         Change::Delete { .. } => {
             quote.deleted = true;
             quote.text.clear();

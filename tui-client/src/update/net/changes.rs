@@ -62,6 +62,7 @@ pub fn refused(model: &mut Model, id: MessageId, message: &str) -> bool {
             format!("the edit was refused: {message} — it is back in the input")
         }
         Change::Edit { .. } => format!("the edit was refused: {message}"),
+        Change::React { .. } => format!("the reaction was refused: {message}"),
     };
     model.notify_about(&conv, said, true);
     true
