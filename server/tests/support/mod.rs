@@ -239,8 +239,11 @@ impl ServerOptions {
     }
 
     /// Reuse a data directory, e.g. one a stopped server left behind.
+    /// Reopens `dir`, which a stopped server used: a start that finds the
+    /// directory still locked tries again for a moment (see `start_server`).
     pub fn in_dir(mut self, dir: TempDir) -> Self {
         self.data_dir = Some(dir);
+        self.reopening = true;
         self
     }
 
@@ -337,7 +340,6 @@ impl TestServer {
         let dir = self.stop().await;
         let mut options = ServerOptions::default().in_dir(dir);
         options.store = store;
-        options.reopening = true;
         start_server(if ipv6 { options.ipv6() } else { options }).await
     }
 
