@@ -47,6 +47,17 @@ pub const HISTORY_PAGE_MAX: u32 = 200;
 /// How many messages a `history` request without `limit` returns.
 pub const HISTORY_PAGE_DEFAULT: u32 = 50;
 
+/// The most messages one `search` reply carries.
+pub const SEARCH_PAGE_MAX: u32 = 50;
+
+/// How many messages a `search` request without `limit` returns.
+pub const SEARCH_PAGE_DEFAULT: u32 = 20;
+
+/// The longest `words` of a `search`, in bytes, and the most words it may
+/// hold: every message found has all of them.
+pub const SEARCH_BYTES_MAX: usize = 256;
+pub const SEARCH_WORDS_MAX: usize = 8;
+
 /// The most names one `who` reply lists (the reply also carries the total).
 pub const WHO_MAX: usize = 1000;
 

@@ -110,6 +110,20 @@ pub enum ClientMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limit: Option<u32>,
     },
+    /// Messages with these words in the conversations the user belongs to
+    /// (or in `conv` alone), newest first; `before` continues from where an
+    /// earlier page's `next` left off. Answered with `search`.
+    Search {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        words: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conv: Option<Conv>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
     /// Who is online. Answered with `who`.
     Who {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -828,6 +842,15 @@ pub enum ServerMessage {
         messages: Vec<ChatMessage>,
         more: bool,
     },
+    /// Messages found by a `search`, newest first, each with its `conv`;
+    /// `next` (present when there are more) is the `before` of the next page.
+    Search {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<Req>,
+        messages: Vec<ChatMessage>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<String>,
+    },
     /// Who is online: up to 1000 names, sorted, and how many there are in all.
     Who {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1050,6 +1073,7 @@ impl ServerMessage {
     pub fn req(&self) -> Option<Req> {
         match self {
             ServerMessage::History { req, .. }
+            | ServerMessage::Search { req, .. }
             | ServerMessage::Who { req, .. }
             | ServerMessage::User { req, .. }
             | ServerMessage::ReadBy { req, .. }
@@ -1101,6 +1125,7 @@ impl ClientMessage {
         match self {
             ClientMessage::Read { req, .. }
             | ClientMessage::History { req, .. }
+            | ClientMessage::Search { req, .. }
             | ClientMessage::Who { req }
             | ClientMessage::Whois { req, .. }
             | ClientMessage::ReadBy { req, .. }

@@ -453,6 +453,14 @@ pub enum Command {
         conv: Conv,
         reply: oneshot::Sender<Result<HistoryView, Refusal>>,
     },
+    /// The conversations a `search` reads, as the user names them: `conv`
+    /// alone, or every one the user belongs to. The store's index catches up
+    /// first, so the search finds what was just stored.
+    Search {
+        session: SessionId,
+        conv: Option<Conv>,
+        reply: oneshot::Sender<Result<Vec<(ConvId, Conv)>, Refusal>>,
+    },
     /// Start an upload: checks the recipient, size and quota, and reserves room.
     FileOffer {
         session: SessionId,

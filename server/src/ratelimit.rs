@@ -93,7 +93,7 @@ pub enum Class {
     /// `create` (one more for each of its `members`), `join`, `leave`, `add`,
     /// `kick`, `rename`, `owner`, `delete`.
     Changes,
-    /// `history` pages.
+    /// `history` pages and `search`es.
     History,
     /// Answers that read a list or a record: `who`, `whois`, `read_by`,
     /// `groups`, `members`, `files`, `conversations`.
@@ -144,7 +144,7 @@ impl Class {
         match self {
             Class::Messages => "messages and offers",
             Class::Changes => "group changes",
-            Class::History => "history requests",
+            Class::History => "history requests and searches",
             Class::Queries => "lists and lookups",
             Class::Files => "answers to file offers",
             Class::Password => "password changes",

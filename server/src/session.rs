@@ -12,6 +12,7 @@ mod conn;
 pub(crate) mod history;
 mod login;
 mod password;
+mod search;
 mod transfer;
 
 use std::net::SocketAddr;
@@ -520,6 +521,23 @@ async fn handle(
                 limit,
             };
             let reply = Box::pin(history::answer(ctx, session, me.user, page)).await;
+            return answer(conn, ctx, req, reply).await;
+        }
+        ClientMessage::Search {
+            req,
+            words,
+            conv,
+            before,
+            limit,
+        } => {
+            let ask = search::Ask {
+                req,
+                words,
+                conv,
+                before,
+                limit,
+            };
+            let reply = Box::pin(search::answer(ctx, session, ask)).await;
             return answer(conn, ctx, req, reply).await;
         }
         ClientMessage::Offer {

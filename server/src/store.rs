@@ -15,6 +15,7 @@
 pub mod memory;
 #[cfg(feature = "cluster")]
 pub mod postgres;
+pub mod search;
 pub mod sqlite;
 
 use std::future::Future;
@@ -515,6 +516,21 @@ pub trait Store: Send + 'static {
         on: bool,
     ) -> Result<()>;
 
+    /// Whether messages were stored that a search cannot find yet: a store
+    /// that indexes text apart from storing it (SQLite, so that indexing
+    /// stays off the path of each message) catches up when the hub is idle,
+    /// and before each search ([`Store::index_for_search`]).
+    fn search_backlog(&self) -> bool {
+        false
+    }
+
+    /// Indexes up to about `budget` stored messages for search, joining the
+    /// batch's transaction; answers whether some are left.
+    fn index_for_search(&mut self, budget: usize) -> Result<bool> {
+        let _ = budget;
+        Ok(false)
+    }
+
     /// Records a completed upload and its recipients.
     fn add_file(&mut self, file: &FileRecord) -> Result<()>;
     fn set_file_state(&mut self, offer: OfferId, user: UserId, state: FileState) -> Result<()>;
@@ -552,6 +568,17 @@ pub trait Reader: Send + Sync + std::fmt::Debug {
     fn before(&self, conv: ConvId, before: u64, limit: usize) -> Result<Vec<StoredMessage>>;
     /// How many text messages not sent by `user` come after `after`.
     fn count_unread(&self, conv: ConvId, after: u64, user: UserId) -> Result<u64>;
+    /// The text messages of `convs` that have every word of `query`, newest
+    /// first (ties: by conversation, then sequence number, descending), from
+    /// below `before`, at most `limit`; as stored now (current texts, no
+    /// deleted ones), with quotes but without reactions.
+    fn search(
+        &self,
+        query: &search::Query,
+        convs: &[ConvId],
+        before: Option<search::Cursor>,
+        limit: usize,
+    ) -> Result<Vec<(ConvId, StoredMessage)>>;
     /// Where a recorded offer stands: whether it is over, and each recipient's
     /// state. `None` for an offer never recorded.
     fn offer_outcome(&self, offer: OfferId) -> Result<Option<OfferOutcome>>;

@@ -1,5 +1,5 @@
 //! Questions about the state: who is online, one user, who has read a message,
-//! and what a session may read of a conversation.
+//! and what a session may read of a conversation or search.
 
 use classchat_common::limits::WHO_MAX;
 use classchat_common::protocol::{ConvSummary, Counts, MemberState, Req};
@@ -7,7 +7,7 @@ use classchat_common::{Conv as ConvName, ErrorCode, MessageId, ServerMessage, Us
 use tokio::sync::oneshot;
 
 use super::state::Conv;
-use super::worker::{Batch, Worker};
+use super::worker::{Batch, INDEX_AT_SEARCH, Worker};
 use super::{HistoryView, MemberView, Refusal, SessionId};
 use crate::store::{ConvId, ConvKind};
 
@@ -218,5 +218,47 @@ impl Worker {
             }
         });
         b.reply(reply, view);
+    }
+
+    /// The conversations a search of `session`'s user reads (see
+    /// [`Command::Search`]).
+    pub(super) fn search(
+        &mut self,
+        b: &mut Batch,
+        session: SessionId,
+        conv: Option<&ConvName>,
+        reply: oneshot::Sender<Result<Vec<(ConvId, ConvName)>, Refusal>>,
+    ) {
+        let Some(user) = self.state.sessions.get(&session).map(|s| s.user) else {
+            return;
+        };
+        if self.store.search_backlog()
+            && let Err(e) = self.store.index_for_search(INDEX_AT_SEARCH)
+        {
+            // Found as far as indexed; the rest is tried again when idle.
+            tracing::warn!("indexing for search failed: {e}");
+        }
+        let convs = match conv {
+            Some(name) => self.state.find_conv(user, name).map(|found| {
+                found
+                    .and_then(|id| self.state.convs.get(&id))
+                    .and_then(|c| Some((c.id, self.state.conv_name(c, user)?)))
+                    .into_iter()
+                    .collect()
+            }),
+            None => Ok(self
+                .state
+                .users
+                .get(&user)
+                .into_iter()
+                .flat_map(|u| &u.convs)
+                .filter_map(|id| {
+                    let c = self.state.convs.get(id)?;
+                    c.member(user)?;
+                    Some((c.id, self.state.conv_name(c, user)?))
+                })
+                .collect()),
+        };
+        b.reply(reply, convs);
     }
 }

@@ -57,6 +57,7 @@ impl Worker {
                 | Command::Attach { .. }
                 | Command::Detach { .. }
                 | Command::History { .. }
+                | Command::Search { .. }
                 | Command::FileAborted { .. }
                 | Command::Sweep
                 | Command::Flush { .. }

@@ -23,12 +23,57 @@ use crate::outbound::Closed;
 use crate::ratelimit::Class;
 use crate::store::{ConvId, Snapshot, Store, StoreError, UserId};
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The longest a session stops reading after a refusal for its rate: long
 /// enough that a flood costs little, short enough that a client that only
 /// overshot its burst carries on at once.
 const MAX_HOLD_MS: u64 = 1000;
+
+/// How many stored messages the search index takes in, at most, before a
+/// search is answered (a fraction of a second's work): after a larger burst
+/// the newest messages are found a moment later.
+pub(super) const INDEX_AT_SEARCH: usize = 50_000;
+
+/// Stored messages are indexed for search in bulk, off each message's path
+/// ([`Store::search_backlog`]): once the hub has been idle this long, or
+/// once the oldest has waited this long while the hub was busy (then between
+/// batches), a few thousand at a time.
+const INDEX_WHEN_IDLE: Duration = Duration::from_secs(1);
+const INDEX_AT_THE_LATEST: Duration = Duration::from_secs(10);
+const INDEX_AT_ONCE: usize = 2_000;
+
+/// When the search index catches up (see [`INDEX_WHEN_IDLE`]).
+#[derive(Debug, Default)]
+struct Indexing {
+    /// When the hub last had a command.
+    busy: Option<tokio::time::Instant>,
+    /// Since when messages have waited to be indexed.
+    behind: Option<tokio::time::Instant>,
+    /// The last batch was indexing, and found more: go on while idle.
+    going: bool,
+}
+
+impl Indexing {
+    /// When to index next, after a batch; `None` when nothing waits.
+    fn due(&mut self, behind: bool, had_commands: bool) -> Option<tokio::time::Instant> {
+        let now = tokio::time::Instant::now();
+        if had_commands {
+            self.busy = Some(now);
+            self.going = false;
+        }
+        if !behind {
+            self.behind = None;
+            return None;
+        }
+        let since = *self.behind.get_or_insert(now);
+        if self.going {
+            return Some(now);
+        }
+        let idle = self.busy.map_or(now, |at| at + INDEX_WHEN_IDLE);
+        Some(idle.min(since + INDEX_AT_THE_LATEST))
+    }
+}
 
 /// Something a batch produced, released only once the batch is committed.
 pub enum Effect {
@@ -103,6 +148,7 @@ pub struct Worker {
     pub(super) online_told: (usize, Option<tokio::time::Instant>),
     /// What a node of a cluster keeps besides; `None` for a single server.
     pub(super) cluster: Option<Cluster>,
+    indexing: Indexing,
 }
 
 impl Worker {
@@ -114,6 +160,7 @@ impl Worker {
             online_told: (0, None),
             cluster: config.bus.clone().map(Cluster::new),
             config,
+            indexing: Indexing::default(),
         }
     }
 
@@ -126,15 +173,20 @@ impl Worker {
 
     pub async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
         let mut commands = Vec::with_capacity(self.config.max_batch);
+        let mut index_due = self.indexing.due(self.store.search_backlog(), false);
         loop {
+            let mut index = false;
             if self.overflowed.is_empty() {
                 tokio::select! {
+                    // Commands first: indexing waits for a moment without any.
+                    biased;
                     c = rx.recv() => match c {
                         Some(c) => commands.push(c),
                         None => break,
                     },
                     // Nothing came, but the count of who is online is due.
                     () = sleep_until(self.online_due()) => {}
+                    () = sleep_until(index_due) => index = true,
                 }
             }
             // Let the sessions this worker has already woken run first: what
@@ -160,8 +212,17 @@ impl Worker {
             for session in std::mem::take(&mut self.overflowed) {
                 self.detach(&mut batch, session);
             }
+            let had_commands = !commands.is_empty();
             for command in commands.drain(..) {
                 self.apply(&mut batch, command);
+            }
+            if index {
+                match self.store.index_for_search(INDEX_AT_ONCE) {
+                    Ok(more) => self.indexing.going = more,
+                    // Tried again at the next chance; a failing disk fails
+                    // the batches meanwhile, which say so.
+                    Err(e) => tracing::warn!("indexing for search failed: {e}"),
+                }
             }
             if let Err(fatal) = self.finish(batch).await {
                 tracing::error!("the hub is stopping: {fatal}");
@@ -173,6 +234,7 @@ impl Worker {
                 c.bus.publish(vec![presence]);
             }
             self.tell_online();
+            index_due = self.indexing.due(self.store.search_backlog(), had_commands);
         }
         if let Some(c) = &self.cluster {
             // The other nodes show this node's users offline now, not after
@@ -217,6 +279,14 @@ impl Worker {
                 reply,
             } => match self.take(session, Class::History, 1) {
                 Ok(()) => self.history(b, session, &conv, reply),
+                Err(refusal) => b.reply(reply, Err(refusal)),
+            },
+            Command::Search {
+                session,
+                conv,
+                reply,
+            } => match self.take(session, Class::History, 1) {
+                Ok(()) => self.search(b, session, conv.as_ref(), reply),
                 Err(refusal) => b.reply(reply, Err(refusal)),
             },
             Command::Conversations { session, reply } => {
@@ -496,14 +566,14 @@ impl Worker {
     /// come back (a database across a network) is waited for, with requests
     /// queueing meanwhile; for an embedded one a failure to read is the end.
     async fn reload(&mut self) -> Result<Snapshot, StoreError> {
-        let mut wait = std::time::Duration::from_millis(100);
+        let mut wait = Duration::from_millis(100);
         loop {
             match self.store.load().await {
                 Ok(snapshot) => return Ok(snapshot),
                 Err(e) if self.store.may_come_back() => {
                     tracing::error!("cannot read the store ({e}); trying again in {wait:?}");
                     tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(std::time::Duration::from_secs(2));
+                    wait = (wait * 2).min(Duration::from_secs(2));
                 }
                 Err(e) => return Err(e),
             }
@@ -576,5 +646,32 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod indexing_tests {
+    use super::{INDEX_AT_THE_LATEST, INDEX_WHEN_IDLE, Indexing};
+    use tokio::time::{Duration, Instant, advance};
+
+    /// Indexing waits for a second without commands, or at most ten seconds
+    /// while commands keep coming; once going, it goes on while idle.
+    #[tokio::test(start_paused = true)]
+    async fn indexing_waits_for_a_quiet_moment_but_not_forever() {
+        let mut i = Indexing::default();
+        assert_eq!(i.due(false, true), None, "nothing to index");
+        let start = Instant::now();
+        assert_eq!(i.due(true, true), Some(start + INDEX_WHEN_IDLE));
+        for _ in 0..30 {
+            advance(Duration::from_millis(500)).await;
+            let due = i.due(true, true).unwrap();
+            assert!(due <= start + INDEX_AT_THE_LATEST, "busy, but not forever");
+        }
+        assert_eq!(i.due(true, true), Some(start + INDEX_AT_THE_LATEST));
+        i.going = true;
+        assert_eq!(i.due(true, false), Some(Instant::now()), "idle: on at once");
+        assert_eq!(i.due(false, false), None);
+        let now = Instant::now();
+        assert_eq!(i.due(true, true), Some(now + INDEX_WHEN_IDLE), "a new wait");
     }
 }

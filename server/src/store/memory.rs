@@ -10,6 +10,8 @@ use classchat_common::{GroupName, MessageId, OfferId, Timestamp, Username};
 
 use crate::idmap::IdMap;
 
+use super::search::{Cursor, Query};
+
 use super::{
     Appended, ConvId, ConvKind, ConvRecord, FileRecord, MemberRecord, MessageKind, MessageRef,
     NewMessage, NoticeRecord, OfferOutcome, Pending, Quoted, Reader, Result, Snapshot, Store,
@@ -405,6 +407,36 @@ impl Store for MemoryStore {
 }
 
 impl Reader for MemoryStore {
+    fn search(
+        &self,
+        query: &Query,
+        convs: &[ConvId],
+        before: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Vec<(ConvId, StoredMessage)>> {
+        // There is no index in memory: every text message of `convs` is read.
+        let d = self
+            .data
+            .read()
+            .map_err(|_| StoreError::Corrupt("memory store lock poisoned".into()))?;
+        let mut found: Vec<(ConvId, &StoredMessage)> = convs
+            .iter()
+            .filter_map(|conv| Some((*conv, d.messages.get(conv)?)))
+            .flat_map(|(conv, log)| log.iter().map(move |m| (conv, m)))
+            .filter(|(conv, m)| {
+                m.kind == MessageKind::Text
+                    && before.is_none_or(|c| c.passes(m.ts, *conv, m.seq))
+                    && query.matches(&m.body)
+            })
+            .collect();
+        found.sort_unstable_by(|(ca, a), (cb, b)| (b.ts, cb, b.seq).cmp(&(a.ts, ca, a.seq)));
+        Ok(found
+            .into_iter()
+            .take(limit)
+            .filter_map(|(conv, m)| Some((conv, with_quote(d.messages.get(&conv)?, m))))
+            .collect())
+    }
+
     fn offer_outcome(&self, offer: OfferId) -> Result<Option<OfferOutcome>> {
         let d = self
             .data

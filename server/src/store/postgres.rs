@@ -38,6 +38,7 @@ use deadpool_postgres::{Pool, Runtime};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
+use super::search::{Cursor, Query};
 use super::{
     Appended, ConvFetch, ConvId, ConvKind, ConvRecord, FileRecord, Learned, MemberRecord,
     MessageKind, MessageRef, NewMessage, NoticeRecord, OfferOutcome, Pending, Quoted, Reader,
@@ -180,6 +181,12 @@ CREATE TABLE reactions (
     emoji       text   NOT NULL,
     UNIQUE (conv_id, seq, user_id, emoji)
 );
+",
+    // 5: search: text messages' words (`simple`: every word as written,
+    // lowercased, no stemming, as SQLite's index and the memory store find
+    // them). GIN's pending list keeps the insert cheap.
+    "
+CREATE INDEX messages_search ON messages USING gin (to_tsvector('simple', body)) WHERE kind = 0;
 ",
 ];
 
@@ -1681,6 +1688,34 @@ impl PostgresReader {
 }
 
 impl Reader for PostgresReader {
+    fn search(
+        &self,
+        query: &Query,
+        convs: &[ConvId],
+        before: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Vec<(ConvId, StoredMessage)>> {
+        // The expression and `kind = 0` are those of the index `messages_search`.
+        let sql_text = format!(
+            "SELECT {STORED_MESSAGE}, m.conv_id FROM {MESSAGES_FROM}
+             WHERE to_tsvector('simple', m.body) @@ to_tsquery('simple', $1) AND m.kind = 0
+               AND m.conv_id = ANY($2) AND (m.ts, m.conv_id, m.seq) < ($3, $4, $5)
+             ORDER BY m.ts DESC, m.conv_id DESC, m.seq DESC LIMIT $6"
+        );
+        let ids: Vec<i64> = convs.iter().map(|c| c.0).collect();
+        let (ts, conv, seq) = before.map_or((i64::MAX, i64::MAX, i64::MAX), |c| {
+            (c.ts.as_millis(), c.conv.0, sql(c.seq))
+        });
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.query(
+            &sql_text,
+            &[&query.tsquery(), &ids, &ts, &conv, &seq, &limit],
+        )?
+        .iter()
+        .map(|r| Ok((ConvId(r.try_get(12)?), stored_message(r)?)))
+        .collect()
+    }
+
     fn range(
         &self,
         conv: ConvId,

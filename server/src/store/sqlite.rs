@@ -15,12 +15,16 @@ use classchat_common::protocol::FileState;
 use classchat_common::{GroupName, MessageId, OfferId, Timestamp, Username};
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
 
+use super::search::{Cursor, Query};
 use super::{
     Appended, ConvId, ConvKind, ConvRecord, FileRecord, MemberRecord, MessageKind, MessageRef,
     NewMessage, NoticeRecord, OfferOutcome, Pending, Quoted, Reader, Result, Rules, Snapshot,
     Store, StoreError, StoredMessage, Target, TokenHash, UserId, UserRecord,
 };
 use crate::owner_only;
+
+mod search;
+use search::SearchIndex;
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
@@ -45,7 +49,10 @@ macro_rules! select_messages {
 }
 
 /// The schema version this code writes, kept in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
+
+/// Version 6 added the search index (`sqlite/search.rs`).
+const SEARCH_SCHEMA: &str = search::SCHEMA;
 
 /// Version 5 added replies, edits and deletions (the message each refers to,
 /// and when a text was last edited), and pinned messages.
@@ -199,6 +206,7 @@ pub struct SqliteStore {
     /// Held while the store is open; released when it is dropped.
     _lock: DirLock,
     in_txn: bool,
+    search: SearchIndex,
     /// `--sync full`: every commit waits for an fsync.
     fsync_per_commit: bool,
     reader: Arc<SqliteReader>,
@@ -257,7 +265,7 @@ impl SqliteStore {
         match version {
             0 => {
                 conn.execute_batch(&format!(
-                    "BEGIN; {SCHEMA} {FILES_SCHEMA} {NOTICES_SCHEMA} {RULES_SCHEMA} {CHANGES_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN; {SCHEMA} {FILES_SCHEMA} {NOTICES_SCHEMA} {RULES_SCHEMA} {CHANGES_SCHEMA} {SEARCH_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
                 ))
                 .map_err(corrupt)?;
                 if fresh {
@@ -266,25 +274,31 @@ impl SqliteStore {
             }
             1 => {
                 conn.execute_batch(&format!(
-                    "BEGIN; {FILES_SCHEMA} {NOTICES_SCHEMA} {RULES_SCHEMA} {CHANGES_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN; {FILES_SCHEMA} {NOTICES_SCHEMA} {RULES_SCHEMA} {CHANGES_SCHEMA} {SEARCH_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
                 ))
                 .map_err(corrupt)?;
             }
             2 => {
                 conn.execute_batch(&format!(
-                    "BEGIN; {NOTICES_SCHEMA} {RULES_SCHEMA} {CHANGES_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN; {NOTICES_SCHEMA} {RULES_SCHEMA} {CHANGES_SCHEMA} {SEARCH_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
                 ))
                 .map_err(corrupt)?;
             }
             3 => {
                 conn.execute_batch(&format!(
-                    "BEGIN; {RULES_SCHEMA} {CHANGES_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN; {RULES_SCHEMA} {CHANGES_SCHEMA} {SEARCH_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
                 ))
                 .map_err(corrupt)?;
             }
             4 => {
                 conn.execute_batch(&format!(
-                    "BEGIN; {CHANGES_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN; {CHANGES_SCHEMA} {SEARCH_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                ))
+                .map_err(corrupt)?;
+            }
+            5 => {
+                conn.execute_batch(&format!(
+                    "BEGIN; {SEARCH_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
                 ))
                 .map_err(corrupt)?;
             }
@@ -322,6 +336,7 @@ impl SqliteStore {
             path,
             _lock: lock,
             in_txn: false,
+            search: SearchIndex::default(),
             fsync_per_commit: sync == SyncLevel::Full,
             reader,
         })
@@ -640,6 +655,7 @@ impl SqliteStore {
         if self.in_txn {
             self.conn.execute_batch("COMMIT")?;
             self.in_txn = false;
+            self.search.committed();
         }
         Ok(())
     }
@@ -647,7 +663,12 @@ impl SqliteStore {
 
 impl Store for SqliteStore {
     fn load(&mut self) -> Pending<'_, Snapshot> {
-        Box::pin(std::future::ready(self.snapshot()))
+        let loaded = self.snapshot().and_then(|snap| {
+            let last = snap.convs.iter().map(|c| (c.id, c.last_seq));
+            self.search = SearchIndex::load(&self.conn, last)?;
+            Ok(snap)
+        });
+        Box::pin(std::future::ready(loaded))
     }
 
     fn create_user(
@@ -810,6 +831,7 @@ impl Store for SqliteStore {
 
     fn delete_conv(&mut self, conv: ConvId) -> Result<()> {
         self.begin()?;
+        self.search.dropping(&self.conn, conv)?;
         for sql in [
             "DELETE FROM file_recipients WHERE file_id IN (SELECT id FROM files WHERE conv_id = ?1)",
             "DELETE FROM files WHERE conv_id = ?1",
@@ -872,6 +894,9 @@ impl Store for SqliteStore {
                 msg.refers.map(sql_seq)
             ])?;
         if inserted == 1 {
+            if msg.kind == MessageKind::Text {
+                self.search.appended(msg.conv);
+            }
             return Ok(Appended::New);
         }
         match self.find_message(msg.sender, msg.id)? {
@@ -989,7 +1014,7 @@ impl Store for SqliteStore {
                 "UPDATE messages SET body = ?3, edited_at = ?4 WHERE conv_id = ?1 AND seq = ?2",
             )?
             .execute(params![conv.0, sql_seq(seq), body, at.as_millis()])?;
-        Ok(())
+        self.search.edited(&self.conn, conv, seq, body)
     }
 
     fn erase_message(&mut self, conv: ConvId, seq: u64) -> Result<()> {
@@ -1008,7 +1033,7 @@ impl Store for SqliteStore {
         self.conn
             .prepare_cached("DELETE FROM reactions WHERE conv_id = ?1 AND seq = ?2")?
             .execute(params![conv.0, sql_seq(seq)])?;
-        Ok(())
+        self.search.erased(&self.conn, conv, seq)
     }
 
     fn find_message(&mut self, sender: UserId, id: MessageId) -> Result<Option<MessageRef>> {
@@ -1025,6 +1050,15 @@ impl Store for SqliteStore {
                 })
             })
             .optional()?)
+    }
+
+    fn search_backlog(&self) -> bool {
+        self.search.is_behind()
+    }
+
+    fn index_for_search(&mut self, budget: usize) -> Result<bool> {
+        self.begin()?;
+        self.search.catch_up(&self.conn, budget)
     }
 
     fn commit(&mut self) -> Pending<'_, ()> {
@@ -1047,6 +1081,7 @@ impl Store for SqliteStore {
                 tracing::error!("rollback failed: {e}");
             }
             self.in_txn = false;
+            self.search.rolled_back();
         }
         Box::pin(std::future::ready(Ok(())))
     }
@@ -1136,6 +1171,43 @@ fn with_reactions(c: &Connection, conv: ConvId, page: &mut [StoredMessage]) -> R
 }
 
 impl Reader for SqliteReader {
+    fn search(
+        &self,
+        query: &Query,
+        convs: &[ConvId],
+        before: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Vec<(ConvId, StoredMessage)>> {
+        let ids: Vec<i64> = convs.iter().map(|c| c.0).collect();
+        let ids = serde_json::to_string(&ids)
+            .map_err(|e| StoreError::Corrupt(format!("conversation ids as JSON: {e}")))?;
+        let (ts, conv, seq) = before.map_or((i64::MAX, i64::MAX, i64::MAX), |c| {
+            (c.ts.as_millis(), c.conv.0, sql_seq(c.seq))
+        });
+        self.with_conn(|c| {
+            // The index leads (CROSS JOIN): each match is then one lookup.
+            let mut stmt = c.prepare_cached(
+                "SELECT m.seq, m.client_id, m.sender_id, u.name, m.ts, m.kind, m.body, m.refers,
+                        m.edited_at, qu.name, q.kind, q.body, m.conv_id
+                 FROM search s
+                 CROSS JOIN messages m ON m.conv_id = s.rowid >> 32
+                                      AND m.seq = s.rowid & 4294967295
+                 JOIN users u ON u.id = m.sender_id
+                 LEFT JOIN messages q ON q.conv_id = m.conv_id AND q.seq = m.refers
+                 LEFT JOIN users qu ON qu.id = q.sender_id
+                 WHERE search MATCH ?1 AND m.kind = 0
+                   AND m.conv_id IN (SELECT value FROM json_each(?2))
+                   AND (m.ts, m.conv_id, m.seq) < (?3, ?4, ?5)
+                 ORDER BY m.ts DESC, m.conv_id DESC, m.seq DESC LIMIT ?6",
+            )?;
+            let rows = stmt.query_map(
+                params![query.fts5(), ids, ts, conv, seq, limit as i64],
+                |r| Ok((ConvId(r.get(12)?), stored_message(r)?)),
+            )?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
     fn offer_outcome(&self, offer: OfferId) -> Result<Option<OfferOutcome>> {
         self.with_conn(|c| {
             let id = &offer.as_bytes()[..];
