@@ -417,6 +417,56 @@ pub struct ChatMessage {
     pub reactions: Vec<Reaction>,
 }
 
+impl ChatMessage {
+    /// A message with `body` and nothing else: no event, file, reply, change
+    /// or reactions (set those after).
+    pub fn new(
+        conv: Conv,
+        seq: u64,
+        id: MessageId,
+        from: Username,
+        ts: Timestamp,
+        body: String,
+    ) -> Self {
+        Self {
+            conv,
+            seq,
+            id,
+            from,
+            ts,
+            body,
+            event: None,
+            file: None,
+            counts: None,
+            reply: None,
+            edit: None,
+            delete: None,
+            edited: None,
+            deleted: false,
+            react: None,
+            unreact: None,
+            reactions: Vec::new(),
+        }
+    }
+
+    /// The message a membership `event` of `group` leaves, described for
+    /// people as `from` did it.
+    pub fn group_event(
+        group: &GroupName,
+        seq: u64,
+        id: MessageId,
+        from: Username,
+        ts: Timestamp,
+        event: GroupEvent,
+    ) -> Self {
+        let body = event.describe(&from, group);
+        Self {
+            event: Some(event),
+            ..Self::new(Conv::Group(group.clone()), seq, id, from, ts, body)
+        }
+    }
+}
+
 /// One kind of reaction to a message, and who gave it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reaction {

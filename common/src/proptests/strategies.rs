@@ -471,6 +471,20 @@ pub fn client_message() -> impl Strategy<Value = ClientMessage> {
                 after,
                 limit
             }),
+        (
+            req(),
+            any::<String>(),
+            of(conv()),
+            of(any::<String>()),
+            of(any::<u32>())
+        )
+            .prop_map(|(req, words, conv, before, limit)| C::Search {
+                req,
+                words,
+                conv,
+                before,
+                limit
+            }),
         req().prop_map(|req| C::Who { req }),
         (req(), username()).prop_map(|(req, user)| C::Whois { req, user }),
         (req(), message_id()).prop_map(|(req, id)| C::ReadBy { req, id }),
@@ -632,6 +646,13 @@ pub fn server_message() -> impl Strategy<Value = ServerMessage> {
                 conv,
                 messages,
                 more
+            }
+        ),
+        (req(), vec(chat_message(), 0..3), of(any::<String>())).prop_map(
+            |(req, messages, next)| S::Search {
+                req,
+                messages,
+                next
             }
         ),
         (req(), vec(username(), 0..4), any::<usize>()).prop_map(|(req, online, total)| S::Who {

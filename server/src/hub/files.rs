@@ -238,23 +238,8 @@ impl Worker {
             return;
         };
         let msg = ChatMessage {
-            conv: conv_name.clone(),
-            seq,
-            id,
-            from,
-            ts: now,
-            body: text,
-            event: None,
             file: Some(info),
-            counts: None,
-            reply: None,
-            edit: None,
-            delete: None,
-            edited: None,
-            deleted: false,
-            react: None,
-            unreact: None,
-            reactions: Vec::new(),
+            ..ChatMessage::new(conv_name.clone(), seq, id, from, now, text)
         };
         self.fan_out(b, conv, None, msg);
         b.message(

@@ -502,25 +502,14 @@ impl Worker {
         // Told to every connected member, though nothing of the group is kept;
         // kept for each member but the owner until acknowledged.
         if let Some(conv) = self.state.convs.get(&id) {
-            let msg = ChatMessage {
-                conv: ConvName::Group(name.clone()),
-                seq: conv.last_seq + 1,
-                id: MessageId::new(),
-                from: self.user_name(user),
-                ts: Timestamp::now(),
-                body: GroupEvent::Deleted.describe(&self.user_name(user), &name),
-                event: Some(GroupEvent::Deleted),
-                file: None,
-                counts: None,
-                reply: None,
-                edit: None,
-                delete: None,
-                edited: None,
-                deleted: false,
-                react: None,
-                unreact: None,
-                reactions: Vec::new(),
-            };
+            let msg = ChatMessage::group_event(
+                &name,
+                conv.last_seq + 1,
+                MessageId::new(),
+                self.user_name(user),
+                Timestamp::now(),
+                GroupEvent::Deleted,
+            );
             let others: Vec<UserId> = conv
                 .members
                 .iter()
@@ -637,23 +626,15 @@ impl Worker {
         let stored =
             serde_json::to_string(&stored).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let msg = ChatMessage {
-            conv: ConvName::Group(group.clone()),
-            seq,
-            id: MessageId::new(),
-            from: self.user_name(actor),
-            ts: Timestamp::now(),
-            body: text,
             event: Some(event),
-            file: None,
-            counts: None,
-            reply: None,
-            edit: None,
-            delete: None,
-            edited: None,
-            deleted: false,
-            react: None,
-            unreact: None,
-            reactions: Vec::new(),
+            ..ChatMessage::new(
+                ConvName::Group(group.clone()),
+                seq,
+                MessageId::new(),
+                self.user_name(actor),
+                Timestamp::now(),
+                text,
+            )
         };
         let appended = self.store.append(&NewMessage {
             conv: id,

@@ -787,25 +787,14 @@ impl Worker {
         let ConvKind::Group { name, .. } = &conv.kind else {
             return;
         };
-        let msg = classchat_common::protocol::ChatMessage {
-            conv: ConvName::Group(name.clone()),
+        let msg = classchat_common::protocol::ChatMessage::group_event(
+            name,
             seq,
             id,
-            body: GroupEvent::Deleted.describe(&from, name),
             from,
             ts,
-            event: Some(GroupEvent::Deleted),
-            file: None,
-            counts: None,
-            reply: None,
-            edit: None,
-            delete: None,
-            edited: None,
-            deleted: false,
-            react: None,
-            unreact: None,
-            reactions: Vec::new(),
-        };
+            GroupEvent::Deleted,
+        );
         self.fan_out(b, conv, None, msg);
         self.forget_conv(b, conv_id);
     }
