@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use chrono::FixedOffset;
 use classchat_client::keymap::Keymap;
-use classchat_client::model::{Conversation, Entry, LinkState, Look, Model, Scroll};
+use classchat_client::model::{Conversation, Entry, LinkState, Look, Model, Reactions, Scroll};
 use classchat_client::ui;
 use classchat_common::{Conv, MessageId, Timestamp, Username};
 use ratatui::Terminal;
@@ -65,6 +65,7 @@ fn model(width: u16, height: u16) -> Model {
             reply: None,
             edited: None,
             deleted: false,
+            reactions: Reactions::default(),
         });
     }
     c.last_seq = MESSAGES;

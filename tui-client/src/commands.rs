@@ -3,6 +3,7 @@
 //! [`COMMANDS`] is the single table of what exists: the parser, `/help` and Tab
 //! completion all read it.
 
+use classchat_common::limits::REACTION_BYTES;
 use classchat_common::protocol::{Access, Posting, Req, Role, Secret};
 use std::path::PathBuf;
 
@@ -12,6 +13,8 @@ use crate::outbox::Target;
 
 #[cfg(test)]
 mod tests_pins;
+#[cfg(test)]
+mod tests_reactions;
 #[cfg(test)]
 mod tests_replies;
 
@@ -38,6 +41,14 @@ pub enum Command {
     Unsend {
         to: Conv,
         seq: u64,
+    },
+    /// Your reaction `emoji` to message `seq` (`/react`), or taking it
+    /// back (`/unreact`, `on: false`).
+    React {
+        to: Conv,
+        seq: u64,
+        emoji: String,
+        on: bool,
     },
     Who,
     Whois {
@@ -147,8 +158,8 @@ pub enum Command {
 /// What carrying out a command means for a front end.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Intent {
-    /// Queue a message (through the outbox): text, or a reply, an edit or a
-    /// deletion (`target`).
+    /// Queue a message (through the outbox): text, or a reply, an edit, a
+    /// deletion or a reaction (`target`).
     Send {
         to: Conv,
         body: String,
@@ -214,6 +225,17 @@ impl Command {
                     to,
                     body: String::new(),
                     target: Some(Target::Delete(seq)),
+                };
+            }
+            Command::React { to, seq, emoji, on } => {
+                return Intent::Send {
+                    to,
+                    body: emoji,
+                    target: Some(if on {
+                        Target::React(seq)
+                    } else {
+                        Target::Unreact(seq)
+                    }),
                 };
             }
             Command::Help => return Intent::Help,
@@ -335,6 +357,11 @@ const ACCESS_WORDS: &[&str] = &["open", "invite"];
 /// offers only the two).
 const POSTING_WORDS: &[&str] = &["everyone", "moderators"];
 
+/// The reactions offered first: the terminal UI's picker (`+` on a selected
+/// message) numbers them 1 to 8, and Tab completes them after `/react`. Any
+/// other emoji (or short word) may be typed.
+pub const REACTIONS: &[&str] = &["👍", "❤️", "😂", "🎉", "😮", "😢", "🙏", "✅"];
+
 pub const COMMANDS: &[Spec] = &[
     Spec {
         name: "msg",
@@ -392,6 +419,20 @@ pub const COMMANDS: &[Spec] = &[
         summary: "delete a message for everyone: yours, or any in a group you own or \
                   moderate (the terminal UI: d on a selected message)",
         args: &[Arg::Conv, Arg::Number],
+    },
+    Spec {
+        name: "react",
+        usage: "/react <user|#group> <seq> <emoji>",
+        summary: "react to message <seq> of a conversation with an emoji (or a short word); \
+                  Tab offers the usual ones (the terminal UI: + on a selected message)",
+        args: &[Arg::Conv, Arg::Number, Arg::Choice(REACTIONS)],
+    },
+    Spec {
+        name: "unreact",
+        usage: "/unreact <user|#group> <seq> <emoji>",
+        summary: "take your reaction back off message <seq> (the terminal UI: + and the \
+                  same emoji again)",
+        args: &[Arg::Conv, Arg::Number, Arg::Choice(REACTIONS)],
     },
     Spec {
         name: "create",
@@ -653,6 +694,15 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
             }
             Command::Unsend { to, seq }
         }
+        "react" | "unreact" => {
+            let (to, seq, rest) = about_message(args, &usage)?;
+            Command::React {
+                to,
+                seq,
+                emoji: reaction_arg(rest, &usage)?,
+                on: spec.name == "react",
+            }
+        }
         "who" => Command::Who,
         "whois" => Command::Whois {
             user: user_arg(words.next(), &usage)?,
@@ -805,7 +855,7 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
     };
     let free_text = matches!(
         spec.name,
-        "msg" | "reply" | "edit" | "unsend" | "sendfile" | "accept"
+        "msg" | "reply" | "edit" | "unsend" | "react" | "unreact" | "sendfile" | "accept"
     );
     if !free_text && words.next().is_some() {
         return Err(usage("too many arguments".into()));
@@ -813,8 +863,8 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
     Ok(command)
 }
 
-/// The conversation and message number that `/reply`, `/edit` and `/unsend`
-/// start with, and the rest of the line exactly as typed.
+/// The conversation and message number that `/reply`, `/edit`, `/unsend`,
+/// `/react` and `/unreact` start with, and the rest of the line exactly as typed.
 fn about_message<'a>(
     args: &'a str,
     usage: &impl Fn(String) -> CommandError,
@@ -839,6 +889,30 @@ fn seq_arg(word: &str, usage: &impl Fn(String) -> CommandError) -> Result<u64, C
         .ok()
         .filter(|&n| n > 0)
         .ok_or_else(|| usage(format!("{word:?} is not a message number (seq)")))
+}
+
+/// A reaction: one emoji or short word, as the server takes it (at most
+/// [`REACTION_BYTES`] bytes, no spaces).
+fn reaction_arg(
+    rest: &str,
+    usage: &impl Fn(String) -> CommandError,
+) -> Result<String, CommandError> {
+    let emoji = rest.trim();
+    if emoji.is_empty() {
+        return Err(usage("say which reaction, such as 👍".into()));
+    }
+    if emoji.contains(char::is_whitespace) {
+        return Err(usage(
+            "a reaction is one emoji or a short word, without spaces".into(),
+        ));
+    }
+    if emoji.len() > REACTION_BYTES {
+        return Err(usage(format!(
+            "a reaction is at most {REACTION_BYTES} bytes; this one is {}",
+            emoji.len()
+        )));
+    }
+    Ok(emoji.to_owned())
 }
 
 /// `/create <group> [user…]` with its options anywhere after the group.

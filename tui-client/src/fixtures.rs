@@ -10,6 +10,7 @@
 pub mod files;
 pub mod groups;
 pub mod pins;
+pub mod reactions;
 pub mod replies;
 pub mod terminal;
 

@@ -25,8 +25,8 @@ pub enum Action {
     PageUp,
     PageDown,
     Bottom,
-    /// Start moving through messages (to reply, edit, delete, see who read
-    /// one, or retry it).
+    /// Start moving through messages (to reply, edit, delete, react to, see
+    /// who read one, or retry it).
     SelectMessages,
     Send,
     NewLine,
@@ -98,7 +98,7 @@ pub const ACTIONS: &[(Action, &str, &str)] = &[
     (
         Action::SelectMessages,
         "select_messages",
-        "select messages: r reply, e edit, d delete, p pin, i who read it, Esc back",
+        "select messages: r reply, e edit, d delete, p pin, + react, i who read it, Esc back",
     ),
     (Action::Send, "send", "send the message or command"),
     (Action::NewLine, "new_line", "new line in the message"),

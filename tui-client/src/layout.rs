@@ -10,6 +10,8 @@
 //!
 //! [`files`] words file messages and transfers for both the message list and
 //! the transfers view; [`changes`] draws quotes, tombstones and `(edited)`;
+//! [`reactions`] the reactions under a message, and the rows of the reaction
+//! picker and of the who-reacted popup;
 //! [`status`] words the status line and an error too long
 //! for it; [`input`] counts the rows the draft wraps into; [`popup`] places
 //! popups and sizes the who list's pages; [`help`] makes the help text and
@@ -22,12 +24,13 @@ pub mod help;
 pub mod input;
 pub mod pins;
 pub mod popup;
+pub mod reactions;
 pub mod status;
 
 use std::path::Path;
 
 use chrono::{Datelike, FixedOffset};
-use classchat_common::{Conv, Timestamp};
+use classchat_common::{Conv, Timestamp, Username};
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -175,6 +178,8 @@ pub struct Ctx<'a> {
     /// The key that answers offers, as bound.
     pub answer_key: Option<Combo>,
     pub home: Option<&'a Path>,
+    /// You, once logged in: the reactions you gave stand out.
+    pub me: Option<&'a Username>,
 }
 
 impl<'a> Ctx<'a> {
@@ -190,6 +195,7 @@ impl<'a> Ctx<'a> {
             transfers: &model.transfers,
             answer_key: model.keymap.keys(Action::Offers).first().copied(),
             home: model.home.as_deref(),
+            me: model.me.as_ref(),
         }
     }
 }
@@ -391,6 +397,7 @@ pub fn entry_lines(
             ]));
         }
     }
+    lines.extend(reactions::under(conv, e, ctx));
     highlight(lines, selected, ctx)
 }
 

@@ -30,7 +30,7 @@ use ratatui_textarea::TextArea;
 
 pub use confirm::{Confirm, Unfinished};
 pub use conversation::{
-    Change, Composing, Conversation, Entry, Facts, Fetched, Pins, Scroll, Seek, Typists,
+    Change, Composing, Conversation, Entry, Facts, Fetched, Pins, Reactions, Scroll, Seek, Typists,
 };
 pub use field::Field;
 pub use offers::{Incoming, Offers, Sent};
@@ -420,6 +420,12 @@ impl Model {
             && group == old
         {
             group.clone_from(new);
+        }
+        // So do the reaction popups, about a message of it.
+        if let Some(Popup::React { conv, .. } | Popup::Reactions { conv, .. }) = self.popup.as_mut()
+            && conv == old
+        {
+            conv.clone_from(new);
         }
     }
 

@@ -5,8 +5,8 @@
 //! outbox sends in the order messages were typed: a message waiting to be
 //! retried holds back the ones behind it. It also paces itself to the rate the
 //! server announced, so a script pouring lines in is not refused. Replies,
-//! edits and deletions are messages too ([`Target`]): they queue, go out and
-//! are resent like any other.
+//! edits, deletions and reactions are messages too ([`Target`]): they queue,
+//! go out and are resent like any other.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 /// What a message does to another message of its conversation: the one of
-/// `send`'s `reply_to`, `edit` and `delete` it sets (at most one, which this
-/// type cannot get wrong).
+/// `send`'s `reply_to`, `edit`, `delete`, `react` and `unreact` it sets (at
+/// most one, which this type cannot get wrong).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Target {
@@ -27,20 +27,28 @@ pub enum Target {
     Edit(u64),
     /// The end of message `seq` (the body is empty).
     Delete(u64),
+    /// Your reaction (the body, an emoji) to message `seq`.
+    React(u64),
+    /// Your reaction (the body) taken back off message `seq`.
+    Unreact(u64),
 }
 
 impl Target {
     /// The message it is about.
     pub fn seq(self) -> u64 {
         match self {
-            Target::Reply(seq) | Target::Edit(seq) | Target::Delete(seq) => seq,
+            Target::Reply(seq)
+            | Target::Edit(seq)
+            | Target::Delete(seq)
+            | Target::React(seq)
+            | Target::Unreact(seq) => seq,
         }
     }
 
     /// Whether it changes another message rather than being one to read (an
-    /// edit or a deletion): nobody follows who received or read it.
+    /// edit, a deletion or a reaction): nobody follows who received or read it.
     pub fn changes(self) -> bool {
-        matches!(self, Target::Edit(_) | Target::Delete(_))
+        !matches!(self, Target::Reply(_))
     }
 }
 
@@ -57,12 +65,15 @@ pub struct Pending {
 impl Pending {
     /// The `send` that puts it on the wire (the same every time it goes).
     pub fn message(&self) -> ClientMessage {
-        let (reply_to, edit, delete) = match self.target {
-            None => (None, None, None),
-            Some(Target::Reply(seq)) => (Some(seq), None, None),
-            Some(Target::Edit(seq)) => (None, Some(seq), None),
-            Some(Target::Delete(seq)) => (None, None, Some(seq)),
-        };
+        let [mut reply_to, mut edit, mut delete, mut react, mut unreact] = [None; 5];
+        match self.target {
+            None => {}
+            Some(Target::Reply(seq)) => reply_to = Some(seq),
+            Some(Target::Edit(seq)) => edit = Some(seq),
+            Some(Target::Delete(seq)) => delete = Some(seq),
+            Some(Target::React(seq)) => react = Some(seq),
+            Some(Target::Unreact(seq)) => unreact = Some(seq),
+        }
         ClientMessage::Send {
             id: self.id,
             to: self.to.clone(),
@@ -70,8 +81,8 @@ impl Pending {
             reply_to,
             edit,
             delete,
-            react: None,
-            unreact: None,
+            react,
+            unreact,
         }
     }
 }
@@ -273,9 +284,16 @@ mod tests {
     }
 
     #[test]
-    fn a_reply_an_edit_and_a_deletion_go_out_as_send_with_their_one_field() {
+    fn replies_edits_deletions_and_reactions_go_out_as_send_with_their_one_field() {
         let mut o = Outbox::new(10);
-        for target in [Target::Reply(3), Target::Edit(4), Target::Delete(5)] {
+        let targets = [
+            Target::Reply(3),
+            Target::Edit(4),
+            Target::Delete(5),
+            Target::React(6),
+            Target::Unreact(7),
+        ];
+        for target in targets {
             o.push(MessageId::new(), conv("#g"), "x".into(), Some(target));
         }
         o.push(MessageId::new(), conv("#g"), "plain".into(), None);
@@ -286,18 +304,22 @@ mod tests {
                     reply_to,
                     edit,
                     delete,
+                    react,
+                    unreact,
                     ..
-                } => (reply_to, edit, delete),
+                } => [reply_to, edit, delete, react, unreact],
                 other => panic!("{other:?}"),
             })
             .collect();
         assert_eq!(
             fields,
             [
-                (Some(3), None, None),
-                (None, Some(4), None),
-                (None, None, Some(5)),
-                (None, None, None)
+                [Some(3), None, None, None, None],
+                [None, Some(4), None, None, None],
+                [None, None, Some(5), None, None],
+                [None, None, None, Some(6), None],
+                [None, None, None, None, Some(7)],
+                [None; 5],
             ]
         );
     }

@@ -10,9 +10,11 @@
 //! are written as `\u` escapes, so the output is inert on a screen and the same
 //! JSON to a program. A `/msg` (or `/reply`, `/edit`) longer than the server
 //! announced it takes gets a `command_error` and is not sent; like `/msg`, they
-//! and `/unsend` count as answered on `stored` or an `error` with their `id`.
-//! Edits and deletions arrive as `message` lines of their own, with `edit` or
-//! `delete` naming the message they change. A `/sendfile` or `/accept` counts as
+//! and `/unsend`, `/react` and `/unreact` count as answered on `stored` or an
+//! `error` with their `id`. Edits, deletions and reactions arrive as `message`
+//! lines of their own, with `edit`, `delete`, `react` or `unreact` naming the
+//! message they change (a reaction's emoji is its `body`); `/history` prints
+//! each message as it stands, with its `reactions`. A `/sendfile` or `/accept` counts as
 //! answered when its transfer ends (uploaded, saved, failed or cancelled). After
 //! stdin ends (or `/quit`), pipe mode waits until every command has had its
 //! answer, then `--wait` seconds more, then acknowledges what it received, logs

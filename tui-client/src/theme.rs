@@ -23,6 +23,10 @@ pub struct Theme {
     pub quote: Style,
     /// "message deleted", in place of a deleted message's text.
     pub tombstone: Style,
+    /// A kind of reaction under a message (`👍 2`), and one you gave: bold
+    /// as well as coloured, so that it still stands out on a highlight.
+    pub reaction: Style,
+    pub reaction_mine: Style,
     pub separator: Style,
     pub new_marker: Style,
     pub selected: Style,
@@ -68,6 +72,8 @@ impl Theme {
                 event: dim.add_modifier(Modifier::ITALIC),
                 quote: dim,
                 tombstone: dim.add_modifier(Modifier::ITALIC),
+                reaction: plain,
+                reaction_mine: bold,
                 separator: dim,
                 new_marker: bold,
                 selected: reverse.remove_modifier(Modifier::DIM),
@@ -101,6 +107,10 @@ impl Theme {
             tombstone: Style::new()
                 .fg(Color::DarkGray)
                 .add_modifier(Modifier::ITALIC),
+            reaction: Style::new().fg(Color::Gray),
+            reaction_mine: Style::new()
+                .fg(Color::LightCyan)
+                .add_modifier(Modifier::BOLD),
             separator: Style::new().fg(Color::DarkGray),
             new_marker: Style::new()
                 .fg(Color::LightRed)

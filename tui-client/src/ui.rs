@@ -5,8 +5,8 @@
 //! an error too long for it, on lines of its own above the input),
 //! [`popup`] (which popup draws, and their frame), one file per popup:
 //! [`help`], [`switcher`], [`read_by`], [`who`], [`members`], [`groups`],
-//! [`pins`], [`confirm`] (the question before a destructive action or a
-//! quit), the file popups [`picker`], [`offer`] and [`transfers`], and
+//! [`pins`], [`react`] (the reaction picker), [`reacted`] (who reacted how),
+//! [`confirm`] (the question before a destructive action or a quit), the file popups [`picker`], [`offer`] and [`transfers`], and
 //! [`password`]; [`login`] (the form shown without a user name); [`cells`]
 //! last, so that each cell holds what a terminal draws there. Snapshots of
 //! every screen live in `ui/snapshots`.
@@ -25,6 +25,8 @@ mod password;
 mod picker;
 mod pins;
 mod popup;
+mod react;
+mod reacted;
 mod read_by;
 mod status;
 mod switcher;
@@ -58,6 +60,8 @@ mod tests_narrow;
 mod tests_notices;
 #[cfg(test)]
 mod tests_pins;
+#[cfg(test)]
+mod tests_reactions;
 #[cfg(test)]
 mod tests_replies;
 #[cfg(test)]

@@ -2,15 +2,15 @@
 //! and returns the effects for the run loop to carry out.
 //!
 //! Layout: [`keys`] (keyboard, mouse, the login form's keys), [`selection`]
-//! (keys on a selected message: reply, edit, delete, pin, go to a quote, who
-//! read it, retry), [`login`] (what the login form sends, and the answers),
+//! (keys on a selected message: reply, edit, delete, pin, react, go to a
+//! quote, who read it, retry), [`login`] (what the login form sends, and the answers),
 //! [`popup`] (keys over a popup), [`confirm`] (the actions that ask first:
 //! `/delete`, deleting a message, declining an offer, quitting with work
 //! unfinished), [`input`] (what Enter, Tab and Up do in the input bar, and
 //! what a reply or an edit sends), [`net`] (what the server said), [`files`] (the file
 //! picker, offers, transfers), [`password`] (the `/passwd` form), [`typing`]
 //! (telling others you type; who is typing here), [`pins`] (pinning, and the
-//! `/pins` popup). This
+//! `/pins` popup), [`reactions`] (the reaction picker, who reacted). This
 //! file holds the rules that apply after every message: keep the input bar
 //! full of the draft, open the selected conversation, mark what is on screen
 //! as read, fetch older history when the top is reached.
@@ -24,6 +24,7 @@ mod net;
 mod password;
 mod pins;
 mod popup;
+mod reactions;
 mod selection;
 #[cfg(test)]
 mod tests;

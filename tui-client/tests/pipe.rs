@@ -622,3 +622,82 @@ async fn a_script_pins_and_unpins_a_message_and_is_told_pins_lists_them_on_scree
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_script_reacts_and_takes_a_reaction_back_answered_like_an_edit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start("127.0.0.1:0", dir.path()).await;
+    run_pipe(&server, "bob", "", Duration::ZERO).await;
+    let out = run_pipe(&server, "alice", "/msg bob lab at 3\n", Duration::ZERO).await;
+    let [first] = stored_seqs(&out)[..] else {
+        panic!("{out:?}")
+    };
+
+    // Two reactions, one taken back, once too often; and one with a space,
+    // which never leaves.
+    let input = format!(
+        "/react alice {first} 👍\n/react alice {first} 🎉\n/unreact alice {first} 🎉\n\
+         /unreact alice {first} 🎉\n/react alice {first} no way\n"
+    );
+    let out = run_pipe(&server, "bob", &input, Duration::ZERO).await;
+    assert_eq!(stored_seqs(&out).len(), 3, "{out:?}");
+    let followed = |id: &Value| of_type(&out, "status").iter().any(|s| &s["id"] == id);
+    assert!(
+        of_type(&out, "stored").iter().all(|s| !followed(&s["id"])),
+        "nobody follows who read a reaction: {out:?}"
+    );
+    let codes: Vec<&Value> = of_type(&out, "error").iter().map(|e| &e["code"]).collect();
+    assert_eq!(codes, ["bad_request"], "{out:?}");
+    let local = of_type(&out, "command_error");
+    assert_eq!(local.len(), 1, "{out:?}");
+    assert!(
+        local[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("without spaces"),
+        "{out:?}"
+    );
+
+    // alice was away: each reaction arrives as a line of its own naming the
+    // message, with the emoji as its body; her message's history carries
+    // what stands.
+    let out = run_pipe(
+        &server,
+        "alice",
+        "/history bob\n",
+        Duration::from_millis(300),
+    )
+    .await;
+    let lines: Vec<(Option<u64>, Option<u64>, &str)> = of_type(&out, "message")
+        .iter()
+        .filter(|m| m["seq"].as_u64() > Some(first))
+        .map(|m| {
+            (
+                m["react"].as_u64(),
+                m["unreact"].as_u64(),
+                m["body"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (Some(first), None, "👍"),
+            (Some(first), None, "🎉"),
+            (None, Some(first), "🎉"),
+        ],
+        "{out:?}"
+    );
+    let history = of_type(&out, "history");
+    let message = history[0]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["seq"] == first)
+        .unwrap_or_else(|| panic!("message {first} in {history:?}"));
+    assert_eq!(
+        message["reactions"],
+        serde_json::json!([{"emoji": "👍", "users": ["bob"]}])
+    );
+    server.stop().await;
+}

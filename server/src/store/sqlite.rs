@@ -1091,6 +1091,17 @@ impl Store for SqliteStore {
     }
 }
 
+impl Drop for SqliteStore {
+    /// Closes the idle read connections first, so that the writer's is the
+    /// last to close: SQLite then folds the write-ahead log into the database
+    /// file, and a stopped server leaves one file to copy.
+    fn drop(&mut self) {
+        if let Ok(mut pool) = self.reader.pool.lock() {
+            pool.clear();
+        }
+    }
+}
+
 /// Read-only connections, opened as needed and reused. WAL mode lets them read
 /// committed data while the hub writes.
 #[derive(Debug)]

@@ -59,6 +59,19 @@ async fn used_data_dir() -> TempDir {
         alice.send_stored("bob", &format!("kept safe {i}")).await;
     }
     upload(&mut alice, "bob", b"the lab report").await;
+    // A search has the index catch up now: a server started on the directory
+    // later has nothing to index, and so writes nothing while it is idle.
+    let req = alice.req();
+    alice
+        .send(ClientMessage::Search {
+            req: Some(req),
+            words: "kept".into(),
+            conv: None,
+            before: None,
+            limit: None,
+        })
+        .await;
+    alice.recv_until(5, |m| m.req() == Some(req)).await;
     drop(alice);
     server.stop().await
 }

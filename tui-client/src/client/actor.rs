@@ -635,6 +635,7 @@ impl Actor {
             | ServerMessage::FileStatus { .. }
             | ServerMessage::Files { .. }
             | ServerMessage::ReadMarked { .. }
+            | ServerMessage::Search { .. }
             | ServerMessage::Error { .. }
             | ServerMessage::Bye => self.pass_with(msg, None).await,
         }

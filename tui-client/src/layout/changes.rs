@@ -51,7 +51,7 @@ pub fn revision(conv: &Conversation, e: &Entry) -> Option<&'static str> {
     match pending {
         Some(Change::Edit { .. }) => Some("(editing…)"),
         Some(Change::Delete { .. }) => Some("(deleting…)"),
-        Some(Change::React { .. }) | None => e.edited.map(|_| "(edited)"),
+        Some(Change::React { .. } | Change::Unreact { .. }) | None => e.edited.map(|_| "(edited)"),
     }
 }
 

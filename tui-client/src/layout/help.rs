@@ -32,6 +32,11 @@ const SELECTION_KEYS: &[(&str, &str)] = &[
         "pin it, or unpin it (the owner and moderators of a group); /pins lists them",
     ),
     (
+        "+",
+        "react to it: 1–8 or Enter picks a reaction, one you gave already is taken back",
+    ),
+    ("w", "who reacted to it, and how"),
+    (
         "g",
         "go to the message a reply quotes, loading older history (Enter too, on a reply)",
     ),

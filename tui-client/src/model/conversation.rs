@@ -1,11 +1,13 @@
 //! One conversation as the UI holds it: its messages in sequence order, where it
 //! is scrolled to, what is unread, the draft being typed into it, and for a
-//! group who is in it and what you may do there. [`changes`] applies edits
-//! and deletions to the messages loaded, and holds what the draft is for;
-//! [`pins`] holds a group's pinned messages; [`typists`] who is typing.
+//! group who is in it and what you may do there. [`changes`] applies edits,
+//! deletions and reactions to the messages loaded, and holds what the draft
+//! is for; [`reactions`] holds each message's reactions; [`pins`] holds a
+//! group's pinned messages; [`typists`] who is typing.
 
 mod changes;
 mod pins;
+mod reactions;
 mod typists;
 
 use classchat_common::protocol::{
@@ -16,6 +18,7 @@ use ratatui_textarea::TextArea;
 
 pub use changes::{Change, Composing, Seek};
 pub use pins::{Fetched, Pins};
+pub use reactions::Reactions;
 pub use typists::Typists;
 
 use crate::text;
@@ -46,6 +49,8 @@ pub struct Entry {
     pub edited: Option<Timestamp>,
     /// Deleted: a tombstone, with nothing of the message left.
     pub deleted: bool,
+    /// Who reacted how, as the server has stored it.
+    pub reactions: Reactions,
 }
 
 impl Entry {
@@ -81,6 +86,11 @@ impl Entry {
             reply: m.reply.as_deref().map(changes::cleaned).map(Box::new),
             edited: m.edited.filter(|_| !m.deleted),
             deleted: m.deleted,
+            reactions: if m.deleted {
+                Reactions::default()
+            } else {
+                Reactions::from_server(&m.reactions)
+            },
         }
     }
 
@@ -101,6 +111,7 @@ impl Entry {
             reply: None,
             edited: None,
             deleted: false,
+            reactions: Reactions::default(),
         }
     }
 
@@ -182,8 +193,9 @@ pub struct Conversation {
     /// Groups: who is banned, sorted, as the server tells the owner and
     /// moderators (empty for anyone else).
     pub banned: Vec<Username>,
-    /// Your edits and deletions the server has not stored yet, by the id
-    /// they were sent with; each changes its message once stored.
+    /// Your edits, deletions and reactions the server has not stored yet, by
+    /// the id they were sent with; each changes its message once stored
+    /// (reactions show at once, laid over the message's).
     pub changing: Vec<(MessageId, Change)>,
     /// What the draft is for besides plain text: a reply, an edit.
     pub composing: Option<Composing>,
@@ -430,6 +442,11 @@ impl Conversation {
         self.entries.partition_point(|e| e.seq.is_some())
     }
 
+    /// Loaded message `seq`.
+    pub fn loaded(&self, seq: u64) -> Option<&Entry> {
+        self.search(seq).ok().map(|at| &self.entries[at])
+    }
+
     /// Where `seq` is, or would go, among the stored entries.
     pub fn search(&self, seq: u64) -> Result<usize, usize> {
         self.entries[..self.stored_len()].binary_search_by_key(&Some(seq), |e| e.seq)
@@ -592,6 +609,7 @@ mod tests {
             reply: None,
             edited: None,
             deleted: false,
+            reactions: Reactions::default(),
         }
     }
 

@@ -48,6 +48,16 @@ pub enum Popup {
     /// A group's pinned messages (`/pins`), in the order pinned; Enter goes
     /// to the chosen one in the conversation.
     Pins { group: GroupName, selected: usize },
+    /// `+` on a selected message: the reactions to give it, numbered; one
+    /// you gave already is taken back.
+    React {
+        conv: Conv,
+        seq: u64,
+        selected: usize,
+    },
+    /// `w` on a selected message: each kind of reaction to it, with who
+    /// gave it.
+    Reactions { conv: Conv, seq: u64, scroll: u16 },
     /// `/sendfile` without a path: choose the file.
     Picker(Box<Picker>),
     /// A file offered to you: accept, save elsewhere, decline, or decide later.

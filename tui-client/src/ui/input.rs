@@ -98,8 +98,14 @@ fn selection_hint(model: &Model) -> String {
             let pinned = e.seq.is_some_and(|seq| conv.pins.contains(seq));
             items.push(if pinned { "p unpin" } else { "p pin" }.into());
         }
+        if e.takes_reactions() {
+            items.push("+ react".into());
+        }
         if e.reply.is_some() {
             items.push("g go to the quote".into());
+        }
+        if !conv.shown_reactions(e).is_empty() {
+            items.push("w who reacted".into());
         }
         if e.mine && e.seq.is_some() && e.event.is_none() && !e.deleted {
             items.push("i who read it".into());

@@ -1,7 +1,8 @@
 //! Popups: which one draws, and the frame they share. Each popup draws in a
 //! file of its own: [`super::help`], [`super::switcher`], [`super::read_by`],
 //! [`super::who`], [`super::members`], [`super::groups`], [`super::pins`],
-//! [`super::confirm`],
+//! [`super::confirm`], the reaction picker [`super::react`] and who reacted
+//! [`super::reacted`],
 //! and the file popups ([`super::picker`], [`super::offer`],
 //! [`super::transfers`]) and the password form.
 
@@ -68,6 +69,14 @@ pub fn render(model: &Model, popup: &Popup, theme: &Theme, area: Rect, frame: &m
         Popup::Confirm(confirm) => super::confirm::render(model, confirm, theme, frame),
         Popup::Pins { group, selected } => {
             super::pins::render(model, group, *selected, theme, frame);
+        }
+        Popup::React {
+            conv,
+            seq,
+            selected,
+        } => super::react::render(model, conv, *seq, *selected, theme, frame),
+        Popup::Reactions { conv, seq, scroll } => {
+            super::reacted::render(model, conv, *seq, *scroll, theme, frame);
         }
     }
 }

@@ -131,7 +131,7 @@ fn a_selected_edited_message_says_when_it_was_edited_and_what_keys_do() {
         shown.lines().nth_back(1).unwrap_or_default().to_owned()
     };
     assert!(
-        hint(&model).starts_with("└ edited 10:05 · ↑↓ move · r reply · Esc back ─"),
+        hint(&model).starts_with("└ edited 10:05 · ↑↓ move · r reply · + react · Esc back ─"),
         "{}",
         hint(&model)
     );
@@ -140,7 +140,7 @@ fn a_selected_edited_message_says_when_it_was_edited_and_what_keys_do() {
         press(&mut model, plain(KeyCode::Down));
     }
     assert!(
-        hint(&model).starts_with("└ ↑↓ move · r reply · g go to the quote · Esc back ─"),
+        hint(&model).starts_with("└ ↑↓ move · r reply · + react · g go to the quote · Esc back ─"),
         "{}",
         hint(&model)
     );

@@ -261,7 +261,8 @@ fn refuse_too_long(model: &mut Model, body: &str) -> bool {
 
 /// Asks for a message to be sent, and shows it: text (a reply with the
 /// quote of what it answers) as sending at the end of its conversation; an
-/// edit or a deletion as waiting to change its message once stored.
+/// edit or a deletion as waiting to change its message once stored; a
+/// reaction on its message at once.
 pub fn send(
     model: &mut Model,
     index: usize,
@@ -272,7 +273,7 @@ pub fn send(
     let Some(me) = model.me.clone() else { return };
     let id = MessageId::new();
     let conv = &mut model.convs[index];
-    match target.and_then(|t| Change::sent(t, &body)) {
+    match target.and_then(|t| Change::sent(t, &body, &me)) {
         Some(change) => conv.changing.push((id, change)),
         None => {
             let reply = target.and_then(|t| conv.quote(t.seq()));

@@ -2,8 +2,8 @@
 //!
 //! Layout: [`groups`] (group replies and what membership events say to you),
 //! [`presence`] (who is online, and telling you when what you send waits for
-//! someone offline), [`changes`] (edits and deletions: arriving, in pages,
-//! refused), [`alerts`] (the bell and desktop notifications). This file holds
+//! someone offline), [`changes`] (edits, deletions and reactions: arriving,
+//! in pages, refused), [`alerts`] (the bell and desktop notifications). This file holds
 //! the dispatch of every server message, messages and history, and refusals.
 
 mod alerts;
@@ -97,7 +97,7 @@ fn unsent(model: &mut Model, m: &UnsentMessage) {
     let Some(me) = model.me.clone() else { return };
     let i = model.conversation(&m.to);
     let conv = &mut model.convs[i];
-    if let Some(change) = m.target.and_then(|t| Change::sent(t, &m.body)) {
+    if let Some(change) = m.target.and_then(|t| Change::sent(t, &m.body, &me)) {
         if conv.changing.iter().all(|(id, _)| *id != m.id) {
             conv.changing.push((m.id, change));
         }
@@ -257,6 +257,8 @@ fn on_server(model: &mut Model, msg: ServerMessage, fx: &mut Vec<Effect>) {
             presence::offered(model, &conv);
         }
         ServerMessage::Synced { messages } => synced(model, messages),
+        // The terminal UI asks for no search (yet); pipe mode prints the answer.
+        ServerMessage::Search { .. } => {}
         // The connection and the client task deal with these (the login, the
         // bytes of transfers, keeping the link alive); nothing shows them.
         ServerMessage::Welcome { .. }

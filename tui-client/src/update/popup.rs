@@ -1,6 +1,7 @@
 //! Keys while a popup shows. A popup answers only to its own keys: a character
 //! typed over a list (who, members, groups, pins, transfers, an offer, the
-//! help, who read a message) is meant for the input, so the popup closes and the
+//! help, who read or reacted to a message, the reaction picker but for its
+//! digits) is meant for the input, so the popup closes and the
 //! character is typed there; a `/` starts a command. Nothing typed is lost and
 //! no letter turns into an action the user did not see coming. The file
 //! popups, the password form and the confirmations handle their own keys in
@@ -44,6 +45,8 @@ pub fn key(model: &mut Model, key: KeyEvent, action: Option<Action>, fx: &mut Ve
         Some(Popup::Members { .. }) => members_key(model, key),
         Some(Popup::Who { .. }) => who_key(model, key),
         Some(Popup::Pins { .. }) => super::pins::popup_key(model, key, fx),
+        Some(Popup::React { .. }) => super::reactions::picker_key(model, key, fx),
+        Some(Popup::Reactions { .. }) => super::reactions::who_key(model, key),
         Some(Popup::ReadBy { .. }) => model.popup = None,
         _ => {}
     }
@@ -82,7 +85,10 @@ fn takes_char(popup: &Popup, c: char) -> bool {
         Popup::Confirm(_) => "yYnN".contains(c),
         // `?` opened the help; it closes it too.
         Popup::Help { .. } => c == '?',
-        Popup::ReadBy { .. }
+        // A digit picks a reaction; `+` opened the picker, and closes it.
+        Popup::React { .. } => c.is_ascii_digit() || c == '+',
+        Popup::Reactions { .. }
+        | Popup::ReadBy { .. }
         | Popup::Groups { .. }
         | Popup::Members { .. }
         | Popup::Who { .. }

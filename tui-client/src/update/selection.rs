@@ -1,5 +1,6 @@
 //! Keys while a message is selected (`Alt+Up`): move, see who read it, retry
-//! a failed one, reply, edit, delete, pin (in `pins.rs`), and go to the
+//! a failed one, reply, edit, delete, pin (in `pins.rs`), react and see who
+//! reacted (in `reactions.rs`), and go to the
 //! message a reply quotes, loading older pages (a bounded number) until it is
 //! there; the pins popup goes to a message the same way.
 
@@ -59,6 +60,8 @@ pub fn key(
         (KeyCode::Delete, _) => delete(model, index, at),
         _ if letter('d') => delete(model, index, at),
         _ if letter('p') => super::pins::toggle(model, index, at, fx),
+        _ if letter('+') => super::reactions::open_picker(model, index, at),
+        _ if letter('w') => super::reactions::show_who(model, index, at),
         (KeyCode::Char(_), None) => {
             model.focus = Focus::Input;
             return false;

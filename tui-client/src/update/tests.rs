@@ -18,8 +18,9 @@
 //! deletions: change lines, the keys, going to a quote), [`typists`] (telling
 //! others you type, and who is typing here), [`mentions`] (`@` completion,
 //! the bell and desktop notifications), [`pins`] (pinned messages: where
-//! they come from, `p`, the `/pins` popup). This file holds the helpers
-//! they share.
+//! they come from, `p`, the `/pins` popup), [`reactions`] (reaction lines,
+//! the picker, your reactions stored or refused, who reacted). This file
+//! holds the helpers they share.
 
 mod areas;
 mod confirm;
@@ -32,6 +33,7 @@ mod mentions;
 mod notices;
 mod pins;
 mod popups;
+mod reactions;
 mod reading;
 mod refused;
 mod replies;

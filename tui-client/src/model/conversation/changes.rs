@@ -1,8 +1,10 @@
-//! Replies, edits and deletions as a conversation holds them. An edit or a
-//! deletion arrives as a line of the conversation with a `seq` of its own (a
-//! "change line"); it is not shown as a line but applied to the message it
-//! names, and to the quote of every loaded reply to that message. A message
-//! not loaded needs nothing: history brings it as it stands now.
+//! Replies, edits and deletions as a conversation holds them. An edit, a
+//! deletion or a reaction arrives as a line of the conversation with a `seq`
+//! of its own (a "change line"); it is not shown as a line but applied to the
+//! message it names, and an edit or a deletion to the quote of every loaded
+//! reply to that message too. A message not loaded needs nothing: history
+//! brings it as it stands now. Reactions themselves are kept in
+//! [`super::reactions`].
 
 use classchat_common::limits::QUOTE_CHARS;
 use classchat_common::protocol::{ChatMessage, Quote};
@@ -17,18 +19,31 @@ use crate::text;
 pub enum Change {
     /// Its text is now `body` (cleaned).
     Edit { seq: u64, body: String },
-    /// It is gone; a tombstone stays in its place.
+    /// It is gone; a tombstone stays in its place, without reactions.
     Delete { seq: u64 },
-    /// A reaction given or taken back: not a line of its own. This client
-    /// does not show reactions yet, so it changes nothing shown.
-    React { seq: u64 },
+    /// `user` reacted `emoji` (as the server spells it) to it.
+    React {
+        seq: u64,
+        emoji: String,
+        user: Username,
+    },
+    /// `user` took their reaction `emoji` back off it.
+    Unreact {
+        seq: u64,
+        emoji: String,
+        user: Username,
+    },
 }
 
 impl Change {
     /// The change `m` makes, if it is a change line.
     pub fn of(m: &ChatMessage) -> Option<Self> {
-        if let Some(seq) = m.react.or(m.unreact) {
-            return Some(Change::React { seq });
+        let (emoji, user) = (m.body.clone(), m.from.clone());
+        if let Some(seq) = m.react {
+            return Some(Change::React { seq, emoji, user });
+        }
+        if let Some(seq) = m.unreact {
+            return Some(Change::Unreact { seq, emoji, user });
         }
         match (m.edit, m.delete) {
             (_, Some(seq)) => Some(Change::Delete { seq }),
@@ -40,8 +55,10 @@ impl Change {
         }
     }
 
-    /// The change a message of yours sent with `target` makes, if it makes one.
-    pub fn sent(target: Target, body: &str) -> Option<Self> {
+    /// The change a message of yours (`me`) sent with `target` makes, if it
+    /// makes one.
+    pub fn sent(target: Target, body: &str, me: &Username) -> Option<Self> {
+        let (emoji, user) = (body.to_owned(), me.clone());
         match target {
             Target::Reply(_) => None,
             Target::Edit(seq) => Some(Change::Edit {
@@ -49,14 +66,25 @@ impl Change {
                 body: text::clean(body).into_owned(),
             }),
             Target::Delete(seq) => Some(Change::Delete { seq }),
+            Target::React(seq) => Some(Change::React { seq, emoji, user }),
+            Target::Unreact(seq) => Some(Change::Unreact { seq, emoji, user }),
         }
     }
 
     /// The message it changes.
     pub fn seq(&self) -> u64 {
         match self {
-            Change::Edit { seq, .. } | Change::Delete { seq } | Change::React { seq } => *seq,
+            Change::Edit { seq, .. }
+            | Change::Delete { seq }
+            | Change::React { seq, .. }
+            | Change::Unreact { seq, .. } => *seq,
         }
+    }
+
+    /// Whether it gives or takes back a reaction (and so leaves the text
+    /// and the quotes of the message alone).
+    pub fn is_reaction(&self) -> bool {
+        matches!(self, Change::React { .. } | Change::Unreact { .. })
     }
 }
 
@@ -122,11 +150,13 @@ impl Entry {
     /// message stays deleted, and an edit older than the text shown (a page
     /// that already has the newer text) is not undone.
     fn take(&mut self, change: &Change, ts: Timestamp, me: &Username) -> bool {
-        if self.deleted || self.event.is_some() || matches!(change, Change::React { .. }) {
+        if self.deleted || self.event.is_some() {
             return false;
         }
         match change {
-            Change::React { .. } => return false,
+            Change::React { .. } | Change::Unreact { .. } => {
+                return self.reactions.apply(change);
+            }
             Change::Edit { body, .. } => {
                 if self.file.is_some() || self.edited.is_some_and(|shown| shown > ts) {
                     return false;
@@ -142,6 +172,7 @@ impl Entry {
                 self.reply = None;
                 self.edited = None;
                 self.mentions_me = false;
+                self.reactions.clear();
             }
         }
         true
@@ -154,7 +185,7 @@ fn requote(quote: &mut Quote, change: &Change) {
         Change::Edit { body, .. } if !quote.deleted => {
             quote.text = quote_text(&text::clean_line(body));
         }
-        Change::Edit { .. } | Change::React { .. } => {}
+        Change::Edit { .. } | Change::React { .. } | Change::Unreact { .. } => {}
         Change::Delete { .. } => {
             quote.deleted = true;
             quote.text.clear();
@@ -173,6 +204,13 @@ impl Conversation {
         let target = change.seq();
         if let Some(copy) = self.pins.copy_mut(target) {
             copy.take(change, ts, me);
+        }
+        if change.is_reaction() {
+            // Nothing quotes a reaction, and none counts as unread.
+            if let Ok(at) = self.search(target) {
+                self.entries[at].take(change, ts, me);
+            }
+            return;
         }
         let replies_from = match self.search(target) {
             Ok(at) => {
@@ -231,13 +269,14 @@ impl Conversation {
         self.entries[at].quote()
     }
 
-    /// Your newest edit or deletion of message `seq` not stored yet, if any.
+    /// Your newest edit or deletion of message `seq` not stored yet, if any
+    /// (a reaction on its way is not one: it shows among the message's).
     pub fn pending_change(&self, seq: u64) -> Option<&Change> {
         self.changing
             .iter()
             .rev()
             .map(|(_, change)| change)
-            .find(|change| change.seq() == seq)
+            .find(|change| change.seq() == seq && !change.is_reaction())
     }
 }
 

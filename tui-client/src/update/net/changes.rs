@@ -1,5 +1,6 @@
-//! Edits and deletions from the server's side: a change line arriving (live
-//! or in the catch-up), the change lines of a page, and one of yours refused.
+//! Edits, deletions and reactions from the server's side: a change line
+//! arriving (live or in the catch-up), the change lines of a page, and one of
+//! yours refused.
 
 use classchat_common::protocol::ChatMessage;
 use classchat_common::{MessageId, Timestamp, Username};
@@ -36,9 +37,10 @@ pub fn split(
     (entries, changes)
 }
 
-/// The server refused edit or deletion `id` of yours (whether it was one).
-/// A refused edit's text comes back to its conversation's input, in edit
-/// mode, when that input is free, so that it can be fixed and sent again.
+/// The server refused edit, deletion or reaction `id` of yours (whether it
+/// was one). A refused edit's text comes back to its conversation's input,
+/// in edit mode, when that input is free, so that it can be fixed and sent
+/// again; a refused reaction is no longer shown.
 pub fn refused(model: &mut Model, id: MessageId, message: &str) -> bool {
     let found = model.convs.iter().enumerate().find_map(|(i, c)| {
         let at = c.changing.iter().position(|(sent, _)| *sent == id)?;
@@ -63,6 +65,7 @@ pub fn refused(model: &mut Model, id: MessageId, message: &str) -> bool {
         }
         Change::Edit { .. } => format!("the edit was refused: {message}"),
         Change::React { .. } => format!("the reaction was refused: {message}"),
+        Change::Unreact { .. } => format!("the reaction was not taken back: {message}"),
     };
     model.notify_about(&conv, said, true);
     true

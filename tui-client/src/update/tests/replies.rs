@@ -619,17 +619,3 @@ fn an_edit_left_unsent_by_the_last_run_waits_to_change_its_message() {
     stored(&mut model, m.id, 10, later(5));
     assert_eq!(entry(&model, G, 2).body, "Is the lab in C7?");
 }
-
-#[test]
-fn a_reaction_line_is_no_line_of_its_own_and_changes_nothing_shown() {
-    let mut model = thread_open(90, 30);
-    let before = seqs(&model, G);
-    let body_before = entry(&model, G, 1).body.clone();
-    let mut line = chat(G, 10, "bob", later(60), "👍");
-    line.react = Some(1);
-    let fx = arrives(&mut model, line);
-    assert!(!fx.contains(&Effect::Bell), "{fx:?}");
-    assert_eq!(seqs(&model, G), before, "not shown as a message");
-    assert_eq!(entry(&model, G, 1).body, body_before);
-    assert_eq!(conv_of(&model, G).last_seq, 10);
-}
