@@ -1064,3 +1064,64 @@ async fn replies_edits_and_deletions_cross_nodes() {
     assert!(page[1].reply.as_ref().is_some_and(|q| q.deleted));
     drop((n1, n2));
 }
+
+/// A search on one node finds what was said through the other, and stops
+/// finding a group's messages once the searcher has left it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_on_one_node_finds_what_was_said_on_the_other() {
+    let cluster = Cluster::new("c_search");
+    let n1 = cluster.start("n1").await;
+    let n2 = cluster.start("n2").await;
+    let mut alice = TestClient::login(n1.addr, "alice", PASSWORD).await;
+    let mut bob = TestClient::login(n2.addr, "bob", PASSWORD).await;
+    fixtures::make_group(&mut alice, "lab", &["bob"]).await;
+    alice.send_stored("bob", "the exam is on Friday").await;
+    alice.send_stored("#lab", "lab exam notes are up").await;
+    // The direct conversation is new to n2, which reads it from PostgreSQL
+    // first: its message may come after the group's.
+    let mut heard = 0;
+    for _ in 0..10 {
+        if heard == 2 {
+            break;
+        }
+        heard += usize::from(bob.recv_message().await.body.contains("exam"));
+    }
+    assert_eq!(heard, 2, "both messages reach bob");
+
+    let search = async |c: &mut TestClient| {
+        let req = c.req();
+        c.send(ClientMessage::Search {
+            req: Some(req),
+            words: "exam".into(),
+            conv: None,
+            before: None,
+            limit: None,
+        })
+        .await;
+        let reply = c.recv_until(20, |m| m.req() == Some(req)).await;
+        let found = expect!(reply, ServerMessage::Search { messages, .. } => messages);
+        found
+            .into_iter()
+            .map(|m| (m.conv.to_string(), m.body))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        search(&mut bob).await,
+        [
+            ("#lab".to_owned(), "lab exam notes are up".to_owned()),
+            ("alice".to_owned(), "the exam is on Friday".to_owned()),
+        ]
+    );
+    let req = bob.req();
+    bob.send(ClientMessage::Leave {
+        req: Some(req),
+        group: classchat_common::GroupName::new("lab").unwrap(),
+    })
+    .await;
+    bob.recv_until(20, |m| m.req() == Some(req)).await;
+    assert_eq!(
+        search(&mut bob).await,
+        [("alice".to_owned(), "the exam is on Friday".to_owned())]
+    );
+    drop((n1, n2));
+}
