@@ -11,6 +11,9 @@ use classchat_common::{ClientMessage, Conv, GroupName, MessageId, OfferId, Usern
 
 use crate::outbox::Target;
 
+mod search;
+pub use search::{SearchError, SearchWords};
+
 #[cfg(test)]
 mod tests_pins;
 #[cfg(test)]
@@ -133,6 +136,13 @@ pub enum Command {
     /// group, the open one's).
     Pins {
         group: Option<GroupName>,
+    },
+    /// Messages with these words, in every conversation of yours or in
+    /// `conv`; `before` goes on from a reply's `next`.
+    Search {
+        words: SearchWords,
+        conv: Option<Conv>,
+        before: Option<String>,
     },
     /// Without a path, the terminal UI opens its file picker.
     SendFile {
@@ -259,6 +269,17 @@ impl Command {
                 before: None,
                 after: None,
                 limit,
+            },
+            Command::Search {
+                words,
+                conv,
+                before,
+            } => ClientMessage::Search {
+                req,
+                words: words.into_string(),
+                conv,
+                before,
+                limit: None,
             },
             Command::Read { conv } => ClientMessage::Read {
                 req,
@@ -549,6 +570,14 @@ pub const COMMANDS: &[Spec] = &[
         args: &[Arg::Group],
     },
     Spec {
+        name: "search",
+        usage: "/search [--in <user|#group>] [--before <next>] <words…>",
+        summary: "find the messages with every word, in your conversations (or one, --in), \
+                  newest first; --before goes on from a reply's next (the terminal UI: a \
+                  popup, also Ctrl+F; Enter goes to one)",
+        args: &[Arg::Text],
+    },
+    Spec {
         name: "sendfile",
         usage: "/sendfile <user|#group> [path]",
         summary: "offer a file (the terminal UI shows a picker without a path)",
@@ -821,6 +850,7 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
                 .map(|w| group_arg(Some(w), &usage))
                 .transpose()?,
         },
+        "search" => search::parse(args, &usage)?,
         "sendfile" => {
             let (to, path) = split_word(args);
             if to.is_empty() {
@@ -855,7 +885,15 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
     };
     let free_text = matches!(
         spec.name,
-        "msg" | "reply" | "edit" | "unsend" | "react" | "unreact" | "sendfile" | "accept"
+        "msg"
+            | "reply"
+            | "edit"
+            | "unsend"
+            | "react"
+            | "unreact"
+            | "search"
+            | "sendfile"
+            | "accept"
     );
     if !free_text && words.next().is_some() {
         return Err(usage("too many arguments".into()));
@@ -1199,6 +1237,14 @@ mod tests {
                     group: "cs101".parse().unwrap(),
                     access: None,
                     posting: Some(Posting::Everyone),
+                },
+            ),
+            (
+                "/search exam fri".into(),
+                Command::Search {
+                    words: SearchWords::parse("exam fri").unwrap(),
+                    conv: None,
+                    before: None,
                 },
             ),
             ("/files".into(), Command::Files),

@@ -12,6 +12,7 @@ pub mod groups;
 pub mod pins;
 pub mod reactions;
 pub mod replies;
+pub mod search;
 pub mod terminal;
 
 use chrono::FixedOffset;

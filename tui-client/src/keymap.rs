@@ -16,6 +16,8 @@ pub enum Action {
     PrevConversation,
     NextUnread,
     Switcher,
+    /// The search popup: find messages by their words.
+    Search,
     /// Open the oldest file offer that waits for an answer.
     Offers,
     /// The transfers view.
@@ -81,6 +83,11 @@ pub const ACTIONS: &[(Action, &str, &str)] = &[
         Action::Switcher,
         "switcher",
         "find a person, group or command",
+    ),
+    (
+        Action::Search,
+        "search",
+        "search messages in your conversations; Enter goes to one",
     ),
     (Action::Offers, "offers", "answer file offers"),
     (
@@ -282,6 +289,7 @@ impl Default for Keymap {
             (Combo::ctrl('p'), Action::PrevConversation),
             (Combo::alt(KeyCode::Char('a')), Action::NextUnread),
             (Combo::ctrl('k'), Action::Switcher),
+            (Combo::ctrl('f'), Action::Search),
             (Combo::ctrl('o'), Action::Offers),
             (Combo::ctrl('t'), Action::Transfers),
             (Combo::plain(KeyCode::PageUp), Action::PageUp),
@@ -425,6 +433,10 @@ mod tests {
             (
                 key(KeyCode::Char('k'), KeyModifiers::CONTROL),
                 Action::Switcher,
+            ),
+            (
+                key(KeyCode::Char('f'), KeyModifiers::CONTROL),
+                Action::Search,
             ),
             (
                 key(KeyCode::Char('o'), KeyModifiers::CONTROL),

@@ -16,7 +16,7 @@
 //! for it; [`input`] counts the rows the draft wraps into; [`popup`] places
 //! popups and sizes the who list's pages; [`help`] makes the help text and
 //! says how far it scrolls; [`pins`] words the pins popup's rows and the
-//! title's pin marker.
+//! title's pin marker; [`search`] sizes the search popup and words its rows.
 
 pub mod changes;
 pub mod files;
@@ -25,6 +25,7 @@ pub mod input;
 pub mod pins;
 pub mod popup;
 pub mod reactions;
+pub mod search;
 pub mod status;
 
 use std::path::Path;

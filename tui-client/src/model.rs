@@ -5,7 +5,8 @@
 //! draft, unread state), [`popup`] (the state of each popup and the login
 //! form), [`field`] (text fields: the keys that edit them, the one-line
 //! field), [`offers`] (file offers to you and from you), [`picker`] (the file
-//! picker's folder and filter), [`switcher`] (what `Ctrl+K` lists) and
+//! picker's folder and filter), [`search`] (the search popup's words and what
+//! it found), [`switcher`] (what `Ctrl+K` lists) and
 //! [`confirm`] (questions before destructive actions, and the unfinished work
 //! a quit would stop). This file holds the [`Model`] that ties them together,
 //! with the file transfers of this run.
@@ -16,6 +17,7 @@ pub mod field;
 pub mod offers;
 pub mod picker;
 pub mod popup;
+pub mod search;
 pub mod switcher;
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
@@ -36,6 +38,7 @@ pub use field::Field;
 pub use offers::{Incoming, Offers, Sent};
 pub use picker::Picker;
 pub use popup::{LoginForm, PasswordChange, Popup};
+pub use search::Search;
 
 use crate::client::{Progress, TransferState};
 use crate::config::Notify;
@@ -129,6 +132,9 @@ pub enum Asked {
     Password,
     /// Pinned message `seq` of `conv`, for the pins popup.
     Pinned { conv: Conv, seq: u64 },
+    /// A page of the search popup's results (the popup knows which page it
+    /// waits for).
+    Search,
 }
 
 #[derive(Debug)]
@@ -426,6 +432,15 @@ impl Model {
             && conv == old
         {
             conv.clone_from(new);
+        }
+        // And the messages found in it.
+        if let Some(Popup::Search(search)) = self.popup.as_mut() {
+            let convs = search.within.iter_mut();
+            for conv in convs.chain(search.found.iter_mut().map(|m| &mut m.conv)) {
+                if conv == old {
+                    conv.clone_from(new);
+                }
+            }
         }
     }
 

@@ -14,7 +14,11 @@
 //! `error` with their `id`. Edits, deletions and reactions arrive as `message`
 //! lines of their own, with `edit`, `delete`, `react` or `unreact` naming the
 //! message they change (a reaction's emoji is its `body`); `/history` prints
-//! each message as it stands, with its `reactions`. A `/sendfile` or `/accept` counts as
+//! each message as it stands, with its `reactions`. `/search` prints the
+//! server's `search` reply, newest first; its `next` given back with `--before`
+//! gets the following page. Like every request, it counts as answered by its
+//! reply or an `error` with its `req`; words the server would refuse get a
+//! `command_error` and are not sent. A `/sendfile` or `/accept` counts as
 //! answered when its transfer ends (uploaded, saved, failed or cancelled). After
 //! stdin ends (or `/quit`), pipe mode waits until every command has had its
 //! answer, then `--wait` seconds more, then acknowledges what it received, logs

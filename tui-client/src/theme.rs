@@ -18,6 +18,9 @@ pub struct Theme {
     pub body: Style,
     pub me: Style,
     pub mention: Style,
+    /// A searched word in a message found (on the chosen row: underlined,
+    /// over the highlight).
+    pub found: Style,
     pub event: Style,
     /// The quote line above a reply.
     pub quote: Style,
@@ -69,6 +72,7 @@ impl Theme {
                 body: plain,
                 me: bold,
                 mention: bold.add_modifier(Modifier::UNDERLINED),
+                found: bold.add_modifier(Modifier::UNDERLINED),
                 event: dim.add_modifier(Modifier::ITALIC),
                 quote: dim,
                 tombstone: dim.add_modifier(Modifier::ITALIC),
@@ -100,6 +104,9 @@ impl Theme {
             body: plain,
             me: Style::new().fg(Color::Green),
             mention: Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            found: Style::new()
+                .fg(Color::Yellow)
+                .add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
             event: Style::new()
                 .fg(Color::DarkGray)
                 .add_modifier(Modifier::ITALIC),

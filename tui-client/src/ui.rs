@@ -5,7 +5,7 @@
 //! an error too long for it, on lines of its own above the input),
 //! [`popup`] (which popup draws, and their frame), one file per popup:
 //! [`help`], [`switcher`], [`read_by`], [`who`], [`members`], [`groups`],
-//! [`pins`], [`react`] (the reaction picker), [`reacted`] (who reacted how),
+//! [`pins`], [`search`], [`react`] (the reaction picker), [`reacted`] (who reacted how),
 //! [`confirm`] (the question before a destructive action or a quit), the file popups [`picker`], [`offer`] and [`transfers`], and
 //! [`password`]; [`login`] (the form shown without a user name); [`cells`]
 //! last, so that each cell holds what a terminal draws there. Snapshots of
@@ -28,6 +28,7 @@ mod popup;
 mod react;
 mod reacted;
 mod read_by;
+mod search;
 mod status;
 mod switcher;
 
@@ -64,6 +65,8 @@ mod tests_pins;
 mod tests_reactions;
 #[cfg(test)]
 mod tests_replies;
+#[cfg(test)]
+mod tests_search;
 #[cfg(test)]
 mod tests_signup;
 #[cfg(test)]

@@ -10,7 +10,8 @@
 //! what a reply or an edit sends), [`net`] (what the server said), [`files`] (the file
 //! picker, offers, transfers), [`password`] (the `/passwd` form), [`typing`]
 //! (telling others you type; who is typing here), [`pins`] (pinning, and the
-//! `/pins` popup), [`reactions`] (the reaction picker, who reacted). This
+//! `/pins` popup), [`reactions`] (the reaction picker, who reacted),
+//! [`search`] (the search popup: asking page by page, going to a result). This
 //! file holds the rules that apply after every message: keep the input bar
 //! full of the draft, open the selected conversation, mark what is on screen
 //! as read, fetch older history when the top is reached.
@@ -25,6 +26,7 @@ mod password;
 mod pins;
 mod popup;
 mod reactions;
+mod search;
 mod selection;
 #[cfg(test)]
 mod tests;

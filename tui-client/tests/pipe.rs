@@ -701,3 +701,87 @@ async fn a_script_reacts_and_takes_a_reaction_back_answered_like_an_edit() {
     );
     server.stop().await;
 }
+
+/// The bodies of a `search` reply's messages, in its order.
+fn found_bodies(reply: &Value) -> Vec<&str> {
+    reply["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_script_searches_page_by_page_and_every_search_is_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start("127.0.0.1:0", dir.path()).await;
+    run_pipe(&server, "bob", "", Duration::ZERO).await;
+    let mut script: String = (1..=22)
+        .map(|n| format!("/msg bob exam note {n}\n"))
+        .collect();
+    script.push_str("/msg bob nothing to see\n/create lab bob\n/msg #lab the Exam room moved\n");
+    let out = run_pipe(&server, "alice", &script, Duration::ZERO).await;
+    assert_eq!(stored_seqs(&out).len(), 24, "{out:?}");
+
+    // Newest first across conversations, each named as alice names it; 20
+    // to a page, with `next` while there are more.
+    let script = "/search EXAM\n/search --in bob exam 22\n";
+    let out = run_pipe(&server, "alice", script, Duration::ZERO).await;
+    let found = of_type(&out, "search");
+    assert_eq!(found.len(), 2, "{out:?}");
+    let first = found_bodies(found[0]);
+    assert_eq!(first.len(), 20, "{first:?}");
+    assert_eq!(
+        first[..3],
+        ["the Exam room moved", "exam note 22", "exam note 21"]
+    );
+    assert_eq!(first[19], "exam note 4");
+    assert_eq!(found[0]["messages"][0]["conv"], "#lab");
+    assert_eq!(found[0]["messages"][1]["conv"], "bob");
+    let next = found[0]["next"].as_str().unwrap().to_owned();
+    assert_eq!(found_bodies(found[1]), ["exam note 22"], "--in bob");
+    assert!(found[1].get("next").is_none());
+
+    // The next page from `next`; and three refusals, each answered (the
+    // script ends): one never sent, two the server's.
+    let script = format!(
+        "/search --before {next} exam\n/search 👍\n/search --before yesterday exam\n\
+         /search --in #nowhere exam\n"
+    );
+    let out = run_pipe(&server, "alice", &script, Duration::ZERO).await;
+    let found = of_type(&out, "search");
+    assert_eq!(found.len(), 1, "{out:?}");
+    assert_eq!(
+        found_bodies(found[0]),
+        ["exam note 3", "exam note 2", "exam note 1"]
+    );
+    assert!(found[0].get("next").is_none(), "the last page");
+    let local = of_type(&out, "command_error");
+    assert_eq!(local.len(), 1, "{out:?}");
+    assert_eq!(local[0]["input"], "/search 👍");
+    assert!(
+        local[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("a search needs a word of letters or digits"),
+        "{out:?}"
+    );
+    let codes: Vec<&Value> = of_type(&out, "error").iter().map(|e| &e["code"]).collect();
+    assert_eq!(codes, ["bad_request", "unknown_group"], "{out:?}");
+
+    // A group left is not searched, what was said while in it included.
+    let out = run_pipe(
+        &server,
+        "bob",
+        "/leave lab\n/search room\n/search exam 22\n",
+        Duration::ZERO,
+    )
+    .await;
+    let found = of_type(&out, "search");
+    assert_eq!(found.len(), 2, "{out:?}");
+    assert_eq!(found_bodies(found[0]), Vec::<&str>::new());
+    assert_eq!(found_bodies(found[1]), ["exam note 22"], "as bob names it");
+    assert_eq!(found[1]["messages"][0]["conv"], "alice");
+    server.stop().await;
+}

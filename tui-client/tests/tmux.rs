@@ -303,6 +303,37 @@ async fn keys_typed_as_an_offer_arrives_or_over_a_list_go_where_they_were_typed(
     Chat { dir, server, tmux }.stop().await;
 }
 
+/// Searching with the real binary: bob, in alice's conversation, finds with
+/// `Ctrl+F` what she said there and in #lab, newest first; Enter on the one
+/// in #lab opens #lab with that message selected.
+#[tokio::test]
+async fn ctrl_f_finds_messages_in_every_conversation_and_enter_goes_to_one() {
+    let Some(Chat { dir, server, tmux }) = Chat::start().await else {
+        return;
+    };
+    tmux.keys("alice", &["/msg bob is the exam on Friday?", "Enter"]);
+    tmux.wait_for("bob", "alice: is the exam on Friday?").await;
+    tmux.keys("alice", &["/create lab bob", "Enter"]);
+    tmux.wait_for("alice", "Message #lab").await;
+    tmux.keys("alice", &["Exam room moved to B12", "Enter"]);
+    tmux.wait_for("bob", "# lab").await;
+
+    tmux.keys("bob", &["C-f"]);
+    tmux.wait_for("bob", "Type words, then Enter").await;
+    tmux.keys("bob", &["exam", "Enter"]);
+    let bob = tmux.wait_for("bob", "Search: exam · 2 found").await;
+    let lab = bob.find("#lab  alice: Exam room moved to B12");
+    let direct = bob.find("alice alice: is the exam on Friday?");
+    assert!(lab.is_some() && lab < direct, "newest first:\n{bob}");
+
+    tmux.keys("bob", &["Enter"]);
+    let bob = tmux.wait_for("bob", "r reply").await;
+    assert!(!bob.contains("Search: exam"), "the popup closed:\n{bob}");
+    assert!(bob.contains("┌ #lab"), "#lab is open:\n{bob}");
+
+    Chat { dir, server, tmux }.stop().await;
+}
+
 /// Issue 14, items 7 and 9, with the real binary in tmux 3.3a. alice sends
 /// `🇺🇸 flag 🇺🇸🇺🇸` among plain messages, then a line of spacing marks and
 /// emoji whose widths terminals disagree on: the rows drawn below them end

@@ -1,6 +1,7 @@
 //! Text fields: [`edit`], what a key does to any of them (the message input,
 //! the login and password forms, "save as", the picker's filter, the
-//! switcher's query), and [`Field`], the one-line field of forms and popups.
+//! switcher's query, the search's words), and [`Field`], the one-line field
+//! of forms and popups.
 //!
 //! One function decides for every field, so the keys cannot drift apart: a
 //! form once took Ctrl+U as ratatui-textarea's undo while the input bar took it

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use super::{Confirm, Field, Picker};
+use super::{Confirm, Field, Picker, Search};
 use classchat_common::protocol::{Counts, GroupInfo, MemberInfo, MemberState};
 use classchat_common::{Conv, GroupName, OfferId, Username};
 
@@ -48,6 +48,9 @@ pub enum Popup {
     /// A group's pinned messages (`/pins`), in the order pinned; Enter goes
     /// to the chosen one in the conversation.
     Pins { group: GroupName, selected: usize },
+    /// `/search` or `Ctrl+F`: messages found by their words, newest first;
+    /// Enter goes to the chosen one in its conversation.
+    Search(Box<Search>),
     /// `+` on a selected message: the reactions to give it, numbered; one
     /// you gave already is taken back.
     React {

@@ -7,7 +7,7 @@ use ratatui::Frame;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
-use super::popup::{centered, frame_box};
+use super::popup::{centered, fit, frame_box};
 use crate::layout::changes::TOMBSTONE;
 use crate::layout::pins::{self, Said};
 use crate::model::Model;
@@ -101,30 +101,4 @@ pub fn render(
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
-}
-
-/// `line` cut to `cols` columns, with `…` where it was cut.
-fn fit(line: Line<'_>, cols: usize) -> Line<'_> {
-    let mut left = cols;
-    let total: usize = line.spans.iter().map(|s| width(&s.content)).sum();
-    if total <= cols {
-        return line;
-    }
-    let style = line.style;
-    let mut spans = Vec::new();
-    for span in line.spans {
-        if left == 0 {
-            break;
-        }
-        let w = width(&span.content);
-        if w <= left {
-            left -= w;
-            spans.push(span);
-        } else {
-            let cut = text::truncate(&span.content, left).into_owned();
-            left = 0;
-            spans.push(Span::styled(cut, span.style));
-        }
-    }
-    Line::from(spans).style(style)
 }

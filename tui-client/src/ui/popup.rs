@@ -2,17 +2,19 @@
 //! file of its own: [`super::help`], [`super::switcher`], [`super::read_by`],
 //! [`super::who`], [`super::members`], [`super::groups`], [`super::pins`],
 //! [`super::confirm`], the reaction picker [`super::react`] and who reacted
-//! [`super::reacted`],
+//! [`super::reacted`], [`super::search`],
 //! and the file popups ([`super::picker`], [`super::offer`],
 //! [`super::transfers`]) and the password form.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::text::Span;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::Block;
+use unicode_segmentation::UnicodeSegmentation;
 
 pub(super) use crate::layout::popup::centered;
 use crate::model::{Model, Popup};
+use crate::text::width;
 use crate::theme::Theme;
 
 pub(super) fn frame_box<'a>(title: &str, theme: &Theme, footer: &'a str) -> Block<'a> {
@@ -78,5 +80,40 @@ pub fn render(model: &Model, popup: &Popup, theme: &Theme, area: Rect, frame: &m
         Popup::Reactions { conv, seq, scroll } => {
             super::reacted::render(model, conv, *seq, *scroll, theme, frame);
         }
+        Popup::Search(search) => super::search::render(model, search, theme, frame),
     }
+}
+
+/// `line` cut to `cols` columns, with `…` where it was cut (also where a
+/// span ends exactly at the edge and more followed).
+pub(super) fn fit(line: Line<'_>, cols: usize) -> Line<'_> {
+    let total: usize = line.spans.iter().map(|s| width(&s.content)).sum();
+    if total <= cols {
+        return line;
+    }
+    // What is kept leaves a column for the `…`.
+    let mut left = cols.saturating_sub(1);
+    let style = line.style;
+    let mut spans = Vec::new();
+    for span in line.spans {
+        let w = width(&span.content);
+        if w <= left {
+            left -= w;
+            spans.push(span);
+            continue;
+        }
+        let mut cut = String::new();
+        for g in span.content.graphemes(true) {
+            let gw = width(g);
+            if gw > left {
+                break;
+            }
+            cut.push_str(g);
+            left -= gw;
+        }
+        cut.push('…');
+        spans.push(Span::styled(cut, span.style));
+        break;
+    }
+    Line::from(spans).style(style)
 }

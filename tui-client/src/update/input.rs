@@ -145,6 +145,11 @@ fn run(model: &mut Model, command: Command, text: String, fx: &mut Vec<Effect>) 
                 model.muted.insert(conv);
             }
         }
+        Command::Search {
+            words,
+            conv,
+            before,
+        } => super::search::open(model, Some(words), conv, before, fx),
         Command::Decline { offer } => files::decline(model, offer, Some(text), fx),
         Command::Delete { group } => super::confirm::delete(model, group, text),
         other => {

@@ -43,6 +43,7 @@ pub fn on_key(model: &mut Model, key: KeyEvent, fx: &mut Vec<Effect>) {
         Some(Action::Jump(n)) => select(model, usize::from(n) - 1),
         Some(Action::NextUnread) => next_unread(model),
         Some(Action::Switcher) => model.popup = Some(Popup::switcher()),
+        Some(Action::Search) => super::search::open(model, None, None, None, fx),
         Some(Action::Offers) => files::open_offers(model),
         Some(Action::Transfers) => files::open_transfers(model),
         Some(Action::PageUp) => page(model, true),
@@ -261,6 +262,7 @@ pub fn on_paste(model: &mut Model, text: &str, fx: &mut Vec<Effect>) {
             return;
         }
         Some(Popup::Password(form)) => return super::password::paste(form, text),
+        Some(Popup::Search(_)) => return super::search::paste(model, text),
         _ => {}
     }
     // What the draft cannot show (tag characters, fillers…) is not sent unseen.

@@ -228,6 +228,9 @@ fn on_server(model: &mut Model, msg: ServerMessage, fx: &mut Vec<Effect>) {
             },
             asked.as_ref(),
         ),
+        ServerMessage::Error { req, message, .. } if asked == Some(Asked::Search) => {
+            super::search::refused(model, req, &message);
+        }
         ServerMessage::Error {
             message, id, code, ..
         } => error(model, &message, id, code, asked.as_ref()),
@@ -257,8 +260,11 @@ fn on_server(model: &mut Model, msg: ServerMessage, fx: &mut Vec<Effect>) {
             presence::offered(model, &conv);
         }
         ServerMessage::Synced { messages } => synced(model, messages),
-        // The terminal UI asks for no search (yet); pipe mode prints the answer.
-        ServerMessage::Search { .. } => {}
+        ServerMessage::Search {
+            req,
+            messages,
+            next,
+        } => super::search::found(model, req, messages, next),
         // The connection and the client task deal with these (the login, the
         // bytes of transfers, keeping the link alive); nothing shows them.
         ServerMessage::Welcome { .. }

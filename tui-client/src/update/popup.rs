@@ -5,7 +5,8 @@
 //! character is typed there; a `/` starts a command. Nothing typed is lost and
 //! no letter turns into an action the user did not see coming. The file
 //! popups, the password form and the confirmations handle their own keys in
-//! `files.rs`, `password.rs` and `confirm.rs`.
+//! `files.rs`, `password.rs` and `confirm.rs`; the pins, reaction and search
+//! popups in `pins.rs`, `reactions.rs` and `search.rs`.
 
 use classchat_common::{ClientMessage, Conv};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -45,6 +46,7 @@ pub fn key(model: &mut Model, key: KeyEvent, action: Option<Action>, fx: &mut Ve
         Some(Popup::Members { .. }) => members_key(model, key),
         Some(Popup::Who { .. }) => who_key(model, key),
         Some(Popup::Pins { .. }) => super::pins::popup_key(model, key, fx),
+        Some(Popup::Search(_)) => super::search::key(model, key, action, fx),
         Some(Popup::React { .. }) => super::reactions::picker_key(model, key, fx),
         Some(Popup::Reactions { .. }) => super::reactions::who_key(model, key),
         Some(Popup::ReadBy { .. }) => model.popup = None,
@@ -66,7 +68,8 @@ fn typed_char(key: &KeyEvent, action: Option<Action>) -> Option<char> {
 }
 
 /// Whether `popup` takes the character `c` itself. A popup with a text field
-/// (the switcher's query, the picker's filter, the password form, "save as")
+/// (the switcher's query, the search's words, the picker's filter, the
+/// password form, "save as")
 /// takes what is typed; any other popup only its own letters. Every popup is
 /// named, so a new one has to say which it is.
 fn takes_char(popup: &Popup, c: char) -> bool {
@@ -74,6 +77,7 @@ fn takes_char(popup: &Popup, c: char) -> bool {
         // A query starting with `/` is a command: it goes to the input, where
         // it can be run with its arguments.
         Popup::Switcher { query, .. } => !(c == '/' && query.is_empty()),
+        Popup::Search(search) => !(c == '/' && search.query.is_empty()),
         Popup::Picker(_)
         | Popup::Password(_)
         | Popup::Offer {

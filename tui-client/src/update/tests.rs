@@ -19,8 +19,9 @@
 //! others you type, and who is typing here), [`mentions`] (`@` completion,
 //! the bell and desktop notifications), [`pins`] (pinned messages: where
 //! they come from, `p`, the `/pins` popup), [`reactions`] (reaction lines,
-//! the picker, your reactions stored or refused, who reacted). This file
-//! holds the helpers they share.
+//! the picker, your reactions stored or refused, who reacted), [`search`]
+//! (the search popup: pages, older answers, refusals, going to a result).
+//! This file holds the helpers they share.
 
 mod areas;
 mod confirm;
@@ -37,6 +38,7 @@ mod reactions;
 mod reading;
 mod refused;
 mod replies;
+mod search;
 mod server;
 mod shown;
 mod signup;
