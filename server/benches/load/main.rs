@@ -29,6 +29,7 @@ mod fanout;
 mod files;
 mod floods;
 mod idle;
+mod instructions;
 mod latency;
 mod logins;
 mod report;
@@ -61,6 +62,7 @@ struct Plan {
     logins: logins::LoginPlan,
     floods: floods::FloodPlan,
     cluster: cluster::ClusterPlan,
+    instr: instructions::InstrPlan,
 }
 
 impl Plan {
@@ -96,6 +98,11 @@ impl Plan {
                 latency_samples: 2_000,
                 pairs: 48,
                 per_sender: 2_000,
+            },
+            instr: instructions::InstrPlan {
+                pairs: 10,
+                per_sender: 2_000,
+                one_at_a_time: 300,
             },
         }
     }
@@ -133,6 +140,11 @@ impl Plan {
                 pairs: 8,
                 per_sender: 1_000,
             },
+            instr: instructions::InstrPlan {
+                pairs: 4,
+                per_sender: 500,
+                one_at_a_time: 100,
+            },
         }
     }
 
@@ -142,7 +154,8 @@ impl Plan {
              {} latency samples per run; {} queued messages; a {} MiB file; {} sign-ups {} at a time; \
              {} logins during a sign-up flood on {} connections; {} latency samples idle and \
              during a request flood, then {} s of `create` flood; in a cluster, {} latency \
-             samples per run and {} pairs × {} direct messages",
+             samples per run and {} pairs × {} direct messages; under callgrind, {} pairs × {} \
+             direct messages and twice that, {} one at a time and twice that",
             self.idle_conns,
             self.dm.pairs,
             self.dm.per_sender,
@@ -160,7 +173,10 @@ impl Plan {
             self.floods.create_secs,
             self.cluster.latency_samples,
             self.cluster.pairs,
-            self.cluster.per_sender
+            self.cluster.per_sender,
+            self.instr.pairs,
+            self.instr.per_sender,
+            self.instr.one_at_a_time
         )
     }
 }
@@ -177,6 +193,7 @@ const SCENARIOS: &[&str] = &[
     "idle",
     "dm",
     "dm_memory",
+    "instr",
     "fanout",
     "latency",
     "drain",
@@ -273,6 +290,31 @@ async fn bench() -> anyhow::Result<()> {
         eprintln!("direct messages, SQLite, {} runs", plan.runs);
         for v in dm::run(plan.dm, StoreKind::Sqlite, plan.runs, perf("dm")).await? {
             results.add("dm_cpu_us", v);
+        }
+    }
+    if wanted("instr") {
+        match instructions::available() {
+            Ok(()) => {
+                let i = plan.instr;
+                eprintln!(
+                    "instructions per message under callgrind: {} pairs × {} and × {}, \
+                     {} and {} one at a time",
+                    i.pairs,
+                    i.per_sender,
+                    2 * i.per_sender,
+                    i.one_at_a_time,
+                    2 * i.one_at_a_time
+                );
+                let dm = instructions::many_in_flight(i, StoreKind::Sqlite).await?;
+                results.add("dm_instr", dm);
+                let v = instructions::search_index(i, dm).await?;
+                results.add("search_index_instr", v);
+                let v = instructions::many_in_flight(i, StoreKind::Memory).await?;
+                results.add("dm_instr_memory_store", v);
+                let v = instructions::one_at_a_time(i).await?;
+                results.add("dm_instr_one_at_a_time", v);
+            }
+            Err(why) => eprintln!("instruction counts not measured: {why}"),
         }
     }
     if wanted("dm_memory") {

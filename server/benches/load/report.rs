@@ -55,6 +55,52 @@ pub const SPECS: &[Spec] = &[
               creates the conversations) is not counted.",
     },
     Spec {
+        name: "dm_instr",
+        what: "server instructions per direct message, many in flight, SQLite (callgrind)",
+        unit: "instr",
+        target: 13_000.0,
+        goal: Goal::AtMost,
+        how: "The `dm_cpu_us` load (pairs, window 256, acknowledged as the reference client \
+              does), with the server run under `valgrind --tool=callgrind`, which counts the \
+              user-space instructions it executes: the same count on a busy or an idle machine. \
+              Two runs with the same accounts, log-ins and warm-up round, one with twice the \
+              measured messages of the other; the figure is the difference of their totals over \
+              the extra messages, so start-up, log-ins, the warm-up and the stop cancel out. \
+              Stable to about 1% from run to run. (Kernel time is not in it: see `dm_cpu_us`.)",
+    },
+    Spec {
+        name: "search_index_instr",
+        what: "server instructions to index a direct message for search, besides `dm_instr`",
+        unit: "instr",
+        target: 13_000.0,
+        goal: Goal::AtMost,
+        how: "The `dm_instr` runs again, each followed by one `search`, which has the index \
+              (SQLite FTS5) take in every message stored so far (the hub indexes in bulk, off \
+              each message's path: when idle, or before a search); the figure is that \
+              difference over the extra messages, less `dm_instr`. Target: indexing a message \
+              costs no more than storing and delivering it should.",
+    },
+    Spec {
+        name: "dm_instr_memory_store",
+        what: "the same with `--store memory`",
+        unit: "instr",
+        target: 9_000.0,
+        goal: Goal::AtMost,
+        how: "As `dm_instr`, with `--store memory`.",
+    },
+    Spec {
+        name: "dm_instr_one_at_a_time",
+        what: "server instructions per direct message sent one at a time (send → stored → \
+               message → ack → receipt), SQLite",
+        unit: "instr",
+        target: 30_000.0,
+        goal: Goal::AtMost,
+        how: "One pair; each round sends a message, waits for it at the receiver, acknowledges \
+              it and waits for the receipt, then rests 1 ms, so the server is idle before each: \
+              the normal state of a class chat. Counted by callgrind as `dm_instr` is (two runs, \
+              the difference over the extra rounds).",
+    },
+    Spec {
         name: "dm_cpu_us_memory_store",
         what: "the same with `--store memory`",
         unit: "µs",

@@ -41,7 +41,21 @@ impl ServerProcess {
             StoreKind::Sqlite => "sqlite",
             StoreKind::Memory => "memory",
         };
-        Self::start_with(data_dir, listen, &["--store", store]).await
+        Self::start_with(data_dir, listen, &["--store", store], &[]).await
+    }
+
+    /// The same on 127.0.0.1, the binary run by `wrapper` (a profiler's
+    /// command line, which the binary's own follows).
+    pub async fn start_under(
+        data_dir: &Path,
+        store: StoreKind,
+        wrapper: &[String],
+    ) -> anyhow::Result<Self> {
+        let store = match store {
+            StoreKind::Sqlite => "sqlite",
+            StoreKind::Memory => "memory",
+        };
+        Self::start_with(data_dir, "127.0.0.1:0", &["--store", store], wrapper).await
     }
 
     /// A node of a cluster on the PostgreSQL database `postgres`, talking
@@ -63,11 +77,24 @@ impl ServerProcess {
         ];
         let node_args = ["--cluster-name", cluster, "--node-id", node];
         let all: Vec<&str> = args.iter().chain(&node_args).copied().collect();
-        Self::start_with(data_dir, "127.0.0.1:0", &all).await
+        Self::start_with(data_dir, "127.0.0.1:0", &all, &[]).await
     }
 
-    async fn start_with(data_dir: &Path, listen: &str, store: &[&str]) -> anyhow::Result<Self> {
-        let mut child = Command::new(BINARY)
+    async fn start_with(
+        data_dir: &Path,
+        listen: &str,
+        store: &[&str],
+        wrapper: &[String],
+    ) -> anyhow::Result<Self> {
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(BINARY);
+                c
+            }
+            None => Command::new(BINARY),
+        };
+        let mut child = command
             .args(["--listen", listen])
             .args(store)
             .args(["--rate", "1000000", "--burst", "1000000"])

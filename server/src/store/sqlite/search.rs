@@ -1,7 +1,8 @@
 //! The SQLite store's search index: an FTS5 table kept beside the messages.
 //!
-//! Indexing a text costs about as much CPU as storing and delivering it, so it
-//! is kept off each message's path: `append` only notes that a conversation
+//! Indexing a text costs about a third of what storing and delivering it does
+//! (`search_index_instr` against `dm_instr` in docs/BENCHMARKS.md), so it is
+//! kept off each message's path: `append` only notes that a conversation
 //! has something new, and the hub has the new texts indexed in bulk when it is
 //! idle and before each search ([`SearchIndex::catch_up`]). Each conversation
 //! has a mark, the highest sequence number indexed, kept in `search_marks`
@@ -11,7 +12,9 @@
 //!
 //! The table is contentless (`content=''`): it keeps the words, not a second
 //! copy of each text, and with `secure-delete` a deleted message's words leave
-//! the index, not only its results. A row's id is its conversation's id in
+//! the index, not only its results. It keeps which messages have a word, not
+//! where in them (`detail=none`): a search asks for words, never phrases, and
+//! the index is smaller and about a tenth cheaper to fill. A row's id is its conversation's id in
 //! the high 32 bits and its sequence number in the low 32.
 
 use std::collections::{BTreeSet, HashMap};
@@ -24,7 +27,8 @@ use crate::store::{ConvId, MessageKind, Result};
 /// Schema version 6: the index and its marks.
 pub const SCHEMA: &str = "
 CREATE VIRTUAL TABLE search USING fts5(
-    body, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2'
+    body, content='', contentless_delete=1, detail=none,
+    tokenize='unicode61 remove_diacritics 2'
 );
 INSERT INTO search (search, rank) VALUES ('secure-delete', 1);
 CREATE TABLE search_marks (
@@ -160,18 +164,21 @@ impl SearchIndex {
     }
 
     fn index(&mut self, conn: &Connection, budget: usize) -> Result<()> {
-        let mut left = budget;
+        let mut left = budget as u64;
         let todo: Vec<ConvId> = self
             .behind
             .iter()
             .filter(|c| !self.caught_up.contains(c))
             .copied()
             .collect();
-        let mut read = conn.prepare_cached(
-            "SELECT seq, kind, body FROM messages WHERE conv_id = ?1 AND seq > ?2
-             ORDER BY seq LIMIT ?3",
+        let mut last = conn.prepare_cached("SELECT MAX(seq) FROM messages WHERE conv_id = ?1")?;
+        // The texts go from table to index inside SQLite, one statement a
+        // conversation: nothing is copied out and back per message.
+        let mut insert = conn.prepare_cached(
+            "INSERT INTO search (rowid, body)
+             SELECT (conv_id << 32) | seq, body FROM messages
+             WHERE conv_id = ?1 AND seq > ?2 AND seq <= ?3 AND kind = ?4",
         )?;
-        let mut insert = conn.prepare_cached("INSERT INTO search (rowid, body) VALUES (?1, ?2)")?;
         let mut save = conn.prepare_cached(
             "INSERT INTO search_marks (conv_id, seq) VALUES (?1, ?2)
              ON CONFLICT (conv_id) DO UPDATE SET seq = excluded.seq",
@@ -181,33 +188,36 @@ impl SearchIndex {
                 break;
             }
             let from = self.mark(conv);
-            let rows = read
-                .query_map(
-                    params![
-                        conv.0,
-                        sql_seq(from),
-                        i64::try_from(left).unwrap_or(i64::MAX)
-                    ],
-                    |r| Ok((seq(r.get(0)?), r.get::<_, i64>(1)?, r.get::<_, String>(2)?)),
-                )?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let mut mark = from;
-            for (seq, kind, body) in &rows {
-                mark = *seq;
-                if MessageKind::from_i64(*kind) == MessageKind::Text
-                    && let Some(key) = key(conv, *seq)
-                {
-                    insert.execute(params![key, body])?;
-                }
+            // Sequence numbers have no holes: the next `left` of them are
+            // at most `left` messages.
+            let end = last
+                .query_row([conv.0], |r| r.get::<_, Option<i64>>(0))?
+                .map_or(0, seq);
+            let upto = end.min(from.saturating_add(left));
+            if upto <= from {
+                self.caught_up.push(conv);
+                continue;
             }
-            if mark > from {
-                save.execute(params![conv.0, sql_seq(mark)])?;
-                self.staged.push((conv, Some(mark)));
+            // What a row id cannot hold is not indexed (see [`key`]).
+            let keyed = if key(conv, 1).is_some() {
+                upto.min(u64::from(u32::MAX))
+            } else {
+                from
+            };
+            if keyed > from {
+                insert.execute(params![
+                    conv.0,
+                    sql_seq(from),
+                    sql_seq(keyed),
+                    MessageKind::Text as i64
+                ])?;
             }
-            if rows.len() < left {
+            save.execute(params![conv.0, sql_seq(upto)])?;
+            self.staged.push((conv, Some(upto)));
+            if upto == end {
                 self.caught_up.push(conv);
             }
-            left -= rows.len();
+            left -= upto - from;
         }
         Ok(())
     }
