@@ -44,12 +44,17 @@ pub fn available() -> Result<(), String> {
 
 /// Instructions per message with many in flight (pairs, window 256, acks as
 /// the reference client sends them), on `store`.
-pub async fn many_in_flight(plan: InstrPlan, store: StoreKind) -> anyhow::Result<f64> {
+pub async fn many_in_flight(
+    plan: InstrPlan,
+    store: StoreKind,
+    keep: Keep<'_>,
+) -> anyhow::Result<f64> {
     let mut totals = Vec::with_capacity(2);
     for scale in [1, 2] {
         let count = plan.per_sender * scale;
+        let keep = keep.filter(|_| scale == 2);
         totals.push(
-            counted(store, plan.pairs, |conns, names| {
+            counted(store, plan.pairs, keep, |conns, names| {
                 Box::pin(in_flight(conns, names, plan.pairs, count))
             })
             .await?,
@@ -61,12 +66,13 @@ pub async fn many_in_flight(plan: InstrPlan, store: StoreKind) -> anyhow::Result
 /// Instructions per message to index it for search (SQLite), on top of
 /// storing and delivering it: the `many_in_flight` load followed by one search,
 /// which has the index take in every message stored, less `dm_instr`.
-pub async fn search_index(plan: InstrPlan, dm_instr: f64) -> anyhow::Result<f64> {
+pub async fn search_index(plan: InstrPlan, dm_instr: f64, keep: Keep<'_>) -> anyhow::Result<f64> {
     let mut totals = Vec::with_capacity(2);
     for scale in [1, 2] {
         let count = plan.per_sender * scale;
+        let keep = keep.filter(|_| scale == 2);
         totals.push(
-            counted(StoreKind::Sqlite, plan.pairs, |conns, names| {
+            counted(StoreKind::Sqlite, plan.pairs, keep, |conns, names| {
                 Box::pin(async move {
                     in_flight(conns, names, plan.pairs, count).await?;
                     search(conns.first_mut().context("a connection")?).await
@@ -91,8 +97,15 @@ async fn search(c: &mut Conn) -> anyhow::Result<()> {
     c.send(&ask.to_line()).await?;
     for _ in 0..100_000 {
         // The answer's messages are more than a peek reads.
-        if c.line().await?.starts_with(br#"{"type":"search""#) {
+        let line = c.line().await?;
+        if line.starts_with(br#"{"type":"search""#) {
             return Ok(());
+        }
+        if line.starts_with(br#"{"type":"error""#) {
+            bail!(
+                "the server refused the search: {}",
+                String::from_utf8_lossy(&line).trim_end()
+            );
         }
     }
     bail!("no answer to the search")
@@ -100,12 +113,13 @@ async fn search(c: &mut Conn) -> anyhow::Result<()> {
 
 /// Instructions per message sent one at a time: `send` → `stored` →
 /// `message` → `ack` → `receipt`, the server idle before each.
-pub async fn one_at_a_time(plan: InstrPlan) -> anyhow::Result<f64> {
+pub async fn one_at_a_time(plan: InstrPlan, keep: Keep<'_>) -> anyhow::Result<f64> {
     let mut totals = Vec::with_capacity(2);
     for scale in [1, 2] {
         let count = plan.one_at_a_time * scale;
+        let keep = keep.filter(|_| scale == 2);
         totals.push(
-            counted(StoreKind::Sqlite, 1, |conns, names| {
+            counted(StoreKind::Sqlite, 1, keep, |conns, names| {
                 Box::pin(one_by_one(conns, names, count))
             })
             .await?,
@@ -125,6 +139,10 @@ fn per_message(totals: &[u64], messages: usize) -> anyhow::Result<f64> {
     Ok((long - short) as f64 / messages as f64)
 }
 
+/// Where to keep the longer run's profile (`--perf DIR`, as `<name>.callgrind`),
+/// for `callgrind_annotate`.
+pub type Keep<'a> = Option<(&'a Path, &'a str)>;
+
 type Load<'a> = std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
 
 /// Runs the server under callgrind with `pairs` pairs of accounts logged in,
@@ -132,6 +150,7 @@ type Load<'a> = std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send
 async fn counted(
     store: StoreKind,
     pairs: usize,
+    keep: Keep<'_>,
     load: impl for<'a> FnOnce(&'a mut Vec<Conn>, &'a [String]) -> Load<'a>,
 ) -> anyhow::Result<u64> {
     let dir = TempDir::new()?;
@@ -149,6 +168,10 @@ async fn counted(
     server.check_alive()?;
     drop(conns);
     server.stop().await?;
+    if let Some((dir, name)) = keep {
+        let to = dir.join(format!("{name}.callgrind"));
+        std::fs::copy(&out, &to).with_context(|| format!("cannot keep {}", to.display()))?;
+    }
     total(&out)
 }
 

@@ -14,6 +14,12 @@ use tokio::process::{Child, Command};
 /// The binary Cargo built for this benchmark (release, as `cargo bench` builds).
 const BINARY: &str = env!("CARGO_BIN_EXE_classchat-server");
 
+/// The server binary to measure: [`BINARY`], or another build named by
+/// `CLASSCHAT_BENCH_SERVER` (to compare two versions with the same harness).
+fn binary() -> String {
+    std::env::var("CLASSCHAT_BENCH_SERVER").unwrap_or_else(|_| BINARY.to_owned())
+}
+
 /// Log lines kept to explain a server that failed.
 const LOG_TAIL: usize = 20;
 
@@ -89,10 +95,10 @@ impl ServerProcess {
         let mut command = match wrapper.split_first() {
             Some((program, args)) => {
                 let mut c = Command::new(program);
-                c.args(args).arg(BINARY);
+                c.args(args).arg(binary());
                 c
             }
-            None => Command::new(BINARY),
+            None => Command::new(binary()),
         };
         let mut child = command
             .args(["--listen", listen])
@@ -109,7 +115,7 @@ impl ServerProcess {
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .with_context(|| format!("cannot start {BINARY}"))?;
+            .with_context(|| format!("cannot start {}", binary()))?;
         let pid = child.id().context("the server exited at once")?;
         let stderr = child.stderr.take().context("no stderr from the server")?;
         let mut lines = BufReader::new(stderr).lines();
