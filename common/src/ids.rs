@@ -28,6 +28,15 @@ macro_rules! uuid_id {
             pub fn as_bytes(&self) -> &[u8; 16] {
                 self.0.as_bytes()
             }
+
+            /// Appends the JSON string of this id, as `Serialize` writes it.
+            #[allow(dead_code, reason = "not every kind of id is on a fast path")]
+            pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
+                let mut buf = [0; uuid::fmt::Hyphenated::LENGTH];
+                out.push(b'"');
+                out.extend_from_slice(self.0.hyphenated().encode_lower(&mut buf).as_bytes());
+                out.push(b'"');
+            }
         }
 
         impl Default for $name {
@@ -110,6 +119,17 @@ impl Timestamp {
 }
 
 impl Timestamp {
+    /// Appends the JSON string of this time, as `Serialize` writes it.
+    pub(crate) fn write_json(self, out: &mut Vec<u8>) {
+        let mut buf = [0; RFC3339_LEN];
+        out.push(b'"');
+        match self.write_rfc3339(&mut buf) {
+            Some(text) => out.extend_from_slice(text.as_bytes()),
+            None => out.extend_from_slice(self.to_string().as_bytes()),
+        }
+        out.push(b'"');
+    }
+
     /// The wire form, `YYYY-MM-DDTHH:MM:SS.mmmZ`, written without allocating
     /// when the year is 0000-9999 (every time the server stamps); `None` for
     /// the rest, which go through chrono.

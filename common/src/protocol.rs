@@ -14,6 +14,8 @@ use crate::error::ErrorCode;
 use crate::ids::{MessageId, OfferId, Timestamp};
 use crate::names::{Conv, GroupName, Username};
 
+mod fast;
+
 /// A request id chosen by the client. Replies and errors carry it back, so a
 /// client can match them to what it asked.
 pub type Req = u64;
@@ -1108,9 +1110,22 @@ impl ServerMessage {
         }
     }
 
+    /// This message as one line, newline included, written by serde alone
+    /// (for the property tests that compare it with [`ServerMessage::to_line`]).
+    #[cfg(test)]
+    pub(crate) fn to_line_general(&self) -> Bytes {
+        encode_line(self)
+    }
+
     /// This message as one line, newline included.
     pub fn to_line(&self) -> Bytes {
-        encode_line(self)
+        encode_with(|buf| {
+            if fast::encode(self, buf) {
+                Ok(())
+            } else {
+                serde_json::to_writer(buf, self)
+            }
+        })
     }
 
     /// Parses one line (without its newline).
@@ -1166,6 +1181,16 @@ impl ClientMessage {
     /// Parses one line (without its newline), naming the problem if it is not a
     /// valid client message.
     pub fn decode(line: &[u8]) -> Result<Self, DecodeError> {
+        match fast::decode(line) {
+            Some(msg) => Ok(msg),
+            None => decode_line(line),
+        }
+    }
+
+    /// [`ClientMessage::decode`] without its fast path for `send` and `ack`
+    /// (for the property tests that compare the two).
+    #[cfg(test)]
+    pub(crate) fn decode_general(line: &[u8]) -> Result<Self, DecodeError> {
         decode_line(line)
     }
 
@@ -1328,13 +1353,18 @@ fn decode_line<T: for<'de> Deserialize<'de>>(line: &[u8]) -> Result<T, DecodeErr
 /// (128 → 256 → … bytes) for each. A line too big to be worth keeping the
 /// room for (a file chunk) takes the buffer with it instead of being copied.
 fn encode_line<T: Serialize>(msg: &T) -> Bytes {
+    encode_with(|buf| serde_json::to_writer(buf, msg))
+}
+
+/// A line as `write` puts it in a reused buffer, with its newline.
+fn encode_with(write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>) -> Bytes {
     const KEEP: usize = 16 * 1024;
     thread_local! {
         static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
     SCRATCH.with_borrow_mut(|buf| {
         buf.clear();
-        if serde_json::to_writer(&mut *buf, msg).is_err() {
+        if write(&mut *buf).is_err() {
             // Unreachable for these types (no maps with non-string keys, no floats);
             // answer with a valid line rather than a broken one.
             return Bytes::from_static(

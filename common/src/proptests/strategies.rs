@@ -198,7 +198,7 @@ fn quote() -> impl Strategy<Value = Quote> {
     })
 }
 
-fn chat_message() -> impl Strategy<Value = ChatMessage> {
+pub fn chat_message() -> impl Strategy<Value = ChatMessage> {
     let changes = (
         of(quote()),
         of(any::<u64>()),

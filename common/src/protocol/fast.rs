@@ -1,0 +1,233 @@
+//! The lines of a message's path, written and read without serde's general
+//! machinery: `stored`, `message` and `receipt` out, `send` and `ack` in.
+//!
+//! Each is what the derived code would do, byte for byte (the property tests
+//! in `proptests.rs` compare the two on every kind of input); what it saves
+//! is the work serde does for any type: `Display` through `fmt` for ids,
+//! conversation names and times, a byte-wise escape check on strings that need
+//! none, and, reading, the buffering of every field of an internally tagged
+//! enum before the variant is known. Anything else goes the general way.
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+
+use super::{ChatMessage, ClientMessage, ServerMessage};
+use crate::ids::MessageId;
+use crate::names::{Conv, Username};
+
+/// Writes `msg` into `out` if it is one of the lines this module knows;
+/// `false` (with `out` untouched) for the rest.
+pub(super) fn encode(msg: &ServerMessage, out: &mut Vec<u8>) -> bool {
+    match msg {
+        ServerMessage::Stored {
+            id,
+            conv,
+            seq,
+            ts,
+            of,
+            online,
+            last_seen,
+            duplicate,
+        } => {
+            out.extend_from_slice(br#"{"type":"stored","id":"#);
+            id.write_json(out);
+            out.extend_from_slice(br#","conv":"#);
+            conv_json(conv, out);
+            number(out, b",\"seq\":", *seq);
+            out.extend_from_slice(br#","ts":"#);
+            ts.write_json(out);
+            number(out, b",\"of\":", u64::from(*of));
+            number(out, b",\"online\":", u64::from(*online));
+            if let Some(at) = last_seen {
+                out.extend_from_slice(br#","last_seen":"#);
+                at.write_json(out);
+            }
+            if *duplicate {
+                out.extend_from_slice(br#","duplicate":true"#);
+            }
+            out.push(b'}');
+            true
+        }
+        ServerMessage::Message(m) if plain(m) => {
+            message(m, out);
+            true
+        }
+        ServerMessage::Receipt {
+            conv,
+            user,
+            joined,
+            delivered,
+            read,
+        } => {
+            out.extend_from_slice(br#"{"type":"receipt","conv":"#);
+            conv_json(conv, out);
+            out.extend_from_slice(br#","user":"#);
+            name_json(user, out);
+            number(out, b",\"joined\":", *joined);
+            number(out, b",\"delivered\":", *delivered);
+            number(out, b",\"read\":", *read);
+            out.push(b'}');
+            true
+        }
+        _ => false,
+    }
+}
+
+/// A message without the parts that are objects (an event, a file, counts, a
+/// quote, reactions): every text and most changes.
+fn plain(m: &ChatMessage) -> bool {
+    m.event.is_none()
+        && m.file.is_none()
+        && m.counts.is_none()
+        && m.reply.is_none()
+        && m.reactions.is_empty()
+}
+
+fn message(m: &ChatMessage, out: &mut Vec<u8>) {
+    out.extend_from_slice(br#"{"type":"message","conv":"#);
+    conv_json(&m.conv, out);
+    number(out, b",\"seq\":", m.seq);
+    out.extend_from_slice(br#","id":"#);
+    m.id.write_json(out);
+    out.extend_from_slice(br#","from":"#);
+    name_json(&m.from, out);
+    out.extend_from_slice(br#","ts":"#);
+    m.ts.write_json(out);
+    out.extend_from_slice(br#","body":"#);
+    string(out, &m.body);
+    if let Some(seq) = m.edit {
+        number(out, b",\"edit\":", seq);
+    }
+    if let Some(seq) = m.delete {
+        number(out, b",\"delete\":", seq);
+    }
+    if let Some(at) = m.edited {
+        out.extend_from_slice(br#","edited":"#);
+        at.write_json(out);
+    }
+    if m.deleted {
+        out.extend_from_slice(br#","deleted":true"#);
+    }
+    if let Some(seq) = m.react {
+        number(out, b",\"react\":", seq);
+    }
+    if let Some(seq) = m.unreact {
+        number(out, b",\"unreact\":", seq);
+    }
+    out.push(b'}');
+}
+
+fn number(out: &mut Vec<u8>, key: &[u8], n: u64) {
+    out.extend_from_slice(key);
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+}
+
+fn conv_json(conv: &Conv, out: &mut Vec<u8>) {
+    match conv {
+        Conv::User(u) => name_json(u, out),
+        Conv::Group(g) => {
+            out.extend_from_slice(b"\"#");
+            escaped(out, g.as_str());
+            out.push(b'"');
+        }
+    }
+}
+
+fn name_json(name: &Username, out: &mut Vec<u8>) {
+    string(out, name.as_str());
+}
+
+/// A JSON string as serde_json writes one: `"` and `\` escaped, the control
+/// characters below U+0020 as `\b \t \n \f \r` or `\u00XX`, the rest as is.
+pub(crate) fn string(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    escaped(out, s);
+    out.push(b'"');
+}
+
+fn escaped(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
+        out.extend_from_slice(&bytes[start..i]);
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            _ => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xf)],
+            ]),
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+/// `send` as its fields, read straight into place.
+#[derive(Deserialize)]
+struct Send {
+    /// Present (and once only) as in the general path; its value is known.
+    #[serde(rename = "type")]
+    _type: IgnoredAny,
+    id: MessageId,
+    to: Conv,
+    body: String,
+    #[serde(default)]
+    reply_to: Option<u64>,
+    #[serde(default)]
+    edit: Option<u64>,
+    #[serde(default)]
+    delete: Option<u64>,
+    #[serde(default)]
+    react: Option<u64>,
+    #[serde(default)]
+    unreact: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct Ack {
+    #[serde(rename = "type")]
+    _type: IgnoredAny,
+    conv: Conv,
+    seq: u64,
+}
+
+/// `line` as a `send` or an `ack`, when it starts the way every client writes
+/// them (`{"type":"send",` …) and reads cleanly; `None` sends it the general
+/// way, which then says what is wrong with it, if anything.
+pub(super) fn decode(line: &[u8]) -> Option<ClientMessage> {
+    if line.starts_with(br#"{"type":"send","#) {
+        let s: Send = serde_json::from_slice(line).ok()?;
+        return Some(ClientMessage::Send {
+            id: s.id,
+            to: s.to,
+            body: s.body,
+            reply_to: s.reply_to,
+            edit: s.edit,
+            delete: s.delete,
+            react: s.react,
+            unreact: s.unreact,
+        });
+    }
+    if line.starts_with(br#"{"type":"ack","#) {
+        let a: Ack = serde_json::from_slice(line).ok()?;
+        return Some(ClientMessage::Ack {
+            conv: a.conv,
+            seq: a.seq,
+        });
+    }
+    None
+}
