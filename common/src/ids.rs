@@ -119,13 +119,26 @@ impl Timestamp {
 }
 
 impl Timestamp {
-    /// Appends the JSON string of this time, as `Serialize` writes it.
+    /// Appends the JSON string of this time, as `Serialize` writes it. A
+    /// message's `stored` and its `message` lines carry the same time, written
+    /// one after the other: the last one written is kept for the next.
     pub(crate) fn write_json(self, out: &mut Vec<u8>) {
-        let mut buf = [0; RFC3339_LEN];
+        thread_local! {
+            static LAST: std::cell::Cell<(i64, [u8; RFC3339_LEN])> =
+                const { std::cell::Cell::new((i64::MIN, [0; RFC3339_LEN])) };
+        }
         out.push(b'"');
-        match self.write_rfc3339(&mut buf) {
-            Some(text) => out.extend_from_slice(text.as_bytes()),
-            None => out.extend_from_slice(self.to_string().as_bytes()),
+        let (at, text) = LAST.get();
+        if at == self.0 {
+            out.extend_from_slice(&text);
+        } else {
+            let mut buf = [0; RFC3339_LEN];
+            if self.write_rfc3339(&mut buf).is_some() {
+                out.extend_from_slice(&buf);
+                LAST.set((self.0, buf));
+            } else {
+                out.extend_from_slice(self.to_string().as_bytes());
+            }
         }
         out.push(b'"');
     }

@@ -148,12 +148,23 @@ pub(crate) fn string(out: &mut Vec<u8>, s: &str) {
 fn escaped(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    let (mut start, mut i) = (0, 0);
+    while i < bytes.len() {
+        // Eight bytes at a time while none needs escaping (most text).
+        if let Some(word) = bytes
+            .get(i..i + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+            && clean(u64::from_le_bytes(word))
+        {
+            i += 8;
+            continue;
+        }
+        let b = bytes[i];
+        i += 1;
         if b >= 0x20 && b != b'"' && b != b'\\' {
             continue;
         }
-        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(&bytes[start..i - 1]);
         match b {
             b'"' => out.extend_from_slice(b"\\\""),
             b'\\' => out.extend_from_slice(b"\\\\"),
@@ -171,9 +182,20 @@ fn escaped(out: &mut Vec<u8>, s: &str) {
                 HEX[usize::from(b & 0xf)],
             ]),
         }
-        start = i + 1;
+        start = i;
     }
     out.extend_from_slice(&bytes[start..]);
+}
+
+/// Whether none of the eight bytes of `w` is a control character, `"` or
+/// `\` (the classic "has a byte less than n / equal to b" word tricks, exact
+/// for n ≤ 128).
+fn clean(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH != 0;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH != 0;
+    !(below(w, 0x20) || zero(w ^ (ONES * 0x22)) || zero(w ^ (ONES * 0x5c)))
 }
 
 /// `send` as its fields, read straight into place.
@@ -230,4 +252,27 @@ pub(super) fn decode(line: &[u8]) -> Option<ClientMessage> {
         });
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean;
+
+    #[test]
+    fn a_word_is_clean_exactly_when_no_byte_of_it_needs_escaping() {
+        for b in 0..=255u8 {
+            let needs = b < 0x20 || b == b'"' || b == b'\\';
+            for at in 0..8 {
+                for filler in [b'a', 0x7f, 0x80, 0xff, 0x21, 0x5d] {
+                    let mut word = [filler; 8];
+                    word[at] = b;
+                    assert_eq!(
+                        clean(u64::from_le_bytes(word)),
+                        !needs,
+                        "{b:#x} at {at} among {filler:#x}"
+                    );
+                }
+            }
+        }
+    }
 }
