@@ -5,6 +5,7 @@
 //! connections hold no read buffers at all. Writing takes whole batches of
 //! already-encoded lines and hands them to the kernel with vectored writes.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 use std::time::Duration;
@@ -94,16 +95,21 @@ impl Conn {
                     }
                     stream.readable().await?;
                     let read = if self.buf.is_empty() {
-                        // A fresh read mostly holds a line or two: read onto the
-                        // stack and keep only what came, so ten thousand clients
-                        // logging in at once do not each take (and leave the heap
-                        // fragmented by) a whole read chunk.
-                        let mut chunk = [0u8; READ_CHUNK];
-                        let read = stream.try_read(&mut chunk);
-                        if let Ok(n) = read {
-                            self.buf.extend_from_slice(&chunk[..n]);
+                        // A fresh read mostly holds a line or two: read into the
+                        // thread's scratch chunk and keep only what came, so ten
+                        // thousand clients logging in at once do not each take
+                        // (and leave the heap fragmented by) a whole read chunk.
+                        // The chunk is reused, not zeroed for every read.
+                        thread_local! {
+                            static CHUNK: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_CHUNK]);
                         }
-                        read
+                        CHUNK.with_borrow_mut(|chunk| {
+                            let read = stream.try_read(chunk);
+                            if let Ok(n) = read {
+                                self.buf.extend_from_slice(&chunk[..n]);
+                            }
+                            read
+                        })
                     } else {
                         self.buf.reserve(READ_CHUNK);
                         stream.try_read_buf(&mut self.buf)
