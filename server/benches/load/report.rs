@@ -66,7 +66,8 @@ pub const SPECS: &[Spec] = &[
               Two runs with the same accounts, log-ins and warm-up round, one with twice the \
               measured messages of the other; the figure is the difference of their totals over \
               the extra messages, so start-up, log-ins, the warm-up and the stop cancel out. \
-              Stable to about 1% from run to run. (Kernel time is not in it: see `dm_cpu_us`.)",
+              Stable to about 1% from run to run (3% for the memory store and one at a \
+              time). Kernel time is not in it: see `dm_cpu_us`.",
     },
     Spec {
         name: "search_index_instr",
