@@ -93,8 +93,10 @@ pub enum Class {
     /// `create` (one more for each of its `members`), `join`, `leave`, `add`,
     /// `kick`, `rename`, `owner`, `delete`.
     Changes,
-    /// `history` pages and `search`es.
+    /// `history` pages.
     History,
+    /// `search`es: each may read many messages, so fewer of them.
+    Search,
     /// Answers that read a list or a record: `who`, `whois`, `read_by`,
     /// `groups`, `members`, `files`, `conversations`.
     Queries,
@@ -105,7 +107,7 @@ pub enum Class {
 }
 
 impl Class {
-    const COUNT: usize = 6;
+    const COUNT: usize = 7;
 
     pub const ALL: [Class; Class::COUNT] = [
         Class::Messages,
@@ -114,6 +116,7 @@ impl Class {
         Class::Queries,
         Class::Files,
         Class::Password,
+        Class::Search,
     ];
 
     /// The name `--rate-limit` knows it by.
@@ -125,6 +128,7 @@ impl Class {
             Class::Queries => "queries",
             Class::Files => "files",
             Class::Password => "password",
+            Class::Search => "search",
         }
     }
 
@@ -136,6 +140,7 @@ impl Class {
             Class::Queries => 3,
             Class::Files => 4,
             Class::Password => 5,
+            Class::Search => 6,
         }
     }
 
@@ -144,10 +149,11 @@ impl Class {
         match self {
             Class::Messages => "messages and offers",
             Class::Changes => "group changes",
-            Class::History => "history requests and searches",
+            Class::History => "history requests",
             Class::Queries => "lists and lookups",
             Class::Files => "answers to file offers",
             Class::Password => "password changes",
+            Class::Search => "searches",
         }
     }
 }
@@ -161,6 +167,7 @@ pub struct Rates {
     pub queries: Rate,
     pub files: Rate,
     pub password: Rate,
+    pub search: Rate,
 }
 
 /// Enough for a person and a well-behaved client, including the burst of a
@@ -173,6 +180,7 @@ pub const DEFAULT_RATES: Rates = Rates {
     queries: Rate::per_second(5, 60),
     files: Rate::per_second(5, 60),
     password: Rate::per_minute(1, 5),
+    search: Rate::per_second(1, 10),
 };
 
 impl Default for Rates {
@@ -190,6 +198,7 @@ impl Rates {
             Class::Queries => &mut self.queries,
             Class::Files => &mut self.files,
             Class::Password => &mut self.password,
+            Class::Search => &mut self.search,
         } = rate;
     }
 
@@ -201,6 +210,7 @@ impl Rates {
             Class::Queries => self.queries,
             Class::Files => self.files,
             Class::Password => self.password,
+            Class::Search => self.search,
         }
     }
 }

@@ -9,6 +9,7 @@ mod support;
 
 use classchat_common::protocol::ChatMessage;
 use classchat_common::{ClientMessage, ErrorCode, GroupName, MessageId, ServerMessage};
+use classchat_server::ratelimit::Rate;
 use support::{ServerOptions, TestClient, TestServer, conv, start_server, user};
 
 /// One page of a search: the messages (as `(conv, seq, body)`) and `next`.
@@ -249,15 +250,39 @@ async fn a_search_finds_what_the_user_may_read_as_it_is_now(server: TestServer) 
     alice.expect_nothing_pending().await;
 }
 
+/// Searches as fast as the test makes them (the default is 1 a second).
+fn searching_freely(options: ServerOptions) -> ServerOptions {
+    options.config(|c| c.rates.search = Rate::per_second(1000, 1000))
+}
+
 #[tokio::test]
 async fn search_with_the_default_store() {
-    a_search_finds_what_the_user_may_read_as_it_is_now(TestServer::start().await).await;
+    let server = start_server(searching_freely(ServerOptions::default())).await;
+    a_search_finds_what_the_user_may_read_as_it_is_now(server).await;
 }
 
 #[tokio::test]
 async fn search_in_memory_on_ipv6() {
-    let server = start_server(ServerOptions::default().memory().ipv6()).await;
+    let server = start_server(searching_freely(ServerOptions::default().memory().ipv6())).await;
     a_search_finds_what_the_user_may_read_as_it_is_now(server).await;
+}
+
+/// Each search may read many messages: a user has ten at once, then one a
+/// second, and the refusal says when to try again.
+#[tokio::test]
+async fn searches_beyond_the_allowance_are_refused_with_when_to_retry() {
+    let server = TestServer::start().await;
+    let mut alice = server.login("alice").await;
+    for _ in 0..10 {
+        search(&mut alice, "anything").await;
+    }
+    let reply = ask(&mut alice, "anything", None, None, None).await;
+    let (code, retry) = expect!(
+        reply,
+        ServerMessage::Error { code, retry_after_ms, .. } => (code, retry_after_ms)
+    );
+    assert_eq!(code, ErrorCode::RateLimited);
+    assert!(retry.is_some_and(|ms| ms > 0 && ms <= 1000), "{retry:?}");
 }
 
 /// SQLite indexes in bulk, off each message's path: what was stored before a
@@ -265,7 +290,7 @@ async fn search_in_memory_on_ipv6() {
 /// deleted message's words leave the index itself.
 #[tokio::test]
 async fn the_sqlite_index_survives_a_restart_and_forgets_deleted_words() {
-    let server = start_server(ServerOptions::default().sqlite()).await;
+    let server = start_server(searching_freely(ServerOptions::default().sqlite())).await;
     server.login("bob").await.bye().await;
     let mut alice = server.login("alice").await;
     stored_seq(&mut alice, "bob", "zebra one").await;

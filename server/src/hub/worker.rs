@@ -285,7 +285,7 @@ impl Worker {
                 session,
                 conv,
                 reply,
-            } => match self.take(session, Class::History, 1) {
+            } => match self.take(session, Class::Search, 1) {
                 Ok(()) => self.search(b, session, conv.as_ref(), reply),
                 Err(refusal) => b.reply(reply, Err(refusal)),
             },
