@@ -54,9 +54,13 @@ pub async fn many_in_flight(
         let count = plan.per_sender * scale;
         let keep = keep.filter(|_| scale == 2);
         totals.push(
-            counted(store, plan.pairs, keep, |conns, names| {
-                Box::pin(in_flight(conns, names, plan.pairs, count))
-            })
+            counted(
+                Counter::Instructions,
+                store,
+                plan.pairs,
+                keep,
+                |conns, names| Box::pin(in_flight(conns, names, plan.pairs, count)),
+            )
             .await?,
         );
     }
@@ -72,12 +76,18 @@ pub async fn search_index(plan: InstrPlan, dm_instr: f64, keep: Keep<'_>) -> any
         let count = plan.per_sender * scale;
         let keep = keep.filter(|_| scale == 2);
         totals.push(
-            counted(StoreKind::Sqlite, plan.pairs, keep, |conns, names| {
-                Box::pin(async move {
-                    in_flight(conns, names, plan.pairs, count).await?;
-                    search(conns.first_mut().context("a connection")?).await
-                })
-            })
+            counted(
+                Counter::Instructions,
+                StoreKind::Sqlite,
+                plan.pairs,
+                keep,
+                |conns, names| {
+                    Box::pin(async move {
+                        in_flight(conns, names, plan.pairs, count).await?;
+                        search(conns.first_mut().context("a connection")?).await
+                    })
+                },
+            )
             .await?,
         );
     }
@@ -114,12 +124,22 @@ async fn search(c: &mut Conn) -> anyhow::Result<()> {
 /// Instructions per message sent one at a time: `send` → `stored` →
 /// `message` → `ack` → `receipt`, the server idle before each.
 pub async fn one_at_a_time(plan: InstrPlan, keep: Keep<'_>) -> anyhow::Result<f64> {
+    rounds(Counter::Instructions, plan, keep).await
+}
+
+/// System calls per round of [`one_at_a_time`], every thread's, counted by
+/// `strace -f -c` the same way (two runs, the difference).
+pub async fn syscalls_one_at_a_time(plan: InstrPlan, keep: Keep<'_>) -> anyhow::Result<f64> {
+    rounds(Counter::Syscalls, plan, keep).await
+}
+
+async fn rounds(counter: Counter, plan: InstrPlan, keep: Keep<'_>) -> anyhow::Result<f64> {
     let mut totals = Vec::with_capacity(2);
     for scale in [1, 2] {
         let count = plan.one_at_a_time * scale;
         let keep = keep.filter(|_| scale == 2);
         totals.push(
-            counted(StoreKind::Sqlite, 1, keep, |conns, names| {
+            counted(counter, StoreKind::Sqlite, 1, keep, |conns, names| {
                 Box::pin(one_by_one(conns, names, count))
             })
             .await?,
@@ -128,19 +148,27 @@ pub async fn one_at_a_time(plan: InstrPlan, keep: Keep<'_>) -> anyhow::Result<f6
     per_message(&totals, plan.one_at_a_time)
 }
 
+/// Whether strace can run here; the reason when not.
+pub fn strace_available() -> Result<(), String> {
+    match std::process::Command::new("strace").arg("-V").output() {
+        Ok(out) if out.status.success() => Ok(()),
+        _ => Err("strace is not installed (apt-get install strace)".into()),
+    }
+}
+
 fn per_message(totals: &[u64], messages: usize) -> anyhow::Result<f64> {
     let [short, long] = totals else {
         bail!("two runs expected");
     };
-    eprintln!("  instructions: {short} with {messages} messages, {long} with twice as many");
+    eprintln!("  counted {short} with {messages} messages, {long} with twice as many");
     if long <= short {
         bail!("the longer run counted no more instructions ({long} ≤ {short})");
     }
     Ok((long - short) as f64 / messages as f64)
 }
 
-/// Where to keep the longer run's profile (`--perf DIR`, as `<name>.callgrind`),
-/// for `callgrind_annotate`.
+/// Where to keep the longer run's profile (`--perf DIR`, as `<name>.callgrind`
+/// for `callgrind_annotate`, or `<name>.strace`, the summary by system call).
 pub type Keep<'a> = Option<(&'a Path, &'a str)>;
 
 type Load<'a> = std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
@@ -148,6 +176,7 @@ type Load<'a> = std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send
 /// Runs the server under callgrind with `pairs` pairs of accounts logged in,
 /// plays `load`, stops the server and returns the instructions it executed.
 async fn counted(
+    counter: Counter,
     store: StoreKind,
     pairs: usize,
     keep: Keep<'_>,
@@ -161,18 +190,73 @@ async fn counted(
         StoreKind::Sqlite => seed::seed(dir.path(), &names).await?,
         StoreKind::Memory => seed::by_password(&names),
     };
-    let out = profiles.path().join("callgrind.out");
-    let mut server = ServerProcess::start_under(dir.path(), store, &callgrind(&out)).await?;
+    let out = profiles.path().join("counted.out");
+    let mut server = ServerProcess::start_under(dir.path(), store, &counter.command(&out)).await?;
     let mut conns = traffic::login_all(server.addr, &accounts).await?;
     load(&mut conns, &names).await?;
     server.check_alive()?;
     drop(conns);
     server.stop().await?;
     if let Some((dir, name)) = keep {
-        let to = dir.join(format!("{name}.callgrind"));
+        let to = dir.join(format!("{name}.{}", counter.suffix()));
         std::fs::copy(&out, &to).with_context(|| format!("cannot keep {}", to.display()))?;
     }
-    total(&out)
+    counter.total(&out)
+}
+
+/// What a run counts.
+#[derive(Debug, Clone, Copy)]
+enum Counter {
+    /// User-space instructions (callgrind).
+    Instructions,
+    /// System calls, every thread's (`strace -f -c`).
+    Syscalls,
+}
+
+impl Counter {
+    fn command(self, out: &Path) -> Vec<String> {
+        match self {
+            Counter::Instructions => callgrind(out),
+            Counter::Syscalls => vec![
+                "strace".into(),
+                "-f".into(),
+                "-c".into(),
+                "-o".into(),
+                out.display().to_string(),
+            ],
+        }
+    }
+
+    fn suffix(self) -> &'static str {
+        match self {
+            Counter::Instructions => "callgrind",
+            Counter::Syscalls => "strace",
+        }
+    }
+
+    fn total(self, out: &PathBuf) -> anyhow::Result<u64> {
+        match self {
+            Counter::Instructions => total(out),
+            Counter::Syscalls => calls(out),
+        }
+    }
+}
+
+/// The calls of an `strace -c` summary (its `total` line: `% time, seconds,
+/// usecs/call, calls, errors, total`).
+fn calls(out: &PathBuf) -> anyhow::Result<u64> {
+    let text = std::fs::read_to_string(out)
+        .with_context(|| format!("strace wrote no summary at {}", out.display()))?;
+    let total = text
+        .lines()
+        .rfind(|l| l.trim_end().ends_with("total"))
+        .context("no total in the strace summary")?;
+    let fields: Vec<&str> = total.split_whitespace().collect();
+    fields
+        .get(3)
+        .context("a short total line in the strace summary")?
+        .parse()
+        .context("the strace total is not a number")
 }
 
 /// The valgrind command line that profiles into `out`, counting instructions

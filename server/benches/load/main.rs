@@ -319,6 +319,13 @@ async fn bench() -> anyhow::Result<()> {
                 results.add("dm_instr_memory_store", v);
                 let v = instructions::one_at_a_time(i, perf("one_at_a_time")).await?;
                 results.add("dm_instr_one_at_a_time", v);
+                match instructions::strace_available() {
+                    Ok(()) => {
+                        let v = instructions::syscalls_one_at_a_time(i, perf("syscalls")).await?;
+                        results.add("dm_syscalls_one_at_a_time", v);
+                    }
+                    Err(why) => eprintln!("system calls not counted: {why}"),
+                }
             }
             Err(why) => eprintln!("instruction counts not measured: {why}"),
         }

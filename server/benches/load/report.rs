@@ -102,6 +102,17 @@ pub const SPECS: &[Spec] = &[
               the difference over the extra rounds).",
     },
     Spec {
+        name: "dm_syscalls_one_at_a_time",
+        what: "server system calls per direct message sent one at a time, SQLite",
+        unit: "calls",
+        target: 12.0,
+        goal: Goal::AtMost,
+        how: "The `dm_instr_one_at_a_time` rounds with the server run under `strace -f -c`, \
+              which counts every thread's system calls; two runs, the difference over the \
+              extra rounds, as for the instruction counts. A round is the send, `stored`, the \
+              `message`, the `ack` and the `receipt`, with the server idle before it.",
+    },
+    Spec {
         name: "dm_cpu_us_memory_store",
         what: "the same with `--store memory`",
         unit: "µs",

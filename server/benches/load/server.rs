@@ -116,7 +116,7 @@ impl ServerProcess {
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("cannot start {}", binary()))?;
-        let pid = child.id().context("the server exited at once")?;
+        let mut pid = child.id().context("the server exited at once")?;
         let stderr = child.stderr.take().context("no stderr from the server")?;
         let mut lines = BufReader::new(stderr).lines();
         let log = Arc::new(Mutex::new(VecDeque::new()));
@@ -146,6 +146,17 @@ impl ServerProcess {
                 tail(&log)
             ),
         };
+        // A tracer that runs the server as its child (strace, unlike valgrind,
+        // which becomes it): signals and /proc figures are the server's.
+        if wrapper.first().is_some_and(|w| w == "strace") {
+            let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+                .context("cannot find the traced server")?;
+            pid = children
+                .split_whitespace()
+                .next()
+                .and_then(|p| p.parse().ok())
+                .context("the tracer has no server child")?;
+        }
         // Keep reading its log, so it never blocks on a full pipe.
         let kept = log.clone();
         tokio::spawn(async move {

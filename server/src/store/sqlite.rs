@@ -1219,7 +1219,16 @@ impl Reader for SqliteReader {
                     continue;
                 };
                 let rows = stmt.query_map(
-                    params![words, conv.0, first, last, ts, at_conv, at_seq, limit as i64],
+                    params![
+                        words,
+                        conv.0,
+                        first,
+                        last,
+                        ts,
+                        at_conv,
+                        at_seq,
+                        limit as i64
+                    ],
                     |r| Ok((*conv, stored_message(r)?)),
                 )?;
                 for row in rows {
