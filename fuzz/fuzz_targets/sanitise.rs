@@ -10,7 +10,8 @@ use classchat_client::keymap::Keymap;
 use classchat_client::message::Msg;
 use classchat_client::model::{Look, Model};
 use classchat_client::{text, ui, update};
-use classchat_common::protocol::{ChatMessage, FileInfo, GroupEvent};
+use classchat_common::limits;
+use classchat_common::protocol::{ChatMessage, FileInfo, GroupEvent, Limits};
 use classchat_common::{Conv, MessageId, OfferId, ServerMessage, Timestamp, Username};
 use classchat_fuzz::hides_or_reorders;
 use libfuzzer_sys::fuzz_target;
@@ -30,25 +31,14 @@ fn name(s: &str) -> Username {
 }
 
 fn message(conv: &str, seq: u64, body: &str) -> ChatMessage {
-    ChatMessage {
-        conv: conv.parse::<Conv>().expect("a valid conversation"),
+    ChatMessage::new(
+        conv.parse::<Conv>().expect("a valid conversation"),
         seq,
-        id: MessageId::from_bytes([seq as u8; 16]),
-        from: name("bob"),
-        ts: Timestamp::from_millis(1_763_720_100_000),
-        body: body.to_owned(),
-        event: None,
-        file: None,
-        counts: None,
-        reply: None,
-        edit: None,
-        delete: None,
-        edited: None,
-        deleted: false,
-        react: None,
-        unreact: None,
-        reactions: Vec::new(),
-    }
+        MessageId::from_bytes([seq as u8; 16]),
+        name("bob"),
+        Timestamp::from_millis(1_763_720_100_000),
+        body.to_owned(),
+    )
 }
 
 /// Alice's screen after bob sent `body` as a message, a file name and a
@@ -73,7 +63,22 @@ fn screen(body: &str, w: u16, h: u16) -> Terminal<TestBackend> {
     );
     update::update(
         &mut model,
-        Msg::Net(Event::Link(Link::Connected { user: me })),
+        Msg::Net(Event::Link(Link::Connected {
+            user: me,
+            limits: Limits {
+                max_frame: limits::MAX_FRAME_BYTES,
+                max_body: limits::MAX_BODY_BYTES,
+                max_name: limits::MAX_NAME_LEN,
+                min_password: limits::MIN_PASSWORD_CHARS,
+                history_page: limits::HISTORY_PAGE_MAX,
+                rate_per_sec: 30,
+                rate_burst: 100,
+                ping_secs: limits::PING_SECS,
+                max_file: limits::MAX_FILE_BYTES,
+                file_chunk: limits::FILE_CHUNK_BYTES,
+                file_window: limits::FILE_WINDOW,
+            },
+        })),
     );
     update::update(&mut model, net(ServerMessage::Synced { messages: 0 }));
     update::update(
@@ -87,6 +92,7 @@ fn screen(body: &str, w: u16, h: u16) -> Terminal<TestBackend> {
             size: body.len() as u64,
             sha256: body.to_owned(),
             expires: now,
+            outcome: None,
         }),
         ..message("bob", 2, body)
     };

@@ -80,25 +80,14 @@ pub fn id_for(conv_name: &str, seq: u64) -> MessageId {
 
 /// A text message as the server delivers it.
 pub fn chat(conv_name: &str, seq: u64, from: &str, ts: Timestamp, body: &str) -> ChatMessage {
-    ChatMessage {
-        conv: conv(conv_name),
+    ChatMessage::new(
+        conv(conv_name),
         seq,
-        id: id_for(conv_name, seq),
-        from: user(from),
+        id_for(conv_name, seq),
+        user(from),
         ts,
-        body: body.into(),
-        event: None,
-        file: None,
-        counts: None,
-        reply: None,
-        edit: None,
-        delete: None,
-        edited: None,
-        deleted: false,
-        react: None,
-        unreact: None,
-        reactions: Vec::new(),
-    }
+        body.into(),
+    )
 }
 
 /// One of alice's own messages as `history` returns it, with its counts.

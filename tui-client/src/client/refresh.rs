@@ -107,25 +107,14 @@ mod tests {
     }
 
     fn message(seq: u64) -> ChatMessage {
-        ChatMessage {
-            conv: conv("bob"),
+        ChatMessage::new(
+            conv("bob"),
             seq,
-            id: MessageId::new(),
-            from: "bob".parse().unwrap(),
-            ts: Timestamp::from_millis(0),
-            body: String::new(),
-            event: None,
-            file: None,
-            counts: None,
-            reply: None,
-            edit: None,
-            delete: None,
-            edited: None,
-            deleted: false,
-            react: None,
-            unreact: None,
-            reactions: Vec::new(),
-        }
+            MessageId::new(),
+            "bob".parse().unwrap(),
+            Timestamp::from_millis(0),
+            String::new(),
+        )
     }
 
     fn offer(seq: u64, over: Option<bool>) -> ChatMessage {

@@ -295,25 +295,14 @@ mod tests {
     }
 
     fn text(seq: u64, from: &str, body: &str) -> Entry {
-        let m = ChatMessage {
-            conv: "#g".parse().unwrap(),
+        let m = ChatMessage::new(
+            "#g".parse().unwrap(),
             seq,
-            id: MessageId::new(),
-            from: from.parse().unwrap(),
-            ts: ts(seq as i64),
-            body: body.into(),
-            event: None,
-            file: None,
-            counts: None,
-            reply: None,
-            edit: None,
-            delete: None,
-            edited: None,
-            deleted: false,
-            react: None,
-            unreact: None,
-            reactions: Vec::new(),
-        };
+            MessageId::new(),
+            from.parse().unwrap(),
+            ts(seq as i64),
+            body.into(),
+        );
         Entry::from_message(&m, &me())
     }
 
