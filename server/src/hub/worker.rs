@@ -55,6 +55,12 @@ struct Indexing {
 }
 
 impl Indexing {
+    /// Indexing failed: try again in a second, not at once.
+    fn failed(&mut self) {
+        let now = tokio::time::Instant::now();
+        (self.busy, self.behind, self.going) = (Some(now), Some(now), false);
+    }
+
     /// When to index next, after a batch; `None` when nothing waits.
     fn due(&mut self, behind: bool, had_commands: bool) -> Option<tokio::time::Instant> {
         let now = tokio::time::Instant::now();
@@ -219,9 +225,12 @@ impl Worker {
             if index {
                 match self.store.index_for_search(INDEX_AT_ONCE) {
                     Ok(more) => self.indexing.going = more,
-                    // Tried again at the next chance; a failing disk fails
-                    // the batches meanwhile, which say so.
-                    Err(e) => tracing::warn!("indexing for search failed: {e}"),
+                    // Tried again in a second; a failing disk fails the
+                    // batches meanwhile, which say so.
+                    Err(e) => {
+                        tracing::warn!("indexing for search failed: {e}");
+                        self.indexing.failed();
+                    }
                 }
             }
             if let Err(fatal) = self.finish(batch).await {
@@ -673,5 +682,11 @@ mod indexing_tests {
         assert_eq!(i.due(false, false), None);
         let now = Instant::now();
         assert_eq!(i.due(true, true), Some(now + INDEX_WHEN_IDLE), "a new wait");
+
+        // Long behind, idle, and failing: once a second, not in a loop.
+        advance(Duration::from_secs(60)).await;
+        i.going = true;
+        i.failed();
+        assert_eq!(i.due(true, false), Some(Instant::now() + INDEX_WHEN_IDLE));
     }
 }
