@@ -1,8 +1,8 @@
 //! The SQLite store's search index: an FTS5 table kept beside the messages.
 //!
-//! Indexing a text costs about a third of what storing and delivering it does
-//! (`search_index_instr` against `dm_instr` in docs/BENCHMARKS.md), so it is
-//! kept off each message's path: `append` only notes that a conversation
+//! Indexing a text costs a third to a half of what storing and delivering it
+//! does (`search_index_instr` against `dm_instr` in docs/BENCHMARKS.md), so it
+//! is kept off each message's path: `append` only notes that a conversation
 //! has something new, and the hub has the new texts indexed in bulk when it is
 //! idle and before each search ([`SearchIndex::catch_up`]). Each conversation
 //! has a mark, the highest sequence number indexed, kept in `search_marks`
