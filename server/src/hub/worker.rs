@@ -31,9 +31,10 @@ use std::time::{Duration, Instant};
 const MAX_HOLD_MS: u64 = 1000;
 
 /// How many stored messages the search index takes in, at most, before a
-/// search is answered (a fraction of a second's work): after a larger burst
-/// the newest messages are found a moment later.
-pub(super) const INDEX_AT_SEARCH: usize = 50_000;
+/// search is answered: some 50 ms of the hub's time, which every other
+/// request waits for. After a larger burst the newest messages are found a
+/// moment later, once the hub has caught up between batches.
+pub(super) const INDEX_AT_SEARCH: usize = 10_000;
 
 /// Stored messages are indexed for search in bulk, off each message's path
 /// ([`Store::search_backlog`]): once the hub has been idle this long, or
