@@ -743,6 +743,15 @@ pub fn screen(model: &Model) -> String {
     terminal::rows(draw(model).backend().buffer()).join("\n")
 }
 
+/// The row of `shown` (a [`screen`]) that holds `part`.
+pub fn row_of(shown: &str, part: &str) -> String {
+    shown
+        .lines()
+        .find(|l| l.contains(part))
+        .unwrap_or_else(|| panic!("{part:?} is on screen:\n{shown}"))
+        .to_owned()
+}
+
 /// What a hostile peer or server might send, to show inert: ANSI CSI (clear
 /// screen), OSC title and OSC 52 clipboard writes, C0 controls (CR, BS, BEL),
 /// DEL and a C1 CSI, a bidi override and a zero-width space.

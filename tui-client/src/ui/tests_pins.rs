@@ -7,15 +7,6 @@ use crossterm::event::KeyCode;
 use crate::fixtures::pins::*;
 use crate::fixtures::*;
 
-/// The row of the screen that holds `part`.
-fn row_of(shown: &str, part: &str) -> String {
-    shown
-        .lines()
-        .find(|l| l.contains(part))
-        .unwrap_or_else(|| panic!("{part:?} is on screen:\n{shown}"))
-        .to_owned()
-}
-
 #[test]
 fn a_group_with_pinned_messages_counts_them_in_its_title() {
     let model = lab_pinned(90, 30);

@@ -9,15 +9,6 @@ use ratatui::style::Modifier;
 use crate::fixtures::replies::*;
 use crate::fixtures::*;
 
-/// The row of the screen that holds `part`.
-fn row_of(shown: &str, part: &str) -> String {
-    shown
-        .lines()
-        .find(|l| l.contains(part))
-        .unwrap_or_else(|| panic!("{part:?} is on screen:\n{shown}"))
-        .to_owned()
-}
-
 #[test]
 fn a_thread_shows_quotes_over_replies_edited_messages_and_a_tombstone() {
     let model = thread_open(90, 30);

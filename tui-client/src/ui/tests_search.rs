@@ -9,15 +9,6 @@ use ratatui::style::{Color, Modifier};
 use crate::fixtures::search::*;
 use crate::fixtures::*;
 
-/// The row of the screen that holds `part`.
-fn row_of(shown: &str, part: &str) -> String {
-    shown
-        .lines()
-        .find(|l| l.contains(part))
-        .unwrap_or_else(|| panic!("{part:?} is on screen:\n{shown}"))
-        .to_owned()
-}
-
 #[test]
 fn the_search_popup_lists_each_message_found_with_when_where_who_and_the_words_marked() {
     let model = friday_search_open(90, 30);

@@ -47,11 +47,12 @@ mod typists;
 mod who;
 
 use classchat_common::protocol::ChatMessage;
-use classchat_common::{ClientMessage, ServerMessage, Timestamp};
+use classchat_common::{ClientMessage, MessageId, ServerMessage, Timestamp};
 
 use crate::fixtures::*;
 use crate::message::Effect;
 use crate::model::Model;
+use crate::outbox::Target;
 
 fn draft(model: &Model) -> String {
     model.input().lines().join("\n")
@@ -87,6 +88,20 @@ fn older_requests(fx: &[Effect]) -> Vec<Option<u64>> {
             _ => None,
         })
         .collect()
+}
+
+/// The one message `fx` sends: its id, body and target (a reply, an edit, a
+/// deletion or a reaction).
+fn sent(fx: &[Effect]) -> (MessageId, String, Option<Target>) {
+    let mut sends = fx.iter().filter_map(|e| match e {
+        Effect::Send {
+            id, body, target, ..
+        } => Some((*id, body.clone(), *target)),
+        _ => None,
+    });
+    let one = sends.next().expect("a message was sent");
+    assert!(sends.next().is_none(), "only one: {fx:?}");
+    one
 }
 
 fn arrives(model: &mut Model, m: ChatMessage) -> Vec<Effect> {

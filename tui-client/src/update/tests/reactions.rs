@@ -53,19 +53,6 @@ fn kind(emoji: &str, users: &[&str]) -> (String, Vec<String>) {
     )
 }
 
-/// The one message `fx` sends: its id, body and target.
-fn sent(fx: &[Effect]) -> (MessageId, String, Option<Target>) {
-    let mut sends = fx.iter().filter_map(|e| match e {
-        Effect::Send {
-            id, body, target, ..
-        } => Some((*id, body.clone(), *target)),
-        _ => None,
-    });
-    let one = sends.next().expect("a message was sent");
-    assert!(sends.next().is_none(), "only one: {fx:?}");
-    one
-}
-
 fn nothing_sent(fx: &[Effect]) -> bool {
     fx.iter().all(|e| !matches!(e, Effect::Send { .. }))
 }

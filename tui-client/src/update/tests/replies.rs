@@ -31,19 +31,6 @@ fn seqs(model: &Model, conv_name: &str) -> Vec<Option<u64>> {
         .collect()
 }
 
-/// The one message `fx` sends: its body and target.
-fn sent(fx: &[Effect]) -> (MessageId, String, Option<Target>) {
-    let mut sends = fx.iter().filter_map(|e| match e {
-        Effect::Send {
-            id, body, target, ..
-        } => Some((*id, body.clone(), *target)),
-        _ => None,
-    });
-    let one = sends.next().expect("a message was sent");
-    assert!(sends.next().is_none(), "only one: {fx:?}");
-    one
-}
-
 fn stored(model: &mut Model, id: MessageId, seq: u64, ts: Timestamp) {
     server(
         model,

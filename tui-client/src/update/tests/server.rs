@@ -19,7 +19,7 @@ use crate::tracker::{Stage, Status};
 fn a_message_left_unsent_by_the_last_run_shows_as_sending_in_its_conversation_once() {
     let mut model = demo_model(90, 30);
     let m = crate::config::UnsentMessage {
-        id: classchat_common::MessageId::new(),
+        id: MessageId::new(),
         to: conv("dave"),
         body: "typed while the server was down".into(),
         target: None,
