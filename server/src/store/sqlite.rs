@@ -1189,55 +1189,42 @@ impl Reader for SqliteReader {
         before: Option<Cursor>,
         limit: usize,
     ) -> Result<Vec<(ConvId, StoredMessage)>> {
-        let (ts, at_conv, at_seq) = before.map_or((i64::MAX, i64::MAX, i64::MAX), |c| {
+        let ids: Vec<i64> = convs
+            .iter()
+            .filter(|c| search::key(**c, 0).is_some())
+            .map(|c| c.0)
+            .collect();
+        let ids = serde_json::to_string(&ids)
+            .map_err(|e| StoreError::Corrupt(format!("conversation ids as JSON: {e}")))?;
+        let (ts, conv, seq) = before.map_or((i64::MAX, i64::MAX, i64::MAX), |c| {
             (c.ts.as_millis(), c.conv.0, sql_seq(c.seq))
         });
         self.with_conn(|c| {
-            // One conversation at a time, newest first, from its own part of
-            // the index (a row id is its conversation's id, then its sequence
-            // number): what a search reads grows with the searcher's
-            // conversations and the page, not with everything ever said.
+            // The index leads (CROSS JOIN), once for all the searcher's
+            // conversations: a prefix's words are gathered once. A match is
+            // kept or dropped by its row id (its conversation's id, then its
+            // sequence number) before it costs a lookup, so only messages
+            // the searcher may read are read.
             let mut stmt = c.prepare_cached(
                 "SELECT m.seq, m.client_id, m.sender_id, u.name, m.ts, m.kind, m.body, m.refers,
-                        m.edited_at, qu.name, q.kind, q.body
+                        m.edited_at, qu.name, q.kind, q.body, m.conv_id
                  FROM search s
-                 CROSS JOIN messages m ON m.conv_id = ?2 AND m.seq = s.rowid & 4294967295
+                 CROSS JOIN messages m ON m.conv_id = s.rowid >> 32
+                                      AND m.seq = s.rowid & 4294967295
                  JOIN users u ON u.id = m.sender_id
                  LEFT JOIN messages q ON q.conv_id = m.conv_id AND q.seq = m.refers
                  LEFT JOIN users qu ON qu.id = q.sender_id
-                 WHERE search MATCH ?1 AND s.rowid BETWEEN ?3 AND ?4 AND m.kind = 0
-                   AND (m.ts, m.conv_id, m.seq) < (?5, ?6, ?7)
-                 ORDER BY s.rowid DESC LIMIT ?8",
+                 WHERE search MATCH ?1
+                   AND (s.rowid >> 32) IN (SELECT value FROM json_each(?2))
+                   AND m.kind = 0
+                   AND (m.ts, m.conv_id, m.seq) < (?3, ?4, ?5)
+                 ORDER BY m.ts DESC, m.conv_id DESC, m.seq DESC LIMIT ?6",
             )?;
-            let words = query.fts5();
-            let mut found = Vec::new();
-            for conv in convs {
-                let (Some(first), Some(last)) = (
-                    search::key(*conv, 0),
-                    search::key(*conv, u64::from(u32::MAX)),
-                ) else {
-                    continue;
-                };
-                let rows = stmt.query_map(
-                    params![
-                        words,
-                        conv.0,
-                        first,
-                        last,
-                        ts,
-                        at_conv,
-                        at_seq,
-                        limit as i64
-                    ],
-                    |r| Ok((*conv, stored_message(r)?)),
-                )?;
-                for row in rows {
-                    found.push(row?);
-                }
-            }
-            found.sort_unstable_by(|(ca, a), (cb, b)| (b.ts, cb, b.seq).cmp(&(a.ts, ca, a.seq)));
-            found.truncate(limit);
-            Ok(found)
+            let rows = stmt.query_map(
+                params![query.fts5(), ids, ts, conv, seq, limit as i64],
+                |r| Ok((ConvId(r.get(12)?), stored_message(r)?)),
+            )?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
 
