@@ -1,4 +1,4 @@
-//! The figures: their targets, one `<figure> <value> <unit> target <target> <PASS|MISS>` line each, and the generated part of docs/BENCHMARKS.md.
+//! The figures: their targets, one `<figure> <value> <unit> target <target> <PASS|MISS>` line each (`(informational)` for a figure without one, the load average beside every time), and the generated part of docs/BENCHMARKS.md.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -6,11 +6,14 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-/// Whether smaller or larger values are better.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a figure must reach, if anything.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Goal {
-    AtMost,
-    AtLeast,
+    AtMost(f64),
+    AtLeast(f64),
+    /// No target: a time on its own, which moves with the machine (issue 17
+    /// puts targets only on counts, memory and ratios to an in-run baseline).
+    Info,
 }
 
 /// What a figure is, what it must reach and how it is measured.
@@ -19,8 +22,10 @@ pub struct Spec {
     pub name: &'static str,
     pub what: &'static str,
     pub unit: &'static str,
-    pub target: f64,
     pub goal: Goal,
+    /// A time or a ratio of times: it moves with whatever else the machine
+    /// is doing, so the load average is given beside it.
+    pub timed: bool,
     pub how: &'static str,
 }
 
@@ -30,8 +35,8 @@ pub const SPECS: &[Spec] = &[
         name: "idle_kib_per_conn",
         what: "memory per idle logged-in connection (at the full count)",
         unit: "KiB",
-        target: 4.0,
-        goal: Goal::AtMost,
+        goal: Goal::AtMost(2.0),
+        timed: false,
         how: "The server starts on a database seeded with the accounts (each with a resume \
               token) and settles; its VmRSS is read. Every client connects, says hello, logs in \
               with its token and reads up to `synced`; after all are in and a second of quiet, \
@@ -43,8 +48,8 @@ pub const SPECS: &[Spec] = &[
         name: "dm_cpu_us",
         what: "server CPU per direct message delivered, 64-byte text, SQLite",
         unit: "µs",
-        target: 2.0,
-        goal: Goal::AtMost,
+        goal: Goal::Info,
+        timed: true,
         how: "Pairs of users, each sender sending its own receiver 64-byte messages with up to \
               256 unconfirmed (the reference client's window); receivers acknowledge as the \
               reference client does (when nothing more is waiting to be read, or every 256 \
@@ -52,14 +57,16 @@ pub const SPECS: &[Spec] = &[
               causes. Frames are serialized before the clock starts. The figure is the server's \
               utime+stime (/proc/<pid>/stat) over the round, until every connection has read \
               all its lines, divided by the messages delivered. A warm-up round (which also \
-              creates the conversations) is not counted.",
+              creates the conversations) is not counted. A time, so without a target (it was \
+              ≤ 2 µs): `dm_instr` is the figure for CPU per message; this one adds the kernel's \
+              share (system calls, loopback TCP).",
     },
     Spec {
         name: "dm_instr",
         what: "server instructions per direct message, many in flight, SQLite (callgrind)",
         unit: "instr",
-        target: 13_000.0,
-        goal: Goal::AtMost,
+        goal: Goal::AtMost(13_000.0),
+        timed: false,
         how: "The `dm_cpu_us` load (pairs, window 256, acknowledged as the reference client \
               does), with the server run under `valgrind --tool=callgrind`, which counts the \
               user-space instructions it executes: the same count on a busy or an idle machine. \
@@ -73,8 +80,8 @@ pub const SPECS: &[Spec] = &[
         name: "search_index_instr",
         what: "server instructions to index a direct message for search, besides `dm_instr`",
         unit: "instr",
-        target: 13_000.0,
-        goal: Goal::AtMost,
+        goal: Goal::AtMost(13_000.0),
+        timed: false,
         how: "The `dm_instr` runs again, each followed by one `search`, which has the index \
               (SQLite FTS5) take in every message stored so far (the hub indexes in bulk, off \
               each message's path: when idle, or before a search); the figure is that \
@@ -85,8 +92,8 @@ pub const SPECS: &[Spec] = &[
         name: "dm_instr_memory_store",
         what: "the same with `--store memory`",
         unit: "instr",
-        target: 9_000.0,
-        goal: Goal::AtMost,
+        goal: Goal::AtMost(9_000.0),
+        timed: false,
         how: "As `dm_instr`, with `--store memory`.",
     },
     Spec {
@@ -94,8 +101,8 @@ pub const SPECS: &[Spec] = &[
         what: "server instructions per direct message sent one at a time (send → stored → \
                message → ack → receipt), SQLite",
         unit: "instr",
-        target: 30_000.0,
-        goal: Goal::AtMost,
+        goal: Goal::AtMost(30_000.0),
+        timed: false,
         how: "One pair; each round sends a message, waits for it at the receiver, acknowledges \
               it and waits for the receipt, then rests 1 ms, so the server is idle before each: \
               the normal state of a class chat. Counted by callgrind as `dm_instr` is (two runs, \
@@ -105,8 +112,8 @@ pub const SPECS: &[Spec] = &[
         name: "dm_syscalls_one_at_a_time",
         what: "server system calls per direct message sent one at a time, SQLite",
         unit: "calls",
-        target: 12.0,
-        goal: Goal::AtMost,
+        goal: Goal::AtMost(12.0),
+        timed: false,
         how: "The `dm_instr_one_at_a_time` rounds with the server run under `strace -f -c`, \
               which counts every thread's system calls; two runs, the difference over the \
               extra rounds, as for the instruction counts. A round is the send, `stored`, the \
@@ -116,28 +123,30 @@ pub const SPECS: &[Spec] = &[
         name: "dm_cpu_us_memory_store",
         what: "the same with `--store memory`",
         unit: "µs",
-        target: 0.6,
-        goal: Goal::AtMost,
+        goal: Goal::Info,
+        timed: true,
         how: "As `dm_cpu_us`, with the server started with `--store memory` (users log in \
-              with a password, since nothing can be seeded into memory).",
+              with a password, since nothing can be seeded into memory). Without a target (it \
+              was ≤ 0.6 µs): `dm_instr_memory_store` has it.",
     },
     Spec {
         name: "fanout_cpu_us",
         what: "server CPU per delivery in a 100-member group",
         unit: "µs",
-        target: 0.3,
-        goal: Goal::AtMost,
+        goal: Goal::Info,
+        timed: true,
         how: "100 members join one group (SQLite store); a few of them send 64-byte messages to \
               it (window 256 each) while all 100 read and acknowledge as the reference client \
               does. The figure is the server's CPU over the round divided by the deliveries \
-              (messages × 99 other members).",
+              (messages × 99 other members). A time, so without a target (it was ≤ 0.3 µs); no \
+              instruction count covers fan-out yet.",
     },
     Spec {
         name: "latency_p99_us_v4",
         what: "one-way latency, idle, p99, 127.0.0.1",
         unit: "µs",
-        target: 200.0,
-        goal: Goal::AtMost,
+        goal: Goal::AtMost(200.0),
+        timed: true,
         how: "Two users on an otherwise idle server (SQLite store, so each message is \
               committed before it is delivered). One message at a time: the time from writing \
               the `send` to reading the `message` at the receiver, both clocks the same \
@@ -149,38 +158,40 @@ pub const SPECS: &[Spec] = &[
         name: "latency_p99_us_v6",
         what: "the same on [::1]",
         unit: "µs",
-        target: 200.0,
-        goal: Goal::AtMost,
+        goal: Goal::AtMost(200.0),
+        timed: true,
         how: "As `latency_p99_us_v4`, the server listening on `[::1]:0`.",
     },
     Spec {
         name: "drain_10k_ms",
         what: "reconnect with 10,000 queued messages: all delivered",
         unit: "ms",
-        target: 1000.0,
-        goal: Goal::AtMost,
+        goal: Goal::Info,
+        timed: true,
         how: "A user offline; another sends it 10,000 messages (all `stored`). The figure is the \
               time from the user's TCP connect, through hello, token login and the catch-up, \
-              to `synced` with every message read by the client.",
+              to `synced` with every message read by the client. A time, so without a target \
+              (it was ≤ 1 s).",
     },
     Spec {
         name: "reconnect_10k_s",
         what: "10,000 clients log back in after a server restart",
         unit: "s",
-        target: 5.0,
-        goal: Goal::AtMost,
+        goal: Goal::Info,
+        timed: true,
         how: "Right after the idle measurement the server is stopped (SIGTERM) and started \
               again on the same data. The clock starts when the new process is spawned (so its \
               start-up counts) and stops when the last client has read `synced`; each client \
               reconnects with its resume token, up to 512 logins in flight at once (clients \
-              back off with jitter; the listen backlog is 4096).",
+              back off with jitter; the listen backlog is 4096). A time, so without a target \
+              (it was ≤ 5 s).",
     },
     Spec {
         name: "file_relay_mb_s",
         what: "file relay sender → server → receiver, SHA-256 verified",
         unit: "MB/s",
-        target: 500.0,
-        goal: Goal::AtLeast,
+        goal: Goal::AtLeast(500.0),
+        timed: true,
         how: "One user offers another a file (1 GiB in full mode; pseudo-random bytes), uploads \
               it in 128 KiB base64 `chunk`s within the server's window of 8, the receiver \
               accepts, downloads the `file_chunk`s (acknowledging each), decodes them and \
@@ -194,8 +205,8 @@ pub const SPECS: &[Spec] = &[
         name: "file_relay_server_rss_mib",
         what: "server memory growth during that transfer",
         unit: "MiB",
-        target: 2.0,
-        goal: Goal::AtMost,
+        goal: Goal::AtMost(2.0),
+        timed: false,
         how: "The server's peak RSS is reset (/proc/<pid>/clear_refs 5) after the logins; \
               the figure is VmHWM after the transfer minus VmRSS before it.",
     },
@@ -203,8 +214,8 @@ pub const SPECS: &[Spec] = &[
         name: "login_rss_mib",
         what: "server memory after 300 password logins, 4 at a time",
         unit: "MiB",
-        target: 64.0,
-        goal: Goal::AtMost,
+        goal: Goal::AtMost(64.0),
+        timed: false,
         how: "A fresh server (SQLite store) settles for half a second; then 300 password logins \
               with new names (each a sign-up, so one argon2id hash each), 4 in flight at once, \
               each on its own connection, closed after `synced`. The figure is the server's \
@@ -214,21 +225,22 @@ pub const SPECS: &[Spec] = &[
         name: "login_ms_during_sign_up_flood",
         what: "another address's password login while one address floods sign-ups on 250 connections",
         unit: "ms",
-        target: 1000.0,
-        goal: Goal::AtMost,
+        goal: Goal::Info,
+        timed: true,
         how: "A fresh server (SQLite store, the sign-up limit raised with the other limits). \
               From 127.0.0.1, 250 connections each sign up a new name, reconnect and sign up \
               again, without pause. A second after all 250 have asked, a user at 127.0.0.2 \
               (its own address on loopback) logs in with a password 20 times, one after \
               another, 50 ms apart, each on a new connection; the time is from connect to \
-              `synced`. The figure is the slowest of the 20.",
+              `synced`. The figure is the slowest of the 20. A time, so without a target (it \
+              was ≤ 1 s).",
     },
     Spec {
         name: "flood_latency_ratio",
         what: "another pair's latency p99 while one user floods requests, over its idle p99",
         unit: "×",
-        target: 2.0,
-        goal: Goal::AtMost,
+        goal: Goal::AtMost(2.0),
+        timed: true,
         how: "A fresh server (SQLite store, default limits for everything but messages). Two \
               users measure one-way latency as `latency_p99_us_v4` does, idle, then again while \
               a third user writes batches of 240 requests as fast as the server reads them \
@@ -240,8 +252,8 @@ pub const SPECS: &[Spec] = &[
         name: "create_flood_rss_mib",
         what: "server memory growth while one user floods `create` with a victim in `members`",
         unit: "MiB",
-        target: 16.0,
-        goal: Goal::AtMost,
+        goal: Goal::AtMost(16.0),
+        timed: false,
         how: "Right after the previous figure, on the same server: the third user writes \
               nothing but `create` (a new name each time, the fourth user in `members`) in \
               batches of 240, as fast as the server answers, for 40 s (5 s in quick mode). \
@@ -252,8 +264,8 @@ pub const SPECS: &[Spec] = &[
         name: "cluster_cross_node_extra_p99_us",
         what: "one-way latency across two cluster nodes, idle, p99, minus the same on one node",
         unit: "µs",
-        target: 1000.0,
-        goal: Goal::AtMost,
+        goal: Goal::AtMost(1000.0),
+        timed: true,
         how: "Two nodes (`--nats`, `--node-id`) on a throwaway PostgreSQL (fsync off) and \
               nats-server on loopback. One sender on n1 writes, one message at a time with a \
               rest between, to a receiver on n1 and to one on n2 in turn, each message timed \
@@ -265,8 +277,8 @@ pub const SPECS: &[Spec] = &[
         name: "cluster_cpu_ratio_two_nodes",
         what: "nodes' CPU per direct message with two nodes, half the pairs across them, over one node",
         unit: "×",
-        target: 1.11,
-        goal: Goal::AtMost,
+        goal: Goal::AtMost(1.11),
+        timed: true,
         how: "The `dm_cpu_us` load (pairs, window 256, acknowledged as the reference client \
               does) on one cluster node, then on two with a quarter of the pairs on each node \
               and half split across them, each on a fresh database. The figure is the sum of \
@@ -278,24 +290,37 @@ pub const SPECS: &[Spec] = &[
         name: "tui_frame_ms_100k",
         what: "TUI frame with a 100,000-message conversation",
         unit: "ms",
-        target: 2.0,
-        goal: Goal::AtMost,
+        goal: Goal::Info,
+        timed: true,
         how: "`cargo bench -p classchat --bench frame` (tui-client/benches/frame.rs) draws 500 \
               frames into ratatui's TestBackend (120×40) at the bottom and scrolled to the \
               middle, and prints the worse median; the recipe runs it several times and this \
-              is the median of those.",
+              is the median of those. A time, so without a target (it was ≤ 2 ms); its load is \
+              the one when the load benchmark starts, right after the frame benchmark's runs.",
     },
 ];
 
-/// The values each run produced, by figure.
+/// The values each run produced, by figure, and the load average each timed
+/// figure was measured at.
 #[derive(Debug, Default)]
 pub struct Results {
     runs: BTreeMap<&'static str, Vec<f64>>,
+    loads: BTreeMap<&'static str, Vec<f64>>,
 }
 
 impl Results {
+    /// Records a value taken just now: a timed figure's with the load average.
     pub fn add(&mut self, name: &'static str, value: f64) {
+        self.add_at_load(name, value, load_now());
+    }
+
+    /// Records a value measured when the 1-minute load average was `load`.
+    pub fn add_at_load(&mut self, name: &'static str, value: f64, load: Option<f64>) {
         self.runs.entry(name).or_default().push(value);
+        let timed = SPECS.iter().any(|s| s.name == name && s.timed);
+        if let Some(load) = load.filter(|_| timed) {
+            self.loads.entry(name).or_default().push(load);
+        }
     }
 
     pub fn median(&self, name: &str) -> Option<f64> {
@@ -315,40 +340,75 @@ impl Results {
     pub fn runs(&self, name: &str) -> &[f64] {
         self.runs.get(name).map_or(&[], Vec::as_slice)
     }
+
+    /// The load averages a timed figure was measured at: `1.3`, or `1.1–1.5`.
+    pub fn load(&self, name: &str) -> Option<String> {
+        let loads = self.loads.get(name).filter(|l| !l.is_empty())?;
+        let low = number(loads.iter().copied().fold(f64::INFINITY, f64::min));
+        let high = number(loads.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+        Some(if low == high {
+            low
+        } else {
+            format!("{low}–{high}")
+        })
+    }
 }
 
 impl Spec {
-    pub fn pass(&self, value: f64) -> bool {
-        match self.goal {
-            Goal::AtMost => value <= self.target,
-            Goal::AtLeast => value >= self.target,
-        }
-    }
-
-    pub fn verdict(&self, value: f64) -> &'static str {
-        if self.pass(value) { "PASS" } else { "MISS" }
-    }
-
-    /// The line the benchmark prints for this figure.
-    pub fn line(&self, value: f64) -> String {
-        format!(
-            "{} {} {} target {} {} {}",
-            self.name,
-            number(value),
-            self.unit,
-            number(self.target),
-            self.unit,
-            self.verdict(value)
-        )
-    }
-
-    fn target_text(&self) -> String {
-        let sign = match self.goal {
-            Goal::AtMost => "≤",
-            Goal::AtLeast => "≥",
+    /// `PASS` or `MISS`; nothing for an informational figure.
+    pub fn verdict(&self, value: f64) -> Option<&'static str> {
+        let pass = match self.goal {
+            Goal::AtMost(target) => value <= target,
+            Goal::AtLeast(target) => value >= target,
+            Goal::Info => return None,
         };
-        format!("{sign} {} {}", number(self.target), self.unit)
+        Some(if pass { "PASS" } else { "MISS" })
     }
+
+    /// The line the benchmark prints for this figure, with the load average
+    /// it was measured at if it is a time.
+    pub fn line(&self, value: f64, load: Option<&str>) -> String {
+        let mut line = format!("{} {} {}", self.name, number(value), self.unit);
+        match (self.goal, self.verdict(value)) {
+            (Goal::AtMost(target) | Goal::AtLeast(target), Some(verdict)) => {
+                let _ = write!(line, " target {} {} {verdict}", number(target), self.unit);
+            }
+            _ => line.push_str(" (informational)"),
+        }
+        if let Some(load) = load {
+            let _ = write!(line, "; load {load}");
+        }
+        line
+    }
+
+    /// `≤ 2 µs`, `≥ 0.5 ×`; nothing for an informational figure.
+    fn target_text(&self) -> Option<String> {
+        let (sign, target) = match self.goal {
+            Goal::AtMost(target) => ("≤", target),
+            Goal::AtLeast(target) => ("≥", target),
+            Goal::Info => return None,
+        };
+        Some(format!("{sign} {} {}", number(target), self.unit))
+    }
+}
+
+/// The 1-, 5- and 15-minute load averages, as /proc/loadavg gives them.
+pub fn load_averages() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The 1-minute load average: how busy the machine was while a figure was
+/// taken (the benchmark's own processes included).
+pub fn load_now() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// Three significant digits, without a trailing `.0`.
@@ -410,26 +470,35 @@ fn markdown(results: &Results, ctx: &Context) -> String {
     let _ = writeln!(s, "## Results\n");
     let _ = writeln!(
         s,
-        "Measured {} with {}. Each value is the median of {}; every run's value is listed.\n",
+        "Measured {} with {}. Each value is the median of {}; every run's value is listed. \
+         The load is the 1-minute load average when the figure's scenario ended (the \
+         benchmark's own processes count in it), given for times and ratios of times only: \
+         counts and memory do not move with the machine. A figure without a target is a time \
+         on its own, for the reader; see [What reproduces](#what-reproduces).\n",
         today(),
         ctx.sizes,
         ctx.runs
     );
-    let _ = writeln!(s, "| figure | what | median | runs | target | |");
-    let _ = writeln!(s, "|---|---|---|---|---|---|");
+    let _ = writeln!(s, "| figure | what | median | runs | target | | load |");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|");
     for spec in SPECS {
         let (value, verdict) = match results.median(spec.name) {
-            Some(v) => (format!("{} {}", number(v), spec.unit), spec.verdict(v)),
-            None => ("not measured".to_owned(), "—"),
+            Some(v) => (
+                format!("{} {}", number(v), spec.unit),
+                spec.verdict(v)
+                    .map_or("informational".to_owned(), |v| format!("**{v}**")),
+            ),
+            None => ("not measured".to_owned(), "—".to_owned()),
         };
         let runs: Vec<String> = results.runs(spec.name).iter().map(|&v| number(v)).collect();
         let _ = writeln!(
             s,
-            "| `{}` | {} | {value} | {} | {} | **{verdict}** |",
+            "| `{}` | {} | {value} | {} | {} | {verdict} | {} |",
             spec.name,
             spec.what,
             runs.join(", "),
-            spec.target_text()
+            spec.target_text().unwrap_or_else(|| "—".to_owned()),
+            results.load(spec.name).unwrap_or_else(|| "—".to_owned())
         );
     }
     let _ = writeln!(s, "\n### Machine\n");
