@@ -1,13 +1,14 @@
-//! `latency_p99_us_v4` and `latency_p99_us_v6`: one-way latency through an idle server, one message at a time.
+//! `latency_p50_ratio_v4` … `latency_p99_us_v6`: one-way latency through an idle server, one message at a time, over a minimal Tokio relay's measured in turn with it.
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail};
+use anyhow::{Context as _, bail, ensure};
 use classchat_common::{ClientMessage, Conv};
 use hdrhistogram::Histogram;
 use tempfile::TempDir;
 
 use crate::client::{Conn, Peek};
+use crate::relay::RelayProcess;
 use crate::seed;
 use crate::server::{ServerProcess, StoreKind};
 use crate::traffic::{self, Frames};
@@ -18,8 +19,20 @@ const WARM_UP: usize = 200;
 /// The pause between samples, so each finds the server idle.
 const REST: Duration = Duration::from_millis(1);
 
-/// p99 in µs, one value per run; also the median p50, for the log.
-pub async fn run(listen: &str, samples: usize, runs: usize) -> anyhow::Result<Vec<f64>> {
+/// One value per run of each figure.
+#[derive(Debug, Default)]
+pub struct Latency {
+    /// The server's p50 over the relay's.
+    pub p50_ratio: Vec<f64>,
+    /// The server's p99 over the relay's.
+    pub p99_ratio: Vec<f64>,
+    /// The server's p99 in µs.
+    pub p99_us: Vec<f64>,
+}
+
+/// The server and the relay both listen on `listen`; each of their samples
+/// is taken in turn with one of the other's, so both see the same machine.
+pub async fn run(listen: &str, samples: usize, runs: usize) -> anyhow::Result<Latency> {
     let dir = TempDir::new()?;
     let names = seed::names("l", 2);
     let accounts = seed::seed(dir.path(), &names).await?;
@@ -29,49 +42,103 @@ pub async fn run(listen: &str, samples: usize, runs: usize) -> anyhow::Result<Ve
         bail!("two connections expected");
     };
     let to_a: Conv = names[0].parse().context("a user name")?;
+    let relay = RelayProcess::start(listen).await?;
+    let mut ends = (
+        Conn::connect(relay.addr).await?,
+        Conn::connect(relay.addr).await?,
+    );
+    // The relay's lines: the same `send`s and an `ack` as long as the server's.
+    let ack = ClientMessage::Ack {
+        conv: to_a.clone(),
+        seq: (WARM_UP + runs * samples) as u64,
+    }
+    .to_line();
 
     let warm = Frames::new(&names[1], WARM_UP)?;
     for i in 0..WARM_UP {
         sample(&mut a, &mut b, &to_a, warm.line(i)).await?;
+        relay_sample(&mut ends, warm.line(i), &ack).await?;
     }
-    let mut values = Vec::with_capacity(runs);
+    let mut figures = Latency::default();
     for run in 0..runs {
         let frames = Frames::new(&names[1], samples)?;
-        let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)
-            .context("a latency histogram")?;
-        let cpu_before = server.cpu()?;
+        let (mut hist, mut relay_hist) = (histogram()?, histogram()?);
+        let (cpu_before, relay_cpu_before) = (server.cpu()?, relay.cpu()?);
         for i in 0..samples {
             let took = sample(&mut a, &mut b, &to_a, frames.line(i)).await?;
-            hist.record(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX).max(1))
-                .context("a latency out of the histogram's range")?;
+            record(&mut hist, took)?;
+            let took = relay_sample(&mut ends, frames.line(i), &ack).await?;
+            record(&mut relay_hist, took)?;
         }
         server.check_alive()?;
-        // Printed only: what one message (with its ack and receipt) costs the
-        // server when every thread was asleep before it.
-        let cpu = (server.cpu()? - cpu_before).as_secs_f64() * 1e6 / samples as f64;
-        let p99 = hist.value_at_quantile(0.99) as f64 / 1e3;
+        // Printed only: what one round costs each when every thread was
+        // asleep before it.
+        let per_round = |cpu: Duration| cpu.as_secs_f64() * 1e6 / samples as f64;
+        let cpu = per_round(server.cpu()? - cpu_before);
+        let relay_cpu = per_round(relay.cpu()? - relay_cpu_before);
+        let us = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1e3;
+        let (p50, p99) = (us(&hist, 0.5), us(&hist, 0.99));
+        let (relay_p50, relay_p99) = (us(&relay_hist, 0.5), us(&relay_hist, 0.99));
         eprintln!(
-            "  run {}: {samples} messages on {}: p50 {:.0} µs, p99 {p99:.0} µs, max {:.0} µs; \
-             server CPU {cpu:.0} µs per message",
+            "  run {}: {samples} messages on {}: p50 {p50:.0} µs, p99 {p99:.0} µs, max {:.0} µs, \
+             server CPU {cpu:.0} µs per message; relay on {}: p50 {relay_p50:.0} µs, \
+             p99 {relay_p99:.0} µs, max {:.0} µs, relay CPU {relay_cpu:.0} µs per round; \
+             ratios p50 {:.2}×, p99 {:.2}×",
             run + 1,
             server.addr,
-            hist.value_at_quantile(0.5) as f64 / 1e3,
-            hist.max() as f64 / 1e3
+            hist.max() as f64 / 1e3,
+            relay.addr,
+            relay_hist.max() as f64 / 1e3,
+            p50 / relay_p50,
+            p99 / relay_p99
         );
-        values.push(p99);
+        figures.p50_ratio.push(p50 / relay_p50);
+        figures.p99_ratio.push(p99 / relay_p99);
+        figures.p99_us.push(p99);
     }
+    drop(ends);
+    relay.stop().await?;
     ping_floor(&mut a, samples).await?;
     drop((a, b));
     server.stop().await?;
-    Ok(values)
+    Ok(figures)
+}
+
+fn histogram() -> anyhow::Result<Histogram<u64>> {
+    Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).context("a latency histogram")
+}
+
+fn record(hist: &mut Histogram<u64>, took: Duration) -> anyhow::Result<()> {
+    hist.record(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX).max(1))
+        .context("a latency out of the histogram's range")
+}
+
+/// One line through the relay, as [`sample`] sends one through the server:
+/// the time from writing `line` at one end to reading it at the other (and
+/// looking into it, as the server's receiver does); then the other end
+/// writes `ack` back, the first reads it, and both rest.
+async fn relay_sample(
+    (a, b): &mut (Conn, Conn),
+    line: &[u8],
+    ack: &[u8],
+) -> anyhow::Result<Duration> {
+    let start = Instant::now();
+    a.send(line).await?;
+    let there = b.line().await?;
+    ensure!(Peek::of(&there)?.kind == "send", "the relay changed a line");
+    let took = start.elapsed();
+    b.send(ack).await?;
+    let back = a.line().await?;
+    ensure!(Peek::of(&back)?.kind == "ack", "the relay changed a line");
+    tokio::time::sleep(REST).await;
+    Ok(took)
 }
 
 /// For comparison, printed only: `ping` → `pong` round trips, which the
 /// connection's own task answers without the hub or the store.
 async fn ping_floor(a: &mut Conn, samples: usize) -> anyhow::Result<()> {
     let ping = ClientMessage::Ping.to_line();
-    let mut hist =
-        Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).context("a latency histogram")?;
+    let mut hist = histogram()?;
     for _ in 0..samples {
         let start = Instant::now();
         a.send(&ping).await?;
@@ -81,12 +148,7 @@ async fn ping_floor(a: &mut Conn, samples: usize) -> anyhow::Result<()> {
                 break;
             }
         }
-        hist.record(
-            u64::try_from(start.elapsed().as_nanos())
-                .unwrap_or(u64::MAX)
-                .max(1),
-        )
-        .context("a latency out of the histogram's range")?;
+        record(&mut hist, start.elapsed())?;
         tokio::time::sleep(REST).await;
     }
     eprintln!(

@@ -13,6 +13,8 @@
 //!   [`floods`] (one user flooding requests: others' latency, the server's memory),
 //!   [`cluster`] (two nodes on PostgreSQL and NATS: latency across nodes, CPU per
 //!   message; needs `--features cluster`, PostgreSQL's programs and nats-server).
+//! - the baseline: [`relay`] (a minimal Tokio line relay, this binary run
+//!   again as a child process with `--relay LISTEN`) for latency.
 //! - [`report`]: the figures, their targets, the printed lines and the Markdown.
 //!
 //! Usage (after `cargo bench -p classchat-server --bench load --`):
@@ -38,6 +40,7 @@ mod idle;
 mod instructions;
 mod latency;
 mod logins;
+mod relay;
 mod report;
 mod seed;
 mod server;
@@ -157,7 +160,7 @@ impl Plan {
     fn describe(&self) -> String {
         format!(
             "{} idle connections; {} pairs × {} direct messages; a {}-member group with {} senders × {}; \
-             {} latency samples per run; {} queued messages; a {} MiB file; {} sign-ups {} at a time; \
+             {} latency samples per run (and as many through the relay); {} queued messages; a {} MiB file; {} sign-ups {} at a time; \
              {} logins during a sign-up flood on {} connections; {} latency samples idle and \
              during a request flood, then {} s of `create` flood; in a cluster, {} latency \
              samples per run and {} pairs × {} direct messages; under callgrind, {} pairs × {} \
@@ -248,8 +251,25 @@ fn options() -> anyhow::Result<Options> {
     })
 }
 
+fn main() -> ExitCode {
+    // The relay baseline is this binary run again (relay.rs): first, before
+    // the benchmark's own runtime exists.
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() == Some(relay::ARG) {
+        let listen = args.next().unwrap_or_else(|| "127.0.0.1:0".to_owned());
+        return match relay::serve(&listen) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("the relay failed: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    measure()
+}
+
 #[tokio::main]
-async fn main() -> ExitCode {
+async fn measure() -> ExitCode {
     // On a worker, not on the thread that called `block_on`: that thread does
     // not poll the I/O driver, so every socket readiness it waits for would be
     // handed over from a worker, one more thread wake-up per read (60–90 µs on
@@ -355,14 +375,32 @@ async fn bench() -> anyhow::Result<()> {
         }
     }
     if wanted("latency") {
-        for (listen, name) in [
-            ("127.0.0.1:0", "latency_p99_us_v4"),
-            ("[::1]:0", "latency_p99_us_v6"),
+        for (listen, [p50, p99, us]) in [
+            (
+                "127.0.0.1:0",
+                [
+                    "latency_p50_ratio_v4",
+                    "latency_p99_ratio_v4",
+                    "latency_p99_us_v4",
+                ],
+            ),
+            (
+                "[::1]:0",
+                [
+                    "latency_p50_ratio_v6",
+                    "latency_p99_ratio_v6",
+                    "latency_p99_us_v6",
+                ],
+            ),
         ] {
-            eprintln!("latency on {listen}, {} runs", plan.runs);
-            for v in latency::run(listen, plan.latency_samples, plan.runs).await? {
-                results.add(name, v);
-            }
+            eprintln!(
+                "latency on {listen}, server and relay in turn, {} runs",
+                plan.runs
+            );
+            let l = latency::run(listen, plan.latency_samples, plan.runs).await?;
+            l.p50_ratio.into_iter().for_each(|v| results.add(p50, v));
+            l.p99_ratio.into_iter().for_each(|v| results.add(p99, v));
+            l.p99_us.into_iter().for_each(|v| results.add(us, v));
         }
     }
     if wanted("drain") {

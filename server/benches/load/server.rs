@@ -174,24 +174,7 @@ impl ServerProcess {
 
     /// CPU time the process has used so far, user and system, all threads.
     pub fn cpu(&self) -> anyhow::Result<Duration> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid))
-            .with_context(|| format!("the server (pid {}) is gone", self.pid))?;
-        // The command name may hold spaces; the fields after it are fixed.
-        let rest = stat
-            .rsplit_once(')')
-            .map(|(_, rest)| rest)
-            .context("unexpected /proc/<pid>/stat")?;
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        // Fields 14 and 15 of the file (utime, stime) are 11 and 12 after the name.
-        let ticks = |i: usize| -> anyhow::Result<u64> {
-            fields
-                .get(i)
-                .context("short /proc/<pid>/stat")?
-                .parse::<u64>()
-                .context("a non-numeric tick count")
-        };
-        let total = ticks(11)? + ticks(12)?;
-        Ok(Duration::from_secs_f64(total as f64 / clock_ticks() as f64))
+        cpu_of(self.pid)
     }
 
     /// A `/proc/<pid>/status` figure such as `VmRSS` or `VmHWM`, in KiB.
@@ -250,6 +233,28 @@ impl ServerProcess {
             }
         }
     }
+}
+
+/// CPU time process `pid` has used so far, user and system, all threads.
+pub fn cpu_of(pid: u32) -> anyhow::Result<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("process {pid} (the server or the relay) is gone"))?;
+    // The command name may hold spaces; the fields after it are fixed.
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .context("unexpected /proc/<pid>/stat")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // Fields 14 and 15 of the file (utime, stime) are 11 and 12 after the name.
+    let ticks = |i: usize| -> anyhow::Result<u64> {
+        fields
+            .get(i)
+            .context("short /proc/<pid>/stat")?
+            .parse::<u64>()
+            .context("a non-numeric tick count")
+    };
+    let total = ticks(11)? + ticks(12)?;
+    Ok(Duration::from_secs_f64(total as f64 / clock_ticks() as f64))
 }
 
 /// The address in a `listening on ADDR` log line.
