@@ -1,4 +1,4 @@
-//! `file_relay_mb_s` and `file_relay_server_rss_mib`: one file uploaded, relayed and downloaded, SHA-256 checked at the end.
+//! `file_relay_ratio`, `file_relay_mb_s` and `file_relay_server_rss_mib`: one file uploaded, relayed and downloaded, SHA-256 checked at the end, against loopback TCP measured right before.
 
 use std::path::Path;
 use std::time::Instant;
@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 
 use crate::client::{Conn, Peek};
+use crate::loopback;
 use crate::seed;
 use crate::server::{Profile, ServerProcess, StoreKind};
 use crate::traffic;
@@ -86,20 +87,38 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Per run: MB/s from offer to the answer to `received`, and the server's
-/// memory growth in MiB.
-pub async fn run(
-    size: u64,
-    runs: usize,
-    perf: Option<(&Path, &str)>,
-) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
+/// Loopback measurements before each transfer; their median is its baseline.
+const LOOPBACK_TRIES: usize = 3;
+
+/// Bytes each loopback measurement carries at least: a quick run's 16 MiB
+/// take 5 ms, too short to say how fast loopback is.
+const LOOPBACK_MIN_BYTES: u64 = 256 << 20;
+
+/// One value per run of each figure.
+#[derive(Debug, Default)]
+pub struct FileRelay {
+    /// The relay's MB/s over loopback TCP's.
+    pub ratio: Vec<f64>,
+    /// MB/s from offer to the answer to `received`.
+    pub mb_s: Vec<f64>,
+    /// The server's memory growth in MiB.
+    pub rss_mib: Vec<f64>,
+}
+
+pub async fn run(size: u64, runs: usize, perf: Option<(&Path, &str)>) -> anyhow::Result<FileRelay> {
     let content = Content::new(size);
     let dir = TempDir::new()?;
     let names = seed::names("f", 2);
     let accounts = seed::seed(dir.path(), &names).await?;
 
-    let (mut rates, mut growth) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
+    let mut figures = FileRelay::default();
     for run in 0..runs {
+        let mut loopback = Vec::with_capacity(LOOPBACK_TRIES);
+        for _ in 0..LOOPBACK_TRIES {
+            loopback.push(loopback::mb_s(size.max(LOOPBACK_MIN_BYTES)).await?);
+        }
+        loopback.sort_by(f64::total_cmp);
+        let baseline = loopback[LOOPBACK_TRIES / 2];
         // A fresh process each run: memory an allocator kept from an earlier
         // transfer would hide what a transfer costs.
         let mut server = ServerProcess::start(dir.path(), "127.0.0.1:0", StoreKind::Sqlite).await?;
@@ -128,25 +147,29 @@ pub async fn run(
         server.check_alive()?;
         alice.settle().await?;
         let rate = size as f64 / 1e6 / took.as_secs_f64();
+        let tries: Vec<String> = loopback.iter().map(|v| format!("{v:.0}")).collect();
+        let tries = tries.join(", ");
         let mib = peak.saturating_sub(before) as f64 / 1024.0;
         eprintln!(
             "  run {}: {size} bytes in {:.2} s: {rate:.0} MB/s (upload {:.2} s, of which {:.2} s \
              from the last chunk sent to uploaded; download {:.2} s); server CPU {:.2} s; \
              server RSS {before} KiB, peak {peak_up} KiB after the upload, {peak} KiB after \
-             the download: +{mib:.1} MiB",
+             the download: +{mib:.1} MiB; loopback TCP before it {tries} MB/s: {:.2}× the median",
             run + 1,
             took.as_secs_f64(),
             uploaded.as_secs_f64(),
             tail.as_secs_f64(),
             (took - uploaded).as_secs_f64(),
-            cpu.as_secs_f64()
+            cpu.as_secs_f64(),
+            rate / baseline
         );
-        rates.push(rate);
-        growth.push(mib);
+        figures.ratio.push(rate / baseline);
+        figures.mb_s.push(rate);
+        figures.rss_mib.push(mib);
         drop((alice, bob));
         server.stop().await?;
     }
-    Ok((rates, growth))
+    Ok(figures)
 }
 
 /// Offers the file to `to` and uploads it within the server's window; returns

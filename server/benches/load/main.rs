@@ -13,8 +13,9 @@
 //!   [`floods`] (one user flooding requests: others' latency, the server's memory),
 //!   [`cluster`] (two nodes on PostgreSQL and NATS: latency across nodes, CPU per
 //!   message; needs `--features cluster`, PostgreSQL's programs and nats-server).
-//! - the baseline: [`relay`] (a minimal Tokio line relay, this binary run
-//!   again as a child process with `--relay LISTEN`) for latency.
+//! - the baselines: [`relay`] (a minimal Tokio line relay, this binary run
+//!   again as a child process with `--relay LISTEN`) for latency, [`loopback`]
+//!   (TCP throughput) for the file relay.
 //! - [`report`]: the figures, their targets, the printed lines and the Markdown.
 //!
 //! Usage (after `cargo bench -p classchat-server --bench load --`):
@@ -40,6 +41,7 @@ mod idle;
 mod instructions;
 mod latency;
 mod logins;
+mod loopback;
 mod relay;
 mod report;
 mod seed;
@@ -410,12 +412,18 @@ async fn bench() -> anyhow::Result<()> {
         }
     }
     if wanted("files") {
-        eprintln!("file relay, {} runs", plan.slow_runs);
-        let (rates, growth) = files::run(plan.file_bytes, plan.slow_runs, perf("files")).await?;
-        rates
+        eprintln!(
+            "file relay and loopback TCP before each, {} runs",
+            plan.slow_runs
+        );
+        let f = files::run(plan.file_bytes, plan.slow_runs, perf("files")).await?;
+        f.ratio
+            .into_iter()
+            .for_each(|v| results.add("file_relay_ratio", v));
+        f.mb_s
             .into_iter()
             .for_each(|v| results.add("file_relay_mb_s", v));
-        growth
+        f.rss_mib
             .into_iter()
             .for_each(|v| results.add("file_relay_server_rss_mib", v));
     }

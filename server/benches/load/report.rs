@@ -227,10 +227,23 @@ pub const SPECS: &[Spec] = &[
               (it was ≤ 5 s).",
     },
     Spec {
+        name: "file_relay_ratio",
+        what: "file relay sender → server → receiver over loopback TCP's throughput",
+        unit: "×",
+        goal: Goal::AtLeast(0.5),
+        timed: true,
+        how: "`file_relay_mb_s` over the throughput of one loopback TCP connection measured in \
+              the same run: right before each transfer, one task writes as many bytes as the \
+              file has (256 MiB at least) into a connection on 127.0.0.1, 128 KiB a write, and \
+              another task reads them, three times; the median of the three is that transfer's baseline (the log \
+              prints them). The file relay carries every byte twice (up, then down), as \
+              base64.",
+    },
+    Spec {
         name: "file_relay_mb_s",
         what: "file relay sender → server → receiver, SHA-256 verified",
         unit: "MB/s",
-        goal: Goal::AtLeast(500.0),
+        goal: Goal::Info,
         timed: true,
         how: "One user offers another a file (1 GiB in full mode; pseudo-random bytes), uploads \
               it in 128 KiB base64 `chunk`s within the server's window of 8, the receiver \
@@ -239,7 +252,8 @@ pub const SPECS: &[Spec] = &[
               The figure is the file size (10^6 bytes per MB) over the time from `offer` to the \
               answer to `received`. The sender's own hashing before the offer is not counted. \
               The server's upload lands in its data directory on disk and is fsynced before \
-              it is offered.",
+              it is offered. A time, so without a target (it was ≥ 500 MB/s): \
+              `file_relay_ratio` has it.",
     },
     Spec {
         name: "file_relay_server_rss_mib",
@@ -558,11 +572,11 @@ fn markdown(results: &Results, ctx: &Context) -> String {
          per-user rate limit would otherwise be what is measured), the connection caps and the \
          per-address sign-up allowance raised. \
          The load generator (server/benches/load) is Tokio, in the same 2-core machine; CPU and \
-         memory figures are the server process's own, read from /proc. The latency ratios' \
-         baseline is measured by the same harness in the same run, its samples in turn with \
+         memory figures are the server process's own, read from /proc. The ratios' baselines \
+         are measured by the same harness in the same run, their samples or runs in turn with \
          the server's so that whatever else the machine does hits both: a minimal Tokio line \
          relay (server/benches/load/relay.rs, the benchmark's own binary run again as a child \
-         process).\n"
+         process) for latency, loopback TCP for throughput.\n"
     );
     for spec in SPECS {
         let _ = writeln!(s, "- **`{}`**: {}", spec.name, spec.how);
