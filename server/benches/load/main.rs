@@ -453,9 +453,9 @@ async fn bench() -> anyhow::Result<()> {
                 eprintln!("two cluster nodes, {} runs", plan.runs);
                 let figures = cluster::run(plan.cluster, plan.runs, perf("cluster")).await?;
                 figures
-                    .extra_p99_us
+                    .p99_ratio
                     .into_iter()
-                    .for_each(|v| results.add("cluster_cross_node_extra_p99_us", v));
+                    .for_each(|v| results.add("cluster_cross_node_p99_ratio", v));
                 figures
                     .cpu_ratio
                     .into_iter()

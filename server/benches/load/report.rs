@@ -315,17 +315,19 @@ pub const SPECS: &[Spec] = &[
               limits let one user make the server keep.",
     },
     Spec {
-        name: "cluster_cross_node_extra_p99_us",
-        what: "one-way latency across two cluster nodes, idle, p99, minus the same on one node",
-        unit: "µs",
-        goal: Goal::AtMost(1000.0),
+        name: "cluster_cross_node_p99_ratio",
+        what: "one-way latency across two cluster nodes, idle, p99, over the same on one node",
+        unit: "×",
+        goal: Goal::AtMost(2.0),
         timed: true,
         how: "Two nodes (`--nats`, `--node-id`) on a throwaway PostgreSQL (fsync off) and \
               nats-server on loopback. One sender on n1 writes, one message at a time with a \
               rest between, to a receiver on n1 and to one on n2 in turn, each message timed \
               from its write to its arrival (then acknowledged, and the receipt awaited). The \
-              figure is the p99 across nodes minus the p99 on one node: what NATS and the \
-              receiving node's sequencer add.",
+              figure is the p99 across nodes over the p99 on one node, both from the same run: \
+              what NATS and the receiving node's sequencer add, against what one node takes. \
+              The log prints both in µs and their difference (which had the target before, \
+              ≤ 1 ms: about 2× the same-node p99).",
     },
     Spec {
         name: "cluster_cpu_ratio_two_nodes",
