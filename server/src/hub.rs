@@ -47,6 +47,7 @@ use crate::ratelimit::{Class, Rates};
 use crate::store::{ConvId, Reader, Store, StoreError, TokenHash, UserId};
 
 pub use files::Decision;
+pub use worker::CURSORS_WITHIN;
 
 /// Identifies one connection inside the hub.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

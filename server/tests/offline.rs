@@ -213,3 +213,86 @@ async fn messages_sent_during_a_catch_up_arrive_once_and_in_order() {
     assert_eq!(got, sent, "every message once, in the order it was stored");
     bob.expect_nothing_pending().await;
 }
+
+/// Bob's delivered cursor in his conversation with alice, as the database
+/// holds it.
+fn stored_delivered_cursor(server: &TestServer) -> i64 {
+    let db = rusqlite::Connection::open(server.data_path().join("classchat.db")).unwrap();
+    db.query_row(
+        "SELECT m.delivered_seq FROM members m JOIN users u ON u.id = m.user_id
+         WHERE u.name = 'bob'",
+        [],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+/// Waits until the hub has applied everything `c` sent before: a `who` is
+/// answered after it.
+async fn round_trip(c: &mut TestClient) {
+    c.send(ClientMessage::Who { req: Some(99) }).await;
+    c.recv_until(10, |m| matches!(m, ServerMessage::Who { .. }))
+        .await;
+}
+
+/// Acknowledgements are not a commit each (a round of one message would cost
+/// two): the cursors they move are written together, at most
+/// `CURSORS_WITHIN` after the first; a `read` writes them at once, and so
+/// does a graceful stop.
+#[tokio::test]
+async fn acknowledgements_are_written_within_a_second_together() {
+    let server = start_server(ServerOptions::default().sqlite()).await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    let token = bob.token().to_owned();
+    let ack = |seq| ClientMessage::Ack {
+        conv: conv("alice"),
+        seq,
+    };
+    for (seq, text) in [(1, "one"), (2, "two")] {
+        alice.send_stored("bob", text).await;
+        assert_eq!(bob.recv_message().await.seq, seq);
+    }
+
+    // Neither an acknowledgement nor the next message writes it; a moment
+    // later it is written.
+    bob.send(ack(1)).await;
+    round_trip(&mut bob).await;
+    alice.send_stored("bob", "three").await;
+    assert_eq!(bob.recv_message().await.seq, 3);
+    assert_eq!(stored_delivered_cursor(&server), 0, "not written at once");
+    // The clock paused after the log-ins (password hashing runs on threads
+    // of its own, which a paused clock would not wait for).
+    tokio::time::pause();
+    tokio::time::sleep(classchat_server::hub::CURSORS_WITHIN).await;
+    tokio::time::resume();
+    round_trip(&mut bob).await;
+    assert_eq!(
+        stored_delivered_cursor(&server),
+        1,
+        "written within the bound"
+    );
+
+    // A `read` writes the waiting acknowledgement with it.
+    bob.send(ack(2)).await;
+    round_trip(&mut bob).await;
+    assert_eq!(stored_delivered_cursor(&server), 1);
+    bob.send(ClientMessage::Read {
+        req: Some(5),
+        conv: conv("alice"),
+        seq: Some(1),
+    })
+    .await;
+    bob.recv_until(10, |m| matches!(m, ServerMessage::ReadMarked { .. }))
+        .await;
+    assert_eq!(stored_delivered_cursor(&server), 2, "written with the read");
+
+    // One still waiting when the server stops is written at the stop.
+    bob.send(ack(3)).await;
+    round_trip(&mut bob).await;
+    drop((alice, bob));
+    let server = server.restart().await;
+    assert_eq!(stored_delivered_cursor(&server), 3, "written at the stop");
+    let bob = TestClient::resume(server.addr, "bob", &token).await;
+    assert!(bob.caught_up.is_empty(), "got {:?}", bob.caught_up);
+}

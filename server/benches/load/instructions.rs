@@ -8,6 +8,7 @@
 //! server stops. The figure is the difference over `n`: start-up, log-ins, the
 //! warm-up, what an idle second costs and the stop are in both runs and cancel.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -52,19 +53,20 @@ pub async fn many_in_flight(
     let mut totals = Vec::with_capacity(2);
     for scale in [1, 2] {
         let count = plan.per_sender * scale;
-        let keep = keep.filter(|_| scale == 2);
         totals.push(
             counted(
                 Counter::Instructions,
                 store,
                 plan.pairs,
-                keep,
+                keep.map(|k| (k, scale)),
                 |conns, names| Box::pin(in_flight(conns, names, plan.pairs, count)),
             )
             .await?,
         );
     }
-    per_message(&totals, plan.pairs * plan.per_sender)
+    let messages = plan.pairs * plan.per_sender;
+    difference(Counter::Instructions, keep, messages)?;
+    per_message(&totals, messages)
 }
 
 /// Instructions per message to index it for search (SQLite), on top of
@@ -74,13 +76,12 @@ pub async fn search_index(plan: InstrPlan, dm_instr: f64, keep: Keep<'_>) -> any
     let mut totals = Vec::with_capacity(2);
     for scale in [1, 2] {
         let count = plan.per_sender * scale;
-        let keep = keep.filter(|_| scale == 2);
         totals.push(
             counted(
                 Counter::Instructions,
                 StoreKind::Sqlite,
                 plan.pairs,
-                keep,
+                keep.map(|k| (k, scale)),
                 |conns, names| {
                     Box::pin(async move {
                         in_flight(conns, names, plan.pairs, count).await?;
@@ -91,7 +92,9 @@ pub async fn search_index(plan: InstrPlan, dm_instr: f64, keep: Keep<'_>) -> any
             .await?,
         );
     }
-    Ok(per_message(&totals, plan.pairs * plan.per_sender)? - dm_instr)
+    let messages = plan.pairs * plan.per_sender;
+    difference(Counter::Instructions, keep, messages)?;
+    Ok(per_message(&totals, messages)? - dm_instr)
 }
 
 /// One `search`, waiting for its answer: for a word no message has, so
@@ -137,14 +140,18 @@ async fn rounds(counter: Counter, plan: InstrPlan, keep: Keep<'_>) -> anyhow::Re
     let mut totals = Vec::with_capacity(2);
     for scale in [1, 2] {
         let count = plan.one_at_a_time * scale;
-        let keep = keep.filter(|_| scale == 2);
         totals.push(
-            counted(counter, StoreKind::Sqlite, 1, keep, |conns, names| {
-                Box::pin(one_by_one(conns, names, count))
-            })
+            counted(
+                counter,
+                StoreKind::Sqlite,
+                1,
+                keep.map(|k| (k, scale)),
+                |conns, names| Box::pin(one_by_one(conns, names, count)),
+            )
             .await?,
         );
     }
+    difference(counter, keep, plan.one_at_a_time)?;
     per_message(&totals, plan.one_at_a_time)
 }
 
@@ -167,8 +174,10 @@ fn per_message(totals: &[u64], messages: usize) -> anyhow::Result<f64> {
     Ok((long - short) as f64 / messages as f64)
 }
 
-/// Where to keep the longer run's profile (`--perf DIR`, as `<name>.callgrind`
-/// for `callgrind_annotate`, or `<name>.strace`, the summary by system call).
+/// Where to keep the profiles (`--perf DIR`): each run's, as
+/// `<name>.<1|2>.callgrind` for `callgrind_annotate` or `<name>.<1|2>.strace`
+/// (the summary by system call), and their difference per message as
+/// `<name>.per_message.txt`.
 pub type Keep<'a> = Option<(&'a Path, &'a str)>;
 
 type Load<'a> = std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
@@ -179,7 +188,7 @@ async fn counted(
     counter: Counter,
     store: StoreKind,
     pairs: usize,
-    keep: Keep<'_>,
+    keep: Option<((&Path, &str), usize)>,
     load: impl for<'a> FnOnce(&'a mut Vec<Conn>, &'a [String]) -> Load<'a>,
 ) -> anyhow::Result<u64> {
     let dir = TempDir::new()?;
@@ -197,8 +206,8 @@ async fn counted(
     server.check_alive()?;
     drop(conns);
     server.stop().await?;
-    if let Some((dir, name)) = keep {
-        let to = dir.join(format!("{name}.{}", counter.suffix()));
+    if let Some(((dir, name), run)) = keep {
+        let to = dir.join(format!("{name}.{run}.{}", counter.suffix()));
         std::fs::copy(&out, &to).with_context(|| format!("cannot keep {}", to.display()))?;
     }
     counter.total(&out)
@@ -329,4 +338,118 @@ async fn one_by_one(conns: &mut [Conn], names: &[String], count: usize) -> anyho
         latency::sample(a, b, &to_a, frames.line(i)).await?;
     }
     Ok(())
+}
+
+/// With `--perf DIR`, writes `<name>.per_message.txt`: what the longer run
+/// counted more than the shorter, by function (callgrind) or system call
+/// (strace), over the extra messages, the largest first, with a summary by
+/// library; the profile of a message that start-up and log-ins do not blur.
+fn difference(counter: Counter, keep: Keep<'_>, messages: usize) -> anyhow::Result<()> {
+    let Some((dir, name)) = keep else {
+        return Ok(());
+    };
+    let run = |n: usize| dir.join(format!("{name}.{n}.{}", counter.suffix()));
+    let (short, long) = match counter {
+        Counter::Instructions => (by_function(&run(1))?, by_function(&run(2))?),
+        Counter::Syscalls => (by_syscall(&run(1))?, by_syscall(&run(2))?),
+    };
+    let mut rows: Vec<(String, f64)> = long
+        .iter()
+        .map(|(key, &l)| {
+            let s = short.get(key).copied().unwrap_or(0);
+            (key.clone(), (l as f64 - s as f64) / messages as f64)
+        })
+        .filter(|(_, v)| v.abs() >= 0.05)
+        .collect();
+    rows.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let total: f64 = rows.iter().map(|(_, v)| v).sum();
+    let mut text = format!("{name}: {total:.1} per message, the difference of two runs\n\n");
+    if let Counter::Instructions = counter {
+        let mut groups: BTreeMap<&str, f64> = BTreeMap::new();
+        for (key, v) in &rows {
+            *groups.entry(library(key)).or_default() += v;
+        }
+        let mut groups: Vec<_> = groups.into_iter().collect();
+        groups.sort_by(|a, b| b.1.total_cmp(&a.1));
+        for (group, v) in groups {
+            text += &format!("{v:>10.0} {:>5.1}%  {group}\n", 100.0 * v / total);
+        }
+        text += "\n";
+    }
+    for (key, v) in rows.iter().take(80) {
+        text += &format!("{v:>10.1} {:>5.1}%  {key}\n", 100.0 * v / total);
+    }
+    let to = dir.join(format!("{name}.per_message.txt"));
+    std::fs::write(&to, text).with_context(|| format!("cannot write {}", to.display()))
+}
+
+/// The library a `file:function` of [`by_function`] belongs to.
+fn library(key: &str) -> &'static str {
+    let (file, function) = key.split_once(':').unwrap_or((key, ""));
+    match file {
+        "sqlite3.c" => "SQLite",
+        "malloc.c" | "arena.c" => "malloc and free",
+        _ if file.contains("memmove") || file.contains("memset") || file.contains("memcmp") => {
+            "memcpy, memset"
+        }
+        _ if function.contains("serde_json") || function.contains("serde_core") => "serde_json",
+        _ if function.contains("tokio") || function.contains("mio::") => "Tokio",
+        _ if function.contains("classchat") => "ClassChat's own",
+        _ if file.ends_with(".c") || file.ends_with(".S") => "libc, other",
+        _ => "Rust std and other crates",
+    }
+}
+
+/// Self instructions by `file:function` (the file without its directories),
+/// from `callgrind_annotate`.
+fn by_function(profile: &Path) -> anyhow::Result<BTreeMap<String, u64>> {
+    let out = std::process::Command::new("callgrind_annotate")
+        .args(["--inclusive=no", "--auto=no", "--threshold=100"])
+        .arg(profile)
+        .output()
+        .context("cannot run callgrind_annotate")?;
+    if !out.status.success() {
+        bail!("callgrind_annotate failed on {}", profile.display());
+    }
+    let mut counts = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        // `  1,234 ( 0.56%)  /path/to/file.rs:function [/path/to/object]`
+        let Some((count, rest)) = line.trim_start().split_once(' ') else {
+            continue;
+        };
+        let Ok(count) = count.replace(',', "").parse::<u64>() else {
+            continue;
+        };
+        let Some((_, place)) = rest.split_once(")  ") else {
+            continue;
+        };
+        if place.starts_with("PROGRAM TOTALS") {
+            continue;
+        }
+        let place = place.rsplit_once(" [").map_or(place, |(p, _)| p);
+        let (file, function) = place.split_once(':').unwrap_or(("?", place));
+        let file = file.rsplit('/').next().unwrap_or(file);
+        *counts.entry(format!("{file}:{function}")).or_insert(0) += count;
+    }
+    Ok(counts)
+}
+
+/// Calls by system call, from an `strace -c` summary.
+fn by_syscall(summary: &Path) -> anyhow::Result<BTreeMap<String, u64>> {
+    let text = std::fs::read_to_string(summary)
+        .with_context(|| format!("cannot read {}", summary.display()))?;
+    let mut counts = BTreeMap::new();
+    for line in text.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        // `% time seconds usecs/call calls [errors] syscall`
+        let (Some(calls), Some(name)) = (fields.get(3), fields.last()) else {
+            continue;
+        };
+        if let Ok(calls) = calls.parse::<u64>()
+            && *name != "total"
+        {
+            counts.insert((*name).to_string(), calls);
+        }
+    }
+    Ok(counts)
 }

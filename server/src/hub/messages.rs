@@ -669,6 +669,7 @@ impl Worker {
                 m.dirty = true;
                 b.dirty.push((conv_id, user));
             }
+            b.cursors_now = true;
         }
         let marked = m.read;
         b.message(

@@ -44,6 +44,19 @@ const INDEX_WHEN_IDLE: Duration = Duration::from_secs(1);
 const INDEX_AT_THE_LATEST: Duration = Duration::from_secs(10);
 const INDEX_AT_ONCE: usize = 2_000;
 
+/// The longest an acknowledgement waits to be written. Delivered cursors
+/// moved by `ack`s (and a sender's own, by sending) are written together once
+/// this long has passed since the first of them, not in the batch that moved
+/// them: a message round then commits once (the message) instead of twice,
+/// and writes two database pages instead of three. An abrupt stop (`kill -9`,
+/// a power cut) may forget the acknowledgements of this last moment; those
+/// messages come once more in the next catch-up, and clients drop them as
+/// duplicates by `seq` (PROTOCOL.md §6.4). A graceful stop writes them, and a
+/// batch that moves a read cursor (`read`) writes every waiting cursor at
+/// once. A node of a cluster does not wait (another node may load the member
+/// from the database).
+pub const CURSORS_WITHIN: Duration = Duration::from_secs(1);
+
 /// When the search index catches up (see [`INDEX_WHEN_IDLE`]).
 #[derive(Debug, Default)]
 struct Indexing {
@@ -109,6 +122,9 @@ pub struct Batch {
     pub origins: Vec<Origin>,
     /// Members whose cursors changed, written once just before the commit.
     pub dirty: Vec<(ConvId, UserId)>,
+    /// A read cursor moved: the batch's cursors are written now, not later
+    /// (see [`CURSORS_WITHIN`]).
+    pub cursors_now: bool,
     /// Completed uploads this batch turns into offers: if it cannot be
     /// stored, their senders are told and their files deleted.
     pub uploads: Vec<(SessionId, OfferId)>,
@@ -156,6 +172,10 @@ pub struct Worker {
     /// What a node of a cluster keeps besides; `None` for a single server.
     pub(super) cluster: Option<Cluster>,
     indexing: Indexing,
+    /// Members whose moved cursors wait to be written (see
+    /// [`CURSORS_WITHIN`]), and when they are.
+    cursors: Vec<(ConvId, UserId)>,
+    cursors_due: Option<tokio::time::Instant>,
 }
 
 impl Worker {
@@ -168,6 +188,8 @@ impl Worker {
             cluster: config.bus.clone().map(Cluster::new),
             config,
             indexing: Indexing::default(),
+            cursors: Vec::new(),
+            cursors_due: None,
         }
     }
 
@@ -181,6 +203,7 @@ impl Worker {
     pub async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
         let mut commands = Vec::with_capacity(self.config.max_batch);
         let mut index_due = self.indexing.due(self.store.search_backlog(), false);
+        let mut busy = false;
         loop {
             let mut index = false;
             if self.overflowed.is_empty() {
@@ -193,13 +216,19 @@ impl Worker {
                     },
                     // Nothing came, but the count of who is online is due.
                     () = sleep_until(self.online_due()) => {}
+                    () = sleep_until(self.cursors_due) => {}
                     () = sleep_until(index_due) => index = true,
                 }
             }
-            // Let the sessions this worker has already woken run first: what
-            // they send joins this batch, so one commit covers it (under load,
-            // a batch per command would cost a commit per command).
-            tokio::task::yield_now().await;
+            // Under load (the last batch had several commands), let the
+            // sessions this worker has already woken run first: what they
+            // send joins this batch, so one commit covers it (a batch per
+            // command would cost a commit per command). Idle, a command goes
+            // at once: the yield would batch nothing, and costs a round a
+            // wake-up of the runtime's other worker and a system call or two.
+            if busy {
+                tokio::task::yield_now().await;
+            }
             while commands.len() < self.config.max_batch {
                 match rx.try_recv() {
                     Ok(c) => commands.push(c),
@@ -220,6 +249,7 @@ impl Worker {
                 self.detach(&mut batch, session);
             }
             let had_commands = !commands.is_empty();
+            busy = commands.len() > 1;
             for command in commands.drain(..) {
                 self.apply(&mut batch, command);
             }
@@ -246,6 +276,7 @@ impl Worker {
             self.tell_online();
             index_due = self.indexing.due(self.store.search_backlog(), had_commands);
         }
+        self.flush_cursors().await;
         if let Some(c) = &self.cluster {
             // The other nodes show this node's users offline now, not after
             // the silence that a killed node leaves.
@@ -490,7 +521,22 @@ impl Worker {
     /// everyone involved, and reloads the state from what was really stored.
     async fn finish(&mut self, mut b: Batch) -> Result<(), StoreError> {
         if b.failed.is_none() {
-            self.write_cursors(&mut b);
+            self.cursors.append(&mut b.dirty);
+            let now = tokio::time::Instant::now();
+            // The deadline stays set when a `read` writes the cursors before
+            // it: a timer is armed at most once a second, not once a round
+            // (arming one wakes the runtime's driver).
+            let due = self.cursors_due.is_some_and(|due| due <= now);
+            if due {
+                self.cursors_due = None;
+            }
+            // A node of a cluster writes them at once: another node may
+            // load the same member from the database at any moment.
+            if b.cursors_now || due || self.clustered() {
+                self.write_cursors(&mut b);
+            } else if !self.cursors.is_empty() && self.cursors_due.is_none() {
+                self.cursors_due = Some(now + CURSORS_WITHIN);
+            }
         }
         let outcome = match b.failed.take() {
             Some(e) => Err(e),
@@ -542,8 +588,25 @@ impl Worker {
                     .values()
                     .map(|c| (c.id, b.released.get(&c.id).copied().unwrap_or(c.last_seq)))
                     .collect();
+                // Cursors of earlier batches that waited are not in the
+                // store: kept, to be written when due.
+                let waiting: Vec<(ConvId, UserId, u64, u64)> = std::mem::take(&mut self.cursors)
+                    .into_iter()
+                    .filter_map(|(conv, user)| {
+                        let m = self.state.member_mut(conv, user)?;
+                        m.dirty.then_some((conv, user, m.delivered, m.read))
+                    })
+                    .collect();
                 let snapshot = self.reload().await?;
                 self.state.load(snapshot, &self.config.rates);
+                for (conv, user, delivered, read) in waiting {
+                    if let Some(m) = self.state.member_mut(conv, user) {
+                        m.delivered = m.delivered.max(delivered);
+                        m.read = m.read.max(read);
+                        m.dirty = true;
+                        self.cursors.push((conv, user));
+                    }
+                }
                 let clustered = self.clustered();
                 for c in self.state.convs.values_mut() {
                     match released.get(&c.id) {
@@ -590,8 +653,9 @@ impl Worker {
         }
     }
 
+    /// Writes the cursors that moved into the batch's transaction.
     fn write_cursors(&mut self, b: &mut Batch) {
-        for (conv, user) in std::mem::take(&mut b.dirty) {
+        for (conv, user) in std::mem::take(&mut self.cursors) {
             let Some(m) = self.state.member_mut(conv, user) else {
                 continue;
             };
@@ -603,6 +667,23 @@ impl Worker {
                 b.fail(e);
                 return;
             }
+        }
+    }
+
+    /// Writes the cursors still waiting (see [`CURSORS_WITHIN`]), at a
+    /// graceful stop.
+    async fn flush_cursors(&mut self) {
+        if self.cursors.is_empty() {
+            return;
+        }
+        let mut b = Batch::default();
+        self.write_cursors(&mut b);
+        let written = match b.failed {
+            Some(e) => Err(e),
+            None => self.store.commit().await,
+        };
+        if let Err(e) = written {
+            tracing::warn!("could not write the last acknowledgements at stop: {e}");
         }
     }
 
