@@ -283,11 +283,15 @@ pub enum ClientMessage {
         /// Base64 (standard alphabet, padded).
         data: String,
     },
-    /// Take an offered file. Answered with `download`, then `file_chunk`s.
+    /// Take an offered file. Answered with `download`, then `file_chunk`s;
+    /// with `bulk`, `download` carries a token and the bytes come on a
+    /// connection of their own (`get`) instead.
     Accept {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req: Option<Req>,
         offer: OfferId,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        bulk: bool,
     },
     /// "I have the first `received` bytes of this download": opens the window.
     FileAck {
@@ -329,6 +333,18 @@ pub enum ClientMessage {
     Pong,
     /// Log out: the server answers `bye` and closes the connection.
     Bye,
+    /// The first line of a bulk connection: the raw bytes of an upload
+    /// follow, from the `offset` the server's `transfer` names.
+    Put {
+        token: String,
+    },
+    /// The first line of a bulk connection: send the file's bytes from
+    /// `offset` on, raw, then close.
+    Get {
+        token: String,
+        #[serde(default)]
+        offset: u64,
+    },
 }
 
 fn yes() -> bool {
@@ -991,6 +1007,10 @@ pub enum ServerMessage {
         name: String,
         chunk: usize,
         window: usize,
+        /// Opens a bulk connection for the bytes instead (`put`); absent for
+        /// an empty file, which is complete already.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
     },
     /// The server has the first `received` bytes of your upload.
     ChunkAck {
@@ -1003,6 +1023,20 @@ pub enum ServerMessage {
         conv: Conv,
         seq: u64,
     },
+    /// On a bulk connection, the answer to `put` or `get`: the bytes from
+    /// `offset` to `size` follow (`get`) or are expected (`put`), raw.
+    Transfer {
+        offer: OfferId,
+        offset: u64,
+        size: u64,
+    },
+    /// On a bulk connection, after the last byte of a `put`: the server has
+    /// all `size` bytes and their SHA-256 matched; `uploaded` follows on the
+    /// chat connection once the offer is stored.
+    TransferDone {
+        offer: OfferId,
+        size: u64,
+    },
     /// The file you accepted follows in `file_chunk`s; acknowledge with `file_ack`.
     Download {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1011,6 +1045,10 @@ pub enum ServerMessage {
         file: FileInfo,
         chunk: usize,
         window: usize,
+        /// For an `accept` with `bulk`: opens a bulk connection for the bytes
+        /// (`get`); no `file_chunk` follows on this one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
     },
     /// Bytes of a download: `offset` is how many came before; `data` is base64.
     FileChunk {
@@ -1165,6 +1203,8 @@ impl ServerMessage {
             | ServerMessage::Typing { .. }
             | ServerMessage::ChunkAck { .. }
             | ServerMessage::Uploaded { .. }
+            | ServerMessage::Transfer { .. }
+            | ServerMessage::TransferDone { .. }
             | ServerMessage::FileChunk { .. }
             | ServerMessage::Ping
             | ServerMessage::Pong
@@ -1236,6 +1276,8 @@ impl ClientMessage {
             | ClientMessage::Typing { .. }
             | ClientMessage::Ping
             | ClientMessage::Pong
+            | ClientMessage::Put { .. }
+            | ClientMessage::Get { .. }
             | ClientMessage::Bye => None,
         }
     }

@@ -236,6 +236,7 @@ impl Server {
             throttle,
             roster,
             shutdown,
+            tickets: Default::default(),
         });
         Ok(Self {
             ctx,

@@ -7,6 +7,7 @@
 //! request goes through the hub; only history pages are read here, off the hub
 //! thread ([`history`]).
 
+mod bulk;
 mod catchup;
 mod conn;
 pub(crate) mod history;
@@ -53,6 +54,8 @@ pub struct Context {
     /// Who may create an account, when sign-up is limited.
     pub roster: Option<crate::roster::Roster>,
     pub shutdown: CancellationToken,
+    /// Tokens for files' bytes on connections of their own.
+    pub tickets: bulk::Tickets,
 }
 
 impl Context {
@@ -101,6 +104,13 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, tls: Op
         Ok(identity) => identity,
         Err(Ending::Refused(msg)) => return conn.close_with(&msg).await,
         Err(Ending::Gone) => return,
+        Err(Ending::Bulk(first)) => {
+            return tokio::select! {
+                biased;
+                () = ctx.shutdown.cancelled() => {}
+                () = bulk::serve(conn, &ctx, peer, *first) => {}
+            };
+        }
     };
     let outbound = Outbound::new(ctx.config.queue);
     let attached = ctx
@@ -127,7 +137,7 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, tls: Op
         token: identity.token,
         server_time: Timestamp::now(),
     };
-    let mut transfers = Transfers::default();
+    let mut transfers = Transfers::new(session);
     let end = match conn.send(&logged_in).await {
         // The loop answers a shutdown itself between lines. This arm is for a
         // session stuck writing to a client that stopped reading, which would
@@ -214,7 +224,7 @@ async fn serve(conn: &mut Conn, at: Here<'_>, transfers: &mut Transfers) -> End 
             biased;
             () = ctx.shutdown.cancelled() => return End::close(shutdown_message()),
             () = outbound.ready(), if !catching_up => {
-                if let Some(end) = write_queued(conn, outbound, transfers).await {
+                if let Some(end) = write_queued(conn, outbound, transfers, ctx).await {
                     return end;
                 }
             }
@@ -308,10 +318,11 @@ async fn write_queued(
     conn: &mut Conn,
     outbound: &Outbound,
     transfers: &mut Transfers,
+    ctx: &Context,
 ) -> Option<End> {
     let (mut lines, closed) = outbound.take();
     for offer in outbound.take_stops() {
-        lines.extend(transfers.stop_download(offer));
+        lines.extend(transfers.stop_download(ctx, offer));
     }
     if conn.write_lines(&mut lines).await.is_err() {
         return Some(End::Gone);
@@ -558,8 +569,8 @@ async fn handle(
             let reply = Box::pin(transfers.chunk(ctx, session, offer, offset, &data)).await;
             return answer(conn, ctx, None, reply).await;
         }
-        ClientMessage::Accept { req, offer } => {
-            let reply = Box::pin(transfers.accept(ctx, session, req, offer)).await;
+        ClientMessage::Accept { req, offer, bulk } => {
+            let reply = Box::pin(transfers.accept(ctx, session, req, offer, bulk)).await;
             return answer(conn, ctx, req, reply).await;
         }
         ClientMessage::FileAck { offer, received } => {
@@ -594,6 +605,11 @@ async fn handle(
         ClientMessage::Hello { .. } | ClientMessage::Login { .. } => {
             let e = "this connection is already logged in";
             return send(conn, &ServerMessage::error(ErrorCode::AlreadyLoggedIn, e)).await;
+        }
+        ClientMessage::Put { .. } | ClientMessage::Get { .. } => {
+            let e =
+                "put and get are the first line of a connection of their own (PROTOCOL.md §11.7)";
+            return send(conn, &ServerMessage::error(ErrorCode::BadRequest, e)).await;
         }
     };
     ctx.hub

@@ -496,6 +496,7 @@ async fn a_file_offered_on_one_node_is_downloaded_on_the_other() {
     let over = fixtures::ask(&mut bob, |req| ClientMessage::Accept {
         req,
         offer: up.offer,
+        bulk: false,
     })
     .await;
     expect!(over, ServerMessage::Error { code: ErrorCode::FileGone, .. } => ());

@@ -20,6 +20,7 @@
 
 mod actor;
 mod backoff;
+mod bulk;
 mod refresh;
 pub mod transfers;
 

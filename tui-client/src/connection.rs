@@ -115,6 +115,10 @@ pub struct Established {
     pub user: Username,
     pub token: Secret,
     pub created: bool,
+    /// The server's address this connection reached: a bulk connection for
+    /// a file must reach the same one (in a cluster, the node that issued
+    /// its token).
+    pub peer: Option<SocketAddr>,
 }
 
 /// Connects and logs in as `user`. With `create`, a name without an account
@@ -186,6 +190,7 @@ async fn handshake(
 ) -> Result<Established, ConnectError> {
     let stream = open(addr).await?;
     let _ = stream.set_nodelay(true);
+    let peer = stream.peer_addr().ok();
     let stream: Box<dyn Stream> = match tls {
         None => Box::new(stream),
         Some(trust) => Box::new(secure(stream, addr, trust).await?),
@@ -230,9 +235,31 @@ async fn handshake(
             user,
             token,
             created,
+            peer,
         }),
         other => Err(unexpected(other)),
     }
+}
+
+/// A bulk connection for a file's bytes (PROTOCOL.md §11.7): to `peer`, the
+/// address the chat connection reached, over TLS when that one is.
+pub async fn open_bulk(
+    peer: SocketAddr,
+    addr: &ServerAddr,
+    tls: Option<&Trust>,
+) -> Result<Box<dyn Stream>, ConnectError> {
+    let stream = tokio::time::timeout(CONNECT_EACH, TcpStream::connect(peer))
+        .await
+        .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))
+        .map_err(|cause| ConnectError::Unreachable {
+            addr: peer.to_string(),
+            cause,
+        })?;
+    let _ = stream.set_nodelay(true);
+    Ok(match tls {
+        None => Box::new(stream),
+        Some(trust) => Box::new(secure(stream, addr, trust).await?),
+    })
 }
 
 /// The TLS handshake, with the server's certificate checked as `trust` says.

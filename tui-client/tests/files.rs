@@ -1,6 +1,7 @@
 //! File transfer end to end through the client core against the real server:
 //! real files hashed, offered, uploaded, accepted, verified and saved in temporary
 //! folders; names from a hostile raw-protocol sender; collisions; decline;
+//! bulk connections cut half-way (they resume) or refused (chunks instead);
 //! and the real `classchat` binaries' memory while they move 50 MB.
 
 #![allow(clippy::unwrap_used, reason = "tests may panic on unexpected errors")]
@@ -26,6 +27,7 @@ use tokio::sync::mpsc;
 use tokio_util::codec::Framed;
 
 mod support;
+use support::relay::{self, Relay};
 use support::{TestServer, Ui, connect, shown};
 
 /// How long one event of a 50 MB transfer may take in a debug build on a busy machine.
@@ -588,6 +590,117 @@ async fn an_empty_file_is_sent_and_saved() {
     assert_eq!(saved, downloads.join("__init__.py"));
     assert_eq!(std::fs::read(&saved).unwrap(), b"");
     assert_eq!(listing(&downloads), ["__init__.py"]);
+    assert_eq!(file_status(&mut alice_events).await.1, FileState::Accepted);
+    assert_eq!(file_status(&mut alice_events).await.1, FileState::Received);
+    server.stop().await;
+}
+
+/// A client whose chat connection goes through `relay`.
+async fn connect_via(
+    server: &TestServer,
+    relay: &Relay,
+    user: &str,
+) -> (Client, mpsc::Receiver<Event>) {
+    let mut options = support::options(server, user);
+    options.server = relay.addr.to_string().parse().unwrap();
+    let (client, events, _) = Client::start(options).await.unwrap();
+    (client, events)
+}
+
+/// The `offset` of a `put`'s or `get`'s line, or of the server's `transfer`.
+fn offset_in(line: &str) -> u64 {
+    let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+    v["offset"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no offset in {line}"))
+}
+
+#[tokio::test]
+async fn a_bulk_connection_cut_half_way_goes_on_from_where_it_stopped_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start("127.0.0.1:0", &dir.path().join("server")).await;
+    let cut = 3 << 20;
+    let alice_relay = Relay::start(server.addr, relay::Bulk::CutFirstAfter(cut)).await;
+    let bob_relay = Relay::start(server.addr, relay::Bulk::CutFirstAfter(cut)).await;
+    let (alice, mut alice_events) = connect_via(&server, &alice_relay, "alice").await;
+    let (bob, mut bob_events) = connect_via(&server, &bob_relay, "bob").await;
+    let source = dir.path().join("lecture.mp4");
+    let size = 12 << 20;
+    write_random(&source, 5, size);
+
+    let (offer, up) = send_file(&alice, &mut alice_events, "bob", &source, SLOW).await;
+    assert_eq!(up.last().unwrap().bytes, size);
+    let puts = alice_relay.openings();
+    assert!(
+        puts.len() >= 2,
+        "the cut connection was followed by another: {puts:?}"
+    );
+    assert!(
+        puts.iter().all(|o| o.client.contains(r#""type":"put""#)),
+        "{puts:?}"
+    );
+    let resumed_at = offset_in(&puts[1].server);
+    assert!(
+        resumed_at > 0 && resumed_at <= cut,
+        "the second put went on from the bytes the server kept, not from 0: {puts:?}"
+    );
+
+    offer_message(&mut bob_events).await;
+    let downloads = dir.path().join("downloads");
+    let down = accept(&bob, &mut bob_events, offer, &downloads, SLOW).await;
+    let saved = match &down.last().unwrap().state {
+        TransferState::Saved { path } => path.clone(),
+        other => panic!("not saved: {other:?}"),
+    };
+    assert!(same_bytes(&saved, &source), "byte-identical");
+    assert_eq!(listing(&downloads), ["lecture.mp4"]);
+    let gets = bob_relay.openings();
+    assert!(
+        gets.len() >= 2,
+        "the cut connection was followed by another: {gets:?}"
+    );
+    assert_eq!(offset_in(&gets[0].client), 0);
+    let resumed_at = offset_in(&gets[1].client);
+    assert!(
+        resumed_at > 0 && resumed_at <= cut,
+        "the second get asked for the bytes bob did not have yet: {gets:?}"
+    );
+    assert_eq!(offset_in(&gets[1].server), resumed_at);
+    assert_eq!(file_status(&mut alice_events).await.1, FileState::Accepted);
+    assert_eq!(file_status(&mut alice_events).await.1, FileState::Received);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn where_no_bulk_connection_gets_through_the_file_goes_in_chunks_instead() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start("127.0.0.1:0", &dir.path().join("server")).await;
+    let alice_relay = Relay::start(server.addr, relay::Bulk::Refuse).await;
+    let bob_relay = Relay::start(server.addr, relay::Bulk::Refuse).await;
+    let (alice, mut alice_events) = connect_via(&server, &alice_relay, "alice").await;
+    let (bob, mut bob_events) = connect_via(&server, &bob_relay, "bob").await;
+    let source = dir.path().join("slides.pdf");
+    let size = (1 << 20) + 12_345;
+    write_random(&source, 6, size);
+
+    let (offer, up) = send_file(&alice, &mut alice_events, "bob", &source, SLOW).await;
+    assert_eq!(up.last().unwrap().bytes, size);
+    assert!(
+        !alice_relay.openings().is_empty(),
+        "a bulk connection was tried"
+    );
+    offer_message(&mut bob_events).await;
+    let downloads = dir.path().join("downloads");
+    let down = accept(&bob, &mut bob_events, offer, &downloads, SLOW).await;
+    let saved = match &down.last().unwrap().state {
+        TransferState::Saved { path } => path.clone(),
+        other => panic!("not saved: {other:?}"),
+    };
+    assert!(same_bytes(&saved, &source), "byte-identical");
+    assert!(
+        !bob_relay.openings().is_empty(),
+        "a bulk connection was tried"
+    );
     assert_eq!(file_status(&mut alice_events).await.1, FileState::Accepted);
     assert_eq!(file_status(&mut alice_events).await.1, FileState::Received);
     server.stop().await;

@@ -571,7 +571,11 @@ pub fn client_message() -> impl Strategy<Value = ClientMessage> {
             offset,
             data
         }),
-        (req(), offer_id()).prop_map(|(req, offer)| C::Accept { req, offer }),
+        (req(), offer_id(), any::<bool>()).prop_map(|(req, offer, bulk)| C::Accept {
+            req,
+            offer,
+            bulk
+        }),
         (offer_id(), any::<u64>()).prop_map(|(offer, received)| C::FileAck { offer, received }),
         (req(), offer_id()).prop_map(|(req, offer)| C::Received { req, offer }),
         (req(), offer_id()).prop_map(|(req, offer)| C::Decline { req, offer }),
@@ -581,6 +585,8 @@ pub fn client_message() -> impl Strategy<Value = ClientMessage> {
         Just(C::Ping),
         Just(C::Pong),
         Just(C::Bye),
+        text().prop_map(|token| C::Put { token }),
+        (text(), any::<u64>()).prop_map(|(token, offset)| C::Get { token, offset }),
     ]
 }
 
@@ -719,13 +725,14 @@ pub fn server_message() -> impl Strategy<Value = ServerMessage> {
                 total
             }
         ),
-        (req(), offer_id(), text(), any::<[usize; 2]>()).prop_map(
-            |(req, offer, name, [chunk, window])| S::UploadReady {
+        (req(), offer_id(), text(), any::<[usize; 2]>(), of(text())).prop_map(
+            |(req, offer, name, [chunk, window], token)| S::UploadReady {
                 req,
                 offer,
                 name,
                 chunk,
-                window
+                window,
+                token
             }
         ),
         (offer_id(), any::<u64>()).prop_map(|(offer, received)| S::ChunkAck { offer, received }),
@@ -734,14 +741,23 @@ pub fn server_message() -> impl Strategy<Value = ServerMessage> {
             conv,
             seq
         }),
-        (req(), file_info(), any::<[usize; 2]>()).prop_map(|(req, file, [chunk, window])| {
-            S::Download {
+        (req(), file_info(), any::<[usize; 2]>(), of(text())).prop_map(
+            |(req, file, [chunk, window], token)| S::Download {
                 req,
                 file,
                 chunk,
                 window,
+                token
+            }
+        ),
+        (offer_id(), any::<u64>(), any::<u64>()).prop_map(|(offer, offset, size)| {
+            S::Transfer {
+                offer,
+                offset,
+                size,
             }
         }),
+        (offer_id(), any::<u64>()).prop_map(|(offer, size)| S::TransferDone { offer, size }),
         (offer_id(), any::<u64>(), text()).prop_map(|(offer, offset, data)| S::FileChunk {
             offer,
             offset,

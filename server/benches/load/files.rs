@@ -250,7 +250,13 @@ async fn download(conn: &mut Conn, offer: OfferId, content: &Content) -> anyhow:
             break;
         }
     }
-    let answer = conn.ask(|req| ClientMessage::Accept { req, offer }).await?;
+    let answer = conn
+        .ask(|req| ClientMessage::Accept {
+            req,
+            offer,
+            bulk: false,
+        })
+        .await?;
     ensure!(
         Peek::of(&answer)?.kind == "download",
         "accept was not answered with download"

@@ -166,6 +166,65 @@ impl Conn {
         }
     }
 
+    /// Raw bytes from the client (a bulk connection's upload): first what
+    /// came after the line already read, then from the socket; 0 once the
+    /// client has closed its side. Gives up when nothing comes for `idle`.
+    pub async fn read_raw(&mut self, out: &mut [u8], idle: Duration) -> io::Result<usize> {
+        if !self.buf.is_empty() {
+            let n = out.len().min(self.buf.len());
+            out[..n].copy_from_slice(&self.buf[..n]);
+            self.buf.advance(n);
+            return Ok(n);
+        }
+        if self.eof {
+            return Ok(0);
+        }
+        let read = async {
+            match &mut self.link {
+                Link::Plain(stream) => stream.read(out).await,
+                Link::Tls(stream) => stream.read(out).await,
+            }
+        };
+        tokio::time::timeout(idle, read)
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "the client went silent"))?
+    }
+
+    /// Raw bytes to the client (a bulk connection's download); each write
+    /// must make progress within the write timeout.
+    pub async fn write_raw(&mut self, mut bytes: &[u8]) -> Result<(), WriteError> {
+        let limit = self.write_timeout;
+        while !bytes.is_empty() {
+            let write = async {
+                match &mut self.link {
+                    Link::Plain(stream) => stream.write(bytes).await,
+                    Link::Tls(stream) => stream.write(bytes).await,
+                }
+            };
+            let n = tokio::time::timeout(limit, write)
+                .await
+                .map_err(|_| WriteError::Stalled(limit))??;
+            if n == 0 {
+                return Err(io::Error::from(io::ErrorKind::WriteZero).into());
+            }
+            bytes = &bytes[n..];
+        }
+        Ok(())
+    }
+
+    /// Flushes and closes the sending side, waiting for it at most the write
+    /// timeout (a bulk connection's end).
+    pub async fn finish(mut self) {
+        let limit = self.write_timeout;
+        let _ = tokio::time::timeout(limit, async {
+            match &mut self.link {
+                Link::Plain(stream) => stream.shutdown().await,
+                Link::Tls(stream) => stream.shutdown().await,
+            }
+        })
+        .await;
+    }
+
     /// Sends a last line (best effort, briefly) and closes the connection.
     pub async fn close_with(mut self, msg: &ServerMessage) {
         let line = msg.to_line();

@@ -30,6 +30,8 @@ pub enum Ending {
     Refused(Box<ServerMessage>),
     /// The client went away, or the server is stopping.
     Gone,
+    /// Not a chat connection: a bulk one, whose first line this is.
+    Bulk(Box<ClientMessage>),
 }
 
 impl Ending {
@@ -86,6 +88,10 @@ pub async fn handshake(
                     limits: ctx.config.limits(),
                 };
                 reply(conn, welcome).await?;
+            }
+            // A bulk connection: its first line says so, with no `hello`.
+            ClientMessage::Put { .. } | ClientMessage::Get { .. } if !said_hello => {
+                return Err(Ending::Bulk(Box::new(msg)));
             }
             ClientMessage::Ping => reply(conn, ServerMessage::Pong).await?,
             ClientMessage::Bye => return Err(Ending::refused(ServerMessage::Bye)),

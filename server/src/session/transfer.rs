@@ -7,6 +7,8 @@
 
 use std::collections::HashMap;
 use std::io;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -18,18 +20,30 @@ use classchat_common::{Conv, ErrorCode, OfferId, ServerMessage, Username};
 use sha2::{Digest, Sha256};
 
 use super::Context;
+use super::bulk::DownloadState;
 use crate::blobs::{BlobReader, BlobWriter};
 use crate::hub::{Accepted, Command, Decision, HubGone, NewOffer, Request, SessionId};
 
-struct Upload {
+pub(super) struct Upload {
     conv: Conv,
     name: String,
-    blob: BlobWriter,
-    hasher: Sha256,
-    received: u64,
-    size: u64,
+    pub(super) blob: BlobWriter,
+    pub(super) hasher: Sha256,
+    pub(super) received: u64,
+    pub(super) size: u64,
     sha256: String,
 }
+
+/// An upload as the connection that offered it and any bulk connection
+/// carrying its bytes share it: `None` once it is complete or discarded.
+#[derive(Default)]
+pub(super) struct Slot {
+    pub(super) upload: Option<Upload>,
+    /// Counts the bulk connections that took it over (the newest wins).
+    pub(super) generation: u64,
+}
+
+pub(super) type Shared = Arc<tokio::sync::Mutex<Slot>>;
 
 struct Download {
     offer: OfferId,
@@ -40,10 +54,12 @@ struct Download {
 }
 
 /// The transfers of one connection; empty (and allocation-free) when idle.
-#[derive(Default)]
 pub struct Transfers {
-    uploads: HashMap<OfferId, Upload>,
+    session: SessionId,
+    uploads: HashMap<OfferId, Shared>,
     downloads: Vec<Download>,
+    /// Downloads handed to bulk connections (`accept` with `bulk`).
+    bulk: Vec<(OfferId, Arc<DownloadState>)>,
     /// Which download goes next, so several share the connection fairly.
     turn: usize,
     /// Downloads this connection sent completely and the client acknowledged.
@@ -76,6 +92,17 @@ fn offer_error(
 const WINDOW_BYTES: u64 = (FILE_CHUNK_BYTES * FILE_WINDOW) as u64;
 
 impl Transfers {
+    pub fn new(session: SessionId) -> Self {
+        Self {
+            session,
+            uploads: HashMap::new(),
+            downloads: Vec::new(),
+            bulk: Vec::new(),
+            turn: 0,
+            completed: Vec::new(),
+        }
+    }
+
     /// `offer`: registers the upload with the hub and opens its temporary file.
     #[allow(
         clippy::too_many_arguments,
@@ -117,9 +144,8 @@ impl Transfers {
                 "the server cannot store files right now",
             ));
         };
-        self.uploads.insert(
-            offer,
-            Upload {
+        let slot: Shared = Arc::new(tokio::sync::Mutex::new(Slot {
+            upload: Some(Upload {
                 conv: to,
                 name: name.clone(),
                 blob,
@@ -127,14 +153,20 @@ impl Transfers {
                 received: 0,
                 size,
                 sha256: sha256.to_ascii_lowercase(),
-            },
-        );
+            }),
+            generation: 0,
+        }));
+        let token = (size > 0)
+            .then(|| ctx.tickets.upload(session, offer, slot.clone()))
+            .flatten();
+        self.uploads.insert(offer, slot);
         let ready = ServerMessage::UploadReady {
             req,
             offer,
             name,
             chunk: FILE_CHUNK_BYTES,
             window: FILE_WINDOW,
+            token,
         }
         .to_line();
         if size == 0 {
@@ -154,7 +186,14 @@ impl Transfers {
         offset: u64,
         data: &str,
     ) -> Result<Bytes, HubGone> {
-        let Some(upload) = self.uploads.get_mut(&offer) else {
+        let slot = self.uploads.get(&offer).cloned();
+        let mut guard = match &slot {
+            Some(slot) => Some(slot.lock().await),
+            None => None,
+        };
+        let Some(upload) = guard.as_mut().and_then(|s| s.upload.as_mut()) else {
+            // A bulk connection finished it, or it never was.
+            self.uploads.remove(&offer);
             // Named, so a client sending several files knows which one failed.
             return Ok(offer_error(
                 None,
@@ -168,6 +207,7 @@ impl Transfers {
                 "chunk at {offset}, but {} bytes have arrived; the upload is discarded",
                 upload.received
             );
+            drop(guard);
             return self.abort(ctx, offer, ErrorCode::BadChunk, why).await;
         }
         let bytes = match BASE64.decode(data) {
@@ -177,10 +217,12 @@ impl Transfers {
                     "a chunk may hold {FILE_CHUNK_BYTES} bytes, not {}; the upload is discarded",
                     bytes.len()
                 );
+                drop(guard);
                 return self.abort(ctx, offer, ErrorCode::BadChunk, why).await;
             }
             Err(e) => {
                 let why = format!("chunk data is not base64 ({e}); the upload is discarded");
+                drop(guard);
                 return self.abort(ctx, offer, ErrorCode::BadChunk, why).await;
             }
         };
@@ -189,10 +231,12 @@ impl Transfers {
                 "more than the {} bytes offered; the upload is discarded",
                 upload.size
             );
+            drop(guard);
             return self.abort(ctx, offer, ErrorCode::TooMuchData, why).await;
         }
         if upload.blob.write(&bytes).await.is_err() {
             let why = "the server could not store the file; the upload is discarded";
+            drop(guard);
             return self.abort(ctx, offer, ErrorCode::StorageFailed, why).await;
         }
         upload.hasher.update(&bytes);
@@ -203,6 +247,7 @@ impl Transfers {
         }
         .to_line();
         if upload.received == upload.size {
+            drop(guard);
             let done = self.finish(ctx, session, offer).await?;
             return Ok(join(ack, &done));
         }
@@ -216,32 +261,20 @@ impl Transfers {
         session: SessionId,
         offer: OfferId,
     ) -> Result<Bytes, HubGone> {
-        let Some(mut upload) = self.uploads.remove(&offer) else {
+        let Some(upload) = self.take(ctx, session, offer).await else {
             return Ok(Bytes::new());
         };
-        let digest = hex(&upload.hasher.finalize_reset());
-        if digest != upload.sha256 {
-            self.uploads.insert(offer, upload);
-            let why = "the bytes do not match the offered SHA-256; the upload is discarded";
-            return self
-                .abort(ctx, offer, ErrorCode::ChecksumMismatch, why)
-                .await;
-        }
-        // Kept (on the disk, under its final name) before the offer is recorded.
-        if ctx.blobs.keep(upload.blob).await.is_err() {
-            ctx.hub.send(Command::FileAborted { offer }).await?;
-            return Ok(offer_error(
-                None,
-                offer,
-                ErrorCode::StorageFailed,
-                "the server could not store the file",
-            ));
-        }
-        // The hub answers with `uploaded` once the offer is committed.
-        ctx.hub
-            .send(Command::FileUploaded { session, offer })
-            .await?;
-        Ok(Bytes::new())
+        Ok(match complete(ctx, session, offer, upload).await? {
+            None => Bytes::new(),
+            Some((code, why)) => offer_error(None, offer, code, why),
+        })
+    }
+
+    /// Takes the upload out of its slot, for good: its token is over too.
+    async fn take(&mut self, ctx: &Context, session: SessionId, offer: OfferId) -> Option<Upload> {
+        let slot = self.uploads.remove(&offer)?;
+        ctx.tickets.revoke(session, offer);
+        slot.lock().await.upload.take()
     }
 
     async fn abort(
@@ -257,11 +290,16 @@ impl Transfers {
 
     /// Drops an upload and its temporary file, and frees its room on the server.
     async fn discard(&mut self, ctx: &Context, offer: OfferId) -> Result<(), HubGone> {
-        if let Some(upload) = self.uploads.remove(&offer) {
-            ctx.blobs.discard(upload.blob).await;
-            ctx.hub.send(Command::FileAborted { offer }).await?;
+        let Some(slot) = self.uploads.remove(&offer) else {
+            return Ok(());
+        };
+        let session = self.session;
+        ctx.tickets.revoke(session, offer);
+        let taken = slot.lock().await.upload.take();
+        match taken {
+            Some(upload) => drop_upload(ctx, offer, upload).await,
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// `accept`: asks the hub, then starts sending the file.
@@ -271,6 +309,7 @@ impl Transfers {
         session: SessionId,
         req: Option<Req>,
         offer: OfferId,
+        bulk: bool,
     ) -> Result<Bytes, HubGone> {
         let Accepted { info, node } = match ctx
             .hub
@@ -293,7 +332,15 @@ impl Transfers {
             ));
         };
         // Accepting again restarts a download from the beginning.
-        self.downloads.retain(|d| d.offer != offer);
+        self.end_download(ctx, offer);
+        // An empty file has no bytes to carry: it is complete at once.
+        if bulk
+            && info.size > 0
+            && let Some((token, state)) = ctx.tickets.download(session, offer, node, info.size)
+        {
+            self.bulk.push((offer, state));
+            return Ok(download_line(req, info, Some(token)));
+        }
         self.downloads.push(Download {
             offer,
             blob,
@@ -301,7 +348,16 @@ impl Transfers {
             acked: 0,
             size: info.size,
         });
-        Ok(download_line(req, info))
+        Ok(download_line(req, info, None))
+    }
+
+    /// A download of `offer` here, on this connection or a bulk one, ends.
+    fn end_download(&mut self, ctx: &Context, offer: OfferId) {
+        self.downloads.retain(|d| d.offer != offer);
+        if self.bulk.iter().any(|(o, _)| *o == offer) {
+            self.bulk.retain(|(o, _)| *o != offer);
+            ctx.tickets.revoke(self.session, offer);
+        }
     }
 
     /// `file_ack`: the client has this much; the window moves on.
@@ -327,16 +383,21 @@ impl Transfers {
     ) -> Result<Option<Bytes>, HubGone> {
         // `received` is believed only from a connection that sent the whole file
         // (an empty file has nothing to send).
-        let sent_here = self.completed.contains(&offer);
+        let sent_here = self.completed.contains(&offer)
+            || self
+                .bulk
+                .iter()
+                .any(|(o, s)| *o == offer && s.sent_all.load(Ordering::Relaxed));
         let pending_here = self
             .downloads
             .iter()
-            .any(|d| d.offer == offer && d.size > 0);
+            .any(|d| d.offer == offer && d.size > 0)
+            || self.bulk.iter().any(|(o, _)| *o == offer);
         if decision == Decision::Received && !sent_here && pending_here {
             let why = "download the whole file before saying it was received";
             return Ok(Some(offer_error(req, offer, ErrorCode::BadRequest, why)));
         }
-        self.downloads.retain(|d| d.offer != offer);
+        self.end_download(ctx, offer);
         self.completed.retain(|o| *o != offer);
         ctx.hub
             .request(
@@ -355,9 +416,13 @@ impl Transfers {
     /// `offer` (they left or were removed from its group): a download of it
     /// here stops, and the client is told why, naming the offer so that it
     /// ends the download too.
-    pub fn stop_download(&mut self, offer: OfferId) -> Option<Bytes> {
-        let at = self.downloads.iter().position(|d| d.offer == offer)?;
-        self.downloads.remove(at);
+    pub fn stop_download(&mut self, ctx: &Context, offer: OfferId) -> Option<Bytes> {
+        let here = self.downloads.iter().any(|d| d.offer == offer)
+            || self.bulk.iter().any(|(o, _)| *o == offer);
+        if !here {
+            return None;
+        }
+        self.end_download(ctx, offer);
         Some(offer_error(
             None,
             offer,
@@ -376,12 +441,21 @@ impl Transfers {
         req: Option<Req>,
         offer: OfferId,
     ) -> Result<Option<Bytes>, HubGone> {
-        if let Some(upload) = self.uploads.get(&offer) {
+        let uploading = match self.uploads.get(&offer) {
+            Some(slot) => slot
+                .lock()
+                .await
+                .upload
+                .as_ref()
+                .map(|u| (u.conv.clone(), u.name.clone())),
+            None => None,
+        };
+        if let Some((conv, name)) = uploading {
             let status = ServerMessage::FileStatus {
                 req,
                 offer,
-                conv: upload.conv.clone(),
-                name: upload.name.clone(),
+                conv,
+                name,
                 user: me.clone(),
                 state: FileState::Cancelled,
                 counts: FileCounts::default(),
@@ -390,7 +464,9 @@ impl Transfers {
             self.discard(ctx, offer).await?;
             return Ok(Some(status));
         }
-        if self.downloads.iter().any(|d| d.offer == offer) {
+        if self.downloads.iter().any(|d| d.offer == offer)
+            || self.bulk.iter().any(|(o, _)| *o == offer)
+        {
             return self
                 .decide(ctx, session, req, offer, Decision::Stopped)
                 .await;
@@ -465,15 +541,57 @@ impl Transfers {
         for offer in offers {
             let _ = self.discard(ctx, offer).await;
         }
+        ctx.tickets.revoke_all(self.session);
     }
 }
 
-fn download_line(req: Option<Req>, file: FileInfo) -> Bytes {
+/// Checks the SHA-256 of a complete upload, keeps its file and hands the
+/// offer to the hub, which answers `uploaded` to `session` once the offer is
+/// committed. If the upload fails here, it is discarded and the error to tell
+/// is returned.
+pub(super) async fn complete(
+    ctx: &Context,
+    session: SessionId,
+    offer: OfferId,
+    mut upload: Upload,
+) -> Result<Option<(ErrorCode, &'static str)>, HubGone> {
+    let digest = hex(&upload.hasher.finalize_reset());
+    if digest != upload.sha256 {
+        drop_upload(ctx, offer, upload).await?;
+        let why = "the bytes do not match the offered SHA-256; the upload is discarded";
+        return Ok(Some((ErrorCode::ChecksumMismatch, why)));
+    }
+    // Kept (on the disk, under its final name) before the offer is recorded.
+    if ctx.blobs.keep(upload.blob).await.is_err() {
+        ctx.hub.send(Command::FileAborted { offer }).await?;
+        return Ok(Some((
+            ErrorCode::StorageFailed,
+            "the server could not store the file",
+        )));
+    }
+    ctx.hub
+        .send(Command::FileUploaded { session, offer })
+        .await?;
+    Ok(None)
+}
+
+/// Deletes an unfinished upload's file and frees its room on the server.
+pub(super) async fn drop_upload(
+    ctx: &Context,
+    offer: OfferId,
+    upload: Upload,
+) -> Result<(), HubGone> {
+    ctx.blobs.discard(upload.blob).await;
+    ctx.hub.send(Command::FileAborted { offer }).await
+}
+
+fn download_line(req: Option<Req>, file: FileInfo, token: Option<String>) -> Bytes {
     ServerMessage::Download {
         req,
         file,
         chunk: FILE_CHUNK_BYTES,
         window: FILE_WINDOW,
+        token,
     }
     .to_line()
 }

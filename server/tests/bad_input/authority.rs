@@ -248,7 +248,12 @@ async fn another_conversations_history_and_receipts_stay_private() {
     let files = ask(&mut mallory, |req| ClientMessage::Files { req }).await;
     expect!(files, ServerMessage::Files { incoming, outgoing, .. } if incoming.is_empty() && outgoing.is_empty() => ());
     let offer = OfferId::new();
-    let answer = ask(&mut mallory, |req| ClientMessage::Accept { req, offer }).await;
+    let answer = ask(&mut mallory, |req| ClientMessage::Accept {
+        req,
+        offer,
+        bulk: false,
+    })
+    .await;
     assert_refused(&answer, ErrorCode::UnknownOffer);
 
     // Nothing mallory did changed what alice sees or sent her anything.

@@ -226,7 +226,11 @@ async fn every_kind_of_request_that_writes_or_reads_a_lot_has_its_own_allowance(
             Box::new(|req, i| {
                 let offer = OfferId::new();
                 match i % 4 {
-                    0 => ClientMessage::Accept { req, offer },
+                    0 => ClientMessage::Accept {
+                        req,
+                        offer,
+                        bulk: false,
+                    },
                     1 => ClientMessage::Decline { req, offer },
                     2 => ClientMessage::Received { req, offer },
                     _ => ClientMessage::Cancel { req, offer },

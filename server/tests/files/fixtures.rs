@@ -314,7 +314,12 @@ pub fn counts(accepted: u32, declined: u32, received: u32, of: u32) -> FileCount
 
 /// Accepts `offer` and expects `download` describing `content`; returns the chunk size.
 pub async fn accept(c: &mut TestClient, offer: OfferId, content: &Content) -> usize {
-    let answer = ask(c, |req| ClientMessage::Accept { req, offer }).await;
+    let answer = ask(c, |req| ClientMessage::Accept {
+        req,
+        offer,
+        bulk: false,
+    })
+    .await;
     let (file, chunk, window) = expect!(answer, ServerMessage::Download { file, chunk, window, .. } => (file, chunk, window));
     assert_eq!((file.offer, file.size), (offer, content.size));
     assert_eq!(file.sha256, content.sha256);

@@ -10,6 +10,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod bulk;
 mod fixtures;
 mod membership;
 mod memory;
@@ -131,6 +132,7 @@ async fn a_group_offer_is_decided_by_each_member_and_deleted_once_all_have() {
     let again = ask(&mut carol, |req| ClientMessage::Accept {
         req,
         offer: up.offer,
+        bulk: false,
     })
     .await;
     assert_offer_error(&again, ErrorCode::FileGone, up.offer);
@@ -165,6 +167,7 @@ async fn a_declined_offer_cannot_be_accepted_afterwards() {
     let again = ask(&mut bob, |req| ClientMessage::Accept {
         req,
         offer: up.offer,
+        bulk: false,
     })
     .await;
     assert_offer_error(&again, ErrorCode::FileGone, up.offer);
@@ -338,6 +341,7 @@ async fn a_sender_withdrawing_an_offer_tells_those_still_to_decide_and_deletes_t
     let answer = ask(&mut carol, |req| ClientMessage::Accept {
         req,
         offer: up.offer,
+        bulk: false,
     })
     .await;
     assert_offer_error(&answer, ErrorCode::FileGone, up.offer);
@@ -568,6 +572,7 @@ async fn an_offer_nobody_decides_on_in_time_expires() {
     let answer = ask(&mut bob, |req| ClientMessage::Accept {
         req,
         offer: up.offer,
+        bulk: false,
     })
     .await;
     assert_offer_error(&answer, ErrorCode::FileGone, up.offer);
@@ -620,6 +625,7 @@ async fn an_offer_and_each_recipients_decision_survive_a_restart() {
     let answer = ask(&mut carol, |req| ClientMessage::Accept {
         req,
         offer: up.offer,
+        bulk: false,
     })
     .await;
     assert_offer_error(&answer, ErrorCode::FileGone, up.offer);
@@ -754,6 +760,7 @@ async fn an_empty_file_is_offered_at_once() {
     let answer = ask(&mut bob, |req| ClientMessage::Accept {
         req,
         offer: up.offer,
+        bulk: false,
     })
     .await;
     let size = expect!(answer, ServerMessage::Download { file, .. } => file.size);

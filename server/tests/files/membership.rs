@@ -138,6 +138,7 @@ async fn members_who_leave_or_are_removed_no_longer_hold_an_offer_open() {
     let answer = ask(&mut bob, |req| ClientMessage::Accept {
         req,
         offer: up.offer,
+        bulk: false,
     })
     .await;
     let why = assert_offer_error(&answer, ErrorCode::FileGone, up.offer);

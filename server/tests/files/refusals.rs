@@ -344,6 +344,7 @@ async fn data_for_an_unknown_or_declined_offer_is_refused_and_no_one_else_may_ta
     let answer = ask(&mut bob, |req| ClientMessage::Accept {
         req,
         offer: nowhere,
+        bulk: false,
     })
     .await;
     assert_offer_error(&answer, ErrorCode::UnknownOffer, nowhere);
@@ -354,6 +355,7 @@ async fn data_for_an_unknown_or_declined_offer_is_refused_and_no_one_else_may_ta
     let answer = ask(&mut bob, |req| ClientMessage::Accept {
         req,
         offer: up.offer,
+        bulk: false,
     })
     .await;
     assert_offer_error(&answer, ErrorCode::UnknownOffer, up.offer);
@@ -366,6 +368,7 @@ async fn data_for_an_unknown_or_declined_offer_is_refused_and_no_one_else_may_ta
     let answer = ask(&mut carol, |req| ClientMessage::Accept {
         req,
         offer: up.offer,
+        bulk: false,
     })
     .await;
     assert_offer_error(&answer, ErrorCode::NotRecipient, up.offer);
@@ -398,6 +401,7 @@ async fn data_for_an_unknown_or_declined_offer_is_refused_and_no_one_else_may_ta
     let answer = ask(&mut bob, |req| ClientMessage::Accept {
         req,
         offer: up.offer,
+        bulk: false,
     })
     .await;
     assert_offer_error(&answer, ErrorCode::FileGone, up.offer);

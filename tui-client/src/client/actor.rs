@@ -12,6 +12,7 @@ use futures::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+use super::bulk::{self, BulkEvent};
 use super::refresh::Held;
 use super::transfers::{Hashed, Progress, TransferState, Transfers};
 use super::{Action, ClientOptions, Event, Link};
@@ -73,6 +74,11 @@ pub struct Actor {
     hashed_rx: mpsc::Receiver<Hashed>,
     /// When each transfer last reported progress (reports are spaced out).
     reported: HashMap<TransferKey, Instant>,
+    /// What the bulk connections of transfers say (`bulk.rs`).
+    bulk_tx: mpsc::Sender<BulkEvent>,
+    bulk_rx: mpsc::Receiver<BulkEvent>,
+    /// The address the chat connection reached, where bulk connections go.
+    peer: Option<std::net::SocketAddr>,
 }
 
 /// A transfer, before and after the server names it.
@@ -93,6 +99,9 @@ impl Actor {
         first: &Established,
     ) -> Self {
         let (hashed_tx, hashed_rx) = mpsc::channel(16);
+        // Each event of a download holds up to 256 KiB: a few in the queue
+        // keep the disk busy without holding much.
+        let (bulk_tx, bulk_rx) = mpsc::channel(8);
         Self {
             user: first.user.clone(),
             tracker: Tracker::new(first.user.clone()),
@@ -116,6 +125,9 @@ impl Actor {
             hashed_tx,
             hashed_rx,
             reported: HashMap::new(),
+            bulk_tx,
+            bulk_rx,
+            peer: None,
         }
     }
 
@@ -153,6 +165,7 @@ impl Actor {
     }
 
     fn adopt(&mut self, established: &Established) {
+        self.peer = established.peer;
         self.token = established.token.clone();
         self.user = established.user.clone();
         if let Some(logins) = &self.options.logins {
@@ -344,6 +357,11 @@ impl Actor {
                         return Ended::Lost(e.to_string());
                     }
                 }
+                Some(event) = self.bulk_rx.recv() => {
+                    if let Err(e) = self.on_bulk(&mut transport, event).await {
+                        return Ended::Lost(e);
+                    }
+                }
                 chunk = self.transfers.next_chunk(), if self.transfers.can_upload() => match chunk {
                     Some(Ok(chunk)) => {
                         if let Err(e) = transport.send(chunk.to_line()).await {
@@ -500,7 +518,10 @@ impl Actor {
     ) -> Result<(), String> {
         match msg {
             ServerMessage::Ping => return send(transport, &ClientMessage::Pong).await,
-            ServerMessage::Pong => {}
+            // Only bulk connections carry these (`bulk.rs`).
+            ServerMessage::Pong
+            | ServerMessage::Transfer { .. }
+            | ServerMessage::TransferDone { .. } => {}
             ServerMessage::Message(m) => self.on_message(m).await,
             ServerMessage::Stored {
                 id,
@@ -528,10 +549,23 @@ impl Actor {
                 offer,
                 chunk,
                 window,
+                ref token,
                 ..
             } => {
                 let progress = self.transfers.upload_ready(req, offer, chunk, window);
                 self.report_any(progress, true).await;
+                if let (Some(token), Some(target)) = (token, self.bulk_target())
+                    && let Some((path, size)) = self.transfers.bulk_upload(offer)
+                {
+                    bulk::put(
+                        target,
+                        token.clone(),
+                        offer,
+                        path,
+                        size,
+                        self.bulk_tx.clone(),
+                    );
+                }
             }
             ServerMessage::ChunkAck { offer, received } => {
                 let progress = self.transfers.chunk_ack(offer, received);
@@ -548,6 +582,16 @@ impl Actor {
                 ..
             } => {
                 let answer = self.transfers.download(req, file).await;
+                if let ServerMessage::Download {
+                    token: Some(token), ..
+                } = &msg
+                    && let Some(target) = self.bulk_target()
+                    && let Some((from, size)) = self.transfers.bulk_download(file.offer)
+                    && from < size
+                {
+                    let tx = self.bulk_tx.clone();
+                    bulk::get(target, token.clone(), file.offer, from, size, tx);
+                }
                 return self.downloading(transport, answer, true).await;
             }
             ServerMessage::FileChunk {
@@ -739,6 +783,47 @@ impl Actor {
         for update in updates {
             self.emit(Event::Status(update)).await;
         }
+    }
+
+    /// Where bulk connections go: the server the chat connection reached.
+    fn bulk_target(&self) -> Option<bulk::Target> {
+        Some(bulk::Target {
+            peer: self.peer?,
+            addr: self.options.server.clone(),
+            tls: self.options.tls.clone(),
+        })
+    }
+
+    /// What a transfer's bulk connection says.
+    async fn on_bulk(&mut self, transport: &mut Transport, event: BulkEvent) -> Result<(), String> {
+        match event {
+            BulkEvent::Sent { offer, bytes } => {
+                let progress = self.transfers.bulk_sent(offer, bytes);
+                self.report_any(progress, false).await;
+            }
+            BulkEvent::Bytes { offer, data } => {
+                let answer = self.transfers.bulk_bytes(offer, &data).await;
+                return self.downloading(transport, answer, false).await;
+            }
+            BulkEvent::Ended { offer, outcome } => {
+                if self.transfers.downloading(offer) {
+                    let (replies, progress) =
+                        self.transfers.bulk_download_ended(offer, outcome).await;
+                    // A `cancel`, or an `accept` again for chunks instead.
+                    for reply in replies {
+                        send(transport, &reply).await?;
+                    }
+                    self.report_any(progress, true).await;
+                } else {
+                    let (stop, progress) = self.transfers.bulk_upload_ended(offer, outcome);
+                    if let Some(stop) = stop {
+                        send(transport, &stop).await?;
+                    }
+                    self.report_any(progress, true).await;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Sends what a download step answers (acknowledgements, `received`) and

@@ -16,6 +16,8 @@ use classchat_common::files::{hex, numbered, read_at, safe_name};
 use classchat_common::protocol::{FileInfo, Req};
 use classchat_common::{ClientMessage, Conv, OfferId};
 use serde::Serialize;
+
+use super::bulk::Failure;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
@@ -100,6 +102,8 @@ struct Upload {
     acked: u64,
     chunk: u64,
     window: u64,
+    /// The bytes go on a bulk connection (`bulk.rs`), not in `chunk`s.
+    bulk: bool,
 }
 
 struct Download {
@@ -113,6 +117,8 @@ struct Download {
     size: u64,
     sha256: String,
     started: Instant,
+    /// The bytes come on a bulk connection, not in `file_chunk`s.
+    bulk: bool,
 }
 
 /// Everything in flight; progress goes out through `report`.
@@ -240,6 +246,7 @@ impl Transfers {
                     acked: 0,
                     chunk: chunk.max(1) as u64,
                     window: window.max(1) as u64,
+                    bulk: false,
                 });
                 Some(progress)
             }
@@ -258,15 +265,67 @@ impl Transfers {
     pub fn can_upload(&self) -> bool {
         self.uploads
             .iter()
-            .any(|u| u.sent < u.out.size && u.sent - u.acked < u.window * u.chunk)
+            .any(|u| !u.bulk && u.sent < u.out.size && u.sent - u.acked < u.window * u.chunk)
+    }
+
+    /// The upload of `offer` goes on a bulk connection: the file and its size.
+    pub fn bulk_upload(&mut self, offer: OfferId) -> Option<(PathBuf, u64)> {
+        let u = self.uploads.iter_mut().find(|u| u.offer == offer)?;
+        u.bulk = true;
+        Some((u.out.path.clone(), u.out.size))
+    }
+
+    /// A bulk connection sent the bytes up to `bytes`.
+    pub fn bulk_sent(&mut self, offer: OfferId, bytes: u64) -> Option<Progress> {
+        let u = self
+            .uploads
+            .iter_mut()
+            .find(|u| u.offer == offer && u.bulk)?;
+        u.acked = bytes.min(u.out.size);
+        Some(progress_up(
+            &u.out,
+            Some(offer),
+            u.acked,
+            TransferState::Uploading,
+        ))
+    }
+
+    /// An upload's bulk connection is over. Done, it waits for `uploaded`;
+    /// if the server never took it, the chat connection sends the `chunk`s
+    /// instead; otherwise the upload failed, and the server is told.
+    pub fn bulk_upload_ended(
+        &mut self,
+        offer: OfferId,
+        outcome: Result<(), Failure>,
+    ) -> (Option<ClientMessage>, Option<Progress>) {
+        let Err(failure) = outcome else {
+            return (None, None);
+        };
+        let Some(at) = self.uploads.iter().position(|u| u.offer == offer && u.bulk) else {
+            return (None, None);
+        };
+        if failure.fall_back {
+            tracing::info!("no bulk connection ({}); sending chunks", failure.reason);
+            let u = &mut self.uploads[at];
+            (u.bulk, u.sent, u.acked) = (false, 0, 0);
+            return (None, None);
+        }
+        let u = self.uploads.remove(at);
+        let stop = ClientMessage::Cancel { req: None, offer };
+        let state = TransferState::Failed {
+            reason: failure.reason,
+        };
+        (
+            Some(stop),
+            Some(progress_up(&u.out, Some(offer), u.acked, state)),
+        )
     }
 
     /// The next chunk to send, from whichever upload has room.
     pub async fn next_chunk(&mut self) -> Option<Result<ClientMessage, Progress>> {
-        let at = self
-            .uploads
-            .iter()
-            .position(|u| u.sent < u.out.size && u.sent - u.acked < u.window * u.chunk)?;
+        let at = self.uploads.iter().position(|u| {
+            !u.bulk && u.sent < u.out.size && u.sent - u.acked < u.window * u.chunk
+        })?;
         let u = &self.uploads[at];
         let (file, offset, len) = (u.file.clone(), u.sent, (u.out.size - u.sent).min(u.chunk));
         let read = tokio::task::spawn_blocking(move || read_at(&file, offset, len)).await;
@@ -327,6 +386,7 @@ impl Transfers {
         ClientMessage::Accept {
             req: Some(req),
             offer,
+            bulk: true,
         }
     }
 
@@ -373,6 +433,7 @@ impl Transfers {
                         size: file.size,
                         sha256: file.sha256.to_ascii_lowercase(),
                         started,
+                        bulk: false,
                     },
                 );
                 if file.size == 0 {
@@ -381,7 +442,7 @@ impl Transfers {
                         offer: file.offer,
                         received: 0,
                     };
-                    return Some(self.finish_download(file.offer, ack).await);
+                    return Some(self.finish_download(file.offer, Some(ack)).await);
                 }
             }
             Err(e) => {
@@ -391,6 +452,60 @@ impl Transfers {
             }
         }
         Some((Vec::new(), progress))
+    }
+
+    /// The download of `offer` comes on a bulk connection: the bytes it has
+    /// and its size.
+    pub fn bulk_download(&mut self, offer: OfferId) -> Option<(u64, u64)> {
+        let d = self.downloads.get_mut(&offer)?;
+        d.bulk = true;
+        Some((d.received, d.size))
+    }
+
+    /// The next bytes of a bulk download.
+    pub async fn bulk_bytes(
+        &mut self,
+        offer: OfferId,
+        data: &[u8],
+    ) -> Option<(Vec<ClientMessage>, Progress)> {
+        let d = self.downloads.get(&offer)?;
+        if !d.bulk {
+            return None;
+        }
+        let at = d.received;
+        self.take_bytes(offer, at, data).await
+    }
+
+    /// A download's bulk connection is over. If the server never took it,
+    /// the download is asked for again on the chat connection (in
+    /// `file_chunk`s); if it ended early, the download failed.
+    pub async fn bulk_download_ended(
+        &mut self,
+        offer: OfferId,
+        outcome: Result<(), Failure>,
+    ) -> (Vec<ClientMessage>, Option<Progress>) {
+        let Err(failure) = outcome else {
+            return (Vec::new(), None);
+        };
+        match self.downloads.get(&offer) {
+            Some(d) if d.bulk => {}
+            _ => return (Vec::new(), None),
+        }
+        if failure.fall_back
+            && let Some(d) = self.downloads.remove(&offer)
+        {
+            tracing::info!("no bulk connection ({}); asking for chunks", failure.reason);
+            let req = self.req();
+            self.accepting.insert(req, (d.conv, d.dir));
+            let again = ClientMessage::Accept {
+                req: Some(req),
+                offer,
+                bulk: false,
+            };
+            return (vec![again], None);
+        }
+        let (stop, progress) = self.fail_download(offer, &failure.reason).await;
+        (stop, Some(progress))
     }
 
     /// Whether a download for `offer` is waiting for bytes.
@@ -406,35 +521,44 @@ impl Transfers {
         offset: u64,
         data: &str,
     ) -> Option<(Vec<ClientMessage>, Progress)> {
-        let d = self.downloads.get_mut(&offer)?;
-        let bytes = match BASE64.decode(data) {
-            Ok(bytes) if offset == d.received && d.received + bytes.len() as u64 <= d.size => bytes,
-            Ok(_) => {
-                return Some(
-                    self.fail_download(offer, "the server sent bytes out of order or too many")
-                        .await,
-                );
-            }
-            Err(_) => {
-                return Some(
-                    self.fail_download(offer, "the server sent a chunk that is not base64")
-                        .await,
-                );
-            }
+        let Ok(bytes) = BASE64.decode(data) else {
+            return Some(
+                self.fail_download(offer, "the server sent a chunk that is not base64")
+                    .await,
+            );
         };
-        if let Err(e) = d.file.write_all(&bytes).await {
+        self.take_bytes(offer, offset, &bytes).await
+    }
+
+    /// Bytes of a download from `offset` on, from a `file_chunk` or a bulk
+    /// connection: written, hashed, and once all are here, verified.
+    async fn take_bytes(
+        &mut self,
+        offer: OfferId,
+        offset: u64,
+        bytes: &[u8],
+    ) -> Option<(Vec<ClientMessage>, Progress)> {
+        let d = self.downloads.get_mut(&offer)?;
+        if offset != d.received || d.received + bytes.len() as u64 > d.size {
+            return Some(
+                self.fail_download(offer, "the server sent bytes out of order or too many")
+                    .await,
+            );
+        }
+        if let Err(e) = d.file.write_all(bytes).await {
             let reason = format!("cannot write the file: {e}");
             return Some(self.fail_download(offer, &reason).await);
         }
-        d.hasher.update(&bytes);
+        d.hasher.update(bytes);
         d.received += bytes.len() as u64;
-        let ack = ClientMessage::FileAck {
+        // A bulk connection needs no acknowledgements: TCP paces it.
+        let ack = (!d.bulk).then_some(ClientMessage::FileAck {
             offer,
             received: d.received,
-        };
+        });
         if d.received < d.size {
             let progress = progress_down(d, offer, TransferState::Downloading);
-            return Some((vec![ack], progress));
+            return Some((ack.into_iter().collect(), progress));
         }
         Some(self.finish_download(offer, ack).await)
     }
@@ -442,8 +566,9 @@ impl Transfers {
     async fn finish_download(
         &mut self,
         offer: OfferId,
-        ack: ClientMessage,
+        ack: Option<ClientMessage>,
     ) -> (Vec<ClientMessage>, Progress) {
+        let ack: Vec<ClientMessage> = ack.into_iter().collect();
         let Some(mut d) = self.downloads.remove(&offer) else {
             return (Vec::new(), gone_progress(offer));
         };
@@ -453,7 +578,7 @@ impl Transfers {
             let reason =
                 "the file did not match its SHA-256 and was deleted; accept it again".to_owned();
             return (
-                vec![ack],
+                ack,
                 progress_down(&d, offer, TransferState::Failed { reason }),
             );
         }
@@ -463,9 +588,10 @@ impl Transfers {
         };
         match placed {
             Ok(path) => {
-                let received = ClientMessage::Received { req: None, offer };
+                let mut replies = ack;
+                replies.push(ClientMessage::Received { req: None, offer });
                 (
-                    vec![ack, received],
+                    replies,
                     progress_down(&d, offer, TransferState::Saved { path }),
                 )
             }
@@ -473,7 +599,7 @@ impl Transfers {
                 let _ = tokio::fs::remove_file(&d.part).await;
                 let reason = format!("cannot save in {}: {e}", d.dir.display());
                 (
-                    vec![ack],
+                    ack,
                     progress_down(&d, offer, TransferState::Failed { reason }),
                 )
             }

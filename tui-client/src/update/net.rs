@@ -273,6 +273,8 @@ fn on_server(model: &mut Model, msg: ServerMessage, fx: &mut Vec<Effect>) {
         | ServerMessage::ChunkAck { .. }
         | ServerMessage::Download { .. }
         | ServerMessage::FileChunk { .. }
+        | ServerMessage::Transfer { .. }
+        | ServerMessage::TransferDone { .. }
         | ServerMessage::Ping
         | ServerMessage::Pong
         | ServerMessage::Bye => {}

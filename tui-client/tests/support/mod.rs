@@ -19,6 +19,8 @@ use classchat_server::server::{Server, bind};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+pub mod relay;
+
 /// A server running in this process until stopped.
 pub struct TestServer {
     pub addr: SocketAddr,
