@@ -105,10 +105,13 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, tls: Op
         Err(Ending::Refused(msg)) => return conn.close_with(&msg).await,
         Err(Ending::Gone) => return,
         Err(Ending::Bulk(first)) => {
+            // Boxed: every connection's task is as large as its largest
+            // state, and a bulk connection's is larger than a chat one's.
+            let bulk = Box::pin(bulk::serve(conn, &ctx, peer, *first));
             return tokio::select! {
                 biased;
                 () = ctx.shutdown.cancelled() => {}
-                () = bulk::serve(conn, &ctx, peer, *first) => {}
+                () = bulk => {}
             };
         }
     };
