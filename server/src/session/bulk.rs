@@ -293,6 +293,7 @@ async fn put(
         if u.blob.write(&buf[..n]).await.is_err() {
             let taken = s.upload.take();
             drop(s);
+            ctx.tickets.revoke(session, offer);
             if let Some(u) = taken {
                 let _ = drop_upload(ctx, offer, u).await;
             }
@@ -310,6 +311,8 @@ async fn put(
                 return Err(gone());
             };
             drop(s);
+            // The upload is over here, whichever way it ends: so is its token.
+            ctx.tickets.revoke(session, offer);
             return match complete(ctx, session, offer, upload).await {
                 Ok(None) => Ok(Some(ServerMessage::TransferDone { offer, size })),
                 Ok(Some((code, why))) => Err(refusal(Some(offer), code, why)),

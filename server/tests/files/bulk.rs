@@ -231,3 +231,29 @@ async fn a_token_works_only_for_its_transfer_and_while_its_chat_connection_stays
     let after = open(server.addr, get(&token, 0)).await;
     assert_error(&after.answer, ErrorCode::BadToken);
 }
+
+#[tokio::test]
+async fn a_put_whose_bytes_do_not_match_the_offer_is_refused_and_leaves_nothing() {
+    let (server, files_dir) = start(defaults).await;
+    let mut bob = server.login("bob").await;
+    let mut alice = server.login("alice").await;
+    let promised = Content::new(10, 300_000);
+    let (offer, token) = offered(&mut alice, "bob", &promised).await;
+    let mut up = open(server.addr, put(&token)).await;
+    // As many bytes as offered, but not those.
+    let other = Content::new(11, 300_000);
+    up.stream.get_mut().write_all(&other.all()).await.unwrap();
+    let mut line = String::new();
+    up.stream.read_line(&mut line).await.unwrap();
+    let answer = ServerMessage::decode(line.trim_end().as_bytes()).unwrap();
+    assert_offer_error(&answer, ErrorCode::ChecksumMismatch, offer);
+    // The upload is over: its token too, and nobody was offered anything.
+    let again = open(server.addr, put(&token)).await;
+    assert_error(&again.answer, ErrorCode::BadToken);
+    settled(&mut alice).await;
+    settled(&mut bob).await;
+    assert!(
+        stored_files(&files_dir).is_empty(),
+        "nothing is left behind"
+    );
+}
