@@ -555,16 +555,17 @@ impl Actor {
                 let progress = self.transfers.upload_ready(req, offer, chunk, window);
                 self.report_any(progress, true).await;
                 if let (Some(token), Some(target)) = (token, self.bulk_target())
-                    && let Some((path, size)) = self.transfers.bulk_upload(offer)
+                    && let Some((task, path, size)) = self.transfers.bulk_upload(offer)
                 {
-                    bulk::put(
+                    let transfer = bulk::Transfer {
                         target,
-                        token.clone(),
+                        token: token.clone(),
                         offer,
-                        path,
+                        task,
                         size,
-                        self.bulk_tx.clone(),
-                    );
+                        tx: self.bulk_tx.clone(),
+                    };
+                    bulk::put(transfer, path);
                 }
             }
             ServerMessage::ChunkAck { offer, received } => {
@@ -586,11 +587,18 @@ impl Actor {
                     token: Some(token), ..
                 } = &msg
                     && let Some(target) = self.bulk_target()
-                    && let Some((from, size)) = self.transfers.bulk_download(file.offer)
+                    && let Some((task, from, size)) = self.transfers.bulk_download(file.offer)
                     && from < size
                 {
-                    let tx = self.bulk_tx.clone();
-                    bulk::get(target, token.clone(), file.offer, from, size, tx);
+                    let transfer = bulk::Transfer {
+                        target,
+                        token: token.clone(),
+                        offer: file.offer,
+                        task,
+                        size,
+                        tx: self.bulk_tx.clone(),
+                    };
+                    bulk::get(transfer, from);
                 }
                 return self.downloading(transport, answer, true).await;
             }
@@ -797,25 +805,31 @@ impl Actor {
     /// What a transfer's bulk connection says.
     async fn on_bulk(&mut self, transport: &mut Transport, event: BulkEvent) -> Result<(), String> {
         match event {
-            BulkEvent::Sent { offer, bytes } => {
-                let progress = self.transfers.bulk_sent(offer, bytes);
+            BulkEvent::Sent { offer, task, bytes } => {
+                let progress = self.transfers.bulk_sent(offer, task, bytes);
                 self.report_any(progress, false).await;
             }
-            BulkEvent::Bytes { offer, data } => {
-                let answer = self.transfers.bulk_bytes(offer, &data).await;
+            BulkEvent::Bytes { offer, task, data } => {
+                let answer = self.transfers.bulk_bytes(offer, task, &data).await;
                 return self.downloading(transport, answer, false).await;
             }
-            BulkEvent::Ended { offer, outcome } => {
+            BulkEvent::Ended {
+                offer,
+                task,
+                outcome,
+            } => {
                 if self.transfers.downloading(offer) {
-                    let (replies, progress) =
-                        self.transfers.bulk_download_ended(offer, outcome).await;
+                    let (replies, progress) = self
+                        .transfers
+                        .bulk_download_ended(offer, task, outcome)
+                        .await;
                     // A `cancel`, or an `accept` again for chunks instead.
                     for reply in replies {
                         send(transport, &reply).await?;
                     }
                     self.report_any(progress, true).await;
                 } else {
-                    let (stop, progress) = self.transfers.bulk_upload_ended(offer, outcome);
+                    let (stop, progress) = self.transfers.bulk_upload_ended(offer, task, outcome);
                     if let Some(stop) = stop {
                         send(transport, &stop).await?;
                     }

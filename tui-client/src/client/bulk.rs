@@ -38,17 +38,31 @@ pub struct Target {
     pub tls: Option<Trust>,
 }
 
+/// Which transfer task an event comes from: the client task numbers them,
+/// so that a task still running for a download the user cancelled is told
+/// apart from the one of the same offer accepted again.
+pub type Task = u64;
+
 /// What a transfer task tells the client task.
 #[derive(Debug)]
 pub enum BulkEvent {
     /// An upload's bytes up to `bytes` are on their way.
-    Sent { offer: OfferId, bytes: u64 },
+    Sent {
+        offer: OfferId,
+        task: Task,
+        bytes: u64,
+    },
     /// The next bytes of a download, in order.
-    Bytes { offer: OfferId, data: Vec<u8> },
+    Bytes {
+        offer: OfferId,
+        task: Task,
+        data: Vec<u8>,
+    },
     /// The task is over: `Ok` when every byte went (an upload: the server
     /// checked them), or why not.
     Ended {
         offer: OfferId,
+        task: Task,
         outcome: Result<(), Failure>,
     },
 }
@@ -70,40 +84,38 @@ enum Job {
     Get(u64),
 }
 
-/// Uploads `path` (of `size` bytes) for `offer`.
-pub fn put(
-    target: Target,
-    token: String,
-    offer: OfferId,
-    path: PathBuf,
-    size: u64,
-    tx: mpsc::Sender<BulkEvent>,
-) {
-    spawn(target, token, offer, size, Job::Put(path), tx);
+/// One transfer on bulk connections: what it moves and where, and whom to
+/// tell.
+pub struct Transfer {
+    pub target: Target,
+    pub token: String,
+    pub offer: OfferId,
+    pub task: Task,
+    pub size: u64,
+    pub tx: mpsc::Sender<BulkEvent>,
 }
 
-/// Downloads `offer` (of `size` bytes) from `from` on.
-pub fn get(
-    target: Target,
-    token: String,
-    offer: OfferId,
-    from: u64,
-    size: u64,
-    tx: mpsc::Sender<BulkEvent>,
-) {
-    spawn(target, token, offer, size, Job::Get(from), tx);
+/// Uploads `path` (of `size` bytes).
+pub fn put(transfer: Transfer, path: PathBuf) {
+    spawn(transfer, Job::Put(path));
+}
+
+/// Downloads from byte `from` on.
+pub fn get(transfer: Transfer, from: u64) {
+    spawn(transfer, Job::Get(from));
 }
 
 /// Runs `job` on up to [`ATTEMPTS`] connections, each going on from where
 /// the last one broke, then tells the client task how it ended.
-fn spawn(
-    target: Target,
-    token: String,
-    offer: OfferId,
-    size: u64,
-    mut job: Job,
-    tx: mpsc::Sender<BulkEvent>,
-) {
+fn spawn(transfer: Transfer, mut job: Job) {
+    let Transfer {
+        target,
+        token,
+        offer,
+        task,
+        size,
+        tx,
+    } = transfer;
     tokio::spawn(async move {
         let mut taken = false;
         let mut last = String::new();
@@ -113,14 +125,22 @@ fn spawn(
             }
             let once = match &mut job {
                 Job::Put(path) => {
-                    put_once(&target, &token, offer, path, size, &tx, &mut taken).await
+                    put_once(&target, &token, (offer, task), path, size, &tx, &mut taken).await
                 }
-                Job::Get(at) => get_once(&target, &token, offer, at, size, &tx, &mut taken).await,
+                Job::Get(at) => {
+                    get_once(&target, &token, (offer, task), at, size, &tx, &mut taken).await
+                }
             };
             match once {
                 Ok(()) => {
                     let outcome = Ok(());
-                    let _ = tx.send(BulkEvent::Ended { offer, outcome }).await;
+                    let _ = tx
+                        .send(BulkEvent::Ended {
+                            offer,
+                            task,
+                            outcome,
+                        })
+                        .await;
                     return;
                 }
                 Err(Stop::Refused(reason)) => {
@@ -134,7 +154,13 @@ fn spawn(
             reason: last,
             fall_back: !taken,
         });
-        let _ = tx.send(BulkEvent::Ended { offer, outcome }).await;
+        let _ = tx
+            .send(BulkEvent::Ended {
+                offer,
+                task,
+                outcome,
+            })
+            .await;
     });
 }
 
@@ -200,7 +226,7 @@ async fn line(stream: &mut BufReader<Box<dyn Stream>>) -> Result<ServerMessage, 
 async fn put_once(
     target: &Target,
     token: &str,
-    offer: OfferId,
+    (offer, task): (OfferId, Task),
     path: &PathBuf,
     size: u64,
     tx: &mpsc::Sender<BulkEvent>,
@@ -242,7 +268,12 @@ async fn put_once(
             .map_err(|_| lost("the server stopped reading"))?
             .map_err(lost)?;
         at += n as u64;
-        let _ = tx.send(BulkEvent::Sent { offer, bytes: at }).await;
+        let sent = BulkEvent::Sent {
+            offer,
+            task,
+            bytes: at,
+        };
+        let _ = tx.send(sent).await;
     }
     stream.get_mut().flush().await.map_err(lost)?;
     match line(&mut stream).await? {
@@ -255,7 +286,7 @@ async fn put_once(
 async fn get_once(
     target: &Target,
     token: &str,
-    offer: OfferId,
+    (offer, task): (OfferId, Task),
     at: &mut u64,
     size: u64,
     tx: &mpsc::Sender<BulkEvent>,
@@ -285,7 +316,11 @@ async fn get_once(
         let n = usize::try_from(size - *at).map_or(n, |left| n.min(left));
         data.truncate(n);
         *at += n as u64;
-        if tx.send(BulkEvent::Bytes { offer, data }).await.is_err() {
+        if tx
+            .send(BulkEvent::Bytes { offer, task, data })
+            .await
+            .is_err()
+        {
             return Err(Stop::Refused("the client stopped".to_owned()));
         }
     }

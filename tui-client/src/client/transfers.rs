@@ -17,7 +17,7 @@ use classchat_common::protocol::{FileInfo, Req};
 use classchat_common::{ClientMessage, Conv, OfferId};
 use serde::Serialize;
 
-use super::bulk::Failure;
+use super::bulk::{Failure, Task};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
@@ -102,8 +102,9 @@ struct Upload {
     acked: u64,
     chunk: u64,
     window: u64,
-    /// The bytes go on a bulk connection (`bulk.rs`), not in `chunk`s.
-    bulk: bool,
+    /// The bulk connection's task carrying the bytes (`bulk.rs`), or none:
+    /// `chunk`s.
+    bulk: Option<Task>,
 }
 
 struct Download {
@@ -117,8 +118,10 @@ struct Download {
     size: u64,
     sha256: String,
     started: Instant,
-    /// The bytes come on a bulk connection, not in `file_chunk`s.
-    bulk: bool,
+    /// The bulk connection's task bringing the bytes, or none:
+    /// `file_chunk`s. Events of an earlier task (the download was
+    /// cancelled and accepted again) are not this download's.
+    bulk: Option<Task>,
 }
 
 /// Everything in flight; progress goes out through `report`.
@@ -130,6 +133,7 @@ pub struct Transfers {
     accepting: HashMap<Req, (Option<Conv>, PathBuf)>,
     downloads: HashMap<OfferId, Download>,
     next_req: Req,
+    next_task: Task,
 }
 
 impl std::fmt::Debug for Transfers {
@@ -246,7 +250,7 @@ impl Transfers {
                     acked: 0,
                     chunk: chunk.max(1) as u64,
                     window: window.max(1) as u64,
-                    bulk: false,
+                    bulk: None,
                 });
                 Some(progress)
             }
@@ -263,24 +267,32 @@ impl Transfers {
     }
 
     pub fn can_upload(&self) -> bool {
-        self.uploads
-            .iter()
-            .any(|u| !u.bulk && u.sent < u.out.size && u.sent - u.acked < u.window * u.chunk)
+        self.uploads.iter().any(|u| {
+            u.bulk.is_none() && u.sent < u.out.size && u.sent - u.acked < u.window * u.chunk
+        })
     }
 
-    /// The upload of `offer` goes on a bulk connection: the file and its size.
-    pub fn bulk_upload(&mut self, offer: OfferId) -> Option<(PathBuf, u64)> {
+    /// A new bulk connection task's id.
+    fn task(&mut self) -> Task {
+        self.next_task += 1;
+        self.next_task
+    }
+
+    /// The upload of `offer` goes on a bulk connection: its task, the file
+    /// and its size.
+    pub fn bulk_upload(&mut self, offer: OfferId) -> Option<(Task, PathBuf, u64)> {
+        let task = self.task();
         let u = self.uploads.iter_mut().find(|u| u.offer == offer)?;
-        u.bulk = true;
-        Some((u.out.path.clone(), u.out.size))
+        u.bulk = Some(task);
+        Some((task, u.out.path.clone(), u.out.size))
     }
 
     /// A bulk connection sent the bytes up to `bytes`.
-    pub fn bulk_sent(&mut self, offer: OfferId, bytes: u64) -> Option<Progress> {
+    pub fn bulk_sent(&mut self, offer: OfferId, task: Task, bytes: u64) -> Option<Progress> {
         let u = self
             .uploads
             .iter_mut()
-            .find(|u| u.offer == offer && u.bulk)?;
+            .find(|u| u.offer == offer && u.bulk == Some(task))?;
         u.acked = bytes.min(u.out.size);
         Some(progress_up(
             &u.out,
@@ -296,18 +308,23 @@ impl Transfers {
     pub fn bulk_upload_ended(
         &mut self,
         offer: OfferId,
+        task: Task,
         outcome: Result<(), Failure>,
     ) -> (Option<ClientMessage>, Option<Progress>) {
         let Err(failure) = outcome else {
             return (None, None);
         };
-        let Some(at) = self.uploads.iter().position(|u| u.offer == offer && u.bulk) else {
+        let Some(at) = self
+            .uploads
+            .iter()
+            .position(|u| u.offer == offer && u.bulk == Some(task))
+        else {
             return (None, None);
         };
         if failure.fall_back {
             tracing::info!("no bulk connection ({}); sending chunks", failure.reason);
             let u = &mut self.uploads[at];
-            (u.bulk, u.sent, u.acked) = (false, 0, 0);
+            (u.bulk, u.sent, u.acked) = (None, 0, 0);
             return (None, None);
         }
         let u = self.uploads.remove(at);
@@ -324,7 +341,7 @@ impl Transfers {
     /// The next chunk to send, from whichever upload has room.
     pub async fn next_chunk(&mut self) -> Option<Result<ClientMessage, Progress>> {
         let at = self.uploads.iter().position(|u| {
-            !u.bulk && u.sent < u.out.size && u.sent - u.acked < u.window * u.chunk
+            u.bulk.is_none() && u.sent < u.out.size && u.sent - u.acked < u.window * u.chunk
         })?;
         let u = &self.uploads[at];
         let (file, offset, len) = (u.file.clone(), u.sent, (u.out.size - u.sent).min(u.chunk));
@@ -433,7 +450,7 @@ impl Transfers {
                         size: file.size,
                         sha256: file.sha256.to_ascii_lowercase(),
                         started,
-                        bulk: false,
+                        bulk: None,
                     },
                 );
                 if file.size == 0 {
@@ -454,22 +471,24 @@ impl Transfers {
         Some((Vec::new(), progress))
     }
 
-    /// The download of `offer` comes on a bulk connection: the bytes it has
-    /// and its size.
-    pub fn bulk_download(&mut self, offer: OfferId) -> Option<(u64, u64)> {
+    /// The download of `offer` comes on a bulk connection: its task, the
+    /// bytes it has and its size.
+    pub fn bulk_download(&mut self, offer: OfferId) -> Option<(Task, u64, u64)> {
+        let task = self.task();
         let d = self.downloads.get_mut(&offer)?;
-        d.bulk = true;
-        Some((d.received, d.size))
+        d.bulk = Some(task);
+        Some((task, d.received, d.size))
     }
 
     /// The next bytes of a bulk download.
     pub async fn bulk_bytes(
         &mut self,
         offer: OfferId,
+        task: Task,
         data: &[u8],
     ) -> Option<(Vec<ClientMessage>, Progress)> {
         let d = self.downloads.get(&offer)?;
-        if !d.bulk {
+        if d.bulk != Some(task) {
             return None;
         }
         let at = d.received;
@@ -482,13 +501,14 @@ impl Transfers {
     pub async fn bulk_download_ended(
         &mut self,
         offer: OfferId,
+        task: Task,
         outcome: Result<(), Failure>,
     ) -> (Vec<ClientMessage>, Option<Progress>) {
         let Err(failure) = outcome else {
             return (Vec::new(), None);
         };
         match self.downloads.get(&offer) {
-            Some(d) if d.bulk => {}
+            Some(d) if d.bulk == Some(task) => {}
             _ => return (Vec::new(), None),
         }
         if failure.fall_back
@@ -552,7 +572,7 @@ impl Transfers {
         d.hasher.update(bytes);
         d.received += bytes.len() as u64;
         // A bulk connection needs no acknowledgements: TCP paces it.
-        let ack = (!d.bulk).then_some(ClientMessage::FileAck {
+        let ack = d.bulk.is_none().then_some(ClientMessage::FileAck {
             offer,
             received: d.received,
         });
@@ -881,6 +901,70 @@ mod tests {
         std::fs::write(&part, b"x").unwrap();
         let placed = place(&part, dir.path(), "../../../etc/passwd").unwrap();
         assert_eq!(placed, dir.path().join("passwd"));
+    }
+
+    fn info(offer: OfferId, content: &[u8]) -> FileInfo {
+        FileInfo {
+            offer,
+            name: "notes.txt".into(),
+            size: content.len() as u64,
+            sha256: hex(&Sha256::digest(content)),
+            expires: classchat_common::Timestamp::now(),
+            outcome: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn bytes_from_the_bulk_task_of_a_cancelled_download_do_not_land_in_the_next_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let content = b"the whole file, once";
+        let offer = OfferId::new();
+        let file = info(offer, content);
+        let mut t = Transfers::default();
+        let accept = |t: &mut Transfers| match t.accept(offer, None, dir.path().to_path_buf()) {
+            ClientMessage::Accept { req: Some(req), .. } => req,
+            other => panic!("{other:?}"),
+        };
+
+        let req = accept(&mut t);
+        t.download(req, &file).await.unwrap();
+        let (old, from, size) = t.bulk_download(offer).unwrap();
+        assert_eq!((from, size), (0, content.len() as u64));
+        t.bulk_bytes(offer, old, b"the whole").await.unwrap();
+        let (stop, _) = t.cancel(None, Some(offer)).await;
+        assert!(
+            matches!(stop, Some(ClientMessage::Cancel { .. })),
+            "{stop:?}"
+        );
+
+        // Accepted again: the old task's late bytes and its end are ignored.
+        let req = accept(&mut t);
+        t.download(req, &file).await.unwrap();
+        let (new, from, _) = t.bulk_download(offer).unwrap();
+        assert_ne!(new, old);
+        assert_eq!(from, 0);
+        assert!(t.bulk_bytes(offer, old, b" file").await.is_none());
+        let failure = Failure {
+            reason: "cut".into(),
+            fall_back: false,
+        };
+        let (replies, progress) = t.bulk_download_ended(offer, old, Err(failure)).await;
+        assert!(replies.is_empty() && progress.is_none());
+        assert!(t.downloading(offer));
+
+        let (replies, progress) = t.bulk_bytes(offer, new, content).await.unwrap();
+        assert!(
+            matches!(progress.state, TransferState::Saved { .. }),
+            "{progress:?}"
+        );
+        assert!(
+            matches!(replies.as_slice(), [ClientMessage::Received { .. }]),
+            "no file_ack on a bulk download: {replies:?}"
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("notes.txt")).unwrap(),
+            content
+        );
     }
 
     #[test]
