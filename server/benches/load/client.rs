@@ -25,10 +25,7 @@ pub struct Peek<'a> {
     pub seq: Option<u64>,
     pub delivered: Option<u64>,
     pub messages: Option<u64>,
-    pub received: Option<u64>,
     pub offset: Option<u64>,
-    pub chunk: Option<u64>,
-    pub window: Option<u64>,
     #[serde(borrow)]
     pub conv: Option<Cow<'a, str>>,
     #[serde(borrow)]
@@ -41,8 +38,6 @@ pub struct Peek<'a> {
     pub offer: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub state: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    pub data: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub file: Option<FilePeek<'a>>,
 }

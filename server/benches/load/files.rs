@@ -4,11 +4,13 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context as _, bail, ensure};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
+use std::net::SocketAddr;
+
 use classchat_common::{ClientMessage, OfferId};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
 
 use crate::client::{Conn, Peek};
 use crate::loopback;
@@ -16,19 +18,20 @@ use crate::seed;
 use crate::server::{Profile, ServerProcess, StoreKind};
 use crate::traffic;
 
-/// Bytes per chunk the sender uploads (the server's `chunk`, checked against
-/// `upload_ready`).
+/// Bytes per write of the sender (the size of the file's repeating pieces).
 const CHUNK: usize = classchat_common::limits::FILE_CHUNK_BYTES;
 
-/// Distinct chunk contents the file cycles through, so its bytes need not be
-/// made (or base64-encoded) during the transfer.
+/// What the receiver reads at a time from its bulk connection.
+const BULK_BUFFER: usize = 256 * 1024;
+
+/// Distinct pieces the file cycles through, so its bytes need not be made
+/// during the transfer.
 const PATTERNS: usize = 16;
 
 /// A file of `size` pseudo-random bytes, chunk `i` being pattern `i % 16`.
 struct Content {
     size: u64,
     raw: Vec<Vec<u8>>,
-    encoded: Vec<String>,
     sha256: String,
 }
 
@@ -41,11 +44,9 @@ impl Content {
                     .collect()
             })
             .collect();
-        let encoded = raw.iter().map(|r| BASE64.encode(r)).collect();
         let mut content = Self {
             size,
             raw,
-            encoded,
             sha256: String::new(),
         };
         let mut hasher = Sha256::new();
@@ -63,16 +64,6 @@ impl Content {
     fn bytes(&self, i: u64) -> &[u8] {
         let len = (self.size - i * CHUNK as u64).min(CHUNK as u64) as usize;
         &self.raw[(i % PATTERNS as u64) as usize][..len]
-    }
-
-    /// Chunk `i` in base64; made on the spot only for a short last chunk.
-    fn encoded(&self, i: u64) -> std::borrow::Cow<'_, str> {
-        let bytes = self.bytes(i);
-        if bytes.len() == CHUNK {
-            self.encoded[(i % PATTERNS as u64) as usize].as_str().into()
-        } else {
-            BASE64.encode(bytes).into()
-        }
     }
 }
 
@@ -134,10 +125,10 @@ pub async fn run(size: u64, runs: usize, perf: Option<(&Path, &str)>) -> anyhow:
             _ => None,
         };
         let (cpu0, start) = (server.cpu()?, Instant::now());
-        let (offer, tail) = upload(&mut alice, &names[1], &content, run).await?;
+        let (offer, tail) = upload(&mut alice, server.addr, &names[1], &content, run).await?;
         let uploaded = start.elapsed();
         let peak_up = server.status_kib("VmHWM")?;
-        download(&mut bob, offer, &content).await?;
+        download(&mut bob, server.addr, offer, &content).await?;
         let took = start.elapsed();
         let cpu = server.cpu()? - cpu0;
         if let Some(p) = profile {
@@ -152,7 +143,7 @@ pub async fn run(size: u64, runs: usize, perf: Option<(&Path, &str)>) -> anyhow:
         let mib = peak.saturating_sub(before) as f64 / 1024.0;
         eprintln!(
             "  run {}: {size} bytes in {:.2} s: {rate:.0} MB/s (upload {:.2} s, of which {:.2} s \
-             from the last chunk sent to uploaded; download {:.2} s); server CPU {:.2} s; \
+             from the last byte sent to uploaded; download {:.2} s); server CPU {:.2} s; \
              server RSS {before} KiB, peak {peak_up} KiB after the upload, {peak} KiB after \
              the download: +{mib:.1} MiB; loopback TCP before it {tries} MB/s: {:.2}× the median",
             run + 1,
@@ -172,12 +163,37 @@ pub async fn run(size: u64, runs: usize, perf: Option<(&Path, &str)>) -> anyhow:
     Ok(figures)
 }
 
-/// Offers the file to `to` and uploads it within the server's window; returns
+/// A bulk connection after its first line and the server's `transfer`.
+async fn bulk(
+    addr: SocketAddr,
+    first: &ClientMessage,
+    offer: OfferId,
+) -> anyhow::Result<BufReader<TcpStream>> {
+    let mut stream = BufReader::with_capacity(BULK_BUFFER, TcpStream::connect(addr).await?);
+    stream.get_mut().set_nodelay(true)?;
+    stream.get_mut().write_all(&first.to_line()).await?;
+    let mut line = Vec::new();
+    stream.read_until(b'\n', &mut line).await?;
+    let peek = Peek::of(line.trim_ascii_end())?.check()?;
+    ensure!(
+        peek.kind == "transfer" && peek.offset == Some(0),
+        "expected transfer from 0, got {}",
+        peek.kind
+    );
+    ensure!(
+        peek.offer.as_deref() == Some(offer.to_string().as_str()),
+        "another offer"
+    );
+    Ok(stream)
+}
+
+/// Offers the file to `to` and sends its bytes on a bulk connection; returns
 /// the offer once the server says it is `uploaded`, and how long that took
-/// after the last chunk was sent (the server writes the window's last chunks,
+/// after the last byte was written (the server writes what it has buffered,
 /// checks, syncs and records the file).
 async fn upload(
     conn: &mut Conn,
+    addr: SocketAddr,
     to: &str,
     content: &Content,
     run: usize,
@@ -198,50 +214,45 @@ async fn upload(
         "expected upload_ready, got {}",
         ready.kind
     );
-    ensure!(
-        ready.chunk == Some(CHUNK as u64),
-        "the server's chunk is {:?}",
-        ready.chunk
-    );
-    let window = ready.window.context("upload_ready without window")?;
     let offer: OfferId = ready
         .offer
         .as_deref()
         .context("upload_ready without offer")?
         .parse()
         .context("an offer id")?;
-    let prefix = format!(r#"{{"type":"chunk","offer":"{offer}","offset":"#);
-    let (mut next, mut acked) = (0u64, 0u64);
-    let mut last_sent = Instant::now();
-    let mut line = Vec::with_capacity(CHUNK * 4 / 3 + 256);
+    let token = ready
+        .token
+        .context("upload_ready without a token")?
+        .into_owned();
+    let mut up = bulk(addr, &ClientMessage::Put { token }, offer).await?;
+    for i in 0..content.chunks() {
+        up.get_mut().write_all(content.bytes(i)).await?;
+    }
+    let last_sent = Instant::now();
+    let mut line = Vec::new();
+    up.read_until(b'\n', &mut line).await?;
+    let done = Peek::of(line.trim_ascii_end())?.check()?;
+    ensure!(
+        done.kind == "transfer_done",
+        "the put ended with {}",
+        done.kind
+    );
     loop {
-        // Keep the window full.
-        while next < content.chunks() && next - acked < window {
-            line.clear();
-            line.extend_from_slice(prefix.as_bytes());
-            line.extend_from_slice((next * CHUNK as u64).to_string().as_bytes());
-            line.extend_from_slice(br#","data":""#);
-            line.extend_from_slice(content.encoded(next).as_bytes());
-            line.extend_from_slice(b"\"}\n");
-            conn.send(&line).await?;
-            next += 1;
-            last_sent = Instant::now();
-        }
         let reply = conn.line().await?;
-        let peek = Peek::of(&reply)?.check()?;
-        match &*peek.kind {
-            "chunk_ack" => {
-                let received = peek.received.context("chunk_ack without received")?;
-                acked = received.div_ceil(CHUNK as u64);
-            }
-            "uploaded" => return Ok((offer, last_sent.elapsed())),
-            _ => {}
+        if Peek::of(&reply)?.check()?.kind == "uploaded" {
+            return Ok((offer, last_sent.elapsed()));
         }
     }
 }
 
-/// Waits for the offer, accepts it, downloads and checks it, says `received`.
-async fn download(conn: &mut Conn, offer: OfferId, content: &Content) -> anyhow::Result<()> {
+/// Waits for the offer, accepts it, downloads it on a bulk connection and
+/// checks it, says `received`.
+async fn download(
+    conn: &mut Conn,
+    addr: SocketAddr,
+    offer: OfferId,
+    content: &Content,
+) -> anyhow::Result<()> {
     let id = offer.to_string();
     loop {
         let line = conn.line().await?;
@@ -254,35 +265,36 @@ async fn download(conn: &mut Conn, offer: OfferId, content: &Content) -> anyhow:
         .ask(|req| ClientMessage::Accept {
             req,
             offer,
-            bulk: false,
+            bulk: true,
         })
         .await?;
+    let answer = Peek::of(&answer)?;
     ensure!(
-        Peek::of(&answer)?.kind == "download",
+        answer.kind == "download",
         "accept was not answered with download"
     );
+    let token = answer
+        .token
+        .context("download without a token")?
+        .into_owned();
+    let mut down = bulk(addr, &ClientMessage::Get { token, offset: 0 }, offer).await?;
     let mut hasher = Sha256::new();
-    let mut bytes = Vec::with_capacity(CHUNK);
     let mut received = 0u64;
-    while received < content.size {
-        let line = conn.line().await?;
-        let peek = Peek::of(&line)?.check()?;
-        if peek.kind != "file_chunk" {
-            continue;
+    loop {
+        let bytes = down.fill_buf().await?;
+        if bytes.is_empty() {
+            break;
         }
-        ensure!(peek.offset == Some(received), "a chunk out of order");
-        bytes.clear();
-        BASE64
-            .decode_vec(
-                peek.data.as_deref().context("file_chunk without data")?,
-                &mut bytes,
-            )
-            .context("file_chunk data is not base64")?;
-        hasher.update(&bytes);
-        received += bytes.len() as u64;
-        conn.send(&ClientMessage::FileAck { offer, received }.to_line())
-            .await?;
+        hasher.update(bytes);
+        let n = bytes.len();
+        received += n as u64;
+        down.consume(n);
     }
+    ensure!(
+        received == content.size,
+        "{received} bytes came down, not {}",
+        content.size
+    );
     let sha256 = hex(&hasher.finalize());
     ensure!(
         sha256 == content.sha256,

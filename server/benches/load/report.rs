@@ -236,8 +236,9 @@ pub const SPECS: &[Spec] = &[
               the same run: right before each transfer, one task writes as many bytes as the \
               file has (256 MiB at least) into a connection on 127.0.0.1, 128 KiB a write, and \
               another task reads them, three times; the median of the three is that transfer's baseline (the log \
-              prints them). The file relay carries every byte twice (up, then down), as \
-              base64.",
+              prints them). The file relay carries every byte twice, up and then down (the \
+              offer appears only once its upload is complete), so 0.5 is its ceiling until \
+              a download can follow an upload still arriving.",
     },
     Spec {
         name: "file_relay_mb_s",
@@ -245,10 +246,11 @@ pub const SPECS: &[Spec] = &[
         unit: "MB/s",
         goal: Goal::Info,
         timed: true,
-        how: "One user offers another a file (1 GiB in full mode; pseudo-random bytes), uploads \
-              it in 128 KiB base64 `chunk`s within the server's window of 8, the receiver \
-              accepts, downloads the `file_chunk`s (acknowledging each), decodes them and \
-              checks the SHA-256 (in memory, not written to disk), then says `received`. \
+        how: "One user offers another a file (1 GiB in full mode; pseudo-random bytes) and \
+              sends its bytes raw on a bulk connection (`put`, PROTOCOL.md §11.7); the \
+              receiver accepts with `bulk`, reads the bytes raw from a bulk connection of its \
+              own (`get`) and checks the SHA-256 (in memory, not written to disk), then says \
+              `received`. \
               The figure is the file size (10^6 bytes per MB) over the time from `offer` to the \
               answer to `received`. The sender's own hashing before the offer is not counted. \
               The server's upload lands in its data directory on disk and is fsynced before \
