@@ -75,73 +75,22 @@ impl Context {
 
 /// Serves one connection until it closes.
 pub async fn run(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, tls: Option<TlsAcceptor>) {
-    // The TLS handshake, `hello` and `login` all fit in one login time.
-    let deadline = Instant::now() + ctx.config.login_timeout;
-    let mut conn = match tls {
-        None => Conn::new(stream, ctx.config.write_timeout),
-        // A failed handshake has nobody to tell (the peer does not speak TLS,
-        // or gave up).
-        Some(acceptor) => match tokio::time::timeout_at(deadline, acceptor.accept(stream)).await {
-            Ok(Ok(stream)) => Conn::tls(stream, ctx.config.write_timeout),
-            Ok(Err(e)) => {
-                tracing::debug!(%peer, "TLS handshake failed: {e}");
-                return;
-            }
-            Err(_) => return,
-        },
+    // Boxed, and gone once the loop starts: the TLS handshake, `hello`,
+    // `login` and attaching take far more room than an idle session needs,
+    // and a task is as large as its largest state.
+    let Some(Ready {
+        mut conn,
+        attached,
+        login,
+        outbound,
+        logged_in,
+    }) = Box::pin(establish(stream, peer, &ctx, tls)).await
+    else {
+        return;
     };
-    let handshake = tokio::select! {
-        biased;
-        () = ctx.shutdown.cancelled() => Err(Ending::refused(shutdown_message())),
-        r = tokio::time::timeout_at(deadline, Box::pin(login::handshake(&mut conn, &ctx, peer.ip()))) => {
-            r.unwrap_or_else(|_| Err(Ending::refused(ServerMessage::error(
-                ErrorCode::LoginTimeout,
-                format!("no hello and login within {} seconds; closing", ctx.config.login_timeout.as_secs()),
-            ))))
-        }
-    };
-    let identity = match handshake {
-        Ok(identity) => identity,
-        Err(Ending::Refused(msg)) => return conn.close_with(&msg).await,
-        Err(Ending::Gone) => return,
-        Err(Ending::Bulk(first)) => {
-            // Boxed: every connection's task is as large as its largest
-            // state, and a bulk connection's is larger than a chat one's.
-            let bulk = Box::pin(bulk::serve(conn, &ctx, peer, *first));
-            return tokio::select! {
-                biased;
-                () = ctx.shutdown.cancelled() => {}
-                () = bulk => {}
-            };
-        }
-    };
-    let outbound = Outbound::new(ctx.config.queue);
-    let attached = ctx
-        .hub
-        .ask(|reply| Command::Attach {
-            user: identity.user,
-            outbound: outbound.clone(),
-            new_token: identity.new_token,
-            reply,
-        })
-        .await;
-    let Ok(attached) = attached else {
-        return conn.close_with(&ctx.unavailable(None)).await;
-    };
-    tracing::debug!(user = %attached.name, %peer, "logged in");
     let session = attached.session;
-    let login = password::Login {
-        token: crate::auth::token_hash(&identity.token.0),
-        address: peer.ip(),
-    };
-    let logged_in = ServerMessage::LoggedIn {
-        user: attached.name.clone(),
-        created: identity.created,
-        token: identity.token,
-        server_time: Timestamp::now(),
-    };
     let mut transfers = Transfers::new(session);
-    let end = match conn.send(&logged_in).await {
+    let end = match conn.write_line(logged_in).await {
         // The loop answers a shutdown itself between lines. This arm is for a
         // session stuck writing to a client that stopped reading, which would
         // otherwise hold up the whole server's stop for `write_timeout`; it
@@ -163,6 +112,103 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, tls: Op
         End::Close(msg) => conn.close_with(&msg).await,
         End::Gone => {}
     }
+}
+
+/// A connection logged in and attached to the hub, with its `logged_in`
+/// line still to write.
+struct Ready {
+    conn: Conn,
+    attached: Attached,
+    login: password::Login,
+    outbound: Outbound,
+    logged_in: Bytes,
+}
+
+/// TLS, `hello` and `login` within the login time, then attaching to the
+/// hub; `None` when the connection ended there (refused, gone, or a bulk
+/// connection, served here to its end).
+async fn establish(
+    stream: TcpStream,
+    peer: SocketAddr,
+    ctx: &Context,
+    tls: Option<TlsAcceptor>,
+) -> Option<Ready> {
+    // The TLS handshake, `hello` and `login` all fit in one login time.
+    let deadline = Instant::now() + ctx.config.login_timeout;
+    let mut conn = match tls {
+        None => Conn::new(stream, ctx.config.write_timeout),
+        // A failed handshake has nobody to tell (the peer does not speak TLS,
+        // or gave up).
+        Some(acceptor) => match tokio::time::timeout_at(deadline, acceptor.accept(stream)).await {
+            Ok(Ok(stream)) => Conn::tls(stream, ctx.config.write_timeout),
+            Ok(Err(e)) => {
+                tracing::debug!(%peer, "TLS handshake failed: {e}");
+                return None;
+            }
+            Err(_) => return None,
+        },
+    };
+    let handshake = tokio::select! {
+        biased;
+        () = ctx.shutdown.cancelled() => Err(Ending::refused(shutdown_message())),
+        r = tokio::time::timeout_at(deadline, Box::pin(login::handshake(&mut conn, ctx, peer.ip()))) => {
+            r.unwrap_or_else(|_| Err(Ending::refused(ServerMessage::error(
+                ErrorCode::LoginTimeout,
+                format!("no hello and login within {} seconds; closing", ctx.config.login_timeout.as_secs()),
+            ))))
+        }
+    };
+    let identity = match handshake {
+        Ok(identity) => identity,
+        Err(Ending::Refused(msg)) => {
+            conn.close_with(&msg).await;
+            return None;
+        }
+        Err(Ending::Gone) => return None,
+        Err(Ending::Bulk(first)) => {
+            // Boxed too: it is larger than the rest of a login.
+            let bulk = Box::pin(bulk::serve(conn, ctx, peer, *first));
+            tokio::select! {
+                biased;
+                () = ctx.shutdown.cancelled() => {}
+                () = bulk => {}
+            }
+            return None;
+        }
+    };
+    let outbound = Outbound::new(ctx.config.queue);
+    let attached = ctx
+        .hub
+        .ask(|reply| Command::Attach {
+            user: identity.user,
+            outbound: outbound.clone(),
+            new_token: identity.new_token,
+            reply,
+        })
+        .await;
+    let Ok(attached) = attached else {
+        conn.close_with(&ctx.unavailable(None)).await;
+        return None;
+    };
+    tracing::debug!(user = %attached.name, %peer, "logged in");
+    let login = password::Login {
+        token: crate::auth::token_hash(&identity.token.0),
+        address: peer.ip(),
+    };
+    let logged_in = ServerMessage::LoggedIn {
+        user: attached.name.clone(),
+        created: identity.created,
+        token: identity.token,
+        server_time: Timestamp::now(),
+    }
+    .to_line();
+    Some(Ready {
+        conn,
+        attached,
+        login,
+        outbound,
+        logged_in,
+    })
 }
 
 impl End {
@@ -278,7 +324,9 @@ async fn serve(conn: &mut Conn, at: Here<'_>, transfers: &mut Transfers) -> End 
                 // says nothing while it reads a long catch-up.
                 last_heard = Instant::now();
             }
-            chunk = transfers.next_chunk(), if transfers.can_send() => {
+            // Boxed once it runs: its future would otherwise be part of every
+            // idle session's state.
+            chunk = async { Box::pin(transfers.next_chunk()).await }, if transfers.can_send() => {
                 if let Some(line) = chunk
                     && conn.write_line(line).await.is_err()
                 {
