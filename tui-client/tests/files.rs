@@ -233,6 +233,14 @@ async fn accept(
     follow(events, within, |p| p.offer == Some(offer) && !p.upload).await
 }
 
+/// Where a download that ended was saved.
+fn saved(reports: &[Progress]) -> PathBuf {
+    match &reports.last().unwrap().state {
+        TransferState::Saved { path } => path.clone(),
+        other => panic!("not saved: {other:?}"),
+    }
+}
+
 /// Accepts `offer` into `dir` and returns where it was saved.
 async fn save(
     client: &Client,
@@ -240,11 +248,7 @@ async fn save(
     offer: OfferId,
     dir: &Path,
 ) -> PathBuf {
-    let reports = accept(client, events, offer, dir, WAIT).await;
-    match &reports.last().unwrap().state {
-        TransferState::Saved { path } => path.clone(),
-        other => panic!("not saved: {other:?}"),
-    }
+    saved(&accept(client, events, offer, dir, WAIT).await)
 }
 
 #[tokio::test]
@@ -274,10 +278,7 @@ async fn a_50_mb_file_is_hashed_sent_accepted_and_saved_byte_identical() {
         (offer, "lecture.mp4", 50 << 20)
     );
     let down = accept(&bob, &mut bob_events, offer, &downloads, SLOW).await;
-    let saved = match &down.last().unwrap().state {
-        TransferState::Saved { path } => path.clone(),
-        other => panic!("not saved: {other:?}"),
-    };
+    let saved = saved(&down);
     assert_eq!(down.first().unwrap().state, TransferState::Downloading);
     assert_eq!(saved, downloads.join("lecture.mp4"));
     assert!(same_bytes(&saved, &source), "byte-identical");
@@ -648,11 +649,7 @@ async fn a_bulk_connection_cut_half_way_goes_on_from_where_it_stopped_both_ways(
     offer_message(&mut bob_events).await;
     let downloads = dir.path().join("downloads");
     let down = accept(&bob, &mut bob_events, offer, &downloads, SLOW).await;
-    let saved = match &down.last().unwrap().state {
-        TransferState::Saved { path } => path.clone(),
-        other => panic!("not saved: {other:?}"),
-    };
-    assert!(same_bytes(&saved, &source), "byte-identical");
+    assert!(same_bytes(&saved(&down), &source), "byte-identical");
     assert_eq!(listing(&downloads), ["lecture.mp4"]);
     let gets = bob_relay.openings();
     assert!(
@@ -692,11 +689,7 @@ async fn where_no_bulk_connection_gets_through_the_file_goes_in_chunks_instead()
     offer_message(&mut bob_events).await;
     let downloads = dir.path().join("downloads");
     let down = accept(&bob, &mut bob_events, offer, &downloads, SLOW).await;
-    let saved = match &down.last().unwrap().state {
-        TransferState::Saved { path } => path.clone(),
-        other => panic!("not saved: {other:?}"),
-    };
-    assert!(same_bytes(&saved, &source), "byte-identical");
+    assert!(same_bytes(&saved(&down), &source), "byte-identical");
     assert!(
         !bob_relay.openings().is_empty(),
         "a bulk connection was tried"

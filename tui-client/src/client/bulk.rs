@@ -119,6 +119,7 @@ fn spawn(transfer: Transfer, mut job: Job) {
     tokio::spawn(async move {
         let mut taken = false;
         let mut last = String::new();
+        let mut done = false;
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(250 << attempt)).await;
@@ -133,15 +134,8 @@ fn spawn(transfer: Transfer, mut job: Job) {
             };
             match once {
                 Ok(()) => {
-                    let outcome = Ok(());
-                    let _ = tx
-                        .send(BulkEvent::Ended {
-                            offer,
-                            task,
-                            outcome,
-                        })
-                        .await;
-                    return;
+                    done = true;
+                    break;
                 }
                 Err(Stop::Refused(reason)) => {
                     last = reason;
@@ -150,17 +144,20 @@ fn spawn(transfer: Transfer, mut job: Job) {
                 Err(Stop::Lost(reason)) => last = reason,
             }
         }
-        let outcome = Err(Failure {
-            reason: last,
-            fall_back: !taken,
-        });
-        let _ = tx
-            .send(BulkEvent::Ended {
-                offer,
-                task,
-                outcome,
+        let outcome = if done {
+            Ok(())
+        } else {
+            Err(Failure {
+                reason: last,
+                fall_back: !taken,
             })
-            .await;
+        };
+        let ended = BulkEvent::Ended {
+            offer,
+            task,
+            outcome,
+        };
+        let _ = tx.send(ended).await;
     });
 }
 
