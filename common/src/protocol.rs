@@ -267,7 +267,10 @@ pub enum ClientMessage {
         posting: Option<Posting>,
     },
     /// Offer a file to a user or group: name, size and SHA-256 (hex) first,
-    /// then its bytes in `chunk`s. Answered with `upload_ready`.
+    /// then its bytes in `chunk`s. Answered with `upload_ready`. With
+    /// `stream`, the offer is posted at once and recipients may download
+    /// while the bytes are still arriving (the server may decline: see
+    /// `upload_ready`).
     Offer {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req: Option<Req>,
@@ -275,6 +278,8 @@ pub enum ClientMessage {
         name: String,
         size: u64,
         sha256: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        stream: bool,
     },
     /// Bytes of an offer being uploaded, in order: `offset` is how many came before.
     Chunk {
@@ -1011,6 +1016,10 @@ pub enum ServerMessage {
         /// an empty file, which is complete already.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token: Option<String>,
+        /// The offer is posted already (an `offer` with `stream` the server
+        /// took): recipients see it and may download as the bytes arrive.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        stream: bool,
     },
     /// The server has the first `received` bytes of your upload.
     ChunkAck {

@@ -10,21 +10,28 @@
 //! is complete, verified and on the disk ([`Blobs::keep`]): a file under its
 //! final name is always whole.
 //!
+//! An upload made readable ([`Blobs::create_readable`], an offer posted
+//! before its bytes are all in) may be read while it grows: its readers open
+//! the temporary file and wait, in [`BlobReader::grown`], for the bytes the
+//! writer has flushed. The last byte is held back until the file is kept, so
+//! nobody has a whole file before the server has verified and stored it.
+//!
 //! In a cluster the bytes stay on the node that took the upload; a download
 //! on another node reads them from there, chunk by chunk, through [`Fetch`]
 //! (`cluster.rs` asks that node over NATS, and that node answers from its own
 //! folder with [`Blobs::reader`]).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use classchat_common::OfferId;
 use classchat_common::files::read_at;
 use tokio::io::AsyncWriteExt;
+use tokio::sync::watch;
 
 /// The files folder; a cheap handle.
 #[derive(Debug, Clone)]
@@ -32,6 +39,19 @@ pub struct Blobs {
     dir: Arc<Path>,
     /// Reads other nodes' files, in a cluster.
     remote: Option<Arc<dyn Fetch>>,
+    /// Uploads that may be read while they are written.
+    growing: Arc<Mutex<HashMap<OfferId, watch::Receiver<Growth>>>>,
+}
+
+/// How far a readable upload has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Growth {
+    /// This many bytes are written and flushed, readable at once.
+    Written(u64),
+    /// Whole, verified and kept under its final name.
+    Kept,
+    /// Cut short or refused: there will be no more.
+    Failed,
 }
 
 /// A read of bytes that another node holds.
@@ -50,6 +70,8 @@ pub struct BlobWriter {
     offer: OfferId,
     part: PathBuf,
     file: tokio::fs::File,
+    /// Tells readers of a readable upload how far it has come.
+    growth: Option<(watch::Sender<Growth>, u64)>,
 }
 
 /// A kept file, open for reading at any offset: here, or on another node.
@@ -58,6 +80,8 @@ pub enum BlobReader {
     Local {
         file: Arc<std::fs::File>,
         path: Arc<Path>,
+        /// While the file is still being uploaded.
+        growth: Option<watch::Receiver<Growth>>,
     },
     Remote {
         fetch: Arc<dyn Fetch>,
@@ -75,6 +99,7 @@ impl Blobs {
         Ok(Self {
             dir: dir.into(),
             remote: None,
+            growing: Arc::default(),
         })
     }
 
@@ -102,7 +127,35 @@ impl Blobs {
         let file = options.open(&part).await.inspect_err(|e| {
             tracing::error!("cannot create {}: {e}", part.display());
         })?;
-        Ok(BlobWriter { offer, part, file })
+        Ok(BlobWriter {
+            offer,
+            part,
+            file,
+            growth: None,
+        })
+    }
+
+    /// Starts writing an upload that [`Blobs::reader`] opens while it grows.
+    pub async fn create_readable(&self, offer: OfferId) -> io::Result<BlobWriter> {
+        let mut writer = self.create(offer).await?;
+        let (tell, hear) = watch::channel(Growth::Written(0));
+        writer.growth = Some((tell, 0));
+        self.lock_growing().insert(offer, hear);
+        Ok(writer)
+    }
+
+    fn lock_growing(&self) -> std::sync::MutexGuard<'_, HashMap<OfferId, watch::Receiver<Growth>>> {
+        // Nothing holding it can panic half-way; a poisoned map is still whole.
+        self.growing.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The upload's readers learn how it ended, and new ones no longer
+    /// open it as growing.
+    fn ended(&self, upload: &BlobWriter, how: Growth) {
+        if let Some((tell, _)) = &upload.growth {
+            self.lock_growing().remove(&upload.offer);
+            tell.send_replace(how);
+        }
     }
 
     /// Makes a complete upload the offer's file: its bytes, then its name,
@@ -125,27 +178,49 @@ impl Blobs {
         };
         if let Err(e) = &stored {
             tracing::error!("cannot keep {}: {e}", upload.part.display());
+            self.ended(&upload, Growth::Failed);
             drop(upload.file);
             let _ = tokio::fs::remove_file(&upload.part).await;
             let _ = tokio::fs::remove_file(&done).await;
+        } else {
+            self.ended(&upload, Growth::Kept);
         }
         stored
     }
 
     /// Drops an upload cut short.
     pub async fn discard(&self, upload: BlobWriter) {
+        self.ended(&upload, Growth::Failed);
         drop(upload.file);
         let _ = tokio::fs::remove_file(&upload.part).await;
     }
 
-    /// Opens the kept file of `offer`.
+    /// Whether the kept file of `offer` is here.
+    pub fn has(&self, offer: OfferId) -> bool {
+        self.path(offer).exists()
+    }
+
+    /// Opens the file of `offer`: kept, or a readable upload still growing.
     pub fn reader(&self, offer: OfferId) -> io::Result<BlobReader> {
         let path = self.path(offer);
+        let growth = self.lock_growing().get(&offer).cloned();
+        if let Some(growth) = growth {
+            // Kept (renamed) or dropped since: the final name says which.
+            let part = self.dir.join(format!("{offer}.part"));
+            if let Ok(file) = std::fs::File::open(part) {
+                return Ok(BlobReader::Local {
+                    file: Arc::new(file),
+                    path: path.into(),
+                    growth: Some(growth),
+                });
+            }
+        }
         let file = std::fs::File::open(&path)
             .inspect_err(|e| tracing::error!("cannot open {}: {e}", path.display()))?;
         Ok(BlobReader::Local {
             file: Arc::new(file),
             path: path.into(),
+            growth: None,
         })
     }
 
@@ -165,6 +240,7 @@ impl Blobs {
     /// Deletes the file of `offer` (an offer that is over). Blocking, but one
     /// unlink: the hub calls it after a commit.
     pub fn remove(&self, offer: OfferId) {
+        self.lock_growing().remove(&offer);
         for path in [self.path(offer), self.dir.join(format!("{offer}.part"))] {
             match std::fs::remove_file(&path) {
                 Ok(()) => {}
@@ -197,7 +273,17 @@ impl BlobWriter {
     pub async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.file.write_all(bytes).await.inspect_err(|e| {
             tracing::error!("cannot write {}: {e}", self.part.display());
-        })
+        })?;
+        if let Some((tell, written)) = &mut self.growth {
+            // Readers read the file, not this buffer: the bytes go to the
+            // kernel before they are announced.
+            self.file.flush().await.inspect_err(|e| {
+                tracing::error!("cannot write {}: {e}", self.part.display());
+            })?;
+            *written += bytes.len() as u64;
+            tell.send_replace(Growth::Written(*written));
+        }
+        Ok(())
     }
 }
 
@@ -207,20 +293,58 @@ impl BlobReader {
     /// notice by itself. Reads at an explicit offset, so a read abandoned
     /// half-way is simply made again.
     pub async fn read(&self, offset: u64, len: u64) -> io::Result<Vec<u8>> {
-        let (file, path) = match self {
-            BlobReader::Local { file, path } => (file.clone(), path.clone()),
+        let (file, path, growing) = match self {
+            BlobReader::Local { file, path, growth } => (
+                file.clone(),
+                path.clone(),
+                growth.as_ref().is_some_and(|g| *g.borrow() != Growth::Kept),
+            ),
             BlobReader::Remote { fetch, node, offer } => {
                 return fetch.fetch(node, *offer, offset, len).await;
             }
         };
         tokio::task::spawn_blocking(move || {
-            if !path.exists() {
+            // A growing file has no final name yet; its end is in `grown`.
+            if !growing && !path.exists() {
                 return Err(io::ErrorKind::NotFound.into());
             }
             read_at(&file, offset, len)
         })
         .await
         .map_err(io::Error::other)?
+    }
+
+    /// Where the readable bytes of a file of `size` bytes end, once they go
+    /// past `past`: `size` for a kept file at once; for one still growing,
+    /// whatever is written, short of the last byte, waiting for more if
+    /// need be. `NotFound` once the upload failed. Cancel-safe.
+    pub async fn grown(&self, past: u64, size: u64) -> io::Result<u64> {
+        let BlobReader::Local {
+            growth: Some(growth),
+            ..
+        } = self
+        else {
+            return Ok(size);
+        };
+        let failed = || io::Error::new(io::ErrorKind::NotFound, "the upload failed");
+        let mut growth = growth.clone();
+        loop {
+            let end = match *growth.borrow_and_update() {
+                Growth::Kept => return Ok(size),
+                Growth::Failed => return Err(failed()),
+                Growth::Written(n) => n.min(size.saturating_sub(1)),
+            };
+            if end > past {
+                return Ok(end);
+            }
+            if growth.changed().await.is_err() {
+                // The writer is gone without a word: the upload is over.
+                return match *growth.borrow() {
+                    Growth::Kept => Ok(size),
+                    _ => Err(failed()),
+                };
+            }
+        }
     }
 }
 
@@ -234,6 +358,7 @@ async fn sync_dir(dir: PathBuf) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[tokio::test]
     async fn a_kept_upload_is_read_back_and_a_discarded_one_leaves_nothing() {
@@ -261,6 +386,39 @@ mod tests {
         blobs.remove(kept);
         let gone = r.read(0, 5).await.unwrap_err();
         assert_eq!(gone.kind(), io::ErrorKind::NotFound);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_readable_upload_is_read_as_it_grows_short_of_its_last_byte_until_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Blobs::open(dir.path().join("files")).unwrap();
+        let (kept, failed) = (OfferId::new(), OfferId::new());
+        let mut w = blobs.create_readable(kept).await.unwrap();
+        let r = blobs.reader(kept).unwrap();
+        // Nothing written: a reader waits.
+        let waiting = tokio::time::timeout(Duration::from_millis(20), r.grown(0, 10)).await;
+        assert!(waiting.is_err(), "nothing to read yet");
+        w.write(b"hello").await.unwrap();
+        assert_eq!(r.grown(0, 10).await.unwrap(), 5);
+        assert_eq!(r.read(0, 5).await.unwrap(), b"hello");
+        // All ten bytes written, but the last waits for the file to be kept.
+        w.write(b"world").await.unwrap();
+        assert_eq!(r.grown(5, 10).await.unwrap(), 9);
+        let held = tokio::time::timeout(Duration::from_millis(20), r.grown(9, 10)).await;
+        assert!(held.is_err(), "the last byte is held back");
+        blobs.keep(w).await.unwrap();
+        assert_eq!(r.grown(9, 10).await.unwrap(), 10);
+        assert_eq!(r.read(5, 5).await.unwrap(), b"world");
+        // Kept: a new reader opens the whole file, no longer growing.
+        assert_eq!(blobs.reader(kept).unwrap().grown(0, 10).await.unwrap(), 10);
+
+        let mut w = blobs.create_readable(failed).await.unwrap();
+        let r = blobs.reader(failed).unwrap();
+        w.write(b"half").await.unwrap();
+        blobs.discard(w).await;
+        let gone = r.grown(4, 8).await.unwrap_err();
+        assert_eq!(gone.kind(), io::ErrorKind::NotFound);
+        assert!(blobs.reader(failed).is_err(), "nothing left to open");
     }
 
     #[tokio::test]

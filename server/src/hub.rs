@@ -466,8 +466,13 @@ pub enum Command {
     FileOffer {
         session: SessionId,
         offer: NewOffer,
-        /// The offer's id, and its conversation as the sender names it.
-        reply: oneshot::Sender<Result<(OfferId, Conv), Refusal>>,
+        reply: oneshot::Sender<Result<Offered, Refusal>>,
+    },
+    /// The upload of an offer the hub let stream has begun, readable as it
+    /// grows: post the offer now. `FileUploaded` or `FileAborted` follows.
+    FilePost {
+        session: SessionId,
+        offer: OfferId,
     },
     /// The session has the whole file, verified, under its final name.
     FileUploaded {
@@ -537,6 +542,20 @@ pub struct NewOffer {
     pub name: String,
     pub size: u64,
     pub sha256: String,
+    /// Post it before its bytes are in, if the server can.
+    pub stream: bool,
+}
+
+/// An offer the hub took, its upload to come.
+#[derive(Debug)]
+pub struct Offered {
+    pub id: OfferId,
+    /// Its conversation, as the sender names it.
+    pub conv: Conv,
+    /// Posted as soon as its upload begins (`FilePost`), readable as it
+    /// grows: asked for, and possible here (not across a cluster, whose other
+    /// nodes could not follow the bytes).
+    pub stream: bool,
 }
 
 /// The hub stopped (the server is shutting down, or its storage failed).
@@ -600,6 +619,9 @@ impl Hub {
             .retain(&snapshot.files.iter().map(|f| f.id).collect());
         let reader = store.reader();
         let (tx, rx) = mpsc::channel(16 * 1024);
+        // The first batch ends the offers whose files did not survive the
+        // stop, before anyone can accept them.
+        let _ = tx.try_send(Command::Sweep);
         let mut worker = worker::Worker::new(store, snapshot, config);
         worker.hear_back(tx.downgrade());
         let task = tokio::spawn(worker.run(rx));

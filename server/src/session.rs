@@ -608,8 +608,16 @@ async fn handle(
             name,
             size,
             sha256,
+            stream,
         } => {
-            let reply = Box::pin(transfers.offer(ctx, session, req, to, &name, size, sha256)).await;
+            let new = crate::hub::NewOffer {
+                to,
+                name,
+                size,
+                sha256,
+                stream,
+            };
+            let reply = Box::pin(transfers.offer(ctx, session, req, new)).await;
             return answer(conn, ctx, req, reply).await;
         }
         ClientMessage::Chunk {

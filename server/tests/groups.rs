@@ -1734,6 +1734,7 @@ async fn in_an_announcement_group_only_the_owner_and_moderators_post() {
             name: "notes.txt".into(),
             size: 5,
             sha256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824".into(),
+            stream: false,
         }),
     )
     .await;

@@ -756,6 +756,7 @@ impl RawClient {
             name: name.to_owned(),
             size: bytes.len() as u64,
             sha256: hex(&Sha256::digest(bytes)),
+            stream: false,
         })
         .await;
         let ready = self

@@ -557,15 +557,16 @@ pub fn client_message() -> impl Strategy<Value = ClientMessage> {
                 posting
             }
         ),
-        (req(), conv(), text(), any::<u64>(), text()).prop_map(|(req, to, name, size, sha256)| {
-            C::Offer {
+        (req(), conv(), text(), any::<u64>(), text(), any::<bool>()).prop_map(
+            |(req, to, name, size, sha256, stream)| C::Offer {
                 req,
                 to,
                 name,
                 size,
                 sha256,
+                stream,
             }
-        }),
+        ),
         (offer_id(), any::<u64>(), text()).prop_map(|(offer, offset, data)| C::Chunk {
             offer,
             offset,
@@ -725,16 +726,25 @@ pub fn server_message() -> impl Strategy<Value = ServerMessage> {
                 total
             }
         ),
-        (req(), offer_id(), text(), any::<[usize; 2]>(), of(text())).prop_map(
-            |(req, offer, name, [chunk, window], token)| S::UploadReady {
-                req,
-                offer,
-                name,
-                chunk,
-                window,
-                token
-            }
-        ),
+        (
+            req(),
+            offer_id(),
+            text(),
+            any::<[usize; 2]>(),
+            of(text()),
+            any::<bool>()
+        )
+            .prop_map(|(req, offer, name, [chunk, window], token, stream)| {
+                S::UploadReady {
+                    req,
+                    offer,
+                    name,
+                    chunk,
+                    window,
+                    token,
+                    stream,
+                }
+            }),
         (offer_id(), any::<u64>()).prop_map(|(offer, received)| S::ChunkAck { offer, received }),
         (offer_id(), conv(), any::<u64>()).prop_map(|(offer, conv, seq)| S::Uploaded {
             offer,

@@ -206,6 +206,7 @@ async fn upload(
             name: format!("bench-{run}.bin"),
             size: content.size,
             sha256: content.sha256.clone(),
+            stream: false,
         })
         .await?;
     let ready = Peek::of(&ready)?;

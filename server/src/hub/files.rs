@@ -4,7 +4,10 @@
 //!
 //! An offer becomes a message in its conversation once its upload is complete
 //! and verified, so it reaches offline recipients, survives restarts and shows in
-//! history like any message. Its file is deleted once every recipient has
+//! history like any message. An offer that streams is posted as soon as its
+//! upload begins instead, so that recipients may download while the bytes
+//! arrive; it stays open at least until its upload ends, and an upload that
+//! fails withdraws it. Its file is deleted once every recipient has
 //! received or declined it, when the sender withdraws it, or when it expires.
 
 use classchat_common::files::human_size;
@@ -15,7 +18,7 @@ use tokio::sync::oneshot;
 use super::remote::Event;
 use super::state::Offer;
 use super::worker::{Batch, Effect, Worker};
-use super::{Accepted, NewOffer, Refusal, SessionId};
+use super::{Accepted, NewOffer, Offered, Refusal, SessionId};
 use crate::ratelimit::Class;
 use crate::store::{
     Appended, ConvId, FileRecord, MessageKind, NewMessage, StoreError, StoredFile, UserId,
@@ -44,7 +47,7 @@ impl Worker {
         b: &mut Batch,
         session: SessionId,
         new: NewOffer,
-        reply: oneshot::Sender<Result<(OfferId, ConvName), Refusal>>,
+        reply: oneshot::Sender<Result<Offered, Refusal>>,
     ) {
         let Some(user) = self.state.sessions.get(&session).map(|s| s.user) else {
             return;
@@ -54,6 +57,7 @@ impl Worker {
             name,
             size,
             sha256,
+            stream,
         } = new;
         match self.check_offer(b, session, user, &to, size, &sha256) {
             Ok(Some(conv)) => {
@@ -69,6 +73,7 @@ impl Worker {
                     seq: 0,
                     recipients: Vec::new(),
                     node: None,
+                    growing: false,
                 };
                 let id = offer.id;
                 self.state.file_bytes += size;
@@ -78,7 +83,13 @@ impl Worker {
                     .convs
                     .get(&conv)
                     .and_then(|c| self.state.conv_name(c, user));
-                b.reply(reply, Ok((id, name.unwrap_or(to))));
+                let offered = Offered {
+                    id,
+                    conv: name.unwrap_or(to),
+                    // Another node could not follow the bytes as they come.
+                    stream: stream && size > 0 && self.cluster.is_none(),
+                };
+                b.reply(reply, Ok(offered));
             }
             Ok(None) => {}
             Err(refusal) => b.reply(reply, Err(refusal)),
@@ -142,9 +153,47 @@ impl Worker {
         self.conv_for_send(b, user, to)
     }
 
+    /// The upload of a streaming offer began: the offer is posted now.
+    pub(super) fn file_post(&mut self, b: &mut Batch, session: SessionId, offer: OfferId) {
+        self.post_offer(b, session, offer, true);
+    }
+
     pub(super) fn file_uploaded(&mut self, b: &mut Batch, session: SessionId, offer: OfferId) {
+        let posted = self
+            .state
+            .offers
+            .get(&offer)
+            .filter(|o| o.growing)
+            .map(|o| (o.sender, o.conv, o.seq));
+        let Some((sender, conv, seq)) = posted else {
+            return self.post_offer(b, session, offer, false);
+        };
+        // A streaming offer, posted when its upload began: now it is whole.
+        if self.state.sessions.get(&session).map(|s| s.user) != Some(sender) {
+            return;
+        }
+        if let Some(o) = self.state.offers.get_mut(&offer) {
+            o.growing = false;
+        }
+        let name = self
+            .state
+            .convs
+            .get(&conv)
+            .and_then(|c| self.state.conv_name(c, sender));
+        if let Some(conv) = name {
+            b.message(session, &ServerMessage::Uploaded { offer, conv, seq });
+        }
+        if self.state.offers.get(&offer).is_some_and(Offer::settled) {
+            self.close_offer(b, offer);
+        }
+    }
+
+    /// Makes an offer a message in its conversation: stored, delivered,
+    /// counted. `growing`: its upload has only begun (a streaming offer), and
+    /// `uploaded` waits for its end; otherwise the sender is told now.
+    fn post_offer(&mut self, b: &mut Batch, session: SessionId, offer: OfferId, growing: bool) {
         let Some(user) = self.state.sessions.get(&session).map(|s| s.user) else {
-            return self.file_aborted(offer);
+            return self.file_aborted(b, offer);
         };
         let gone = move |b: &mut Batch, code: ErrorCode, why: &str| {
             b.effects.push(Effect::Remove(offer));
@@ -156,17 +205,17 @@ impl Worker {
             return gone(b, ErrorCode::UnknownOffer, why);
         };
         if !o.uploading() || o.sender != user {
-            // Not this session's upload to finish; its file is left alone.
+            // Not this session's upload to post; its file is left alone.
             return;
         }
         let Some(conv) = self.state.convs.get(&o.conv) else {
-            self.file_aborted(offer);
+            self.file_aborted(b, offer);
             let why = "the conversation this file was for no longer exists; it was not offered";
             return gone(b, ErrorCode::UnknownOffer, why);
         };
         if conv.member(user).is_none() {
             // The sender left the group while uploading.
-            self.file_aborted(offer);
+            self.file_aborted(b, offer);
             let why = "you are no longer in that conversation; the file was not offered";
             return gone(b, ErrorCode::NotMember, why);
         }
@@ -229,6 +278,7 @@ impl Worker {
             stored.created = now;
             stored.expires = info.expires;
             stored.recipients = recipients;
+            stored.growing = growing;
         }
         self.advance_after_send(b, o.conv, user, seq, now);
         let Some(conv) = self.state.convs.get(&o.conv) else {
@@ -242,14 +292,16 @@ impl Worker {
             ..ChatMessage::new(conv_name.clone(), seq, id, from, now, text)
         };
         self.fan_out(b, conv, None, msg);
-        b.message(
-            session,
-            &ServerMessage::Uploaded {
-                offer,
-                conv: conv_name,
-                seq,
-            },
-        );
+        if !growing {
+            b.message(
+                session,
+                &ServerMessage::Uploaded {
+                    offer,
+                    conv: conv_name,
+                    seq,
+                },
+            );
+        }
         if self.state.offers.get(&offer).is_some_and(Offer::settled) {
             // Nobody to send it to (a group of one): nothing to keep.
             self.close_offer(b, offer);
@@ -294,11 +346,35 @@ impl Worker {
         Ok(body)
     }
 
-    pub(super) fn file_aborted(&mut self, offer: OfferId) {
-        if let Some(o) = self.state.offers.get(&offer).filter(|o| o.uploading()) {
-            self.state.file_bytes -= o.size;
-            self.state.offers.remove(&offer);
+    /// An upload failed or was cancelled. Unposted, its offer is forgotten;
+    /// posted (streaming), it is withdrawn from everyone still waiting.
+    pub(super) fn file_aborted(&mut self, b: &mut Batch, offer: OfferId) {
+        match self.state.offers.get(&offer) {
+            Some(o) if o.uploading() => {
+                self.state.file_bytes -= o.size;
+                self.state.offers.remove(&offer);
+            }
+            Some(o) if o.growing => {
+                tracing::info!(%offer, name = %o.name, "a streaming offer's upload failed; withdrawn");
+                self.end_offer(b, offer, FileState::Cancelled);
+            }
+            _ => {}
         }
+    }
+
+    /// Ends an offer for everyone who had not decided, marking them `state`.
+    fn end_offer(&mut self, b: &mut Batch, offer: OfferId, state: FileState) {
+        let Some(o) = self.state.offers.get(&offer).cloned() else {
+            return;
+        };
+        for (recipient, now) in &o.recipients {
+            if matches!(now, FileState::Pending | FileState::Accepted)
+                && let Err(e) = self.set_state(b, offer, *recipient, state, Some(*recipient))
+            {
+                return b.fail(e);
+            }
+        }
+        self.close_offer(b, offer);
     }
 
     pub(super) fn file_accept(
@@ -364,6 +440,10 @@ impl Worker {
         };
         let next = match (decision, state) {
             (_, FileState::Cancelled | FileState::Expired) => return refuse(b, gone(state)),
+            (Decision::Received, FileState::Accepted) if self.growing(offer) => {
+                let why = "the sender's upload is not complete yet; download the whole file first";
+                return refuse(b, Refusal::new(ErrorCode::BadRequest, why));
+            }
             (Decision::Received, FileState::Accepted | FileState::Received) => FileState::Received,
             (Decision::Received, _) => {
                 let why = "accept the offer and download it before saying it was received";
@@ -505,36 +585,48 @@ impl Worker {
         );
     }
 
-    /// Offers past their expiry end: whoever had not decided is marked expired.
+    /// Offers past their expiry end: whoever had not decided is marked
+    /// expired. Offers of this node whose file is missing end too: their
+    /// upload was cut short by a stop after they were posted (streaming), or
+    /// the file was deleted under the server.
     pub(super) fn sweep(&mut self, b: &mut Batch) {
         let now = Timestamp::now();
         let expired: Vec<OfferId> = self
             .state
             .offers
             .values()
+            .filter(|o| !o.uploading() && !o.growing && o.expires <= now)
             // Another node's offers end there, and this node hears of it;
             // unless that node is gone for good, which an hour says.
-            .filter(|o| !o.uploading() && o.expires <= now)
             .filter(|o| {
                 o.here() || o.expires.as_millis().saturating_add(REMOTE_GRACE_MS) <= now.as_millis()
             })
             .map(|o| o.id)
             .collect();
         for offer in expired {
-            let Some(o) = self.state.offers.get(&offer).cloned() else {
-                continue;
-            };
-            for (recipient, state) in &o.recipients {
-                if matches!(state, FileState::Pending | FileState::Accepted)
-                    && let Err(e) =
-                        self.set_state(b, offer, *recipient, FileState::Expired, Some(*recipient))
-                {
-                    return b.fail(e);
-                }
+            if let Some(o) = self.state.offers.get(&offer) {
+                tracing::info!(%offer, name = %o.name, "offer expired");
             }
-            tracing::info!(%offer, name = %o.name, "offer expired");
-            self.close_offer(b, offer);
+            self.end_offer(b, offer, FileState::Expired);
         }
+        let missing: Vec<OfferId> = self
+            .state
+            .offers
+            .values()
+            .filter(|o| o.here() && !o.uploading() && !o.growing)
+            .filter(|o| !self.config.blobs.has(o.id))
+            .map(|o| o.id)
+            .collect();
+        for offer in missing {
+            if let Some(o) = self.state.offers.get(&offer) {
+                tracing::warn!(%offer, name = %o.name, "an offer's file is missing; withdrawn");
+            }
+            self.end_offer(b, offer, FileState::Cancelled);
+        }
+    }
+
+    fn growing(&self, offer: OfferId) -> bool {
+        self.state.offers.get(&offer).is_some_and(|o| o.growing)
     }
 
     /// `user` left (or was removed from) conversation `conv`: offers there no

@@ -194,9 +194,14 @@ pub struct Offer {
     /// The node of a cluster holding its bytes, when another one; `None`:
     /// this one, which alone counts them against its disk and deletes them.
     pub node: Option<String>,
+    /// Posted while its bytes are still arriving (an `offer` with `stream`):
+    /// recipients may download what has come; it cannot be over until the
+    /// upload is.
+    pub growing: bool,
 }
 
 impl Offer {
+    /// Not posted yet: its upload is under way and nobody sees it.
     pub fn uploading(&self) -> bool {
         self.seq == 0
     }
@@ -220,6 +225,7 @@ impl Offer {
             seq: f.seq,
             recipients: f.recipients,
             node: f.node,
+            growing: false,
         }
     }
 
@@ -233,6 +239,7 @@ impl Offer {
     /// Over once nobody is still to decide or to download.
     pub fn settled(&self) -> bool {
         !self.uploading()
+            && !self.growing
             && self
                 .recipients
                 .iter()
@@ -322,7 +329,14 @@ impl State {
                 });
             }
         }
-        // Uploads in progress live only here; they survive a reload.
+        // Uploads in progress live only here; they survive a reload, and so
+        // does knowing which posted offers are still growing.
+        let growing: Vec<OfferId> = self
+            .offers
+            .values()
+            .filter(|o| o.growing)
+            .map(|o| o.id)
+            .collect();
         let uploading: Vec<Offer> = self
             .offers
             .drain()
@@ -338,6 +352,11 @@ impl State {
                 self.file_bytes += f.size;
             }
             self.offers.insert(f.id, Offer::from_record(f));
+        }
+        for id in growing {
+            if let Some(o) = self.offers.get_mut(&id) {
+                o.growing = true;
+            }
         }
         for (id, session) in sessions {
             if let Some(u) = self.users.get_mut(&session.user) {

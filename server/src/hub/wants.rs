@@ -37,7 +37,7 @@ impl Worker {
                         self.want_conv(&mut wants, user, &offer.to);
                     }
                 }
-                Command::FileUploaded { offer, .. } => {
+                Command::FileUploaded { offer, .. } | Command::FilePost { offer, .. } => {
                     if let Some(o) = self.state.offers.get(offer) {
                         self.want_lock(&mut wants, o.conv);
                     }

@@ -354,7 +354,8 @@ impl Worker {
                 b.uploads.push((session, offer));
                 self.file_uploaded(b, session, offer);
             }
-            Command::FileAborted { offer } => self.file_aborted(offer),
+            Command::FilePost { session, offer } => self.file_post(b, session, offer),
+            Command::FileAborted { offer } => self.file_aborted(b, offer),
             Command::FileAccept {
                 session,
                 offer,

@@ -34,6 +34,10 @@ const BULK_BUFFER: usize = 256 * 1024;
 /// How long a bulk connection may stay silent in the middle of an upload.
 const UPLOAD_IDLE: Duration = Duration::from_secs(60);
 
+/// How often a download waiting for a growing upload's bytes looks whether
+/// its token was revoked meanwhile.
+const REVOKED_CHECK: Duration = Duration::from_secs(1);
+
 /// What a download's token tells the chat connection that asked for it.
 #[derive(Debug, Default)]
 pub struct DownloadState {
@@ -324,7 +328,8 @@ async fn put(
 }
 
 /// A download's bytes from `offset` to the end, read from the offer's file
-/// (on this node or, in a cluster, the one holding it).
+/// (on this node or, in a cluster, the one holding it), as far as it has
+/// come if its upload is still under way.
 async fn get(
     conn: &mut Conn,
     ctx: &Context,
@@ -358,7 +363,16 @@ async fn get(
         if state.revoked.load(Ordering::Relaxed) {
             return Ok(None);
         }
-        let len = (size - at).min(BULK_BUFFER as u64);
+        // A file still being uploaded is read as far as it has come; the
+        // wait is cut now and then to notice a revoked token.
+        let end = match tokio::time::timeout(REVOKED_CHECK, blob.grown(at, size)).await {
+            Err(_) => continue,
+            Ok(Ok(end)) => end,
+            // The sender's upload failed. Raw bytes have gone out, so no
+            // line may follow: the chat connection says the offer is over.
+            Ok(Err(_)) => return Ok(None),
+        };
+        let len = (end - at).min(BULK_BUFFER as u64);
         let bytes = match blob.read(at, len).await {
             Ok(bytes) if !bytes.is_empty() => bytes,
             Ok(_) => return Ok(None),
@@ -367,14 +381,18 @@ async fn get(
             // learns which.
             Err(_) => return Ok(None),
         };
+        let next = at + bytes.len() as u64;
+        if next == size {
+            // The client knows it has everything by counting, checks the
+            // SHA-256 and says `received` on its chat connection, which may
+            // be as soon as these bytes are out.
+            state.sent_all.store(true, Ordering::Relaxed);
+        }
         if conn.write_raw(&bytes).await.is_err() {
             return Ok(None);
         }
-        at += bytes.len() as u64;
+        at = next;
     }
-    // The client knows it has everything by counting, then checks the
-    // SHA-256 and says `received` on its chat connection.
-    state.sent_all.store(true, Ordering::Relaxed);
     Ok(None)
 }
 

@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use super::Context;
 use super::bulk::DownloadState;
 use crate::blobs::{BlobReader, BlobWriter};
-use crate::hub::{Accepted, Command, Decision, HubGone, NewOffer, Request, SessionId};
+use crate::hub::{Accepted, Command, Decision, HubGone, NewOffer, Offered, Request, SessionId};
 
 pub(super) struct Upload {
     conv: Conv,
@@ -103,40 +103,40 @@ impl Transfers {
         }
     }
 
-    /// `offer`: registers the upload with the hub and opens its temporary file.
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "the fields of one `offer` message"
-    )]
+    /// `offer`: registers the upload with the hub and opens its temporary
+    /// file. A streaming offer the hub took is posted once that file is
+    /// there for recipients to read as it grows.
     pub async fn offer(
         &mut self,
         ctx: &Context,
         session: SessionId,
         req: Option<Req>,
-        to: Conv,
-        name: &str,
-        size: u64,
-        sha256: String,
+        mut new: NewOffer,
     ) -> Result<Bytes, HubGone> {
-        let name = safe_name(name);
+        new.name = safe_name(&new.name);
+        let (name, size, sha256) = (new.name.clone(), new.size, new.sha256.to_ascii_lowercase());
         let answer = ctx
             .hub
             .ask(|reply| Command::FileOffer {
                 session,
-                offer: NewOffer {
-                    to: to.clone(),
-                    name: name.clone(),
-                    size,
-                    sha256: sha256.clone(),
-                },
+                offer: new,
                 reply,
             })
             .await?;
-        let (offer, to) = match answer {
-            Ok(named) => named,
+        let Offered {
+            id: offer,
+            conv: to,
+            stream,
+        } = match answer {
+            Ok(offered) => offered,
             Err(r) => return Ok(r.to_message(req, None).to_line()),
         };
-        let Ok(blob) = ctx.blobs.create(offer).await else {
+        let created = if stream {
+            ctx.blobs.create_readable(offer).await
+        } else {
+            ctx.blobs.create(offer).await
+        };
+        let Ok(blob) = created else {
             let _ = ctx.hub.send(Command::FileAborted { offer }).await;
             return Ok(error(
                 req,
@@ -152,7 +152,7 @@ impl Transfers {
                 hasher: Sha256::new(),
                 received: 0,
                 size,
-                sha256: sha256.to_ascii_lowercase(),
+                sha256,
             }),
             generation: 0,
         }));
@@ -160,6 +160,9 @@ impl Transfers {
             .then(|| ctx.tickets.upload(session, offer, slot.clone()))
             .flatten();
         self.uploads.insert(offer, slot);
+        if stream {
+            ctx.hub.send(Command::FilePost { session, offer }).await?;
+        }
         let ready = ServerMessage::UploadReady {
             req,
             offer,
@@ -167,6 +170,7 @@ impl Transfers {
             chunk: FILE_CHUNK_BYTES,
             window: FILE_WINDOW,
             token,
+            stream,
         }
         .to_line();
         if size == 0 {
@@ -489,7 +493,8 @@ impl Transfers {
     }
 
     /// The next chunk of some download, in turn. Reads at an explicit offset, so
-    /// a read abandoned half-way is simply made again.
+    /// a read abandoned half-way is simply made again; a download of a file
+    /// still being uploaded waits here for its next bytes.
     pub async fn next_chunk(&mut self) -> Option<Bytes> {
         let n = self.downloads.len();
         let at = (0..n).map(|k| (self.turn + k) % n).find(|&i| {
@@ -498,15 +503,17 @@ impl Transfers {
         })?;
         self.turn = at + 1;
         let d = &self.downloads[at];
-        let (blob, offset, len) = (
-            d.blob.clone(),
-            d.sent,
-            (d.size - d.sent).min(FILE_CHUNK_BYTES as u64),
-        );
-        // The hub deletes an offer's file once the offer is over (withdrawn,
-        // expired): the read then says so.
-        let read = blob.read(offset, len).await;
-        let offer = self.downloads[at].offer;
+        let (blob, offset, size, offer) = (d.blob.clone(), d.sent, d.size, d.offer);
+        // A file still being uploaded is read as far as it has come.
+        let read = match blob.grown(offset, size).await {
+            Ok(end) => {
+                // The hub deletes an offer's file once the offer is over
+                // (withdrawn, expired): the read then says so.
+                blob.read(offset, (end - offset).min(FILE_CHUNK_BYTES as u64))
+                    .await
+            }
+            Err(e) => Err(e),
+        };
         match read {
             Ok(bytes) if !bytes.is_empty() => {
                 let d = &mut self.downloads[at];

@@ -177,6 +177,7 @@ async fn an_outsider_cannot_send_or_offer_to_a_group_and_its_members_see_nothing
         name: "payload.sh".into(),
         size: 10,
         sha256: "0".repeat(64),
+        stream: false,
     })
     .await;
     assert_refused(&answer, ErrorCode::NotMember);

@@ -35,6 +35,7 @@ async fn upload(c: &mut TestClient, to: &str, bytes: &[u8]) -> OfferId {
         name: "notes.txt".into(),
         size: bytes.len() as u64,
         sha256: sha256_hex(bytes),
+        stream: false,
     })
     .await;
     let offer = expect!(c.recv().await, ServerMessage::UploadReady { offer, .. } => offer);
@@ -272,6 +273,7 @@ async fn try_upload(alice: &mut TestClient, name: &str, bytes: &[u8]) -> (OfferI
             name: name.into(),
             size: bytes.len() as u64,
             sha256: sha256_hex(bytes),
+            stream: false,
         })
         .await;
     let offer = expect!(alice.recv().await, ServerMessage::UploadReady { offer, .. } => offer);

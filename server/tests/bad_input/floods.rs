@@ -440,6 +440,7 @@ async fn open_offers_are_limited_in_number_however_small_their_files() {
                 name: "empty.txt".into(),
                 size: 1,
                 sha256: "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb".into(),
+                stream: false,
             })
             .await;
         match mallory.recv_until(10, |m| m.req() == Some(req)).await {

@@ -198,6 +198,7 @@ pub async fn offer(
         name: name.to_owned(),
         size,
         sha256: sha256.to_owned(),
+        stream: false,
     })
     .await
 }

@@ -15,6 +15,7 @@ mod fixtures;
 mod membership;
 mod memory;
 mod refusals;
+mod streaming;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

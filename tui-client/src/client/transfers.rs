@@ -215,6 +215,8 @@ impl Transfers {
                     name: out.name.clone(),
                     size,
                     sha256,
+                    // Recipients may download while the bytes go up.
+                    stream: true,
                 };
                 let progress = progress_up(&out, None, 0, TransferState::Offering);
                 self.offering.insert(req, out);
