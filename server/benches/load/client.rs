@@ -40,6 +40,8 @@ pub struct Peek<'a> {
     pub state: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub file: Option<FilePeek<'a>>,
+    #[serde(default)]
+    pub stream: bool,
 }
 
 #[derive(Debug, Deserialize)]

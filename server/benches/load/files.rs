@@ -125,11 +125,16 @@ pub async fn run(size: u64, runs: usize, perf: Option<(&Path, &str)>) -> anyhow:
             _ => None,
         };
         let (cpu0, start) = (server.cpu()?, Instant::now());
-        let (offer, tail) = upload(&mut alice, server.addr, &names[1], &content, run).await?;
-        let uploaded = start.elapsed();
-        let peak_up = server.status_kib("VmHWM")?;
-        download(&mut bob, server.addr, offer, &content).await?;
+        // The offer streams: bob downloads while alice's bytes go up.
+        let (up, down) = tokio::join!(
+            upload(&mut alice, server.addr, &names[1], &content, run),
+            download(&mut bob, server.addr, &content),
+        );
+        let (uploaded, tail) = up?;
+        down?;
         let took = start.elapsed();
+        let uploaded = uploaded - start;
+        let peak_up = server.status_kib("VmHWM")?;
         let cpu = server.cpu()? - cpu0;
         if let Some(p) = profile {
             p.stop().await?;
@@ -143,14 +148,15 @@ pub async fn run(size: u64, runs: usize, perf: Option<(&Path, &str)>) -> anyhow:
         let mib = peak.saturating_sub(before) as f64 / 1024.0;
         eprintln!(
             "  run {}: {size} bytes in {:.2} s: {rate:.0} MB/s (upload {:.2} s, of which {:.2} s \
-             from the last byte sent to uploaded; download {:.2} s); server CPU {:.2} s; \
-             server RSS {before} KiB, peak {peak_up} KiB after the upload, {peak} KiB after \
-             the download: +{mib:.1} MiB; loopback TCP before it {tries} MB/s: {:.2}× the median",
+             from the last byte sent to uploaded; the download, streaming beside it, ended \
+             {:.2} s later); server CPU {:.2} s; server RSS {before} KiB, peak {peak_up} KiB \
+             at the end, {peak} KiB after it: +{mib:.1} MiB; loopback TCP before it {tries} \
+             MB/s: {:.2}× the median",
             run + 1,
             took.as_secs_f64(),
             uploaded.as_secs_f64(),
             tail.as_secs_f64(),
-            (took - uploaded).as_secs_f64(),
+            took.saturating_sub(uploaded).as_secs_f64(),
             cpu.as_secs_f64(),
             rate / baseline
         );
@@ -187,17 +193,17 @@ async fn bulk(
     Ok(stream)
 }
 
-/// Offers the file to `to` and sends its bytes on a bulk connection; returns
-/// the offer once the server says it is `uploaded`, and how long that took
-/// after the last byte was written (the server writes what it has buffered,
-/// checks, syncs and records the file).
+/// Offers the file to `to` as a streaming offer and sends its bytes on a
+/// bulk connection; returns when the server said `uploaded`, and how long
+/// that took after the last byte was written (the server writes what it has
+/// buffered, checks, syncs and keeps the file).
 async fn upload(
     conn: &mut Conn,
     addr: SocketAddr,
     to: &str,
     content: &Content,
     run: usize,
-) -> anyhow::Result<(OfferId, std::time::Duration)> {
+) -> anyhow::Result<(Instant, std::time::Duration)> {
     let to: classchat_common::Conv = to.parse().context("a user name")?;
     let ready = conn
         .ask(|req| ClientMessage::Offer {
@@ -206,13 +212,13 @@ async fn upload(
             name: format!("bench-{run}.bin"),
             size: content.size,
             sha256: content.sha256.clone(),
-            stream: false,
+            stream: true,
         })
         .await?;
     let ready = Peek::of(&ready)?;
     ensure!(
-        ready.kind == "upload_ready",
-        "expected upload_ready, got {}",
+        ready.kind == "upload_ready" && ready.stream,
+        "expected upload_ready streaming, got {}",
         ready.kind
     );
     let offer: OfferId = ready
@@ -241,27 +247,23 @@ async fn upload(
     loop {
         let reply = conn.line().await?;
         if Peek::of(&reply)?.check()?.kind == "uploaded" {
-            return Ok((offer, last_sent.elapsed()));
+            return Ok((Instant::now(), last_sent.elapsed()));
         }
     }
 }
 
 /// Waits for the offer, accepts it, downloads it on a bulk connection and
 /// checks it, says `received`.
-async fn download(
-    conn: &mut Conn,
-    addr: SocketAddr,
-    offer: OfferId,
-    content: &Content,
-) -> anyhow::Result<()> {
-    let id = offer.to_string();
-    loop {
+async fn download(conn: &mut Conn, addr: SocketAddr, content: &Content) -> anyhow::Result<()> {
+    let offer: OfferId = loop {
         let line = conn.line().await?;
         let peek = Peek::of(&line)?.check()?;
-        if peek.kind == "message" && peek.file.is_some_and(|f| f.offer == id) {
-            break;
+        if peek.kind == "message"
+            && let Some(file) = peek.file
+        {
+            break file.offer.parse().context("an offer id")?;
         }
-    }
+    };
     let answer = conn
         .ask(|req| ClientMessage::Accept {
             req,
