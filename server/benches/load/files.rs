@@ -1,6 +1,6 @@
-//! `file_relay_ratio`, `file_relay_mb_s` and `file_relay_server_rss_mib`: one file uploaded, relayed and downloaded, SHA-256 checked at the end, against loopback TCP measured right before.
+//! `file_relay_ratio`, `file_relay_mb_s` and `file_relay_server_rss_mib`: one file sent by the real `classchat` client to another, relayed by the server as it arrives, written to disk and SHA-256 checked, against loopback TCP measured right before; `file_relay_protocol_mb_s`: the same relay spoken by the benchmark's protocol client.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context as _, bail, ensure};
@@ -14,6 +14,7 @@ use tokio::net::TcpStream;
 
 use crate::client::{Conn, Peek};
 use crate::loopback;
+use crate::pipes::Pipe;
 use crate::seed;
 use crate::server::{Profile, ServerProcess, StoreKind};
 use crate::traffic;
@@ -88,12 +89,14 @@ const LOOPBACK_MIN_BYTES: u64 = 256 << 20;
 /// One value per run of each figure.
 #[derive(Debug, Default)]
 pub struct FileRelay {
-    /// The relay's MB/s over loopback TCP's.
+    /// The real clients' relay MB/s over loopback TCP's.
     pub ratio: Vec<f64>,
-    /// MB/s from offer to the answer to `received`.
+    /// MB/s from `/sendfile` to the receiving client's `saved`.
     pub mb_s: Vec<f64>,
-    /// The server's memory growth in MiB.
+    /// The server's memory growth in MiB during the real clients' relay.
     pub rss_mib: Vec<f64>,
+    /// MB/s of the same relay spoken by this benchmark's protocol client.
+    pub protocol_mb_s: Vec<f64>,
 }
 
 pub async fn run(size: u64, runs: usize, perf: Option<(&Path, &str)>) -> anyhow::Result<FileRelay> {
@@ -101,6 +104,8 @@ pub async fn run(size: u64, runs: usize, perf: Option<(&Path, &str)>) -> anyhow:
     let dir = TempDir::new()?;
     let names = seed::names("f", 2);
     let accounts = seed::seed(dir.path(), &names).await?;
+    let file = dir.path().join("lecture.bin");
+    write_file(&file, &content)?;
 
     let mut figures = FileRelay::default();
     for run in 0..runs {
@@ -110,63 +115,182 @@ pub async fn run(size: u64, runs: usize, perf: Option<(&Path, &str)>) -> anyhow:
         }
         loopback.sort_by(f64::total_cmp);
         let baseline = loopback[LOOPBACK_TRIES / 2];
-        // A fresh process each run: memory an allocator kept from an earlier
-        // transfer would hide what a transfer costs.
-        let mut server = ServerProcess::start(dir.path(), "127.0.0.1:0", StoreKind::Sqlite).await?;
-        let mut conns = traffic::login_all(server.addr, &accounts).await?;
-        let (Some(mut bob), Some(mut alice)) = (conns.pop(), conns.pop()) else {
-            bail!("two connections expected");
-        };
-        // The logins' argon2 hashes are not the transfer's.
-        server.reset_peak()?;
-        let before = server.status_kib("VmRSS")?;
-        let profile = match perf {
-            Some((dir, name)) if run == 0 => Some(Profile::start(dir, name, server.pid)?),
-            _ => None,
-        };
-        let (cpu0, start) = (server.cpu()?, Instant::now());
-        // The offer streams: bob downloads while alice's bytes go up.
-        let (up, down) = tokio::join!(
-            upload(&mut alice, server.addr, &names[1], &content, run),
-            download(&mut bob, server.addr, &content),
-        );
-        let (uploaded, tail) = up?;
-        down?;
-        let took = start.elapsed();
-        let uploaded = uploaded - start;
-        let peak_up = server.status_kib("VmHWM")?;
-        let cpu = server.cpu()? - cpu0;
-        if let Some(p) = profile {
-            p.stop().await?;
-        }
-        let peak = server.status_kib("VmHWM")?;
-        server.check_alive()?;
-        alice.settle().await?;
-        let rate = size as f64 / 1e6 / took.as_secs_f64();
         let tries: Vec<String> = loopback.iter().map(|v| format!("{v:.0}")).collect();
-        let tries = tries.join(", ");
-        let mib = peak.saturating_sub(before) as f64 / 1024.0;
         eprintln!(
-            "  run {}: {size} bytes in {:.2} s: {rate:.0} MB/s (upload {:.2} s, of which {:.2} s \
-             from the last byte sent to uploaded; the download, streaming beside it, ended \
-             {:.2} s later); server CPU {:.2} s; server RSS {before} KiB, peak {peak_up} KiB \
-             at the end, {peak} KiB after it: +{mib:.1} MiB; loopback TCP before it {tries} \
-             MB/s: {:.2}× the median",
+            "  run {}: loopback TCP {} MB/s, median {baseline:.0}",
             run + 1,
-            took.as_secs_f64(),
-            uploaded.as_secs_f64(),
-            tail.as_secs_f64(),
-            took.saturating_sub(uploaded).as_secs_f64(),
-            cpu.as_secs_f64(),
-            rate / baseline
+            tries.join(", ")
         );
+        let protocol = by_protocol(dir.path(), &accounts, &names, &content, run, perf).await?;
+        figures.protocol_mb_s.push(protocol);
+        let (rate, mib) = by_clients(dir.path(), &names, &file, &content).await?;
+        eprintln!("    the clients' relay: {:.2}× loopback", rate / baseline);
         figures.ratio.push(rate / baseline);
         figures.mb_s.push(rate);
         figures.rss_mib.push(mib);
-        drop((alice, bob));
-        server.stop().await?;
     }
     Ok(figures)
+}
+
+/// The file on the sender's disk.
+fn write_file(path: &Path, content: &Content) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for i in 0..content.chunks() {
+        out.write_all(content.bytes(i))?;
+    }
+    out.into_inner()?.sync_all()?;
+    Ok(())
+}
+
+/// The relay between two real `classchat pipe` clients on one machine, each
+/// with a home of its own: alice types `/sendfile`, bob types `/accept` when
+/// the offer shows, and the clock stops at bob's `saved` (downloaded to disk,
+/// SHA-256 checked, named). Returns MB/s and the server's memory growth.
+async fn by_clients(
+    data: &Path,
+    names: &[String],
+    file: &Path,
+    content: &Content,
+) -> anyhow::Result<(f64, f64)> {
+    let homes = TempDir::new()?;
+    let downloads = homes.path().join("downloads");
+    let mut server = ServerProcess::start(data, "127.0.0.1:0", StoreKind::Sqlite).await?;
+    let (alice_home, bob_home) = (homes.path().join("alice"), homes.path().join("bob"));
+    let mut bob = Pipe::start(
+        server.addr,
+        &names[1],
+        seed::PASSWORD,
+        &bob_home,
+        &downloads,
+    )
+    .await?;
+    let mut alice = Pipe::start(
+        server.addr,
+        &names[0],
+        seed::PASSWORD,
+        &alice_home,
+        &downloads,
+    )
+    .await?;
+    server.reset_peak()?;
+    let before = server.status_kib("VmRSS")?;
+    let (cpu0, start) = (server.cpu()?, Instant::now());
+    alice
+        .command(&format!("/sendfile {} {}", names[1], file.display()))
+        .await?;
+    let hashed = alice
+        .until(|v| v["type"] == "transfer" && v["state"] != "hashing")
+        .await?;
+    // Her offer's id, from her client's first word of it; then bob's copy
+    // (his catch-up may bring older offers first).
+    let hers = alice
+        .until(|v| v["type"] == "transfer" && v["offer"].is_string())
+        .await?;
+    let offer = hers.value["offer"]
+        .as_str()
+        .context("an offer id")?
+        .to_owned();
+    bob.until(|v| v["type"] == "message" && v["file"]["offer"] == offer.as_str())
+        .await?;
+    bob.command(&format!("/accept {offer}")).await?;
+    let saved = bob
+        .until(|v| v["type"] == "transfer" && v["state"] == "saved")
+        .await?;
+    let took = saved.at - start;
+    let cpu = server.cpu()? - cpu0;
+    let peak = server.status_kib("VmHWM")?;
+    let uploaded = alice
+        .until(|v| v["type"] == "transfer" && v["state"] == "uploaded")
+        .await?;
+    server.check_alive()?;
+    let path = PathBuf::from(saved.value["path"].as_str().context("a saved path")?);
+    let sha256 = tokio::task::spawn_blocking({
+        let path = path.clone();
+        move || -> anyhow::Result<String> {
+            let mut hasher = Sha256::new();
+            std::io::copy(&mut std::fs::File::open(path)?, &mut hasher)?;
+            Ok(hex(&hasher.finalize()))
+        }
+    })
+    .await??;
+    ensure!(
+        sha256 == content.sha256,
+        "the saved file differs from the sent one"
+    );
+    std::fs::remove_file(&path)?;
+    alice.finish().await?;
+    bob.finish().await?;
+    server.stop().await?;
+    let size = content.size;
+    let rate = size as f64 / 1e6 / took.as_secs_f64();
+    let mib = peak.saturating_sub(before) as f64 / 1024.0;
+    eprintln!(
+        "    real clients: {size} bytes from /sendfile to saved in {:.2} s: {rate:.0} MB/s \
+         (alice hashed it first for {:.2} s; her upload ended at {:.2} s, bob's download \
+         at {:.2} s); server CPU {:.2} s; server RSS {before} KiB, peak {peak} KiB: \
+         +{mib:.1} MiB",
+        took.as_secs_f64(),
+        (hashed.at - start).as_secs_f64(),
+        (uploaded.at - start).as_secs_f64(),
+        took.as_secs_f64(),
+        cpu.as_secs_f64(),
+    );
+    Ok((rate, mib))
+}
+
+/// The relay spoken by this benchmark's own protocol client, which hashes
+/// in memory and writes nothing: what the server alone allows. Returns MB/s.
+async fn by_protocol(
+    data: &Path,
+    accounts: &[seed::Account],
+    names: &[String],
+    content: &Content,
+    run: usize,
+    perf: Option<(&Path, &str)>,
+) -> anyhow::Result<f64> {
+    let size = content.size;
+    // A fresh process each run: memory an allocator kept from an earlier
+    // transfer would hide what a transfer costs.
+    let mut server = ServerProcess::start(data, "127.0.0.1:0", StoreKind::Sqlite).await?;
+    let mut conns = traffic::login_all(server.addr, accounts).await?;
+    let (Some(mut bob), Some(mut alice)) = (conns.pop(), conns.pop()) else {
+        bail!("two connections expected");
+    };
+    let profile = match perf {
+        Some((dir, name)) if run == 0 => Some(Profile::start(dir, name, server.pid)?),
+        _ => None,
+    };
+    let (cpu0, start) = (server.cpu()?, Instant::now());
+    // The offer streams: bob downloads while alice's bytes go up.
+    let (up, down) = tokio::join!(
+        upload(&mut alice, server.addr, &names[1], content, run),
+        download(&mut bob, server.addr, content),
+    );
+    let (uploaded, tail) = up?;
+    down?;
+    let took = start.elapsed();
+    let uploaded = uploaded - start;
+    let cpu = server.cpu()? - cpu0;
+    if let Some(p) = profile {
+        p.stop().await?;
+    }
+    server.check_alive()?;
+    alice.settle().await?;
+    let rate = size as f64 / 1e6 / took.as_secs_f64();
+    eprintln!(
+        "    protocol client: {size} bytes in {:.2} s: {rate:.0} MB/s (upload {:.2} s, of \
+         which {:.2} s from the last byte sent to uploaded; the download, streaming beside \
+         it, ended {:.2} s later); server CPU {:.2} s",
+        took.as_secs_f64(),
+        uploaded.as_secs_f64(),
+        tail.as_secs_f64(),
+        took.saturating_sub(uploaded).as_secs_f64(),
+        cpu.as_secs_f64(),
+    );
+    drop((alice, bob));
+    server.stop().await?;
+    Ok(rate)
 }
 
 /// A bulk connection after its first line and the server's `transfer`.

@@ -42,6 +42,7 @@ mod instructions;
 mod latency;
 mod logins;
 mod loopback;
+mod pipes;
 mod relay;
 mod report;
 mod seed;
@@ -426,6 +427,9 @@ async fn bench() -> anyhow::Result<()> {
         f.rss_mib
             .into_iter()
             .for_each(|v| results.add("file_relay_server_rss_mib", v));
+        f.protocol_mb_s
+            .into_iter()
+            .for_each(|v| results.add("file_relay_protocol_mb_s", v));
     }
     if wanted("logins") {
         eprintln!("memory after password logins, {} runs", plan.slow_runs);

@@ -301,8 +301,10 @@ async fn get_once(
         )));
     }
     while *at < size {
-        let mut data = vec![0u8; BUFFER];
-        let read = stream.read(&mut data);
+        // Filled by the read, not zeroed first: a read often brings far less
+        // than the buffer holds.
+        let mut data = Vec::with_capacity(BUFFER);
+        let read = stream.read_buf(&mut data);
         let n = tokio::time::timeout(SILENCE, read)
             .await
             .map_err(|_| lost("the server went silent"))?
