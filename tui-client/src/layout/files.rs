@@ -139,7 +139,16 @@ pub fn note(e: &Entry, ctx: &Ctx<'_>) -> Option<String> {
     let file = e.file.as_ref()?;
     if e.mine {
         let sent = ctx.offers.sent.get(&file.offer)?;
-        return Some(format!("offered — {}", answers(sent)));
+        // A streaming offer shows before its upload is over: say both.
+        let uploading = ctx.transfers.iter().rev().find(|t| {
+            t.progress.upload
+                && t.progress.offer == Some(file.offer)
+                && t.progress.state == TransferState::Uploading
+        });
+        return Some(match uploading {
+            Some(t) => format!("uploading {}% — {}", percent(&t.progress), answers(sent)),
+            None => format!("offered — {}", answers(sent)),
+        });
     }
     let key = ctx
         .answer_key

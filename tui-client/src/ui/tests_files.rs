@@ -232,6 +232,48 @@ fn your_own_offers_count_who_received_and_who_declined() {
 }
 
 #[test]
+fn your_streaming_offer_says_how_far_its_upload_is_beside_who_downloads_it() {
+    let mut model = files_model(90, 30);
+    server(
+        &mut model,
+        classchat_common::ServerMessage::Message(file_offer(
+            "#cs101",
+            10,
+            "alice",
+            now(),
+            file_info(8, "lecture.mp4", 400_000_000),
+        )),
+    );
+    let mut going = upload(1, "lecture.mp4", "#cs101", 160_000_000, 400_000_000);
+    going.offer = Some(offer_id(8));
+    transfer(&mut model, going.clone());
+    server(
+        &mut model,
+        file_status(
+            8,
+            "lecture.mp4",
+            "#cs101",
+            "bob",
+            FileState::Accepted,
+            file_counts(1, 0, 0, 2),
+        ),
+    );
+    let shown = screen(&model);
+    assert!(
+        shown.contains("uploading 40% — 0/2 received, 1 downloading"),
+        "{shown}"
+    );
+    going.bytes = going.size;
+    going.state = TransferState::Uploaded;
+    transfer(&mut model, going);
+    let shown = screen(&model);
+    assert!(
+        shown.contains("offered — 0/2 received, 1 downloading"),
+        "{shown}"
+    );
+}
+
+#[test]
 fn ascii_file_messages_and_transfers() {
     let mut model = offered(100, 30);
     model.look.ascii = true;
