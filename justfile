@@ -48,7 +48,8 @@ bench MODE="full":
     frames="$(mktemp)"
     trap 'rm -f "$frames"' EXIT
     for _ in $(seq "$runs"); do cargo bench -p classchat --bench frame | tee -a "$frames"; done
-    cargo build --release -p classchat  # the file relay runs the real client
+    # the file relay runs the real client
+    cargo build --release --workspace --bins
     cargo bench -p classchat-server --features cluster --bench load -- "{{MODE}}" --frame "$frames"
 
 # Fuzz each cargo-fuzz target for SECS seconds (nightly), else run the property tests with many cases; e.g. `just fuzz 600 codec`

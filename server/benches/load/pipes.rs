@@ -28,7 +28,7 @@ pub fn binary() -> anyhow::Result<PathBuf> {
     let client = server.with_file_name("classchat");
     if !client.exists() {
         bail!(
-            "{} is missing: build the client first (cargo build --release -p classchat; \
+            "{} is missing: build the client first (cargo build --release --workspace --bins; \
              `just bench` does)",
             client.display()
         );
