@@ -360,10 +360,7 @@ async fn accept_loop(
         keep_little_unsent(&stream);
         let ctx = ctx.clone();
         let tls = tls.clone();
-        tracker.spawn(async move {
-            session::run(stream, peer, ctx, tls).await;
-            drop(ticket);
-        });
+        tracker.spawn(session::run(stream, peer, ctx, tls, ticket));
     }
 }
 

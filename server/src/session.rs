@@ -16,6 +16,7 @@ mod password;
 mod search;
 mod transfer;
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -32,6 +33,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::Hasher;
 use crate::config::Config;
+use crate::gate::Ticket;
 use crate::hub::{Attached, Command, Decision, Hub, HubGone, Request, Sending};
 use crate::outbound::{Closed, Outbound};
 use catchup::CatchUp;
@@ -73,40 +75,85 @@ impl Context {
     }
 }
 
-/// Serves one connection until it closes.
-pub async fn run(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, tls: Option<TlsAcceptor>) {
-    // Boxed, and gone once the loop starts: the TLS handshake, `hello`,
-    // `login` and attaching take far more room than an idle session needs,
-    // and a task is as large as its largest state.
-    let Some(Ready {
-        mut conn,
-        attached,
-        login,
-        outbound,
-        logged_in,
-    }) = Box::pin(establish(stream, peer, &ctx, tls)).await
-    else {
-        return;
-    };
-    let session = attached.session;
-    let mut transfers = Transfers::new(session);
-    let end = match conn.write_line(logged_in).await {
-        // The loop answers a shutdown itself between lines. This arm is for a
-        // session stuck writing to a client that stopped reading, which would
-        // otherwise hold up the whole server's stop for `write_timeout`; it
-        // may be mid-line, so nothing more is written to it.
-        Ok(()) => tokio::select! {
-            biased;
-            end = serve(&mut conn, Here { ctx: &ctx, me: &attached, login: &login, outbound: &outbound }, &mut transfers) => end,
-            () = ctx.shutdown.cancelled() => End::Gone,
-        },
-        Err(_) => End::Gone,
-    };
-    // An upload cut short leaves no file behind and frees its room. (Boxed:
-    // its future is large and would otherwise sit in every idle session.)
-    Box::pin(transfers.close(&ctx)).await;
+/// Serves one connection until it closes; `ticket` holds its place among
+/// the server's connections until then.
+///
+/// The login phase (TLS handshake, `hello`, `login`, attaching) runs in a
+/// boxed future of its own, gone once the loop starts: it takes far more
+/// room than an idle session needs, and a task is as large as its largest
+/// state. The rest is one `async` block that holds what a logged-in session
+/// needs and nothing twice (an `async fn` would keep its arguments, a
+/// wrapper around it its captures, for the session's whole life).
+pub fn run(
+    stream: TcpStream,
+    peer: SocketAddr,
+    ctx: Arc<Context>,
+    tls: Option<TlsAcceptor>,
+    ticket: Ticket,
+) -> impl Future<Output = ()> + Send {
+    let login = Box::pin(establish(stream, peer, ctx.clone(), tls));
+    async move {
+        let Some(Ready {
+            mut conn,
+            attached,
+            login,
+            outbound,
+            logged_in,
+        }) = login.await
+        else {
+            return;
+        };
+        let session = attached.session;
+        let mut transfers = Transfers::new(session);
+        let here = Here {
+            ctx: &ctx,
+            me: &attached,
+            login: &login,
+            outbound: &outbound,
+        };
+        let end = match conn.write_line(logged_in).await {
+            // A shutdown ends the loop wherever it is: waiting for the
+            // client, or stuck writing to one that stopped reading (which
+            // would otherwise hold up the whole server's stop for
+            // `write_timeout`). The client is told, unless it was left with
+            // part of a line.
+            Ok(()) => {
+                let served = tokio::select! {
+                    biased;
+                    end = serve(&mut conn, &here, &mut transfers) => Some(end),
+                    () = ctx.shutdown.cancelled() => None,
+                };
+                match served {
+                    Some(end) => end,
+                    None if conn.mid_line() => End::Gone,
+                    None => End::close(shutdown_message()),
+                }
+            }
+            Err(_) => End::Gone,
+        };
+        Box::pin(finish(conn, &ctx, &attached, peer, transfers, end)).await;
+        drop(ticket);
+    }
+}
+
+/// After the loop: uploads cut short leave no file behind and free their
+/// room, the hub forgets the session, and the last line is written.
+async fn finish(
+    conn: Conn,
+    ctx: &Context,
+    attached: &Attached,
+    peer: SocketAddr,
+    mut transfers: Transfers,
+    end: End,
+) {
+    transfers.close(ctx).await;
     // Detach before the last line, so a reconnect never races the old session.
-    let _ = ctx.hub.send(Command::Detach { session }).await;
+    let _ = ctx
+        .hub
+        .send(Command::Detach {
+            session: attached.session,
+        })
+        .await;
     tracing::debug!(user = %attached.name, %peer, ?end, "disconnected");
     match end {
         End::Close(msg) => conn.close_with(&msg).await,
@@ -130,9 +177,10 @@ struct Ready {
 async fn establish(
     stream: TcpStream,
     peer: SocketAddr,
-    ctx: &Context,
+    ctx: Arc<Context>,
     tls: Option<TlsAcceptor>,
 ) -> Option<Ready> {
+    let ctx = &*ctx;
     // The TLS handshake, `hello` and `login` all fit in one login time.
     let deadline = Instant::now() + ctx.config.login_timeout;
     let mut conn = match tls {
@@ -243,7 +291,8 @@ fn shutdown_message() -> ServerMessage {
     )
 }
 
-async fn serve(conn: &mut Conn, at: Here<'_>, transfers: &mut Transfers) -> End {
+async fn serve(conn: &mut Conn, here: &Here<'_>, transfers: &mut Transfers) -> End {
+    let at = *here;
     let Here {
         ctx, me, outbound, ..
     } = at;
@@ -271,7 +320,6 @@ async fn serve(conn: &mut Conn, at: Here<'_>, transfers: &mut Transfers) -> End 
         let catch_up_lines = catch_up.as_ref().is_some_and(|c| c.has_lines());
         tokio::select! {
             biased;
-            () = ctx.shutdown.cancelled() => return End::close(shutdown_message()),
             () = outbound.ready(), if !catching_up => {
                 if let Some(end) = write_queued(conn, outbound, transfers, ctx).await {
                     return end;
@@ -283,9 +331,9 @@ async fn serve(conn: &mut Conn, at: Here<'_>, transfers: &mut Transfers) -> End 
                     Ok(None) => {
                         // The client closed only its sending side (`nc -N` does at the
                         // end of its input) and may still read: answer what it sent.
-                        if !catching_up && ctx.hub.ask(|reply| Command::Flush { reply }).await.is_ok() {
+                        if !catching_up && Box::pin(ctx.hub.ask(|reply| Command::Flush { reply })).await.is_ok() {
                             let (mut lines, _) = outbound.take();
-                            let _ = conn.write_lines(&mut lines).await;
+                            let _ = Box::pin(conn.write_lines(&mut lines)).await;
                         }
                         return End::Gone;
                     }
@@ -296,7 +344,7 @@ async fn serve(conn: &mut Conn, at: Here<'_>, transfers: &mut Transfers) -> End 
                 pinged = false;
                 if let Some(c) = catch_up.as_mut() {
                     if let Some(ack) = during_catch_up(&line) {
-                        if ctx.hub.request(me.session, ack).await.is_err() {
+                        if Box::pin(ctx.hub.request(me.session, ack)).await.is_err() {
                             return End::close(ctx.unavailable(None));
                         }
                     } else {
@@ -328,7 +376,7 @@ async fn serve(conn: &mut Conn, at: Here<'_>, transfers: &mut Transfers) -> End 
             // idle session's state.
             chunk = async { Box::pin(transfers.next_chunk()).await }, if transfers.can_send() => {
                 if let Some(line) = chunk
-                    && conn.write_line(line).await.is_err()
+                    && Box::pin(conn.write_line(line)).await.is_err()
                 {
                     return End::Gone;
                 }
@@ -339,7 +387,7 @@ async fn serve(conn: &mut Conn, at: Here<'_>, transfers: &mut Transfers) -> End 
                     idle.as_mut().reset(last_heard + ping);
                 } else if !pinged {
                     pinged = true;
-                    if conn.send(&ServerMessage::Ping).await.is_err() {
+                    if Box::pin(conn.send(&ServerMessage::Ping)).await.is_err() {
                         return End::Gone;
                     }
                     idle.as_mut().reset(Instant::now() + ping);
@@ -375,7 +423,12 @@ async fn write_queued(
     for offer in outbound.take_stops() {
         lines.extend(transfers.stop_download(ctx, offer));
     }
-    if conn.write_lines(&mut lines).await.is_err() {
+    // Nearly always the socket takes it all at once. Waiting for a slow
+    // reader takes a future of a few hundred bytes, boxed so that it is not
+    // part of every idle session's state.
+    if conn.write_now(&mut lines).is_err()
+        || (!lines.is_empty() && Box::pin(conn.write_lines(&mut lines)).await.is_err())
+    {
         return Some(End::Gone);
     }
     match closed {

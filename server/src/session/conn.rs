@@ -43,6 +43,9 @@ pub struct Conn {
     buf: BytesMut,
     codec: LineCodec,
     eof: bool,
+    /// A write was waiting for the client when it was given up: the client
+    /// may have part of a line, so nothing more can be written.
+    mid_line: bool,
     write_timeout: Duration,
 }
 
@@ -73,6 +76,7 @@ impl Conn {
             buf: BytesMut::new(),
             codec: LineCodec::default(),
             eof: false,
+            mid_line: false,
             write_timeout,
         }
     }
@@ -93,7 +97,9 @@ impl Conn {
                         // Idle: hold no memory while waiting.
                         self.buf = BytesMut::new();
                     }
-                    stream.readable().await?;
+                    // Polled in place: a `readable()` future would sit in
+                    // every idle session's state.
+                    std::future::poll_fn(|cx| stream.poll_read_ready(cx)).await?;
                     let read = if self.buf.is_empty() {
                         // A fresh read mostly holds a line or two: read into the
                         // thread's scratch chunk and keep only what came, so ten
@@ -141,6 +147,16 @@ impl Conn {
         self.write_lines(&mut VecDeque::from([line])).await
     }
 
+    /// Writes what the socket takes at once, without waiting (nothing on a
+    /// TLS connection, whose writes go through its session): the rest stays
+    /// in `lines`, for [`Conn::write_lines`].
+    pub fn write_now(&mut self, lines: &mut VecDeque<Bytes>) -> io::Result<()> {
+        match &self.link {
+            Link::Plain(stream) => try_write_lines(stream, lines),
+            Link::Tls(_) => Ok(()),
+        }
+    }
+
     /// Writes every line, giving up if the client stops reading: when one
     /// write makes no progress for the write timeout. A slow reader that keeps
     /// reading is never cut off, however long the whole takes.
@@ -154,7 +170,8 @@ impl Conn {
             }
         }
         let limit = self.write_timeout;
-        match &mut self.link {
+        self.mid_line = true;
+        let written = match &mut self.link {
             Link::Plain(stream) => write_all_lines(stream, lines, limit).await,
             Link::Tls(stream) => {
                 write_all_lines(stream.as_mut(), lines, limit).await?;
@@ -163,7 +180,14 @@ impl Conn {
                     .map_err(|_| WriteError::Stalled(limit))?
                     .map_err(WriteError::Io)
             }
-        }
+        };
+        self.mid_line = written.is_err();
+        written
+    }
+
+    /// Whether a write was given up half-way (see [`Conn::write_lines`]).
+    pub fn mid_line(&self) -> bool {
+        self.mid_line
     }
 
     /// Raw bytes from the client (a bulk connection's upload): first what

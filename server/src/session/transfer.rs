@@ -53,8 +53,16 @@ struct Download {
     size: u64,
 }
 
-/// The transfers of one connection; empty (and allocation-free) when idle.
+/// The transfers of one connection. Idle (the usual state), it holds no
+/// allocation and takes two words in the session's state: what a transfer
+/// needs is made when one starts and dropped when the last one ends.
 pub struct Transfers {
+    session: SessionId,
+    busy: Option<Box<Busy>>,
+}
+
+/// The transfers of a connection that has some.
+struct Busy {
     session: SessionId,
     uploads: HashMap<OfferId, Shared>,
     downloads: Vec<Download>,
@@ -68,10 +76,144 @@ pub struct Transfers {
 
 impl std::fmt::Debug for Transfers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (uploads, downloads) = self.busy.as_ref().map_or((0, 0), |b| {
+            (b.uploads.len(), b.downloads.len() + b.bulk.len())
+        });
         f.debug_struct("Transfers")
-            .field("uploads", &self.uploads.len())
-            .field("downloads", &self.downloads.len())
+            .field("uploads", &uploads)
+            .field("downloads", &downloads)
             .finish()
+    }
+}
+
+impl Transfers {
+    pub fn new(session: SessionId) -> Self {
+        Self {
+            session,
+            busy: None,
+        }
+    }
+
+    fn busy(&mut self) -> &mut Busy {
+        let session = self.session;
+        self.busy
+            .get_or_insert_with(|| Box::new(Busy::new(session)))
+    }
+
+    /// Lets go of the transfers' room once none is left.
+    fn settle(&mut self) {
+        if self.busy.as_mut().is_some_and(|b| b.idle()) {
+            self.busy = None;
+        }
+    }
+
+    /// `offer`: registers the upload with the hub and opens its temporary
+    /// file. A streaming offer the hub took is posted once that file is
+    /// there for recipients to read as it grows.
+    pub async fn offer(
+        &mut self,
+        ctx: &Context,
+        session: SessionId,
+        req: Option<Req>,
+        new: NewOffer,
+    ) -> Result<Bytes, HubGone> {
+        let r = self.busy().offer(ctx, session, req, new).await;
+        self.settle();
+        r
+    }
+
+    /// `chunk`: the next bytes of an upload.
+    pub async fn chunk(
+        &mut self,
+        ctx: &Context,
+        session: SessionId,
+        offer: OfferId,
+        offset: u64,
+        data: &str,
+    ) -> Result<Bytes, HubGone> {
+        let r = self.busy().chunk(ctx, session, offer, offset, data).await;
+        self.settle();
+        r
+    }
+
+    /// `accept`: asks the hub, then starts sending the file.
+    pub async fn accept(
+        &mut self,
+        ctx: &Context,
+        session: SessionId,
+        req: Option<Req>,
+        offer: OfferId,
+        bulk: bool,
+    ) -> Result<Bytes, HubGone> {
+        let r = self.busy().accept(ctx, session, req, offer, bulk).await;
+        self.settle();
+        r
+    }
+
+    /// `file_ack`: the client has this much; the window moves on.
+    pub fn ack(&mut self, offer: OfferId, received: u64) {
+        if let Some(b) = self.busy.as_mut() {
+            b.ack(offer, received);
+        }
+    }
+
+    /// `received`, `decline` and `cancel`: the download (if any) ends here; the
+    /// hub records the decision and answers.
+    pub async fn decide(
+        &mut self,
+        ctx: &Context,
+        session: SessionId,
+        req: Option<Req>,
+        offer: OfferId,
+        decision: Decision,
+    ) -> Result<Option<Bytes>, HubGone> {
+        let r = self.busy().decide(ctx, session, req, offer, decision).await;
+        self.settle();
+        r
+    }
+
+    /// The hub says this connection's user is no longer a recipient of
+    /// `offer`: a download of it here stops (see [`Busy::stop_download`]).
+    pub fn stop_download(&mut self, ctx: &Context, offer: OfferId) -> Option<Bytes> {
+        let stopped = self.busy.as_mut()?.stop_download(ctx, offer);
+        self.settle();
+        stopped
+    }
+
+    /// `cancel`: an upload in progress here is dropped; anything else goes to the hub
+    /// (the sender withdrawing an offer, or a recipient stopping a download).
+    pub async fn cancel(
+        &mut self,
+        ctx: &Context,
+        session: SessionId,
+        me: &Username,
+        req: Option<Req>,
+        offer: OfferId,
+    ) -> Result<Option<Bytes>, HubGone> {
+        let r = self.busy().cancel(ctx, session, me, req, offer).await;
+        self.settle();
+        r
+    }
+
+    /// Whether a download may send its next chunk now.
+    pub fn can_send(&self) -> bool {
+        self.busy.as_ref().is_some_and(|b| b.can_send())
+    }
+
+    /// The next chunk of some download, in turn (see [`Busy::next_chunk`]).
+    pub async fn next_chunk(&mut self) -> Option<Bytes> {
+        let chunk = self.busy.as_mut()?.next_chunk().await;
+        self.settle();
+        chunk
+    }
+
+    /// The connection is closing: uploads cut short leave nothing behind.
+    pub async fn close(&mut self, ctx: &Context) {
+        if let Some(b) = self.busy.as_mut() {
+            b.close(ctx).await;
+        }
+        self.busy = None;
+        ctx.tickets.revoke_all(self.session);
     }
 }
 
@@ -91,8 +233,8 @@ fn offer_error(
 /// How far ahead of the client's acknowledgements a download may run.
 const WINDOW_BYTES: u64 = (FILE_CHUNK_BYTES * FILE_WINDOW) as u64;
 
-impl Transfers {
-    pub fn new(session: SessionId) -> Self {
+impl Busy {
+    fn new(session: SessionId) -> Self {
         Self {
             session,
             uploads: HashMap::new(),
@@ -103,10 +245,21 @@ impl Transfers {
         }
     }
 
+    /// No transfer left. An upload a bulk connection completed leaves its
+    /// slot here empty; it goes now.
+    fn idle(&mut self) -> bool {
+        self.uploads
+            .retain(|_, slot| slot.try_lock().map_or(true, |s| s.upload.is_some()));
+        self.uploads.is_empty()
+            && self.downloads.is_empty()
+            && self.bulk.is_empty()
+            && self.completed.is_empty()
+    }
+
     /// `offer`: registers the upload with the hub and opens its temporary
     /// file. A streaming offer the hub took is posted once that file is
     /// there for recipients to read as it grows.
-    pub async fn offer(
+    async fn offer(
         &mut self,
         ctx: &Context,
         session: SessionId,
@@ -182,7 +335,7 @@ impl Transfers {
     }
 
     /// `chunk`: the next bytes of an upload.
-    pub async fn chunk(
+    async fn chunk(
         &mut self,
         ctx: &Context,
         session: SessionId,
@@ -307,7 +460,7 @@ impl Transfers {
     }
 
     /// `accept`: asks the hub, then starts sending the file.
-    pub async fn accept(
+    async fn accept(
         &mut self,
         ctx: &Context,
         session: SessionId,
@@ -365,7 +518,7 @@ impl Transfers {
     }
 
     /// `file_ack`: the client has this much; the window moves on.
-    pub fn ack(&mut self, offer: OfferId, received: u64) {
+    fn ack(&mut self, offer: OfferId, received: u64) {
         if let Some(d) = self.downloads.iter_mut().find(|d| d.offer == offer) {
             d.acked = d.acked.max(received.min(d.sent));
             if d.acked >= d.size {
@@ -377,7 +530,7 @@ impl Transfers {
 
     /// `received`, `decline` and `cancel`: the download (if any) ends here; the
     /// hub records the decision and answers.
-    pub async fn decide(
+    async fn decide(
         &mut self,
         ctx: &Context,
         session: SessionId,
@@ -420,7 +573,7 @@ impl Transfers {
     /// `offer` (they left or were removed from its group): a download of it
     /// here stops, and the client is told why, naming the offer so that it
     /// ends the download too.
-    pub fn stop_download(&mut self, ctx: &Context, offer: OfferId) -> Option<Bytes> {
+    fn stop_download(&mut self, ctx: &Context, offer: OfferId) -> Option<Bytes> {
         let here = self.downloads.iter().any(|d| d.offer == offer)
             || self.bulk.iter().any(|(o, _)| *o == offer);
         if !here {
@@ -437,7 +590,7 @@ impl Transfers {
 
     /// `cancel`: an upload in progress here is dropped; anything else goes to the hub
     /// (the sender withdrawing an offer, or a recipient stopping a download).
-    pub async fn cancel(
+    async fn cancel(
         &mut self,
         ctx: &Context,
         session: SessionId,
@@ -486,7 +639,7 @@ impl Transfers {
     }
 
     /// Whether a download may send its next chunk now.
-    pub fn can_send(&self) -> bool {
+    fn can_send(&self) -> bool {
         self.downloads
             .iter()
             .any(|d| d.sent < d.size && d.sent - d.acked < WINDOW_BYTES)
@@ -495,7 +648,7 @@ impl Transfers {
     /// The next chunk of some download, in turn. Reads at an explicit offset, so
     /// a read abandoned half-way is simply made again; a download of a file
     /// still being uploaded waits here for its next bytes.
-    pub async fn next_chunk(&mut self) -> Option<Bytes> {
+    async fn next_chunk(&mut self) -> Option<Bytes> {
         let n = self.downloads.len();
         let at = (0..n).map(|k| (self.turn + k) % n).find(|&i| {
             self.downloads[i].sent < self.downloads[i].size
@@ -543,7 +696,7 @@ impl Transfers {
     }
 
     /// The connection is closing: uploads cut short leave nothing behind.
-    pub async fn close(&mut self, ctx: &Context) {
+    async fn close(&mut self, ctx: &Context) {
         let offers: Vec<OfferId> = self.uploads.keys().copied().collect();
         for offer in offers {
             let _ = self.discard(ctx, offer).await;
