@@ -15,9 +15,11 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use std::future::Future;
+use std::task::{Context, Poll, Waker};
+
 use bytes::Bytes;
 use classchat_common::OfferId;
-use tokio::sync::Notify;
 
 /// Why a queue stopped accepting lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,13 +44,24 @@ struct State {
     /// Downloads this connection must stop: its user is no longer a
     /// recipient of these offers (they left or were removed from the group).
     stops: Vec<OfferId>,
+    /// Something happened since the connection last looked.
+    news: bool,
+    /// The connection's task, waiting for news.
+    waiter: Option<Waker>,
+}
+
+impl State {
+    /// Marks news; the waiting task to wake, once the lock is let go.
+    fn news(&mut self) -> Option<Waker> {
+        self.news = true;
+        self.waiter.take()
+    }
 }
 
 #[derive(Debug)]
 struct Shared {
     // Held only to push, swap out or close; never across an await or a write.
     state: Mutex<State>,
-    notify: Notify,
     bounds: Bounds,
     /// Milliseconds the connection is to stop reading its client's lines
     /// (0: none): set by the hub when it refuses a request for its rate.
@@ -63,7 +76,6 @@ impl Outbound {
     pub fn new(bounds: Bounds) -> Self {
         Self(Arc::new(Shared {
             state: Mutex::new(State::default()),
-            notify: Notify::new(),
             bounds,
             hold: AtomicU64::new(0),
         }))
@@ -94,8 +106,11 @@ impl Outbound {
             s.closed = Some(Closed::Overflow);
             s.lines = VecDeque::new();
             s.bytes = 0;
+            let waiter = s.news();
             drop(s);
-            self.0.notify.notify_one();
+            if let Some(w) = waiter {
+                w.wake();
+            }
             return Err(Closed::Overflow);
         }
         let was_empty = s.lines.is_empty();
@@ -106,10 +121,12 @@ impl Outbound {
         } else {
             s.lines.extend(lines);
         }
-        let wake = was_empty && !s.lines.is_empty();
+        let waiter = (was_empty && !s.lines.is_empty())
+            .then(|| s.news())
+            .flatten();
         drop(s);
-        if wake {
-            self.0.notify.notify_one();
+        if let Some(w) = waiter {
+            w.wake();
         }
         Ok(())
     }
@@ -132,10 +149,13 @@ impl Outbound {
 
     /// Tells the connection to stop sending `offer`'s file, if it is.
     pub fn stop_download(&self, offer: OfferId) {
-        if let Ok(mut s) = self.0.state.lock() {
+        let waiter = self.0.state.lock().ok().and_then(|mut s| {
             s.stops.push(offer);
+            s.news()
+        });
+        if let Some(w) = waiter {
+            w.wake();
         }
-        self.0.notify.notify_one();
     }
 
     /// The downloads to stop since the last call.
@@ -149,10 +169,13 @@ impl Outbound {
 
     /// Closes the queue; lines already queued may still be taken.
     pub fn close(&self, why: Closed) {
-        if let Ok(mut s) = self.0.state.lock() {
+        let waiter = self.0.state.lock().ok().and_then(|mut s| {
             s.closed.get_or_insert(why);
+            s.news()
+        });
+        if let Some(w) = waiter {
+            w.wake();
         }
-        self.0.notify.notify_one();
     }
 
     pub fn is_closed(&self) -> bool {
@@ -171,9 +194,25 @@ impl Outbound {
     }
 
     /// Resolves when lines were pushed, a download was stopped or the queue
-    /// was closed since the last take.
-    pub async fn ready(&self) {
-        self.0.notify.notified().await;
+    /// was closed since it last resolved. Polled in place, so waiting takes
+    /// no room in the connection's state beyond a reference.
+    pub fn ready(&self) -> impl Future<Output = ()> + '_ {
+        std::future::poll_fn(move |cx| self.poll_ready(cx))
+    }
+
+    fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let Ok(mut s) = self.0.state.lock() else {
+            // Poisoned: nothing will come; the connection finds it closed.
+            return Poll::Ready(());
+        };
+        if std::mem::take(&mut s.news) {
+            return Poll::Ready(());
+        }
+        match &mut s.waiter {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            waiter => *waiter = Some(cx.waker().clone()),
+        }
+        Poll::Pending
     }
 }
 

@@ -292,10 +292,9 @@ fn shutdown_message() -> ServerMessage {
 }
 
 async fn serve(conn: &mut Conn, here: &Here<'_>, transfers: &mut Transfers) -> End {
-    let at = *here;
     let Here {
         ctx, me, outbound, ..
-    } = at;
+    } = *here;
     // Boxed, and gone once `synced` is written: an idle session holds none of it.
     let mut catch_up = Some(Box::new(CatchUp::new(me)));
     let ping = ctx.config.ping_interval;
@@ -311,7 +310,7 @@ async fn serve(conn: &mut Conn, here: &Here<'_>, transfers: &mut Transfers) -> E
             hold = Some(Box::pin(tokio::time::sleep(Duration::from_millis(ms))));
         }
         if catch_up.as_ref().is_some_and(|c| !c.has_lines())
-            && let Some(end) = Box::pin(next_page(conn, at, transfers, &mut catch_up)).await
+            && let Some(end) = Box::pin(next_page(conn, *here, transfers, &mut catch_up)).await
         {
             return end;
         }
@@ -355,7 +354,7 @@ async fn serve(conn: &mut Conn, here: &Here<'_>, transfers: &mut Transfers) -> E
                 }
                 // Boxed: handling a line takes a future of about a kilobyte,
                 // which would otherwise be part of every idle session's state.
-                let handled = Box::pin(handle(conn, at, transfers, &line));
+                let handled = Box::pin(handle(conn, *here, transfers, &line));
                 if let Some(end) = handled.await {
                     return end;
                 }
@@ -365,7 +364,7 @@ async fn serve(conn: &mut Conn, here: &Here<'_>, transfers: &mut Transfers) -> E
             }
             () = std::future::ready(()), if catch_up_lines => {
                 let mut lines = catch_up.as_mut().map(|c| c.slice()).unwrap_or_default();
-                if conn.write_lines(&mut lines).await.is_err() {
+                if Box::pin(conn.write_lines(&mut lines)).await.is_err() {
                     return End::Gone;
                 }
                 // A client that takes what is written is there, even if it
