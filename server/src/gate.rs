@@ -27,10 +27,11 @@ pub struct Gate {
     max_per_address: usize,
 }
 
-/// An admitted connection; dropping it frees its place.
+/// An admitted connection; dropping it frees its place. Held for the
+/// connection's whole life, so it keeps only what freeing the place needs.
 #[derive(Debug)]
 pub struct Ticket {
-    gate: Gate,
+    counts: Arc<Mutex<Counts>>,
     address: IpAddr,
 }
 
@@ -58,7 +59,7 @@ impl Gate {
         *mine += 1;
         counts.total += 1;
         Ok(Ticket {
-            gate: self.clone(),
+            counts: self.counts.clone(),
             address,
         })
     }
@@ -70,7 +71,7 @@ impl Gate {
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        if let Ok(mut counts) = self.gate.counts.lock() {
+        if let Ok(mut counts) = self.counts.lock() {
             counts.total = counts.total.saturating_sub(1);
             if let Some(n) = counts.by_address.get_mut(&self.address) {
                 *n -= 1;

@@ -105,33 +105,22 @@ pub fn run(
         };
         let session = attached.session;
         let mut transfers = Transfers::new(session);
-        let here = Here {
-            ctx: &ctx,
-            me: &attached,
-            login: &login,
-            outbound: &outbound,
-        };
+        // A shutdown ends the loop: waiting for the client (the loop's own
+        // arm), or stuck writing to one that stopped reading (the connection
+        // gives up the write, and nothing more is written to it).
         let end = match conn.write_line(logged_in).await {
-            // A shutdown ends the loop wherever it is: waiting for the
-            // client, or stuck writing to one that stopped reading (which
-            // would otherwise hold up the whole server's stop for
-            // `write_timeout`). The client is told, unless it was left with
-            // part of a line.
             Ok(()) => {
-                let served = tokio::select! {
-                    biased;
-                    end = serve(&mut conn, &here, &mut transfers) => Some(end),
-                    () = ctx.shutdown.cancelled() => None,
+                let here = Here {
+                    ctx: &ctx,
+                    me: &attached,
+                    login: &login,
+                    outbound: &outbound,
                 };
-                match served {
-                    Some(end) => end,
-                    None if conn.mid_line() => End::Gone,
-                    None => End::close(shutdown_message()),
-                }
+                serve(&mut conn, here, &mut transfers).await
             }
             Err(_) => End::Gone,
         };
-        Box::pin(finish(conn, &ctx, &attached, peer, transfers, end)).await;
+        Box::pin(finish(conn, &ctx, &attached, &login, transfers, end)).await;
         drop(ticket);
     }
 }
@@ -142,7 +131,7 @@ async fn finish(
     conn: Conn,
     ctx: &Context,
     attached: &Attached,
-    peer: SocketAddr,
+    login: &password::Login,
     mut transfers: Transfers,
     end: End,
 ) {
@@ -154,7 +143,7 @@ async fn finish(
             session: attached.session,
         })
         .await;
-    tracing::debug!(user = %attached.name, %peer, ?end, "disconnected");
+    tracing::debug!(user = %attached.name, address = %login.address, ?end, "disconnected");
     match end {
         End::Close(msg) => conn.close_with(&msg).await,
         End::Gone => {}
@@ -184,11 +173,11 @@ async fn establish(
     // The TLS handshake, `hello` and `login` all fit in one login time.
     let deadline = Instant::now() + ctx.config.login_timeout;
     let mut conn = match tls {
-        None => Conn::new(stream, ctx.config.write_timeout),
+        None => Conn::new(stream, ctx.config.write_timeout, ctx.shutdown.clone()),
         // A failed handshake has nobody to tell (the peer does not speak TLS,
         // or gave up).
         Some(acceptor) => match tokio::time::timeout_at(deadline, acceptor.accept(stream)).await {
-            Ok(Ok(stream)) => Conn::tls(stream, ctx.config.write_timeout),
+            Ok(Ok(stream)) => Conn::tls(stream, ctx.config.write_timeout, ctx.shutdown.clone()),
             Ok(Err(e)) => {
                 tracing::debug!(%peer, "TLS handshake failed: {e}");
                 return None;
@@ -291,16 +280,15 @@ fn shutdown_message() -> ServerMessage {
     )
 }
 
-async fn serve(conn: &mut Conn, here: &Here<'_>, transfers: &mut Transfers) -> End {
+async fn serve(conn: &mut Conn, here: Here<'_>, transfers: &mut Transfers) -> End {
     let Here {
         ctx, me, outbound, ..
-    } = *here;
+    } = here;
     // Boxed, and gone once `synced` is written: an idle session holds none of it.
     let mut catch_up = Some(Box::new(CatchUp::new(me)));
-    let ping = ctx.config.ping_interval;
     let mut last_heard = Instant::now();
     let mut pinged = false;
-    let idle = tokio::time::sleep(ping);
+    let idle = tokio::time::sleep(ctx.config.ping_interval);
     tokio::pin!(idle);
     // Set while the client is made to wait after a refusal for its rate:
     // nothing is read until it ends (boxed: rarely there).
@@ -310,59 +298,72 @@ async fn serve(conn: &mut Conn, here: &Here<'_>, transfers: &mut Transfers) -> E
             hold = Some(Box::pin(tokio::time::sleep(Duration::from_millis(ms))));
         }
         if catch_up.as_ref().is_some_and(|c| !c.has_lines())
-            && let Some(end) = Box::pin(next_page(conn, *here, transfers, &mut catch_up)).await
+            && let Some(end) = Box::pin(next_page(conn, here, transfers, &mut catch_up)).await
         {
             return end;
         }
         let catching_up = catch_up.is_some();
         let can_read = hold.is_none() && catch_up.as_ref().is_none_or(|c| !c.holding_enough());
         let catch_up_lines = catch_up.as_ref().is_some_and(|c| c.has_lines());
-        tokio::select! {
+        // What woke the loop; handled after the `select!`, so that nothing
+        // of the wait is kept while a line is handled or written.
+        let wake = tokio::select! {
             biased;
-            () = outbound.ready(), if !catching_up => {
+            () = ctx.shutdown.cancelled() => Wake::Shutdown,
+            () = outbound.ready(), if !catching_up => Wake::Queued,
+            line = conn.next_line(), if can_read => Wake::Line(line),
+            () = async { if let Some(h) = hold.as_mut() { h.as_mut().await } }, if hold.is_some() => Wake::Unheld,
+            () = std::future::ready(()), if catch_up_lines => Wake::CatchUpLines,
+            // Boxed once it runs: its future would otherwise be part of every
+            // idle session's state.
+            chunk = async { Box::pin(transfers.next_chunk()).await }, if transfers.can_send() => Wake::Chunk(chunk),
+            () = &mut idle => Wake::Idle,
+        };
+        match wake {
+            Wake::Shutdown => return End::close(shutdown_message()),
+            Wake::Queued => {
                 if let Some(end) = write_queued(conn, outbound, transfers, ctx).await {
                     return end;
                 }
             }
-            line = conn.next_line(), if can_read => {
+            Wake::Line(line) => {
                 let line = match line {
                     Ok(Some(line)) => line,
                     Ok(None) => {
                         // The client closed only its sending side (`nc -N` does at the
                         // end of its input) and may still read: answer what it sent.
-                        if !catching_up && Box::pin(ctx.hub.ask(|reply| Command::Flush { reply })).await.is_ok() {
+                        if !catching_up
+                            && Box::pin(ctx.hub.ask(|reply| Command::Flush { reply }))
+                                .await
+                                .is_ok()
+                        {
                             let (mut lines, _) = outbound.take();
                             let _ = Box::pin(conn.write_lines(&mut lines)).await;
                         }
                         return End::Gone;
                     }
                     Err(FrameError::Io(_)) => return End::Gone,
-                    Err(FrameError::TooLong { limit }) => return End::close(login::too_long(limit)),
+                    Err(FrameError::TooLong { limit }) => {
+                        return End::close(login::too_long(limit));
+                    }
                 };
                 last_heard = Instant::now();
                 pinged = false;
                 if let Some(c) = catch_up.as_mut() {
-                    if let Some(ack) = during_catch_up(&line) {
-                        if Box::pin(ctx.hub.request(me.session, ack)).await.is_err() {
-                            return End::close(ctx.unavailable(None));
-                        }
-                    } else {
-                        c.held_bytes += line.len();
-                        c.held.push_back(line);
+                    if let Some(end) = Box::pin(during_catch_up(ctx, me, c, line)).await {
+                        return end;
                     }
                     continue;
                 }
                 // Boxed: handling a line takes a future of about a kilobyte,
                 // which would otherwise be part of every idle session's state.
-                let handled = Box::pin(handle(conn, *here, transfers, &line));
+                let handled = Box::pin(handle(conn, here, transfers, line));
                 if let Some(end) = handled.await {
                     return end;
                 }
             }
-            () = async { if let Some(h) = hold.as_mut() { h.as_mut().await } }, if hold.is_some() => {
-                hold = None;
-            }
-            () = std::future::ready(()), if catch_up_lines => {
+            Wake::Unheld => hold = None,
+            Wake::CatchUpLines => {
                 let mut lines = catch_up.as_mut().map(|c| c.slice()).unwrap_or_default();
                 if Box::pin(conn.write_lines(&mut lines)).await.is_err() {
                     return End::Gone;
@@ -371,16 +372,15 @@ async fn serve(conn: &mut Conn, here: &Here<'_>, transfers: &mut Transfers) -> E
                 // says nothing while it reads a long catch-up.
                 last_heard = Instant::now();
             }
-            // Boxed once it runs: its future would otherwise be part of every
-            // idle session's state.
-            chunk = async { Box::pin(transfers.next_chunk()).await }, if transfers.can_send() => {
+            Wake::Chunk(chunk) => {
                 if let Some(line) = chunk
                     && Box::pin(conn.write_line(line)).await.is_err()
                 {
                     return End::Gone;
                 }
             }
-            () = &mut idle => {
+            Wake::Idle => {
+                let ping = ctx.config.ping_interval;
                 let silent = last_heard.elapsed();
                 if silent < ping {
                     idle.as_mut().reset(last_heard + ping);
@@ -401,14 +401,44 @@ async fn serve(conn: &mut Conn, here: &Here<'_>, transfers: &mut Transfers) -> E
     }
 }
 
-/// What a line read during the catch-up is handled as at once: an `ack`
-/// moves the cursor now, so a link that drops halfway keeps what it
-/// acknowledged. `pong` needs nothing. Everything else waits for `synced`.
-fn during_catch_up(line: &[u8]) -> Option<Request> {
-    match ClientMessage::decode(line) {
-        Ok(ClientMessage::Ack { conv, seq }) => Some(Request::Ack { conv, seq }),
-        _ => None,
+/// What woke a session's loop.
+enum Wake {
+    Shutdown,
+    /// The hub queued lines (or stopped a download, or let go).
+    Queued,
+    Line(Result<Option<Bytes>, FrameError>),
+    /// The wait after a refusal for the client's rate is over.
+    Unheld,
+    /// The catch-up has lines to write.
+    CatchUpLines,
+    /// A download's next chunk, if it had one.
+    Chunk(Option<Bytes>),
+    /// Nothing heard for a while.
+    Idle,
+}
+
+/// A line read during the catch-up: an `ack` moves the cursor at once, so
+/// a link that drops halfway keeps what it acknowledged; `pong` needs
+/// nothing; everything else waits for `synced`. `Some` ends the session.
+async fn during_catch_up(
+    ctx: &Context,
+    me: &Attached,
+    catch_up: &mut CatchUp,
+    line: Bytes,
+) -> Option<End> {
+    match ClientMessage::decode(&line) {
+        Ok(ClientMessage::Ack { conv, seq }) => {
+            let ack = Request::Ack { conv, seq };
+            if ctx.hub.request(me.session, ack).await.is_err() {
+                return Some(End::close(ctx.unavailable(None)));
+            }
+        }
+        _ => {
+            catch_up.held_bytes += line.len();
+            catch_up.held.push_back(line);
+        }
     }
+    None
 }
 
 /// Writes what the hub queued for this connection; `Some` ends the session.
@@ -481,7 +511,7 @@ async fn next_page(
         return Some(End::Gone);
     }
     for line in held {
-        let handled = Box::pin(handle(conn, at, transfers, &line));
+        let handled = Box::pin(handle(conn, at, transfers, line));
         if let Some(end) = handled.await {
             return Some(end);
         }
@@ -511,11 +541,11 @@ async fn handle(
     conn: &mut Conn,
     at: Here<'_>,
     transfers: &mut Transfers,
-    line: &[u8],
+    line: Bytes,
 ) -> Option<End> {
     let Here { ctx, me, .. } = at;
     let session = me.session;
-    let msg = match ClientMessage::decode(line) {
+    let msg = match ClientMessage::decode(&line) {
         Ok(msg) => msg,
         Err(e) => return send(conn, &e.to_message()).await,
     };

@@ -15,6 +15,7 @@ use classchat_common::{FrameError, LineCodec, ServerMessage};
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::codec::Decoder;
+use tokio_util::sync::CancellationToken;
 
 /// How much room to make for each read.
 const READ_CHUNK: usize = 4096;
@@ -43,41 +44,45 @@ pub struct Conn {
     buf: BytesMut,
     codec: LineCodec,
     eof: bool,
-    /// A write was waiting for the client when it was given up: the client
-    /// may have part of a line, so nothing more can be written.
-    mid_line: bool,
     write_timeout: Duration,
+    /// Ends a wait for a client that is not reading (the server stopping).
+    stop: CancellationToken,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     #[error("the client stopped reading for {0:?}")]
     Stalled(Duration),
+    #[error("the server is stopping")]
+    Stopping,
     #[error(transparent)]
     Io(#[from] io::Error),
 }
 
 impl Conn {
-    pub fn new(stream: TcpStream, write_timeout: Duration) -> Self {
-        Self::with_link(Link::Plain(stream), write_timeout)
+    /// A connection whose waits for a client that is not reading end when
+    /// `stop` is cancelled (the server is shutting down).
+    pub fn new(stream: TcpStream, write_timeout: Duration, stop: CancellationToken) -> Self {
+        Self::with_link(Link::Plain(stream), write_timeout, stop)
     }
 
     /// A connection over TLS (the handshake already done).
     pub fn tls(
         stream: tokio_rustls::server::TlsStream<TcpStream>,
         write_timeout: Duration,
+        stop: CancellationToken,
     ) -> Self {
-        Self::with_link(Link::Tls(Box::new(stream)), write_timeout)
+        Self::with_link(Link::Tls(Box::new(stream)), write_timeout, stop)
     }
 
-    fn with_link(link: Link, write_timeout: Duration) -> Self {
+    fn with_link(link: Link, write_timeout: Duration, stop: CancellationToken) -> Self {
         Self {
             link,
             buf: BytesMut::new(),
             codec: LineCodec::default(),
             eof: false,
-            mid_line: false,
             write_timeout,
+            stop,
         }
     }
 
@@ -170,24 +175,27 @@ impl Conn {
             }
         }
         let limit = self.write_timeout;
-        self.mid_line = true;
-        let written = match &mut self.link {
-            Link::Plain(stream) => write_all_lines(stream, lines, limit).await,
-            Link::Tls(stream) => {
-                write_all_lines(stream.as_mut(), lines, limit).await?;
-                tokio::time::timeout(limit, stream.flush())
-                    .await
-                    .map_err(|_| WriteError::Stalled(limit))?
-                    .map_err(WriteError::Io)
+        let (link, stop) = (&mut self.link, &self.stop);
+        let write = async {
+            match link {
+                Link::Plain(stream) => write_all_lines(stream, lines, limit).await,
+                Link::Tls(stream) => {
+                    write_all_lines(stream.as_mut(), lines, limit).await?;
+                    tokio::time::timeout(limit, stream.flush())
+                        .await
+                        .map_err(|_| WriteError::Stalled(limit))?
+                        .map_err(WriteError::Io)
+                }
             }
         };
-        self.mid_line = written.is_err();
+        // A server stopping does not wait out the write timeout of a client
+        // that stopped reading.
+        let written = tokio::select! {
+            biased;
+            written = write => written,
+            () = stop.cancelled() => Err(WriteError::Stopping),
+        };
         written
-    }
-
-    /// Whether a write was given up half-way (see [`Conn::write_lines`]).
-    pub fn mid_line(&self) -> bool {
-        self.mid_line
     }
 
     /// Raw bytes from the client (a bulk connection's upload): first what
