@@ -88,8 +88,20 @@ pub fn hex(digest: &[u8]) -> String {
 /// threads.
 #[cfg(unix)]
 pub fn read_at(file: &std::fs::File, offset: u64, len: u64) -> std::io::Result<Vec<u8>> {
+    read_at_into(file, offset, len, Vec::new())
+}
+
+/// The same into `buf`, whose room is reused: a transfer reading chunk
+/// after chunk keeps one buffer instead of making one per chunk.
+#[cfg(unix)]
+pub fn read_at_into(
+    file: &std::fs::File,
+    offset: u64,
+    len: u64,
+    mut buf: Vec<u8>,
+) -> std::io::Result<Vec<u8>> {
     use std::os::unix::fs::FileExt;
-    let mut buf = vec![0; usize::try_from(len).map_err(std::io::Error::other)?];
+    buf.resize(usize::try_from(len).map_err(std::io::Error::other)?, 0);
     let mut filled = 0;
     while filled < buf.len() {
         match file.read_at(&mut buf[filled..], offset + filled as u64)? {

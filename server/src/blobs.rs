@@ -29,7 +29,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use classchat_common::OfferId;
-use classchat_common::files::read_at;
+use classchat_common::files::read_at_into;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 
@@ -293,6 +293,11 @@ impl BlobReader {
     /// notice by itself. Reads at an explicit offset, so a read abandoned
     /// half-way is simply made again.
     pub async fn read(&self, offset: u64, len: u64) -> io::Result<Vec<u8>> {
+        self.read_into(offset, len, Vec::new()).await
+    }
+
+    /// The same into `buf`, whose room is reused (see [`read_at_into`]).
+    pub async fn read_into(&self, offset: u64, len: u64, buf: Vec<u8>) -> io::Result<Vec<u8>> {
         let (file, path, growing) = match self {
             BlobReader::Local { file, path, growth } => (
                 file.clone(),
@@ -308,7 +313,7 @@ impl BlobReader {
             if !growing && !path.exists() {
                 return Err(io::ErrorKind::NotFound.into());
             }
-            read_at(&file, offset, len)
+            read_at_into(&file, offset, len, buf)
         })
         .await
         .map_err(io::Error::other)?

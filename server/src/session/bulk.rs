@@ -28,7 +28,8 @@ use super::transfer::{Shared, complete, drop_upload};
 use crate::hub::SessionId;
 
 /// Bytes read from or written to a bulk connection at a time: one buffer per
-/// transfer, well within the 2 MiB a transfer may hold.
+/// transfer (and the file's own for an upload), well within the 2 MiB a
+/// transfer may hold.
 const BULK_BUFFER: usize = 256 * 1024;
 
 /// How long a bulk connection may stay silent in the middle of an upload.
@@ -359,6 +360,7 @@ async fn get(
         return Ok(None);
     }
     let mut at = offset;
+    let mut buf = Vec::new();
     while at < size {
         if state.revoked.load(Ordering::Relaxed) {
             return Ok(None);
@@ -373,7 +375,7 @@ async fn get(
             Ok(Err(_)) => return Ok(None),
         };
         let len = (end - at).min(BULK_BUFFER as u64);
-        let bytes = match blob.read(at, len).await {
+        buf = match blob.read_into(at, len, std::mem::take(&mut buf)).await {
             Ok(bytes) if !bytes.is_empty() => bytes,
             Ok(_) => return Ok(None),
             // The offer is over (its file deleted) or cannot be read: the
@@ -381,14 +383,14 @@ async fn get(
             // learns which.
             Err(_) => return Ok(None),
         };
-        let next = at + bytes.len() as u64;
+        let next = at + buf.len() as u64;
         if next == size {
             // The client knows it has everything by counting, checks the
             // SHA-256 and says `received` on its chat connection, which may
             // be as soon as these bytes are out.
             state.sent_all.store(true, Ordering::Relaxed);
         }
-        if conn.write_raw(&bytes).await.is_err() {
+        if conn.write_raw(&buf).await.is_err() {
             return Ok(None);
         }
         at = next;
