@@ -511,6 +511,15 @@ impl Worker {
                 &ServerMessage::offer_error(req, offer, ErrorCode::UnknownOffer, why),
             );
         };
+        if o.growing {
+            // Its upload runs on another connection of the sender's (a
+            // `cancel` there ends both): the offer ends with it, not before.
+            let why = "that offer's upload is still running on another of your connections; cancel it there, or withdraw the offer once it is complete";
+            return b.message(
+                session,
+                &ServerMessage::offer_error(req, offer, ErrorCode::BadRequest, why),
+            );
+        }
         for (recipient, state) in &o.recipients {
             if matches!(state, FileState::Pending | FileState::Accepted)
                 && let Err(e) =

@@ -242,6 +242,36 @@ async fn a_streaming_upload_that_fails_withdraws_the_offer_from_its_recipients()
 }
 
 #[tokio::test]
+async fn a_streaming_offer_is_cancelled_where_it_uploads_not_from_another_connection() {
+    let (server, files_dir) = start(defaults).await;
+    let mut bob = server.login("bob").await;
+    let mut alice = server.login("alice").await;
+    let mut phone = server.login("alice").await;
+    let content = Content::new(26, 300_000);
+    let (offer, _) = streamed(&mut alice, "bob", &content).await;
+    offer_message(&mut bob).await;
+    // Her other connection sees the offer, but its upload is not there.
+    expect!(next(&mut phone).await, ServerMessage::Message(m) if m.file.is_some() => ());
+    let refused = ask(&mut phone, |req| ClientMessage::Cancel { req, offer }).await;
+    assert_offer_error(&refused, ErrorCode::BadRequest, offer);
+    // Where it uploads, `cancel` ends the upload and the offer with it.
+    let answer = ask(&mut alice, |req| ClientMessage::Cancel { req, offer }).await;
+    let state = expect!(answer, ServerMessage::FileStatus { state, .. } => state);
+    assert_eq!(state, FileState::Cancelled);
+    let msg = next(&mut bob).await;
+    let (o, state) = expect!(msg, ServerMessage::FileStatus { offer, state, .. } => (offer, state));
+    assert_eq!((o, state), (offer, FileState::Cancelled));
+    // Both her connections hear that bob's part is over.
+    assert_eq!(sender_status(&mut alice).await, FileState::Cancelled);
+    assert_eq!(sender_status(&mut phone).await, FileState::Cancelled);
+    settled(&mut alice).await;
+    assert!(
+        stored_files(&files_dir).is_empty(),
+        "nothing is left behind"
+    );
+}
+
+#[tokio::test]
 async fn a_streaming_offer_whose_upload_a_restart_cut_short_is_withdrawn() {
     let (server, files_dir) = start(defaults).await;
     let mut bob = server.login("bob").await;
