@@ -364,17 +364,30 @@ impl Worker {
 
     /// Ends an offer for everyone who had not decided, marking them `state`.
     fn end_offer(&mut self, b: &mut Batch, offer: OfferId, state: FileState) {
-        let Some(o) = self.state.offers.get(&offer).cloned() else {
-            return;
-        };
-        for (recipient, now) in &o.recipients {
-            if matches!(now, FileState::Pending | FileState::Accepted)
-                && let Err(e) = self.set_state(b, offer, *recipient, state, Some(*recipient))
-            {
-                return b.fail(e);
+        if self.end_waiting(b, offer, state) {
+            self.close_offer(b, offer);
+        }
+    }
+
+    /// Marks every recipient still `pending` or `accepted` `state`, telling
+    /// them and the sender; `false` if storing it failed (the batch is marked).
+    fn end_waiting(&mut self, b: &mut Batch, offer: OfferId, state: FileState) -> bool {
+        let waiting: Vec<UserId> = self
+            .state
+            .offers
+            .get(&offer)
+            .into_iter()
+            .flat_map(|o| &o.recipients)
+            .filter(|(_, now)| matches!(now, FileState::Pending | FileState::Accepted))
+            .map(|(user, _)| *user)
+            .collect();
+        for recipient in waiting {
+            if let Err(e) = self.set_state(b, offer, recipient, state, Some(recipient)) {
+                b.fail(e);
+                return false;
             }
         }
-        self.close_offer(b, offer);
+        true
     }
 
     pub(super) fn file_accept(
@@ -520,16 +533,10 @@ impl Worker {
                 &ServerMessage::offer_error(req, offer, ErrorCode::BadRequest, why),
             );
         }
-        for (recipient, state) in &o.recipients {
-            if matches!(state, FileState::Pending | FileState::Accepted)
-                && let Err(e) =
-                    self.set_state(b, offer, *recipient, FileState::Cancelled, Some(*recipient))
-            {
-                return b.fail(e);
-            }
+        if self.end_waiting(b, offer, FileState::Cancelled) {
+            self.status_to(b, session, req, offer, user, FileState::Cancelled);
+            self.close_offer(b, offer);
         }
-        self.status_to(b, session, req, offer, user, FileState::Cancelled);
-        self.close_offer(b, offer);
     }
 
     pub(super) fn files(&self, b: &mut Batch, session: SessionId, req: Option<Req>) {

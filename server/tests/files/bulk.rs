@@ -13,12 +13,12 @@ use crate::fixtures::*;
 use crate::support::TestClient;
 
 /// A bulk connection after its first line and the server's answer to it.
-struct Bulk {
-    stream: BufReader<TcpStream>,
-    answer: ServerMessage,
+pub(crate) struct Bulk {
+    pub(crate) stream: BufReader<TcpStream>,
+    pub(crate) answer: ServerMessage,
 }
 
-async fn open(addr: SocketAddr, first: ClientMessage) -> Bulk {
+pub(crate) async fn open(addr: SocketAddr, first: ClientMessage) -> Bulk {
     let mut stream = BufReader::new(TcpStream::connect(addr).await.unwrap());
     stream.get_mut().write_all(&first.to_line()).await.unwrap();
     let mut line = String::new();
@@ -27,13 +27,13 @@ async fn open(addr: SocketAddr, first: ClientMessage) -> Bulk {
     Bulk { stream, answer }
 }
 
-fn put(token: &str) -> ClientMessage {
+pub(crate) fn put(token: &str) -> ClientMessage {
     ClientMessage::Put {
         token: token.to_owned(),
     }
 }
 
-fn get(token: &str, offset: u64) -> ClientMessage {
+pub(crate) fn get(token: &str, offset: u64) -> ClientMessage {
     ClientMessage::Get {
         token: token.to_owned(),
         offset,
@@ -48,7 +48,7 @@ async fn offered(c: &mut TestClient, to: &str, content: &Content) -> (OfferId, S
 
 /// Accepts with `bulk` and returns the download token; no `file_chunk`
 /// follows on the chat connection.
-async fn accepted(c: &mut TestClient, offer: OfferId) -> String {
+pub(crate) async fn accepted(c: &mut TestClient, offer: OfferId) -> String {
     let answer = ask(c, |req| ClientMessage::Accept {
         req,
         offer,

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
+use crate::bulk::{Bulk, accepted, get, open, put};
 use crate::fixtures::*;
 use crate::support::{TestClient, conv};
 
@@ -30,25 +31,13 @@ async fn streamed(c: &mut TestClient, to: &str, content: &Content) -> (OfferId, 
     expect!(answer, ServerMessage::UploadReady { offer, token: Some(token), stream: true, .. } => (offer, token))
 }
 
-/// A bulk connection past its `transfer` line.
-async fn bulk(addr: SocketAddr, first: ClientMessage) -> (BufReader<TcpStream>, u64) {
-    let mut stream = BufReader::new(TcpStream::connect(addr).await.unwrap());
-    stream.get_mut().write_all(&first.to_line()).await.unwrap();
-    let mut line = String::new();
-    stream.read_line(&mut line).await.unwrap();
-    let answer = ServerMessage::decode(line.trim_end().as_bytes()).unwrap();
-    let offset = expect!(answer, ServerMessage::Transfer { offset, .. } => offset);
-    (stream, offset)
-}
-
-async fn accepted_bulk(c: &mut TestClient, offer: OfferId) -> String {
-    let answer = ask(c, |req| ClientMessage::Accept {
-        req,
-        offer,
-        bulk: true,
-    })
-    .await;
-    expect!(answer, ServerMessage::Download { token: Some(token), .. } => token)
+/// A bulk connection past its `transfer` line, and the offset it names.
+async fn transferring(addr: SocketAddr, first: ClientMessage) -> (BufReader<TcpStream>, u64) {
+    let Bulk { stream, answer } = open(addr, first).await;
+    (
+        stream,
+        expect!(answer, ServerMessage::Transfer { offset, .. } => offset),
+    )
 }
 
 /// The next message on the sender's chat connection, its own copy of the
@@ -79,21 +68,14 @@ async fn a_recipient_downloads_while_the_upload_is_still_arriving() {
     // Posted before a single byte went up.
     let posted = offer_message(&mut bob).await;
     assert_eq!(posted.file.as_ref().map(|f| f.offer), Some(offer));
-    let down_token = accepted_bulk(&mut bob, offer).await;
+    let down_token = accepted(&mut bob, offer).await;
     assert_eq!(sender_status(&mut alice).await, FileState::Accepted);
-    let (mut down, at) = bulk(
-        server.addr,
-        ClientMessage::Get {
-            token: down_token,
-            offset: 0,
-        },
-    )
-    .await;
+    let (mut down, at) = transferring(server.addr, get(&down_token, 0)).await;
     assert_eq!(at, 0);
 
     // Half goes up; that half comes down while the rest is still to come.
     let half = content.size / 2;
-    let (mut up, from) = bulk(server.addr, ClientMessage::Put { token: up_token }).await;
+    let (mut up, from) = transferring(server.addr, put(&up_token)).await;
     assert_eq!(from, 0);
     up.get_mut()
         .write_all(&content.bytes(0, half as usize))
@@ -192,19 +174,12 @@ async fn a_streaming_upload_that_fails_withdraws_the_offer_from_its_recipients()
     let (offer, up_token) = streamed(&mut alice, "#physics", &promised).await;
     offer_message(&mut bob).await;
     offer_message(&mut carol).await;
-    let down_token = accepted_bulk(&mut bob, offer).await;
-    let (mut down, _) = bulk(
-        server.addr,
-        ClientMessage::Get {
-            token: down_token,
-            offset: 0,
-        },
-    )
-    .await;
+    let down_token = accepted(&mut bob, offer).await;
+    let (mut down, _) = transferring(server.addr, get(&down_token, 0)).await;
 
     // As many bytes as offered, but not those.
     let other = Content::new(24, promised.size);
-    let (mut up, _) = bulk(server.addr, ClientMessage::Put { token: up_token }).await;
+    let (mut up, _) = transferring(server.addr, put(&up_token)).await;
     up.get_mut().write_all(&other.all()).await.unwrap();
     let mut line = String::new();
     up.read_line(&mut line).await.unwrap();
@@ -279,7 +254,7 @@ async fn a_streaming_offer_whose_upload_a_restart_cut_short_is_withdrawn() {
     let content = Content::new(25, 300_000);
     let (offer, up_token) = streamed(&mut alice, "bob", &content).await;
     offer_message(&mut bob).await;
-    let (mut up, _) = bulk(server.addr, ClientMessage::Put { token: up_token }).await;
+    let (mut up, _) = transferring(server.addr, put(&up_token)).await;
     up.get_mut()
         .write_all(&content.bytes(0, 100_000))
         .await
