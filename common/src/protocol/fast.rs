@@ -230,28 +230,212 @@ struct Ack {
 /// `line` as a `send` or an `ack`, when it starts the way every client writes
 /// them (`{"type":"send",` …) and reads cleanly; `None` sends it the general
 /// way, which then says what is wrong with it, if anything.
+///
+/// The usual line (strings without escapes, the documented fields, each
+/// once) is read in place by [`Flat`]; a line with anything else in it goes
+/// through serde with the variant known, which is still cheaper than the
+/// general way's buffering.
 pub(super) fn decode(line: &[u8]) -> Option<ClientMessage> {
-    if line.starts_with(br#"{"type":"send","#) {
-        let s: Send = serde_json::from_slice(line).ok()?;
-        return Some(ClientMessage::Send {
-            id: s.id,
-            to: s.to,
-            body: s.body,
-            reply_to: s.reply_to,
-            edit: s.edit,
-            delete: s.delete,
-            react: s.react,
-            unreact: s.unreact,
+    if let Some(rest) = line.strip_prefix(br#"{"type":"send","#) {
+        return send(rest).or_else(|| {
+            let s: Send = serde_json::from_slice(line).ok()?;
+            Some(ClientMessage::Send {
+                id: s.id,
+                to: s.to,
+                body: s.body,
+                reply_to: s.reply_to,
+                edit: s.edit,
+                delete: s.delete,
+                react: s.react,
+                unreact: s.unreact,
+            })
         });
     }
-    if line.starts_with(br#"{"type":"ack","#) {
-        let a: Ack = serde_json::from_slice(line).ok()?;
-        return Some(ClientMessage::Ack {
-            conv: a.conv,
-            seq: a.seq,
+    if let Some(rest) = line.strip_prefix(br#"{"type":"ack","#) {
+        return ack(rest).or_else(|| {
+            let a: Ack = serde_json::from_slice(line).ok()?;
+            Some(ClientMessage::Ack {
+                conv: a.conv,
+                seq: a.seq,
+            })
         });
     }
     None
+}
+
+/// The fields of a `send` after its `type`, read in place.
+fn send(rest: &[u8]) -> Option<ClientMessage> {
+    const NUMBERS: [&str; 5] = ["reply_to", "edit", "delete", "react", "unreact"];
+    let mut flat = Flat { bytes: rest, at: 0 };
+    let (mut id, mut to, mut body) = (None, None, None);
+    let mut numbers: [Option<Option<u64>>; 5] = [None; 5];
+    loop {
+        let key = flat.key()?;
+        match key {
+            b"id" | b"to" | b"body" => {
+                let slot = match key {
+                    b"id" => &mut id,
+                    b"to" => &mut to,
+                    _ => &mut body,
+                };
+                if slot.replace(flat.string()?).is_some() {
+                    return None;
+                }
+            }
+            _ => {
+                let slot = &mut numbers[NUMBERS.iter().position(|n| n.as_bytes() == key)?];
+                if slot.replace(flat.number_or_null()?).is_some() {
+                    return None;
+                }
+            }
+        }
+        if flat.next_field()? {
+            continue;
+        }
+        let [reply_to, edit, delete, react, unreact] = numbers.map(Option::flatten);
+        return Some(ClientMessage::Send {
+            id: id?.parse().ok()?,
+            to: to?.parse().ok()?,
+            body: body?.to_owned(),
+            reply_to,
+            edit,
+            delete,
+            react,
+            unreact,
+        });
+    }
+}
+
+/// The fields of an `ack` after its `type`, read in place.
+fn ack(rest: &[u8]) -> Option<ClientMessage> {
+    let mut flat = Flat { bytes: rest, at: 0 };
+    let (mut conv, mut seq) = (None, None);
+    loop {
+        let fresh = match flat.key()? {
+            b"conv" => conv.replace(flat.string()?).is_none(),
+            b"seq" => seq.replace(flat.number()?).is_none(),
+            _ => false,
+        };
+        if !fresh {
+            return None;
+        }
+        if !flat.next_field()? {
+            return Some(ClientMessage::Ack {
+                conv: conv?.parse().ok()?,
+                seq: seq?,
+            });
+        }
+    }
+}
+
+/// A flat JSON object read where it lies: keys and string values without
+/// escapes, unsigned integers, `null`. Anything else, at any point, is
+/// `None`: not wrong, just not for this reader.
+struct Flat<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Flat<'a> {
+    /// The next byte that is not JSON whitespace, taken.
+    fn token(&mut self) -> Option<u8> {
+        loop {
+            let b = *self.bytes.get(self.at)?;
+            self.at += 1;
+            if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+                return Some(b);
+            }
+        }
+    }
+
+    fn expect(&mut self, want: u8) -> Option<()> {
+        (self.token()? == want).then_some(())
+    }
+
+    /// A string without escapes or control characters, valid UTF-8.
+    fn string(&mut self) -> Option<&'a str> {
+        std::str::from_utf8(self.raw_string()?).ok()
+    }
+
+    /// A key: compared as bytes, so not checked as UTF-8 (a key that is not
+    /// one of the known ones ends the reading by hand anyway).
+    fn key(&mut self) -> Option<&'a [u8]> {
+        let key = self.raw_string()?;
+        self.expect(b':')?;
+        Some(key)
+    }
+
+    /// The bytes of a string without escapes or control characters.
+    fn raw_string(&mut self) -> Option<&'a [u8]> {
+        self.expect(b'"')?;
+        let start = self.at;
+        let bytes = self.bytes;
+        loop {
+            // Eight bytes at a time while none ends the string or needs care.
+            if let Some(word) = bytes
+                .get(self.at..self.at + 8)
+                .and_then(|w| <[u8; 8]>::try_from(w).ok())
+                && clean(u64::from_le_bytes(word))
+            {
+                self.at += 8;
+                continue;
+            }
+            let b = *bytes.get(self.at)?;
+            self.at += 1;
+            match b {
+                b'"' => return bytes.get(start..self.at - 1),
+                b'\\' => return None,
+                _ if b < 0x20 => return None,
+                _ => {}
+            }
+        }
+    }
+
+    /// An unsigned integer as JSON writes one (no sign, fraction, exponent or
+    /// leading zero) that fits a `u64`.
+    fn number(&mut self) -> Option<u64> {
+        let first = self.token()?;
+        let mut n = u64::from(first.checked_sub(b'0').filter(|d| *d <= 9)?);
+        while let Some(d) = self.bytes.get(self.at).and_then(|b| b.checked_sub(b'0')) {
+            if d > 9 {
+                break;
+            }
+            if n == 0 {
+                return None;
+            }
+            n = n.checked_mul(10)?.checked_add(u64::from(d))?;
+            self.at += 1;
+        }
+        match self.bytes.get(self.at) {
+            Some(b'.' | b'e' | b'E') => None,
+            _ => Some(n),
+        }
+    }
+
+    fn number_or_null(&mut self) -> Option<Option<u64>> {
+        let at = self.at;
+        if self.token()? == b'n' {
+            return self.bytes[self.at..].starts_with(b"ull").then(|| {
+                self.at += 3;
+                None
+            });
+        }
+        self.at = at;
+        self.number().map(Some)
+    }
+
+    /// After a value: `true` at a comma (another field follows), `false` at
+    /// the object's end, which must be the line's (whitespace aside).
+    fn next_field(&mut self) -> Option<bool> {
+        match self.token()? {
+            b',' => Some(true),
+            b'}' => match self.token() {
+                None => Some(false),
+                Some(_) => None,
+            },
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]
