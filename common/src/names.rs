@@ -53,7 +53,7 @@ macro_rules! name_type {
     ($(#[$doc:meta])* $name:ident, $sigil:expr) => {
         $(#[$doc])*
         #[derive(Clone)]
-        pub struct $name(Box<str>);
+        pub struct $name(std::sync::Arc<str>);
 
         impl $name {
             /// Validates `s` and wraps it.
@@ -160,7 +160,7 @@ impl Username {
     /// Stands in for an account that cannot be found; never a real user's name
     /// in practice, since the server only names users it knows.
     pub fn ghost() -> Self {
-        Self(Box::from("ghost"))
+        Self(std::sync::Arc::from("ghost"))
     }
 }
 
