@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 use super::remote::{Cluster, Event};
 use super::state::State;
 use super::{Command, HubConfig, Refusal, Request, SessionId};
+use crate::idmap::IdMap;
 use crate::outbound::Closed;
 use crate::ratelimit::Class;
 use crate::store::{ConvId, Snapshot, Store, StoreError, UserId};
@@ -131,7 +132,7 @@ pub struct Batch {
     pub failed: Option<StoreError>,
     /// Each conversation's last sequence number before this batch added to
     /// it (what the node had released), for a batch that fails.
-    pub released: HashMap<ConvId, u64>,
+    pub released: IdMap<ConvId, u64>,
     /// What the other nodes of a cluster are told once this is committed.
     pub events: Vec<Event>,
 }
@@ -176,7 +177,13 @@ pub struct Worker {
     /// [`CURSORS_WITHIN`]), and when they are.
     cursors: Vec<(ConvId, UserId)>,
     cursors_due: Option<tokio::time::Instant>,
+    /// The last batch's effects vector, emptied, for the next batch: grown
+    /// afresh each batch, it was copied every time it doubled.
+    spare_effects: Vec<Effect>,
 }
+
+/// The most effects whose room is kept from one batch for the next.
+const SPARE_EFFECTS: usize = 4096;
 
 impl Worker {
     pub fn new(store: Box<dyn Store>, snapshot: Snapshot, config: HubConfig) -> Self {
@@ -190,6 +197,7 @@ impl Worker {
             indexing: Indexing::default(),
             cursors: Vec::new(),
             cursors_due: None,
+            spare_effects: Vec::new(),
         }
     }
 
@@ -235,7 +243,10 @@ impl Worker {
                     Err(_) => break,
                 }
             }
-            let mut batch = Batch::default();
+            let mut batch = Batch {
+                effects: std::mem::take(&mut self.spare_effects),
+                ..Batch::default()
+            };
             if self.store.needs_prefetch() {
                 let wants = self.wants(&commands);
                 match self.store.prefetch(&wants).await {
@@ -550,7 +561,10 @@ impl Worker {
                 {
                     c.bus.publish(std::mem::take(&mut b.events));
                 }
-                self.release(b.effects);
+                let spare = self.release(b.effects);
+                if spare.capacity() <= SPARE_EFFECTS {
+                    self.spare_effects = spare;
+                }
                 Ok(())
             }
             Err(e) => {
@@ -693,9 +707,11 @@ impl Worker {
     /// (a group message makes a line for every member, and a busy batch several
     /// for each); a reply first pushes everything gathered before it, so a
     /// session still sees lines and replies in the order they were made.
-    pub(super) fn release(&mut self, effects: Vec<Effect>) {
+    ///
+    /// Returns `effects`, empty, for its room to be used again.
+    pub(super) fn release(&mut self, mut effects: Vec<Effect>) -> Vec<Effect> {
         let mut staged = Vec::new();
-        for effect in effects {
+        for effect in effects.drain(..) {
             match effect {
                 Effect::Line(to, line) => {
                     let Some(session) = self.state.sessions.get_mut(&to) else {
@@ -719,6 +735,7 @@ impl Worker {
             }
         }
         self.push_staged(&mut staged);
+        effects
     }
 
     fn push_staged(&mut self, staged: &mut Vec<SessionId>) {
