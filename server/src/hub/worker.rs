@@ -212,8 +212,27 @@ impl Worker {
         let mut commands = Vec::with_capacity(self.config.max_batch);
         let mut index_due = self.indexing.due(self.store.search_backlog(), false);
         let mut busy = false;
+        // One timer for what is due without a command: telling how many are
+        // online, writing waiting cursors, indexing. It is set again only for
+        // an earlier time; a later one is found when it goes off. (Indexing
+        // is due a second after the last command, a time that moves with
+        // every batch: a timer set for each would cost a round a timer
+        // registered and cancelled, and a wake-up of the runtime's driver.)
+        let timer = tokio::time::sleep_until(tokio::time::Instant::now());
+        tokio::pin!(timer);
+        let mut armed: Option<tokio::time::Instant> = None;
         loop {
             let mut index = false;
+            let wake = [self.online_due(), self.cursors_due, index_due]
+                .into_iter()
+                .flatten()
+                .min();
+            if let Some(at) = wake
+                && armed.is_none_or(|armed| at < armed)
+            {
+                timer.as_mut().reset(at);
+                armed = Some(at);
+            }
             if self.overflowed.is_empty() {
                 tokio::select! {
                     // Commands first: indexing waits for a moment without any.
@@ -222,10 +241,12 @@ impl Worker {
                         Some(c) => commands.push(c),
                         None => break,
                     },
-                    // Nothing came, but the count of who is online is due.
-                    () = sleep_until(self.online_due()) => {}
-                    () = sleep_until(self.cursors_due) => {}
-                    () = sleep_until(index_due) => index = true,
+                    // Nothing came, but something may be due: the batch
+                    // writes waiting cursors and tells who is online if so.
+                    () = &mut timer, if armed.is_some() => {
+                        armed = None;
+                        index = index_due.is_some_and(|at| at <= tokio::time::Instant::now());
+                    }
                 }
             }
             // Under load (the last batch had several commands), let the
@@ -751,12 +772,6 @@ impl Worker {
     }
 }
 
-async fn sleep_until(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
-}
 
 #[cfg(test)]
 mod indexing_tests {
