@@ -772,7 +772,6 @@ impl Worker {
     }
 }
 
-
 #[cfg(test)]
 mod indexing_tests {
     use super::{INDEX_AT_THE_LATEST, INDEX_WHEN_IDLE, Indexing};
