@@ -22,6 +22,8 @@ const READ_CHUNK: usize = 4096;
 
 /// Lines handed to one vectored write at most (the kernel takes up to 1024).
 const MAX_IOVECS: usize = 256;
+/// Up to this many, the lines' slices are made in a smaller array.
+const FEW_IOVECS: usize = 8;
 
 /// The connection underneath: plain TCP, or TLS over it.
 enum Link {
@@ -277,13 +279,14 @@ impl Conn {
 /// Writes what the socket takes without waiting; the rest stays in `lines`.
 fn try_write_lines(stream: &TcpStream, lines: &mut VecDeque<Bytes>) -> io::Result<()> {
     while !lines.is_empty() {
-        let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
-        let mut n = 0;
-        for (slot, line) in slices.iter_mut().zip(lines.iter()) {
-            *slot = IoSlice::new(line);
-            n += 1;
-        }
-        match stream.try_write_vectored(&slices[..n]) {
+        // Most writes are of a line or three: the slices for them are
+        // filled in a few stores, not 256 (4 KiB) each time.
+        let wrote = if lines.len() <= FEW_IOVECS {
+            try_write_vectored::<FEW_IOVECS>(stream, lines)
+        } else {
+            try_write_vectored::<MAX_IOVECS>(stream, lines)
+        };
+        match wrote {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(written) => consume(lines, written),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
@@ -291,6 +294,20 @@ fn try_write_lines(stream: &TcpStream, lines: &mut VecDeque<Bytes>) -> io::Resul
         }
     }
     Ok(())
+}
+
+/// One vectored write of the first `N` lines at most.
+fn try_write_vectored<const N: usize>(
+    stream: &TcpStream,
+    lines: &VecDeque<Bytes>,
+) -> io::Result<usize> {
+    let mut slices = [IoSlice::new(&[]); N];
+    let mut n = 0;
+    for (slot, line) in slices.iter_mut().zip(lines.iter()) {
+        *slot = IoSlice::new(line);
+        n += 1;
+    }
+    stream.try_write_vectored(&slices[..n])
 }
 
 /// Writes every line; each write must make progress within `limit`.
