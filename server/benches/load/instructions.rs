@@ -56,8 +56,8 @@ pub struct InFlight {
 /// Instructions per message with many in flight (pairs, window 256, acks as
 /// the reference client sends them), on `store`.
 ///
-/// On SQLite each run ends with one `search`, which has the index take in every message
-/// stored so far, so that both runs index all their messages whether or not
+/// On SQLite each run ends with enough `search`es to have the index take in
+/// every message stored so far, so that both runs index all their messages whether or not
 /// the hub was idle long enough to do so before (it indexes when idle). The
 /// indexing is what `SearchIndex::catch_up` counted, inclusive of what it
 /// called; the rest is the message's.
@@ -78,13 +78,18 @@ pub async fn many_in_flight(
             |conns, names| {
                 Box::pin(async move {
                     in_flight(conns, names, plan.pairs, count).await?;
-                    match store {
-                        StoreKind::Sqlite => {
-                            search(conns.first_mut().context("a connection")?).await
+                    if let StoreKind::Sqlite = store {
+                        // Each search indexes up to 10,000 messages first
+                        // (`INDEX_AT_SEARCH`): enough of them for all.
+                        let messages = plan.pairs * (WARM_UP + count);
+                        let c = conns.first_mut().context("a connection")?;
+                        for _ in 0..messages / 10_000 + 1 {
+                            search(c).await?;
                         }
-                        // No index: a search would read every message.
-                        StoreKind::Memory => Ok(()),
                     }
+                    // The memory store has no index: a search would only read
+                    // every message.
+                    Ok(())
                 })
             },
         )
@@ -362,6 +367,9 @@ fn inclusive(profile: &Path, function: &str) -> anyhow::Result<u64> {
     Ok(sum)
 }
 
+/// Messages per sender in the warm-up round of [`in_flight`].
+const WARM_UP: usize = 200;
+
 /// A warm-up round, then `count` messages per sender.
 async fn in_flight(
     conns: &mut Vec<Conn>,
@@ -385,7 +393,7 @@ async fn in_flight(
         }
         Ok(parts)
     };
-    let warm = traffic::round(std::mem::take(conns), &parts(200)?).await?;
+    let warm = traffic::round(std::mem::take(conns), &parts(WARM_UP)?).await?;
     *conns = traffic::round(warm, &parts(count)?).await?;
     Ok(())
 }

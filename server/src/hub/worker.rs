@@ -76,6 +76,12 @@ impl Indexing {
         (self.busy, self.behind, self.going) = (Some(now), Some(now), false);
     }
 
+    /// Whether messages have waited [`INDEX_AT_THE_LATEST`] to be indexed.
+    fn overdue(&self, now: tokio::time::Instant) -> bool {
+        self.behind
+            .is_some_and(|since| since + INDEX_AT_THE_LATEST <= now)
+    }
+
     /// When to index next, after a batch; `None` when nothing waits.
     fn due(&mut self, behind: bool, had_commands: bool) -> Option<tokio::time::Instant> {
         let now = tokio::time::Instant::now();
@@ -249,6 +255,9 @@ impl Worker {
                     }
                 }
             }
+            // Under load that never stops the timer never wins the
+            // `select!`: the oldest waiting message is indexed all the same.
+            index = index || self.indexing.overdue(tokio::time::Instant::now());
             // Under load (the last batch had several commands), let the
             // sessions this worker has already woken run first: what they
             // send joins this batch, so one commit covers it (a batch per
@@ -789,8 +798,14 @@ mod indexing_tests {
             advance(Duration::from_millis(500)).await;
             let due = i.due(true, true).unwrap();
             assert!(due <= start + INDEX_AT_THE_LATEST, "busy, but not forever");
+            let overdue = Instant::now() >= start + INDEX_AT_THE_LATEST;
+            assert_eq!(i.overdue(Instant::now()), overdue);
         }
         assert_eq!(i.due(true, true), Some(start + INDEX_AT_THE_LATEST));
+        assert!(
+            i.overdue(Instant::now()),
+            "due even if a command comes first"
+        );
         i.going = true;
         assert_eq!(i.due(true, false), Some(Instant::now()), "idle: on at once");
         assert_eq!(i.due(false, false), None);
