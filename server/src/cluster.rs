@@ -306,6 +306,7 @@ async fn listen(
                 continue;
             }
         };
+        let mut remote = Vec::with_capacity(events.len());
         for event in events {
             match event {
                 Event::LoginFailed { account, address } => {
@@ -317,12 +318,11 @@ async fn listen(
                 Event::SignedUp { address } => {
                     guards.sign_ups.taken_elsewhere(address, Instant::now());
                 }
-                event => {
-                    if hub.send(Command::Remote(event)).await.is_err() {
-                        return;
-                    }
-                }
+                event => remote.push(event),
             }
+        }
+        if !remote.is_empty() && hub.send(Command::Remote(remote)).await.is_err() {
+            return;
         }
     }
 }

@@ -515,8 +515,10 @@ pub enum Command {
         class: Class,
         reply: oneshot::Sender<Result<(), Refusal>>,
     },
-    /// What another node of the cluster did.
-    Remote(remote::Event),
+    /// What another node of the cluster did: the events of one of its
+    /// commits (one command for them all, not one each: every message of a
+    /// cluster is taken in by every node).
+    Remote(Vec<remote::Event>),
     /// A gap read the hub asked for ([`remote`]).
     Filled(Box<remote::Filled>),
     /// Every conversation's last sequence number in the shared store.

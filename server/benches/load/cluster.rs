@@ -1,4 +1,5 @@
-//! `cluster_cross_node_p99_ratio` and `cluster_cpu_ratio_two_nodes`: nodes of a
+//! `cluster_cross_node_p99_ratio`, `cluster_cpu_ratio_two_nodes` and
+//! `cluster_instr_ratio_two_nodes`: nodes of a
 //! cluster (`--features cluster`) on a throwaway PostgreSQL and nats-server,
 //! started from the installed programs as the cluster tests start them
 //! (`apt-get install postgresql nats-server`).
@@ -11,9 +12,11 @@
 //!   the pairs split across them; the figure is the nodes' CPU per message
 //!   on two nodes over that on one. PostgreSQL's CPU per message (every
 //!   `postgres` process) is printed beside it.
+//! - Instructions ([`instructions`], `cluster_instr`): the same load with
+//!   every node under callgrind; the figure with the target, since CPU time
+//!   moves with the machine and this count does not.
 
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
@@ -22,6 +25,7 @@ use hdrhistogram::Histogram;
 use tempfile::TempDir;
 
 use crate::client::Conn;
+use crate::instructions::{self, Counter, Keep, callgrind, inclusive};
 use crate::latency;
 use crate::seed::{self, Account};
 use crate::server::{Profile, ServerProcess, clock_ticks};
@@ -49,6 +53,14 @@ pub struct ClusterPlan {
 pub struct ClusterFigures {
     pub p99_ratio: Vec<f64>,
     pub cpu_ratio: Vec<f64>,
+}
+
+/// The callgrind rounds: pairs (a multiple of 4) and measured messages per
+/// sender in the shorter run (the longer has twice as many).
+#[derive(Debug, Clone, Copy)]
+pub struct ClusterInstrPlan {
+    pub pairs: usize,
+    pub per_sender: usize,
 }
 
 /// Samples sent before the measured ones.
@@ -84,6 +96,67 @@ pub async fn run(
     Ok(figures)
 }
 
+/// `cluster_instr_ratio_two_nodes`: the nodes' user-space instructions per
+/// message (callgrind) with two nodes and half the pairs across them, over
+/// one node; each the difference of a run with `n` measured messages and one
+/// with `2n`, as `dm_instr` is. Unlike CPU time it does not move with the
+/// machine, but it leaves out the kernel: the system calls of publishing to
+/// and reading from NATS.
+pub async fn instructions(plan: ClusterInstrPlan, keep: Keep<'_>) -> anyhow::Result<f64> {
+    let nats = nats::Own::start();
+    let messages = plan.pairs * plan.per_sender;
+    let mut per_message = [0.0; 2];
+    for (count, figure) in [1, 2].into_iter().zip(&mut per_message) {
+        let mut totals = [0u64; 2];
+        for (scale, total) in [1, 2].into_iter().zip(&mut totals) {
+            let name = format!("bench_instr_{count}_{scale}");
+            let profiles = TempDir::new()?;
+            let outs: Vec<PathBuf> = (1..=count)
+                .map(|i| profiles.path().join(format!("n{i}.callgrind")))
+                .collect();
+            let wrappers: Vec<Vec<String>> = outs.iter().map(|o| callgrind(o)).collect();
+            let cluster = Nodes::start_under(count, &name, &nats.url(), &wrappers).await?;
+            let conns = log_in_pairs(plan.pairs, &cluster).await?;
+            let warm_up = dm_parts(plan.pairs, plan.per_sender.min(200))?;
+            let conns = traffic::round(conns, &warm_up).await?;
+            let measured = dm_parts(plan.pairs, plan.per_sender * scale)?;
+            let conns = traffic::round(conns, &measured).await?;
+            drop(conns);
+            cluster.stop().await?;
+            for (i, out) in outs.iter().enumerate() {
+                // Less the log-ins' password hashing, as for `dm_instr`.
+                *total +=
+                    instructions::total(out)?.saturating_sub(inclusive(out, "auth::pool::serve")?);
+                if let Some((dir, prefix)) = keep {
+                    let to = dir.join(format!("{prefix}_{count}n_n{}.{scale}.callgrind", i + 1));
+                    std::fs::copy(out, &to)
+                        .with_context(|| format!("cannot keep {}", to.display()))?;
+                }
+            }
+        }
+        let [short, long] = totals;
+        eprintln!(
+            "  {count} node(s): counted {short} with {messages} messages, {long} with twice as many"
+        );
+        if long <= short {
+            bail!("the longer run counted no more instructions ({long} ≤ {short})");
+        }
+        *figure = (long - short) as f64 / messages as f64;
+        if let Some((dir, prefix)) = keep {
+            for i in 1..=count {
+                let name = format!("{prefix}_{count}n_n{i}");
+                instructions::difference(Counter::Instructions, Some((dir, &name)), messages)?;
+            }
+        }
+    }
+    let [one, two] = per_message;
+    eprintln!(
+        "  instructions per message: {one:.0} on one node, {two:.0} on two ({:.2}×)",
+        two / one
+    );
+    Ok(two / one)
+}
+
 /// Nodes of one cluster, each on its own data directory, on a fresh database.
 struct Nodes {
     nodes: Vec<ServerProcess>,
@@ -92,13 +165,23 @@ struct Nodes {
 
 impl Nodes {
     async fn start(count: usize, name: &str, nats: &str) -> anyhow::Result<Self> {
+        Self::start_under(count, name, nats, &vec![Vec::new(); count]).await
+    }
+
+    /// The same, node `i` run by `wrappers[i]` (a profiler's command line).
+    async fn start_under(
+        count: usize,
+        name: &str,
+        nats: &str,
+        wrappers: &[Vec<String>],
+    ) -> anyhow::Result<Self> {
         let database = pg::database(name);
         let (mut nodes, mut dirs) = (Vec::new(), Vec::new());
-        for i in 1..=count {
+        for (i, wrapper) in (1..=count).zip(wrappers) {
             let dir = TempDir::new()?;
+            let id = format!("n{i}");
             let node =
-                ServerProcess::start_node(dir.path(), &database, nats, name, &format!("n{i}"))
-                    .await?;
+                ServerProcess::start_node(dir.path(), &database, nats, name, &id, wrapper).await?;
             nodes.push(node);
             dirs.push(dir);
         }
@@ -183,9 +266,7 @@ struct PerMessage {
     postgres: f64,
 }
 
-/// The `dm` load on `count` nodes: with two, pair `i` has its sender on
-/// node `i % 2` and its receiver on node `(i / 2) % 2`, so half the pairs
-/// are across nodes.
+/// The `dm` load on `count` nodes (see [`log_in_pairs`]).
 async fn cpu_per_message(
     plan: ClusterPlan,
     count: usize,
@@ -193,42 +274,12 @@ async fn cpu_per_message(
     run: usize,
     perf: Option<(&Path, &str)>,
 ) -> anyhow::Result<PerMessage> {
-    if !plan.pairs.is_multiple_of(4) {
-        bail!("the cluster CPU rounds need a multiple of 4 pairs");
-    }
     let name = format!("bench_cpu_{count}_{run}");
     let cluster = Nodes::start(count, &name, nats).await?;
-    let mut names = seed::names("s", plan.pairs);
-    names.extend(seed::names("r", plan.pairs));
-    let accounts = seed::by_password(&names);
-    let node_of = |i: usize| match (count, i < plan.pairs) {
-        (1, _) => 0,
-        (_, true) => i % 2,
-        (_, false) => ((i - plan.pairs) / 2) % 2,
-    };
-    let mut conns = Vec::with_capacity(accounts.len());
-    for (i, account) in accounts.iter().enumerate() {
-        conns.push(login(cluster.nodes[node_of(i)].addr, account).await?);
-    }
-    let parts = |count: usize| -> anyhow::Result<Vec<Part>> {
-        let mut parts = Vec::with_capacity(2 * plan.pairs);
-        for r in &names[plan.pairs..] {
-            parts.push(Part {
-                frames: Some(Arc::new(Frames::new(r, count)?)),
-                expect: 0,
-            });
-        }
-        for _ in 0..plan.pairs {
-            parts.push(Part {
-                frames: None,
-                expect: count as u64,
-            });
-        }
-        Ok(parts)
-    };
+    let conns = log_in_pairs(plan.pairs, &cluster).await?;
     // Warm-up: creates the conversations on every node.
-    conns = traffic::round(conns, &parts(plan.per_sender.min(200))?).await?;
-    let parts = parts(plan.per_sender)?;
+    let conns = traffic::round(conns, &dm_parts(plan.pairs, plan.per_sender.min(200))?).await?;
+    let parts = dm_parts(plan.pairs, plan.per_sender)?;
     let postgres = pg::server().pid().context("PostgreSQL is not running")?;
     let profile = match perf {
         Some((dir, name)) => Some(Profile::start(dir, name, cluster.nodes[0].pid)?),
@@ -247,6 +298,34 @@ async fn cpu_per_message(
         nodes: (nodes1 - nodes0).as_secs_f64() * 1e6 / messages,
         postgres: (pg1 - pg0).as_secs_f64() * 1e6 / messages,
     })
+}
+
+/// `pairs` senders (`s…`) and as many receivers (`r…`) logged in: on one
+/// node all of them; on two, pair `i` has its sender on node `i % 2` and its
+/// receiver on node `(i / 2) % 2`, so half the pairs are across nodes.
+async fn log_in_pairs(pairs: usize, cluster: &Nodes) -> anyhow::Result<Vec<Conn>> {
+    if !pairs.is_multiple_of(4) {
+        bail!("the cluster rounds need a multiple of 4 pairs");
+    }
+    let mut names = seed::names("s", pairs);
+    names.extend(seed::names("r", pairs));
+    let accounts = seed::by_password(&names);
+    let node_of = |i: usize| match (cluster.nodes.len(), i < pairs) {
+        (1, _) => 0,
+        (_, true) => i % 2,
+        (_, false) => ((i - pairs) / 2) % 2,
+    };
+    let mut conns = Vec::with_capacity(accounts.len());
+    for (i, account) in accounts.iter().enumerate() {
+        conns.push(login(cluster.nodes[node_of(i)].addr, account).await?);
+    }
+    Ok(conns)
+}
+
+/// The `dm` load for [`traffic::round`] on the connections of
+/// [`log_in_pairs`].
+fn dm_parts(pairs: usize, count: usize) -> anyhow::Result<Vec<Part>> {
+    traffic::pairs(&seed::names("r", pairs), count)
 }
 
 /// CPU time of `root` and every process whose parent it is (PostgreSQL's

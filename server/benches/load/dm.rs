@@ -1,13 +1,12 @@
 //! `dm_cpu_us` and `dm_cpu_us_memory_store`: server CPU per direct message delivered, many pairs at once.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use tempfile::TempDir;
 
 use crate::seed::{self, Account};
 use crate::server::{ServerProcess, StoreKind};
-use crate::traffic::{self, Frames, Part};
+use crate::traffic;
 
 #[derive(Debug, Clone, Copy)]
 pub struct DmPlan {
@@ -33,22 +32,7 @@ pub async fn run(
     let mut conns = traffic::login_all(server.addr, &accounts).await?;
 
     // Each sender writes to its own receiver; receivers only read.
-    let parts = |count: usize| -> anyhow::Result<Vec<Part>> {
-        let mut parts = Vec::with_capacity(2 * plan.pairs);
-        for r in &names[plan.pairs..] {
-            parts.push(Part {
-                frames: Some(Arc::new(Frames::new(r, count)?)),
-                expect: 0,
-            });
-        }
-        for _ in 0..plan.pairs {
-            parts.push(Part {
-                frames: None,
-                expect: count as u64,
-            });
-        }
-        Ok(parts)
-    };
+    let parts = |count: usize| traffic::pairs(&names[plan.pairs..], count);
     // Warm-up: creates the conversations and fills the caches.
     conns = traffic::round(conns, &parts(plan.per_sender.min(200))?).await?;
 

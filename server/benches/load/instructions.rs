@@ -10,7 +10,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use classchat_common::{ClientMessage, Conv};
@@ -20,7 +19,7 @@ use crate::client::Conn;
 use crate::latency;
 use crate::seed::{self, Account};
 use crate::server::{ServerProcess, StoreKind};
-use crate::traffic::{self, Frames, Part};
+use crate::traffic::{self, Frames};
 
 #[derive(Debug, Clone, Copy)]
 pub struct InstrPlan {
@@ -247,7 +246,7 @@ async fn counted(
 
 /// What a run counts.
 #[derive(Debug, Clone, Copy)]
-enum Counter {
+pub enum Counter {
     /// User-space instructions (callgrind).
     Instructions,
     /// System calls, every thread's (`strace -f -c`).
@@ -302,7 +301,7 @@ fn calls(out: &PathBuf) -> anyhow::Result<u64> {
 
 /// The valgrind command line that profiles into `out`, counting instructions
 /// only (no cache or branch simulation).
-fn callgrind(out: &Path) -> Vec<String> {
+pub fn callgrind(out: &Path) -> Vec<String> {
     vec![
         "valgrind".into(),
         "--tool=callgrind".into(),
@@ -313,7 +312,7 @@ fn callgrind(out: &Path) -> Vec<String> {
 
 /// The total instructions in a callgrind profile (its `totals:` or
 /// `summary:` line).
-fn total(out: &PathBuf) -> anyhow::Result<u64> {
+pub fn total(out: &PathBuf) -> anyhow::Result<u64> {
     let text = std::fs::read_to_string(out)
         .with_context(|| format!("callgrind wrote no profile at {}", out.display()))?;
     text.lines()
@@ -333,7 +332,7 @@ fn total(out: &PathBuf) -> anyhow::Result<u64> {
 /// files among them) plus the inclusive cost of each call it made.
 /// (`callgrind_annotate --inclusive=yes` lists inlined code apart, by file,
 /// and how it splits depends on which sources it finds.)
-fn inclusive(profile: &Path, function: &str) -> anyhow::Result<u64> {
+pub fn inclusive(profile: &Path, function: &str) -> anyhow::Result<u64> {
     let text = std::fs::read_to_string(profile)
         .with_context(|| format!("callgrind wrote no profile at {}", profile.display()))?;
     // Names are compressed: `fn=(12) name` the first time, `fn=(12)` after.
@@ -377,22 +376,7 @@ async fn in_flight(
     pairs: usize,
     count: usize,
 ) -> anyhow::Result<()> {
-    let parts = |count: usize| -> anyhow::Result<Vec<Part>> {
-        let mut parts = Vec::with_capacity(2 * pairs);
-        for r in &names[pairs..] {
-            parts.push(Part {
-                frames: Some(Arc::new(Frames::new(r, count)?)),
-                expect: 0,
-            });
-        }
-        for _ in 0..pairs {
-            parts.push(Part {
-                frames: None,
-                expect: count as u64,
-            });
-        }
-        Ok(parts)
-    };
+    let parts = |count: usize| traffic::pairs(&names[pairs..], count);
     let warm = traffic::round(std::mem::take(conns), &parts(WARM_UP)?).await?;
     *conns = traffic::round(warm, &parts(count)?).await?;
     Ok(())
@@ -419,7 +403,7 @@ async fn one_by_one(conns: &mut [Conn], names: &[String], count: usize) -> anyho
 /// counted more than the shorter, by function (callgrind) or system call
 /// (strace), over the extra messages, the largest first, with a summary by
 /// library; the profile of a message that start-up and log-ins do not blur.
-fn difference(counter: Counter, keep: Keep<'_>, messages: usize) -> anyhow::Result<()> {
+pub fn difference(counter: Counter, keep: Keep<'_>, messages: usize) -> anyhow::Result<()> {
     let Some((dir, name)) = keep else {
         return Ok(());
     };

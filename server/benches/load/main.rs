@@ -11,8 +11,8 @@
 //! - the scenarios: [`idle`] (idle memory, reconnect storm), [`dm`], [`fanout`],
 //!   [`latency`], [`drain`], [`files`], [`logins`] (password hashing: memory, fairness),
 //!   [`floods`] (one user flooding requests: others' latency, the server's memory),
-//!   [`cluster`] (two nodes on PostgreSQL and NATS: latency across nodes, CPU per
-//!   message; needs `--features cluster`, PostgreSQL's programs and nats-server).
+//!   [`cluster`] (two nodes on PostgreSQL and NATS: latency across nodes, CPU and
+//!   instructions per message; needs `--features cluster`, PostgreSQL's programs and nats-server).
 //! - the baselines: [`relay`] (a minimal Tokio line relay, this binary run
 //!   again as a child process with `--relay LISTEN`) for latency, [`loopback`]
 //!   (TCP throughput) for the file relay.
@@ -74,6 +74,7 @@ struct Plan {
     logins: logins::LoginPlan,
     floods: floods::FloodPlan,
     cluster: cluster::ClusterPlan,
+    cluster_instr: cluster::ClusterInstrPlan,
     instr: instructions::InstrPlan,
 }
 
@@ -110,6 +111,10 @@ impl Plan {
                 latency_samples: 2_000,
                 pairs: 48,
                 per_sender: 2_000,
+            },
+            cluster_instr: cluster::ClusterInstrPlan {
+                pairs: 8,
+                per_sender: 1_000,
             },
             instr: instructions::InstrPlan {
                 pairs: 10,
@@ -152,6 +157,10 @@ impl Plan {
                 pairs: 8,
                 per_sender: 1_000,
             },
+            cluster_instr: cluster::ClusterInstrPlan {
+                pairs: 4,
+                per_sender: 250,
+            },
             instr: instructions::InstrPlan {
                 pairs: 4,
                 per_sender: 500,
@@ -167,7 +176,8 @@ impl Plan {
              {} logins during a sign-up flood on {} connections; {} latency samples idle and \
              during a request flood, then {} s of `create` flood; in a cluster, {} latency \
              samples per run and {} pairs × {} direct messages; under callgrind, {} pairs × {} \
-             direct messages and twice that, {} one at a time and twice that",
+             direct messages and twice that, {} one at a time and twice that, in a cluster {} \
+             pairs × {} and twice that",
             self.idle_conns,
             self.dm.pairs,
             self.dm.per_sender,
@@ -188,7 +198,9 @@ impl Plan {
             self.cluster.per_sender,
             self.instr.pairs,
             self.instr.per_sender,
-            self.instr.one_at_a_time
+            self.instr.one_at_a_time,
+            self.cluster_instr.pairs,
+            self.cluster_instr.per_sender
         )
     }
 }
@@ -213,6 +225,7 @@ const SCENARIOS: &[&str] = &[
     "logins",
     "floods",
     "cluster",
+    "cluster_instr",
 ];
 
 fn options() -> anyhow::Result<Options> {
@@ -462,6 +475,23 @@ async fn bench() -> anyhow::Result<()> {
                     .for_each(|v| results.add("cluster_cpu_ratio_two_nodes", v));
             }
             Err(why) => eprintln!("cluster figures not measured: {why}"),
+        }
+    }
+    if wanted("cluster_instr") {
+        match cluster::available().and_then(|()| instructions::available()) {
+            Ok(()) => {
+                let i = plan.cluster_instr;
+                eprintln!(
+                    "cluster instructions per message under callgrind: {} pairs × {} and × {}, \
+                     on one node and on two",
+                    i.pairs,
+                    i.per_sender,
+                    2 * i.per_sender
+                );
+                let v = cluster::instructions(i, perf("cluster_instr")).await?;
+                results.add("cluster_instr_ratio_two_nodes", v);
+            }
+            Err(why) => eprintln!("cluster instruction counts not measured: {why}"),
         }
     }
     eprintln!("done in {:.0} s", started.elapsed().as_secs_f64());

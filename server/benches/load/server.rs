@@ -65,13 +65,15 @@ impl ServerProcess {
     }
 
     /// A node of a cluster on the PostgreSQL database `postgres`, talking
-    /// through the NATS server `nats` (a build with `--features cluster`).
+    /// through the NATS server `nats` (a build with `--features cluster`),
+    /// the binary run by `wrapper` as in [`Self::start_under`] (none if empty).
     pub async fn start_node(
         data_dir: &Path,
         postgres: &str,
         nats: &str,
         cluster: &str,
         node: &str,
+        wrapper: &[String],
     ) -> anyhow::Result<Self> {
         let args = [
             "--store",
@@ -83,7 +85,7 @@ impl ServerProcess {
         ];
         let node_args = ["--cluster-name", cluster, "--node-id", node];
         let all: Vec<&str> = args.iter().chain(&node_args).copied().collect();
-        Self::start_with(data_dir, "127.0.0.1:0", &all, &[]).await
+        Self::start_with(data_dir, "127.0.0.1:0", &all, wrapper).await
     }
 
     async fn start_with(

@@ -79,6 +79,24 @@ pub struct Part {
     pub expect: u64,
 }
 
+/// The pairs load for [`round`], on connections logged in as senders then
+/// `receivers`: sender `i` writes `count` messages to `receivers[i]`, and
+/// each receiver expects as many (and only reads).
+pub fn pairs(receivers: &[String], count: usize) -> anyhow::Result<Vec<Part>> {
+    let mut parts = Vec::with_capacity(2 * receivers.len());
+    for r in receivers {
+        parts.push(Part {
+            frames: Some(Arc::new(Frames::new(r, count)?)),
+            expect: 0,
+        });
+    }
+    parts.extend(receivers.iter().map(|_| Part {
+        frames: None,
+        expect: count as u64,
+    }));
+    Ok(parts)
+}
+
 /// The newest sequence number read per conversation, not yet acknowledged.
 #[derive(Debug, Default)]
 struct Acks {

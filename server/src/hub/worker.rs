@@ -421,7 +421,11 @@ impl Worker {
                 }
             }
             Command::Sweep => self.sweep(b),
-            Command::Remote(event) => self.remote(b, event),
+            Command::Remote(events) => {
+                for event in events {
+                    self.remote(b, event);
+                }
+            }
             Command::Filled(filled) => self.filled(b, *filled),
             Command::Versions(versions) => self.versions(versions),
             Command::Tick => self.tick(b),
