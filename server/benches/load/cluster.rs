@@ -25,7 +25,7 @@ use hdrhistogram::Histogram;
 use tempfile::TempDir;
 
 use crate::client::Conn;
-use crate::instructions::{self, Counter, Keep, callgrind, inclusive};
+use crate::instructions::{self, Counter, Keep, callgrind, without_hashing};
 use crate::latency;
 use crate::seed::{self, Account};
 use crate::server::{Profile, ServerProcess, clock_ticks};
@@ -107,34 +107,8 @@ pub async fn instructions(plan: ClusterInstrPlan, keep: Keep<'_>) -> anyhow::Res
     let messages = plan.pairs * plan.per_sender;
     let mut per_message = [0.0; 2];
     for (count, figure) in [1, 2].into_iter().zip(&mut per_message) {
-        let mut totals = [0u64; 2];
-        for (scale, total) in [1, 2].into_iter().zip(&mut totals) {
-            let name = format!("bench_instr_{count}_{scale}");
-            let profiles = TempDir::new()?;
-            let outs: Vec<PathBuf> = (1..=count)
-                .map(|i| profiles.path().join(format!("n{i}.callgrind")))
-                .collect();
-            let wrappers: Vec<Vec<String>> = outs.iter().map(|o| callgrind(o)).collect();
-            let cluster = Nodes::start_under(count, &name, &nats.url(), &wrappers).await?;
-            let conns = log_in_pairs(plan.pairs, &cluster).await?;
-            let warm_up = dm_parts(plan.pairs, plan.per_sender.min(200))?;
-            let conns = traffic::round(conns, &warm_up).await?;
-            let measured = dm_parts(plan.pairs, plan.per_sender * scale)?;
-            let conns = traffic::round(conns, &measured).await?;
-            drop(conns);
-            cluster.stop().await?;
-            for (i, out) in outs.iter().enumerate() {
-                // Less the log-ins' password hashing, as for `dm_instr`.
-                *total +=
-                    instructions::total(out)?.saturating_sub(inclusive(out, "auth::pool::serve")?);
-                if let Some((dir, prefix)) = keep {
-                    let to = dir.join(format!("{prefix}_{count}n_n{}.{scale}.callgrind", i + 1));
-                    std::fs::copy(out, &to)
-                        .with_context(|| format!("cannot keep {}", to.display()))?;
-                }
-            }
-        }
-        let [short, long] = totals;
+        let short = counted(plan, count, 1, &nats.url(), keep).await?;
+        let long = counted(plan, count, 2, &nats.url(), keep).await?;
         eprintln!(
             "  {count} node(s): counted {short} with {messages} messages, {long} with twice as many"
         );
@@ -155,6 +129,40 @@ pub async fn instructions(plan: ClusterInstrPlan, keep: Keep<'_>) -> anyhow::Res
         two / one
     );
     Ok(two / one)
+}
+
+/// One run of [`instructions`]: `count` nodes under callgrind, the warm-up,
+/// then `scale` × `per_sender` messages per sender; the nodes' instructions
+/// in all, less password hashing. With `keep`, node `i`'s profile is kept
+/// as `<name>_<count>n_n<i>.<scale>.callgrind`.
+async fn counted(
+    plan: ClusterInstrPlan,
+    count: usize,
+    scale: usize,
+    nats: &str,
+    keep: Keep<'_>,
+) -> anyhow::Result<u64> {
+    let profiles = TempDir::new()?;
+    let outs: Vec<PathBuf> = (1..=count)
+        .map(|i| profiles.path().join(format!("n{i}.callgrind")))
+        .collect();
+    let wrappers: Vec<Vec<String>> = outs.iter().map(|o| callgrind(o)).collect();
+    let name = format!("bench_instr_{count}_{scale}");
+    let cluster = Nodes::start_under(count, &name, nats, &wrappers).await?;
+    let conns = log_in_pairs(plan.pairs, &cluster).await?;
+    let conns = traffic::round(conns, &dm_parts(plan.pairs, plan.per_sender.min(200))?).await?;
+    let conns = traffic::round(conns, &dm_parts(plan.pairs, plan.per_sender * scale)?).await?;
+    drop(conns);
+    cluster.stop().await?;
+    let mut total = 0;
+    for (i, out) in outs.iter().enumerate() {
+        total += without_hashing(out)?;
+        if let Some((dir, prefix)) = keep {
+            let to = dir.join(format!("{prefix}_{count}n_n{}.{scale}.callgrind", i + 1));
+            std::fs::copy(out, &to).with_context(|| format!("cannot keep {}", to.display()))?;
+        }
+    }
+    Ok(total)
 }
 
 /// Nodes of one cluster, each on its own data directory, on a fresh database.

@@ -192,10 +192,8 @@ type Load<'a> = std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send
 
 /// What one run counted.
 struct Counted {
-    /// Instructions or system calls, in all; less, for instructions, the
-    /// password hashing of the log-ins: the same log-ins in both runs, but
-    /// whether the hashing pool zeroes fresh memory for them (some 1.5
-    /// million instructions) varied from run to run.
+    /// Instructions or system calls, in all; instructions
+    /// [`without_hashing`].
     total: u64,
     /// Of the instructions, those of indexing for search (zero for system
     /// calls).
@@ -232,9 +230,7 @@ async fn counted(
     }
     Ok(match counter {
         Counter::Instructions => Counted {
-            total: counter
-                .total(&out)?
-                .saturating_sub(inclusive(&out, "auth::pool::serve")?),
+            total: without_hashing(&out)?,
             indexing: inclusive(&out, "SearchIndex::catch_up")?,
         },
         Counter::Syscalls => Counted {
@@ -312,7 +308,7 @@ pub fn callgrind(out: &Path) -> Vec<String> {
 
 /// The total instructions in a callgrind profile (its `totals:` or
 /// `summary:` line).
-pub fn total(out: &PathBuf) -> anyhow::Result<u64> {
+fn total(out: &PathBuf) -> anyhow::Result<u64> {
     let text = std::fs::read_to_string(out)
         .with_context(|| format!("callgrind wrote no profile at {}", out.display()))?;
     text.lines()
@@ -326,13 +322,21 @@ pub fn total(out: &PathBuf) -> anyhow::Result<u64> {
         .context("the callgrind totals are not a number")
 }
 
+/// A profile's total instructions less the log-ins' password hashing: the
+/// same log-ins in both runs of a figure, but whether the hashing pool
+/// zeroes fresh memory for them (some 1.5 million instructions) varies from
+/// run to run.
+pub fn without_hashing(profile: &PathBuf) -> anyhow::Result<u64> {
+    Ok(total(profile)?.saturating_sub(inclusive(profile, "auth::pool::serve")?))
+}
+
 /// The instructions of the functions whose names end with `function`,
 /// inclusive of what they called (zero when none ran), read from the callgrind
 /// profile itself: each function's own costs (its code inlined from other
 /// files among them) plus the inclusive cost of each call it made.
 /// (`callgrind_annotate --inclusive=yes` lists inlined code apart, by file,
 /// and how it splits depends on which sources it finds.)
-pub fn inclusive(profile: &Path, function: &str) -> anyhow::Result<u64> {
+fn inclusive(profile: &Path, function: &str) -> anyhow::Result<u64> {
     let text = std::fs::read_to_string(profile)
         .with_context(|| format!("callgrind wrote no profile at {}", profile.display()))?;
     // Names are compressed: `fn=(12) name` the first time, `fn=(12)` after.
