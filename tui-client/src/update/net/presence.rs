@@ -10,11 +10,7 @@ use crate::text;
 pub fn changed(model: &mut Model, user: &Username, online: bool, last_seen: Option<Timestamp>) {
     // The count is not moved here: it comes from the server alone (`total`),
     // which also hears of people this client gets no presence for.
-    if online {
-        model.online.insert(user.clone());
-    } else {
-        model.online.remove(user);
-    }
+    learned(model, user, online);
     for c in &mut model.convs {
         if c.conv == Conv::User(user.clone()) {
             c.online = Some(online);
@@ -26,6 +22,17 @@ pub fn changed(model: &mut Model, user: &Username, online: bool, last_seen: Opti
             m.online = online;
             m.last_seen = last_seen;
         }
+    }
+}
+
+/// Whether `user` is online, however the client heard it (a presence, a
+/// `whois`, a stored message's count of recipients connected): what a group
+/// roster says of them when they are added to one.
+fn learned(model: &mut Model, user: &Username, online: bool) {
+    if online {
+        model.online.insert(user.clone());
+    } else {
+        model.online.remove(user);
     }
 }
 
@@ -55,6 +62,7 @@ pub fn user(
     asked: Option<&Asked>,
 ) {
     model.known_users.insert(user.clone());
+    learned(model, user, online);
     let conv = Conv::User(user.clone());
     if let Some(i) = model.find(&conv) {
         model.convs[i].online = Some(online);
@@ -77,8 +85,9 @@ pub fn user(
 /// Your message to `conv` is stored: `online` of its recipients are connected
 /// now, and for a direct message to someone offline `last_seen` says since when.
 pub fn stored(model: &mut Model, conv: &Conv, online: u32, last_seen: Option<Timestamp>) {
-    if conv.is_group() {
-        return;
+    let Conv::User(peer) = conv else { return };
+    if model.me.as_ref() != Some(peer) {
+        learned(model, peer, online > 0);
     }
     let Some(i) = model.find(conv) else { return };
     let c = &mut model.convs[i];

@@ -416,3 +416,54 @@ fn being_removed_while_away_is_told_once_and_nothing_else_claims_to_have_arrived
         "no \"1 message arrived\" after it"
     );
 }
+
+#[test]
+fn someone_learned_to_be_online_from_a_stored_message_is_online_when_added_to_a_group() {
+    // alice is alone when she logs in; bob comes after, sharing nothing with
+    // her, so no presence of his comes.
+    let mut model = alice_just_logged_in(100, 30);
+    let fx = press(&mut model, connected(default_limits()));
+    server(&mut model, ServerMessage::Synced { messages: 0 });
+    answer_who(&mut model, &fx, &["alice"], 1);
+    server(&mut model, online(2));
+
+    // Her first message to him says he is online (the server's count of
+    // recipients connected).
+    let id = sent_id(&submit(&mut model, "/msg bob hi"));
+    server(&mut model, stored(id, "bob", 1, None));
+
+    // She makes a group and adds him: he is online there too.
+    let fx = submit(&mut model, "/create lab");
+    let req = req_of(&fx, |m| matches!(m, ClientMessage::Create { .. }));
+    let fx = server(
+        &mut model,
+        ServerMessage::Group {
+            req,
+            info: group_info("lab", "alice", 1, true),
+        },
+    );
+    let req = req_of(&fx, |m| matches!(m, ClientMessage::Members { .. }));
+    server(
+        &mut model,
+        ServerMessage::Members {
+            req,
+            group: "lab".parse().expect("a valid group name"),
+            owner: user("alice"),
+            members: vec![member("alice", true, None)],
+            total: 1,
+            banned: Vec::new(),
+        },
+    );
+    assert!(
+        status_line(&model).contains("#lab · 1/1 online"),
+        "{}",
+        status_line(&model)
+    );
+    let added = GroupEvent::Added { user: user("bob") };
+    arrives(&mut model, event("#lab", 2, "alice", now(), added));
+    assert!(
+        status_line(&model).contains("#lab · 2/2 online"),
+        "{}",
+        status_line(&model)
+    );
+}
