@@ -1,8 +1,9 @@
 //! A node's link to the other nodes of a cluster, through NATS.
 //!
 //! One subject, `<cluster name>.events`, carries everything: each committed
-//! batch's events as one postcard message (published in commit order by one task,
-//! so a node's events arrive in the order it committed them), and each
+//! batch's events as one NATS message, each event framed on its own in
+//! postcard ([`encode`]; published in commit order by one task, so a node's
+//! events arrive in the order it committed them), and each
 //! node's presence every second. Core NATS delivers at most once, which is
 //! all this needs: PostgreSQL holds every message before any node is told,
 //! and a node that misses an event reads the gap from there
@@ -35,7 +36,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::signups::SignUps;
 use crate::blobs::{Blobs, Fetch, Fetched};
 use crate::config::ClusterConfig;
-use crate::hub::remote::{Bus, Event};
+use crate::hub::remote::{Bus, Encoded, Event, Head, Incoming};
 use crate::hub::{Command, Hub};
 use crate::throttle::Throttle;
 
@@ -269,8 +270,8 @@ async fn publish(
             }
             continue;
         }
-        let payload = match postcard::to_allocvec(&events) {
-            Ok(p) => Bytes::from(p),
+        let payload = match encode(&events) {
+            Ok(p) => p,
             Err(e) => {
                 tracing::error!("cannot encode events for the other nodes: {e}");
                 continue;
@@ -283,6 +284,67 @@ async fn publish(
         }
     }
     let _ = client.flush().await;
+}
+
+/// A NATS message: each event as its length (4 bytes, little-endian) and its
+/// postcard encoding, so that a reader can pass over what it does not need.
+fn encode(events: &[Event]) -> Result<Bytes, postcard::Error> {
+    let mut out = Vec::with_capacity(128 * events.len());
+    for event in events {
+        let at = out.len();
+        out.extend_from_slice(&[0; 4]);
+        out = postcard::to_extend(event, out)?;
+        let len =
+            u32::try_from(out.len() - at - 4).map_err(|_| postcard::Error::SerializeBufferFull)?;
+        out[at..at + 4].copy_from_slice(&len.to_le_bytes());
+    }
+    Ok(out.into())
+}
+
+/// The events of a NATS message, a message's body left as it came
+/// ([`Incoming::Message`]): most nodes have nobody to show it to.
+fn decode(payload: &Bytes) -> Result<Vec<Incoming>, postcard::Error> {
+    /// The index of [`Event::Message`], which postcard puts first.
+    const MESSAGE: u32 = 0;
+    let frames = frames(payload)?;
+    let mut events = Vec::with_capacity(frames.len());
+    for (start, end) in frames {
+        let frame = &payload[start..end];
+        let (tag, rest) = postcard::take_from_bytes::<u32>(frame)?;
+        if tag == MESSAGE {
+            let (head, body) = postcard::take_from_bytes::<Head>(rest)?;
+            events.push(Incoming::Message {
+                head,
+                body: Encoded {
+                    bytes: payload.slice(end - body.len()..end),
+                    read: |bytes| postcard::from_bytes(bytes).ok(),
+                },
+            });
+        } else {
+            events.push(Incoming::Event(postcard::from_bytes(frame)?));
+        }
+    }
+    Ok(events)
+}
+
+/// Where each event of a NATS message starts and ends ([`encode`]).
+fn frames(payload: &[u8]) -> Result<Vec<(usize, usize)>, postcard::Error> {
+    let mut frames = Vec::new();
+    let mut at = 0;
+    while at < payload.len() {
+        let len = payload
+            .get(at..at + 4)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map(|b| u32::from_le_bytes(b) as usize)
+            .ok_or(postcard::Error::DeserializeUnexpectedEnd)?;
+        let (start, end) = (at + 4, at + 4 + len);
+        if end > payload.len() {
+            return Err(postcard::Error::DeserializeUnexpectedEnd);
+        }
+        frames.push((start, end));
+        at = end;
+    }
+    Ok(frames)
 }
 
 async fn listen(
@@ -299,29 +361,32 @@ async fn listen(
                 None => return,
             },
         };
-        let events: Vec<Event> = match postcard::from_bytes(&message.payload) {
+        let mut events = match decode(&message.payload) {
             Ok(events) => events,
             Err(e) => {
-                tracing::warn!("ignoring an event this node cannot read: {e}");
+                tracing::warn!("ignoring events this node cannot read: {e}");
                 continue;
             }
         };
-        let mut remote = Vec::with_capacity(events.len());
-        for event in events {
-            match event {
-                Event::LoginFailed { account, address } => {
-                    guards
-                        .throttle
-                        .failed_elsewhere(&account, address, Instant::now());
-                }
-                Event::LoginSucceeded { account } => guards.throttle.succeeded_elsewhere(&account),
-                Event::SignedUp { address } => {
-                    guards.sign_ups.taken_elsewhere(address, Instant::now());
-                }
-                event => remote.push(event),
+        // Wrong passwords and sign-ups go to this node's guards, not the hub.
+        events.retain(|event| match event {
+            Incoming::Event(Event::LoginFailed { account, address }) => {
+                guards
+                    .throttle
+                    .failed_elsewhere(account, *address, Instant::now());
+                false
             }
-        }
-        if !remote.is_empty() && hub.send(Command::Remote(remote)).await.is_err() {
+            Incoming::Event(Event::LoginSucceeded { account }) => {
+                guards.throttle.succeeded_elsewhere(account);
+                false
+            }
+            Incoming::Event(Event::SignedUp { address }) => {
+                guards.sign_ups.taken_elsewhere(*address, Instant::now());
+                false
+            }
+            _ => true,
+        });
+        if !events.is_empty() && hub.send(Command::Remote(events)).await.is_err() {
             return;
         }
     }
@@ -421,6 +486,7 @@ mod tests {
     use classchat_common::{MessageId, Timestamp, Username};
 
     use super::*;
+    use crate::hub::remote::Body;
 
     /// Every kind of event comes out of the encoding as it went in.
     #[test]
@@ -429,32 +495,40 @@ mod tests {
         let ts = Timestamp::from_millis(1_796_000_000_123);
         let events = vec![
             Event::Message {
-                conv: 7,
-                seq: 42,
-                id: MessageId::new(),
-                sender: 3,
-                sender_name: name.clone(),
-                ts,
-                kind: 0,
-                body: "héllo \"there\"\n".into(),
-                refers: None,
-                quoted: None,
+                head: Head {
+                    conv: 7,
+                    seq: 42,
+                    sender: 3,
+                    ts,
+                    kind: 0,
+                },
+                body: Body {
+                    id: MessageId::new(),
+                    sender_name: name.clone(),
+                    body: "héllo \"there\"\n".into(),
+                    refers: None,
+                    quoted: None,
+                },
             },
             Event::Message {
-                conv: 7,
-                seq: 44,
-                id: MessageId::new(),
-                sender: 3,
-                sender_name: name.clone(),
-                ts,
-                kind: 0,
-                body: "a reply".into(),
-                refers: Some(42),
-                quoted: Some(Box::new(crate::store::Quoted {
+                head: Head {
+                    conv: 7,
+                    seq: 44,
+                    sender: 3,
+                    ts,
+                    kind: 0,
+                },
+                body: Body {
+                    id: MessageId::new(),
                     sender_name: name.clone(),
-                    text: "héllo".into(),
-                    deleted: false,
-                })),
+                    body: "a reply".into(),
+                    refers: Some(42),
+                    quoted: Some(Box::new(crate::store::Quoted {
+                        sender_name: name.clone(),
+                        text: "héllo".into(),
+                        deleted: false,
+                    })),
+                },
             },
             Event::Deleted {
                 conv: 7,
@@ -519,9 +593,56 @@ mod tests {
             },
             Event::Leaving { node: "n2".into() },
         ];
-        let bytes = postcard::to_allocvec(&events).unwrap();
-        let back: Vec<Event> = postcard::from_bytes(&bytes).unwrap();
+        let bytes = encode(&events).unwrap();
+        let back: Vec<Event> = decode(&bytes)
+            .unwrap()
+            .into_iter()
+            .map(|incoming| match incoming {
+                Incoming::Event(event) => event,
+                // A message's head is read at once, its body when asked.
+                Incoming::Message { head, body } => Event::Message {
+                    head,
+                    body: (body.read)(&body.bytes).unwrap(),
+                },
+            })
+            .collect();
         assert_eq!(format!("{back:?}"), format!("{events:?}"));
-        assert!(postcard::from_bytes::<Vec<Event>>(&bytes[..bytes.len() - 1]).is_err());
+        for cut in [1, 5, bytes.len() - 3] {
+            assert!(decode(&bytes.slice(..bytes.len() - cut)).is_err(), "{cut}");
+        }
+    }
+
+    /// A message's body is not read to take in its head.
+    #[test]
+    fn a_message_head_is_read_without_its_body() {
+        let event = Event::Message {
+            head: Head {
+                conv: 9,
+                seq: 1 << 40,
+                sender: -1,
+                ts: Timestamp::from_millis(5),
+                kind: 2,
+            },
+            body: Body {
+                id: MessageId::new(),
+                sender_name: Username::new("bob").unwrap(),
+                body: "x".repeat(300),
+                refers: None,
+                quoted: None,
+            },
+        };
+        let mut bytes = encode(&[event]).unwrap().to_vec();
+        // Spoil the body's last byte (a `None` becomes a bad option tag).
+        let last = bytes.len() - 1;
+        bytes[last] = 0xff;
+        let [Incoming::Message { head, body }] = &decode(&bytes.into()).unwrap()[..] else {
+            panic!("one message");
+        };
+        assert_eq!(
+            (head.conv, head.seq, head.sender, head.kind),
+            (9, 1 << 40, -1, 2)
+        );
+        assert_eq!(head.ts.as_millis(), 5);
+        assert!((body.read)(&body.bytes).is_none());
     }
 }

@@ -96,6 +96,91 @@ async fn a_direct_message_crosses_nodes_with_its_receipts_and_presence() {
     drop(n2);
 }
 
+/// A node where nobody in a conversation is connected moves it on from each
+/// message's head alone, never reading its body; someone who comes to that
+/// node later finds it where it is, counted right, and hears what follows
+/// live, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversation_nobody_on_a_node_is_in_moves_on_there_all_the_same() {
+    let cluster = Cluster::new("c_unseen");
+    let n1 = cluster.start("n1").await;
+    let n2 = cluster.start("n2").await;
+    let mut alice = TestClient::login(n1.addr, "alice", PASSWORD).await;
+    let mut bob = TestClient::login(n2.addr, "bob", PASSWORD).await;
+    let mut carol = TestClient::login(n2.addr, "carol", PASSWORD).await;
+    wait_until_online(&mut alice, "carol").await;
+
+    // n2 comes to know both conversations while bob and carol are on it.
+    alice.send_stored("bob", "m1").await;
+    assert_eq!(bob.recv_message().await.seq, 1);
+    alice.send_stored("carol", "hello").await;
+    assert_eq!(carol.recv_message().await.body, "hello");
+
+    // Then bob moves to n1, and nobody in his conversation with alice is on
+    // n2: it reads only the heads of what they say.
+    bob.bye().await;
+    let mut bob = TestClient::login(n1.addr, "bob", PASSWORD).await;
+    for i in 2..=5u64 {
+        let (_, stored) = alice.send_stored("bob", &format!("m{i}")).await;
+        expect!(stored, ServerMessage::Stored { seq, .. } => assert_eq!(seq, i));
+        assert_eq!(bob.recv_message().await.seq, i);
+    }
+    bob.send(ClientMessage::Ack {
+        conv: conv("alice"),
+        seq: 5,
+    })
+    .await;
+    bob.send(ClientMessage::Read {
+        req: None,
+        conv: conv("alice"),
+        seq: Some(3),
+    })
+    .await;
+    let receipt = alice
+        .recv_until(
+            20,
+            |m| matches!(m, ServerMessage::Receipt { read, .. } if *read == 3),
+        )
+        .await;
+    expect!(receipt, ServerMessage::Receipt { delivered: 5, read: 3, .. } => ());
+    // n1 publishes in commit order and n2 takes in in that order: once carol
+    // has this, n2 has taken in everything before it.
+    alice.send_stored("carol", "after").await;
+    assert_eq!(carol.recv_message().await.body, "after");
+
+    bob.bye().await;
+    let mut bob = TestClient::login(n2.addr, "bob", PASSWORD).await;
+    bob.send(ClientMessage::Conversations { req: Some(7) })
+        .await;
+    let listed = bob
+        .recv_until(20, |m| matches!(m, ServerMessage::Conversations { .. }))
+        .await;
+    let listed =
+        expect!(listed, ServerMessage::Conversations { conversations, .. } => conversations);
+    let summary = listed
+        .iter()
+        .find(|c| c.conv == conv("alice"))
+        .expect("bob's conversation with alice, on n2");
+    assert_eq!(
+        (
+            summary.last_seq,
+            summary.delivered,
+            summary.read,
+            summary.unread
+        ),
+        (5, 5, 3, 2)
+    );
+
+    // The next message reaches bob on n2 at once, numbered on, and nothing
+    // of what he had comes again.
+    let (_, stored) = alice.send_stored("bob", "m6").await;
+    expect!(stored, ServerMessage::Stored { seq: 6, online: 1, .. } => ());
+    let m = bob.recv_message().await;
+    assert_eq!((m.seq, m.body.as_str()), (6, "m6"));
+    drop(n1);
+    drop(n2);
+}
+
 /// Senders on both nodes into one group as fast as they can: every member,
 /// on either node, gets every message once, in PostgreSQL's order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

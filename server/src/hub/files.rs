@@ -15,7 +15,7 @@ use classchat_common::protocol::{ChatMessage, FileInfo, FileState, OfferSummary,
 use classchat_common::{Conv as ConvName, ErrorCode, MessageId, OfferId, ServerMessage, Timestamp};
 use tokio::sync::oneshot;
 
-use super::remote::Event;
+use super::remote::{Body, Event, Head};
 use super::state::Offer;
 use super::worker::{Batch, Effect, Worker};
 use super::{Accepted, NewOffer, Offered, Refusal, SessionId};
@@ -259,16 +259,20 @@ impl Worker {
             Err(e) => return b.fail(e),
         };
         self.announce(b, || Event::Message {
-            conv: o.conv.0,
-            seq,
-            id,
-            sender: user.0,
-            sender_name: from.clone(),
-            ts: now,
-            kind: MessageKind::File as i64,
-            body,
-            refers: None,
-            quoted: None,
+            head: Head {
+                conv: o.conv.0,
+                seq,
+                sender: user.0,
+                ts: now,
+                kind: MessageKind::File as i64,
+            },
+            body: Body {
+                id,
+                sender_name: from.clone(),
+                body,
+                refers: None,
+                quoted: None,
+            },
         });
         if let Some(c) = &self.cluster {
             b.events.push(Event::offer(&record, c.bus.node()));

@@ -32,7 +32,7 @@ use classchat_common::{
     Conv as ConvName, ErrorCode, GroupName, MessageId, ServerMessage, Timestamp, Username,
 };
 
-use super::remote::Event;
+use super::remote::{Body, Event, Head};
 use super::state::{Conv, Member};
 use super::worker::{Batch, Worker};
 use super::{Refusal, SessionId};
@@ -652,16 +652,20 @@ impl Worker {
             ));
         }
         self.announce(b, || Event::Message {
-            conv: id.0,
-            seq,
-            id: msg.id,
-            sender: actor.0,
-            sender_name: msg.from.clone(),
-            ts: msg.ts,
-            kind: MessageKind::Event as i64,
-            body: stored.clone(),
-            refers: None,
-            quoted: None,
+            head: Head {
+                conv: id.0,
+                seq,
+                sender: actor.0,
+                ts: msg.ts,
+                kind: MessageKind::Event as i64,
+            },
+            body: Body {
+                id: msg.id,
+                sender_name: msg.from.clone(),
+                body: stored.clone(),
+                refers: None,
+                quoted: None,
+            },
         });
         self.advance_after_send(b, id, actor, seq, msg.ts);
         if let Some(conv) = self.state.convs.get(&id) {

@@ -13,7 +13,7 @@ use classchat_common::{
     Conv as ConvName, ErrorCode, MessageId, ServerMessage, Timestamp, Username,
 };
 
-use super::remote::Event;
+use super::remote::{Body, Event, Head};
 use super::state::{Conv, direct_key};
 use super::worker::{Batch, Worker};
 use super::{Refusal, Sending, SessionId};
@@ -190,16 +190,20 @@ impl Worker {
             }
             Ok(Appended::New) => {
                 self.announce(b, || Event::Message {
-                    conv: conv_id.0,
-                    seq,
-                    id,
-                    sender: user.0,
-                    sender_name: from.clone(),
-                    ts,
-                    kind: kind as i64,
-                    body: body.to_owned(),
-                    refers,
-                    quoted: quote.clone(),
+                    head: Head {
+                        conv: conv_id.0,
+                        seq,
+                        sender: user.0,
+                        ts,
+                        kind: kind as i64,
+                    },
+                    body: Body {
+                        id,
+                        sender_name: from.clone(),
+                        body: body.to_owned(),
+                        refers,
+                        quoted: quote.clone(),
+                    },
                 });
                 self.advance_after_send(b, conv_id, user, seq, ts);
                 if let Some(conv) = self.state.convs.get(&conv_id) {

@@ -22,6 +22,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use classchat_common::protocol::{FileState, GroupEvent, Role};
 use classchat_common::{Conv as ConvName, MessageId, OfferId, ServerMessage, Timestamp, Username};
 use serde::{Deserialize, Serialize};
@@ -57,22 +58,8 @@ pub trait Bus: Send + Sync + std::fmt::Debug {
 #[serde(rename_all = "snake_case")]
 pub enum Event {
     /// A message committed in a conversation: text, group event or file offer.
-    Message {
-        conv: i64,
-        seq: u64,
-        #[serde(with = "compact::id")]
-        id: MessageId,
-        sender: i64,
-        sender_name: Username,
-        #[serde(with = "compact::millis")]
-        ts: Timestamp,
-        kind: i64,
-        body: String,
-        /// Replies, edits and deletions: the message they refer to; a
-        /// reply's quote of it.
-        refers: Option<u64>,
-        quoted: Option<Box<Quoted>>,
-    },
+    /// Its head comes first so that a node can read it alone ([`Incoming`]).
+    Message { head: Head, body: Body },
     /// A group deleted (nothing of it is kept): its members are told, with
     /// the sequence number the event would have had.
     Deleted {
@@ -151,6 +138,51 @@ pub enum Event {
     Typing { conv: i64, user: i64 },
 }
 
+/// What every node reads of another node's message: enough to move the
+/// conversation on (its sequencer, the sender's cursors) without the rest.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Head {
+    pub conv: i64,
+    pub seq: u64,
+    pub sender: i64,
+    #[serde(with = "compact::millis")]
+    pub ts: Timestamp,
+    pub kind: i64,
+}
+
+/// The rest of a message: read only on a node with a connection to show it to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Body {
+    #[serde(with = "compact::id")]
+    pub id: MessageId,
+    pub sender_name: Username,
+    pub body: String,
+    /// Replies, edits and deletions: the message they refer to; a reply's
+    /// quote of it.
+    pub refers: Option<u64>,
+    pub quoted: Option<Box<Quoted>>,
+}
+
+/// An event as the link hands it to the hub: a message's body still as it
+/// came ([`Body`], encoded), since most nodes have nobody to show it to.
+#[derive(Debug)]
+pub enum Incoming {
+    Event(Event),
+    Message { head: Head, body: Encoded },
+}
+
+/// A message's [`Body`] as it came, with the link's way to read it.
+pub struct Encoded {
+    pub bytes: Bytes,
+    pub read: fn(&[u8]) -> Option<Body>,
+}
+
+impl std::fmt::Debug for Encoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Encoded({} bytes)", self.bytes.len())
+    }
+}
+
 impl Event {
     /// The event of an offer made on `node`.
     pub fn offer(f: &FileRecord, node: &str) -> Self {
@@ -172,16 +204,20 @@ impl Event {
     /// The message event for a stored message.
     pub fn message(conv: ConvId, m: &StoredMessage) -> Self {
         Event::Message {
-            conv: conv.0,
-            seq: m.seq,
-            id: m.id,
-            sender: m.sender.0,
-            sender_name: m.sender_name.clone(),
-            ts: m.ts,
-            kind: m.kind as i64,
-            body: m.body.clone(),
-            refers: m.refers,
-            quoted: m.quoted.clone(),
+            head: Head {
+                conv: conv.0,
+                seq: m.seq,
+                sender: m.sender.0,
+                ts: m.ts,
+                kind: m.kind as i64,
+            },
+            body: Body {
+                id: m.id,
+                sender_name: m.sender_name.clone(),
+                body: m.body.clone(),
+                refers: m.refers,
+                quoted: m.quoted.clone(),
+            },
         }
     }
 }
@@ -323,32 +359,21 @@ impl Worker {
     /// An event from another node.
     pub(super) fn remote(&mut self, b: &mut Batch, event: Event) {
         match event {
-            Event::Message {
-                conv,
-                seq,
-                id,
-                sender,
-                sender_name,
-                ts,
-                kind,
-                body,
-                refers,
-                quoted,
-            } => {
+            Event::Message { head, body } => {
                 let m = StoredMessage {
-                    seq,
-                    id,
-                    sender: UserId(sender),
-                    sender_name,
-                    ts,
-                    kind: MessageKind::from_i64(kind),
-                    body,
-                    refers,
+                    seq: head.seq,
+                    id: body.id,
+                    sender: UserId(head.sender),
+                    sender_name: body.sender_name,
+                    ts: head.ts,
+                    kind: MessageKind::from_i64(head.kind),
+                    body: body.body,
+                    refers: body.refers,
                     edited: None,
-                    quoted,
+                    quoted: body.quoted,
                     reactions: Vec::new(),
                 };
-                self.sequence(b, ConvId(conv), m);
+                self.sequence(b, ConvId(head.conv), m);
             }
             Event::Deleted {
                 conv,
@@ -443,6 +468,50 @@ impl Worker {
             }
             Event::Leaving { node } => self.node_gone(b, &node),
             Event::Typing { conv, user } => self.tell_typing(b, ConvId(conv), UserId(user)),
+        }
+    }
+
+    /// What another node's commit did, its events in order.
+    pub(super) fn incoming(&mut self, b: &mut Batch, events: Vec<Incoming>) {
+        for event in events {
+            match event {
+                Incoming::Event(event) => self.remote(b, event),
+                Incoming::Message { head, body } => self.remote_message(b, head, &body),
+            }
+        }
+    }
+
+    /// A message stored by another node. Most often nobody here is in its
+    /// conversation: then the conversation moves on from its head alone, and
+    /// its body is never read. Anything else (a gap, a group event, someone
+    /// to show it to) takes the whole message.
+    fn remote_message(&mut self, b: &mut Batch, head: Head, body: &Encoded) {
+        let conv = ConvId(head.conv);
+        let unseen = self.state.convs.get(&conv).is_some_and(|c| {
+            c.last_seq + 1 == head.seq
+                && MessageKind::from_i64(head.kind) != MessageKind::Event
+                && !self.state.anyone_here(c)
+        });
+        if unseen {
+            self.mirror_send(conv, UserId(head.sender), head.seq, head.ts);
+            if self
+                .cluster
+                .as_ref()
+                .is_some_and(|c| c.held.contains_key(&conv))
+            {
+                self.release_held(b, conv);
+            }
+            return;
+        }
+        match (body.read)(&body.bytes) {
+            Some(body) => self.remote(b, Event::Message { head, body }),
+            // Left out: the next message finds the gap and reads it from
+            // PostgreSQL, as it does for a lost event.
+            None => tracing::warn!(
+                "ignoring message {} of conversation {} that this node cannot read",
+                head.seq,
+                head.conv
+            ),
         }
     }
 
@@ -950,7 +1019,7 @@ mod compact {
 
     /// A message or offer id as its 16 bytes.
     pub mod id {
-        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+        use serde::{Deserializer, Serializer};
 
         /// What [`classchat_common::MessageId`] and
         /// [`classchat_common::OfferId`] both are.
@@ -977,12 +1046,28 @@ mod compact {
             }
         }
 
+        /// As bytes, not as a tuple of sixteen numbers: one call to write
+        /// and to read, not sixteen.
         pub fn serialize<T: Bytes16, S: Serializer>(id: &T, s: S) -> Result<S::Ok, S::Error> {
-            id.bytes().serialize(s)
+            s.serialize_bytes(id.bytes())
         }
 
         pub fn deserialize<'de, T: Bytes16, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
-            <[u8; 16]>::deserialize(d).map(T::of)
+            d.deserialize_bytes(Sixteen).map(T::of)
+        }
+
+        struct Sixteen;
+
+        impl serde::de::Visitor<'_> for Sixteen {
+            type Value = [u8; 16];
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("16 bytes")
+            }
+
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
+                <[u8; 16]>::try_from(v).map_err(|_| E::invalid_length(v.len(), &self))
+            }
         }
     }
 }

@@ -467,6 +467,15 @@ impl State {
     }
 
     /// The outbound queues of every session of `user`.
+    /// Whether any member of `conv` is connected to this server.
+    pub fn anyone_here(&self, conv: &Conv) -> bool {
+        conv.members.iter().any(|m| {
+            self.users
+                .get(&m.user)
+                .is_some_and(|u| !u.sessions.is_empty())
+        })
+    }
+
     pub fn outbounds(&self, user: UserId) -> impl Iterator<Item = (SessionId, &Outbound)> {
         self.users
             .get(&user)

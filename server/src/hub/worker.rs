@@ -275,6 +275,10 @@ impl Worker {
             }
             let mut batch = Batch {
                 effects: std::mem::take(&mut self.spare_effects),
+                // About one event a command (a message, a moved cursor):
+                // grown as it went, the vector was copied every time it
+                // doubled.
+                events: Vec::with_capacity(if self.clustered() { commands.len() } else { 0 }),
                 ..Batch::default()
             };
             if self.store.needs_prefetch() {
@@ -421,11 +425,7 @@ impl Worker {
                 }
             }
             Command::Sweep => self.sweep(b),
-            Command::Remote(events) => {
-                for event in events {
-                    self.remote(b, event);
-                }
-            }
+            Command::Remote(events) => self.incoming(b, events),
             Command::Filled(filled) => self.filled(b, *filled),
             Command::Versions(versions) => self.versions(versions),
             Command::Tick => self.tick(b),
