@@ -600,10 +600,19 @@ mod tests {
             .map(|incoming| match incoming {
                 Incoming::Event(event) => event,
                 // A message's head is read at once, its body when asked.
-                Incoming::Message { head, body } => Event::Message {
-                    head,
-                    body: (body.read)(&body.bytes).unwrap(),
-                },
+                Incoming::Message { head, body } => {
+                    let r = (body.read)(&body.bytes).unwrap();
+                    Event::Message {
+                        head,
+                        body: Body {
+                            id: r.id,
+                            sender_name: Username::new(r.sender_name).unwrap(),
+                            body: r.body.to_owned(),
+                            refers: r.refers,
+                            quoted: r.quoted,
+                        },
+                    }
+                }
             })
             .collect();
         assert_eq!(format!("{back:?}"), format!("{events:?}"));

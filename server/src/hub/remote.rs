@@ -163,6 +163,19 @@ pub struct Body {
     pub quoted: Option<Box<Quoted>>,
 }
 
+/// A [`Body`] as read from the wire, borrowing its text from it: the node
+/// takes the sender's name from what it knows already rather than make it
+/// again (the name is checked and allocated, the body copied, only as needed).
+#[derive(Debug, Deserialize)]
+pub struct BodyRef<'a> {
+    #[serde(with = "compact::id")]
+    pub id: MessageId,
+    pub sender_name: &'a str,
+    pub body: &'a str,
+    pub refers: Option<u64>,
+    pub quoted: Option<Box<Quoted>>,
+}
+
 /// An event as the link hands it to the hub: a message's body still as it
 /// came ([`Body`], encoded), since most nodes have nobody to show it to.
 #[derive(Debug)]
@@ -174,7 +187,7 @@ pub enum Incoming {
 /// A message's [`Body`] as it came, with the link's way to read it.
 pub struct Encoded {
     pub bytes: Bytes,
-    pub read: fn(&[u8]) -> Option<Body>,
+    pub read: for<'a> fn(&'a [u8]) -> Option<BodyRef<'a>>,
 }
 
 impl std::fmt::Debug for Encoded {
@@ -503,7 +516,22 @@ impl Worker {
             }
             return;
         }
-        match (body.read)(&body.bytes) {
+        let read = (body.read)(&body.bytes).and_then(|r| {
+            let known = self
+                .state
+                .name(UserId(head.sender))
+                .filter(|n| n.as_str() == r.sender_name)
+                .cloned();
+            let sender_name = known.or_else(|| Username::new(r.sender_name).ok())?;
+            Some(Body {
+                id: r.id,
+                sender_name,
+                body: r.body.to_owned(),
+                refers: r.refers,
+                quoted: r.quoted,
+            })
+        });
+        match read {
             Some(body) => self.remote(b, Event::Message { head, body }),
             // Left out: the next message finds the gap and reads it from
             // PostgreSQL, as it does for a lost event.
