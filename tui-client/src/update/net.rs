@@ -468,7 +468,20 @@ fn on_chat(model: &mut Model, m: &ChatMessage, fx: &mut Vec<Effect>) {
             GroupEvent::Added { user } => user,
             _ => &m.from,
         };
-        let online = model.online.contains(member) || *member == me;
+        // Who joins just now is connected: they asked to.
+        let live = !model.syncing;
+        let online = model.online.contains(member)
+            || *member == me
+            || (live && matches!(event, GroupEvent::Joined));
+        if !online && live && matches!(event, GroupEvent::Added { .. }) {
+            // Offline, or someone this client has heard nothing of: the
+            // server says which, and the roster follows.
+            let req = model.ask(Asked::Quiet);
+            fx.push(Effect::Ask(ClientMessage::Whois {
+                req: Some(req),
+                user: member.clone(),
+            }));
+        }
         let c = &mut model.convs[i];
         c.apply_event(event, &m.from, &me, online, m.ts);
         if c.posting.is_none() && groups::brings_me_in(event, &m.from, &me) {

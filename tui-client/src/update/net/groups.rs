@@ -111,6 +111,9 @@ pub fn members(model: &mut Model, roster: Roster, asked: Option<&Asked>) {
     model
         .known_users
         .extend(members.iter().map(|m| m.user.clone()));
+    for m in &members {
+        super::presence::noted(model, &m.user, m.online);
+    }
     let me = model.me.clone();
     if let Some(i) = model.find(&Conv::Group(group.clone())) {
         let c = &mut model.convs[i];

@@ -10,7 +10,7 @@ use crate::text;
 pub fn changed(model: &mut Model, user: &Username, online: bool, last_seen: Option<Timestamp>) {
     // The count is not moved here: it comes from the server alone (`total`),
     // which also hears of people this client gets no presence for.
-    learned(model, user, online);
+    learned(model, user, online, last_seen);
     for c in &mut model.convs {
         if c.conv == Conv::User(user.clone()) {
             c.online = Some(online);
@@ -18,17 +18,25 @@ pub fn changed(model: &mut Model, user: &Username, online: bool, last_seen: Opti
             // Back: the next time they are away is news again.
             c.told_offline &= !online;
         }
-        for m in c.roster.iter_mut().flatten().filter(|m| m.user == *user) {
-            m.online = online;
-            m.last_seen = last_seen;
-        }
     }
 }
 
 /// Whether `user` is online, however the client heard it (a presence, a
-/// `whois`, a stored message's count of recipients connected): what a group
-/// roster says of them when they are added to one.
-fn learned(model: &mut Model, user: &Username, online: bool) {
+/// `whois`, a stored message's count of recipients connected): what the
+/// group rosters they are in say, and what a roster says of them when they
+/// are added to another.
+fn learned(model: &mut Model, user: &Username, online: bool, last_seen: Option<Timestamp>) {
+    noted(model, user, online);
+    for c in &mut model.convs {
+        for m in c.roster.iter_mut().flatten().filter(|m| m.user == *user) {
+            m.online = online;
+            m.last_seen = last_seen.filter(|_| !online);
+        }
+    }
+}
+
+/// The same for who is online alone, when a roster says it.
+pub fn noted(model: &mut Model, user: &Username, online: bool) {
     if online {
         model.online.insert(user.clone());
     } else {
@@ -62,7 +70,7 @@ pub fn user(
     asked: Option<&Asked>,
 ) {
     model.known_users.insert(user.clone());
-    learned(model, user, online);
+    learned(model, user, online, last_seen);
     let conv = Conv::User(user.clone());
     if let Some(i) = model.find(&conv) {
         model.convs[i].online = Some(online);
@@ -87,7 +95,7 @@ pub fn user(
 pub fn stored(model: &mut Model, conv: &Conv, online: u32, last_seen: Option<Timestamp>) {
     let Conv::User(peer) = conv else { return };
     if model.me.as_ref() != Some(peer) {
-        learned(model, peer, online > 0);
+        learned(model, peer, online > 0, last_seen);
     }
     let Some(i) = model.find(conv) else { return };
     let c = &mut model.convs[i];

@@ -467,3 +467,62 @@ fn someone_learned_to_be_online_from_a_stored_message_is_online_when_added_to_a_
         status_line(&model)
     );
 }
+
+#[test]
+fn someone_added_to_a_group_of_whom_nothing_was_heard_is_asked_after() {
+    // carol is alone with her group: she shares nothing with alice, so no
+    // presence of hers comes, and the roster cannot know she is online.
+    let mut model = alice_just_logged_in(100, 30);
+    let fx = press(&mut model, connected(default_limits()));
+    server(&mut model, ServerMessage::Synced { messages: 0 });
+    answer_who(&mut model, &fx, &["alice"], 1);
+    let fx = submit(&mut model, "/create lab");
+    let req = req_of(&fx, |m| matches!(m, ClientMessage::Create { .. }));
+    let fx = server(
+        &mut model,
+        ServerMessage::Group {
+            req,
+            info: group_info("lab", "alice", 1, true),
+        },
+    );
+    let req = req_of(&fx, |m| matches!(m, ClientMessage::Members { .. }));
+    server(
+        &mut model,
+        ServerMessage::Members {
+            req,
+            group: "lab".parse().expect("a valid group name"),
+            owner: user("alice"),
+            members: vec![member("alice", true, None)],
+            total: 1,
+            banned: Vec::new(),
+        },
+    );
+
+    let added = GroupEvent::Added {
+        user: user("carol"),
+    };
+    let fx = arrives(&mut model, event("#lab", 2, "alice", now(), added));
+    let asked = fx.iter().find_map(|e| match e {
+        Effect::Ask(ClientMessage::Whois { req, user }) => Some((*req, user.clone())),
+        _ => None,
+    });
+    let (req, asked) = asked.expect("a whois for carol");
+    assert_eq!(asked, user("carol"));
+    assert!(status_line(&model).contains("#lab · 1/2 online"));
+    server(
+        &mut model,
+        ServerMessage::User {
+            req,
+            user: user("carol"),
+            online: true,
+            last_seen: None,
+            since: now(),
+        },
+    );
+    assert!(
+        status_line(&model).contains("#lab · 2/2 online"),
+        "{}",
+        status_line(&model)
+    );
+    assert_eq!(notice(&model), None, "asked quietly: nothing said of it");
+}
