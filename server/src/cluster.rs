@@ -1,10 +1,10 @@
 //! A node's link to the other nodes of a cluster, through NATS.
 //!
 //! One subject, `<cluster name>.events`, carries everything: each committed
-//! batch's events as one NATS message, each event framed on its own in
-//! postcard ([`encode`]; published in commit order by one task, so a node's
-//! events arrive in the order it committed them), and each
-//! node's presence every second. Core NATS delivers at most once, which is
+//! batch's events, each event framed on its own in postcard ([`encode`];
+//! published in commit order by one task, so a node's events arrive in the
+//! order it committed them, and the batches committed while it was busy in
+//! one NATS message), and each node's presence every second. Core NATS delivers at most once, which is
 //! all this needs: PostgreSQL holds every message before any node is told,
 //! and a node that misses an event reads the gap from there
 //! ([`crate::hub::remote`]). Besides what NATS brings, each node:
@@ -44,6 +44,10 @@ use crate::throttle::Throttle;
 const TICK: Duration = Duration::from_secs(1);
 /// How often a node compares its sequencers with PostgreSQL's.
 const REPAIR: Duration = Duration::from_secs(2);
+
+/// Batches published as one NATS message while their events take fewer bytes
+/// than this (a NATS message is at most 1 MiB).
+const MERGE_BYTES: usize = 256 * 1024;
 
 /// The most bytes one file read across nodes brings (NATS messages are at
 /// most 1 MiB).
@@ -270,25 +274,35 @@ async fn publish(
             }
             continue;
         }
-        let payload = match encode(&events) {
+        let mut payload = match encode(&events) {
             Ok(p) => p,
             Err(e) => {
                 tracing::error!("cannot encode events for the other nodes: {e}");
                 continue;
             }
         };
+        // Batches committed meanwhile go in the same NATS message: one to
+        // send, and one for each other node to take in, not one per batch.
+        while payload.len() < MERGE_BYTES {
+            let Ok(more) = outgoing.try_recv() else { break };
+            match encode(&more) {
+                Ok(more) => payload.extend_from_slice(&more),
+                Err(e) => tracing::error!("cannot encode events for the other nodes: {e}"),
+            }
+        }
         // A publish that fails (NATS lost just now) is not tried again: the
         // other nodes read what they missed from PostgreSQL.
-        if let Err(e) = client.publish(subject.clone(), payload).await {
+        if let Err(e) = client.publish(subject.clone(), payload.into()).await {
             tracing::warn!("cannot publish to NATS: {e}");
         }
     }
     let _ = client.flush().await;
 }
 
-/// A NATS message: each event as its length (4 bytes, little-endian) and its
-/// postcard encoding, so that a reader can pass over what it does not need.
-fn encode(events: &[Event]) -> Result<Bytes, postcard::Error> {
+/// `events` as (part of) a NATS message: each event as its length (4 bytes,
+/// little-endian) and its postcard encoding, so that a reader can pass over
+/// what it does not need.
+fn encode(events: &[Event]) -> Result<Vec<u8>, postcard::Error> {
     let mut out = Vec::with_capacity(128 * events.len());
     for event in events {
         let at = out.len();
@@ -298,7 +312,7 @@ fn encode(events: &[Event]) -> Result<Bytes, postcard::Error> {
             u32::try_from(out.len() - at - 4).map_err(|_| postcard::Error::SerializeBufferFull)?;
         out[at..at + 4].copy_from_slice(&len.to_le_bytes());
     }
-    Ok(out.into())
+    Ok(out)
 }
 
 /// The events of a NATS message, a message's body left as it came
@@ -593,7 +607,11 @@ mod tests {
             },
             Event::Leaving { node: "n2".into() },
         ];
-        let bytes = encode(&events).unwrap();
+        // Two batches published as one NATS message read as one list.
+        let (first, second) = events.split_at(5);
+        let mut bytes = encode(first).unwrap();
+        bytes.extend_from_slice(&encode(second).unwrap());
+        let bytes = Bytes::from(bytes);
         let back: Vec<Event> = decode(&bytes)
             .unwrap()
             .into_iter()
@@ -640,7 +658,7 @@ mod tests {
                 quoted: None,
             },
         };
-        let mut bytes = encode(&[event]).unwrap().to_vec();
+        let mut bytes = encode(&[event]).unwrap();
         // Spoil the body's last byte (a `None` becomes a bad option tag).
         let last = bytes.len() - 1;
         bytes[last] = 0xff;
