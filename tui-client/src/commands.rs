@@ -484,7 +484,7 @@ pub const COMMANDS: &[Spec] = &[
         name: "members",
         usage: "/members <group>",
         summary: "list a group's members, online or when last seen (to its owner and \
-                  moderators, who is banned too)",
+                  moderators, who is banned too); the terminal UI: the open group's alone",
         args: &[Arg::Group],
     },
     Spec {

@@ -73,6 +73,14 @@ pub fn submit(model: &mut Model, fx: &mut Vec<Effect>) {
         remember(model, &text);
         return files::open_picker(model, to);
     }
+    // `/members` alone lists the open group's members; the parser (and so
+    // pipe mode) still wants the group named.
+    let text = match model.current().map(|c| &c.conv) {
+        Some(Conv::Group(group)) if text.trim().eq_ignore_ascii_case("/members") => {
+            format!("/members {group}")
+        }
+        _ => text,
+    };
     let command = match commands::parse(&text) {
         // Passwords typed in the input would show, and stay in what Up recalls.
         Ok(Command::Passwd { change: Some(_) }) | Err(CommandError::Usage { .. })

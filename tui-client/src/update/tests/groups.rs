@@ -431,3 +431,32 @@ fn a_message_the_server_refuses_for_want_of_a_role_stays_failed_with_why() {
     assert_eq!(entry.failure.as_deref(), Some(why));
     assert_eq!(notice(&model), Some((why.into(), true)));
 }
+
+#[test]
+fn members_alone_lists_the_open_groups_members_and_elsewhere_asks_which() {
+    let mut model = demo_model(90, 30);
+    assert_eq!(
+        model.current().map(|c| c.conv.to_string()).as_deref(),
+        Some("#cs101")
+    );
+    let fx = submit(&mut model, "/members");
+    let asked = fx.iter().find_map(|e| match e {
+        Effect::Ask(ClientMessage::Members { group, .. }) => Some(group.to_string()),
+        _ => None,
+    });
+    assert_eq!(asked.as_deref(), Some("cs101"));
+
+    submit(&mut model, "/msg bob hi");
+    assert_eq!(
+        model.current().map(|c| c.conv.to_string()).as_deref(),
+        Some("bob"),
+        "writing to bob opens his conversation"
+    );
+    let fx = submit(&mut model, "/members");
+    assert!(
+        !fx.iter()
+            .any(|e| matches!(e, Effect::Ask(ClientMessage::Members { .. }))),
+        "no group is open"
+    );
+    assert!(notice(&model).is_some_and(|(n, _)| n.contains("say which group")));
+}
