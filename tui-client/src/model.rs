@@ -128,6 +128,10 @@ pub enum Asked {
     Command(String),
     /// Background bookkeeping (who is online, the conversation list).
     Quiet,
+    /// A group's members asked again, quietly, to learn whether someone just
+    /// added is online: one at a time per group, so a hundred added at once
+    /// ask once or twice, not a hundred times.
+    Roster(GroupName),
     /// A password change from the `/passwd` form.
     Password,
     /// Pinned message `seq` of `conv`, for the pins popup.

@@ -40,8 +40,10 @@ pub fn on_event(model: &mut Model, event: Event, fx: &mut Vec<Effect>) {
                 model.login = None;
             }
             model.syncing = true;
-            // Whatever went wrong with the old connection is over.
+            // Whatever went wrong with the old connection is over, and what
+            // it was asked will not be answered.
             model.forget_read_errors();
+            model.asked.retain(|_, a| !matches!(a, Asked::Roster(_)));
             model.me.get_or_insert(user);
             // Refresh the list (unread counts, presence) on every (re)connect.
             let req = model.ask(Asked::Quiet);
@@ -382,6 +384,10 @@ fn error(
     if asked == Some(&Asked::Password) && super::password::refused(model, &message) {
         return;
     }
+    if let Some(Asked::Roster(_)) = asked {
+        // Bookkeeping: the roster keeps its guess until the group is opened.
+        return;
+    }
     if let Some(id) = id {
         return refused(model, id, code, message);
     }
@@ -406,6 +412,26 @@ fn error(
         }
     }
     model.notify(message, true);
+}
+
+/// Asks for the members of group `convs[i]` again, unless its roster was
+/// never loaded (opening the group loads it) or is being asked for already.
+fn ask_roster(model: &mut Model, i: usize, fx: &mut Vec<Effect>) {
+    let c = &model.convs[i];
+    let Conv::Group(group) = &c.conv else { return };
+    if c.roster.is_none() {
+        return;
+    }
+    let asked = Asked::Roster(group.clone());
+    if model.asked.values().any(|a| *a == asked) {
+        return;
+    }
+    let group = group.clone();
+    let req = model.ask(asked);
+    fx.push(Effect::Ask(ClientMessage::Members {
+        req: Some(req),
+        group,
+    }));
 }
 
 fn on_message(model: &mut Model, m: &ChatMessage, fx: &mut Vec<Effect>) {
@@ -475,12 +501,8 @@ fn on_chat(model: &mut Model, m: &ChatMessage, fx: &mut Vec<Effect>) {
             || (live && matches!(event, GroupEvent::Joined));
         if !online && live && matches!(event, GroupEvent::Added { .. }) {
             // Offline, or someone this client has heard nothing of: the
-            // server says which, and the roster follows.
-            let req = model.ask(Asked::Quiet);
-            fx.push(Effect::Ask(ClientMessage::Whois {
-                req: Some(req),
-                user: member.clone(),
-            }));
+            // server's roster says which.
+            ask_roster(model, i, fx);
         }
         let c = &mut model.convs[i];
         c.apply_event(event, &m.from, &me, online, m.ts);

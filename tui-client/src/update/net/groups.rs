@@ -127,7 +127,7 @@ pub fn members(model: &mut Model, roster: Roster, asked: Option<&Asked>) {
             c.banned.clone_from(&banned);
         }
     }
-    if asked != Some(&Asked::Quiet) {
+    if !matches!(asked, Some(Asked::Quiet | Asked::Roster(_))) {
         model.popup = Some(Popup::Members {
             group,
             owner,

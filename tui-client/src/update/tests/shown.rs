@@ -486,43 +486,53 @@ fn someone_added_to_a_group_of_whom_nothing_was_heard_is_asked_after() {
         },
     );
     let req = req_of(&fx, |m| matches!(m, ClientMessage::Members { .. }));
-    server(
-        &mut model,
-        ServerMessage::Members {
-            req,
-            group: "lab".parse().expect("a valid group name"),
-            owner: user("alice"),
-            members: vec![member("alice", true, None)],
-            total: 1,
-            banned: Vec::new(),
-        },
-    );
-
-    let added = GroupEvent::Added {
-        user: user("carol"),
+    let roster = |members| ServerMessage::Members {
+        req,
+        group: "lab".parse().expect("a valid group name"),
+        owner: user("alice"),
+        total: 1,
+        members,
+        banned: Vec::new(),
     };
-    let fx = arrives(&mut model, event("#lab", 2, "alice", now(), added));
-    let asked = fx.iter().find_map(|e| match e {
-        Effect::Ask(ClientMessage::Whois { req, user }) => Some((*req, user.clone())),
-        _ => None,
-    });
-    let (req, asked) = asked.expect("a whois for carol");
-    assert_eq!(asked, user("carol"));
-    assert!(status_line(&model).contains("#lab · 1/2 online"));
-    server(
-        &mut model,
-        ServerMessage::User {
-            req,
-            user: user("carol"),
-            online: true,
-            last_seen: None,
-            since: now(),
-        },
-    );
+    server(&mut model, roster(vec![member("alice", true, None)]));
+
+    // Two added at once: the roster is asked for once.
+    let added = |name: &str, seq| {
+        let added = GroupEvent::Added { user: user(name) };
+        event("#lab", seq, "alice", now(), added)
+    };
+    let mut fx = arrives(&mut model, added("carol", 2));
+    fx.extend(arrives(&mut model, added("dave", 3)));
+    let asks: Vec<classchat_common::protocol::Req> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Ask(ClientMessage::Members { req, .. }) => *req,
+            _ => None,
+        })
+        .collect();
+    let [req] = asks[..] else {
+        panic!("one roster asked for, not {asks:?}")
+    };
+    assert!(status_line(&model).contains("#lab · 1/3 online"));
+    let members = vec![
+        member("alice", true, None),
+        member("carol", false, None),
+        member("dave", false, Some(at(1, 8, 0))),
+    ];
+    let answer = ServerMessage::Members {
+        req: Some(req),
+        group: "lab".parse().expect("a valid group name"),
+        owner: user("alice"),
+        total: 3,
+        members,
+        banned: Vec::new(),
+    };
+    server(&mut model, answer);
     assert!(
-        status_line(&model).contains("#lab · 2/2 online"),
+        status_line(&model).contains("#lab · 2/3 online"),
         "{}",
         status_line(&model)
     );
-    assert_eq!(notice(&model), None, "asked quietly: nothing said of it");
+    assert!(model.popup.is_none(), "asked quietly: no popup");
+    assert_eq!(notice(&model), None, "nor a word");
 }
