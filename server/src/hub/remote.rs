@@ -500,7 +500,12 @@ impl Worker {
     /// to show it to) takes the whole message.
     fn remote_message(&mut self, b: &mut Batch, head: Head, body: &Encoded) {
         let conv = ConvId(head.conv);
-        let unseen = self.state.convs.get(&conv).is_some_and(|c| {
+        let known = self.state.convs.get(&conv);
+        if known.is_some_and(|c| head.seq <= c.last_seq) {
+            // Released already (read from PostgreSQL before this came).
+            return;
+        }
+        let unseen = known.is_some_and(|c| {
             c.last_seq + 1 == head.seq
                 && MessageKind::from_i64(head.kind) != MessageKind::Event
                 && !self.state.anyone_here(c)
