@@ -4,10 +4,11 @@
 //! batch's events, each event framed on its own in postcard ([`encode`];
 //! published in commit order by one task, so a node's events arrive in the
 //! order it committed them, and the batches committed while it was busy in
-//! one NATS message), and each node's presence every second. Core NATS delivers at most once, which is
-//! all this needs: PostgreSQL holds every message before any node is told,
-//! and a node that misses an event reads the gap from there
-//! ([`crate::hub::remote`]). Besides what NATS brings, each node:
+//! one NATS message), and each node's presence every second. Core NATS
+//! delivers at most once, which is all this needs: PostgreSQL holds every
+//! message before any node is told, and a node that misses an event reads
+//! the gap from there ([`crate::hub::remote`]). Besides what NATS brings,
+//! each node:
 //! - asks the hub every second to say who is connected here and to take
 //!   silent nodes for dead ([`Command::Tick`]);
 //! - hands other nodes' wrong passwords and sign-ups to this node's
