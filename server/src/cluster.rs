@@ -543,48 +543,45 @@ mod tests {
     use super::*;
     use crate::hub::remote::Body;
 
+    fn head(conv: i64, seq: u64, ts: Timestamp) -> Head {
+        Head {
+            conv,
+            seq,
+            sender: 3,
+            ts,
+            kind: 0,
+        }
+    }
+
+    /// alice's message `body`, perhaps a reply to a message (its seq and text).
+    fn text(head: Head, body: &str, reply_to: Option<(u64, &str)>) -> Event {
+        let name = Username::new("alice").unwrap();
+        Event::Message {
+            head,
+            body: Body {
+                id: MessageId::new(),
+                sender_name: name.clone(),
+                body: body.into(),
+                refers: reply_to.map(|(seq, _)| seq),
+                quoted: reply_to.map(|(_, text)| {
+                    Box::new(crate::store::Quoted {
+                        sender_name: name,
+                        text: text.into(),
+                        deleted: false,
+                    })
+                }),
+            },
+        }
+    }
+
     /// Every kind of event comes out of the encoding as it went in.
     #[test]
     fn every_event_survives_the_encoding() {
         let name = Username::new("alice").unwrap();
         let ts = Timestamp::from_millis(1_796_000_000_123);
         let events = vec![
-            Event::Message {
-                head: Head {
-                    conv: 7,
-                    seq: 42,
-                    sender: 3,
-                    ts,
-                    kind: 0,
-                },
-                body: Body {
-                    id: MessageId::new(),
-                    sender_name: name.clone(),
-                    body: "héllo \"there\"\n".into(),
-                    refers: None,
-                    quoted: None,
-                },
-            },
-            Event::Message {
-                head: Head {
-                    conv: 7,
-                    seq: 44,
-                    sender: 3,
-                    ts,
-                    kind: 0,
-                },
-                body: Body {
-                    id: MessageId::new(),
-                    sender_name: name.clone(),
-                    body: "a reply".into(),
-                    refers: Some(42),
-                    quoted: Some(Box::new(crate::store::Quoted {
-                        sender_name: name.clone(),
-                        text: "héllo".into(),
-                        deleted: false,
-                    })),
-                },
-            },
+            text(head(7, 42, ts), "héllo \"there\"\n", None),
+            text(head(7, 44, ts), "a reply", Some((42, "héllo"))),
             Event::Deleted {
                 conv: 7,
                 seq: 43,
@@ -661,15 +658,10 @@ mod tests {
                 // A message's head is read at once, its body when asked.
                 Incoming::Message { head, body } => {
                     let r = (body.read)(&body.bytes).unwrap();
+                    let name = Username::new(r.sender_name).unwrap();
                     Event::Message {
                         head,
-                        body: Body {
-                            id: r.id,
-                            sender_name: Username::new(r.sender_name).unwrap(),
-                            body: r.body.to_owned(),
-                            refers: r.refers,
-                            quoted: r.quoted,
-                        },
+                        body: r.owned(name),
                     }
                 }
             })
@@ -683,22 +675,14 @@ mod tests {
     /// A message's body is not read to take in its head.
     #[test]
     fn a_message_head_is_read_without_its_body() {
-        let event = Event::Message {
-            head: Head {
-                conv: 9,
-                seq: 1 << 40,
-                sender: -1,
-                ts: Timestamp::from_millis(5),
-                kind: 2,
-            },
-            body: Body {
-                id: MessageId::new(),
-                sender_name: Username::new("bob").unwrap(),
-                body: "x".repeat(300),
-                refers: None,
-                quoted: None,
-            },
+        let head = Head {
+            conv: 9,
+            seq: 1 << 40,
+            sender: -1,
+            ts: Timestamp::from_millis(5),
+            kind: 2,
         };
+        let event = text(head, &"x".repeat(300), None);
         let mut bytes = encode(&[event]).unwrap();
         // Spoil the body's last byte (a `None` becomes a bad option tag).
         let last = bytes.len() - 1;
@@ -737,16 +721,8 @@ mod tests {
         fn a_head_read_by_hand_is_the_head_written(
             conv: i64, seq: u64, sender: i64, ts: i64, kind: i64, body in "\\PC{0,20}",
         ) {
-            let event = Event::Message {
-                head: Head { conv, seq, sender, ts: Timestamp::from_millis(ts), kind },
-                body: Body {
-                    id: MessageId::new(),
-                    sender_name: Username::new("alice").unwrap(),
-                    body,
-                    refers: None,
-                    quoted: None,
-                },
-            };
+            let head = Head { conv, seq, sender, ts: Timestamp::from_millis(ts), kind };
+            let event = text(head, &body, None);
             let bytes = postcard::to_allocvec(&event).unwrap();
             let read = by_hand(&bytes);
             proptest::prop_assert_eq!(read, by_postcard(&bytes));

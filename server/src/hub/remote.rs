@@ -176,6 +176,19 @@ pub struct BodyRef<'a> {
     pub quoted: Option<Box<Quoted>>,
 }
 
+impl BodyRef<'_> {
+    /// The body to keep, sent by `sender_name`.
+    pub fn owned(self, sender_name: Username) -> Body {
+        Body {
+            id: self.id,
+            sender_name,
+            body: self.body.to_owned(),
+            refers: self.refers,
+            quoted: self.quoted,
+        }
+    }
+}
+
 /// An event as the link hands it to the hub: a message's body still as it
 /// came ([`Body`], encoded), since most nodes have nobody to show it to.
 #[derive(Debug)]
@@ -528,13 +541,7 @@ impl Worker {
                 .filter(|n| n.as_str() == r.sender_name)
                 .cloned();
             let sender_name = known.or_else(|| Username::new(r.sender_name).ok())?;
-            Some(Body {
-                id: r.id,
-                sender_name,
-                body: r.body.to_owned(),
-                refers: r.refers,
-                quoted: r.quoted,
-            })
+            Some(r.owned(sender_name))
         });
         match read {
             Some(body) => self.remote(b, Event::Message { head, body }),

@@ -3,7 +3,9 @@
 //! input follows a renamed group, what waits for someone offline is said once,
 //! and offer lines show how offers went while this client was away.
 
-use classchat_common::protocol::{FileCounts, FileInfo, FileOutcome, FileState, GroupEvent};
+use classchat_common::protocol::{
+    ChatMessage, FileCounts, FileInfo, FileOutcome, FileState, GroupEvent, MemberInfo, Req,
+};
 use classchat_common::{MessageId, ServerMessage};
 use crossterm::event::KeyCode;
 
@@ -417,93 +419,86 @@ fn being_removed_while_away_is_told_once_and_nothing_else_claims_to_have_arrived
     );
 }
 
-#[test]
-fn someone_learned_to_be_online_from_a_stored_message_is_online_when_added_to_a_group() {
-    // alice is alone when she logs in; bob comes after, sharing nothing with
-    // her, so no presence of his comes.
+/// alice, logged in with nobody else online: no presence comes of anyone.
+fn alice_alone() -> Model {
     let mut model = alice_just_logged_in(100, 30);
     let fx = press(&mut model, connected(default_limits()));
     server(&mut model, ServerMessage::Synced { messages: 0 });
     answer_who(&mut model, &fx, &["alice"], 1);
-    server(&mut model, online(2));
+    model
+}
 
+/// The server's answer `req` to the members of alice's #lab.
+fn lab_roster_answer(req: Option<Req>, members: Vec<MemberInfo>) -> ServerMessage {
+    ServerMessage::Members {
+        req,
+        group: "lab".parse().expect("a valid group name"),
+        owner: user("alice"),
+        total: members.len(),
+        members,
+        banned: Vec::new(),
+    }
+}
+
+/// alice makes #lab, which shows her its roster: her alone.
+fn alice_makes_lab(model: &mut Model) {
+    let fx = submit(model, "/create lab");
+    let req = req_of(&fx, |m| matches!(m, ClientMessage::Create { .. }));
+    let info = group_info("lab", "alice", 1, true);
+    let fx = server(model, ServerMessage::Group { req, info });
+    let req = req_of(&fx, |m| matches!(m, ClientMessage::Members { .. }));
+    server(
+        model,
+        lab_roster_answer(req, vec![member("alice", true, None)]),
+    );
+    assert!(
+        status_line(model).contains("#lab · 1/1 online"),
+        "{}",
+        status_line(model)
+    );
+}
+
+fn added_to_lab(name: &str, seq: u64) -> ChatMessage {
+    let added = GroupEvent::Added { user: user(name) };
+    event("#lab", seq, "alice", now(), added)
+}
+
+#[test]
+fn someone_learned_to_be_online_from_a_stored_message_is_online_when_added_to_a_group() {
+    // bob comes after alice, sharing nothing with her: no presence of his.
+    let mut model = alice_alone();
+    server(&mut model, online(2));
     // Her first message to him says he is online (the server's count of
     // recipients connected).
     let id = sent_id(&submit(&mut model, "/msg bob hi"));
     server(&mut model, stored(id, "bob", 1, None));
 
     // She makes a group and adds him: he is online there too.
-    let fx = submit(&mut model, "/create lab");
-    let req = req_of(&fx, |m| matches!(m, ClientMessage::Create { .. }));
-    let fx = server(
-        &mut model,
-        ServerMessage::Group {
-            req,
-            info: group_info("lab", "alice", 1, true),
-        },
-    );
-    let req = req_of(&fx, |m| matches!(m, ClientMessage::Members { .. }));
-    server(
-        &mut model,
-        ServerMessage::Members {
-            req,
-            group: "lab".parse().expect("a valid group name"),
-            owner: user("alice"),
-            members: vec![member("alice", true, None)],
-            total: 1,
-            banned: Vec::new(),
-        },
-    );
-    assert!(
-        status_line(&model).contains("#lab · 1/1 online"),
-        "{}",
-        status_line(&model)
-    );
-    let added = GroupEvent::Added { user: user("bob") };
-    arrives(&mut model, event("#lab", 2, "alice", now(), added));
+    alice_makes_lab(&mut model);
+    let fx = arrives(&mut model, added_to_lab("bob", 2));
     assert!(
         status_line(&model).contains("#lab · 2/2 online"),
         "{}",
         status_line(&model)
     );
+    assert!(
+        !fx.iter()
+            .any(|e| matches!(e, Effect::Ask(ClientMessage::Members { .. }))),
+        "known to be online: nothing to ask"
+    );
 }
 
 #[test]
 fn someone_added_to_a_group_of_whom_nothing_was_heard_is_asked_after() {
-    // carol is alone with her group: she shares nothing with alice, so no
-    // presence of hers comes, and the roster cannot know she is online.
-    let mut model = alice_just_logged_in(100, 30);
-    let fx = press(&mut model, connected(default_limits()));
-    server(&mut model, ServerMessage::Synced { messages: 0 });
-    answer_who(&mut model, &fx, &["alice"], 1);
-    let fx = submit(&mut model, "/create lab");
-    let req = req_of(&fx, |m| matches!(m, ClientMessage::Create { .. }));
-    let fx = server(
-        &mut model,
-        ServerMessage::Group {
-            req,
-            info: group_info("lab", "alice", 1, true),
-        },
-    );
-    let req = req_of(&fx, |m| matches!(m, ClientMessage::Members { .. }));
-    let roster = |members| ServerMessage::Members {
-        req,
-        group: "lab".parse().expect("a valid group name"),
-        owner: user("alice"),
-        total: 1,
-        members,
-        banned: Vec::new(),
-    };
-    server(&mut model, roster(vec![member("alice", true, None)]));
+    // carol and dave share nothing with alice: no presence of theirs comes,
+    // and the roster cannot know whether they are online.
+    let mut model = alice_alone();
+    alice_makes_lab(&mut model);
 
     // Two added at once: the roster is asked for once.
-    let added = |name: &str, seq| {
-        let added = GroupEvent::Added { user: user(name) };
-        event("#lab", seq, "alice", now(), added)
-    };
-    let mut fx = arrives(&mut model, added("carol", 2));
-    fx.extend(arrives(&mut model, added("dave", 3)));
-    let asks: Vec<classchat_common::protocol::Req> = fx
+    let mut fx = arrives(&mut model, added_to_lab("carol", 2));
+    fx.extend(arrives(&mut model, added_to_lab("dave", 3)));
+    let asks: Vec<Req> = fx
         .iter()
         .filter_map(|e| match e {
             Effect::Ask(ClientMessage::Members { req, .. }) => *req,
@@ -519,15 +514,7 @@ fn someone_added_to_a_group_of_whom_nothing_was_heard_is_asked_after() {
         member("carol", false, None),
         member("dave", false, Some(at(1, 8, 0))),
     ];
-    let answer = ServerMessage::Members {
-        req: Some(req),
-        group: "lab".parse().expect("a valid group name"),
-        owner: user("alice"),
-        total: 3,
-        members,
-        banned: Vec::new(),
-    };
-    server(&mut model, answer);
+    server(&mut model, lab_roster_answer(Some(req), members));
     assert!(
         status_line(&model).contains("#lab · 2/3 online"),
         "{}",
