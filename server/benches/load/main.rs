@@ -490,8 +490,8 @@ async fn bench() -> anyhow::Result<()> {
                     plan.slow_runs
                 );
                 // The batches form differently from run to run, which moves
-                // the count by about 1%: the median of the runs, as for the
-                // timed figures.
+                // one run's count by up to 5%: the median of the runs, as for
+                // the timed figures.
                 for run in 0..plan.slow_runs {
                     let keep = perf("cluster_instr").filter(|_| run == 0);
                     let v = cluster::instructions(i, keep).await?;

@@ -371,8 +371,11 @@ pub const SPECS: &[Spec] = &[
               messages per sender and one with 2n, the same log-ins and warm-up; each \
               configuration's figure is the difference of the nodes' summed instructions \
               (less password hashing) over the extra messages, and the figure is two nodes' \
-              over one's. User space only: the system calls that carry messages to and from \
-              NATS are not in it.",
+              over one's, measured three times in a full run (once in a quick one) and \
+              reported as the median: the batches form differently from run to run, which \
+              moves one full-size run by up to 5% (1.06 to 1.14 for one build) and a \
+              quick-size run far more (1.06 to 1.25). User space only: the system calls that \
+              carry messages to and from NATS are not in it.",
     },
     Spec {
         name: "tui_frame_ms_100k",
