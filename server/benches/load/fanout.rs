@@ -1,4 +1,5 @@
-//! `fanout_cpu_us`: server CPU per delivery in a 100-member group.
+//! `fanout_cpu_us`: server CPU per delivery in a 100-member group (its
+//! instructions, `fanout_instr`, are counted in [`crate::instructions`]).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -7,6 +8,7 @@ use anyhow::Context as _;
 use classchat_common::{ClientMessage, GroupName};
 use tempfile::TempDir;
 
+use crate::client::Conn;
 use crate::seed;
 use crate::server::{ServerProcess, StoreKind};
 use crate::traffic::{self, Frames, Part};
@@ -20,18 +22,9 @@ pub struct FanoutPlan {
 
 const GROUP: &str = "bench";
 
-/// CPU µs per delivery, one value per run.
-pub async fn run(
-    plan: FanoutPlan,
-    runs: usize,
-    perf: Option<(&Path, &str)>,
-) -> anyhow::Result<Vec<f64>> {
-    let dir = TempDir::new()?;
-    let names = seed::names("m", plan.members);
-    let accounts = seed::seed(dir.path(), &names).await?;
-    let mut server = ServerProcess::start(dir.path(), "127.0.0.1:0", StoreKind::Sqlite).await?;
-    let mut conns = traffic::login_all(server.addr, &accounts).await?;
-
+/// The first connection creates the group and the others join it; everyone
+/// has read the join events when this returns.
+pub async fn group(conns: &mut [Conn]) -> anyhow::Result<()> {
     let group = GroupName::new(GROUP).context("the group name")?;
     let (owner, others) = conns.split_first_mut().context("no members")?;
     owner
@@ -51,35 +44,52 @@ pub async fn run(
             })
             .await?;
     }
-    // Everyone reads the join events before the clock starts.
-    for conn in &mut conns {
+    for conn in conns.iter_mut() {
         conn.settle().await?;
     }
+    Ok(())
+}
 
+/// The group's round for [`traffic::round`]: the first `plan.senders`
+/// members each send `count` messages, and everyone reads what the others
+/// sent.
+pub fn parts(plan: FanoutPlan, count: usize) -> anyhow::Result<Vec<Part>> {
     let conv = format!("#{GROUP}");
-    let parts = |count: usize| -> anyhow::Result<Vec<Part>> {
-        (0..plan.members)
-            .map(|i| {
-                let sender = i < plan.senders;
-                let others = (plan.senders - usize::from(sender)) * count;
-                Ok(Part {
-                    frames: if sender {
-                        Some(Arc::new(Frames::new(&conv, count)?))
-                    } else {
-                        None
-                    },
-                    expect: others as u64,
-                })
+    (0..plan.members)
+        .map(|i| {
+            let sender = i < plan.senders;
+            Ok(Part {
+                frames: if sender {
+                    Some(Arc::new(Frames::new(&conv, count)?))
+                } else {
+                    None
+                },
+                expect: ((plan.senders - usize::from(sender)) * count) as u64,
             })
-            .collect()
-    };
-    conns = traffic::round(conns, &parts(plan.per_sender.min(100))?).await?;
+        })
+        .collect()
+}
+
+/// CPU µs per delivery, one value per run.
+pub async fn run(
+    plan: FanoutPlan,
+    runs: usize,
+    perf: Option<(&Path, &str)>,
+) -> anyhow::Result<Vec<f64>> {
+    let dir = TempDir::new()?;
+    let names = seed::names("m", plan.members);
+    let accounts = seed::seed(dir.path(), &names).await?;
+    let mut server = ServerProcess::start(dir.path(), "127.0.0.1:0", StoreKind::Sqlite).await?;
+    let mut conns = traffic::login_all(server.addr, &accounts).await?;
+
+    group(&mut conns).await?;
+    conns = traffic::round(conns, &parts(plan, plan.per_sender.min(100))?).await?;
 
     let mut values = Vec::with_capacity(runs);
     for run in 0..runs {
-        let parts = parts(plan.per_sender)?;
+        let round = parts(plan, plan.per_sender)?;
         let m =
-            traffic::measured_round(&mut server, conns, &parts, perf.filter(|_| run == 0)).await?;
+            traffic::measured_round(&mut server, conns, &round, perf.filter(|_| run == 0)).await?;
         conns = m.conns;
         let messages = plan.senders * plan.per_sender;
         let deliveries = (messages * (plan.members - 1)) as f64;

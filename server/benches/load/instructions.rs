@@ -16,6 +16,7 @@ use classchat_common::{ClientMessage, Conv};
 use tempfile::TempDir;
 
 use crate::client::Conn;
+use crate::fanout::{self, FanoutPlan};
 use crate::latency;
 use crate::seed::{self, Account};
 use crate::server::{ServerProcess, StoreKind};
@@ -29,6 +30,9 @@ pub struct InstrPlan {
     pub per_sender: usize,
     /// Measured one-at-a-time rounds in the shorter run.
     pub one_at_a_time: usize,
+    /// Measured messages per sender in the shorter group run, in the fan-out
+    /// scenario's group.
+    pub group_per_sender: usize,
 }
 
 /// Whether callgrind can run here; the reason when not.
@@ -72,7 +76,7 @@ pub async fn many_in_flight(
         let profile = counted(
             Counter::Instructions,
             store,
-            plan.pairs,
+            pair_names(plan.pairs),
             keep.map(|k| (k, scale)),
             |conns, names| {
                 Box::pin(async move {
@@ -151,7 +155,7 @@ async fn rounds(counter: Counter, plan: InstrPlan, keep: Keep<'_>) -> anyhow::Re
             counted(
                 counter,
                 StoreKind::Sqlite,
-                1,
+                pair_names(1),
                 keep.map(|k| (k, scale)),
                 |conns, names| Box::pin(one_by_one(conns, names, count)),
             )
@@ -161,6 +165,51 @@ async fn rounds(counter: Counter, plan: InstrPlan, keep: Keep<'_>) -> anyhow::Re
     }
     difference(counter, keep, plan.one_at_a_time)?;
     per_message(&totals, plan.one_at_a_time)
+}
+
+/// Instructions per delivery in a group (`fanout_instr`): `plan.members`
+/// join one group (SQLite store), and `plan.senders` of them each send
+/// `per_sender` messages to it, then twice as many, with a window of 256,
+/// while everyone reads and acknowledges as the reference client does. The
+/// figure is the difference of the two runs over the extra deliveries (each
+/// message reaches the other `members - 1`), so it holds a delivery's share
+/// of the sending, storing and acknowledging too.
+pub async fn group_delivery(
+    plan: FanoutPlan,
+    per_sender: usize,
+    keep: Keep<'_>,
+) -> anyhow::Result<f64> {
+    let mut totals = Vec::with_capacity(2);
+    for scale in [1, 2] {
+        let count = per_sender * scale;
+        let profile = counted(
+            Counter::Instructions,
+            StoreKind::Sqlite,
+            seed::names("m", plan.members),
+            keep.map(|k| (k, scale)),
+            |conns, _| {
+                Box::pin(async move {
+                    fanout::group(conns).await?;
+                    let warm = fanout::parts(plan, WARM_UP)?;
+                    let warm = traffic::round(std::mem::take(conns), &warm).await?;
+                    *conns = traffic::round(warm, &fanout::parts(plan, count)?).await?;
+                    Ok(())
+                })
+            },
+        )
+        .await?;
+        totals.push(profile.total);
+    }
+    let deliveries = plan.senders * per_sender * (plan.members - 1);
+    difference(Counter::Instructions, keep, deliveries)?;
+    per_message(&totals, deliveries)
+}
+
+/// The senders then the receivers of `pairs` pairs.
+fn pair_names(pairs: usize) -> Vec<String> {
+    let mut names = seed::names("s", pairs);
+    names.extend(seed::names("r", pairs));
+    names
 }
 
 /// Whether strace can run here; the reason when not.
@@ -175,7 +224,7 @@ fn per_message(totals: &[u64], messages: usize) -> anyhow::Result<f64> {
     let [short, long] = totals else {
         bail!("two runs expected");
     };
-    eprintln!("  counted {short} with {messages} messages, {long} with twice as many");
+    eprintln!("  counted {short} and {long}: {messages} more in the longer run");
     if long <= short {
         bail!("the longer run counted no more instructions ({long} ≤ {short})");
     }
@@ -200,19 +249,16 @@ struct Counted {
     indexing: u64,
 }
 
-/// Runs the server under callgrind with `pairs` pairs of accounts logged in,
-/// plays `load`, stops the server and returns what it counted.
+/// Runs the server under callgrind with `names` logged in, plays `load`, stops the server and returns what it counted.
 async fn counted(
     counter: Counter,
     store: StoreKind,
-    pairs: usize,
+    names: Vec<String>,
     keep: Option<((&Path, &str), usize)>,
     load: impl for<'a> FnOnce(&'a mut Vec<Conn>, &'a [String]) -> Load<'a>,
 ) -> anyhow::Result<Counted> {
     let dir = TempDir::new()?;
     let profiles = TempDir::new()?;
-    let mut names = seed::names("s", pairs);
-    names.extend(seed::names("r", pairs));
     let accounts: Vec<Account> = match store {
         StoreKind::Sqlite => seed::seed(dir.path(), &names).await?,
         StoreKind::Memory => seed::by_password(&names),

@@ -120,6 +120,7 @@ impl Plan {
                 pairs: 10,
                 per_sender: 2_000,
                 one_at_a_time: 300,
+                group_per_sender: 250,
             },
         }
     }
@@ -165,6 +166,7 @@ impl Plan {
                 pairs: 4,
                 per_sender: 500,
                 one_at_a_time: 100,
+                group_per_sender: 100,
             },
         }
     }
@@ -176,8 +178,8 @@ impl Plan {
              {} logins during a sign-up flood on {} connections; {} latency samples idle and \
              during a request flood, then {} s of `create` flood; in a cluster, {} latency \
              samples per run and {} pairs × {} direct messages; under callgrind, {} pairs × {} \
-             direct messages and twice that, {} one at a time and twice that, in a cluster {} \
-             pairs × {} and twice that",
+             direct messages and twice that, {} one at a time and twice that, {} × {} to the \
+             group and twice that, in a cluster {} pairs × {} and twice that",
             self.idle_conns,
             self.dm.pairs,
             self.dm.per_sender,
@@ -199,6 +201,8 @@ impl Plan {
             self.instr.pairs,
             self.instr.per_sender,
             self.instr.one_at_a_time,
+            self.fanout.senders,
+            self.instr.group_per_sender,
             self.cluster_instr.pairs,
             self.cluster_instr.per_sender
         )
@@ -219,6 +223,7 @@ const SCENARIOS: &[&str] = &[
     "dm_memory",
     "instr",
     "fanout",
+    "fanout_instr",
     "latency",
     "drain",
     "files",
@@ -384,6 +389,24 @@ async fn bench() -> anyhow::Result<()> {
         eprintln!("group fan-out, {} runs", plan.runs);
         for v in fanout::run(plan.fanout, plan.runs, perf("fanout")).await? {
             results.add("fanout_cpu_us", v);
+        }
+    }
+    if wanted("fanout_instr") {
+        match instructions::available() {
+            Ok(()) => {
+                let (f, per_sender) = (plan.fanout, plan.instr.group_per_sender);
+                eprintln!(
+                    "instructions per group delivery under callgrind: {} members, {} senders × {} \
+                     and × {}",
+                    f.members,
+                    f.senders,
+                    per_sender,
+                    2 * per_sender
+                );
+                let v = instructions::group_delivery(f, per_sender, perf("fanout_instr")).await?;
+                results.add("fanout_instr", v);
+            }
+            Err(why) => eprintln!("instructions per group delivery not measured: {why}"),
         }
     }
     if wanted("latency") {
