@@ -11,6 +11,7 @@ use classchat_common::protocol::{
     Posting, Req, Role,
 };
 use classchat_common::{ClientMessage, ErrorCode, GroupName, MessageId, ServerMessage, Username};
+use classchat_server::ratelimit::Rate;
 use support::{ServerOptions, TestClient, TestServer, conv, send_to, start_server, user};
 
 fn group(name: &str) -> GroupName {
@@ -520,6 +521,59 @@ async fn leaving_from_one_connection_takes_every_connection_of_that_user_out() {
     laptop.expect_nothing_pending().await;
     phone.expect_nothing_pending().await;
     refused_send(&mut laptop, "#g", ErrorCode::NotMember).await;
+}
+
+/// Messages written back to back reach the hub together and go out as one
+/// batch: every connection of every member still gets each of them once, in
+/// the group's order, with the direct messages sent among them in their place.
+#[tokio::test]
+async fn a_burst_to_a_group_reaches_every_connection_of_every_member_once_and_in_order() {
+    const EACH: usize = 100;
+    let server = start_server(
+        ServerOptions::default()
+            .sqlite()
+            .config(|c| c.rates.messages = Rate::per_second(10_000, 10_000)),
+    )
+    .await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    let mut laptop = server.login("carol").await;
+    let last = form_group("g", &mut alice, &mut [&mut bob, &mut laptop]).await;
+    let mut phone = TestClient::resume(server.addr, "carol", laptop.token()).await;
+
+    for i in 0..EACH {
+        alice.send(send_to("#g", &format!("a{i}")).1).await;
+        bob.send(send_to("#g", &format!("b{i}")).1).await;
+        if i % 10 == 0 {
+            alice.send(send_to("carol", &format!("d{i}")).1).await;
+        }
+    }
+    for c in [&mut laptop, &mut phone] {
+        let (mut seq, mut from_alice, mut from_bob, mut direct) = (last, 0, 0, 0);
+        for _ in 0..2 * EACH + EACH / 10 {
+            let m = c.recv_message().await;
+            match (m.conv.to_string().as_str(), m.from.as_str()) {
+                ("#g", who) => {
+                    seq += 1;
+                    assert_eq!(m.seq, seq, "the group's messages in order");
+                    let n = if who == "alice" {
+                        &mut from_alice
+                    } else {
+                        &mut from_bob
+                    };
+                    assert_eq!(m.body, format!("{}{n}", &who[..1]));
+                    *n += 1;
+                }
+                ("alice", "alice") => {
+                    assert_eq!(m.body, format!("d{direct}"));
+                    direct += 10;
+                }
+                other => panic!("unexpected {other:?}: {m:?}"),
+            }
+        }
+        assert_eq!((from_alice, from_bob, direct), (EACH, EACH, EACH));
+        c.expect_nothing_pending().await;
+    }
 }
 
 #[tokio::test]

@@ -478,11 +478,11 @@ impl Worker {
         }
     }
 
-    /// Sends `msg` to every session of every member except `skip`, naming the
-    /// conversation as each member sees it. A group message is encoded once.
     /// Sends `msg` to every member's sessions but those of `sender` (who
     /// gets their copy from [`Self::echo_to_own_sessions`]), encoding it once
-    /// per way of naming the conversation.
+    /// per way of naming the conversation: a group's members all name it
+    /// alike, so they get one line as one effect; the two sides of a direct
+    /// conversation name it after each other.
     pub(super) fn fan_out(
         &self,
         b: &mut Batch,
@@ -490,36 +490,36 @@ impl Worker {
         sender: Option<UserId>,
         msg: ChatMessage,
     ) {
-        // Every member names a group alike; the two sides of a direct
-        // conversation name it after each other.
-        let group = matches!(conv.kind, ConvKind::Group { .. });
+        let members = conv.members.iter().filter(|m| Some(m.user) != sender);
         let mut wrapped = ServerMessage::Message(msg);
-        let mut cached: Option<(ConvName, Bytes)> = None;
-        for m in conv.members.iter().filter(|m| Some(m.user) != sender) {
-            let mut sessions = self.state.outbounds(m.user).peekable();
-            if sessions.peek().is_none() {
+        // The line with the conversation named `view`.
+        let mut named = |view: ConvName| {
+            if let ServerMessage::Message(inner) = &mut wrapped {
+                inner.conv = view;
+            }
+            wrapped.to_line()
+        };
+        if let ConvKind::Group { name, .. } = &conv.kind {
+            let from = b.targets.len();
+            for m in members {
+                b.targets.extend_from_slice(self.state.sessions_of(m.user));
+            }
+            if b.targets.len() > from {
+                b.shared(named(ConvName::Group(name.clone())), from);
+            }
+            return;
+        }
+        for m in members {
+            let sessions = self.state.sessions_of(m.user);
+            if sessions.is_empty() {
                 continue;
             }
-            let line = match &cached {
-                Some((_, line)) if group => line.clone(),
-                Some((v, line)) if self.state.conv_name(conv, m.user).as_ref() == Some(v) => {
-                    line.clone()
-                }
-                _ => {
-                    let Some(view) = self.state.conv_name(conv, m.user) else {
-                        continue;
-                    };
-                    if let ServerMessage::Message(inner) = &mut wrapped {
-                        inner.conv = view.clone();
-                    }
-                    let line = wrapped.to_line();
-                    cached = Some((view, line.clone()));
-                    line
-                }
+            let Some(view) = self.state.conv_name(conv, m.user) else {
+                continue;
             };
-            for (sid, _) in sessions {
-                b.line(sid, line.clone());
-            }
+            let from = b.targets.len();
+            b.targets.extend_from_slice(sessions);
+            b.shared(named(view), from);
         }
     }
 

@@ -46,13 +46,9 @@ impl Worker {
         let total = self.state.online.len();
         self.online_told = (total, Some(now));
         let line = ServerMessage::Online { total }.to_line();
-        let effects = self
-            .state
-            .sessions
-            .keys()
-            .map(|&s| Effect::Line(s, line.clone()))
-            .collect();
-        self.release(effects);
+        let everyone: Vec<SessionId> = self.state.sessions.keys().copied().collect();
+        let effects = vec![Effect::Shared(line, 0..everyone.len())];
+        self.release(effects, &everyone);
     }
 
     pub(super) fn find_account(
@@ -169,6 +165,7 @@ impl Worker {
                 user,
                 outbound,
                 staged: Vec::new(),
+                staged_last: 0,
             },
         );
 

@@ -156,6 +156,11 @@ pub struct Session {
     pub outbound: Outbound,
     /// Lines a batch is releasing to this session, pushed to `outbound` at once.
     pub staged: Vec<Bytes>,
+    /// About as many lines as the last batches released to this session:
+    /// the room `staged` starts with, so that a busy session's lines are not
+    /// copied each time the vector doubles (the vector itself goes to the
+    /// connection with its lines).
+    pub staged_last: u32,
 }
 
 #[derive(Debug, Default)]
@@ -474,6 +479,12 @@ impl State {
                 .get(&m.user)
                 .is_some_and(|u| !u.sessions.is_empty())
         })
+    }
+
+    /// The sessions `user` is connected with here (none for an unknown
+    /// user).
+    pub fn sessions_of(&self, user: UserId) -> &[SessionId] {
+        self.users.get(&user).map_or(&[], |u| u.sessions.as_slice())
     }
 
     pub fn outbounds(&self, user: UserId) -> impl Iterator<Item = (SessionId, &Outbound)> {

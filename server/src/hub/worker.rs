@@ -106,6 +106,10 @@ impl Indexing {
 pub enum Effect {
     /// A line for one connection.
     Line(SessionId, Bytes),
+    /// One line for several connections (a message to a group): those in
+    /// this range of the batch's [`Batch::targets`]. A group of a hundred
+    /// costs one effect and a hundred ids, not a hundred effects.
+    Shared(Bytes, std::ops::Range<usize>),
     /// A reply to a waiting session (a oneshot send, boxed).
     Reply(Box<dyn FnOnce() + Send>),
     /// An offer's file to delete once the batch is committed (the offer is over).
@@ -126,6 +130,8 @@ pub struct Origin {
 #[derive(Default)]
 pub struct Batch {
     pub effects: Vec<Effect>,
+    /// The connections of the batch's [`Effect::Shared`] lines.
+    pub targets: Vec<SessionId>,
     pub origins: Vec<Origin>,
     /// Members whose cursors changed, written once just before the commit.
     pub dirty: Vec<(ConvId, UserId)>,
@@ -146,6 +152,15 @@ pub struct Batch {
 impl Batch {
     pub fn line(&mut self, to: SessionId, line: Bytes) {
         self.effects.push(Effect::Line(to, line));
+    }
+
+    /// `line` for the sessions added to [`Self::targets`] since it had
+    /// `from` of them, as one effect (none if no session was added).
+    pub fn shared(&mut self, line: Bytes, from: usize) {
+        let to = self.targets.len();
+        if to > from {
+            self.effects.push(Effect::Shared(line, from..to));
+        }
     }
 
     pub fn message(&mut self, to: SessionId, msg: &ServerMessage) {
@@ -183,13 +198,24 @@ pub struct Worker {
     /// [`CURSORS_WITHIN`]), and when they are.
     cursors: Vec<(ConvId, UserId)>,
     cursors_due: Option<tokio::time::Instant>,
-    /// The last batch's effects vector, emptied, for the next batch: grown
-    /// afresh each batch, it was copied every time it doubled.
+    /// The last batch's effects and targets vectors, emptied, for the next
+    /// batch: grown afresh each batch, they were copied every time they
+    /// doubled.
     spare_effects: Vec<Effect>,
+    spare_targets: Vec<SessionId>,
 }
 
 /// The most effects whose room is kept from one batch for the next.
 const SPARE_EFFECTS: usize = 4096;
+
+/// The most targets whose room is kept from one batch for the next: a batch
+/// of a thousand messages to a group of a hundred has a hundred thousand
+/// (at most 1 MiB kept; a batch to larger groups grows it afresh).
+const SPARE_TARGETS: usize = 1 << 17;
+
+/// The most room a session's staged lines start with (see
+/// [`super::state::Session::staged_last`]).
+const STAGED_ROOM: usize = 1024;
 
 impl Worker {
     pub fn new(store: Box<dyn Store>, snapshot: Snapshot, config: HubConfig) -> Self {
@@ -204,6 +230,7 @@ impl Worker {
             cursors: Vec::new(),
             cursors_due: None,
             spare_effects: Vec::new(),
+            spare_targets: Vec::new(),
         }
     }
 
@@ -275,6 +302,7 @@ impl Worker {
             }
             let mut batch = Batch {
                 effects: std::mem::take(&mut self.spare_effects),
+                targets: std::mem::take(&mut self.spare_targets),
                 // About one event a command (a message, a moved cursor):
                 // grown as it went, the vector was copied every time it
                 // doubled.
@@ -595,9 +623,13 @@ impl Worker {
                 {
                     c.bus.publish(std::mem::take(&mut b.events));
                 }
-                let spare = self.release(b.effects);
+                let spare = self.release(b.effects, &b.targets);
                 if spare.capacity() <= SPARE_EFFECTS {
                     self.spare_effects = spare;
+                }
+                if b.targets.capacity() <= SPARE_TARGETS {
+                    b.targets.clear();
+                    self.spare_targets = b.targets;
                 }
                 Ok(())
             }
@@ -627,7 +659,7 @@ impl Worker {
                     .collect();
                 // Said before the state is read again, which waits as long as
                 // the database is away.
-                self.release(lines);
+                self.release(lines, &[]);
                 // What this node released stays its sequencers' place: a
                 // cluster's other nodes may have stored more, which is read
                 // and released in order, not skipped.
@@ -678,7 +710,7 @@ impl Worker {
                     lines.push(Effect::Remove(offer));
                 }
                 // Replies are dropped unsent: their sessions see the hub refuse.
-                self.release(lines);
+                self.release(lines, &[]);
                 Ok(())
             }
         }
@@ -743,18 +775,19 @@ impl Worker {
     /// session still sees lines and replies in the order they were made.
     ///
     /// Returns `effects`, empty, for its room to be used again.
-    pub(super) fn release(&mut self, mut effects: Vec<Effect>) -> Vec<Effect> {
+    pub(super) fn release(
+        &mut self,
+        mut effects: Vec<Effect>,
+        targets: &[SessionId],
+    ) -> Vec<Effect> {
         let mut staged = Vec::new();
         for effect in effects.drain(..) {
             match effect {
-                Effect::Line(to, line) => {
-                    let Some(session) = self.state.sessions.get_mut(&to) else {
-                        continue;
-                    };
-                    if session.staged.is_empty() {
-                        staged.push(to);
+                Effect::Line(to, line) => self.stage(&mut staged, to, line),
+                Effect::Shared(line, range) => {
+                    for &to in targets.get(range).unwrap_or_default() {
+                        self.stage(&mut staged, to, line.clone());
                     }
-                    session.staged.push(line);
                 }
                 Effect::Reply(send) => {
                     self.push_staged(&mut staged);
@@ -772,12 +805,29 @@ impl Worker {
         effects
     }
 
+    /// Adds `line` to what `to` is sent when the lines are pushed; `staged`
+    /// lists the sessions with lines waiting.
+    fn stage(&mut self, staged: &mut Vec<SessionId>, to: SessionId, line: Bytes) {
+        let Some(session) = self.state.sessions.get_mut(&to) else {
+            return;
+        };
+        if session.staged.is_empty() {
+            staged.push(to);
+            let room = (session.staged_last as usize).min(STAGED_ROOM);
+            session.staged.reserve_exact(room);
+        }
+        session.staged.push(line);
+    }
+
     fn push_staged(&mut self, staged: &mut Vec<SessionId>) {
         for to in staged.drain(..) {
             let Some(session) = self.state.sessions.get_mut(&to) else {
                 continue;
             };
             let lines = std::mem::take(&mut session.staged);
+            // The largest of late, fading: batches of one burst vary in size.
+            let len = u32::try_from(lines.len()).unwrap_or(u32::MAX);
+            session.staged_last = len.max(session.staged_last - session.staged_last / 4);
             if session.outbound.push_all(lines).is_err() && !self.overflowed.contains(&to) {
                 self.overflowed.push(to);
             }
