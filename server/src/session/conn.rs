@@ -7,12 +7,12 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::io::{self, IoSlice};
+use std::io::{self, IoSlice, Read as _};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
 use classchat_common::{FrameError, LineCodec, ServerMessage};
-use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
@@ -117,7 +117,7 @@ impl Conn {
                             static CHUNK: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_CHUNK]);
                         }
                         CHUNK.with_borrow_mut(|chunk| {
-                            let read = stream.try_read(chunk);
+                            let read = try_read_drained(stream, chunk);
                             if let Ok(n) = read {
                                 self.buf.extend_from_slice(&chunk[..n]);
                             }
@@ -277,6 +277,29 @@ impl Conn {
 }
 
 /// Writes what the socket takes without waiting; the rest stays in `lines`.
+/// One read, as [`TcpStream::try_read`], except that a read which did not
+/// fill `buf` took all the socket had, so the stream is marked not readable
+/// at once: `try_read` would learn it from one more read answered `EAGAIN`,
+/// a system call per wake-up. Bytes that arrive after the read make the
+/// socket readable again (epoll reports each arrival, and Tokio clears only
+/// the readiness it saw before the read), so none is missed.
+fn try_read_drained(stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+    let socket = socket2::SockRef::from(stream);
+    let mut short = None;
+    let read = stream.try_io(Interest::READABLE, || {
+        let n = (&*socket).read(buf)?;
+        if n > 0 && n < buf.len() {
+            short = Some(n);
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(n)
+    });
+    match (read, short) {
+        (Err(e), Some(n)) if e.kind() == io::ErrorKind::WouldBlock => Ok(n),
+        (read, _) => read,
+    }
+}
+
 fn try_write_lines(stream: &TcpStream, lines: &mut VecDeque<Bytes>) -> io::Result<()> {
     while !lines.is_empty() {
         // Most writes are of a line or three: the slices for them are
