@@ -276,7 +276,6 @@ impl Conn {
     }
 }
 
-/// Writes what the socket takes without waiting; the rest stays in `lines`.
 /// One read, as [`TcpStream::try_read`], except that a read which did not
 /// fill `buf` took all the socket had, so the stream is marked not readable
 /// at once: `try_read` would learn it from one more read answered `EAGAIN`,
@@ -300,6 +299,7 @@ fn try_read_drained(stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
+/// Writes what the socket takes without waiting; the rest stays in `lines`.
 fn try_write_lines(stream: &TcpStream, lines: &mut VecDeque<Bytes>) -> io::Result<()> {
     while !lines.is_empty() {
         // Most writes are of a line or three: the slices for them are
