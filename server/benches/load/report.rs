@@ -156,7 +156,8 @@ pub const SPECS: &[Spec] = &[
               warm-up, one with twice the measured messages of the other, the difference over \
               the extra deliveries (messages × 99). So a delivery's share of receiving, storing \
               and confirming the message it delivers is in it, and each member's `ack` and the \
-              `receipt`s it causes.",
+              `receipt`s it causes. How the hub's batches form moves one run by up to 5%, so a \
+              full run measures it three times and reports the median.",
     },
     Spec {
         name: "latency_p50_ratio_v4",
