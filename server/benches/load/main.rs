@@ -120,7 +120,11 @@ impl Plan {
                 pairs: 10,
                 per_sender: 2_000,
                 one_at_a_time: 300,
-                group_per_sender: 250,
+                group: fanout::FanoutPlan {
+                    members: 100,
+                    senders: 4,
+                    per_sender: 250,
+                },
             },
         }
     }
@@ -166,7 +170,11 @@ impl Plan {
                 pairs: 4,
                 per_sender: 500,
                 one_at_a_time: 100,
-                group_per_sender: 100,
+                group: fanout::FanoutPlan {
+                    members: 100,
+                    senders: 4,
+                    per_sender: 100,
+                },
             },
         }
     }
@@ -178,8 +186,8 @@ impl Plan {
              {} logins during a sign-up flood on {} connections; {} latency samples idle and \
              during a request flood, then {} s of `create` flood; in a cluster, {} latency \
              samples per run and {} pairs × {} direct messages; under callgrind, {} pairs × {} \
-             direct messages and twice that, {} one at a time and twice that, {} × {} to the \
-             group and twice that, in a cluster {} pairs × {} and twice that",
+             direct messages and twice that, {} one at a time and twice that, {} × {} to a \
+             {}-member group and twice that, in a cluster {} pairs × {} and twice that",
             self.idle_conns,
             self.dm.pairs,
             self.dm.per_sender,
@@ -201,8 +209,9 @@ impl Plan {
             self.instr.pairs,
             self.instr.per_sender,
             self.instr.one_at_a_time,
-            self.fanout.senders,
-            self.instr.group_per_sender,
+            self.instr.group.senders,
+            self.instr.group.per_sender,
+            self.instr.group.members,
             self.cluster_instr.pairs,
             self.cluster_instr.per_sender
         )
@@ -394,20 +403,20 @@ async fn bench() -> anyhow::Result<()> {
     if wanted("fanout_instr") {
         match instructions::available() {
             Ok(()) => {
-                let (f, per_sender) = (plan.fanout, plan.instr.group_per_sender);
+                let g = plan.instr.group;
                 eprintln!(
                     "instructions per group delivery under callgrind: {} members, {} senders × {} \
                      and × {}",
-                    f.members,
-                    f.senders,
-                    per_sender,
-                    2 * per_sender
+                    g.members,
+                    g.senders,
+                    g.per_sender,
+                    2 * g.per_sender
                 );
                 // As for the cluster's count, the batches form differently
                 // from run to run (up to 5% here): the median of the runs.
                 for run in 0..plan.slow_runs {
                     let keep = perf("fanout_instr").filter(|_| run == 0);
-                    let v = instructions::group_delivery(f, per_sender, keep).await?;
+                    let v = instructions::group_delivery(g, keep).await?;
                     results.add("fanout_instr", v);
                 }
             }
