@@ -247,7 +247,8 @@ struct Counted {
     indexing: u64,
 }
 
-/// Runs the server under callgrind with `names` logged in, plays `load`, stops the server and returns what it counted.
+/// Runs the server under callgrind with `names` logged in, plays `load`,
+/// stops the server and returns what it counted.
 async fn counted(
     counter: Counter,
     store: StoreKind,
