@@ -61,26 +61,9 @@ pub fn submit(model: &mut Model, fx: &mut Vec<Effect>) {
     if !text.starts_with('/') {
         return send_here(model, &text, text.clone(), fx);
     }
-    // `/sendfile` alone offers a file in the open conversation. The parser (and
-    // so pipe mode) still wants a recipient: a script has no open conversation.
-    if text.trim().eq_ignore_ascii_case("/sendfile")
-        && let Some(to) = model.current().map(|c| c.conv.clone())
-    {
-        if refuse_posting(model, &to) {
-            return;
-        }
-        replace_text(model.input_mut(), "");
-        remember(model, &text);
-        return files::open_picker(model, to);
-    }
-    // `/members` alone lists the open group's members; the parser (and so
-    // pipe mode) still wants the group named.
-    let text = match model.current().map(|c| &c.conv) {
-        Some(Conv::Group(group)) if text.trim().eq_ignore_ascii_case("/members") => {
-            format!("/members {group}")
-        }
-        _ => text,
-    };
+    // Up recalls what was typed, which goes to whatever is open then.
+    let typed = text.clone();
+    let text = fill_in_open(model, text);
     let command = match commands::parse(&text) {
         // Passwords typed in the input would show, and stay in what Up recalls.
         Ok(Command::Passwd { change: Some(_) }) | Err(CommandError::Usage { .. })
@@ -119,8 +102,23 @@ pub fn submit(model: &mut Model, fx: &mut Vec<Effect>) {
         return;
     }
     replace_text(model.input_mut(), "");
-    remember(model, &text);
+    remember(model, &typed);
     run(model, command, text, fx);
+}
+
+/// `/sendfile` alone offers a file in the open conversation, and `/members`
+/// alone lists the open group's members: the conversation is filled in here,
+/// since the parser (and so pipe mode, which has no open conversation) wants
+/// it named.
+fn fill_in_open(model: &Model, text: String) -> String {
+    let alone = text.trim();
+    match model.current().map(|c| &c.conv) {
+        Some(conv) if alone.eq_ignore_ascii_case("/sendfile") => format!("/sendfile {conv}"),
+        Some(Conv::Group(group)) if alone.eq_ignore_ascii_case("/members") => {
+            format!("/members {group}")
+        }
+        _ => text,
+    }
 }
 
 fn is_passwd(text: &str) -> bool {

@@ -199,6 +199,10 @@ fn sendfile_alone_picks_for_the_open_conversation() {
         Some(Popup::Picker(p)) => assert_eq!(p.to.to_string(), "#cs101"),
         other => panic!("expected the picker, got {other:?}"),
     }
+    // Up recalls it as typed, for whichever conversation is open then.
+    press(&mut model, plain(KeyCode::Esc));
+    press(&mut model, plain(KeyCode::Up));
+    assert_eq!(draft(&model), "/sendfile");
 
     // With no conversation open there is nobody to send to: the usage shows.
     let mut lobby = connected_model(90, 30);

@@ -445,6 +445,11 @@ fn members_alone_lists_the_open_groups_members_and_elsewhere_asks_which() {
         _ => None,
     });
     assert_eq!(asked.as_deref(), Some("cs101"));
+    // Up recalls it as typed, for whichever group is open then.
+    press(&mut model, plain(KeyCode::Up));
+    assert_eq!(draft(&model), "/members");
+    press(&mut model, plain(KeyCode::Down));
+    assert_eq!(draft(&model), "");
 
     submit(&mut model, "/msg bob hi");
     assert_eq!(
