@@ -286,8 +286,8 @@ async fn searches_beyond_the_allowance_are_refused_with_when_to_retry() {
 }
 
 /// SQLite indexes in bulk, off each message's path: what was stored before a
-/// restart is found after it, whether or not it was indexed before; and a
-/// deleted message's words leave the index itself.
+/// restart is found after it, whether or not it was indexed before; and the
+/// words of a deleted message, or edited out of one, leave the index itself.
 #[tokio::test]
 async fn the_sqlite_index_survives_a_restart_and_forgets_deleted_words() {
     let server = start_server(searching_freely(ServerOptions::default().sqlite())).await;
@@ -312,6 +312,13 @@ async fn the_sqlite_index_survives_a_restart_and_forgets_deleted_words() {
     );
     change(&mut alice, "bob", "", gone, true).await;
     assert_eq!(search(&mut alice, "quokka").await.0, []);
+    // An edit takes the old words out and puts the new ones in.
+    change(&mut alice, "bob", "zebra deux", 2, false).await;
+    assert_eq!(search(&mut alice, "two").await.0, []);
+    assert_eq!(
+        search(&mut alice, "deux").await.0,
+        [row("bob", 2, "zebra deux")]
+    );
     alice.bye().await;
 
     let dir = server.stop().await;
@@ -325,5 +332,9 @@ async fn the_sqlite_index_survives_a_restart_and_forgets_deleted_words() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(terms, ["one", "two", "zebra"], "the deleted words are gone");
+    assert_eq!(
+        terms,
+        ["deux", "one", "zebra"],
+        "the deleted and edited-out words are gone"
+    );
 }

@@ -49,7 +49,7 @@ macro_rules! select_messages {
 }
 
 /// The schema version this code writes, kept in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 6;
+const SCHEMA_VERSION: i64 = 7;
 
 /// Version 6 added the search index (`sqlite/search.rs`).
 const SEARCH_SCHEMA: &str = search::SCHEMA;
@@ -299,6 +299,13 @@ impl SqliteStore {
             5 => {
                 conn.execute_batch(&format!(
                     "BEGIN; {SEARCH_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                ))
+                .map_err(corrupt)?;
+            }
+            6 => {
+                conn.execute_batch(&format!(
+                    "BEGIN; {} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;",
+                    search::FROM_SCHEMA_6
                 ))
                 .map_err(corrupt)?;
             }
@@ -1011,16 +1018,18 @@ impl Store for SqliteStore {
 
     fn edit_message(&mut self, conv: ConvId, seq: u64, body: &str, at: Timestamp) -> Result<()> {
         self.begin()?;
+        self.search.editing(&self.conn, conv, seq, body)?;
         self.conn
             .prepare_cached(
                 "UPDATE messages SET body = ?3, edited_at = ?4 WHERE conv_id = ?1 AND seq = ?2",
             )?
             .execute(params![conv.0, sql_seq(seq), body, at.as_millis()])?;
-        self.search.edited(&self.conn, conv, seq, body)
+        Ok(())
     }
 
     fn erase_message(&mut self, conv: ConvId, seq: u64) -> Result<()> {
         self.begin()?;
+        self.search.erasing(&self.conn, conv, seq)?;
         self.conn
             .prepare_cached(
                 "UPDATE messages SET body = '', kind = ?3, edited_at = NULL
@@ -1035,7 +1044,7 @@ impl Store for SqliteStore {
         self.conn
             .prepare_cached("DELETE FROM reactions WHERE conv_id = ?1 AND seq = ?2")?
             .execute(params![conv.0, sql_seq(seq)])?;
-        self.search.erased(&self.conn, conv, seq)
+        Ok(())
     }
 
     fn find_message(&mut self, sender: UserId, id: MessageId) -> Result<Option<MessageRef>> {
