@@ -10,6 +10,17 @@
 //! This is a small hand-made queue rather than a `tokio::sync::mpsc` channel
 //! because an idle connection must cost almost nothing: an empty `VecDeque` owns
 //! no allocation, and a drained queue gives its memory back.
+//!
+//! **Writing through.** Once a session is live on plain TCP it shares its
+//! socket with the queue ([`Outbound::share`]). While its task waits for
+//! something to happen ([`Outbound::release`] … [`Outbound::claim`]) and
+//! nothing is queued, a push writes the lines to the socket at once, under
+//! the queue's lock: a line to an idle client then costs no wake-up of its
+//! task and no hop to another thread. What the socket does not take at once
+//! is queued, and the task woken to write it with the usual stall timer. The
+//! task holds the claim whenever it may write itself (handling a line,
+//! awaiting the hub's reply to it, writing the queue), so the two never write
+//! at the same time, and a line pushed after a reply never overtakes it.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +31,9 @@ use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 use classchat_common::OfferId;
+use tokio::net::TcpStream;
+
+use crate::session::conn::try_write_lines;
 
 /// Why a queue stopped accepting lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +62,10 @@ struct State {
     news: bool,
     /// The connection's task, waiting for news.
     waiter: Option<Waker>,
+    /// The connection's socket, when pushes may write to it themselves.
+    socket: Option<Arc<TcpStream>>,
+    /// The connection's task may be writing: pushes only queue.
+    claimed: bool,
 }
 
 impl State {
@@ -114,10 +132,21 @@ impl Outbound {
             return Err(Closed::Overflow);
         }
         let was_empty = s.lines.is_empty();
-        s.bytes += bytes;
+        // Reuses the vector's allocation; nothing is copied.
+        let mut lines = VecDeque::from(lines);
+        if was_empty
+            && !s.claimed
+            && let Some(socket) = &s.socket
+            && try_write_lines(socket, &mut lines).is_ok()
+            && lines.is_empty()
+        {
+            return Ok(());
+        }
+        // What the socket did not take (or an error, which the task meets
+        // when it writes) waits for the task.
+        s.bytes += lines.iter().map(Bytes::len).sum::<usize>();
         if was_empty {
-            // Reuses the vector's allocation; nothing is copied.
-            s.lines = VecDeque::from(lines);
+            s.lines = lines;
         } else {
             s.lines.extend(lines);
         }
@@ -129,6 +158,37 @@ impl Outbound {
             w.wake();
         }
         Ok(())
+    }
+
+    /// Lets pushes write to `socket` themselves while the task does not hold
+    /// the claim (it holds it from the start).
+    pub fn share(&self, socket: Arc<TcpStream>) {
+        if let Ok(mut s) = self.0.state.lock() {
+            s.claimed = true;
+            s.socket = Some(socket);
+        }
+    }
+
+    /// Pushes write to the socket no more, and let go of it: the
+    /// connection is ending.
+    pub fn unshare(&self) {
+        let socket = self.0.state.lock().ok().and_then(|mut s| s.socket.take());
+        drop(socket);
+    }
+
+    /// The task may write to the socket from now on: pushes only queue.
+    pub fn claim(&self) {
+        if let Ok(mut s) = self.0.state.lock() {
+            s.claimed = true;
+        }
+    }
+
+    /// The task waits and writes nothing until it claims again: pushes may
+    /// write to the socket themselves, as long as nothing is queued.
+    pub fn release(&self) {
+        if let Ok(mut s) = self.0.state.lock() {
+            s.claimed = false;
+        }
     }
 
     /// Asks the connection to read nothing from its client for `ms`
@@ -289,6 +349,82 @@ mod tests {
         assert_eq!(waiter.await.unwrap(), [offer]);
         assert!(q.take_stops().is_empty());
         assert!(q.take().0.is_empty(), "no line came with it");
+    }
+
+    /// A queue sharing the server's end of a loopback connection, and the
+    /// client's end.
+    async fn shared(bytes: usize) -> (Outbound, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let q = queue(10, bytes);
+        q.share(Arc::new(server));
+        (q, client)
+    }
+
+    async fn read_exactly(client: &mut TcpStream, n: usize) -> Vec<u8> {
+        use tokio::io::AsyncReadExt as _;
+        let mut got = vec![0; n];
+        client.read_exact(&mut got).await.unwrap();
+        got
+    }
+
+    /// Whether the connection's task would be woken now.
+    fn has_news(q: &Outbound) -> bool {
+        let waker = futures::task::noop_waker();
+        q.poll_ready(&mut Context::from_waker(&waker)).is_ready()
+    }
+
+    /// While the task waits and nothing is queued, a push goes straight to
+    /// the socket and wakes no one; while it holds the claim, or once
+    /// something is queued, pushes queue behind, in order.
+    #[tokio::test]
+    async fn a_push_to_a_waiting_connection_is_written_through() {
+        let (q, mut client) = shared(1000).await;
+        assert!(!has_news(&q));
+        q.push_all(vec![Bytes::from("a\n"), Bytes::from("b\n")])
+            .unwrap();
+        assert!(has_news(&q));
+        assert_eq!(q.take().0, ["a\n", "b\n"], "claimed from the start: queued");
+
+        q.release();
+        q.push_all(vec![Bytes::from("c\n"), Bytes::from("d\n")])
+            .unwrap();
+        assert!(q.take().0.is_empty(), "written through");
+        assert!(!has_news(&q), "the task is not woken");
+        assert_eq!(read_exactly(&mut client, 4).await, b"c\nd\n");
+
+        q.claim();
+        q.push(Bytes::from("e\n")).unwrap();
+        q.release();
+        q.push(Bytes::from("f\n")).unwrap();
+        assert!(has_news(&q));
+        assert_eq!(q.take().0, ["e\n", "f\n"], "behind what was queued");
+
+        q.unshare();
+        q.push(Bytes::from("g\n")).unwrap();
+        assert_eq!(q.take().0, ["g\n"], "the socket is no longer shared");
+    }
+
+    /// What the socket does not take at once is queued from the first byte
+    /// it did not take, and the task is woken to write it.
+    #[tokio::test]
+    async fn what_the_socket_does_not_take_is_queued_from_where_it_stopped() {
+        let (q, mut client) = shared(64 << 20).await;
+        q.release();
+        let big: Vec<u8> = (0..16u32 << 20).map(|i| (i % 251) as u8).collect();
+        q.push_all(vec![Bytes::from(big.clone()), Bytes::from("tail\n")])
+            .unwrap();
+        assert!(has_news(&q));
+        let (rest, _) = q.take();
+        let queued: usize = rest.iter().map(Bytes::len).sum();
+        assert!(queued > 5 && queued < big.len() + 5, "{queued}");
+        assert_eq!(rest.back().unwrap(), "tail\n");
+        let written = big.len() + 5 - queued;
+        assert_eq!(read_exactly(&mut client, written).await, big[..written]);
+        assert_eq!(rest[0], big[written..]);
     }
 
     #[tokio::test]

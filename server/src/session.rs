@@ -9,7 +9,7 @@
 
 mod bulk;
 mod catchup;
-mod conn;
+pub(crate) mod conn;
 pub(crate) mod history;
 mod login;
 mod password;
@@ -120,6 +120,7 @@ pub fn run(
             }
             Err(_) => End::Gone,
         };
+        outbound.unshare();
         Box::pin(finish(conn, &ctx, &attached, &login, transfers, end)).await;
         drop(ticket);
     }
@@ -293,6 +294,9 @@ async fn serve(conn: &mut Conn, here: Here<'_>, transfers: &mut Transfers) -> En
     // Set while the client is made to wait after a refusal for its rate:
     // nothing is read until it ends (boxed: rarely there).
     let mut hold: Option<Pin<Box<tokio::time::Sleep>>> = None;
+    // Whether the hub may write to the socket while the loop waits: once the
+    // catch-up is over (live lines wait behind it), on plain TCP.
+    let mut shared = false;
     loop {
         if let Some(ms) = outbound.take_hold() {
             hold = Some(Box::pin(tokio::time::sleep(Duration::from_millis(ms))));
@@ -303,8 +307,18 @@ async fn serve(conn: &mut Conn, here: Here<'_>, transfers: &mut Transfers) -> En
             return end;
         }
         let catching_up = catch_up.is_some();
+        if !shared
+            && !catching_up
+            && let Some(socket) = conn.shared_socket()
+        {
+            outbound.share(socket);
+            shared = true;
+        }
         let can_read = hold.is_none() && catch_up.as_ref().is_none_or(|c| !c.holding_enough());
         let catch_up_lines = catch_up.as_ref().is_some_and(|c| c.has_lines());
+        if shared {
+            outbound.release();
+        }
         // What woke the loop; handled after the `select!`, so that nothing
         // of the wait is kept while a line is handled or written.
         let wake = tokio::select! {
@@ -319,6 +333,9 @@ async fn serve(conn: &mut Conn, here: Here<'_>, transfers: &mut Transfers) -> En
             chunk = async { Box::pin(transfers.next_chunk()).await }, if transfers.can_send() => Wake::Chunk(chunk),
             () = &mut idle => Wake::Idle,
         };
+        if shared {
+            outbound.claim();
+        }
         match wake {
             Wake::Shutdown => return End::close(shutdown_message()),
             Wake::Queued => {

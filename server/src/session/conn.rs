@@ -4,10 +4,16 @@
 //! and gives the buffer back whenever it is empty, so ten thousand idle
 //! connections hold no read buffers at all. Writing takes whole batches of
 //! already-encoded lines and hands them to the kernel with vectored writes.
+//!
+//! A plain TCP socket is shared (`Arc`): once a session is live, the hub may
+//! write lines to it itself while the session's task waits (see
+//! [`crate::outbound`]), so a line to an idle client costs no wake-up of the
+//! task and no hop to another thread.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read as _};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -27,7 +33,7 @@ const FEW_IOVECS: usize = 8;
 
 /// The connection underneath: plain TCP, or TLS over it.
 enum Link {
-    Plain(TcpStream),
+    Plain(Arc<TcpStream>),
     Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
 }
 
@@ -65,7 +71,7 @@ impl Conn {
     /// A connection whose waits for a client that is not reading end when
     /// `stop` is cancelled (the server is shutting down).
     pub fn new(stream: TcpStream, write_timeout: Duration, stop: CancellationToken) -> Self {
-        Self::with_link(Link::Plain(stream), write_timeout, stop)
+        Self::with_link(Link::Plain(Arc::new(stream)), write_timeout, stop)
     }
 
     /// A connection over TLS (the handshake already done).
@@ -85,6 +91,15 @@ impl Conn {
             eof: false,
             write_timeout,
             stop,
+        }
+    }
+
+    /// The socket, for the hub to write to while the session waits; `None`
+    /// over TLS, whose writes must go through its session.
+    pub fn shared_socket(&self) -> Option<Arc<TcpStream>> {
+        match &self.link {
+            Link::Plain(stream) => Some(stream.clone()),
+            Link::Tls(_) => None,
         }
     }
 
@@ -180,7 +195,7 @@ impl Conn {
         let (link, stop) = (&mut self.link, &self.stop);
         let write = async {
             match link {
-                Link::Plain(stream) => write_all_lines(stream, lines, limit).await,
+                Link::Plain(stream) => write_all_plain(stream, lines, limit).await,
                 Link::Tls(stream) => {
                     write_all_lines(stream.as_mut(), lines, limit).await?;
                     tokio::time::timeout(limit, stream.flush())
@@ -215,7 +230,13 @@ impl Conn {
         }
         let read = async {
             match &mut self.link {
-                Link::Plain(stream) => stream.read(out).await,
+                Link::Plain(stream) => loop {
+                    stream.readable().await?;
+                    match stream.try_read(out) {
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        read => break read,
+                    }
+                },
                 Link::Tls(stream) => stream.read(out).await,
             }
         };
@@ -231,7 +252,13 @@ impl Conn {
         while !bytes.is_empty() {
             let write = async {
                 match &mut self.link {
-                    Link::Plain(stream) => stream.write(bytes).await,
+                    Link::Plain(stream) => loop {
+                        stream.writable().await?;
+                        match stream.try_write(bytes) {
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                            wrote => break wrote,
+                        }
+                    },
                     Link::Tls(stream) => stream.write(bytes).await,
                 }
             };
@@ -252,7 +279,7 @@ impl Conn {
         let limit = self.write_timeout;
         let _ = tokio::time::timeout(limit, async {
             match &mut self.link {
-                Link::Plain(stream) => stream.shutdown().await,
+                Link::Plain(stream) => shut_down(stream),
                 Link::Tls(stream) => stream.shutdown().await,
             }
         })
@@ -268,7 +295,13 @@ impl Conn {
         }
         let _ = tokio::time::timeout(Duration::from_secs(2), async {
             match &mut self.link {
-                Link::Plain(stream) => last(stream, &line).await,
+                Link::Plain(stream) => {
+                    let mut lines = VecDeque::from([line]);
+                    match write_all_plain(stream, &mut lines, Duration::from_secs(2)).await {
+                        Ok(()) => shut_down(stream),
+                        Err(_) => Ok(()),
+                    }
+                }
                 Link::Tls(stream) => last(stream.as_mut(), &line).await,
             }
         })
@@ -299,8 +332,31 @@ fn try_read_drained(stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
+/// Closes the sending side of a shared socket (the others may still hold it).
+fn shut_down(stream: &TcpStream) -> io::Result<()> {
+    socket2::SockRef::from(stream).shutdown(std::net::Shutdown::Write)
+}
+
+/// Writes every line to a plain socket; each write must make progress
+/// within `limit`.
+async fn write_all_plain(
+    stream: &TcpStream,
+    lines: &mut VecDeque<Bytes>,
+    limit: Duration,
+) -> Result<(), WriteError> {
+    loop {
+        try_write_lines(stream, lines)?;
+        if lines.is_empty() {
+            return Ok(());
+        }
+        tokio::time::timeout(limit, stream.writable())
+            .await
+            .map_err(|_| WriteError::Stalled(limit))??;
+    }
+}
+
 /// Writes what the socket takes without waiting; the rest stays in `lines`.
-fn try_write_lines(stream: &TcpStream, lines: &mut VecDeque<Bytes>) -> io::Result<()> {
+pub(crate) fn try_write_lines(stream: &TcpStream, lines: &mut VecDeque<Bytes>) -> io::Result<()> {
     while !lines.is_empty() {
         // Most writes are of a line or three: the slices for them are
         // filled in a few stores, not 256 (4 KiB) each time.
