@@ -239,8 +239,8 @@ fn rate_limit_help() -> String {
     help
 }
 
-/// What runs instead of the server: an operator's work on the data while the
-/// server is stopped, and the program's own documentation.
+/// What runs instead of the server: an operator's work on the data, and the
+/// program's own documentation.
 #[derive(Debug, clap::Subcommand)]
 enum Command {
     /// Give an account a new random password, printed here, and retire its
@@ -248,6 +248,13 @@ enum Command {
     ResetPassword {
         /// The account's name (any case).
         user: Username,
+    },
+    /// Copy the database, consistently, to FILE (a new file): a running
+    /// server makes the copy while it goes on serving; with none running,
+    /// this command does. Copy the data directory's `files/` beside it.
+    Backup {
+        /// Where the copy goes; an existing file is never replaced.
+        file: PathBuf,
     },
     /// Print a completion script for your shell, e.g. `classchat-server
     /// completions bash > ~/.local/share/bash-completion/completions/classchat-server`.
@@ -318,6 +325,10 @@ fn run_command(command: Command, dir: Option<PathBuf>) -> anyhow::Result<()> {
             println!(
                 "{user}'s saved logins no longer work: each of {user}'s clients asks for this password."
             );
+        }
+        Command::Backup { file } => {
+            let written = admin::backup(&data_dir(dir)?, &file)?;
+            println!("backup written to {}", written.display());
         }
         Command::Completions { shell } => {
             let mut script = Vec::new();

@@ -286,6 +286,16 @@ impl Server {
             ));
         }
         tracker.spawn(sweep_offers(self.ctx.clone()));
+        // `classchat-server backup` asks here: no other process may open
+        // the database while the server has it.
+        #[cfg(unix)]
+        if self.ctx.config.store == StoreKind::Sqlite {
+            tracker.spawn(crate::admin::serve(
+                self.ctx.config.data_dir.clone(),
+                self.ctx.hub.reader().clone(),
+                self.ctx.shutdown.clone(),
+            ));
+        }
         shutdown.await;
         tracing::info!("shutting down");
         self.ctx.shutdown.cancel();

@@ -596,6 +596,18 @@ pub trait Reader: Send + Sync + std::fmt::Debug {
     fn versions(&self) -> Result<Vec<(ConvId, u64)>> {
         Ok(Vec::new())
     }
+
+    /// Writes a consistent copy of everything stored to `to`, a file that
+    /// must not exist yet, while the server goes on (`classchat-server
+    /// backup`). Only the SQLite store makes one.
+    fn backup(&self, to: &std::path::Path) -> Result<()> {
+        let _ = to;
+        Err(StoreError::Settings(
+            "only the SQLite store is backed up by the server: back up PostgreSQL with \
+             pg_dump; the memory store keeps nothing"
+                .into(),
+        ))
+    }
 }
 
 /// A recorded offer as it stands.

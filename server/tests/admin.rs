@@ -24,6 +24,81 @@ fn reset_password(data_dir: &Path, name: &str) -> Output {
         .expect("run classchat-server reset-password")
 }
 
+fn backup(data_dir: &Path, to: &Path) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_classchat-server"))
+        .arg("backup")
+        .arg(to)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run classchat-server backup")
+}
+
+/// `classchat-server backup` from another thread, so that the server under
+/// test, on this test's runtime, can answer it.
+async fn backup_of(data_dir: &Path, to: &Path) -> Output {
+    let (data_dir, to) = (data_dir.to_path_buf(), to.to_path_buf());
+    tokio::task::spawn_blocking(move || backup(&data_dir, &to))
+        .await
+        .unwrap()
+}
+
+/// The bodies of the messages in the database file `db`, in order.
+fn bodies(db: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.prepare("SELECT body FROM messages ORDER BY conv_id, seq")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// The server holds its database for itself while it runs, so a running
+/// server makes the copy, and goes on serving; with the server stopped the
+/// command makes it itself. An existing file is never replaced.
+#[tokio::test]
+async fn a_backup_is_made_by_the_running_server_or_without_one() {
+    let server = start_server(ServerOptions::default().sqlite()).await;
+    server.login("bob").await.bye().await;
+    let mut alice = server.login("alice").await;
+    alice.send_stored("bob", "kept in the backup").await;
+
+    let out = tempfile::tempdir().unwrap();
+    let copy = out.path().join("copy.db");
+    let made = backup_of(&server.data_path(), &copy).await;
+    let said = String::from_utf8_lossy(&made.stdout);
+    assert!(
+        made.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    assert_eq!(said.trim(), format!("backup written to {}", copy.display()));
+    assert_eq!(bodies(&copy), ["kept in the backup"]);
+
+    let again = backup_of(&server.data_path(), &copy).await;
+    assert!(!again.status.success());
+    let why = String::from_utf8_lossy(&again.stderr);
+    assert!(why.contains("already exists"), "{why}");
+
+    alice.send_stored("bob", "after the backup").await;
+    alice.bye().await;
+    let dir = server.stop().await;
+    assert!(
+        !dir.path().join("admin.sock").exists(),
+        "a stopped server leaves no socket"
+    );
+    let cold = out.path().join("cold.db");
+    let made = backup_of(dir.path(), &cold).await;
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    assert_eq!(bodies(&cold), ["kept in the backup", "after the backup"]);
+}
+
 async fn refused_login(server: &TestServer, name: &str, password: &str) {
     let mut c = server.connect().await;
     c.hello().await;

@@ -48,6 +48,18 @@ macro_rules! select_messages {
     };
 }
 
+/// How every connection of the server opens the database: SQLite's unix VFS
+/// with the file locked for this process alone (`unix-excl`). The data
+/// directory is locked to one server anyway; so SQLite takes the file's lock
+/// once and keeps it, and keeps the WAL index on the heap instead of in a
+/// shared-memory file, while the server's own connections (the hub's writer,
+/// the readers of history and search) still share it. Each transaction then
+/// saves the three `fcntl` locks it took on the shared memory, six of the
+/// eighteen system calls of a one-at-a-time round (docs/BENCHMARKS.md). No
+/// other process can open the database while the server runs: a backup is
+/// the server's to make (`classchat-server backup`).
+const VFS: &std::ffi::CStr = c"unix-excl";
+
 /// The schema version this code writes, kept in `PRAGMA user_version`.
 const SCHEMA_VERSION: i64 = 7;
 
@@ -237,7 +249,7 @@ impl SqliteStore {
                     cause,
                 })?;
         }
-        let conn = Connection::open(&path)?;
+        let conn = Connection::open_with_flags_and_vfs(&path, OpenFlags::default(), VFS)?;
         let corrupt = |e: rusqlite::Error| match e.sqlite_error_code() {
             Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => damaged(&path, &e),
             _ => StoreError::from(e),
@@ -1128,9 +1140,10 @@ impl SqliteReader {
         let conn = match pooled {
             Some(c) => c,
             None => {
-                let c = Connection::open_with_flags(
+                let c = Connection::open_with_flags_and_vfs(
                     &self.path,
                     OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    VFS,
                 )?;
                 c.busy_timeout(std::time::Duration::from_secs(5))?;
                 c
@@ -1193,6 +1206,19 @@ fn with_reactions(c: &Connection, conv: ConvId, page: &mut [StoredMessage]) -> R
 }
 
 impl Reader for SqliteReader {
+    fn backup(&self, to: &Path) -> Result<()> {
+        let to = to
+            .to_str()
+            .ok_or_else(|| StoreError::Settings(format!("{} is not a UTF-8 path", to.display())))?;
+        // A read transaction of its own, so the copy is of one moment; the
+        // writer goes on meanwhile (WAL). The new file has the process's
+        // umask (owner-only), and an existing one is refused, never replaced.
+        self.with_conn(|c| {
+            c.execute("VACUUM INTO ?1", [to])?;
+            Ok(())
+        })
+    }
+
     fn search(
         &self,
         query: &Query,

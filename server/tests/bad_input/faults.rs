@@ -79,7 +79,8 @@ async fn used_data_dir() -> TempDir {
 
 /// Every file under `dir` with its bytes, to show nothing was touched. The
 /// lock a server takes on the directory (`classchat.lock`, holding its process
-/// id) is bookkeeping, not data, and is left out.
+/// id) and the socket it answers `classchat-server backup` on (`admin.sock`)
+/// are bookkeeping, not data, and are left out.
 fn contents(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     let mut todo = vec![dir.to_path_buf()];
@@ -88,7 +89,10 @@ fn contents(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 todo.push(path);
-            } else if path.file_name().is_some_and(|n| n == "classchat.lock") {
+            } else if path
+                .file_name()
+                .is_some_and(|n| n == "classchat.lock" || n == "admin.sock")
+            {
                 continue;
             } else {
                 let bytes = std::fs::read(&path).unwrap();
