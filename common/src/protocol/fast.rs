@@ -148,23 +148,13 @@ pub(crate) fn string(out: &mut Vec<u8>, s: &str) {
 fn escaped(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = s.as_bytes();
-    let (mut start, mut i) = (0, 0);
-    while i < bytes.len() {
-        // Eight bytes at a time while none needs escaping (most text).
-        if let Some(word) = bytes
-            .get(i..i + 8)
-            .and_then(|w| <[u8; 8]>::try_from(w).ok())
-            && clean(u64::from_le_bytes(word))
-        {
-            i += 8;
-            continue;
-        }
-        let b = bytes[i];
-        i += 1;
-        if b >= 0x20 && b != b'"' && b != b'\\' {
-            continue;
-        }
-        out.extend_from_slice(&bytes[start..i - 1]);
+    let mut start = 0;
+    loop {
+        let at = first_special(bytes, start);
+        out.extend_from_slice(&bytes[start..at]);
+        let Some(&b) = bytes.get(at) else {
+            return;
+        };
         match b {
             b'"' => out.extend_from_slice(b"\\\""),
             b'\\' => out.extend_from_slice(b"\\\\"),
@@ -182,20 +172,52 @@ fn escaped(out: &mut Vec<u8>, s: &str) {
                 HEX[usize::from(b & 0xf)],
             ]),
         }
-        start = i;
+        start = at + 1;
     }
-    out.extend_from_slice(&bytes[start..]);
 }
 
-/// Whether none of the eight bytes of `w` is a control character, `"` or
-/// `\` (the classic "has a byte less than n / equal to b" word tricks, exact
-/// for n ≤ 128).
-fn clean(w: u64) -> bool {
+/// Whether `b` is a control character, `"` or `\`: what a JSON string
+/// escapes, and what ends (or complicates) one being read.
+fn needs_care(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// Where the first byte from `from` on that [`needs_care`] is (`bytes.len()`
+/// if none), found eight bytes at a time.
+fn first_special(bytes: &[u8], from: usize) -> usize {
+    let mut at = from;
+    while let Some(word) = bytes.get(at..at + 8) {
+        let mut w = [0; 8];
+        w.copy_from_slice(word);
+        let marks = special(u64::from_le_bytes(w));
+        if marks != 0 {
+            return at + (marks.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    bytes
+        .get(at..)
+        .and_then(|tail| tail.iter().position(|&b| needs_care(b)))
+        .map_or(bytes.len(), |p| at + p)
+}
+
+/// Marks (the high bit) the bytes of `w` that [`needs_care`], with the
+/// classic "has a byte less than n / equal to b" word tricks (exact for
+/// n ≤ 128). A byte above one that needs care may be marked too (the
+/// subtraction borrows from it), but never one below: the lowest mark is the
+/// first byte that needs care.
+fn special(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH != 0;
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH != 0;
-    !(below(w, 0x20) || zero(w ^ (ONES * 0x22)) || zero(w ^ (ONES * 0x5c)))
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    below(w, 0x20) | zero(w ^ (ONES * 0x22)) | zero(w ^ (ONES * 0x5c))
+}
+
+/// Whether none of the eight bytes of `w` [`needs_care`].
+#[cfg(test)]
+fn clean(w: u64) -> bool {
+    special(w) == 0
 }
 
 /// `send` as its fields, read straight into place.
@@ -369,26 +391,13 @@ impl<'a> Flat<'a> {
     fn raw_string(&mut self) -> Option<&'a [u8]> {
         self.expect(b'"')?;
         let start = self.at;
-        let bytes = self.bytes;
-        loop {
-            // Eight bytes at a time while none ends the string or needs care.
-            if let Some(word) = bytes
-                .get(self.at..self.at + 8)
-                .and_then(|w| <[u8; 8]>::try_from(w).ok())
-                && clean(u64::from_le_bytes(word))
-            {
-                self.at += 8;
-                continue;
-            }
-            let b = *bytes.get(self.at)?;
-            self.at += 1;
-            match b {
-                b'"' => return bytes.get(start..self.at - 1),
-                b'\\' => return None,
-                _ if b < 0x20 => return None,
-                _ => {}
-            }
+        let end = first_special(self.bytes, start);
+        // The first byte that needs care must be the closing quote.
+        if self.bytes.get(end) != Some(&b'"') {
+            return None;
         }
+        self.at = end + 1;
+        self.bytes.get(start..end)
     }
 
     /// An unsigned integer as JSON writes one (no sign, fraction, exponent or
@@ -440,7 +449,34 @@ impl<'a> Flat<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::clean;
+    use super::{clean, first_special, needs_care};
+
+    /// Eight at a time, or one at a time in the tail, the first byte found
+    /// is the first that needs care, wherever it is and whatever is around.
+    #[test]
+    fn the_first_byte_that_needs_care_is_found_wherever_it_is() {
+        let fillers = [b'a', 0x7f, 0x80, 0xff, 0x21, 0x5d, b'"', 0x01];
+        for len in 0..20 {
+            for at in 0..len {
+                for b in [0x00, 0x1f, b'"', b'\\', b'\n', 0x20, 0x7f, 0xc3] {
+                    for filler in fillers {
+                        let mut bytes = vec![b'x'; len];
+                        bytes[at] = b;
+                        for after in bytes.iter_mut().skip(at + 1) {
+                            *after = filler;
+                        }
+                        for from in 0..=at {
+                            let naive = bytes[from..]
+                                .iter()
+                                .position(|&c| needs_care(c))
+                                .map_or(len, |p| from + p);
+                            assert_eq!(first_special(&bytes, from), naive, "{bytes:?} from {from}");
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn a_word_is_clean_exactly_when_no_byte_of_it_needs_escaping() {
