@@ -97,14 +97,14 @@ pub fn backup(data_dir: &Path, to: &Path) -> Result<PathBuf, AdminError> {
         BufReader::new(&stream)
             .read_line(&mut reply)
             .map_err(failed)?;
-        return match reply.trim_end().split_once(' ') {
-            _ if reply.trim_end() == "ok" => Ok(to),
-            Some(("error", why)) => Err(AdminError::Server(why.to_owned())),
-            _ => Err(AdminError::Server(format!(
-                "it answered {:?}",
-                reply.trim_end()
-            ))),
-        };
+        let reply = reply.trim_end();
+        if reply == "ok" {
+            return Ok(to);
+        }
+        let why = reply
+            .strip_prefix("error ")
+            .map_or_else(|| format!("it answered {reply:?}"), str::to_owned);
+        return Err(AdminError::Server(why));
     }
     // No server answers: never make an empty database where the operator
     // meant an existing one, and hold the lock while copying.
