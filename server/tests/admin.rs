@@ -86,7 +86,10 @@ async fn a_backup_is_made_by_the_running_server_or_without_one() {
     let failed = backup_of(&server.data_path(), &nowhere).await;
     assert!(!failed.status.success());
     let why = String::from_utf8_lossy(&failed.stderr);
-    assert!(why.contains("the server could not make the backup"), "{why}");
+    assert!(
+        why.contains("the server could not make the backup"),
+        "{why}"
+    );
 
     alice.send_stored("bob", "after the backup").await;
     alice.bye().await;
