@@ -565,6 +565,14 @@ pub struct Offered {
 #[error("the server is shutting down")]
 pub struct HubGone;
 
+/// Why [`Hub::try_send`] did not send a command.
+#[derive(Debug)]
+pub enum Backlog {
+    /// The channel is full: the command, to send by waiting.
+    Full(Command),
+    Gone,
+}
+
 #[derive(Debug, Clone)]
 pub struct HubConfig {
     pub rates: Rates,
@@ -638,13 +646,21 @@ impl Hub {
         // The channel nearly always has room. Waiting for room takes a future
         // of half a kilobyte, which would sit in every connection's state even
         // while idle, so only that rare wait is boxed.
-        match self.tx.try_send(command) {
+        match self.try_send(command) {
             Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(command)) => {
+            Err(Backlog::Full(command)) => {
                 Box::pin(self.tx.send(command)).await.map_err(|_| HubGone)
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(HubGone),
+            Err(Backlog::Gone) => Err(HubGone),
         }
+    }
+
+    /// Sends a command if the channel has room now, without waiting.
+    pub fn try_send(&self, command: Command) -> Result<(), Backlog> {
+        self.tx.try_send(command).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(command) => Backlog::Full(command),
+            mpsc::error::TrySendError::Closed(_) => Backlog::Gone,
+        })
     }
 
     /// Sends a command built around a reply channel and waits for the reply.

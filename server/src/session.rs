@@ -34,7 +34,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::Hasher;
 use crate::config::Config;
 use crate::gate::Ticket;
-use crate::hub::{Attached, Command, Decision, Hub, HubGone, Request, Sending};
+use crate::hub::{Attached, Backlog, Command, Decision, Hub, HubGone, Request, Sending};
 use crate::outbound::{Closed, Outbound};
 use catchup::CatchUp;
 use conn::Conn;
@@ -372,10 +372,9 @@ async fn serve(conn: &mut Conn, here: Here<'_>, transfers: &mut Transfers) -> En
                     }
                     continue;
                 }
-                // Boxed: handling a line takes a future of about a kilobyte,
-                // which would otherwise be part of every idle session's state.
-                let handled = Box::pin(handle(conn, here, transfers, line));
-                if let Some(end) = handled.await {
+                if let Some(answering) = take_line(conn, here, transfers, &line)
+                    && let Some(end) = answering.await
+                {
                     return end;
                 }
             }
@@ -528,8 +527,9 @@ async fn next_page(
         return Some(End::Gone);
     }
     for line in held {
-        let handled = Box::pin(handle(conn, at, transfers, line));
-        if let Some(end) = handled.await {
+        if let Some(answering) = take_line(conn, at, transfers, &line)
+            && let Some(end) = answering.await
+        {
             return Some(end);
         }
     }
@@ -553,22 +553,66 @@ async fn bye(conn: &mut Conn, ctx: &Context, outbound: &Outbound) -> Option<End>
     Some(End::close(ServerMessage::Bye))
 }
 
-/// Handles one line from a logged-in client. `Some` ends the session.
-async fn handle(
-    conn: &mut Conn,
-    at: Here<'_>,
-    transfers: &mut Transfers,
-    line: Bytes,
-) -> Option<End> {
-    let Here { ctx, me, .. } = at;
-    let session = me.session;
-    let msg = match ClientMessage::decode(&line) {
-        Ok(msg) => msg,
-        Err(e) => return send(conn, &e.to_message()).await,
-    };
+/// What is left of handling a line once [`take_line`] returns: its answer,
+/// to wait for; `Some` from it ends the session.
+type Answering<'a> = Pin<Box<dyn Future<Output = Option<End>> + Send + 'a>>;
+
+/// Handles one line from the client, as far as it can without waiting.
+///
+/// A request for the hub, the usual line, is handed over then and there,
+/// leaving nothing to wait for. The rest is boxed: answering takes a future
+/// of about a kilobyte, which would otherwise be part of every idle
+/// session's state (so would anything this kept across a wait).
+fn take_line<'a>(
+    conn: &'a mut Conn,
+    at: Here<'a>,
+    transfers: &'a mut Transfers,
+    line: &[u8],
+) -> Option<Answering<'a>> {
+    let ctx = at.ctx;
+    match route(line) {
+        Routed::Hub(request) => {
+            let command = Command::Request {
+                session: at.me.session,
+                request,
+            };
+            match ctx.hub.try_send(command) {
+                Ok(()) => None,
+                Err(Backlog::Full(command)) => Some(Box::pin(async move {
+                    let sent = ctx.hub.send(command).await;
+                    sent.err().map(|HubGone| End::close(ctx.unavailable(None)))
+                })),
+                Err(Backlog::Gone) => Some(Box::pin(std::future::ready(Some(End::close(
+                    ctx.unavailable(None),
+                ))))),
+            }
+        }
+        Routed::Here(msg) => Some(Box::pin(handle(conn, at, transfers, msg))),
+        Routed::Refused(refused) => Some(Box::pin(async move { send(conn, &refused).await })),
+    }
+}
+
+/// Where a line from the client goes: most become a request for the hub
+/// (sorted here, without waiting, so that the usual line takes no future of
+/// its own), the rest the session answers itself ([`handle`]).
+enum Routed {
+    Hub(Request),
+    Here(ClientMessage),
+    /// Boxed: rare, and far larger than the rest.
+    Refused(Box<ServerMessage>),
+}
+
+fn route(line: &[u8]) -> Routed {
+    match ClientMessage::decode(line) {
+        Ok(msg) => sort(msg),
+        Err(e) => Routed::Refused(Box::new(e.to_message())),
+    }
+}
+
+fn sort(msg: ClientMessage) -> Routed {
     // Exhaustive, like the hub's own dispatch: a new `ClientMessage` does not
-    // compile until it is given a place here.
-    let request = match msg {
+    // compile until it is given a place here or in [`handle`].
+    Routed::Hub(match msg {
         // Answered by the hub, in the order they came.
         ClientMessage::Send {
             id,
@@ -597,7 +641,7 @@ async fn handle(
                         message: why.into(),
                         retry_after_ms: None,
                     };
-                    return send(conn, &refused).await;
+                    return Routed::Refused(Box::new(refused));
                 }
             };
             Request::Send { id, to, body, what }
@@ -667,6 +711,37 @@ async fn handle(
             posting,
         },
         // Answered by the session itself.
+        ClientMessage::History { .. }
+        | ClientMessage::Search { .. }
+        | ClientMessage::Offer { .. }
+        | ClientMessage::Chunk { .. }
+        | ClientMessage::Accept { .. }
+        | ClientMessage::FileAck { .. }
+        | ClientMessage::Received { .. }
+        | ClientMessage::Decline { .. }
+        | ClientMessage::Cancel { .. }
+        | ClientMessage::Conversations { .. }
+        | ClientMessage::Ping
+        | ClientMessage::Pong
+        | ClientMessage::Bye
+        | ClientMessage::Password { .. }
+        | ClientMessage::Hello { .. }
+        | ClientMessage::Login { .. }
+        | ClientMessage::Put { .. }
+        | ClientMessage::Get { .. } => return Routed::Here(msg),
+    })
+}
+
+/// Answers a line the session handles itself (see [`route`]).
+async fn handle(
+    conn: &mut Conn,
+    at: Here<'_>,
+    transfers: &mut Transfers,
+    msg: ClientMessage,
+) -> Option<End> {
+    let Here { ctx, me, .. } = at;
+    let session = me.session;
+    match msg {
         ClientMessage::History {
             req,
             conv,
@@ -682,7 +757,7 @@ async fn handle(
                 limit,
             };
             let reply = Box::pin(history::answer(ctx, session, me.user, page)).await;
-            return answer(conn, ctx, req, reply).await;
+            answer(conn, ctx, req, reply).await
         }
         ClientMessage::Search {
             req,
@@ -699,7 +774,7 @@ async fn handle(
                 limit,
             };
             let reply = Box::pin(search::answer(ctx, session, ask)).await;
-            return answer(conn, ctx, req, reply).await;
+            answer(conn, ctx, req, reply).await
         }
         ClientMessage::Offer {
             req,
@@ -717,7 +792,7 @@ async fn handle(
                 stream,
             };
             let reply = Box::pin(transfers.offer(ctx, session, req, new)).await;
-            return answer(conn, ctx, req, reply).await;
+            answer(conn, ctx, req, reply).await
         }
         ClientMessage::Chunk {
             offer,
@@ -725,54 +800,81 @@ async fn handle(
             data,
         } => {
             let reply = Box::pin(transfers.chunk(ctx, session, offer, offset, &data)).await;
-            return answer(conn, ctx, None, reply).await;
+            answer(conn, ctx, None, reply).await
         }
         ClientMessage::Accept { req, offer, bulk } => {
             let reply = Box::pin(transfers.accept(ctx, session, req, offer, bulk)).await;
-            return answer(conn, ctx, req, reply).await;
+            answer(conn, ctx, req, reply).await
         }
         ClientMessage::FileAck { offer, received } => {
             transfers.ack(offer, received);
-            return None;
+            None
         }
         ClientMessage::Received { req, offer } => {
             let reply = transfers.decide(ctx, session, req, offer, Decision::Received);
-            return answer(conn, ctx, req, reply.await.map(Option::unwrap_or_default)).await;
+            answer(conn, ctx, req, reply.await.map(Option::unwrap_or_default)).await
         }
         ClientMessage::Decline { req, offer } => {
             let reply = transfers.decide(ctx, session, req, offer, Decision::Declined);
-            return answer(conn, ctx, req, reply.await.map(Option::unwrap_or_default)).await;
+            answer(conn, ctx, req, reply.await.map(Option::unwrap_or_default)).await
         }
         ClientMessage::Cancel { req, offer } => {
             let reply = Box::pin(transfers.cancel(ctx, session, &me.name, req, offer))
                 .await
                 .map(Option::unwrap_or_default);
-            return answer(conn, ctx, req, reply).await;
+            answer(conn, ctx, req, reply).await
         }
         ClientMessage::Conversations { req } => {
             let reply = Box::pin(history::conversations(ctx, session, me.user, req)).await;
-            return answer(conn, ctx, req, reply).await;
+            answer(conn, ctx, req, reply).await
         }
-        ClientMessage::Ping => return send(conn, &ServerMessage::Pong).await,
-        ClientMessage::Pong => return None,
-        ClientMessage::Bye => return bye(conn, ctx, at.outbound).await,
+        ClientMessage::Ping => send(conn, &ServerMessage::Pong).await,
+        ClientMessage::Pong => None,
+        ClientMessage::Bye => bye(conn, ctx, at.outbound).await,
         ClientMessage::Password { req, old, new } => {
             let reply = Box::pin(password::change(ctx, me, at.login, req, old, new)).await;
-            return send(conn, &reply).await;
+            send(conn, &reply).await
         }
         ClientMessage::Hello { .. } | ClientMessage::Login { .. } => {
             let e = "this connection is already logged in";
-            return send(conn, &ServerMessage::error(ErrorCode::AlreadyLoggedIn, e)).await;
+            send(conn, &ServerMessage::error(ErrorCode::AlreadyLoggedIn, e)).await
         }
         ClientMessage::Put { .. } | ClientMessage::Get { .. } => {
             let e =
                 "put and get are the first line of a connection of their own (PROTOCOL.md §11.7)";
-            return send(conn, &ServerMessage::error(ErrorCode::BadRequest, e)).await;
+            send(conn, &ServerMessage::error(ErrorCode::BadRequest, e)).await
         }
-    };
-    ctx.hub
-        .request(session, request)
-        .await
-        .err()
-        .map(|HubGone| End::close(ctx.unavailable(None)))
+        // `route` gives these to the hub before a line gets here; listed, so
+        // that a new message is placed on one side or the other.
+        hub_bound @ (ClientMessage::Send { .. }
+        | ClientMessage::Ack { .. }
+        | ClientMessage::Typing { .. }
+        | ClientMessage::Read { .. }
+        | ClientMessage::Who { .. }
+        | ClientMessage::Whois { .. }
+        | ClientMessage::ReadBy { .. }
+        | ClientMessage::Files { .. }
+        | ClientMessage::Create { .. }
+        | ClientMessage::Join { .. }
+        | ClientMessage::Leave { .. }
+        | ClientMessage::Groups { .. }
+        | ClientMessage::Members { .. }
+        | ClientMessage::Rename { .. }
+        | ClientMessage::Add { .. }
+        | ClientMessage::Kick { .. }
+        | ClientMessage::Owner { .. }
+        | ClientMessage::Delete { .. }
+        | ClientMessage::Unban { .. }
+        | ClientMessage::Pin { .. }
+        | ClientMessage::Unpin { .. }
+        | ClientMessage::Role { .. }
+        | ClientMessage::Settings { .. }) => match sort(hub_bound) {
+            Routed::Hub(request) => Box::pin(ctx.hub.request(session, request))
+                .await
+                .err()
+                .map(|HubGone| End::close(ctx.unavailable(None))),
+            Routed::Refused(refused) => send(conn, &refused).await,
+            Routed::Here(_) => None,
+        },
+    }
 }
