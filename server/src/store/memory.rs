@@ -3,6 +3,7 @@
 //! the server without storage costs.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
 use std::sync::{Arc, RwLock};
 
 use classchat_common::protocol::FileState;
@@ -29,9 +30,10 @@ struct Data {
     pins: Vec<(ConvId, u64)>,
     /// In the order given.
     reactions: Vec<(ConvId, u64, UserId, String)>,
-    /// Each conversation's messages in sequence order (`seq` is index + 1).
-    messages: IdMap<ConvId, Vec<StoredMessage>>,
-    by_client_id: HashMap<(UserId, MessageId), MessageRef>,
+    messages: IdMap<ConvId, Log>,
+    by_client_id: HashMap<ClientKey, MessageRef, BuildHasherDefault<Prehashed>>,
+    /// SipHash, keyed for this process, of the client ids in `by_client_id`.
+    client_keys: RandomState,
     /// Deleted conversations leave holes, so ids come from a counter.
     last_conv: i64,
     /// File offers, and whether each is over.
@@ -42,6 +44,14 @@ struct Data {
 }
 
 impl Data {
+    fn client_key(&self, sender: UserId, id: MessageId) -> ClientKey {
+        ClientKey {
+            hash: self.client_keys.hash_one((sender, id)),
+            sender,
+            id,
+        }
+    }
+
     fn user_name(&self, id: UserId) -> Option<&Username> {
         usize::try_from(id.0 - 1)
             .ok()
@@ -254,7 +264,8 @@ impl Store for MemoryStore {
 
     fn append(&mut self, msg: &NewMessage<'_>) -> Result<Appended> {
         let mut d = self.write()?;
-        if let Some(existing) = d.by_client_id.get(&(msg.sender, msg.id)) {
+        let key = d.client_key(msg.sender, msg.id);
+        if let Some(existing) = d.by_client_id.get(&key) {
             return Ok(Appended::Duplicate(*existing));
         }
         let sender_name = d
@@ -282,7 +293,7 @@ impl Store for MemoryStore {
             reactions: Vec::new(),
         });
         d.by_client_id.insert(
-            (msg.sender, msg.id),
+            key,
             MessageRef {
                 conv: msg.conv,
                 seq: msg.seq,
@@ -390,7 +401,8 @@ impl Store for MemoryStore {
     }
 
     fn find_message(&mut self, sender: UserId, id: MessageId) -> Result<Option<MessageRef>> {
-        Ok(self.write()?.by_client_id.get(&(sender, id)).copied())
+        let d = self.write()?;
+        Ok(d.by_client_id.get(&d.client_key(sender, id)).copied())
     }
 
     fn commit(&mut self) -> Pending<'_, ()> {
@@ -455,8 +467,7 @@ impl Reader for MemoryStore {
             .map_err(|_| StoreError::Corrupt("memory store lock poisoned".into()))?;
         let start = usize::try_from(after).unwrap_or(usize::MAX);
         Ok(d.messages.get(&conv).map_or(0, |log| {
-            log.iter()
-                .skip(start)
+            log.iter_from(start)
                 .filter(|m| m.sender != user && m.kind == MessageKind::Text)
                 .count() as u64
         }))
@@ -478,8 +489,8 @@ impl Reader for MemoryStore {
         };
         let start = usize::try_from(after).unwrap_or(usize::MAX).min(log.len());
         let end = usize::try_from(upto).unwrap_or(usize::MAX).min(log.len());
-        let mut page: Vec<StoredMessage> = log[start..end.max(start)]
-            .iter()
+        let mut page: Vec<StoredMessage> = log
+            .between(start, end)
             .take(limit)
             .map(|m| with_quote(log, m))
             .collect();
@@ -498,8 +509,8 @@ impl Reader for MemoryStore {
         let end = usize::try_from(before.saturating_sub(1))
             .unwrap_or(usize::MAX)
             .min(log.len());
-        let mut page: Vec<StoredMessage> = log[end.saturating_sub(limit)..end]
-            .iter()
+        let mut page: Vec<StoredMessage> = log
+            .between(end.saturating_sub(limit), end)
             .map(|m| with_quote(log, m))
             .collect();
         with_reactions(&d, conv, &mut page);
@@ -508,12 +519,12 @@ impl Reader for MemoryStore {
 }
 
 /// Message `seq` of a conversation's log (`seq` is index + 1).
-fn at_mut(log: &mut [StoredMessage], seq: u64) -> Option<&mut StoredMessage> {
+fn at_mut(log: &mut Log, seq: u64) -> Option<&mut StoredMessage> {
     log.get_mut(usize::try_from(seq.checked_sub(1)?).ok()?)
 }
 
 /// `m`, and for a reply the message it answers as it is now.
-fn with_quote(log: &[StoredMessage], m: &StoredMessage) -> StoredMessage {
+fn with_quote(log: &Log, m: &StoredMessage) -> StoredMessage {
     let quoted = match (m.kind, m.refers) {
         (MessageKind::Text, Some(seq)) => usize::try_from(seq.saturating_sub(1))
             .ok()
@@ -536,4 +547,194 @@ fn with_reactions(d: &Data, conv: ConvId, page: &mut [StoredMessage]) {
         .filter_map(|r| Some((r.1, r.3.clone(), d.user_name(r.2)?.clone())))
         .collect();
     super::attach_reactions(page, rows);
+}
+
+/// A message's client id, as `by_client_id` keys it: with its SipHash worked
+/// out once. Looking a message up hashes its id once, and the map growing
+/// moves its keys without hashing them again.
+#[derive(Debug, Clone, Copy)]
+struct ClientKey {
+    hash: u64,
+    sender: UserId,
+    id: MessageId,
+}
+
+impl PartialEq for ClientKey {
+    fn eq(&self, other: &Self) -> bool {
+        (self.sender, self.id) == (other.sender, other.id)
+    }
+}
+
+impl Eq for ClientKey {}
+
+impl Hash for ClientKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// Hashes a [`ClientKey`] to the hash it carries.
+#[derive(Debug, Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `ClientKey` is hashed here, and it writes one `u64`.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// How many messages a block of a [`Log`] holds.
+const BLOCK: usize = 512;
+
+/// A conversation's messages in sequence order (`seq` is index + 1), in
+/// blocks of [`BLOCK`]: a long log grows by a block at a time, never by
+/// copying what it holds into an allocation twice the size.
+#[derive(Debug, Default)]
+struct Log {
+    blocks: Vec<Vec<StoredMessage>>,
+}
+
+impl Log {
+    fn len(&self) -> usize {
+        self.blocks
+            .last()
+            .map_or(0, |last| (self.blocks.len() - 1) * BLOCK + last.len())
+    }
+
+    fn push(&mut self, m: StoredMessage) {
+        match self.blocks.last_mut() {
+            Some(last) if last.len() < BLOCK => last.push(m),
+            // The first block grows as a vector does, so that a short
+            // conversation holds no more than it needs.
+            Some(_) => {
+                let mut block = Vec::with_capacity(BLOCK);
+                block.push(m);
+                self.blocks.push(block);
+            }
+            None => self.blocks.push(vec![m]),
+        }
+    }
+
+    fn get(&self, i: usize) -> Option<&StoredMessage> {
+        self.blocks.get(i / BLOCK)?.get(i % BLOCK)
+    }
+
+    fn get_mut(&mut self, i: usize) -> Option<&mut StoredMessage> {
+        self.blocks.get_mut(i / BLOCK)?.get_mut(i % BLOCK)
+    }
+
+    fn last(&self) -> Option<&StoredMessage> {
+        self.blocks.last()?.last()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &StoredMessage> {
+        self.blocks.iter().flatten()
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut StoredMessage> {
+        self.blocks.iter_mut().flatten()
+    }
+
+    /// Messages `start..end` by index (none when `end <= start`).
+    fn between(&self, start: usize, end: usize) -> impl Iterator<Item = &StoredMessage> {
+        self.iter_from(start).take(end.saturating_sub(start))
+    }
+
+    fn iter_from(&self, start: usize) -> impl Iterator<Item = &StoredMessage> {
+        let first = self.blocks.get(start / BLOCK);
+        let first = first
+            .and_then(|b| b.get(start % BLOCK..))
+            .unwrap_or_default();
+        first
+            .iter()
+            .chain(self.blocks.iter().skip(start / BLOCK + 1).flatten())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(seq: u64) -> StoredMessage {
+        StoredMessage {
+            seq,
+            id: MessageId::new(),
+            sender: UserId(1),
+            sender_name: Username::new("ann").unwrap(),
+            ts: Timestamp::from_millis(seq as i64),
+            kind: MessageKind::Text,
+            body: format!("message {seq}"),
+            refers: None,
+            edited: None,
+            quoted: None,
+            reactions: Vec::new(),
+        }
+    }
+
+    fn seqs<'a>(it: impl Iterator<Item = &'a StoredMessage>) -> Vec<u64> {
+        it.map(|m| m.seq).collect()
+    }
+
+    #[test]
+    fn a_log_in_blocks_reads_as_one_sequence() {
+        let mut log = Log::default();
+        let mut flat = Vec::new();
+        for seq in 1..=(2 * BLOCK as u64 + 7) {
+            log.push(message(seq));
+            flat.push(seq);
+            assert_eq!(log.len(), flat.len());
+            assert_eq!(log.last().map(|m| m.seq), Some(seq));
+        }
+        assert_eq!(seqs(log.iter()), flat);
+        let edges = [
+            0,
+            1,
+            BLOCK - 1,
+            BLOCK,
+            BLOCK + 1,
+            2 * BLOCK,
+            flat.len(),
+            flat.len() + 3,
+        ];
+        for start in edges {
+            assert_eq!(seqs(log.iter_from(start)), flat[start.min(flat.len())..]);
+            assert_eq!(log.get(start).map(|m| m.seq), flat.get(start).copied());
+            for end in edges {
+                let want = flat.get(start..end.min(flat.len())).unwrap_or_default();
+                assert_eq!(seqs(log.between(start, end)), want, "{start}..{end}");
+            }
+        }
+        if let Some(m) = log.get_mut(BLOCK) {
+            m.body = "edited".into();
+        }
+        assert_eq!(
+            log.iter().nth(BLOCK).map(|m| m.body.as_str()),
+            Some("edited")
+        );
+        assert_eq!(log.blocks.len(), 3);
+        assert!(log.blocks.iter().skip(1).all(|b| b.capacity() == BLOCK));
+    }
+
+    #[test]
+    fn a_client_id_is_found_by_its_sender_and_id_alone() {
+        let d = Data::default();
+        let id = MessageId::new();
+        let mut map: HashMap<ClientKey, u8, BuildHasherDefault<Prehashed>> = HashMap::default();
+        map.insert(d.client_key(UserId(1), id), 1);
+        map.insert(d.client_key(UserId(2), id), 2);
+        assert_eq!(map.get(&d.client_key(UserId(1), id)), Some(&1));
+        assert_eq!(map.get(&d.client_key(UserId(2), id)), Some(&2));
+        assert_eq!(map.get(&d.client_key(UserId(1), MessageId::new())), None);
+    }
 }
