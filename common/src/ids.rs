@@ -7,6 +7,39 @@ use chrono::{DateTime, Datelike, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 
+/// `"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"`, quotes included: a UUID as
+/// `Uuid::hyphenated` writes it in lower case, four bytes at a time.
+fn quoted_hyphenated(bytes: &[u8; 16]) -> [u8; 38] {
+    let word = |i: usize| u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+    let [a, b, c, d] = [0, 4, 8, 12].map(|i| hex8(word(i)));
+    // Fixed ranges, so that each copy is a move or two, not a call.
+    let mut text = [b'"'; 38];
+    text[1..9].copy_from_slice(&a);
+    text[9] = b'-';
+    text[10..14].copy_from_slice(&b[..4]);
+    text[14] = b'-';
+    text[15..19].copy_from_slice(&b[4..]);
+    text[19] = b'-';
+    text[20..24].copy_from_slice(&c[..4]);
+    text[24] = b'-';
+    text[25..29].copy_from_slice(&c[4..]);
+    text[29..37].copy_from_slice(&d);
+    text
+}
+
+/// The eight lower-case hex digits of `word`, most significant first: each
+/// nibble spread into a byte of its own, then made a digit or a letter.
+fn hex8(word: u32) -> [u8; 8] {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let mut x = u64::from(word);
+    x = (x | x << 16) & 0x0000_ffff_0000_ffff;
+    x = (x | x << 8) & 0x00ff_00ff_00ff_00ff;
+    x = (x | x << 4) & 0x0f0f_0f0f_0f0f_0f0f;
+    // 1 in each byte whose nibble is 10 or more; 'a' is 39 past '0' + 10.
+    let letters = ((x + 6 * ONES) >> 4) & ONES;
+    (x + u64::from(b'0') * ONES + letters * 39).to_be_bytes()
+}
+
 /// A newtype over a UUID as the protocol carries it: a hyphenated string on the
 /// wire, refused with `invalid <what>: expected a UUID` when it is not one.
 macro_rules! uuid_id {
@@ -29,13 +62,16 @@ macro_rules! uuid_id {
                 self.0.as_bytes()
             }
 
+            /// The id these bytes spell, in any form `FromStr` takes.
+            #[allow(dead_code, reason = "not every kind of id is on a fast path")]
+            pub(crate) fn parse_ascii(text: &[u8]) -> Option<Self> {
+                Uuid::try_parse_ascii(text).ok().map(Self)
+            }
+
             /// Appends the JSON string of this id, as `Serialize` writes it.
             #[allow(dead_code, reason = "not every kind of id is on a fast path")]
             pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
-                let mut buf = [0; uuid::fmt::Hyphenated::LENGTH];
-                out.push(b'"');
-                out.extend_from_slice(self.0.hyphenated().encode_lower(&mut buf).as_bytes());
-                out.push(b'"');
+                out.extend_from_slice(&quoted_hyphenated(self.0.as_bytes()));
             }
         }
 
@@ -391,6 +427,24 @@ mod tests {
                 None => proptest::prop_assert!(by_chrono.is_none() || leap_second, "{s}"),
             }
         }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn an_id_is_written_as_uuid_writes_it(bytes in proptest::prelude::any::<[u8; 16]>()) {
+            let id = MessageId::from_bytes(bytes);
+            let mut out = Vec::new();
+            id.write_json(&mut out);
+            proptest::prop_assert_eq!(out, format!("\"{}\"", Uuid::from_bytes(bytes)).into_bytes());
+        }
+    }
+
+    #[test]
+    fn every_nibble_becomes_its_digit() {
+        assert_eq!(&hex8(0x0123_4567), b"01234567");
+        assert_eq!(&hex8(0x89ab_cdef), b"89abcdef");
+        assert_eq!(&hex8(0xffff_ffff), b"ffffffff");
+        assert_eq!(&hex8(0), b"00000000");
     }
 
     #[test]

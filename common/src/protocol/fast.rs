@@ -294,12 +294,14 @@ fn send(rest: &[u8]) -> Option<ClientMessage> {
     loop {
         let key = flat.key()?;
         match key {
-            b"id" | b"to" | b"body" => {
-                let slot = match key {
-                    b"id" => &mut id,
-                    b"to" => &mut to,
-                    _ => &mut body,
-                };
+            // An id is ASCII or not an id: parsed from its bytes as they are.
+            b"id" => {
+                if id.replace(flat.raw_string()?).is_some() {
+                    return None;
+                }
+            }
+            b"to" | b"body" => {
+                let slot = if key == b"to" { &mut to } else { &mut body };
                 if slot.replace(flat.string()?).is_some() {
                     return None;
                 }
@@ -316,7 +318,7 @@ fn send(rest: &[u8]) -> Option<ClientMessage> {
         }
         let [reply_to, edit, delete, react, unreact] = numbers.map(Option::flatten);
         return Some(ClientMessage::Send {
-            id: id?.parse().ok()?,
+            id: MessageId::parse_ascii(id?)?,
             to: to?.parse().ok()?,
             body: body?.to_owned(),
             reply_to,
