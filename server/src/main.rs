@@ -26,8 +26,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The ClassChat server: direct messages, groups and offline delivery for a class or a team.
 ///
-/// Without a command, it serves until Ctrl-C or SIGTERM, which shut it down
-/// cleanly. Accounts, messages and offered files live in the data directory,
+/// Without a command, it serves until Ctrl-C, SIGTERM or SIGHUP, which shut it
+/// down cleanly. Accounts, messages and offered files live in the data directory,
 /// which one server at a time may use. Logs go to stderr (RUST_LOG=debug for more).
 #[derive(Debug, Parser)]
 #[command(name = "classchat-server", version)]
@@ -424,7 +424,8 @@ fn bind_all(addrs: &[SocketAddr], how: &str) -> anyhow::Result<Vec<tokio::net::T
     Ok(listeners)
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
+/// Resolves on Ctrl-C, SIGTERM, or SIGHUP (the terminal the server ran in
+/// was closed): each stops the server as cleanly as the others.
 async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(e) = tokio::signal::ctrl_c().await {
@@ -433,21 +434,33 @@ async fn shutdown_signal() {
         }
     };
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!("cannot listen for SIGTERM: {e}");
-                std::future::pending::<()>().await;
-            }
-        }
+    let (term, hangup) = {
+        use tokio::signal::unix::SignalKind;
+        (
+            unix_signal(SignalKind::terminate(), "SIGTERM"),
+            unix_signal(SignalKind::hangup(), "SIGHUP"),
+        )
     };
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
+    let (term, hangup) = (std::future::pending::<()>(), std::future::pending::<()>());
     tokio::select! {
         () = ctrl_c => {}
         () = term => {}
+        () = hangup => {}
+    }
+}
+
+/// Resolves when the process receives `kind`; never if it cannot listen.
+#[cfg(unix)]
+async fn unix_signal(kind: tokio::signal::unix::SignalKind, name: &str) {
+    match tokio::signal::unix::signal(kind) {
+        Ok(mut s) => {
+            s.recv().await;
+            tracing::info!("{name} received");
+        }
+        Err(e) => {
+            tracing::error!("cannot listen for {name}: {e}");
+            std::future::pending::<()>().await;
+        }
     }
 }

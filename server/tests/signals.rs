@@ -1,0 +1,65 @@
+//! Stopping the real `classchat-server` binary with a signal: SIGTERM (a
+//! service manager, `kill`) and SIGHUP (the terminal it ran in was closed)
+//! each stop it cleanly, as Ctrl-C does.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+#[macro_use]
+mod support;
+
+use std::time::Duration;
+
+use classchat_common::{ErrorCode, ServerMessage};
+use support::binary::{launch, server_command};
+use support::{PASSWORD, TestClient};
+
+async fn a_signal_stops_the_server_cleanly(signal: &str) {
+    let data = tempfile::tempdir().unwrap();
+    let (mut child, addr, log) = launch(server_command(data.path())).await.listening();
+    let mut alice = TestClient::login(addr, "alice", PASSWORD).await;
+    assert!(data.path().join("admin.sock").exists());
+
+    let pid = child.id().unwrap().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-s", signal, &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+
+    let last = alice.expect_closed().await;
+    assert!(
+        matches!(
+            last.as_slice(),
+            [
+                ..,
+                ServerMessage::Error {
+                    code: ErrorCode::ServerShutdown,
+                    ..
+                }
+            ]
+        ),
+        "told of the shutdown before the close, got {last:?}"
+    );
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("the server exits within 10 s")
+        .unwrap();
+    let log = log.lock().unwrap().clone();
+    assert!(status.success(), "SIG{signal}: {status}\n{log}");
+    assert!(log.contains(&format!("SIG{signal} received")), "{log}");
+    assert!(log.contains("stopped"), "{log}");
+    assert!(
+        !data.path().join("admin.sock").exists(),
+        "a stopped server leaves no socket"
+    );
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_server_cleanly() {
+    a_signal_stops_the_server_cleanly("TERM").await;
+}
+
+#[tokio::test]
+async fn sighup_stops_the_server_cleanly() {
+    a_signal_stops_the_server_cleanly("HUP").await;
+}
