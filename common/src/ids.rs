@@ -11,7 +11,7 @@ use uuid::Uuid;
 /// `Uuid::hyphenated` writes it in lower case, four bytes at a time.
 fn quoted_hyphenated(bytes: &[u8; 16]) -> [u8; 38] {
     let word = |i: usize| u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
-    let [a, b, c, d] = [0, 4, 8, 12].map(|i| hex8(word(i)));
+    let (a, b, c, d) = (hex8(word(0)), hex8(word(4)), hex8(word(8)), hex8(word(12)));
     // Fixed ranges, so that each copy is a move or two, not a call.
     let mut text = [b'"'; 38];
     text[1..9].copy_from_slice(&a);

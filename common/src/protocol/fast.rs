@@ -177,13 +177,16 @@ fn escaped(out: &mut Vec<u8>, s: &str) {
 }
 
 /// Whether `b` is a control character, `"` or `\`: what a JSON string
-/// escapes, and what ends (or complicates) one being read.
+/// escapes, and what ends (or complicates) one being read. [`special`] marks
+/// these eight at a time; this is what the tests hold it to.
+#[cfg(test)]
 fn needs_care(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 
-/// Where the first byte from `from` on that [`needs_care`] is (`bytes.len()`
-/// if none), found eight bytes at a time.
+/// Where the first byte from `from` on that needs care is (`bytes.len()`
+/// if none), found eight bytes at a time: the tail, and a short string
+/// (a key, a name) whole, as a word filled out with bytes that need none.
 fn first_special(bytes: &[u8], from: usize) -> usize {
     let mut at = from;
     while let Some(word) = bytes.get(at..at + 8) {
@@ -195,13 +198,18 @@ fn first_special(bytes: &[u8], from: usize) -> usize {
         }
         at += 8;
     }
-    bytes
-        .get(at..)
-        .and_then(|tail| tail.iter().position(|&b| needs_care(b)))
-        .map_or(bytes.len(), |p| at + p)
+    let mut w = [b'x'; 8];
+    for (to, b) in w.iter_mut().zip(bytes.get(at..).unwrap_or_default()) {
+        *to = *b;
+    }
+    // The filling is clean, so the lowest mark, if any, is in the tail.
+    match special(u64::from_le_bytes(w)) {
+        0 => bytes.len(),
+        marks => at + (marks.trailing_zeros() / 8) as usize,
+    }
 }
 
-/// Marks (the high bit) the bytes of `w` that [`needs_care`], with the
+/// Marks (the high bit) the bytes of `w` that need care, with the
 /// classic "has a byte less than n / equal to b" word tricks (exact for
 /// n ≤ 128). A byte above one that needs care may be marked too (the
 /// subtraction borrows from it), but never one below: the lowest mark is the
