@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::SystemTime;
 
 use chrono::{DateTime, Datelike, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -138,7 +139,16 @@ pub struct Timestamp(i64);
 
 impl Timestamp {
     pub fn now() -> Self {
-        Self(Utc::now().timestamp_millis())
+        // The system clock's milliseconds, floored as `Utc::now` counts them,
+        // without making a calendar date only to take it apart again.
+        let ms = match SystemTime::now().duration_since(SystemTime::UNIX_EPOCH) {
+            Ok(after) => i64::try_from(after.as_millis()).unwrap_or(i64::MAX),
+            Err(before) => {
+                let ms = before.duration().as_nanos().div_ceil(1_000_000);
+                i64::try_from(ms).map_or(i64::MIN, |ms| -ms)
+            }
+        };
+        Self(ms)
     }
 
     pub fn from_millis(ms: i64) -> Self {
@@ -437,6 +447,14 @@ mod tests {
             id.write_json(&mut out);
             proptest::prop_assert_eq!(out, format!("\"{}\"", Uuid::from_bytes(bytes)).into_bytes());
         }
+    }
+
+    #[test]
+    fn now_is_the_clock_in_milliseconds_as_chrono_reads_it() {
+        let before = Utc::now().timestamp_millis();
+        let now = Timestamp::now().as_millis();
+        let after = Utc::now().timestamp_millis();
+        assert!(before <= now && now <= after, "{before} {now} {after}");
     }
 
     #[test]
