@@ -37,10 +37,11 @@ impl Worker {
         b: &mut Batch,
         session: SessionId,
         id: MessageId,
-        to: &ConvName,
-        body: &str,
+        conv_name: ConvName,
+        text: String,
         what: Sending,
     ) {
+        let to = &conv_name;
         let refuse = |b: &mut Batch, r: Refusal, retry_after_ms: Option<u64>| {
             b.message(
                 session,
@@ -64,7 +65,7 @@ impl Worker {
         let body = if matches!(what, Sending::Delete(_)) {
             ""
         } else {
-            body
+            text.as_str()
         };
         if matches!(what, Sending::React(_) | Sending::Unreact(_))
             && (is_blank(body)
@@ -207,13 +208,19 @@ impl Worker {
                 });
                 self.advance_after_send(b, conv_id, user, seq, ts);
                 if let Some(conv) = self.state.convs.get(&conv_id) {
+                    // The request's own name and text, moved, not copied.
+                    let body = if matches!(what, Sending::Delete(_)) {
+                        String::new()
+                    } else {
+                        text
+                    };
                     let msg = ChatMessage {
-                        conv: to.clone(),
+                        conv: conv_name,
                         seq,
                         id,
                         from,
                         ts,
-                        body: body.to_owned(),
+                        body,
                         event: None,
                         file: None,
                         counts: None,

@@ -487,7 +487,7 @@ impl Worker {
         // The group requests answer with the group, or a refusal, alike.
         let outcome = match request {
             Request::Send { id, to, body, what } => {
-                return self.send(b, session, id, &to, &body, what);
+                return self.send(b, session, id, to, body, what);
             }
             Request::Ack { conv, seq } => return self.ack(b, session, &conv, seq),
             Request::Typing { to } => return self.typing(b, session, &to),
