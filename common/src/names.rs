@@ -75,7 +75,8 @@ macro_rules! name_type {
 
         impl PartialEq for $name {
             fn eq(&self, other: &Self) -> bool {
-                self.0.eq_ignore_ascii_case(&other.0)
+                // Spelled alike, the usual case, is one comparison of bytes.
+                self.0 == other.0 || self.0.eq_ignore_ascii_case(&other.0)
             }
         }
 
