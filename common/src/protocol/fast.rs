@@ -127,14 +127,18 @@ fn conv_json(conv: &Conv, out: &mut Vec<u8>) {
         Conv::User(u) => name_json(u, out),
         Conv::Group(g) => {
             out.extend_from_slice(b"\"#");
-            escaped(out, g.as_str());
+            out.extend_from_slice(g.as_str().as_bytes());
             out.push(b'"');
         }
     }
 }
 
+/// A name is letters, digits, `_`, `-` and `.` (`names.rs` lets nothing
+/// else be one): nothing in it to escape.
 fn name_json(name: &Username, out: &mut Vec<u8>) {
-    string(out, name.as_str());
+    out.push(b'"');
+    out.extend_from_slice(name.as_str().as_bytes());
+    out.push(b'"');
 }
 
 /// A JSON string as serde_json writes one: `"` and `\` escaped, the control
