@@ -468,3 +468,32 @@ fn odd_parts_in_whole_send_and_ack_lines_are_read_as_serde_reads_them() {
     }
     assert!(lines > 4 * SEND_PARTS.len() * SEND_PARTS.len() / 2);
 }
+
+/// The reader by hand takes the 36 bytes of an id without looking for the
+/// string's end when a quote follows them: ids of every length up to and
+/// past 36, whatever follows them, escapes in them, are read as serde reads
+/// them.
+#[test]
+fn ids_of_any_length_are_read_as_serde_reads_them() {
+    let uuid = "01a1fda8-80e6-75e2-b395-98874c11b402";
+    let mut lines = 0;
+    for len in 0..=uuid.len() + 4 {
+        let text: String = uuid.chars().chain("abcd".chars()).take(len).collect();
+        for ending in [r#"""#, r#"\"""#, r#"\\""#, r#"""""#] {
+            for after in [
+                r#","to":"bob","body":"hi"}"#,
+                r#","to":"bob","body":"\"x"}"#,
+                "}",
+            ] {
+                let line = format!(r#"{{"type":"send","id":"{text}{ending}{after}"#);
+                assert_eq!(
+                    ClientMessage::decode(line.as_bytes()),
+                    ClientMessage::decode_general(line.as_bytes()),
+                    "{line}"
+                );
+                lines += 1;
+            }
+        }
+    }
+    assert_eq!(lines, 41 * 4 * 3);
+}

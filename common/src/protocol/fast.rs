@@ -308,7 +308,7 @@ fn send(rest: &[u8]) -> Option<ClientMessage> {
         match key {
             // An id is ASCII or not an id: parsed from its bytes as they are.
             b"id" => {
-                if id.replace(flat.raw_string()?).is_some() {
+                if id.replace(flat.id_text()?).is_some() {
                     return None;
                 }
             }
@@ -391,6 +391,24 @@ impl<'a> Flat<'a> {
     /// A string without escapes or control characters, valid UTF-8.
     fn string(&mut self) -> Option<&'a str> {
         std::str::from_utf8(self.raw_string()?).ok()
+    }
+
+    /// The bytes of a string that should be an id. The form every client
+    /// writes is 36 bytes: when a quote follows them, they are taken without
+    /// a search for the end (whatever they are, the id is parsed from them,
+    /// and nothing else is an id of 36 bytes; a string that ended earlier, or
+    /// has an escape in it, fails that and the line goes the general way).
+    fn id_text(&mut self) -> Option<&'a [u8]> {
+        const HYPHENATED: usize = 36;
+        let at = self.at;
+        self.expect(b'"')?;
+        let start = self.at;
+        if self.bytes.get(start + HYPHENATED) == Some(&b'"') {
+            self.at = start + HYPHENATED + 1;
+            return self.bytes.get(start..start + HYPHENATED);
+        }
+        self.at = at;
+        self.raw_string()
     }
 
     /// A key: compared as bytes, so not checked as UTF-8 (a key that is not
