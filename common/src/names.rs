@@ -86,8 +86,14 @@ macro_rules! name_type {
             /// The lower-case bytes in one write (a name is short: one
             /// write instead of one per byte halves what SipHash costs).
             fn hash<H: Hasher>(&self, state: &mut H) {
-                let mut folded = [0u8; MAX_NAME_LEN];
                 let bytes = self.0.as_bytes();
+                if !bytes.iter().any(u8::is_ascii_uppercase) {
+                    // Already its lower-case form, as most names are.
+                    state.write(bytes);
+                    state.write_u8(0xff);
+                    return;
+                }
+                let mut folded = [0u8; MAX_NAME_LEN];
                 match folded.get_mut(..bytes.len()) {
                     Some(folded) => {
                         folded.copy_from_slice(bytes);
@@ -248,6 +254,17 @@ mod tests {
         let mut set = std::collections::HashSet::new();
         set.insert(a);
         assert!(set.contains(&b));
+        // Spelled in lower case or not, a name hashes as its lower-case form.
+        use std::hash::BuildHasher as _;
+        let state = std::hash::RandomState::new();
+        for (x, y) in [("Alice", "alice"), ("BOB.X-9_", "bob.x-9_"), ("a", "A")] {
+            let (x, y) = (Username::new(x).unwrap(), Username::new(y).unwrap());
+            assert_eq!(state.hash_one(&x), state.hash_one(&y), "{x} {y}");
+        }
+        assert_ne!(
+            state.hash_one(Username::new("alice").unwrap()),
+            state.hash_one(Username::new("alicf").unwrap())
+        );
     }
 
     #[test]

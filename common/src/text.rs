@@ -100,6 +100,10 @@ pub fn is_live(c: char) -> bool {
 /// controls, bidi controls, invisible and blank characters. An empty text is
 /// blank.
 pub fn is_blank(s: &str) -> bool {
+    // Most texts start with a letter, digit or sign shown as it is.
+    if s.as_bytes().first().is_some_and(u8::is_ascii_graphic) {
+        return false;
+    }
     s.chars()
         .all(|c| c.is_whitespace() || class(c) != Class::Shown)
 }
