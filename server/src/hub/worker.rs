@@ -785,8 +785,15 @@ impl Worker {
             match effect {
                 Effect::Line(to, line) => self.stage(&mut staged, to, line),
                 Effect::Shared(line, range) => {
-                    for &to in targets.get(range).unwrap_or_default() {
-                        self.stage(&mut staged, to, line.clone());
+                    // The last target takes the line itself: the first clone
+                    // of a line makes its buffer shared, an allocation that
+                    // a line for one connection (a direct message) need not.
+                    let targets = targets.get(range).unwrap_or_default();
+                    if let Some((&last, rest)) = targets.split_last() {
+                        for &to in rest {
+                            self.stage(&mut staged, to, line.clone());
+                        }
+                        self.stage(&mut staged, last, line);
                     }
                 }
                 Effect::Reply(send) => {
