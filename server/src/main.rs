@@ -277,6 +277,10 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // A log nobody reads any more (the `tee` of a closed terminal, a
+        // `| head` that ended) must not stop the server: tracing would say so
+        // with `eprintln!`, which panics when stderr is gone.
+        .log_internal_errors(false)
         // Colours only for a person watching; a log file gets plain text.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();

@@ -1,6 +1,7 @@
 //! Stopping the real `classchat-server` binary with a signal: SIGTERM (a
 //! service manager, `kill`) and SIGHUP (the terminal it ran in was closed)
-//! each stop it cleanly, as Ctrl-C does.
+//! each stop it cleanly, as Ctrl-C does; and a log whose reader went away
+//! (which closing a terminal also does to a `| tee`) stops nothing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
@@ -62,4 +63,54 @@ async fn sigterm_stops_the_server_cleanly() {
 #[tokio::test]
 async fn sighup_stops_the_server_cleanly() {
     a_signal_stops_the_server_cleanly("HUP").await;
+}
+
+/// A server whose log nobody reads any more (the `tee` of a closed
+/// terminal, a `| head` that ended) goes on serving, and stops cleanly.
+#[tokio::test]
+async fn a_log_nobody_reads_does_not_stop_the_server() {
+    use tokio::io::{AsyncBufReadExt as _, BufReader};
+
+    let data = tempfile::tempdir().unwrap();
+    let mut child = server_command(data.path())
+        .env("RUST_LOG", "info")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let line = lines.next_line().await.unwrap().expect("a log line");
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                let addr: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
+                return addr.parse::<std::net::SocketAddr>().unwrap();
+            }
+        }
+    })
+    .await
+    .unwrap();
+    // The reader goes away; every line logged from now on meets a closed pipe.
+    drop(lines);
+
+    // Creating accounts logs a line each.
+    let mut alice = TestClient::login(addr, "alice", PASSWORD).await;
+    let mut bob = TestClient::login(addr, "bob", PASSWORD).await;
+    alice.send_stored("bob", "still here").await;
+    bob.recv_message().await;
+
+    let pid = child.id().unwrap().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-s", "TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("the server exits within 10 s")
+        .unwrap();
+    assert!(status.success(), "{status}");
+    assert!(!data.path().join("admin.sock").exists());
 }
