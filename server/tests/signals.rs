@@ -11,8 +11,18 @@ mod support;
 use std::time::Duration;
 
 use classchat_common::{ErrorCode, ServerMessage};
-use support::binary::{launch, server_command};
+use support::binary::{launch, launch_then_stop_reading_its_log, server_command};
 use support::{PASSWORD, TestClient};
+
+/// Sends `SIG<signal>` to the server, as `kill -s` does.
+fn send_signal(child: &tokio::process::Child, signal: &str) {
+    let pid = child.id().expect("the server runs").to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-s", signal, &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -s {signal} {pid}");
+}
 
 async fn a_signal_stops_the_server_cleanly(signal: &str) {
     let data = tempfile::tempdir().unwrap();
@@ -20,12 +30,7 @@ async fn a_signal_stops_the_server_cleanly(signal: &str) {
     let mut alice = TestClient::login(addr, "alice", PASSWORD).await;
     assert!(data.path().join("admin.sock").exists());
 
-    let pid = child.id().unwrap().to_string();
-    let sent = std::process::Command::new("kill")
-        .args(["-s", signal, &pid])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    send_signal(&child, signal);
 
     let last = alice.expect_closed().await;
     assert!(
@@ -69,31 +74,8 @@ async fn sighup_stops_the_server_cleanly() {
 /// terminal, a `| head` that ended) goes on serving, and stops cleanly.
 #[tokio::test]
 async fn a_log_nobody_reads_does_not_stop_the_server() {
-    use tokio::io::{AsyncBufReadExt as _, BufReader};
-
     let data = tempfile::tempdir().unwrap();
-    let mut child = server_command(data.path())
-        .env("RUST_LOG", "info")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            let line = lines.next_line().await.unwrap().expect("a log line");
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                let addr: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
-                return addr.parse::<std::net::SocketAddr>().unwrap();
-            }
-        }
-    })
-    .await
-    .unwrap();
-    // The reader goes away; every line logged from now on meets a closed pipe.
-    drop(lines);
+    let (mut child, addr) = launch_then_stop_reading_its_log(server_command(data.path())).await;
 
     // Creating accounts logs a line each.
     let mut alice = TestClient::login(addr, "alice", PASSWORD).await;
@@ -101,12 +83,7 @@ async fn a_log_nobody_reads_does_not_stop_the_server() {
     alice.send_stored("bob", "still here").await;
     bob.recv_message().await;
 
-    let pid = child.id().unwrap().to_string();
-    let sent = std::process::Command::new("kill")
-        .args(["-s", "TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    send_signal(&child, "TERM");
     let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
         .await
         .expect("the server exits within 10 s")

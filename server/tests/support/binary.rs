@@ -68,7 +68,51 @@ pub fn server_args(data_dir: &Path) -> Vec<String> {
 
 /// Runs `command` until the server it starts listens (its address is read
 /// from its log) or exits.
-pub async fn launch(mut command: Command) -> Started {
+pub async fn launch(command: Command) -> Started {
+    let (mut child, mut lines, log, addr) = until_listening(command).await;
+    match addr {
+        Some(addr) => {
+            let log = Arc::new(Mutex::new(log));
+            let more = log.clone();
+            // Keep reading, so the server never blocks on a full pipe.
+            tokio::spawn(async move {
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let mut log = more.lock().unwrap();
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            });
+            Started::Listening { child, addr, log }
+        }
+        None => {
+            let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+                .await
+                .expect("classchat-server exits after closing its log")
+                .unwrap();
+            Started::Exited { status, log }
+        }
+    }
+}
+
+/// Runs `command` until the server listens, then stops reading its log:
+/// every line it logs after that meets a closed pipe.
+pub async fn launch_then_stop_reading_its_log(command: Command) -> (Child, SocketAddr) {
+    let (child, lines, log, addr) = until_listening(command).await;
+    drop(lines);
+    let addr = addr.unwrap_or_else(|| panic!("classchat-server did not listen:\n{log}"));
+    (child, addr)
+}
+
+/// Starts `command` and reads its log until it says where it listens (or
+/// ends): the child, the rest of its log, the log so far and the address.
+async fn until_listening(
+    mut command: Command,
+) -> (
+    Child,
+    tokio::io::Lines<BufReader<tokio::process::ChildStderr>>,
+    String,
+    Option<SocketAddr>,
+) {
     let mut child = command
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
@@ -96,26 +140,5 @@ pub async fn launch(mut command: Command) -> Started {
     })
     .await
     .expect("classchat-server listens or exits within 30 s");
-    match addr {
-        Some(addr) => {
-            let log = Arc::new(Mutex::new(log));
-            let more = log.clone();
-            // Keep reading, so the server never blocks on a full pipe.
-            tokio::spawn(async move {
-                while let Ok(Some(line)) = lines.next_line().await {
-                    let mut log = more.lock().unwrap();
-                    log.push_str(&line);
-                    log.push('\n');
-                }
-            });
-            Started::Listening { child, addr, log }
-        }
-        None => {
-            let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
-                .await
-                .expect("classchat-server exits after closing its log")
-                .unwrap();
-            Started::Exited { status, log }
-        }
-    }
+    (child, lines, log, addr)
 }
