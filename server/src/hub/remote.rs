@@ -163,20 +163,31 @@ pub struct Body {
     pub quoted: Option<Box<Quoted>>,
 }
 
-/// A [`Body`] as read from the wire, borrowing its text from it: the node
-/// takes the sender's name from what it knows already rather than make it
-/// again (the name is checked and allocated, the body copied, only as needed).
-#[derive(Debug, Deserialize)]
+/// A [`Body`] as read from the wire, borrowing from it. The sender's name is
+/// left as its bytes: the node has the name already and compares them with
+/// it, so the name is checked and allocated, and the body copied, only as
+/// needed.
+#[derive(Debug)]
 pub struct BodyRef<'a> {
-    #[serde(with = "compact::id")]
     pub id: MessageId,
-    pub sender_name: &'a str,
+    pub sender_name: &'a [u8],
     pub body: &'a str,
     pub refers: Option<u64>,
     pub quoted: Option<Box<Quoted>>,
 }
 
 impl BodyRef<'_> {
+    /// The sender's name: `known` if the bytes are that name, otherwise the
+    /// bytes if they make a valid name.
+    pub fn sender_name(&self, known: Option<&Username>) -> Option<Username> {
+        match known {
+            Some(name) if name.as_str().as_bytes() == self.sender_name => Some(name.clone()),
+            _ => std::str::from_utf8(self.sender_name)
+                .ok()
+                .and_then(|name| Username::new(name).ok()),
+        }
+    }
+
     /// The body to keep, sent by `sender_name`.
     pub fn owned(self, sender_name: Username) -> Body {
         Body {
@@ -535,12 +546,7 @@ impl Worker {
             return;
         }
         let read = (body.read)(&body.bytes).and_then(|r| {
-            let known = self
-                .state
-                .name(UserId(head.sender))
-                .filter(|n| n.as_str() == r.sender_name)
-                .cloned();
-            let sender_name = known.or_else(|| Username::new(r.sender_name).ok())?;
+            let sender_name = r.sender_name(self.state.name(UserId(head.sender)))?;
             Some(r.owned(sender_name))
         });
         match read {

@@ -198,11 +198,12 @@ pub struct Worker {
     /// [`CURSORS_WITHIN`]), and when they are.
     cursors: Vec<(ConvId, UserId)>,
     cursors_due: Option<tokio::time::Instant>,
-    /// The last batch's effects and targets vectors, emptied, for the next
-    /// batch: grown afresh each batch, they were copied every time they
-    /// doubled.
+    /// The last batch's vectors and map, emptied, for the next batch: grown
+    /// afresh each batch, they were copied every time they doubled.
     spare_effects: Vec<Effect>,
     spare_targets: Vec<SessionId>,
+    spare_origins: Vec<Origin>,
+    spare_released: IdMap<ConvId, u64>,
 }
 
 /// The most effects whose room is kept from one batch for the next.
@@ -231,6 +232,8 @@ impl Worker {
             cursors_due: None,
             spare_effects: Vec::new(),
             spare_targets: Vec::new(),
+            spare_origins: Vec::new(),
+            spare_released: IdMap::default(),
         }
     }
 
@@ -303,6 +306,8 @@ impl Worker {
             let mut batch = Batch {
                 effects: std::mem::take(&mut self.spare_effects),
                 targets: std::mem::take(&mut self.spare_targets),
+                origins: std::mem::take(&mut self.spare_origins),
+                released: std::mem::take(&mut self.spare_released),
                 // About one event a command (a message, a moved cursor):
                 // grown as it went, the vector was copied every time it
                 // doubled.
@@ -630,6 +635,16 @@ impl Worker {
                 if b.targets.capacity() <= SPARE_TARGETS {
                     b.targets.clear();
                     self.spare_targets = b.targets;
+                }
+                // About one origin, and at most one conversation, a command
+                // (a map rounds its room up).
+                if b.origins.capacity() <= 2 * self.config.max_batch {
+                    b.origins.clear();
+                    self.spare_origins = b.origins;
+                }
+                if b.released.capacity() <= 2 * self.config.max_batch {
+                    b.released.clear();
+                    self.spare_released = b.released;
                 }
                 Ok(())
             }
