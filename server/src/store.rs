@@ -552,6 +552,10 @@ pub trait Store: Send + 'static {
     fn rollback(&mut self) -> Pending<'_, ()>;
 
     fn reader(&self) -> Arc<dyn Reader>;
+
+    /// The hub has stopped for good: the store is let go, after its last
+    /// commit or rollback. A database closes its files.
+    fn close(self: Box<Self>) {}
 }
 
 /// Reads of committed data, callable from any thread.

@@ -367,6 +367,7 @@ impl Worker {
         for session in self.state.sessions.values() {
             session.outbound.close(Closed::Dropped);
         }
+        self.store.close();
         tracing::debug!("hub stopped");
     }
 
