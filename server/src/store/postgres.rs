@@ -709,6 +709,7 @@ impl PostgresStore {
         }
         self.known.clear();
         self.looked_up.clear();
+        self.targets.clear();
         self.closed.clear();
         // The prefetch began the transaction when it locked rows.
         let begun = std::mem::take(&mut self.in_tx);
