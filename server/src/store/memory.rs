@@ -427,7 +427,7 @@ impl Store for MemoryStore {
     /// Left to the process's exit. Every message stays in memory until the
     /// server stops; freeing them one by one (about 370 instructions each,
     /// most of them the allocator taking back memory another thread gave
-    /// out) only made the stop wait, for seconds with millions of them.
+    /// out) only made the stop take longer.
     fn close(self: Box<Self>) {
         std::mem::forget(self);
     }
