@@ -297,7 +297,18 @@ async fn serve(conn: &mut Conn, here: Here<'_>, transfers: &mut Transfers) -> En
     // Whether the hub may write to the socket while the loop waits: once the
     // catch-up is over (live lines wait behind it), on plain TCP.
     let mut shared = false;
+    // The server stopping wakes a session that waits. Made once and kept:
+    // made afresh for every wait, it put itself on the token's list of
+    // waiters and took itself off again each time, about 300 instructions a
+    // message; and polled last (see the `select!`).
+    let shutdown = ctx.shutdown.cancelled();
+    tokio::pin!(shutdown);
     loop {
+        // Looked at first on every round, so that a client that never stops
+        // sending hears that the server is stopping as soon as one that waits.
+        if ctx.shutdown.is_cancelled() {
+            return End::close(shutdown_message());
+        }
         if let Some(ms) = outbound.take_hold() {
             hold = Some(Box::pin(tokio::time::sleep(Duration::from_millis(ms))));
         }
@@ -323,7 +334,6 @@ async fn serve(conn: &mut Conn, here: Here<'_>, transfers: &mut Transfers) -> En
         // of the wait is kept while a line is handled or written.
         let wake = tokio::select! {
             biased;
-            () = ctx.shutdown.cancelled() => Wake::Shutdown,
             () = outbound.ready(), if !catching_up => Wake::Queued,
             line = conn.next_line(), if can_read => Wake::Line(line),
             () = async { if let Some(h) = hold.as_mut() { h.as_mut().await } }, if hold.is_some() => Wake::Unheld,
@@ -332,6 +342,9 @@ async fn serve(conn: &mut Conn, here: Here<'_>, transfers: &mut Transfers) -> En
             // idle session's state.
             chunk = async { Box::pin(transfers.next_chunk()).await }, if transfers.can_send() => Wake::Chunk(chunk),
             () = &mut idle => Wake::Idle,
+            // Last: polled only when nothing above is ready, that is when the
+            // session is about to wait (the round's start looks every time).
+            () = &mut shutdown => Wake::Shutdown,
         };
         if shared {
             outbound.claim();
