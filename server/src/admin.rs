@@ -7,7 +7,7 @@
 //! change. `backup` asks a running server to make the copy, on the socket the
 //! server listens on in its data directory (`admin.sock`; the directory is
 //! the owner's alone): the server holds the database for itself
-//! (`store/sqlite.rs`, `VFS`). With no server running it makes the copy
+//! (`store/sqlite.rs`, `vfs`). With no server running it makes the copy
 //! itself.
 
 use std::io::{BufRead as _, BufReader, Write as _};

@@ -49,7 +49,9 @@ macro_rules! select_messages {
 }
 
 /// How every connection of the server opens the database: SQLite's unix VFS
-/// with the file locked for this process alone (`unix-excl`). The data
+/// with the file locked for this process alone (`unix-excl`), under
+/// `classchat-walvfs`, which writes each frame of the log with one system call
+/// instead of two (a header and its page; see that crate). The data
 /// directory is locked to one server anyway; so SQLite takes the file's lock
 /// once and keeps it, and keeps the WAL index on the heap instead of in a
 /// shared-memory file, while the server's own connections (the hub's writer,
@@ -58,7 +60,9 @@ macro_rules! select_messages {
 /// eighteen system calls of a one-at-a-time round (docs/BENCHMARKS.md). No
 /// other process can open the database while the server runs: a backup is
 /// the server's to make (`classchat-server backup`).
-const VFS: &std::ffi::CStr = c"unix-excl";
+fn vfs() -> Result<&'static std::ffi::CStr> {
+    classchat_walvfs::register().map_err(|e| StoreError::Engine(Box::new(e)))
+}
 
 /// The schema version this code writes, kept in `PRAGMA user_version`.
 const SCHEMA_VERSION: i64 = 7;
@@ -249,7 +253,7 @@ impl SqliteStore {
                     cause,
                 })?;
         }
-        let conn = Connection::open_with_flags_and_vfs(&path, OpenFlags::default(), VFS)?;
+        let conn = Connection::open_with_flags_and_vfs(&path, OpenFlags::default(), vfs()?)?;
         let corrupt = |e: rusqlite::Error| match e.sqlite_error_code() {
             Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => damaged(&path, &e),
             _ => StoreError::from(e),
@@ -1143,7 +1147,7 @@ impl SqliteReader {
                 let c = Connection::open_with_flags_and_vfs(
                     &self.path,
                     OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                    VFS,
+                    vfs()?,
                 )?;
                 c.busy_timeout(std::time::Duration::from_secs(5))?;
                 c
