@@ -1393,4 +1393,20 @@ mod tests {
         );
         assert_eq!(snap.bans, [(ConvId(7), UserId(1))]);
     }
+
+    /// The store writes its log through `classchat-walvfs`: each frame one
+    /// write (the counter is the process's, so it can only say the VFS is
+    /// used, which is what would go if the store opened `unix-excl` again).
+    #[tokio::test]
+    async fn the_log_is_written_a_frame_a_call() {
+        let before = classchat_walvfs::joined_writes();
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(dir.path(), SyncLevel::Normal).unwrap();
+        store.load().await.unwrap();
+        store.set_banned(ConvId(7), UserId(1), true).unwrap();
+        store.commit().await.unwrap();
+        assert!(classchat_walvfs::joined_writes() > before);
+        let wal = std::fs::metadata(dir.path().join("classchat.db-wal")).unwrap();
+        assert_eq!((wal.len() - 32) % (4096 + 24), 0, "whole frames only");
+    }
 }
