@@ -413,11 +413,11 @@ async fn killing_a_node_under_load_loses_nothing_acknowledged() {
                 .await;
         }
         // Her catch-up comes first: her own messages that n1 stored and
-        // never answered, and presence changes. Usually WINDOW of them at
-        // most; but n2 knows how far she has seen only as far as n1's events
-        // have reached it, so on a busy machine the catch-up may repeat her
-        // own messages of the round that n2 had not yet heard of (a client
-        // drops those by `seq`): as many as she has sent.
+        // never answered, WINDOW of them at most, and presence changes. On a
+        // busy machine more may come: n2 holds n1's events for a conversation
+        // it is still reading from PostgreSQL, and releases them when the read
+        // is back, each of her own messages echoed to her new session there
+        // (as to any other device of hers). As many as she has sent.
         let catch_up = sent.len() + r.sent.len() + 2 * WINDOW;
         for _ in &unanswered {
             let (id, seq) = expect!(
