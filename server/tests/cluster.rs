@@ -417,13 +417,27 @@ async fn killing_a_node_under_load_loses_nothing_acknowledged() {
         // busy machine more may come: n2 holds n1's events for a conversation
         // it is still reading from PostgreSQL, and releases them when the read
         // is back, each of her own messages echoed to her new session there
-        // (as to any other device of hers). As many as she has sent.
-        let catch_up = sent.len() + r.sent.len() + 2 * WINDOW;
+        // (as to any other device of hers). So before each `stored` there may
+        // be as many lines as she has sent, and only of these kinds.
+        let hers: HashSet<MessageId> = sent.iter().chain(&r.sent).map(|(id, _)| *id).collect();
+        let mut others = 0;
         for _ in &unanswered {
-            let (id, seq) = expect!(
-                alice.recv_until(catch_up, |m| matches!(m, ServerMessage::Stored { .. })).await,
-                ServerMessage::Stored { id, seq, .. } => (id, seq)
-            );
+            let (id, seq) = loop {
+                match alice.recv().await {
+                    ServerMessage::Stored { id, seq, .. } => break (id, seq),
+                    ServerMessage::Message(m) => assert!(
+                        m.from.as_str() == "alice" && hers.contains(&m.id),
+                        "alice on n2 got a message she did not send: {m:?}"
+                    ),
+                    ServerMessage::Receipt { .. } | ServerMessage::Presence { .. } => {}
+                    other => panic!("alice on n2, before her `stored`: {other:?}"),
+                }
+                others += 1;
+                assert!(
+                    others <= hers.len() + 2 * WINDOW,
+                    "alice on n2: {others} lines and no `stored`"
+                );
+            };
             stored.insert(id, seq);
         }
         for (id, seq) in &r.stored {
