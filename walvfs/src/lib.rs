@@ -302,8 +302,9 @@ unsafe extern "C" fn write(
         return ffi::SQLITE_IOERR_WRITE;
     };
     if let Some(at) = w.held_at {
-        let joined_len = c_int::try_from(FRAME_HEADER + len);
-        if let (true, Ok(joined_len)) = (offset == at + FRAME_HEADER as i64, joined_len) {
+        if offset == at + FRAME_HEADER as i64
+            && let Ok(joined_len) = c_int::try_from(FRAME_HEADER + len)
+        {
             w.held_at = None;
             // SAFETY: SQLite's buffer holds `amount` bytes.
             let page = unsafe { std::slice::from_raw_parts(buf.cast::<u8>(), len) };

@@ -209,6 +209,7 @@ fn apply(conn: &mut Connection, path: &Path, vfs: &CStr, step: u32, op: &Op) {
                 .unwrap();
         }
         Op::Reopen => {
+            // The old connection closes (its log with it) before the new opens.
             *conn = Connection::open_in_memory().unwrap();
             *conn = open(path, vfs);
         }
