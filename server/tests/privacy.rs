@@ -92,7 +92,7 @@ async fn messages_files_and_the_tls_key_are_made_for_the_owner_alone() {
 async fn log_of_a_start(data_dir: &Path) -> String {
     let (mut child, _, log) = launch(server_command(data_dir)).await.listening();
     child.kill().await.unwrap();
-    log.lock().unwrap().clone()
+    log.whole().await
 }
 
 #[tokio::test]

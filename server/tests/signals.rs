@@ -50,7 +50,7 @@ async fn a_signal_stops_the_server_cleanly(signal: &str) {
         .await
         .expect("the server exits within 10 s")
         .unwrap();
-    let log = log.lock().unwrap().clone();
+    let log = log.whole().await;
     assert!(status.success(), "SIG{signal}: {status}\n{log}");
     assert!(log.contains(&format!("SIG{signal} received")), "{log}");
     assert!(log.contains("stopped"), "{log}");

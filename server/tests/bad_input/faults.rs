@@ -215,7 +215,7 @@ async fn a_missing_database_file_is_never_silently_replaced_while_its_data_is_st
     // Moving the rest away too is a fresh start, and the log says so.
     std::fs::remove_file(&wal).unwrap();
     let (_child, addr, log) = launch(server_command(dir.path())).await.listening();
-    let text = log.lock().unwrap().clone();
+    let text = log.so_far();
     assert!(
         text.contains("new, empty database"),
         "a fresh start is announced:\n{text}"
@@ -375,7 +375,7 @@ async fn a_full_disk_refuses_what_it_cannot_store_loses_nothing_stored_and_recov
         "the disk filled after {} messages; 3 refused with storage_failed",
         stored.len()
     );
-    let text = log.lock().unwrap().clone();
+    let text = log.so_far();
     assert!(
         text.contains("could not store"),
         "the log says why:\n{text}"

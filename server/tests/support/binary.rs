@@ -16,8 +16,7 @@ pub enum Started {
     Listening {
         child: Child,
         addr: SocketAddr,
-        /// Its log so far, and as it goes on.
-        log: Arc<Mutex<String>>,
+        log: ServerLog,
     },
     Exited {
         status: ExitStatus,
@@ -25,8 +24,32 @@ pub enum Started {
     },
 }
 
+/// A running server's log: what it has written so far, read on as it goes
+/// (so the server never blocks on a full pipe).
+pub struct ServerLog {
+    text: Arc<Mutex<String>>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl ServerLog {
+    /// Everything logged up to now.
+    pub fn so_far(&self) -> String {
+        self.text.lock().unwrap().clone()
+    }
+
+    /// The whole log of a server that has exited, read to its end: its last
+    /// lines may still be in the pipe when its exit is seen.
+    pub async fn whole(self) -> String {
+        tokio::time::timeout(Duration::from_secs(10), self.reader)
+            .await
+            .expect("the log ends once the server has exited")
+            .unwrap();
+        self.text.lock().unwrap().clone()
+    }
+}
+
 impl Started {
-    pub fn listening(self) -> (Child, SocketAddr, Arc<Mutex<String>>) {
+    pub fn listening(self) -> (Child, SocketAddr, ServerLog) {
         match self {
             Started::Listening { child, addr, log } => (child, addr, log),
             Started::Exited { status, log } => {
@@ -44,7 +67,7 @@ impl Started {
             Started::Listening { log, .. } => {
                 panic!(
                     "classchat-server started instead of refusing to:\n{}",
-                    log.lock().unwrap()
+                    log.so_far()
                 )
             }
         }
@@ -72,17 +95,20 @@ pub async fn launch(command: Command) -> Started {
     let (mut child, mut lines, log, addr) = until_listening(command).await;
     match addr {
         Some(addr) => {
-            let log = Arc::new(Mutex::new(log));
-            let more = log.clone();
-            // Keep reading, so the server never blocks on a full pipe.
-            tokio::spawn(async move {
+            let text = Arc::new(Mutex::new(log));
+            let more = text.clone();
+            let reader = tokio::spawn(async move {
                 while let Ok(Some(line)) = lines.next_line().await {
                     let mut log = more.lock().unwrap();
                     log.push_str(&line);
                     log.push('\n');
                 }
             });
-            Started::Listening { child, addr, log }
+            Started::Listening {
+                child,
+                addr,
+                log: ServerLog { text, reader },
+            }
         }
         None => {
             let status = tokio::time::timeout(Duration::from_secs(10), child.wait())

@@ -4,7 +4,6 @@
 //! own, so that tests run in parallel without hearing each other.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use classchat_common::protocol::ChatMessage;
@@ -20,7 +19,7 @@ pub struct Node {
     id: String,
     child: Child,
     pub addr: SocketAddr,
-    log: Arc<Mutex<String>>,
+    log: binary::ServerLog,
 }
 
 /// A test that fails shows what its nodes logged.
@@ -103,7 +102,7 @@ impl Node {
     }
 
     pub fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
+        self.log.so_far()
     }
 }
 
