@@ -218,7 +218,7 @@ pub fn strace_available() -> Result<(), String> {
     }
 }
 
-fn per_message(totals: &[u64], messages: usize) -> anyhow::Result<f64> {
+pub fn per_message(totals: &[u64], messages: usize) -> anyhow::Result<f64> {
     let [short, long] = totals else {
         bail!("two runs expected");
     };
@@ -353,7 +353,7 @@ pub fn callgrind(out: &Path) -> Vec<String> {
 
 /// The total instructions in a callgrind profile (its `totals:` or
 /// `summary:` line).
-fn total(out: &PathBuf) -> anyhow::Result<u64> {
+pub fn total(out: &PathBuf) -> anyhow::Result<u64> {
     let text = std::fs::read_to_string(out)
         .with_context(|| format!("callgrind wrote no profile at {}", out.display()))?;
     text.lines()

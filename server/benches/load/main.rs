@@ -47,6 +47,7 @@ mod relay;
 mod report;
 mod seed;
 mod server;
+mod storage;
 mod traffic;
 
 use std::path::{Path, PathBuf};
@@ -285,7 +286,17 @@ fn main() -> ExitCode {
     // The relay baseline is this binary run again (relay.rs): first, before
     // the benchmark's own runtime exists.
     let mut args = std::env::args().skip(1);
-    if args.next().as_deref() == Some(relay::ARG) {
+    let first = args.next();
+    if first.as_deref() == Some(storage::ARG) {
+        return match storage::serve(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("storing alone failed: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if first.as_deref() == Some(relay::ARG) {
         let listen = args.next().unwrap_or_else(|| "127.0.0.1:0".to_owned());
         return match relay::serve(&listen) {
             Ok(()) => ExitCode::SUCCESS,
@@ -383,6 +394,38 @@ async fn bench() -> anyhow::Result<()> {
                         results.add("dm_syscalls_one_at_a_time", v);
                     }
                     Err(why) => eprintln!("system calls not counted: {why}"),
+                }
+                let messages = i.pairs * i.per_sender;
+                eprintln!(
+                    "the SQLite store alone and SQLite's floors under callgrind: {messages} \
+                     and {} in commits of {}, {} and {} one at a time",
+                    2 * messages,
+                    storage::LOAD_PER_COMMIT,
+                    i.one_at_a_time,
+                    2 * i.one_at_a_time
+                );
+                for (form, name, one) in [
+                    (
+                        storage::Form::Store,
+                        "store_instr",
+                        "store_instr_one_at_a_time",
+                    ),
+                    (
+                        storage::Form::Keyed,
+                        "sqlite_keyed_floor_instr",
+                        "sqlite_keyed_floor_instr_one_at_a_time",
+                    ),
+                    (
+                        storage::Form::Floor,
+                        "sqlite_floor_instr",
+                        "sqlite_floor_instr_one_at_a_time",
+                    ),
+                ] {
+                    let v = storage::measure(form, messages, storage::LOAD_PER_COMMIT, perf(name))
+                        .await?;
+                    results.add(name, v);
+                    let v = storage::measure(form, i.one_at_a_time, 1, perf(one)).await?;
+                    results.add(one, v);
                 }
             }
             Err(why) => eprintln!("instruction counts not measured: {why}"),

@@ -123,6 +123,75 @@ pub const SPECS: &[Spec] = &[
               `message`, the `ack` and the `receipt`, with the server idle before it.",
     },
     Spec {
+        name: "store_instr",
+        what: "the SQLite store alone per direct message, in commits as large as the load's \
+               (callgrind)",
+        unit: "instr",
+        goal: Goal::Info,
+        timed: false,
+        how: "What `dm_instr` spends in the store, without a server: this binary, run again \
+              under callgrind, calls the server's `SqliteStore::append` and `commit` as the hub \
+              does, for the same 64-byte texts in 10 conversations, 1,000 to a commit (the \
+              `dm_instr` load commits about 870 at a time), on the server's schema, pragmas and \
+              VFS. Two runs, the difference over the extra messages. With \
+              `dm_instr_memory_store` (the server without storage), it accounts for \
+              `dm_instr`.",
+    },
+    Spec {
+        name: "sqlite_keyed_floor_instr",
+        what: "the least SQLite takes to keep a message as the contract needs it (by \
+               conversation and number; by sender and client id), the same commits (callgrind)",
+        unit: "instr",
+        goal: Goal::Info,
+        timed: false,
+        how: "As `store_instr`, with the message written through prepared statements to a \
+              table keyed by its row id alone, the conversation and number packed into it (an \
+              integer key, cheaper to compare and to balance than the store's two columns), \
+              and one unique index on the sender and the client's id, which finds a resend; \
+              WAL mode, `synchronous=NORMAL`, SQLite's own VFS. The cheapest of the layouts \
+              tried that answer history and resends (docs/BENCHMARKS.md): `dm_instr` cannot go \
+              below `dm_instr_memory_store` plus this while SQLite keeps the messages.",
+    },
+    Spec {
+        name: "sqlite_floor_instr",
+        what: "SQLite's cheapest durable row: the same message appended to a table with no \
+               index, the same commits (callgrind)",
+        unit: "instr",
+        goal: Goal::Info,
+        timed: false,
+        how: "As `store_instr`, with the message's fields appended through prepared statements \
+              to a table keyed by its row id alone (no order by conversation, no index to find \
+              a resent message by its id), in WAL mode with `synchronous=NORMAL`, SQLite's own \
+              VFS. A store that keeps a message in SQLite cannot cost less, even one that gave \
+              up finding messages by conversation or resends by id.",
+    },
+    Spec {
+        name: "store_instr_one_at_a_time",
+        what: "the SQLite store alone per message committed on its own (callgrind)",
+        unit: "instr",
+        goal: Goal::Info,
+        timed: false,
+        how: "As `store_instr`, one message to a commit, as in a `dm_instr_one_at_a_time` \
+              round, and as many messages as its rounds.",
+    },
+    Spec {
+        name: "sqlite_keyed_floor_instr_one_at_a_time",
+        what: "the least SQLite takes to keep a message as the contract needs it, committed \
+               on its own (callgrind)",
+        unit: "instr",
+        goal: Goal::Info,
+        timed: false,
+        how: "As `sqlite_keyed_floor_instr`, one message to a commit.",
+    },
+    Spec {
+        name: "sqlite_floor_instr_one_at_a_time",
+        what: "SQLite's cheapest durable row, committed on its own (callgrind)",
+        unit: "instr",
+        goal: Goal::Info,
+        timed: false,
+        how: "As `sqlite_floor_instr`, one message to a commit.",
+    },
+    Spec {
         name: "dm_cpu_us_memory_store",
         what: "the same with `--store memory`",
         unit: "µs",
