@@ -30,13 +30,22 @@ pub struct Latency {
     pub p99_us: Vec<f64>,
 }
 
-/// The server and the relay both listen on `listen`; each of their samples
-/// is taken in turn with one of the other's, so both see the same machine.
-pub async fn run(listen: &str, samples: usize, runs: usize) -> anyhow::Result<Latency> {
+/// The server (on `store`) and the relay both listen on `listen`; each of
+/// their samples is taken in turn with one of the other's, so both see the
+/// same machine.
+pub async fn run(
+    listen: &str,
+    store: StoreKind,
+    samples: usize,
+    runs: usize,
+) -> anyhow::Result<Latency> {
     let dir = TempDir::new()?;
     let names = seed::names("l", 2);
-    let accounts = seed::seed(dir.path(), &names).await?;
-    let mut server = ServerProcess::start(dir.path(), listen, StoreKind::Sqlite).await?;
+    let accounts = match store {
+        StoreKind::Sqlite => seed::seed(dir.path(), &names).await?,
+        StoreKind::Memory => seed::by_password(&names),
+    };
+    let mut server = ServerProcess::start(dir.path(), listen, store).await?;
     let mut conns = traffic::login_all(server.addr, &accounts).await?;
     let (Some(mut b), Some(mut a)) = (conns.pop(), conns.pop()) else {
         bail!("two connections expected");

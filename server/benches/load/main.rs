@@ -489,10 +489,30 @@ async fn bench() -> anyhow::Result<()> {
                 "latency on {listen}, server and relay in turn, {} runs",
                 plan.runs
             );
-            let l = latency::run(listen, plan.latency_samples, plan.runs).await?;
+            let l =
+                latency::run(listen, StoreKind::Sqlite, plan.latency_samples, plan.runs).await?;
             l.p50_ratio.into_iter().for_each(|v| results.add(p50, v));
             l.p99_ratio.into_iter().for_each(|v| results.add(p99, v));
             l.p99_us.into_iter().for_each(|v| results.add(us, v));
+        }
+        // What the latency is without a commit on the message's way: how
+        // much of the figures above the durable store's.
+        eprintln!(
+            "latency on 127.0.0.1:0 with --store memory, server and relay in turn, {} runs",
+            plan.runs
+        );
+        let l = latency::run(
+            "127.0.0.1:0",
+            StoreKind::Memory,
+            plan.latency_samples,
+            plan.runs,
+        )
+        .await?;
+        for (name, values) in [
+            ("latency_p50_ratio_v4_memory_store", l.p50_ratio),
+            ("latency_p99_ratio_v4_memory_store", l.p99_ratio),
+        ] {
+            values.into_iter().for_each(|v| results.add(name, v));
         }
     }
     if wanted("drain") {

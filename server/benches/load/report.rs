@@ -273,6 +273,24 @@ pub const SPECS: &[Spec] = &[
         how: "As `latency_p50_ratio_v6`, at p99.",
     },
     Spec {
+        name: "latency_p50_ratio_v4_memory_store",
+        what: "one-way latency, idle, p50, over the relay's, 127.0.0.1, with `--store memory`",
+        unit: "×",
+        goal: Goal::Info,
+        timed: true,
+        how: "As `latency_p50_ratio_v4`, with the server started with `--store memory` (users \
+              log in with a password): the same path without a commit on the message's way, \
+              so the difference from `latency_p50_ratio_v4` is what the durable store adds.",
+    },
+    Spec {
+        name: "latency_p99_ratio_v4_memory_store",
+        what: "the same at p99",
+        unit: "×",
+        goal: Goal::Info,
+        timed: true,
+        how: "As `latency_p99_ratio_v4`, with `--store memory`.",
+    },
+    Spec {
         name: "latency_p99_us_v4",
         what: "the server's one-way latency, idle, p99, 127.0.0.1",
         unit: "µs",
