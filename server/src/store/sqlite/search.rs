@@ -139,13 +139,8 @@ impl SearchIndex {
             return Ok(None);
         };
         let body: Option<String> = conn
-            .prepare_cached(
-                "SELECT body FROM messages WHERE conv_id = ?1 AND seq = ?2 AND kind = ?3",
-            )?
-            .query_row(
-                params![conv.0, sql_seq(seq), MessageKind::Text as i64],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT body FROM messages WHERE id = ?1 AND kind = ?2")?
+            .query_row(params![key, MessageKind::Text as i64], |r| r.get(0))
             .optional()?;
         match body {
             Some(body) => {
@@ -158,17 +153,16 @@ impl SearchIndex {
 
     /// `conv` is about to be deleted, its messages with it.
     pub fn dropping(&mut self, conn: &Connection, conv: ConvId) -> Result<()> {
-        let mut indexed = conn.prepare_cached(
-            "SELECT seq, body FROM messages WHERE conv_id = ?1 AND seq <= ?2 AND kind = ?3",
-        )?;
-        let mut rows = indexed.query(params![
-            conv.0,
-            sql_seq(self.mark(conv)),
-            MessageKind::Text as i64
-        ])?;
-        while let Some(row) = rows.next()? {
-            if let Some(key) = key(conv, seq(row.get(0)?)) {
-                unindex(conn, key, &row.get::<_, String>(1)?)?;
+        // What is indexed: the conversation's texts up to its mark (row ids
+        // are the index's keys; see [`key`]).
+        if let Some(first) = key(conv, 0) {
+            let upto = key(conv, self.mark(conv).min(u64::from(u32::MAX))).unwrap_or(first);
+            let mut indexed = conn.prepare_cached(
+                "SELECT id, body FROM messages WHERE id > ?1 AND id <= ?2 AND kind = ?3",
+            )?;
+            let mut rows = indexed.query(params![first, upto, MessageKind::Text as i64])?;
+            while let Some(row) = rows.next()? {
+                unindex(conn, row.get(0)?, &row.get::<_, String>(1)?)?;
             }
         }
         conn.prepare_cached("DELETE FROM search_marks WHERE conv_id = ?1")?
@@ -206,13 +200,14 @@ impl SearchIndex {
             .filter(|c| !self.caught_up.contains(c))
             .copied()
             .collect();
-        let mut last = conn.prepare_cached("SELECT MAX(seq) FROM messages WHERE conv_id = ?1")?;
+        let mut last = conn.prepare_cached(
+            "SELECT seq FROM messages WHERE id >= ?1 AND id < ?2 ORDER BY id DESC LIMIT 1",
+        )?;
         // The texts go from table to index inside SQLite, one statement a
         // conversation: nothing is copied out and back per message.
         let mut insert = conn.prepare_cached(
             "INSERT INTO search (rowid, body)
-             SELECT (conv_id << 32) | seq, body FROM messages
-             WHERE conv_id = ?1 AND seq > ?2 AND seq <= ?3 AND kind = ?4",
+             SELECT id, body FROM messages WHERE id > ?1 AND id <= ?2 AND kind = ?3",
         )?;
         let mut save = conn.prepare_cached(
             "INSERT INTO search_marks (conv_id, seq) VALUES (?1, ?2)
@@ -225,9 +220,13 @@ impl SearchIndex {
             let from = self.mark(conv);
             // Sequence numbers have no holes: the next `left` of them are
             // at most `left` messages.
-            let end = last
-                .query_row([conv.0], |r| r.get::<_, Option<i64>>(0))?
-                .map_or(0, seq);
+            let end = match key(conv, 0) {
+                Some(first) => last
+                    .query_row([first, first + (1 << 32)], |r| r.get::<_, i64>(0))
+                    .optional()?
+                    .map_or(0, seq),
+                None => 0,
+            };
             let upto = end.min(from.saturating_add(left));
             if upto <= from {
                 self.caught_up.push(conv);
@@ -239,13 +238,10 @@ impl SearchIndex {
             } else {
                 from
             };
-            if keyed > from {
-                insert.execute(params![
-                    conv.0,
-                    sql_seq(from),
-                    sql_seq(keyed),
-                    MessageKind::Text as i64
-                ])?;
+            if let (true, Some(after), Some(upto)) =
+                (keyed > from, key(conv, from), key(conv, keyed))
+            {
+                insert.execute(params![after, upto, MessageKind::Text as i64])?;
             }
             save.execute(params![conv.0, sql_seq(upto)])?;
             self.staged.push((conv, Some(upto)));
