@@ -338,13 +338,18 @@ impl SqliteStore {
         conn.execute_batch(&format!(
             "PRAGMA synchronous={level}; PRAGMA foreign_keys=OFF;"
         ))?;
-        if (1..SCHEMA_VERSION).contains(&version) && !keys_fit(&conn).map_err(corrupt)? {
-            return Err(StoreError::Corrupt(format!(
-                "{} holds a message of a conversation whose id is 2^31 or more, or numbered \
-                 2^32 or more, which this server's database cannot key; keep running the \
-                 server that wrote it",
-                path.display()
-            )));
+        let upgrading = (1..SCHEMA_VERSION).contains(&version);
+        if upgrading {
+            if !keys_fit(&conn).map_err(corrupt)? {
+                return Err(StoreError::Corrupt(format!(
+                    "{} holds a message of a conversation whose id is 2^31 or more, or \
+                     numbered 2^32 or more, which this server's database cannot key; keep \
+                     running the server that wrote it",
+                    path.display()
+                )));
+            }
+            // Rewriting the messages takes a moment (about 2.5 s a million).
+            tracing::info!(path = %path.display(), from = version, to = SCHEMA_VERSION, "upgrading the database");
         }
         match version {
             0 => {
@@ -417,6 +422,9 @@ impl SqliteStore {
                     path.display()
                 )));
             }
+        }
+        if upgrading {
+            tracing::info!(path = %path.display(), version = SCHEMA_VERSION, "upgraded the database");
         }
         owner_only::warn_if_open(&[
             dir,
