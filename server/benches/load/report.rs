@@ -144,13 +144,13 @@ pub const SPECS: &[Spec] = &[
         unit: "instr",
         goal: Goal::Info,
         timed: false,
-        how: "As `store_instr`, with the message written through prepared statements to a \
-              table keyed by its row id alone, the conversation and number packed into it (an \
-              integer key, cheaper to compare and to balance than the store's two columns), \
-              and one unique index on the sender and the client's id, which finds a resend; \
-              WAL mode, `synchronous=NORMAL`, SQLite's own VFS. The cheapest of the layouts \
-              tried that answer history and resends (docs/BENCHMARKS.md): `dm_instr` cannot go \
-              below `dm_instr_memory_store` plus this while SQLite keeps the messages.",
+        how: "As `store_instr`, with the message written through plain prepared statements \
+              to the store's own layout (since its schema 8): a table keyed by its row id \
+              alone, the conversation and number packed into it, and one unique index on the \
+              sender and the client's id, which finds a resend; WAL mode, \
+              `synchronous=NORMAL`, SQLite's own VFS. The cheapest of the layouts tried that \
+              answer history and resends (docs/BENCHMARKS.md): `dm_instr` cannot go below \
+              `dm_instr_memory_store` plus this while SQLite keeps the messages.",
     },
     Spec {
         name: "sqlite_floor_instr",

@@ -45,11 +45,11 @@ pub enum Form {
     /// The least SQLite takes to keep a message as the contract needs it:
     /// found by conversation and number, in order (history, catch-up), and
     /// by sender and client id, unique (a resend is answered with the first
-    /// `stored`). One table keyed by its row id, which is the conversation
-    /// and the number packed into one integer (cheaper to compare and to
-    /// balance than the store's two-column key, but it caps conversations
-    /// and numbers at 2³¹ and 2³²), and one index; prepared statements, WAL
-    /// mode, `synchronous=NORMAL`, SQLite's own VFS.
+    /// `stored`). The store's own layout since its schema 8: one table keyed
+    /// by its row id, the conversation and the number packed into one
+    /// integer, and one index; but written through plain prepared
+    /// statements, in WAL mode with `synchronous=NORMAL`, through SQLite's
+    /// own VFS, with nothing of the store around it.
     Keyed,
     /// SQLite's cheapest durable row: the same fields, appended to a table
     /// with no key but its row id and no index, through prepared statements,

@@ -59,9 +59,10 @@ CREATE TABLE search_marks (
 /// hub catches up.
 pub const FROM_SCHEMA_6: &str = concat!("DROP TABLE search; DELETE FROM search_marks;", table!());
 
-/// The row id of message `seq` of `conv` in the index; `None` past what the
-/// id can hold (a conversation id over 2³¹ or a sequence number over 2³²),
-/// which is then not indexed.
+/// The row id of message `seq` of `conv` in the index, the same as its row
+/// id in `messages` (schema 8); `None` past what the id can hold (a
+/// conversation id over 2³¹ or a sequence number over 2³²), which the store
+/// then refuses to keep.
 pub fn key(conv: ConvId, seq: u64) -> Option<i64> {
     let conv = u32::try_from(conv.0).ok().filter(|c| *c < 1 << 31)?;
     let seq = u32::try_from(seq).ok()?;
