@@ -13,6 +13,9 @@
 //!   [`floods`] (one user flooding requests: others' latency, the server's memory),
 //!   [`cluster`] (two nodes on PostgreSQL and NATS: latency across nodes, CPU and
 //!   instructions per message; needs `--features cluster`, PostgreSQL's programs and nats-server).
+//! - the counts: [`instructions`] (the server under callgrind or strace: instructions
+//!   and system calls per message) and [`storage`] (the SQLite store alone and SQLite's
+//!   floors, this binary run again under callgrind with `--store-alone`).
 //! - the baselines: [`relay`] (a minimal Tokio line relay, this binary run
 //!   again as a child process with `--relay LISTEN`) for latency, [`loopback`]
 //!   (TCP throughput) for the file relay.
