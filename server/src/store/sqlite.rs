@@ -97,11 +97,20 @@ ALTER TABLE messages_by_key RENAME TO messages;
 CREATE UNIQUE INDEX messages_by_client_id ON messages (sender_id, client_id);
 ";
 
-/// Where the row ids of conversation `conv`'s messages begin (schema 8): its
-/// id in the high 32 bits. `None` for an id no message can have (negative,
-/// or 2³¹ and above).
+/// The row id of message `seq` of `conv` (schema 8), in `messages` and in
+/// the search index alike: the conversation's id in the high 32 bits, the
+/// number in the low 32. `None` past what it can hold (a conversation id of
+/// 2³¹ or more, or a number of 2³² or more), which the store refuses to keep.
+fn key(conv: ConvId, seq: u64) -> Option<i64> {
+    let conv = u32::try_from(conv.0).ok().filter(|c| *c < 1 << 31)?;
+    let seq = u32::try_from(seq).ok()?;
+    Some(i64::from(conv) << 32 | i64::from(seq))
+}
+
+/// Where the row ids of conversation `conv`'s messages begin ([`key`]);
+/// `None` for a conversation no message can be in.
 fn first_id(conv: ConvId) -> Option<i64> {
-    (0..1 << 31).contains(&conv.0).then_some(conv.0 << 32)
+    key(conv, 0)
 }
 
 /// The row id message `seq` has, or would have, in the conversation whose
@@ -114,17 +123,16 @@ fn id_at(first: i64, seq: u64) -> i64 {
 
 /// The row id of message `seq` of `conv`, to store it under.
 fn message_id(conv: ConvId, seq: u64) -> Result<i64> {
-    match first_id(conv) {
-        Some(first) if seq <= u64::from(u32::MAX) => Ok(id_at(first, seq)),
-        _ => Err(StoreError::Engine(
+    key(conv, seq).ok_or_else(|| {
+        StoreError::Engine(
             format!(
                 "conversation {} cannot hold message {seq}: the SQLite store keeps \
                  conversation ids below 2^31 and message numbers below 2^32",
                 conv.0
             )
             .into(),
-        )),
-    }
+        )
+    })
 }
 
 /// Version 6 added the search index (`sqlite/search.rs`).
@@ -1153,9 +1161,8 @@ impl Store for SqliteStore {
                 "UPDATE messages SET body = '', kind = ?2, edited_at = NULL WHERE id = ?1",
             )?
             .execute(params![id, MessageKind::Deleted as i64])?;
-        // The edits of it: the messages of its conversation (the key less
-        // its number) that refer to it.
-        let first = id & !0xFFFF_FFFF;
+        // The edits of it: the messages of its conversation that refer to it.
+        let first = id - id_at(0, seq);
         self.conn
             .prepare_cached(
                 "UPDATE messages SET body = ''
@@ -1342,7 +1349,7 @@ impl Reader for SqliteReader {
     ) -> Result<Vec<(ConvId, StoredMessage)>> {
         let ids: Vec<i64> = convs
             .iter()
-            .filter(|c| search::key(**c, 0).is_some())
+            .filter(|c| first_id(**c).is_some())
             .map(|c| c.0)
             .collect();
         let ids = serde_json::to_string(&ids)

@@ -27,7 +27,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{seq, sql_seq};
+use super::{id_at, key, seq, sql_seq};
 use crate::store::{ConvId, MessageKind, Result};
 
 /// The index (schema version 7), a literal for `concat!`.
@@ -58,16 +58,6 @@ CREATE TABLE search_marks (
 /// (`contentless_delete=1`): a new index, filled again from the start as the
 /// hub catches up.
 pub const FROM_SCHEMA_6: &str = concat!("DROP TABLE search; DELETE FROM search_marks;", table!());
-
-/// The row id of message `seq` of `conv` in the index, the same as its row
-/// id in `messages` (schema 8); `None` past what the id can hold (a
-/// conversation id over 2³¹ or a sequence number over 2³²), which the store
-/// then refuses to keep.
-pub fn key(conv: ConvId, seq: u64) -> Option<i64> {
-    let conv = u32::try_from(conv.0).ok().filter(|c| *c < 1 << 31)?;
-    let seq = u32::try_from(seq).ok()?;
-    Some(i64::from(conv) << 32 | i64::from(seq))
-}
 
 /// What the store knows of its index, and the changes of the open
 /// transaction, applied when it commits.
@@ -223,7 +213,7 @@ impl SearchIndex {
             // at most `left` messages.
             let end = match key(conv, 0) {
                 Some(first) => last
-                    .query_row([first, first + (1 << 32)], |r| r.get::<_, i64>(0))
+                    .query_row([first, id_at(first, u64::MAX)], |r| r.get::<_, i64>(0))
                     .optional()?
                     .map_or(0, seq),
                 None => 0,
