@@ -5,7 +5,9 @@
 //! SipHash guards against keys an attacker picks to collide; these keys are
 //! row ids and counters the server assigns, so a multiply-and-rotate hash (as
 //! rustc's FxHash) is safe here and several times cheaper. Maps keyed by
-//! anything a client chooses (names, message ids, tokens) keep SipHash.
+//! anything a client chooses (names, message ids, tokens) keep SipHash;
+//! a message id is hashed once however often it is looked up
+//! ([`crate::store::client_key`]).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};

@@ -12,6 +12,7 @@
 //! Two implementations: [`sqlite::SqliteStore`] (the default) and
 //! [`memory::MemoryStore`] (`--store memory`: nothing survives a restart).
 
+pub mod client_key;
 pub mod memory;
 #[cfg(feature = "cluster")]
 pub mod postgres;

@@ -3,7 +3,6 @@
 //! the server without storage costs.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
 use std::sync::{Arc, RwLock};
 
 use classchat_common::protocol::FileState;
@@ -11,6 +10,7 @@ use classchat_common::{GroupName, MessageId, OfferId, Timestamp, Username};
 
 use crate::idmap::IdMap;
 
+use super::client_key::{ClientKeys, ClientMap};
 use super::search::{Cursor, Query};
 
 use super::{
@@ -31,9 +31,8 @@ struct Data {
     /// In the order given.
     reactions: Vec<(ConvId, u64, UserId, String)>,
     messages: IdMap<ConvId, Log>,
-    by_client_id: HashMap<ClientKey, MessageRef, BuildHasherDefault<Prehashed>>,
-    /// SipHash, keyed for this process, of the client ids in `by_client_id`.
-    client_keys: RandomState,
+    by_client_id: ClientMap<MessageRef>,
+    client_keys: ClientKeys,
     /// Deleted conversations leave holes, so ids come from a counter.
     last_conv: i64,
     /// File offers, and whether each is over.
@@ -44,21 +43,6 @@ struct Data {
 }
 
 impl Data {
-    fn client_key(&self, sender: UserId, id: MessageId) -> ClientKey {
-        // One write of the sender and the id together: SipHash pays for
-        // each write apart from the bytes it hashes.
-        let mut bytes = [0; 24];
-        bytes[..8].copy_from_slice(&sender.0.to_le_bytes());
-        bytes[8..].copy_from_slice(id.as_bytes());
-        let mut hasher = self.client_keys.build_hasher();
-        hasher.write(&bytes);
-        ClientKey {
-            hash: hasher.finish(),
-            sender,
-            id,
-        }
-    }
-
     fn user_name(&self, id: UserId) -> Option<&Username> {
         usize::try_from(id.0 - 1)
             .ok()
@@ -271,7 +255,7 @@ impl Store for MemoryStore {
 
     fn append(&mut self, msg: &NewMessage<'_>) -> Result<Appended> {
         let mut d = self.write()?;
-        let key = d.client_key(msg.sender, msg.id);
+        let key = d.client_keys.key(msg.sender, msg.id);
         if let Some(existing) = d.by_client_id.get(&key) {
             return Ok(Appended::Duplicate(*existing));
         }
@@ -409,7 +393,7 @@ impl Store for MemoryStore {
 
     fn find_message(&mut self, sender: UserId, id: MessageId) -> Result<Option<MessageRef>> {
         let d = self.write()?;
-        Ok(d.by_client_id.get(&d.client_key(sender, id)).copied())
+        Ok(d.by_client_id.get(&d.client_keys.key(sender, id)).copied())
     }
 
     fn commit(&mut self) -> Pending<'_, ()> {
@@ -564,51 +548,6 @@ fn with_reactions(d: &Data, conv: ConvId, page: &mut [StoredMessage]) {
     super::attach_reactions(page, rows);
 }
 
-/// A message's client id, as `by_client_id` keys it: with its SipHash worked
-/// out once. Looking a message up hashes its id once, and the map growing
-/// moves its keys without hashing them again.
-#[derive(Debug, Clone, Copy)]
-struct ClientKey {
-    hash: u64,
-    sender: UserId,
-    id: MessageId,
-}
-
-impl PartialEq for ClientKey {
-    fn eq(&self, other: &Self) -> bool {
-        (self.sender, self.id) == (other.sender, other.id)
-    }
-}
-
-impl Eq for ClientKey {}
-
-impl Hash for ClientKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.hash);
-    }
-}
-
-/// Hashes a [`ClientKey`] to the hash it carries.
-#[derive(Debug, Default)]
-struct Prehashed(u64);
-
-impl Hasher for Prehashed {
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `ClientKey` is hashed here, and it writes one `u64`.
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
 /// How many messages a block of a [`Log`] holds.
 const BLOCK: usize = 512;
 
@@ -739,17 +678,5 @@ mod tests {
         );
         assert_eq!(log.blocks.len(), 3);
         assert!(log.blocks.iter().skip(1).all(|b| b.capacity() == BLOCK));
-    }
-
-    #[test]
-    fn a_client_id_is_found_by_its_sender_and_id_alone() {
-        let d = Data::default();
-        let id = MessageId::new();
-        let mut map: HashMap<ClientKey, u8, BuildHasherDefault<Prehashed>> = HashMap::default();
-        map.insert(d.client_key(UserId(1), id), 1);
-        map.insert(d.client_key(UserId(2), id), 2);
-        assert_eq!(map.get(&d.client_key(UserId(1), id)), Some(&1));
-        assert_eq!(map.get(&d.client_key(UserId(2), id)), Some(&2));
-        assert_eq!(map.get(&d.client_key(UserId(1), MessageId::new())), None);
     }
 }

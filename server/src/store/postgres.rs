@@ -29,7 +29,8 @@
 //! sequence order. What other nodes stored in those conversations since this
 //! node last heard comes back with the prefetch ([`Learned::missed`]).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use classchat_common::protocol::FileState;
@@ -38,6 +39,9 @@ use deadpool_postgres::{Pool, Runtime};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
+use crate::idmap::IdMap;
+
+use super::client_key::{ClientKeys, ClientMap, ClientSet};
 use super::search::{Cursor, Query};
 use super::{
     Appended, ConvFetch, ConvId, ConvKind, ConvRecord, FileRecord, Learned, MemberRecord,
@@ -248,14 +252,15 @@ pub struct PostgresStore {
     statements: HashMap<&'static str, Statement>,
     writes: Vec<Write>,
     /// Cursors to write at commit: (conv, user) → (delivered, read).
-    cursors: HashMap<(i64, i64), (i64, i64)>,
+    cursors: IdMap<(i64, i64), (i64, i64)>,
     /// Each conversation's highest sequence number written by the batch.
-    advanced: HashMap<i64, (i64, i64)>,
+    advanced: IdMap<i64, (i64, i64)>,
     /// Sent ids known to be stored: found by the prefetch, or appended by
     /// this batch.
-    known: HashMap<(UserId, MessageId), MessageRef>,
+    known: ClientMap<MessageRef>,
     /// The ids the prefetch looked for, found or not.
-    looked_up: HashSet<(UserId, MessageId)>,
+    looked_up: ClientSet,
+    client_keys: ClientKeys,
     /// Messages replies, edits and deletions refer to: prefetched, or
     /// written by this batch; `None` for one looked for and not found.
     targets: HashMap<(i64, u64), Option<Target>>,
@@ -293,10 +298,11 @@ impl PostgresStore {
             writer,
             statements: HashMap::new(),
             writes: Vec::new(),
-            cursors: HashMap::new(),
-            advanced: HashMap::new(),
-            known: HashMap::new(),
-            looked_up: HashSet::new(),
+            cursors: IdMap::default(),
+            advanced: IdMap::default(),
+            known: ClientMap::default(),
+            looked_up: ClientSet::default(),
+            client_keys: ClientKeys::default(),
             targets: HashMap::new(),
             closed: HashMap::new(),
             reserve: Reserve::default(),
@@ -552,7 +558,13 @@ impl PostgresStore {
             }
         }
         self.in_tx = locking;
-        self.looked_up.extend(wants.messages.iter().copied());
+        let keys = &self.client_keys;
+        self.looked_up.extend(
+            wants
+                .messages
+                .iter()
+                .map(|&(sender, id)| keys.key(sender, id)),
+        );
         for row in found {
             let sender = UserId(row.try_get(0)?);
             let id = MessageId::from_bytes(bytes16(&row, 1)?);
@@ -561,7 +573,7 @@ impl PostgresStore {
                 seq: seq(row.try_get(3)?),
                 ts: Timestamp::from_millis(row.try_get(4)?),
             };
-            self.known.insert((sender, id), at);
+            self.known.insert(self.client_keys.key(sender, id), at);
         }
         let mut open_offers = Vec::new();
         for row in over {
@@ -1389,17 +1401,14 @@ impl Store for PostgresStore {
     }
 
     fn append(&mut self, msg: &NewMessage<'_>) -> Result<Appended> {
-        if let Some(existing) = self.known.get(&(msg.sender, msg.id)) {
-            return Ok(Appended::Duplicate(*existing));
-        }
-        self.known.insert(
-            (msg.sender, msg.id),
-            MessageRef {
+        match self.known.entry(self.client_keys.key(msg.sender, msg.id)) {
+            Entry::Occupied(existing) => return Ok(Appended::Duplicate(*existing.get())),
+            Entry::Vacant(new) => new.insert(MessageRef {
                 conv: msg.conv,
                 seq: msg.seq,
                 ts: msg.ts,
-            },
-        );
+            }),
+        };
         let end = self.advanced.entry(msg.conv.0).or_insert((0, 0));
         if sql(msg.seq) > end.0 {
             *end = (sql(msg.seq), msg.ts.as_millis());
@@ -1570,9 +1579,10 @@ impl Store for PostgresStore {
     }
 
     fn find_message(&mut self, sender: UserId, id: MessageId) -> Result<Option<MessageRef>> {
-        match self.known.get(&(sender, id)) {
+        let key = self.client_keys.key(sender, id);
+        match self.known.get(&key) {
             Some(found) => Ok(Some(*found)),
-            None if self.looked_up.contains(&(sender, id)) => Ok(None),
+            None if self.looked_up.contains(&key) => Ok(None),
             None => Err(StoreError::Corrupt(format!(
                 "message {id} was not looked up before the batch (a bug: the batch's wants \
                  missed it)"
