@@ -46,8 +46,8 @@ impl ClientKeys {
 #[derive(Debug, Clone, Copy)]
 pub struct ClientKey {
     hash: u64,
-    pub sender: UserId,
-    pub id: MessageId,
+    sender: UserId,
+    id: MessageId,
 }
 
 impl PartialEq for ClientKey {
