@@ -377,57 +377,15 @@ impl SqliteStore {
             tracing::info!(path = %path.display(), from = version, to = SCHEMA_VERSION, "upgrading the database");
         }
         match version {
-            0 => {
+            0..SCHEMA_VERSION => {
                 conn.execute_batch(&format!(
-                    "BEGIN; {SCHEMA} {FILES_SCHEMA} {NOTICES_SCHEMA} {RULES_SCHEMA} {CHANGES_SCHEMA} {SEARCH_SCHEMA} {REKEY_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN; {} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;",
+                    steps_from(version).join(" ")
                 ))
                 .map_err(corrupt)?;
                 if fresh {
                     tracing::info!(path = %path.display(), "no database yet: made a new, empty database");
                 }
-            }
-            1 => {
-                conn.execute_batch(&format!(
-                    "BEGIN; {FILES_SCHEMA} {NOTICES_SCHEMA} {RULES_SCHEMA} {CHANGES_SCHEMA} {SEARCH_SCHEMA} {REKEY_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
-                ))
-                .map_err(corrupt)?;
-            }
-            2 => {
-                conn.execute_batch(&format!(
-                    "BEGIN; {NOTICES_SCHEMA} {RULES_SCHEMA} {CHANGES_SCHEMA} {SEARCH_SCHEMA} {REKEY_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
-                ))
-                .map_err(corrupt)?;
-            }
-            3 => {
-                conn.execute_batch(&format!(
-                    "BEGIN; {RULES_SCHEMA} {CHANGES_SCHEMA} {SEARCH_SCHEMA} {REKEY_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
-                ))
-                .map_err(corrupt)?;
-            }
-            4 => {
-                conn.execute_batch(&format!(
-                    "BEGIN; {CHANGES_SCHEMA} {SEARCH_SCHEMA} {REKEY_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
-                ))
-                .map_err(corrupt)?;
-            }
-            5 => {
-                conn.execute_batch(&format!(
-                    "BEGIN; {SEARCH_SCHEMA} {REKEY_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
-                ))
-                .map_err(corrupt)?;
-            }
-            6 => {
-                conn.execute_batch(&format!(
-                    "BEGIN; {} {REKEY_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;",
-                    search::FROM_SCHEMA_6
-                ))
-                .map_err(corrupt)?;
-            }
-            7 => {
-                conn.execute_batch(&format!(
-                    "BEGIN; {REKEY_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
-                ))
-                .map_err(corrupt)?;
             }
             SCHEMA_VERSION => {
                 // Every page read once (about 0.4 s per million messages), so
@@ -510,6 +468,34 @@ impl SqliteStore {
         }
         Ok(())
     }
+}
+
+/// What a database of schema `from` (0: no tables yet) runs to reach
+/// [`SCHEMA_VERSION`], in order: each version's step it has not had.
+fn steps_from(from: i64) -> Vec<&'static str> {
+    // Each step with the version it brings a database to.
+    let steps = [
+        (1, SCHEMA),
+        (2, FILES_SCHEMA),
+        (3, NOTICES_SCHEMA),
+        (4, RULES_SCHEMA),
+        (5, CHANGES_SCHEMA),
+        (6, SEARCH_SCHEMA),
+    ];
+    let mut out: Vec<&str> = steps
+        .into_iter()
+        .filter(|(to, _)| from < *to)
+        .map(|(_, step)| step)
+        .collect();
+    // Version 7 changed the search index that version 6 made; a database
+    // made before 6 gets the new one at once.
+    if from == 6 {
+        out.push(search::FROM_SCHEMA_6);
+    }
+    if from < 8 {
+        out.push(REKEY_SCHEMA);
+    }
+    out
 }
 
 /// Before a database of schema 1–7 is rekeyed ([`REKEY_SCHEMA`]): whether
@@ -1540,6 +1526,28 @@ mod tests {
                 .any(|m| m.user == UserId(2) && m.moderator)
         );
         assert_eq!(snap.bans, [(ConvId(7), UserId(1))]);
+    }
+
+    /// Each older schema runs the steps it has not had, and only those, in
+    /// order.
+    #[test]
+    fn each_schema_runs_the_steps_it_has_not_had() {
+        let all = [
+            SCHEMA,
+            FILES_SCHEMA,
+            NOTICES_SCHEMA,
+            RULES_SCHEMA,
+            CHANGES_SCHEMA,
+            SEARCH_SCHEMA,
+            REKEY_SCHEMA,
+        ];
+        assert_eq!(steps_from(0), all);
+        assert_eq!(steps_from(1), all[1..]);
+        assert_eq!(steps_from(4), all[4..]);
+        assert_eq!(steps_from(5), [SEARCH_SCHEMA, REKEY_SCHEMA]);
+        assert_eq!(steps_from(6), [search::FROM_SCHEMA_6, REKEY_SCHEMA]);
+        assert_eq!(steps_from(7), [REKEY_SCHEMA]);
+        assert!(steps_from(SCHEMA_VERSION).is_empty());
     }
 
     /// A database of schema 7 (messages keyed by two columns in a `WITHOUT
