@@ -27,7 +27,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{id_at, key, seq, sql_seq};
+use super::{first_id, id_at, key, seq, sql_seq};
 use crate::store::{ConvId, MessageKind, Result};
 
 /// The index (schema version 7), a literal for `concat!`.
@@ -146,7 +146,7 @@ impl SearchIndex {
     pub fn dropping(&mut self, conn: &Connection, conv: ConvId) -> Result<()> {
         // What is indexed: the conversation's texts up to its mark (row ids
         // are the index's keys; see [`key`]).
-        if let Some(first) = key(conv, 0) {
+        if let Some(first) = first_id(conv) {
             let upto = key(conv, self.mark(conv).min(u64::from(u32::MAX))).unwrap_or(first);
             let mut indexed = conn.prepare_cached(
                 "SELECT id, body FROM messages WHERE id > ?1 AND id <= ?2 AND kind = ?3",
@@ -211,7 +211,7 @@ impl SearchIndex {
             let from = self.mark(conv);
             // Sequence numbers have no holes: the next `left` of them are
             // at most `left` messages.
-            let end = match key(conv, 0) {
+            let end = match first_id(conv) {
                 Some(first) => last
                     .query_row([first, id_at(first, u64::MAX)], |r| r.get::<_, i64>(0))
                     .optional()?
