@@ -17,7 +17,8 @@
 //! frame that is not part of a commit, which recovery ignores.
 //!
 //! The workspace forbids `unsafe`; SQLite's VFS is a C interface, so this crate
-//! is the one place that uses it, each block with its reason.
+//! is one of the two places that use it (with `classchat-prepared`), each block
+//! with its reason.
 
 use std::ffi::{CStr, c_int, c_void};
 use std::fmt;
