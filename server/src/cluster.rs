@@ -37,7 +37,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::signups::SignUps;
 use crate::blobs::{Blobs, Fetch, Fetched};
 use crate::config::ClusterConfig;
-use crate::hub::remote::{Body, BodyRef, Bus, Encoded, Event, Head, Incoming};
+use crate::hub::remote::{Body, BodyRef, Bus, Event, Head, Incoming, Line, Published};
 use crate::hub::{Command, Hub};
 use crate::store::Quoted;
 use crate::throttle::Throttle;
@@ -48,8 +48,10 @@ const TICK: Duration = Duration::from_secs(1);
 const REPAIR: Duration = Duration::from_secs(2);
 
 /// Batches published as one NATS message while their events take fewer bytes
-/// than this (a NATS message is at most 1 MiB).
-const MERGE_BYTES: usize = 256 * 1024;
+/// than this: half the read buffer of the other nodes' NATS client (64 KiB),
+/// so that a message comes in whole most often, rather than being copied
+/// each time that buffer grows under it.
+const MERGE_BYTES: usize = 32 * 1024;
 
 /// The most bytes one file read across nodes brings (NATS messages are at
 /// most 1 MiB).
@@ -276,21 +278,20 @@ async fn publish(
             }
             continue;
         }
-        let mut payload = match encode(&events) {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::error!("cannot encode events for the other nodes: {e}");
-                continue;
-            }
-        };
+        let mut payload = Vec::new();
+        if let Err(e) = encode(&events, &mut payload) {
+            tracing::error!("cannot encode events for the other nodes: {e}");
+        }
         // Batches committed meanwhile go in the same NATS message: one to
         // send, and one for each other node to take in, not one per batch.
         while payload.len() < MERGE_BYTES {
             let Ok(more) = outgoing.try_recv() else { break };
-            match encode(&more) {
-                Ok(more) => payload.extend_from_slice(&more),
-                Err(e) => tracing::error!("cannot encode events for the other nodes: {e}"),
+            if let Err(e) = encode(&more, &mut payload) {
+                tracing::error!("cannot encode events for the other nodes: {e}");
             }
+        }
+        if payload.is_empty() {
+            continue;
         }
         // A publish that fails (NATS lost just now) is not tried again: the
         // other nodes read what they missed from PostgreSQL.
@@ -301,36 +302,81 @@ async fn publish(
     let _ = client.flush().await;
 }
 
-/// `events` as (part of) a NATS message: each event as its length (4 bytes,
-/// little-endian) and its postcard encoding, so that a reader can pass over
-/// what it does not need.
-fn encode(events: &[Event]) -> Result<Vec<u8>, postcard::Error> {
-    let mut out = Vec::with_capacity(128 * events.len());
+/// `events` appended to `out`, (part of) a NATS message: each event as its
+/// length (4 bytes, little-endian) and its postcard encoding, so that a
+/// reader can pass over what it does not need. Nothing is appended if one
+/// cannot be encoded.
+fn encode(events: &[Event], out: &mut Vec<u8>) -> Result<(), postcard::Error> {
+    let start = out.len();
+    out.reserve(events.iter().map(size_hint).sum());
     for event in events {
         let at = out.len();
         out.extend_from_slice(&[0; 4]);
-        match event {
-            Event::Message { head, body } => write_message(&mut out, head, body),
-            other => out = postcard::to_extend(other, out)?,
+        let written = match event {
+            Event::Message { head, line, body } => {
+                write_message(out, head, line, body);
+                Ok(())
+            }
+            other => postcard::to_extend(other, Append(out)).map(drop),
+        };
+        let len = written.and_then(|()| {
+            u32::try_from(out.len() - at - 4).map_err(|_| postcard::Error::SerializeBufferFull)
+        });
+        match len {
+            Ok(len) => out[at..at + 4].copy_from_slice(&len.to_le_bytes()),
+            Err(e) => {
+                out.truncate(start);
+                return Err(e);
+            }
         }
-        let len =
-            u32::try_from(out.len() - at - 4).map_err(|_| postcard::Error::SerializeBufferFull)?;
-        out[at..at + 4].copy_from_slice(&len.to_le_bytes());
     }
-    Ok(out)
+    Ok(())
+}
+
+/// About how many bytes `event` takes framed: room made once for a batch,
+/// not as it grows.
+fn size_hint(event: &Event) -> usize {
+    match event {
+        Event::Message { line, body, .. } => {
+            64 + line.as_ref().map_or(0, |l| l.0.len())
+                + body.sender_name.as_str().len()
+                + body.body.len()
+                + body
+                    .quoted
+                    .as_ref()
+                    .map_or(0, |q| 8 + q.sender_name.as_str().len() + q.text.len())
+        }
+        _ => 64,
+    }
+}
+
+/// Postcard's writer into a vector it does not own.
+struct Append<'a>(&'a mut Vec<u8>);
+
+impl Extend<u8> for Append<'_> {
+    fn extend<I: IntoIterator<Item = u8>>(&mut self, bytes: I) {
+        self.0.extend(bytes);
+    }
 }
 
 /// A message's event as postcard writes it, written by hand: every node
 /// publishes every message it stores, and postcard's general path, a call
 /// and a copy for each field, cost several hundred instructions a message.
 /// A property test holds the bytes to postcard's.
-fn write_message(out: &mut Vec<u8>, head: &Head, body: &Body) {
+fn write_message(out: &mut Vec<u8>, head: &Head, line: &Option<Line>, body: &Body) {
     out.push(MESSAGE as u8);
     write_signed(out, head.conv);
     write_varint(out, head.seq);
     write_signed(out, head.sender);
     write_signed(out, head.ts.as_millis());
     write_signed(out, head.kind);
+    match line {
+        Some(line) => {
+            out.push(1);
+            write_run(out, &line.0);
+        }
+        None => out.push(0),
+    }
     write_run(out, body.id.as_bytes());
     write_run(out, body.sender_name.as_str().as_bytes());
     write_run(out, body.body.as_bytes());
@@ -377,29 +423,40 @@ fn write_run(out: &mut Vec<u8>, run: &[u8]) {
 /// The index of [`Event::Message`], which postcard puts first.
 const MESSAGE: u64 = 0;
 
-/// The events of a NATS message, a message's body left as it came
-/// ([`Incoming::Message`]): most nodes have nobody to show it to.
-fn decode(payload: &Bytes) -> Result<Vec<Incoming>, postcard::Error> {
-    let frames = frames(payload)?;
-    let mut events = Vec::with_capacity(frames.len());
-    for (start, end) in frames {
+/// The events of a NATS message, a message's line and body left where they
+/// are in it ([`Incoming::Message`]): most nodes have nobody to show it to.
+fn decode(payload: Bytes) -> Result<Published, postcard::Error> {
+    // About the size of a message's frame without a line: room for all of
+    // them most often, without a first pass over the frames to count them.
+    let mut events = Vec::with_capacity(payload.len() / 128 + 1);
+    let mut next = 0;
+    while next < payload.len() {
+        let (start, end) = frame(&payload, next)?;
+        next = end;
         let frame = &payload[start..end];
         let mut at = 0;
         let tag = varint(frame, &mut at, 32).ok_or(postcard::Error::DeserializeBadVarint)?;
         if tag == MESSAGE {
             let head = read_head(frame, &mut at).ok_or(postcard::Error::DeserializeBadVarint)?;
+            let line = read_line(frame, &mut at)
+                .ok_or(postcard::Error::DeserializeUnexpectedEnd)?
+                // A line goes to clients as it is: one line, its newline last.
+                .filter(|line| line.ends_with(b"\n"))
+                .map(|line| start + at - line.len()..start + at);
             events.push(Incoming::Message {
                 head,
-                body: Encoded {
-                    bytes: payload.slice(start + at..end),
-                    read: read_body,
-                },
+                line,
+                body: start + at..end,
             });
         } else {
             events.push(Incoming::Event(postcard::from_bytes(frame)?));
         }
     }
-    Ok(events)
+    Ok(Published {
+        payload,
+        events,
+        read: read_body,
+    })
 }
 
 /// A message's [`Head`] as postcard writes it, read from `at` on by hand:
@@ -416,6 +473,15 @@ fn read_head(frame: &[u8], at: &mut usize) -> Option<Head> {
         ts: Timestamp::from_millis(signed(varint(frame, at, 64)?)),
         kind: signed(varint(frame, at, 64)?),
     })
+}
+
+/// A message's optional line, after its head: a flag, then the bytes after
+/// their length. `None` where postcard fails too.
+fn read_line<'a>(frame: &'a [u8], at: &mut usize) -> Option<Option<&'a [u8]>> {
+    match flag(frame, at)? {
+        true => take(frame, at).map(Some),
+        false => Some(None),
+    }
 }
 
 /// A message's body as postcard writes a [`Body`](crate::hub::remote::Body),
@@ -491,24 +557,19 @@ fn varint(bytes: &[u8], at: &mut usize, bits: u32) -> Option<u64> {
     }
 }
 
-/// Where each event of a NATS message starts and ends ([`encode`]).
-fn frames(payload: &[u8]) -> Result<Vec<(usize, usize)>, postcard::Error> {
-    let mut frames = Vec::new();
-    let mut at = 0;
-    while at < payload.len() {
-        let len = payload
-            .get(at..at + 4)
-            .and_then(|b| <[u8; 4]>::try_from(b).ok())
-            .map(|b| u32::from_le_bytes(b) as usize)
-            .ok_or(postcard::Error::DeserializeUnexpectedEnd)?;
-        let (start, end) = (at + 4, at + 4 + len);
-        if end > payload.len() {
-            return Err(postcard::Error::DeserializeUnexpectedEnd);
-        }
-        frames.push((start, end));
-        at = end;
+/// Where the event framed at `at` of a NATS message starts and ends
+/// ([`encode`]).
+fn frame(payload: &[u8], at: usize) -> Result<(usize, usize), postcard::Error> {
+    let len = payload
+        .get(at..at + 4)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map(|b| u32::from_le_bytes(b) as usize)
+        .ok_or(postcard::Error::DeserializeUnexpectedEnd)?;
+    let (start, end) = (at + 4, at + 4 + len);
+    if end > payload.len() {
+        return Err(postcard::Error::DeserializeUnexpectedEnd);
     }
-    Ok(frames)
+    Ok((start, end))
 }
 
 async fn listen(
@@ -525,15 +586,15 @@ async fn listen(
                 None => return,
             },
         };
-        let mut events = match decode(&message.payload) {
-            Ok(events) => events,
+        let mut published = match decode(message.payload) {
+            Ok(published) => published,
             Err(e) => {
                 tracing::warn!("ignoring events this node cannot read: {e}");
                 continue;
             }
         };
         // Wrong passwords and sign-ups go to this node's guards, not the hub.
-        events.retain(|event| match event {
+        published.events.retain(|event| match event {
             Incoming::Event(Event::LoginFailed { account, address }) => {
                 guards
                     .throttle
@@ -550,7 +611,7 @@ async fn listen(
             }
             _ => true,
         });
-        if !events.is_empty() && hub.send(Command::Remote(events)).await.is_err() {
+        if !published.events.is_empty() && hub.send(Command::Remote(published)).await.is_err() {
             return;
         }
     }
@@ -651,6 +712,13 @@ mod tests {
 
     use super::*;
 
+    /// `events` as one NATS message.
+    fn encoded(events: &[Event]) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode(events, &mut out).unwrap();
+        out
+    }
+
     fn head(conv: i64, seq: u64, ts: Timestamp) -> Head {
         Head {
             conv,
@@ -666,6 +734,7 @@ mod tests {
         let name = Username::new("alice").unwrap();
         Event::Message {
             head,
+            line: None,
             body: Body {
                 id: MessageId::new(),
                 sender_name: name.clone(),
@@ -690,6 +759,10 @@ mod tests {
         let events = vec![
             text(head(7, 42, ts), "héllo \"there\"\n", None),
             text(head(7, 44, ts), "a reply", Some((42, "héllo"))),
+            with_line(
+                text(head(7, 45, ts), "for bob on another node", None),
+                b"{\"type\":\"message\",\"body\":\"for bob\"}\n",
+            ),
             Event::Deleted {
                 conv: 7,
                 seq: 43,
@@ -755,20 +828,23 @@ mod tests {
         ];
         // Two batches published as one NATS message read as one list.
         let (first, second) = events.split_at(5);
-        let mut bytes = encode(first).unwrap();
-        bytes.extend_from_slice(&encode(second).unwrap());
+        let mut bytes = Vec::new();
+        encode(first, &mut bytes).unwrap();
+        encode(second, &mut bytes).unwrap();
         let bytes = Bytes::from(bytes);
-        let back: Vec<Event> = decode(&bytes)
-            .unwrap()
+        let published = decode(bytes.clone()).unwrap();
+        let back: Vec<Event> = published
+            .events
             .into_iter()
             .map(|incoming| match incoming {
                 Incoming::Event(event) => event,
                 // A message's head is read at once, its body when asked.
-                Incoming::Message { head, body } => {
-                    let r = (body.read)(&body.bytes).unwrap();
+                Incoming::Message { head, line, body } => {
+                    let r = (published.read)(&bytes[body]).unwrap();
                     let name = r.sender_name(None).unwrap();
                     Event::Message {
                         head,
+                        line: line.map(|l| Line(bytes.slice(l))),
                         body: r.owned(name),
                     }
                 }
@@ -776,8 +852,40 @@ mod tests {
             .collect();
         assert_eq!(format!("{back:?}"), format!("{events:?}"));
         for cut in [1, 5, bytes.len() - 3] {
-            assert!(decode(&bytes.slice(..bytes.len() - cut)).is_err(), "{cut}");
+            assert!(decode(bytes.slice(..bytes.len() - cut)).is_err(), "{cut}");
         }
+    }
+
+    /// `event` with `line` for the other nodes.
+    fn with_line(event: Event, line: &[u8]) -> Event {
+        let Event::Message { head, body, .. } = event else {
+            panic!("a message");
+        };
+        Event::Message {
+            head,
+            line: Some(Line(Bytes::copy_from_slice(line))),
+            body,
+        }
+    }
+
+    /// A line is where it was written in the NATS message; one that does
+    /// not end its line is not sent on (the hub reads the body instead).
+    #[test]
+    fn a_line_comes_as_it_went_or_not_at_all() {
+        let ts = Timestamp::from_millis(1);
+        let good = with_line(text(head(1, 1, ts), "a", None), b"{}\n");
+        let torn = with_line(text(head(1, 2, ts), "b", None), b"{}");
+        let payload = Bytes::from(encoded(&[good, torn]));
+        let lines: Vec<Option<&[u8]>> = decode(payload.clone())
+            .unwrap()
+            .events
+            .into_iter()
+            .map(|incoming| match incoming {
+                Incoming::Message { line, .. } => line.map(|l| &payload[l]),
+                Incoming::Event(e) => panic!("{e:?}"),
+            })
+            .collect();
+        assert_eq!(lines, [Some(&b"{}\n"[..]), None]);
     }
 
     /// A message's body is not read to take in its head.
@@ -791,11 +899,12 @@ mod tests {
             kind: 2,
         };
         let event = text(head, &"x".repeat(300), None);
-        let mut bytes = encode(&[event]).unwrap();
+        let mut bytes = encoded(&[event]);
         // Spoil the body's last byte (a `None` becomes a bad option tag).
         let last = bytes.len() - 1;
         bytes[last] = 0xff;
-        let [Incoming::Message { head, body }] = &decode(&bytes.into()).unwrap()[..] else {
+        let published = decode(bytes.clone().into()).unwrap();
+        let [Incoming::Message { head, body, .. }] = &published.events[..] else {
             panic!("one message");
         };
         assert_eq!(
@@ -803,24 +912,46 @@ mod tests {
             (9, 1 << 40, -1, 2)
         );
         assert_eq!(head.ts.as_millis(), 5);
-        assert!((body.read)(&body.bytes).is_none());
+        assert!((published.read)(&bytes[body.clone()]).is_none());
     }
 
-    /// A head in a frame, as the hand reader and postcard each read it: the
-    /// variant index, the five fields, and where the body starts.
-    type Read = (u32, i64, u64, i64, i64, i64, usize);
+    /// A head and a line in a frame, as the hand reader and postcard each
+    /// read them: the variant index, the five fields, the line, and where the
+    /// body starts.
+    type Read = (u32, i64, u64, i64, i64, i64, Option<Vec<u8>>, usize);
 
     fn by_hand(bytes: &[u8]) -> Option<Read> {
         let mut at = 0;
         let tag = u32::try_from(varint(bytes, &mut at, 32)?).ok()?;
         let h = read_head(bytes, &mut at)?;
-        Some((tag, h.conv, h.seq, h.sender, h.ts.as_millis(), h.kind, at))
+        let line = read_line(bytes, &mut at)?.map(<[u8]>::to_vec);
+        Some((
+            tag,
+            h.conv,
+            h.seq,
+            h.sender,
+            h.ts.as_millis(),
+            h.kind,
+            line,
+            at,
+        ))
     }
 
     fn by_postcard(bytes: &[u8]) -> Option<Read> {
-        let ((tag, h), rest) = postcard::take_from_bytes::<(u32, Head)>(bytes).ok()?;
+        let ((tag, h, line), rest) =
+            postcard::take_from_bytes::<(u32, Head, Option<Line>)>(bytes).ok()?;
         let at = bytes.len() - rest.len();
-        Some((tag, h.conv, h.seq, h.sender, h.ts.as_millis(), h.kind, at))
+        let line = line.map(|l| l.0.to_vec());
+        Some((
+            tag,
+            h.conv,
+            h.seq,
+            h.sender,
+            h.ts.as_millis(),
+            h.kind,
+            line,
+            at,
+        ))
     }
 
     /// A body as the hand reader and postcard each read it: the id, the
@@ -918,19 +1049,27 @@ mod tests {
         #[test]
         fn a_head_read_by_hand_is_the_head_written(
             conv: i64, seq: u64, sender: i64, ts: i64, kind: i64, body in "\\PC{0,20}",
+            line in proptest::option::of("\\PC{0,40}"),
         ) {
             let head = Head { conv, seq, sender, ts: Timestamp::from_millis(ts), kind };
-            let event = text(head, &body, None);
+            let mut event = text(head, &body, None);
+            if let Some(line) = &line {
+                event = with_line(event, line.as_bytes());
+            }
             let bytes = postcard::to_allocvec(&event).unwrap();
             let read = by_hand(&bytes);
-            proptest::prop_assert_eq!(read, by_postcard(&bytes));
-            proptest::prop_assert_eq!(read.map(|r| (r.0, r.1, r.2, r.3, r.4, r.5)), Some((0, conv, seq, sender, ts, kind)));
+            proptest::prop_assert_eq!(&read, &by_postcard(&bytes));
+            proptest::prop_assert_eq!(
+                read.map(|r| (r.0, r.1, r.2, r.3, r.4, r.5, r.6)),
+                Some((0, conv, seq, sender, ts, kind, line.map(String::into_bytes))),
+            );
         }
 
         /// Every message event is written by hand as postcard writes it.
         #[test]
         fn a_message_written_by_hand_is_what_postcard_writes(
             conv: i64, seq: u64, sender: i64, ts: i64, kind: i64,
+            line in proptest::option::of(proptest::collection::vec(proptest::num::u8::ANY, 0..300)),
             name in "[a-zA-Z0-9_.-]{1,20}",
             body in "\\PC{0,200}",
             refers: Option<u64>,
@@ -949,9 +1088,10 @@ mod tests {
                 refers,
                 quoted,
             };
+            let line = line.map(|l| Line(l.into()));
             let mut by_hand = Vec::new();
-            write_message(&mut by_hand, &head, &body);
-            let by_postcard = postcard::to_allocvec(&Event::Message { head, body }).unwrap();
+            write_message(&mut by_hand, &head, &line, &body);
+            let by_postcard = postcard::to_allocvec(&Event::Message { head, line, body }).unwrap();
             proptest::prop_assert_eq!(by_hand, by_postcard);
         }
 

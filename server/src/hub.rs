@@ -518,7 +518,7 @@ pub enum Command {
     /// What another node of the cluster did: the events of one of its
     /// commits (one command for them all, not one each: every message of a
     /// cluster is taken in by every node).
-    Remote(Vec<remote::Incoming>),
+    Remote(remote::Published),
     /// A gap read the hub asked for ([`remote`]).
     Filled(Box<remote::Filled>),
     /// Every conversation's last sequence number in the shared store.

@@ -18,8 +18,9 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use classchat_common::limits::{FILE_CHUNK_BYTES, FILE_WINDOW};
+use classchat_common::protocol::{ChatMessage, Quote};
 use classchat_common::protocol::{FileState, GroupEvent};
-use classchat_common::{ClientMessage, ErrorCode, MessageId, ServerMessage};
+use classchat_common::{ClientMessage, ErrorCode, MessageId, ServerMessage, Timestamp};
 use futures::{SinkExt, StreamExt};
 use support::binary;
 use support::cluster::{Cluster, Node, next_message_slowly, try_login, wait_until_online};
@@ -1167,6 +1168,132 @@ async fn replies_edits_and_deletions_cross_nodes() {
     let page = expect!(page, ServerMessage::History { messages, .. } => messages);
     assert!(page[0].deleted && page[0].body.is_empty());
     assert!(page[1].reply.as_ref().is_some_and(|q| q.deleted));
+    drop((n1, n2));
+}
+
+/// What `alice` sends to `to`: a text, a reply to message `target`, a
+/// reaction to it and an edit of it.
+fn changes_of(to: &str, target: u64, round: usize) -> Vec<(MessageId, ClientMessage)> {
+    let send = |body: String, reply_to, react, edit| {
+        let id = MessageId::new();
+        let msg = ClientMessage::Send {
+            id,
+            to: conv(to),
+            body,
+            reply_to,
+            edit,
+            delete: None,
+            react,
+            unreact: None,
+        };
+        (id, msg)
+    };
+    vec![
+        send(format!("text {round}"), None, None, None),
+        send(format!("reply {round}"), Some(target), None, None),
+        send(["👍", "🎉"][round % 2].to_owned(), None, Some(target), None),
+        send(format!("edited {round}"), None, None, Some(target)),
+    ]
+}
+
+/// A message crossing nodes reads on the other node exactly as on the node
+/// that stored it, whichever way it came: as the line that node encoded
+/// (nobody on the other node is its sender), or rebuilt there from the
+/// message itself (its sender is connected there too, and has their own
+/// copy). Replies, reactions and edits, in a group and a direct
+/// conversation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_reads_the_same_on_either_node_whichever_way_it_came() {
+    let cluster = Cluster::new("c_same");
+    let n1 = cluster.start("n1").await;
+    let n2 = cluster.start("n2").await;
+    let mut alice = TestClient::login(n1.addr, "alice", PASSWORD).await;
+    let mut carol = TestClient::login(n1.addr, "carol", PASSWORD).await;
+    let mut bob = TestClient::login(n2.addr, "bob", PASSWORD).await;
+    alice
+        .send(ClientMessage::Create {
+            req: Some(1),
+            group: "study".parse().unwrap(),
+            members: vec![user("bob"), user("carol")],
+            access: None,
+            posting: None,
+        })
+        .await;
+    let carol_added = GroupEvent::Added {
+        user: user("carol"),
+    };
+    for c in [&mut bob, &mut carol] {
+        for _ in 0..4 {
+            if c.recv_message().await.event.as_ref() == Some(&carol_added) {
+                break;
+            }
+        }
+    }
+    wait_until_online(&mut alice, "bob").await;
+    let group_first = stored_seq(&mut alice, support::send_to("#study", "meet at 3")).await;
+    assert_eq!(carol.recv_message().await, bob.recv_message().await);
+    let direct_first = stored_seq(&mut alice, support::send_to("bob", "lunch?")).await;
+    bob.recv_message().await;
+
+    let mut direct = Vec::new();
+    let mut alice_on_n2 = None;
+    for round in 0..2 {
+        if round == 1 {
+            // Alice connected to n2 as well: n2 now rebuilds her messages.
+            let mut second = TestClient::login(n2.addr, "alice", PASSWORD).await;
+            wait_until_online(&mut bob, "alice").await;
+            second.expect_nothing_pending().await;
+            alice_on_n2 = Some(second);
+        }
+        for change in changes_of("#study", group_first, round) {
+            stored_seq(&mut alice, change).await;
+            let here = carol.recv_message().await;
+            let there = bob.recv_message().await;
+            assert_eq!(here, there, "round {round}");
+            if let Some(second) = &mut alice_on_n2 {
+                let echo = second.recv_message().await;
+                assert_eq!((echo.seq, echo.body), (there.seq, there.body));
+                assert!(echo.counts.is_some());
+            }
+        }
+        for change in changes_of("bob", direct_first, round) {
+            stored_seq(&mut alice, change).await;
+            let m = bob.recv_message().await;
+            assert_eq!(m.from.as_str(), "alice");
+            if let Some(second) = &mut alice_on_n2 {
+                assert_eq!(second.recv_message().await.seq, m.seq);
+            }
+            direct.push(m);
+        }
+    }
+    // Each round's direct messages, but for what makes them each one.
+    let as_made = |m: &ChatMessage, round: usize| ChatMessage {
+        seq: 0,
+        id: MessageId::from_bytes([0; 16]),
+        ts: Timestamp::from_millis(0),
+        body: match m.react {
+            Some(_) => String::new(),
+            None => m.body.replace(&round.to_string(), "N"),
+        },
+        // The quote is of the message as it is now: edited in round 0.
+        reply: m.reply.clone().map(|q| {
+            Box::new(Quote {
+                text: String::new(),
+                ..*q
+            })
+        }),
+        ..m.clone()
+    };
+    let (first, second) = direct.split_at(4);
+    for (a, b) in first.iter().zip(second) {
+        assert_eq!(as_made(a, 0), as_made(b, 1));
+    }
+    assert!(
+        second[1]
+            .reply
+            .as_ref()
+            .is_some_and(|q| q.seq == direct_first)
+    );
     drop((n1, n2));
 }
 

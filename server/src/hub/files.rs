@@ -266,6 +266,7 @@ impl Worker {
                 ts: now,
                 kind: MessageKind::File as i64,
             },
+            line: None,
             body: Body {
                 id,
                 sender_name: from.clone(),

@@ -659,6 +659,7 @@ impl Worker {
                 ts: msg.ts,
                 kind: MessageKind::Event as i64,
             },
+            line: None,
             body: Body {
                 id: msg.id,
                 sender_name: msg.from.clone(),

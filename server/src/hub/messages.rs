@@ -13,7 +13,7 @@ use classchat_common::{
     Conv as ConvName, ErrorCode, MessageId, ServerMessage, Timestamp, Username,
 };
 
-use super::remote::{Body, Event, Head};
+use super::remote::{Body, Event, Head, Line};
 use super::state::{Conv, direct_key};
 use super::worker::{Batch, Worker};
 use super::{Refusal, Sending, SessionId};
@@ -190,6 +190,8 @@ impl Worker {
                 self.reply_stored(b, session, user, id, existing, true);
             }
             Ok(Appended::New) => {
+                // Where the message's event is, for the line to go with it.
+                let event = b.events.len();
                 self.announce(b, || Event::Message {
                     head: Head {
                         conv: conv_id.0,
@@ -198,6 +200,7 @@ impl Worker {
                         ts,
                         kind: kind as i64,
                     },
+                    line: None,
                     body: Body {
                         id,
                         sender_name: from.clone(),
@@ -253,7 +256,13 @@ impl Worker {
                         deleted: false,
                     };
                     self.echo_to_own_sessions(b, conv, user, Some(session), &msg);
-                    self.fan_out(b, conv, Some(user), msg);
+                    if !self.clustered() {
+                        self.fan_out(b, conv, Some(user), msg);
+                    } else if let Some(line) = self.fan_out_everywhere(b, conv, user, msg)
+                        && let Some(Event::Message { line: slot, .. }) = b.events.get_mut(event)
+                    {
+                        *slot = Some(Line(line));
+                    }
                 }
                 let stored = MessageRef {
                     conv: conv_id,
@@ -497,7 +506,38 @@ impl Worker {
         sender: Option<UserId>,
         msg: ChatMessage,
     ) {
-        let members = conv.members.iter().filter(|m| Some(m.user) != sender);
+        self.deliver(b, conv, sender, msg, false);
+    }
+
+    /// As [`Self::fan_out`], for a message `sender` sent on this node of a
+    /// cluster: the line is also encoded when a member it goes to is
+    /// connected to another node, and returned for the message's event, so
+    /// that the other nodes send it as it is. Every member but the sender
+    /// sees the same line (a group's name, or in a direct conversation the
+    /// sender's).
+    pub(super) fn fan_out_everywhere(
+        &self,
+        b: &mut Batch,
+        conv: &Conv,
+        sender: UserId,
+        msg: ChatMessage,
+    ) -> Option<Bytes> {
+        self.deliver(b, conv, Some(sender), msg, true)
+    }
+
+    fn deliver(
+        &self,
+        b: &mut Batch,
+        conv: &Conv,
+        sender: Option<UserId>,
+        msg: ChatMessage,
+        elsewhere: bool,
+    ) -> Option<Bytes> {
+        let members = conv
+            .members
+            .iter()
+            .filter(|m| Some(m.user) != sender)
+            .filter_map(|m| self.state.users.get(&m.user));
         let mut wrapped = ServerMessage::Message(msg);
         // The line with the conversation named `view`.
         let mut named = |view: ConvName| {
@@ -506,28 +546,41 @@ impl Worker {
             }
             wrapped.to_line()
         };
+        let mut shipped = None;
         if let ConvKind::Group { name, .. } = &conv.kind {
             let from = b.targets.len();
-            for m in members {
-                b.targets.extend_from_slice(self.state.sessions_of(m.user));
+            let mut wanted = false;
+            for u in members {
+                b.targets.extend_from_slice(&u.sessions);
+                wanted |= u.remote > 0;
             }
-            if b.targets.len() > from {
-                b.shared(named(ConvName::Group(name.clone())), from);
+            let wanted = elsewhere && wanted;
+            if b.targets.len() > from || wanted {
+                let line = named(ConvName::Group(name.clone()));
+                if wanted {
+                    shipped = Some(line.clone());
+                }
+                b.shared(line, from);
             }
-            return;
+            return shipped;
         }
-        for m in members {
-            let sessions = self.state.sessions_of(m.user);
-            if sessions.is_empty() {
+        for u in members {
+            let wanted = elsewhere && u.remote > 0;
+            if u.sessions.is_empty() && !wanted {
                 continue;
             }
-            let Some(view) = self.state.conv_name(conv, m.user) else {
+            let Some(view) = self.state.conv_name(conv, u.id) else {
                 continue;
             };
+            let line = named(view);
+            if wanted {
+                shipped = Some(line.clone());
+            }
             let from = b.targets.len();
-            b.targets.extend_from_slice(sessions);
-            b.shared(named(view), from);
+            b.targets.extend_from_slice(&u.sessions);
+            b.shared(line, from);
         }
+        shipped
     }
 
     /// A message its sender's other sessions (another device, a script)

@@ -19,6 +19,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -58,8 +59,15 @@ pub trait Bus: Send + Sync + std::fmt::Debug {
 #[serde(rename_all = "snake_case")]
 pub enum Event {
     /// A message committed in a conversation: text, group event or file offer.
-    /// Its head comes first so that a node can read it alone ([`Incoming`]).
-    Message { head: Head, body: Body },
+    /// Its head comes first so that a node can read it alone ([`Incoming`]),
+    /// then the `message` line as every member but its sender is sent it,
+    /// when one of them is connected to another node: that node sends the
+    /// line as it is, without reading the body or encoding the line again.
+    Message {
+        head: Head,
+        line: Option<Line>,
+        body: Body,
+    },
     /// A group deleted (nothing of it is kept): its members are told, with
     /// the sequence number the event would have had.
     Deleted {
@@ -150,6 +158,34 @@ pub struct Head {
     pub kind: i64,
 }
 
+/// A `message` line as the node that stored the message encoded it, newline
+/// included: JSON, from a node of the same cluster, as trusted as what
+/// PostgreSQL holds. On the wire, a run of bytes after its length.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line(pub Bytes);
+
+impl Serialize for Line {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Line {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Line;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a line's bytes")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Line, E> {
+                Ok(Line(Bytes::copy_from_slice(v)))
+            }
+        }
+        d.deserialize_bytes(Visitor)
+    }
+}
+
 /// The rest of a message: read only on a node with a connection to show it to.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Body {
@@ -200,24 +236,36 @@ impl BodyRef<'_> {
     }
 }
 
-/// An event as the link hands it to the hub: a message's body still as it
-/// came ([`Body`], encoded), since most nodes have nobody to show it to.
-#[derive(Debug)]
-pub enum Incoming {
-    Event(Event),
-    Message { head: Head, body: Encoded },
-}
-
-/// A message's [`Body`] as it came, with the link's way to read it.
-pub struct Encoded {
-    pub bytes: Bytes,
+/// One NATS message of another node's, as the link hands it to the hub: its
+/// bytes, and its events, a message's line and body left where they are in
+/// them, since most nodes have nobody to show a message to.
+pub struct Published {
+    pub payload: Bytes,
+    pub events: Vec<Incoming>,
+    /// The link's way to read a message's body.
     pub read: for<'a> fn(&'a [u8]) -> Option<BodyRef<'a>>,
 }
 
-impl std::fmt::Debug for Encoded {
+impl std::fmt::Debug for Published {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Encoded({} bytes)", self.bytes.len())
+        f.debug_struct("Published")
+            .field("bytes", &self.payload.len())
+            .field("events", &self.events)
+            .finish_non_exhaustive()
     }
+}
+
+/// An event of a [`Published`].
+#[derive(Debug)]
+pub enum Incoming {
+    Event(Event),
+    /// A message: its head read, its line (if any) and its [`Body`], encoded,
+    /// where they are in the payload.
+    Message {
+        head: Head,
+        line: Option<Range<usize>>,
+        body: Range<usize>,
+    },
 }
 
 impl Event {
@@ -248,6 +296,7 @@ impl Event {
                 ts: m.ts,
                 kind: m.kind as i64,
             },
+            line: None,
             body: Body {
                 id: m.id,
                 sender_name: m.sender_name.clone(),
@@ -396,7 +445,11 @@ impl Worker {
     /// An event from another node.
     pub(super) fn remote(&mut self, b: &mut Batch, event: Event) {
         match event {
-            Event::Message { head, body } => {
+            Event::Message {
+                head,
+                line: _,
+                body,
+            } => {
                 let m = StoredMessage {
                     seq: head.seq,
                     id: body.id,
@@ -508,34 +561,66 @@ impl Worker {
         }
     }
 
-    /// What another node's commit did, its events in order.
-    pub(super) fn incoming(&mut self, b: &mut Batch, events: Vec<Incoming>) {
+    /// What another node's commits did, their events in order.
+    pub(super) fn incoming(&mut self, b: &mut Batch, published: Published) {
+        let Published {
+            payload,
+            events,
+            read,
+        } = published;
         for event in events {
             match event {
                 Incoming::Event(event) => self.remote(b, event),
-                Incoming::Message { head, body } => self.remote_message(b, head, &body),
+                Incoming::Message { head, line, body } => {
+                    self.remote_message(b, head, &payload, line, body, read);
+                }
             }
         }
     }
 
     /// A message stored by another node. Most often nobody here is in its
     /// conversation: then the conversation moves on from its head alone, and
-    /// its body is never read. Anything else (a gap, a group event, someone
-    /// to show it to) takes the whole message.
-    fn remote_message(&mut self, b: &mut Batch, head: Head, body: &Encoded) {
+    /// its body is never read. When someone here is, the line the storing
+    /// node encoded for them most often came with it, and goes to them as it
+    /// is. Anything else (a gap, a group event, the sender's own sessions,
+    /// which see the message named otherwise and with its counts) takes the
+    /// whole message.
+    fn remote_message(
+        &mut self,
+        b: &mut Batch,
+        head: Head,
+        payload: &Bytes,
+        line: Option<Range<usize>>,
+        body: Range<usize>,
+        read: for<'a> fn(&'a [u8]) -> Option<BodyRef<'a>>,
+    ) {
         let conv = ConvId(head.conv);
+        let sender = UserId(head.sender);
         let known = self.state.convs.get(&conv);
         if known.is_some_and(|c| head.seq <= c.last_seq) {
             // Released already (read from PostgreSQL before this came).
             return;
         }
-        let unseen = known.is_some_and(|c| {
+        // The link made the ranges from this payload; checked all the same,
+        // since slicing outside it would panic.
+        let line = line.filter(|r| r.start <= r.end && r.end <= payload.len());
+        let plain = known.filter(|c| {
             c.last_seq + 1 == head.seq
                 && MessageKind::from_i64(head.kind) != MessageKind::Event
-                && !self.state.anyone_here(c)
+                && self.state.sessions_of(sender).is_empty()
+                && (line.is_some() || !self.state.anyone_here(c))
         });
-        if unseen {
-            self.mirror_send(conv, UserId(head.sender), head.seq, head.ts);
+        if let Some(c) = plain {
+            if let Some(line) = line {
+                let from = b.targets.len();
+                for m in c.members.iter().filter(|m| m.user != sender) {
+                    b.targets.extend_from_slice(self.state.sessions_of(m.user));
+                }
+                if b.targets.len() > from {
+                    b.shared(payload.slice(line), from);
+                }
+            }
+            self.mirror_send(conv, sender, head.seq, head.ts);
             if self
                 .cluster
                 .as_ref()
@@ -545,12 +630,19 @@ impl Worker {
             }
             return;
         }
-        let read = (body.read)(&body.bytes).and_then(|r| {
-            let sender_name = r.sender_name(self.state.name(UserId(head.sender)))?;
+        let read = payload.get(body).and_then(read).and_then(|r| {
+            let sender_name = r.sender_name(self.state.name(sender))?;
             Some(r.owned(sender_name))
         });
         match read {
-            Some(body) => self.remote(b, Event::Message { head, body }),
+            Some(body) => self.remote(
+                b,
+                Event::Message {
+                    head,
+                    line: None,
+                    body,
+                },
+            ),
             // Left out: the next message finds the gap and reads it from
             // PostgreSQL, as it does for a lost event.
             None => tracing::warn!(

@@ -459,7 +459,7 @@ impl Worker {
                 }
             }
             Command::Sweep => self.sweep(b),
-            Command::Remote(events) => self.incoming(b, events),
+            Command::Remote(published) => self.incoming(b, published),
             Command::Filled(filled) => self.filled(b, *filled),
             Command::Versions(versions) => self.versions(versions),
             Command::Tick => self.tick(b),
