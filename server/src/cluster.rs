@@ -47,11 +47,18 @@ const TICK: Duration = Duration::from_secs(1);
 /// How often a node compares its sequencers with PostgreSQL's.
 const REPAIR: Duration = Duration::from_secs(2);
 
-/// Batches published as one NATS message while their events take fewer bytes
-/// than this: half the read buffer of the other nodes' NATS client (64 KiB),
-/// so that a message comes in whole most often, rather than being copied
-/// each time that buffer grows under it.
-const MERGE_BYTES: usize = 32 * 1024;
+/// A NATS message is published once its events take this many bytes. The
+/// other nodes' NATS client reads into a buffer that holds 32 KiB once it
+/// has been made again (its 64 KiB, as `bytes` rounds a buffer's first
+/// size), and copies the message it is in the middle of each time that
+/// buffer fills. At 8 KiB that copy is small; at 32 KiB it was most of
+/// every message, and larger ones were copied as the buffer doubled under
+/// them (BENCHMARKS.md: a message line across nodes).
+const MERGE_BYTES: usize = 8 * 1024;
+
+/// Room made for a NATS message's events: a whole one, and the last event's
+/// overshoot most often.
+const PAYLOAD_ROOM: usize = MERGE_BYTES + 4096;
 
 /// The most bytes one file read across nodes brings (NATS messages are at
 /// most 1 MiB).
@@ -278,28 +285,36 @@ async fn publish(
             }
             continue;
         }
-        let mut payload = Vec::new();
-        if let Err(e) = encode(&events, &mut payload) {
-            tracing::error!("cannot encode events for the other nodes: {e}");
-        }
-        // Batches committed meanwhile go in the same NATS message: one to
-        // send, and one for each other node to take in, not one per batch.
-        while payload.len() < MERGE_BYTES {
-            let Ok(more) = outgoing.try_recv() else { break };
-            if let Err(e) = encode(&more, &mut payload) {
-                tracing::error!("cannot encode events for the other nodes: {e}");
+        // Batches committed meanwhile go in the same NATS message (one to
+        // send, and one for each other node to take in, not one per batch),
+        // and a large batch in several.
+        let mut payload = Vec::with_capacity(PAYLOAD_ROOM);
+        let mut batch = Some(events);
+        while let Some(events) = batch.take() {
+            for event in &events {
+                if let Err(e) = encode(std::slice::from_ref(event), &mut payload) {
+                    tracing::error!("cannot encode an event for the other nodes: {e}");
+                }
+                if payload.len() >= MERGE_BYTES {
+                    let full = std::mem::replace(&mut payload, Vec::with_capacity(PAYLOAD_ROOM));
+                    send(&client, &subject, full).await;
+                }
             }
+            batch = outgoing.try_recv().ok();
         }
-        if payload.is_empty() {
-            continue;
-        }
-        // A publish that fails (NATS lost just now) is not tried again: the
-        // other nodes read what they missed from PostgreSQL.
-        if let Err(e) = client.publish(subject.clone(), payload.into()).await {
-            tracing::warn!("cannot publish to NATS: {e}");
+        if !payload.is_empty() {
+            send(&client, &subject, payload).await;
         }
     }
     let _ = client.flush().await;
+}
+
+/// Publishes one NATS message. One that fails (NATS lost just now) is not
+/// tried again: the other nodes read what they missed from PostgreSQL.
+async fn send(client: &async_nats::Client, subject: &str, payload: Vec<u8>) {
+    if let Err(e) = client.publish(subject.to_owned(), payload.into()).await {
+        tracing::warn!("cannot publish to NATS: {e}");
+    }
 }
 
 /// `events` appended to `out`, (part of) a NATS message: each event as its
