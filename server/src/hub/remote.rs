@@ -596,39 +596,41 @@ impl Worker {
     ) {
         let conv = ConvId(head.conv);
         let sender = UserId(head.sender);
-        let known = self.state.convs.get(&conv);
-        if known.is_some_and(|c| head.seq <= c.last_seq) {
-            // Released already (read from PostgreSQL before this came).
-            return;
-        }
         // The link made the ranges from this payload; checked all the same,
         // since slicing outside it would panic.
         let line = line.filter(|r| r.start <= r.end && r.end <= payload.len());
-        let plain = known.filter(|c| {
-            c.last_seq + 1 == head.seq
+        // One lookup of the conversation, and the users beside it.
+        let (convs, users) = (&mut self.state.convs, &self.state.users);
+        if let Some(c) = convs.get_mut(&conv) {
+            if head.seq <= c.last_seq {
+                // Released already (read from PostgreSQL before this came).
+                return;
+            }
+            let here = |user: UserId| users.get(&user).map_or(&[][..], |u| &u.sessions[..]);
+            let plain = c.last_seq + 1 == head.seq
                 && MessageKind::from_i64(head.kind) != MessageKind::Event
-                && self.state.sessions_of(sender).is_empty()
-                && (line.is_some() || !self.state.anyone_here(c))
-        });
-        if let Some(c) = plain {
-            if let Some(line) = line {
-                let from = b.targets.len();
-                for m in c.members.iter().filter(|m| m.user != sender) {
-                    b.targets.extend_from_slice(self.state.sessions_of(m.user));
+                && here(sender).is_empty()
+                && (line.is_some() || c.members.iter().all(|m| here(m.user).is_empty()));
+            if plain {
+                if let Some(line) = line {
+                    let from = b.targets.len();
+                    for m in c.members.iter().filter(|m| m.user != sender) {
+                        b.targets.extend_from_slice(here(m.user));
+                    }
+                    if b.targets.len() > from {
+                        b.shared(payload.slice(line), from);
+                    }
                 }
-                if b.targets.len() > from {
-                    b.shared(payload.slice(line), from);
+                c.mirror_send(sender, head.seq, head.ts);
+                if self
+                    .cluster
+                    .as_ref()
+                    .is_some_and(|c| c.held.contains_key(&conv))
+                {
+                    self.release_held(b, conv);
                 }
+                return;
             }
-            self.mirror_send(conv, sender, head.seq, head.ts);
-            if self
-                .cluster
-                .as_ref()
-                .is_some_and(|c| c.held.contains_key(&conv))
-            {
-                self.release_held(b, conv);
-            }
-            return;
         }
         let read = payload.get(body).and_then(read).and_then(|r| {
             let sender_name = r.sender_name(self.state.name(sender))?;
@@ -931,22 +933,10 @@ impl Worker {
     }
 
     /// The conversation moves on to `seq`, as it did on the node that stored
-    /// it; the sender's cursors follow if they were up to date (that node
-    /// wrote them).
+    /// it ([`Conv::mirror_send`]).
     fn mirror_send(&mut self, conv: ConvId, sender: UserId, seq: u64, ts: Timestamp) {
-        let Some(c) = self.state.convs.get_mut(&conv) else {
-            return;
-        };
-        c.last_seq = seq;
-        c.last_ts = Some(ts);
-        if let Some(m) = c.member_mut(sender) {
-            m.last_sent = seq;
-            if m.delivered + 1 == seq {
-                m.delivered = seq;
-            }
-            if m.read + 1 == seq {
-                m.read = seq;
-            }
+        if let Some(c) = self.state.convs.get_mut(&conv) {
+            c.mirror_send(sender, seq, ts);
         }
     }
 

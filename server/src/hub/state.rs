@@ -148,6 +148,23 @@ impl Conv {
     pub fn member_mut(&mut self, user: UserId) -> Option<&mut Member> {
         self.members.iter_mut().find(|m| m.user == user)
     }
+
+    /// Moves on to message `seq`, which `sender` sent through another node
+    /// of a cluster: the sender's cursors follow if they were up to date
+    /// (that node wrote them).
+    pub fn mirror_send(&mut self, sender: UserId, seq: u64, ts: Timestamp) {
+        self.last_seq = seq;
+        self.last_ts = Some(ts);
+        if let Some(m) = self.member_mut(sender) {
+            m.last_sent = seq;
+            if m.delivered + 1 == seq {
+                m.delivered = seq;
+            }
+            if m.read + 1 == seq {
+                m.read = seq;
+            }
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -472,21 +489,6 @@ impl State {
     }
 
     /// The outbound queues of every session of `user`.
-    /// Whether any member of `conv` is connected to this server.
-    pub fn anyone_here(&self, conv: &Conv) -> bool {
-        conv.members.iter().any(|m| {
-            self.users
-                .get(&m.user)
-                .is_some_and(|u| !u.sessions.is_empty())
-        })
-    }
-
-    /// The sessions `user` is connected with here (none for an unknown
-    /// user).
-    pub fn sessions_of(&self, user: UserId) -> &[SessionId] {
-        self.users.get(&user).map_or(&[], |u| u.sessions.as_slice())
-    }
-
     pub fn outbounds(&self, user: UserId) -> impl Iterator<Item = (SessionId, &Outbound)> {
         self.users
             .get(&user)
