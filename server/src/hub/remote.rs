@@ -589,16 +589,14 @@ impl Worker {
         &mut self,
         b: &mut Batch,
         head: Head,
-        payload: &Bytes,
+        payload: &[u8],
         line: Option<Range<usize>>,
         body: Range<usize>,
         read: for<'a> fn(&'a [u8]) -> Option<BodyRef<'a>>,
     ) {
         let conv = ConvId(head.conv);
         let sender = UserId(head.sender);
-        // The link made the ranges from this payload; checked all the same,
-        // since slicing outside it would panic.
-        let line = line.filter(|r| r.start <= r.end && r.end <= payload.len());
+        let line = line.and_then(|r| payload.get(r));
         // One lookup of the conversation, and the users beside it.
         let (convs, users) = (&mut self.state.convs, &self.state.users);
         if let Some(c) = convs.get_mut(&conv) {
@@ -617,8 +615,11 @@ impl Worker {
                     for m in c.members.iter().filter(|m| m.user != sender) {
                         b.targets.extend_from_slice(here(m.user));
                     }
+                    // A copy, not a slice of the payload: a line waiting in a
+                    // slow reader's queue would keep the NATS client's whole
+                    // read buffer it came in alive, a buffer a line.
                     if b.targets.len() > from {
-                        b.shared(payload.slice(line), from);
+                        b.shared(Bytes::copy_from_slice(line), from);
                     }
                 }
                 c.mirror_send(sender, head.seq, head.ts);
