@@ -53,7 +53,7 @@ const REPAIR: Duration = Duration::from_secs(2);
 /// size), and copies the message it is in the middle of each time that
 /// buffer fills. At 8 KiB that copy is small; at 32 KiB it was most of
 /// every message, and larger ones were copied as the buffer doubled under
-/// them (BENCHMARKS.md: a message line across nodes).
+/// them (BENCHMARKS.md, "The line crosses with the message").
 const MERGE_BYTES: usize = 8 * 1024;
 
 /// Room made for a NATS message's events: a whole one, and the last event's
@@ -348,8 +348,8 @@ fn encode(events: &[Event], out: &mut Vec<u8>) -> Result<(), postcard::Error> {
     Ok(())
 }
 
-/// About how many bytes `event` takes framed: room made once for a batch,
-/// not as it grows.
+/// About how many bytes `event` takes framed: room made once for the events
+/// [`encode`] is given, not as they are written.
 fn size_hint(event: &Event) -> usize {
     match event {
         Event::Message { line, body, .. } => {

@@ -615,9 +615,9 @@ impl Worker {
                     for m in c.members.iter().filter(|m| m.user != sender) {
                         b.targets.extend_from_slice(here(m.user));
                     }
-                    // A copy, not a slice of the payload: a line waiting in a
-                    // slow reader's queue would keep the NATS client's whole
-                    // read buffer it came in alive, a buffer a line.
+                    // A copy, not a slice of the payload: a slice waiting in a
+                    // slow reader's queue would keep alive the whole NATS read
+                    // buffer it came in, a buffer for each line queued.
                     if b.targets.len() > from {
                         b.shared(Bytes::copy_from_slice(line), from);
                     }
