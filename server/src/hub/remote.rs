@@ -150,10 +150,13 @@ pub enum Event {
 /// conversation on (its sequencer, the sender's cursors) without the rest.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Head {
+    #[serde(with = "compact::fixed")]
     pub conv: i64,
+    #[serde(with = "compact::fixed")]
     pub seq: u64,
+    #[serde(with = "compact::fixed")]
     pub sender: i64,
-    #[serde(with = "compact::millis")]
+    #[serde(with = "compact::fixed")]
     pub ts: Timestamp,
     pub kind: i64,
 }
@@ -1132,6 +1135,56 @@ impl Worker {
 
 /// Times and ids as numbers and bytes, for the events' encoding.
 mod compact {
+    /// A number, or a time as its milliseconds, in 8 bytes, little-endian:
+    /// a message's head is read by every node, and four words are read at
+    /// once where varints are read a byte at a time.
+    pub mod fixed {
+        use classchat_common::Timestamp;
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        /// What goes in a word.
+        pub trait Word: Sized {
+            fn word(&self) -> [u8; 8];
+            fn of(word: [u8; 8]) -> Self;
+        }
+
+        impl Word for i64 {
+            fn word(&self) -> [u8; 8] {
+                self.to_le_bytes()
+            }
+            fn of(word: [u8; 8]) -> Self {
+                i64::from_le_bytes(word)
+            }
+        }
+
+        impl Word for u64 {
+            fn word(&self) -> [u8; 8] {
+                self.to_le_bytes()
+            }
+            fn of(word: [u8; 8]) -> Self {
+                u64::from_le_bytes(word)
+            }
+        }
+
+        impl Word for Timestamp {
+            fn word(&self) -> [u8; 8] {
+                self.as_millis().to_le_bytes()
+            }
+            fn of(word: [u8; 8]) -> Self {
+                Timestamp::from_millis(i64::from_le_bytes(word))
+            }
+        }
+
+        // An array is a tuple to serde: postcard writes its bytes as they are.
+        pub fn serialize<T: Word, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+            serde::Serialize::serialize(&v.word(), s)
+        }
+
+        pub fn deserialize<'de, T: Word, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+            <[u8; 8]>::deserialize(d).map(T::of)
+        }
+    }
+
     /// A time as its milliseconds.
     pub mod millis {
         use classchat_common::Timestamp;
