@@ -941,12 +941,9 @@ mod tests {
     /// body starts.
     type Read = (u32, i64, u64, i64, i64, i64, Option<Vec<u8>>, usize);
 
-    fn by_hand(bytes: &[u8]) -> Option<Read> {
-        let mut at = 0;
-        let tag = u32::try_from(varint(bytes, &mut at, 32)?).ok()?;
-        let h = read_head(bytes, &mut at)?;
-        let line = read_line(bytes, &mut at)?.map(<[u8]>::to_vec);
-        Some((
+    fn read(tag: u32, h: Head, line: Option<&[u8]>, at: usize) -> Read {
+        let line = line.map(<[u8]>::to_vec);
+        (
             tag,
             h.conv,
             h.seq,
@@ -955,24 +952,22 @@ mod tests {
             h.kind,
             line,
             at,
-        ))
+        )
+    }
+
+    fn by_hand(bytes: &[u8]) -> Option<Read> {
+        let mut at = 0;
+        let tag = u32::try_from(varint(bytes, &mut at, 32)?).ok()?;
+        let h = read_head(bytes, &mut at)?;
+        let line = read_line(bytes, &mut at)?;
+        Some(read(tag, h, line, at))
     }
 
     fn by_postcard(bytes: &[u8]) -> Option<Read> {
         let ((tag, h, line), rest) =
             postcard::take_from_bytes::<(u32, Head, Option<Line>)>(bytes).ok()?;
-        let at = bytes.len() - rest.len();
-        let line = line.map(|l| l.0.to_vec());
-        Some((
-            tag,
-            h.conv,
-            h.seq,
-            h.sender,
-            h.ts.as_millis(),
-            h.kind,
-            line,
-            at,
-        ))
+        let line = line.as_ref().map(|l| &l.0[..]);
+        Some(read(tag, h, line, bytes.len() - rest.len()))
     }
 
     /// A body as the hand reader and postcard each read it: the id, the

@@ -194,26 +194,11 @@ async fn a_group_written_from_both_nodes_reaches_everyone_in_one_order() {
     let mut bob = TestClient::login(n2.addr, "bob", PASSWORD).await;
     let mut carol = TestClient::login(n1.addr, "carol", PASSWORD).await;
     let mut dave = TestClient::login(n2.addr, "dave", PASSWORD).await;
-    alice
-        .send(ClientMessage::Create {
-            req: Some(1),
-            group: "cs101".parse().unwrap(),
-            members: vec![user("bob"), user("carol"), user("dave")],
-            access: None,
-            posting: None,
-        })
-        .await;
-    alice
-        .recv_until(20, |m| matches!(m, ServerMessage::Group { .. }))
-        .await;
+    fixtures::make_group(&mut alice, "cs101", &["bob", "carol", "dave"]).await;
     // Each member, on either node, hears of the group up to dave's joining.
     let dave_added = GroupEvent::Added { user: user("dave") };
     for c in [&mut bob, &mut carol, &mut dave] {
-        for _ in 0..4 {
-            if c.recv_message().await.event.as_ref() == Some(&dave_added) {
-                break;
-            }
-        }
+        heard(c, dave_added.clone()).await;
     }
 
     let send_all = |mut c: TestClient, who: &'static str| {
@@ -1210,24 +1195,12 @@ async fn a_message_reads_the_same_on_either_node_whichever_way_it_came() {
     let mut alice = TestClient::login(n1.addr, "alice", PASSWORD).await;
     let mut carol = TestClient::login(n1.addr, "carol", PASSWORD).await;
     let mut bob = TestClient::login(n2.addr, "bob", PASSWORD).await;
-    alice
-        .send(ClientMessage::Create {
-            req: Some(1),
-            group: "study".parse().unwrap(),
-            members: vec![user("bob"), user("carol")],
-            access: None,
-            posting: None,
-        })
-        .await;
+    fixtures::make_group(&mut alice, "study", &["bob", "carol"]).await;
     let carol_added = GroupEvent::Added {
         user: user("carol"),
     };
     for c in [&mut bob, &mut carol] {
-        for _ in 0..4 {
-            if c.recv_message().await.event.as_ref() == Some(&carol_added) {
-                break;
-            }
-        }
+        heard(c, carol_added.clone()).await;
     }
     wait_until_online(&mut alice, "bob").await;
     let group_first = stored_seq(&mut alice, support::send_to("#study", "meet at 3")).await;
