@@ -292,7 +292,7 @@ async fn publish(
         let mut batch = Some(events);
         while let Some(events) = batch.take() {
             for event in &events {
-                if let Err(e) = encode(std::slice::from_ref(event), &mut payload) {
+                if let Err(e) = encode(event, &mut payload) {
                     tracing::error!("cannot encode an event for the other nodes: {e}");
                 }
                 if payload.len() >= MERGE_BYTES {
@@ -317,51 +317,31 @@ async fn send(client: &async_nats::Client, subject: &str, payload: Vec<u8>) {
     }
 }
 
-/// `events` appended to `out`, (part of) a NATS message: each event as its
-/// length (4 bytes, little-endian) and its postcard encoding, so that a
-/// reader can pass over what it does not need. Nothing is appended if one
-/// cannot be encoded.
-fn encode(events: &[Event], out: &mut Vec<u8>) -> Result<(), postcard::Error> {
-    let start = out.len();
-    out.reserve(events.iter().map(size_hint).sum());
-    for event in events {
-        let at = out.len();
-        out.extend_from_slice(&[0; 4]);
-        let written = match event {
-            Event::Message { head, line, body } => {
-                write_message(out, head, line, body);
-                Ok(())
-            }
-            other => postcard::to_extend(other, Append(out)).map(drop),
-        };
-        let len = written.and_then(|()| {
-            u32::try_from(out.len() - at - 4).map_err(|_| postcard::Error::SerializeBufferFull)
-        });
-        match len {
-            Ok(len) => out[at..at + 4].copy_from_slice(&len.to_le_bytes()),
-            Err(e) => {
-                out.truncate(start);
-                return Err(e);
-            }
+/// `event` appended to `out`, part of a NATS message: its length (4 bytes,
+/// little-endian) and its postcard encoding, so that a reader can pass over
+/// what it does not need. Nothing is appended if it cannot be encoded.
+fn encode(event: &Event, out: &mut Vec<u8>) -> Result<(), postcard::Error> {
+    let at = out.len();
+    out.extend_from_slice(&[0; 4]);
+    let written = match event {
+        Event::Message { head, line, body } => {
+            write_message(out, head, line, body);
+            Ok(())
         }
-    }
-    Ok(())
-}
-
-/// About how many bytes `event` takes framed: room made once for the events
-/// [`encode`] is given, not as they are written.
-fn size_hint(event: &Event) -> usize {
-    match event {
-        Event::Message { line, body, .. } => {
-            64 + line.as_ref().map_or(0, |l| l.0.len())
-                + body.sender_name.as_str().len()
-                + body.body.len()
-                + body
-                    .quoted
-                    .as_ref()
-                    .map_or(0, |q| 8 + q.sender_name.as_str().len() + q.text.len())
+        other => postcard::to_extend(other, Append(out)).map(drop),
+    };
+    let len = written.and_then(|()| {
+        u32::try_from(out.len() - at - 4).map_err(|_| postcard::Error::SerializeBufferFull)
+    });
+    match len {
+        Ok(len) => {
+            out[at..at + 4].copy_from_slice(&len.to_le_bytes());
+            Ok(())
         }
-        _ => 64,
+        Err(e) => {
+            out.truncate(at);
+            Err(e)
+        }
     }
 }
 
@@ -736,7 +716,9 @@ mod tests {
     /// `events` as one NATS message.
     fn encoded(events: &[Event]) -> Vec<u8> {
         let mut out = Vec::new();
-        encode(events, &mut out).unwrap();
+        for event in events {
+            encode(event, &mut out).unwrap();
+        }
         out
     }
 
@@ -847,12 +829,8 @@ mod tests {
             },
             Event::Leaving { node: "n2".into() },
         ];
-        // Two batches published as one NATS message read as one list.
-        let (first, second) = events.split_at(5);
-        let mut bytes = Vec::new();
-        encode(first, &mut bytes).unwrap();
-        encode(second, &mut bytes).unwrap();
-        let bytes = Bytes::from(bytes);
+        // Framed one after another in one NATS message, read as one list.
+        let bytes = Bytes::from(encoded(&events));
         let published = decode(bytes.clone()).unwrap();
         let back: Vec<Event> = published
             .events
