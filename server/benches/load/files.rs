@@ -97,6 +97,11 @@ pub struct FileRelay {
     pub rss_mib: Vec<f64>,
     /// MB/s of the same relay spoken by this benchmark's protocol client.
     pub protocol_mb_s: Vec<f64>,
+    /// MB/s of SHA-256 on one core, measured beside each run's loopback.
+    pub sha256_mb_s: Vec<f64>,
+    /// The most `ratio` could be with the relay's three SHA-256 passes
+    /// spread perfectly over this machine's cores, over loopback TCP.
+    pub sha256_bound_ratio: Vec<f64>,
 }
 
 pub async fn run(size: u64, runs: usize, perf: Option<(&Path, &str)>) -> anyhow::Result<FileRelay> {
@@ -121,6 +126,14 @@ pub async fn run(size: u64, runs: usize, perf: Option<(&Path, &str)>) -> anyhow:
             run + 1,
             tries.join(", ")
         );
+        let sha256 = sha256_mb_s(&content, size.max(LOOPBACK_MIN_BYTES));
+        let bound = sha256 * HASHING_CORES.min(cores()) / HASHING_PASSES / baseline;
+        eprintln!(
+            "    SHA-256 on one core {sha256:.0} MB/s: three passes on {} cores allow {bound:.2}× loopback at most",
+            cores()
+        );
+        figures.sha256_mb_s.push(sha256);
+        figures.sha256_bound_ratio.push(bound);
         let protocol = by_protocol(dir.path(), &accounts, &names, &content, run, perf).await?;
         figures.protocol_mb_s.push(protocol);
         let (rate, mib) = by_clients(dir.path(), &names, &file, &content).await?;
@@ -130,6 +143,38 @@ pub async fn run(size: u64, runs: usize, perf: Option<(&Path, &str)>) -> anyhow:
         figures.rss_mib.push(mib);
     }
     Ok(figures)
+}
+
+/// SHA-256 passes over every byte of a relayed file: the sender's (the
+/// digest its offer carries), the server's (it keeps no file it has not
+/// verified) and the receiver's (none is shown as received unverified).
+const HASHING_PASSES: f64 = 3.0;
+
+/// Cores those passes could share: one each at most, since a pass is
+/// sequential (each block's input is the one before's output).
+const HASHING_CORES: f64 = 3.0;
+
+fn cores() -> f64 {
+    std::thread::available_parallelism().map_or(1.0, |n| n.get() as f64)
+}
+
+/// MB/s of SHA-256 over at least `bytes` of the file's content, on this
+/// thread, with the implementation the clients and the server use. It
+/// blocks the runtime's thread for a fraction of a second, while nothing
+/// else of the benchmark runs.
+fn sha256_mb_s(content: &Content, bytes: u64) -> f64 {
+    let mut hasher = Sha256::new();
+    let start = Instant::now();
+    let mut hashed = 0u64;
+    for piece in content.raw.iter().cycle() {
+        if hashed >= bytes {
+            break;
+        }
+        hasher.update(piece);
+        hashed += piece.len() as u64;
+    }
+    std::hint::black_box(hasher.finalize());
+    hashed as f64 / 1e6 / start.elapsed().as_secs_f64()
 }
 
 /// The file on the sender's disk.

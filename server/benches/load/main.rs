@@ -542,6 +542,12 @@ async fn bench() -> anyhow::Result<()> {
         f.protocol_mb_s
             .into_iter()
             .for_each(|v| results.add("file_relay_protocol_mb_s", v));
+        f.sha256_mb_s
+            .into_iter()
+            .for_each(|v| results.add("sha256_mb_s", v));
+        f.sha256_bound_ratio
+            .into_iter()
+            .for_each(|v| results.add("file_relay_sha256_bound_ratio", v));
     }
     if wanted("logins") {
         eprintln!("memory after password logins, {} runs", plan.slow_runs);

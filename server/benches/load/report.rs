@@ -373,6 +373,32 @@ pub const SPECS: &[Spec] = &[
               to the answer to `received`: what the server alone allows.",
     },
     Spec {
+        name: "sha256_mb_s",
+        what: "SHA-256 on one core, as the clients and the server compute it",
+        unit: "MB/s",
+        goal: Goal::Info,
+        timed: true,
+        how: "Right after each run's loopback measurement, the benchmark hashes 256 MiB of the \
+              file's content (at least the file's size) with the `sha2` crate the clients and \
+              the server use, on one thread, and divides by the time it took. SHA-256 is \
+              sequential: a stream's hashing cannot be spread over cores.",
+    },
+    Spec {
+        name: "file_relay_sha256_bound_ratio",
+        what: "the most `file_relay_ratio` can be while the file is hashed three times",
+        unit: "×",
+        goal: Goal::Info,
+        timed: true,
+        how: "`sha256_mb_s` × the cores three hashing passes could share (this machine's, \
+              three at most) ÷ 3, over the same run's loopback TCP. Every byte of a relayed \
+              file is hashed by the sender (its offer carries the digest), by the server (which \
+              keeps and releases only a verified file) and by the receiver (which shows only a \
+              verified file). With those passes spread perfectly over the cores and nothing \
+              else to do, the relay could not beat this; below 0.5, `file_relay_ratio`'s \
+              target is out of reach on the machine. The sender hashes before it offers, so \
+              the real bound is lower still.",
+    },
+    Spec {
         name: "file_relay_server_rss_mib",
         what: "server memory growth during the real clients' transfer",
         unit: "MiB",
