@@ -15,6 +15,7 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use classchat_client::client::{Action, Client, Event, Link, Progress, TransferState};
+use classchat_client::tls::Trust;
 use classchat_common::limits::PROTOCOL_VERSION;
 use classchat_common::protocol::{ChatMessage, FileCounts, FileState, Secret};
 use classchat_common::{ClientMessage, Conv, LineCodec, OfferId, ServerMessage};
@@ -665,6 +666,59 @@ async fn a_bulk_connection_cut_half_way_goes_on_from_where_it_stopped_both_ways(
     assert_eq!(offset_in(&gets[1].server), resumed_at);
     assert_eq!(file_status(&mut alice_events).await.1, FileState::Accepted);
     assert_eq!(file_status(&mut alice_events).await.1, FileState::Received);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn over_tls_a_file_goes_encrypted_on_bulk_connections_that_go_on_when_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, fingerprint) =
+        TestServer::start_tls("127.0.0.1:0", &dir.path().join("server")).await;
+    let cut = 2 << 20;
+    let alice_relay = Relay::start(server.addr, relay::Bulk::CutFirstAfter(cut)).await;
+    let bob_relay = Relay::start(server.addr, relay::Bulk::CutFirstAfter(cut)).await;
+    let known = dir.path().join("known_servers.json");
+    let start = |relay: &Relay, user: &str| {
+        let mut options = support::options(&server, user);
+        options.server = relay.addr.to_string().parse().unwrap();
+        options.tls = Some(Trust::Pin {
+            known: known.clone(),
+            replace: false,
+        });
+        Client::start(options)
+    };
+    let (alice, mut alice_events, _) = start(&alice_relay, "alice").await.unwrap();
+    let (bob, mut bob_events, _) = start(&bob_relay, "bob").await.unwrap();
+    let pinned = std::fs::read_to_string(&known).unwrap();
+    assert!(pinned.contains(&fingerprint), "{pinned}");
+    let source = dir.path().join("lecture.mp4");
+    let size = 8 << 20;
+    write_random(&source, 9, size);
+
+    let (offer, up) = send_file(&alice, &mut alice_events, "bob", &source, SLOW).await;
+    assert_eq!(up.last().unwrap().bytes, size);
+    offer_message(&mut bob_events).await;
+    let downloads = dir.path().join("downloads");
+    let down = accept(&bob, &mut bob_events, offer, &downloads, SLOW).await;
+    assert!(same_bytes(&saved(&down), &source), "byte-identical");
+    assert_eq!(listing(&downloads), ["lecture.mp4"]);
+    assert_eq!(file_status(&mut alice_events).await.1, FileState::Accepted);
+    assert_eq!(file_status(&mut alice_events).await.1, FileState::Received);
+
+    // Each side's first bulk connection was cut and another went on, and
+    // every one of them, like the chat connection, spoke TLS from its first
+    // byte (a handshake record), never the plain `put` or `get` line.
+    for (who, relay) in [("alice", &alice_relay), ("bob", &bob_relay)] {
+        let openings = relay.openings();
+        assert!(openings.len() >= 2, "{who}: {openings:?}");
+        for o in &openings {
+            assert!(
+                o.client.starts_with('\u{16}') && o.server.starts_with('\u{16}'),
+                "{who}: not TLS: {o:?}"
+            );
+            assert!(!o.client.contains("\"type\""), "{who}: plain text: {o:?}");
+        }
+    }
     server.stop().await;
 }
 

@@ -16,6 +16,7 @@ use classchat_common::protocol::{ChatMessage, Secret};
 use classchat_common::{MessageId, ServerMessage, Timestamp};
 use classchat_server::config::{Config, StoreKind};
 use classchat_server::server::{Server, bind};
+use classchat_server::tls::TlsSource;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -57,6 +58,30 @@ impl TestServer {
             stop: Some(stop),
             task: Some(task),
         }
+    }
+
+    /// A SQLite server speaking TLS only, with a self-signed certificate
+    /// made in `data_dir`; returns it with the certificate's fingerprint.
+    pub async fn start_tls(addr: &str, data_dir: &Path) -> (TestServer, String) {
+        let listener = bind(addr.parse().unwrap(), false).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut config = Config::new(data_dir.to_path_buf());
+        config.store = StoreKind::Sqlite;
+        config.tls = Some(TlsSource::SelfSigned);
+        let server = Server::open(config).await.unwrap();
+        let fingerprint = server.tls_fingerprint().unwrap().to_owned();
+        let server = server.with_tls_listeners(vec![listener]);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(server.run(Vec::new(), async move {
+            let _ = stopped.await;
+        }));
+        let server = TestServer {
+            addr,
+            data_dir: data_dir.to_path_buf(),
+            stop: Some(stop),
+            task: Some(task),
+        };
+        (server, fingerprint)
     }
 
     /// Stops it and waits until the store is closed.
