@@ -24,7 +24,9 @@ use super::{
 };
 use crate::owner_only;
 
+mod checkpoint;
 mod search;
+use checkpoint::Checkpointer;
 use search::SearchIndex;
 
 impl From<rusqlite::Error> for StoreError {
@@ -300,6 +302,9 @@ const APPEND: usize = 2;
 
 #[derive(Debug)]
 pub struct SqliteStore {
+    /// Makes the writer's checkpoints. Declared before the writer's
+    /// connection, so that it stops (closing its own) before that closes.
+    _checkpointer: Checkpointer,
     /// The connection, with the statements every message runs held
     /// prepared ([`HOT`]).
     conn: Prepared<3>,
@@ -338,7 +343,7 @@ impl SqliteStore {
                     cause,
                 })?;
         }
-        let conn = Connection::open_with_flags_and_vfs(&path, OpenFlags::default(), vfs()?)?;
+        let mut conn = Connection::open_with_flags_and_vfs(&path, OpenFlags::default(), vfs()?)?;
         let corrupt = |e: rusqlite::Error| match e.sqlite_error_code() {
             Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => damaged(&path, &e),
             _ => StoreError::from(e),
@@ -419,7 +424,9 @@ impl SqliteStore {
             path: path.clone(),
             pool: Mutex::new(Vec::new()),
         });
+        let checkpointer = Checkpointer::start(&path, &mut conn)?;
         Ok(Self {
+            _checkpointer: checkpointer,
             conn: Prepared::new(conn, HOT)?,
             path,
             _lock: lock,
@@ -1234,9 +1241,10 @@ impl Store for SqliteStore {
 }
 
 impl Drop for SqliteStore {
-    /// Closes the idle read connections first, so that the writer's is the
-    /// last to close: SQLite then folds the write-ahead log into the database
-    /// file, and a stopped server leaves one file to copy.
+    /// Closes the idle read connections first (the checkpointing thread's
+    /// closes with its field, declared before the writer's), so that the
+    /// writer's is the last to close: SQLite then folds the write-ahead log
+    /// into the database file, and a stopped server leaves one file to copy.
     fn drop(&mut self) {
         if let Ok(mut pool) = self.reader.pool.lock() {
             pool.clear();
@@ -1721,6 +1729,68 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(refused.contains("cannot key"), "{refused}");
+    }
+
+    /// Commits ask the store's own thread to checkpoint the log, and the
+    /// writer starts the log over once it has: after bursts of one-message
+    /// commits, each past SQLite's 1,000-page threshold, with a pause after
+    /// each, the log's file never held much more than one burst.
+    #[tokio::test]
+    async fn the_log_is_checkpointed_off_the_writer_and_starts_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(dir.path(), SyncLevel::Normal).unwrap();
+        store.load().await.unwrap();
+        let alice = Username::new("alice").unwrap();
+        let sender = store
+            .create_user(&alice, "x", Timestamp::from_millis(1))
+            .unwrap();
+        store.commit().await.unwrap();
+        let wal = dir.path().join("classchat.db-wal");
+        let frames = || (std::fs::metadata(&wal).unwrap().len() - 32) / (4096 + 24);
+        // Each commit writes two frames at least (the table's page and the
+        // index's): 9,600 in all, more than 1,000 in each burst.
+        let (bursts, per_burst) = (6, 800);
+        let mut seq = 0u64;
+        for burst in 0..bursts {
+            let made = store._checkpointer.made();
+            for _ in 0..per_burst {
+                seq += 1;
+                let mut id = [0; 16];
+                id[..8].copy_from_slice(&seq.to_le_bytes());
+                store
+                    .append(&NewMessage {
+                        conv: ConvId(1),
+                        seq,
+                        id: MessageId::from_bytes(id),
+                        sender,
+                        ts: Timestamp::from_millis(2),
+                        kind: MessageKind::Text,
+                        body: "one message of a burst",
+                        refers: None,
+                    })
+                    .unwrap();
+                store.commit().await.unwrap();
+            }
+            // A thread of its own, so real time: bounded.
+            let waited = (0..500).find(|_| {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                store._checkpointer.made() > made && store._checkpointer.caught_up()
+            });
+            assert!(waited.is_some(), "burst {burst} was not checkpointed");
+        }
+        let largest = frames();
+        assert!(
+            largest < 3 * per_burst,
+            "the log grew to {largest} frames: it did not start over"
+        );
+        let last = store.reader().before(ConvId(1), u64::MAX, 3).unwrap();
+        assert_eq!(
+            last.iter().map(|m| m.seq).collect::<Vec<_>>(),
+            [seq - 2, seq - 1, seq]
+        );
+        drop(store);
+        // The writer, closing last, folded the log into the database.
+        assert_eq!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0), 0);
     }
 
     /// The store writes its log through `classchat-walvfs`: each frame one
