@@ -672,8 +672,8 @@ async fn a_bulk_connection_cut_half_way_goes_on_from_where_it_stopped_both_ways(
 #[tokio::test]
 async fn over_tls_a_file_goes_encrypted_on_bulk_connections_that_go_on_when_cut() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut server, fingerprint) =
-        TestServer::start_tls("127.0.0.1:0", &dir.path().join("server")).await;
+    let mut server = TestServer::start_tls("127.0.0.1:0", &dir.path().join("server"), |_| {}).await;
+    let fingerprint = server.fingerprint.clone().unwrap();
     let cut = 2 << 20;
     let alice_relay = Relay::start(server.addr, relay::Bulk::CutFirstAfter(cut)).await;
     let bob_relay = Relay::start(server.addr, relay::Bulk::CutFirstAfter(cut)).await;

@@ -12,35 +12,16 @@ use classchat_client::tls::Trust;
 use classchat_common::ClientMessage;
 use classchat_common::ServerMessage;
 use classchat_common::protocol::Secret;
-use classchat_server::config::{Config, StoreKind};
-use classchat_server::server::{Server, bind};
-use classchat_server::tls::TlsSource;
-use tokio::sync::oneshot;
+use classchat_server::config::StoreKind;
+
+mod support;
+use support::TestServer;
 
 /// A memory-store server speaking TLS only, with a self-signed certificate
-/// kept in `data_dir`. Returns its address, fingerprint and a stop switch.
-async fn tls_server(
-    data_dir: &Path,
-    at: Option<std::net::SocketAddr>,
-) -> (
-    std::net::SocketAddr,
-    String,
-    oneshot::Sender<()>,
-    tokio::task::JoinHandle<()>,
-) {
-    let listener = bind(at.unwrap_or_else(|| "127.0.0.1:0".parse().unwrap()), false).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut config = Config::new(data_dir.to_path_buf());
-    config.store = StoreKind::Memory;
-    config.tls = Some(TlsSource::SelfSigned);
-    let server = Server::open(config).await.unwrap();
-    let fingerprint = server.tls_fingerprint().unwrap().to_owned();
-    let server = server.with_tls_listeners(vec![listener]);
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(server.run(Vec::new(), async move {
-        let _ = stopped.await;
-    }));
-    (addr, fingerprint, stop, task)
+/// kept in `data_dir`, on `at` (a free port if none).
+async fn tls_server(data_dir: &Path, at: Option<std::net::SocketAddr>) -> TestServer {
+    let at = at.map_or_else(|| "127.0.0.1:0".to_owned(), |a| a.to_string());
+    TestServer::start_tls(&at, data_dir, |c| c.store = StoreKind::Memory).await
 }
 
 fn options(addr: std::net::SocketAddr, user: &str, trust: Trust) -> ClientOptions {
@@ -64,7 +45,8 @@ async fn a_tls_client_pins_the_certificate_and_refuses_a_changed_one() {
         known: known.clone(),
         replace: false,
     };
-    let (addr, fingerprint, stop, task) = tls_server(&dir.path().join("one"), None).await;
+    let mut server = tls_server(&dir.path().join("one"), None).await;
+    let (addr, fingerprint) = (server.addr, server.fingerprint.clone().unwrap());
 
     // First use: trusted and remembered.
     let (client, mut events, session) = Client::start(options(addr, "alice", pin())).await.unwrap();
@@ -89,11 +71,11 @@ async fn a_tls_client_pins_the_certificate_and_refuses_a_changed_one() {
     .unwrap();
     assert_eq!(answered.len(), 1, "spoke the protocol over TLS");
     client.quit().await;
-    stop.send(()).unwrap();
-    task.await.unwrap();
+    server.stop().await;
 
     // Same address, another certificate: refused, with both fingerprints.
-    let (_, other, stop, task) = tls_server(&dir.path().join("two"), Some(addr)).await;
+    let mut server = tls_server(&dir.path().join("two"), Some(addr)).await;
+    let other = server.fingerprint.clone().unwrap();
     assert_ne!(other, fingerprint);
     match Client::start(options(addr, "alice", pin())).await {
         Err(StartError::Connect {
@@ -126,14 +108,14 @@ async fn a_tls_client_pins_the_certificate_and_refuses_a_changed_one() {
     assert!(std::fs::read_to_string(&known).unwrap().contains(&other));
     let (client, _, _) = Client::start(options(addr, "alice", pin())).await.unwrap();
     client.quit().await;
-    stop.send(()).unwrap();
-    task.await.unwrap();
+    server.stop().await;
 }
 
 #[tokio::test]
 async fn a_tls_client_can_trust_a_ca_file_instead() {
     let dir = tempfile::tempdir().unwrap();
-    let (addr, _, stop, task) = tls_server(&dir.path().join("srv"), None).await;
+    let mut server = tls_server(&dir.path().join("srv"), None).await;
+    let addr = server.addr;
     // The self-signed certificate is its own CA; it names "localhost".
     let ca = dir.path().join("srv/tls/cert.pem");
     let mut opts = options(addr, "bob", Trust::Ca(ca.clone()));
@@ -143,22 +125,17 @@ async fn a_tls_client_can_trust_a_ca_file_instead() {
     // Under a name the certificate does not carry, verification fails.
     let wrong = options(addr, "bob", Trust::Ca(ca));
     assert!(Client::start(wrong).await.is_err());
-    stop.send(()).unwrap();
-    task.await.unwrap();
+    server.stop().await;
 }
 
 #[tokio::test]
 async fn tls_to_a_plain_port_says_that_the_port_is_plain() {
     let dir = tempfile::tempdir().unwrap();
-    let listener = bind("127.0.0.1:0".parse().unwrap(), false).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut config = Config::new(dir.path().join("server"));
-    config.store = StoreKind::Memory;
-    let server = Server::open(config).await.unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(server.run(vec![listener], async move {
-        let _ = stopped.await;
-    }));
+    let mut server = TestServer::start_with("127.0.0.1:0", &dir.path().join("server"), |c| {
+        c.store = StoreKind::Memory;
+    })
+    .await;
+    let addr = server.addr;
 
     let pin = Trust::Pin {
         known: dir.path().join("known_servers.json"),
@@ -172,6 +149,5 @@ async fn tls_to_a_plain_port_says_that_the_port_is_plain() {
         message.contains("plain port") && message.contains("without --tls"),
         "{message}"
     );
-    stop.send(()).unwrap();
-    task.await.unwrap();
+    server.stop().await;
 }

@@ -26,6 +26,8 @@ pub mod relay;
 pub struct TestServer {
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
+    /// The certificate's fingerprint when it speaks TLS (then only TLS).
+    pub fingerprint: Option<String>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -48,40 +50,36 @@ impl TestServer {
         config.store = StoreKind::Sqlite;
         configure(&mut config);
         let server = Server::open(config).await.unwrap();
+        let fingerprint = server.tls_fingerprint().map(str::to_owned);
+        let (server, plain) = match fingerprint {
+            Some(_) => (server.with_tls_listeners(vec![listener]), Vec::new()),
+            None => (server, vec![listener]),
+        };
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server.run(vec![listener], async move {
+        let task = tokio::spawn(server.run(plain, async move {
             let _ = stopped.await;
         }));
         TestServer {
             addr,
             data_dir: data_dir.to_path_buf(),
+            fingerprint,
             stop: Some(stop),
             task: Some(task),
         }
     }
 
-    /// A SQLite server speaking TLS only, with a self-signed certificate
-    /// made in `data_dir`; returns it with the certificate's fingerprint.
-    pub async fn start_tls(addr: &str, data_dir: &Path) -> (TestServer, String) {
-        let listener = bind(addr.parse().unwrap(), false).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let mut config = Config::new(data_dir.to_path_buf());
-        config.store = StoreKind::Sqlite;
-        config.tls = Some(TlsSource::SelfSigned);
-        let server = Server::open(config).await.unwrap();
-        let fingerprint = server.tls_fingerprint().unwrap().to_owned();
-        let server = server.with_tls_listeners(vec![listener]);
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server.run(Vec::new(), async move {
-            let _ = stopped.await;
-        }));
-        let server = TestServer {
-            addr,
-            data_dir: data_dir.to_path_buf(),
-            stop: Some(stop),
-            task: Some(task),
-        };
-        (server, fingerprint)
+    /// As [`TestServer::start_with`], speaking TLS only, with a self-signed
+    /// certificate made in `data_dir` (its fingerprint in `fingerprint`).
+    pub async fn start_tls(
+        addr: &str,
+        data_dir: &Path,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestServer {
+        Self::start_with(addr, data_dir, |config| {
+            config.tls = Some(TlsSource::SelfSigned);
+            configure(config);
+        })
+        .await
     }
 
     /// Stops it and waits until the store is closed.
