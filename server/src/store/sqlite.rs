@@ -1679,17 +1679,23 @@ mod tests {
         assert_eq!(verdict, "ok");
     }
 
-    /// A message whose conversation or number the key cannot hold is refused
-    /// with a reason, in a new database and in one still to be rekeyed.
-    #[tokio::test]
-    async fn what_the_key_cannot_hold_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = SqliteStore::open(dir.path(), SyncLevel::Normal).unwrap();
+    /// A new store in `dir`, loaded, with one account (alice) to send from.
+    async fn store_with_a_sender(dir: &Path) -> (SqliteStore, UserId) {
+        let mut store = SqliteStore::open(dir, SyncLevel::Normal).unwrap();
         store.load().await.unwrap();
         let alice = Username::new("alice").unwrap();
         let sender = store
             .create_user(&alice, "x", Timestamp::from_millis(1))
             .unwrap();
+        (store, sender)
+    }
+
+    /// A message whose conversation or number the key cannot hold is refused
+    /// with a reason, in a new database and in one still to be rekeyed.
+    #[tokio::test]
+    async fn what_the_key_cannot_hold_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, sender) = store_with_a_sender(dir.path()).await;
         let mut msg = NewMessage {
             conv: ConvId(1 << 31),
             seq: 1,
@@ -1738,12 +1744,7 @@ mod tests {
     #[tokio::test]
     async fn the_log_is_checkpointed_off_the_writer_and_starts_over() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = SqliteStore::open(dir.path(), SyncLevel::Normal).unwrap();
-        store.load().await.unwrap();
-        let alice = Username::new("alice").unwrap();
-        let sender = store
-            .create_user(&alice, "x", Timestamp::from_millis(1))
-            .unwrap();
+        let (mut store, sender) = store_with_a_sender(dir.path()).await;
         store.commit().await.unwrap();
         let wal = dir.path().join("classchat.db-wal");
         let frames = || (std::fs::metadata(&wal).unwrap().len() - 32) / (4096 + 24);
