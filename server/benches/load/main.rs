@@ -530,24 +530,16 @@ async fn bench() -> anyhow::Result<()> {
             plan.slow_runs
         );
         let f = files::run(plan.file_bytes, plan.slow_runs, perf("files")).await?;
-        f.ratio
-            .into_iter()
-            .for_each(|v| results.add("file_relay_ratio", v));
-        f.mb_s
-            .into_iter()
-            .for_each(|v| results.add("file_relay_mb_s", v));
-        f.rss_mib
-            .into_iter()
-            .for_each(|v| results.add("file_relay_server_rss_mib", v));
-        f.protocol_mb_s
-            .into_iter()
-            .for_each(|v| results.add("file_relay_protocol_mb_s", v));
-        f.sha256_mb_s
-            .into_iter()
-            .for_each(|v| results.add("sha256_mb_s", v));
-        f.sha256_bound_ratio
-            .into_iter()
-            .for_each(|v| results.add("file_relay_sha256_bound_ratio", v));
+        for (name, values) in [
+            ("file_relay_ratio", f.ratio),
+            ("file_relay_mb_s", f.mb_s),
+            ("file_relay_server_rss_mib", f.rss_mib),
+            ("file_relay_protocol_mb_s", f.protocol_mb_s),
+            ("sha256_mb_s", f.sha256_mb_s),
+            ("file_relay_sha256_bound_ratio", f.sha256_bound_ratio),
+        ] {
+            values.into_iter().for_each(|v| results.add(name, v));
+        }
     }
     if wanted("logins") {
         eprintln!("memory after password logins, {} runs", plan.slow_runs);
