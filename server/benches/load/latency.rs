@@ -1,4 +1,4 @@
-//! `latency_p50_ratio_v4` … `latency_p99_us_v6`: one-way latency through an idle server, one message at a time, over a minimal Tokio relay's measured in turn with it.
+//! `latency_p50_ratio_v4` … `latency_p99_floor_ratio_v6`: one-way latency through an idle server, one message at a time, over a minimal Tokio relay's measured in turn with it, and a keeping relay's (the same relay committing each line to SQLite first), the floor a commit before delivery puts under the server's.
 
 use std::time::{Duration, Instant};
 
@@ -28,6 +28,11 @@ pub struct Latency {
     pub p99_ratio: Vec<f64>,
     /// The server's p99 in µs.
     pub p99_us: Vec<f64>,
+    /// The keeping relay's p50 over the relay's: the least a commit before
+    /// delivery adds (relay.rs, [`crate::relay::Keeper`]).
+    pub kept_p50_ratio: Vec<f64>,
+    /// The same at p99.
+    pub kept_p99_ratio: Vec<f64>,
 }
 
 /// The server (on `store`) and the relay both listen on `listen`; each of
@@ -51,10 +56,15 @@ pub async fn run(
         bail!("two connections expected");
     };
     let to_a: Conv = names[0].parse().context("a user name")?;
-    let relay = RelayProcess::start(listen).await?;
+    let relay = RelayProcess::start(listen, None).await?;
     let mut ends = (
         Conn::connect(relay.addr).await?,
         Conn::connect(relay.addr).await?,
+    );
+    let keeping = RelayProcess::start(listen, Some(&dir.path().join("kept"))).await?;
+    let mut kept_ends = (
+        Conn::connect(keeping.addr).await?,
+        Conn::connect(keeping.addr).await?,
     );
     // The relay's lines: the same `send`s and an `ack` as long as the server's.
     let ack = ClientMessage::Ack {
@@ -67,17 +77,20 @@ pub async fn run(
     for i in 0..WARM_UP {
         sample(&mut a, &mut b, &to_a, warm.line(i)).await?;
         relay_sample(&mut ends, warm.line(i), &ack).await?;
+        relay_sample(&mut kept_ends, warm.line(i), &ack).await?;
     }
     let mut figures = Latency::default();
     for run in 0..runs {
         let frames = Frames::new(&names[1], samples)?;
-        let (mut hist, mut relay_hist) = (histogram()?, histogram()?);
+        let (mut hist, mut relay_hist, mut kept_hist) = (histogram()?, histogram()?, histogram()?);
         let (cpu_before, relay_cpu_before) = (server.cpu()?, relay.cpu()?);
         for i in 0..samples {
             let took = sample(&mut a, &mut b, &to_a, frames.line(i)).await?;
             record(&mut hist, took)?;
             let took = relay_sample(&mut ends, frames.line(i), &ack).await?;
             record(&mut relay_hist, took)?;
+            let took = relay_sample(&mut kept_ends, frames.line(i), &ack).await?;
+            record(&mut kept_hist, took)?;
         }
         server.check_alive()?;
         // Printed only: what one round costs each when every thread was
@@ -101,12 +114,24 @@ pub async fn run(
             p50 / relay_p50,
             p99 / relay_p99
         );
+        let (kept_p50, kept_p99) = (us(&kept_hist, 0.5), us(&kept_hist, 0.99));
+        eprintln!(
+            "    the keeping relay on {}: p50 {kept_p50:.0} µs, p99 {kept_p99:.0} µs, max {:.0} µs; \
+             over the relay p50 {:.2}×, p99 {:.2}×",
+            keeping.addr,
+            kept_hist.max() as f64 / 1e3,
+            kept_p50 / relay_p50,
+            kept_p99 / relay_p99
+        );
+        figures.kept_p50_ratio.push(kept_p50 / relay_p50);
+        figures.kept_p99_ratio.push(kept_p99 / relay_p99);
         figures.p50_ratio.push(p50 / relay_p50);
         figures.p99_ratio.push(p99 / relay_p99);
         figures.p99_us.push(p99);
     }
-    drop(ends);
+    drop((ends, kept_ends));
     relay.stop().await?;
+    keeping.stop().await?;
     ping_floor(&mut a, samples).await?;
     drop((a, b));
     server.stop().await?;

@@ -17,7 +17,8 @@
 //!   and system calls per message) and [`storage`] (the SQLite store alone and SQLite's
 //!   floors, this binary run again under callgrind with `--store-alone`).
 //! - the baselines: [`relay`] (a minimal Tokio line relay, this binary run
-//!   again as a child process with `--relay LISTEN`) for latency, [`loopback`]
+//!   again as a child process with `--relay LISTEN`, and with `KEEP_DIR`
+//!   after it the same relay keeping each line in SQLite) for latency, [`loopback`]
 //!   (TCP throughput) for the file relay.
 //! - [`report`]: the figures, their targets, the printed lines and the Markdown.
 //!
@@ -186,7 +187,7 @@ impl Plan {
     fn describe(&self) -> String {
         format!(
             "{} idle connections; {} pairs × {} direct messages; a {}-member group with {} senders × {}; \
-             {} latency samples per run (and as many through the relay); {} queued messages; a {} MiB file; {} sign-ups {} at a time; \
+             {} latency samples per run (and as many through each relay); {} queued messages; a {} MiB file; {} sign-ups {} at a time; \
              {} logins during a sign-up flood on {} connections; {} latency samples idle and \
              during a request flood, then {} s of `create` flood; in a cluster, {} latency \
              samples per run and {} pairs × {} direct messages; under callgrind, {} pairs × {} \
@@ -301,7 +302,8 @@ fn main() -> ExitCode {
     }
     if first.as_deref() == Some(relay::ARG) {
         let listen = args.next().unwrap_or_else(|| "127.0.0.1:0".to_owned());
-        return match relay::serve(&listen) {
+        let keep = args.next().map(PathBuf::from);
+        return match relay::serve(&listen, keep.as_deref()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("the relay failed: {e:#}");
@@ -470,13 +472,15 @@ async fn bench() -> anyhow::Result<()> {
         }
     }
     if wanted("latency") {
-        for (listen, [p50, p99, us]) in [
+        for (listen, names) in [
             (
                 "127.0.0.1:0",
                 [
                     "latency_p50_ratio_v4",
                     "latency_p99_ratio_v4",
                     "latency_p99_us_v4",
+                    "latency_p50_floor_ratio_v4",
+                    "latency_p99_floor_ratio_v4",
                 ],
             ),
             (
@@ -485,23 +489,31 @@ async fn bench() -> anyhow::Result<()> {
                     "latency_p50_ratio_v6",
                     "latency_p99_ratio_v6",
                     "latency_p99_us_v6",
+                    "latency_p50_floor_ratio_v6",
+                    "latency_p99_floor_ratio_v6",
                 ],
             ),
         ] {
             eprintln!(
-                "latency on {listen}, server and relay in turn, {} runs",
+                "latency on {listen}, the server, the relay and the keeping relay in turn, {} runs",
                 plan.runs
             );
             let l =
                 latency::run(listen, StoreKind::Sqlite, plan.latency_samples, plan.runs).await?;
-            l.p50_ratio.into_iter().for_each(|v| results.add(p50, v));
-            l.p99_ratio.into_iter().for_each(|v| results.add(p99, v));
-            l.p99_us.into_iter().for_each(|v| results.add(us, v));
+            for (name, values) in names.into_iter().zip([
+                l.p50_ratio,
+                l.p99_ratio,
+                l.p99_us,
+                l.kept_p50_ratio,
+                l.kept_p99_ratio,
+            ]) {
+                values.into_iter().for_each(|v| results.add(name, v));
+            }
         }
         // What the latency is without a commit on the message's way: how
         // much of the figures above the durable store's.
         eprintln!(
-            "latency on 127.0.0.1:0 with --store memory, server and relay in turn, {} runs",
+            "latency on 127.0.0.1:0 with --store memory, the server and the relays in turn, {} runs",
             plan.runs
         );
         let l = latency::run(
