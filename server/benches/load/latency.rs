@@ -1,4 +1,4 @@
-//! `latency_p50_ratio_v4` … `latency_p99_floor_ratio_v6`: one-way latency through an idle server, one message at a time, over a minimal Tokio relay's measured in turn with it, and a keeping relay's (the same relay committing each line to SQLite first), the floor a commit before delivery puts under the server's.
+//! `latency_p50_ratio_v4` … `latency_p99_floor_ratio_v6`: one-way latency through an idle server, one message at a time, over a minimal Tokio relay's measured in turn with it; and the floor under it, a keeping relay's (the same relay committing each line to SQLite first) over the relay's, measured the same way.
 
 use std::time::{Duration, Instant};
 
@@ -28,11 +28,6 @@ pub struct Latency {
     pub p99_ratio: Vec<f64>,
     /// The server's p99 in µs.
     pub p99_us: Vec<f64>,
-    /// The keeping relay's p50 over the relay's: the least a commit before
-    /// delivery adds (relay.rs, [`crate::relay::Keeper`]).
-    pub kept_p50_ratio: Vec<f64>,
-    /// The same at p99.
-    pub kept_p99_ratio: Vec<f64>,
 }
 
 /// The server (on `store`) and the relay both listen on `listen`; each of
@@ -61,11 +56,6 @@ pub async fn run(
         Conn::connect(relay.addr).await?,
         Conn::connect(relay.addr).await?,
     );
-    let keeping = RelayProcess::start(listen, Some(&dir.path().join("kept"))).await?;
-    let mut kept_ends = (
-        Conn::connect(keeping.addr).await?,
-        Conn::connect(keeping.addr).await?,
-    );
     // The relay's lines: the same `send`s and an `ack` as long as the server's.
     let ack = ClientMessage::Ack {
         conv: to_a.clone(),
@@ -77,20 +67,17 @@ pub async fn run(
     for i in 0..WARM_UP {
         sample(&mut a, &mut b, &to_a, warm.line(i)).await?;
         relay_sample(&mut ends, warm.line(i), &ack).await?;
-        relay_sample(&mut kept_ends, warm.line(i), &ack).await?;
     }
     let mut figures = Latency::default();
     for run in 0..runs {
         let frames = Frames::new(&names[1], samples)?;
-        let (mut hist, mut relay_hist, mut kept_hist) = (histogram()?, histogram()?, histogram()?);
+        let (mut hist, mut relay_hist) = (histogram()?, histogram()?);
         let (cpu_before, relay_cpu_before) = (server.cpu()?, relay.cpu()?);
         for i in 0..samples {
             let took = sample(&mut a, &mut b, &to_a, frames.line(i)).await?;
             record(&mut hist, took)?;
             let took = relay_sample(&mut ends, frames.line(i), &ack).await?;
             record(&mut relay_hist, took)?;
-            let took = relay_sample(&mut kept_ends, frames.line(i), &ack).await?;
-            record(&mut kept_hist, took)?;
         }
         server.check_alive()?;
         // Printed only: what one round costs each when every thread was
@@ -114,28 +101,83 @@ pub async fn run(
             p50 / relay_p50,
             p99 / relay_p99
         );
-        let (kept_p50, kept_p99) = (us(&kept_hist, 0.5), us(&kept_hist, 0.99));
-        eprintln!(
-            "    the keeping relay on {}: p50 {kept_p50:.0} µs, p99 {kept_p99:.0} µs, max {:.0} µs; \
-             over the relay p50 {:.2}×, p99 {:.2}×",
-            keeping.addr,
-            kept_hist.max() as f64 / 1e3,
-            kept_p50 / relay_p50,
-            kept_p99 / relay_p99
-        );
-        figures.kept_p50_ratio.push(kept_p50 / relay_p50);
-        figures.kept_p99_ratio.push(kept_p99 / relay_p99);
         figures.p50_ratio.push(p50 / relay_p50);
         figures.p99_ratio.push(p99 / relay_p99);
         figures.p99_us.push(p99);
     }
-    drop((ends, kept_ends));
+    drop(ends);
     relay.stop().await?;
-    keeping.stop().await?;
     ping_floor(&mut a, samples).await?;
     drop((a, b));
     server.stop().await?;
     Ok(figures)
+}
+
+/// The keeping relay ([`crate::relay::Keeper`]) and the relay, both on
+/// `listen`, measured as [`run`] measures the server and the relay: each
+/// keeping relay's sample in turn with one of the relay's, the same lines.
+/// Their p50 ratios and p99 ratios, one a run: the least a commit before
+/// delivery puts on the server's.
+pub async fn floor(
+    listen: &str,
+    samples: usize,
+    runs: usize,
+) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
+    let dir = TempDir::new()?;
+    let name = seed::names("l", 1).remove(0);
+    let to_a: Conv = name.parse().context("a user name")?;
+    let keeping = RelayProcess::start(listen, Some(dir.path())).await?;
+    let relay = RelayProcess::start(listen, None).await?;
+    let mut kept_ends = (
+        Conn::connect(keeping.addr).await?,
+        Conn::connect(keeping.addr).await?,
+    );
+    let mut ends = (
+        Conn::connect(relay.addr).await?,
+        Conn::connect(relay.addr).await?,
+    );
+    let ack = ClientMessage::Ack {
+        conv: to_a,
+        seq: (WARM_UP + runs * samples) as u64,
+    }
+    .to_line();
+    let warm = Frames::new(&name, WARM_UP)?;
+    for i in 0..WARM_UP {
+        relay_sample(&mut kept_ends, warm.line(i), &ack).await?;
+        relay_sample(&mut ends, warm.line(i), &ack).await?;
+    }
+    let (mut p50_ratios, mut p99_ratios) = (Vec::new(), Vec::new());
+    for run in 0..runs {
+        let frames = Frames::new(&name, samples)?;
+        let (mut kept_hist, mut relay_hist) = (histogram()?, histogram()?);
+        for i in 0..samples {
+            let took = relay_sample(&mut kept_ends, frames.line(i), &ack).await?;
+            record(&mut kept_hist, took)?;
+            let took = relay_sample(&mut ends, frames.line(i), &ack).await?;
+            record(&mut relay_hist, took)?;
+        }
+        let us = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1e3;
+        let (p50, p99) = (us(&kept_hist, 0.5), us(&kept_hist, 0.99));
+        let (relay_p50, relay_p99) = (us(&relay_hist, 0.5), us(&relay_hist, 0.99));
+        eprintln!(
+            "  run {}: {samples} lines through the keeping relay on {}: p50 {p50:.0} µs, \
+             p99 {p99:.0} µs, max {:.0} µs; relay on {}: p50 {relay_p50:.0} µs, \
+             p99 {relay_p99:.0} µs, max {:.0} µs; ratios p50 {:.2}×, p99 {:.2}×",
+            run + 1,
+            keeping.addr,
+            kept_hist.max() as f64 / 1e3,
+            relay.addr,
+            relay_hist.max() as f64 / 1e3,
+            p50 / relay_p50,
+            p99 / relay_p99
+        );
+        p50_ratios.push(p50 / relay_p50);
+        p99_ratios.push(p99 / relay_p99);
+    }
+    drop((kept_ends, ends));
+    keeping.stop().await?;
+    relay.stop().await?;
+    Ok((p50_ratios, p99_ratios))
 }
 
 fn histogram() -> anyhow::Result<Histogram<u64>> {

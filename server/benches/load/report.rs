@@ -297,10 +297,10 @@ pub const SPECS: &[Spec] = &[
         unit: "×",
         goal: Goal::Info,
         timed: true,
-        how: "Measured with `latency_p50_ratio_v4`, a third sample in turn with each of its \
-              two: the same `send` line through a keeping relay, the relay baseline with one \
-              thing more: the task that read a line from the sender commits it to a SQLite \
-              database before it writes it on. One row per line, committed alone, in the \
+        how: "Measured right after `latency_p50_ratio_v4`, as it is, with a keeping relay in \
+              the server's place: the same `send` lines through the relay baseline with one \
+              thing more, each sample in turn with one of the relay's. The task that read a \
+              line from the sender commits it to a SQLite database before it writes it on. One row per line, committed alone, in the \
               layout of `sqlite_keyed_floor_instr` (a table keyed by conversation and number \
               in one integer, a unique index on sender and client id), with every setting in \
               its favour: WAL, `synchronous=NORMAL` (the server's default), \
@@ -326,7 +326,7 @@ pub const SPECS: &[Spec] = &[
         unit: "×",
         goal: Goal::Info,
         timed: true,
-        how: "As `latency_p50_floor_ratio_v4`, measured with `latency_p50_ratio_v6` on `[::1]:0`.",
+        how: "As `latency_p50_floor_ratio_v4`, on `[::1]:0`, right after `latency_p50_ratio_v6`.",
     },
     Spec {
         name: "latency_p99_floor_ratio_v6",
