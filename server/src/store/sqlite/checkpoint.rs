@@ -244,12 +244,22 @@ fn run(conn: &Connection, shared: &Shared) {
         shared.ask_at.store(c_int::MAX, Ordering::Relaxed);
         shared.pending.store(false, Ordering::Release);
         let commits = shared.commits.load(Ordering::Relaxed);
+        // After a checkpoint that failed, the next ask waits until the log
+        // has grown by the threshold again: a failure that lasts (a disk
+        // that refuses writes) is then tried, and logged, once per 1,000
+        // pages instead of once per commit, until the writer's own.
+        let retry = || {
+            shared
+                .pages
+                .load(Ordering::Relaxed)
+                .saturating_add(CHECKPOINT_AT)
+        };
         let (next, left) = match conn.wal_checkpoint_v2(None::<&str>, CheckpointMode::PASSIVE) {
             // -1: the connection has no log open (`open` reads the header so
             // that it has).
             Ok((log, _)) if log < 0 => {
                 tracing::warn!("checkpoint did not run: the log is not open");
-                (CHECKPOINT_AT, false)
+                (retry(), false)
             }
             Ok((log, copied)) => {
                 shared.made.fetch_add(1, Ordering::AcqRel);
@@ -275,7 +285,7 @@ fn run(conn: &Connection, shared: &Shared) {
             }
             Err(e) => {
                 tracing::warn!("checkpoint failed: {e}");
-                (CHECKPOINT_AT, false)
+                (retry(), false)
             }
         };
         // Unless the log started over meanwhile (the writer's commit then
