@@ -13,6 +13,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::process::{Child, Command};
 
 use crate::server;
+use crate::storage::KEYED;
 
 /// The first argument that makes the benchmark binary the relay:
 /// `--relay LISTEN [KEEP_DIR]`.
@@ -66,7 +67,7 @@ async fn forward(
             return Ok(());
         }
         if let Some(keeper) = &mut keeper {
-            keeper.keep(line.as_bytes())?;
+            keeper.keep(&line)?;
         }
         to.write_all(line.as_bytes()).await?;
     }
@@ -74,7 +75,7 @@ async fn forward(
 
 /// The least a relay can do to keep each message as the delivery contract
 /// asks, on SQLite, before passing it on: one row per line, committed on
-/// its own, in the layout of `sqlite_keyed_floor_instr` (one table keyed by
+/// its own, in the layout and with the statement of `sqlite_keyed_floor_instr` (one table keyed by
 /// conversation and number packed into its row id, one unique index on
 /// sender and client id), with every setting in its favour: WAL mode,
 /// `synchronous=NORMAL` (the server's default), `locking_mode=EXCLUSIVE` (no
@@ -90,9 +91,6 @@ pub struct Keeper {
 }
 
 impl Keeper {
-    const INSERT: &str = "INSERT INTO messages (id, client_id, sender_id, ts, kind, body)
-                          VALUES (?1, ?2, 1, ?3, 0, ?4) ON CONFLICT DO NOTHING";
-
     fn open(dir: &Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let conn = Connection::open(dir.join("kept.db"))?;
@@ -100,32 +98,28 @@ impl Keeper {
         if !mode.eq_ignore_ascii_case("wal") {
             bail!("no WAL mode: {mode}");
         }
-        conn.execute_batch(
-            "PRAGMA synchronous=NORMAL;
-             PRAGMA locking_mode=EXCLUSIVE;
-             CREATE TABLE messages (
-                 id INTEGER PRIMARY KEY, client_id BLOB NOT NULL, sender_id INTEGER NOT NULL,
-                 ts INTEGER NOT NULL, kind INTEGER NOT NULL, body BLOB NOT NULL
-             );
-             CREATE UNIQUE INDEX messages_by_client_id ON messages (sender_id, client_id);",
-        )?;
-        conn.prepare_cached(Self::INSERT)?;
+        conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA locking_mode=EXCLUSIVE;")?;
+        conn.execute_batch(KEYED.schema)?;
+        conn.prepare_cached(KEYED.insert)?;
         Ok(Self { conn, seq: 0 })
     }
 
     /// Commits `line` as the conversation's next message.
-    fn keep(&mut self, line: &[u8]) -> anyhow::Result<()> {
+    fn keep(&mut self, line: &str) -> anyhow::Result<()> {
         self.seq += 1;
         // Ids in the order a client's time-ordered ids come.
         let mut client_id = [0u8; 16];
         client_id[..8].copy_from_slice(&self.seq.to_be_bytes());
         let stored = self
             .conn
-            .prepare_cached(Self::INSERT)?
+            .prepare_cached(KEYED.insert)?
             .execute(rusqlite::params![
-                (1i64 << 32) | self.seq,
+                1,
+                self.seq,
                 &client_id[..],
+                1,
                 1_800_000_000_000 + self.seq,
+                0,
                 line
             ])?;
         ensure!(stored == 1, "line {} was not kept", self.seq);

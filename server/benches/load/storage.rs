@@ -185,12 +185,13 @@ fn commit(store: &mut SqliteStore) -> anyhow::Result<()> {
 /// stores a message in it (parameters: conversation, number, client id,
 /// sender, timestamp, kind, text).
 #[derive(Debug, Clone, Copy)]
-struct Layout {
-    schema: &'static str,
-    insert: &'static str,
+pub struct Layout {
+    pub schema: &'static str,
+    pub insert: &'static str,
 }
 
-const KEYED: Layout = Layout {
+/// [`Form::Keyed`]'s layout; the keeping relay's too (relay.rs).
+pub const KEYED: Layout = Layout {
     schema: "CREATE TABLE messages (
                  id INTEGER PRIMARY KEY, client_id BLOB NOT NULL, sender_id INTEGER NOT NULL,
                  ts INTEGER NOT NULL, kind INTEGER NOT NULL, body TEXT NOT NULL
