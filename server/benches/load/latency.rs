@@ -85,25 +85,19 @@ pub async fn run(
         let per_round = |cpu: Duration| cpu.as_secs_f64() * 1e6 / samples as f64;
         let cpu = per_round(server.cpu()? - cpu_before);
         let relay_cpu = per_round(relay.cpu()? - relay_cpu_before);
-        let us = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1e3;
-        let (p50, p99) = (us(&hist, 0.5), us(&hist, 0.99));
-        let (relay_p50, relay_p99) = (us(&relay_hist, 0.5), us(&relay_hist, 0.99));
+        let (ours, relay_q) = (Quantiles::of(&hist), Quantiles::of(&relay_hist));
+        let ratios = ours.over(&relay_q);
         eprintln!(
-            "  run {}: {samples} messages on {}: p50 {p50:.0} µs, p99 {p99:.0} µs, max {:.0} µs, \
-             server CPU {cpu:.0} µs per message; relay on {}: p50 {relay_p50:.0} µs, \
-             p99 {relay_p99:.0} µs, max {:.0} µs, relay CPU {relay_cpu:.0} µs per round; \
-             ratios p50 {:.2}×, p99 {:.2}×",
+            "  run {}: {samples} messages on {}: {ours}, server CPU {cpu:.0} µs per message; \
+             relay on {}: {relay_q}, relay CPU {relay_cpu:.0} µs per round; ratios {}",
             run + 1,
             server.addr,
-            hist.max() as f64 / 1e3,
             relay.addr,
-            relay_hist.max() as f64 / 1e3,
-            p50 / relay_p50,
-            p99 / relay_p99
+            ratios
         );
-        figures.p50_ratio.push(p50 / relay_p50);
-        figures.p99_ratio.push(p99 / relay_p99);
-        figures.p99_us.push(p99);
+        figures.p50_ratio.push(ratios.p50);
+        figures.p99_ratio.push(ratios.p99);
+        figures.p99_us.push(ours.p99);
     }
     drop(ends);
     relay.stop().await?;
@@ -156,28 +150,73 @@ pub async fn floor(
             let took = relay_sample(&mut ends, frames.line(i), &ack).await?;
             record(&mut relay_hist, took)?;
         }
-        let us = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1e3;
-        let (p50, p99) = (us(&kept_hist, 0.5), us(&kept_hist, 0.99));
-        let (relay_p50, relay_p99) = (us(&relay_hist, 0.5), us(&relay_hist, 0.99));
+        let (kept, relay_q) = (Quantiles::of(&kept_hist), Quantiles::of(&relay_hist));
+        let ratios = kept.over(&relay_q);
         eprintln!(
-            "  run {}: {samples} lines through the keeping relay on {}: p50 {p50:.0} µs, \
-             p99 {p99:.0} µs, max {:.0} µs; relay on {}: p50 {relay_p50:.0} µs, \
-             p99 {relay_p99:.0} µs, max {:.0} µs; ratios p50 {:.2}×, p99 {:.2}×",
+            "  run {}: {samples} lines through the keeping relay on {}: {kept}; \
+             relay on {}: {relay_q}; ratios {}",
             run + 1,
             keeping.addr,
-            kept_hist.max() as f64 / 1e3,
             relay.addr,
-            relay_hist.max() as f64 / 1e3,
-            p50 / relay_p50,
-            p99 / relay_p99
+            ratios
         );
-        p50_ratios.push(p50 / relay_p50);
-        p99_ratios.push(p99 / relay_p99);
+        p50_ratios.push(ratios.p50);
+        p99_ratios.push(ratios.p99);
     }
     drop((kept_ends, ends));
     keeping.stop().await?;
     relay.stop().await?;
     Ok((p50_ratios, p99_ratios))
+}
+
+/// One run's samples, in µs.
+#[derive(Debug, Clone, Copy)]
+struct Quantiles {
+    p50: f64,
+    p99: f64,
+    max: f64,
+}
+
+impl Quantiles {
+    fn of(hist: &Histogram<u64>) -> Self {
+        let us = |ns: u64| ns as f64 / 1e3;
+        Self {
+            p50: us(hist.value_at_quantile(0.5)),
+            p99: us(hist.value_at_quantile(0.99)),
+            max: us(hist.max()),
+        }
+    }
+
+    /// These over `baseline`'s: the p50 ratio and the p99 ratio.
+    fn over(&self, baseline: &Self) -> Ratios {
+        Ratios {
+            p50: self.p50 / baseline.p50,
+            p99: self.p99 / baseline.p99,
+        }
+    }
+}
+
+/// One run's p50 and p99 over a baseline's.
+#[derive(Debug, Clone, Copy)]
+struct Ratios {
+    p50: f64,
+    p99: f64,
+}
+
+impl std::fmt::Display for Ratios {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "p50 {:.2}×, p99 {:.2}×", self.p50, self.p99)
+    }
+}
+
+impl std::fmt::Display for Quantiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs",
+            self.p50, self.p99, self.max
+        )
+    }
 }
 
 fn histogram() -> anyhow::Result<Histogram<u64>> {
@@ -228,9 +267,8 @@ async fn ping_floor(a: &mut Conn, samples: usize) -> anyhow::Result<()> {
         tokio::time::sleep(REST).await;
     }
     eprintln!(
-        "  for comparison, ping→pong round trips (no hub, no store): p50 {:.0} µs, p99 {:.0} µs",
-        hist.value_at_quantile(0.5) as f64 / 1e3,
-        hist.value_at_quantile(0.99) as f64 / 1e3
+        "  for comparison, ping→pong round trips (no hub, no store): {}",
+        Quantiles::of(&hist)
     );
     Ok(())
 }

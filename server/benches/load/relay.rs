@@ -13,7 +13,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::process::{Child, Command};
 
 use crate::server;
-use crate::storage::KEYED;
+use crate::storage::{self, KEYED};
 
 /// The first argument that makes the benchmark binary the relay:
 /// `--relay LISTEN [KEEP_DIR]`.
@@ -92,14 +92,9 @@ pub struct Keeper {
 
 impl Keeper {
     fn open(dir: &Path) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(dir)?;
-        let conn = Connection::open(dir.join("kept.db"))?;
-        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            bail!("no WAL mode: {mode}");
-        }
-        conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA locking_mode=EXCLUSIVE;")?;
-        conn.execute_batch(KEYED.schema)?;
+        let conn = storage::create(dir, "kept.db", KEYED)?;
+        // Taken at the next transaction, and held: no file locks after it.
+        conn.execute_batch("PRAGMA locking_mode=EXCLUSIVE;")?;
         conn.prepare_cached(KEYED.insert)?;
         Ok(Self { conn, seq: 0 })
     }

@@ -211,15 +211,23 @@ const CHEAPEST: Layout = Layout {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 };
 
-fn in_sqlite(dir: &Path, layout: Layout, messages: usize, per_commit: usize) -> anyhow::Result<()> {
+/// A new database `name` in `dir`, in WAL mode with `synchronous=NORMAL`
+/// (the server's default), with `layout`'s table: what the floors and the
+/// keeping relay (relay.rs) store in.
+pub fn create(dir: &Path, name: &str, layout: Layout) -> anyhow::Result<Connection> {
     std::fs::create_dir_all(dir)?;
-    let conn = Connection::open(dir.join("messages.db"))?;
+    let conn = Connection::open(dir.join(name))?;
     let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         bail!("no WAL mode: {mode}");
     }
     conn.execute_batch("PRAGMA synchronous=NORMAL;")?;
     conn.execute_batch(layout.schema)?;
+    Ok(conn)
+}
+
+fn in_sqlite(dir: &Path, layout: Layout, messages: usize, per_commit: usize) -> anyhow::Result<()> {
+    let conn = create(dir, "messages.db", layout)?;
     let mut begin = conn.prepare("BEGIN")?;
     let mut commit = conn.prepare("COMMIT")?;
     let mut insert = conn.prepare(layout.insert)?;
